@@ -1,0 +1,24 @@
+# Every third-party dependency is found here, once, as an imported target. All come from Debian
+# packages (see minyi.sh for the list).
+find_package(Threads REQUIRED)
+find_package(Poco REQUIRED COMPONENTS Foundation Util Net JSON Crypto)
+find_package(SQLite3 REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(GTest REQUIRED)
+find_package(benchmark REQUIRED)
+include(GoogleTest)
+
+# MySQL Connector/C++ 1.1 (Debian libmysqlcppconn-dev) ships no CMake config.
+find_path(MYSQLCPPCONN_INCLUDE_DIR mysql_driver.h REQUIRED)
+find_library(MYSQLCPPCONN_LIBRARY mysqlcppconn REQUIRED)
+add_library(MySQL::ConnectorCpp UNKNOWN IMPORTED)
+set_target_properties(MySQL::ConnectorCpp PROPERTIES
+  IMPORTED_LOCATION "${MYSQLCPPCONN_LIBRARY}"
+  INTERFACE_INCLUDE_DIRECTORIES "${MYSQLCPPCONN_INCLUDE_DIR}")
+
+find_path(SODIUM_INCLUDE_DIR sodium.h REQUIRED)
+find_library(SODIUM_LIBRARY sodium REQUIRED)
+add_library(Sodium::Sodium UNKNOWN IMPORTED)
+set_target_properties(Sodium::Sodium PROPERTIES
+  IMPORTED_LOCATION "${SODIUM_LIBRARY}"
+  INTERFACE_INCLUDE_DIRECTORIES "${SODIUM_INCLUDE_DIR}")

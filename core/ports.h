@@ -1,0 +1,168 @@
+// The small interfaces through which components meet the store. Collectors write through
+// ResponseSink; the aggregator reads through ResponseSource and PopulationSource and writes through
+// IndexSink; dashboards and exports read through IndexSource. The SQL stores in sql/ implement all of
+// them; executables wire a concrete store into a component.
+//
+// Thread safety: every implementation in this project is safe to call from several threads at once.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/response.h"
+#include "core/status.h"
+
+namespace minyi {
+
+// ---------------------------------------------------------------------------------------------
+// Responses in
+
+enum class AppendOutcome {
+  kStored,     // newly stored; response_id is the new id
+  kDuplicate,  // (channel, source_ref) already stored with the same content hash; response_id is that row
+  kConflict,   // (channel, source_ref) already stored with a different content hash; response_id is that row
+};
+std::string_view AppendOutcomeName(AppendOutcome outcome);  // "stored", "duplicate", "conflict"
+
+struct AppendResult {
+  AppendOutcome outcome = AppendOutcome::kStored;
+  std::int64_t response_id = 0;
+};
+
+class ResponseSink {
+ public:
+  virtual ~ResponseSink() = default;
+
+  // Appends a batch in one transaction. Idempotency is enforced by a unique key on
+  // (channel, source_ref) in the database itself, not by check-then-insert.
+  //
+  // On OK, `results` holds one entry per input, in order, and every kStored row is durably
+  // committed (fsync'ed per the backend's durability setting) before this returns. On a non-OK
+  // status nothing of the batch is committed (kUnavailable: the database failed; kInvalidInput: a
+  // response lacks a required field — callers validate against the survey definition first).
+  // Duplicates and conflicts are outcomes, not errors: they never fail the batch.
+  virtual Status Append(const std::vector<Response>& batch, std::vector<AppendResult>* results) = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Responses out
+
+struct ResponseQuery {
+  std::string survey_id;                // required
+  std::optional<Period> period;         // all periods when empty
+  std::optional<std::string> town_code; // all towns when empty
+  bool include_raw_payload = false;     // raw payloads are large; skip them unless needed
+};
+
+struct ResponseCount {
+  std::string survey_id;
+  Period period;
+  Channel channel = Channel::kImport;
+  std::int64_t count = 0;
+};
+
+class ResponseSource {
+ public:
+  virtual ~ResponseSource() = default;
+
+  // Calls `visit` for every stored response matching `query`, ordered by (period, town, id),
+  // streaming (constant memory). Stops early, returning OK, when `visit` returns false.
+  virtual Status Scan(const ResponseQuery& query, const std::function<bool(const Response&)>& visit) = 0;
+
+  // Stored responses per survey, period and channel, ordered by those keys.
+  virtual Result<std::vector<ResponseCount>> CountResponses() = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Population margins (census or registry figures supplied by the user; methodology §3)
+
+// One margin cell. sex and age_band empty: the town total. sex set, age_band empty: a town × sex
+// cell. sex empty, age_band set: a town × age-band cell. Codes are the option codes of the reserved
+// demographic questions `sex` and `age_band`.
+struct PopulationCell {
+  int year = 0;
+  std::string town_code;
+  std::string sex;
+  std::string age_band;
+  double population = 0;
+};
+
+class PopulationSource {
+ public:
+  virtual ~PopulationSource() = default;
+  // All cells of a year, ordered by (town, sex, age_band).
+  virtual Result<std::vector<PopulationCell>> LoadPopulation(int year) = 0;
+  // A short fingerprint of the year's margins (hash of the cells), recorded with computed figures.
+  virtual Result<std::string> PopulationVersion(int year) = 0;
+};
+
+class PopulationSink {
+ public:
+  virtual ~PopulationSink() = default;
+  // Inserts or replaces the given cells (keyed by year, town, sex, age_band) in one transaction.
+  virtual Status UpsertPopulation(const std::vector<PopulationCell>& cells) = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Computed indices
+
+// One computed figure: an index for one area and period (methodology §4). Doubles that are not
+// defined (an SE of an empty domain, a deff with N̂ < n) are NaN and stored as NULL.
+struct IndexRow {
+  std::string survey_id;
+  Period period;
+  std::string level;  // "town", "county", "city", "province"
+  std::string area_code;
+  std::string index_id;
+  std::int64_t n = 0;
+  double n_eff = 0;
+  double sum_w = 0;
+  double estimate = 0;
+  double se = 0;
+  double ci_low = 0;
+  double ci_high = 0;
+  std::string ci_method;  // "logit", "exact-neff", "none"
+  double score = 0;
+  double score_se = 0;
+  double score_ci_low = 0;
+  double score_ci_high = 0;
+  double deff = 0;
+  bool low_n = false;
+  std::string weighting;  // "poststrat", "raking", "fallback", "mixed" (roll-ups)
+  double change = 0;       // vs the previous period; NaN when there is none
+  double change_se = 0;
+  bool change_significant = false;
+  std::string definition_version;
+  std::string population_version;
+  std::int64_t response_count = 0;
+  std::string response_hash;
+  std::string code_version;
+  std::int64_t computed_at_ms = 0;
+};
+
+struct IndexQuery {
+  std::string survey_id;                 // required
+  std::optional<Period> period;
+  std::optional<std::string> level;
+  std::optional<std::string> area_code;
+  std::optional<std::string> index_id;
+};
+
+class IndexSink {
+ public:
+  virtual ~IndexSink() = default;
+  // Replaces every row of (survey, period, level, area, index) present in `rows`, in one transaction.
+  virtual Status WriteIndexRows(const std::vector<IndexRow>& rows) = 0;
+};
+
+class IndexSource {
+ public:
+  virtual ~IndexSource() = default;
+  // Rows matching the query, ordered by (period, level, area, index).
+  virtual Result<std::vector<IndexRow>> ReadIndexRows(const IndexQuery& query) = 0;
+};
+
+}  // namespace minyi

@@ -1,0 +1,104 @@
+// Survey definitions (conf/surveys/*.json): the questions, their options (best first), and the
+// indices computed from them. The JSON format is documented in conf/README.md.
+//
+// Loading validates everything and reports the first problems with the JSON path of the bad field
+// ("$.questions[2].options[1].score: must be a number"). A loaded definition is immutable and safe
+// to share between threads.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/response.h"
+#include "core/status.h"
+
+namespace minyi {
+
+enum class QuestionType { kSingle, kMulti, kText };
+std::string_view QuestionTypeName(QuestionType t);  // "single", "multi", "text"
+
+// The reserved demographic question codes used for raking (methodology §3).
+inline constexpr std::string_view kSexQuestion = "sex";
+inline constexpr std::string_view kAgeBandQuestion = "age_band";
+
+struct Option {
+  std::string code;                  // stored in responses; unique within the question
+  std::string label;                 // shown to residents, matched in replies
+  std::vector<std::string> aliases;  // other words residents use for this option (matched in replies)
+  std::optional<double> score;       // 0..100; defaults to linear 100..0 over non-missing options
+  bool missing = false;              // "no answer" (说不清, 不了解): out of every index's domain
+};
+
+struct Question {
+  std::string code;  // [a-z][a-z0-9_]*, unique within the survey
+  std::string text;
+  QuestionType type = QuestionType::kSingle;
+  bool required = false;
+  std::vector<Option> options;  // best first; empty for text questions
+
+  const Option* FindOption(std::string_view option_code) const;
+};
+
+struct IndexItem {
+  std::string question;  // a single-choice question code
+  double weight = 1.0;   // item weight in a composite (normalised over the items)
+};
+
+struct IndexDefinition {
+  std::string id;     // "security", "grid"
+  std::string name;   // "群众安全感"
+  std::vector<IndexItem> items;      // one item for a plain index, several for a composite
+  std::vector<std::string> positive; // option codes of the positive set (single-item indices)
+  int min_n = 30;                    // below: published with low_n = true (methodology §5)
+};
+
+// A field-level problem found when validating a response against a definition.
+struct FieldError {
+  std::string field;   // "answers.security", "town", "period"
+  std::string reason;  // human-readable, English
+};
+
+struct SurveyDefinition {
+  std::string id;       // [a-z0-9][a-z0-9_-]*
+  std::string title;    // shown to residents
+  std::string version;  // changes whenever the definition changes; recorded with computed figures
+  std::string description;
+  std::vector<Question> questions;
+  std::vector<IndexDefinition> indices;
+
+  const Question* FindQuestion(std::string_view code) const;
+  const IndexDefinition* FindIndex(std::string_view id) const;
+  // The option's score: its configured score, else the linear default (100 for the best non-missing
+  // option down to 0 for the worst). nullopt for a missing option or unknown code.
+  std::optional<double> Score(const Question& question, std::string_view option_code) const;
+
+  // Checks answers against the questions: unknown question codes, option codes not in the question,
+  // several values for a single-choice question, empty text, required questions left out. Does not
+  // check town or period (the caller knows its registries). Empty result: valid.
+  std::vector<FieldError> ValidateAnswers(const Answers& answers) const;
+};
+
+// Parses and validates one definition. Errors are kInvalidInput with the JSON path(s) of the bad
+// field(s) in the message (all problems found, one per line).
+Result<SurveyDefinition> ParseSurveyDefinition(std::string_view json_text);
+
+// All definitions of a directory (every *.json file), keyed by id. Errors name the file. Duplicate ids
+// are an error.
+class SurveyCatalog {
+ public:
+  static Result<SurveyCatalog> LoadDirectory(const std::string& directory);
+  void Add(std::shared_ptr<const SurveyDefinition> definition);
+
+  // nullptr when unknown.
+  std::shared_ptr<const SurveyDefinition> Find(std::string_view id) const;
+  std::vector<std::shared_ptr<const SurveyDefinition>> All() const;
+
+ private:
+  std::map<std::string, std::shared_ptr<const SurveyDefinition>, std::less<>> by_id_;
+};
+
+}  // namespace minyi

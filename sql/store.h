@@ -1,0 +1,83 @@
+// The store: one interface, two real backends (SQLite embedded default, MySQL/MariaDB production).
+// Both implement every port of core/ports.h and pass the same test suite (sql/store_test.cc).
+//
+// Schema changes are versioned migration files per dialect (sql/sqlite/NNN_name.sql,
+// sql/mysql/NNN_name.sql), compiled into the binary and applied in order by Migrate(). Open() does
+// not migrate; callers decide (the CLI migrates on start).
+//
+// Thread safety: all methods may be called from several threads at once. The SQLite store serializes
+// writers on one connection; the MySQL store uses a connection pool.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/ports.h"
+#include "core/status.h"
+
+namespace minyi::sql {
+
+struct SqliteOptions {
+  std::string path = "var/minyi.db";  // ":memory:" for an in-memory store (tests)
+  // PRAGMA synchronous: "FULL" (every commit fsync'ed; survives power loss) or "NORMAL" (WAL:
+  // survives a process crash, may lose the last commits on power loss).
+  std::string synchronous = "FULL";
+  int busy_timeout_ms = 5000;
+};
+
+struct MysqlOptions {
+  std::string host = "127.0.0.1";
+  int port = 3306;
+  std::string socket;  // when set, connect through this Unix socket instead of host:port
+  std::string user = "minyi";
+  std::string password;  // from the environment (MINYI_MYSQL_PASSWORD) or config; never logged
+  std::string database = "minyi";
+  int pool_size = 8;
+  bool create_database = false;  // CREATE DATABASE IF NOT EXISTS on open (tests, first set-up)
+};
+
+struct StoreOptions {
+  std::string backend = "sqlite";  // "sqlite" | "mysql"
+  SqliteOptions sqlite;
+  MysqlOptions mysql;
+};
+
+struct MigrationInfo {
+  int version = 0;
+  std::string name;
+  std::string applied_at;  // ISO time, empty when pending
+};
+
+class Store : public ResponseSink,
+              public ResponseSource,
+              public PopulationSource,
+              public PopulationSink,
+              public IndexSink,
+              public IndexSource {
+ public:
+  ~Store() override = default;
+
+  // "sqlite" or "mysql".
+  virtual std::string Backend() const = 0;
+
+  // Applies every pending migration in order, each in its own transaction where the dialect allows.
+  // Idempotent. Returns the migrations applied by this call.
+  virtual Result<std::vector<MigrationInfo>> Migrate() = 0;
+  // The highest applied migration version; 0 for an empty database.
+  virtual Result<int> SchemaVersion() = 0;
+  // Every known migration with its applied time (empty when pending).
+  virtual Result<std::vector<MigrationInfo>> Migrations() = 0;
+
+  // Free-form key/value metadata (e.g. which demo data set was seeded).
+  virtual Result<std::string> GetMeta(const std::string& key) = 0;  // "" when absent
+  virtual Status SetMeta(const std::string& key, const std::string& value) = 0;
+};
+
+// Opens (and for SQLite creates) the configured store. kUnavailable when it cannot connect.
+Result<std::unique_ptr<Store>> OpenStore(const StoreOptions& options);
+
+// The highest migration version known to this build, per dialect.
+int LatestSchemaVersion();
+
+}  // namespace minyi::sql
