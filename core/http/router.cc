@@ -1,0 +1,240 @@
+#include "core/http/router.h"
+
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/URI.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <set>
+
+namespace minyi::http {
+namespace {
+
+std::vector<std::string_view> SplitPath(std::string_view path) {
+  std::vector<std::string_view> out;
+  std::size_t pos = 0;
+  while (pos < path.size()) {
+    if (path[pos] == '/') {
+      ++pos;
+      continue;
+    }
+    std::size_t end = path.find('/', pos);
+    if (end == std::string_view::npos) end = path.size();
+    out.push_back(path.substr(pos, end - pos));
+    pos = end;
+  }
+  return out;
+}
+
+void SetSecurityHeaders(Response& response) {
+  response.set("X-Content-Type-Options", "nosniff");
+  response.set("X-Frame-Options", "DENY");
+  response.set("Referrer-Policy", "no-referrer");
+  response.set("Content-Security-Policy",
+               "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+               "frame-ancestors 'none'; form-action 'self'");
+  response.set("Cache-Control", "no-store");
+}
+
+std::atomic<std::uint64_t> g_request_counter{0};
+
+class RouterRequestHandler : public Poco::Net::HTTPRequestHandler {
+ public:
+  explicit RouterRequestHandler(const Router& router) : router_(router) {}
+  void handleRequest(Request& request, Response& response) override { router_.Dispatch(request, response); }
+
+ private:
+  const Router& router_;
+};
+
+class RouterFactory : public Poco::Net::HTTPRequestHandlerFactory {
+ public:
+  explicit RouterFactory(const Router& router) : router_(router) {}
+  Poco::Net::HTTPRequestHandler* createRequestHandler(const Request&) override {
+    return new RouterRequestHandler(router_);
+  }
+
+ private:
+  const Router& router_;
+};
+
+}  // namespace
+
+void Router::Add(std::string method, std::string pattern, Handler handler) {
+  Route route;
+  route.method = std::move(method);
+  for (auto seg : SplitPath(pattern)) route.segments.emplace_back(seg);
+  if (!route.segments.empty() && route.segments.back() == "*") {
+    route.wildcard = true;
+    route.segments.pop_back();
+  }
+  route.handler = std::move(handler);
+  routes_.push_back(std::move(route));
+}
+
+bool Router::Match(const Route& route, const std::vector<std::string_view>& path, PathParams& params) {
+  if (route.wildcard ? path.size() < route.segments.size() : path.size() != route.segments.size()) return false;
+  params.clear();
+  for (std::size_t i = 0; i < route.segments.size(); ++i) {
+    const std::string& seg = route.segments[i];
+    if (seg.size() > 2 && seg.front() == '{' && seg.back() == '}') {
+      std::string decoded;
+      Poco::URI::decode(std::string(path[i]), decoded);
+      params[seg.substr(1, seg.size() - 2)] = decoded;
+    } else if (seg != path[i]) {
+      return false;
+    }
+  }
+  if (route.wildcard) {
+    std::string rest;
+    for (std::size_t i = route.segments.size(); i < path.size(); ++i) {
+      if (!rest.empty()) rest += '/';
+      rest += path[i];
+    }
+    params["*"] = rest;
+  }
+  return true;
+}
+
+void Router::Dispatch(Request& request, Response& response) const {
+  const std::uint64_t request_id = ++g_request_counter;
+  const auto started = std::chrono::steady_clock::now();
+  std::string path;
+  try {
+    SetSecurityHeaders(response);
+    path = Poco::URI(request.getURI()).getPath();
+    const auto segments = SplitPath(path);
+    // Exact literal routes first, then patterns, in registration order.
+    const Route* found = nullptr;
+    PathParams params;
+    std::set<std::string> allowed;
+    for (int pass = 0; pass < 2 && found == nullptr; ++pass) {
+      for (const Route& route : routes_) {
+        bool literal = !route.wildcard;
+        for (const auto& seg : route.segments) literal = literal && !(seg.size() > 2 && seg.front() == '{');
+        if ((pass == 0) != literal) continue;
+        PathParams p;
+        if (!Match(route, segments, p)) continue;
+        if (route.method == request.getMethod() ||
+            (route.method == "GET" && request.getMethod() == "HEAD")) {
+          found = &route;
+          params = std::move(p);
+          break;
+        }
+        allowed.insert(route.method);
+      }
+    }
+    if (found != nullptr) {
+      found->handler(request, response, params);
+    } else if (!allowed.empty()) {
+      std::string allow;
+      for (const auto& m : allowed) allow += (allow.empty() ? "" : ", ") + m;
+      response.set("Allow", allow);
+      SendJson(response, 405, "{\"error\":{\"code\":\"method_not_allowed\",\"message\":\"allowed: " + allow + "\"}}");
+    } else {
+      SendError(response, Status::NotFound("no such page: " + path));
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("request {} {} {} failed: {}", request_id, request.getMethod(), path, e.what());
+    if (!response.sent()) {
+      SendText(response, 500, "application/json",
+               "{\"error\":{\"code\":\"internal\",\"message\":\"internal error, request " +
+                   std::to_string(request_id) + "\"}}");
+    }
+  } catch (...) {
+    spdlog::error("request {} {} {} failed with an unknown exception", request_id, request.getMethod(), path);
+    if (!response.sent()) SendText(response, 500, "application/json", "{\"error\":{\"code\":\"internal\"}}");
+  }
+  const auto micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
+  spdlog::debug("{} {} {} -> {} ({} us)", request_id, request.getMethod(), path,
+                static_cast<int>(response.getStatus()), micros);
+}
+
+Poco::Net::HTTPRequestHandlerFactory::Ptr Router::MakeFactory() { return new RouterFactory(*this); }
+
+void SendText(Response& response, int status, std::string_view content_type, std::string_view body) {
+  response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+  response.setContentType(std::string(content_type));
+  response.setContentLength(static_cast<std::streamsize>(body.size()));
+  std::ostream& out = response.send();
+  out.write(body.data(), static_cast<std::streamsize>(body.size()));
+}
+
+void SendJson(Response& response, int status, std::string_view json_body) {
+  SendText(response, status, "application/json; charset=utf-8", json_body);
+}
+
+int HttpStatusFor(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kOk: return 200;
+    case StatusCode::kInvalidInput: return 400;
+    case StatusCode::kNotFound: return 404;
+    case StatusCode::kConflict: return 409;
+    case StatusCode::kPermissionDenied: return 403;
+    case StatusCode::kUnauthenticated: return 401;
+    case StatusCode::kResourceExhausted: return 429;
+    case StatusCode::kUnavailable: return 503;
+    case StatusCode::kInternal: return 500;
+  }
+  return 500;
+}
+
+void SendError(Response& response, const Status& status) {
+  const int code = HttpStatusFor(status);
+  std::string name(StatusCodeName(status.code()));
+  for (char& c : name) c = c == ' ' ? '_' : c;
+  // Internal errors never echo details to the client.
+  std::string message = status.code() == StatusCode::kInternal ? "internal error" : status.message();
+  SendJson(response, code,
+           "{\"error\":{\"code\":\"" + name + "\",\"message\":\"" + JsonEscape(message) + "\"}}");
+}
+
+std::string HtmlEscape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string JsonEscape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  for (char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '<': out += "\\u003c"; break;  // safe inside <script> blocks too
+      case '>': out += "\\u003e"; break;
+      case '&': out += "\\u0026"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out;
+}
+
+}  // namespace minyi::http

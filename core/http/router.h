@@ -1,0 +1,72 @@
+// The HTTP edge shared by every component that serves pages or JSON (Poco::Net).
+//
+// A Router maps (method, path) to handler functions. The factory it produces never returns nullptr
+// (Poco would answer 501): unknown paths get a real 404, a known path with another method gets 405
+// with an Allow header. Every handler runs inside one try/catch boundary (see Poco's
+// HTTPServerConnection: an exception that is not a Poco::Exception would leave the client with no
+// response at all): an escaped exception is logged with a request id and answered with a plain 500
+// that never echoes the exception text. Security headers are set on every response.
+//
+// Thread safety: routes are added before the server starts; afterwards the router is read-only and
+// shared by the server's worker threads.
+#pragma once
+
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace minyi::http {
+
+using Request = Poco::Net::HTTPServerRequest;
+using Response = Poco::Net::HTTPServerResponse;
+
+// Path parameters captured by a pattern such as "/s/{survey}".
+using PathParams = std::map<std::string, std::string>;
+using Handler = std::function<void(Request&, Response&, const PathParams&)>;
+
+class Router {
+ public:
+  // `pattern` is an absolute path whose segments are literals or "{name}" (one segment). A pattern
+  // ending in "/*" matches any suffix (captured as "*"). Exact literal matches win over patterns.
+  void Add(std::string method, std::string pattern, Handler handler);
+
+  // A factory for Poco's HTTPServer. The router must outlive the server.
+  Poco::Net::HTTPRequestHandlerFactory::Ptr MakeFactory();
+
+  // Dispatches one request (used by the factory's handler; exposed for tests).
+  void Dispatch(Request& request, Response& response) const;
+
+ private:
+  struct Route {
+    std::string method;
+    std::vector<std::string> segments;
+    bool wildcard = false;
+    Handler handler;
+  };
+  static bool Match(const Route& route, const std::vector<std::string_view>& path, PathParams& params);
+
+  std::vector<Route> routes_;
+};
+
+// Response helpers. All set Content-Length and send the body.
+void SendText(Response& response, int status, std::string_view content_type, std::string_view body);
+void SendJson(Response& response, int status, std::string_view json_body);
+// {"error": {"code": "...", "message": "..."}} with the HTTP status that matches the Status code.
+void SendError(Response& response, const Status& status);
+int HttpStatusFor(const Status& status);
+
+// Escapes text for HTML element content and attribute values (& < > " ').
+std::string HtmlEscape(std::string_view text);
+// Escapes a string for inclusion inside a JSON string literal (without the quotes).
+std::string JsonEscape(std::string_view text);
+
+}  // namespace minyi::http
