@@ -1,0 +1,746 @@
+#include "core/survey.h"
+
+#include <Poco/Dynamic/Var.h>
+#include <Poco/Exception.h>
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/ParseHandler.h>
+#include <Poco/JSON/Parser.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <set>
+#include <sstream>
+#include <utility>
+
+namespace minyi {
+
+using Poco::Dynamic::Var;
+using Poco::JSON::Array;
+using Poco::JSON::Object;
+
+std::string_view QuestionTypeName(QuestionType t) {
+  switch (t) {
+    case QuestionType::kSingle:
+      return "single";
+    case QuestionType::kMulti:
+      return "multi";
+    case QuestionType::kText:
+      return "text";
+  }
+  return "unknown";
+}
+
+const Option* Question::FindOption(std::string_view option_code) const {
+  for (const Option& option : options) {
+    if (option.code == option_code) return &option;
+  }
+  return nullptr;
+}
+
+const Question* SurveyDefinition::FindQuestion(std::string_view code) const {
+  for (const Question& question : questions) {
+    if (question.code == code) return &question;
+  }
+  return nullptr;
+}
+
+const IndexDefinition* SurveyDefinition::FindIndex(std::string_view index_id) const {
+  for (const IndexDefinition& index : indices) {
+    if (index.id == index_id) return &index;
+  }
+  return nullptr;
+}
+
+namespace {
+
+// 100·(k-1-i)/(k-1) for the i-th of k non-missing options (best first); 100 when k == 1.
+double LinearScore(std::size_t rank, std::size_t count) {
+  if (count <= 1) return 100.0;
+  return 100.0 * static_cast<double>(count - 1 - rank) / static_cast<double>(count - 1);
+}
+
+// Number of code points, or nullopt when `text` is not well-formed UTF-8 (overlong forms,
+// surrogates and values above U+10FFFF are rejected).
+std::optional<std::size_t> Utf8Length(std::string_view text) {
+  std::size_t count = 0;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    std::size_t extra = 0;
+    std::uint32_t cp = 0;
+    if (lead < 0x80) {
+      cp = lead;
+    } else if ((lead & 0xE0U) == 0xC0U) {
+      extra = 1;
+      cp = lead & 0x1FU;
+    } else if ((lead & 0xF0U) == 0xE0U) {
+      extra = 2;
+      cp = lead & 0x0FU;
+    } else if ((lead & 0xF8U) == 0xF0U) {
+      extra = 3;
+      cp = lead & 0x07U;
+    } else {
+      return std::nullopt;
+    }
+    if (extra > 0 && i + extra >= text.size()) return std::nullopt;  // truncated sequence
+    for (std::size_t k = 1; k <= extra; ++k) {
+      const auto cont = static_cast<unsigned char>(text[i + k]);
+      if ((cont & 0xC0U) != 0x80U) return std::nullopt;
+      cp = (cp << 6U) | (cont & 0x3FU);
+    }
+    static constexpr std::uint32_t kMinForLength[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMinForLength[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return std::nullopt;
+    }
+    i += extra + 1;
+    ++count;
+  }
+  return count;
+}
+
+bool IsObject(const Var& v) { return v.type() == typeid(Object::Ptr); }
+bool IsArray(const Var& v) { return v.type() == typeid(Array::Ptr); }
+
+std::string_view JsonTypeName(const Var& v) {
+  if (v.isEmpty()) return "null";
+  if (IsObject(v)) return "an object";
+  if (IsArray(v)) return "an array";
+  if (v.isBoolean()) return "a boolean";
+  if (v.isString()) return "a string";
+  if (v.isNumeric()) return "a number";
+  return "an unsupported value";
+}
+
+bool IsNumber(const Var& v) { return !v.isEmpty() && !v.isBoolean() && !v.isString() && v.isNumeric(); }
+
+std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
+  std::string out;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (i > 0) out += sep;
+    out += parts[i];
+  }
+  return out;
+}
+
+bool IsLowerAsciiDigit(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+// [a-z][a-z0-9_]*
+bool IsQuestionCode(std::string_view s) {
+  if (s.empty() || s.size() > 64 || s[0] < 'a' || s[0] > 'z') return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return IsLowerAsciiDigit(c) || c == '_'; });
+}
+
+// [a-z0-9][a-z0-9_-]*
+bool IsSurveyId(std::string_view s) {
+  if (s.empty() || s.size() > 64 || !IsLowerAsciiDigit(s[0])) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return IsLowerAsciiDigit(c) || c == '_' || c == '-'; });
+}
+
+// [A-Za-z0-9_+-]{1,32}: option codes travel in SMS replies, CSV exports and URLs.
+bool IsOptionCode(std::string_view s) {
+  if (s.empty() || s.size() > 32) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '+' || c == '-';
+  });
+}
+
+// Words are compared case-insensitively for ASCII letters (residents type "A" or "a").
+std::string FoldAscii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+std::string Member(const std::string& path, std::string_view key) { return path + "." + std::string(key); }
+std::string Element(const std::string& path, std::size_t i) { return path + "[" + std::to_string(i) + "]"; }
+
+class DefinitionParser {
+ public:
+  Result<SurveyDefinition> Parse(std::string_view json_text) {
+    if (json_text.size() >= 3 && json_text.substr(0, 3) == "\xEF\xBB\xBF") json_text.remove_prefix(3);
+    Var root;
+    try {
+      Poco::JSON::Parser parser(new Poco::JSON::ParseHandler(/*preserveObjectOrder=*/true));
+      root = parser.parse(std::string(json_text));
+    } catch (const Poco::Exception& e) {
+      return Status::InvalidInput("$: not valid JSON: " + e.displayText());
+    } catch (const std::exception& e) {
+      return Status::InvalidInput(std::string("$: not valid JSON: ") + e.what());
+    }
+    try {
+      if (!IsObject(root)) {
+        return Status::InvalidInput("$: must be an object, got " + std::string(JsonTypeName(root)));
+      }
+      ParseSurvey(*root.extract<Object::Ptr>());
+    } catch (const Poco::Exception& e) {
+      // Conversions are guarded by the type checks above; this is a safety net for odd values
+      // (e.g. an integer too large for its target type).
+      Error("$", "unreadable value: " + e.displayText());
+    }
+    if (!errors_.empty()) return Status::InvalidInput(Join(errors_, "\n"));
+    return std::move(survey_);
+  }
+
+ private:
+  void Error(const std::string& path, std::string message) { errors_.push_back(path + ": " + message); }
+
+  void CheckKeys(const Object& obj, const std::string& path, std::initializer_list<std::string_view> allowed) {
+    for (const std::string& key : obj.getNames()) {
+      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+        Error(Member(path, key), "unknown key");
+      }
+    }
+  }
+
+  // A non-empty string member. Reports a missing (when required), mistyped or empty value.
+  std::optional<std::string> GetString(const Object& obj, const std::string& path, const std::string& key,
+                                       bool required) {
+    const std::string p = Member(path, key);
+    if (!obj.has(key)) {
+      if (required) Error(p, "required");
+      return std::nullopt;
+    }
+    const Var v = obj.get(key);
+    if (!v.isString()) {
+      Error(p, "must be a string, got " + std::string(JsonTypeName(v)));
+      return std::nullopt;
+    }
+    std::string s = v.toString();
+    if (s.empty()) {
+      Error(p, "must not be empty");
+      return std::nullopt;
+    }
+    return s;
+  }
+
+  std::optional<bool> GetBool(const Object& obj, const std::string& path, const std::string& key) {
+    if (!obj.has(key)) return std::nullopt;
+    const Var v = obj.get(key);
+    if (!v.isBoolean()) {
+      Error(Member(path, key), "must be true or false, got " + std::string(JsonTypeName(v)));
+      return std::nullopt;
+    }
+    return v.extract<bool>();
+  }
+
+  // Returns the array member, or null after reporting a missing (when required) or mistyped value.
+  Array::Ptr GetArray(const Object& obj, const std::string& path, const std::string& key, bool required) {
+    if (!obj.has(key)) {
+      if (required) Error(Member(path, key), "required");
+      return nullptr;
+    }
+    const Var v = obj.get(key);
+    if (!IsArray(v)) {
+      Error(Member(path, key), "must be an array, got " + std::string(JsonTypeName(v)));
+      return nullptr;
+    }
+    return v.extract<Array::Ptr>();
+  }
+
+  void ParseSurvey(const Object& obj) {
+    const std::string path = "$";
+    CheckKeys(obj, path, {"id", "title", "version", "description", "questions", "indices"});
+    if (auto id = GetString(obj, path, "id", true)) {
+      if (IsSurveyId(*id)) {
+        survey_.id = *id;
+      } else {
+        Error(Member(path, "id"), "must match [a-z0-9][a-z0-9_-]* (at most 64 characters), got " + Quote(*id));
+      }
+    }
+    if (auto title = GetString(obj, path, "title", true)) survey_.title = *title;
+    if (auto version = GetString(obj, path, "version", true)) survey_.version = *version;
+    if (auto description = GetString(obj, path, "description", false)) survey_.description = *description;
+
+    if (Array::Ptr questions = GetArray(obj, path, "questions", true)) {
+      if (questions->size() == 0) Error(Member(path, "questions"), "must not be empty");
+      for (std::size_t i = 0; i < questions->size(); ++i) {
+        ParseQuestion(questions->get(static_cast<unsigned>(i)), Element(Member(path, "questions"), i));
+      }
+    }
+    if (Array::Ptr indices = GetArray(obj, path, "indices", false)) {
+      for (std::size_t i = 0; i < indices->size(); ++i) {
+        ParseIndex(indices->get(static_cast<unsigned>(i)), Element(Member(path, "indices"), i));
+      }
+    }
+  }
+
+  void ParseQuestion(const Var& value, const std::string& path) {
+    if (!IsObject(value)) {
+      Error(path, "must be an object, got " + std::string(JsonTypeName(value)));
+      return;
+    }
+    const Object& obj = *value.extract<Object::Ptr>();
+    CheckKeys(obj, path, {"code", "text", "type", "required", "options"});
+    Question q;
+    bool code_ok = false;
+    if (auto code = GetString(obj, path, "code", true)) {
+      if (!IsQuestionCode(*code)) {
+        Error(Member(path, "code"), "must match [a-z][a-z0-9_]* (at most 64 characters), got " + Quote(*code));
+      } else if (survey_.FindQuestion(*code) != nullptr) {
+        Error(Member(path, "code"), "duplicate question code " + Quote(*code));
+      } else {
+        q.code = *code;
+        code_ok = true;
+      }
+    }
+    if (auto text = GetString(obj, path, "text", true)) q.text = *text;
+    bool type_ok = false;
+    if (auto type = GetString(obj, path, "type", true)) {
+      if (*type == "single") {
+        q.type = QuestionType::kSingle;
+        type_ok = true;
+      } else if (*type == "multi") {
+        q.type = QuestionType::kMulti;
+        type_ok = true;
+      } else if (*type == "text") {
+        q.type = QuestionType::kText;
+        type_ok = true;
+      } else {
+        Error(Member(path, "type"), "must be \"single\", \"multi\" or \"text\", got " + Quote(*type));
+      }
+    }
+    if (auto required = GetBool(obj, path, "required")) q.required = *required;
+
+    if (type_ok && code_ok && (q.code == kSexQuestion || q.code == kAgeBandQuestion) &&
+        q.type != QuestionType::kSingle) {
+      Error(Member(path, "type"), "the reserved demographic question " + Quote(q.code) +
+                                      " must be \"single\" (population margins are single categories)");
+    }
+
+    if (type_ok && q.type == QuestionType::kText) {
+      if (obj.has("options")) Error(Member(path, "options"), "not allowed for a text question");
+    } else if (Array::Ptr options = GetArray(obj, path, "options", type_ok)) {
+      ParseOptions(*options, Member(path, "options"), q);
+    }
+    // Keep the question (even half-parsed) so that index checks can refer to it; a failed code is
+    // not added, so it cannot shadow a valid duplicate.
+    if (code_ok) survey_.questions.push_back(std::move(q));
+  }
+
+  void ParseOptions(const Array& options, const std::string& path, Question& q) {
+    if (options.size() == 0) {
+      Error(path, "must not be empty");
+      return;
+    }
+    // Every word residents may reply with (labels and aliases, ASCII case-folded), and option codes:
+    // the SMS parser maps a word to exactly one option, so no word may belong to two options.
+    std::map<std::string, std::pair<std::size_t, std::string>> words;  // word → (option index, code)
+    std::vector<std::string> paths;
+    std::vector<bool> explicit_score;
+    for (std::size_t i = 0; i < options.size(); ++i) {
+      const std::string p = Element(path, i);
+      const Var value = options.get(static_cast<unsigned>(i));
+      if (!IsObject(value)) {
+        Error(p, "must be an object, got " + std::string(JsonTypeName(value)));
+        continue;
+      }
+      const Object& obj = *value.extract<Object::Ptr>();
+      CheckKeys(obj, p, {"code", "label", "aliases", "score", "missing"});
+      Option option;
+      if (auto code = GetString(obj, p, "code", true)) {
+        if (!IsOptionCode(*code)) {
+          Error(Member(p, "code"), "must be 1 to 32 of the characters A-Z a-z 0-9 _ + -, got " + Quote(*code));
+        } else if (q.FindOption(*code) != nullptr) {
+          Error(Member(p, "code"), "duplicate option code " + Quote(*code) + " in question " + Quote(q.code));
+        } else {
+          option.code = *code;
+        }
+      }
+      if (auto label = GetString(obj, p, "label", true)) option.label = *label;
+      if (Array::Ptr aliases = GetArray(obj, p, "aliases", false)) {
+        for (std::size_t k = 0; k < aliases->size(); ++k) {
+          const Var alias = aliases->get(static_cast<unsigned>(k));
+          const std::string ap = Element(Member(p, "aliases"), k);
+          if (!alias.isString()) {
+            Error(ap, "must be a string, got " + std::string(JsonTypeName(alias)));
+          } else if (alias.toString().empty()) {
+            Error(ap, "must not be empty");
+          } else {
+            option.aliases.push_back(alias.toString());
+          }
+        }
+      }
+      if (auto missing = GetBool(obj, p, "missing")) option.missing = *missing;
+      if (obj.has("score")) {
+        const Var score = obj.get("score");
+        if (option.missing) {
+          Error(Member(p, "score"), "a missing (no answer) option has no score");
+        } else if (!IsNumber(score) || !std::isfinite(score.convert<double>()) || score.convert<double>() < 0 ||
+                   score.convert<double>() > 100) {
+          Error(Member(p, "score"), "must be a number between 0 and 100");
+        } else {
+          option.score = score.convert<double>();
+        }
+      }
+      if (option.code.empty()) continue;  // already reported; keeps later checks meaningful
+
+      const std::size_t index = q.options.size();
+      auto claim = [&](const std::string& word, const std::string& where) {
+        auto [it, inserted] = words.emplace(FoldAscii(word), std::make_pair(index, option.code));
+        if (!inserted && it->second.first != index) {
+          Error(where, Quote(word) + " is already a label, alias or code of option " + Quote(it->second.second) +
+                           " (replies must map to one option)");
+        }
+      };
+      claim(option.code, Member(p, "code"));
+      if (!option.label.empty()) claim(option.label, Member(p, "label"));
+      for (std::size_t k = 0; k < option.aliases.size(); ++k) {
+        claim(option.aliases[k], Element(Member(p, "aliases"), k));
+      }
+      paths.push_back(p);
+      explicit_score.push_back(obj.has("score"));
+      q.options.push_back(std::move(option));
+    }
+
+    // Scores: all non-missing options configured, or none (then the linear default). A mix is
+    // almost always a forgotten score, which would silently get a default from the wrong scale.
+    std::size_t non_missing = 0;
+    std::size_t scored = 0;
+    for (std::size_t i = 0; i < q.options.size(); ++i) {
+      if (q.options[i].missing) continue;
+      ++non_missing;
+      if (explicit_score[i]) ++scored;
+    }
+    if (non_missing == 0 && !q.options.empty()) {
+      Error(path, "needs at least one option that is not missing");
+    }
+    if (scored > 0 && scored < non_missing) {
+      for (std::size_t i = 0; i < q.options.size(); ++i) {
+        if (!q.options[i].missing && !explicit_score[i]) {
+          Error(Member(paths[i], "score"),
+                "required because other options of question " + Quote(q.code) +
+                    " have a score (give every non-missing option a score, or none)");
+        }
+      }
+    }
+    std::size_t rank = 0;
+    for (Option& option : q.options) {
+      if (option.missing) continue;
+      if (!option.score) option.score = LinearScore(rank, non_missing);
+      ++rank;
+    }
+  }
+
+  // Checks that `code` names a single-choice question usable in an index; returns it or null.
+  const Question* IndexQuestion(const std::string& code, const std::string& path) {
+    const Question* q = survey_.FindQuestion(code);
+    if (q == nullptr) {
+      Error(path, "unknown question " + Quote(code));
+      return nullptr;
+    }
+    if (q->type != QuestionType::kSingle) {
+      const char* kind = q->type == QuestionType::kText ? "a text" : "a multi-choice";
+      Error(path, "question " + Quote(code) + " is " + kind +
+                      " question; an index needs a single-choice question with scored options");
+      return nullptr;
+    }
+    const bool has_scored = std::any_of(q->options.begin(), q->options.end(),
+                                        [](const Option& o) { return !o.missing && o.score.has_value(); });
+    if (!has_scored) {
+      Error(path, "question " + Quote(code) + " has no scored (non-missing) option");
+      return nullptr;
+    }
+    return q;
+  }
+
+  void ParseIndex(const Var& value, const std::string& path) {
+    if (!IsObject(value)) {
+      Error(path, "must be an object, got " + std::string(JsonTypeName(value)));
+      return;
+    }
+    const Object& obj = *value.extract<Object::Ptr>();
+    CheckKeys(obj, path, {"id", "name", "question", "items", "positive", "min_n"});
+    IndexDefinition index;
+    if (auto id = GetString(obj, path, "id", true)) {
+      if (!IsQuestionCode(*id)) {
+        Error(Member(path, "id"), "must match [a-z][a-z0-9_]* (at most 64 characters), got " + Quote(*id));
+      } else if (survey_.FindIndex(*id) != nullptr) {
+        Error(Member(path, "id"), "duplicate index id " + Quote(*id));
+      } else {
+        index.id = *id;
+      }
+    }
+    if (auto name = GetString(obj, path, "name", true)) index.name = *name;
+
+    const bool has_question = obj.has("question");
+    const bool has_items = obj.has("items");
+    if (has_question && has_items) {
+      Error(path, "give either \"question\" (a plain index) or \"items\" (a composite), not both");
+    } else if (!has_question && !has_items) {
+      Error(path, "needs \"question\" (a plain index) or \"items\" (a composite)");
+    }
+
+    const Question* question = nullptr;
+    if (has_question) {
+      if (auto code = GetString(obj, path, "question", true)) {
+        question = IndexQuestion(*code, Member(path, "question"));
+        index.items.push_back({*code, 1.0});
+      }
+    }
+    if (has_items) ParseItems(obj, path, index);
+
+    if (has_question) {
+      ParsePositive(obj, path, question, index);
+    } else if (obj.has("positive")) {
+      Error(Member(path, "positive"), "only a plain index (with \"question\") has a positive set; "
+                                      "a composite yields a score index only");
+    }
+
+    if (obj.has("min_n")) {
+      const Var v = obj.get("min_n");
+      bool ok = IsNumber(v) && v.isInteger();
+      if (ok) {
+        const double d = v.convert<double>();
+        ok = d >= 1 && d <= 1e6;
+        if (ok) index.min_n = static_cast<int>(v.convert<std::int64_t>());
+      }
+      if (!ok) Error(Member(path, "min_n"), "must be a whole number between 1 and 1000000");
+    }
+    if (!index.id.empty()) survey_.indices.push_back(std::move(index));
+  }
+
+  void ParseItems(const Object& obj, const std::string& path, IndexDefinition& index) {
+    Array::Ptr items = GetArray(obj, path, "items", true);
+    if (!items) return;
+    const std::string items_path = Member(path, "items");
+    if (items->size() == 0) Error(items_path, "must not be empty");
+    for (std::size_t i = 0; i < items->size(); ++i) {
+      const std::string p = Element(items_path, i);
+      const Var value = items->get(static_cast<unsigned>(i));
+      if (!IsObject(value)) {
+        Error(p, "must be an object, got " + std::string(JsonTypeName(value)));
+        continue;
+      }
+      const Object& item_obj = *value.extract<Object::Ptr>();
+      CheckKeys(item_obj, p, {"question", "weight"});
+      IndexItem item;
+      if (auto code = GetString(item_obj, p, "question", true)) {
+        const bool duplicate = std::any_of(index.items.begin(), index.items.end(),
+                                           [&](const IndexItem& other) { return other.question == *code; });
+        if (duplicate) {
+          Error(Member(p, "question"), "question " + Quote(*code) + " is already an item of this index");
+        } else if (IndexQuestion(*code, Member(p, "question")) != nullptr) {
+          item.question = *code;
+        }
+      }
+      if (item_obj.has("weight")) {
+        const Var w = item_obj.get("weight");
+        if (!IsNumber(w) || !std::isfinite(w.convert<double>()) || w.convert<double>() <= 0) {
+          Error(Member(p, "weight"), "must be a number greater than 0");
+        } else {
+          item.weight = w.convert<double>();
+        }
+      }
+      if (!item.question.empty()) index.items.push_back(item);
+    }
+  }
+
+  void ParsePositive(const Object& obj, const std::string& path, const Question* question,
+                     IndexDefinition& index) {
+    Array::Ptr positive = GetArray(obj, path, "positive", true);
+    if (!positive) return;
+    const std::string positive_path = Member(path, "positive");
+    if (positive->size() == 0) {
+      Error(positive_path, "must not be empty");
+      return;
+    }
+    for (std::size_t i = 0; i < positive->size(); ++i) {
+      const std::string p = Element(positive_path, i);
+      const Var v = positive->get(static_cast<unsigned>(i));
+      if (!v.isString()) {
+        Error(p, "must be a string (an option code), got " + std::string(JsonTypeName(v)));
+        continue;
+      }
+      const std::string code = v.toString();
+      if (std::find(index.positive.begin(), index.positive.end(), code) != index.positive.end()) {
+        Error(p, "option " + Quote(code) + " is listed twice");
+        continue;
+      }
+      if (question != nullptr) {
+        const Option* option = question->FindOption(code);
+        if (option == nullptr) {
+          Error(p, "option " + Quote(code) + " is not an option of question " + Quote(question->code));
+          continue;
+        }
+        if (option->missing) {
+          Error(p, "option " + Quote(code) + " of question " + Quote(question->code) +
+                       " is a missing (no answer) option and cannot be positive");
+          continue;
+        }
+      }
+      index.positive.push_back(code);
+    }
+  }
+
+  SurveyDefinition survey_;
+  std::vector<std::string> errors_;
+};
+
+}  // namespace
+
+std::optional<double> SurveyDefinition::Score(const Question& question, std::string_view option_code) const {
+  std::size_t non_missing = 0;
+  for (const Option& option : question.options) {
+    if (!option.missing) ++non_missing;
+  }
+  std::size_t rank = 0;
+  for (const Option& option : question.options) {
+    if (option.code == option_code) {
+      if (option.missing) return std::nullopt;
+      if (option.score) return option.score;
+      return LinearScore(rank, non_missing);
+    }
+    if (!option.missing) ++rank;
+  }
+  return std::nullopt;
+}
+
+std::vector<FieldError> SurveyDefinition::ValidateAnswers(const Answers& answers, Completion completion) const {
+  std::vector<FieldError> errors;
+  auto add = [&errors](const std::string& code, std::string reason) {
+    errors.push_back({"answers." + code, std::move(reason)});
+  };
+  for (const auto& [code, values] : answers) {
+    const Question* q = FindQuestion(code);
+    if (q == nullptr) {
+      std::vector<std::string> codes;
+      for (const Question& known : questions) codes.push_back(known.code);
+      add(code, "unknown question \"" + code + "\" (survey " + id + " has: " + Join(codes, ", ") + ")");
+      continue;
+    }
+    if (values.empty()) {
+      add(code, "no value given (leave an unanswered question out)");
+      continue;
+    }
+    if (q->type == QuestionType::kText) {
+      if (values.size() > 1) {
+        add(code, "text question " + code + " takes one text, got " + std::to_string(values.size()));
+        continue;
+      }
+      const std::string& text = values.front();
+      const std::optional<std::size_t> length = Utf8Length(text);
+      if (!length) {
+        add(code, "text is not valid UTF-8");
+      } else if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+        add(code, "empty text (leave an unanswered question out)");
+      } else if (*length > kMaxTextLength) {
+        add(code, "text is " + std::to_string(*length) + " characters long; at most " +
+                      std::to_string(kMaxTextLength) + " are accepted");
+      }
+      continue;
+    }
+    if (q->type == QuestionType::kSingle && values.size() > 1) {
+      add(code, "question " + code + " takes one answer, got " + std::to_string(values.size()));
+      continue;
+    }
+    std::vector<std::string> valid;
+    for (const Option& option : q->options) valid.push_back(option.code);
+    std::set<std::string_view> seen;
+    bool has_missing = false;
+    for (const std::string& value : values) {
+      if (value.empty()) {
+        add(code, "empty value");
+        continue;
+      }
+      const Option* option = q->FindOption(value);
+      if (option == nullptr) {
+        add(code, "option \"" + value + "\" is not an option of question " + code + " (valid: " +
+                      Join(valid, ", ") + ")");
+        continue;
+      }
+      if (!seen.insert(value).second) {
+        add(code, "option \"" + value + "\" is given more than once");
+        continue;
+      }
+      has_missing = has_missing || option->missing;
+    }
+    if (has_missing && seen.size() > 1) {
+      add(code, "a no-answer option cannot be combined with other options");
+    }
+  }
+  if (completion == Completion::kComplete) {
+    for (const Question& q : questions) {
+      if (q.required && answers.find(q.code) == answers.end()) {
+        add(q.code, "required question " + q.code + " is not answered");
+      }
+    }
+  }
+  return errors;
+}
+
+Result<SurveyDefinition> ParseSurveyDefinition(std::string_view json_text) {
+  return DefinitionParser().Parse(json_text);
+}
+
+Result<SurveyCatalog> SurveyCatalog::LoadDirectory(const std::string& directory) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(directory, ec)) {
+    return Status::NotFound("survey directory " + directory + " does not exist or is not a directory");
+  }
+  std::vector<fs::path> files;
+  for (fs::directory_iterator it(directory, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().extension() == ".json" && it->is_regular_file(ec)) files.push_back(it->path());
+  }
+  if (ec) return Status::Unavailable("cannot list survey directory " + directory + ": " + ec.message());
+  std::sort(files.begin(), files.end(),
+            [](const fs::path& a, const fs::path& b) { return a.filename() < b.filename(); });
+
+  SurveyCatalog catalog;
+  std::map<std::string, std::string> file_of_id;
+  std::vector<std::string> errors;
+  for (const fs::path& file : files) {
+    const std::string name = file.filename().string();
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in.good() && !in.eof()) {
+      return Status::Unavailable(name + ": cannot read " + file.string());
+    }
+    Result<SurveyDefinition> parsed = ParseSurveyDefinition(text.str());
+    if (!parsed.ok()) {
+      std::istringstream lines(parsed.status().message());
+      for (std::string line; std::getline(lines, line);) errors.push_back(name + ": " + line);
+      continue;
+    }
+    const std::string id = parsed->id;
+    auto [it, inserted] = file_of_id.emplace(id, name);
+    if (!inserted) {
+      errors.push_back(name + ": survey id \"" + id + "\" is already defined in " + it->second);
+      continue;
+    }
+    catalog.Add(std::make_shared<const SurveyDefinition>(std::move(parsed).value()));
+  }
+  if (!errors.empty()) return Status::InvalidInput(Join(errors, "\n"));
+  return catalog;
+}
+
+void SurveyCatalog::Add(std::shared_ptr<const SurveyDefinition> definition) {
+  if (!definition) return;
+  const std::string id = definition->id;
+  by_id_[id] = std::move(definition);
+}
+
+std::shared_ptr<const SurveyDefinition> SurveyCatalog::Find(std::string_view survey_id) const {
+  auto it = by_id_.find(survey_id);
+  return it == by_id_.end() ? nullptr : it->second;
+}
+
+std::vector<std::shared_ptr<const SurveyDefinition>> SurveyCatalog::All() const {
+  std::vector<std::shared_ptr<const SurveyDefinition>> all;
+  all.reserve(by_id_.size());
+  for (const auto& entry : by_id_) all.push_back(entry.second);
+  return all;
+}
+
+}  // namespace minyi

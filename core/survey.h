@@ -1,11 +1,13 @@
 // Survey definitions (conf/surveys/*.json): the questions, their options (best first), and the
 // indices computed from them. The JSON format is documented in conf/README.md.
 //
-// Loading validates everything and reports the first problems with the JSON path of the bad field
-// ("$.questions[2].options[1].score: must be a number"). A loaded definition is immutable and safe
+// Loading validates everything and reports every problem found, one per line, each with the JSON
+// path of the bad field ("$.questions[2].options[1].score: must be a number between 0 and 100").
+// Unknown keys are errors, so a typo never passes silently. A loaded definition is immutable and safe
 // to share between threads.
 #pragma once
 
+#include <cstddef>
 #include <map>
 #include <memory>
 #include <optional>
@@ -29,7 +31,10 @@ struct Option {
   std::string code;                  // stored in responses; unique within the question
   std::string label;                 // shown to residents, matched in replies
   std::vector<std::string> aliases;  // other words residents use for this option (matched in replies)
-  std::optional<double> score;       // 0..100; defaults to linear 100..0 over non-missing options
+  // 0..100. ParseSurveyDefinition fills in the linear default (100 for the best non-missing option
+  // down to 0 for the worst) where the file gives none, so after parsing every non-missing option of a
+  // single/multi question has a score. Always nullopt for a missing option.
+  std::optional<double> score;
   bool missing = false;              // "no answer" (说不清, 不了解): out of every index's domain
 };
 
@@ -51,9 +56,14 @@ struct IndexItem {
 struct IndexDefinition {
   std::string id;     // "security", "grid"
   std::string name;   // "群众安全感"
-  std::vector<IndexItem> items;      // one item for a plain index, several for a composite
-  std::vector<std::string> positive; // option codes of the positive set (single-item indices)
+  // A plain index (`question` in the file) has one item of weight 1 and a non-empty positive set: it
+  // yields a share and a score index. A composite (`items` in the file) has its items and an empty
+  // positive set: it yields a score index only (the weighted mean of its items' scores).
+  std::vector<IndexItem> items;
+  std::vector<std::string> positive; // option codes of the positive set, in definition order
   int min_n = 30;                    // below: published with low_n = true (methodology §5)
+
+  bool IsComposite() const { return positive.empty(); }
 };
 
 // A field-level problem found when validating a response against a definition.
@@ -61,6 +71,9 @@ struct FieldError {
   std::string field;   // "answers.security", "town", "period"
   std::string reason;  // human-readable, English
 };
+
+// The longest accepted text answer, in Unicode code points.
+inline constexpr std::size_t kMaxTextLength = 2000;
 
 struct SurveyDefinition {
   std::string id;       // [a-z0-9][a-z0-9_-]*
@@ -77,24 +90,33 @@ struct SurveyDefinition {
   std::optional<double> Score(const Question& question, std::string_view option_code) const;
 
   // Checks answers against the questions: unknown question codes, option codes not in the question,
-  // several values for a single-choice question, empty text, required questions left out. Does not
-  // check town or period (the caller knows its registries). Empty result: valid.
-  std::vector<FieldError> ValidateAnswers(const Answers& answers) const;
+  // several values for a single-choice question, duplicated multi-choice values, a missing option
+  // combined with others, empty values, text over kMaxTextLength code points or not UTF-8, and (for a
+  // complete response only) required questions left out. Field names are "answers.<question code>".
+  // Does not check town or period (the caller knows its registries). Empty result: valid.
+  std::vector<FieldError> ValidateAnswers(const Answers& answers,
+                                          Completion completion = Completion::kComplete) const;
 };
 
 // Parses and validates one definition. Errors are kInvalidInput with the JSON path(s) of the bad
 // field(s) in the message (all problems found, one per line).
 Result<SurveyDefinition> ParseSurveyDefinition(std::string_view json_text);
 
-// All definitions of a directory (every *.json file), keyed by id. Errors name the file. Duplicate ids
-// are an error.
+// All definitions of a directory (every *.json file, read in file-name order), keyed by id.
+// LoadDirectory fails with kNotFound when the directory does not exist, kUnavailable when a file
+// cannot be read, and kInvalidInput listing every problem of every file, each line prefixed with the
+// file name; a duplicate id is an error naming both files. A directory without *.json files gives an
+// empty catalog. A built catalog is read-only and safe to share between threads; Add is not
+// thread-safe.
 class SurveyCatalog {
  public:
   static Result<SurveyCatalog> LoadDirectory(const std::string& directory);
+  // Adds a definition, replacing one with the same id. A null pointer is ignored.
   void Add(std::shared_ptr<const SurveyDefinition> definition);
 
   // nullptr when unknown.
   std::shared_ptr<const SurveyDefinition> Find(std::string_view id) const;
+  // Ordered by id.
   std::vector<std::shared_ptr<const SurveyDefinition>> All() const;
 
  private:
