@@ -1,0 +1,52 @@
+// One period end to end, in memory: weight every town, reduce each town to its state, combine the
+// states into counties, cities and the province, finalize every area × index into an IndexRow.
+//
+// Deterministic: towns are processed independently and combined in town-code order, so the same
+// PeriodData gives the same bytes whatever `threads` is.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "aggregator/estimate.h"
+#include "aggregator/period_data.h"
+#include "aggregator/weighting.h"
+#include "core/ports.h"
+#include "core/status.h"
+
+namespace minyi::aggregator {
+
+struct PeriodOptions {
+  WeightingOptions weighting;
+  int threads = 1;  // towns are weighted and reduced on this many threads (1..64)
+};
+
+struct PeriodResult {
+  Period period;
+  std::vector<TownWeighting> towns;  // per town of the PeriodData
+  // Rows ordered by level (town, county, city, province), area code, then index order. Filled: period,
+  // level, area_code, index_id, the statistics, weighting, response_count, response_hash (16 hex
+  // digits); change fields NaN/false (see ApplyChange); survey/version/time fields are left for the
+  // caller.
+  std::vector<IndexRow> rows;
+  std::vector<std::string> warnings;  // fallback towns, towns without population, lonely strata, ...
+  std::int64_t fallback_towns = 0;
+  std::int64_t lonely_strata = 0;
+};
+
+// Weights and estimates one period. kInvalidInput when the data fails PeriodData::Validate, the options
+// are out of range, or a town's margins are inconsistent.
+Result<PeriodResult> AggregatePeriod(const PeriodData& data, const PeriodOptions& options);
+
+// Year-over-year change (methodology §4): for every row of `current` with a row of the same level,
+// area and index in `previous`, change = estimate − previous estimate (the share; the score for
+// indices without a share), change_se = √(se² + previous se²), significant when |change| / change_se
+// > 1.959963984540054 (a nonzero change with change_se 0 is significant). Rows without a usable
+// previous figure keep change = NaN.
+void ApplyChange(const std::vector<IndexRow>& previous, std::vector<IndexRow>* current);
+
+// The order-free area hash of AreaState as 16 lower-case hex digits.
+std::string HashHex(std::uint64_t hash);
+
+}  // namespace minyi::aggregator

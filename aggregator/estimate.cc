@@ -1,0 +1,396 @@
+#include "aggregator/estimate.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <boost/accumulators/accumulators.hpp>
+#include <boost/accumulators/statistics/stats.hpp>
+#include <boost/accumulators/statistics/sum_kahan.hpp>
+#include <boost/math/distributions/students_t.hpp>
+
+namespace minyi::aggregator {
+namespace {
+
+namespace acc = boost::accumulators;
+using KahanSum = acc::accumulator_set<double, acc::stats<acc::tag::sum_kahan>>;
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// Solves M θ = r for a symmetric positive semi-definite M by Cholesky factorisation with diagonal
+// pivoting (Higham, "Accuracy and Stability of Numerical Algorithms", §10.3). A column whose remaining
+// pivot falls below 1e-12 of its own diagonal is linearly dependent on the chosen ones (sex and age
+// indicators both sum to the town indicator) and is dropped: θ is 0 there. The result is a
+// generalised-inverse solution, and the fitted values Xθ are the unique projection, as R's
+// qr.resid(qr(√d X), √d u) gives with its pivoting.
+class PsdSolver {
+ public:
+  explicit PsdSolver(std::vector<double> m, std::size_t p) : p_(p), a_(std::move(m)), perm_(p) {
+    for (std::size_t i = 0; i < p_; ++i) perm_[i] = i;
+    std::vector<double> orig(p_);
+    for (std::size_t i = 0; i < p_; ++i) orig[i] = a_[i * p_ + i];
+    for (std::size_t k = 0; k < p_; ++k) {
+      std::size_t best = p_;
+      double best_ratio = 0;
+      for (std::size_t i = k; i < p_; ++i) {
+        const double o = orig[perm_[i]];
+        const double ratio = o > 0 ? a_[i * p_ + i] / o : 0.0;
+        if (ratio > 1e-12 && ratio > best_ratio) {
+          best_ratio = ratio;
+          best = i;
+        }
+      }
+      if (best == p_) break;
+      Swap(k, best);
+      const double pivot = std::sqrt(a_[k * p_ + k]);
+      a_[k * p_ + k] = pivot;
+      for (std::size_t i = k + 1; i < p_; ++i) a_[i * p_ + k] /= pivot;
+      for (std::size_t i = k + 1; i < p_; ++i) {
+        for (std::size_t j = k + 1; j <= i; ++j) {
+          a_[i * p_ + j] -= a_[i * p_ + k] * a_[j * p_ + k];
+          a_[j * p_ + i] = a_[i * p_ + j];
+        }
+      }
+      rank_ = k + 1;
+    }
+  }
+
+  // θ for right-hand side r (size p).
+  void Solve(const double* r, double* theta) const {
+    std::vector<double> y(rank_);
+    for (std::size_t i = 0; i < rank_; ++i) {
+      double s = r[perm_[i]];
+      for (std::size_t j = 0; j < i; ++j) s -= a_[i * p_ + j] * y[j];
+      y[i] = s / a_[i * p_ + i];
+    }
+    for (std::size_t i = rank_; i-- > 0;) {
+      double s = y[i];
+      for (std::size_t j = i + 1; j < rank_; ++j) s -= a_[j * p_ + i] * y[j];
+      y[i] = s / a_[i * p_ + i];
+    }
+    for (std::size_t i = 0; i < p_; ++i) theta[i] = 0;
+    for (std::size_t i = 0; i < rank_; ++i) theta[perm_[i]] = y[i];
+  }
+
+  std::size_t rank() const { return rank_; }
+
+ private:
+  void Swap(std::size_t x, std::size_t y) {
+    if (x == y) return;
+    for (std::size_t j = 0; j < p_; ++j) std::swap(a_[x * p_ + j], a_[y * p_ + j]);
+    for (std::size_t i = 0; i < p_; ++i) std::swap(a_[i * p_ + x], a_[i * p_ + y]);
+    std::swap(perm_[x], perm_[y]);
+  }
+
+  std::size_t p_;
+  std::vector<double> a_;
+  std::vector<std::size_t> perm_;
+  std::size_t rank_ = 0;
+};
+
+// splitmix64's finaliser (Steele, Lea & Flood 2014): spreads a town's hash before the order-free sum.
+std::uint64_t Mix64(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+std::uint64_t Fnv1a(std::string_view s) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (char c : s) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+double Expit(double x) {
+  if (x >= 0) return 1.0 / (1.0 + std::exp(-x));
+  const double e = std::exp(x);
+  return e / (1.0 + e);
+}
+
+// The stratum's quadratic from its sums of α, β (see estimate.h).
+void AddStratumQuadratic(double n_h, double s_a, double s_aa, double s_ab, double s_b, double s_bb,
+                         VarianceQuadratic* q) {
+  if (n_h > 1) {
+    const double f = n_h / (n_h - 1);
+    q->c0.Add(f * (s_aa - s_a * s_a / n_h));
+    q->c1.Add(f * (-2 * s_ab + 2 * s_a * s_b / n_h));
+    q->c2.Add(f * (s_bb - s_b * s_b / n_h));
+  } else {
+    q->c0.Add(s_aa);
+    q->c1.Add(-2 * s_ab);
+    q->c2.Add(s_bb);
+  }
+}
+
+}  // namespace
+
+void DomainState::Combine(const DomainState& other) {
+  n += other.n;
+  n_positive += other.n_positive;
+  sum_w.Combine(other.sum_w);
+  sum_w2.Combine(other.sum_w2);
+  sum_w_positive.Combine(other.sum_w_positive);
+  sum_w_score.Combine(other.sum_w_score);
+  sum_w_score2.Combine(other.sum_w_score2);
+  score_min = std::min(score_min, other.score_min);
+  score_max = std::max(score_max, other.score_max);
+  share_variance.Combine(other.share_variance);
+  score_variance.Combine(other.score_variance);
+}
+
+void AreaState::Combine(const AreaState& other) {
+  respondents += other.respondents;
+  weighted_respondents += other.weighted_respondents;
+  strata += other.strata;
+  lonely_strata += other.lonely_strata;
+  weighting_mask |= other.weighting_mask;
+  response_hash += other.response_hash;
+  if (indices.size() < other.indices.size()) indices.resize(other.indices.size());
+  for (std::size_t k = 0; k < other.indices.size(); ++k) indices[k].Combine(other.indices[k]);
+}
+
+AreaState TownUpdate(const PeriodData& data, const PeriodWeights& weights, std::size_t town_index) {
+  const TownData& town = data.towns[town_index];
+  const TownWeighting& tw = weights.towns[town_index];
+  const std::size_t k_count = data.index_count();
+  const std::size_t c1 = static_cast<std::size_t>(tw.cells1);
+  const std::size_t c2 = static_cast<std::size_t>(tw.cells2);
+  const std::size_t a_stride = std::max<std::size_t>(c2, 1);
+  const std::size_t cells = c1 * a_stride;
+  const std::size_t rhs_count = 3 * k_count;  // per index: b (domain), a = b·y (share), a = b·s (score)
+  const std::uint8_t* positive = data.positive.data();
+  const double* score = data.score.data();
+  const double* w = weights.w.data();
+
+  auto cell_of = [&](std::uint32_t i) -> std::size_t {
+    return static_cast<std::size_t>(weights.cell1[i]) * a_stride +
+           (c2 > 0 ? static_cast<std::size_t>(weights.cell2[i]) : 0);
+  };
+
+  // Fitted values x_iᵀB̂ per calibration cell and right-hand side (B̂ from the base weights d_i).
+  std::vector<double> fitted(rhs_count * cells, 0.0);
+  if (cells > 0) {
+    std::vector<double> d_sum(cells, 0.0);
+    std::vector<double> r_sum(rhs_count * cells, 0.0);
+    for (std::uint32_t i = town.begin; i < town.end; ++i) {
+      const std::size_t c = cell_of(i);
+      const double d = data.base_weight[i];
+      d_sum[c] += d;
+      if (d == 0 || !(w[i] > 0)) continue;
+      for (std::size_t k = 0; k < k_count; ++k) {
+        const std::uint8_t y = positive[i * k_count + k];
+        if (y == kOutOfDomain) continue;
+        r_sum[(3 * k) * cells + c] += d;
+        r_sum[(3 * k + 1) * cells + c] += d * y;
+        r_sum[(3 * k + 2) * cells + c] += d * score[i * k_count + k];
+      }
+    }
+    const std::size_t p = c1 + c2;
+    std::vector<double> m(p * p, 0.0);
+    for (std::size_t s = 0; s < c1; ++s) {
+      for (std::size_t a = 0; a < a_stride; ++a) {
+        const double v = d_sum[s * a_stride + a];
+        m[s * p + s] += v;
+        if (c2 > 0) {
+          m[(c1 + a) * p + (c1 + a)] += v;
+          m[s * p + (c1 + a)] += v;
+          m[(c1 + a) * p + s] += v;
+        }
+      }
+    }
+    const PsdSolver solver(std::move(m), p);
+    std::vector<double> rhs(p);
+    std::vector<double> theta(p);
+    for (std::size_t j = 0; j < rhs_count; ++j) {
+      std::fill(rhs.begin(), rhs.end(), 0.0);
+      const double* r = &r_sum[j * cells];
+      for (std::size_t s = 0; s < c1; ++s) {
+        for (std::size_t a = 0; a < a_stride; ++a) {
+          rhs[s] += r[s * a_stride + a];
+          if (c2 > 0) rhs[c1 + a] += r[s * a_stride + a];
+        }
+      }
+      solver.Solve(rhs.data(), theta.data());
+      for (std::size_t s = 0; s < c1; ++s) {
+        for (std::size_t a = 0; a < a_stride; ++a) {
+          fitted[j * cells + s * a_stride + a] = theta[s] + (c2 > 0 ? theta[c1 + a] : 0.0);
+        }
+      }
+    }
+  }
+
+  // One pass: the α/β sums of the variance quadratic and the domain sums (Boost.Accumulators, Kahan).
+  constexpr std::size_t kSums = 13;
+  enum : std::size_t { kB, kBB, kA1, kA1A1, kA1B, kA2, kA2A2, kA2B, kW, kW2, kWY, kWS, kWS2 };
+  std::vector<KahanSum> sums(kSums * k_count);
+  std::vector<std::int64_t> n(k_count, 0);
+  std::vector<std::int64_t> n_positive(k_count, 0);
+  std::vector<double> score_min(k_count, std::numeric_limits<double>::infinity());
+  std::vector<double> score_max(k_count, -std::numeric_limits<double>::infinity());
+  std::int64_t weighted = 0;
+  for (std::uint32_t i = town.begin; i < town.end; ++i) {
+    const double wi = w[i];
+    if (!(wi > 0)) continue;  // z_i = 0 and outside every domain; still counted in n_h below
+    ++weighted;
+    const std::size_t c = cells > 0 ? cell_of(i) : 0;
+    for (std::size_t k = 0; k < k_count; ++k) {
+      const std::uint8_t y = positive[i * k_count + k];
+      const bool in_domain = y != kOutOfDomain;
+      const double b = in_domain ? 1.0 : 0.0;
+      const double a1 = in_domain ? static_cast<double>(y) : 0.0;
+      const double s = in_domain ? score[i * k_count + k] : 0.0;
+      double fb = 0;
+      double fa1 = 0;
+      double fa2 = 0;
+      if (cells > 0) {
+        fb = fitted[(3 * k) * cells + c];
+        fa1 = fitted[(3 * k + 1) * cells + c];
+        fa2 = fitted[(3 * k + 2) * cells + c];
+      }
+      const double beta = wi * (b - fb);
+      const double alpha1 = wi * (a1 - fa1);
+      const double alpha2 = wi * (s - fa2);
+      KahanSum* acc_k = &sums[k * kSums];
+      acc_k[kB](beta);
+      acc_k[kBB](beta * beta);
+      acc_k[kA1](alpha1);
+      acc_k[kA1A1](alpha1 * alpha1);
+      acc_k[kA1B](alpha1 * beta);
+      acc_k[kA2](alpha2);
+      acc_k[kA2A2](alpha2 * alpha2);
+      acc_k[kA2B](alpha2 * beta);
+      if (in_domain) {
+        ++n[k];
+        n_positive[k] += y;
+        acc_k[kW](wi);
+        acc_k[kW2](wi * wi);
+        acc_k[kWY](wi * a1);
+        acc_k[kWS](wi * s);
+        acc_k[kWS2](wi * s * s);
+        score_min[k] = std::min(score_min[k], s);
+        score_max[k] = std::max(score_max[k], s);
+      }
+    }
+  }
+
+  AreaState state;
+  state.respondents = static_cast<std::int64_t>(town.end - town.begin);
+  state.weighted_respondents = weighted;
+  state.strata = weighted > 0 ? 1 : 0;
+  state.lonely_strata = state.respondents == 1 ? 1 : 0;
+  state.weighting_mask = 1U << static_cast<unsigned>(tw.method);
+  state.response_hash = Mix64(town.response_hash ^ Fnv1a(town.code));
+  state.indices.resize(k_count);
+  const double n_h = static_cast<double>(state.respondents);
+  for (std::size_t k = 0; k < k_count; ++k) {
+    const KahanSum* acc_k = &sums[k * kSums];
+    auto v = [&](std::size_t which) { return acc::sum_kahan(acc_k[which]); };
+    DomainState& ds = state.indices[k];
+    ds.n = n[k];
+    ds.n_positive = n_positive[k];
+    ds.sum_w = CompensatedSum(v(kW));
+    ds.sum_w2 = CompensatedSum(v(kW2));
+    ds.sum_w_positive = CompensatedSum(v(kWY));
+    ds.sum_w_score = CompensatedSum(v(kWS));
+    ds.sum_w_score2 = CompensatedSum(v(kWS2));
+    ds.score_min = score_min[k];
+    ds.score_max = score_max[k];
+    AddStratumQuadratic(n_h, v(kA1), v(kA1A1), v(kA1B), v(kB), v(kBB), &ds.share_variance);
+    AddStratumQuadratic(n_h, v(kA2), v(kA2A2), v(kA2B), v(kB), v(kBB), &ds.score_variance);
+  }
+  return state;
+}
+
+std::string_view CiMethodName(CiMethod method) {
+  switch (method) {
+    case CiMethod::kLogit: return "logit";
+    case CiMethod::kExactNeff: return "exact-neff";
+    case CiMethod::kNone: return "none";
+  }
+  return "none";
+}
+
+double StudentT975(double df) {
+  if (!(df >= 1) || !std::isfinite(df)) return kNaN;
+  const boost::math::students_t_distribution<double> dist(df);
+  return boost::math::quantile(dist, 0.975);
+}
+
+void ExactNeffInterval(bool all_positive, double n_eff, double* low, double* high) {
+  const double bound = std::pow(0.025, 1.0 / n_eff);
+  if (all_positive) {
+    *low = bound;
+    *high = 1.0;
+  } else {
+    *low = 0.0;
+    *high = 1.0 - bound;
+  }
+}
+
+void LogitInterval(double p, double se, double df, double* low, double* high) {
+  const double eta = std::log(p / (1 - p));
+  const double half = StudentT975(df) * se / (p * (1 - p));
+  *low = Expit(eta - half);
+  *high = Expit(eta + half);
+}
+
+Estimate Finalize(const AreaState& state, std::size_t k, const IndexSpec& spec) {
+  Estimate e;
+  const DomainState& ds = state.indices[k];
+  e.n = ds.n;
+  e.low_n = ds.n < spec.min_n;
+  e.df = state.weighted_respondents - state.strata;
+  const double w = ds.sum_w.value();
+  e.sum_w = w;
+  if (ds.n == 0 || !(w > 0)) return e;
+  e.n_eff = w * w / ds.sum_w2.value();
+  const double w2 = w * w;
+
+  if (spec.has_share) {
+    if (ds.n_positive == ds.n || ds.n_positive == 0) {
+      // Decided by counts, never by the computed ratio (methodology §4).
+      const bool all = ds.n_positive == ds.n;
+      e.estimate = all ? 1.0 : 0.0;
+      e.se = 0.0;
+      ExactNeffInterval(all, e.n_eff, &e.ci_low, &e.ci_high);
+      e.ci_method = CiMethod::kExactNeff;
+    } else {
+      const double p = ds.sum_w_positive.value() / w;
+      e.estimate = p;
+      e.se = std::sqrt(std::max(0.0, ds.share_variance.At(p)) / w2);
+      if (e.df > 0) {
+        LogitInterval(p, e.se, static_cast<double>(e.df), &e.ci_low, &e.ci_high);
+        e.ci_method = CiMethod::kLogit;
+      }
+    }
+  }
+
+  if (ds.score_min == ds.score_max) {
+    // Every answer has the same score: the mean is exact and has no variance; deff is undefined.
+    e.score = ds.score_min;
+    e.score_se = 0.0;
+    e.score_ci_low = e.score;
+    e.score_ci_high = e.score;
+  } else {
+    const double m = ds.sum_w_score.value() / w;
+    e.score = m;
+    const double v = std::max(0.0, ds.score_variance.At(m)) / w2;
+    e.score_se = std::sqrt(v);
+    e.score_ci_low = m - kZ975 * e.score_se;
+    e.score_ci_high = m + kZ975 * e.score_se;
+    // R svymean(deff = TRUE): V̂ / ((1 − n/N̂) S_w² / n), S_w² = n/(n−1) Σ w (y − ŷ)² / Σ w; NA when N̂ < n.
+    const double nd = static_cast<double>(ds.n);
+    if (ds.n > 1 && w >= nd) {
+      const double ss = std::max(0.0, ds.sum_w_score2.value() - m * ds.sum_w_score.value());
+      const double s2 = nd / (nd - 1) * ss / w;
+      const double v_srs = (1 - nd / w) * s2 / nd;
+      if (v_srs > 0) e.deff = v / v_srs;
+    }
+  }
+  return e;
+}
+
+}  // namespace minyi::aggregator
