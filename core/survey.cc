@@ -161,6 +161,8 @@ std::string FoldAscii(std::string_view s) {
   return out;
 }
 
+constexpr std::size_t kMaxDemographicCodeLength = 16;
+
 std::string Member(const std::string& path, std::string_view key) { return path + "." + std::string(key); }
 std::string Element(const std::string& path, std::size_t i) { return path + "[" + std::to_string(i) + "]"; }
 
@@ -352,6 +354,11 @@ class DefinitionParser {
           Error(Member(p, "code"), "must be 1 to 32 of the characters A-Z a-z 0-9 _ + -, got " + Quote(*code));
         } else if (q.FindOption(*code) != nullptr) {
           Error(Member(p, "code"), "duplicate option code " + Quote(*code) + " in question " + Quote(q.code));
+        } else if ((q.code == kSexQuestion || q.code == kAgeBandQuestion) &&
+                   code->size() > kMaxDemographicCodeLength) {
+          // These codes are also the keys of population cells, which the stores keep in 16 characters.
+          Error(Member(p, "code"), "codes of the reserved question " + Quote(q.code) + " are at most " +
+                                       std::to_string(kMaxDemographicCodeLength) + " characters");
         } else {
           option.code = *code;
         }

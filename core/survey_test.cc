@@ -141,6 +141,11 @@ INSTANTIATE_TEST_SUITE_P(
                 R"($.questions[2].type: the reserved demographic question "sex" must be "single")"},
         BadCase{"ReservedAgeNotSingle", R"({"code": "topics")", R"({"code": "age_band")",
                 R"($.questions[2].type: the reserved demographic question "age_band" must be "single")"},
+        BadCase{"ReservedCodeTooLong", R"({"code": "topics", "text": "哪些？", "type": "multi", "options": [
+      {"code": "a")",
+                R"({"code": "age_band", "text": "哪些？", "type": "single", "options": [
+      {"code": "from-18-to-29-years")",
+                R"($.questions[2].options[0].code: codes of the reserved question "age_band" are at most 16 characters)"},
         BadCase{"PositiveNotAnOption", R"("positive": ["1", "2"])", R"("positive": ["1", "7"])",
                 R"($.indices[0].positive[1]: option "7" is not an option of question "security")"},
         BadCase{"PositiveIsMissing", R"("positive": ["1", "2"])", R"("positive": ["1", "9"])",
