@@ -1,0 +1,863 @@
+#include "sql/mysql_store.h"
+
+#include <cppconn/connection.h>
+#include <cppconn/datatype.h>
+#include <cppconn/exception.h>
+#include <cppconn/prepared_statement.h>
+#include <cppconn/resultset.h>
+#include <cppconn/statement.h>
+#include <mysql_driver.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <numeric>
+#include <thread>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+
+#include "sql/migrations.h"
+#include "sql/store_common.h"
+
+namespace minyi::sql {
+
+namespace {
+
+using internal::ScanKey;
+using Clock = std::chrono::steady_clock;
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr int kMaxAttempts = 5;                       // per operation, for deadlocks / lock waits
+constexpr auto kPingAfterIdle = std::chrono::seconds(5);
+constexpr auto kPoolWait = std::chrono::seconds(30);
+constexpr std::size_t kIdChunk = 128;                 // source refs per id look-up after an append
+constexpr std::size_t kAnswerRowsPerInsert = 32;      // rows per multi-row answer INSERT
+
+// Client-side errors (CR_*, 2000..2999) and server codes that mean the session is gone.
+bool ConnectionBroken(int code) {
+  return (code >= 2000 && code < 3000) || code == 1927 /* ER_CONNECTION_KILLED */ ||
+         code == 4031 /* ER_CLIENT_INTERACTION_TIMEOUT */ || code == 1053 /* ER_SERVER_SHUTDOWN */;
+}
+
+bool RetryableTransaction(int code) { return code == 1213 /* deadlock */ || code == 1205 /* lock wait */; }
+
+Status FromException(const ::sql::SQLException& e, std::string_view what) {
+  const int code = e.getErrorCode();
+  std::string message = "mysql: " + std::string(what) + ": " + e.what() + " (error " + std::to_string(code) +
+                        ", state " + e.getSQLState() + ")";
+  if (ConnectionBroken(code) || RetryableTransaction(code) || code == 1040 /* too many connections */ ||
+      code == 1044 || code == 1045 /* access denied */ || code == 1049 /* unknown database */ ||
+      code == 1021 /* disk full */ || code == 1114 /* table full */) {
+    return Status::Unavailable(std::move(message));
+  }
+  if (code == 1406 /* data too long */ || code == 1366 /* incorrect string value */ ||
+      code == 3819 /* MySQL check constraint */ || code == 4025 /* MariaDB check constraint */ ||
+      code == 1264 /* out of range */) {
+    return Status::InvalidInput(std::move(message));
+  }
+  return Status::Internal(std::move(message));
+}
+
+bool ValidDatabaseName(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+::sql::mysql::MySQL_Driver* Driver() {
+  // get_driver_instance() is not thread-safe on its first call.
+  static ::sql::mysql::MySQL_Driver* driver = ::sql::mysql::get_mysql_driver_instance();
+  return driver;
+}
+
+std::string Str(const ::sql::SQLString& s) { return s.asStdString(); }
+
+double GetDouble(::sql::ResultSet& rs, std::uint32_t i) { return rs.isNull(i) ? kNaN : static_cast<double>(rs.getDouble(i)); }
+
+void SetDouble(::sql::PreparedStatement& ps, std::uint32_t i, double v) {
+  if (internal::StoredAsValue(v)) {
+    ps.setDouble(i, v);
+  } else {
+    ps.setNull(i, ::sql::DataType::DOUBLE);
+  }
+}
+
+std::string Placeholders(std::size_t n, const char* one) {
+  std::string out;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i > 0) out += ", ";
+    out += one;
+  }
+  return out;
+}
+
+constexpr const char* kInsertResponseSql =
+    "INSERT INTO responses (survey_id, period_year, period_quarter, town_code, channel, respondent_key,"
+    " weight, completion, submitted_at_ms, received_at_ms, source_ref, content_hash, raw_payload)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE id = id";
+// A locking read sees the latest committed row even when our snapshot predates it.
+constexpr const char* kSelectExistingSql =
+    "SELECT id, content_hash FROM responses WHERE channel = ? AND source_ref = ? LOCK IN SHARE MODE";
+
+}  // namespace
+
+// One pooled connection with the statements prepared on it. Declaration order matters: statements
+// are destroyed before their connection.
+struct PooledConn {
+  std::unique_ptr<::sql::Connection> conn;
+  std::unique_ptr<::sql::Statement> stmt;
+  std::unique_ptr<::sql::PreparedStatement> insert_response;
+  std::unique_ptr<::sql::PreparedStatement> select_existing;
+  std::unique_ptr<::sql::PreparedStatement> select_ids;
+  std::map<std::size_t, std::unique_ptr<::sql::PreparedStatement>> insert_answers;  // by row count
+  Clock::time_point idle_since = Clock::now();
+  bool commit_sent = false;  // a COMMIT was sent: a broken connection leaves the outcome unknown
+
+  ::sql::PreparedStatement& Prepared(std::unique_ptr<::sql::PreparedStatement>& slot, const std::string& sql) {
+    if (!slot) slot.reset(conn->prepareStatement(sql));
+    return *slot;
+  }
+  void Execute(const std::string& sql) { stmt->execute(sql); }
+};
+
+struct MysqlStore::Impl {
+  MysqlOptions options;
+  std::mutex mu;  // guards idle and live
+  std::condition_variable cv;
+  std::vector<std::unique_ptr<PooledConn>> idle;
+  int live = 0;
+
+  Result<std::unique_ptr<PooledConn>> Connect(bool with_schema) {
+    try {
+      ::sql::ConnectOptionsMap props;
+      props["hostName"] = ::sql::SQLString(options.socket.empty()
+                                               ? "tcp://" + options.host + ":" + std::to_string(options.port)
+                                               : "unix://" + options.socket);
+      props["userName"] = ::sql::SQLString(options.user);
+      props["password"] = ::sql::SQLString(options.password);
+      props["OPT_CHARSET_NAME"] = ::sql::SQLString("utf8mb4");
+      props["OPT_CONNECT_TIMEOUT"] = 10;
+      props["OPT_READ_TIMEOUT"] = 120;
+      props["OPT_WRITE_TIMEOUT"] = 120;
+      if (with_schema) props["schema"] = ::sql::SQLString(options.database);
+      auto pc = std::make_unique<PooledConn>();
+      pc->conn.reset(Driver()->connect(props));
+      pc->stmt.reset(pc->conn->createStatement());
+      // Strict mode so that both backends reject rather than silently truncate; READ COMMITTED so a
+      // plain read inside a transaction sees rows committed by others meanwhile.
+      pc->Execute("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,ERROR_FOR_DIVISION_BY_ZERO'");
+      pc->Execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+      pc->conn->setAutoCommit(true);
+      return pc;
+    } catch (const ::sql::SQLException& e) {
+      const std::string where = "connect to " + (options.socket.empty() ? options.host + ":" + std::to_string(options.port)
+                                                                        : options.socket) +
+                                " as " + options.user;
+      Status s = FromException(e, where);
+      return Status(StatusCode::kUnavailable, s.message());
+    }
+  }
+
+  Result<std::unique_ptr<PooledConn>> Acquire() {
+    std::unique_lock<std::mutex> lock(mu);
+    if (!cv.wait_for(lock, kPoolWait, [&] { return !idle.empty() || live < options.pool_size; })) {
+      return Status::Unavailable("mysql: no pooled connection became free within 30 s");
+    }
+    std::unique_ptr<PooledConn> pc;
+    if (!idle.empty()) {
+      pc = std::move(idle.back());
+      idle.pop_back();
+    } else {
+      ++live;
+    }
+    lock.unlock();
+    if (pc && Clock::now() - pc->idle_since > kPingAfterIdle) {
+      bool valid = false;
+      try {
+        valid = pc->conn->isValid();
+      } catch (const ::sql::SQLException&) {
+        valid = false;
+      }
+      if (!valid) pc.reset();
+    }
+    if (!pc) {
+      auto fresh = Connect(true);
+      if (!fresh.ok()) {
+        Release(nullptr);
+        return fresh.status();
+      }
+      pc = std::move(fresh).value();
+    }
+    pc->commit_sent = false;
+    return pc;
+  }
+
+  // Returns a connection to the pool; nullptr gives up its slot (the connection was dropped).
+  void Release(std::unique_ptr<PooledConn> pc) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (pc) {
+      pc->idle_since = Clock::now();
+      idle.push_back(std::move(pc));
+    } else {
+      --live;
+    }
+    cv.notify_one();
+  }
+
+  // Closes every idle connection: after one was found dead (server restart, idle timeout, killed
+  // sessions) the others are likely dead too.
+  void DropIdle() {
+    std::vector<std::unique_ptr<PooledConn>> dropped;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      live -= static_cast<int>(idle.size());
+      dropped.swap(idle);
+      cv.notify_all();
+    }
+  }
+
+  // Runs fn(PooledConn&) -> Status on a pooled connection, converting exceptions. Deadlocks and
+  // lock-wait timeouts are retried (the server rolled the transaction back); a broken connection
+  // is dropped and the operation retried once unless it had sent COMMIT.
+  template <typename Fn>
+  Status Run(std::string_view what, Fn&& fn) {
+    for (int attempt = 1;; ++attempt) {
+      auto acquired = Acquire();
+      if (!acquired.ok()) return acquired.status();
+      std::unique_ptr<PooledConn> pc = std::move(acquired).value();
+      try {
+        Status s = fn(*pc);
+        if (!pc->conn->getAutoCommit()) {
+          // fn returned early inside a transaction (an error status): undo it.
+          pc->conn->rollback();
+          pc->conn->setAutoCommit(true);
+        }
+        Release(std::move(pc));
+        return s;
+      } catch (const ::sql::SQLException& e) {
+        const int code = e.getErrorCode();
+        if (ConnectionBroken(code)) {
+          const bool may_retry = !pc->commit_sent && attempt == 1;
+          pc.reset();
+          Release(nullptr);
+          DropIdle();
+          if (may_retry) continue;
+          return FromException(e, what);
+        }
+        try {
+          if (!pc->conn->getAutoCommit()) {
+            pc->conn->rollback();
+            pc->conn->setAutoCommit(true);
+          }
+          Release(std::move(pc));
+        } catch (const ::sql::SQLException&) {
+          pc.reset();
+          Release(nullptr);
+        }
+        if (RetryableTransaction(code) && attempt < kMaxAttempts) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(5 * attempt));
+          continue;
+        }
+        return FromException(e, what);
+      } catch (const std::exception& e) {
+        pc.reset();
+        Release(nullptr);
+        return Status::Internal("mysql: " + std::string(what) + ": " + e.what());
+      }
+    }
+  }
+};
+
+MysqlStore::MysqlStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+MysqlStore::~MysqlStore() = default;
+
+Result<std::unique_ptr<MysqlStore>> MysqlStore::Open(const MysqlOptions& options) {
+  if (!ValidDatabaseName(options.database)) {
+    return Status::InvalidInput("mysql: database name '" + options.database + "' is not [A-Za-z0-9_]{1,64}");
+  }
+  if (options.pool_size < 1) return Status::InvalidInput("mysql: pool_size must be at least 1");
+  if (options.socket.empty() && (options.port <= 0 || options.port > 65535)) {
+    return Status::InvalidInput("mysql: port " + std::to_string(options.port) + " is out of range");
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  if (options.create_database) {
+    auto bootstrap = impl->Connect(false);
+    if (!bootstrap.ok()) return bootstrap.status();
+    try {
+      // The name is validated above; identifiers cannot be bound as parameters.
+      (*bootstrap)->Execute("CREATE DATABASE IF NOT EXISTS `" + options.database +
+                            "` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin");
+    } catch (const ::sql::SQLException& e) {
+      return FromException(e, "create database " + options.database);
+    }
+  }
+  // One connection now, so that a wrong address, login or database fails Open, not the first use.
+  auto first = impl->Acquire();
+  if (!first.ok()) return first.status();
+  impl->Release(std::move(first).value());
+  return std::unique_ptr<MysqlStore>(new MysqlStore(std::move(impl)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Migrations and meta
+
+namespace {
+
+constexpr const char* kCreateSchemaMigrations =
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INT NOT NULL PRIMARY KEY,"
+    " name VARCHAR(191) NOT NULL, applied_at VARCHAR(32) NOT NULL)"
+    " ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin";
+
+std::vector<MigrationInfo> ReadApplied(PooledConn& pc) {
+  std::vector<MigrationInfo> out;
+  std::unique_ptr<::sql::ResultSet> exists(pc.stmt->executeQuery(
+      "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()"
+      " AND table_name = 'schema_migrations'"));
+  if (!exists->next() || exists->getInt(1) == 0) return out;
+  std::unique_ptr<::sql::ResultSet> rs(
+      pc.stmt->executeQuery("SELECT version, name, applied_at FROM schema_migrations ORDER BY version"));
+  while (rs->next()) out.push_back({rs->getInt(1), Str(rs->getString(2)), Str(rs->getString(3))});
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<MigrationInfo>> MysqlStore::Migrate() {
+  std::vector<MigrationInfo> applied_now;
+  Status s = impl_->Run("migrate", [&](PooledConn& pc) -> Status {
+    applied_now.clear();
+    pc.Execute(kCreateSchemaMigrations);
+    // MySQL commits DDL implicitly, so migrations cannot be transactional; a named lock keeps two
+    // processes from migrating the same database at once.
+    {
+      std::unique_ptr<::sql::ResultSet> lock(
+          pc.stmt->executeQuery("SELECT GET_LOCK(CONCAT('minyi_migrate_', DATABASE()), 60)"));
+      if (!lock->next() || lock->getInt(1) != 1) {
+        return Status::Unavailable("mysql: another process holds the migration lock");
+      }
+    }
+    struct Unlock {
+      PooledConn& pc;
+      ~Unlock() {
+        try {
+          std::unique_ptr<::sql::ResultSet> r(pc.stmt->executeQuery("SELECT RELEASE_LOCK(CONCAT('minyi_migrate_', DATABASE()))"));
+        } catch (const ::sql::SQLException&) {
+          // The lock dies with the session anyway.
+        }
+      }
+    } unlock{pc};
+    std::vector<MigrationInfo> applied = ReadApplied(pc);
+    for (const internal::EmbeddedMigration& m : internal::MigrationsFor("mysql")) {
+      if (std::any_of(applied.begin(), applied.end(), [&](const MigrationInfo& a) { return a.version == m.version; })) {
+        continue;
+      }
+      for (const std::string& statement : internal::SplitSqlStatements(m.sql)) pc.Execute(statement);
+      const MigrationInfo info{m.version, m.name, FormatTimestampUtc(NowMillis())};
+      std::unique_ptr<::sql::PreparedStatement> insert(
+          pc.conn->prepareStatement("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"));
+      insert->setInt(1, info.version);
+      insert->setString(2, info.name);
+      insert->setString(3, info.applied_at);
+      insert->executeUpdate();
+      applied_now.push_back(info);
+      applied.push_back(info);
+    }
+    const int highest = std::accumulate(applied.begin(), applied.end(), 0,
+                                        [](int v, const MigrationInfo& a) { return std::max(v, a.version); });
+    if (highest > LatestSchemaVersion()) {
+      return Status::Internal("mysql: the database is at schema version " + std::to_string(highest) +
+                              ", newer than this build's " + std::to_string(LatestSchemaVersion()));
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return applied_now;
+}
+
+Result<int> MysqlStore::SchemaVersion() {
+  int version = 0;
+  Status s = impl_->Run("read schema version", [&](PooledConn& pc) {
+    const std::vector<MigrationInfo> applied = ReadApplied(pc);
+    version = applied.empty() ? 0 : applied.back().version;
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return version;
+}
+
+Result<std::vector<MigrationInfo>> MysqlStore::Migrations() {
+  std::vector<MigrationInfo> applied;
+  Status s = impl_->Run("read migrations", [&](PooledConn& pc) {
+    applied = ReadApplied(pc);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  std::vector<MigrationInfo> out;
+  for (const internal::EmbeddedMigration& m : internal::MigrationsFor("mysql")) out.push_back({m.version, m.name, ""});
+  for (const MigrationInfo& a : applied) {
+    auto it = std::find_if(out.begin(), out.end(), [&](const MigrationInfo& o) { return o.version == a.version; });
+    if (it == out.end()) {
+      out.push_back(a);
+    } else {
+      it->applied_at = a.applied_at;
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const MigrationInfo& a, const MigrationInfo& b) { return a.version < b.version; });
+  return out;
+}
+
+Result<std::string> MysqlStore::GetMeta(const std::string& key) {
+  MINYI_RETURN_IF_ERROR(internal::ValidateMetaKey(key));
+  std::string value;
+  Status s = impl_->Run("read meta", [&](PooledConn& pc) {
+    std::unique_ptr<::sql::PreparedStatement> ps(pc.conn->prepareStatement("SELECT `value` FROM meta WHERE `key` = ?"));
+    ps->setString(1, key);
+    std::unique_ptr<::sql::ResultSet> rs(ps->executeQuery());
+    value = rs->next() ? Str(rs->getString(1)) : std::string();
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return value;
+}
+
+Status MysqlStore::SetMeta(const std::string& key, const std::string& value) {
+  MINYI_RETURN_IF_ERROR(internal::ValidateMetaKey(key));
+  return impl_->Run("write meta", [&](PooledConn& pc) {
+    std::unique_ptr<::sql::PreparedStatement> ps(pc.conn->prepareStatement(
+        "INSERT INTO meta (`key`, `value`) VALUES (?, ?) ON DUPLICATE KEY UPDATE `value` = VALUES(`value`)"));
+    ps->setString(1, key);
+    ps->setString(2, value);
+    ps->executeUpdate();
+    return Status::Ok();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Responses
+
+namespace {
+
+// Inserts the answers of the response just inserted on this session: LAST_INSERT_ID() is its id
+// (inserting answers assigns no auto-increment value, so it stays put across these statements).
+void InsertAnswers(PooledConn& pc, const Response& r) {
+  std::vector<std::tuple<const std::string*, int, const std::string*>> rows;
+  for (const auto& [question, values] : r.answers) {
+    for (std::size_t j = 0; j < values.size(); ++j) rows.emplace_back(&question, static_cast<int>(j), &values[j]);
+  }
+  for (std::size_t start = 0; start < rows.size(); start += kAnswerRowsPerInsert) {
+    const std::size_t n = std::min(kAnswerRowsPerInsert, rows.size() - start);
+    ::sql::PreparedStatement& ps = pc.Prepared(
+        pc.insert_answers[n], "INSERT INTO response_answers (response_id, question_code, ordinal, value) VALUES " +
+                                  Placeholders(n, "(LAST_INSERT_ID(), ?, ?, ?)"));
+    std::uint32_t p = 1;
+    for (std::size_t k = start; k < start + n; ++k) {
+      ps.setString(p++, *std::get<0>(rows[k]));
+      ps.setInt(p++, std::get<1>(rows[k]));
+      ps.setString(p++, *std::get<2>(rows[k]));
+    }
+    ps.executeUpdate();
+  }
+}
+
+}  // namespace
+
+Status MysqlStore::Append(const std::vector<Response>& batch, std::vector<AppendResult>* results) {
+  if (results == nullptr) return Status::Internal("Append: results is null");
+  results->clear();
+  MINYI_RETURN_IF_ERROR(internal::ValidateBatch(batch));
+  if (batch.empty()) return Status::Ok();
+  std::vector<std::string> hashes;
+  hashes.reserve(batch.size());
+  for (const Response& r : batch) hashes.push_back(r.ContentHash());
+  // Insert in key order so concurrent batches lock unique-index entries in the same order (fewer
+  // deadlocks); the stable sort keeps the input order of repeats, so the first one is stored.
+  std::vector<std::size_t> order(batch.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return std::forward_as_tuple(ChannelName(batch[a].channel), batch[a].source_ref) <
+           std::forward_as_tuple(ChannelName(batch[b].channel), batch[b].source_ref);
+  });
+
+  std::vector<AppendResult> out(batch.size());
+  Status s = impl_->Run("append", [&](PooledConn& pc) -> Status {
+    pc.conn->setAutoCommit(false);
+    ::sql::PreparedStatement& insert = pc.Prepared(pc.insert_response, kInsertResponseSql);
+    ::sql::PreparedStatement& existing = pc.Prepared(pc.select_existing, kSelectExistingSql);
+    std::vector<std::size_t> stored;  // input positions of the rows this batch inserted
+    for (std::size_t i : order) {
+      const Response& r = batch[i];
+      insert.setString(1, r.survey_id);
+      insert.setInt(2, r.period.year);
+      insert.setInt(3, r.period.quarter);
+      insert.setString(4, r.town_code);
+      insert.setString(5, std::string(ChannelName(r.channel)));
+      insert.setString(6, r.respondent_key);
+      insert.setDouble(7, r.weight);
+      insert.setString(8, std::string(CompletionName(r.completion)));
+      insert.setInt64(9, r.submitted_at_ms);
+      insert.setInt64(10, r.received_at_ms);
+      insert.setString(11, r.source_ref);
+      insert.setString(12, hashes[i]);
+      insert.setString(13, r.raw_payload);
+      // Affected rows: 1 inserted, 0 when the unique key already held the row (no-op update; the
+      // connection does not set CLIENT_FOUND_ROWS).
+      if (insert.executeUpdate() == 1) {
+        InsertAnswers(pc, r);
+        out[i].outcome = AppendOutcome::kStored;
+        stored.push_back(i);
+        continue;
+      }
+      existing.setString(1, std::string(ChannelName(r.channel)));
+      existing.setString(2, r.source_ref);
+      std::unique_ptr<::sql::ResultSet> rs(existing.executeQuery());
+      if (!rs->next()) return Status::Internal("mysql: duplicate key for " + r.source_ref + " but no row found");
+      out[i].response_id = rs->getInt64(1);
+      out[i].outcome = Str(rs->getString(2)) == hashes[i] ? AppendOutcome::kDuplicate : AppendOutcome::kConflict;
+    }
+    // Ids of the stored rows: one look-up per channel and kIdChunk refs (the list is padded by
+    // repeating its first entry, so one prepared statement serves every chunk).
+    if (!stored.empty()) {
+      ::sql::PreparedStatement& ids = pc.Prepared(
+          pc.select_ids, "SELECT source_ref, id FROM responses WHERE channel = ? AND source_ref IN (" +
+                             Placeholders(kIdChunk, "?") + ")");
+      for (Channel channel : AllChannels()) {
+        std::vector<std::size_t> of_channel;
+        for (std::size_t i : stored) {
+          if (batch[i].channel == channel) of_channel.push_back(i);
+        }
+        std::unordered_map<std::string, std::int64_t> found;
+        for (std::size_t start = 0; start < of_channel.size(); start += kIdChunk) {
+          ids.setString(1, std::string(ChannelName(channel)));
+          for (std::size_t k = 0; k < kIdChunk; ++k) {
+            const std::size_t pos = start + k < of_channel.size() ? start + k : start;
+            ids.setString(static_cast<std::uint32_t>(k + 2), batch[of_channel[pos]].source_ref);
+          }
+          std::unique_ptr<::sql::ResultSet> rs(ids.executeQuery());
+          while (rs->next()) found[Str(rs->getString(1))] = rs->getInt64(2);
+        }
+        for (std::size_t i : of_channel) {
+          const auto it = found.find(batch[i].source_ref);
+          if (it == found.end()) return Status::Internal("mysql: stored row " + batch[i].source_ref + " not found");
+          out[i].response_id = it->second;
+        }
+      }
+    }
+    pc.commit_sent = true;
+    pc.conn->commit();
+    pc.conn->setAutoCommit(true);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  *results = std::move(out);
+  return Status::Ok();
+}
+
+namespace {
+
+// The filter of a Scan, with the keyset bound written out (the row-constructor form is not
+// optimized as a range on every server version).
+std::string ScanFilter(const ResponseQuery& q) {
+  std::string where = "r.survey_id = ?";
+  if (q.period) where += " AND r.period_year = ? AND r.period_quarter = ?";
+  if (q.town_code) where += " AND r.town_code = ?";
+  return where;
+}
+constexpr const char* kAfter =
+    " AND (r.period_year > ? OR (r.period_year = ? AND (r.period_quarter > ? OR (r.period_quarter = ? AND"
+    " (r.town_code > ? OR (r.town_code = ? AND r.id > ?))))))";
+constexpr const char* kUpTo =
+    " AND (r.period_year < ? OR (r.period_year = ? AND (r.period_quarter < ? OR (r.period_quarter = ? AND"
+    " (r.town_code < ? OR (r.town_code = ? AND r.id <= ?))))))";
+
+std::uint32_t BindFilter(::sql::PreparedStatement& ps, const ResponseQuery& q) {
+  std::uint32_t p = 1;
+  ps.setString(p++, q.survey_id);
+  if (q.period) {
+    ps.setInt(p++, q.period->year);
+    ps.setInt(p++, q.period->quarter);
+  }
+  if (q.town_code) ps.setString(p++, *q.town_code);
+  return p;
+}
+
+std::uint32_t BindKey(::sql::PreparedStatement& ps, std::uint32_t p, const ScanKey& k) {
+  ps.setInt(p++, k.year);
+  ps.setInt(p++, k.year);
+  ps.setInt(p++, k.quarter);
+  ps.setInt(p++, k.quarter);
+  ps.setString(p++, k.town_code);
+  ps.setString(p++, k.town_code);
+  ps.setInt64(p++, k.id);
+  return p;
+}
+
+Status LoadPage(PooledConn& pc, const ResponseQuery& q, const ScanKey& after, std::vector<Response>* rows) {
+  rows->clear();
+  const std::string filter = ScanFilter(q);
+  std::unique_ptr<::sql::PreparedStatement> page(pc.conn->prepareStatement(
+      "SELECT r.id, r.survey_id, r.period_year, r.period_quarter, r.town_code, r.channel, r.respondent_key,"
+      " r.weight, r.completion, r.submitted_at_ms, r.received_at_ms, r.source_ref, " +
+      std::string(q.include_raw_payload ? "r.raw_payload" : "''") + " FROM responses r WHERE " + filter + kAfter +
+      " ORDER BY r.period_year, r.period_quarter, r.town_code, r.id LIMIT ?"));
+  std::uint32_t p = BindKey(*page, BindFilter(*page, q), after);
+  page->setInt(p, internal::kScanPageSize);
+  {
+    std::unique_ptr<::sql::ResultSet> rs(page->executeQuery());
+    while (rs->next()) {
+      Response r;
+      r.id = rs->getInt64(1);
+      r.survey_id = Str(rs->getString(2));
+      r.period = {rs->getInt(3), rs->getInt(4)};
+      r.town_code = Str(rs->getString(5));
+      const auto channel = ParseChannel(Str(rs->getString(6)));
+      if (!channel) return Status::Internal("mysql: response " + std::to_string(r.id) + " has an unknown channel");
+      r.channel = *channel;
+      r.respondent_key = Str(rs->getString(7));
+      r.weight = GetDouble(*rs, 8);
+      r.completion = Str(rs->getString(9)) == "partial" ? Completion::kPartial : Completion::kComplete;
+      r.submitted_at_ms = rs->getInt64(10);
+      r.received_at_ms = rs->getInt64(11);
+      r.source_ref = Str(rs->getString(12));
+      r.raw_payload = Str(rs->getString(13));
+      rows->push_back(std::move(r));
+    }
+  }
+  if (rows->empty()) return Status::Ok();
+  std::unordered_map<std::int64_t, std::size_t> by_id;
+  by_id.reserve(rows->size());
+  for (std::size_t i = 0; i < rows->size(); ++i) by_id.emplace((*rows)[i].id, i);
+  const Response& last = rows->back();
+  std::unique_ptr<::sql::PreparedStatement> answers(pc.conn->prepareStatement(
+      "SELECT a.response_id, a.question_code, a.value FROM responses r JOIN response_answers a"
+      " ON a.response_id = r.id WHERE " + filter + kAfter + kUpTo +
+      " ORDER BY a.response_id, a.question_code, a.ordinal"));
+  p = BindKey(*answers, BindFilter(*answers, q), after);
+  BindKey(*answers, p, ScanKey{last.period.year, last.period.quarter, last.town_code, last.id});
+  std::unique_ptr<::sql::ResultSet> rs(answers->executeQuery());
+  while (rs->next()) {
+    // Rows appended since the page was read may fall in the range: not in by_id, skipped.
+    const auto it = by_id.find(rs->getInt64(1));
+    if (it != by_id.end()) (*rows)[it->second].answers[Str(rs->getString(2))].push_back(Str(rs->getString(3)));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status MysqlStore::Scan(const ResponseQuery& query, const std::function<bool(const Response&)>& visit) {
+  if (query.survey_id.empty()) return Status::InvalidInput("Scan: survey_id is required");
+  std::vector<Response> rows;
+  ScanKey after;
+  for (;;) {
+    // The connection goes back to the pool before visiting, so `visit` may use the store.
+    MINYI_RETURN_IF_ERROR(impl_->Run("scan", [&](PooledConn& pc) { return LoadPage(pc, query, after, &rows); }));
+    if (rows.empty()) return Status::Ok();
+    for (const Response& r : rows) {
+      if (!visit(r)) return Status::Ok();
+    }
+    const Response& last = rows.back();
+    after = {last.period.year, last.period.quarter, last.town_code, last.id};
+  }
+}
+
+Result<std::vector<ResponseCount>> MysqlStore::CountResponses() {
+  std::vector<ResponseCount> out;
+  Status s = impl_->Run("count responses", [&](PooledConn& pc) -> Status {
+    out.clear();
+    std::unique_ptr<::sql::ResultSet> rs(pc.stmt->executeQuery(
+        "SELECT survey_id, period_year, period_quarter, channel, COUNT(*) FROM responses"
+        " GROUP BY survey_id, period_year, period_quarter, channel"));
+    while (rs->next()) {
+      const auto channel = ParseChannel(Str(rs->getString(4)));
+      if (!channel) return Status::Internal("mysql: unknown channel '" + Str(rs->getString(4)) + "' in responses");
+      out.push_back({Str(rs->getString(1)), {rs->getInt(2), rs->getInt(3)}, *channel, rs->getInt64(5)});
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  std::sort(out.begin(), out.end(), [](const ResponseCount& a, const ResponseCount& b) {
+    return std::tie(a.survey_id, a.period, a.channel) < std::tie(b.survey_id, b.period, b.channel);
+  });
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Population
+
+Status MysqlStore::UpsertPopulation(const std::vector<PopulationCell>& cells) {
+  MINYI_RETURN_IF_ERROR(internal::ValidatePopulation(cells));
+  if (cells.empty()) return Status::Ok();
+  return impl_->Run("upsert population", [&](PooledConn& pc) {
+    pc.conn->setAutoCommit(false);
+    std::unique_ptr<::sql::PreparedStatement> ps(pc.conn->prepareStatement(
+        "INSERT INTO population_cells (period_year, town_code, sex, age_band, population) VALUES (?, ?, ?, ?, ?)"
+        " ON DUPLICATE KEY UPDATE population = VALUES(population)"));
+    for (const PopulationCell& c : cells) {
+      ps->setInt(1, c.year);
+      ps->setString(2, c.town_code);
+      ps->setString(3, c.sex);
+      ps->setString(4, c.age_band);
+      ps->setDouble(5, c.population);
+      ps->executeUpdate();
+    }
+    pc.commit_sent = true;
+    pc.conn->commit();
+    pc.conn->setAutoCommit(true);
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<PopulationCell>> MysqlStore::LoadPopulation(int year) {
+  std::vector<PopulationCell> out;
+  Status s = impl_->Run("load population", [&](PooledConn& pc) {
+    out.clear();
+    std::unique_ptr<::sql::PreparedStatement> ps(pc.conn->prepareStatement(
+        "SELECT period_year, town_code, sex, age_band, population FROM population_cells WHERE period_year = ?"
+        " ORDER BY town_code, sex, age_band"));
+    ps->setInt(1, year);
+    std::unique_ptr<::sql::ResultSet> rs(ps->executeQuery());
+    while (rs->next()) {
+      out.push_back({rs->getInt(1), Str(rs->getString(2)), Str(rs->getString(3)), Str(rs->getString(4)),
+                     GetDouble(*rs, 5)});
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<std::string> MysqlStore::PopulationVersion(int year) {
+  auto cells = LoadPopulation(year);
+  if (!cells.ok()) return cells.status();
+  return internal::PopulationFingerprint(*cells);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Index rows
+
+namespace {
+
+constexpr const char* kIndexColumns =
+    "survey_id, period_year, period_quarter, level, area_code, index_id, n, n_eff, sum_w, estimate, se,"
+    " ci_low, ci_high, ci_method, score, score_se, score_ci_low, score_ci_high, deff, low_n, weighting,"
+    " change_value, change_se, change_significant, definition_version, population_version, response_count,"
+    " response_hash, code_version, computed_at_ms";
+
+}  // namespace
+
+Status MysqlStore::WriteIndexRows(const std::vector<IndexRow>& rows) {
+  MINYI_RETURN_IF_ERROR(internal::ValidateIndexRows(rows));
+  if (rows.empty()) return Status::Ok();
+  return impl_->Run("write index rows", [&](PooledConn& pc) {
+    pc.conn->setAutoCommit(false);
+    std::unique_ptr<::sql::PreparedStatement> ps(pc.conn->prepareStatement(
+        std::string("REPLACE INTO index_results (") + kIndexColumns + ") VALUES (" + Placeholders(30, "?") + ")"));
+    for (const IndexRow& r : rows) {
+      ps->setString(1, r.survey_id);
+      ps->setInt(2, r.period.year);
+      ps->setInt(3, r.period.quarter);
+      ps->setString(4, r.level);
+      ps->setString(5, r.area_code);
+      ps->setString(6, r.index_id);
+      ps->setInt64(7, r.n);
+      SetDouble(*ps, 8, r.n_eff);
+      SetDouble(*ps, 9, r.sum_w);
+      SetDouble(*ps, 10, r.estimate);
+      SetDouble(*ps, 11, r.se);
+      SetDouble(*ps, 12, r.ci_low);
+      SetDouble(*ps, 13, r.ci_high);
+      ps->setString(14, r.ci_method);
+      SetDouble(*ps, 15, r.score);
+      SetDouble(*ps, 16, r.score_se);
+      SetDouble(*ps, 17, r.score_ci_low);
+      SetDouble(*ps, 18, r.score_ci_high);
+      SetDouble(*ps, 19, r.deff);
+      ps->setInt(20, r.low_n ? 1 : 0);
+      ps->setString(21, r.weighting);
+      SetDouble(*ps, 22, r.change);
+      SetDouble(*ps, 23, r.change_se);
+      ps->setInt(24, r.change_significant ? 1 : 0);
+      ps->setString(25, r.definition_version);
+      ps->setString(26, r.population_version);
+      ps->setInt64(27, r.response_count);
+      ps->setString(28, r.response_hash);
+      ps->setString(29, r.code_version);
+      ps->setInt64(30, r.computed_at_ms);
+      ps->executeUpdate();
+    }
+    pc.commit_sent = true;
+    pc.conn->commit();
+    pc.conn->setAutoCommit(true);
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<IndexRow>> MysqlStore::ReadIndexRows(const IndexQuery& query) {
+  if (query.survey_id.empty()) return Status::InvalidInput("ReadIndexRows: survey_id is required");
+  std::string sql = std::string("SELECT ") + kIndexColumns + " FROM index_results WHERE survey_id = ?";
+  if (query.period) sql += " AND period_year = ? AND period_quarter = ?";
+  if (query.level) sql += " AND level = ?";
+  if (query.area_code) sql += " AND area_code = ?";
+  if (query.index_id) sql += " AND index_id = ?";
+  sql += " ORDER BY period_year, period_quarter, level, area_code, index_id";
+  std::vector<IndexRow> out;
+  Status s = impl_->Run("read index rows", [&](PooledConn& pc) {
+    out.clear();
+    std::unique_ptr<::sql::PreparedStatement> ps(pc.conn->prepareStatement(sql));
+    std::uint32_t p = 1;
+    ps->setString(p++, query.survey_id);
+    if (query.period) {
+      ps->setInt(p++, query.period->year);
+      ps->setInt(p++, query.period->quarter);
+    }
+    if (query.level) ps->setString(p++, *query.level);
+    if (query.area_code) ps->setString(p++, *query.area_code);
+    if (query.index_id) ps->setString(p++, *query.index_id);
+    std::unique_ptr<::sql::ResultSet> rs(ps->executeQuery());
+    while (rs->next()) {
+      IndexRow r;
+      r.survey_id = Str(rs->getString(1));
+      r.period = {rs->getInt(2), rs->getInt(3)};
+      r.level = Str(rs->getString(4));
+      r.area_code = Str(rs->getString(5));
+      r.index_id = Str(rs->getString(6));
+      r.n = rs->getInt64(7);
+      r.n_eff = GetDouble(*rs, 8);
+      r.sum_w = GetDouble(*rs, 9);
+      r.estimate = GetDouble(*rs, 10);
+      r.se = GetDouble(*rs, 11);
+      r.ci_low = GetDouble(*rs, 12);
+      r.ci_high = GetDouble(*rs, 13);
+      r.ci_method = Str(rs->getString(14));
+      r.score = GetDouble(*rs, 15);
+      r.score_se = GetDouble(*rs, 16);
+      r.score_ci_low = GetDouble(*rs, 17);
+      r.score_ci_high = GetDouble(*rs, 18);
+      r.deff = GetDouble(*rs, 19);
+      r.low_n = rs->getInt(20) != 0;
+      r.weighting = Str(rs->getString(21));
+      r.change = GetDouble(*rs, 22);
+      r.change_se = GetDouble(*rs, 23);
+      r.change_significant = rs->getInt(24) != 0;
+      r.definition_version = Str(rs->getString(25));
+      r.population_version = Str(rs->getString(26));
+      r.response_count = rs->getInt64(27);
+      r.response_hash = Str(rs->getString(28));
+      r.code_version = Str(rs->getString(29));
+      r.computed_at_ms = rs->getInt64(30);
+      out.push_back(std::move(r));
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+}  // namespace minyi::sql

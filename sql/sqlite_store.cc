@@ -1,0 +1,854 @@
+// SQLite backend, on the sqlite3 C API directly rather than Poco::Data::SQLite, because the store
+// needs three things that abstraction hides: extended result codes (to tell a unique-key hit from a
+// CHECK failure, a busy database or an I/O error), explicit transaction control (BEGIN IMMEDIATE ...
+// COMMIT around a whole batch: group commit, one fsync per batch) and prepared statements that stay
+// prepared across calls and are only re-bound and reset on the per-row hot path.
+#include "sql/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+
+#include "sql/migrations.h"
+#include "sql/store_common.h"
+
+namespace minyi::sql {
+
+namespace {
+
+using internal::ScanKey;
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// Maps a failed sqlite3 call to a Status. Busy/locked databases, I/O, full disks and unopenable
+// files are kUnavailable (retrying or fixing the environment may help); a constraint failure that
+// validation did not catch is the caller's input; anything else is our bug.
+Status SqliteError(sqlite3* db, int rc, std::string_view what) {
+  const int extended = db != nullptr ? sqlite3_extended_errcode(db) : rc;
+  std::string message = "sqlite: " + std::string(what) + ": " +
+                        (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc)) + " (code " +
+                        std::to_string(extended) + ")";
+  switch (rc & 0xFF) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+    case SQLITE_NOMEM:
+    case SQLITE_READONLY:
+    case SQLITE_PROTOCOL:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_PERM:
+      return Status::Unavailable(std::move(message));
+    case SQLITE_CONSTRAINT:
+      return Status::InvalidInput(std::move(message));
+    default:
+      return Status::Internal(std::move(message));
+  }
+}
+
+// A prepared statement, finalized on destruction.
+class Stmt {
+ public:
+  Stmt() = default;
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  Stmt(Stmt&& other) noexcept : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)) {}
+  Stmt& operator=(Stmt&& other) noexcept {
+    if (this != &other) {
+      sqlite3_finalize(stmt_);
+      db_ = other.db_;
+      stmt_ = std::exchange(other.stmt_, nullptr);
+    }
+    return *this;
+  }
+  ~Stmt() { sqlite3_finalize(stmt_); }
+
+  // `persistent`: a hot-path statement kept for the connection's lifetime.
+  static Result<Stmt> Prepare(sqlite3* db, std::string_view sql, bool persistent = false) {
+    Stmt s;
+    s.db_ = db;
+    const int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
+                                      persistent ? SQLITE_PREPARE_PERSISTENT : 0U, &s.stmt_, nullptr);
+    if (rc != SQLITE_OK) return SqliteError(db, rc, "prepare " + std::string(sql.substr(0, 60)));
+    return s;
+  }
+
+  bool valid() const { return stmt_ != nullptr; }
+
+  // Text is bound without copying: the caller keeps it alive until Reset().
+  void Text(int i, std::string_view v) {
+    sqlite3_bind_text64(stmt_, i, v.data() != nullptr ? v.data() : "", v.size(), SQLITE_STATIC, SQLITE_UTF8);
+  }
+  void Int(int i, std::int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  // NaN and infinities become NULL.
+  void Double(int i, double v) {
+    if (internal::StoredAsValue(v)) {
+      sqlite3_bind_double(stmt_, i, v);
+    } else {
+      sqlite3_bind_null(stmt_, i);
+    }
+  }
+  int Param(const char* name) const { return sqlite3_bind_parameter_index(stmt_, name); }
+
+  // SQLITE_ROW, SQLITE_DONE or an error code.
+  int Step() { return sqlite3_step(stmt_); }
+  void Reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+
+  std::int64_t ColInt(int i) const { return sqlite3_column_int64(stmt_, i); }
+  int ColInt32(int i) const { return sqlite3_column_int(stmt_, i); }
+  double ColDouble(int i) const {
+    return sqlite3_column_type(stmt_, i) == SQLITE_NULL ? kNaN : sqlite3_column_double(stmt_, i);
+  }
+  std::string ColText(int i) const {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, i));
+    if (p == nullptr) return std::string();
+    return std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, i)));
+  }
+  sqlite3* db() const { return db_; }
+
+ private:
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+// Resets a statement when leaving a scope, so no statement stays active (holding a read lock or
+// pointing at caller-owned text) after an early return.
+class ResetOnExit {
+ public:
+  explicit ResetOnExit(Stmt& s) : s_(s) {}
+  ResetOnExit(const ResetOnExit&) = delete;
+  ResetOnExit& operator=(const ResetOnExit&) = delete;
+  ~ResetOnExit() { s_.Reset(); }
+
+ private:
+  Stmt& s_;
+};
+
+Status Exec(sqlite3* db, const char* sql) {
+  char* error = nullptr;
+  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &error);
+  sqlite3_free(error);
+  if (rc != SQLITE_OK) return SqliteError(db, rc, sql);
+  return Status::Ok();
+}
+
+// Runs a statement that returns no rows (or ignores them) and resets it.
+Status Run(Stmt& s, std::string_view what) {
+  ResetOnExit reset(s);
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+  }
+  if (rc != SQLITE_DONE) return SqliteError(s.db(), rc, what);
+  return Status::Ok();
+}
+
+// A transaction rolled back on destruction unless committed.
+class Transaction {
+ public:
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  static Result<std::unique_ptr<Transaction>> Begin(sqlite3* db, const char* begin = "BEGIN IMMEDIATE") {
+    MINYI_RETURN_IF_ERROR(Exec(db, begin));
+    return std::unique_ptr<Transaction>(new Transaction(db));
+  }
+  Status Commit() {
+    Status s = Exec(db_, "COMMIT");
+    if (s.ok()) open_ = false;
+    return s;
+  }
+  ~Transaction() {
+    if (open_ && sqlite3_get_autocommit(db_) == 0) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+
+ private:
+  explicit Transaction(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+  bool open_ = true;
+};
+
+struct DbCloser {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
+
+Result<DbPtr> OpenConnection(const std::string& path, bool read_only, int busy_timeout_ms) {
+  sqlite3* raw = nullptr;
+  const int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_FULLMUTEX, nullptr);
+  DbPtr db(raw);
+  if (rc != SQLITE_OK) {
+    return Status::Unavailable("sqlite: cannot open " + path + ": " +
+                               (raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  }
+  sqlite3_extended_result_codes(db.get(), 1);
+  sqlite3_busy_timeout(db.get(), busy_timeout_ms);
+  return db;
+}
+
+std::string ToUpper(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+constexpr const char* kInsertResponseSql =
+    "INSERT INTO responses (survey_id, period_year, period_quarter, town_code, channel, respondent_key,"
+    " weight, completion, submitted_at_ms, received_at_ms, source_ref, content_hash, raw_payload)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+    " ON CONFLICT (channel, source_ref) DO NOTHING";
+constexpr const char* kInsertAnswerSql =
+    "INSERT INTO response_answers (response_id, question_code, ordinal, value) VALUES (?1, ?2, ?3, ?4)";
+constexpr const char* kSelectExistingSql =
+    "SELECT id, content_hash FROM responses WHERE channel = ?1 AND source_ref = ?2";
+
+}  // namespace
+
+struct SqliteStore::Impl {
+  SqliteOptions options;
+  bool in_memory = false;
+
+  std::mutex write_mu;  // guards `db` use and the hot-path statements
+  DbPtr db;
+  Stmt insert_response, insert_answer, select_existing;
+
+  std::mutex readers_mu;  // guards `readers` (idle read-only connections, file databases only)
+  std::vector<DbPtr> readers;
+
+  // Prepares the append statements on first use (the tables exist only after Migrate()).
+  Status PrepareAppendStatements() {
+    if (insert_response.valid()) return Status::Ok();
+    auto a = Stmt::Prepare(db.get(), kInsertResponseSql, true);
+    if (!a.ok()) return a.status();
+    auto b = Stmt::Prepare(db.get(), kInsertAnswerSql, true);
+    if (!b.ok()) return b.status();
+    auto c = Stmt::Prepare(db.get(), kSelectExistingSql, true);
+    if (!c.ok()) return c.status();
+    insert_response = std::move(a).value();
+    insert_answer = std::move(b).value();
+    select_existing = std::move(c).value();
+    return Status::Ok();
+  }
+
+  Result<DbPtr> AcquireReader() {
+    {
+      std::lock_guard<std::mutex> lock(readers_mu);
+      if (!readers.empty()) {
+        DbPtr db_reader = std::move(readers.back());
+        readers.pop_back();
+        return db_reader;
+      }
+    }
+    return OpenConnection(options.path, true, options.busy_timeout_ms);
+  }
+  void ReleaseReader(DbPtr reader) {
+    std::lock_guard<std::mutex> lock(readers_mu);
+    if (readers.size() < 4) readers.push_back(std::move(reader));
+  }
+
+  // Inserts one response inside the open transaction.
+  Status AppendOne(const Response& r, const std::string& hash, AppendResult* result) {
+    {
+      ResetOnExit reset(insert_response);
+      Stmt& s = insert_response;
+      s.Text(1, r.survey_id);
+      s.Int(2, r.period.year);
+      s.Int(3, r.period.quarter);
+      s.Text(4, r.town_code);
+      s.Text(5, ChannelName(r.channel));
+      s.Text(6, r.respondent_key);
+      s.Double(7, r.weight);
+      s.Text(8, CompletionName(r.completion));
+      s.Int(9, r.submitted_at_ms);
+      s.Int(10, r.received_at_ms);
+      s.Text(11, r.source_ref);
+      s.Text(12, hash);
+      s.Text(13, r.raw_payload);
+      const int rc = s.Step();
+      if (rc != SQLITE_DONE) return SqliteError(db.get(), rc, "insert response " + r.source_ref);
+    }
+    if (sqlite3_changes(db.get()) == 1) {
+      const std::int64_t id = sqlite3_last_insert_rowid(db.get());
+      for (const auto& [question, values] : r.answers) {
+        std::int64_t ordinal = 0;
+        for (const std::string& value : values) {
+          ResetOnExit reset(insert_answer);
+          insert_answer.Int(1, id);
+          insert_answer.Text(2, question);
+          insert_answer.Int(3, ordinal++);
+          insert_answer.Text(4, value);
+          const int rc = insert_answer.Step();
+          if (rc != SQLITE_DONE) return SqliteError(db.get(), rc, "insert answer " + question);
+        }
+      }
+      *result = {AppendOutcome::kStored, id};
+      return Status::Ok();
+    }
+    // The unique key (channel, source_ref) already holds a row: a replay or a conflict.
+    ResetOnExit reset(select_existing);
+    select_existing.Text(1, ChannelName(r.channel));
+    select_existing.Text(2, r.source_ref);
+    const int rc = select_existing.Step();
+    if (rc != SQLITE_ROW) return SqliteError(db.get(), rc, "read existing response " + r.source_ref);
+    const std::int64_t id = select_existing.ColInt(0);
+    const bool same = select_existing.ColText(1) == hash;
+    *result = {same ? AppendOutcome::kDuplicate : AppendOutcome::kConflict, id};
+    return Status::Ok();
+  }
+};
+
+SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+SqliteStore::~SqliteStore() {
+  if (impl_ == nullptr) return;
+  // Statements must be finalized before their connection closes.
+  impl_->insert_response = Stmt();
+  impl_->insert_answer = Stmt();
+  impl_->select_existing = Stmt();
+}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& options) {
+  if (options.path.empty()) return Status::InvalidInput("sqlite: database path is empty");
+  const std::string sync = ToUpper(options.synchronous);
+  if (sync != "FULL" && sync != "NORMAL" && sync != "EXTRA") {
+    return Status::InvalidInput("sqlite: synchronous must be FULL or NORMAL, not '" + options.synchronous + "'");
+  }
+  if (options.busy_timeout_ms < 0) return Status::InvalidInput("sqlite: busy_timeout_ms is negative");
+
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->in_memory = options.path == ":memory:";
+  if (!impl->in_memory) {
+    const std::filesystem::path parent = std::filesystem::path(options.path).parent_path();
+    std::error_code ec;
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    if (ec) return Status::Unavailable("sqlite: cannot create directory " + parent.string() + ": " + ec.message());
+  }
+  auto db = OpenConnection(options.path, false, options.busy_timeout_ms);
+  if (!db.ok()) return db.status();
+  impl->db = std::move(db).value();
+  sqlite3* h = impl->db.get();
+  if (!impl->in_memory) MINYI_RETURN_IF_ERROR(Exec(h, "PRAGMA journal_mode = WAL"));
+  MINYI_RETURN_IF_ERROR(Exec(h, ("PRAGMA synchronous = " + sync).c_str()));
+  MINYI_RETURN_IF_ERROR(Exec(h, "PRAGMA foreign_keys = ON"));
+  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Migrations and meta
+
+namespace {
+
+constexpr const char* kCreateSchemaMigrations =
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)";
+
+Result<bool> HasMigrationsTable(sqlite3* db) {
+  auto s = Stmt::Prepare(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'");
+  if (!s.ok()) return s.status();
+  const int rc = s->Step();
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return SqliteError(db, rc, "read sqlite_master");
+}
+
+// Applied migrations by version (empty when the table does not exist yet).
+Result<std::vector<MigrationInfo>> AppliedMigrations(sqlite3* db) {
+  auto has = HasMigrationsTable(db);
+  if (!has.ok()) return has.status();
+  std::vector<MigrationInfo> out;
+  if (!*has) return out;
+  auto s = Stmt::Prepare(db, "SELECT version, name, applied_at FROM schema_migrations ORDER BY version");
+  if (!s.ok()) return s.status();
+  int rc;
+  while ((rc = s->Step()) == SQLITE_ROW) out.push_back({s->ColInt32(0), s->ColText(1), s->ColText(2)});
+  if (rc != SQLITE_DONE) return SqliteError(db, rc, "read schema_migrations");
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<MigrationInfo>> SqliteStore::Migrate() {
+  std::lock_guard<std::mutex> lock(impl_->write_mu);
+  sqlite3* db = impl_->db.get();
+  MINYI_RETURN_IF_ERROR(Exec(db, kCreateSchemaMigrations));
+  std::vector<MigrationInfo> applied_now;
+  for (const internal::EmbeddedMigration& m : internal::MigrationsFor("sqlite")) {
+    // Each migration in its own IMMEDIATE transaction, re-checking inside it, so two processes
+    // migrating the same file at once apply each migration exactly once.
+    auto tx = Transaction::Begin(db);
+    if (!tx.ok()) return tx.status();
+    auto check = Stmt::Prepare(db, "SELECT 1 FROM schema_migrations WHERE version = ?1");
+    if (!check.ok()) return check.status();
+    check->Int(1, m.version);
+    const int rc = check->Step();
+    if (rc == SQLITE_ROW) continue;  // rolled back (nothing written) by ~Transaction
+    if (rc != SQLITE_DONE) return SqliteError(db, rc, "read schema_migrations");
+    check = Stmt();
+    MINYI_RETURN_IF_ERROR(Exec(db, m.sql).WithContext("migration " + std::to_string(m.version)));
+    const MigrationInfo info{m.version, m.name, FormatTimestampUtc(NowMillis())};
+    auto insert = Stmt::Prepare(db, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)");
+    if (!insert.ok()) return insert.status();
+    insert->Int(1, info.version);
+    insert->Text(2, info.name);
+    insert->Text(3, info.applied_at);
+    MINYI_RETURN_IF_ERROR(Run(*insert, "record migration"));
+    MINYI_RETURN_IF_ERROR((*tx)->Commit());
+    applied_now.push_back(info);
+  }
+  auto applied = AppliedMigrations(db);
+  if (!applied.ok()) return applied.status();
+  if (!applied->empty() && applied->back().version > LatestSchemaVersion()) {
+    return Status::Internal("sqlite: the database is at schema version " + std::to_string(applied->back().version) +
+                            ", newer than this build's " + std::to_string(LatestSchemaVersion()));
+  }
+  return applied_now;
+}
+
+Result<int> SqliteStore::SchemaVersion() {
+  std::lock_guard<std::mutex> lock(impl_->write_mu);
+  auto applied = AppliedMigrations(impl_->db.get());
+  if (!applied.ok()) return applied.status();
+  return applied->empty() ? 0 : applied->back().version;
+}
+
+Result<std::vector<MigrationInfo>> SqliteStore::Migrations() {
+  std::lock_guard<std::mutex> lock(impl_->write_mu);
+  auto applied = AppliedMigrations(impl_->db.get());
+  if (!applied.ok()) return applied.status();
+  std::vector<MigrationInfo> out;
+  for (const internal::EmbeddedMigration& m : internal::MigrationsFor("sqlite")) out.push_back({m.version, m.name, ""});
+  for (const MigrationInfo& a : *applied) {
+    auto it = std::find_if(out.begin(), out.end(), [&](const MigrationInfo& o) { return o.version == a.version; });
+    if (it == out.end()) {
+      out.push_back(a);
+    } else {
+      it->applied_at = a.applied_at;
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const MigrationInfo& a, const MigrationInfo& b) { return a.version < b.version; });
+  return out;
+}
+
+Result<std::string> SqliteStore::GetMeta(const std::string& key) {
+  MINYI_RETURN_IF_ERROR(internal::ValidateMetaKey(key));
+  std::lock_guard<std::mutex> lock(impl_->write_mu);
+  auto s = Stmt::Prepare(impl_->db.get(), "SELECT value FROM meta WHERE key = ?1");
+  if (!s.ok()) return s.status();
+  s->Text(1, key);
+  const int rc = s->Step();
+  if (rc == SQLITE_ROW) return s->ColText(0);
+  if (rc == SQLITE_DONE) return std::string();
+  return SqliteError(impl_->db.get(), rc, "read meta");
+}
+
+Status SqliteStore::SetMeta(const std::string& key, const std::string& value) {
+  MINYI_RETURN_IF_ERROR(internal::ValidateMetaKey(key));
+  std::lock_guard<std::mutex> lock(impl_->write_mu);
+  auto s = Stmt::Prepare(impl_->db.get(),
+                         "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+  if (!s.ok()) return s.status();
+  s->Text(1, key);
+  s->Text(2, value);
+  return Run(*s, "write meta");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Responses
+
+Status SqliteStore::Append(const std::vector<Response>& batch, std::vector<AppendResult>* results) {
+  if (results == nullptr) return Status::Internal("Append: results is null");
+  results->clear();
+  MINYI_RETURN_IF_ERROR(internal::ValidateBatch(batch));
+  if (batch.empty()) return Status::Ok();
+  // Hashing is the costliest per-row work that needs no database: do it before taking the lock.
+  std::vector<std::string> hashes;
+  hashes.reserve(batch.size());
+  for (const Response& r : batch) hashes.push_back(r.ContentHash());
+
+  std::vector<AppendResult> out(batch.size());
+  {
+    std::lock_guard<std::mutex> lock(impl_->write_mu);
+    MINYI_RETURN_IF_ERROR(impl_->PrepareAppendStatements());
+    auto tx = Transaction::Begin(impl_->db.get());
+    if (!tx.ok()) return tx.status();
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      MINYI_RETURN_IF_ERROR(impl_->AppendOne(batch[i], hashes[i], &out[i]));
+    }
+    MINYI_RETURN_IF_ERROR((*tx)->Commit());
+  }
+  *results = std::move(out);
+  return Status::Ok();
+}
+
+namespace {
+
+// The filter of a Scan; `r` is the responses table alias.
+std::string ScanFilter(const ResponseQuery& q) {
+  std::string where = "r.survey_id = :survey";
+  if (q.period) where += " AND r.period_year = :year AND r.period_quarter = :quarter";
+  if (q.town_code) where += " AND r.town_code = :town";
+  return where;
+}
+
+void BindScanFilter(Stmt& s, const ResponseQuery& q) {
+  s.Text(s.Param(":survey"), q.survey_id);
+  if (q.period) {
+    s.Int(s.Param(":year"), q.period->year);
+    s.Int(s.Param(":quarter"), q.period->quarter);
+  }
+  if (q.town_code) s.Text(s.Param(":town"), *q.town_code);
+}
+
+void BindKey(Stmt& s, const char* prefix, const ScanKey& k) {
+  const std::string p(prefix);
+  s.Int(s.Param((p + "y").c_str()), k.year);
+  s.Int(s.Param((p + "q").c_str()), k.quarter);
+  s.Text(s.Param((p + "t").c_str()), k.town_code);
+  s.Int(s.Param((p + "i").c_str()), k.id);
+}
+
+// The statements of one Scan, on one connection.
+struct ScanStatements {
+  Stmt page;     // the next page of responses after :a (exclusive)
+  Stmt answers;  // the answers of responses in (:a, :b]
+
+  static Result<ScanStatements> Prepare(sqlite3* db, const ResponseQuery& q) {
+    const std::string filter = ScanFilter(q);
+    const std::string page_sql =
+        "SELECT r.id, r.survey_id, r.period_year, r.period_quarter, r.town_code, r.channel, r.respondent_key,"
+        " r.weight, r.completion, r.submitted_at_ms, r.received_at_ms, r.source_ref, " +
+        std::string(q.include_raw_payload ? "r.raw_payload" : "''") + " FROM responses r WHERE " + filter +
+        " AND (r.period_year, r.period_quarter, r.town_code, r.id) > (:ay, :aq, :at, :ai)"
+        " ORDER BY r.period_year, r.period_quarter, r.town_code, r.id LIMIT :limit";
+    const std::string answers_sql =
+        "SELECT a.response_id, a.question_code, a.value FROM responses r"
+        " JOIN response_answers a ON a.response_id = r.id WHERE " + filter +
+        " AND (r.period_year, r.period_quarter, r.town_code, r.id) > (:ay, :aq, :at, :ai)"
+        " AND (r.period_year, r.period_quarter, r.town_code, r.id) <= (:by, :bq, :bt, :bi)"
+        " ORDER BY a.response_id, a.question_code, a.ordinal";
+    ScanStatements out;
+    auto page = Stmt::Prepare(db, page_sql);
+    if (!page.ok()) return page.status();
+    auto answers = Stmt::Prepare(db, answers_sql);
+    if (!answers.ok()) return answers.status();
+    out.page = std::move(page).value();
+    out.answers = std::move(answers).value();
+    return out;
+  }
+
+  // Loads the page after `after` into `page` (cleared first).
+  Status LoadPage(const ResponseQuery& q, const ScanKey& after, std::vector<Response>* rows) {
+    rows->clear();
+    {
+      ResetOnExit reset(page);
+      BindScanFilter(page, q);
+      BindKey(page, ":a", after);
+      page.Int(page.Param(":limit"), internal::kScanPageSize);
+      int rc;
+      while ((rc = page.Step()) == SQLITE_ROW) {
+        Response r;
+        r.id = page.ColInt(0);
+        r.survey_id = page.ColText(1);
+        r.period = {page.ColInt32(2), page.ColInt32(3)};
+        r.town_code = page.ColText(4);
+        const auto channel = ParseChannel(page.ColText(5));
+        if (!channel) return Status::Internal("sqlite: response " + std::to_string(r.id) + " has an unknown channel");
+        r.channel = *channel;
+        r.respondent_key = page.ColText(6);
+        r.weight = page.ColDouble(7);
+        r.completion = page.ColText(8) == "partial" ? Completion::kPartial : Completion::kComplete;
+        r.submitted_at_ms = page.ColInt(9);
+        r.received_at_ms = page.ColInt(10);
+        r.source_ref = page.ColText(11);
+        r.raw_payload = page.ColText(12);
+        rows->push_back(std::move(r));
+      }
+      if (rc != SQLITE_DONE) return SqliteError(page.db(), rc, "scan responses");
+    }
+    if (rows->empty()) return Status::Ok();
+    std::unordered_map<std::int64_t, std::size_t> by_id;
+    by_id.reserve(rows->size());
+    for (std::size_t i = 0; i < rows->size(); ++i) by_id.emplace((*rows)[i].id, i);
+    const Response& last = rows->back();
+    ResetOnExit reset(answers);
+    BindScanFilter(answers, q);
+    BindKey(answers, ":a", after);
+    BindKey(answers, ":b", ScanKey{last.period.year, last.period.quarter, last.town_code, last.id});
+    int rc;
+    while ((rc = answers.Step()) == SQLITE_ROW) {
+      // Responses appended since the page was read may fall inside the range: not in by_id, skipped.
+      const auto it = by_id.find(answers.ColInt(0));
+      if (it != by_id.end()) (*rows)[it->second].answers[answers.ColText(1)].push_back(answers.ColText(2));
+    }
+    if (rc != SQLITE_DONE) return SqliteError(answers.db(), rc, "scan answers");
+    return Status::Ok();
+  }
+};
+
+}  // namespace
+
+Status SqliteStore::Scan(const ResponseQuery& query, const std::function<bool(const Response&)>& visit) {
+  if (query.survey_id.empty()) return Status::InvalidInput("Scan: survey_id is required");
+  std::vector<Response> rows;
+  rows.reserve(internal::kScanPageSize);
+  ScanKey after;
+
+  if (impl_->in_memory) {
+    // One connection: load each page under the write mutex, visit with it released.
+    std::optional<ScanStatements> stmts;
+    Status status;
+    for (;;) {
+      {
+        std::lock_guard<std::mutex> lock(impl_->write_mu);
+        if (!stmts) {
+          auto prepared = ScanStatements::Prepare(impl_->db.get(), query);
+          if (!prepared.ok()) return prepared.status();
+          stmts.emplace(std::move(prepared).value());
+        }
+        status = stmts->LoadPage(query, after, &rows);
+        if (!status.ok() || rows.empty()) {
+          stmts.reset();
+          return status;
+        }
+      }
+      for (const Response& r : rows) {
+        if (!visit(r)) {
+          std::lock_guard<std::mutex> lock(impl_->write_mu);
+          stmts.reset();
+          return Status::Ok();
+        }
+      }
+      const Response& last = rows.back();
+      after = {last.period.year, last.period.quarter, last.town_code, last.id};
+    }
+  }
+
+  // File database: a read-only connection in one read transaction (one WAL snapshot).
+  auto reader = impl_->AcquireReader();
+  if (!reader.ok()) return reader.status();
+  DbPtr db = std::move(reader).value();
+  Status status;
+  {
+    auto stmts = ScanStatements::Prepare(db.get(), query);
+    if (!stmts.ok()) return stmts.status();
+    auto tx = Transaction::Begin(db.get(), "BEGIN");
+    if (!tx.ok()) return tx.status();
+    bool more = true;
+    while (more) {
+      status = stmts->LoadPage(query, after, &rows);
+      if (!status.ok() || rows.empty()) break;
+      for (const Response& r : rows) {
+        if (!visit(r)) {
+          more = false;
+          break;
+        }
+      }
+      const Response& last = rows.back();
+      after = {last.period.year, last.period.quarter, last.town_code, last.id};
+    }
+  }
+  if (status.ok()) impl_->ReleaseReader(std::move(db));
+  return status;
+}
+
+Result<std::vector<ResponseCount>> SqliteStore::CountResponses() {
+  std::lock_guard<std::mutex> lock(impl_->write_mu);
+  auto s = Stmt::Prepare(impl_->db.get(),
+                         "SELECT survey_id, period_year, period_quarter, channel, COUNT(*) FROM responses"
+                         " GROUP BY survey_id, period_year, period_quarter, channel");
+  if (!s.ok()) return s.status();
+  std::vector<ResponseCount> out;
+  int rc;
+  while ((rc = s->Step()) == SQLITE_ROW) {
+    const auto channel = ParseChannel(s->ColText(3));
+    if (!channel) return Status::Internal("sqlite: unknown channel '" + s->ColText(3) + "' in responses");
+    out.push_back({s->ColText(0), {s->ColInt32(1), s->ColInt32(2)}, *channel, s->ColInt(4)});
+  }
+  if (rc != SQLITE_DONE) return SqliteError(impl_->db.get(), rc, "count responses");
+  std::sort(out.begin(), out.end(), [](const ResponseCount& a, const ResponseCount& b) {
+    return std::tie(a.survey_id, a.period, a.channel) < std::tie(b.survey_id, b.period, b.channel);
+  });
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Population
+
+Status SqliteStore::UpsertPopulation(const std::vector<PopulationCell>& cells) {
+  MINYI_RETURN_IF_ERROR(internal::ValidatePopulation(cells));
+  std::lock_guard<std::mutex> lock(impl_->write_mu);
+  sqlite3* db = impl_->db.get();
+  auto tx = Transaction::Begin(db);
+  if (!tx.ok()) return tx.status();
+  auto s = Stmt::Prepare(db,
+                         "INSERT INTO population_cells (period_year, town_code, sex, age_band, population)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (period_year, town_code, sex, age_band)"
+                         " DO UPDATE SET population = excluded.population");
+  if (!s.ok()) return s.status();
+  for (const PopulationCell& c : cells) {
+    s->Int(1, c.year);
+    s->Text(2, c.town_code);
+    s->Text(3, c.sex);
+    s->Text(4, c.age_band);
+    s->Double(5, c.population);
+    MINYI_RETURN_IF_ERROR(Run(*s, "upsert population"));
+  }
+  return (*tx)->Commit();
+}
+
+Result<std::vector<PopulationCell>> SqliteStore::LoadPopulation(int year) {
+  std::lock_guard<std::mutex> lock(impl_->write_mu);
+  auto s = Stmt::Prepare(impl_->db.get(),
+                         "SELECT period_year, town_code, sex, age_band, population FROM population_cells"
+                         " WHERE period_year = ?1 ORDER BY town_code, sex, age_band");
+  if (!s.ok()) return s.status();
+  s->Int(1, year);
+  std::vector<PopulationCell> out;
+  int rc;
+  while ((rc = s->Step()) == SQLITE_ROW) {
+    out.push_back({s->ColInt32(0), s->ColText(1), s->ColText(2), s->ColText(3), s->ColDouble(4)});
+  }
+  if (rc != SQLITE_DONE) return SqliteError(impl_->db.get(), rc, "load population");
+  return out;
+}
+
+Result<std::string> SqliteStore::PopulationVersion(int year) {
+  auto cells = LoadPopulation(year);
+  if (!cells.ok()) return cells.status();
+  return internal::PopulationFingerprint(*cells);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Index rows
+
+namespace {
+
+constexpr const char* kIndexColumns =
+    "survey_id, period_year, period_quarter, level, area_code, index_id, n, n_eff, sum_w, estimate, se,"
+    " ci_low, ci_high, ci_method, score, score_se, score_ci_low, score_ci_high, deff, low_n, weighting,"
+    " change_value, change_se, change_significant, definition_version, population_version, response_count,"
+    " response_hash, code_version, computed_at_ms";
+
+}  // namespace
+
+Status SqliteStore::WriteIndexRows(const std::vector<IndexRow>& rows) {
+  MINYI_RETURN_IF_ERROR(internal::ValidateIndexRows(rows));
+  std::lock_guard<std::mutex> lock(impl_->write_mu);
+  sqlite3* db = impl_->db.get();
+  auto tx = Transaction::Begin(db);
+  if (!tx.ok()) return tx.status();
+  std::string sql = std::string("INSERT OR REPLACE INTO index_results (") + kIndexColumns + ") VALUES (";
+  for (int i = 1; i <= 30; ++i) sql += (i > 1 ? ", ?" : "?") + std::to_string(i);
+  sql += ")";
+  auto st = Stmt::Prepare(db, sql);
+  if (!st.ok()) return st.status();
+  Stmt& s = *st;
+  for (const IndexRow& r : rows) {
+    s.Text(1, r.survey_id);
+    s.Int(2, r.period.year);
+    s.Int(3, r.period.quarter);
+    s.Text(4, r.level);
+    s.Text(5, r.area_code);
+    s.Text(6, r.index_id);
+    s.Int(7, r.n);
+    s.Double(8, r.n_eff);
+    s.Double(9, r.sum_w);
+    s.Double(10, r.estimate);
+    s.Double(11, r.se);
+    s.Double(12, r.ci_low);
+    s.Double(13, r.ci_high);
+    s.Text(14, r.ci_method);
+    s.Double(15, r.score);
+    s.Double(16, r.score_se);
+    s.Double(17, r.score_ci_low);
+    s.Double(18, r.score_ci_high);
+    s.Double(19, r.deff);
+    s.Int(20, r.low_n ? 1 : 0);
+    s.Text(21, r.weighting);
+    s.Double(22, r.change);
+    s.Double(23, r.change_se);
+    s.Int(24, r.change_significant ? 1 : 0);
+    s.Text(25, r.definition_version);
+    s.Text(26, r.population_version);
+    s.Int(27, r.response_count);
+    s.Text(28, r.response_hash);
+    s.Text(29, r.code_version);
+    s.Int(30, r.computed_at_ms);
+    MINYI_RETURN_IF_ERROR(Run(s, "write index row"));
+  }
+  return (*tx)->Commit();
+}
+
+Result<std::vector<IndexRow>> SqliteStore::ReadIndexRows(const IndexQuery& query) {
+  if (query.survey_id.empty()) return Status::InvalidInput("ReadIndexRows: survey_id is required");
+  std::string sql = std::string("SELECT ") + kIndexColumns + " FROM index_results WHERE survey_id = :survey";
+  if (query.period) sql += " AND period_year = :year AND period_quarter = :quarter";
+  if (query.level) sql += " AND level = :level";
+  if (query.area_code) sql += " AND area_code = :area";
+  if (query.index_id) sql += " AND index_id = :index";
+  sql += " ORDER BY period_year, period_quarter, level, area_code, index_id";
+  std::lock_guard<std::mutex> lock(impl_->write_mu);
+  auto st = Stmt::Prepare(impl_->db.get(), sql);
+  if (!st.ok()) return st.status();
+  Stmt& s = *st;
+  s.Text(s.Param(":survey"), query.survey_id);
+  if (query.period) {
+    s.Int(s.Param(":year"), query.period->year);
+    s.Int(s.Param(":quarter"), query.period->quarter);
+  }
+  if (query.level) s.Text(s.Param(":level"), *query.level);
+  if (query.area_code) s.Text(s.Param(":area"), *query.area_code);
+  if (query.index_id) s.Text(s.Param(":index"), *query.index_id);
+  std::vector<IndexRow> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    IndexRow r;
+    r.survey_id = s.ColText(0);
+    r.period = {s.ColInt32(1), s.ColInt32(2)};
+    r.level = s.ColText(3);
+    r.area_code = s.ColText(4);
+    r.index_id = s.ColText(5);
+    r.n = s.ColInt(6);
+    r.n_eff = s.ColDouble(7);
+    r.sum_w = s.ColDouble(8);
+    r.estimate = s.ColDouble(9);
+    r.se = s.ColDouble(10);
+    r.ci_low = s.ColDouble(11);
+    r.ci_high = s.ColDouble(12);
+    r.ci_method = s.ColText(13);
+    r.score = s.ColDouble(14);
+    r.score_se = s.ColDouble(15);
+    r.score_ci_low = s.ColDouble(16);
+    r.score_ci_high = s.ColDouble(17);
+    r.deff = s.ColDouble(18);
+    r.low_n = s.ColInt(19) != 0;
+    r.weighting = s.ColText(20);
+    r.change = s.ColDouble(21);
+    r.change_se = s.ColDouble(22);
+    r.change_significant = s.ColInt(23) != 0;
+    r.definition_version = s.ColText(24);
+    r.population_version = s.ColText(25);
+    r.response_count = s.ColInt(26);
+    r.response_hash = s.ColText(27);
+    r.code_version = s.ColText(28);
+    r.computed_at_ms = s.ColInt(29);
+    out.push_back(std::move(r));
+  }
+  if (rc != SQLITE_DONE) return SqliteError(impl_->db.get(), rc, "read index rows");
+  return out;
+}
+
+}  // namespace minyi::sql

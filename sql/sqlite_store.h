@@ -1,0 +1,48 @@
+// The SQLite backend of Store (the embedded default). Prefer OpenStore() from sql/store.h; this
+// header is for code that needs the concrete type (benchmarks, tests of SQLite-only behaviour).
+//
+// One write connection, serialized by a mutex, carries every write and the short reads. In a file
+// database (WAL mode) Scan runs on a separate read-only connection inside one read transaction, so it
+// sees one snapshot and never blocks appends. In ":memory:" there is only one connection: Scan loads
+// a page of rows under the mutex and visits them with the mutex released (rows appended during such
+// a scan may or may not be visited).
+#pragma once
+
+#include <memory>
+
+#include "sql/store.h"
+
+namespace minyi::sql {
+
+class SqliteStore final : public Store {
+ public:
+  // Opens or creates the database (creating missing parent directories) and applies the
+  // connection settings. Does not migrate. kInvalidInput for a bad option (empty path, unknown
+  // synchronous mode); kUnavailable when the file cannot be opened.
+  static Result<std::unique_ptr<SqliteStore>> Open(const SqliteOptions& options);
+  ~SqliteStore() override;
+
+  std::string Backend() const override { return "sqlite"; }
+  Result<std::vector<MigrationInfo>> Migrate() override;
+  Result<int> SchemaVersion() override;
+  Result<std::vector<MigrationInfo>> Migrations() override;
+  Result<std::string> GetMeta(const std::string& key) override;
+  Status SetMeta(const std::string& key, const std::string& value) override;
+
+  Status Append(const std::vector<Response>& batch, std::vector<AppendResult>* results) override;
+  Status Scan(const ResponseQuery& query, const std::function<bool(const Response&)>& visit) override;
+  Result<std::vector<ResponseCount>> CountResponses() override;
+  Result<std::vector<PopulationCell>> LoadPopulation(int year) override;
+  Result<std::string> PopulationVersion(int year) override;
+  Status UpsertPopulation(const std::vector<PopulationCell>& cells) override;
+  Status WriteIndexRows(const std::vector<IndexRow>& rows) override;
+  Result<std::vector<IndexRow>> ReadIndexRows(const IndexQuery& query) override;
+
+  struct Impl;
+
+ private:
+  explicit SqliteStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace minyi::sql

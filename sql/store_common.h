@@ -1,0 +1,53 @@
+// Internal to minyi::sql: what both store backends share — input validation (so both reject the
+// same inputs, whatever their column types would do), NaN <-> NULL, the population fingerprint and
+// the keyset paging used by Scan.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/ports.h"
+#include "core/response.h"
+#include "core/status.h"
+
+namespace minyi::sql::internal {
+
+// Column limits shared by both schemas (characters, as MySQL VARCHAR counts them).
+inline constexpr std::size_t kMaxSurveyIdChars = 64;
+inline constexpr std::size_t kMaxKeyChars = 191;  // source_ref, respondent_key, meta key
+inline constexpr std::size_t kMaxQuestionCodeChars = 64;
+inline constexpr std::size_t kMaxDemographicChars = 16;  // sex, age_band, level, area_code
+
+// Number of Unicode code points in UTF-8 text (continuation bytes are not counted).
+std::size_t Utf8Length(std::string_view s);
+
+// kInvalidInput naming the batch position and the field when a response misses a required field
+// or exceeds a column limit.
+Status ValidateResponse(const Response& r, std::size_t position);
+Status ValidateBatch(const std::vector<Response>& batch);
+Status ValidatePopulation(const std::vector<PopulationCell>& cells);
+Status ValidateIndexRows(const std::vector<IndexRow>& rows);
+Status ValidateMetaKey(const std::string& key);
+
+// True when a double is stored (finite); NaN and infinities are stored as NULL and read back as NaN.
+bool StoredAsValue(double v);
+
+// The fingerprint of a year's cells as returned by LoadPopulation (ordered): the first 16 hex
+// digits of SHA-256 over a canonical text. "" when there are no cells.
+std::string PopulationFingerprint(const std::vector<PopulationCell>& cells);
+
+// Responses fetched per page by Scan. A page is loaded, then visited with no lock held, so memory
+// is bounded by one page whatever the number of rows.
+inline constexpr int kScanPageSize = 512;
+
+// The position of a response in Scan order (period, town, id).
+struct ScanKey {
+  int year = 0;
+  int quarter = 0;
+  std::string town_code;
+  std::int64_t id = 0;
+};
+
+}  // namespace minyi::sql::internal

@@ -1,0 +1,173 @@
+#include "tests/support/mariadb_server.h"
+
+#include <Poco/Exception.h>
+#include <Poco/Pipe.h>
+#include <Poco/PipeStream.h>
+#include <Poco/Process.h>
+#include <Poco/StreamCopier.h>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+namespace minyi::testsupport {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Looks a program up on PATH and in the sbin directories (mariadbd lives in /usr/sbin, which a
+// test runner's PATH may lack).
+std::string FindProgram(const std::string& name) {
+  std::vector<std::string> dirs;
+  if (const char* path = std::getenv("PATH")) {
+    std::stringstream ss(path);
+    std::string dir;
+    while (std::getline(ss, dir, ':')) {
+      if (!dir.empty()) dirs.push_back(dir);
+    }
+  }
+  for (const char* extra : {"/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin"}) dirs.emplace_back(extra);
+  for (const std::string& dir : dirs) {
+    const fs::path candidate = fs::path(dir) / name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+  }
+  return "";
+}
+
+struct Outcome {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs a program to completion, capturing its output.
+Result<Outcome> RunProgram(const std::string& program, const std::vector<std::string>& args,
+                           const Poco::Process::Env& env = {}) {
+  try {
+    Poco::Pipe out;
+    Poco::ProcessHandle handle = Poco::Process::launch(program, args, ".", nullptr, &out, &out, env);
+    Poco::PipeInputStream stream(out);
+    Outcome outcome;
+    Poco::StreamCopier::copyToString(stream, outcome.output);
+    outcome.exit_code = handle.wait();
+    return outcome;
+  } catch (const Poco::Exception& e) {
+    return Status::Unavailable("cannot run " + program + ": " + e.displayText());
+  }
+}
+
+std::string Tail(const std::string& path, std::size_t max_chars = 2000) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string text = ss.str();
+  return text.size() > max_chars ? text.substr(text.size() - max_chars) : text;
+}
+
+std::atomic<int> g_database_counter{0};
+
+}  // namespace
+
+// The server process, kept out of the header so it need not include Poco.
+struct ServerProcess {
+  explicit ServerProcess(Poco::ProcessHandle h) : handle(std::move(h)) {}
+  Poco::ProcessHandle handle;
+};
+
+Result<std::unique_ptr<MariaDbServer>> MariaDbServer::Start() {
+  std::unique_ptr<MariaDbServer> server(new MariaDbServer());
+  if (const char* socket = std::getenv("MINYI_TEST_MYSQL_SOCKET"); socket != nullptr && *socket != '\0') {
+    server->external_ = true;
+    server->socket_ = socket;
+    if (const char* user = std::getenv("MINYI_TEST_MYSQL_USER"); user != nullptr && *user != '\0') server->user_ = user;
+    if (const char* password = std::getenv("MINYI_TEST_MYSQL_PASSWORD")) server->password_ = password;
+    auto ping = server->Query("SELECT 1");
+    if (!ping.ok()) return ping.status().WithContext("MINYI_TEST_MYSQL_SOCKET=" + server->socket_);
+    return server;
+  }
+
+  const std::string mariadbd = FindProgram("mariadbd");
+  const std::string install_db = FindProgram("mariadb-install-db");
+  const std::string admin = FindProgram("mariadb-admin");
+  if (mariadbd.empty() || install_db.empty() || admin.empty()) {
+    return Status::NotFound(
+        "MariaDB server programs not found (mariadbd, mariadb-install-db, mariadb-admin): install the "
+        "Debian package mariadb-server, or set MINYI_TEST_MYSQL_SOCKET to an existing server's socket");
+  }
+
+  char dir_template[] = "/tmp/minyi-mariadb-XXXXXX";
+  if (::mkdtemp(dir_template) == nullptr) return Status::Unavailable("mkdtemp failed for the MariaDB directory");
+  server->dir_ = dir_template;
+  server->socket_ = server->dir_ + "/mysql.sock";
+  const std::string data = server->dir_ + "/data";
+  const std::string log = server->dir_ + "/mariadbd.log";
+
+  auto installed = RunProgram(install_db, {"--no-defaults", "--datadir=" + data, "--user=root",
+                                           "--auth-root-authentication-method=normal"});
+  if (!installed.ok()) return installed.status();
+  if (installed->exit_code != 0) {
+    return Status::Unavailable("mariadb-install-db failed (exit " + std::to_string(installed->exit_code) +
+                               "): " + installed->output.substr(0, 2000));
+  }
+
+  try {
+    Poco::ProcessHandle handle = Poco::Process::launch(
+        mariadbd, {"--no-defaults", "--datadir=" + data, "--socket=" + server->socket_, "--skip-networking",
+                   "--user=root", "--pid-file=" + server->dir_ + "/mariadbd.pid", "--log-error=" + log});
+    server->process_ = std::make_unique<ServerProcess>(handle);
+  } catch (const Poco::Exception& e) {
+    return Status::Unavailable("cannot start mariadbd: " + e.displayText());
+  }
+
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    auto ping = RunProgram(admin, {"--no-defaults", "--socket=" + server->socket_, "--user=root", "ping"});
+    if (ping.ok() && ping->exit_code == 0) return server;
+    if (!Poco::Process::isRunning(server->process_->handle)) {
+      return Status::Unavailable("mariadbd exited during start-up; log tail:\n" + Tail(log));
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Status::Unavailable("mariadbd did not answer a ping within 30 s; log tail:\n" + Tail(log));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+MariaDbServer::~MariaDbServer() {
+  if (process_) {
+    try {
+      Poco::Process::kill(process_->handle);
+      process_->handle.wait();
+    } catch (const Poco::Exception&) {
+      // Already gone.
+    }
+  }
+  if (!dir_.empty()) {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+}
+
+std::string MariaDbServer::UniqueDatabaseName() {
+  return "minyi_test_" + std::to_string(::getpid()) + "_" + std::to_string(++g_database_counter);
+}
+
+Result<std::string> MariaDbServer::Query(const std::string& sql) const {
+  const std::string client = FindProgram("mariadb");
+  if (client.empty()) return Status::NotFound("the mariadb client is not installed (package mariadb-client)");
+  Poco::Process::Env env;
+  if (!password_.empty()) env["MYSQL_PWD"] = password_;  // not on the command line, where ps shows it
+  auto run = RunProgram(client, {"--no-defaults", "--socket=" + socket_, "--user=" + user_, "-N", "-B", "-e", sql}, env);
+  if (!run.ok()) return run.status();
+  if (run->exit_code != 0) return Status::Unavailable("mariadb client failed: " + run->output.substr(0, 2000));
+  return run->output;
+}
+
+}  // namespace minyi::testsupport

@@ -1,0 +1,54 @@
+// A private MariaDB server for tests and benchmarks (no system service, no network): installs a
+// fresh data directory under a mkdtemp() directory, runs mariadbd on a Unix socket there, and on
+// destruction kills the server and removes the directory. See /work/shared/docs/environment.md.
+//
+// Alternatively, MINYI_TEST_MYSQL_SOCKET names an existing server's socket to use instead
+// (user MINYI_TEST_MYSQL_USER, default root; password MINYI_TEST_MYSQL_PASSWORD, default empty).
+//
+// Not thread-safe to start; the accessors are safe to share once started.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/status.h"
+
+namespace minyi::testsupport {
+
+struct ServerProcess;  // the running mariadbd (a Poco::ProcessHandle), defined in the .cc
+
+class MariaDbServer {
+ public:
+  // Starts a private server (about 2 s), or attaches to MINYI_TEST_MYSQL_SOCKET. kNotFound when
+  // mariadbd / mariadb-install-db are not installed (package mariadb-server); kUnavailable when the
+  // server does not answer a ping within 30 s (the message includes the server log's tail).
+  static Result<std::unique_ptr<MariaDbServer>> Start();
+
+  ~MariaDbServer();
+  MariaDbServer(const MariaDbServer&) = delete;
+  MariaDbServer& operator=(const MariaDbServer&) = delete;
+
+  const std::string& socket_path() const { return socket_; }
+  const std::string& user() const { return user_; }
+  const std::string& password() const { return password_; }
+  bool external() const { return external_; }
+
+  // A database name not used before in this process: minyi_test_<pid>_<n>.
+  static std::string UniqueDatabaseName();
+
+  // Runs SQL through the `mariadb` command-line client (tab-separated output, no headers), for
+  // test set-up and inspection only.
+  Result<std::string> Query(const std::string& sql) const;
+
+ private:
+  MariaDbServer() = default;
+
+  std::string dir_;  // the private server's directory; empty for an external server
+  std::string socket_;
+  std::string user_ = "root";
+  std::string password_;
+  std::unique_ptr<ServerProcess> process_;
+  bool external_ = false;
+};
+
+}  // namespace minyi::testsupport
