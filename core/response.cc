@@ -113,9 +113,10 @@ std::string Response::CanonicalContent() const {
   AppendField(out, town_code);
   AppendField(out, ChannelName(channel));
   AppendField(out, respondent_key);
+  // Shortest round-trip decimal form: the same double always gives the same text.
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", weight);
-  AppendField(out, buf);
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, weight);
+  AppendField(out, ec == std::errc() ? std::string_view(buf, static_cast<std::size_t>(end - buf)) : "nan");
   AppendField(out, CompletionName(completion));
   AppendField(out, std::to_string(submitted_at_ms));
   AppendField(out, std::to_string(answers.size()));
