@@ -503,6 +503,23 @@ std::string ScanFilter(const ResponseQuery& q) {
   return where;
 }
 
+// "(scan-order columns) <op> (:<prefix>y, ...)" over the columns the filter leaves free, so the
+// planner walks the index (survey, year, quarter, town, rowid) in order without sorting.
+std::string KeyBound(const ResponseQuery& q, const char* op, const std::string& prefix) {
+  std::string columns, params;
+  const auto add = [&](const char* column, const char* suffix) {
+    columns += (columns.empty() ? "" : ", ") + std::string(column);
+    params += (params.empty() ? ":" : ", :") + prefix + suffix;
+  };
+  if (!q.period) {
+    add("r.period_year", "y");
+    add("r.period_quarter", "q");
+  }
+  if (!q.town_code) add("r.town_code", "t");
+  add("r.id", "i");
+  return " AND (" + columns + ") " + op + " (" + params + ")";
+}
+
 void BindScanFilter(Stmt& s, const ResponseQuery& q) {
   s.Text(s.Param(":survey"), q.survey_id);
   if (q.period) {
@@ -512,12 +529,13 @@ void BindScanFilter(Stmt& s, const ResponseQuery& q) {
   if (q.town_code) s.Text(s.Param(":town"), *q.town_code);
 }
 
+// Binds the key's parts that KeyBound() used (an absent name has index 0 and is skipped).
 void BindKey(Stmt& s, const char* prefix, const ScanKey& k) {
-  const std::string p(prefix);
-  s.Int(s.Param((p + "y").c_str()), k.year);
-  s.Int(s.Param((p + "q").c_str()), k.quarter);
-  s.Text(s.Param((p + "t").c_str()), k.town_code);
-  s.Int(s.Param((p + "i").c_str()), k.id);
+  const std::string p = std::string(":") + prefix;
+  if (const int i = s.Param((p + "y").c_str()); i > 0) s.Int(i, k.year);
+  if (const int i = s.Param((p + "q").c_str()); i > 0) s.Int(i, k.quarter);
+  if (const int i = s.Param((p + "t").c_str()); i > 0) s.Text(i, k.town_code);
+  if (const int i = s.Param((p + "i").c_str()); i > 0) s.Int(i, k.id);
 }
 
 // The statements of one Scan, on one connection.
@@ -531,14 +549,11 @@ struct ScanStatements {
         "SELECT r.id, r.survey_id, r.period_year, r.period_quarter, r.town_code, r.channel, r.respondent_key,"
         " r.weight, r.completion, r.submitted_at_ms, r.received_at_ms, r.source_ref, " +
         std::string(q.include_raw_payload ? "r.raw_payload" : "''") + " FROM responses r WHERE " + filter +
-        " AND (r.period_year, r.period_quarter, r.town_code, r.id) > (:ay, :aq, :at, :ai)"
-        " ORDER BY r.period_year, r.period_quarter, r.town_code, r.id LIMIT :limit";
+        KeyBound(q, ">", "a") + " ORDER BY r.period_year, r.period_quarter, r.town_code, r.id LIMIT :limit";
     const std::string answers_sql =
         "SELECT a.response_id, a.question_code, a.value FROM responses r"
-        " JOIN response_answers a ON a.response_id = r.id WHERE " + filter +
-        " AND (r.period_year, r.period_quarter, r.town_code, r.id) > (:ay, :aq, :at, :ai)"
-        " AND (r.period_year, r.period_quarter, r.town_code, r.id) <= (:by, :bq, :bt, :bi)"
-        " ORDER BY a.response_id, a.question_code, a.ordinal";
+        " JOIN response_answers a ON a.response_id = r.id WHERE " + filter + KeyBound(q, ">", "a") +
+        KeyBound(q, "<=", "b") + " ORDER BY a.response_id, a.question_code, a.ordinal";
     ScanStatements out;
     auto page = Stmt::Prepare(db, page_sql);
     if (!page.ok()) return page.status();
@@ -555,7 +570,7 @@ struct ScanStatements {
     {
       ResetOnExit reset(page);
       BindScanFilter(page, q);
-      BindKey(page, ":a", after);
+      BindKey(page, "a", after);
       page.Int(page.Param(":limit"), internal::kScanPageSize);
       int rc;
       while ((rc = page.Step()) == SQLITE_ROW) {
@@ -585,8 +600,8 @@ struct ScanStatements {
     const Response& last = rows->back();
     ResetOnExit reset(answers);
     BindScanFilter(answers, q);
-    BindKey(answers, ":a", after);
-    BindKey(answers, ":b", ScanKey{last.period.year, last.period.quarter, last.town_code, last.id});
+    BindKey(answers, "a", after);
+    BindKey(answers, "b", ScanKey{last.period.year, last.period.quarter, last.town_code, last.id});
     int rc;
     while ((rc = answers.Step()) == SQLITE_ROW) {
       // Responses appended since the page was read may fall inside the range: not in by_id, skipped.

@@ -514,6 +514,16 @@ TEST_P(StoreTest, ScanStreamsAcrossPagesKeepingEachResponsesOwnAnswers) {
     }
   }
   EXPECT_EQ(refs.size(), 1300u);
+
+  // The same pages under each filter: every filtered scan continues after its last key correctly.
+  const std::vector<Response> by_period = ScanAll({"security", Period{2025, 0}, std::nullopt, false});
+  EXPECT_EQ(by_period.size(), 1300u);
+  const std::vector<Response> by_town = ScanAll({"security", std::nullopt, std::string("320102002"), false});
+  const std::vector<Response> by_both = ScanAll({"security", Period{2025, 0}, std::string("320102002"), false});
+  EXPECT_EQ(by_town.size(), 433u);  // i % 3 == 1 for i < 1300: 1, 4, ..., 1297
+  EXPECT_EQ(by_both.size(), 433u);
+  for (std::size_t i = 1; i < by_both.size(); ++i) EXPECT_LT(by_both[i - 1].id, by_both[i].id);
+  for (const Response& r : by_town) EXPECT_EQ(r.town_code, "320102002");
 }
 
 TEST_P(StoreTest, ScanVisitMayCallBackIntoTheStore) {
