@@ -1,0 +1,73 @@
+// The aggregator over the ports: reads a survey's responses (ResponseSource) and population margins
+// (PopulationSource), computes every period (aggregate.h) and writes the figures (IndexSink), one
+// transaction per period. This is what `minyi aggregate` calls.
+//
+// Reproducibility (methodology §6): every row carries the survey definition's version, the year's
+// PopulationVersion, the area's response count and content hash, the caller's code version and the
+// computation time. The response hash of an area is 16 hex digits: per town, FNV-1a 64 over its
+// responses in (id) order, each contributing its id, base weight (IEEE bits) and the option codes of
+// the questions the aggregator reads (sex, age_band, every index item); towns are then mixed
+// (splitmix64) and summed mod 2⁶⁴, so the hash is independent of combination order. Recomputing
+// unchanged data gives identical rows except computed_at_ms (pass a fixed value to compare bytes).
+//
+// Semantics of the translation from responses: an index item answered with a "missing" option, not
+// answered, or answered with a code the question does not have puts the respondent outside that index's
+// domain (the last case is counted in a warning). A composite index (several items) has no share; its
+// score is the item-weighted mean of the item scores and needs every item answered. A blank or absent
+// sex / age_band answer is the margin's unknown cell.
+//
+// Not thread-safe per call (uses the given ports sequentially); options.compute.threads towns are
+// processed in parallel inside a period.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "aggregator/aggregate.h"
+#include "core/areas.h"
+#include "core/ports.h"
+#include "core/status.h"
+#include "core/survey.h"
+
+namespace minyi::aggregator {
+
+struct AggregationOptions {
+  std::string survey_id;          // required
+  std::optional<Period> period;   // one period (its year-earlier period is computed too, for the change); all when empty
+  PeriodOptions compute;          // weighting (raking, trimming) and threads
+  std::string code_version;       // recorded with every row (e.g. CMake's MINYI_CODE_VERSION)
+  std::int64_t computed_at_ms = 0;  // recorded with every row; 0 = now
+  bool write = true;              // false: compute only; rows are returned in the summary either way
+};
+
+struct AggregationSummary {
+  std::vector<Period> periods;         // periods computed and written
+  std::int64_t towns = 0;              // town-periods weighted
+  std::int64_t responses = 0;          // responses read for the written periods
+  std::int64_t rows = 0;               // rows written (or computed when !write)
+  std::int64_t fallback_towns = 0;     // town-periods that could not be raked
+  std::int64_t unweighted_towns = 0;   // town-periods without a population total
+  std::int64_t lonely_strata = 0;      // town-periods with a single respondent
+  std::vector<std::string> warnings;   // one line each, "2024 town 320812001: ..."
+  std::vector<IndexRow> index_rows;    // every row computed for the written periods, in write order
+};
+
+// Errors: kNotFound for an unknown survey; kInvalidInput for bad data (a negative base weight, margins
+// exceeding a town's total, responses not ordered by (period, town), an index item that is not a
+// question); a source or sink failure is passed through. Nothing is written for a period whose
+// computation failed; periods written before the failure stay written.
+Result<AggregationSummary> RunAggregation(const AggregationOptions& options, ResponseSource& responses,
+                                          PopulationSource& population, const SurveyCatalog& catalog,
+                                          const AreaRegistry& areas, IndexSink& sink);
+
+// Writes rows as CSV with the header
+// period,level,area,index,n,n_eff,estimate,se,ci_low,ci_high,ci_method,score,score_se,score_ci_low,
+// score_ci_high,deff,low_n,weighting
+// numbers at full precision (%.17g), NaN as an empty field, low_n as true/false. kUnavailable when
+// the stream fails.
+Status WriteIndexCsv(const std::vector<IndexRow>& rows, std::ostream& out);
+
+}  // namespace minyi::aggregator

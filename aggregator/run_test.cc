@@ -1,0 +1,298 @@
+#include "aggregator/run.h"
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace minyi::aggregator {
+namespace {
+
+// In-memory ports.
+class MemResponses : public ResponseSource {
+ public:
+  std::vector<Response> all;
+  Status Scan(const ResponseQuery& query, const std::function<bool(const Response&)>& visit) override {
+    std::vector<const Response*> hits;
+    for (const Response& r : all) {
+      if (r.survey_id == query.survey_id && (!query.period || *query.period == r.period)) hits.push_back(&r);
+    }
+    std::sort(hits.begin(), hits.end(), [](const Response* a, const Response* b) {
+      if (a->period != b->period) return a->period < b->period;
+      if (a->town_code != b->town_code) return a->town_code < b->town_code;
+      return a->id < b->id;
+    });
+    for (const Response* r : hits) {
+      if (!visit(*r)) break;
+    }
+    return Status::Ok();
+  }
+  Result<std::vector<ResponseCount>> CountResponses() override { return std::vector<ResponseCount>{}; }
+};
+
+class MemPopulation : public PopulationSource {
+ public:
+  std::vector<PopulationCell> cells;
+  Result<std::vector<PopulationCell>> LoadPopulation(int year) override {
+    std::vector<PopulationCell> out;
+    for (const PopulationCell& c : cells) {
+      if (c.year == year) out.push_back(c);
+    }
+    return out;
+  }
+  Result<std::string> PopulationVersion(int year) override { return "pop-" + std::to_string(year); }
+};
+
+class MemSink : public IndexSink {
+ public:
+  std::vector<IndexRow> rows;
+  int calls = 0;
+  Status WriteIndexRows(const std::vector<IndexRow>& batch) override {
+    ++calls;
+    rows.insert(rows.end(), batch.begin(), batch.end());
+    return Status::Ok();
+  }
+};
+
+Question SingleChoice(const std::string& code, std::vector<std::string> codes, const std::string& missing = "") {
+  Question q;
+  q.code = code;
+  q.type = QuestionType::kSingle;
+  for (const std::string& c : codes) {
+    Option o;
+    o.code = c;
+    o.label = c;
+    o.missing = c == missing;
+    q.options.push_back(o);
+  }
+  return q;
+}
+
+SurveyCatalog Catalog() {
+  auto def = std::make_shared<SurveyDefinition>();
+  def->id = "js";
+  def->version = "v7";
+  def->questions = {SingleChoice("sex", {"m", "f"}), SingleChoice("age_band", {"a1", "a2"}),
+                    SingleChoice("security", {"1", "2", "3", "4", "5", "6"}, "6"),
+                    SingleChoice("grid", {"1", "2", "3", "4", "5", "6"}, "6")};
+  IndexDefinition security;
+  security.id = "security";
+  security.items = {IndexItem{"security", 1}};
+  security.positive = {"1", "2", "3"};
+  IndexDefinition composite;
+  composite.id = "overall";
+  composite.items = {IndexItem{"security", 2}, IndexItem{"grid", 1}};
+  def->indices = {security, composite};
+  SurveyCatalog catalog;
+  catalog.Add(def);
+  return catalog;
+}
+
+AreaRegistry Areas() {
+  Result<AreaRegistry> areas = AreaRegistry::LoadDirectory(std::string(MINYI_SOURCE_DIR) + "/data");
+  EXPECT_TRUE(areas.ok()) << areas.status();
+  return std::move(areas).value();
+}
+
+struct Fixture {
+  MemResponses responses;
+  MemPopulation population;
+  MemSink sink;
+  SurveyCatalog catalog = Catalog();
+  AreaRegistry areas = Areas();
+
+  void Respond(int year, const std::string& town, const std::string& sex, const std::string& security,
+               const std::string& grid, double weight = 1) {
+    Response r;
+    r.id = static_cast<std::int64_t>(responses.all.size()) + 1;
+    r.survey_id = "js";
+    r.period = Period{year, 0};
+    r.town_code = town;
+    r.weight = weight;
+    if (!sex.empty()) r.answers["sex"] = {sex};
+    r.answers["security"] = {security};
+    r.answers["grid"] = {grid};
+    responses.all.push_back(r);
+  }
+};
+
+void Fill(Fixture* f) {
+  const char* security[] = {"1", "2", "4", "6", "3", "5", "1", "2"};
+  const char* grid[] = {"2", "6", "1", "3", "5", "4", "1", "1"};
+  for (int year : {2023, 2024}) {
+    for (const char* town : {"320812001", "320812002", "320813001"}) {
+      for (int i = 0; i < 8; ++i) {
+        f->Respond(year, town, i % 2 ? "m" : "f", security[(i + year) % 8], grid[(i * 3 + year) % 8], 1 + 0.25 * (i % 3));
+      }
+      f->population.cells.push_back(PopulationCell{year, town, "", "", 10000});
+      f->population.cells.push_back(PopulationCell{year, town, "m", "", 4800});
+      f->population.cells.push_back(PopulationCell{year, town, "f", "", 5200});
+    }
+  }
+}
+
+const IndexRow* FindRow(const std::vector<IndexRow>& rows, int year, const std::string& level,
+                        const std::string& area, const std::string& index) {
+  for (const IndexRow& r : rows) {
+    if (r.period.year == year && r.level == level && r.area_code == area && r.index_id == index) return &r;
+  }
+  return nullptr;
+}
+
+TEST(RunAggregationTest, ComputesEveryPeriodAreaAndIndexWithProvenance) {
+  Fixture f;
+  Fill(&f);
+  AggregationOptions options;
+  options.survey_id = "js";
+  options.code_version = "0.1.0+test";
+  options.computed_at_ms = 1700000000000;
+  Result<AggregationSummary> s = RunAggregation(options, f.responses, f.population, f.catalog, f.areas, f.sink);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->periods.size(), 2u);
+  EXPECT_EQ(f.sink.calls, 2);
+  // Per period: 3 towns + 2 counties + 1 city + 1 province, 2 indices.
+  EXPECT_EQ(s->rows, 2 * 7 * 2);
+  EXPECT_EQ(f.sink.rows.size(), 28u);
+  EXPECT_EQ(s->responses, 48);
+  const IndexRow* town = FindRow(f.sink.rows, 2024, "town", "320812001", "security");
+  ASSERT_NE(town, nullptr);
+  EXPECT_EQ(town->survey_id, "js");
+  EXPECT_EQ(town->definition_version, "v7");
+  EXPECT_EQ(town->population_version, "pop-2024");
+  EXPECT_EQ(town->code_version, "0.1.0+test");
+  EXPECT_EQ(town->computed_at_ms, 1700000000000);
+  EXPECT_EQ(town->weighting, "raking");
+  EXPECT_EQ(town->response_count, 8);
+  EXPECT_EQ(town->n, 7);  // one 说不清
+  EXPECT_EQ(town->response_hash.size(), 16u);
+  EXPECT_TRUE(town->low_n);
+  const IndexRow* province = FindRow(f.sink.rows, 2024, "province", "32", "security");
+  ASSERT_NE(province, nullptr);
+  EXPECT_EQ(province->response_count, 24);
+  // Change vs 2023 exists for 2024 rows, not for 2023 rows.
+  const IndexRow* before = FindRow(f.sink.rows, 2023, "province", "32", "security");
+  ASSERT_NE(before, nullptr);
+  EXPECT_TRUE(std::isnan(before->change));
+  EXPECT_DOUBLE_EQ(province->change, province->estimate - before->estimate);
+  EXPECT_DOUBLE_EQ(province->change_se, std::sqrt(province->se * province->se + before->se * before->se));
+  // The composite has no share, a score between 0 and 100.
+  const IndexRow* overall = FindRow(f.sink.rows, 2024, "city", "3208", "overall");
+  ASSERT_NE(overall, nullptr);
+  EXPECT_TRUE(std::isnan(overall->estimate));
+  EXPECT_EQ(overall->ci_method, "none");
+  EXPECT_GT(overall->score, 0);
+  EXPECT_LT(overall->score, 100);
+  EXPECT_FALSE(std::isnan(overall->change));  // the change of the score
+}
+
+TEST(RunAggregationTest, RecomputingGivesIdenticalRowsAndTheHashTracksContent) {
+  Fixture f;
+  Fill(&f);
+  AggregationOptions options;
+  options.survey_id = "js";
+  options.computed_at_ms = 1;
+  options.compute.threads = 2;
+  Result<AggregationSummary> a = RunAggregation(options, f.responses, f.population, f.catalog, f.areas, f.sink);
+  options.compute.threads = 1;
+  Result<AggregationSummary> b = RunAggregation(options, f.responses, f.population, f.catalog, f.areas, f.sink);
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(b.ok());
+  std::ostringstream ca;
+  std::ostringstream cb;
+  ASSERT_TRUE(WriteIndexCsv(a->index_rows, ca).ok());
+  ASSERT_TRUE(WriteIndexCsv(b->index_rows, cb).ok());
+  EXPECT_EQ(ca.str(), cb.str());
+  for (std::size_t i = 0; i < a->index_rows.size(); ++i) {
+    EXPECT_EQ(a->index_rows[i].response_hash, b->index_rows[i].response_hash);
+  }
+  f.responses.all[3].answers["grid"] = {"1"};  // 2023, town 320812001
+  Result<AggregationSummary> c = RunAggregation(options, f.responses, f.population, f.catalog, f.areas, f.sink);
+  ASSERT_TRUE(c.ok());
+  EXPECT_NE(FindRow(c->index_rows, 2023, "town", "320812001", "overall")->response_hash,
+            FindRow(a->index_rows, 2023, "town", "320812001", "overall")->response_hash);
+  EXPECT_EQ(FindRow(c->index_rows, 2023, "town", "320812002", "overall")->response_hash,
+            FindRow(a->index_rows, 2023, "town", "320812002", "overall")->response_hash);
+}
+
+TEST(RunAggregationTest, OnePeriodUsesTheYearBeforeForTheChangeButWritesOnlyItself) {
+  Fixture f;
+  Fill(&f);
+  AggregationOptions options;
+  options.survey_id = "js";
+  options.period = Period{2024, 0};
+  Result<AggregationSummary> s = RunAggregation(options, f.responses, f.population, f.catalog, f.areas, f.sink);
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_EQ(s->periods.size(), 1u);
+  EXPECT_EQ(f.sink.rows.size(), 14u);
+  for (const IndexRow& r : f.sink.rows) EXPECT_EQ(r.period.year, 2024);
+  EXPECT_FALSE(std::isnan(FindRow(f.sink.rows, 2024, "province", "32", "security")->change));
+}
+
+TEST(RunAggregationTest, FallbackAndMissingPopulationAreReported) {
+  Fixture f;
+  for (int i = 0; i < 5; ++i) f.Respond(2024, "320812001", "m", "1", "1");  // no woman: cannot rake
+  f.Respond(2024, "320812002", "f", "2", "2");                               // no population at all
+  f.population.cells = {{2024, "320812001", "", "", 1000}, {2024, "320812001", "m", "", 500},
+                        {2024, "320812001", "f", "", 500}};
+  AggregationOptions options;
+  options.survey_id = "js";
+  Result<AggregationSummary> s = RunAggregation(options, f.responses, f.population, f.catalog, f.areas, f.sink);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->fallback_towns, 1);
+  EXPECT_EQ(s->unweighted_towns, 1);
+  EXPECT_EQ(s->lonely_strata, 1);
+  EXPECT_EQ(FindRow(f.sink.rows, 2024, "town", "320812001", "security")->weighting, "fallback");
+  EXPECT_EQ(FindRow(f.sink.rows, 2024, "town", "320812002", "security")->weighting, "none");
+  EXPECT_EQ(FindRow(f.sink.rows, 2024, "county", "320812", "security")->weighting, "mixed");
+  EXPECT_GE(s->warnings.size(), 3u);
+}
+
+TEST(RunAggregationTest, BadInputIsAStatus) {
+  Fixture f;
+  AggregationOptions options;
+  options.survey_id = "nope";
+  Result<AggregationSummary> s = RunAggregation(options, f.responses, f.population, f.catalog, f.areas, f.sink);
+  EXPECT_EQ(s.status().code(), StatusCode::kNotFound);
+
+  f.Respond(2024, "320812001", "m", "1", "1", -1);
+  options.survey_id = "js";
+  s = RunAggregation(options, f.responses, f.population, f.catalog, f.areas, f.sink);
+  EXPECT_EQ(s.status().code(), StatusCode::kInvalidInput);
+  EXPECT_NE(s.status().message().find("response 1"), std::string::npos);
+}
+
+TEST(WriteIndexCsvTest, FullPrecisionAndEmptyNaN) {
+  IndexRow row;
+  row.period = Period{2024, 2};
+  row.level = "town";
+  row.area_code = "320812001";
+  row.index_id = "security";
+  row.n = 3;
+  row.n_eff = 2.5;
+  row.estimate = 0.1;
+  row.se = std::nan("");
+  row.ci_low = std::nan("");
+  row.ci_high = std::nan("");
+  row.ci_method = "none";
+  row.score = 1.0 / 3;
+  row.score_se = 0;
+  row.score_ci_low = 0;
+  row.score_ci_high = 0;
+  row.deff = std::nan("");
+  row.low_n = true;
+  row.weighting = "raking";
+  std::ostringstream out;
+  ASSERT_TRUE(WriteIndexCsv({row}, out).ok());
+  EXPECT_EQ(out.str(),
+            "period,level,area,index,n,n_eff,estimate,se,ci_low,ci_high,ci_method,score,score_se,score_ci_low,"
+            "score_ci_high,deff,low_n,weighting\n"
+            "2024Q2,town,320812001,security,3,2.5,0.10000000000000001,,,,none,0.33333333333333331,0,0,0,,true,"
+            "raking\n");
+}
+
+}  // namespace
+}  // namespace minyi::aggregator
