@@ -1,0 +1,437 @@
+#include "collector/response_import.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <utility>
+
+#include "collector/text_util.h"
+#include "core/csv.h"
+
+namespace minyi::collector {
+namespace {
+
+constexpr std::size_t kMaxIdBytes = 191;  // fits an indexed VARCHAR on every supported backend
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+bool IsMobile(std::string_view digits) {
+  return digits.size() == 11 && digits[0] == '1' && digits[1] >= '3' && digits[1] <= '9' &&
+         std::all_of(digits.begin(), digits.end(), IsDigit);
+}
+
+// Offset of the mobile number inside a run of digits that may carry a country prefix; npos if none.
+std::size_t MobileOffset(std::string_view digits) {
+  if (IsMobile(digits)) return 0;
+  if (digits.size() == 13 && digits.substr(0, 2) == "86" && IsMobile(digits.substr(2))) return 2;
+  if (digits.size() == 15 && digits.substr(0, 4) == "0086" && IsMobile(digits.substr(4))) return 4;
+  return std::string_view::npos;
+}
+
+// Masks the digits at positions[offset + 3 .. offset + 6] of `out`.
+void MaskAt(std::string& out, const std::vector<std::size_t>& positions, std::size_t offset) {
+  for (std::size_t k = offset + 3; k < offset + 7; ++k) out[positions[k]] = '*';
+}
+
+struct Columns {
+  std::optional<std::size_t> source_ref, survey, period, town, channel, submitted_at, respondent_key, weight,
+      completion;
+  std::vector<std::pair<std::size_t, std::string>> questions;  // (column, question code)
+  std::size_t count = 0;
+};
+
+Result<Columns> ParseHeader(const std::vector<std::string>& header, const SurveyCatalog& catalog) {
+  std::set<std::string> known_questions;
+  for (const auto& definition : catalog.All()) {
+    for (const Question& q : definition->questions) known_questions.insert(q.code);
+  }
+  Columns columns;
+  columns.count = header.size();
+  const std::map<std::string, std::optional<std::size_t> Columns::*> standard = {
+      {"source_ref", &Columns::source_ref},         {"survey", &Columns::survey},
+      {"period", &Columns::period},                 {"town", &Columns::town},
+      {"channel", &Columns::channel},               {"submitted_at", &Columns::submitted_at},
+      {"respondent_key", &Columns::respondent_key}, {"weight", &Columns::weight},
+      {"completion", &Columns::completion},
+  };
+  std::vector<std::string> problems;
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < header.size(); ++i) {
+    const std::string name = AsciiLower(Trim(header[i]));
+    if (name.empty()) {
+      problems.push_back("column " + std::to_string(i + 1) + " has no name");
+      continue;
+    }
+    if (!seen.insert(name).second) {
+      problems.push_back("column \"" + name + "\" appears more than once");
+      continue;
+    }
+    auto it = standard.find(name);
+    if (it != standard.end()) {
+      columns.*(it->second) = i;
+    } else if (known_questions.count(name) > 0) {
+      columns.questions.emplace_back(i, name);
+    } else {
+      problems.push_back("column \"" + name + "\" is neither a standard column nor a question of any known survey");
+    }
+  }
+  for (const char* required : {"source_ref", "survey", "period", "town", "respondent_key"}) {
+    if (seen.count(required) == 0) problems.push_back(std::string("missing required column \"") + required + "\"");
+  }
+  if (!problems.empty()) {
+    std::string message = "header (line 1): ";
+    for (std::size_t i = 0; i < problems.size(); ++i) message += (i > 0 ? "; " : "") + problems[i];
+    return Status::InvalidInput(std::move(message));
+  }
+  return columns;
+}
+
+std::string_view Cell(const std::vector<std::string>& fields, const std::optional<std::size_t>& column) {
+  if (!column || *column >= fields.size()) return {};
+  return Trim(fields[*column]);
+}
+
+std::string StripLinePrefix(const std::string& message) {
+  if (message.rfind("line ", 0) == 0) {
+    const std::size_t colon = message.find(": ");
+    if (colon != std::string::npos) return message.substr(colon + 2);
+  }
+  return message;
+}
+
+// Checks an identifier column (source_ref, respondent_key); empty result: fine.
+std::optional<std::string> CheckId(const char* name, std::string_view value) {
+  if (value.empty()) return std::string(name) + " is empty";
+  if (value.size() > kMaxIdBytes) {
+    return std::string(name) + " is longer than " + std::to_string(kMaxIdBytes) + " bytes";
+  }
+  if (LooksLikePhoneNumber(value) || MaskPhoneNumbers(value) != value) {
+    return std::string(name) +
+           " holds a phone number; plaintext phone numbers are not stored (use a keyed hash as the respondent key)";
+  }
+  return std::nullopt;
+}
+
+class Importer {
+ public:
+  Importer(const SurveyCatalog& catalog, const AreaRegistry& areas, ResponseSink& sink, const ImportOptions& options)
+      : catalog_(catalog), areas_(areas), sink_(sink), options_(options), issues_(options.max_issues) {
+    batch_.reserve(std::max<std::size_t>(options.batch_size, 1));
+  }
+
+  Result<ImportReport> Run(std::istream& in) {
+    CsvReader reader(in);
+    std::vector<std::string> fields;
+    Status csv_error;
+    bool have_header = false;
+    while (!have_header) {
+      if (!reader.Next(fields, &csv_error)) return Status::InvalidInput("empty file: no header line");
+      if (!csv_error.ok()) return Status::InvalidInput("header: " + StripLinePrefix(csv_error.message()));
+      have_header = !fields.empty();
+    }
+    Result<Columns> columns = ParseHeader(fields, catalog_);
+    if (!columns.ok()) return columns.status();
+    columns_ = std::move(columns.value());
+
+    while (reader.Next(fields, &csv_error)) {
+      if (fields.empty() && csv_error.ok()) continue;  // blank line
+      ++report_.records;
+      const std::size_t line = reader.line();
+      const std::string ref(Cell(fields, columns_.source_ref));
+      if (!csv_error.ok()) {
+        Reject(line, ref, StripLinePrefix(csv_error.message()));
+        continue;
+      }
+      if (fields.size() != columns_.count) {
+        Reject(line, ref,
+               "has " + std::to_string(fields.size()) + " fields, the header has " + std::to_string(columns_.count));
+        continue;
+      }
+      Response response;
+      std::string reason = Convert(fields, response);
+      if (!reason.empty()) {
+        Reject(line, ref, std::move(reason));
+        continue;
+      }
+      response.raw_payload = MaskPhoneNumbers(reader.raw());
+      batch_.push_back(std::move(response));
+      batch_lines_.push_back(line);
+      if (batch_.size() >= std::max<std::size_t>(options_.batch_size, 1)) {
+        report_.bytes = reader.bytes_read();
+        MINYI_RETURN_IF_ERROR(Flush());
+      }
+    }
+    report_.bytes = reader.bytes_read();
+    MINYI_RETURN_IF_ERROR(Flush());
+    report_.issues_dropped = issues_.dropped();
+    report_.issues = issues_.TakeIssues();
+    return std::move(report_);
+  }
+
+ private:
+  void Reject(std::size_t line, const std::string& ref, std::string reason) {
+    ++report_.rejected;
+    issues_.Add({line, ref, std::move(reason)});
+  }
+
+  const SurveyDefinition* FindSurvey(std::string_view id) {
+    if (!cached_survey_ || cached_survey_->id != id) cached_survey_ = catalog_.Find(id);
+    return cached_survey_.get();
+  }
+
+  // Fills `r` from a row; returns the reasons the row is invalid ("" when valid).
+  std::string Convert(const std::vector<std::string>& fields, Response& r) {
+    std::vector<std::string> reasons;
+    r.source_ref = std::string(Cell(fields, columns_.source_ref));
+    if (auto problem = CheckId("source_ref", r.source_ref)) reasons.push_back(*problem);
+
+    const std::string_view survey_id = Cell(fields, columns_.survey);
+    const SurveyDefinition* survey = FindSurvey(survey_id);
+    if (survey_id.empty()) {
+      reasons.push_back("survey is empty");
+    } else if (survey == nullptr) {
+      reasons.push_back("unknown survey \"" + std::string(survey_id) + "\"");
+    } else {
+      r.survey_id = survey->id;
+    }
+
+    Result<Period> period = Period::Parse(Cell(fields, columns_.period));
+    if (period.ok()) {
+      r.period = *period;
+    } else {
+      reasons.push_back("period: " + period.status().message());
+    }
+
+    const std::string_view town = Cell(fields, columns_.town);
+    if (town.size() != 9 || !std::all_of(town.begin(), town.end(), IsDigit)) {
+      reasons.push_back("town \"" + std::string(town) + "\" is not a 9-digit town code");
+    } else if (!areas_.IsTown(town)) {
+      reasons.push_back("town " + std::string(town) + " is not a known town");
+    } else {
+      r.town_code = std::string(town);
+    }
+
+    const std::string channel = AsciiLower(Cell(fields, columns_.channel));
+    if (channel.empty()) {
+      r.channel = Channel::kImport;
+    } else if (auto parsed = ParseChannel(channel)) {
+      r.channel = *parsed;
+    } else {
+      reasons.push_back("channel \"" + channel + "\" is not one of web, sms, wechat, import");
+    }
+
+    const std::string_view submitted = Cell(fields, columns_.submitted_at);
+    if (!submitted.empty()) {
+      Result<std::int64_t> ms = ParseTimestamp(submitted, options_.utc_offset_minutes);
+      if (ms.ok()) {
+        r.submitted_at_ms = *ms;
+      } else {
+        reasons.push_back("submitted_at: " + ms.status().message());
+      }
+    }
+
+    const std::string_view key = Cell(fields, columns_.respondent_key);
+    if (auto problem = CheckId("respondent_key", key)) {
+      reasons.push_back(*problem);
+    } else {
+      r.respondent_key = std::string(key);
+    }
+
+    const std::string_view weight = Cell(fields, columns_.weight);
+    if (!weight.empty()) {
+      std::optional<double> w = ParseDouble(weight);
+      if (!w || !std::isfinite(*w) || *w < 0) {
+        reasons.push_back("weight \"" + std::string(weight) + "\" is not a number >= 0");
+      } else {
+        r.weight = *w;
+      }
+    }
+
+    const std::string completion = AsciiLower(Cell(fields, columns_.completion));
+    if (completion == "partial") {
+      r.completion = Completion::kPartial;
+    } else if (!completion.empty() && completion != "complete") {
+      reasons.push_back("completion \"" + completion + "\" is not complete or partial");
+    }
+
+    if (survey != nullptr) {
+      for (const auto& [column, code] : columns_.questions) {
+        const std::string_view cell = Trim(fields[column]);
+        if (cell.empty()) continue;
+        const Question* question = survey->FindQuestion(code);
+        if (question == nullptr) {
+          reasons.push_back("column " + code + " is not a question of survey " + survey->id + " (leave it empty)");
+          continue;
+        }
+        std::vector<std::string> values;
+        if (question->type == QuestionType::kText) {
+          values.push_back(MaskPhoneNumbers(cell));
+        } else {
+          for (std::string_view piece : Split(cell, ';')) {
+            piece = Trim(piece);
+            if (!piece.empty()) values.emplace_back(piece);
+          }
+          if (values.empty()) {
+            reasons.push_back("answers." + code + ": no option code in \"" + std::string(cell) + "\"");
+            continue;
+          }
+        }
+        r.answers.emplace(code, std::move(values));
+      }
+      for (const FieldError& error : survey->ValidateAnswers(r.answers, r.completion)) {
+        reasons.push_back(error.field + ": " + error.reason);
+      }
+    }
+
+    std::string joined;
+    for (std::size_t i = 0; i < reasons.size(); ++i) joined += (i > 0 ? "; " : "") + reasons[i];
+    return joined;
+  }
+
+  Status Flush() {
+    if (batch_.empty()) return Status::Ok();
+    const std::int64_t now = NowMillis();
+    for (Response& r : batch_) r.received_at_ms = now;
+    std::vector<AppendResult> results;
+    Status status = sink_.Append(batch_, &results);
+    if (status.ok() && results.size() != batch_.size()) {
+      status = Status::Internal("the store returned " + std::to_string(results.size()) + " results for " +
+                                std::to_string(batch_.size()) + " responses");
+    }
+    if (!status.ok()) {
+      const std::size_t committed = report_.stored + report_.duplicates + report_.conflicts;
+      std::string message = "storing the batch that starts on line " + std::to_string(batch_lines_.front()) +
+                            " failed: " + status.message() + ". " + std::to_string(committed) +
+                            " rows were committed before it (" + std::to_string(report_.stored) + " new); " +
+                            "re-running the import is safe";
+      spdlog::warn("import {}: {}", options_.source_name, message);
+      return Status(status.code(), std::move(message));
+    }
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      switch (results[i].outcome) {
+        case AppendOutcome::kStored:
+          ++report_.stored;
+          break;
+        case AppendOutcome::kDuplicate:
+          ++report_.duplicates;
+          break;
+        case AppendOutcome::kConflict:
+          ++report_.conflicts;
+          issues_.Add({batch_lines_[i], batch_[i].source_ref,
+                       "conflict: a different response is already stored under channel " +
+                           std::string(ChannelName(batch_[i].channel)) + " and this source_ref (id " +
+                           std::to_string(results[i].response_id) + "); not stored"});
+          break;
+      }
+    }
+    batch_.clear();
+    batch_lines_.clear();
+    if (options_.progress) {
+      report_.issues_dropped = issues_.dropped();
+      options_.progress(report_);
+    }
+    return Status::Ok();
+  }
+
+  const SurveyCatalog& catalog_;
+  const AreaRegistry& areas_;
+  ResponseSink& sink_;
+  const ImportOptions& options_;
+  IssueList issues_;
+  Columns columns_;
+  ImportReport report_;
+  std::vector<Response> batch_;
+  std::vector<std::size_t> batch_lines_;
+  std::shared_ptr<const SurveyDefinition> cached_survey_;
+};
+
+}  // namespace
+
+Result<ImportReport> ImportResponsesCsv(std::istream& in, const SurveyCatalog& catalog, const AreaRegistry& areas,
+                                        ResponseSink& sink, const ImportOptions& options) {
+  Importer importer(catalog, areas, sink, options);
+  return importer.Run(in);
+}
+
+std::string FormatImportReport(const ImportReport& report, const std::string& source_name) {
+  std::string out = (source_name.empty() ? std::string("responses") : source_name) + ": " +
+                    std::to_string(report.records) + " records: " + std::to_string(report.stored) + " stored, " +
+                    std::to_string(report.duplicates) + " duplicates, " + std::to_string(report.conflicts) +
+                    " conflicts, " + std::to_string(report.rejected) + " rejected\n";
+  out += FormatIssues(report.issues, report.issues_dropped, "");
+  return out;
+}
+
+bool LooksLikePhoneNumber(std::string_view value) {
+  std::string compact;
+  for (char c : Trim(value)) {
+    if (c == ' ' || c == '-' || c == '.' || c == '(' || c == ')') continue;
+    compact += c;
+  }
+  if (compact.empty()) return false;
+  bool international = false;
+  std::string_view digits = compact;
+  if (digits[0] == '+') {
+    digits.remove_prefix(1);
+    international = true;
+  }
+  if (digits.empty() || !std::all_of(digits.begin(), digits.end(), IsDigit)) return false;
+  if (MobileOffset(digits) != std::string_view::npos) return true;
+  // Any other international (E.164) number, e.g. a landline +86 25 ..., or a foreign mobile.
+  if (international && digits.size() >= 7 && digits.size() <= 15) return true;
+  return digits.substr(0, 4) == "0086" && digits.size() >= 11;
+}
+
+std::string MaskPhoneNumbers(std::string_view text) {
+  std::string out(text);
+  const std::size_t n = text.size();
+  std::size_t i = 0;
+  while (i < n) {
+    if (!IsDigit(text[i]) || (i > 0 && IsDigit(text[i - 1]))) {
+      ++i;
+      continue;
+    }
+    // Digits from here, allowing a single space or dash between groups ("138 1234 5678").
+    std::vector<std::size_t> positions;
+    std::size_t j = i;
+    while (j < n && positions.size() <= 15) {
+      if (IsDigit(text[j])) {
+        positions.push_back(j++);
+      } else if ((text[j] == ' ' || text[j] == '-') && j + 1 < n && IsDigit(text[j + 1])) {
+        ++j;
+      } else {
+        break;
+      }
+    }
+    std::string digits;
+    for (std::size_t p : positions) digits += text[p];
+    const std::size_t offset = MobileOffset(digits);
+    if (offset != std::string_view::npos) {
+      MaskAt(out, positions, offset);
+    } else {
+      // The groups together are not one number; try each contiguous run on its own.
+      std::size_t start = 0;
+      for (std::size_t k = 1; k <= positions.size(); ++k) {
+        if (k == positions.size() || positions[k] != positions[k - 1] + 1) {
+          std::vector<std::size_t> run(positions.begin() + static_cast<std::ptrdiff_t>(start),
+                                       positions.begin() + static_cast<std::ptrdiff_t>(k));
+          std::string run_digits;
+          for (std::size_t p : run) run_digits += text[p];
+          const std::size_t run_offset = MobileOffset(run_digits);
+          if (run_offset != std::string_view::npos) MaskAt(out, run, run_offset);
+          start = k;
+        }
+      }
+    }
+    i = std::max(j, i + 1);
+  }
+  return out;
+}
+
+}  // namespace minyi::collector
