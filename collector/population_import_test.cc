@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -46,6 +47,15 @@ const std::string kHeader = "period,town,sex,age_band,population\n";
 TEST_F(PopulationImportTest, CodesComeFromTheReservedQuestions) {
   EXPECT_EQ(codes_.sex, (std::set<std::string>{"1", "2"}));
   EXPECT_EQ(codes_.age_band, (std::set<std::string>{"18-29", "30-39", "40-49", "50-59", "60+"}));
+}
+
+TEST_F(PopulationImportTest, DocumentedExampleFileImportsCleanly) {
+  std::ifstream in(MINYI_SOURCE_DIR "/conf/examples/population-example.csv", std::ios::binary);
+  ASSERT_TRUE(in.good());
+  Result<PopulationImportReport> report = ImportPopulationCsv(in, *areas_, codes_, store_, store_, {});
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->towns_stored, 3u) << FormatPopulationImportReport(*report, "population-example.csv");
+  EXPECT_EQ(report->cells_stored, 12u);
 }
 
 TEST_F(PopulationImportTest, StoresValidTowns) {

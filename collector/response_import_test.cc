@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -297,6 +298,15 @@ INSTANTIATE_TEST_SUITE_P(
         HeaderCase{"typo question", "source_ref,survey,period,town,respondent_key,securty", "column \"securty\""},
         HeaderCase{"duplicate column", "source_ref,survey,period,town,respondent_key,town", "more than once"},
         HeaderCase{"empty column", "source_ref,survey,period,town,respondent_key,,security", "has no name"}));
+
+TEST_F(ResponseImportTest, DocumentedExampleFileImportsCleanly) {
+  std::ifstream in(MINYI_SOURCE_DIR "/conf/examples/responses-example.csv", std::ios::binary);
+  ASSERT_TRUE(in.good());
+  Result<ImportReport> report = ImportResponsesCsv(in, *catalog_, *areas_, store_, {});
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->records, 5u);
+  EXPECT_EQ(report->stored, 5u) << FormatImportReport(*report, "responses-example.csv");
+}
 
 TEST_F(ResponseImportTest, EmptyFileHasNoHeader) {
   for (const std::string& text : {std::string(""), std::string("\xEF\xBB\xBF"), std::string("\n\r\n")}) {
