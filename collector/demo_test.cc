@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -102,6 +103,23 @@ TEST_F(DemoTest, EveryResponseIsValid) {
       ASSERT_EQ(MaskPhoneNumbers(text), text);
     }
     ASSERT_TRUE(refs.insert(r.source_ref).second);
+  }
+}
+
+TEST_F(DemoTest, CanonicalCsvOfTheDemoImportsWithTheSameContent) {
+  const std::vector<Response> generated = Generate(Small());
+  std::string text = CanonicalCsvHeader(*survey_);
+  for (const Response& r : generated) text += CanonicalCsvRow(r, *survey_);
+  SurveyCatalog catalog;
+  catalog.Add(survey_);
+  FakeStore store;
+  std::istringstream in(text);
+  Result<ImportReport> report = ImportResponsesCsv(in, catalog, *areas_, store, {});
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->stored, generated.size()) << FormatImportReport(*report, "demo.csv");
+  ASSERT_EQ(store.rows.size(), generated.size());
+  for (std::size_t i = 0; i < generated.size(); ++i) {
+    ASSERT_EQ(store.rows[i].ContentHash(), generated[i].ContentHash()) << i;
   }
 }
 

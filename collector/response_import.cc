@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <optional>
@@ -105,13 +106,30 @@ std::string StripLinePrefix(const std::string& message) {
   return message;
 }
 
+// True when a token of `value` (a maximal run of ASCII letters, digits and '+') is a phone number:
+// "wjx-13812345678" is, a hex hash that happens to hold eleven digits in a row is not.
+bool ContainsPhoneToken(std::string_view value) {
+  const auto is_token_char = [](char c) {
+    return IsDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '+';
+  };
+  std::size_t i = 0;
+  while (i < value.size()) {
+    while (i < value.size() && !is_token_char(value[i])) ++i;
+    std::size_t j = i;
+    while (j < value.size() && is_token_char(value[j])) ++j;
+    if (j > i && LooksLikePhoneNumber(value.substr(i, j - i))) return true;
+    i = j;
+  }
+  return false;
+}
+
 // Checks an identifier column (source_ref, respondent_key); empty result: fine.
 std::optional<std::string> CheckId(const char* name, std::string_view value) {
   if (value.empty()) return std::string(name) + " is empty";
   if (value.size() > kMaxIdBytes) {
     return std::string(name) + " is longer than " + std::to_string(kMaxIdBytes) + " bytes";
   }
-  if (LooksLikePhoneNumber(value) || MaskPhoneNumbers(value) != value) {
+  if (LooksLikePhoneNumber(value) || ContainsPhoneToken(value)) {
     return std::string(name) +
            " holds a phone number; plaintext phone numbers are not stored (use a keyed hash as the respondent key)";
   }
@@ -366,6 +384,59 @@ std::string FormatImportReport(const ImportReport& report, const std::string& so
                     " conflicts, " + std::to_string(report.rejected) + " rejected\n";
   out += FormatIssues(report.issues, report.issues_dropped, "");
   return out;
+}
+
+namespace {
+
+std::string CsvField(std::string_view field) {
+  if (field.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(field);
+  std::string out = "\"";
+  for (char c : field) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string ShortestDouble(double value) {
+  char buf[64];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+  return ec == std::errc() ? std::string(buf, end) : std::to_string(value);
+}
+
+}  // namespace
+
+std::string CanonicalCsvHeader(const SurveyDefinition& survey) {
+  std::string out = "source_ref,survey,period,town,channel,submitted_at,respondent_key,weight,completion";
+  for (const Question& q : survey.questions) out += "," + q.code;
+  return out + "\n";
+}
+
+std::string CanonicalCsvRow(const Response& response, const SurveyDefinition& survey) {
+  std::string submitted;
+  if (response.submitted_at_ms != 0) {
+    const std::int64_t millis = ((response.submitted_at_ms % 1000) + 1000) % 1000;
+    submitted = FormatTimestampUtc(response.submitted_at_ms - millis);
+    if (millis != 0) {
+      char frac[8];
+      std::snprintf(frac, sizeof frac, ".%03d", static_cast<int>(millis));
+      submitted.insert(submitted.size() - 1, frac);
+    }
+  }
+  std::string out = CsvField(response.source_ref) + "," + CsvField(response.survey_id) + "," +
+                    response.period.ToString() + "," + CsvField(response.town_code) + "," +
+                    std::string(ChannelName(response.channel)) + "," + submitted + "," +
+                    CsvField(response.respondent_key) + "," + ShortestDouble(response.weight) + "," +
+                    std::string(CompletionName(response.completion));
+  for (const Question& q : survey.questions) {
+    out += ',';
+    auto it = response.answers.find(q.code);
+    if (it == response.answers.end()) continue;
+    std::string cell;
+    for (std::size_t i = 0; i < it->second.size(); ++i) cell += (i > 0 ? ";" : "") + it->second[i];
+    out += CsvField(cell);
+  }
+  return out + "\n";
 }
 
 bool LooksLikePhoneNumber(std::string_view value) {

@@ -19,8 +19,9 @@
 // Row rules (a bad row is reported and skipped; every other row is kept): the CSV record is well
 // formed and has as many fields as the header; the survey is known; the period parses; the town is a
 // 9-digit code of a known town; the channel, timestamp, weight and completion parse; source_ref and
-// respondent_key are non-empty, at most 191 bytes, and are not phone numbers (no plaintext phone
-// numbers at rest: a respondent key must be a keyed hash); the answers pass
+// respondent_key are non-empty, at most 191 bytes, and neither is nor holds a phone number (the whole
+// value, or a token of it between non-alphanumeric characters as in "wjx-13812345678"; no plaintext
+// phone numbers at rest: a respondent key must be a keyed hash); the answers pass
 // SurveyDefinition::ValidateAnswers. Mainland mobile numbers inside text answers are masked
 // (138****5678) in the answer and in the raw payload before anything is stored.
 //
@@ -80,6 +81,14 @@ Result<ImportReport> ImportResponsesCsv(std::istream& in, const SurveyCatalog& c
 
 // A human-readable summary: one line of counts, then one line per issue.
 std::string FormatImportReport(const ImportReport& report, const std::string& source_name);
+
+// Writing the canonical format (exports, benchmarks, tests): the header for a survey's questions
+// (standard columns, then every question in definition order) and one response as a CSV line (with
+// its "\n"). Importing the written line gives back a response with the same ContentHash
+// (submitted_at is written in UTC with milliseconds when it has any). The response must belong to
+// `survey`; answers to other questions are not written.
+std::string CanonicalCsvHeader(const SurveyDefinition& survey);
+std::string CanonicalCsvRow(const Response& response, const SurveyDefinition& survey);
 
 // True when `value` looks like a phone number: a mainland mobile in any common spelling
 // (13812345678, +86 138-1234-5678, 008613812345678, 86 13812345678), any "+<7..15 digits>" E.164

@@ -328,6 +328,39 @@ TEST(PhoneNumberTest, Detection) {
   }
 }
 
+TEST_F(ResponseImportTest, HashLikeKeysHoldingElevenDigitsAreNotPhoneNumbers) {
+  Result<ImportReport> report =
+      Import(kHeader + Row("h1", "jiangsu-safety,2024,320102002,web,,a13812345678b0c1d2,1,1,2,1,30-39,") +
+             Row("h2", "jiangsu-safety,2024,320102002,web,,user-13812345678,1,1,2,1,30-39,"));
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->stored, 1u);
+  ASSERT_EQ(report->issues.size(), 1u);
+  EXPECT_EQ(report->issues[0].ref, "h2");
+  EXPECT_NE(report->issues[0].reason.find("phone number"), std::string::npos);
+}
+
+TEST_F(ResponseImportTest, CanonicalCsvRoundTrip) {
+  const auto survey = catalog_->Find("jiangsu-safety");
+  Response r;
+  r.survey_id = "jiangsu-safety";
+  r.period = {2024, 3};
+  r.town_code = "320102002";
+  r.channel = Channel::kWechat;
+  r.respondent_key = "k\"quoted,key";
+  r.weight = 0.1;
+  r.completion = Completion::kPartial;
+  r.submitted_at_ms = 1715475693123;
+  r.source_ref = "rt-1";
+  r.answers = {{"grid", {"2"}}, {"comment", {"多行\n\"评论\", 含逗号"}}};
+  const std::string text = CanonicalCsvHeader(*survey) + CanonicalCsvRow(r, *survey);
+  Result<ImportReport> report = Import(text);
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->stored, 1u) << FormatImportReport(*report, "");
+  EXPECT_EQ(store_.rows[0].ContentHash(), r.ContentHash());
+  EXPECT_EQ(store_.rows[0].submitted_at_ms, 1715475693123);
+  EXPECT_EQ(store_.rows[0].answers, r.answers);
+}
+
 TEST(PhoneNumberTest, Masking) {
   EXPECT_EQ(MaskPhoneNumbers("请联系13812345678谢谢"), "请联系138****5678谢谢");
   EXPECT_EQ(MaskPhoneNumbers("+8613812345678"), "+86138****5678");
