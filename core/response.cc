@@ -216,7 +216,7 @@ std::string FormatTimestampUtc(std::int64_t epoch_ms) {
   int y;
   unsigned m, d;
   CivilFromDays(days, y, m, d);
-  char buf[32];
+  char buf[64];
   std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", y, m, d, static_cast<int>(rem / 3600),
                 static_cast<int>(rem / 60 % 60), static_cast<int>(rem % 60));
   return buf;

@@ -1,0 +1,109 @@
+// minyi aggregate: weights and indices for every town, county, city and the province
+// (aggregator/run.h), written to the store's index tables.
+#include <fstream>
+#include <iostream>
+#include <set>
+#include <sstream>
+
+#include "aggregator/run.h"
+#include "cli/command.h"
+#include "cli/version.h"
+
+namespace minyi::cli {
+
+int RunAggregate(Context& context, const Args& args) {
+  auto threads = IntOption(args, "--threads", 2, 1, 64);
+  if (!threads) return kExitUsage;
+  std::optional<Period> period;
+  if (args.Has("--period")) {
+    auto parsed = Period::Parse(args.Get("--period"));
+    if (!parsed.ok()) {
+      std::cerr << "minyi: --period: " << parsed.status().message() << "\n";
+      return kExitUsage;
+    }
+    period = parsed.value();
+  }
+  double trim = 0;
+  if (args.Has("--trim")) {
+    try {
+      trim = std::stod(args.Get("--trim"));
+    } catch (const std::exception&) {
+      trim = -1;
+    }
+    if (!(trim >= 1.0)) {
+      std::cerr << "minyi: --trim K: K is the cap as a multiple of the town's median weight, at least 1\n";
+      return kExitUsage;
+    }
+  }
+
+  auto store = context.Store();
+  if (!store.ok()) return Fail(store.status());
+  auto surveys = context.Surveys();
+  if (!surveys.ok()) return Fail(surveys.status());
+  auto areas = context.Areas();
+  if (!areas.ok()) return Fail(areas.status());
+  sql::Store& db = *store.value();
+
+  // The surveys to compute: the one asked for, else every survey that has responses.
+  std::set<std::string> survey_ids;
+  if (args.Has("--survey")) {
+    survey_ids.insert(args.Get("--survey"));
+  } else {
+    auto counts = db.CountResponses();
+    if (!counts.ok()) return Fail(counts.status());
+    for (const auto& c : counts.value()) survey_ids.insert(c.survey_id);
+  }
+  if (survey_ids.empty()) {
+    std::cout << "no responses stored: nothing to aggregate\n";
+    return kExitOk;
+  }
+
+  std::unique_ptr<std::ofstream> csv;
+  if (args.Has("--csv")) {
+    csv = std::make_unique<std::ofstream>(args.Get("--csv"), std::ios::binary);
+    if (!*csv) return Fail(Status::InvalidInput("cannot write " + args.Get("--csv")));
+  }
+
+  bool header_written = false;
+  for (const std::string& survey_id : survey_ids) {
+    if (!surveys.value()->Find(survey_id)) return Fail(Status::NotFound("no survey definition '" + survey_id + "'"));
+    aggregator::AggregationOptions options;
+    options.survey_id = survey_id;
+    options.period = period;
+    options.compute.threads = static_cast<int>(*threads);
+    options.compute.weighting.trim_factor = trim;
+    options.code_version = kVersion;
+    auto summary = aggregator::RunAggregation(options, db, db, *surveys.value(), *areas.value(), db);
+    if (!summary.ok()) return Fail(summary.status().WithContext("survey " + survey_id));
+    const auto& s = summary.value();
+    std::string periods;
+    for (const auto& p : s.periods) periods += (periods.empty() ? "" : ", ") + p.ToString();
+    std::cout << "survey " << survey_id << ": periods " << (periods.empty() ? "none" : periods) << "; "
+              << s.responses << " responses, " << s.towns << " town-periods, " << s.rows << " index rows written\n"
+              << "  weighting: " << s.fallback_towns << " town-periods fell back to post-stratification, "
+              << s.unweighted_towns << " without a population total, " << s.lonely_strata
+              << " with a single respondent\n";
+    const std::size_t shown = std::min<std::size_t>(s.warnings.size(), args.Has("--all-warnings") ? SIZE_MAX : 20);
+    for (std::size_t i = 0; i < shown; ++i) std::cout << "  warning: " << s.warnings[i] << "\n";
+    if (shown < s.warnings.size()) {
+      std::cout << "  ... and " << s.warnings.size() - shown << " more warnings (--all-warnings lists them)\n";
+    }
+    if (csv) {
+      // One header for the whole file: WriteIndexCsv writes one per call, so keep only the first.
+      std::ostringstream text;
+      MINYI_RETURN_IF_ERROR_CLI(aggregator::WriteIndexCsv(s.index_rows, text));
+      std::string out = text.str();
+      if (header_written) out = out.substr(out.find('\n') + 1);
+      *csv << out;
+      header_written = true;
+    }
+  }
+  if (csv) {
+    csv->close();
+    if (!*csv) return Fail(Status::Unavailable("writing " + args.Get("--csv") + " failed"));
+    std::cout << "wrote " << args.Get("--csv") << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace minyi::cli

@@ -1,0 +1,111 @@
+// minyi serve: the HTTP server. Routes come from the components; this file wires them to the store
+// and runs the server until SIGINT/SIGTERM.
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/Exception.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "cli/command.h"
+#include "cli/version.h"
+#include "core/http/router.h"
+#include "dashboards/status_page.h"
+
+namespace minyi::cli {
+namespace {
+
+void RegisterHealth(http::Router& router, sql::Store& store) {
+  router.Add("GET", "/healthz", [&store](http::Request&, http::Response& response, const http::PathParams&) {
+    auto version = store.SchemaVersion();
+    if (!version.ok()) {
+      spdlog::warn("health check: store unavailable: {}", version.status().ToString());
+      return http::SendJson(response, 503, "{\"status\":\"unavailable\",\"store\":\"" + store.Backend() + "\"}");
+    }
+    http::SendJson(response, 200,
+                   "{\"status\":\"ok\",\"version\":\"" + http::JsonEscape(kVersion) + "\",\"store\":\"" +
+                       store.Backend() + "\",\"schema_version\":" + std::to_string(version.value()) + "}");
+  });
+}
+
+}  // namespace
+
+int RunServe(Context& context, const Args& args) {
+  // Block the termination signals in every thread we start; the main thread waits for them below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto store = context.Store();
+  if (!store.ok()) return Fail(store.status());
+  auto surveys = context.Surveys();
+  if (!surveys.ok()) return Fail(surveys.status());
+  auto areas = context.Areas();
+  if (!areas.ok()) return Fail(areas.status());
+  sql::Store& db = *store.value();
+
+  http::Router router;
+  RegisterHealth(router, db);
+  dashboards::RegisterStatusRoutes(router, *surveys.value(), [&db]() -> Result<dashboards::StatusSnapshot> {
+    dashboards::StatusSnapshot snapshot;
+    snapshot.backend = db.Backend();
+    auto version = db.SchemaVersion();
+    if (!version.ok()) return version.status();
+    snapshot.schema_version = version.value();
+    auto counts = db.CountResponses();
+    if (!counts.ok()) return counts.status();
+    snapshot.counts = std::move(counts).value();
+    auto note = db.GetMeta("demo.note");
+    if (note.ok()) snapshot.data_note = note.value();
+    return snapshot;
+  });
+
+  const auto& options = context.config().http;
+  try {
+    Poco::Net::ServerSocket socket;
+    socket.bind(Poco::Net::SocketAddress(options.host, static_cast<Poco::UInt16>(options.port)), true);
+    socket.listen(options.max_queued);
+    const unsigned port = socket.address().port();
+
+    auto* params = new Poco::Net::HTTPServerParams;
+    params->setMaxThreads(options.threads);
+    params->setMaxQueued(options.max_queued);
+    params->setKeepAlive(true);
+    params->setServerName("minyi");
+    Poco::Net::HTTPServer server(router.MakeFactory(), socket, params);
+    server.start();
+    spdlog::info("minyi {} serving on http://{}:{}/ (store {}, {} threads)", kVersion, options.host, port,
+                 db.Backend(), options.threads);
+    if (args.Has("--port-file")) {
+      std::ofstream(args.Get("--port-file")) << port << "\n";
+    }
+
+    int received = 0;
+    sigwait(&signals, &received);
+    spdlog::info("received {}: stopping, letting requests in flight finish", received == SIGTERM ? "SIGTERM" : "SIGINT");
+    server.stopAll(false);  // stop accepting; current connections continue
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (server.currentConnections() > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (server.currentConnections() > 0) {
+      spdlog::warn("{} connections still open after 10 s; closing them", server.currentConnections());
+      server.stopAll(true);
+    }
+  } catch (const Poco::Exception& e) {
+    return Fail(Status::Unavailable("HTTP server on " + options.host + ":" + std::to_string(options.port) + ": " +
+                                    e.displayText()));
+  }
+  spdlog::info("stopped");
+  return kExitOk;
+}
+
+}  // namespace minyi::cli

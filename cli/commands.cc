@@ -1,0 +1,147 @@
+#include <Poco/File.h>
+#include <Poco/Path.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "cli/command.h"
+#include "cli/version.h"
+
+namespace minyi::cli {
+
+std::string Args::Get(const std::string& name, const std::string& fallback) const {
+  auto it = options.find(name);
+  return it == options.end() || it->second.empty() ? fallback : it->second.back();
+}
+
+const std::vector<std::string>& Args::All(const std::string& name) const {
+  static const std::vector<std::string> kNone;
+  auto it = options.find(name);
+  return it == options.end() ? kNone : it->second;
+}
+
+std::string ResolveDataPath(const std::string& path) {
+  if (Poco::File(path).exists() || Poco::Path(path).isAbsolute()) return path;
+  Poco::Path built_from(std::string(MINYI_SOURCE_DIR) + "/");
+  built_from.append(Poco::Path(path));
+  const std::string candidate = built_from.toString();
+  return Poco::File(candidate).exists() ? candidate : path;
+}
+
+Result<sql::Store*> Context::Store() {
+  if (!store_) {
+    const auto& options = config_.store;
+    if (options.backend == "sqlite" && options.sqlite.path != ":memory:") {
+      // The embedded store creates its directory on first use (var/ by default).
+      Poco::Path dir = Poco::Path(options.sqlite.path).parent();
+      if (!dir.toString().empty()) Poco::File(dir).createDirectories();
+    }
+    auto opened = sql::OpenStore(options);
+    if (!opened.ok()) return opened.status();
+    auto applied = opened.value()->Migrate();
+    if (!applied.ok()) return applied.status().WithContext("migrating the store");
+    for (const auto& m : applied.value()) spdlog::info("applied migration {} {}", m.version, m.name);
+    store_ = std::move(opened).value();
+  }
+  return store_.get();
+}
+
+Result<const SurveyCatalog*> Context::Surveys() {
+  if (!surveys_) {
+    auto loaded = SurveyCatalog::LoadDirectory(ResolveDataPath(config_.paths.surveys));
+    if (!loaded.ok()) return loaded.status().WithContext("loading survey definitions");
+    surveys_ = std::move(loaded).value();
+  }
+  return &*surveys_;
+}
+
+Result<const AreaRegistry*> Context::Areas() {
+  if (!areas_) {
+    auto loaded = AreaRegistry::LoadDirectory(ResolveDataPath(config_.paths.areas));
+    if (!loaded.ok()) return loaded.status().WithContext("loading the area registry");
+    areas_ = std::move(loaded).value();
+  }
+  return &*areas_;
+}
+
+int Fail(const Status& status) {
+  std::cerr << "minyi: " << status.ToString() << "\n";
+  return kExitFailure;
+}
+
+std::optional<long long> IntOption(const Args& args, const std::string& name, long long fallback, long long min,
+                                   long long max) {
+  if (!args.Has(name)) return fallback;
+  const std::string text = args.Get(name);
+  try {
+    std::size_t used = 0;
+    long long v = std::stoll(text, &used);
+    if (used == text.size() && v >= min && v <= max) return v;
+  } catch (const std::exception&) {
+  }
+  std::cerr << "minyi: " << name << " '" << text << "': expected a whole number from " << min << " to " << max
+            << "\n";
+  return std::nullopt;
+}
+
+namespace {
+
+int RunVersion(Context&, const Args&) {
+  std::cout << "minyi " << kVersion << "\n"
+            << "schema version " << sql::LatestSchemaVersion() << "\n";
+  return kExitOk;
+}
+
+int RunConfig(Context& context, const Args&) {
+  if (!context.config().config_file.empty()) std::cout << "# from " << context.config().config_file << "\n";
+  std::cout << DescribeConfig(context.config());
+  return kExitOk;
+}
+
+}  // namespace
+
+const std::vector<CommandSpec>& Commands() {
+  static const std::vector<CommandSpec> kCommands = {
+      {"serve", "run the HTTP server (resident pages, APIs, dashboards)", "",
+       "Migrates the store, then serves on http.host:http.port until SIGINT/SIGTERM, after which it\n"
+       "stops accepting connections and lets requests in flight finish.",
+       {{"--port-file", "FILE", "write the bound port to FILE once listening (useful with http.port=0)"}},
+       0, 0, RunServe},
+      {"db migrate", "apply pending schema migrations", "", "", {}, 0, 0, RunDbMigrate},
+      {"db status", "print the schema version and stored responses per survey, period and channel", "", "", {},
+       0, 0, RunDbStatus},
+      {"import responses", "import canonical response CSV files (format: collector/README.md)", "FILE...",
+       "Every bad line is reported with its line number and reason; every good line is stored.\n"
+       "Importing the same file again changes nothing (each line is then a duplicate). '-' reads stdin.",
+       {{"--batch", "N", "lines per transaction (default 1000)"}},
+       1, 1000, RunImportResponses},
+      {"import population", "import population margins CSV files (period, town, sex, age_band, population)",
+       "FILE...",
+       "A town-year with a bad line or inconsistent margins (listed cells above the town total) is\n"
+       "reported and not stored; every other town-year is stored, replacing earlier figures.",
+       {}, 1, 1000, RunImportPopulation},
+      {"demo seed", "seed the deterministic synthetic demo data set (all 1,487 towns, 2019-2025)", "",
+       "Stores population margins and responses that are invented but true-looking (town differences,\n"
+       "a slow upward trend, a few towns that drop). Seeding the same parameters again does nothing.",
+       {{"--responses", "N", "number of responses (default 1000000)"},
+        {"--seed", "S", "random seed (default 20250101)"},
+        {"--survey", "ID", "survey definition to answer (default jiangsu-safety)"},
+        {"--force", "", "re-run even when this data set is recorded as seeded"}},
+       0, 0, RunDemoSeed},
+      {"aggregate", "compute weighted indices by town, county, city and province into the index tables", "",
+       "Weights each town's respondents to its population (post-stratification; raking on sex and age\n"
+       "band where margins exist), then computes every index with SE and CI (methodology.md).",
+       {{"--survey", "ID", "only this survey (default: every survey with responses)"},
+        {"--period", "Y", "only this period, e.g. 2025 or 2025Q2 (default: all)"},
+        {"--csv", "FILE", "also write every computed row to FILE"},
+        {"--threads", "N", "worker threads (default 2)"},
+        {"--trim", "K", "trim weights at K x the town's median weight (default: no trimming)"},
+        {"--all-warnings", "", "list every warning (default: the first 20)"}},
+       0, 0, RunAggregate},
+      {"version", "print the version", "", "", {}, 0, 0, RunVersion},
+      {"config", "print the effective configuration (secrets masked)", "", "", {}, 0, 0, RunConfig},
+  };
+  return kCommands;
+}
+
+}  // namespace minyi::cli

@@ -1,0 +1,211 @@
+#include "cli/config.h"
+
+#include <Poco/AutoPtr.h>
+#include <Poco/Exception.h>
+#include <Poco/File.h>
+#include <Poco/Path.h>
+#include <Poco/Util/AbstractConfiguration.h>
+#include <Poco/Util/IniFileConfiguration.h>
+#include <Poco/Util/JSONConfiguration.h>
+#include <Poco/Util/LayeredConfiguration.h>
+#include <Poco/Util/MapConfiguration.h>
+#include <Poco/Util/PropertyFileConfiguration.h>
+
+#include <cstdlib>
+#include <functional>
+#include <set>
+
+namespace minyi::cli {
+namespace {
+
+using Poco::AutoPtr;
+using Poco::Util::AbstractConfiguration;
+
+const std::vector<std::pair<std::string, std::string>>& Defaults() {
+  static const std::vector<std::pair<std::string, std::string>> kDefaults = {
+      {"store.backend", "sqlite"},
+      {"store.sqlite.path", "var/minyi.db"},
+      {"store.sqlite.synchronous", "FULL"},
+      {"store.sqlite.busy_timeout_ms", "5000"},
+      {"store.mysql.host", "127.0.0.1"},
+      {"store.mysql.port", "3306"},
+      {"store.mysql.socket", ""},
+      {"store.mysql.user", "minyi"},
+      {"store.mysql.password", ""},
+      {"store.mysql.database", "minyi"},
+      {"store.mysql.pool_size", "8"},
+      {"store.mysql.create_database", "false"},
+      {"http.host", "127.0.0.1"},
+      {"http.port", "8080"},
+      {"http.threads", "16"},
+      {"http.max_queued", "512"},
+      {"log.level", "info"},
+      {"log.file", ""},
+      {"log.max_size_mb", "50"},
+      {"log.max_files", "5"},
+      {"paths.surveys", "conf/surveys"},
+      {"paths.areas", "data"},
+  };
+  return kDefaults;
+}
+
+// Environment variables that supply secrets, so they never need to be in a file.
+const std::vector<std::pair<std::string, std::string>>& SecretEnv() {
+  static const std::vector<std::pair<std::string, std::string>> kEnv = {
+      {"MINYI_MYSQL_PASSWORD", "store.mysql.password"},
+  };
+  return kEnv;
+}
+
+bool IsSecret(const std::string& key) { return key.find("password") != std::string::npos; }
+
+void CollectKeys(const AbstractConfiguration& config, const std::string& prefix, std::vector<std::string>& out) {
+  AbstractConfiguration::Keys keys;
+  config.keys(prefix, keys);
+  if (keys.empty() && !prefix.empty()) {
+    out.push_back(prefix);
+    return;
+  }
+  for (const auto& k : keys) CollectKeys(config, prefix.empty() ? k : prefix + "." + k, out);
+}
+
+Status ReadInt(const AbstractConfiguration& c, const std::string& key, int min, int max, int& out) {
+  const std::string text = c.getString(key);
+  try {
+    std::size_t used = 0;
+    long v = std::stol(text, &used);
+    if (used != text.size() || v < min || v > max) throw std::out_of_range(key);
+    out = static_cast<int>(v);
+    return Status::Ok();
+  } catch (const std::exception&) {
+    return Status::InvalidInput(key + " = '" + text + "': expected a whole number from " + std::to_string(min) +
+                                " to " + std::to_string(max));
+  }
+}
+
+Status ReadBool(const AbstractConfiguration& c, const std::string& key, bool& out) {
+  const std::string text = c.getString(key);
+  if (text == "true" || text == "1" || text == "yes" || text == "on") {
+    out = true;
+  } else if (text == "false" || text == "0" || text == "no" || text == "off" || text.empty()) {
+    out = false;
+  } else {
+    return Status::InvalidInput(key + " = '" + text + "': expected true or false");
+  }
+  return Status::Ok();
+}
+
+Status ReadChoice(const AbstractConfiguration& c, const std::string& key, const std::set<std::string>& allowed,
+                  std::string& out) {
+  out = c.getString(key);
+  if (allowed.count(out) == 0) {
+    std::string list;
+    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+    return Status::InvalidInput(key + " = '" + out + "': expected one of " + list);
+  }
+  return Status::Ok();
+}
+
+Result<AutoPtr<AbstractConfiguration>> ReadFile(const std::string& file) {
+  if (!Poco::File(file).exists()) return Status::InvalidInput("config file " + file + " does not exist");
+  const std::string ext = Poco::Path(file).getExtension();
+  try {
+    if (ext == "properties" || ext == "conf") {
+      return AutoPtr<AbstractConfiguration>(new Poco::Util::PropertyFileConfiguration(file));
+    }
+    if (ext == "ini") return AutoPtr<AbstractConfiguration>(new Poco::Util::IniFileConfiguration(file));
+    if (ext == "json") return AutoPtr<AbstractConfiguration>(new Poco::Util::JSONConfiguration(file));
+  } catch (const Poco::Exception& e) {
+    return Status::InvalidInput("config file " + file + ": " + e.displayText());
+  }
+  return Status::InvalidInput("config file " + file + ": use a .properties, .ini or .json file");
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> ConfigDefaults() { return Defaults(); }
+
+Result<Config> LoadConfig(const ConfigSources& sources) {
+  std::set<std::string> known;
+  AutoPtr<Poco::Util::MapConfiguration> defaults(new Poco::Util::MapConfiguration);
+  for (const auto& [k, v] : Defaults()) {
+    defaults->setString(k, v);
+    known.insert(k);
+  }
+  AutoPtr<Poco::Util::LayeredConfiguration> layered(new Poco::Util::LayeredConfiguration);
+  // Poco: a LOWER priority value takes precedence.
+  layered->add(defaults, 40);
+
+  Config config;
+  std::string file = sources.file;
+  if (file.empty()) {
+    if (const char* env = std::getenv("MINYI_CONFIG"); env != nullptr) file = env;
+  }
+  if (!file.empty()) {
+    auto loaded = ReadFile(file);
+    if (!loaded.ok()) return loaded.status();
+    std::vector<std::string> keys;
+    CollectKeys(**loaded, "", keys);
+    for (const auto& k : keys) {
+      if (known.count(k) == 0) return Status::InvalidInput("config file " + file + ": unknown key '" + k + "'");
+    }
+    layered->add(loaded.value(), 30);
+    config.config_file = file;
+  }
+
+  AutoPtr<Poco::Util::MapConfiguration> env(new Poco::Util::MapConfiguration);
+  for (const auto& [var, key] : SecretEnv()) {
+    if (const char* value = std::getenv(var.c_str()); value != nullptr) env->setString(key, value);
+  }
+  layered->add(env, 20);
+
+  AutoPtr<Poco::Util::MapConfiguration> overrides(new Poco::Util::MapConfiguration);
+  for (const auto& [k, v] : sources.overrides) {
+    if (known.count(k) == 0) return Status::InvalidInput("-D " + k + ": unknown configuration key");
+    overrides->setString(k, v);
+  }
+  layered->add(overrides, 10);
+
+  const AbstractConfiguration& c = *layered;
+  try {
+    MINYI_RETURN_IF_ERROR(ReadChoice(c, "store.backend", {"sqlite", "mysql"}, config.store.backend));
+    config.store.sqlite.path = c.getString("store.sqlite.path");
+    if (config.store.sqlite.path.empty()) return Status::InvalidInput("store.sqlite.path must not be empty");
+    MINYI_RETURN_IF_ERROR(
+        ReadChoice(c, "store.sqlite.synchronous", {"FULL", "NORMAL", "EXTRA"}, config.store.sqlite.synchronous));
+    MINYI_RETURN_IF_ERROR(ReadInt(c, "store.sqlite.busy_timeout_ms", 0, 600000, config.store.sqlite.busy_timeout_ms));
+    config.store.mysql.host = c.getString("store.mysql.host");
+    MINYI_RETURN_IF_ERROR(ReadInt(c, "store.mysql.port", 1, 65535, config.store.mysql.port));
+    config.store.mysql.socket = c.getString("store.mysql.socket");
+    config.store.mysql.user = c.getString("store.mysql.user");
+    config.store.mysql.password = c.getString("store.mysql.password");
+    config.store.mysql.database = c.getString("store.mysql.database");
+    MINYI_RETURN_IF_ERROR(ReadInt(c, "store.mysql.pool_size", 1, 256, config.store.mysql.pool_size));
+    MINYI_RETURN_IF_ERROR(ReadBool(c, "store.mysql.create_database", config.store.mysql.create_database));
+    config.http.host = c.getString("http.host");
+    MINYI_RETURN_IF_ERROR(ReadInt(c, "http.port", 0, 65535, config.http.port));
+    MINYI_RETURN_IF_ERROR(ReadInt(c, "http.threads", 1, 1024, config.http.threads));
+    MINYI_RETURN_IF_ERROR(ReadInt(c, "http.max_queued", 1, 100000, config.http.max_queued));
+    MINYI_RETURN_IF_ERROR(
+        ReadChoice(c, "log.level", {"trace", "debug", "info", "warn", "error", "off"}, config.log.level));
+    config.log.file = c.getString("log.file");
+    MINYI_RETURN_IF_ERROR(ReadInt(c, "log.max_size_mb", 1, 100000, config.log.max_size_mb));
+    MINYI_RETURN_IF_ERROR(ReadInt(c, "log.max_files", 1, 1000, config.log.max_files));
+    config.paths.surveys = c.getString("paths.surveys");
+    config.paths.areas = c.getString("paths.areas");
+    for (const auto& [key, unused] : Defaults()) config.effective.emplace_back(key, c.getString(key));
+  } catch (const Poco::Exception& e) {
+    return Status::InvalidInput("configuration: " + e.displayText());
+  }
+  return config;
+}
+
+std::string DescribeConfig(const Config& config) {
+  std::string out;
+  for (const auto& [key, value] : config.effective) {
+    out += key + " = " + (IsSecret(key) && !value.empty() ? std::string("********") : value) + "\n";
+  }
+  return out;
+}
+
+}  // namespace minyi::cli

@@ -1,0 +1,61 @@
+// Configuration, read once at start-up into typed option structs (after leveldb's options.h and
+// Poco's LayeredConfiguration). Layers, lowest priority first:
+//   1. built-in defaults (kDefaults in config.cc; documented in README "Configuration"),
+//   2. the file named by --config (or $MINYI_CONFIG): .properties, .ini or .json,
+//   3. secrets from the environment (MINYI_MYSQL_PASSWORD → store.mysql.password),
+//   4. -D key=value overrides on the command line.
+// Unknown keys in a file or -D are an error (a typo must not silently fall back to a default).
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+#include "sql/store.h"
+
+namespace minyi::cli {
+
+struct HttpOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;  // 0 = any free port (tests); the bound port is logged
+  int threads = 16;
+  int max_queued = 512;
+};
+
+struct LogOptions {
+  std::string level = "info";  // trace, debug, info, warn, error, off
+  std::string file;            // empty: console only; else also a rotating file
+  int max_size_mb = 50;
+  int max_files = 5;
+};
+
+struct PathOptions {
+  std::string surveys = "conf/surveys";  // survey definitions (*.json)
+  std::string areas = "data";            // division code CSVs
+};
+
+struct Config {
+  sql::StoreOptions store;
+  HttpOptions http;
+  LogOptions log;
+  PathOptions paths;
+  std::string config_file;  // the file read, empty when none
+  std::vector<std::pair<std::string, std::string>> effective;  // every key's resolved value, in key order
+};
+
+struct ConfigSources {
+  std::string file;                                      // --config
+  std::vector<std::pair<std::string, std::string>> overrides;  // -D key=value, in order
+};
+
+// Builds the configuration. kInvalidInput names the bad key, value or file.
+Result<Config> LoadConfig(const ConfigSources& sources);
+
+// Every known key with its default value, for `minyi config` and the README.
+std::vector<std::pair<std::string, std::string>> ConfigDefaults();
+
+// The effective configuration as key = value lines, secrets masked.
+std::string DescribeConfig(const Config& config);
+
+}  // namespace minyi::cli

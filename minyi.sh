@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# minyi.sh — the project's two commands (and their parts).
+#
+#   ./minyi.sh run    install what is missing, build, seed demo data into the embedded SQLite store,
+#                     and serve on http://127.0.0.1:8080/ (Ctrl-C stops)
+#   ./minyi.sh test   install what is missing, build, and run the whole test suite (ctest), including
+#                     the MariaDB tests (each starts its own private server) and the browser tests
+#
+#   ./minyi.sh deps | build    the parts, on their own
+#
+# Idempotent: packages already installed are skipped, the build is incremental, demo data is seeded
+# once. Environment: MINYI_BUILD_DIR (default build), MINYI_JOBS (default 2), MINYI_RUN_ARGS (extra
+# global options for `run`, e.g. "-D http.port=9000").
+set -euo pipefail
+cd "$(dirname "$0")"
+
+BUILD_DIR=${MINYI_BUILD_DIR:-build}
+JOBS=${MINYI_JOBS:-2}
+
+# Debian 12 packages. Keep in sync with cmake/MinyiDependencies.cmake and README "Set-up".
+APT_PACKAGES=(
+  build-essential cmake pkg-config git ca-certificates
+  libpoco-dev libmysqlcppconn-dev libboost-dev libspdlog-dev libfmt-dev libsqlite3-dev libsodium-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  mariadb-server mariadb-client
+)
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+deps() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "minyi.sh: installing ${missing[*]}"
+    as_root apt-get update -q
+    # policy-rc.d keeps Debian from starting a system MariaDB service; tests start their own servers.
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+}
+
+build() {
+  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$BUILD_DIR" -j "$JOBS"
+}
+
+run() {
+  deps
+  build
+  local minyi="$BUILD_DIR/cli/minyi"
+  # shellcheck disable=SC2086
+  "$minyi" ${MINYI_RUN_ARGS:-} db migrate
+  # shellcheck disable=SC2086
+  "$minyi" ${MINYI_RUN_ARGS:-} demo seed
+  # shellcheck disable=SC2086
+  exec "$minyi" ${MINYI_RUN_ARGS:-} serve
+}
+
+test_all() {
+  deps
+  build
+  ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS" --timeout 900
+}
+
+case "${1:-}" in
+  run) run ;;
+  test) test_all ;;
+  deps) deps ;;
+  build) deps; build ;;
+  *)
+    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+    ;;
+esac

@@ -1,0 +1,134 @@
+#include "tests/integration/minyi_process.h"
+
+#include <Poco/File.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/PipeStream.h>
+#include <Poco/StreamCopier.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace minyi::testing {
+namespace {
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+std::string MinyiPath() { return std::string(MINYI_BINARY_DIR) + "/cli/minyi"; }
+
+RunResult RunMinyi(const std::vector<std::string>& args, const std::string& stdin_text) {
+  Poco::Pipe in_pipe, out_pipe, err_pipe;
+  Poco::ProcessHandle handle = Poco::Process::launch(MinyiPath(), args, MINYI_SOURCE_DIR, &in_pipe, &out_pipe, &err_pipe);
+  {
+    Poco::PipeOutputStream in(in_pipe);
+    in << stdin_text;
+    in.close();
+  }
+  RunResult result;
+  // Drain stderr on a thread so neither pipe can fill up and block the child.
+  std::thread err_reader([&] {
+    Poco::PipeInputStream err(err_pipe);
+    Poco::StreamCopier::copyToString(err, result.err);
+  });
+  Poco::PipeInputStream out(out_pipe);
+  Poco::StreamCopier::copyToString(out, result.out);
+  err_reader.join();
+  result.exit_code = handle.wait();
+  return result;
+}
+
+TempDir::TempDir() {
+  char pattern[] = "/tmp/minyi-test-XXXXXX";
+  if (mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  try {
+    Poco::File(path_).remove(true);
+  } catch (...) {
+  }
+}
+
+void WriteFile(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary);
+  out << content;
+}
+
+ServerProcess::ServerProcess(const std::vector<std::string>& global_args) {
+  char pattern[] = "/tmp/minyi-serve-XXXXXX";
+  if (mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
+  dir_ = pattern;
+  log_path_ = dir_ + "/serve.log";
+  const std::string port_file = dir_ + "/port";
+  std::vector<std::string> args = global_args;
+  args.insert(args.end(), {"-D", "http.port=0", "-D", "log.file=" + log_path_, "serve", "--port-file", port_file});
+  handle_ = std::make_unique<Poco::ProcessHandle>(Poco::Process::launch(MinyiPath(), args, MINYI_SOURCE_DIR, nullptr, nullptr, nullptr));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::string text = ReadAll(port_file);
+    if (!text.empty() && text.back() == '\n') {
+      port_ = std::stoi(text);
+      return;
+    }
+    if (!Poco::Process::isRunning(*handle_)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+int ServerProcess::Stop() {
+  if (stopped_) return 0;
+  stopped_ = true;
+  const pid_t pid = handle_->id();
+  if (!Poco::Process::isRunning(*handle_)) {
+    log_ = ReadAll(log_path_);
+    return handle_->wait();
+  }
+  ::kill(pid, SIGTERM);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (Poco::Process::isRunning(*handle_) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (Poco::Process::isRunning(*handle_)) ::kill(pid, SIGKILL);
+  int code = handle_->wait();
+  log_ = ReadAll(log_path_);
+  return code;
+}
+
+ServerProcess::~ServerProcess() {
+  try {
+    Stop();
+    Poco::File(dir_).remove(true);
+  } catch (...) {
+  }
+}
+
+HttpReply HttpGet(int port, const std::string& path) {
+  Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
+  Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, path, Poco::Net::HTTPMessage::HTTP_1_1);
+  session.sendRequest(request);
+  Poco::Net::HTTPResponse response;
+  std::istream& in = session.receiveResponse(response);
+  HttpReply reply;
+  Poco::StreamCopier::copyToString(in, reply.body);
+  reply.status = static_cast<int>(response.getStatus());
+  for (const auto& [k, v] : response) reply.headers[k] = v;
+  return reply;
+}
+
+}  // namespace minyi::testing

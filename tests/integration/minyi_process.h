@@ -1,0 +1,74 @@
+// Runs the built `minyi` executable for end-to-end tests: captured output, exit code, and a
+// background server that is stopped with SIGTERM.
+#pragma once
+
+#include <Poco/Pipe.h>
+#include <Poco/Process.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace minyi::testing {
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// The minyi binary of this build.
+std::string MinyiPath();
+
+// Runs `minyi <global...> <args...>` to completion. `global` typically holds -D options.
+RunResult RunMinyi(const std::vector<std::string>& args, const std::string& stdin_text = "");
+
+// A `minyi serve` child process on an ephemeral port. The destructor stops it (SIGTERM, then
+// SIGKILL after 10 s).
+class ServerProcess {
+ public:
+  // Starts the server and waits (up to 30 s) until it has written its port.
+  explicit ServerProcess(const std::vector<std::string>& global_args);
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  bool started() const { return port_ != 0; }
+  int port() const { return port_; }
+  // Sends SIGTERM and waits; returns the exit code.
+  int Stop();
+  // The server's stderr (log) so far; complete after Stop().
+  const std::string& log() const { return log_; }
+
+ private:
+  std::unique_ptr<Poco::ProcessHandle> handle_;
+  std::string dir_;
+  std::string log_path_;
+  std::string log_;
+  int port_ = 0;
+  bool stopped_ = false;
+};
+
+struct HttpReply {
+  int status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;
+};
+HttpReply HttpGet(int port, const std::string& path);
+
+// A fresh temporary directory, removed by the destructor.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+void WriteFile(const std::string& path, const std::string& content);
+
+}  // namespace minyi::testing
