@@ -461,15 +461,18 @@ bool LooksLikePhoneNumber(std::string_view value) {
 
 std::string MaskPhoneNumbers(std::string_view text) {
   std::string out(text);
+  if (std::count_if(text.begin(), text.end(), IsDigit) < 11) return out;  // the common case: nothing to mask
   const std::size_t n = text.size();
   std::size_t i = 0;
+  std::vector<std::size_t> positions;
+  std::vector<std::size_t> run;
   while (i < n) {
     if (!IsDigit(text[i]) || (i > 0 && IsDigit(text[i - 1]))) {
       ++i;
       continue;
     }
     // Digits from here, allowing a single space or dash between groups ("138 1234 5678").
-    std::vector<std::size_t> positions;
+    positions.clear();
     std::size_t j = i;
     while (j < n && positions.size() <= 15) {
       if (IsDigit(text[j])) {
@@ -480,23 +483,23 @@ std::string MaskPhoneNumbers(std::string_view text) {
         break;
       }
     }
-    std::string digits;
-    for (std::size_t p : positions) digits += text[p];
-    const std::size_t offset = MobileOffset(digits);
-    if (offset != std::string_view::npos) {
-      MaskAt(out, positions, offset);
-    } else {
-      // The groups together are not one number; try each contiguous run on its own.
-      std::size_t start = 0;
-      for (std::size_t k = 1; k <= positions.size(); ++k) {
-        if (k == positions.size() || positions[k] != positions[k - 1] + 1) {
-          std::vector<std::size_t> run(positions.begin() + static_cast<std::ptrdiff_t>(start),
-                                       positions.begin() + static_cast<std::ptrdiff_t>(k));
-          std::string run_digits;
-          for (std::size_t p : run) run_digits += text[p];
-          const std::size_t run_offset = MobileOffset(run_digits);
-          if (run_offset != std::string_view::npos) MaskAt(out, run, run_offset);
-          start = k;
+    if (positions.size() >= 11) {
+      std::string digits;
+      for (std::size_t p : positions) digits += text[p];
+      const std::size_t offset = MobileOffset(digits);
+      if (offset != std::string_view::npos) {
+        MaskAt(out, positions, offset);
+      } else {
+        // The groups together are not one number; try each contiguous run on its own.
+        std::size_t start = 0;
+        for (std::size_t k = 1; k <= positions.size(); ++k) {
+          if (k == positions.size() || positions[k] != positions[k - 1] + 1) {
+            run.assign(positions.begin() + static_cast<std::ptrdiff_t>(start),
+                       positions.begin() + static_cast<std::ptrdiff_t>(k));
+            const std::size_t run_offset = MobileOffset(text.substr(run.front(), run.size()));
+            if (run_offset != std::string_view::npos) MaskAt(out, run, run_offset);
+            start = k;
+          }
         }
       }
     }
