@@ -7,6 +7,7 @@
 #include <cppconn/resultset.h>
 #include <cppconn/statement.h>
 #include <mysql_driver.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
@@ -115,6 +116,8 @@ struct PooledConn {
   std::unique_ptr<::sql::PreparedStatement> select_existing;
   std::unique_ptr<::sql::PreparedStatement> select_ids;
   std::map<std::size_t, std::unique_ptr<::sql::PreparedStatement>> insert_answers;  // by row count
+  std::map<std::size_t, std::unique_ptr<::sql::PreparedStatement>> insert_responses;    // fast path
+  std::map<std::size_t, std::unique_ptr<::sql::PreparedStatement>> insert_answer_rows;  // fast path
   Clock::time_point idle_since = Clock::now();
   bool commit_sent = false;  // a COMMIT was sent: a broken connection leaves the outcome unknown
 
@@ -246,6 +249,8 @@ struct MysqlStore::Impl {
           pc.reset();
           Release(nullptr);
           DropIdle();
+          spdlog::warn("mysql: {}: connection lost (error {}); {}", what, code,
+                       may_retry ? "retrying on a new connection" : "giving up");
           if (may_retry) continue;
           return FromException(e, what);
         }
@@ -260,6 +265,7 @@ struct MysqlStore::Impl {
           Release(nullptr);
         }
         if (RetryableTransaction(code) && attempt < kMaxAttempts) {
+          spdlog::debug("mysql: {}: transaction rolled back (error {}), attempt {}", what, code, attempt);
           std::this_thread::sleep_for(std::chrono::milliseconds(5 * attempt));
           continue;
         }
@@ -468,6 +474,193 @@ void InsertAnswers(PooledConn& pc, const Response& r) {
 
 }  // namespace
 
+namespace {
+
+constexpr std::size_t kResponseRowsPerInsert = 64;  // rows per multi-row response INSERT (fast path)
+
+// "web\x1f<source_ref>": one map key per unique key (channel names contain no \x1f).
+std::string RefKey(std::string_view channel, const std::string& source_ref) {
+  std::string key(channel);
+  key.push_back('\x1f');
+  key += source_ref;
+  return key;
+}
+
+// id and content hash of the stored rows among `positions`, by RefKey; one statement per channel
+// and kIdChunk refs (the list is padded by repeating its first entry, so one prepared statement
+// serves every chunk).
+std::unordered_map<std::string, std::pair<std::int64_t, std::string>> LookUpRefs(
+    PooledConn& pc, const std::vector<Response>& batch, const std::vector<std::size_t>& positions) {
+  std::unordered_map<std::string, std::pair<std::int64_t, std::string>> found;
+  ::sql::PreparedStatement& ps = pc.Prepared(
+      pc.select_ids, "SELECT source_ref, id, content_hash FROM responses WHERE channel = ? AND source_ref IN (" +
+                         Placeholders(kIdChunk, "?") + ")");
+  for (Channel channel : AllChannels()) {
+    std::vector<std::size_t> of_channel;
+    for (std::size_t i : positions) {
+      if (batch[i].channel == channel) of_channel.push_back(i);
+    }
+    const std::string name(ChannelName(channel));
+    for (std::size_t start = 0; start < of_channel.size(); start += kIdChunk) {
+      ps.setString(1, name);
+      for (std::size_t k = 0; k < kIdChunk; ++k) {
+        const std::size_t pos = start + k < of_channel.size() ? start + k : start;
+        ps.setString(static_cast<std::uint32_t>(k + 2), batch[of_channel[pos]].source_ref);
+      }
+      std::unique_ptr<::sql::ResultSet> rs(ps.executeQuery());
+      while (rs->next()) found[RefKey(name, Str(rs->getString(1)))] = {rs->getInt64(2), Str(rs->getString(3))};
+    }
+  }
+  return found;
+}
+
+// A multi-row statement cached on the connection by row count (a handful of sizes in practice).
+::sql::PreparedStatement& MultiRow(PooledConn& pc, std::map<std::size_t, std::unique_ptr<::sql::PreparedStatement>>& cache,
+                                   const std::string& head, const char* row, std::size_t n) {
+  auto it = cache.find(n);
+  if (it != cache.end()) return *it->second;
+  if (cache.size() >= 8) cache.clear();
+  auto& slot = cache[n];
+  slot.reset(pc.conn->prepareStatement(head + Placeholders(n, row)));
+  return *slot;
+}
+
+// The fast path, a few round trips per batch: read which refs exist, insert the new ones with
+// multi-row INSERTs, read their ids, insert all answers with multi-row INSERTs. A response stored
+// by another transaction between the read and the insert makes the INSERT fail with 1062
+// (duplicate key), which the caller answers by rolling back and taking the per-row path.
+Status AppendBatched(PooledConn& pc, const std::vector<Response>& batch, const std::vector<std::string>& hashes,
+                     const std::vector<std::size_t>& order, std::vector<AppendResult>& out) {
+  const auto existing = LookUpRefs(pc, batch, order);
+  std::vector<std::size_t> fresh;    // positions to insert, in key order
+  std::vector<std::size_t> repeats;  // later occurrences of a fresh ref inside this batch
+  std::unordered_map<std::string, std::size_t> first_of;
+  for (std::size_t i : order) {
+    const std::string key = RefKey(ChannelName(batch[i].channel), batch[i].source_ref);
+    if (const auto it = existing.find(key); it != existing.end()) {
+      out[i] = {it->second.second == hashes[i] ? AppendOutcome::kDuplicate : AppendOutcome::kConflict, it->second.first};
+    } else if (first_of.count(key) != 0) {
+      repeats.push_back(i);
+    } else {
+      first_of.emplace(key, i);
+      fresh.push_back(i);
+    }
+  }
+  for (std::size_t start = 0; start < fresh.size(); start += kResponseRowsPerInsert) {
+    const std::size_t n = std::min(kResponseRowsPerInsert, fresh.size() - start);
+    ::sql::PreparedStatement& ps = MultiRow(
+        pc, pc.insert_responses,
+        "INSERT INTO responses (survey_id, period_year, period_quarter, town_code, channel, respondent_key, weight,"
+        " completion, submitted_at_ms, received_at_ms, source_ref, content_hash, raw_payload) VALUES ",
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", n);
+    std::uint32_t p = 1;
+    for (std::size_t k = start; k < start + n; ++k) {
+      const Response& r = batch[fresh[k]];
+      ps.setString(p++, r.survey_id);
+      ps.setInt(p++, r.period.year);
+      ps.setInt(p++, r.period.quarter);
+      ps.setString(p++, r.town_code);
+      ps.setString(p++, std::string(ChannelName(r.channel)));
+      ps.setString(p++, r.respondent_key);
+      ps.setDouble(p++, r.weight);
+      ps.setString(p++, std::string(CompletionName(r.completion)));
+      ps.setInt64(p++, r.submitted_at_ms);
+      ps.setInt64(p++, r.received_at_ms);
+      ps.setString(p++, r.source_ref);
+      ps.setString(p++, hashes[fresh[k]]);
+      ps.setString(p++, r.raw_payload);
+    }
+    ps.executeUpdate();
+  }
+  const auto inserted = LookUpRefs(pc, batch, fresh);
+  for (std::size_t i : fresh) {
+    const auto it = inserted.find(RefKey(ChannelName(batch[i].channel), batch[i].source_ref));
+    if (it == inserted.end()) return Status::Internal("mysql: stored row " + batch[i].source_ref + " not found");
+    out[i] = {AppendOutcome::kStored, it->second.first};
+  }
+  for (std::size_t i : repeats) {
+    const std::size_t first = first_of.at(RefKey(ChannelName(batch[i].channel), batch[i].source_ref));
+    out[i] = {hashes[i] == hashes[first] ? AppendOutcome::kDuplicate : AppendOutcome::kConflict, out[first].response_id};
+  }
+  struct AnswerRow {
+    std::int64_t id;
+    const std::string* question;
+    int ordinal;
+    const std::string* value;
+  };
+  std::vector<AnswerRow> rows;
+  for (std::size_t i : fresh) {
+    for (const auto& [question, values] : batch[i].answers) {
+      for (std::size_t j = 0; j < values.size(); ++j) {
+        rows.push_back({out[i].response_id, &question, static_cast<int>(j), &values[j]});
+      }
+    }
+  }
+  for (std::size_t start = 0; start < rows.size(); start += 4 * kAnswerRowsPerInsert) {
+    const std::size_t n = std::min(4 * kAnswerRowsPerInsert, rows.size() - start);
+    ::sql::PreparedStatement& ps =
+        MultiRow(pc, pc.insert_answer_rows,
+                 "INSERT INTO response_answers (response_id, question_code, ordinal, value) VALUES ", "(?, ?, ?, ?)", n);
+    std::uint32_t p = 1;
+    for (std::size_t k = start; k < start + n; ++k) {
+      ps.setInt64(p++, rows[k].id);
+      ps.setString(p++, *rows[k].question);
+      ps.setInt(p++, rows[k].ordinal);
+      ps.setString(p++, *rows[k].value);
+    }
+    ps.executeUpdate();
+  }
+  return Status::Ok();
+}
+
+// The per-row path: each insert lets the unique key decide, so it is correct whatever other
+// transactions do meanwhile.
+Status AppendPerRow(PooledConn& pc, const std::vector<Response>& batch, const std::vector<std::string>& hashes,
+                    const std::vector<std::size_t>& order, std::vector<AppendResult>& out) {
+  ::sql::PreparedStatement& insert = pc.Prepared(pc.insert_response, kInsertResponseSql);
+  ::sql::PreparedStatement& existing = pc.Prepared(pc.select_existing, kSelectExistingSql);
+  std::vector<std::size_t> stored;  // input positions of the rows this batch inserted
+  for (std::size_t i : order) {
+    const Response& r = batch[i];
+    insert.setString(1, r.survey_id);
+    insert.setInt(2, r.period.year);
+    insert.setInt(3, r.period.quarter);
+    insert.setString(4, r.town_code);
+    insert.setString(5, std::string(ChannelName(r.channel)));
+    insert.setString(6, r.respondent_key);
+    insert.setDouble(7, r.weight);
+    insert.setString(8, std::string(CompletionName(r.completion)));
+    insert.setInt64(9, r.submitted_at_ms);
+    insert.setInt64(10, r.received_at_ms);
+    insert.setString(11, r.source_ref);
+    insert.setString(12, hashes[i]);
+    insert.setString(13, r.raw_payload);
+    // Affected rows: 1 inserted, 0 when the unique key already held the row (no-op update; the
+    // connection does not set CLIENT_FOUND_ROWS).
+    if (insert.executeUpdate() == 1) {
+      InsertAnswers(pc, r);
+      out[i].outcome = AppendOutcome::kStored;
+      stored.push_back(i);
+      continue;
+    }
+    existing.setString(1, std::string(ChannelName(r.channel)));
+    existing.setString(2, r.source_ref);
+    std::unique_ptr<::sql::ResultSet> rs(existing.executeQuery());
+    if (!rs->next()) return Status::Internal("mysql: duplicate key for " + r.source_ref + " but no row found");
+    out[i].response_id = rs->getInt64(1);
+    out[i].outcome = Str(rs->getString(2)) == hashes[i] ? AppendOutcome::kDuplicate : AppendOutcome::kConflict;
+  }
+  const auto ids = LookUpRefs(pc, batch, stored);
+  for (std::size_t i : stored) {
+    const auto it = ids.find(RefKey(ChannelName(batch[i].channel), batch[i].source_ref));
+    if (it == ids.end()) return Status::Internal("mysql: stored row " + batch[i].source_ref + " not found");
+    out[i].response_id = it->second.first;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status MysqlStore::Append(const std::vector<Response>& batch, std::vector<AppendResult>* results) {
   if (results == nullptr) return Status::Internal("Append: results is null");
   results->clear();
@@ -488,67 +681,18 @@ Status MysqlStore::Append(const std::vector<Response>& batch, std::vector<Append
   std::vector<AppendResult> out(batch.size());
   Status s = impl_->Run("append", [&](PooledConn& pc) -> Status {
     pc.conn->setAutoCommit(false);
-    ::sql::PreparedStatement& insert = pc.Prepared(pc.insert_response, kInsertResponseSql);
-    ::sql::PreparedStatement& existing = pc.Prepared(pc.select_existing, kSelectExistingSql);
-    std::vector<std::size_t> stored;  // input positions of the rows this batch inserted
-    for (std::size_t i : order) {
-      const Response& r = batch[i];
-      insert.setString(1, r.survey_id);
-      insert.setInt(2, r.period.year);
-      insert.setInt(3, r.period.quarter);
-      insert.setString(4, r.town_code);
-      insert.setString(5, std::string(ChannelName(r.channel)));
-      insert.setString(6, r.respondent_key);
-      insert.setDouble(7, r.weight);
-      insert.setString(8, std::string(CompletionName(r.completion)));
-      insert.setInt64(9, r.submitted_at_ms);
-      insert.setInt64(10, r.received_at_ms);
-      insert.setString(11, r.source_ref);
-      insert.setString(12, hashes[i]);
-      insert.setString(13, r.raw_payload);
-      // Affected rows: 1 inserted, 0 when the unique key already held the row (no-op update; the
-      // connection does not set CLIENT_FOUND_ROWS).
-      if (insert.executeUpdate() == 1) {
-        InsertAnswers(pc, r);
-        out[i].outcome = AppendOutcome::kStored;
-        stored.push_back(i);
-        continue;
-      }
-      existing.setString(1, std::string(ChannelName(r.channel)));
-      existing.setString(2, r.source_ref);
-      std::unique_ptr<::sql::ResultSet> rs(existing.executeQuery());
-      if (!rs->next()) return Status::Internal("mysql: duplicate key for " + r.source_ref + " but no row found");
-      out[i].response_id = rs->getInt64(1);
-      out[i].outcome = Str(rs->getString(2)) == hashes[i] ? AppendOutcome::kDuplicate : AppendOutcome::kConflict;
+    // Two responses or fewer: the per-row path needs no more round trips than the batched one.
+    bool batched = batch.size() > 2;
+    try {
+      if (batched) MINYI_RETURN_IF_ERROR(AppendBatched(pc, batch, hashes, order, out));
+    } catch (const ::sql::SQLException& e) {
+      if (e.getErrorCode() != 1062) throw;
+      spdlog::debug("mysql: a concurrent append stored a ref of this batch; appending it row by row");
+      // Another transaction stored one of our refs after we looked: start over row by row.
+      pc.conn->rollback();
+      batched = false;
     }
-    // Ids of the stored rows: one look-up per channel and kIdChunk refs (the list is padded by
-    // repeating its first entry, so one prepared statement serves every chunk).
-    if (!stored.empty()) {
-      ::sql::PreparedStatement& ids = pc.Prepared(
-          pc.select_ids, "SELECT source_ref, id FROM responses WHERE channel = ? AND source_ref IN (" +
-                             Placeholders(kIdChunk, "?") + ")");
-      for (Channel channel : AllChannels()) {
-        std::vector<std::size_t> of_channel;
-        for (std::size_t i : stored) {
-          if (batch[i].channel == channel) of_channel.push_back(i);
-        }
-        std::unordered_map<std::string, std::int64_t> found;
-        for (std::size_t start = 0; start < of_channel.size(); start += kIdChunk) {
-          ids.setString(1, std::string(ChannelName(channel)));
-          for (std::size_t k = 0; k < kIdChunk; ++k) {
-            const std::size_t pos = start + k < of_channel.size() ? start + k : start;
-            ids.setString(static_cast<std::uint32_t>(k + 2), batch[of_channel[pos]].source_ref);
-          }
-          std::unique_ptr<::sql::ResultSet> rs(ids.executeQuery());
-          while (rs->next()) found[Str(rs->getString(1))] = rs->getInt64(2);
-        }
-        for (std::size_t i : of_channel) {
-          const auto it = found.find(batch[i].source_ref);
-          if (it == found.end()) return Status::Internal("mysql: stored row " + batch[i].source_ref + " not found");
-          out[i].response_id = it->second;
-        }
-      }
-    }
+    if (!batched) MINYI_RETURN_IF_ERROR(AppendPerRow(pc, batch, hashes, order, out));
     pc.commit_sent = true;
     pc.conn->commit();
     pc.conn->setAutoCommit(true);

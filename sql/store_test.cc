@@ -323,6 +323,28 @@ TEST_P(StoreTest, RepeatedRefInsideOneBatchIsDuplicateOrConflictOfItsFirstOccurr
   for (const Response& r : stored) EXPECT_DOUBLE_EQ(r.weight, 1.25) << "the first occurrence is kept";
 }
 
+TEST_P(StoreTest, LargerBatchMixingStoredRefsAndNewRefsReportsEachOutcome) {
+  const std::vector<AppendResult> first = AppendOk({MakeResponse("m-a"), MakeResponse("m-b")});
+  Response changed_b = MakeResponse("m-b");
+  changed_b.answers["q02"] = {"a"};
+  const std::vector<AppendResult> results =
+      AppendOk({MakeResponse("m-a"), MakeResponse("m-c"), changed_b, MakeResponse("m-d"), MakeResponse("m-c")});
+  ASSERT_EQ(results.size(), 5u);
+  EXPECT_EQ(results[0].outcome, AppendOutcome::kDuplicate);
+  EXPECT_EQ(results[0].response_id, first[0].response_id);
+  EXPECT_EQ(results[1].outcome, AppendOutcome::kStored);
+  EXPECT_EQ(results[2].outcome, AppendOutcome::kConflict);
+  EXPECT_EQ(results[2].response_id, first[1].response_id);
+  EXPECT_EQ(results[3].outcome, AppendOutcome::kStored);
+  EXPECT_EQ(results[4].outcome, AppendOutcome::kDuplicate);
+  EXPECT_EQ(results[4].response_id, results[1].response_id);
+  EXPECT_EQ(TotalResponses(), 4);
+  for (const Response& r : ScanAll({"security", std::nullopt, std::nullopt, false})) {
+    EXPECT_EQ(r.answers.at("ref"), std::vector<std::string>{r.source_ref}) << "answers belong to their response";
+    EXPECT_EQ(r.answers.at("q02"), (std::vector<std::string>{"c", "a", "b"})) << r.source_ref;
+  }
+}
+
 TEST_P(StoreTest, SameRefOnDifferentChannelsIsTwoResponses) {
   Response web = MakeResponse("42");
   Response sms = MakeResponse("42");
