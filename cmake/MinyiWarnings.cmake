@@ -12,18 +12,25 @@ function(minyi_target_warnings target)
   endif()
 endfunction()
 
-# minyi_add_test(<name> SOURCES ... LIBS ... [LABELS ...] [TIMEOUT <seconds>]): a GoogleTest
-# executable registered with CTest (TIMEOUT: per test case, default CTest's).
+# minyi_add_test(<name> SOURCES ... LIBS ... [LABELS ...] [TIMEOUT s] [WHOLE]): a GoogleTest executable
+# registered with CTest. By default each test case is its own CTest test (gtest_discover_tests). WHOLE
+# registers the binary as a single CTest test instead: for suites that share an expensive fixture (a
+# private MariaDB server per process), which would otherwise be started once per test case.
 function(minyi_add_test name)
-  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
-  set(extra_properties "")
-  if(ARG_TIMEOUT)
-    set(extra_properties TIMEOUT ${ARG_TIMEOUT})
-  endif()
+  cmake_parse_arguments(ARG "WHOLE" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   minyi_target_warnings(${name})
   target_link_libraries(${name} PRIVATE ${ARG_LIBS} GTest::gtest GTest::gtest_main GTest::gmock)
   target_compile_definitions(${name} PRIVATE
     MINYI_SOURCE_DIR="${PROJECT_SOURCE_DIR}" MINYI_BINARY_DIR="${PROJECT_BINARY_DIR}")
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${ARG_LABELS}" ${extra_properties})
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 600)
+  endif()
+  if(ARG_WHOLE)
+    add_test(NAME ${name} COMMAND ${name})
+    set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT})
+  else()
+    gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
+                         PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT})
+  endif()
 endfunction()
