@@ -108,10 +108,21 @@ Result<std::unique_ptr<MariaDbServer>> MariaDbServer::Start() {
   server->socket_ = server->dir_ + "/mysql.sock";
   const std::string data = server->dir_ + "/data";
   const std::string log = server->dir_ + "/mariadbd.log";
-
-  auto installed = RunProgram(install_db, {"--no-defaults", "--datadir=" + data, "--user=root",
-                                           "--auth-root-authentication-method=normal"});
-  if (!installed.ok()) return installed.status();
+  // Each server gets its own tmpdir: servers sharing /tmp collide on internal temporary table names
+  // when several test processes start at once (ctest -j), failing or crashing mariadb-install-db
+  // ("Unknown table 'mysql.tmp_user_anonymous'", signal 11 in ha_maria::drop_table).
+  const std::string tmp = server->dir_ + "/tmp";
+  std::error_code ec;
+  fs::create_directories(tmp, ec);
+  if (ec) return Status::Unavailable("cannot create " + tmp + ": " + ec.message());
+  Result<Outcome> installed = Status::Internal("not run");
+  for (int attempt = 1; attempt <= 2; ++attempt) {
+    fs::remove_all(data, ec);
+    installed = RunProgram(install_db, {"--no-defaults", "--datadir=" + data, "--user=root",
+                                        "--auth-root-authentication-method=normal", "--tmpdir=" + tmp});
+    if (!installed.ok()) return installed.status();
+    if (installed->exit_code == 0) break;
+  }
   if (installed->exit_code != 0) {
     return Status::Unavailable("mariadb-install-db failed (exit " + std::to_string(installed->exit_code) +
                                "): " + installed->output.substr(0, 2000));
@@ -119,8 +130,9 @@ Result<std::unique_ptr<MariaDbServer>> MariaDbServer::Start() {
 
   try {
     Poco::ProcessHandle handle = Poco::Process::launch(
-        mariadbd, {"--no-defaults", "--datadir=" + data, "--socket=" + server->socket_, "--skip-networking",
-                   "--user=root", "--pid-file=" + server->dir_ + "/mariadbd.pid", "--log-error=" + log});
+        mariadbd, {"--no-defaults", "--datadir=" + data, "--tmpdir=" + tmp, "--socket=" + server->socket_,
+                   "--skip-networking", "--user=root", "--pid-file=" + server->dir_ + "/mariadbd.pid",
+                   "--log-error=" + log});
     server->process_ = std::make_unique<ServerProcess>(handle);
   } catch (const Poco::Exception& e) {
     return Status::Unavailable("cannot start mariadbd: " + e.displayText());
