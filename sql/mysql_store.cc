@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "sql/migrations.h"
+#include "sql/mysql_internal.h"
 #include "sql/store_common.h"
 
 namespace minyi::sql {
@@ -29,255 +30,8 @@ namespace minyi::sql {
 namespace {
 
 using internal::ScanKey;
-using Clock = std::chrono::steady_clock;
-
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr int kMaxAttempts = 5;                       // per operation, for deadlocks / lock waits
-constexpr auto kPingAfterIdle = std::chrono::seconds(5);
-constexpr auto kPoolWait = std::chrono::seconds(30);
-constexpr std::size_t kIdChunk = 128;                 // source refs per id look-up after an append
-constexpr std::size_t kAnswerRowsPerInsert = 32;      // rows per multi-row answer INSERT
-
-// Client-side errors (CR_*, 2000..2999) and server codes that mean the session is gone.
-bool ConnectionBroken(int code) {
-  return (code >= 2000 && code < 3000) || code == 1927 /* ER_CONNECTION_KILLED */ ||
-         code == 4031 /* ER_CLIENT_INTERACTION_TIMEOUT */ || code == 1053 /* ER_SERVER_SHUTDOWN */;
-}
-
-bool RetryableTransaction(int code) { return code == 1213 /* deadlock */ || code == 1205 /* lock wait */; }
-
-Status FromException(const ::sql::SQLException& e, std::string_view what) {
-  const int code = e.getErrorCode();
-  std::string message = "mysql: " + std::string(what) + ": " + e.what() + " (error " + std::to_string(code) +
-                        ", state " + e.getSQLState() + ")";
-  if (ConnectionBroken(code) || RetryableTransaction(code) || code == 1040 /* too many connections */ ||
-      code == 1044 || code == 1045 /* access denied */ || code == 1049 /* unknown database */ ||
-      code == 1021 /* disk full */ || code == 1114 /* table full */) {
-    return Status::Unavailable(std::move(message));
-  }
-  if (code == 1406 /* data too long */ || code == 1366 /* incorrect string value */ ||
-      code == 3819 /* MySQL check constraint */ || code == 4025 /* MariaDB check constraint */ ||
-      code == 1264 /* out of range */) {
-    return Status::InvalidInput(std::move(message));
-  }
-  return Status::Internal(std::move(message));
-}
-
-bool ValidDatabaseName(const std::string& name) {
-  if (name.empty() || name.size() > 64) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-  });
-}
-
-::sql::mysql::MySQL_Driver* Driver() {
-  // get_driver_instance() is not thread-safe on its first call.
-  static ::sql::mysql::MySQL_Driver* driver = ::sql::mysql::get_mysql_driver_instance();
-  return driver;
-}
-
-std::string Str(const ::sql::SQLString& s) { return s.asStdString(); }
-
-double GetDouble(::sql::ResultSet& rs, std::uint32_t i) { return rs.isNull(i) ? kNaN : static_cast<double>(rs.getDouble(i)); }
-
-void SetDouble(::sql::PreparedStatement& ps, std::uint32_t i, double v) {
-  if (internal::StoredAsValue(v)) {
-    ps.setDouble(i, v);
-  } else {
-    ps.setNull(i, ::sql::DataType::DOUBLE);
-  }
-}
-
-std::string Placeholders(std::size_t n, const char* one) {
-  std::string out;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (i > 0) out += ", ";
-    out += one;
-  }
-  return out;
-}
-
-constexpr const char* kInsertResponseSql =
-    "INSERT INTO responses (survey_id, period_year, period_quarter, town_code, channel, respondent_key,"
-    " weight, completion, submitted_at_ms, received_at_ms, source_ref, content_hash, raw_payload)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE id = id";
-// A locking read sees the latest committed row even when our snapshot predates it.
-constexpr const char* kSelectExistingSql =
-    "SELECT id, content_hash FROM responses WHERE channel = ? AND source_ref = ? LOCK IN SHARE MODE";
 
 }  // namespace
-
-// One pooled connection with the statements prepared on it. Declaration order matters: statements
-// are destroyed before their connection.
-struct PooledConn {
-  std::unique_ptr<::sql::Connection> conn;
-  std::unique_ptr<::sql::Statement> stmt;
-  std::unique_ptr<::sql::PreparedStatement> insert_response;
-  std::unique_ptr<::sql::PreparedStatement> select_existing;
-  std::unique_ptr<::sql::PreparedStatement> select_ids;
-  std::map<std::size_t, std::unique_ptr<::sql::PreparedStatement>> insert_answers;  // by row count
-  std::map<std::size_t, std::unique_ptr<::sql::PreparedStatement>> insert_responses;    // fast path
-  std::map<std::size_t, std::unique_ptr<::sql::PreparedStatement>> insert_answer_rows;  // fast path
-  Clock::time_point idle_since = Clock::now();
-  bool commit_sent = false;  // a COMMIT was sent: a broken connection leaves the outcome unknown
-
-  ::sql::PreparedStatement& Prepared(std::unique_ptr<::sql::PreparedStatement>& slot, const std::string& sql) {
-    if (!slot) slot.reset(conn->prepareStatement(sql));
-    return *slot;
-  }
-  void Execute(const std::string& sql) { stmt->execute(sql); }
-};
-
-struct MysqlStore::Impl {
-  MysqlOptions options;
-  std::mutex mu;  // guards idle and live
-  std::condition_variable cv;
-  std::vector<std::unique_ptr<PooledConn>> idle;
-  int live = 0;
-
-  Result<std::unique_ptr<PooledConn>> Connect(bool with_schema) {
-    try {
-      ::sql::ConnectOptionsMap props;
-      props["hostName"] = ::sql::SQLString(options.socket.empty()
-                                               ? "tcp://" + options.host + ":" + std::to_string(options.port)
-                                               : "unix://" + options.socket);
-      props["userName"] = ::sql::SQLString(options.user);
-      props["password"] = ::sql::SQLString(options.password);
-      props["OPT_CHARSET_NAME"] = ::sql::SQLString("utf8mb4");
-      props["OPT_CONNECT_TIMEOUT"] = 10;
-      props["OPT_READ_TIMEOUT"] = 120;
-      props["OPT_WRITE_TIMEOUT"] = 120;
-      if (with_schema) props["schema"] = ::sql::SQLString(options.database);
-      auto pc = std::make_unique<PooledConn>();
-      pc->conn.reset(Driver()->connect(props));
-      pc->stmt.reset(pc->conn->createStatement());
-      // Strict mode so that both backends reject rather than silently truncate; READ COMMITTED so a
-      // plain read inside a transaction sees rows committed by others meanwhile.
-      pc->Execute("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,ERROR_FOR_DIVISION_BY_ZERO'");
-      pc->Execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
-      pc->conn->setAutoCommit(true);
-      return pc;
-    } catch (const ::sql::SQLException& e) {
-      const std::string where = "connect to " + (options.socket.empty() ? options.host + ":" + std::to_string(options.port)
-                                                                        : options.socket) +
-                                " as " + options.user;
-      Status s = FromException(e, where);
-      return Status(StatusCode::kUnavailable, s.message());
-    }
-  }
-
-  Result<std::unique_ptr<PooledConn>> Acquire() {
-    std::unique_lock<std::mutex> lock(mu);
-    if (!cv.wait_for(lock, kPoolWait, [&] { return !idle.empty() || live < options.pool_size; })) {
-      return Status::Unavailable("mysql: no pooled connection became free within 30 s");
-    }
-    std::unique_ptr<PooledConn> pc;
-    if (!idle.empty()) {
-      pc = std::move(idle.back());
-      idle.pop_back();
-    } else {
-      ++live;
-    }
-    lock.unlock();
-    if (pc && Clock::now() - pc->idle_since > kPingAfterIdle) {
-      bool valid = false;
-      try {
-        valid = pc->conn->isValid();
-      } catch (const ::sql::SQLException&) {
-        valid = false;
-      }
-      if (!valid) pc.reset();
-    }
-    if (!pc) {
-      auto fresh = Connect(true);
-      if (!fresh.ok()) {
-        Release(nullptr);
-        return fresh.status();
-      }
-      pc = std::move(fresh).value();
-    }
-    pc->commit_sent = false;
-    return pc;
-  }
-
-  // Returns a connection to the pool; nullptr gives up its slot (the connection was dropped).
-  void Release(std::unique_ptr<PooledConn> pc) {
-    std::lock_guard<std::mutex> lock(mu);
-    if (pc) {
-      pc->idle_since = Clock::now();
-      idle.push_back(std::move(pc));
-    } else {
-      --live;
-    }
-    cv.notify_one();
-  }
-
-  // Closes every idle connection: after one was found dead (server restart, idle timeout, killed
-  // sessions) the others are likely dead too.
-  void DropIdle() {
-    std::vector<std::unique_ptr<PooledConn>> dropped;
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      live -= static_cast<int>(idle.size());
-      dropped.swap(idle);
-      cv.notify_all();
-    }
-  }
-
-  // Runs fn(PooledConn&) -> Status on a pooled connection, converting exceptions. Deadlocks and
-  // lock-wait timeouts are retried (the server rolled the transaction back); a broken connection
-  // is dropped and the operation retried once unless it had sent COMMIT.
-  template <typename Fn>
-  Status Run(std::string_view what, Fn&& fn) {
-    for (int attempt = 1;; ++attempt) {
-      auto acquired = Acquire();
-      if (!acquired.ok()) return acquired.status();
-      std::unique_ptr<PooledConn> pc = std::move(acquired).value();
-      try {
-        Status s = fn(*pc);
-        if (!pc->conn->getAutoCommit()) {
-          // fn returned early inside a transaction (an error status): undo it.
-          pc->conn->rollback();
-          pc->conn->setAutoCommit(true);
-        }
-        Release(std::move(pc));
-        return s;
-      } catch (const ::sql::SQLException& e) {
-        const int code = e.getErrorCode();
-        if (ConnectionBroken(code)) {
-          const bool may_retry = !pc->commit_sent && attempt == 1;
-          pc.reset();
-          Release(nullptr);
-          DropIdle();
-          spdlog::warn("mysql: {}: connection lost (error {}); {}", what, code,
-                       may_retry ? "retrying on a new connection" : "giving up");
-          if (may_retry) continue;
-          return FromException(e, what);
-        }
-        try {
-          if (!pc->conn->getAutoCommit()) {
-            pc->conn->rollback();
-            pc->conn->setAutoCommit(true);
-          }
-          Release(std::move(pc));
-        } catch (const ::sql::SQLException&) {
-          pc.reset();
-          Release(nullptr);
-        }
-        if (RetryableTransaction(code) && attempt < kMaxAttempts) {
-          spdlog::debug("mysql: {}: transaction rolled back (error {}), attempt {}", what, code, attempt);
-          std::this_thread::sleep_for(std::chrono::milliseconds(5 * attempt));
-          continue;
-        }
-        return FromException(e, what);
-      } catch (const std::exception& e) {
-        pc.reset();
-        Release(nullptr);
-        return Status::Internal("mysql: " + std::string(what) + ": " + e.what());
-      }
-    }
-  }
-};
 
 MysqlStore::MysqlStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
@@ -1002,6 +756,10 @@ Result<std::vector<IndexRow>> MysqlStore::ReadIndexRows(const IndexQuery& query)
   });
   if (!s.ok()) return s;
   return out;
+}
+
+Status MysqlStore::WithConnection(std::string_view what, const std::function<Status(::sql::Connection&)>& fn) {
+  return impl_->Run(what, [&fn](PooledConn& pc) { return fn(*pc.conn); });
 }
 
 }  // namespace minyi::sql

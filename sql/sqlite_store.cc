@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "sql/migrations.h"
+#include "sql/sqlite_internal.h"
 #include "sql/store_common.h"
 
 namespace minyi::sql {
@@ -27,287 +28,12 @@ namespace {
 
 using internal::ScanKey;
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-// Maps a failed sqlite3 call to a Status. Busy/locked databases, I/O, full disks and unopenable
-// files are kUnavailable (retrying or fixing the environment may help); a constraint failure that
-// validation did not catch is the caller's input; anything else is our bug.
-Status SqliteError(sqlite3* db, int rc, std::string_view what) {
-  const int extended = db != nullptr ? sqlite3_extended_errcode(db) : rc;
-  std::string message = "sqlite: " + std::string(what) + ": " +
-                        (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc)) + " (code " +
-                        std::to_string(extended) + ")";
-  switch (rc & 0xFF) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-    case SQLITE_IOERR:
-    case SQLITE_FULL:
-    case SQLITE_CANTOPEN:
-    case SQLITE_NOMEM:
-    case SQLITE_READONLY:
-    case SQLITE_PROTOCOL:
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-    case SQLITE_PERM:
-      return Status::Unavailable(std::move(message));
-    case SQLITE_CONSTRAINT:
-      return Status::InvalidInput(std::move(message));
-    default:
-      return Status::Internal(std::move(message));
-  }
-}
-
-// A prepared statement, finalized on destruction.
-class Stmt {
- public:
-  Stmt() = default;
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  Stmt(Stmt&& other) noexcept : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)) {}
-  Stmt& operator=(Stmt&& other) noexcept {
-    if (this != &other) {
-      sqlite3_finalize(stmt_);
-      db_ = other.db_;
-      stmt_ = std::exchange(other.stmt_, nullptr);
-    }
-    return *this;
-  }
-  ~Stmt() { sqlite3_finalize(stmt_); }
-
-  // `persistent`: a hot-path statement kept for the connection's lifetime.
-  static Result<Stmt> Prepare(sqlite3* db, std::string_view sql, bool persistent = false) {
-    Stmt s;
-    s.db_ = db;
-    const int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
-                                      persistent ? SQLITE_PREPARE_PERSISTENT : 0U, &s.stmt_, nullptr);
-    if (rc != SQLITE_OK) return SqliteError(db, rc, "prepare " + std::string(sql.substr(0, 60)));
-    return s;
-  }
-
-  bool valid() const { return stmt_ != nullptr; }
-
-  // Text is bound without copying: the caller keeps it alive until Reset().
-  void Text(int i, std::string_view v) {
-    sqlite3_bind_text64(stmt_, i, v.data() != nullptr ? v.data() : "", v.size(), SQLITE_STATIC, SQLITE_UTF8);
-  }
-  void Int(int i, std::int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
-  // NaN and infinities become NULL.
-  void Double(int i, double v) {
-    if (internal::StoredAsValue(v)) {
-      sqlite3_bind_double(stmt_, i, v);
-    } else {
-      sqlite3_bind_null(stmt_, i);
-    }
-  }
-  int Param(const char* name) const { return sqlite3_bind_parameter_index(stmt_, name); }
-
-  // SQLITE_ROW, SQLITE_DONE or an error code.
-  int Step() { return sqlite3_step(stmt_); }
-  void Reset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-
-  std::int64_t ColInt(int i) const { return sqlite3_column_int64(stmt_, i); }
-  int ColInt32(int i) const { return sqlite3_column_int(stmt_, i); }
-  double ColDouble(int i) const {
-    return sqlite3_column_type(stmt_, i) == SQLITE_NULL ? kNaN : sqlite3_column_double(stmt_, i);
-  }
-  std::string ColText(int i) const {
-    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, i));
-    if (p == nullptr) return std::string();
-    return std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, i)));
-  }
-  sqlite3* db() const { return db_; }
-
- private:
-  sqlite3* db_ = nullptr;
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
-// Resets a statement when leaving a scope, so no statement stays active (holding a read lock or
-// pointing at caller-owned text) after an early return.
-class ResetOnExit {
- public:
-  explicit ResetOnExit(Stmt& s) : s_(s) {}
-  ResetOnExit(const ResetOnExit&) = delete;
-  ResetOnExit& operator=(const ResetOnExit&) = delete;
-  ~ResetOnExit() { s_.Reset(); }
-
- private:
-  Stmt& s_;
-};
-
-Status Exec(sqlite3* db, const char* sql) {
-  char* error = nullptr;
-  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &error);
-  sqlite3_free(error);
-  if (rc != SQLITE_OK) return SqliteError(db, rc, sql);
-  return Status::Ok();
-}
-
-// Runs a statement that returns no rows (or ignores them) and resets it.
-Status Run(Stmt& s, std::string_view what) {
-  ResetOnExit reset(s);
-  int rc;
-  while ((rc = s.Step()) == SQLITE_ROW) {
-  }
-  if (rc != SQLITE_DONE) return SqliteError(s.db(), rc, what);
-  return Status::Ok();
-}
-
-// A transaction rolled back on destruction unless committed.
-class Transaction {
- public:
-  Transaction(const Transaction&) = delete;
-  Transaction& operator=(const Transaction&) = delete;
-  static Result<std::unique_ptr<Transaction>> Begin(sqlite3* db, const char* begin = "BEGIN IMMEDIATE") {
-    MINYI_RETURN_IF_ERROR(Exec(db, begin));
-    return std::unique_ptr<Transaction>(new Transaction(db));
-  }
-  Status Commit() {
-    Status s = Exec(db_, "COMMIT");
-    if (s.ok()) open_ = false;
-    return s;
-  }
-  ~Transaction() {
-    if (open_ && sqlite3_get_autocommit(db_) == 0) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-
- private:
-  explicit Transaction(sqlite3* db) : db_(db) {}
-  sqlite3* db_;
-  bool open_ = true;
-};
-
-struct DbCloser {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
-
-Result<DbPtr> OpenConnection(const std::string& path, bool read_only, int busy_timeout_ms) {
-  sqlite3* raw = nullptr;
-  const int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_FULLMUTEX, nullptr);
-  DbPtr db(raw);
-  if (rc != SQLITE_OK) {
-    return Status::Unavailable("sqlite: cannot open " + path + ": " +
-                               (raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
-  }
-  sqlite3_extended_result_codes(db.get(), 1);
-  sqlite3_busy_timeout(db.get(), busy_timeout_ms);
-  return db;
-}
-
 std::string ToUpper(std::string s) {
   for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return s;
 }
 
-constexpr const char* kInsertResponseSql =
-    "INSERT INTO responses (survey_id, period_year, period_quarter, town_code, channel, respondent_key,"
-    " weight, completion, submitted_at_ms, received_at_ms, source_ref, content_hash, raw_payload)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
-    " ON CONFLICT (channel, source_ref) DO NOTHING";
-constexpr const char* kInsertAnswerSql =
-    "INSERT INTO response_answers (response_id, question_code, ordinal, value) VALUES (?1, ?2, ?3, ?4)";
-constexpr const char* kSelectExistingSql =
-    "SELECT id, content_hash FROM responses WHERE channel = ?1 AND source_ref = ?2";
-
 }  // namespace
-
-struct SqliteStore::Impl {
-  SqliteOptions options;
-  bool in_memory = false;
-
-  std::mutex write_mu;  // guards `db` use and the hot-path statements
-  DbPtr db;
-  Stmt insert_response, insert_answer, select_existing;
-
-  std::mutex readers_mu;  // guards `readers` (idle read-only connections, file databases only)
-  std::vector<DbPtr> readers;
-
-  // Prepares the append statements on first use (the tables exist only after Migrate()).
-  Status PrepareAppendStatements() {
-    if (insert_response.valid()) return Status::Ok();
-    auto a = Stmt::Prepare(db.get(), kInsertResponseSql, true);
-    if (!a.ok()) return a.status();
-    auto b = Stmt::Prepare(db.get(), kInsertAnswerSql, true);
-    if (!b.ok()) return b.status();
-    auto c = Stmt::Prepare(db.get(), kSelectExistingSql, true);
-    if (!c.ok()) return c.status();
-    insert_response = std::move(a).value();
-    insert_answer = std::move(b).value();
-    select_existing = std::move(c).value();
-    return Status::Ok();
-  }
-
-  Result<DbPtr> AcquireReader() {
-    {
-      std::lock_guard<std::mutex> lock(readers_mu);
-      if (!readers.empty()) {
-        DbPtr db_reader = std::move(readers.back());
-        readers.pop_back();
-        return db_reader;
-      }
-    }
-    return OpenConnection(options.path, true, options.busy_timeout_ms);
-  }
-  void ReleaseReader(DbPtr reader) {
-    std::lock_guard<std::mutex> lock(readers_mu);
-    if (readers.size() < 4) readers.push_back(std::move(reader));
-  }
-
-  // Inserts one response inside the open transaction.
-  Status AppendOne(const Response& r, const std::string& hash, AppendResult* result) {
-    {
-      ResetOnExit reset(insert_response);
-      Stmt& s = insert_response;
-      s.Text(1, r.survey_id);
-      s.Int(2, r.period.year);
-      s.Int(3, r.period.quarter);
-      s.Text(4, r.town_code);
-      s.Text(5, ChannelName(r.channel));
-      s.Text(6, r.respondent_key);
-      s.Double(7, r.weight);
-      s.Text(8, CompletionName(r.completion));
-      s.Int(9, r.submitted_at_ms);
-      s.Int(10, r.received_at_ms);
-      s.Text(11, r.source_ref);
-      s.Text(12, hash);
-      s.Text(13, r.raw_payload);
-      const int rc = s.Step();
-      if (rc != SQLITE_DONE) return SqliteError(db.get(), rc, "insert response " + r.source_ref);
-    }
-    if (sqlite3_changes(db.get()) == 1) {
-      const std::int64_t id = sqlite3_last_insert_rowid(db.get());
-      for (const auto& [question, values] : r.answers) {
-        std::int64_t ordinal = 0;
-        for (const std::string& value : values) {
-          ResetOnExit reset(insert_answer);
-          insert_answer.Int(1, id);
-          insert_answer.Text(2, question);
-          insert_answer.Int(3, ordinal++);
-          insert_answer.Text(4, value);
-          const int rc = insert_answer.Step();
-          if (rc != SQLITE_DONE) return SqliteError(db.get(), rc, "insert answer " + question);
-        }
-      }
-      *result = {AppendOutcome::kStored, id};
-      return Status::Ok();
-    }
-    // The unique key (channel, source_ref) already holds a row: a replay or a conflict.
-    ResetOnExit reset(select_existing);
-    select_existing.Text(1, ChannelName(r.channel));
-    select_existing.Text(2, r.source_ref);
-    const int rc = select_existing.Step();
-    if (rc != SQLITE_ROW) return SqliteError(db.get(), rc, "read existing response " + r.source_ref);
-    const std::int64_t id = select_existing.ColInt(0);
-    const bool same = select_existing.ColText(1) == hash;
-    *result = {same ? AppendOutcome::kDuplicate : AppendOutcome::kConflict, id};
-    return Status::Ok();
-  }
-};
 
 SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
@@ -867,6 +593,11 @@ Result<std::vector<IndexRow>> SqliteStore::ReadIndexRows(const IndexQuery& query
   }
   if (rc != SQLITE_DONE) return SqliteError(impl_->db.get(), rc, "read index rows");
   return out;
+}
+
+Status SqliteStore::WithWriteConnection(const std::function<Status(sqlite3*)>& fn) {
+  std::lock_guard<std::mutex> lock(impl_->write_mu);
+  return fn(impl_->db.get());
 }
 
 }  // namespace minyi::sql
