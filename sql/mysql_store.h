@@ -9,9 +9,15 @@
 // message.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <string_view>
 
 #include "sql/store.h"
+
+namespace sql {
+class Connection;
+}  // namespace sql
 
 namespace minyi::sql {
 
@@ -38,6 +44,11 @@ class MysqlStore final : public Store {
   Status UpsertPopulation(const std::vector<PopulationCell>& cells) override;
   Status WriteIndexRows(const std::vector<IndexRow>& rows) override;
   Result<std::vector<IndexRow>> ReadIndexRows(const IndexQuery& query) override;
+
+  // For feature stores in their own files (sql/sms_store.cc): runs `fn` on a pooled connection
+  // (autocommit on entry) with the pool's retry rules; a ::sql::SQLException thrown by `fn` is
+  // converted to a Status naming `what`. `fn` may run twice when the connection broke.
+  Status WithConnection(std::string_view what, const std::function<Status(::sql::Connection&)>& fn);
 
   struct Impl;
 

@@ -8,9 +8,12 @@
 // a scan may or may not be visited).
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include "sql/store.h"
+
+struct sqlite3;
 
 namespace minyi::sql {
 
@@ -37,6 +40,10 @@ class SqliteStore final : public Store {
   Status UpsertPopulation(const std::vector<PopulationCell>& cells) override;
   Status WriteIndexRows(const std::vector<IndexRow>& rows) override;
   Result<std::vector<IndexRow>> ReadIndexRows(const IndexQuery& query) override;
+
+  // For feature stores in their own files (sql/sms_store.cc): runs `fn` on the write connection
+  // while holding the write mutex, so it is serialized with every other write.
+  Status WithWriteConnection(const std::function<Status(sqlite3*)>& fn);
 
   struct Impl;
 
