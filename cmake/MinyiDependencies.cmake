@@ -22,3 +22,14 @@ add_library(Sodium::Sodium UNKNOWN IMPORTED)
 set_target_properties(Sodium::Sodium PROPERTIES
   IMPORTED_LOCATION "${SODIUM_LIBRARY}"
   INTERFACE_INCLUDE_DIRECTORIES "${SODIUM_INCLUDE_DIR}")
+
+# ICU (Debian libicu-dev): NFKC normalization of SMS replies.
+find_package(ICU REQUIRED COMPONENTS uc i18n)
+
+# libphonenumber (Debian libphonenumber-dev) ships no CMake config: E.164 normalization of phone numbers.
+find_path(PHONENUMBER_INCLUDE_DIR phonenumbers/phonenumberutil.h REQUIRED)
+find_library(PHONENUMBER_LIBRARY phonenumber REQUIRED)
+add_library(PhoneNumber::PhoneNumber UNKNOWN IMPORTED)
+set_target_properties(PhoneNumber::PhoneNumber PROPERTIES
+  IMPORTED_LOCATION "${PHONENUMBER_LIBRARY}"
+  INTERFACE_INCLUDE_DIRECTORIES "${PHONENUMBER_INCLUDE_DIR}")
