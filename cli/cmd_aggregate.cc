@@ -36,13 +36,10 @@ int RunAggregate(Context& context, const Args& args) {
     }
   }
 
-  auto store = context.Store();
-  if (!store.ok()) return Fail(store.status());
-  auto surveys = context.Surveys();
-  if (!surveys.ok()) return Fail(surveys.status());
-  auto areas = context.Areas();
-  if (!areas.ok()) return Fail(areas.status());
-  sql::Store& db = *store.value();
+  auto opened = context.OpenAll();
+  if (!opened.ok()) return Fail(opened.status());
+  const Resources& r = opened.value();
+  sql::Store& db = *r.store;
 
   // The surveys to compute: the one asked for, else every survey that has responses.
   std::set<std::string> survey_ids;
@@ -66,14 +63,14 @@ int RunAggregate(Context& context, const Args& args) {
 
   bool header_written = false;
   for (const std::string& survey_id : survey_ids) {
-    if (!surveys.value()->Find(survey_id)) return Fail(Status::NotFound("no survey definition '" + survey_id + "'"));
+    if (!r.surveys->Find(survey_id)) return Fail(Status::NotFound("no survey definition '" + survey_id + "'"));
     aggregator::AggregationOptions options;
     options.survey_id = survey_id;
     options.period = period;
     options.compute.threads = static_cast<int>(*threads);
     options.compute.weighting.trim_factor = trim;
     options.code_version = kVersion;
-    auto summary = aggregator::RunAggregation(options, db, db, *surveys.value(), *areas.value(), db);
+    auto summary = aggregator::RunAggregation(options, db, db, *r.surveys, *r.areas, db);
     if (!summary.ok()) return Fail(summary.status().WithContext("survey " + survey_id));
     const auto& s = summary.value();
     std::string periods;

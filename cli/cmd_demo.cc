@@ -14,13 +14,10 @@ int RunDemoSeed(Context& context, const Args& args) {
   if (!responses || !seed) return kExitUsage;
   const std::string survey_id = args.Get("--survey", "jiangsu-safety");
 
-  auto store = context.Store();
-  if (!store.ok()) return Fail(store.status());
-  auto surveys = context.Surveys();
-  if (!surveys.ok()) return Fail(surveys.status());
-  auto areas = context.Areas();
-  if (!areas.ok()) return Fail(areas.status());
-  auto survey = surveys.value()->Find(survey_id);
+  auto opened = context.OpenAll();
+  if (!opened.ok()) return Fail(opened.status());
+  const Resources& r = opened.value();
+  auto survey = r.surveys->Find(survey_id);
   if (!survey) return Fail(Status::NotFound("no survey '" + survey_id + "' in " + context.config().paths.surveys));
 
   collector::DemoOptions options;
@@ -30,7 +27,7 @@ int RunDemoSeed(Context& context, const Args& args) {
                                   " responses=" + std::to_string(options.responses) + " years=" +
                                   std::to_string(options.first_year) + "-" + std::to_string(options.last_year);
 
-  sql::Store& db = *store.value();
+  sql::Store& db = *r.store;
   auto seeded = db.GetMeta("demo.seeded");
   if (!seeded.ok()) return Fail(seeded.status());
   if (seeded.value() == fingerprint && !args.Has("--force")) {
@@ -39,7 +36,7 @@ int RunDemoSeed(Context& context, const Args& args) {
   }
 
   std::size_t next_report = 0;
-  auto summary = collector::SeedDemo(options, *survey, *areas.value(), db, db,
+  auto summary = collector::SeedDemo(options, *survey, *r.areas, db, db,
                                      [&next_report](std::size_t done, std::size_t total) {
                                        if (done >= next_report || done == total) {
                                          spdlog::info("demo seed: {} of {} responses", done, total);

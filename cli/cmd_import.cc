@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include <fstream>
+#include <functional>
 #include <iostream>
 
 #include "cli/command.h"
@@ -11,34 +12,40 @@
 namespace minyi::cli {
 namespace {
 
-// Opens a file for streaming; "-" is standard input.
-Result<std::unique_ptr<std::istream>> OpenInput(const std::string& path) {
-  if (path == "-") return std::unique_ptr<std::istream>();  // null: use std::cin
-  auto file = std::make_unique<std::ifstream>(path, std::ios::binary);
-  if (!*file) return Status::NotFound("cannot open " + path);
-  return std::unique_ptr<std::istream>(std::move(file));
+// Imports every file ("-" is standard input) with `import_one`, which prints its report and says
+// whether the file had rejected input. A file that cannot be read or whose import fails is reported
+// and the next file is still imported. Returns the command's exit code.
+int ForEachInput(const Args& args, const std::function<Result<bool>(std::istream&, const std::string&)>& import_one) {
+  int exit_code = kExitOk;
+  for (const std::string& path : args.positionals) {
+    std::ifstream file;
+    if (path != "-") {
+      file.open(path, std::ios::binary);
+      if (!file) {
+        exit_code = Fail(Status::NotFound("cannot open " + path));
+        continue;
+      }
+    }
+    auto rejected = import_one(path == "-" ? std::cin : file, path);
+    if (!rejected.ok()) {
+      exit_code = Fail(rejected.status().WithContext(path));
+    } else if (rejected.value() && exit_code == kExitOk) {
+      exit_code = kExitRejected;
+    }
+  }
+  return exit_code;
 }
 
 }  // namespace
 
 int RunImportResponses(Context& context, const Args& args) {
-  auto store = context.Store();
-  if (!store.ok()) return Fail(store.status());
-  auto surveys = context.Surveys();
-  if (!surveys.ok()) return Fail(surveys.status());
-  auto areas = context.Areas();
-  if (!areas.ok()) return Fail(areas.status());
   auto batch = IntOption(args, "--batch", 1000, 1, 100000);
   if (!batch) return kExitUsage;
+  auto opened = context.OpenAll();
+  if (!opened.ok()) return Fail(opened.status());
+  const Resources& r = opened.value();
 
-  int exit_code = kExitOk;
-  for (const std::string& path : args.positionals) {
-    auto input = OpenInput(path);
-    if (!input.ok()) {
-      exit_code = Fail(input.status());
-      continue;
-    }
-    std::istream& in = input.value() ? *input.value() : std::cin;
+  return ForEachInput(args, [&](std::istream& in, const std::string& path) -> Result<bool> {
     collector::ImportOptions options;
     options.batch_size = static_cast<std::size_t>(*batch);
     options.source_name = path;
@@ -49,43 +56,25 @@ int RunImportResponses(Context& context, const Args& args) {
         spdlog::info("{}: {} records read, {} stored", path, so_far.records, so_far.stored);
       }
     };
-    auto report = collector::ImportResponsesCsv(in, *surveys.value(), *areas.value(), *store.value(), options);
-    if (!report.ok()) {
-      exit_code = Fail(report.status().WithContext(path));
-      continue;
-    }
+    auto report = collector::ImportResponsesCsv(in, *r.surveys, *r.areas, *r.store, options);
+    if (!report.ok()) return report.status();
     std::cout << collector::FormatImportReport(report.value(), path);
-    if ((report->rejected > 0 || report->conflicts > 0) && exit_code == kExitOk) exit_code = kExitRejected;
-  }
-  return exit_code;
+    return report->rejected > 0 || report->conflicts > 0;
+  });
 }
 
 int RunImportPopulation(Context& context, const Args& args) {
-  auto store = context.Store();
-  if (!store.ok()) return Fail(store.status());
-  auto surveys = context.Surveys();
-  if (!surveys.ok()) return Fail(surveys.status());
-  auto areas = context.Areas();
-  if (!areas.ok()) return Fail(areas.status());
-  const collector::DemographicCodes codes = collector::DemographicCodesFromCatalog(*surveys.value());
+  auto opened = context.OpenAll();
+  if (!opened.ok()) return Fail(opened.status());
+  const Resources& r = opened.value();
+  const collector::DemographicCodes codes = collector::DemographicCodesFromCatalog(*r.surveys);
 
-  int exit_code = kExitOk;
-  for (const std::string& path : args.positionals) {
-    auto input = OpenInput(path);
-    if (!input.ok()) {
-      exit_code = Fail(input.status());
-      continue;
-    }
-    std::istream& in = input.value() ? *input.value() : std::cin;
-    auto report = collector::ImportPopulationCsv(in, *areas.value(), codes, *store.value(), *store.value(), {});
-    if (!report.ok()) {
-      exit_code = Fail(report.status().WithContext(path));
-      continue;
-    }
+  return ForEachInput(args, [&](std::istream& in, const std::string& path) -> Result<bool> {
+    auto report = collector::ImportPopulationCsv(in, *r.areas, codes, *r.store, *r.store, {});
+    if (!report.ok()) return report.status();
     std::cout << collector::FormatPopulationImportReport(report.value(), path);
-    if ((report->rejected_lines > 0 || report->towns_rejected > 0) && exit_code == kExitOk) exit_code = kExitRejected;
-  }
-  return exit_code;
+    return report->rejected_lines > 0 || report->towns_rejected > 0;
+  });
 }
 
 }  // namespace minyi::cli

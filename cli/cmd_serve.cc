@@ -44,17 +44,14 @@ int RunServe(Context& context, const Args& args) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto store = context.Store();
-  if (!store.ok()) return Fail(store.status());
-  auto surveys = context.Surveys();
-  if (!surveys.ok()) return Fail(surveys.status());
-  auto areas = context.Areas();
-  if (!areas.ok()) return Fail(areas.status());
-  sql::Store& db = *store.value();
+  auto opened = context.OpenAll();
+  if (!opened.ok()) return Fail(opened.status());
+  const Resources& r = opened.value();
+  sql::Store& db = *r.store;
 
   http::Router router;
   RegisterHealth(router, db);
-  dashboards::RegisterStatusRoutes(router, *surveys.value(), [&db]() -> Result<dashboards::StatusSnapshot> {
+  dashboards::RegisterStatusRoutes(router, *r.surveys, [&db]() -> Result<dashboards::StatusSnapshot> {
     dashboards::StatusSnapshot snapshot;
     snapshot.backend = db.Backend();
     auto version = db.SchemaVersion();

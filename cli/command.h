@@ -43,6 +43,13 @@ struct Args {
   const std::vector<std::string>& All(const std::string& name) const;
 };
 
+// What most commands need, opened together.
+struct Resources {
+  sql::Store* store = nullptr;
+  const SurveyCatalog* surveys = nullptr;
+  const AreaRegistry* areas = nullptr;
+};
+
 // Shared state of one invocation: the configuration and lazily opened resources.
 class Context {
  public:
@@ -53,6 +60,8 @@ class Context {
   Result<sql::Store*> Store();
   Result<const SurveyCatalog*> Surveys();
   Result<const AreaRegistry*> Areas();
+  // Store (migrated), survey catalog and area registry; the first failure is returned.
+  Result<Resources> OpenAll();
 
  private:
   Config config_;

@@ -64,6 +64,20 @@ Result<const AreaRegistry*> Context::Areas() {
   return &*areas_;
 }
 
+Result<Resources> Context::OpenAll() {
+  Resources r;
+  auto store = Store();
+  if (!store.ok()) return store.status();
+  auto surveys = Surveys();
+  if (!surveys.ok()) return surveys.status();
+  auto areas = Areas();
+  if (!areas.ok()) return areas.status();
+  r.store = store.value();
+  r.surveys = surveys.value();
+  r.areas = areas.value();
+  return r;
+}
+
 int Fail(const Status& status) {
   std::cerr << "minyi: " << status.ToString() << "\n";
   return kExitFailure;
