@@ -24,6 +24,9 @@ APT_PACKAGES=(
   libicu-dev libphonenumber-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   mariadb-server mariadb-client
+  # Browser tests: Debian's Chromium (never a downloaded build) and CJK fonts, so the Chinese pages
+  # render as text in screenshots.
+  chromium fonts-noto-cjk
 )
 
 as_root() {
