@@ -222,4 +222,11 @@ std::string FormatTimestampUtc(std::int64_t epoch_ms) {
   return buf;
 }
 
+std::string FormatTimestampLocal(std::int64_t epoch_ms, int utc_offset_minutes) {
+  std::string text = FormatTimestampUtc(epoch_ms + static_cast<std::int64_t>(utc_offset_minutes) * 60000);
+  text[10] = ' ';
+  text.pop_back();  // the 'Z'
+  return text;
+}
+
 }  // namespace minyi

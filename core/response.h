@@ -81,5 +81,7 @@ std::int64_t NowMillis();
 Result<std::int64_t> ParseTimestamp(std::string_view text, int utc_offset_minutes = 480);
 // "2024-05-12T01:01:33Z" (UTC, second precision).
 std::string FormatTimestampUtc(std::int64_t epoch_ms);
+// "2024-05-12 09:01:33": local time at utc_offset_minutes (Asia/Shanghai = +480), second precision.
+std::string FormatTimestampLocal(std::int64_t epoch_ms, int utc_offset_minutes = 480);
 
 }  // namespace minyi

@@ -93,6 +93,8 @@ TEST(TimestampTest, ParsesTheFormatsChannelsSend) {
   EXPECT_FALSE(ParseTimestamp("yesterday").ok());
   EXPECT_FALSE(ParseTimestamp("2024-05-12 09:01:33 junk").ok());
   EXPECT_EQ(FormatTimestampUtc(expected), "2024-05-12T01:01:33Z");
+  EXPECT_EQ(FormatTimestampLocal(expected), "2024-05-12 09:01:33");
+  EXPECT_EQ(FormatTimestampLocal(expected, 0), "2024-05-12 01:01:33");
 }
 
 }  // namespace

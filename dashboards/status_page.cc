@@ -37,10 +37,12 @@ header h1{margin:0;font-size:24px}
 main{max-width:1100px;margin:0 auto;padding:16px}
 section{background:#fff;border-radius:8px;padding:16px;margin-bottom:16px;box-shadow:0 1px 2px rgba(0,0,0,.08)}
 table{border-collapse:collapse;width:100%}
-th,td{padding:8px 10px;border-bottom:1px solid #e5e6eb;text-align:right}
+.scroll{overflow-x:auto}
+th,td{padding:8px 10px;white-space:nowrap;border-bottom:1px solid #e5e6eb;text-align:right}
 th:first-child,td:first-child{text-align:left}
 tfoot td{font-weight:bold}
 .note{color:#86909c;font-size:15px}
+@media (max-width:480px){body{font-size:17px}main{padding:8px}section{padding:12px}th,td{padding:6px 4px}}
 .badge{display:inline-block;background:#fff3e0;color:#e65100;border-radius:4px;padding:2px 8px;font-size:15px}
 )";
 
@@ -59,8 +61,8 @@ std::string RenderStatusPage(const StatusSnapshot& snapshot, const SurveyCatalog
   if (!snapshot.data_note.empty()) {
     html += "<p><span class=\"badge\">" + HtmlEscape(snapshot.data_note) + "</span></p>";
   }
-  html += "<p class=\"note\">统计时间 " + HtmlEscape(FormatTimestampUtc(snapshot.taken_at_ms)) +
-          "（UTC）。本页只显示回收数量，不含任何答卷内容。</p></section>";
+  html += "<p class=\"note\">统计时间 " + HtmlEscape(FormatTimestampLocal(snapshot.taken_at_ms)) +
+          "（北京时间）。本页只显示回收数量，不含任何答卷内容。</p></section>";
 
   // survey → year → channel → count (quarters are summed into their year).
   std::map<std::string, std::map<int, std::map<Channel, std::int64_t>>> table;
@@ -76,7 +78,7 @@ std::string RenderStatusPage(const StatusSnapshot& snapshot, const SurveyCatalog
     auto def = surveys.Find(survey_id);
     html += "<section><h2>" + HtmlEscape(def ? def->title : survey_id) + "</h2>";
     html += "<p class=\"note\">问卷编号 " + HtmlEscape(survey_id) + "，按年度和渠道统计的有效答卷数</p>";
-    html += "<table><thead><tr><th scope=\"col\">年度</th>";
+    html += "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">年度</th>";
     for (Channel c : channels) html += "<th scope=\"col\">" + std::string(ChannelLabel(c)) + "</th>";
     html += "<th scope=\"col\">合计</th></tr></thead><tbody>";
     std::map<Channel, std::int64_t> column_totals;
@@ -96,7 +98,7 @@ std::string RenderStatusPage(const StatusSnapshot& snapshot, const SurveyCatalog
     }
     html += "</tbody><tfoot><tr><td>合计</td>";
     for (Channel c : channels) html += "<td>" + Thousands(column_totals[c]) + "</td>";
-    html += "<td>" + Thousands(grand) + "</td></tr></tfoot></table></section>";
+    html += "<td>" + Thousands(grand) + "</td></tr></tfoot></table></div></section>";
   }
   html += "</main></body></html>";
   return html;
