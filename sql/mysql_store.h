@@ -44,6 +44,15 @@ class MysqlStore final : public Store {
   Status UpsertPopulation(const std::vector<PopulationCell>& cells) override;
   Status WriteIndexRows(const std::vector<IndexRow>& rows) override;
   Result<std::vector<IndexRow>> ReadIndexRows(const IndexQuery& query) override;
+  // WebAccessStore (defined in sql/mysql_web.cc).
+  Status AddInvitationTokens(const std::vector<InvitationToken>& tokens) override;
+  Result<std::optional<InvitationToken>> FindInvitationToken(const std::string& token_hash) override;
+  Status AddApiKey(const ApiKey& key) override;
+  Result<std::optional<ApiKey>> FindApiKeyByHash(const std::string& key_hash) override;
+  Result<std::vector<ApiKey>> ListApiKeys() override;
+  Status RevokeApiKey(const std::string& key_id, std::int64_t at_ms) override;
+  Result<std::optional<StoredResponseRef>> FindResponseBySource(Channel channel,
+                                                              const std::string& source_ref) override;
 
   // For feature stores in their own files (sql/sms_store.cc): runs `fn` on a pooled connection
   // (autocommit on entry) with the pool's retry rules; a ::sql::SQLException thrown by `fn` is

@@ -15,6 +15,7 @@
 
 #include "core/ports.h"
 #include "core/status.h"
+#include "core/web_ports.h"
 
 namespace minyi::sql {
 
@@ -54,7 +55,8 @@ class Store : public ResponseSink,
               public PopulationSource,
               public PopulationSink,
               public IndexSink,
-              public IndexSource {
+              public IndexSource,
+              public WebAccessStore {
  public:
   ~Store() override = default;
 

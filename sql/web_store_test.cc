@@ -1,0 +1,190 @@
+// The web collector's tables (core/web_ports.h) on every backend: SQLite in memory, SQLite in a
+// file and a private MariaDB (started once for this binary).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sql/store.h"
+#include "tests/support/mariadb_server.h"
+
+namespace minyi::sql {
+namespace {
+
+namespace fs = std::filesystem;
+using testsupport::MariaDbServer;
+
+MariaDbServer* SharedMariaDb() {
+  static std::unique_ptr<MariaDbServer> server = [] {
+    auto started = MariaDbServer::Start();
+    if (!started.ok()) {
+      ADD_FAILURE() << "cannot start a private MariaDB: " << started.status();
+      return std::unique_ptr<MariaDbServer>();
+    }
+    return std::move(started).value();
+  }();
+  return server.get();
+}
+
+class WebStoreTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    StoreOptions o;
+    if (GetParam() == "SqliteMemory") {
+      o.sqlite.path = ":memory:";
+    } else if (GetParam() == "SqliteFile") {
+      std::string pattern = (fs::temp_directory_path() / "minyi-web-store-XXXXXX").string();
+      ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+      dir_ = pattern;
+      o.sqlite.path = dir_ + "/minyi.db";
+      o.sqlite.synchronous = "NORMAL";
+    } else {
+      MariaDbServer* server = SharedMariaDb();
+      ASSERT_NE(server, nullptr);
+      o.backend = "mysql";
+      o.mysql.socket = server->socket_path();
+      o.mysql.user = server->user();
+      o.mysql.password = server->password();
+      o.mysql.database = MariaDbServer::UniqueDatabaseName();
+      o.mysql.create_database = true;
+      o.mysql.pool_size = 4;
+    }
+    auto store = OpenStore(o);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(store).value();
+    auto migrated = store_->Migrate();
+    ASSERT_TRUE(migrated.ok()) << migrated.status();
+  }
+  void TearDown() override {
+    store_.reset();
+    if (!dir_.empty()) {
+      std::error_code ec;
+      fs::remove_all(dir_, ec);
+    }
+  }
+
+  std::unique_ptr<Store> store_;
+  std::string dir_;
+};
+
+TEST_P(WebStoreTest, InvitationTokensAreStoredAndFound) {
+  const std::string h1(64, 'a'), h2(64, 'b');
+  ASSERT_TRUE(store_->AddInvitationTokens({{h1, "jiangsu-safety", "320812007", "batch1", 1000},
+                                           {h2, "jiangsu-safety", "", "batch1", 1000}})
+                  .ok());
+  auto found = store_->FindInvitationToken(h1);
+  ASSERT_TRUE(found.ok()) << found.status();
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->survey_id, "jiangsu-safety");
+  EXPECT_EQ((*found)->town_code, "320812007");
+  EXPECT_EQ((*found)->batch_id, "batch1");
+  EXPECT_EQ((*found)->created_at_ms, 1000);
+  auto open_town = store_->FindInvitationToken(h2);
+  ASSERT_TRUE(open_town.ok() && open_town->has_value());
+  EXPECT_EQ((*open_town)->town_code, "");
+  auto missing = store_->FindInvitationToken(std::string(64, 'c'));
+  ASSERT_TRUE(missing.ok());
+  EXPECT_FALSE(missing->has_value());
+}
+
+TEST_P(WebStoreTest, DuplicateTokenIsAConflictAndStoresNothingOfTheBatch) {
+  const std::string h1(64, 'a'), h3(64, 'd');
+  ASSERT_TRUE(store_->AddInvitationTokens({{h1, "s", "", "b", 1}}).ok());
+  Status s = store_->AddInvitationTokens({{h3, "s", "", "b2", 1}, {h1, "s", "", "b2", 1}});
+  EXPECT_EQ(s.code(), StatusCode::kConflict) << s;
+  auto found = store_->FindInvitationToken(h3);
+  ASSERT_TRUE(found.ok());
+  EXPECT_FALSE(found->has_value()) << "the batch must be all or nothing";
+  EXPECT_EQ(store_->AddInvitationTokens({{"", "s", "", "b", 1}}).code(), StatusCode::kInvalidInput);
+}
+
+TEST_P(WebStoreTest, ApiKeysAddFindListRevoke) {
+  ApiKey k{"k_1", std::string(64, 'e'), "12345 hotline", {"b-survey", "a-survey"}, 5, 0};
+  ASSERT_TRUE(store_->AddApiKey(k).ok());
+  ApiKey k2{"k_2", std::string(64, 'f'), "street app", {"a-survey"}, 6, 0};
+  ASSERT_TRUE(store_->AddApiKey(k2).ok());
+  EXPECT_EQ(store_->AddApiKey(k).code(), StatusCode::kConflict);
+  ApiKey no_survey{"k_3", std::string(64, '0'), "x", {}, 6, 0};
+  EXPECT_EQ(store_->AddApiKey(no_survey).code(), StatusCode::kInvalidInput);
+
+  auto found = store_->FindApiKeyByHash(std::string(64, 'e'));
+  ASSERT_TRUE(found.ok() && found->has_value()) << found.status();
+  EXPECT_EQ((*found)->key_id, "k_1");
+  EXPECT_EQ((*found)->name, "12345 hotline");
+  EXPECT_EQ((*found)->surveys, (std::vector<std::string>{"a-survey", "b-survey"}));
+  EXPECT_TRUE((*found)->active());
+  EXPECT_TRUE((*found)->Allows("b-survey"));
+  EXPECT_FALSE((*found)->Allows("c-survey"));
+
+  ASSERT_TRUE(store_->RevokeApiKey("k_1", 99).ok());
+  ASSERT_TRUE(store_->RevokeApiKey("k_1", 200).ok());
+  EXPECT_EQ(store_->RevokeApiKey("k_9", 1).code(), StatusCode::kNotFound);
+  auto list = store_->ListApiKeys();
+  ASSERT_TRUE(list.ok()) << list.status();
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].key_id, "k_1");
+  EXPECT_EQ((*list)[0].revoked_at_ms, 99) << "the first revocation time is kept";
+  EXPECT_TRUE((*list)[1].active());
+}
+
+TEST_P(WebStoreTest, FindResponseBySource) {
+  Response r;
+  r.survey_id = "jiangsu-safety";
+  r.period = {2025, 0};
+  r.town_code = "320812007";
+  r.channel = Channel::kWeb;
+  r.respondent_key = "k";
+  r.answers = {{"security", {"1"}}};
+  r.source_ref = "token:abc";
+  r.received_at_ms = 1;
+  std::vector<AppendResult> results;
+  ASSERT_TRUE(store_->Append({r}, &results).ok());
+  auto found = store_->FindResponseBySource(Channel::kWeb, "token:abc");
+  ASSERT_TRUE(found.ok() && found->has_value()) << found.status();
+  EXPECT_EQ((*found)->response_id, results[0].response_id);
+  EXPECT_EQ((*found)->content_hash, r.ContentHash());
+  auto other_channel = store_->FindResponseBySource(Channel::kSms, "token:abc");
+  ASSERT_TRUE(other_channel.ok());
+  EXPECT_FALSE(other_channel->has_value());
+}
+
+// The guarantee tokens rely on: many concurrent appends of one (web, token:...) identity store one row.
+TEST_P(WebStoreTest, ConcurrentAppendsOfOneTokenStoreOneResponse) {
+  std::vector<std::thread> threads;
+  std::atomic<int> stored{0}, other{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      Response r;
+      r.survey_id = "jiangsu-safety";
+      r.period = {2025, 0};
+      r.town_code = "320812007";
+      r.channel = Channel::kWeb;
+      r.respondent_key = "k";
+      r.answers = {{"security", {std::to_string(1 + t % 2)}}};
+      r.source_ref = "token:race";
+      std::vector<AppendResult> results;
+      Status s = store_->Append({r}, &results);
+      if (s.ok() && results[0].outcome == AppendOutcome::kStored) {
+        ++stored;
+      } else if (s.ok()) {
+        ++other;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(stored.load(), 1);
+  EXPECT_EQ(other.load(), 7);
+}
+
+std::string BackendName(const ::testing::TestParamInfo<std::string>& p) { return p.param; }
+
+INSTANTIATE_TEST_SUITE_P(Backends, WebStoreTest, ::testing::Values("SqliteMemory", "SqliteFile", "MariaDb"),
+                         BackendName);
+
+}  // namespace
+}  // namespace minyi::sql
