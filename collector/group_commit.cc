@@ -1,0 +1,113 @@
+#include "collector/group_commit.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <exception>
+
+namespace minyi::collector {
+
+GroupCommitWriter::GroupCommitWriter(ResponseSink& sink, GroupCommitOptions options)
+    : sink_(sink), options_(options) {
+  options_.max_batch = std::max<std::size_t>(1, options_.max_batch);
+  thread_ = std::thread([this] { Loop(); });
+}
+
+GroupCommitWriter::~GroupCommitWriter() { Stop(); }
+
+Result<std::vector<GroupCommitWriter::Future>> GroupCommitWriter::Submit(std::vector<Response> responses) {
+  std::vector<Future> futures;
+  futures.reserve(responses.size());
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return Status::Unavailable("the server is shutting down");
+    if (queue_.size() + responses.size() > options_.max_queue) {
+      ++stats_.rejected_full;
+      return Status::ResourceExhausted("the write queue is full");
+    }
+    for (Response& r : responses) {
+      queue_.push_back(Item{std::move(r), {}});
+      futures.push_back(queue_.back().promise.get_future());
+    }
+  }
+  cv_.notify_one();
+  return futures;
+}
+
+void GroupCommitWriter::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+  }
+  cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+GroupCommitStats GroupCommitWriter::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+void GroupCommitWriter::Loop() {
+  std::vector<Item> batch;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything queued was committed
+      if (options_.max_wait.count() > 0 && queue_.size() < options_.max_batch && !stopping_) {
+        const auto deadline = std::chrono::steady_clock::now() + options_.max_wait;
+        cv_.wait_until(lock, deadline,
+                       [this] { return stopping_ || queue_.size() >= options_.max_batch; });
+      }
+      const std::size_t n = std::min(queue_.size(), options_.max_batch);
+      batch.reserve(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      ++stats_.batches;
+      stats_.responses += n;
+      stats_.largest_batch = std::max(stats_.largest_batch, n);
+    }
+    Commit(batch);
+    batch.clear();
+  }
+}
+
+void GroupCommitWriter::Commit(std::vector<Item>& batch) {
+  std::vector<Response> responses;
+  responses.reserve(batch.size());
+  for (Item& item : batch) responses.push_back(std::move(item.response));
+  std::vector<AppendResult> results;
+  Status status;
+  try {
+    status = sink_.Append(responses, &results);
+  } catch (const std::exception& e) {
+    status = Status::Internal(std::string("append threw: ") + e.what());
+  }
+  if (status.ok() && results.size() == batch.size()) {
+    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].promise.set_value(results[i]);
+    return;
+  }
+  if (status.ok()) status = Status::Internal("append returned a wrong number of results");
+  if (status.code() == StatusCode::kInvalidInput && batch.size() > 1) {
+    // One row broke a constraint validation should have caught: isolate it.
+    spdlog::warn("group commit: batch of {} rejected ({}); retrying one by one", batch.size(), status.ToString());
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      std::vector<AppendResult> one;
+      Status s = sink_.Append({responses[i]}, &one);
+      if (s.ok() && one.size() == 1) {
+        batch[i].promise.set_value(one[0]);
+      } else {
+        batch[i].promise.set_value(s.ok() ? Status::Internal("append returned no result") : s);
+      }
+    }
+    return;
+  }
+  spdlog::error("group commit: batch of {} failed: {}", batch.size(), status.ToString());
+  for (Item& item : batch) item.promise.set_value(status);
+}
+
+}  // namespace minyi::collector

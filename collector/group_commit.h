@@ -1,0 +1,81 @@
+// Group commit: one writer thread drains a queue of responses into ResponseSink::Append, so many
+// concurrent requests share one transaction and one fsync. Each submitter gets a future that is
+// fulfilled only after the batch holding its response committed (or failed).
+//
+// Backpressure: the queue is bounded; Submit fails fast with kResourceExhausted when it is full
+// (HTTP 503 with Retry-After), never blocking a request thread. A batch the store rejects as a whole
+// with kInvalidInput is retried one response at a time, so one bad row cannot fail its neighbours;
+// kUnavailable (database down, disk full) fails every response of the batch.
+//
+// Thread safety: Submit may be called from any number of threads. Stop() (also run by the
+// destructor) refuses new submissions, commits everything already queued, and joins the thread.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "core/ports.h"
+#include "core/status.h"
+
+namespace minyi::collector {
+
+struct GroupCommitOptions {
+  std::size_t max_batch = 512;   // responses per transaction at most
+  // After the first queued response, wait at most this long for more before committing (0: commit
+  // whatever is queued at once; under load a batch still forms while the previous one commits).
+  std::chrono::microseconds max_wait{0};
+  std::size_t max_queue = 10000;  // queued responses at most; beyond: kResourceExhausted
+};
+
+struct GroupCommitStats {
+  std::uint64_t batches = 0;
+  std::uint64_t responses = 0;
+  std::uint64_t rejected_full = 0;  // submissions refused because the queue was full
+  std::size_t largest_batch = 0;
+};
+
+class GroupCommitWriter {
+ public:
+  using Future = std::future<Result<AppendResult>>;
+
+  // `sink` must outlive the writer. Starts the writer thread.
+  GroupCommitWriter(ResponseSink& sink, GroupCommitOptions options);
+  ~GroupCommitWriter();
+  GroupCommitWriter(const GroupCommitWriter&) = delete;
+  GroupCommitWriter& operator=(const GroupCommitWriter&) = delete;
+
+  // Queues responses (all or none): one future per response, in order. kResourceExhausted when the
+  // queue cannot take them all; kUnavailable after Stop().
+  Result<std::vector<Future>> Submit(std::vector<Response> responses);
+
+  // Refuses new submissions, commits everything queued, joins the writer. Idempotent.
+  void Stop();
+
+  GroupCommitStats stats() const;
+
+ private:
+  struct Item {
+    Response response;
+    std::promise<Result<AppendResult>> promise;
+  };
+  void Loop();
+  void Commit(std::vector<Item>& batch);
+
+  ResponseSink& sink_;
+  GroupCommitOptions options_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Item> queue_;
+  bool stopping_ = false;
+  GroupCommitStats stats_;
+  std::thread thread_;
+};
+
+}  // namespace minyi::collector

@@ -1,0 +1,110 @@
+#include "collector/group_commit.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "collector/fake_store_for_test.h"
+
+namespace minyi::collector {
+namespace {
+
+Response MakeResponse(const std::string& ref, const std::string& answer = "1") {
+  Response r;
+  r.survey_id = "s";
+  r.period = {2025, 0};
+  r.town_code = "320812007";
+  r.channel = Channel::kWeb;
+  r.respondent_key = "k";
+  r.answers = {{"security", {answer}}};
+  r.source_ref = ref;
+  return r;
+}
+
+TEST(GroupCommitTest, ConcurrentSubmittersShareTransactions) {
+  FakeStore store;
+  GroupCommitWriter writer(store, {64, std::chrono::microseconds(2000), 10000});
+  std::atomic<int> stored{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        auto f = writer.Submit({MakeResponse("r" + std::to_string(t) + "-" + std::to_string(i))});
+        ASSERT_TRUE(f.ok());
+        auto result = (*f)[0].get();
+        ASSERT_TRUE(result.ok());
+        if (result->outcome == AppendOutcome::kStored) ++stored;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(stored.load(), 800);
+  EXPECT_EQ(store.rows.size(), 800u);
+  const auto stats = writer.stats();
+  EXPECT_EQ(stats.responses, 800u);
+  EXPECT_LT(stats.batches, 800u) << "requests must share transactions";
+  EXPECT_LE(stats.largest_batch, 64u);
+}
+
+TEST(GroupCommitTest, DuplicatesAndConflictsInsideOneBatch) {
+  FakeStore store;
+  GroupCommitWriter writer(store, {});
+  auto f = writer.Submit({MakeResponse("a"), MakeResponse("a"), MakeResponse("a", "2")});
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ((*f)[0].get()->outcome, AppendOutcome::kStored);
+  EXPECT_EQ((*f)[1].get()->outcome, AppendOutcome::kDuplicate);
+  EXPECT_EQ((*f)[2].get()->outcome, AppendOutcome::kConflict);
+}
+
+TEST(GroupCommitTest, FullQueueIsRefusedNotBlocked) {
+  FakeStore store;
+  GroupCommitWriter writer(store, {8, std::chrono::microseconds(0), 2});
+  auto too_many = writer.Submit({MakeResponse("a"), MakeResponse("b"), MakeResponse("c")});
+  EXPECT_EQ(too_many.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(writer.stats().rejected_full, 1u);
+}
+
+TEST(GroupCommitTest, StoreFailureFailsTheBatchAndLaterBatchesSucceed) {
+  FakeStore store;
+  store.fail_append_call = 0;
+  GroupCommitWriter writer(store, {});
+  auto first = writer.Submit({MakeResponse("a")});
+  ASSERT_TRUE(first.ok());
+  auto r1 = (*first)[0].get();
+  EXPECT_EQ(r1.status().code(), StatusCode::kUnavailable);
+  auto second = writer.Submit({MakeResponse("a")});
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ((*second)[0].get()->outcome, AppendOutcome::kStored);
+}
+
+TEST(GroupCommitTest, InvalidRowIsIsolated) {
+  FakeStore store;
+  GroupCommitWriter writer(store, {64, std::chrono::microseconds(0), 100});
+  Response bad = MakeResponse("");  // no source_ref: the store rejects the whole batch
+  auto f = writer.Submit({MakeResponse("a"), bad, MakeResponse("b")});
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ((*f)[0].get()->outcome, AppendOutcome::kStored);
+  EXPECT_EQ((*f)[1].get().status().code(), StatusCode::kInvalidInput);
+  EXPECT_EQ((*f)[2].get()->outcome, AppendOutcome::kStored);
+}
+
+TEST(GroupCommitTest, StopCommitsEverythingQueuedThenRefuses) {
+  FakeStore store;
+  std::vector<GroupCommitWriter::Future> futures;
+  {
+    GroupCommitWriter writer(store, {4, std::chrono::microseconds(50000), 1000});
+    for (int i = 0; i < 20; ++i) {
+      auto f = writer.Submit({MakeResponse("r" + std::to_string(i))});
+      ASSERT_TRUE(f.ok());
+      futures.push_back(std::move((*f)[0]));
+    }
+    writer.Stop();
+    EXPECT_EQ(writer.Submit({MakeResponse("late")}).status().code(), StatusCode::kUnavailable);
+  }
+  for (auto& f : futures) EXPECT_EQ(f.get()->outcome, AppendOutcome::kStored);
+  EXPECT_EQ(store.rows.size(), 20u);
+}
+
+}  // namespace
+}  // namespace minyi::collector

@@ -1,0 +1,252 @@
+#include "collector/ingest.h"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+
+#include "collector/response_import.h"
+#include "collector/web_access.h"
+
+namespace minyi::collector {
+namespace {
+
+std::string Trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return std::string(s);
+}
+
+// A partner's respondent id as hashed: mainland mobiles in any spelling become +86XXXXXXXXXXX so the
+// same person gets the same key whichever way the number was written.
+std::string NormalizeRespondent(std::string_view text) {
+  std::string trimmed = Trim(text);
+  if (!LooksLikePhoneNumber(trimmed)) return trimmed;
+  std::string digits;
+  for (char c : trimmed) {
+    if (c >= '0' && c <= '9') digits += c;
+  }
+  if (digits.size() == 15 && digits.rfind("0086", 0) == 0) digits = digits.substr(4);
+  if (digits.size() == 13 && digits.rfind("86", 0) == 0) digits = digits.substr(2);
+  if (digits.size() == 11 && digits[0] == '1') return "+86" + digits;
+  return "+" + digits;
+}
+
+std::string PeriodList(const std::vector<Period>& periods) {
+  std::string out;
+  for (const auto& p : periods) out += (out.empty() ? "" : ", ") + p.ToString();
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace
+
+Result<std::vector<Period>> ParsePeriodList(std::string_view text) {
+  std::vector<Period> out;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    std::size_t end = text.find(',', pos);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string item = Trim(text.substr(pos, end - pos));
+    if (!item.empty()) {
+      auto p = Period::Parse(item);
+      if (!p.ok()) return Status::InvalidInput("period '" + item + "': " + p.status().message());
+      out.push_back(*p);
+    }
+    pos = end + 1;
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+int IngestResult::HttpStatus() const {
+  switch (code) {
+    case IngestCode::kStored: return 201;
+    case IngestCode::kDuplicate: return 200;
+    case IngestCode::kConflict: return 409;
+    case IngestCode::kInvalid: return 422;
+    case IngestCode::kForbidden: return 403;
+    case IngestCode::kBusy: return 503;
+    case IngestCode::kUnavailable: return 503;
+  }
+  return 500;
+}
+
+std::string_view IngestResult::CodeName() const {
+  switch (code) {
+    case IngestCode::kStored: return "stored";
+    case IngestCode::kDuplicate: return "duplicate";
+    case IngestCode::kConflict: return "conflict";
+    case IngestCode::kInvalid: return "invalid";
+    case IngestCode::kForbidden: return "forbidden";
+    case IngestCode::kBusy: return "busy";
+    case IngestCode::kUnavailable: return "unavailable";
+  }
+  return "unknown";
+}
+
+IngestService::IngestService(const SurveyCatalog& surveys, const AreaRegistry& areas, WebAccessStore& access,
+                             GroupCommitWriter& writer, const KeyedHasher& hasher, IngestOptions options)
+    : surveys_(surveys), areas_(areas), access_(access), writer_(writer), hasher_(hasher),
+      options_(std::move(options)) {}
+
+std::vector<Period> IngestService::OpenPeriods() const {
+  if (!options_.open_periods.empty()) return options_.open_periods;
+  const std::int64_t local_ms = NowMillis() + static_cast<std::int64_t>(options_.utc_offset_minutes) * 60000;
+  const std::string iso = FormatTimestampUtc(local_ms);  // the local date, formatted as if UTC
+  return {Period{std::stoi(iso.substr(0, 4)), 0}};
+}
+
+Period IngestService::PagePeriod() const { return OpenPeriods().back(); }
+
+std::string IngestService::DeviceSourceRef(const std::string& device_id, const std::string& survey_id,
+                                           const Period& period) const {
+  return "device:" + hasher_.Mac("device-ref", device_id + "\n" + survey_id + "\n" + period.ToString());
+}
+
+Result<std::optional<InvitationToken>> IngestService::FindToken(std::string_view token) {
+  if (!LooksLikeToken(token)) return std::optional<InvitationToken>();
+  return access_.FindInvitationToken(HashToken(token));
+}
+
+Result<bool> IngestService::TokenUsed(const InvitationToken& invitation) {
+  return AlreadyAnswered(TokenSourceRef(invitation.token_hash));
+}
+
+Result<bool> IngestService::AlreadyAnswered(const std::string& source_ref) {
+  auto found = access_.FindResponseBySource(Channel::kWeb, source_ref);
+  if (!found.ok()) return found.status();
+  return found->has_value();
+}
+
+std::optional<Response> IngestService::Build(const Submission& s, const Submitter& who, std::int64_t now_ms,
+                                             IngestResult& result) {
+  result.code = IngestCode::kInvalid;
+  auto& errors = result.errors;
+  auto survey = surveys_.Find(s.survey_id);
+  if (survey == nullptr) {
+    errors.push_back({"survey", "unknown survey '" + s.survey_id + "'"});
+    return std::nullopt;
+  }
+  if (who.kind == Submitter::Kind::kApiKey && (who.api_key == nullptr || !who.api_key->Allows(s.survey_id))) {
+    result.code = IngestCode::kForbidden;
+    result.message = "this API key may not submit to survey '" + s.survey_id + "'";
+    return std::nullopt;
+  }
+  if (!s.period) {
+    errors.push_back({"period", "is required"});
+  } else {
+    const auto open = OpenPeriods();
+    if (std::find(open.begin(), open.end(), *s.period) == open.end()) {
+      errors.push_back({"period", "period " + s.period->ToString() + " is closed (open: " + PeriodList(open) + ")"});
+    }
+  }
+  std::string town = s.town_code;
+  std::optional<InvitationToken> invitation;
+  if (!s.token.empty()) {
+    auto found = FindToken(s.token);
+    if (!found.ok()) {
+      result.code = IngestCode::kUnavailable;
+      result.message = "the store is unavailable";
+      return std::nullopt;
+    }
+    if (!found->has_value()) {
+      errors.push_back({"token", "unknown invitation token"});
+    } else if ((*found)->survey_id != s.survey_id) {
+      errors.push_back({"token", "the invitation is for survey '" + (*found)->survey_id + "'"});
+    } else {
+      invitation = **found;
+      if (!invitation->town_code.empty()) {
+        if (town.empty()) {
+          town = invitation->town_code;
+        } else if (town != invitation->town_code) {
+          errors.push_back({"town", "the invitation is for town " + invitation->town_code});
+        }
+      }
+    }
+  }
+  if (town.empty()) {
+    errors.push_back({"town", "is required"});
+  } else if (!areas_.IsTown(town)) {
+    errors.push_back({"town", "unknown town code '" + town + "'"});
+  }
+  for (auto& e : survey->ValidateAnswers(s.answers, s.completion)) errors.push_back(std::move(e));
+  if (!errors.empty()) return std::nullopt;
+
+  Response r;
+  r.survey_id = s.survey_id;
+  r.period = *s.period;
+  r.town_code = town;
+  r.channel = Channel::kWeb;
+  r.completion = s.completion;
+  r.submitted_at_ms = s.submitted_at_ms;
+  r.received_at_ms = now_ms;
+  for (const auto& [code, values] : s.answers) {
+    const Question* q = survey->FindQuestion(code);
+    std::vector<std::string>& out = r.answers[code];
+    for (const auto& v : values) out.push_back(q != nullptr && q->type == QuestionType::kText ? MaskPhoneNumbers(v) : v);
+  }
+  r.raw_payload = MaskPhoneNumbers(s.raw_payload);
+  if (invitation) {
+    r.source_ref = TokenSourceRef(invitation->token_hash);
+    r.respondent_key = hasher_.RespondentKey("token:" + invitation->token_hash);
+  } else if (who.kind == Submitter::Kind::kApiKey) {
+    r.source_ref = "api:" + who.api_key->key_id + ":" +
+                   (s.idempotency_key.empty() ? "auto:" + RandomHex(16) : s.idempotency_key);
+    r.respondent_key = hasher_.RespondentKey(s.respondent.empty() ? "source:" + r.source_ref
+                                                                  : "respondent:" + NormalizeRespondent(s.respondent));
+  } else {
+    r.source_ref = DeviceSourceRef(who.device_id, r.survey_id, r.period);
+    r.respondent_key = hasher_.RespondentKey("device:" + who.device_id);
+  }
+  result.source_ref = r.source_ref;
+  return r;
+}
+
+std::vector<IngestResult> IngestService::Submit(const std::vector<Submission>& submissions, const Submitter& who) {
+  const std::int64_t now_ms = NowMillis();
+  std::vector<IngestResult> results(submissions.size());
+  std::vector<Response> valid;
+  std::vector<std::size_t> valid_index;
+  for (std::size_t i = 0; i < submissions.size(); ++i) {
+    auto built = Build(submissions[i], who, now_ms, results[i]);
+    if (built) {
+      valid.push_back(std::move(*built));
+      valid_index.push_back(i);
+    }
+  }
+  if (valid.empty()) return results;
+  auto queued = writer_.Submit(std::move(valid));
+  if (!queued.ok()) {
+    for (std::size_t i : valid_index) {
+      results[i].code = queued.status().code() == StatusCode::kResourceExhausted ? IngestCode::kBusy
+                                                                                 : IngestCode::kUnavailable;
+      results[i].message = queued.status().message();
+    }
+    return results;
+  }
+  for (std::size_t j = 0; j < valid_index.size(); ++j) {
+    IngestResult& out = results[valid_index[j]];
+    Result<AppendResult> appended = (*queued)[j].get();
+    if (!appended.ok()) {
+      out.code = IngestCode::kUnavailable;
+      out.message = "the response could not be stored; please retry";
+      continue;
+    }
+    out.response_id = appended->response_id;
+    switch (appended->outcome) {
+      case AppendOutcome::kStored: out.code = IngestCode::kStored; break;
+      case AppendOutcome::kDuplicate: out.code = IngestCode::kDuplicate; break;
+      case AppendOutcome::kConflict:
+        out.code = IngestCode::kConflict;
+        out.message = "a different response was already stored under " +
+                      std::string(out.source_ref.rfind("token:", 0) == 0 ? "this invitation token" : "this key");
+        break;
+    }
+  }
+  return results;
+}
+
+IngestResult IngestService::SubmitOne(const Submission& submission, const Submitter& who) {
+  return Submit({submission}, who).front();
+}
+
+}  // namespace minyi::collector
