@@ -1,0 +1,355 @@
+// AccessStore over the dialect adapter (sql/access_db.h): the SQL is written once, with '?'
+// placeholders, and runs unchanged on SQLite and MySQL/MariaDB.
+#include "sql/access_store.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "sql/access_db.h"
+#include "sql/mysql_store.h"
+#include "sql/sqlite_store.h"
+
+namespace minyi::sql {
+namespace {
+
+using access_detail::Db;
+using access_detail::Row;
+using access_detail::Tx;
+using access_detail::Value;
+
+std::int64_t Int(const std::optional<std::string>& v) {
+  if (!v || v->empty()) return 0;
+  return std::strtoll(v->c_str(), nullptr, 10);
+}
+std::string Str(const std::optional<std::string>& v) { return v.value_or(std::string()); }
+
+// Town codes within `area`: [area, area + ":") since ':' sorts right after '9' (binary collation).
+Status AreaRange(const std::string& area, std::string* low, std::string* high) {
+  if (area.size() < 2 || area.size() > 9 ||
+      !std::all_of(area.begin(), area.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return Status::InvalidInput("area: a division code of 2 to 9 digits expected, got '" + area + "'");
+  }
+  *low = area;
+  *high = area + ":";
+  return Status::Ok();
+}
+
+constexpr const char* kUserColumns =
+    "id, username, role, password_hash, disabled, created_at_ms, updated_at_ms";
+
+class SqlAccessStore final : public AccessStore {
+ public:
+  explicit SqlAccessStore(std::unique_ptr<Db> db) : db_(std::move(db)) {}
+
+  Status AddUser(const User& user, std::int64_t* id) override {
+    if (user.username.empty() || user.password_hash.empty()) {
+      return Status::InvalidInput("user: username and password hash are required");
+    }
+    return db_->InTransaction("add user " + user.username, [&](Tx& tx) -> Status {
+      auto inserted = tx.Execute(
+          "INSERT INTO users (username, role, password_hash, disabled, created_at_ms, updated_at_ms)"
+          " VALUES (?, ?, ?, ?, ?, ?)",
+          {user.username, std::string(RoleName(user.role)), user.password_hash,
+           std::int64_t{user.disabled ? 1 : 0}, user.created_at_ms, user.updated_at_ms});
+      if (!inserted.ok()) {
+        if (inserted.status().code() == StatusCode::kConflict) {
+          return Status::Conflict("user '" + user.username + "' already exists");
+        }
+        return inserted.status();
+      }
+      auto new_id = tx.LastInsertId();
+      if (!new_id.ok()) return new_id.status();
+      for (const std::string& area : user.areas) {
+        auto r = tx.Execute("INSERT INTO user_areas (user_id, area_code) VALUES (?, ?)", {new_id.value(), area});
+        if (!r.ok()) return r.status();
+      }
+      if (id != nullptr) *id = new_id.value();
+      return Status::Ok();
+    });
+  }
+
+  Result<std::optional<User>> FindUser(const std::string& username) override {
+    return FindOne("username = ?", username);
+  }
+  Result<std::optional<User>> FindUserById(std::int64_t id) override { return FindOne("id = ?", id); }
+
+  Result<std::vector<User>> ListUsers() override {
+    std::vector<User> users;
+    Status s = db_->InTransaction("list users", [&](Tx& tx) -> Status {
+      auto rows = tx.Query(std::string("SELECT ") + kUserColumns + " FROM users ORDER BY username", {});
+      if (!rows.ok()) return rows.status();
+      auto areas = tx.Query("SELECT user_id, area_code FROM user_areas ORDER BY user_id, area_code", {});
+      if (!areas.ok()) return areas.status();
+      for (const Row& row : rows.value()) {
+        User u = ToUser(row);
+        for (const Row& a : areas.value()) {
+          if (Int(a[0]) == u.id) u.areas.push_back(Str(a[1]));
+        }
+        users.push_back(std::move(u));
+      }
+      return Status::Ok();
+    });
+    if (!s.ok()) return s;
+    return users;
+  }
+
+  Status SetUserDisabled(const std::string& username, bool disabled, std::int64_t at_ms) override {
+    return db_->InTransaction("disable user " + username, [&](Tx& tx) -> Status {
+      auto id = UserId(tx, username);
+      if (!id.ok()) return id.status();
+      auto r = tx.Execute("UPDATE users SET disabled = ?, updated_at_ms = ? WHERE id = ?",
+                          {std::int64_t{disabled ? 1 : 0}, at_ms, id.value()});
+      if (!r.ok()) return r.status();
+      if (disabled) {
+        auto d = tx.Execute("DELETE FROM sessions WHERE user_id = ?", {id.value()});
+        if (!d.ok()) return d.status();
+      }
+      return Status::Ok();
+    });
+  }
+
+  Status SetPasswordHash(const std::string& username, const std::string& password_hash,
+                         std::int64_t at_ms) override {
+    if (password_hash.empty()) return Status::InvalidInput("password hash is empty");
+    return db_->InTransaction("set password of " + username, [&](Tx& tx) -> Status {
+      auto id = UserId(tx, username);
+      if (!id.ok()) return id.status();
+      auto r = tx.Execute("UPDATE users SET password_hash = ?, updated_at_ms = ? WHERE id = ?",
+                          {password_hash, at_ms, id.value()});
+      if (!r.ok()) return r.status();
+      auto d = tx.Execute("DELETE FROM sessions WHERE user_id = ?", {id.value()});
+      return d.ok() ? Status::Ok() : d.status();
+    });
+  }
+
+  Status AddSession(const Session& session) override {
+    if (session.id_hash.size() != 64 || session.user_id <= 0) {
+      return Status::InvalidInput("session: a 64-character id hash and a user id are required");
+    }
+    return db_->InTransaction("add session", [&](Tx& tx) -> Status {
+      auto r = tx.Execute(
+          "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at_ms, expires_at_ms, remote_address)"
+          " VALUES (?, ?, ?, ?, ?, ?)",
+          {session.id_hash, session.user_id, session.csrf_token, session.created_at_ms, session.expires_at_ms,
+           session.remote_address.substr(0, 64)});
+      return r.ok() ? Status::Ok() : r.status();
+    });
+  }
+
+  Result<std::optional<Session>> FindSession(const std::string& id_hash) override {
+    std::optional<Session> found;
+    Status s = db_->InTransaction("find session", [&](Tx& tx) -> Status {
+      auto rows = tx.Query(
+          "SELECT id_hash, user_id, csrf_token, created_at_ms, expires_at_ms, remote_address FROM sessions"
+          " WHERE id_hash = ?",
+          {id_hash});
+      if (!rows.ok()) return rows.status();
+      if (rows.value().empty()) return Status::Ok();
+      const Row& r = rows.value().front();
+      Session session;
+      session.id_hash = Str(r[0]);
+      session.user_id = Int(r[1]);
+      session.csrf_token = Str(r[2]);
+      session.created_at_ms = Int(r[3]);
+      session.expires_at_ms = Int(r[4]);
+      session.remote_address = Str(r[5]);
+      found = std::move(session);
+      return Status::Ok();
+    });
+    if (!s.ok()) return s;
+    return found;
+  }
+
+  Status DeleteSession(const std::string& id_hash) override {
+    return db_->InTransaction("delete session", [&](Tx& tx) -> Status {
+      auto r = tx.Execute("DELETE FROM sessions WHERE id_hash = ?", {id_hash});
+      return r.ok() ? Status::Ok() : r.status();
+    });
+  }
+
+  Result<std::int64_t> DeleteExpiredSessions(std::int64_t now_ms) override {
+    std::int64_t deleted = 0;
+    Status s = db_->InTransaction("delete expired sessions", [&](Tx& tx) -> Status {
+      auto r = tx.Execute("DELETE FROM sessions WHERE expires_at_ms < ?", {now_ms});
+      if (!r.ok()) return r.status();
+      deleted = r.value();
+      return Status::Ok();
+    });
+    if (!s.ok()) return s;
+    return deleted;
+  }
+
+  Status AppendAudit(const AuditEvent& e) override {
+    if (e.action.empty()) return Status::InvalidInput("audit: action is required");
+    return db_->InTransaction("append audit event", [&](Tx& tx) -> Status {
+      auto r = tx.Execute(
+          "INSERT INTO audit_log (at_ms, username, action, area_code, remote_address, detail)"
+          " VALUES (?, ?, ?, ?, ?, ?)",
+          {e.at_ms, e.username.substr(0, 64), e.action.substr(0, 32), e.area_code.substr(0, 12),
+           e.remote_address.substr(0, 64), Truncate(e.detail, 500)});
+      return r.ok() ? Status::Ok() : r.status();
+    });
+  }
+
+  Result<std::vector<AuditEvent>> ListAudit(std::int64_t limit) override {
+    if (limit < 1 || limit > 100000) return Status::InvalidInput("audit: limit must be 1..100000");
+    std::vector<AuditEvent> events;
+    Status s = db_->InTransaction("list audit events", [&](Tx& tx) -> Status {
+      auto rows = tx.Query(
+          "SELECT id, at_ms, username, action, area_code, remote_address, detail FROM audit_log"
+          " ORDER BY id DESC LIMIT ?",
+          {limit});
+      if (!rows.ok()) return rows.status();
+      for (const Row& r : rows.value()) {
+        AuditEvent e;
+        e.id = Int(r[0]);
+        e.at_ms = Int(r[1]);
+        e.username = Str(r[2]);
+        e.action = Str(r[3]);
+        e.area_code = Str(r[4]);
+        e.remote_address = Str(r[5]);
+        e.detail = Str(r[6]);
+        events.push_back(std::move(e));
+      }
+      return Status::Ok();
+    });
+    if (!s.ok()) return s;
+    return events;
+  }
+
+  Result<std::vector<ChannelCount>> CountByChannel(const std::string& survey_id,
+                                                   const std::string& area_code) override {
+    if (survey_id.empty()) return Status::InvalidInput("survey is required");
+    std::string low, high;
+    MINYI_RETURN_IF_ERROR(AreaRange(area_code, &low, &high));
+    std::vector<ChannelCount> out;
+    Status s = db_->InTransaction("count responses by channel", [&](Tx& tx) -> Status {
+      auto rows = tx.Query(
+          "SELECT period_year, period_quarter, channel, completion, COUNT(*) FROM responses"
+          " WHERE survey_id = ? AND town_code >= ? AND town_code < ?"
+          " GROUP BY period_year, period_quarter, channel, completion"
+          " ORDER BY period_year, period_quarter, channel, completion",
+          {survey_id, low, high});
+      if (!rows.ok()) return rows.status();
+      for (const Row& r : rows.value()) {
+        ChannelCount c;
+        c.period = {static_cast<int>(Int(r[0])), static_cast<int>(Int(r[1]))};
+        const std::string channel = Str(r[2]);
+        for (Channel ch : {Channel::kWeb, Channel::kSms, Channel::kWechat, Channel::kImport}) {
+          if (ChannelName(ch) == channel) c.channel = ch;
+        }
+        c.completion = Str(r[3]) == "partial" ? Completion::kPartial : Completion::kComplete;
+        c.count = Int(r[4]);
+        out.push_back(c);
+      }
+      return Status::Ok();
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
+  Result<std::vector<TextAnswer>> ReadTextAnswers(const std::string& survey_id, const std::string& question_code,
+                                                  const std::string& area_code, std::optional<Period> period,
+                                                  std::int64_t limit, std::int64_t* total) override {
+    if (survey_id.empty() || question_code.empty()) return Status::InvalidInput("survey and question are required");
+    if (limit < 1 || limit > 100000) return Status::InvalidInput("limit must be 1..100000");
+    std::string low, high;
+    MINYI_RETURN_IF_ERROR(AreaRange(area_code, &low, &high));
+    std::string where =
+        " FROM responses r JOIN response_answers a ON a.response_id = r.id AND a.question_code = ?"
+        " WHERE r.survey_id = ? AND r.town_code >= ? AND r.town_code < ? AND a.value <> ''";
+    std::vector<Value> params = {question_code, survey_id, low, high};
+    if (period) {
+      where += " AND r.period_year = ? AND r.period_quarter = ?";
+      params.emplace_back(std::int64_t{period->year});
+      params.emplace_back(std::int64_t{period->quarter});
+    }
+    std::vector<TextAnswer> out;
+    Status s = db_->InTransaction("read text answers", [&](Tx& tx) -> Status {
+      if (total != nullptr) {
+        auto count = tx.Query("SELECT COUNT(*)" + where, params);
+        if (!count.ok()) return count.status();
+        *total = count.value().empty() ? 0 : Int(count.value().front()[0]);
+      }
+      std::vector<Value> with_limit = params;
+      with_limit.emplace_back(limit);
+      auto rows = tx.Query(
+          "SELECT r.id, r.period_year, r.period_quarter, r.town_code, a.value" + where +
+              " ORDER BY r.id DESC LIMIT ?",
+          with_limit);
+      if (!rows.ok()) return rows.status();
+      for (const Row& r : rows.value()) {
+        TextAnswer t;
+        t.response_id = Int(r[0]);
+        t.period = {static_cast<int>(Int(r[1])), static_cast<int>(Int(r[2]))};
+        t.town_code = Str(r[3]);
+        t.text = Str(r[4]);
+        out.push_back(std::move(t));
+      }
+      return Status::Ok();
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
+ private:
+  // Cuts at a UTF-8 character boundary at or below `max` bytes.
+  static std::string Truncate(const std::string& text, std::size_t max) {
+    if (text.size() <= max) return text;
+    std::size_t end = max;
+    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+    return text.substr(0, end);
+  }
+
+  static User ToUser(const Row& r) {
+    User u;
+    u.id = Int(r[0]);
+    u.username = Str(r[1]);
+    u.role = ParseRole(Str(r[2])).value_or(Role::kOfficial);
+    u.password_hash = Str(r[3]);
+    u.disabled = Int(r[4]) != 0;
+    u.created_at_ms = Int(r[5]);
+    u.updated_at_ms = Int(r[6]);
+    return u;
+  }
+
+  static Result<std::int64_t> UserId(Tx& tx, const std::string& username) {
+    auto rows = tx.Query("SELECT id FROM users WHERE username = ?", {username});
+    if (!rows.ok()) return rows.status();
+    if (rows.value().empty()) return Status::NotFound("no user '" + username + "'");
+    return Int(rows.value().front()[0]);
+  }
+
+  Result<std::optional<User>> FindOne(const std::string& condition, const Value& key) {
+    std::optional<User> found;
+    Status s = db_->InTransaction("find user", [&](Tx& tx) -> Status {
+      auto rows = tx.Query(std::string("SELECT ") + kUserColumns + " FROM users WHERE " + condition, {key});
+      if (!rows.ok()) return rows.status();
+      if (rows.value().empty()) return Status::Ok();
+      User u = ToUser(rows.value().front());
+      auto areas = tx.Query("SELECT area_code FROM user_areas WHERE user_id = ? ORDER BY area_code", {u.id});
+      if (!areas.ok()) return areas.status();
+      for (const Row& a : areas.value()) u.areas.push_back(Str(a[0]));
+      found = std::move(u);
+      return Status::Ok();
+    });
+    if (!s.ok()) return s;
+    return found;
+  }
+
+  std::unique_ptr<Db> db_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<AccessStore>> OpenAccessStore(Store& store) {
+  if (auto* sqlite = dynamic_cast<SqliteStore*>(&store)) {
+    return std::unique_ptr<AccessStore>(new SqlAccessStore(access_detail::MakeSqliteDb(*sqlite)));
+  }
+  if (auto* mysql = dynamic_cast<MysqlStore*>(&store)) {
+    return std::unique_ptr<AccessStore>(new SqlAccessStore(access_detail::MakeMysqlDb(*mysql)));
+  }
+  return Status::InvalidInput("access store: unsupported store backend '" + store.Backend() + "'");
+}
+
+}  // namespace minyi::sql
