@@ -19,15 +19,15 @@ std::string WeightingLabel(std::uint32_t mask) {
   return mask == 0 ? "none" : "mixed";
 }
 
-void AppendRows(const PeriodData& data, const std::string& level, const std::string& code,
+void AppendRows(const Period& period, const std::vector<IndexSpec>& indices, const std::string& level, const std::string& code,
                 const AreaState& state, std::vector<IndexRow>* rows) {
-  for (std::size_t k = 0; k < data.index_count(); ++k) {
-    const Estimate e = Finalize(state, k, data.indices[k]);
+  for (std::size_t k = 0; k < indices.size(); ++k) {
+    const Estimate e = Finalize(state, k, indices[k]);
     IndexRow row;
-    row.period = data.period;
+    row.period = period;
     row.level = level;
     row.area_code = code;
-    row.index_id = data.indices[k].id;
+    row.index_id = indices[k].id;
     row.n = e.n;
     row.n_eff = e.n_eff;
     row.sum_w = e.sum_w;
@@ -60,7 +60,7 @@ std::string HashHex(std::uint64_t hash) {
   return buf;
 }
 
-Result<PeriodResult> AggregatePeriod(const PeriodData& data, const PeriodOptions& options) {
+Result<std::vector<TownResult>> ComputeTowns(const PeriodData& data, const PeriodOptions& options) {
   MINYI_RETURN_IF_ERROR(data.Validate());
   MINYI_RETURN_IF_ERROR(options.weighting.Validate());
   if (options.threads < 1 || options.threads > 64) {
@@ -69,14 +69,14 @@ Result<PeriodResult> AggregatePeriod(const PeriodData& data, const PeriodOptions
   const std::size_t town_count = data.towns.size();
   PeriodWeights weights;
   PrepareWeights(data, &weights);
-  std::vector<AreaState> town_states(town_count);
+  std::vector<TownResult> towns(town_count);
   std::vector<Status> town_status(town_count);
 
   // Towns are independent: thread j handles towns j, j + T, j + 2T, ... and writes only their slots.
   auto work = [&](std::size_t first, std::size_t step) {
     for (std::size_t t = first; t < town_count; t += step) {
       town_status[t] = WeightTown(data, t, options.weighting, &weights);
-      if (town_status[t].ok()) town_states[t] = TownUpdate(data, weights, t);
+      if (town_status[t].ok()) towns[t].state = TownUpdate(data, weights, t);
     }
   };
   const std::size_t threads = std::min<std::size_t>(static_cast<std::size_t>(options.threads),
@@ -90,23 +90,35 @@ Result<PeriodResult> AggregatePeriod(const PeriodData& data, const PeriodOptions
     for (std::thread& th : pool) th.join();
   }
   for (const Status& s : town_status) MINYI_RETURN_IF_ERROR(s);
-
-  PeriodResult result;
-  result.period = data.period;
-  result.towns = weights.towns;
-  const std::string period_text = data.period.ToString();
   for (std::size_t t = 0; t < town_count; ++t) {
-    const TownWeighting& tw = weights.towns[t];
-    const std::string& code = data.towns[t].code;
+    const TownData& town = data.towns[t];
+    towns[t].code = town.code;
+    towns[t].county = town.county;
+    towns[t].city = town.city;
+    towns[t].province = town.province;
+    towns[t].weighting = std::move(weights.towns[t]);
+  }
+  return towns;
+}
+
+PeriodResult AssemblePeriod(const Period& period, const std::vector<IndexSpec>& indices,
+                            const std::vector<TownResult>& towns) {
+  PeriodResult result;
+  result.period = period;
+  const std::string period_text = period.ToString();
+  for (const TownResult& town : towns) {
+    const TownWeighting& tw = town.weighting;
+    result.towns.push_back(tw);
     if (tw.method == Weighting::kFallback) {
       ++result.fallback_towns;
-      result.warnings.push_back(period_text + " town " + code + ": fallback to post-stratification, " + tw.note);
+      if (tw.note.find("did not converge") != std::string::npos) ++result.nonconverged_towns;
+      result.warnings.push_back(period_text + " town " + town.code + ": fallback to post-stratification, " + tw.note);
     } else if (!tw.note.empty()) {
-      result.warnings.push_back(period_text + " town " + code + ": " + tw.note);
+      result.warnings.push_back(period_text + " town " + town.code + ": " + tw.note);
     }
     if (tw.n == 1) {
       ++result.lonely_strata;
-      result.warnings.push_back(period_text + " town " + code +
+      result.warnings.push_back(period_text + " town " + town.code +
                                 ": a single respondent (lonely stratum, adds its z² uncentred)");
     }
   }
@@ -115,20 +127,23 @@ Result<PeriodResult> AggregatePeriod(const PeriodData& data, const PeriodOptions
   std::map<std::string, AreaState> counties;
   std::map<std::string, AreaState> cities;
   std::map<std::string, AreaState> provinces;
-  for (std::size_t t = 0; t < town_count; ++t) {
-    const TownData& town = data.towns[t];
-    counties[town.county].Combine(town_states[t]);
-    cities[town.city].Combine(town_states[t]);
-    provinces[town.province].Combine(town_states[t]);
+  for (const TownResult& town : towns) {
+    counties[town.county].Combine(town.state);
+    cities[town.city].Combine(town.state);
+    provinces[town.province].Combine(town.state);
   }
 
-  for (std::size_t t = 0; t < town_count; ++t) {
-    AppendRows(data, "town", data.towns[t].code, town_states[t], &result.rows);
-  }
-  for (const auto& [code, state] : counties) AppendRows(data, "county", code, state, &result.rows);
-  for (const auto& [code, state] : cities) AppendRows(data, "city", code, state, &result.rows);
-  for (const auto& [code, state] : provinces) AppendRows(data, "province", code, state, &result.rows);
+  for (const TownResult& town : towns) AppendRows(period, indices, "town", town.code, town.state, &result.rows);
+  for (const auto& [code, state] : counties) AppendRows(period, indices, "county", code, state, &result.rows);
+  for (const auto& [code, state] : cities) AppendRows(period, indices, "city", code, state, &result.rows);
+  for (const auto& [code, state] : provinces) AppendRows(period, indices, "province", code, state, &result.rows);
   return result;
+}
+
+Result<PeriodResult> AggregatePeriod(const PeriodData& data, const PeriodOptions& options) {
+  Result<std::vector<TownResult>> towns = ComputeTowns(data, options);
+  if (!towns.ok()) return towns.status();
+  return AssemblePeriod(data.period, data.indices, *towns);
 }
 
 void ApplyChange(const std::vector<IndexRow>& previous, std::vector<IndexRow>* current) {

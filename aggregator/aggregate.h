@@ -1,5 +1,7 @@
 // One period end to end, in memory: weight every town, reduce each town to its state, combine the
-// states into counties, cities and the province, finalize every area × index into an IndexRow.
+// states into counties, cities and the province, finalize every area × index into an IndexRow. The
+// two halves (ComputeTowns: per town; AssemblePeriod: roll-ups and rows) are also separately
+// available for incremental recomputation.
 //
 // Deterministic: towns are processed independently and combined in town-code order, so the same
 // PeriodData gives the same bytes whatever `threads` is.
@@ -32,12 +34,35 @@ struct PeriodResult {
   std::vector<IndexRow> rows;
   std::vector<std::string> warnings;  // fallback towns, towns without population, lonely strata, ...
   std::int64_t fallback_towns = 0;
+  std::int64_t nonconverged_towns = 0;  // fallback towns whose raking did not converge
   std::int64_t lonely_strata = 0;
 };
 
-// Weights and estimates one period. kInvalidInput when the data fails PeriodData::Validate, the options
-// are out of range, or a town's margins are inconsistent.
+// Weights and estimates one period: ComputeTowns then AssemblePeriod. kInvalidInput when the data
+// fails PeriodData::Validate, the options are out of range, or a town's margins are inconsistent.
 Result<PeriodResult> AggregatePeriod(const PeriodData& data, const PeriodOptions& options);
+
+// One town reduced to what roll-ups and rows need (no respondent data): a few kilobytes, so a
+// long-running process can keep every town of every period and recompute only changed towns
+// (aggregator/live.h).
+struct TownResult {
+  std::string code;  // town, county, city, province codes (TownData)
+  std::string county;
+  std::string city;
+  std::string province;
+  TownWeighting weighting;
+  AreaState state;
+};
+
+// Update: weights and reduces every town of `data`, on options.threads threads. Errors as
+// AggregatePeriod.
+Result<std::vector<TownResult>> ComputeTowns(const PeriodData& data, const PeriodOptions& options);
+
+// Combine and Finalize: the rows, warnings and counts of a period from its towns, which must be in
+// ascending code order (Combine order fixes the bits of the roll-ups). Deterministic: the same town
+// results give the same rows, whether they were computed together or town by town.
+PeriodResult AssemblePeriod(const Period& period, const std::vector<IndexSpec>& indices,
+                            const std::vector<TownResult>& towns);
 
 // Year-over-year change (methodology §4): for every row of `current` with a row of the same level,
 // area and index in `previous`, change = estimate − previous estimate (the share; the score for

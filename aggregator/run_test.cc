@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <tuple>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -13,25 +15,53 @@ namespace minyi::aggregator {
 namespace {
 
 // In-memory ports.
-class MemResponses : public ResponseSource {
+class MemResponses : public AnalysisSource {
  public:
   std::vector<Response> all;
-  Status Scan(const ResponseQuery& query, const std::function<bool(const Response&)>& visit) override {
+  Status ScanAnalysis(const AnalysisQuery& query, const std::function<bool(const AnalysisRow&)>& visit) override {
     std::vector<const Response*> hits;
     for (const Response& r : all) {
-      if (r.survey_id == query.survey_id && (!query.period || *query.period == r.period)) hits.push_back(&r);
+      if (r.survey_id == query.survey_id && query.period == r.period &&
+          (!query.town_code || *query.town_code == r.town_code)) {
+        hits.push_back(&r);
+      }
     }
     std::sort(hits.begin(), hits.end(), [](const Response* a, const Response* b) {
-      if (a->period != b->period) return a->period < b->period;
       if (a->town_code != b->town_code) return a->town_code < b->town_code;
       return a->id < b->id;
     });
     for (const Response* r : hits) {
-      if (!visit(*r)) break;
+      const std::string codes = AnalysisCodes(r->answers);
+      if (!visit(AnalysisRow{r->id, r->town_code, r->weight, codes})) break;
     }
     return Status::Ok();
   }
-  Result<std::vector<ResponseCount>> CountResponses() override { return std::vector<ResponseCount>{}; }
+  Result<std::vector<SurveyPeriod>> AnalysisPeriods() override {
+    std::vector<SurveyPeriod> out;
+    for (const Response& r : all) {
+      const SurveyPeriod sp{r.survey_id, r.period};
+      if (std::find(out.begin(), out.end(), sp) == out.end()) out.push_back(sp);
+    }
+    std::sort(out.begin(), out.end(), [](const SurveyPeriod& a, const SurveyPeriod& b) {
+      return a.survey_id != b.survey_id ? a.survey_id < b.survey_id : a.period < b.period;
+    });
+    return out;
+  }
+  Result<std::vector<TownActivity>> TownActivitySince(std::int64_t after_id) override {
+    std::map<std::tuple<std::string, Period, std::string>, TownActivity> by_key;
+    for (const Response& r : all) {
+      if (r.id <= after_id) continue;
+      TownActivity& a = by_key[{r.survey_id, r.period, r.town_code}];
+      a.survey_id = r.survey_id;
+      a.period = r.period;
+      a.town_code = r.town_code;
+      ++a.responses;
+      a.max_response_id = std::max(a.max_response_id, r.id);
+    }
+    std::vector<TownActivity> out;
+    for (auto& [key, a] : by_key) out.push_back(a);
+    return out;
+  }
 };
 
 class MemPopulation : public PopulationSource {

@@ -1,5 +1,7 @@
 // minyi aggregate: weights and indices for every town, county, city and the province
 // (aggregator/run.h), written to the store's index tables.
+#include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <set>
@@ -46,9 +48,9 @@ int RunAggregate(Context& context, const Args& args) {
   if (args.Has("--survey")) {
     survey_ids.insert(args.Get("--survey"));
   } else {
-    auto counts = db.CountResponses();
-    if (!counts.ok()) return Fail(counts.status());
-    for (const auto& c : counts.value()) survey_ids.insert(c.survey_id);
+    auto stored = db.AnalysisPeriods();
+    if (!stored.ok()) return Fail(stored.status());
+    for (const auto& sp : stored.value()) survey_ids.insert(sp.survey_id);
   }
   if (survey_ids.empty()) {
     std::cout << "no responses stored: nothing to aggregate\n";
@@ -70,7 +72,9 @@ int RunAggregate(Context& context, const Args& args) {
     options.compute.threads = static_cast<int>(*threads);
     options.compute.weighting.trim_factor = trim;
     options.code_version = kVersion;
+    const auto started = std::chrono::steady_clock::now();
     auto summary = aggregator::RunAggregation(options, db, db, *r.surveys, *r.areas, db);
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (!summary.ok()) return Fail(summary.status().WithContext("survey " + survey_id));
     const auto& s = summary.value();
     std::string periods;
@@ -79,7 +83,12 @@ int RunAggregate(Context& context, const Args& args) {
               << s.responses << " responses, " << s.towns << " town-periods, " << s.rows << " index rows written\n"
               << "  weighting: " << s.fallback_towns << " town-periods fell back to post-stratification, "
               << s.unweighted_towns << " without a population total, " << s.lonely_strata
-              << " with a single respondent\n";
+              << " with a single respondent (lonely strata)\n"
+              << "  raking: " << s.nonconverged_towns << " town-periods did not converge; "
+              << s.empty_population_cells << " population cells with population 0 (skipped by raking)\n";
+    std::printf("  time: %.2f s (reading %.2f s summed over %d reader threads, computing %.2f s, writing %.2f s)\n",
+                wall, s.read_seconds, options.read_threads, s.compute_seconds, s.write_seconds);
+    std::fflush(stdout);
     const std::size_t shown = std::min<std::size_t>(s.warnings.size(), args.Has("--all-warnings") ? SIZE_MAX : 20);
     for (std::size_t i = 0; i < shown; ++i) std::cout << "  warning: " << s.warnings[i] << "\n";
     if (shown < s.warnings.size()) {

@@ -286,4 +286,8 @@ struct MysqlStore::Impl {
   }
 };
 
+// Writes the analysis_responses rows (core/analysis.h) of the responses of `batch` whose result is
+// kStored, inside the caller's open transaction (sql/mysql_analysis.cc). Throws ::sql::SQLException.
+Status AppendAnalysisRows(PooledConn& pc, const std::vector<Response>& batch, const std::vector<AppendResult>& results);
+
 }  // namespace minyi::sql

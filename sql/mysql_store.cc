@@ -447,6 +447,7 @@ Status MysqlStore::Append(const std::vector<Response>& batch, std::vector<Append
       batched = false;
     }
     if (!batched) MINYI_RETURN_IF_ERROR(AppendPerRow(pc, batch, hashes, order, out));
+    MINYI_RETURN_IF_ERROR(AppendAnalysisRows(pc, batch, out));
     pc.commit_sent = true;
     pc.conn->commit();
     pc.conn->setAutoCommit(true);

@@ -44,6 +44,10 @@ class MysqlStore final : public Store {
   Status UpsertPopulation(const std::vector<PopulationCell>& cells) override;
   Status WriteIndexRows(const std::vector<IndexRow>& rows) override;
   Result<std::vector<IndexRow>> ReadIndexRows(const IndexQuery& query) override;
+  // AnalysisSource (core/analysis.h; defined in sql/mysql_analysis.cc).
+  Status ScanAnalysis(const AnalysisQuery& query, const std::function<bool(const AnalysisRow&)>& visit) override;
+  Result<std::vector<SurveyPeriod>> AnalysisPeriods() override;
+  Result<std::vector<TownActivity>> TownActivitySince(std::int64_t after_id) override;
   // WebAccessStore (defined in sql/mysql_web.cc).
   Status AddInvitationTokens(const std::vector<InvitationToken>& tokens) override;
   Result<std::optional<InvitationToken>> FindInvitationToken(const std::string& token_hash) override;

@@ -204,6 +204,10 @@ inline constexpr const char* kInsertAnswerSql =
 inline constexpr const char* kSelectExistingSql =
     "SELECT id, content_hash FROM responses WHERE channel = ?1 AND source_ref = ?2";
 
+// Writes the analysis_responses rows (core/analysis.h) of the responses of `batch` whose result is
+// kStored, inside the caller's open transaction (sql/sqlite_analysis.cc).
+Status AppendAnalysisRows(sqlite3* db, const std::vector<Response>& batch, const std::vector<AppendResult>& results);
+
 }  // namespace sqlite_detail
 
 // Internal header, included only by the SQLite store's own translation units.

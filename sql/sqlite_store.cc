@@ -216,6 +216,7 @@ Status SqliteStore::Append(const std::vector<Response>& batch, std::vector<Appen
     for (std::size_t i = 0; i < batch.size(); ++i) {
       MINYI_RETURN_IF_ERROR(impl_->AppendOne(batch[i], hashes[i], &out[i]));
     }
+    MINYI_RETURN_IF_ERROR(AppendAnalysisRows(impl_->db.get(), batch, out));
     MINYI_RETURN_IF_ERROR((*tx)->Commit());
   }
   *results = std::move(out);

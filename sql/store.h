@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/analysis.h"
 #include "core/ports.h"
 #include "core/status.h"
 #include "core/web_ports.h"
@@ -56,6 +57,7 @@ class Store : public ResponseSink,
               public PopulationSink,
               public IndexSink,
               public IndexSource,
+              public AnalysisSource,
               public WebAccessStore {
  public:
   ~Store() override = default;

@@ -1,0 +1,155 @@
+// MySQL/MariaDB side of the aggregator's read path (core/analysis.h): the analysis_responses rows
+// written with every append (migration 003), the period scan and the change queries.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "core/analysis.h"
+#include "sql/mysql_internal.h"
+
+namespace minyi::sql {
+
+namespace {
+
+constexpr std::size_t kAnalysisRowsPerInsert = 64;
+// Rows per keyset page of a scan: large pages keep round trips few; the page is the only buffer.
+constexpr int kScanPage = 50000;
+
+struct PageRow {
+  std::int64_t id;
+  std::string town;
+  double weight;
+  std::string codes;
+};
+
+}  // namespace
+
+Status AppendAnalysisRows(PooledConn& pc, const std::vector<Response>& batch,
+                          const std::vector<AppendResult>& results) {
+  std::vector<std::size_t> stored;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (results[i].outcome == AppendOutcome::kStored) stored.push_back(i);
+  }
+  for (std::size_t start = 0; start < stored.size(); start += kAnalysisRowsPerInsert) {
+    const std::size_t n = std::min(kAnalysisRowsPerInsert, stored.size() - start);
+    // Prepared per chunk size: appends are batches, so this is a handful of statements per batch.
+    std::unique_ptr<::sql::PreparedStatement> ps(pc.conn->prepareStatement(
+        "INSERT INTO analysis_responses (survey_id, period_year, period_quarter, town_code, response_id, weight,"
+        " codes) VALUES " +
+        Placeholders(n, "(?, ?, ?, ?, ?, ?, ?)")));
+    std::uint32_t p = 1;
+    for (std::size_t k = start; k < start + n; ++k) {
+      const Response& r = batch[stored[k]];
+      ps->setString(p++, r.survey_id);
+      ps->setInt(p++, r.period.year);
+      ps->setInt(p++, r.period.quarter);
+      ps->setString(p++, r.town_code);
+      ps->setInt64(p++, results[stored[k]].response_id);
+      ps->setDouble(p++, r.weight);
+      ps->setString(p++, AnalysisCodes(r.answers));
+    }
+    ps->executeUpdate();
+  }
+  return Status::Ok();
+}
+
+Status MysqlStore::ScanAnalysis(const AnalysisQuery& query, const std::function<bool(const AnalysisRow&)>& visit) {
+  if (query.survey_id.empty()) return Status::InvalidInput("ScanAnalysis: survey_id is required");
+  std::vector<PageRow> page;
+  std::string after_town;
+  std::int64_t after_id = 0;
+  for (;;) {
+    // Keyset pages over the primary key; the connection goes back to the pool before visiting.
+    MINYI_RETURN_IF_ERROR(impl_->Run("scan analysis rows", [&](PooledConn& pc) -> Status {
+      page.clear();
+      std::unique_ptr<::sql::PreparedStatement> ps(pc.conn->prepareStatement(
+          query.town_code
+              ? "SELECT response_id, town_code, weight, codes FROM analysis_responses"
+                " WHERE survey_id = ? AND period_year = ? AND period_quarter = ? AND town_code = ? AND response_id > ?"
+                " ORDER BY response_id LIMIT ?"
+              : "SELECT response_id, town_code, weight, codes FROM analysis_responses"
+                " WHERE survey_id = ? AND period_year = ? AND period_quarter = ?"
+                " AND (town_code > ? OR (town_code = ? AND response_id > ?))"
+                " ORDER BY town_code, response_id LIMIT ?"));
+      std::uint32_t p = 1;
+      ps->setString(p++, query.survey_id);
+      ps->setInt(p++, query.period.year);
+      ps->setInt(p++, query.period.quarter);
+      if (query.town_code) {
+        ps->setString(p++, *query.town_code);
+      } else {
+        ps->setString(p++, after_town);
+        ps->setString(p++, after_town);
+      }
+      ps->setInt64(p++, after_id);
+      ps->setInt(p++, kScanPage);
+      std::unique_ptr<::sql::ResultSet> rs(ps->executeQuery());
+      while (rs->next()) {
+        page.push_back({rs->getInt64(1), Str(rs->getString(2)), static_cast<double>(rs->getDouble(3)),
+                        Str(rs->getString(4))});
+      }
+      return Status::Ok();
+    }));
+    for (const PageRow& r : page) {
+      if (!visit(AnalysisRow{r.id, r.town, r.weight, r.codes})) return Status::Ok();
+    }
+    if (page.size() < static_cast<std::size_t>(kScanPage)) return Status::Ok();
+    after_town = page.back().town;
+    after_id = page.back().id;
+  }
+}
+
+Result<std::vector<SurveyPeriod>> MysqlStore::AnalysisPeriods() {
+  std::vector<SurveyPeriod> out;
+  Status s = impl_->Run("read analysis periods", [&](PooledConn& pc) -> Status {
+    out.clear();
+    // A skip scan over the primary key: one seek per (survey, period).
+    std::unique_ptr<::sql::PreparedStatement> ps(pc.conn->prepareStatement(
+        "SELECT survey_id, period_year, period_quarter FROM analysis_responses"
+        " WHERE survey_id > ? OR (survey_id = ? AND (period_year > ? OR (period_year = ? AND period_quarter > ?)))"
+        " ORDER BY survey_id, period_year, period_quarter LIMIT 1"));
+    SurveyPeriod after{"", Period{-1, -1}};
+    for (;;) {
+      ps->setString(1, after.survey_id);
+      ps->setString(2, after.survey_id);
+      ps->setInt(3, after.period.year);
+      ps->setInt(4, after.period.year);
+      ps->setInt(5, after.period.quarter);
+      std::unique_ptr<::sql::ResultSet> rs(ps->executeQuery());
+      if (!rs->next()) break;
+      SurveyPeriod next{Str(rs->getString(1)), Period{rs->getInt(2), rs->getInt(3)}};
+      out.push_back(next);
+      after = std::move(next);
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<std::vector<TownActivity>> MysqlStore::TownActivitySince(std::int64_t after_id) {
+  if (after_id < 0) return Status::InvalidInput("TownActivitySince: after_id is negative");
+  std::vector<TownActivity> out;
+  Status s = impl_->Run("read town activity", [&](PooledConn& pc) -> Status {
+    out.clear();
+    std::unique_ptr<::sql::PreparedStatement> ps(pc.conn->prepareStatement(
+        after_id > 0 ? "SELECT survey_id, period_year, period_quarter, town_code, COUNT(*), MAX(id) FROM responses"
+                       " WHERE id > ? GROUP BY survey_id, period_year, period_quarter, town_code"
+                       " ORDER BY survey_id, period_year, period_quarter, town_code"
+                     : "SELECT survey_id, period_year, period_quarter, town_code, COUNT(*), MAX(response_id)"
+                       " FROM analysis_responses WHERE response_id > ?"
+                       " GROUP BY survey_id, period_year, period_quarter, town_code"
+                       " ORDER BY survey_id, period_year, period_quarter, town_code"));
+    ps->setInt64(1, after_id);
+    std::unique_ptr<::sql::ResultSet> rs(ps->executeQuery());
+    while (rs->next()) {
+      out.push_back({Str(rs->getString(1)), Period{rs->getInt(2), rs->getInt(3)}, Str(rs->getString(4)),
+                     rs->getInt64(5), rs->getInt64(6)});
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+}  // namespace minyi::sql

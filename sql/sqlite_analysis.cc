@@ -1,0 +1,226 @@
+// SQLite side of the aggregator's read path (core/analysis.h): the analysis_responses rows written
+// with every append (migration 003), the period scan and the change queries.
+#include <sqlite3.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/analysis.h"
+#include "sql/sqlite_internal.h"
+
+namespace minyi::sql {
+
+using namespace sqlite_detail;  // NOLINT(google-build-using-namespace): the shared SQLite helpers
+
+namespace {
+
+constexpr const char* kInsertAnalysisSql =
+    "INSERT INTO analysis_responses (survey_id, period_year, period_quarter, town_code, response_id, weight, codes)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+// A period's rows after (?5 town, ?6 id) in primary-key order, every town or one (?4); the paged
+// form (?7 rows) serves the in-memory database, -1 is no limit. Row values keep the bound a range
+// of the primary key.
+constexpr const char* kScanAnalysisSql =
+    "SELECT response_id, town_code, weight, codes FROM analysis_responses"
+    " WHERE survey_id = ?1 AND period_year = ?2 AND period_quarter = ?3"
+    " AND (town_code, response_id) > (?5, ?6)"
+    " ORDER BY town_code, response_id LIMIT ?7";
+constexpr const char* kScanTownAnalysisSql =
+    "SELECT response_id, town_code, weight, codes FROM analysis_responses"
+    " WHERE survey_id = ?1 AND period_year = ?2 AND period_quarter = ?3 AND town_code = ?4 AND response_id > ?6"
+    " ORDER BY response_id LIMIT ?7";
+
+constexpr std::int64_t kMemoryPage = 20000;
+constexpr std::int64_t kNoLimit = -1;
+
+struct PageRow {
+  std::int64_t id;
+  std::string town;
+  double weight;
+  std::string codes;
+};
+
+struct StmtFinalizer {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using RawStmt = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
+
+// The scan statement with the query bound. Raw sqlite3 calls: the file path reads columns as views
+// straight from SQLite's buffers (no copy per row).
+Result<RawStmt> PrepareScan(sqlite3* db, const AnalysisQuery& q, const std::string& after_town,
+                            std::int64_t after_id, std::int64_t limit) {
+  sqlite3_stmt* raw = nullptr;
+  const int rc = sqlite3_prepare_v2(db, q.town_code ? kScanTownAnalysisSql : kScanAnalysisSql, -1, &raw, nullptr);
+  RawStmt s(raw);
+  if (rc != SQLITE_OK) return SqliteError(db, rc, "prepare analysis scan");
+  sqlite3_bind_text(raw, 1, q.survey_id.c_str(), static_cast<int>(q.survey_id.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_int64(raw, 2, q.period.year);
+  sqlite3_bind_int64(raw, 3, q.period.quarter);
+  if (q.town_code) {
+    sqlite3_bind_text(raw, 4, q.town_code->c_str(), static_cast<int>(q.town_code->size()), SQLITE_TRANSIENT);
+  }
+  sqlite3_bind_text(raw, 5, after_town.c_str(), static_cast<int>(after_town.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_int64(raw, 6, after_id);
+  sqlite3_bind_int64(raw, 7, limit);
+  return s;
+}
+
+std::string_view ColView(sqlite3_stmt* s, int i) {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
+  if (p == nullptr) return {};
+  return std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(s, i)));
+}
+
+}  // namespace
+
+namespace sqlite_detail {
+
+Status AppendAnalysisRows(sqlite3* db, const std::vector<Response>& batch, const std::vector<AppendResult>& results) {
+  auto prepared = Stmt::Prepare(db, kInsertAnalysisSql);
+  if (!prepared.ok()) return prepared.status();
+  Stmt& s = prepared.value();
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (results[i].outcome != AppendOutcome::kStored) continue;
+    const Response& r = batch[i];
+    const std::string codes = AnalysisCodes(r.answers);
+    ResetOnExit reset(s);
+    s.Text(1, r.survey_id);
+    s.Int(2, r.period.year);
+    s.Int(3, r.period.quarter);
+    s.Text(4, r.town_code);
+    s.Int(5, results[i].response_id);
+    s.Double(6, r.weight);
+    s.Text(7, codes);
+    const int rc = s.Step();
+    if (rc != SQLITE_DONE) return SqliteError(db, rc, "insert analysis row " + r.source_ref);
+  }
+  return Status::Ok();
+}
+
+}  // namespace sqlite_detail
+
+Status SqliteStore::ScanAnalysis(const AnalysisQuery& query, const std::function<bool(const AnalysisRow&)>& visit) {
+  if (query.survey_id.empty()) return Status::InvalidInput("ScanAnalysis: survey_id is required");
+  std::string after_town;
+  std::int64_t after_id = 0;
+
+  if (impl_->in_memory) {
+    // One connection: load each page under the write mutex, visit with it released.
+    std::vector<PageRow> page;
+    for (;;) {
+      page.clear();
+      {
+        std::lock_guard<std::mutex> lock(impl_->write_mu);
+        auto s = PrepareScan(impl_->db.get(), query, after_town, after_id, kMemoryPage);
+        if (!s.ok()) return s.status();
+        sqlite3_stmt* raw = s->get();
+        int rc;
+        while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
+          page.push_back({sqlite3_column_int64(raw, 0), std::string(ColView(raw, 1)), sqlite3_column_double(raw, 2),
+                          std::string(ColView(raw, 3))});
+        }
+        if (rc != SQLITE_DONE) return SqliteError(impl_->db.get(), rc, "scan analysis rows");
+      }
+      for (const PageRow& p : page) {
+        if (!visit(AnalysisRow{p.id, p.town, p.weight, p.codes})) return Status::Ok();
+      }
+      if (static_cast<std::int64_t>(page.size()) < kMemoryPage) return Status::Ok();
+      after_town = page.back().town;
+      after_id = page.back().id;
+    }
+  }
+
+  // File database: one statement on a read-only connection is one WAL snapshot; rows are visited
+  // straight from SQLite's buffers.
+  auto reader = impl_->AcquireReader();
+  if (!reader.ok()) return reader.status();
+  DbPtr db = std::move(reader).value();
+  Status status;
+  {
+    auto s = PrepareScan(db.get(), query, after_town, after_id, kNoLimit);
+    if (!s.ok()) return s.status();
+    sqlite3_stmt* raw = s->get();
+    int rc;
+    while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
+      AnalysisRow row;
+      row.response_id = sqlite3_column_int64(raw, 0);
+      row.town_code = ColView(raw, 1);
+      row.weight = sqlite3_column_double(raw, 2);
+      row.codes = ColView(raw, 3);
+      if (!visit(row)) break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) status = SqliteError(db.get(), rc, "scan analysis rows");
+  }
+  impl_->ReleaseReader(std::move(db));
+  return status;
+}
+
+Result<std::vector<SurveyPeriod>> SqliteStore::AnalysisPeriods() {
+  // A skip scan over the primary key: one seek per (survey, period).
+  std::lock_guard<std::mutex> lock(impl_->write_mu);
+  auto s = Stmt::Prepare(impl_->db.get(),
+                         "SELECT survey_id, period_year, period_quarter FROM analysis_responses"
+                         " WHERE survey_id > ?1 OR (survey_id = ?1 AND (period_year > ?2 OR"
+                         " (period_year = ?2 AND period_quarter > ?3)))"
+                         " ORDER BY survey_id, period_year, period_quarter LIMIT 1");
+  if (!s.ok()) return s.status();
+  std::vector<SurveyPeriod> out;
+  SurveyPeriod after{"", Period{-1, -1}};
+  for (;;) {
+    ResetOnExit reset(*s);
+    s->Text(1, after.survey_id);
+    s->Int(2, after.period.year);
+    s->Int(3, after.period.quarter);
+    const int rc = s->Step();
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return SqliteError(impl_->db.get(), rc, "read analysis periods");
+    SurveyPeriod next{s->ColText(0), Period{s->ColInt32(1), s->ColInt32(2)}};
+    out.push_back(next);
+    after = std::move(next);
+  }
+  return out;
+}
+
+Result<std::vector<TownActivity>> SqliteStore::TownActivitySince(std::int64_t after_id) {
+  if (after_id < 0) return Status::InvalidInput("TownActivitySince: after_id is negative");
+  // A window of new ids is a range of the responses rowid; the full count walks the analysis
+  // table's primary key (already in group order, narrow rows).
+  const char* sql = after_id > 0
+                        ? "SELECT survey_id, period_year, period_quarter, town_code, COUNT(*), MAX(id) FROM responses"
+                          " WHERE id > ?1 GROUP BY survey_id, period_year, period_quarter, town_code"
+                          " ORDER BY survey_id, period_year, period_quarter, town_code"
+                        : "SELECT survey_id, period_year, period_quarter, town_code, COUNT(*), MAX(response_id)"
+                          " FROM analysis_responses WHERE response_id > ?1"
+                          " GROUP BY survey_id, period_year, period_quarter, town_code"
+                          " ORDER BY survey_id, period_year, period_quarter, town_code";
+  std::vector<TownActivity> out;
+  auto query = [&](sqlite3* db) -> Status {
+    auto s = Stmt::Prepare(db, sql);
+    if (!s.ok()) return s.status();
+    ResetOnExit reset(*s);
+    s->Int(1, after_id);
+    int rc;
+    while ((rc = s->Step()) == SQLITE_ROW) {
+      out.push_back({s->ColText(0), Period{s->ColInt32(1), s->ColInt32(2)}, s->ColText(3), s->ColInt(4), s->ColInt(5)});
+    }
+    if (rc != SQLITE_DONE) return SqliteError(db, rc, "read town activity");
+    return Status::Ok();
+  };
+  if (impl_->in_memory) {
+    std::lock_guard<std::mutex> lock(impl_->write_mu);
+    MINYI_RETURN_IF_ERROR(query(impl_->db.get()));
+    return out;
+  }
+  auto reader = impl_->AcquireReader();
+  if (!reader.ok()) return reader.status();
+  DbPtr db = std::move(reader).value();
+  const Status status = query(db.get());
+  impl_->ReleaseReader(std::move(db));
+  if (!status.ok()) return status;
+  return out;
+}
+
+}  // namespace minyi::sql
