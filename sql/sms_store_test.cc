@@ -1,0 +1,381 @@
+// The SMS tables (sql/sms_store.h) on every backend: SQLite in memory, SQLite in a file and a private
+// MariaDB server (started once for this binary; MINYI_TEST_MYSQL_SOCKET selects an existing one).
+#include "sql/sms_store.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/support/mariadb_server.h"
+
+namespace minyi::sql {
+namespace {
+
+namespace fs = std::filesystem;
+using testsupport::MariaDbServer;
+
+class MariaDbEnvironment : public ::testing::Environment {
+ public:
+  static Result<MariaDbServer*> Server() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!started_) {
+      started_ = true;
+      auto server = MariaDbServer::Start();
+      if (server.ok()) {
+        server_ = std::move(server).value();
+      } else {
+        status_ = server.status();
+      }
+    }
+    if (!status_.ok()) return status_;
+    return server_.get();
+  }
+  void TearDown() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    server_.reset();
+  }
+
+ private:
+  static inline std::mutex mu_;
+  static inline bool started_ = false;
+  static inline Status status_;
+  static inline std::unique_ptr<MariaDbServer> server_;
+};
+
+[[maybe_unused]] ::testing::Environment* const kMariaDbEnvironment =
+    ::testing::AddGlobalTestEnvironment(new MariaDbEnvironment);
+
+enum class Backend { kSqliteMemory, kSqliteFile, kMariaDb };
+
+std::string TestName(const ::testing::TestParamInfo<Backend>& p) {
+  switch (p.param) {
+    case Backend::kSqliteMemory: return "SqliteMemory";
+    case Backend::kSqliteFile: return "SqliteFile";
+    case Backend::kMariaDb: return "MariaDb";
+  }
+  return "Unknown";
+}
+
+class SmsStoreTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    StoreOptions o;
+    switch (GetParam()) {
+      case Backend::kSqliteMemory:
+        o.sqlite.path = ":memory:";
+        break;
+      case Backend::kSqliteFile: {
+        std::string pattern = (fs::temp_directory_path() / "minyi-sms-store-XXXXXX").string();
+        ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+        dir_ = pattern;
+        o.sqlite.path = dir_ + "/minyi.db";
+        break;
+      }
+      case Backend::kMariaDb: {
+        auto server = MariaDbEnvironment::Server();
+        ASSERT_TRUE(server.ok()) << server.status();
+        o.backend = "mysql";
+        o.mysql.socket = (*server)->socket_path();
+        o.mysql.user = (*server)->user();
+        o.mysql.password = (*server)->password();
+        o.mysql.database = MariaDbServer::UniqueDatabaseName();
+        o.mysql.create_database = true;
+        o.mysql.pool_size = 4;
+        database_ = o.mysql.database;
+        break;
+      }
+    }
+    auto store = OpenStore(o);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(store).value();
+    auto migrated = store_->Migrate();
+    ASSERT_TRUE(migrated.ok()) << migrated.status();
+    auto sms = OpenSmsStore(*store_);
+    ASSERT_TRUE(sms.ok()) << sms.status();
+    sms_ = std::move(sms).value();
+  }
+
+  void TearDown() override {
+    sms_.reset();
+    store_.reset();
+    if (!dir_.empty()) {
+      std::error_code ec;
+      fs::remove_all(dir_, ec);
+    }
+    if (!database_.empty()) {
+      auto server = MariaDbEnvironment::Server();
+      if (server.ok()) (void)(*server)->Query("DROP DATABASE IF EXISTS " + database_);
+    }
+  }
+
+  static SmsInbound Inbound(const std::string& ref, const std::string& text) {
+    SmsInbound m;
+    m.provider = "aliyun";
+    m.message_ref = ref;
+    m.phone_key = "key-a";
+    m.text = text;
+    m.sent_at_ms = 1715475693000;
+    m.received_at_ms = 1715475694000;
+    return m;
+  }
+
+  static SmsConversation Conversation(const std::string& phone_key) {
+    SmsConversation c;
+    c.survey_id = "jiangsu-safety";
+    c.period = Period{2025, 0};
+    c.phone_key = phone_key;
+    c.phone_enc = "ciphertext-" + phone_key;
+    c.county_code = "320812";
+    c.answers_json = "{}";
+    c.started_at_ms = 1000;
+    c.updated_at_ms = 1000;
+    c.expires_at_ms = 5000;
+    return c;
+  }
+
+  std::string dir_;
+  std::string database_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<SmsStore> sms_;
+};
+
+TEST_P(SmsStoreTest, InboundIsStoredOncePerProviderAndMessageRef) {
+  bool inserted = false;
+  auto first = sms_->InsertInbound(Inbound("1234567890", "1"), &inserted);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_TRUE(inserted);
+  EXPECT_GT(first->id, 0);
+  EXPECT_EQ(first->status, "received");
+
+  auto again = sms_->InsertInbound(Inbound("1234567890", "1"), &inserted);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE(inserted);
+  EXPECT_EQ(again->id, first->id);
+
+  SmsInbound other = Inbound("1234567890", "2");
+  other.provider = "tencent";  // the same id from another gateway is another message
+  auto third = sms_->InsertInbound(other, &inserted);
+  ASSERT_TRUE(third.ok());
+  EXPECT_TRUE(inserted);
+  EXPECT_NE(third->id, first->id);
+
+  SmsInbound update = *first;
+  update.status = "unparsed";
+  update.detail = "no answer found";
+  update.survey_id = "jiangsu-safety";
+  update.period = Period{2025, 0};
+  update.conversation_id = 7;
+  ASSERT_TRUE(sms_->UpdateInbound(update).ok());
+  auto counts = sms_->CountInbound();
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  ASSERT_EQ(counts->size(), 2u);
+  EXPECT_EQ((*counts)[1].survey_id, "jiangsu-safety");
+  EXPECT_EQ((*counts)[1].status, "unparsed");
+  EXPECT_EQ((*counts)[1].count, 1);
+  EXPECT_EQ((*counts)[0].status, "received");
+
+  auto reread = sms_->InsertInbound(Inbound("1234567890", "1"), &inserted);
+  ASSERT_TRUE(reread.ok());
+  EXPECT_EQ(reread->status, "unparsed");
+  EXPECT_EQ(reread->detail, "no answer found");
+  EXPECT_EQ(reread->conversation_id, 7);
+  EXPECT_EQ(reread->period, (Period{2025, 0}));
+}
+
+TEST_P(SmsStoreTest, InboundRejectsEmptyKeys) {
+  EXPECT_EQ(sms_->InsertInbound(Inbound("", "1"), nullptr).status().code(), StatusCode::kInvalidInput);
+}
+
+TEST_P(SmsStoreTest, ConcurrentRetriesOfOneMessageStoreOneRow) {
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  int inserted_count = 0;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      bool inserted = false;
+      auto r = sms_->InsertInbound(Inbound("retry-1", "满意"), &inserted);
+      std::lock_guard<std::mutex> lock(mu);
+      EXPECT_TRUE(r.ok()) << r.status();
+      if (inserted) ++inserted_count;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(inserted_count, 1);
+}
+
+TEST_P(SmsStoreTest, ConversationsAreUniquePerSurveyPeriodAndPhone) {
+  auto id = sms_->CreateConversation(Conversation("key-a"));
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_EQ(sms_->CreateConversation(Conversation("key-a")).status().code(), StatusCode::kConflict);
+  SmsConversation next_year = Conversation("key-a");
+  next_year.period = Period{2026, 0};
+  ASSERT_TRUE(sms_->CreateConversation(next_year).ok());
+
+  auto found = sms_->FindConversation("jiangsu-safety", Period{2025, 0}, "key-a");
+  ASSERT_TRUE(found.ok());
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->id, *id);
+  EXPECT_EQ((*found)->phone_enc, "ciphertext-key-a");
+  EXPECT_EQ((*found)->county_code, "320812");
+  EXPECT_EQ((*found)->state, SmsConversationState::kOpen);
+
+  SmsConversation c = **found;
+  c.step = 2;
+  c.reasks = 1;
+  c.unparsed = 1;
+  c.town_code = "320812007";
+  c.answers_json = "{\"security\":[\"1\"]}";
+  c.updated_at_ms = 9000;  // the most recently updated open conversation is found first
+  c.expires_at_ms = 20000;
+  ASSERT_TRUE(sms_->UpdateConversation(c).ok());
+  auto open = sms_->FindOpenConversation("key-a");
+  ASSERT_TRUE(open.ok());
+  ASSERT_TRUE(open->has_value());
+  EXPECT_EQ((*open)->id, *id);
+  EXPECT_EQ((*open)->step, 2);
+  EXPECT_EQ((*open)->reasks, 1);
+  EXPECT_EQ((*open)->unparsed, 1);
+  EXPECT_EQ((*open)->town_code, "320812007");
+  EXPECT_EQ((*open)->answers_json, "{\"security\":[\"1\"]}");
+
+  auto expired = sms_->ExpiredConversations(6000, 10);
+  ASSERT_TRUE(expired.ok());
+  ASSERT_EQ(expired->size(), 1u);  // the 2026 one (expires 5000); the 2025 one now expires at 20000
+  EXPECT_EQ((*expired)[0].period.year, 2026);
+
+  c.state = SmsConversationState::kComplete;
+  ASSERT_TRUE(sms_->UpdateConversation(c).ok());
+  auto none = sms_->FindOpenConversation("key-b");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+}
+
+TEST_P(SmsStoreTest, OutboxDueOrderAndUpdates) {
+  std::vector<SmsOutboxMessage> messages;
+  for (int i = 0; i < 3; ++i) {
+    SmsOutboxMessage m;
+    m.survey_id = "jiangsu-safety";
+    m.phone_key = "key-" + std::to_string(i);
+    m.phone_enc = "enc";
+    m.body = "问题 " + std::to_string(i);
+    m.created_at_ms = 100;
+    m.next_attempt_at_ms = i == 2 ? 5000 : 100;
+    messages.push_back(m);
+  }
+  ASSERT_TRUE(sms_->EnqueueOutbox(messages).ok());
+  auto due = sms_->DueOutbox(1000, 10);
+  ASSERT_TRUE(due.ok()) << due.status();
+  ASSERT_EQ(due->size(), 2u);
+  EXPECT_EQ((*due)[0].body, "问题 0");
+  EXPECT_LT((*due)[0].id, (*due)[1].id);
+
+  SmsOutboxMessage sent = (*due)[0];
+  sent.status = SmsOutboxStatus::kSent;
+  sent.attempts = 1;
+  sent.sent_at_ms = 1001;
+  sent.gateway_ref = "gw-1";
+  ASSERT_TRUE(sms_->UpdateOutbox(sent).ok());
+  SmsOutboxMessage retry = (*due)[1];
+  retry.attempts = 1;
+  retry.next_attempt_at_ms = 3000;
+  retry.last_error = "HTTP 503";
+  ASSERT_TRUE(sms_->UpdateOutbox(retry).ok());
+
+  auto later = sms_->DueOutbox(1000, 10);
+  ASSERT_TRUE(later.ok());
+  EXPECT_TRUE(later->empty());
+  auto at_6000 = sms_->DueOutbox(6000, 1);
+  ASSERT_TRUE(at_6000.ok());
+  ASSERT_EQ(at_6000->size(), 1u);
+  EXPECT_EQ((*at_6000)[0].last_error, "HTTP 503");
+  EXPECT_EQ((*at_6000)[0].attempts, 1);
+
+  auto counts = sms_->CountOutbox();
+  ASSERT_TRUE(counts.ok());
+  ASSERT_EQ(counts->size(), 2u);
+  EXPECT_EQ((*counts)[0], (std::pair<std::string, std::int64_t>{"pending", 2}));
+  EXPECT_EQ((*counts)[1], (std::pair<std::string, std::int64_t>{"sent", 1}));
+}
+
+TEST_P(SmsStoreTest, SuppressionIsIdempotent) {
+  auto before = sms_->IsSuppressed("key-a");
+  ASSERT_TRUE(before.ok());
+  EXPECT_FALSE(*before);
+  ASSERT_TRUE(sms_->AddSuppression("key-a", 10, "TD").ok());
+  ASSERT_TRUE(sms_->AddSuppression("key-a", 20, "退订").ok());
+  auto after = sms_->IsSuppressed("key-a");
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(*after);
+}
+
+TEST_P(SmsStoreTest, RosterUpsertLookupAndPrefix) {
+  ASSERT_TRUE(sms_->UpsertRoster({{"s1", "k1", "e1", "320812007", 1},
+                                  {"s1", "k2", "e2", "320812", 1},
+                                  {"s1", "k3", "e3", "320102001", 1},
+                                  {"s2", "k1", "e1", "320812007", 1}})
+                  .ok());
+  ASSERT_TRUE(sms_->UpsertRoster({{"s1", "k1", "e1b", "320812008", 2}}).ok());
+  auto one = sms_->FindRosterEntry("s1", "k1");
+  ASSERT_TRUE(one.ok());
+  ASSERT_TRUE(one->has_value());
+  EXPECT_EQ((*one)->area_code, "320812008");
+  EXPECT_EQ((*one)->phone_enc, "e1b");
+  auto county = sms_->RosterEntries("s1", "320812");
+  ASSERT_TRUE(county.ok());
+  ASSERT_EQ(county->size(), 2u);
+  EXPECT_EQ((*county)[0].phone_key, "k1");
+  auto all = sms_->RosterEntries("s1", "");
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 3u);
+}
+
+TEST_P(SmsStoreTest, PurgeErasesPhonesButKeepsCounts) {
+  ASSERT_TRUE(sms_->UpsertRoster({{"jiangsu-safety", "k1", "e1", "320812007", 1}, {"other", "k1", "e1", "320812007", 1}})
+                  .ok());
+  auto id = sms_->CreateConversation(Conversation("k1"));
+  ASSERT_TRUE(id.ok());
+  SmsOutboxMessage m;
+  m.survey_id = "jiangsu-safety";
+  m.phone_key = "k1";
+  m.phone_enc = "e1";
+  m.body = "谢谢";
+  ASSERT_TRUE(sms_->EnqueueOutbox({m}).ok());
+
+  auto purged = sms_->PurgeSurvey("jiangsu-safety");
+  ASSERT_TRUE(purged.ok()) << purged.status();
+  EXPECT_EQ(purged->roster_rows, 1);
+  EXPECT_EQ(purged->outbox_rows, 1);
+  EXPECT_EQ(purged->conversations, 1);
+  auto c = sms_->FindConversation("jiangsu-safety", Period{2025, 0}, "k1");
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(c->has_value());
+  EXPECT_EQ((*c)->phone_enc, "");
+  auto other = sms_->RosterEntries("other", "");
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->size(), 1u);
+
+  // Retention by age: ended conversations and delivered messages only.
+  SmsConversation ended = Conversation("k2");
+  ended.state = SmsConversationState::kComplete;
+  ASSERT_TRUE(sms_->CreateConversation(ended).ok());
+  ASSERT_TRUE(sms_->CreateConversation(Conversation("k3")).ok());  // open: kept
+  SmsOutboxMessage sent = m;
+  sent.status = SmsOutboxStatus::kSent;
+  ASSERT_TRUE(sms_->EnqueueOutbox({sent, m}).ok());
+  auto old = sms_->PurgeBefore(5000);
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->outbox_rows, 1);
+  EXPECT_EQ(old->conversations, 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, SmsStoreTest,
+                         ::testing::Values(Backend::kSqliteMemory, Backend::kSqliteFile, Backend::kMariaDb),
+                         TestName);
+
+}  // namespace
+}  // namespace minyi::sql
