@@ -1,0 +1,426 @@
+// Whole conversations end to end on loopback: a roster import, invitations delivered by the outbox
+// sender to a fake gateway (a Poco server on 127.0.0.1, port 0), replies posted to the real webhook
+// routes, responses stored in a SQLite store; retries, bad signatures, malformed bodies, re-asks,
+// opt-outs and expiry.
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/StreamCopier.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "collector/sms/sender.h"
+#include "collector/sms/sms_routes.h"
+#include "collector/sms/sms_service.h"
+#include "collector/sms/unicode_text.h"
+#include "sql/sms_store.h"
+#include "sql/store.h"
+
+namespace minyi::collector::sms {
+namespace {
+
+constexpr const char* kSurvey = "jiangsu-safety";
+constexpr const char* kAliyunToken = "ali-token-0123456789";
+constexpr const char* kGenericSecret = "generic-secret-0123456789";
+
+// The fake SMS gateway: records what it is asked to send; fails the first `fail_first` calls with 503.
+struct FakeGateway {
+  struct Sent {
+    std::string to;
+    std::string text;
+  };
+  std::mutex mu;
+  std::vector<Sent> sent;
+  int calls = 0;
+  int fail_first = 0;
+  std::string last_authorization;
+
+  std::vector<std::string> TextsTo(const std::string& to) {
+    std::lock_guard<std::mutex> lock(mu);
+    std::vector<std::string> out;
+    for (const Sent& s : sent) {
+      if (s.to == to) out.push_back(s.text);
+    }
+    return out;
+  }
+};
+
+class GatewayHandler : public Poco::Net::HTTPRequestHandler {
+ public:
+  explicit GatewayHandler(FakeGateway& g) : g_(g) {}
+  void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override {
+    std::string body;
+    Poco::StreamCopier::copyToString(request.stream(), body);
+    std::lock_guard<std::mutex> lock(g_.mu);
+    ++g_.calls;
+    g_.last_authorization = request.get("Authorization", "");
+    if (g_.calls <= g_.fail_first) {
+      response.setStatus(Poco::Net::HTTPResponse::HTTP_SERVICE_UNAVAILABLE);
+      response.send() << "busy";
+      return;
+    }
+    Poco::JSON::Parser parser;
+    auto o = parser.parse(body).extract<Poco::JSON::Object::Ptr>();
+    g_.sent.push_back({o->getValue<std::string>("to"), o->getValue<std::string>("text")});
+    response.setContentType("application/json");
+    response.send() << "{\"id\":\"gw-" << g_.calls << "\"}";
+  }
+
+ private:
+  FakeGateway& g_;
+};
+
+class GatewayFactory : public Poco::Net::HTTPRequestHandlerFactory {
+ public:
+  explicit GatewayFactory(FakeGateway& g) : g_(g) {}
+  Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
+    return new GatewayHandler(g_);
+  }
+
+ private:
+  FakeGateway& g_;
+};
+
+struct Posted {
+  int status = 0;
+  std::string body;
+};
+
+Posted Post(unsigned port, const std::string& path, const std::string& content_type, const std::string& body,
+            const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+  Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
+  Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, path, Poco::Net::HTTPMessage::HTTP_1_1);
+  request.setContentType(content_type);
+  request.setContentLength(static_cast<std::streamsize>(body.size()));
+  for (const auto& [k, v] : headers) request.set(k, v);
+  session.sendRequest(request) << body;
+  Poco::Net::HTTPResponse response;
+  std::istream& in = session.receiveResponse(response);
+  Posted out;
+  out.status = static_cast<int>(response.getStatus());
+  Poco::StreamCopier::copyToString(in, out.body);
+  return out;
+}
+
+class ConversationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    sql::StoreOptions o;
+    o.sqlite.path = ":memory:";
+    auto store = sql::OpenStore(o);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(store).value();
+    ASSERT_TRUE(store_->Migrate().ok());
+    auto sms = sql::OpenSmsStore(*store_);
+    ASSERT_TRUE(sms.ok()) << sms.status();
+    sms_ = std::move(sms).value();
+    auto surveys = SurveyCatalog::LoadDirectory(std::string(MINYI_SOURCE_DIR) + "/conf/surveys");
+    ASSERT_TRUE(surveys.ok()) << surveys.status();
+    surveys_ = std::move(surveys).value();
+    auto areas = AreaRegistry::LoadDirectory(std::string(MINYI_SOURCE_DIR) + "/data");
+    ASSERT_TRUE(areas.ok()) << areas.status();
+    areas_ = std::move(areas).value();
+    auto keyer = RespondentKeyer::Create("test-secret-0123456789");
+    ASSERT_TRUE(keyer.ok());
+    keyer_ = std::make_unique<RespondentKeyer>(*keyer);
+    std::array<unsigned char, 32> key{};
+    key[5] = 42;
+    cipher_ = std::make_unique<PhoneCipher>(PhoneCipher::FromKey(key));
+    SmsService::Deps deps{sms_.get(), store_.get(), &surveys_, &areas_, keyer_.get(), cipher_.get()};
+    service_ = std::make_unique<SmsService>(deps, SmsServiceOptions{}, [this] { return now_.load(); });
+
+    // The fake gateway and the sender.
+    gateway_socket_.bind(Poco::Net::SocketAddress("127.0.0.1", 0), true);
+    gateway_socket_.listen();
+    gateway_server_ = std::make_unique<Poco::Net::HTTPServer>(new GatewayFactory(fake_), gateway_socket_,
+                                                              new Poco::Net::HTTPServerParams);
+    gateway_server_->start();
+    auto http = HttpSmsGateway::Create(
+        {"http://127.0.0.1:" + std::to_string(gateway_socket_.address().port()) + "/send", "gw-token", 5000});
+    ASSERT_TRUE(http.ok()) << http.status();
+    http_gateway_ = std::move(http).value();
+    SenderOptions so;
+    so.rate_per_second = 1000;
+    so.backoff_ms = 0;
+    sender_ = std::make_unique<OutboxSender>(*sms_, *http_gateway_, *cipher_, so, [this] { return now_.load(); });
+
+    // The webhook server.
+    SmsRouteOptions ro;
+    ro.auth["aliyun"].token = kAliyunToken;
+    ro.auth["generic"].secret = kGenericSecret;
+    RegisterSmsRoutes(router_, *service_, ro);
+    webhook_socket_.bind(Poco::Net::SocketAddress("127.0.0.1", 0), true);
+    webhook_socket_.listen();
+    webhook_server_ = std::make_unique<Poco::Net::HTTPServer>(router_.MakeFactory(), webhook_socket_,
+                                                              new Poco::Net::HTTPServerParams);
+    webhook_server_->start();
+    port_ = webhook_socket_.address().port();
+  }
+
+  void TearDown() override {
+    if (webhook_server_) webhook_server_->stopAll(true);
+    if (gateway_server_) gateway_server_->stopAll(true);
+  }
+
+  void SendAll() {
+    for (int pass = 0; pass < 5; ++pass) {
+      auto sent = sender_->SendDue();
+      ASSERT_TRUE(sent.ok()) << sent.status();
+    }
+  }
+
+  Posted Aliyun(const std::string& phone, const std::string& text, const std::string& id) {
+    const std::string body = "[{\"phone_number\":\"" + phone + "\",\"send_time\":\"2025-05-12 09:01:33\",\"content\":\"" +
+                             text + "\",\"sign_name\":\"幸福里社区\",\"dest_code\":\"1234\",\"sequence_id\":" + id + "}]";
+    return Post(port_, std::string("/api/v1/sms/aliyun/") + kAliyunToken, "application/json", body);
+  }
+
+  std::vector<Response> Stored() {
+    std::vector<Response> out;
+    ResponseQuery q;
+    q.survey_id = kSurvey;
+    EXPECT_TRUE(store_->Scan(q, [&](const Response& r) {
+      out.push_back(r);
+      return true;
+    }).ok());
+    return out;
+  }
+
+  std::int64_t InboundCount() {
+    auto counts = sms_->CountInbound();
+    EXPECT_TRUE(counts.ok());
+    std::int64_t n = 0;
+    for (const auto& c : *counts) n += c.count;
+    return n;
+  }
+
+  std::atomic<std::int64_t> now_{1746000000000};
+  std::unique_ptr<sql::Store> store_;
+  std::unique_ptr<SmsStore> sms_;
+  SurveyCatalog surveys_;
+  AreaRegistry areas_;
+  std::unique_ptr<RespondentKeyer> keyer_;
+  std::unique_ptr<PhoneCipher> cipher_;
+  std::unique_ptr<SmsService> service_;
+  FakeGateway fake_;
+  Poco::Net::ServerSocket gateway_socket_;
+  std::unique_ptr<Poco::Net::HTTPServer> gateway_server_;
+  std::unique_ptr<HttpSmsGateway> http_gateway_;
+  std::unique_ptr<OutboxSender> sender_;
+  http::Router router_;
+  Poco::Net::ServerSocket webhook_socket_;
+  std::unique_ptr<Poco::Net::HTTPServer> webhook_server_;
+  unsigned port_ = 0;
+};
+
+TEST_F(ConversationTest, FullConversationsThroughTheFakeGateway) {
+  std::istringstream roster(
+      "phone,town\n"
+      "13812345678,320812001\n"      // town known
+      "+86 139-1234-5678,320812\n"   // county only: the town is asked
+      "13712345678,320812002\n"
+      "not-a-phone,320812001\n"
+      "13612345678,999999999\n");
+  auto imported = service_->ImportRoster(roster, kSurvey);
+  ASSERT_TRUE(imported.ok()) << imported.status();
+  EXPECT_EQ(imported->stored, 3);
+  ASSERT_EQ(imported->rejected.size(), 2u);
+  EXPECT_NE(imported->rejected[0].find("line 5"), std::string::npos);
+  EXPECT_EQ(imported->rejected[0].find("not-a-phone"), std::string::npos);  // masked
+
+  auto invited = service_->Invite(kSurvey, Period{2025, 0}, "");
+  ASSERT_TRUE(invited.ok()) << invited.status();
+  EXPECT_EQ(invited->queued, 3);
+  auto again = service_->Invite(kSurvey, Period{2025, 0}, "");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->existing, 3);
+
+  fake_.fail_first = 1;  // the gateway is busy once: the message is retried, not lost
+  SendAll();
+  EXPECT_EQ(fake_.last_authorization, "Bearer gw-token");
+  const std::vector<std::string> a = fake_.TextsTo("+8613812345678");
+  ASSERT_GE(a.size(), 2u);
+  std::string all_a;
+  for (const std::string& text : a) all_a += text;
+  EXPECT_NE(all_a.find("回复TD退订"), std::string::npos);  // the invitation (split: the title is long)
+  EXPECT_NE(all_a.find("1很安全"), std::string::npos);     // question 1 with its options
+  for (const std::string& text : a) EXPECT_LE(Utf16Length(text), 70u) << text;
+  EXPECT_NE(fake_.TextsTo("+8613912345678").back().find("乡镇"), std::string::npos);
+
+  // Resident A answers question by question; the gateway retries one delivery.
+  Posted p = Aliyun("13812345678", "1", "1001");
+  EXPECT_EQ(p.status, 200);
+  EXPECT_EQ(p.body, "{\"code\":0,\"msg\":\"接收成功\"}");
+  const std::int64_t before_retry = InboundCount();
+  Posted retry = Aliyun("13812345678", "1", "1001");
+  EXPECT_EQ(retry.status, 200);
+  EXPECT_EQ(retry.body, p.body);
+  EXPECT_EQ(InboundCount(), before_retry);
+  SendAll();
+  EXPECT_NE(fake_.TextsTo("+8613812345678").back().find("网格员"), std::string::npos);
+  ASSERT_EQ(Aliyun("13812345678", "很满意", "1002").status, 200);
+  ASSERT_EQ(Aliyun("13812345678", "女 3", "1003").status, 200);  // sex and age band in one message
+  SendAll();
+  EXPECT_EQ(fake_.TextsTo("+8613812345678").back(), ThanksText());
+
+  // Resident B names the town first, then answers everything in one message.
+  ASSERT_EQ(Aliyun("13912345678", "清江", "2001").status, 200);
+  ASSERT_EQ(Aliyun("13912345678", "1 2 1 3", "2002").status, 200);
+  SendAll();
+  EXPECT_EQ(fake_.TextsTo("+8613912345678").back(), ThanksText());
+
+  const std::vector<Response> stored = Stored();
+  ASSERT_EQ(stored.size(), 2u);
+  for (const Response& r : stored) {
+    EXPECT_EQ(r.channel, Channel::kSms);
+    EXPECT_EQ(r.completion, Completion::kComplete);
+    EXPECT_EQ(r.respondent_key.size(), 64u);
+    EXPECT_EQ(r.raw_payload.find("138"), std::string::npos);
+  }
+  const Response& ra = stored[0].town_code == "320812001" ? stored[0] : stored[1];
+  const Response& rb = stored[0].town_code == "320812001" ? stored[1] : stored[0];
+  EXPECT_EQ(ra.answers.at("security"), std::vector<std::string>{"1"});
+  EXPECT_EQ(ra.answers.at("grid"), std::vector<std::string>{"1"});
+  EXPECT_EQ(ra.answers.at("sex"), std::vector<std::string>{"2"});
+  EXPECT_EQ(ra.answers.at("age_band"), std::vector<std::string>{"40-49"});
+  EXPECT_EQ(rb.town_code, "320812002");  // 清江 → 清江街道 within county 320812
+  EXPECT_EQ(rb.answers.at("age_band"), std::vector<std::string>{"40-49"});
+
+  // Resident C: an unparseable reply gets one re-ask, the next is kept as unparsed, then TD.
+  ASSERT_EQ(Aliyun("13712345678", "谢谢", "3001").status, 200);
+  SendAll();
+  EXPECT_NE(fake_.TextsTo("+8613712345678").back().find("没能看懂"), std::string::npos);
+  const std::size_t texts_before = fake_.TextsTo("+8613712345678").size();
+  ASSERT_EQ(Aliyun("13712345678", "嗯嗯", "3002").status, 200);
+  SendAll();
+  EXPECT_EQ(fake_.TextsTo("+8613712345678").size(), texts_before);  // no second re-ask
+  ASSERT_EQ(Aliyun("13712345678", "TD", "3003").status, 200);
+  auto counts = sms_->CountInbound();
+  ASSERT_TRUE(counts.ok());
+  std::map<std::string, std::int64_t> by_status;
+  for (const auto& c : *counts) by_status[c.status] += c.count;
+  EXPECT_EQ(by_status["reasked"], 1);
+  EXPECT_EQ(by_status["unparsed"], 1);
+  EXPECT_EQ(by_status["optout"], 1);
+  auto next_year = service_->Invite(kSurvey, Period{2026, 0}, "320812002");
+  ASSERT_TRUE(next_year.ok());
+  EXPECT_EQ(next_year->suppressed, 1);  // never messaged again
+  EXPECT_EQ(next_year->queued, 0);
+  EXPECT_EQ(Stored().size(), 2u);
+}
+
+TEST_F(ConversationTest, ExpiryStoresAPartialResponse) {
+  std::istringstream roster("phone,town\n13812345678,320812001\n");
+  ASSERT_TRUE(service_->ImportRoster(roster, kSurvey).ok());
+  ASSERT_TRUE(service_->Invite(kSurvey, Period{2025, 0}, "320812001").ok());
+  ASSERT_EQ(Aliyun("13812345678", "2", "1").status, 200);
+  now_ += 47LL * 3600 * 1000;
+  auto none = service_->ExpireDue();
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(*none, 0);
+  now_ += 2LL * 3600 * 1000;
+  auto closed = service_->ExpireDue();
+  ASSERT_TRUE(closed.ok()) << closed.status();
+  EXPECT_EQ(*closed, 1);
+  const std::vector<Response> stored = Stored();
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0].completion, Completion::kPartial);
+  EXPECT_EQ(stored[0].answers.at("security"), std::vector<std::string>{"2"});
+  // A late reply finds no open conversation.
+  ASSERT_EQ(Aliyun("13812345678", "1", "2").status, 200);
+  EXPECT_EQ(Stored().size(), 1u);
+}
+
+TEST_F(ConversationTest, UnauthenticatedAndMalformedRequestsChangeNothing) {
+  const std::string body = R"([{"phone_number":"13812345678","content":"1","sequence_id":1}])";
+  EXPECT_EQ(Post(port_, "/api/v1/sms/aliyun", "application/json", body).status, 401);
+  EXPECT_EQ(Post(port_, "/api/v1/sms/aliyun/wrong-token", "application/json", body).status, 401);
+  EXPECT_EQ(Post(port_, "/api/v1/sms/tencent", "application/json", "{}").status, 404);  // not enabled
+  Posted malformed = Post(port_, std::string("/api/v1/sms/aliyun/") + kAliyunToken, "application/json", "[{");
+  EXPECT_EQ(malformed.status, 400);
+  EXPECT_NE(malformed.body.find("not valid JSON"), std::string::npos);
+  Posted bad_phone = Post(port_, std::string("/api/v1/sms/aliyun/") + kAliyunToken, "application/json",
+                          R"([{"phone_number":"12","content":"1","sequence_id":1}])");
+  EXPECT_EQ(bad_phone.status, 400);
+
+  const std::string generic = R"({"id":"g-1","from":"13812345678","to":"1069","text":"1","time":"2025-05-12 09:00:00"})";
+  EXPECT_EQ(Post(port_, "/api/v1/sms/generic", "application/json", generic, {{"X-Minyi-Signature", "00"}}).status, 401);
+  EXPECT_EQ(InboundCount(), 0);
+  Posted ok = Post(port_, "/api/v1/sms/generic", "application/json", generic,
+                   {{"X-Minyi-Signature", "sha256=" + GenericSignature(kGenericSecret, generic)}});
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.body, "{\"status\":\"ok\"}");
+  EXPECT_EQ(InboundCount(), 1);  // stored as no_conversation: the number was never invited
+}
+
+TEST_F(ConversationTest, RepliesCsvImportUsesTheSamePipelineAndDedupe) {
+  std::istringstream roster("phone,town\n13812345678,320812001\n");
+  ASSERT_TRUE(service_->ImportRoster(roster, kSurvey).ok());
+  ASSERT_TRUE(service_->Invite(kSurvey, Period{2025, 0}, "").ok());
+  const std::string csv =
+      "sequence_id,phone_number,content,send_time\n"
+      "11,13812345678,2,2025-05-12 09:02:00\n"
+      "10,13812345678,1,2025-05-12 09:01:00\n"   // older: handled first
+      "12,bad,1,2025-05-12 09:03:00\n"
+      "13,13812345678,1,not-a-time\n";
+  std::istringstream first(csv);
+  auto report = service_->ImportRepliesCsv(first, "aliyun");
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->stored, 2);
+  EXPECT_EQ(report->rejected.size(), 2u);
+  // A webhook delivery of the same message later is a duplicate.
+  Posted p = Aliyun("13812345678", "1", "10");
+  EXPECT_EQ(p.status, 200);
+  std::istringstream second(csv);
+  auto again = service_->ImportRepliesCsv(second, "aliyun");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->stored, 0);
+  EXPECT_EQ(again->duplicates, 2);
+  auto c = sms_->FindConversation(kSurvey, Period{2025, 0}, keyer_->KeyFor("+8613812345678"));
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(c->has_value());
+  EXPECT_EQ(AnswersToJson(AnswersFromJson((*c)->answers_json)), "{\"grid\":[\"2\"],\"security\":[\"1\"]}");
+}
+
+TEST(SmsTextTest, QuestionsFitOneSegmentOrAreSplitDeliberately) {
+  auto surveys = SurveyCatalog::LoadDirectory(std::string(MINYI_SOURCE_DIR) + "/conf/surveys");
+  ASSERT_TRUE(surveys.ok());
+  auto survey = surveys->Find(kSurvey);
+  ASSERT_NE(survey, nullptr);
+  for (const Question& q : survey->questions) {
+    if (q.type == QuestionType::kText) continue;
+    for (const std::string& text : {QuestionText(q, 1, 4), ReaskText(q)}) {
+      const std::vector<std::string> parts = SplitSegments(text);
+      ASSERT_FALSE(parts.empty());
+      std::string joined;
+      for (const std::string& part : parts) {
+        EXPECT_LE(Utf16Length(part), parts.size() == 1 ? 70u : 67u) << part;
+        joined += part;
+      }
+      std::string compact = text;
+      compact.erase(std::remove(compact.begin(), compact.end(), ' '), compact.end());
+      joined.erase(std::remove(joined.begin(), joined.end(), ' '), joined.end());
+      EXPECT_EQ(joined, compact);  // nothing lost at the cuts
+    }
+  }
+  EXPECT_EQ(SplitSegments(ThanksText()).size(), 1u);
+  const std::vector<std::string> long_parts = SplitSegments(std::string(150, 'x'));
+  for (const std::string& part : long_parts) EXPECT_LE(Utf16Length(part), 67u);
+}
+
+}  // namespace
+}  // namespace minyi::collector::sms

@@ -1,0 +1,58 @@
+// The SMS reply parser: a pure function from a resident's reply and the pending question(s) to the
+// answers it gives, an opt-out, or "unparseable" with the reason. It never guesses: anything it
+// cannot read by the rules below is unparseable (the conversation then re-asks once).
+//
+// The rules, in order (channels.md §2):
+//  1. NFKC (fullwidth digits/letters/punctuation, circled digits ① → 1), ASCII lowercased; dingbat
+//     digits ❶ ➀ ➊ ⓵ mapped to digits.
+//  2. Opt-out first: 退订 or 拒收 anywhere, or a standalone ASCII-letter word td, t or r. A message
+//     containing an opt-out is never an answer.
+//  3. A pending text question (the first pending one) takes the whole reply as its answer.
+//  4. Option labels and aliases of the pending choice questions are matched as substrings, longest
+//     first (非常满意 before 满意, 不满意 before 满意); a matched span is consumed.
+//  5. In what remains: ASCII digit runs; single Chinese numerals 一..十 / 壹..拾 when standalone
+//     (neighbours are not ideographs, except 选/择/第/是/答 before and 号/项 after — so 一般 is not 1);
+//     single ASCII letters a, b, c ... (option positions). Numbers and letters are option POSITIONS
+//     (1 = the first option listed in the SMS), not option codes.
+//  6. Chatter: a number immediately followed by an address/quantity word (号楼 栋 幢 单元 室 楼 层 号院
+//     号门 户 岁 年 月 日 点 元 块 分 天 次 个 人 口) is not an answer — "3号楼 张三 1" answers 1; 2号 is
+//     an answer. A run of 5 or more digits (phone numbers, ids) is never an answer.
+//  7. The readings, in text order, fill the pending questions in order: one per single-choice
+//     question; consecutive readings valid for a multi-choice question all go to it. A run of digits
+//     whose value is not an option ("123") is read digit by digit only when every digit is a valid
+//     option of the question it would fill; otherwise the run is chatter.
+//  8. Unparseable when nothing is read, when a single digit/letter is not a valid option, when a word
+//     is an option of a later question but not the current one, or when there are more readings
+//     than pending choice questions.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/response.h"
+#include "core/survey.h"
+
+namespace minyi::collector::sms {
+
+enum class ReplyKind { kAnswers, kOptOut, kUnparseable };
+std::string_view ReplyKindName(ReplyKind kind);  // "answers", "optout", "unparseable"
+
+struct ParsedReply {
+  ReplyKind kind = ReplyKind::kUnparseable;
+  Answers answers;        // kAnswers: question code → option codes (or the text), pending questions only
+  std::size_t answered = 0;  // kAnswers: how many pending questions, from the first, were answered
+  std::string reason;     // kUnparseable: why, in English; kOptOut: the opt-out word found
+
+  // "security=1 grid=2", "optout", "unparseable" — for logs, tests and the inbound ledger.
+  std::string Describe() const;
+};
+
+// `pending`: the question the conversation is waiting for first, then the questions after it that
+// the same message may answer. Null pointers are not allowed. Thread-safe.
+ParsedReply ParseReply(std::string_view text, const std::vector<const Question*>& pending);
+
+// True when the text is an opt-out (rule 2), whatever else it contains.
+bool IsOptOut(std::string_view text);
+
+}  // namespace minyi::collector::sms

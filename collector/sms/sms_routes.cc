@@ -1,0 +1,93 @@
+#include "collector/sms/sms_routes.h"
+
+#include <Poco/Net/NameValueCollection.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <istream>
+#include <memory>
+
+#include "collector/sms/phone_privacy.h"
+
+namespace minyi::collector::sms {
+namespace {
+
+std::string LowerAscii(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c); });
+  return s;
+}
+
+// Reads at most `limit` bytes; false when the body is longer.
+bool ReadBody(http::Request& request, std::size_t limit, std::string* body) {
+  std::istream& in = request.stream();
+  char buffer[8192];
+  while (in) {
+    in.read(buffer, sizeof buffer);
+    body->append(buffer, static_cast<std::size_t>(in.gcount()));
+    if (body->size() > limit) return false;
+  }
+  return true;
+}
+
+void Handle(SmsService& service, const SmsRouteOptions& options, http::Request& request, http::Response& response,
+            const http::PathParams& params) {
+  WebhookRequest w;
+  w.provider = params.at("provider");
+  if (auto it = params.find("token"); it != params.end()) w.path_token = it->second;
+  w.content_type = request.getContentType();
+  for (const auto& [name, value] : static_cast<const Poco::Net::NameValueCollection&>(request)) {
+    w.headers[LowerAscii(name)] = value;
+  }
+  w.peer_address = request.clientAddress().host().toString();
+  const std::string host = request.getHost();
+  w.url = "http://" + host + request.getURI();
+  if (request.getContentLength() != Poco::Net::HTTPMessage::UNKNOWN_CONTENT_LENGTH &&
+      request.getContentLength() > static_cast<std::streamsize>(options.max_body_bytes)) {
+    return http::SendError(response, Status::ResourceExhausted("body larger than " +
+                                                               std::to_string(options.max_body_bytes) + " bytes"));
+  }
+  if (!ReadBody(request, options.max_body_bytes, &w.body)) {
+    return http::SendError(response, Status::ResourceExhausted("body larger than " +
+                                                               std::to_string(options.max_body_bytes) + " bytes"));
+  }
+  const Status auth = Authenticate(options.auth, w);
+  if (!auth.ok()) {
+    if (auth.code() == StatusCode::kUnauthenticated) {
+      spdlog::warn("sms webhook {} from {}: {}", w.provider, w.peer_address, auth.message());
+    }
+    return http::SendError(response, auth);
+  }
+  auto messages = ParseWebhookBody(w);
+  if (!messages.ok()) return http::SendError(response, messages.status());
+  // Every message is handled on its own: one with a bad phone number does not lose the others.
+  std::size_t rejected = 0;
+  for (const InboundSms& m : *messages) {
+    auto handled = service.HandleInbound(m);
+    if (handled.ok()) continue;
+    if (handled.status().code() != StatusCode::kInvalidInput) {
+      spdlog::error("sms webhook {}: {}", w.provider, handled.status().ToString());
+      return http::SendError(response, Status::Unavailable("the message could not be stored; retry"));
+    }
+    spdlog::warn("sms webhook {}: rejected: {}", w.provider, handled.status().message());
+    ++rejected;
+  }
+  if (rejected == messages->size()) {
+    return http::SendError(response, Status::InvalidInput("no valid message in the request (bad phone numbers)"));
+  }
+  const WebhookAck ack = AckFor(w.provider);
+  http::SendText(response, ack.status, ack.content_type, ack.body);
+}
+
+}  // namespace
+
+void RegisterSmsRoutes(http::Router& router, SmsService& service, SmsRouteOptions options) {
+  auto shared = std::make_shared<SmsRouteOptions>(std::move(options));
+  auto handler = [&service, shared](http::Request& request, http::Response& response, const http::PathParams& params) {
+    Handle(service, *shared, request, response, params);
+  };
+  router.Add("POST", "/api/v1/sms/{provider}", handler);
+  router.Add("POST", "/api/v1/sms/{provider}/{token}", handler);
+}
+
+}  // namespace minyi::collector::sms

@@ -1,0 +1,519 @@
+#include "collector/sms/sms_service.h"
+
+#include <Poco/Exception.h>
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <map>
+#include <sstream>
+
+#include "collector/response_import.h"
+#include "collector/sms/reply_parser.h"
+#include "collector/sms/unicode_text.h"
+#include "core/csv.h"
+
+namespace minyi::collector::sms {
+namespace {
+
+constexpr std::size_t kSegment = 70;
+constexpr std::size_t kPart = 67;
+
+std::string Trimmed(std::string s) {
+  const auto first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return std::string();
+  const auto last = s.find_last_not_of(" \t\r\n");
+  return s.substr(first, last - first + 1);
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  return s;
+}
+
+std::string OptionList(const Question& q) {
+  std::string out;
+  for (std::size_t i = 0; i < q.options.size(); ++i) {
+    if (i > 0) out += ' ';
+    out += std::to_string(i + 1) + q.options[i].label;
+  }
+  return out;
+}
+
+std::string CountyOf(const std::string& area) { return area.size() >= 6 ? area.substr(0, 6) : area; }
+
+}  // namespace
+
+std::vector<std::string> SplitSegments(const std::string& text) {
+  if (Utf16Length(text) <= kSegment) return {text};
+  const std::u32string s = ToUtf32(text);
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (start < s.size()) {
+    std::size_t units = 0;
+    std::size_t end = start;
+    std::size_t last_break = 0;  // cut position after a space or punctuation, 0 = none
+    while (end < s.size()) {
+      const std::size_t w = s[end] >= 0x10000 ? 2 : 1;
+      if (units + w > kPart) break;
+      units += w;
+      const char32_t c = s[end];
+      ++end;
+      if (c == U' ' || c == U'，' || c == U'。' || c == U'？' || c == U'：' || c == U'！' || c == U',') last_break = end;
+    }
+    if (end < s.size() && last_break > start + kPart / 2) end = last_break;
+    std::string part = Trimmed(ToUtf8(s.substr(start, end - start)));
+    if (!part.empty()) parts.push_back(std::move(part));
+    start = end;
+  }
+  return parts;
+}
+
+std::string InvitationText(const SurveyDefinition& survey, std::size_t questions) {
+  return "【" + survey.title + "】您好！诚邀您参加本次调查，共" + std::to_string(questions) +
+         "题，回复选项数字即可，短信免费。回复TD退订。";
+}
+
+std::string QuestionText(const Question& q, std::size_t number, std::size_t total) {
+  return std::to_string(number) + "/" + std::to_string(total) + " " + q.text + "请回复：" + OptionList(q);
+}
+
+std::string ReaskText(const Question& q) {
+  return "抱歉，没能看懂您的回复。请回复数字1-" + std::to_string(q.options.size()) + "：" + OptionList(q);
+}
+
+std::string TownQuestionText() { return "请回复您所在的乡镇（街道）名称，例如：长西街道。"; }
+
+std::string ThanksText() { return "感谢您的参与！祝您生活愉快。"; }
+
+std::string AnswersToJson(const Answers& answers) {
+  Poco::JSON::Object o;
+  for (const auto& [question, values] : answers) {
+    Poco::JSON::Array a;
+    for (const std::string& v : values) a.add(v);
+    o.set(question, a);
+  }
+  std::ostringstream out;
+  o.stringify(out);
+  return out.str();
+}
+
+Answers AnswersFromJson(const std::string& json) {
+  Answers out;
+  if (json.empty()) return out;
+  try {
+    Poco::JSON::Parser parser;
+    auto o = parser.parse(json).extract<Poco::JSON::Object::Ptr>();
+    for (const auto& [key, value] : *o) {
+      auto a = value.extract<Poco::JSON::Array::Ptr>();
+      for (std::size_t i = 0; i < a->size(); ++i) out[key].push_back(a->getElement<std::string>(static_cast<unsigned>(i)));
+    }
+  } catch (const Poco::Exception& e) {
+    spdlog::warn("sms: unreadable stored answers: {}", e.displayText());
+  }
+  return out;
+}
+
+SmsService::SmsService(Deps deps, SmsServiceOptions options, std::function<std::int64_t()> clock)
+    : deps_(deps), options_(options), clock_(std::move(clock)) {}
+
+std::vector<SmsService::Step> SmsService::StepsFor(const SurveyDefinition& survey, const SmsConversation& c) const {
+  std::vector<Step> steps;
+  // The town question comes first when the roster gave only a county (county_code is set only
+  // then); it stays in the sequence after it is answered so step numbers do not shift.
+  if (!c.county_code.empty()) steps.push_back({true, nullptr});
+  for (const Question& q : survey.questions) {
+    if (q.type != QuestionType::kText) steps.push_back({false, &q});
+  }
+  return steps;
+}
+
+Status SmsService::QueueText(const SmsConversation& c, const std::string& text) {
+  std::vector<SmsOutboxMessage> messages;
+  const std::int64_t now = clock_();
+  for (const std::string& part : SplitSegments(text)) {
+    SmsOutboxMessage m;
+    m.conversation_id = c.id;
+    m.survey_id = c.survey_id;
+    m.phone_key = c.phone_key;
+    m.phone_enc = c.phone_enc;
+    m.body = part;
+    m.created_at_ms = now;
+    m.next_attempt_at_ms = now;
+    messages.push_back(std::move(m));
+  }
+  return deps_.sms->EnqueueOutbox(messages);
+}
+
+Status SmsService::QueueStep(const SmsConversation& c, const SurveyDefinition& survey) {
+  const std::vector<Step> steps = StepsFor(survey, c);
+  if (c.step < 0 || static_cast<std::size_t>(c.step) >= steps.size()) return QueueText(c, ThanksText());
+  const Step& step = steps[static_cast<std::size_t>(c.step)];
+  if (step.town) return QueueText(c, TownQuestionText());
+  std::size_t number = 0;
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    if (steps[i].town) continue;
+    ++total;
+    if (i <= static_cast<std::size_t>(c.step)) ++number;
+  }
+  return QueueText(c, QuestionText(*step.question, number, total));
+}
+
+Status SmsService::StoreResponse(const SmsConversation& c, const SurveyDefinition& survey, Completion completion,
+                                 std::int64_t submitted_at_ms) {
+  Response r;
+  r.survey_id = c.survey_id;
+  r.period = c.period;
+  r.town_code = c.town_code;
+  r.channel = Channel::kSms;
+  r.respondent_key = c.phone_key;
+  r.answers = AnswersFromJson(c.answers_json);
+  r.completion = completion;
+  r.submitted_at_ms = submitted_at_ms;
+  r.received_at_ms = clock_();
+  r.source_ref = "sms:" + c.survey_id + ":" + c.period.ToString() + ":" + c.phone_key;
+  r.raw_payload = "{\"conversation\":" + std::to_string(c.id) + ",\"answers\":" + AnswersToJson(r.answers) + "}";
+  const std::vector<FieldError> errors = survey.ValidateAnswers(r.answers, completion);
+  if (!errors.empty()) {
+    return Status::InvalidInput("conversation " + std::to_string(c.id) + ": " + errors.front().field + ": " +
+                                errors.front().reason);
+  }
+  std::vector<AppendResult> results;
+  MINYI_RETURN_IF_ERROR(deps_.responses->Append({r}, &results));
+  if (!results.empty() && results.front().outcome == AppendOutcome::kConflict) {
+    spdlog::warn("sms: conversation {} conflicts with stored response {}", c.id, results.front().response_id);
+  }
+  return Status::Ok();
+}
+
+Result<SmsService::InboundResult> SmsService::HandleInbound(const InboundSms& message) {
+  auto e164 = NormalizePhone(message.from);
+  if (!e164.ok()) return e164.status().WithContext("message " + message.provider + ":" + message.message_ref);
+  const std::string phone_key = deps_.keyer->KeyFor(*e164);
+  std::lock_guard<std::mutex> lock(mu_);
+  const std::int64_t now = clock_();
+
+  SmsInbound ledger;
+  ledger.provider = message.provider;
+  ledger.message_ref = message.message_ref;
+  ledger.phone_key = phone_key;
+  ledger.text = MaskPhoneNumbers(message.text);
+  ledger.sent_at_ms = message.sent_at_ms;
+  ledger.received_at_ms = now;
+  bool inserted = false;
+  auto stored = deps_.sms->InsertInbound(ledger, &inserted);
+  if (!stored.ok()) return stored.status();
+  SmsInbound row = std::move(stored).value();
+  if (!inserted && row.status != "received") return InboundResult{true, row.status, row.detail};
+
+  InboundResult result;
+  auto open = deps_.sms->FindOpenConversation(phone_key);
+  if (!open.ok()) return open.status();
+  if (IsOptOut(message.text)) {
+    MINYI_RETURN_IF_ERROR(deps_.sms->AddSuppression(phone_key, now, "reply"));
+    result.status = "optout";
+    if (open->has_value()) {
+      SmsConversation c = **open;
+      c.state = SmsConversationState::kOptedOut;
+      c.updated_at_ms = now;
+      MINYI_RETURN_IF_ERROR(deps_.sms->UpdateConversation(c));
+      row.conversation_id = c.id;
+      row.survey_id = c.survey_id;
+      row.period = c.period;
+    }
+    spdlog::info("sms: {} opted out", MaskPhone(*e164));
+  } else if (!open->has_value()) {
+    result.status = "no_conversation";
+  } else {
+    SmsConversation c = **open;
+    auto advanced = Advance(c, message.text, message.sent_at_ms != 0 ? message.sent_at_ms : now);
+    if (!advanced.ok()) return advanced.status();
+    result = *advanced;
+    row.conversation_id = c.id;
+    row.survey_id = c.survey_id;
+    row.period = c.period;
+  }
+  row.status = result.status;
+  row.detail = result.detail;
+  MINYI_RETURN_IF_ERROR(deps_.sms->UpdateInbound(row));
+  return result;
+}
+
+Result<SmsService::InboundResult> SmsService::Advance(SmsConversation& c, const std::string& text,
+                                                      std::int64_t sent_at_ms) {
+  const std::int64_t now = clock_();
+  auto survey = deps_.surveys->Find(c.survey_id);
+  if (survey == nullptr) return Status::NotFound("survey '" + c.survey_id + "' of an SMS conversation is not loaded");
+  const std::vector<Step> steps = StepsFor(*survey, c);
+  InboundResult result;
+  c.updated_at_ms = now;
+  c.expires_at_ms = now + options_.conversation_ttl_ms;
+  if (c.step < 0 || static_cast<std::size_t>(c.step) >= steps.size()) {
+    result.status = "closed";
+    return result;
+  }
+  const Step& step = steps[static_cast<std::size_t>(c.step)];
+  bool understood = false;
+  std::string reask;
+  if (step.town) {
+    // The town question: a town name within the roster's county (with or without 镇/街道/乡).
+    const std::string name = Trimmed(NfkcFold(text));
+    std::vector<const Area*> found;
+    for (const std::string& candidate : {name, name + "街道", name + "镇", name + "乡"}) {
+      if (candidate.empty()) continue;
+      found = deps_.areas->FindTownsByName(candidate, c.county_code);
+      if (!found.empty()) break;
+    }
+    if (found.size() == 1) {
+      c.town_code = found.front()->code;
+      understood = true;
+      result.detail = "town=" + c.town_code;
+    } else {
+      result.detail = found.empty() ? "no town of that name in county " + c.county_code : "town name is ambiguous";
+      reask = "抱歉，没有找到这个乡镇（街道）。" + TownQuestionText();
+    }
+    if (understood) ++c.step;
+  } else {
+    std::vector<const Question*> pending;
+    for (std::size_t i = static_cast<std::size_t>(c.step); i < steps.size(); ++i) {
+      if (steps[i].town) break;
+      pending.push_back(steps[i].question);
+    }
+    const ParsedReply parsed = ParseReply(text, pending);
+    if (parsed.kind == ReplyKind::kAnswers) {
+      Answers answers = AnswersFromJson(c.answers_json);
+      for (const auto& [q, values] : parsed.answers) answers[q] = values;
+      c.answers_json = AnswersToJson(answers);
+      c.step += static_cast<int>(parsed.answered);
+      understood = true;
+      result.detail = parsed.Describe();
+    } else {
+      result.detail = parsed.reason;
+      reask = ReaskText(*step.question);
+    }
+  }
+  if (understood) {
+    c.reasks = 0;
+    result.status = "answered";
+    if (static_cast<std::size_t>(c.step) >= steps.size()) {
+      MINYI_RETURN_IF_ERROR(StoreResponse(c, *survey, Completion::kComplete, sent_at_ms));
+      c.state = SmsConversationState::kComplete;
+      MINYI_RETURN_IF_ERROR(QueueText(c, ThanksText()));
+    } else {
+      MINYI_RETURN_IF_ERROR(QueueStep(c, *survey));
+    }
+  } else if (c.reasks < options_.max_reasks) {
+    ++c.reasks;
+    ++c.unparsed;
+    result.status = "reasked";
+    MINYI_RETURN_IF_ERROR(QueueText(c, reask));
+  } else {
+    ++c.unparsed;
+    result.status = "unparsed";  // kept and counted; never guessed, no further re-ask
+  }
+  MINYI_RETURN_IF_ERROR(deps_.sms->UpdateConversation(c));
+  return result;
+}
+
+Result<SmsService::InviteReport> SmsService::Invite(const std::string& survey_id, const Period& period,
+                                                    const std::string& area_prefix) {
+  auto survey = deps_.surveys->Find(survey_id);
+  if (survey == nullptr) return Status::NotFound("unknown survey '" + survey_id + "'");
+  if (!area_prefix.empty() && deps_.areas->Find(area_prefix) == nullptr) {
+    return Status::InvalidInput("unknown area code '" + area_prefix + "'");
+  }
+  auto roster = deps_.sms->RosterEntries(survey_id, area_prefix);
+  if (!roster.ok()) return roster.status();
+  std::lock_guard<std::mutex> lock(mu_);
+  InviteReport report;
+  for (const SmsRosterEntry& e : *roster) {
+    auto suppressed = deps_.sms->IsSuppressed(e.phone_key);
+    if (!suppressed.ok()) return suppressed.status();
+    if (*suppressed) {
+      ++report.suppressed;
+      continue;
+    }
+    const std::int64_t now = clock_();
+    SmsConversation c;
+    c.survey_id = survey_id;
+    c.period = period;
+    c.phone_key = e.phone_key;
+    c.phone_enc = e.phone_enc;
+    if (e.area_code.size() == 9) {
+      c.town_code = e.area_code;
+    } else {
+      c.county_code = CountyOf(e.area_code);
+    }
+    c.answers_json = "{}";
+    c.started_at_ms = now;
+    c.updated_at_ms = now;
+    c.expires_at_ms = now + options_.conversation_ttl_ms;
+    auto id = deps_.sms->CreateConversation(c);
+    if (!id.ok()) {
+      if (id.status().code() == StatusCode::kConflict) {
+        ++report.existing;
+        continue;
+      }
+      return id.status();
+    }
+    c.id = *id;
+    std::size_t questions = 0;
+    for (const Step& s : StepsFor(*survey, c)) questions += s.town ? 0 : 1;
+    MINYI_RETURN_IF_ERROR(QueueText(c, InvitationText(*survey, questions)));
+    MINYI_RETURN_IF_ERROR(QueueStep(c, *survey));
+    ++report.queued;
+  }
+  return report;
+}
+
+Result<int> SmsService::ExpireDue() {
+  std::lock_guard<std::mutex> lock(mu_);
+  int closed = 0;
+  for (;;) {
+    auto due = deps_.sms->ExpiredConversations(clock_(), 100);
+    if (!due.ok()) return due.status();
+    if (due->empty()) break;
+    for (SmsConversation& c : *due) {
+      auto survey = deps_.surveys->Find(c.survey_id);
+      const Answers answers = AnswersFromJson(c.answers_json);
+      if (survey != nullptr && c.town_code.size() == 9 && !answers.empty()) {
+        Status stored = StoreResponse(c, *survey, Completion::kPartial, c.updated_at_ms);
+        if (!stored.ok()) {
+          if (stored.code() == StatusCode::kUnavailable) return stored;
+          spdlog::warn("sms: expired conversation {} not stored: {}", c.id, stored.ToString());
+        }
+      }
+      c.state = SmsConversationState::kExpired;
+      MINYI_RETURN_IF_ERROR(deps_.sms->UpdateConversation(c));
+      ++closed;
+    }
+  }
+  return closed;
+}
+
+Result<SmsService::RosterReport> SmsService::ImportRoster(std::istream& csv, const std::string& survey_id) {
+  if (deps_.surveys->Find(survey_id) == nullptr) return Status::NotFound("unknown survey '" + survey_id + "'");
+  CsvReader reader(csv);
+  std::vector<std::string> fields;
+  Status error;
+  if (!reader.Next(fields, &error) || !error.ok()) return Status::InvalidInput("roster: missing header line");
+  int phone_col = -1;
+  int town_col = -1;
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    const std::string name = Lower(Trimmed(fields[i]));
+    if (name == "phone" || name == "手机号码" || name == "手机号") phone_col = static_cast<int>(i);
+    if (name == "town" || name == "area" || name == "乡镇" || name == "乡镇代码") town_col = static_cast<int>(i);
+  }
+  if (phone_col < 0 || town_col < 0) return Status::InvalidInput("roster: header must name columns phone and town");
+  RosterReport report;
+  std::vector<SmsRosterEntry> batch;
+  const std::int64_t now = clock_();
+  while (reader.Next(fields, &error)) {
+    const std::string where = "line " + std::to_string(reader.line()) + ": ";
+    if (!error.ok()) {
+      report.rejected.push_back(MaskPhoneNumbers(error.message()));
+      continue;
+    }
+    if (fields.empty() || (fields.size() == 1 && Trimmed(fields[0]).empty())) continue;
+    if (static_cast<int>(fields.size()) <= std::max(phone_col, town_col)) {
+      report.rejected.push_back(where + "too few fields");
+      continue;
+    }
+    auto e164 = NormalizePhone(Trimmed(fields[static_cast<std::size_t>(phone_col)]));
+    if (!e164.ok()) {
+      report.rejected.push_back(where + e164.status().message());
+      continue;
+    }
+    const std::string area = Trimmed(fields[static_cast<std::size_t>(town_col)]);
+    const Area* a = deps_.areas->Find(area);
+    if (a == nullptr || (a->level != AreaLevel::kTown && a->level != AreaLevel::kCounty)) {
+      report.rejected.push_back(where + "town '" + area + "' is not a known town (9 digits) or county (6 digits) code");
+      continue;
+    }
+    batch.push_back({survey_id, deps_.keyer->KeyFor(*e164), deps_.cipher->Encrypt(*e164), area, now});
+    if (batch.size() >= 500) {
+      MINYI_RETURN_IF_ERROR(deps_.sms->UpsertRoster(batch));
+      report.stored += static_cast<int>(batch.size());
+      batch.clear();
+    }
+  }
+  MINYI_RETURN_IF_ERROR(deps_.sms->UpsertRoster(batch));
+  report.stored += static_cast<int>(batch.size());
+  return report;
+}
+
+Result<SmsService::CsvImportReport> SmsService::ImportRepliesCsv(std::istream& csv, const std::string& provider) {
+  CsvReader reader(csv);
+  std::vector<std::string> fields;
+  Status error;
+  if (!reader.Next(fields, &error) || !error.ok()) return Status::InvalidInput("replies: missing header line");
+  int phone_col = -1, text_col = -1, time_col = -1, id_col = -1;
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    const std::string n = Lower(Trimmed(fields[i]));
+    const int col = static_cast<int>(i);
+    if (n == "phone" || n == "phone_number" || n == "mobile" || n == "from" || n == "手机号码" || n == "号码") phone_col = col;
+    if (n == "text" || n == "content" || n == "body" || n == "短信内容" || n == "回复内容" || n == "内容") text_col = col;
+    if (n == "time" || n == "send_time" || n == "createtime" || n == "接收时间" || n == "回复时间") time_col = col;
+    if (n == "id" || n == "sequence_id" || n == "smsmsgid" || n == "messagesid" || n == "消息id") id_col = col;
+  }
+  if (phone_col < 0 || text_col < 0 || time_col < 0) {
+    return Status::InvalidInput("replies: header must name a phone, a text and a time column");
+  }
+  struct Row {
+    InboundSms message;
+    std::size_t line;
+  };
+  std::vector<Row> rows;
+  CsvImportReport report;
+  while (reader.Next(fields, &error)) {
+    const std::string where = "line " + std::to_string(reader.line()) + ": ";
+    if (!error.ok()) {
+      report.rejected.push_back(MaskPhoneNumbers(error.message()));
+      continue;
+    }
+    if (fields.empty() || (fields.size() == 1 && Trimmed(fields[0]).empty())) continue;
+    const std::size_t need = static_cast<std::size_t>(std::max({phone_col, text_col, time_col, id_col}));
+    if (fields.size() <= need) {
+      report.rejected.push_back(where + "too few fields");
+      continue;
+    }
+    InboundSms m;
+    m.provider = provider;
+    m.from = Trimmed(fields[static_cast<std::size_t>(phone_col)]);
+    m.text = fields[static_cast<std::size_t>(text_col)];
+    const std::string time = Trimmed(fields[static_cast<std::size_t>(time_col)]);
+    auto t = ParseTimestamp(time);
+    if (!t.ok()) {
+      report.rejected.push_back(where + "time '" + time + "' is not a time");
+      continue;
+    }
+    m.sent_at_ms = *t;
+    m.message_ref = id_col >= 0 ? Trimmed(fields[static_cast<std::size_t>(id_col)]) : std::string();
+    if (m.message_ref.empty()) {
+      auto e164 = NormalizePhone(m.from);
+      m.message_ref = HashMessageRef(e164.ok() ? *e164 : m.from, std::to_string(m.sent_at_ms), m.text);
+    }
+    rows.push_back({std::move(m), reader.line()});
+  }
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const Row& a, const Row& b) { return a.message.sent_at_ms < b.message.sent_at_ms; });
+  for (const Row& row : rows) {
+    auto handled = HandleInbound(row.message);
+    if (!handled.ok()) {
+      if (handled.status().code() == StatusCode::kUnavailable) return handled.status();
+      report.rejected.push_back("line " + std::to_string(row.line) + ": " + handled.status().message());
+      continue;
+    }
+    if (handled->duplicate) {
+      ++report.duplicates;
+    } else {
+      ++report.stored;
+    }
+  }
+  return report;
+}
+
+}  // namespace minyi::collector::sms

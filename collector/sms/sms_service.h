@@ -1,0 +1,123 @@
+// The SMS conversation engine: one conversation per phone number per survey and period,
+// invitation → question 1 → reply → question 2 → … → thanks, with expiry, one polite re-ask for an
+// unparseable reply, opt-out (suppression list) and the town from the roster or from a town-name
+// question. Completed conversations are stored as complete responses, expired ones with at least
+// one answer as partial responses (through ResponseSink::Append). Outgoing texts go to the outbox;
+// collector/sms/sender.h delivers them.
+//
+// Only the choice questions of a survey are asked over SMS (free text is left to the web form).
+// Numbers in the messages are option positions (1 = first option), as the reply parser reads them.
+//
+// Thread safety: all methods may be called from several threads; inbound handling, invitations and
+// expiry are serialized by one mutex (a conversation is read, advanced and written as one step).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <istream>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "collector/sms/phone_privacy.h"
+#include "collector/sms/webhook.h"
+#include "core/areas.h"
+#include "core/ports.h"
+#include "core/sms_ports.h"
+#include "core/survey.h"
+
+namespace minyi::collector::sms {
+
+struct SmsServiceOptions {
+  std::int64_t conversation_ttl_ms = 48LL * 3600 * 1000;  // since the last message; then closed as partial
+  int max_reasks = 1;                                     // polite re-asks per question
+};
+
+// Splits a text into SMS segments: one segment when it fits 70 UCS-2 units, else parts of at most
+// 67 units, cut after a space or punctuation where possible.
+std::vector<std::string> SplitSegments(const std::string& text);
+
+// The texts the engine sends (exposed for tests and documentation).
+std::string InvitationText(const SurveyDefinition& survey, std::size_t questions);
+std::string QuestionText(const Question& q, std::size_t number, std::size_t total);
+std::string ReaskText(const Question& q);
+std::string TownQuestionText();
+std::string ThanksText();
+
+class SmsService {
+ public:
+  struct Deps {
+    SmsStore* sms = nullptr;
+    ResponseSink* responses = nullptr;
+    const SurveyCatalog* surveys = nullptr;
+    const AreaRegistry* areas = nullptr;
+    const RespondentKeyer* keyer = nullptr;
+    const PhoneCipher* cipher = nullptr;
+  };
+  SmsService(Deps deps, SmsServiceOptions options, std::function<std::int64_t()> clock = NowMillis);
+
+  struct InboundResult {
+    bool duplicate = false;  // already handled (a gateway retry): acknowledge, change nothing
+    std::string status;      // the ledger status: answered, unparsed, reasked, optout, no_conversation, closed
+    std::string detail;
+  };
+  // Handles one message: normalize the phone, record it once (dedupe), then opt-out or advance the
+  // sender's open conversation. kInvalidInput when the phone number is not valid (nothing stored);
+  // kUnavailable when the store fails (the gateway should retry).
+  Result<InboundResult> HandleInbound(const InboundSms& message);
+
+  struct InviteReport {
+    int queued = 0;       // conversations started
+    int suppressed = 0;   // opted out earlier
+    int existing = 0;     // already invited for this survey and period
+  };
+  // Starts a conversation for every roster entry of the survey inside `area_prefix` (a town, county
+  // or city code; empty = all) and queues the invitation and first question.
+  Result<InviteReport> Invite(const std::string& survey_id, const Period& period, const std::string& area_prefix);
+
+  // Closes conversations idle past the expiry: partial responses for those with a town and at least
+  // one answer. Returns the number closed.
+  Result<int> ExpireDue();
+
+  struct RosterReport {
+    int stored = 0;
+    std::vector<std::string> rejected;  // "line 7: ..." (phones masked)
+  };
+  // Reads a roster CSV (header "phone,town"; town: a 9-digit town code, or a 6-digit county code when
+  // the town is to be asked) and stores it encrypted. kInvalidInput when the header is wrong.
+  Result<RosterReport> ImportRoster(std::istream& csv, const std::string& survey_id);
+
+  struct CsvImportReport {
+    int stored = 0;
+    int duplicates = 0;
+    std::vector<std::string> rejected;  // "line 7: ..."
+  };
+  // Reads a gateway's CSV export of replies (columns by header: phone/phone_number/mobile/from/手机号码,
+  // text/content/body/短信内容, time/send_time/createTime/接收时间, optional id/sequence_id/smsMsgId/MessageSid)
+  // and handles every row like a webhook message of `provider`, oldest first. Rows without an id are
+  // deduped by a hash of (phone, time, text), like Tencent's webhook.
+  Result<CsvImportReport> ImportRepliesCsv(std::istream& csv, const std::string& provider);
+
+ private:
+  struct Step {
+    bool town = false;
+    const Question* question = nullptr;
+  };
+  std::vector<Step> StepsFor(const SurveyDefinition& survey, const SmsConversation& c) const;
+  Status QueueText(const SmsConversation& c, const std::string& text);
+  Status QueueStep(const SmsConversation& c, const SurveyDefinition& survey);
+  Status StoreResponse(const SmsConversation& c, const SurveyDefinition& survey, Completion completion,
+                       std::int64_t submitted_at_ms);
+  Result<InboundResult> Advance(SmsConversation& c, const std::string& text, std::int64_t sent_at_ms);
+
+  Deps deps_;
+  SmsServiceOptions options_;
+  std::function<std::int64_t()> clock_;
+  std::mutex mu_;
+};
+
+// Answers as stored in SmsConversation::answers_json, and back.
+std::string AnswersToJson(const Answers& answers);
+Answers AnswersFromJson(const std::string& json);
+
+}  // namespace minyi::collector::sms
