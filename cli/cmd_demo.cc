@@ -3,6 +3,7 @@
 
 #include <iostream>
 
+#include "cli/access_setup.h"
 #include "cli/command.h"
 #include "collector/demo.h"
 
@@ -32,6 +33,7 @@ int RunDemoSeed(Context& context, const Args& args) {
   if (!seeded.ok()) return Fail(seeded.status());
   if (seeded.value() == fingerprint && !args.Has("--force")) {
     std::cout << "demo data already seeded (" << fingerprint << "); --force re-checks every response\n";
+    MINYI_RETURN_IF_ERROR_CLI(CreateDemoAccounts(context, std::cout));
     return kExitOk;
   }
 
@@ -51,6 +53,7 @@ int RunDemoSeed(Context& context, const Args& args) {
   std::cout << "demo data: " << s.responses_stored << " responses stored, " << s.duplicates
             << " already present, " << s.conflicts << " conflicts; " << s.towns << " towns x " << s.years
             << " years; " << s.population_cells << " population cells (synthetic)\n";
+  MINYI_RETURN_IF_ERROR_CLI(CreateDemoAccounts(context, std::cout));
   return s.conflicts > 0 ? kExitRejected : kExitOk;
 }
 

@@ -13,6 +13,7 @@
 #include <iostream>
 #include <thread>
 
+#include "cli/access_setup.h"
 #include "cli/command.h"
 #include "cli/version.h"
 #include "core/http/router.h"
@@ -64,6 +65,10 @@ int RunServe(Context& context, const Args& args) {
     if (note.ok()) snapshot.data_note = note.value();
     return snapshot;
   });
+
+  // Officials' dashboards: login, pages, the guarded JSON API (dashboards/dashboard_api.h).
+  auto dashboard = StartDashboard(context, r, db, router);
+  if (!dashboard.ok()) return Fail(dashboard.status().WithContext("dashboard"));
 
   const auto& options = context.config().http;
   try {

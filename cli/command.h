@@ -110,5 +110,11 @@ int RunImportResponses(Context& context, const Args& args);
 int RunImportPopulation(Context& context, const Args& args);
 int RunDemoSeed(Context& context, const Args& args);
 int RunAggregate(Context& context, const Args& args);
+int RunUserAdd(Context& context, const Args& args);
+int RunUserList(Context& context, const Args& args);
+int RunUserDisable(Context& context, const Args& args);
+int RunUserEnable(Context& context, const Args& args);
+int RunUserPasswd(Context& context, const Args& args);
+int RunUserAudit(Context& context, const Args& args);
 
 }  // namespace minyi::cli

@@ -152,6 +152,22 @@ const std::vector<CommandSpec>& Commands() {
         {"--trim", "K", "trim weights at K x the town's median weight (default: no trimming)"},
         {"--all-warnings", "", "list every warning (default: the first 20)"}},
        0, 0, RunAggregate},
+      {"user add", "create a dashboard account", "NAME",
+       "Roles: admin (all areas, manages accounts), statistician (all areas, sees low-n figures),\n"
+       "official (the given areas and everything below them), grid_worker (the given towns; no dashboards).\n"
+       "Without --password-stdin a random password is generated and printed once.",
+       {{"--role", "ROLE", "admin, statistician, official or grid_worker"},
+        {"--area", "CODE", "an area the account is responsible for (repeatable)", true},
+        {"--password-stdin", "", "read the password (at least 10 characters) from the first line of stdin"}},
+       1, 1, RunUserAdd},
+      {"user list", "list dashboard accounts", "", "", {}, 0, 0, RunUserList},
+      {"user disable", "disable an account and end its sessions", "NAME", "", {}, 1, 1, RunUserDisable},
+      {"user enable", "enable a disabled account", "NAME", "", {}, 1, 1, RunUserEnable},
+      {"user passwd", "set a new password and end the account's sessions", "NAME",
+       "Without --password-stdin a random password is generated and printed once.",
+       {{"--password-stdin", "", "read the password from the first line of stdin"}}, 1, 1, RunUserPasswd},
+      {"user audit", "print the newest audit log events (logins, failures, views of other areas, exports)", "",
+       "", {{"--limit", "N", "events to print (default 50)"}}, 0, 0, RunUserAudit},
       {"version", "print the version", "", "", {}, 0, 0, RunVersion},
       {"config", "print the effective configuration (secrets masked)", "", "", {}, 0, 0, RunConfig},
   };

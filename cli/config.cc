@@ -45,6 +45,14 @@ const std::vector<std::pair<std::string, std::string>>& Defaults() {
       {"log.max_files", "5"},
       {"paths.surveys", "conf/surveys"},
       {"paths.areas", "data"},
+      {"dashboard.survey", "jiangsu-safety"},
+      {"dashboard.web_dir", ""},
+      {"dashboard.topics", "conf/topics.json"},
+      {"dashboard.refresh_ms", "5000"},
+      {"dashboard.session_ttl_minutes", "480"},
+      {"dashboard.secure_cookie", "false"},
+      {"dashboard.login_max_failures_per_account", "5"},
+      {"dashboard.login_max_failures_per_address", "20"},
   };
   return kDefaults;
 }
@@ -193,6 +201,19 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
     MINYI_RETURN_IF_ERROR(ReadInt(c, "log.max_files", 1, 1000, config.log.max_files));
     config.paths.surveys = c.getString("paths.surveys");
     config.paths.areas = c.getString("paths.areas");
+    {
+      DashboardConfig& d = config.dashboard;
+      d.survey = c.getString("dashboard.survey");
+      d.web_dir = c.getString("dashboard.web_dir");
+      d.topics = c.getString("dashboard.topics");
+      MINYI_RETURN_IF_ERROR(ReadInt(c, "dashboard.refresh_ms", 100, 3600000, d.refresh_ms));
+      MINYI_RETURN_IF_ERROR(ReadInt(c, "dashboard.session_ttl_minutes", 5, 43200, d.session_ttl_minutes));
+      MINYI_RETURN_IF_ERROR(ReadBool(c, "dashboard.secure_cookie", d.secure_cookie));
+      MINYI_RETURN_IF_ERROR(
+          ReadInt(c, "dashboard.login_max_failures_per_account", 1, 1000, d.login_max_failures_per_account));
+      MINYI_RETURN_IF_ERROR(
+          ReadInt(c, "dashboard.login_max_failures_per_address", 1, 100000, d.login_max_failures_per_address));
+    }
     for (const auto& [key, unused] : Defaults()) config.effective.emplace_back(key, c.getString(key));
   } catch (const Poco::Exception& e) {
     return Status::InvalidInput("configuration: " + e.displayText());

@@ -35,11 +35,24 @@ struct PathOptions {
   std::string areas = "data";            // division code CSVs
 };
 
+// The officials' dashboards and their access control (dashboards/dashboard_api.h, access_service.h).
+struct DashboardConfig {
+  std::string survey = "jiangsu-safety";  // the survey whose indices the dashboards show
+  std::string web_dir;                    // pages and ECharts; empty: the copy in the build directory
+  std::string topics = "conf/topics.json";
+  int refresh_ms = 5000;                  // how often newly published figures are looked for
+  int session_ttl_minutes = 480;
+  bool secure_cookie = false;             // set behind TLS: the session cookie gets "Secure"
+  int login_max_failures_per_account = 5;   // per 15 minutes
+  int login_max_failures_per_address = 20;  // per 15 minutes
+};
+
 struct Config {
   sql::StoreOptions store;
   HttpOptions http;
   LogOptions log;
   PathOptions paths;
+  DashboardConfig dashboard;
   std::string config_file;  // the file read, empty when none
   std::vector<std::pair<std::string, std::string>> effective;  // every key's resolved value, in key order
 };

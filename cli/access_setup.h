@@ -1,0 +1,42 @@
+// Wiring of the access service for the CLI commands (user ..., demo seed, serve).
+#pragma once
+
+#include <memory>
+#include <ostream>
+
+#include "cli/command.h"
+#include "core/http/router.h"
+#include "dashboards/access_service.h"
+#include "dashboards/comments.h"
+#include "dashboards/dashboard_api.h"
+#include "sql/access_store.h"
+
+namespace minyi::cli {
+
+struct AccessBundle {
+  std::unique_ptr<sql::AccessStore> store;
+  std::unique_ptr<dashboards::AccessService> service;
+};
+
+dashboards::AccessOptions AccessOptionsFrom(const Config& config);
+// Opens the store (migrated), the area registry and the access service over them.
+Result<AccessBundle> OpenAccess(Context& context);
+
+// When no account exists yet: creates the demo accounts (an admin, a statistician, a county and a city
+// official) with generated passwords, writes them to demo-credentials.txt (mode 0600) beside the
+// SQLite database (var/ for MySQL) and prints them once to `out`. Does nothing when any user exists.
+Status CreateDemoAccounts(Context& context, std::ostream& out);
+
+// What `serve` keeps alive for the dashboards (declare before the server so it outlives it).
+struct DashboardRuntime {
+  AccessBundle access;
+  dashboards::TopicDictionary topics;
+  std::unique_ptr<dashboards::Dashboard> dashboard;
+};
+
+// Opens the access service, loads the topic dictionary and the pages, and registers the dashboard
+// routes on `router`, reading figures from `indices`.
+Result<std::unique_ptr<DashboardRuntime>> StartDashboard(Context& context, const Resources& resources,
+                                                         IndexSource& indices, http::Router& router);
+
+}  // namespace minyi::cli

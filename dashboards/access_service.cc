@@ -1,0 +1,360 @@
+#include "dashboards/access_service.h"
+
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+namespace minyi::dashboards {
+namespace {
+
+constexpr const char* kWrongCredentials = "用户名或密码错误";
+constexpr std::size_t kMaxTrackedKeys = 100000;
+
+std::int64_t SystemNow() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string ToHex(const unsigned char* data, std::size_t size) {
+  std::string out(size * 2 + 1, '\0');
+  sodium_bin2hex(out.data(), out.size(), data, size);
+  out.pop_back();
+  return out;
+}
+
+}  // namespace
+
+// Bounds the number of concurrent Argon2id computations (each takes the configured memory).
+class AccessService::HashSlot {
+ public:
+  explicit HashSlot(AccessService& s) : s_(s) {
+    std::unique_lock<std::mutex> lock(s_.hash_mu_);
+    s_.hash_cv_.wait(lock, [&] { return s_.hashes_running_ < std::max(1, s_.options_.max_concurrent_hashes); });
+    ++s_.hashes_running_;
+  }
+  HashSlot(const HashSlot&) = delete;
+  HashSlot& operator=(const HashSlot&) = delete;
+  ~HashSlot() {
+    {
+      std::lock_guard<std::mutex> lock(s_.hash_mu_);
+      --s_.hashes_running_;
+    }
+    s_.hash_cv_.notify_one();
+  }
+
+ private:
+  AccessService& s_;
+};
+
+Status AccessService::Init() {
+  if (sodium_init() < 0) return Status::Internal("libsodium could not be initialized");
+  return Status::Ok();
+}
+
+Status AccessService::CheckPassword(std::string_view password) {
+  if (password.size() < kMinPasswordLength) {
+    return Status::InvalidInput("password: at least " + std::to_string(kMinPasswordLength) + " characters");
+  }
+  if (password.size() > 1024) return Status::InvalidInput("password: at most 1024 bytes");
+  return Status::Ok();
+}
+
+Result<std::string> AccessService::HashPassword(std::string_view password, unsigned long long opslimit,
+                                                std::size_t memlimit) {
+  MINYI_RETURN_IF_ERROR(CheckPassword(password));
+  MINYI_RETURN_IF_ERROR(Init());
+  char out[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str_alg(out, password.data(), password.size(),
+                            opslimit != 0 ? opslimit : crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                            memlimit != 0 ? memlimit : crypto_pwhash_MEMLIMIT_INTERACTIVE,
+                            crypto_pwhash_ALG_ARGON2ID13) != 0) {
+    return Status::ResourceExhausted("password hashing: not enough memory");
+  }
+  return std::string(out);
+}
+
+bool AccessService::VerifyPassword(const std::string& hash, std::string_view password) {
+  if (hash.empty() || hash.size() >= crypto_pwhash_STRBYTES) return false;
+  return crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
+}
+
+std::string AccessService::RandomHex(std::size_t bytes) {
+  std::vector<unsigned char> buf(bytes);
+  randombytes_buf(buf.data(), buf.size());
+  return ToHex(buf.data(), buf.size());
+}
+
+std::string AccessService::GeneratePassword() {
+  static constexpr std::string_view kAlphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+  (void)Init();
+  std::string out;
+  for (int i = 0; i < 16; ++i) {
+    out += kAlphabet[randombytes_uniform(static_cast<std::uint32_t>(kAlphabet.size()))];
+  }
+  return out;
+}
+
+std::string AccessService::Sha256Hex(std::string_view text) {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(text.data()), text.size());
+  return ToHex(digest, sizeof digest);
+}
+
+AccessService::AccessService(UserStore& store, const AreaRegistry& areas, AccessOptions options, Clock now)
+    : store_(store), areas_(areas), options_(options), now_(now ? std::move(now) : Clock(SystemNow)) {
+  (void)Init();
+  auto dummy = HashPassword(RandomHex(16), options_.pwhash_opslimit, options_.pwhash_memlimit);
+  if (dummy.ok()) dummy_hash_ = std::move(dummy).value();
+}
+
+bool AccessService::Throttled(const std::string& key, int limit, std::int64_t now, std::int64_t* retry_after_s) {
+  std::lock_guard<std::mutex> lock(throttle_mu_);
+  auto it = failures_.find(key);
+  if (it == failures_.end()) return false;
+  auto& times = it->second;
+  times.erase(std::remove_if(times.begin(), times.end(),
+                             [&](std::int64_t t) { return t <= now - options_.failure_window_ms; }),
+              times.end());
+  if (static_cast<int>(times.size()) < limit) return false;
+  if (retry_after_s != nullptr) {
+    // The oldest failure still in the window leaves it first.
+    const std::int64_t ms = times.front() + options_.failure_window_ms - now;
+    *retry_after_s = std::max<std::int64_t>(1, (ms + 999) / 1000);
+  }
+  return true;
+}
+
+void AccessService::RecordFailure(const std::string& key, std::int64_t now) {
+  std::lock_guard<std::mutex> lock(throttle_mu_);
+  if (failures_.size() >= kMaxTrackedKeys) {
+    // Forget keys whose failures have all left the window (bounded memory under a spray attack).
+    for (auto it = failures_.begin(); it != failures_.end();) {
+      if (it->second.empty() || it->second.back() <= now - options_.failure_window_ms) {
+        it = failures_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  auto& times = failures_[key];
+  times.push_back(now);
+  if (times.size() > 1000) times.erase(times.begin(), times.begin() + 500);
+}
+
+void AccessService::ClearFailures(const std::string& key) {
+  std::lock_guard<std::mutex> lock(throttle_mu_);
+  failures_.erase(key);
+}
+
+Result<LoginResult> AccessService::Login(const std::string& username, std::string_view password,
+                                         const std::string& remote, std::int64_t* retry_after_s) {
+  const std::int64_t now = now_();
+  const std::string account_key = "u:" + username;
+  const std::string address_key = "a:" + remote;
+  AuditEvent event;
+  event.username = username.substr(0, 64);
+  event.remote_address = remote;
+  std::int64_t wait_s = 0;
+  if (Throttled(account_key, options_.max_failures_per_account, now, &wait_s) ||
+      Throttled(address_key, options_.max_failures_per_address, now, &wait_s)) {
+    event.action = "login_throttled";
+    Audit(event);
+    if (retry_after_s != nullptr) *retry_after_s = wait_s;
+    return Status::ResourceExhausted("登录失败次数过多，请 " + std::to_string((wait_s + 59) / 60) + " 分钟后再试");
+  }
+
+  std::optional<User> user;
+  bool password_ok = false;
+  {
+    HashSlot slot(*this);
+    auto found = store_.FindUser(username);
+    if (!found.ok()) return found.status();
+    user = std::move(found).value();
+    if (user) {
+      password_ok = VerifyPassword(user->password_hash, password);
+    } else {
+      (void)VerifyPassword(dummy_hash_, password);  // same work as for a known user
+    }
+  }
+  if (!user || !password_ok || user->disabled) {
+    RecordFailure(account_key, now);
+    RecordFailure(address_key, now);
+    event.action = "login_failed";
+    event.detail = !user ? "unknown user" : (!password_ok ? "wrong password" : "account disabled");
+    Audit(event);
+    return Status::Unauthenticated(kWrongCredentials);
+  }
+  ClearFailures(account_key);
+
+  LoginResult result;
+  result.session_id = RandomHex(32);
+  Session& session = result.principal.session;
+  session.id_hash = Sha256Hex(result.session_id);
+  session.user_id = user->id;
+  session.csrf_token = RandomHex(16);
+  session.created_at_ms = now;
+  session.expires_at_ms = now + options_.session_ttl_ms;
+  session.remote_address = remote;
+  MINYI_RETURN_IF_ERROR(store_.AddSession(session));
+  result.principal.user = std::move(*user);
+  event.action = "login";
+  event.detail = std::string(RoleName(result.principal.user.role));
+  Audit(event);
+  // Expired sessions are removed now and then (here rather than on a timer: logins are rare).
+  auto deleted = store_.DeleteExpiredSessions(now);
+  if (!deleted.ok()) spdlog::warn("deleting expired sessions: {}", deleted.status().ToString());
+  return result;
+}
+
+Result<Principal> AccessService::Authenticate(std::string_view session_id) {
+  if (session_id.size() != 64) return Status::Unauthenticated("请先登录");
+  const std::string id_hash = Sha256Hex(session_id);
+  const std::int64_t now = now_();
+  {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    auto it = cache_.find(id_hash);
+    if (it != cache_.end()) {
+      if (it->second.principal.session.expires_at_ms > now &&
+          now - it->second.fetched_at_ms < options_.session_cache_ms) {
+        return it->second.principal;
+      }
+      cache_.erase(it);
+    }
+  }
+  auto session = store_.FindSession(id_hash);
+  if (!session.ok()) return session.status();
+  if (!session->has_value() || (*session)->expires_at_ms <= now) return Status::Unauthenticated("登录已过期，请重新登录");
+  auto user = store_.FindUserById((*session)->user_id);
+  if (!user.ok()) return user.status();
+  if (!user->has_value() || (*user)->disabled) return Status::Unauthenticated("账号已停用");
+  Principal principal{std::move(**user), std::move(**session)};
+  {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    if (cache_.size() > 10000) cache_.clear();
+    cache_[id_hash] = CachedSession{principal, now};
+  }
+  return principal;
+}
+
+Status AccessService::Logout(const Principal& principal, std::string_view session_id, const std::string& remote) {
+  const std::string id_hash = Sha256Hex(session_id);
+  {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    cache_.erase(id_hash);
+  }
+  MINYI_RETURN_IF_ERROR(store_.DeleteSession(id_hash));
+  AuditEvent event;
+  event.username = principal.user.username;
+  event.action = "logout";
+  event.remote_address = remote;
+  Audit(event);
+  return Status::Ok();
+}
+
+void AccessService::ForgetSessionsOf(std::int64_t user_id) {
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  for (auto it = cache_.begin(); it != cache_.end();) {
+    if (it->second.principal.user.id == user_id) {
+      it = cache_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+Status AccessService::CreateUser(User user, std::string_view password, const std::string& actor,
+                                 const std::string& remote) {
+  MINYI_RETURN_IF_ERROR(NormalizeUser(&user, areas_));
+  Result<std::string> hash = Status::Internal("unset");
+  {
+    HashSlot slot(*this);
+    hash = HashPassword(password, options_.pwhash_opslimit, options_.pwhash_memlimit);
+  }
+  if (!hash.ok()) return hash.status();
+  user.password_hash = std::move(hash).value();
+  user.created_at_ms = user.updated_at_ms = now_();
+  MINYI_RETURN_IF_ERROR(store_.AddUser(user, &user.id));
+  AuditEvent event;
+  event.username = actor;
+  event.action = "user_add";
+  event.remote_address = remote;
+  event.detail = user.username + " " + std::string(RoleName(user.role));
+  for (const auto& a : user.areas) event.detail += " " + a;
+  Audit(event);
+  return Status::Ok();
+}
+
+Status AccessService::SetDisabled(const std::string& username, bool disabled, const std::string& actor,
+                                  const std::string& remote) {
+  auto user = store_.FindUser(username);
+  if (!user.ok()) return user.status();
+  if (!user->has_value()) return Status::NotFound("no user '" + username + "'");
+  MINYI_RETURN_IF_ERROR(store_.SetUserDisabled(username, disabled, now_()));
+  ForgetSessionsOf((*user)->id);
+  AuditEvent event;
+  event.username = actor;
+  event.action = disabled ? "user_disable" : "user_enable";
+  event.remote_address = remote;
+  event.detail = username;
+  Audit(event);
+  return Status::Ok();
+}
+
+Status AccessService::ChangePassword(const std::string& username, std::string_view password,
+                                     const std::string& actor, const std::string& remote) {
+  auto user = store_.FindUser(username);
+  if (!user.ok()) return user.status();
+  if (!user->has_value()) return Status::NotFound("no user '" + username + "'");
+  Result<std::string> hash = Status::Internal("unset");
+  {
+    HashSlot slot(*this);
+    hash = HashPassword(password, options_.pwhash_opslimit, options_.pwhash_memlimit);
+  }
+  if (!hash.ok()) return hash.status();
+  MINYI_RETURN_IF_ERROR(store_.SetPasswordHash(username, hash.value(), now_()));
+  ForgetSessionsOf((*user)->id);
+  ClearFailures("u:" + username);
+  AuditEvent event;
+  event.username = actor;
+  event.action = "password_change";
+  event.remote_address = remote;
+  event.detail = username;
+  Audit(event);
+  return Status::Ok();
+}
+
+void AccessService::Audit(AuditEvent event) {
+  if (event.at_ms == 0) event.at_ms = now_();
+  Status s = store_.AppendAudit(event);
+  if (!s.ok()) spdlog::error("audit log write failed ({} {}): {}", event.action, event.username, s.ToString());
+}
+
+void AccessService::AuditView(const Principal& principal, const std::string& area_code, const std::string& remote) {
+  if (IsHomeArea(principal.user, area_code)) return;
+  {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    if (viewed_.size() > 100000) viewed_.clear();
+    if (!viewed_.emplace(principal.session.id_hash, area_code).second) return;
+  }
+  AuditEvent event;
+  event.username = principal.user.username;
+  event.action = "view_area";
+  event.area_code = area_code;
+  event.remote_address = remote;
+  Audit(event);
+}
+
+std::string AccessService::SessionCookie(const std::string& session_id) const {
+  return std::string(kSessionCookie) + "=" + session_id + "; Path=/; Max-Age=" +
+         std::to_string(options_.session_ttl_ms / 1000) + "; HttpOnly; SameSite=Strict" +
+         (options_.secure_cookie ? "; Secure" : "");
+}
+
+std::string AccessService::ExpiredCookie() const {
+  return std::string(kSessionCookie) + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict" +
+         (options_.secure_cookie ? "; Secure" : "");
+}
+
+}  // namespace minyi::dashboards

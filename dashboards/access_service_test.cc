@@ -1,0 +1,191 @@
+#include "dashboards/access_service.h"
+
+#include <gtest/gtest.h>
+#include <sodium.h>
+
+#include "sql/access_store.h"
+
+namespace minyi::dashboards {
+namespace {
+
+AreaRegistry TestAreas() {
+  auto r = AreaRegistry::FromAreas({
+      {"32", "江苏省", AreaLevel::kProvince, ""},
+      {"3208", "淮安市", AreaLevel::kCity, "32"},
+      {"320812", "清江浦区", AreaLevel::kCounty, "3208"},
+      {"320812001", "长西街道", AreaLevel::kTown, "320812"},
+  });
+  EXPECT_TRUE(r.ok()) << r.status();
+  return std::move(r).value();
+}
+
+class AccessServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    sql::StoreOptions o;
+    o.sqlite.path = ":memory:";
+    auto store = sql::OpenStore(o);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(store).value();
+    ASSERT_TRUE(store_->Migrate().ok());
+    auto access = sql::OpenAccessStore(*store_);
+    ASSERT_TRUE(access.ok()) << access.status();
+    users_ = std::move(access).value();
+    AccessOptions options;
+    options.pwhash_opslimit = crypto_pwhash_OPSLIMIT_MIN;
+    options.pwhash_memlimit = crypto_pwhash_MEMLIMIT_MIN;
+    options.max_failures_per_account = 3;
+    options.max_failures_per_address = 5;
+    options.failure_window_ms = 60000;
+    options.session_ttl_ms = 3600000;
+    options.session_cache_ms = 0;  // always ask the store
+    service_ = std::make_unique<AccessService>(*users_, areas_, options, [this] { return now_; });
+    User u;
+    u.username = "county";
+    u.role = Role::kOfficial;
+    u.areas = {"320812"};
+    ASSERT_TRUE(service_->CreateUser(u, "correct horse battery", "test", "").ok());
+  }
+
+  std::int64_t CountAudit(const std::string& action) {
+    auto events = users_->ListAudit(1000);
+    EXPECT_TRUE(events.ok());
+    std::int64_t n = 0;
+    for (const auto& e : *events) n += e.action == action ? 1 : 0;
+    return n;
+  }
+
+  AreaRegistry areas_ = TestAreas();
+  std::unique_ptr<sql::Store> store_;
+  std::unique_ptr<sql::AccessStore> users_;
+  std::unique_ptr<AccessService> service_;
+  std::int64_t now_ = 1'700'000'000'000;
+};
+
+TEST(PasswordTest, HashIsArgon2idAndVerifies) {
+  auto hash = AccessService::HashPassword("a long enough secret", crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN);
+  ASSERT_TRUE(hash.ok()) << hash.status();
+  EXPECT_EQ(hash->rfind("$argon2id$", 0), 0U);
+  EXPECT_TRUE(AccessService::VerifyPassword(*hash, "a long enough secret"));
+  EXPECT_FALSE(AccessService::VerifyPassword(*hash, "a long enough secreT"));
+  EXPECT_FALSE(AccessService::VerifyPassword("", "x"));
+  EXPECT_EQ(AccessService::HashPassword("short").status().code(), StatusCode::kInvalidInput);
+  EXPECT_EQ(AccessService::RandomHex(32).size(), 64U);
+  EXPECT_NE(AccessService::RandomHex(16), AccessService::RandomHex(16));
+  EXPECT_EQ(AccessService::Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST_F(AccessServiceTest, LoginCreatesAHashedSessionThatAuthenticates) {
+  auto login = service_->Login("county", "correct horse battery", "10.0.0.1");
+  ASSERT_TRUE(login.ok()) << login.status();
+  EXPECT_EQ(login->session_id.size(), 64U);
+  EXPECT_EQ(login->principal.session.id_hash, AccessService::Sha256Hex(login->session_id));
+  EXPECT_EQ(login->principal.session.csrf_token.size(), 32U);
+  // Only the hash is stored.
+  EXPECT_FALSE(users_->FindSession(login->session_id)->has_value());
+  EXPECT_TRUE(users_->FindSession(login->principal.session.id_hash)->has_value());
+
+  auto who = service_->Authenticate(login->session_id);
+  ASSERT_TRUE(who.ok()) << who.status();
+  EXPECT_EQ(who->user.username, "county");
+  EXPECT_EQ(who->user.areas, std::vector<std::string>{"320812"});
+  EXPECT_EQ(CountAudit("login"), 1);
+
+  EXPECT_EQ(service_->Authenticate("").status().code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(service_->Authenticate(std::string(64, 'a')).status().code(), StatusCode::kUnauthenticated);
+
+  now_ += 3600000;  // expired
+  EXPECT_EQ(service_->Authenticate(login->session_id).status().code(), StatusCode::kUnauthenticated);
+}
+
+TEST_F(AccessServiceTest, WrongPasswordUnknownUserAndDisabledAccountAnswerAlike) {
+  auto wrong = service_->Login("county", "wrong password!", "10.0.0.1");
+  auto unknown = service_->Login("nobody", "correct horse battery", "10.0.0.1");
+  ASSERT_TRUE(service_->SetDisabled("county", true, "admin", "").ok());
+  auto disabled = service_->Login("county", "correct horse battery", "10.0.0.1");
+  for (const auto* r : {&wrong, &unknown, &disabled}) {
+    EXPECT_EQ(r->status().code(), StatusCode::kUnauthenticated);
+    EXPECT_EQ(r->status().message(), wrong.status().message());
+  }
+  EXPECT_EQ(CountAudit("login_failed"), 3);
+}
+
+TEST_F(AccessServiceTest, ThrottlesPerAccountThenLetsInAfterTheWindow) {
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(service_->Login("county", "wrong password!", "10.0.0." + std::to_string(i)).status().code(),
+              StatusCode::kUnauthenticated);
+  }
+  std::int64_t retry = 0;
+  auto throttled = service_->Login("county", "correct horse battery", "10.0.0.9", &retry);
+  EXPECT_EQ(throttled.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_GT(retry, 0);
+  EXPECT_LE(retry, 60);
+  EXPECT_EQ(CountAudit("login_throttled"), 1);
+  now_ += 60001;
+  EXPECT_TRUE(service_->Login("county", "correct horse battery", "10.0.0.9").ok());
+}
+
+TEST_F(AccessServiceTest, ThrottlesPerAddressAcrossAccounts) {
+  for (int i = 0; i < 5; ++i) {
+    (void)service_->Login("user" + std::to_string(i), "wrong password!", "10.9.9.9");
+  }
+  EXPECT_EQ(service_->Login("county", "correct horse battery", "10.9.9.9").status().code(),
+            StatusCode::kResourceExhausted);
+  EXPECT_TRUE(service_->Login("county", "correct horse battery", "10.1.1.1").ok());
+}
+
+TEST_F(AccessServiceTest, LogoutDisableAndPasswordChangeEndSessions) {
+  auto a = service_->Login("county", "correct horse battery", "x");
+  auto b = service_->Login("county", "correct horse battery", "x");
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(service_->Logout(a->principal, a->session_id, "x").ok());
+  EXPECT_FALSE(service_->Authenticate(a->session_id).ok());
+  EXPECT_TRUE(service_->Authenticate(b->session_id).ok());
+
+  ASSERT_TRUE(service_->ChangePassword("county", "another good password", "admin", "").ok());
+  EXPECT_FALSE(service_->Authenticate(b->session_id).ok());
+  EXPECT_FALSE(service_->Login("county", "correct horse battery", "x").ok());
+  auto c = service_->Login("county", "another good password", "x");
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(service_->SetDisabled("county", true, "admin", "").ok());
+  EXPECT_FALSE(service_->Authenticate(c->session_id).ok());
+  EXPECT_EQ(service_->SetDisabled("nobody", true, "admin", "").code(), StatusCode::kNotFound);
+}
+
+TEST_F(AccessServiceTest, CreateUserValidatesAndAudits) {
+  User bad;
+  bad.username = "x";
+  bad.role = Role::kAdmin;
+  EXPECT_EQ(service_->CreateUser(bad, "long enough password", "admin", "").code(), StatusCode::kInvalidInput);
+  User dup;
+  dup.username = "county";
+  dup.role = Role::kAdmin;
+  EXPECT_EQ(service_->CreateUser(dup, "long enough password", "admin", "").code(), StatusCode::kConflict);
+  User weak;
+  weak.username = "stat1";
+  weak.role = Role::kStatistician;
+  EXPECT_EQ(service_->CreateUser(weak, "short", "admin", "").code(), StatusCode::kInvalidInput);
+  EXPECT_EQ(CountAudit("user_add"), 1);  // the fixture's user only
+}
+
+TEST_F(AccessServiceTest, AuditsViewsOfOtherAreasOncePerSession) {
+  auto login = service_->Login("county", "correct horse battery", "x");
+  ASSERT_TRUE(login.ok());
+  service_->AuditView(login->principal, "320812", "x");     // home area: not audited
+  service_->AuditView(login->principal, "320812001", "x");  // a town below: audited once
+  service_->AuditView(login->principal, "320812001", "x");
+  EXPECT_EQ(CountAudit("view_area"), 1);
+}
+
+TEST_F(AccessServiceTest, CookiesAreHttpOnlySameSiteWithExpiry) {
+  const std::string cookie = service_->SessionCookie(std::string(64, 'f'));
+  EXPECT_NE(cookie.find("minyi_session=ffff"), std::string::npos);
+  EXPECT_NE(cookie.find("HttpOnly"), std::string::npos);
+  EXPECT_NE(cookie.find("SameSite=Strict"), std::string::npos);
+  EXPECT_NE(cookie.find("Max-Age=3600"), std::string::npos);
+  EXPECT_EQ(cookie.find("Secure"), std::string::npos);
+  EXPECT_NE(service_->ExpiredCookie().find("Max-Age=0"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace minyi::dashboards

@@ -1,0 +1,522 @@
+// The officials' dashboard: overview, trend, channels and comments for one area at a time.
+// Routes (location.hash): #/overview/CODE, #/trend/CODE, #/channels/CODE, #/comments/CODE, with
+// optional ?period=2025 (overview, comments) and ?index=ID&compare=A,B (trend).
+// Scope is enforced by the server; a refused area shows the server's message.
+'use strict';
+
+(() => {
+  const { el, clear, api, pct, pp, ci, int } = Minyi;
+  const COLORS = ['#2f6fdf', '#12a57a', '#e3872d', '#8e44ad', '#d64545', '#1b9aaa', '#7a6c5d', '#c2185b'];
+  const LEVEL_LABEL = { province: '省', city: '市', county: '县（市、区）', town: '乡镇（街道）' };
+  const CHANNEL_LABEL = { web: '网页', sms: '短信', wechat: '微信群', import: '文件导入' };
+  const VIEWS = [
+    ['overview', '概览'],
+    ['trend', '趋势'],
+    ['channels', '渠道与样本'],
+    ['comments', '居民意见'],
+  ];
+  let charts = [];
+  let app;
+  let sortState = { key: 'security', dir: -1 };
+
+  const hasCharts = () => typeof window.echarts !== 'undefined';
+
+  function disposeCharts() {
+    for (const c of charts) c.dispose();
+    charts = [];
+  }
+
+  // Charts are drawn once their container is in the page (ECharts measures it), so views may build
+  // their panels first and attach them afterwards.
+  function makeChart(container, option, summary) {
+    container.setAttribute('role', 'img');
+    container.setAttribute('aria-label', summary);
+    if (!hasCharts()) {
+      container.classList.add('chart-missing');
+      container.appendChild(el('p', { class: 'muted', text: '图表组件未安装，数据见下表。' }));
+      return;
+    }
+    const draw = () => {
+      if (!container.isConnected) return;
+      const chart = window.echarts.init(container, null, { renderer: 'canvas' });
+      option.aria = { enabled: true, label: { enabled: true, description: summary } };
+      chart.setOption(option);
+      charts.push(chart);
+    };
+    if (container.isConnected) draw();
+    else setTimeout(draw, 0);
+  }
+
+  window.addEventListener('resize', () => charts.forEach((c) => c.resize()));
+
+  function parseRoute() {
+    const hash = window.location.hash.replace(/^#\/?/, '');
+    const [path, query] = hash.split('?');
+    const parts = path.split('/').filter(Boolean);
+    const params = new URLSearchParams(query || '');
+    return { view: parts[0] || '', area: parts[1] || '', params };
+  }
+
+  function go(view, area, params) {
+    const q = params && params.toString() ? '?' + params.toString() : '';
+    window.location.hash = `#/${view}/${area}${q}`;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Frame: header, breadcrumb, tabs
+
+  function frame(route, info) {
+    disposeCharts();
+    clear(app);
+    app.appendChild(Minyi.header('dashboard'));
+    const main = el('main', { class: 'content', id: 'main' });
+    if (info) {
+      const crumbs = el('ol', { class: 'breadcrumb', 'aria-label': '地区层级' });
+      info.path.forEach((p, i) => {
+        const last = i === info.path.length - 1;
+        const item = last || !p.in_scope
+          ? el('span', { class: last ? 'current' : 'muted', 'aria-current': last ? 'page' : null, text: p.name })
+          : el('a', { href: `#/${route.view}/${p.code}`, text: p.name });
+        crumbs.appendChild(el('li', {}, item));
+      });
+      const title = el('div', { class: 'titlebar' },
+        el('div', {}, crumbs,
+          el('h1', { id: 'area-title', text: info.area.name },
+            el('span', { class: 'level-tag', text: LEVEL_LABEL[info.area.level] || '' }))),
+        el('div', { class: 'updated', id: 'updated' },
+          el('span', { class: 'muted', text: '数据计算于 ' }),
+          el('strong', { text: Minyi.localTime(info.computed_at) })));
+      main.appendChild(title);
+      const tabs = el('div', { class: 'tabs', role: 'tablist', 'aria-label': '视图' });
+      for (const [id, label] of VIEWS) {
+        tabs.appendChild(el('a', {
+          role: 'tab', href: `#/${id}/${info.area.code}`, class: route.view === id ? 'tab active' : 'tab',
+          'aria-selected': route.view === id ? 'true' : 'false', text: label,
+        }));
+      }
+      main.appendChild(tabs);
+    }
+    app.appendChild(main);
+    return main;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Overview
+
+  function changeBadge(v) {
+    if (!v || v.suppressed) return el('span', { class: 'chip chip-muted', text: '样本不足' });
+    if (v.change === null || v.change === undefined) return el('span', { class: 'chip chip-muted', text: '无上年数据' });
+    if (!v.change_significant) return el('span', { class: 'chip chip-muted', text: `${pp(v.change)} · 变化不显著` });
+    return el('span', { class: v.change > 0 ? 'chip chip-up' : 'chip chip-down',
+      text: `${v.change > 0 ? '▲' : '▼'} ${pp(v.change)} · 显著` });
+  }
+
+  function kpiCard(index, v, period) {
+    const card = el('section', { class: 'kpi panel', 'aria-label': index.name });
+    card.appendChild(el('div', { class: 'kpi-title', text: `${period} 年 ${index.name}` }));
+    if (!v) {
+      card.appendChild(el('div', { class: 'kpi-value muted', text: '暂无数据' }));
+      return card;
+    }
+    if (v.suppressed) {
+      card.appendChild(el('div', { class: 'kpi-value muted', text: '样本不足' }));
+      card.appendChild(el('div', { class: 'kpi-meta', text: `样本量 ${int(v.n)}，少于公布下限 ${index.min_n}，不予公布` }));
+      return card;
+    }
+    card.appendChild(el('div', { class: 'kpi-value', text: pct(v.estimate) }));
+    card.appendChild(el('div', { class: 'kpi-meta' }, '95% 置信区间 ', el('strong', { text: ci(v) })));
+    card.appendChild(el('div', { class: 'kpi-meta', text: `样本量 ${int(v.n)} · 有效样本量 ${v.n_eff === null ? '—' : Math.round(v.n_eff)}` }));
+    card.appendChild(el('div', { class: 'kpi-change' }, el('span', { class: 'muted', text: '较上年 ' }), changeBadge(v)));
+    if (v.low_n) card.appendChild(el('div', { class: 'kpi-warn', text: '注意：样本量低于公布下限，仅供内部参考' }));
+    return card;
+  }
+
+  function sortedRows(rows) {
+    const { key, dir } = sortState;
+    const value = (r) => {
+      if (key === 'name') return r.code;
+      if (key === 'n') return r.values.security ? r.values.security.n : -1;
+      const [index, field] = key.split(':');
+      const v = r.values[index];
+      if (!v || v.suppressed) return null;
+      return field === 'change' ? v.change : v.estimate;
+    };
+    return rows.slice().sort((a, b) => {
+      const x = value(a);
+      const y = value(b);
+      if (x === null && y === null) return a.code < b.code ? -1 : 1;
+      if (x === null) return 1;  // suppressed rows last whatever the direction
+      if (y === null) return -1;
+      if (x === y) return a.code < b.code ? -1 : 1;
+      return (x < y ? -1 : 1) * dir * (key === 'name' ? -1 : 1);
+    });
+  }
+
+  function rankingTable(data, onSort) {
+    const indices = data.indices;
+    const columns = [['name', '地区']];
+    for (const ix of indices) {
+      columns.push([`${ix.id}:estimate`, ix.name]);
+      columns.push([`${ix.id}:change`, '较上年']);
+    }
+    columns.push(['n', '样本量']);
+    const headRow = el('tr', {}, el('th', { scope: 'col', class: 'num', text: '排名' }));
+    for (const [key, label] of columns) {
+      const active = sortState.key === key;
+      const th = el('th', { scope: 'col', class: key === 'name' ? '' : 'num',
+        'aria-sort': active ? (sortState.dir < 0 ? 'descending' : 'ascending') : 'none' });
+      th.appendChild(el('button', { type: 'button', class: 'sort', 'data-key': key, onclick: () => {
+        sortState = { key, dir: active ? -sortState.dir : -1 };
+        onSort();
+      } }, label, el('span', { class: 'sort-icon', 'aria-hidden': 'true', text: active ? (sortState.dir < 0 ? '▼' : '▲') : '↕' })));
+      headRow.appendChild(th);
+    }
+    headRow.appendChild(el('th', { scope: 'col', text: '' }));
+    const body = el('tbody');
+    let rank = 0;
+    for (const r of sortedRows(data.rows)) {
+      const suppressed = indices.every((ix) => !r.values[ix.id] || r.values[ix.id].suppressed);
+      const lowN = indices.some((ix) => r.values[ix.id] && r.values[ix.id].low_n);
+      const canDrill = r.level !== 'town';
+      const target = canDrill ? `#/overview/${r.code}` : `#/trend/${r.code}`;
+      const tr = el('tr', { class: lowN ? 'low-n clickable' : 'clickable', 'data-code': r.code,
+        title: canDrill ? '点击查看下一级' : '点击查看趋势' });
+      tr.addEventListener('click', (e) => {
+        if (e.target.closest('a')) return;
+        window.location.hash = target;
+      });
+      tr.appendChild(el('td', { class: 'num', text: suppressed ? '—' : String(++rank) }));
+      tr.appendChild(el('th', { scope: 'row' }, el('a', { href: target, text: r.name }),
+        lowN ? el('span', { class: 'chip chip-muted small', text: '样本不足' }) : null));
+      for (const ix of indices) {
+        const v = r.values[ix.id];
+        if (!v) {
+          tr.appendChild(el('td', { class: 'num muted', text: '—' }));
+          tr.appendChild(el('td', { class: 'num muted', text: '—' }));
+          continue;
+        }
+        tr.appendChild(el('td', { class: 'num' },
+          el('div', { text: v.suppressed ? '不予公布' : pct(v.estimate) }),
+          v.suppressed ? null : el('div', { class: 'ci small muted', text: ci(v) })));
+        const change = v.suppressed || v.change === null ? '—' : pp(v.change).replace(' 个百分点', '');
+        tr.appendChild(el('td', { class: 'num' + (v.change_significant ? (v.change > 0 ? ' up' : ' down') : ' muted'),
+          title: v.change_significant ? '变化显著' : '变化不显著', text: change + (v.change_significant ? ' *' : '') }));
+      }
+      const first = r.values[indices[0].id];
+      tr.appendChild(el('td', { class: 'num', text: first ? int(first.n) : '—' }));
+      tr.appendChild(el('td', {}, el('a', { href: `#/trend/${r.code}`, class: 'small', text: '趋势' })));
+      body.appendChild(tr);
+    }
+    return el('table', { class: 'data ranking', id: 'ranking' },
+      el('caption', { text: `${LEVEL_LABEL[data.level] || ''}排名（${data.period} 年，点击表头排序；* 表示较上年变化显著；灰色行样本不足）` }),
+      el('thead', {}, headRow), body);
+  }
+
+  async function overview(route) {
+    const params = new URLSearchParams({ area: route.area });
+    if (route.params.get('period')) params.set('period', route.params.get('period'));
+    const data = await api('/api/v1/indices?' + params.toString());
+    const main = frame(route, data);
+
+    const controls = el('div', { class: 'controls' });
+    const select = el('select', { id: 'period', 'aria-label': '年份' });
+    for (const p of data.periods.slice().reverse()) {
+      select.appendChild(el('option', { value: p, selected: p === data.period, text: `${p} 年` }));
+    }
+    select.addEventListener('change', () => go('overview', data.area.code, new URLSearchParams({ period: select.value })));
+    controls.appendChild(el('label', { for: 'period', text: '年份 ' }));
+    controls.appendChild(select);
+    const csv = new URLSearchParams({ area: data.area.code, period: data.period });
+    controls.appendChild(el('a', { class: 'btn btn-ghost', href: '/api/v1/indices.csv?' + csv.toString(), download: '', text: '导出 CSV' }));
+    if (!data.sees_low_n) controls.appendChild(el('span', { class: 'muted small', text: '样本量不足的数据按规定不予公布。' }));
+    main.appendChild(controls);
+
+    const kpis = el('div', { class: 'kpis' });
+    for (const ix of data.indices) kpis.appendChild(kpiCard(ix, data.summary[ix.id], data.period));
+    main.appendChild(kpis);
+
+    const grid = el('div', { class: 'grid-2' });
+    if (data.rows.length > 1 || data.area.level !== 'town') {
+      const tablePanel = el('section', { class: 'panel', 'aria-labelledby': 'ranking-title' },
+        el('h2', { id: 'ranking-title', text: `下辖${LEVEL_LABEL[data.level] || '地区'}（${data.rows.length} 个）` }));
+      const holder = el('div', { class: 'table-scroll' });
+      const render = () => clear(holder).appendChild(rankingTable(data, render));
+      render();
+      tablePanel.appendChild(holder);
+      grid.appendChild(tablePanel);
+    }
+    const trendPanel = el('section', { class: 'panel', 'aria-labelledby': 'mini-trend-title' },
+      el('h2', { id: 'mini-trend-title', text: '历年趋势' }));
+    grid.appendChild(trendPanel);
+    main.appendChild(grid);
+    try {
+      const trend = await api('/api/v1/trend?' + new URLSearchParams({ area: data.area.code }).toString());
+      trendChart(trendPanel, trend);
+    } catch (e) {
+      trendPanel.appendChild(el('p', { class: 'muted', text: e.message }));
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Trend
+
+  function trendChart(panel, trend) {
+    const periods = trend.periods;
+    const chartBox = el('div', { class: 'chart', id: 'trend-chart' });
+    panel.appendChild(chartBox);
+    const series = [];
+    const legend = [];
+    const summaryParts = [];
+    trend.series.forEach((s, i) => {
+      const color = COLORS[i % COLORS.length];
+      const indexName = (trend.indices.find((x) => x.id === s.index) || {}).name || s.index;
+      const name = trend.series.length > trend.indices.length ? `${s.area.name} · ${indexName}` : indexName;
+      legend.push(name);
+      const byPeriod = new Map(s.points.map((p) => [p.period, p]));
+      const est = periods.map((p) => { const v = byPeriod.get(p); return v && v.estimate !== null ? +(v.estimate * 100).toFixed(2) : null; });
+      const lo = periods.map((p) => { const v = byPeriod.get(p); return v && v.ci[0] !== null ? +(v.ci[0] * 100).toFixed(2) : null; });
+      const band = periods.map((p, k) => { const v = byPeriod.get(p); return v && v.ci[1] !== null && lo[k] !== null ? +((v.ci[1] * 100) - lo[k]).toFixed(2) : null; });
+      series.push({ name: `${name} 下限`, type: 'line', data: lo, stack: `ci${i}`, symbol: 'none', lineStyle: { opacity: 0 }, tooltip: { show: false }, silent: true, legendHoverLink: false });
+      series.push({ name: `${name} 95% 置信区间`, type: 'line', data: band, stack: `ci${i}`, symbol: 'none', lineStyle: { opacity: 0 }, areaStyle: { color, opacity: 0.14 }, tooltip: { show: false }, silent: true });
+      series.push({ name, type: 'line', data: est, color, symbolSize: 7, lineStyle: { width: 2.5 }, connectNulls: false });
+      const last = s.points.filter((p) => p.estimate !== null).slice(-1)[0];
+      if (last) summaryParts.push(`${name}：${last.period} 年 ${pct(last.estimate)}（95% 置信区间 ${ci(last)}）`);
+    });
+    if (!summaryParts.length) {
+      panel.insertBefore(el('p', { class: 'notice', text: '各年份样本量均不足公布下限，数值不予公布（样本量见下表）。' }), chartBox);
+    }
+    const allLo = series.filter((s, k) => k % 3 === 0).flatMap((s) => s.data).filter((x) => x !== null);
+    const min = allLo.length ? Math.max(0, Math.floor(Math.min(...allLo) / 5) * 5) : 0;
+    makeChart(chartBox, {
+      color: series.filter((s, k) => k % 3 === 2).map((s) => s.color),
+      tooltip: { trigger: 'axis', valueFormatter: (v) => (v === null || v === undefined ? '—' : v.toFixed(1) + '%') },
+      legend: { data: legend, top: 0, type: 'scroll' },
+      grid: { left: 48, right: 20, top: 40, bottom: 30 },
+      xAxis: { type: 'category', data: periods, boundaryGap: false },
+      yAxis: { type: 'value', min, max: 100, axisLabel: { formatter: '{value}%' } },
+      series,
+    }, `折线图，各年指数及其 95% 置信区间（阴影）。${summaryParts.join('；')}`);
+
+    // Text alternative: the same figures as a table.
+    const head = el('tr', {}, el('th', { scope: 'col', text: '年份' }));
+    for (const s of trend.series) {
+      const indexName = (trend.indices.find((x) => x.id === s.index) || {}).name || s.index;
+      head.appendChild(el('th', { scope: 'col', class: 'num', text: trend.series.length > trend.indices.length ? `${s.area.name} ${indexName}` : indexName }));
+    }
+    const body = el('tbody');
+    for (const p of periods) {
+      const tr = el('tr', {}, el('th', { scope: 'row', text: p }));
+      for (const s of trend.series) {
+        const v = s.points.find((x) => x.period === p);
+        tr.appendChild(el('td', { class: 'num' + (v && v.low_n ? ' muted' : '') },
+          !v ? '—' : v.suppressed ? `样本不足（n=${v.n}）` : `${pct(v.estimate)}（${ci(v)}，n=${int(v.n)}${v.change_significant ? '，变化显著' : ''}）`));
+      }
+      body.appendChild(tr);
+    }
+    panel.appendChild(el('details', { class: 'alt-table' }, el('summary', { text: '以表格查看图表数据' }),
+      el('div', { class: 'table-scroll' }, el('table', { class: 'data compact' }, el('thead', {}, head), body))));
+  }
+
+  async function trendView(route) {
+    const params = new URLSearchParams({ area: route.area });
+    const index = route.params.get('index') || '';
+    const compare = (route.params.get('compare') || '').split(',').filter(Boolean);
+    if (index) params.set('index', index);
+    if (compare.length) params.set('compare', compare.join(','));
+    const [info, trend] = await Promise.all([
+      api('/api/v1/indices?' + new URLSearchParams({ area: route.area }).toString()),
+      api('/api/v1/trend?' + params.toString()),
+    ]);
+    const main = frame(route, info);
+    const panel = el('section', { class: 'panel', 'aria-labelledby': 'trend-title' },
+      el('h2', { id: 'trend-title', text: `${info.area.name} 历年趋势` }));
+
+    const controls = el('div', { class: 'controls' });
+    const indexSelect = el('select', { id: 'trend-index', 'aria-label': '指数' },
+      el('option', { value: '', text: '全部指数' }),
+      info.indices.map((ix) => el('option', { value: ix.id, selected: ix.id === index, text: ix.name })));
+    indexSelect.addEventListener('change', () => {
+      const q = new URLSearchParams();
+      if (indexSelect.value) q.set('index', indexSelect.value);
+      if (compare.length) q.set('compare', compare.join(','));
+      go('trend', route.area, q);
+    });
+    controls.appendChild(el('label', { for: 'trend-index', text: '指数 ' }));
+    controls.appendChild(indexSelect);
+
+    // Areas to compare with: the siblings (when the parent is in scope) and the children.
+    const candidates = [];
+    const parent = info.path.length > 1 ? info.path[info.path.length - 2] : null;
+    if (parent && parent.in_scope) {
+      try {
+        const siblings = await api('/api/v1/indices?' + new URLSearchParams({ area: parent.code, period: info.period }).toString());
+        for (const r of siblings.rows) if (r.code !== route.area) candidates.push(r);
+      } catch (e) { /* no siblings offered */ }
+    }
+    for (const r of info.rows) if (r.code !== route.area) candidates.push(r);
+    const addSelect = el('select', { id: 'compare-add', 'aria-label': '添加对比地区' },
+      el('option', { value: '', text: '添加对比地区…' }),
+      candidates.filter((c) => !compare.includes(c.code)).map((c) => el('option', { value: c.code, text: c.name })));
+    addSelect.addEventListener('change', () => {
+      if (!addSelect.value) return;
+      const q = new URLSearchParams();
+      q.set('index', indexSelect.value || info.indices[0].id);
+      q.set('compare', compare.concat([addSelect.value]).join(','));
+      go('trend', route.area, q);
+    });
+    controls.appendChild(addSelect);
+    for (const code of compare) {
+      const s = trend.series.find((x) => x.area.code === code);
+      controls.appendChild(el('span', { class: 'chip' }, s ? s.area.name : code,
+        el('button', { type: 'button', class: 'chip-x', 'aria-label': `移除 ${s ? s.area.name : code}`, text: '×', onclick: () => {
+          const q = new URLSearchParams();
+          if (index) q.set('index', index);
+          const rest = compare.filter((c) => c !== code);
+          if (rest.length) q.set('compare', rest.join(','));
+          go('trend', route.area, q);
+        } })));
+    }
+    panel.appendChild(controls);
+    trendChart(panel, trend);
+    panel.appendChild(el('p', { class: 'muted small', text: '阴影为 95% 置信区间；区间重叠较多时，地区之间或年份之间的差异可能只是抽样误差。样本不足的年份不予公布。' }));
+    main.appendChild(panel);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Channels
+
+  async function channelsView(route) {
+    const [info, data] = await Promise.all([
+      api('/api/v1/indices?' + new URLSearchParams({ area: route.area }).toString()),
+      api('/api/v1/channels?' + new URLSearchParams({ area: route.area }).toString()),
+    ]);
+    const main = frame(route, info);
+    const panel = el('section', { class: 'panel', 'aria-labelledby': 'channels-title' },
+      el('h2', { id: 'channels-title', text: '各渠道回收样本量（按年）' }));
+    const box = el('div', { class: 'chart', id: 'channels-chart' });
+    panel.appendChild(box);
+    const years = data.years.map((y) => y.period);
+    const series = data.channels.map((ch, i) => ({
+      name: CHANNEL_LABEL[ch] || ch, type: 'bar', stack: 'total', color: COLORS[i % COLORS.length],
+      emphasis: { focus: 'series' }, data: data.years.map((y) => y.by_channel[ch]),
+    }));
+    const latest = data.years[data.years.length - 1];
+    const summary = latest
+      ? `堆积柱状图，各年各渠道样本量。${latest.period} 年共 ${int(latest.total)} 份，其中 ` +
+        data.channels.map((ch) => `${CHANNEL_LABEL[ch]} ${int(latest.by_channel[ch])} 份`).join('，')
+      : '暂无样本';
+    makeChart(box, {
+      tooltip: { trigger: 'axis' }, legend: { top: 0 },
+      grid: { left: 60, right: 20, top: 40, bottom: 30 },
+      xAxis: { type: 'category', data: years }, yAxis: { type: 'value' }, series,
+    }, summary);
+    const head = el('tr', {}, el('th', { scope: 'col', text: '年份' }),
+      data.channels.map((ch) => el('th', { scope: 'col', class: 'num', text: CHANNEL_LABEL[ch] })),
+      el('th', { scope: 'col', class: 'num', text: '合计' }), el('th', { scope: 'col', class: 'num', text: '其中未答完' }),
+      el('th', { scope: 'col', class: 'num', text: '网页占比' }));
+    const body = el('tbody');
+    for (const y of data.years.slice().reverse()) {
+      body.appendChild(el('tr', {}, el('th', { scope: 'row', text: y.period }),
+        data.channels.map((ch) => el('td', { class: 'num', text: int(y.by_channel[ch]) })),
+        el('td', { class: 'num', text: int(y.total) }), el('td', { class: 'num', text: int(y.partial) }),
+        el('td', { class: 'num', text: y.total ? pct(y.by_channel.web / y.total) : '—' })));
+    }
+    panel.appendChild(el('div', { class: 'table-scroll' }, el('table', { class: 'data', id: 'channels-table' },
+      el('caption', { text: '样本量按年份与渠道（含未答完的问卷）' }), el('thead', {}, head), body)));
+    panel.appendChild(el('p', { class: 'muted small', text: `统计时间 ${Minyi.localTime(data.as_of)}（每分钟更新）。邀请发放与回复率、无法识别的短信数量将随网页与短信渠道的统计上线。` }));
+    main.appendChild(panel);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Comments
+
+  async function commentsView(route) {
+    const info = await api('/api/v1/indices?' + new URLSearchParams({ area: route.area }).toString());
+    const period = route.params.get('period') || info.period;
+    const data = await api('/api/v1/comments?' + new URLSearchParams({ area: route.area, period }).toString());
+    const main = frame(route, info);
+    const controls = el('div', { class: 'controls' });
+    const select = el('select', { id: 'comments-period', 'aria-label': '年份' });
+    for (const p of info.periods.slice().reverse()) select.appendChild(el('option', { value: p, selected: p === period, text: `${p} 年` }));
+    select.addEventListener('change', () => go('comments', route.area, new URLSearchParams({ period: select.value })));
+    controls.appendChild(el('label', { for: 'comments-period', text: '年份 ' }));
+    controls.appendChild(select);
+    controls.appendChild(el('span', { class: 'muted small', text: `共 ${int(data.total)} 条意见建议；电话、证件号、姓名等个人信息已隐去。` }));
+    main.appendChild(controls);
+
+    const grid = el('div', { class: 'grid-2' });
+    const topicsPanel = el('section', { class: 'panel', 'aria-labelledby': 'topics-title' },
+      el('h2', { id: 'topics-title', text: '意见主题' }));
+    const box = el('div', { class: 'chart', id: 'topics-chart' });
+    topicsPanel.appendChild(box);
+    const topics = data.topics.filter((t) => t.count > 0);
+    const shownTopics = topics.slice().reverse();
+    makeChart(box, {
+      tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
+      grid: { left: 90, right: 30, top: 10, bottom: 30 },
+      xAxis: { type: 'value' }, yAxis: { type: 'category', data: shownTopics.map((t) => t.name) },
+      series: [{ type: 'bar', data: shownTopics.map((t) => t.count), color: COLORS[0], label: { show: true, position: 'right' } }],
+    }, `条形图，意见主题条数：${topics.map((t) => `${t.name} ${t.count} 条`).join('，') || '无'}`);
+    const tbody = el('tbody');
+    for (const t of topics) tbody.appendChild(el('tr', {}, el('th', { scope: 'row', text: t.name }), el('td', { class: 'num', text: int(t.count) })));
+    topicsPanel.appendChild(el('details', { class: 'alt-table' }, el('summary', { text: '以表格查看主题条数' }),
+      el('table', { class: 'data compact' }, el('thead', {}, el('tr', {}, el('th', { scope: 'col', text: '主题' }), el('th', { scope: 'col', class: 'num', text: '条数' }))), tbody)));
+    topicsPanel.appendChild(el('p', { class: 'muted small', text: `按最近 ${int(data.topic_basis)} 条意见统计；一条意见可属于多个主题。关键词词典：conf/topics.json。` }));
+    grid.appendChild(topicsPanel);
+
+    const listPanel = el('section', { class: 'panel', 'aria-labelledby': 'comments-title' },
+      el('h2', { id: 'comments-title', text: `最新意见（${data.comments.length} 条）` }));
+    const list = el('ul', { class: 'comments', id: 'comments-list' });
+    for (const c of data.comments) {
+      list.appendChild(el('li', {},
+        el('p', { class: 'comment-text', text: c.text }),
+        el('div', { class: 'comment-meta' }, el('span', { class: 'muted small', text: `${c.period} 年 · ${c.town_name || c.town_code}` }),
+          c.topics.map((t) => el('span', { class: 'chip small', text: t })))));
+    }
+    if (!data.comments.length) list.appendChild(el('li', { class: 'muted', text: '暂无意见建议' }));
+    listPanel.appendChild(list);
+    grid.appendChild(listPanel);
+    main.appendChild(grid);
+  }
+
+  // ------------------------------------------------------------------------------------------
+
+  async function render() {
+    const route = parseRoute();
+    const me = Minyi.me;
+    if (!route.area || !VIEWS.some(([id]) => id === route.view)) {
+      const home = me.home[0];
+      if (!home) {
+        frame(route, null).appendChild(Minyi.errorPanel({ status: 403, message: '该账号未分配可查看的地区。' }));
+        return;
+      }
+      go('overview', home.code);
+      return;
+    }
+    try {
+      if (route.view === 'overview') await overview(route);
+      else if (route.view === 'trend') await trendView(route);
+      else if (route.view === 'channels') await channelsView(route);
+      else await commentsView(route);
+      document.title = `${document.getElementById('area-title') ? document.getElementById('area-title').firstChild.textContent : ''} · 民意数据看板`;
+    } catch (e) {
+      frame(route, null).appendChild(Minyi.errorPanel(e));
+    }
+  }
+
+  document.addEventListener('DOMContentLoaded', async () => {
+    app = document.getElementById('app');
+    try {
+      const me = await Minyi.loadMe();
+      if (!me.may_view_dashboards) {
+        clear(app).appendChild(Minyi.header('dashboard'));
+        app.appendChild(Minyi.errorPanel({ status: 403, message: '该账号（网格员）无权查看统计看板。' }));
+        return;
+      }
+    } catch (e) {
+      return;  // redirected to the login page
+    }
+    window.addEventListener('hashchange', render);
+    render();
+  });
+})();

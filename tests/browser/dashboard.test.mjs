@@ -1,0 +1,208 @@
+// Browser test of the officials' dashboards in headless Debian Chromium (playwright-core).
+//
+// A county official (320812 清江浦区) logs in, sees the overview of the county, opens a town's trend,
+// and is refused when opening another county's URL; the admin page and the channel and comment views
+// are visited too. Screenshots go to $MINYI_ARTIFACTS (default <build>/tests/browser-artifacts), at
+// 1920x1080 and at a 1366x768 laptop size.
+//
+// Usage: node dashboard.test.mjs <path to minyi> [artifacts dir]. Exit 0 pass, 1 fail, 77 skipped
+// (no Chromium or no playwright-core installed).
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const SKIP = 77;
+const minyi = process.argv[2];
+const artifacts = process.argv[3] || path.join(path.dirname(path.dirname(minyi)), 'tests', 'browser-artifacts');
+const chromiumPath = '/usr/bin/chromium';
+
+let chromium;
+try {
+  ({ chromium } = await import('playwright-core'));
+} catch (e) {
+  console.log('SKIP: playwright-core is not installed (npm ci in tests/browser)');
+  process.exit(SKIP);
+}
+if (!fs.existsSync(chromiumPath)) {
+  console.log('SKIP: /usr/bin/chromium is not installed');
+  process.exit(SKIP);
+}
+if (!minyi || !fs.existsSync(minyi)) {
+  console.error('usage: node dashboard.test.mjs <minyi binary> [artifacts dir]');
+  process.exit(1);
+}
+fs.mkdirSync(artifacts, { recursive: true });
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'minyi-browser-'));
+const global = ['-D', `store.sqlite.path=${work}/minyi.db`, '-D', 'store.sqlite.synchronous=NORMAL',
+  '-D', `collector.secret_file=${work}/secret`, '-D', 'log.level=warn'];
+const failures = [];
+function check(cond, what) {
+  if (cond) {
+    console.log(`ok   ${what}`);
+  } else {
+    console.log(`FAIL ${what}`);
+    failures.push(what);
+  }
+}
+
+function run(args, input) {
+  const r = spawnSync(minyi, global.concat(args), { input, encoding: 'utf8', timeout: 300000 });
+  if (r.status !== 0) throw new Error(`minyi ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
+
+let server;
+let browser;
+try {
+  run(['demo', 'seed', '--responses', '40000']);
+  run(['aggregate']);
+  const password = 'county-official-pass';
+  run(['user', 'add', 'county1', '--role', 'official', '--area', '320812', '--password-stdin'], password + '\n');
+  run(['user', 'add', 'admin1', '--role', 'admin', '--password-stdin'], 'administrator-pass\n');
+
+  const portFile = path.join(work, 'port');
+  server = spawn(minyi, global.concat(['-D', 'http.port=0', 'serve', '--port-file', portFile]), { stdio: ['ignore', 'ignore', 'inherit'] });
+  for (let i = 0; i < 300 && !(fs.existsSync(portFile) && fs.readFileSync(portFile, 'utf8').trim()); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const port = fs.readFileSync(portFile, 'utf8').trim();
+  const base = `http://127.0.0.1:${port}`;
+
+  // A fresh profile directory per run (playwright passes it as --user-data-dir).
+  browser = await chromium.launchPersistentContext(path.join(work, 'chromium-profile'), {
+    executablePath: chromiumPath,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1920, height: 1080 },
+    locale: 'zh-CN',
+  });
+  const context = browser;
+  const page = await context.newPage();
+  const consoleErrors = [];
+  // Refused requests (401/403) log "Failed to load resource"; those are expected. Script errors are not.
+  page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+
+  // Not logged in: the dashboard sends us to the login page.
+  await page.goto(`${base}/dashboard`);
+  await page.waitForURL(/\/login/);
+  check(page.url().includes('/login'), 'an anonymous visit to /dashboard ends on the login page');
+
+  // A wrong password is refused with a message.
+  await page.fill('#username', 'county1');
+  await page.fill('#password', 'not the password');
+  await page.click('#login-submit');
+  await page.waitForSelector('#login-error:not([hidden])');
+  check((await page.textContent('#login-error')).includes('用户名或密码错误'), 'a wrong password is refused');
+  await page.screenshot({ path: path.join(artifacts, '01-login-refused.png') });
+
+  // Log in as the county official: the overview of the county.
+  await page.fill('#password', password);
+  await page.click('#login-submit');
+  await page.waitForSelector('#ranking tbody tr');
+  check((await page.textContent('#area-title')).includes('清江浦区'), 'the overview shows the official\'s county');
+  const kpis = await page.$$eval('.kpi', (n) => n.map((x) => x.textContent));
+  check(kpis.length === 2 && kpis[0].includes('群众安全感') && kpis[1].includes('网格工作满意率'), 'both indices are shown');
+  check(kpis[0].includes('置信区间') || kpis[0].includes('样本不足'), 'the security card shows its CI (or a low-n notice)');
+  const rows = await page.$$eval('#ranking tbody tr', (n) => n.length);
+  check(rows >= 5, `the ranked table lists the county's towns (${rows})`);
+  check(await page.$('#updated') !== null && (await page.textContent('#updated')).includes('数据计算于'), 'the page says when the data was computed');
+  check(await page.waitForSelector('#trend-chart canvas', { timeout: 5000 }).then(() => true, () => false), 'the overview trend chart is drawn (ECharts)');
+  await page.waitForTimeout(600);
+  await page.screenshot({ path: path.join(artifacts, '02-overview-county-1920.png'), fullPage: true });
+
+  // Sort by clicking a header: the first sortable column toggles.
+  await page.click('#ranking thead button[data-key="security:estimate"]');
+  const sortState = await page.getAttribute('#ranking thead th:nth-child(3)', 'aria-sort');
+  check(sortState === 'ascending' || sortState === 'descending', `the table sorts by clicking the header (${sortState})`);
+
+  // Open a town's trend by clicking its row.
+  const town = await page.$eval('#ranking tbody tr', (tr) => ({ code: tr.dataset.code, name: tr.querySelector('th a').textContent }));
+  await page.click(`#ranking tbody tr[data-code="${town.code}"] td:first-child`);
+  await page.waitForSelector('#trend-chart');
+  await page.waitForURL(new RegExp(`#/trend/${town.code}`));
+  check((await page.textContent('#area-title')).includes(town.name), `a click on ${town.name} opens its trend`);
+  check(await page.waitForSelector('#trend-chart canvas', { timeout: 5000 }).then(() => true, () => false), 'the trend chart is drawn');
+  check((await page.getAttribute('#trend-chart', 'aria-label') || '').includes('置信区间'), 'the chart has a text alternative');
+  // Compare with another town of the county.
+  const options = await page.$$eval('#compare-add option', (o) => o.map((x) => x.value).filter(Boolean));
+  if (options.length) {
+    await page.selectOption('#compare-add', options[0]);
+    await page.waitForURL(/compare=/);
+    await page.waitForSelector('.chip-x');
+    check(true, 'another town can be added for comparison');
+  }
+  await page.waitForTimeout(600);
+  await page.screenshot({ path: path.join(artifacts, '03-trend-town-compare.png'), fullPage: true });
+
+  // Channels and comments of the county.
+  await page.goto(`${base}/dashboard#/channels/320812`);
+  await page.waitForSelector('#channels-table tbody tr');
+  check((await page.$$('#channels-table tbody tr')).length >= 5, 'channel counts per year are listed');
+  await page.waitForTimeout(500);
+  await page.screenshot({ path: path.join(artifacts, '04-channels.png'), fullPage: true });
+  await page.goto(`${base}/dashboard#/comments/320812`);
+  await page.waitForSelector('#comments-list li');
+  const commentText = await page.textContent('#comments-list');
+  check(!/1[3-9]\d{9}/.test(commentText), 'no phone number appears in the comments');
+  await page.waitForTimeout(500);
+  await page.screenshot({ path: path.join(artifacts, '05-comments.png'), fullPage: true });
+
+  // Another county's URL (淮安区 320803), a town in it, and the province: refused.
+  for (const [code, what] of [['320803', 'another county'], ['320803001', 'a town in another county'], ['32', 'the province']]) {
+    await page.goto(`${base}/dashboard#/overview/${code}`);
+    await page.waitForSelector('.error-panel');
+    const status = await page.getAttribute('.error-panel', 'data-status');
+    check(status === '403' && (await page.textContent('.error-panel')).includes('无权访问'), `${what} (${code}) is refused with 403`);
+  }
+  await page.screenshot({ path: path.join(artifacts, '06-refused-other-county.png') });
+  const direct = await page.evaluate(async () => (await fetch('/api/v1/indices?area=320803')).status);
+  check(direct === 403, 'the API itself answers 403 for another county');
+
+  // Laptop size.
+  await page.setViewportSize({ width: 1366, height: 768 });
+  await page.goto(`${base}/dashboard#/overview/320812`);
+  await page.waitForSelector('#ranking tbody tr');
+  await page.waitForTimeout(600);
+  await page.screenshot({ path: path.join(artifacts, '07-overview-laptop-1366.png'), fullPage: true });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+  check(!overflow, 'no horizontal scrolling at 1366 px');
+
+  // Log out: the session no longer works.
+  await page.click('#logout');
+  await page.waitForURL(/\/login/);
+  const afterLogout = await page.evaluate(async () => (await fetch('/api/v1/indices?area=320812')).status);
+  check(afterLogout === 401, 'after logout the API answers 401');
+
+  // The admin page.
+  await page.setViewportSize({ width: 1920, height: 1080 });
+  await page.fill('#username', 'admin1');
+  await page.fill('#password', 'administrator-pass');
+  await page.click('#login-submit');
+  await page.waitForSelector('#ranking tbody tr');
+  await page.goto(`${base}/admin`);
+  await page.waitForSelector('#users tbody tr');
+  const users = await page.$$eval('#users tbody th', (n) => n.map((x) => x.textContent));
+  check(users.includes('county1') && users.includes('admin1'), 'the admin page lists the accounts');
+  check((await page.textContent('#audit')).includes('查看其他地区') || (await page.textContent('#audit')).includes('登录失败'), 'the audit log is shown');
+  await page.screenshot({ path: path.join(artifacts, '08-admin.png'), fullPage: true });
+
+  check(consoleErrors.length === 0,
+    `no script errors in the pages (${consoleErrors.join(' | ')})`);
+} catch (e) {
+  console.log(`FAIL ${e.stack || e}`);
+  failures.push(String(e));
+} finally {
+  if (browser) await browser.close();
+  if (server) server.kill('SIGTERM');
+  fs.rmSync(work, { recursive: true, force: true });
+}
+console.log(`screenshots in ${artifacts}`);
+if (failures.length) {
+  console.log(`${failures.length} check(s) failed`);
+  process.exit(1);
+}
+console.log('all checks passed');
