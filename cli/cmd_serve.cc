@@ -16,6 +16,7 @@
 #include "cli/access_setup.h"
 #include "cli/command.h"
 #include "cli/version.h"
+#include "collector/web_service.h"
 #include "core/http/router.h"
 #include "dashboards/status_page.h"
 
@@ -35,6 +36,30 @@ void RegisterHealth(http::Router& router, sql::Store& store) {
   });
 }
 
+// The web collector's options from the configuration (README "Configuration").
+Result<collector::WebServiceOptions> WebServiceOptionsFrom(const Config& config) {
+  const CollectorOptions& c = config.collector;
+  collector::WebServiceOptions o;
+  o.group_commit.max_batch = static_cast<std::size_t>(c.group_commit_max_batch);
+  o.group_commit.max_wait = std::chrono::microseconds(c.group_commit_max_wait_us);
+  o.group_commit.max_queue = static_cast<std::size_t>(c.group_commit_max_queue);
+  auto periods = collector::ParsePeriodList(c.open_periods);
+  if (!periods.ok()) return periods.status().WithContext("collector.open_periods");
+  o.ingest.open_periods = std::move(periods).value();
+  o.web.max_body_bytes = static_cast<std::size_t>(c.api_max_body_bytes);
+  o.web.max_json_depth = c.api_max_json_depth;
+  o.web.max_batch = static_cast<std::size_t>(c.api_max_batch);
+  o.web.max_form_bytes = static_cast<std::size_t>(c.web_max_form_bytes);
+  o.web.trust_forwarded_for = config.http.trust_forwarded_for;
+  o.web.secure_cookies = config.http.public_url.rfind("https://", 0) == 0;
+  o.web.bench_routes = config.http.bench_routes;
+  o.web.privacy = {c.privacy_controller, c.privacy_purpose, c.privacy_retention};
+  o.rate_per_minute = c.web_rate_per_minute;
+  o.rate_burst = c.web_rate_burst;
+  o.key_cache_ttl = std::chrono::seconds(c.api_key_cache_seconds);
+  return o;
+}
+
 }  // namespace
 
 int RunServe(Context& context, const Args& args) {
@@ -50,8 +75,24 @@ int RunServe(Context& context, const Args& args) {
   const Resources& r = opened.value();
   sql::Store& db = *r.store;
 
+  auto web_options = WebServiceOptionsFrom(context.config());
+  if (!web_options.ok()) return Fail(web_options.status());
+  bool secret_created = false;
+  auto secret = collector::LoadRespondentSecret(context.config().collector.respondent_key_secret,
+                                                context.config().collector.secret_file, &secret_created);
+  if (!secret.ok()) return Fail(secret.status());
+  if (secret_created) {
+    spdlog::warn("generated a new respondent-key secret in {} (mode 0600); keep and back it up: a new secret "
+                 "changes every respondent key",
+                 context.config().collector.secret_file);
+  }
+  // Declared before the server so it outlives it: handlers wait on its writer.
+  collector::WebService web(*r.surveys, *r.areas, db, db, std::move(secret).value(),
+                            std::move(web_options).value());
+
   http::Router router;
   RegisterHealth(router, db);
+  web.Register(router);
   dashboards::RegisterStatusRoutes(router, *r.surveys, [&db]() -> Result<dashboards::StatusSnapshot> {
     dashboards::StatusSnapshot snapshot;
     snapshot.backend = db.Backend();
@@ -102,6 +143,10 @@ int RunServe(Context& context, const Args& args) {
       spdlog::warn("{} connections still open after 10 s; closing them", server.currentConnections());
       server.stopAll(true);
     }
+    web.Stop();  // commits every response still queued before the store closes
+    const auto stats = web.stats();
+    spdlog::info("web collector: {} responses in {} group commits (largest {})", stats.responses, stats.batches,
+                 stats.largest_batch);
   } catch (const Poco::Exception& e) {
     return Fail(Status::Unavailable("HTTP server on " + options.host + ":" + std::to_string(options.port) + ": " +
                                     e.displayText()));

@@ -168,6 +168,23 @@ const std::vector<CommandSpec>& Commands() {
        {{"--password-stdin", "", "read the password from the first line of stdin"}}, 1, 1, RunUserPasswd},
       {"user audit", "print the newest audit log events (logins, failures, views of other areas, exports)", "",
        "", {{"--limit", "N", "events to print (default 50)"}}, 0, 0, RunUserAudit},
+      {"invite create", "make invitation tokens (one response each) and write them with their links to a CSV", "",
+       "Each token has 144 random bits and is stored only as its SHA-256; the CSV (token, url, survey,\n"
+       "town, town_name) holds the only copy. Links are http.public_url + /s/SURVEY?t=TOKEN.",
+       {{"--survey", "S", "the survey id (required)"},
+        {"--town", "T", "the 9-digit town code the invitations are for (default: the resident chooses)"},
+        {"--count", "N", "how many tokens (required, 1 to 1000000)"},
+        {"--out", "FILE", "the CSV to write (required)"}},
+       0, 0, RunInviteCreate},
+      {"apikey create", "make a partner API key scoped to surveys; prints the key once", "",
+       "The key is printed on stdout once and stored only as its SHA-256. Partners send it as\n"
+       "'Authorization: Bearer KEY' (or 'X-API-Key: KEY') to POST /api/v1/responses.",
+       {{"--name", "N", "who holds the key (required)"},
+        {"--survey", "S", "a survey the key may submit to (required; repeat for several)", true}},
+       0, 0, RunApiKeyCreate},
+      {"apikey list", "list API keys (id, state, created, name, surveys; never the keys)", "", "", {}, 0, 0,
+       RunApiKeyList},
+      {"apikey revoke", "revoke an API key by its id", "KEY_ID", "", {}, 1, 1, RunApiKeyRevoke},
       {"version", "print the version", "", "", {}, 0, 0, RunVersion},
       {"config", "print the effective configuration (secrets masked)", "", "", {}, 0, 0, RunConfig},
   };

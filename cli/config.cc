@@ -39,6 +39,25 @@ const std::vector<std::pair<std::string, std::string>>& Defaults() {
       {"http.port", "8080"},
       {"http.threads", "16"},
       {"http.max_queued", "512"},
+      {"http.public_url", "http://127.0.0.1:8080"},
+      {"http.trust_forwarded_for", "false"},
+      {"http.bench_routes", "false"},
+      {"collector.open_periods", ""},
+      {"collector.respondent_key_secret", ""},
+      {"collector.secret_file", ""},
+      {"collector.group_commit.max_batch", "512"},
+      {"collector.group_commit.max_wait_us", "0"},
+      {"collector.group_commit.max_queue", "10000"},
+      {"api.max_body_bytes", "1048576"},
+      {"api.max_json_depth", "8"},
+      {"api.max_batch", "500"},
+      {"api.key_cache_seconds", "30"},
+      {"web.max_form_bytes", "65536"},
+      {"web.rate_limit.per_minute", "60"},
+      {"web.rate_limit.burst", "20"},
+      {"web.privacy.controller", "本次调查的组织单位（平安建设工作主管部门）"},
+      {"web.privacy.purpose", "了解群众安全感和对网格工作的满意度，只用于统计分析和改进工作，不用于其他目的"},
+      {"web.privacy.retention", "调查结束后保存 3 年，到期删除；统计结果只以汇总形式公布"},
       {"log.level", "info"},
       {"log.file", ""},
       {"log.max_size_mb", "50"},
@@ -61,11 +80,14 @@ const std::vector<std::pair<std::string, std::string>>& Defaults() {
 const std::vector<std::pair<std::string, std::string>>& SecretEnv() {
   static const std::vector<std::pair<std::string, std::string>> kEnv = {
       {"MINYI_MYSQL_PASSWORD", "store.mysql.password"},
+      {"MINYI_RESPONDENT_KEY_SECRET", "collector.respondent_key_secret"},
   };
   return kEnv;
 }
 
-bool IsSecret(const std::string& key) { return key.find("password") != std::string::npos; }
+bool IsSecret(const std::string& key) {
+  return key.find("password") != std::string::npos || key.find("_secret") != std::string::npos;
+}
 
 void CollectKeys(const AbstractConfiguration& config, const std::string& prefix, std::vector<std::string>& out) {
   AbstractConfiguration::Keys keys;
@@ -194,6 +216,28 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
     MINYI_RETURN_IF_ERROR(ReadInt(c, "http.port", 0, 65535, config.http.port));
     MINYI_RETURN_IF_ERROR(ReadInt(c, "http.threads", 1, 1024, config.http.threads));
     MINYI_RETURN_IF_ERROR(ReadInt(c, "http.max_queued", 1, 100000, config.http.max_queued));
+    config.http.public_url = c.getString("http.public_url");
+    MINYI_RETURN_IF_ERROR(ReadBool(c, "http.trust_forwarded_for", config.http.trust_forwarded_for));
+    MINYI_RETURN_IF_ERROR(ReadBool(c, "http.bench_routes", config.http.bench_routes));
+    {
+      CollectorOptions& o = config.collector;
+      o.open_periods = c.getString("collector.open_periods");
+      o.respondent_key_secret = c.getString("collector.respondent_key_secret");
+      o.secret_file = c.getString("collector.secret_file");
+      MINYI_RETURN_IF_ERROR(ReadInt(c, "collector.group_commit.max_batch", 1, 100000, o.group_commit_max_batch));
+      MINYI_RETURN_IF_ERROR(ReadInt(c, "collector.group_commit.max_wait_us", 0, 1000000, o.group_commit_max_wait_us));
+      MINYI_RETURN_IF_ERROR(ReadInt(c, "collector.group_commit.max_queue", 1, 10000000, o.group_commit_max_queue));
+      MINYI_RETURN_IF_ERROR(ReadInt(c, "api.max_body_bytes", 1024, 1 << 30, o.api_max_body_bytes));
+      MINYI_RETURN_IF_ERROR(ReadInt(c, "api.max_json_depth", 2, 1000, o.api_max_json_depth));
+      MINYI_RETURN_IF_ERROR(ReadInt(c, "api.max_batch", 1, 100000, o.api_max_batch));
+      MINYI_RETURN_IF_ERROR(ReadInt(c, "api.key_cache_seconds", 0, 86400, o.api_key_cache_seconds));
+      MINYI_RETURN_IF_ERROR(ReadInt(c, "web.max_form_bytes", 1024, 1 << 30, o.web_max_form_bytes));
+      MINYI_RETURN_IF_ERROR(ReadInt(c, "web.rate_limit.per_minute", 0, 1000000, o.web_rate_per_minute));
+      MINYI_RETURN_IF_ERROR(ReadInt(c, "web.rate_limit.burst", 1, 1000000, o.web_rate_burst));
+      o.privacy_controller = c.getString("web.privacy.controller");
+      o.privacy_purpose = c.getString("web.privacy.purpose");
+      o.privacy_retention = c.getString("web.privacy.retention");
+    }
     MINYI_RETURN_IF_ERROR(
         ReadChoice(c, "log.level", {"trace", "debug", "info", "warn", "error", "off"}, config.log.level));
     config.log.file = c.getString("log.file");

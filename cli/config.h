@@ -21,6 +21,29 @@ struct HttpOptions {
   int port = 8080;  // 0 = any free port (tests); the bound port is logged
   int threads = 16;
   int max_queued = 512;
+  std::string public_url = "http://127.0.0.1:8080";  // base of invitation links
+  bool trust_forwarded_for = false;  // rate-limit pages by X-Forwarded-For (behind a trusted proxy)
+  bool bench_routes = false;         // POST /bench/echo, the benchmarks' ceiling
+};
+
+// The web collector (collector/web_service.h): periods, secret, group commit, API and page limits.
+struct CollectorOptions {
+  std::string open_periods;           // "2025, 2025Q2"; empty: the current year (UTC+8)
+  std::string respondent_key_secret;  // from MINYI_RESPONDENT_KEY_SECRET; never logged or stored
+  std::string secret_file;            // read the secret from here (created, 0600, when missing)
+  int group_commit_max_batch = 512;
+  int group_commit_max_wait_us = 0;
+  int group_commit_max_queue = 10000;
+  int api_max_body_bytes = 1048576;
+  int api_max_json_depth = 8;
+  int api_max_batch = 500;
+  int api_key_cache_seconds = 30;
+  int web_max_form_bytes = 65536;
+  int web_rate_per_minute = 60;
+  int web_rate_burst = 20;
+  std::string privacy_controller;
+  std::string privacy_purpose;
+  std::string privacy_retention;
 };
 
 struct LogOptions {
@@ -50,6 +73,7 @@ struct DashboardConfig {
 struct Config {
   sql::StoreOptions store;
   HttpOptions http;
+  CollectorOptions collector;
   LogOptions log;
   PathOptions paths;
   DashboardConfig dashboard;

@@ -461,7 +461,11 @@ void WebCollector::PostPage(http::Request& request, http::Response& response, co
   } catch (const std::exception&) {
     submission.submitted_at_ms = 0;
   }
-  submission.raw_payload = body;
+  // The decoded form (not the URL-encoded bytes, so that phone numbers in it can be masked), without
+  // the CSRF token.
+  for (const auto& [k, v] : form) {
+    if (k != "csrf") submission.raw_payload += k + "=" + v + "\n";
+  }
   Submitter who;
   who.kind = Submitter::Kind::kPage;
   who.device_id = device.device_id;

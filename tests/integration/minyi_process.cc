@@ -76,7 +76,10 @@ ServerProcess::ServerProcess(const std::vector<std::string>& global_args) {
   dir_ = pattern;
   log_path_ = dir_ + "/serve.log";
   const std::string port_file = dir_ + "/port";
-  std::vector<std::string> args = global_args;
+  // A private respondent-key secret file (serve refuses to start without a secret); the caller's -D
+  // options come later and win.
+  std::vector<std::string> args = {"-D", "collector.secret_file=" + dir_ + "/respondent.secret"};
+  args.insert(args.end(), global_args.begin(), global_args.end());
   args.insert(args.end(), {"-D", "http.port=0", "-D", "log.file=" + log_path_, "serve", "--port-file", port_file});
   handle_ = std::make_unique<Poco::ProcessHandle>(Poco::Process::launch(MinyiPath(), args, MINYI_SOURCE_DIR, nullptr, nullptr, nullptr));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -108,6 +111,14 @@ int ServerProcess::Stop() {
   int code = handle_->wait();
   log_ = ReadAll(log_path_);
   return code;
+}
+
+void ServerProcess::Kill() {
+  if (stopped_) return;
+  stopped_ = true;
+  ::kill(handle_->id(), SIGKILL);
+  handle_->wait();
+  log_ = ReadAll(log_path_);
 }
 
 ServerProcess::~ServerProcess() {

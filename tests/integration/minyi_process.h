@@ -38,6 +38,8 @@ class ServerProcess {
   int port() const { return port_; }
   // Sends SIGTERM and waits; returns the exit code.
   int Stop();
+  // Sends SIGKILL (a crash: nothing is flushed or cleaned up) and waits.
+  void Kill();
   // The server's stderr (log) so far; complete after Stop().
   const std::string& log() const { return log_; }
 
