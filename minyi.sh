@@ -59,12 +59,22 @@ run() {
   "$minyi" ${MINYI_RUN_ARGS:-} db migrate
   # shellcheck disable=SC2086
   "$minyi" ${MINYI_RUN_ARGS:-} demo seed
+  # The respondent-key secret (HMAC, never in the database): generated into var/ (mode 0600) on the
+  # first run unless MINYI_RESPONDENT_KEY_SECRET is set; MINYI_RUN_ARGS can override the file.
   # shellcheck disable=SC2086
-  exec "$minyi" ${MINYI_RUN_ARGS:-} serve
+  exec "$minyi" -D collector.secret_file=var/respondent_key.secret ${MINYI_RUN_ARGS:-} serve
+}
+
+# playwright-core for the browser tests (tests/browser); skipped when already installed.
+node_deps() {
+  if command -v npm >/dev/null 2>&1 && [ ! -d tests/browser/node_modules/playwright-core ]; then
+    (cd tests/browser && npm ci --no-audit --no-fund)
+  fi
 }
 
 test_all() {
   deps
+  node_deps
   build
   ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS" --timeout 900
 }
