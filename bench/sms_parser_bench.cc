@@ -1,0 +1,42 @@
+// SMS reply parser throughput (replies/s) on a mix of real-looking replies; see bench/RESULTS.md.
+#include <benchmark/benchmark.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "collector/sms/reply_parser.h"
+#include "core/survey.h"
+
+namespace {
+
+using minyi::collector::sms::ParseReply;
+
+const minyi::SurveyDefinition& Survey() {
+  static const minyi::SurveyDefinition survey = [] {
+    std::ifstream in(std::string(MINYI_SOURCE_DIR) + "/conf/surveys/jiangsu-safety.json");
+    std::stringstream text;
+    text << in.rdbuf();
+    return std::move(minyi::ParseSurveyDefinition(text.str())).value();
+  }();
+  return survey;
+}
+
+void BM_ParseReplyMix(benchmark::State& state) {
+  std::vector<const minyi::Question*> pending;
+  for (const auto& q : Survey().questions) pending.push_back(&q);
+  const std::vector<std::string> replies = {"1", "１", "①", "很安全", "不太安全", "1 2 1 3", "3号楼 张三 1",
+                                            "一般", "TD", "谢谢", "很安全，比较满意", "选2", "我今年65岁，感觉很安全"};
+  std::size_t i = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(ParseReply(replies[i], pending));
+    i = (i + 1) % replies.size();
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ParseReplyMix);
+
+}  // namespace
+
+BENCHMARK_MAIN();
