@@ -15,6 +15,7 @@
 
 #include "cli/access_setup.h"
 #include "cli/command.h"
+#include "cli/sms_commands.h"
 #include "cli/version.h"
 #include "collector/web_service.h"
 #include "core/http/router.h"
@@ -93,6 +94,9 @@ int RunServe(Context& context, const Args& args) {
   http::Router router;
   RegisterHealth(router, db);
   web.Register(router);
+  // SMS webhooks, sender, expiry and retention (nothing when no sms.* provider or gateway is set).
+  auto sms_runtime = StartSms(context, r, "", router);
+  if (!sms_runtime.ok()) return Fail(sms_runtime.status().WithContext("sms"));
   dashboards::RegisterStatusRoutes(router, *r.surveys, [&db]() -> Result<dashboards::StatusSnapshot> {
     dashboards::StatusSnapshot snapshot;
     snapshot.backend = db.Backend();

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "cli/sms_commands.h"
 #include "cli/version.h"
 
 namespace minyi::cli {
@@ -152,22 +153,6 @@ const std::vector<CommandSpec>& Commands() {
         {"--trim", "K", "trim weights at K x the town's median weight (default: no trimming)"},
         {"--all-warnings", "", "list every warning (default: the first 20)"}},
        0, 0, RunAggregate},
-      {"user add", "create a dashboard account", "NAME",
-       "Roles: admin (all areas, manages accounts), statistician (all areas, sees low-n figures),\n"
-       "official (the given areas and everything below them), grid_worker (the given towns; no dashboards).\n"
-       "Without --password-stdin a random password is generated and printed once.",
-       {{"--role", "ROLE", "admin, statistician, official or grid_worker"},
-        {"--area", "CODE", "an area the account is responsible for (repeatable)", true},
-        {"--password-stdin", "", "read the password (at least 10 characters) from the first line of stdin"}},
-       1, 1, RunUserAdd},
-      {"user list", "list dashboard accounts", "", "", {}, 0, 0, RunUserList},
-      {"user disable", "disable an account and end its sessions", "NAME", "", {}, 1, 1, RunUserDisable},
-      {"user enable", "enable a disabled account", "NAME", "", {}, 1, 1, RunUserEnable},
-      {"user passwd", "set a new password and end the account's sessions", "NAME",
-       "Without --password-stdin a random password is generated and printed once.",
-       {{"--password-stdin", "", "read the password from the first line of stdin"}}, 1, 1, RunUserPasswd},
-      {"user audit", "print the newest audit log events (logins, failures, views of other areas, exports)", "",
-       "", {{"--limit", "N", "events to print (default 50)"}}, 0, 0, RunUserAudit},
       {"invite create", "make invitation tokens (one response each) and write them with their links to a CSV", "",
        "Each token has 144 random bits and is stored only as its SHA-256; the CSV (token, url, survey,\n"
        "town, town_name) holds the only copy. Links are http.public_url + /s/SURVEY?t=TOKEN.",
@@ -185,6 +170,44 @@ const std::vector<CommandSpec>& Commands() {
       {"apikey list", "list API keys (id, state, created, name, surveys; never the keys)", "", "", {}, 0, 0,
        RunApiKeyList},
       {"apikey revoke", "revoke an API key by its id", "KEY_ID", "", {}, 1, 1, RunApiKeyRevoke},
+      {"import sms", "import a gateway's CSV export of SMS replies (same parsing, conversations and dedupe as the webhooks)",
+       "FILE...",
+       "Columns by header: phone (phone_number, mobile, from, 手机号码), text (content, body, 短信内容),\n"
+       "time (send_time, createTime, 接收时间) and an optional id (sequence_id, smsMsgId, MessageSid).\n"
+       "Rows are handled oldest first; a message already received (same provider and id) is a duplicate.",
+       {{"--provider", "P", "the gateway the export comes from, for dedupe against its webhooks (default import)"}},
+       1, 1000, RunImportSms},
+      {"sms roster import", "import an SMS invitation roster CSV (phone,town); phones are stored encrypted", "FILE",
+       "town is a 9-digit town code, or a 6-digit county code when the town is to be asked by SMS.",
+       {{"--survey", "ID", "the survey the roster is for (default: the only survey loaded)"}}, 1, 1, RunSmsRosterImport},
+      {"sms invite", "queue SMS invitations for the roster (sent by serve when sms.gateway.url is set)", "",
+       "Starts one conversation per roster phone for the survey and period; opted-out numbers are skipped.",
+       {{"--survey", "ID", "survey (default: the only survey loaded)"},
+        {"--period", "Y", "period, e.g. 2025 or 2025Q2 (required)"},
+        {"--town", "CODE", "only roster entries inside this town, county or city"}},
+       0, 0, RunSmsInvite},
+      {"sms purge", "delete SMS phone data: a closed survey's roster and outbox, or data past sms.retention_days", "",
+       "With --survey: closes open conversations (partial responses kept), deletes the roster and outbox of the\n"
+       "survey and erases the encrypted phone numbers of its conversations. Without: the retention purge.",
+       {{"--survey", "ID", "the survey that has closed"}}, 0, 0, RunSmsPurge},
+      {"sms status", "print SMS inbound counts (answered, unparsed, opt-outs ...) and the outbox", "", "", {}, 0, 0,
+       RunSmsStatus},
+      {"user add", "create a dashboard account", "NAME",
+       "Roles: admin (all areas, manages accounts), statistician (all areas, sees low-n figures),\n"
+       "official (the given areas and everything below them), grid_worker (the given towns; no dashboards).\n"
+       "Without --password-stdin a random password is generated and printed once.",
+       {{"--role", "ROLE", "admin, statistician, official or grid_worker"},
+        {"--area", "CODE", "an area the account is responsible for (repeatable)", true},
+        {"--password-stdin", "", "read the password (at least 10 characters) from the first line of stdin"}},
+       1, 1, RunUserAdd},
+      {"user list", "list dashboard accounts", "", "", {}, 0, 0, RunUserList},
+      {"user disable", "disable an account and end its sessions", "NAME", "", {}, 1, 1, RunUserDisable},
+      {"user enable", "enable a disabled account", "NAME", "", {}, 1, 1, RunUserEnable},
+      {"user passwd", "set a new password and end the account's sessions", "NAME",
+       "Without --password-stdin a random password is generated and printed once.",
+       {{"--password-stdin", "", "read the password from the first line of stdin"}}, 1, 1, RunUserPasswd},
+      {"user audit", "print the newest audit log events (logins, failures, views of other areas, exports)", "",
+       "", {{"--limit", "N", "events to print (default 50)"}}, 0, 0, RunUserAudit},
       {"version", "print the version", "", "", {}, 0, 0, RunVersion},
       {"config", "print the effective configuration (secrets masked)", "", "", {}, 0, 0, RunConfig},
   };

@@ -58,6 +58,26 @@ const std::vector<std::pair<std::string, std::string>>& Defaults() {
       {"web.privacy.controller", "本次调查的组织单位（平安建设工作主管部门）"},
       {"web.privacy.purpose", "了解群众安全感和对网格工作的满意度，只用于统计分析和改进工作，不用于其他目的"},
       {"web.privacy.retention", "调查结束后保存 3 年，到期删除；统计结果只以汇总形式公布"},
+      {"sms.encryption_key", ""},
+      {"sms.encryption_key_file", "var/sms_encryption.key"},
+      {"sms.conversation_ttl_hours", "48"},
+      {"sms.max_reasks", "1"},
+      {"sms.retention_days", "30"},
+      {"sms.max_body_bytes", "1048576"},
+      {"sms.gateway.url", ""},
+      {"sms.gateway.token", ""},
+      {"sms.gateway.rate_per_second", "10"},
+      {"sms.gateway.max_attempts", "5"},
+      {"sms.gateway.timeout_ms", "5000"},
+      {"sms.aliyun.token", ""},
+      {"sms.aliyun.allow_from", ""},
+      {"sms.tencent.token", ""},
+      {"sms.tencent.allow_from", ""},
+      {"sms.huawei.token", ""},
+      {"sms.huawei.allow_from", ""},
+      {"sms.twilio.auth_token", ""},
+      {"sms.twilio.url", ""},
+      {"sms.generic.secret", ""},
       {"log.level", "info"},
       {"log.file", ""},
       {"log.max_size_mb", "50"},
@@ -81,12 +101,15 @@ const std::vector<std::pair<std::string, std::string>>& SecretEnv() {
   static const std::vector<std::pair<std::string, std::string>> kEnv = {
       {"MINYI_MYSQL_PASSWORD", "store.mysql.password"},
       {"MINYI_RESPONDENT_KEY_SECRET", "collector.respondent_key_secret"},
+      {"MINYI_SMS_ENCRYPTION_KEY", "sms.encryption_key"},
+      {"MINYI_SMS_GATEWAY_TOKEN", "sms.gateway.token"},
   };
   return kEnv;
 }
 
 bool IsSecret(const std::string& key) {
-  return key.find("password") != std::string::npos || key.find("_secret") != std::string::npos;
+  return key.find("password") != std::string::npos || key.find("_secret") != std::string::npos ||
+         key.find("token") != std::string::npos || key == "sms.encryption_key" || key == "sms.generic.secret";
 }
 
 void CollectKeys(const AbstractConfiguration& config, const std::string& prefix, std::vector<std::string>& out) {

@@ -1,0 +1,276 @@
+// minyi sms roster import | invite | purge | status, minyi import sms, and SMS in serve.
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <iostream>
+#include <map>
+
+#include "cli/sms_commands.h"
+#include "collector/sms/phone_privacy.h"
+#include "collector/sms/sender.h"
+#include "collector/sms/sms_routes.h"
+#include "collector/sms/sms_service.h"
+#include "collector/web_service.h"
+#include "sql/sms_store.h"
+
+namespace minyi::cli {
+namespace {
+
+namespace sms = collector::sms;
+
+std::string Setting(const Config& config, const std::string& key) {
+  for (const auto& [k, v] : config.effective) {
+    if (k == key) return v;
+  }
+  return std::string();
+}
+
+Result<long long> IntSetting(const Config& config, const std::string& key, long long min, long long max) {
+  const std::string text = Setting(config, key);
+  try {
+    std::size_t used = 0;
+    const long long v = std::stoll(text, &used);
+    if (used == text.size() && v >= min && v <= max) return v;
+  } catch (const std::exception&) {
+  }
+  return Status::InvalidInput(key + " = '" + text + "': expected a whole number from " + std::to_string(min) +
+                              " to " + std::to_string(max));
+}
+
+std::vector<std::string> CommaList(const std::string& text) {
+  std::vector<std::string> out;
+  std::string item;
+  for (char c : text + ",") {
+    if (c == ',') {
+      const auto first = item.find_first_not_of(' ');
+      if (first != std::string::npos) out.push_back(item.substr(first, item.find_last_not_of(' ') - first + 1));
+      item.clear();
+    } else {
+      item.push_back(c);
+    }
+  }
+  return out;
+}
+
+// Everything the SMS commands share, opened from the configuration.
+struct SmsKit {
+  Resources resources;
+  std::unique_ptr<SmsStore> store;
+  std::unique_ptr<sms::RespondentKeyer> keyer;
+  std::unique_ptr<sms::PhoneCipher> cipher;
+  std::unique_ptr<sms::SmsService> service;
+};
+
+Result<std::unique_ptr<SmsKit>> OpenKit(Context& context, const std::string& secret_in) {
+  auto kit = std::make_unique<SmsKit>();
+  auto opened = context.OpenAll();
+  if (!opened.ok()) return opened.status();
+  kit->resources = opened.value();
+  const Config& config = context.config();
+  std::string secret = secret_in;
+  if (secret.empty()) {
+    bool created = false;
+    auto loaded = collector::LoadRespondentSecret(config.collector.respondent_key_secret, config.collector.secret_file,
+                                                  &created);
+    if (!loaded.ok()) return loaded.status();
+    secret = std::move(loaded).value();
+  }
+  auto keyer = sms::RespondentKeyer::Create(secret);
+  if (!keyer.ok()) return keyer.status();
+  kit->keyer = std::make_unique<sms::RespondentKeyer>(std::move(keyer).value());
+  auto cipher = sms::PhoneCipher::Load(Setting(config, "sms.encryption_key"),
+                                       Setting(config, "sms.encryption_key_file"));
+  if (!cipher.ok()) return cipher.status();
+  kit->cipher = std::make_unique<sms::PhoneCipher>(std::move(cipher).value());
+  auto store = sql::OpenSmsStore(*kit->resources.store);
+  if (!store.ok()) return store.status();
+  kit->store = std::move(store).value();
+  auto ttl = IntSetting(config, "sms.conversation_ttl_hours", 1, 24 * 365);
+  if (!ttl.ok()) return ttl.status();
+  auto reasks = IntSetting(config, "sms.max_reasks", 0, 5);
+  if (!reasks.ok()) return reasks.status();
+  sms::SmsServiceOptions options;
+  options.conversation_ttl_ms = *ttl * 3600 * 1000;
+  options.max_reasks = static_cast<int>(*reasks);
+  sms::SmsService::Deps deps{kit->store.get(), kit->resources.store, kit->resources.surveys, kit->resources.areas,
+                             kit->keyer.get(), kit->cipher.get()};
+  kit->service = std::make_unique<sms::SmsService>(deps, options);
+  return kit;
+}
+
+// The survey named by --survey, or the only one loaded.
+Result<std::string> SurveyOption(const SmsKit& kit, const Args& args) {
+  if (args.Has("--survey")) return args.Get("--survey");
+  const auto all = kit.resources.surveys->All();
+  if (all.size() == 1) return all.front()->id;
+  return Status::InvalidInput("--survey is required when several surveys are loaded");
+}
+
+int Report(const std::vector<std::string>& rejected) {
+  for (const std::string& r : rejected) std::cerr << "  rejected: " << r << "\n";
+  return rejected.empty() ? kExitOk : kExitRejected;
+}
+
+class ServeRuntime final : public SmsRuntime {
+ public:
+  std::unique_ptr<SmsKit> kit;
+  std::unique_ptr<sms::HttpSmsGateway> gateway;
+  std::unique_ptr<sms::OutboxSender> sender;
+  ~ServeRuntime() override {
+    if (sender) sender->Stop();
+  }
+};
+
+}  // namespace
+
+int RunSmsRosterImport(Context& context, const Args& args) {
+  auto kit = OpenKit(context, "");
+  if (!kit.ok()) return Fail(kit.status());
+  auto survey = SurveyOption(**kit, args);
+  if (!survey.ok()) return Fail(survey.status());
+  const std::string file = args.positionals.front();
+  std::ifstream in(file);
+  if (!in) return Fail(Status::InvalidInput("cannot open " + file));
+  auto report = (*kit)->service->ImportRoster(in, *survey);
+  if (!report.ok()) return Fail(report.status().WithContext(file));
+  std::cout << file << ": " << report->stored << " roster entries stored for " << *survey
+            << " (phones encrypted), " << report->rejected.size() << " rejected\n";
+  return Report(report->rejected);
+}
+
+int RunSmsInvite(Context& context, const Args& args) {
+  auto kit = OpenKit(context, "");
+  if (!kit.ok()) return Fail(kit.status());
+  auto survey = SurveyOption(**kit, args);
+  if (!survey.ok()) return Fail(survey.status());
+  auto period = Period::Parse(args.Get("--period"));
+  if (!period.ok()) return Fail(period.status().WithContext("--period"));
+  auto report = (*kit)->service->Invite(*survey, *period, args.Get("--town"));
+  if (!report.ok()) return Fail(report.status());
+  std::cout << "queued " << report->queued << " invitations for " << *survey << " " << period->ToString() << "; "
+            << report->existing << " already invited, " << report->suppressed << " opted out\n"
+            << "the outbox is sent by `minyi serve` when sms.gateway.url is set\n";
+  return kExitOk;
+}
+
+int RunSmsPurge(Context& context, const Args& args) {
+  auto kit = OpenKit(context, "");
+  if (!kit.ok()) return Fail(kit.status());
+  if (args.Has("--survey")) {
+    // Close what is still open first, so answers given so far are kept as partial responses.
+    auto expired = (*kit)->service->ExpireDue();
+    if (!expired.ok()) return Fail(expired.status());
+    auto counts = (*kit)->store->PurgeSurvey(args.Get("--survey"));
+    if (!counts.ok()) return Fail(counts.status());
+    std::cout << "purged " << args.Get("--survey") << ": " << counts->roster_rows << " roster entries, "
+              << counts->outbox_rows << " outbox messages, phone numbers of " << counts->conversations
+              << " conversations\n";
+    return kExitOk;
+  }
+  auto days = IntSetting(context.config(), "sms.retention_days", 1, 36500);
+  if (!days.ok()) return Fail(days.status());
+  auto counts = (*kit)->store->PurgeBefore(NowMillis() - *days * 24LL * 3600 * 1000);
+  if (!counts.ok()) return Fail(counts.status());
+  std::cout << "purged data older than " << *days << " days: " << counts->outbox_rows << " outbox messages, "
+            << "phone numbers of " << counts->conversations << " ended conversations\n";
+  return kExitOk;
+}
+
+int RunSmsStatus(Context& context, const Args&) {
+  auto kit = OpenKit(context, "");
+  if (!kit.ok()) return Fail(kit.status());
+  auto inbound = (*kit)->store->CountInbound();
+  if (!inbound.ok()) return Fail(inbound.status());
+  std::cout << "inbound messages (survey period status count):\n";
+  for (const auto& c : *inbound) {
+    std::cout << "  " << (c.survey_id.empty() ? "-" : c.survey_id) << " "
+              << (c.period.year == 0 ? std::string("-") : c.period.ToString()) << " " << c.status << " " << c.count
+              << "\n";
+  }
+  auto outbox = (*kit)->store->CountOutbox();
+  if (!outbox.ok()) return Fail(outbox.status());
+  std::cout << "outbox:\n";
+  for (const auto& [status, count] : *outbox) std::cout << "  " << status << " " << count << "\n";
+  return kExitOk;
+}
+
+int RunImportSms(Context& context, const Args& args) {
+  auto kit = OpenKit(context, "");
+  if (!kit.ok()) return Fail(kit.status());
+  const std::string provider = args.Get("--provider", "import");
+  int exit = kExitOk;
+  for (const std::string& file : args.positionals) {
+    std::ifstream in(file);
+    if (!in) return Fail(Status::InvalidInput("cannot open " + file));
+    auto report = (*kit)->service->ImportRepliesCsv(in, provider);
+    if (!report.ok()) return Fail(report.status().WithContext(file));
+    std::cout << file << ": " << report->stored << " replies handled, " << report->duplicates << " duplicates, "
+              << report->rejected.size() << " rejected\n";
+    if (Report(report->rejected) != kExitOk) exit = kExitRejected;
+  }
+  return exit;
+}
+
+Result<std::unique_ptr<SmsRuntime>> StartSms(Context& context, const Resources& resources, const std::string& secret,
+                                             http::Router& router) {
+  (void)resources;
+  const Config& config = context.config();
+  sms::SmsRouteOptions routes;
+  for (const char* name : {"aliyun", "tencent", "huawei"}) {
+    const std::string p = name;
+    routes.auth[p].token = Setting(config, "sms." + p + ".token");
+    routes.auth[p].allow_from = CommaList(Setting(config, "sms." + p + ".allow_from"));
+  }
+  routes.auth["twilio"].secret = Setting(config, "sms.twilio.auth_token");
+  routes.auth["twilio"].public_url = Setting(config, "sms.twilio.url");
+  routes.auth["generic"].secret = Setting(config, "sms.generic.secret");
+  std::vector<std::string> enabled;
+  for (const std::string& p : sms::WebhookProviders()) {
+    if (sms::ProviderEnabled(routes.auth, p)) enabled.push_back(p);
+  }
+  const std::string gateway_url = Setting(config, "sms.gateway.url");
+  if (enabled.empty() && gateway_url.empty()) return std::unique_ptr<SmsRuntime>();
+
+  auto runtime = std::make_unique<ServeRuntime>();
+  auto kit = OpenKit(context, secret);
+  if (!kit.ok()) return kit.status();
+  runtime->kit = std::move(kit).value();
+  auto body = IntSetting(config, "sms.max_body_bytes", 1024, 1 << 30);
+  if (!body.ok()) return body.status();
+  routes.max_body_bytes = static_cast<std::size_t>(*body);
+  sms::RegisterSmsRoutes(router, *runtime->kit->service, routes);
+  std::string list;
+  for (const auto& p : enabled) list += (list.empty() ? "" : ", ") + p;
+  spdlog::info("sms: webhooks enabled for {}", list.empty() ? "no provider" : list);
+
+  if (!gateway_url.empty()) {
+    auto timeout = IntSetting(config, "sms.gateway.timeout_ms", 100, 600000);
+    if (!timeout.ok()) return timeout.status();
+    auto gateway = sms::HttpSmsGateway::Create({gateway_url, Setting(config, "sms.gateway.token"), static_cast<int>(*timeout)});
+    if (!gateway.ok()) return gateway.status();
+    runtime->gateway = std::move(gateway).value();
+    auto rate = IntSetting(config, "sms.gateway.rate_per_second", 1, 10000);
+    if (!rate.ok()) return rate.status();
+    auto attempts = IntSetting(config, "sms.gateway.max_attempts", 1, 100);
+    if (!attempts.ok()) return attempts.status();
+    auto days = IntSetting(config, "sms.retention_days", 1, 36500);
+    if (!days.ok()) return days.status();
+    sms::SenderOptions so;
+    so.rate_per_second = static_cast<double>(*rate);
+    so.max_attempts = static_cast<int>(*attempts);
+    runtime->sender = std::make_unique<sms::OutboxSender>(*runtime->kit->store, *runtime->gateway,
+                                                          *runtime->kit->cipher, so);
+    SmsKit* k = runtime->kit.get();
+    const std::int64_t retention_ms = *days * 24LL * 3600 * 1000;
+    runtime->sender->Start([k, retention_ms] {
+      auto expired = k->service->ExpireDue();
+      if (!expired.ok()) spdlog::warn("sms: expiry: {}", expired.status().ToString());
+      auto purged = k->store->PurgeBefore(NowMillis() - retention_ms);
+      if (!purged.ok()) spdlog::warn("sms: retention purge: {}", purged.status().ToString());
+    });
+    spdlog::info("sms: sending through {} at most {}/s", gateway_url, *rate);
+  }
+  return std::unique_ptr<SmsRuntime>(std::move(runtime));
+}
+
+}  // namespace minyi::cli

@@ -1,0 +1,31 @@
+// The SMS commands (`minyi sms ...`, `minyi import sms`) and the SMS part of `minyi serve`
+// (webhook routes, outbox sender, expiry and retention). Options come from the sms.* keys of the
+// configuration (README "Configuration").
+#pragma once
+
+#include <memory>
+
+#include "cli/command.h"
+#include "core/http/router.h"
+
+namespace minyi::cli {
+
+int RunSmsRosterImport(Context& context, const Args& args);
+int RunSmsInvite(Context& context, const Args& args);
+int RunSmsPurge(Context& context, const Args& args);
+int RunSmsStatus(Context& context, const Args& args);
+int RunImportSms(Context& context, const Args& args);
+
+// What serve keeps running for SMS; stops its thread on destruction.
+class SmsRuntime {
+ public:
+  virtual ~SmsRuntime() = default;
+};
+
+// Registers the webhook routes of every enabled provider and starts the sender (when
+// sms.gateway.url is set) with expiry and retention purges. Returns nullptr when SMS is not
+// configured at all (no provider enabled, no gateway). `secret` is the respondent-key secret.
+Result<std::unique_ptr<SmsRuntime>> StartSms(Context& context, const Resources& resources, const std::string& secret,
+                                             http::Router& router);
+
+}  // namespace minyi::cli
