@@ -1,0 +1,342 @@
+// The dashboards through a real `minyi serve` (port 0) on a small demo data set: scope checks for
+// every role, low-n suppression, CSRF, logout, throttling, audit rows and the pages.
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/StreamCopier.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/integration/minyi_process.h"
+
+namespace minyi::testing {
+namespace {
+
+struct Reply {
+  int status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;  // last value per name
+  std::vector<std::string> cookies;
+};
+
+Reply Send(int port, const std::string& method, const std::string& path, const std::string& body = "",
+           const std::map<std::string, std::string>& headers = {}) {
+  Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
+  Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+  for (const auto& [k, v] : headers) request.set(k, v);
+  if (!body.empty() || method == "POST") request.setContentLength(static_cast<std::streamsize>(body.size()));
+  session.sendRequest(request) << body;
+  Poco::Net::HTTPResponse response;
+  std::istream& in = session.receiveResponse(response);
+  Reply reply;
+  Poco::StreamCopier::copyToString(in, reply.body);
+  reply.status = static_cast<int>(response.getStatus());
+  for (const auto& [k, v] : response) {
+    reply.headers[k] = v;
+    if (k == "Set-Cookie") reply.cookies.push_back(v);
+  }
+  return reply;
+}
+
+Poco::JSON::Object::Ptr Json(const std::string& text) {
+  Poco::JSON::Parser parser;
+  return parser.parse(text).extract<Poco::JSON::Object::Ptr>();
+}
+
+struct Login {
+  std::string cookie;  // "minyi_session=..."
+  std::string csrf;
+};
+
+class DashboardTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    global_ = {"-D", "store.sqlite.path=" + dir_->File("minyi.db"), "-D", "store.sqlite.synchronous=NORMAL",
+               "-D", "collector.secret_file=" + dir_->File("secret"), "-D", "log.level=warn"};
+    auto run = [](std::vector<std::string> args, const std::string& stdin_text = "") {
+      std::vector<std::string> all = global_;
+      all.insert(all.end(), args.begin(), args.end());
+      RunResult r = RunMinyi(all, stdin_text);
+      EXPECT_EQ(r.exit_code, 0) << r.err;
+      return r;
+    };
+    RunResult seeded = run({"demo", "seed", "--responses", "60000"});
+    // The demo accounts are created with the data, passwords shown once and kept 0600.
+    EXPECT_NE(seeded.out.find("demo-county"), std::string::npos);
+    run({"aggregate"});
+    const std::vector<std::vector<std::string>> users = {
+        {"admin1", "--role", "admin"},
+        {"stat1", "--role", "statistician"},
+        {"county1", "--role", "official", "--area", "320812"},
+        {"city1", "--role", "official", "--area", "3208"},
+        {"prov1", "--role", "official", "--area", "32"},
+        {"town1", "--role", "official", "--area", "320812001"},
+        {"grid1", "--role", "grid_worker", "--area", "320812001"},
+        {"victim", "--role", "official", "--area", "320812"},
+    };
+    for (const auto& u : users) {
+      std::vector<std::string> args = {"user", "add"};
+      args.insert(args.end(), u.begin(), u.end());
+      args.push_back("--password-stdin");
+      run(args, u[0] + "-password-123\n");
+    }
+    std::vector<std::string> serve = global_;
+    serve.insert(serve.end(), {"-D", "http.port=0"});
+    server_ = new ServerProcess(serve);
+  }
+
+  static void TearDownTestSuite() {
+    delete server_;
+    delete dir_;
+  }
+
+  static int Port() { return server_->port(); }
+
+  static Login LogIn(const std::string& user) {
+    Reply r = Send(Port(), "POST", "/api/v1/login",
+                   "{\"username\":\"" + user + "\",\"password\":\"" + user + "-password-123\"}",
+                   {{"Content-Type", "application/json"}});
+    EXPECT_EQ(r.status, 200) << user << ": " << r.body;
+    Login login;
+    if (r.status != 200 || r.cookies.empty()) return login;
+    const std::string& c = r.cookies.front();
+    login.cookie = c.substr(0, c.find(';'));
+    login.csrf = Json(r.body)->getValue<std::string>("csrf_token");
+    return login;
+  }
+
+  static Reply Get(const Login& who, const std::string& path) {
+    return Send(Port(), "GET", path, "", who.cookie.empty() ? std::map<std::string, std::string>{}
+                                                             : std::map<std::string, std::string>{{"Cookie", who.cookie}});
+  }
+
+  static inline TempDir* dir_ = nullptr;
+  static inline ServerProcess* server_ = nullptr;
+  static inline std::vector<std::string> global_;
+};
+
+TEST_F(DashboardTest, EveryRoleGetsExactlyItsScope) {
+  ASSERT_TRUE(server_->started()) << server_->log();
+  struct Case {
+    std::string user;
+    std::string area;
+    int status;
+  };
+  const std::vector<Case> cases = {
+      // A county official: its county and its towns, nothing beside or above.
+      {"county1", "320812", 200},
+      {"county1", "320812001", 200},
+      {"county1", "320803", 403},     // another county
+      {"county1", "320803001", 403},  // a town in it
+      {"county1", "3208", 403},       // its own city
+      {"county1", "32", 403},         // the province total
+      {"county1", "320102", 403},     // another city's county
+      // A city official: the city and below.
+      {"city1", "3208", 200},
+      {"city1", "320803", 200},
+      {"city1", "320803001", 200},
+      {"city1", "3201", 403},
+      {"city1", "32", 403},
+      // A town official: only the town.
+      {"town1", "320812001", 200},
+      {"town1", "320812002", 403},
+      {"town1", "320812", 403},
+      // Province official, statistician, admin: everything.
+      {"prov1", "32", 200},
+      {"prov1", "320102002", 200},
+      {"stat1", "32", 200},
+      {"stat1", "320803001", 200},
+      {"admin1", "32", 200},
+      // A grid worker has no dashboards, not even its own town.
+      {"grid1", "320812001", 403},
+      // Unknown codes are bad requests, whoever asks.
+      {"stat1", "329999", 400},
+  };
+  std::map<std::string, Login> logins;
+  for (const auto& c : cases) {
+    if (!logins.count(c.user)) logins[c.user] = LogIn(c.user);
+    const Login& who = logins[c.user];
+    for (const std::string route : {"/api/v1/indices?area=", "/api/v1/trend?area=", "/api/v1/channels?area=",
+                                    "/api/v1/comments?area=", "/api/v1/indices.csv?area="}) {
+      Reply r = Get(who, route + c.area);
+      EXPECT_EQ(r.status, c.status) << c.user << " " << route << c.area << ": " << r.body.substr(0, 200);
+      if (c.status == 403) {
+        EXPECT_EQ(r.body.find("estimate"), std::string::npos);
+      }
+    }
+  }
+  // A comparison may not smuggle in an area outside the scope.
+  EXPECT_EQ(Get(logins["county1"], "/api/v1/trend?area=320812&compare=320812001,320803").status, 403);
+  EXPECT_EQ(Get(logins["county1"], "/api/v1/trend?area=320812&compare=320812001,320812002").status, 200);
+  // Nobody logged in: 401 everywhere.
+  for (const std::string route : {"/api/v1/indices?area=32", "/api/v1/trend?area=32", "/api/v1/me",
+                                  "/api/v1/users", "/api/v1/audit", "/api/v1/indices.csv?area=32"}) {
+    EXPECT_EQ(Get(Login{}, route).status, 401) << route;
+    EXPECT_EQ(Get(Login{"minyi_session=" + std::string(64, 'a'), ""}, route).status, 401) << route;
+  }
+}
+
+TEST_F(DashboardTest, IndicesCarryEstimatesCiChangeAndSuppressLowNForOfficials) {
+  const Login county = LogIn("county1");
+  const Login stat = LogIn("stat1");
+  Reply r = Get(county, "/api/v1/indices?area=320812&period=2025&level=town");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto doc = Json(r.body);
+  EXPECT_EQ(doc->getValue<std::string>("period"), "2025");
+  EXPECT_EQ(doc->getValue<std::string>("level"), "town");
+  EXPECT_FALSE(doc->getValue<std::string>("computed_at").empty());
+  auto summary = doc->getObject("summary")->getObject("security");
+  ASSERT_TRUE(summary);
+  for (const char* key : {"estimate", "se", "ci", "n", "n_eff", "low_n", "change", "change_significant"}) {
+    EXPECT_TRUE(summary->has(key)) << key;
+  }
+  auto rows = doc->getArray("rows");
+  ASSERT_GT(rows->size(), 5U);
+  // Find a low-n town: the official sees it flagged and empty, the statistician flagged with values.
+  std::string low_town;
+  for (unsigned i = 0; i < rows->size(); ++i) {
+    auto v = rows->getObject(i)->getObject("values")->getObject("security");
+    if (v && v->getValue<bool>("low_n")) {
+      EXPECT_TRUE(v->getValue<bool>("suppressed"));
+      EXPECT_TRUE(v->isNull("estimate"));
+      EXPECT_TRUE(v->isNull("change"));
+      low_town = rows->getObject(i)->getValue<std::string>("code");
+      break;
+    }
+  }
+  ASSERT_FALSE(low_town.empty()) << "the small demo has low-n towns";
+  Reply s = Get(stat, "/api/v1/indices?area=" + low_town + "&period=2025");
+  ASSERT_EQ(s.status, 200);
+  auto v = Json(s.body)->getObject("summary")->getObject("security");
+  EXPECT_TRUE(v->getValue<bool>("low_n"));
+  EXPECT_FALSE(v->getValue<bool>("suppressed"));
+  EXPECT_FALSE(v->isNull("estimate"));
+
+  // Bad parameters are 400/404 with a reason, never a crash.
+  EXPECT_EQ(Get(county, "/api/v1/indices?area=320812&level=city").status, 400);
+  EXPECT_EQ(Get(county, "/api/v1/indices?area=320812&level=street").status, 400);
+  EXPECT_EQ(Get(county, "/api/v1/indices?area=320812&period=1999").status, 404);
+  EXPECT_EQ(Get(county, "/api/v1/indices?area=320812&period=20x5").status, 400);
+  EXPECT_EQ(Get(county, "/api/v1/indices").status, 400);
+  EXPECT_EQ(Get(county, "/api/v1/trend?area=320812&index=nope").status, 400);
+
+  Reply trend = Get(county, "/api/v1/trend?area=320812&index=security");
+  ASSERT_EQ(trend.status, 200);
+  auto series = Json(trend.body)->getArray("series");
+  ASSERT_EQ(series->size(), 1U);
+  EXPECT_EQ(series->getObject(0)->getArray("points")->size(), 7U);  // 2019..2025
+
+  Reply channels = Get(county, "/api/v1/channels?area=320812");
+  ASSERT_EQ(channels.status, 200);
+  EXPECT_EQ(Json(channels.body)->getArray("years")->size(), 7U);
+  Reply comments = Get(county, "/api/v1/comments?area=320812");
+  ASSERT_EQ(comments.status, 200);
+  EXPECT_GT(Json(comments.body)->getArray("topics")->size(), 5U);
+}
+
+TEST_F(DashboardTest, AdminApiNeedsAdminAndCsrf) {
+  const Login admin = LogIn("admin1");
+  const Login county = LogIn("county1");
+  EXPECT_EQ(Get(admin, "/api/v1/users").status, 200);
+  EXPECT_EQ(Get(county, "/api/v1/users").status, 403);
+  EXPECT_EQ(Get(LogIn("stat1"), "/api/v1/audit").status, 403);
+  const std::string body =
+      R"({"username":"newcounty","role":"official","areas":["320803"],"password":"newcounty-password-123"})";
+  std::map<std::string, std::string> headers = {{"Cookie", admin.cookie}, {"Content-Type", "application/json"}};
+  EXPECT_EQ(Send(Port(), "POST", "/api/v1/users", body, headers).status, 403);  // no CSRF token
+  headers["X-CSRF-Token"] = county.csrf;                                        // somebody else's
+  EXPECT_EQ(Send(Port(), "POST", "/api/v1/users", body, headers).status, 403);
+  headers["X-CSRF-Token"] = admin.csrf;
+  Reply created = Send(Port(), "POST", "/api/v1/users", body, headers);
+  EXPECT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(Send(Port(), "POST", "/api/v1/users", body, headers).status, 409);
+  // The county official may not create accounts even with its own token.
+  EXPECT_EQ(Send(Port(), "POST", "/api/v1/users", body,
+                 {{"Cookie", county.cookie}, {"X-CSRF-Token", county.csrf}, {"Content-Type", "application/json"}})
+                .status,
+            403);
+  const Login fresh = LogIn("newcounty");
+  EXPECT_EQ(Get(fresh, "/api/v1/indices?area=320803").status, 200);
+  EXPECT_EQ(Get(fresh, "/api/v1/indices?area=320812").status, 403);
+  // Disabling ends its session at once.
+  EXPECT_EQ(Send(Port(), "POST", "/api/v1/users/newcounty/disable", "", headers).status, 200);
+  EXPECT_EQ(Get(fresh, "/api/v1/indices?area=320803").status, 401);
+}
+
+TEST_F(DashboardTest, LogoutCookiesAndLoginRules) {
+  Reply r = Send(Port(), "POST", "/api/v1/login", R"({"username":"county1","password":"county1-password-123"})",
+                 {{"Content-Type", "application/json"}});
+  ASSERT_EQ(r.status, 200);
+  ASSERT_EQ(r.cookies.size(), 1U);
+  const std::string& cookie = r.cookies.front();
+  EXPECT_NE(cookie.find("HttpOnly"), std::string::npos);
+  EXPECT_NE(cookie.find("SameSite=Strict"), std::string::npos);
+  EXPECT_NE(cookie.find("Max-Age="), std::string::npos);
+  const Login who{cookie.substr(0, cookie.find(';')), Json(r.body)->getValue<std::string>("csrf_token")};
+  // A form post (not JSON) is refused: login CSRF from another site.
+  EXPECT_EQ(Send(Port(), "POST", "/api/v1/login", "username=county1&password=x",
+                 {{"Content-Type", "application/x-www-form-urlencoded"}})
+                .status,
+            415);
+  EXPECT_EQ(Send(Port(), "POST", "/api/v1/logout", "", {{"Cookie", who.cookie}}).status, 403);  // no CSRF
+  Reply out = Send(Port(), "POST", "/api/v1/logout", "", {{"Cookie", who.cookie}, {"X-CSRF-Token", who.csrf}});
+  EXPECT_EQ(out.status, 200);
+  ASSERT_FALSE(out.cookies.empty());
+  EXPECT_NE(out.cookies.front().find("Max-Age=0"), std::string::npos);
+  EXPECT_EQ(Get(who, "/api/v1/indices?area=320812").status, 401);
+}
+
+TEST_F(DashboardTest, FailedLoginsAreThrottledAndEverythingIsAudited) {
+  for (int i = 0; i < 5; ++i) {
+    Reply r = Send(Port(), "POST", "/api/v1/login", R"({"username":"victim","password":"wrong-password"})",
+                   {{"Content-Type", "application/json"}});
+    EXPECT_EQ(r.status, 401);
+    EXPECT_EQ(r.body.find("victim"), std::string::npos);  // the same answer for every failure
+  }
+  Reply locked = Send(Port(), "POST", "/api/v1/login", R"({"username":"victim","password":"victim-password-123"})",
+                      {{"Content-Type", "application/json"}});
+  EXPECT_EQ(locked.status, 429);
+  EXPECT_FALSE(locked.headers["Retry-After"].empty());
+
+  const Login county = LogIn("county1");
+  EXPECT_EQ(Get(county, "/api/v1/indices?area=320812002").status, 200);  // another area than its own
+  EXPECT_EQ(Get(county, "/api/v1/indices.csv?area=320812&period=2025").status, 200);
+  const Login admin = LogIn("admin1");
+  Reply audit = Get(admin, "/api/v1/audit?limit=500");
+  ASSERT_EQ(audit.status, 200);
+  auto events = Json(audit.body)->getArray("events");
+  std::map<std::string, int> seen;
+  bool viewed_town = false, exported = false;
+  for (unsigned i = 0; i < events->size(); ++i) {
+    auto e = events->getObject(i);
+    const std::string action = e->getValue<std::string>("action");
+    ++seen[action];
+    viewed_town |= action == "view_area" && e->getValue<std::string>("area_code") == "320812002";
+    exported |= action == "export" && e->getValue<std::string>("username") == "county1";
+  }
+  EXPECT_GE(seen["login"], 2);
+  EXPECT_GE(seen["login_failed"], 5);
+  EXPECT_GE(seen["login_throttled"], 1);
+  EXPECT_TRUE(viewed_town);
+  EXPECT_TRUE(exported);
+}
+
+TEST_F(DashboardTest, PagesAndAssetsAreServedWithCsp) {
+  for (const std::string path : {"/login", "/dashboard", "/admin", "/assets/dashboard.js", "/assets/style.css"}) {
+    Reply r = Send(Port(), "GET", path);
+    EXPECT_EQ(r.status, 200) << path;
+    EXPECT_NE(r.headers["Content-Security-Policy"].find("default-src 'self'"), std::string::npos) << path;
+    EXPECT_EQ(r.body.find("<script>"), std::string::npos) << path;  // no inline scripts
+  }
+  EXPECT_EQ(Send(Port(), "GET", "/assets/..%2F..%2Fetc%2Fpasswd").status, 404);
+  EXPECT_EQ(Send(Port(), "GET", "/assets/login.html").status, 404);
+}
+
+}  // namespace
+}  // namespace minyi::testing
