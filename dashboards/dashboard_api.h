@@ -116,6 +116,9 @@ class Dashboard {
     std::string body;
   };
 
+  // The JSON rendered by `render` for `key`, cached until the snapshot changes.
+  std::shared_ptr<const std::string> Rendered(const std::shared_ptr<const IndexSnapshot>& snapshot,
+                                              const std::string& key, const std::function<std::string()>& render);
   Result<std::string> CachedStat(const std::string& key, const std::function<Result<std::string>()>& make);
 
   DashboardDeps deps_;
@@ -125,6 +128,9 @@ class Dashboard {
   std::map<std::string, StaticFile> files_;  // by name ("app.js", "vendor/echarts.min.js")
   std::mutex stats_mu_;
   std::map<std::string, CachedJson> stats_;
+  std::mutex render_mu_;
+  std::shared_ptr<const IndexSnapshot> render_for_;
+  std::unordered_map<std::string, std::shared_ptr<const std::string>> rendered_;
   std::shared_ptr<Guard> guards_;  // keeps the guard the routes point to alive
 };
 
