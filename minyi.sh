@@ -53,6 +53,7 @@ build() {
 
 run() {
   deps
+  node_deps
   build
   local minyi="$BUILD_DIR/cli/minyi"
   # shellcheck disable=SC2086
@@ -65,9 +66,19 @@ run() {
   exec "$minyi" -D collector.secret_file=var/respondent_key.secret ${MINYI_RUN_ARGS:-} serve
 }
 
-# playwright-core for the browser tests (tests/browser); skipped when already installed.
+# npm packages, each installed once (again when its package-lock.json changes): Apache ECharts for
+# the dashboards (dashboards/web; the build copies it into the build directory, never into git) and
+# playwright-core for the browser tests (tests/browser).
 node_deps() {
-  if command -v npm >/dev/null 2>&1 && [ ! -d tests/browser/node_modules/playwright-core ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "minyi.sh: npm not found: the dashboards will show tables without charts, browser tests are skipped" >&2
+    return 0
+  fi
+  if [ ! -f dashboards/web/node_modules/echarts/dist/echarts.min.js ] ||
+     [ dashboards/web/package-lock.json -nt dashboards/web/node_modules/.package-lock.json ]; then
+    (cd dashboards/web && npm ci --no-audit --no-fund)
+  fi
+  if [ ! -d tests/browser/node_modules/playwright-core ]; then
     (cd tests/browser && npm ci --no-audit --no-fund)
   fi
 }
@@ -83,7 +94,7 @@ case "${1:-}" in
   run) run ;;
   test) test_all ;;
   deps) deps ;;
-  build) deps; build ;;
+  build) deps; node_deps; build ;;
   *)
     sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
