@@ -1,5 +1,10 @@
 #include "aggregator/run.h"
 
+#include <chrono>
+#include <thread>
+
+#include "aggregator/live.h"
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -74,7 +79,8 @@ class MemPopulation : public PopulationSource {
     }
     return out;
   }
-  Result<std::string> PopulationVersion(int year) override { return "pop-" + std::to_string(year); }
+  std::string suffix;  // changes the version (tests of margin updates)
+  Result<std::string> PopulationVersion(int year) override { return "pop-" + std::to_string(year) + suffix; }
 };
 
 class MemSink : public IndexSink {
@@ -322,6 +328,135 @@ TEST(WriteIndexCsvTest, FullPrecisionAndEmptyNaN) {
             "score_ci_high,deff,low_n,weighting\n"
             "2024Q2,town,320812001,security,3,2.5,0.10000000000000001,,,,none,0.33333333333333331,0,0,0,,true,"
             "raking\n");
+}
+
+// Rows without their computation time, for comparing a live result with a batch one.
+std::vector<std::string> Fingerprint(std::vector<IndexRow> rows) {
+  std::vector<std::string> out;
+  std::sort(rows.begin(), rows.end(), [](const IndexRow& a, const IndexRow& b) {
+    return std::tie(a.period, a.level, a.area_code, a.index_id) < std::tie(b.period, b.level, b.area_code, b.index_id);
+  });
+  for (const IndexRow& r : rows) {
+    std::ostringstream os;
+    os.precision(17);
+    os << r.period.ToString() << r.level << r.area_code << r.index_id << r.n << ' ' << r.n_eff << ' ' << r.estimate
+       << ' ' << r.se << ' ' << r.ci_low << ' ' << r.ci_high << r.ci_method << r.score << ' ' << r.score_se << ' '
+       << r.deff << r.weighting << ' ' << r.change << ' ' << r.change_se << r.change_significant
+       << r.population_version << r.response_count << r.response_hash;
+    out.push_back(os.str());
+  }
+  return out;
+}
+
+// The latest row per key from everything a sink received.
+std::vector<IndexRow> Latest(const std::vector<IndexRow>& written) {
+  std::map<std::tuple<Period, std::string, std::string, std::string>, IndexRow> by_key;
+  for (const IndexRow& r : written) by_key[{r.period, r.level, r.area_code, r.index_id}] = r;
+  std::vector<IndexRow> out;
+  for (auto& [key, row] : by_key) out.push_back(row);
+  return out;
+}
+
+std::vector<IndexRow> Batch(Fixture& f) {
+  MemSink sink;
+  AggregationOptions options;
+  options.survey_id = "js";
+  options.code_version = "c";
+  Result<AggregationSummary> s = RunAggregation(options, f.responses, f.population, f.catalog, f.areas, sink);
+  EXPECT_TRUE(s.ok()) << s.status();
+  return sink.rows;
+}
+
+TEST(LiveAggregatorTest, RecomputesOnlyChangedTownsAndMatchesTheBatchResult) {
+  Fixture f;
+  Fill(&f);
+  LiveOptions options;
+  options.code_version = "c";
+  options.reconcile_ms = 1000000;
+  LiveAggregator live(options, f.responses, f.population, f.catalog, f.areas, f.sink);
+  Result<std::int64_t> first = live.PollOnce();
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(*first, 6) << "3 towns x 2 periods on the initial pass";
+  EXPECT_EQ(Fingerprint(Latest(f.sink.rows)), Fingerprint(Batch(f)));
+  EXPECT_TRUE(live.stats().initialised);
+  EXPECT_EQ(live.stats().last_seen_response_id, 48);
+
+  // Nothing new: nothing recomputed or written.
+  std::vector<IndexRow> written = f.sink.rows;
+  f.sink.rows.clear();
+  Result<std::int64_t> idle = live.PollOnce();
+  ASSERT_TRUE(idle.ok()) << idle.status();
+  EXPECT_EQ(*idle, 0);
+  EXPECT_TRUE(f.sink.rows.empty());
+
+  // A new 2023 response in one town: that town is recomputed; its rows and its parents' rows of 2023
+  // and 2024 (the change) are written.
+  f.Respond(2023, "320812002", "m", "5", "5");
+  Result<std::int64_t> next = live.PollOnce();
+  ASSERT_TRUE(next.ok()) << next.status();
+  written.insert(written.end(), f.sink.rows.begin(), f.sink.rows.end());
+  EXPECT_EQ(*next, 1);
+  EXPECT_EQ(f.sink.rows.size(), 16u) << "two periods x (town, county, city, province) x 2 indices";
+  EXPECT_EQ(FindRow(f.sink.rows, 2024, "town", "320812001", "security"), nullptr) << "other towns are not rewritten";
+  const IndexRow* town = FindRow(f.sink.rows, 2023, "town", "320812002", "security");
+  ASSERT_NE(town, nullptr);
+  EXPECT_EQ(town->response_count, 9);
+  EXPECT_EQ(live.stats().town_recomputations, 1);
+  std::vector<IndexRow> all = Latest(written);
+  EXPECT_EQ(Fingerprint(all), Fingerprint(Batch(f)));
+
+  // A new town (no responses before) and new margins (every year's version changes): whole years.
+  f.Respond(2024, "320813002", "f", "1", "1");
+  f.population.suffix = "-b";
+  f.sink.rows.clear();
+  Result<std::int64_t> third = live.PollOnce();
+  ASSERT_TRUE(third.ok()) << third.status();
+  EXPECT_EQ(*third, 7) << "every year's margins changed: 3 + 4 towns";
+  ASSERT_NE(FindRow(f.sink.rows, 2024, "town", "320813002", "security"), nullptr);
+  EXPECT_EQ(FindRow(f.sink.rows, 2024, "town", "320812001", "security")->population_version, "pop-2024-b");
+  EXPECT_EQ(Fingerprint(Latest(all = [&] {
+              std::vector<IndexRow> merged = all;
+              merged.insert(merged.end(), f.sink.rows.begin(), f.sink.rows.end());
+              return merged;
+            }())),
+            Fingerprint(Batch(f)));
+}
+
+TEST(LiveAggregatorTest, ReconciliationFindsResponsesBelowTheWatermark) {
+  Fixture f;
+  Fill(&f);
+  LiveOptions options;
+  options.interval_ms = 10;
+  options.reconcile_ms = 10;
+  LiveAggregator live(options, f.responses, f.population, f.catalog, f.areas, f.sink);
+  ASSERT_TRUE(live.PollOnce().ok());
+  // A response with an id below the last seen one (a late commit on MySQL).
+  f.Respond(2024, "320812001", "m", "1", "1");
+  f.responses.all.back().id = 3;
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  Result<std::int64_t> polled = live.PollOnce();
+  ASSERT_TRUE(polled.ok()) << polled.status();
+  EXPECT_EQ(*polled, 1);
+  EXPECT_EQ(FindRow(Latest(f.sink.rows), 2024, "town", "320812001", "security")->response_count, 9);
+}
+
+TEST(LiveAggregatorTest, BackgroundThreadStartsComputesAndStops) {
+  Fixture f;
+  Fill(&f);
+  LiveOptions options;
+  options.interval_ms = 20;
+  LiveAggregator live(options, f.responses, f.population, f.catalog, f.areas, f.sink);
+  ASSERT_TRUE(live.Start().ok());
+  EXPECT_FALSE(live.Start().ok()) << "already started";
+  for (int i = 0; i < 500 && !live.stats().initialised; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(live.stats().initialised);
+  EXPECT_GT(live.stats().last_computed_ms, 0);
+  live.Stop();
+  live.Stop();
+  LiveOptions bad;
+  bad.interval_ms = 1;
+  LiveAggregator rejected(bad, f.responses, f.population, f.catalog, f.areas, f.sink);
+  EXPECT_EQ(rejected.Start().code(), StatusCode::kInvalidInput);
 }
 
 }  // namespace

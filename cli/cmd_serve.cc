@@ -13,6 +13,7 @@
 #include <iostream>
 #include <thread>
 
+#include "aggregator/live.h"
 #include "cli/access_setup.h"
 #include "cli/command.h"
 #include "cli/sms_commands.h"
@@ -115,6 +116,20 @@ int RunServe(Context& context, const Args& args) {
   auto dashboard = StartDashboard(context, r, db, router);
   if (!dashboard.ok()) return Fail(dashboard.status().WithContext("dashboard"));
 
+  // Live aggregation (aggregator/live.h): a background thread that recomputes the towns of new
+  // responses, whichever channel or process stored them; stopped below before the store closes.
+  std::unique_ptr<aggregator::LiveAggregator> live;
+  if (context.config().aggregator.interval_ms > 0) {
+    aggregator::LiveOptions live_options;
+    live_options.interval_ms = context.config().aggregator.interval_ms;
+    live_options.reconcile_ms = context.config().aggregator.reconcile_ms;
+    live_options.compute.threads = context.config().aggregator.threads;
+    live_options.code_version = kVersion;
+    live = std::make_unique<aggregator::LiveAggregator>(live_options, db, db, *r.surveys, *r.areas, db);
+    const Status started = live->Start();
+    if (!started.ok()) return Fail(started.WithContext("aggregator"));
+  }
+
   const auto& options = context.config().http;
   try {
     Poco::Net::ServerSocket socket;
@@ -148,6 +163,12 @@ int RunServe(Context& context, const Args& args) {
       server.stopAll(true);
     }
     web.Stop();  // commits every response still queued before the store closes
+    if (live) {
+      live->Stop();
+      const aggregator::LiveStats s = live->stats();
+      spdlog::info("live aggregation: {} town-periods recomputed, {} period writes", s.town_recomputations,
+                   s.period_writes);
+    }
     const auto stats = web.stats();
     spdlog::info("web collector: {} responses in {} group commits (largest {})", stats.responses, stats.batches,
                  stats.largest_batch);

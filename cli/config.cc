@@ -35,6 +35,9 @@ const std::vector<std::pair<std::string, std::string>>& Defaults() {
       {"store.mysql.database", "minyi"},
       {"store.mysql.pool_size", "8"},
       {"store.mysql.create_database", "false"},
+      {"aggregator.interval_ms", "2000"},
+      {"aggregator.reconcile_ms", "60000"},
+      {"aggregator.threads", "2"},
       {"http.host", "127.0.0.1"},
       {"http.port", "8080"},
       {"http.threads", "16"},
@@ -235,6 +238,9 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
     config.store.mysql.database = c.getString("store.mysql.database");
     MINYI_RETURN_IF_ERROR(ReadInt(c, "store.mysql.pool_size", 1, 256, config.store.mysql.pool_size));
     MINYI_RETURN_IF_ERROR(ReadBool(c, "store.mysql.create_database", config.store.mysql.create_database));
+    MINYI_RETURN_IF_ERROR(ReadInt(c, "aggregator.interval_ms", 0, 86400000, config.aggregator.interval_ms));
+    MINYI_RETURN_IF_ERROR(ReadInt(c, "aggregator.reconcile_ms", 10, 86400000, config.aggregator.reconcile_ms));
+    MINYI_RETURN_IF_ERROR(ReadInt(c, "aggregator.threads", 1, 64, config.aggregator.threads));
     config.http.host = c.getString("http.host");
     MINYI_RETURN_IF_ERROR(ReadInt(c, "http.port", 0, 65535, config.http.port));
     MINYI_RETURN_IF_ERROR(ReadInt(c, "http.threads", 1, 1024, config.http.threads));

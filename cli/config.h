@@ -70,6 +70,13 @@ struct DashboardConfig {
   int login_max_failures_per_address = 20;  // per 15 minutes
 };
 
+// Incremental aggregation inside `serve` (aggregator/live.h).
+struct AggregatorConfig {
+  int interval_ms = 2000;    // how often new responses are looked for; 0: no live aggregation
+  int reconcile_ms = 60000;  // how often every town's response count is checked
+  int threads = 2;           // towns weighted in parallel
+};
+
 struct Config {
   sql::StoreOptions store;
   HttpOptions http;
@@ -77,6 +84,7 @@ struct Config {
   LogOptions log;
   PathOptions paths;
   DashboardConfig dashboard;
+  AggregatorConfig aggregator;
   std::string config_file;  // the file read, empty when none
   std::vector<std::pair<std::string, std::string>> effective;  // every key's resolved value, in key order
 };

@@ -133,11 +133,17 @@ Status SqliteStore::ScanAnalysis(const AnalysisQuery& query, const std::function
     }
   }
 
-  // File database: one statement on a read-only connection is one WAL snapshot; rows are visited
-  // straight from SQLite's buffers.
-  auto reader = impl_->AcquireReader();
-  if (!reader.ok()) return reader.status();
-  DbPtr db = std::move(reader).value();
+  // File database: one statement on a read-only connection of its own is one WAL snapshot; rows are
+  // visited straight from SQLite's buffers. The connection is used by this thread alone, so it is
+  // opened without SQLite's per-call mutex, and memory-mapped reads spare a copy per page.
+  sqlite3* raw_db = nullptr;
+  const int open_rc = sqlite3_open_v2(impl_->options.path.c_str(), &raw_db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                                      nullptr);
+  DbPtr db(raw_db);
+  if (open_rc != SQLITE_OK) return SqliteError(raw_db, open_rc, "open " + impl_->options.path);
+  sqlite3_busy_timeout(raw_db, impl_->options.busy_timeout_ms);
+  MINYI_RETURN_IF_ERROR(Exec(raw_db, "PRAGMA mmap_size = 1073741824"));
+  MINYI_RETURN_IF_ERROR(Exec(raw_db, "PRAGMA cache_size = -16384"));
   Status status;
   {
     auto s = PrepareScan(db.get(), query, after_town, after_id, kNoLimit);
@@ -154,7 +160,6 @@ Status SqliteStore::ScanAnalysis(const AnalysisQuery& query, const std::function
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) status = SqliteError(db.get(), rc, "scan analysis rows");
   }
-  impl_->ReleaseReader(std::move(db));
   return status;
 }
 

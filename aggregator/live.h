@@ -1,0 +1,135 @@
+// Incremental aggregation inside a long-running process (`minyi serve`): keeps every town's reduced
+// state (TownResult, a few kilobytes) per survey and period in memory, learns which town-periods
+// changed, recomputes only those towns, recombines the period's roll-ups from the cached states and
+// writes the period's rows (and the next period's, whose year-over-year change depends on them)
+// through the IndexSink.
+//
+// How changes are learnt, whatever channel stored them (web group commit, SMS, an import run by
+// another process against the same database):
+//  - every interval: AnalysisSource::TownActivitySince(last seen id), an indexed range of the newest
+//    response ids (cheap), marks their (survey, period, town) dirty;
+//  - every reconcile interval: the complete per-town counts (TownActivitySince(0)) are compared with
+//    the cached counts, catching anything the id window cannot see (on MySQL, a transaction that
+//    took its auto-increment id before a newer one but committed after it);
+//  - every interval: PopulationVersion of each cached year; a change recomputes that year's periods.
+// Since weighting is per town and the variance sums over towns, a town's new responses change its
+// own state only; its county, city and province rows are recombined from the cached states, so a
+// recomputation costs the changed towns' responses plus a period's Combine and Finalize.
+//
+// Reproducible: the rows written for a period are those RunAggregation (run.h) writes for the same
+// data, apart from computed_at_ms (states are combined in town-code order either way).
+//
+// Thread safety: Start/Stop/PollOnce/stats may be called from any thread; one poll runs at a time.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "aggregator/aggregate.h"
+#include "aggregator/period_reader.h"
+#include "core/analysis.h"
+#include "core/areas.h"
+#include "core/ports.h"
+#include "core/population.h"
+#include "core/status.h"
+#include "core/survey.h"
+
+namespace minyi::aggregator {
+
+struct LiveOptions {
+  int interval_ms = 2000;     // poll period (≥ 10)
+  int reconcile_ms = 60000;   // full per-town count check period (≥ interval_ms)
+  PeriodOptions compute;      // weighting and threads, as for RunAggregation
+  std::string code_version;   // recorded with every row
+};
+
+struct LiveStats {
+  bool initialised = false;              // the first full computation has been written
+  std::int64_t last_computed_ms = 0;     // wall time of the last write (ms since the epoch), 0 = none yet
+  std::int64_t last_seen_response_id = 0;
+  std::int64_t town_recomputations = 0;  // town-periods recomputed since the start (initial pass excluded)
+  std::int64_t period_writes = 0;        // periods written since the start (initial pass included)
+  std::string last_error;                // the last poll's failure, empty after a successful poll
+};
+
+class LiveAggregator {
+ public:
+  // The ports, catalog and registry must outlive the aggregator. Surveys are those of the catalog
+  // that have responses.
+  LiveAggregator(LiveOptions options, AnalysisSource& source, PopulationSource& population,
+                 const SurveyCatalog& catalog, const AreaRegistry& areas, IndexSink& sink);
+  ~LiveAggregator();  // Stop()
+  LiveAggregator(const LiveAggregator&) = delete;
+  LiveAggregator& operator=(const LiveAggregator&) = delete;
+
+  // Starts the background thread: a full computation of every period first (written), then a poll
+  // every interval. A failed poll is recorded in stats() and retried at the next interval.
+  // kInvalidInput for bad options; kFailedPrecondition-like kInternal when already started.
+  Status Start();
+  // Wakes the thread, lets a computation in progress finish, joins. Idempotent.
+  void Stop();
+
+  // One step on the calling thread (tests, or callers without a thread): the full computation when
+  // not yet initialised, else change detection and recomputation. Returns the number of town-periods
+  // recomputed (every town on the initial pass).
+  Result<std::int64_t> PollOnce();
+
+  LiveStats stats() const;
+
+ private:
+  struct PeriodCache {
+    std::map<std::string, TownResult> towns;  // by town code
+    std::vector<IndexRow> rows;               // as last written
+  };
+  struct SurveyCache {
+    std::shared_ptr<const SurveyDefinition> def;
+    std::unique_ptr<PeriodReader> reader;
+    std::map<Period, PeriodCache> periods;
+  };
+  struct Population {
+    PopulationTable table;
+    std::string version;
+  };
+  using Dirty = std::map<std::pair<std::string, Period>, std::vector<std::string>>;  // (survey, period) → towns
+
+  Result<std::int64_t> Initialise();
+  // Recomputes the dirty towns (whole_periods: every town of each listed period, one scan each) and
+  // the periods of years whose margins changed, then writes the affected periods.
+  Result<std::int64_t> Recompute(const Dirty& dirty, const std::vector<int>& population_changed, bool whole_periods);
+  Result<const Population*> PopulationFor(int year, bool reload);
+  Result<SurveyCache*> SurveyFor(const std::string& survey_id);
+  // Assembles (survey, period) from its cache, applies the change vs the year before, stores the rows
+  // and writes those of `areas` (town, county, city, province codes; nullptr: every row).
+  Status WritePeriod(SurveyCache& survey, const Period& period, const std::set<std::string>* areas);
+  void Loop();
+
+  LiveOptions options_;
+  AnalysisSource& source_;
+  PopulationSource& population_;
+  const SurveyCatalog& catalog_;
+  const AreaRegistry& areas_;
+  IndexSink& sink_;
+
+  std::mutex poll_mu_;  // one poll at a time; guards the caches below
+  std::map<std::string, SurveyCache> surveys_;
+  std::map<int, Population> populations_;
+  std::int64_t last_seen_id_ = 0;
+  std::int64_t last_reconcile_ms_ = 0;
+
+  mutable std::mutex stats_mu_;
+  LiveStats stats_;
+
+  std::mutex thread_mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace minyi::aggregator
