@@ -103,23 +103,39 @@ Result<std::vector<SurveyPeriod>> MysqlStore::AnalysisPeriods() {
   std::vector<SurveyPeriod> out;
   Status s = impl_->Run("read analysis periods", [&](PooledConn& pc) -> Status {
     out.clear();
-    // A skip scan over the primary key: one seek per (survey, period).
-    std::unique_ptr<::sql::PreparedStatement> ps(pc.conn->prepareStatement(
-        "SELECT survey_id, period_year, period_quarter FROM analysis_responses"
-        " WHERE survey_id > ? OR (survey_id = ? AND (period_year > ? OR (period_year = ? AND period_quarter > ?)))"
-        " ORDER BY survey_id, period_year, period_quarter LIMIT 1"));
-    SurveyPeriod after{"", Period{-1, -1}};
+    // A skip scan over the primary key, one seek per step (each query a single-column range after
+    // an equality prefix).
+    std::unique_ptr<::sql::PreparedStatement> next_survey(pc.conn->prepareStatement(
+        "SELECT survey_id FROM analysis_responses WHERE survey_id > ? ORDER BY survey_id LIMIT 1"));
+    std::unique_ptr<::sql::PreparedStatement> same_year(pc.conn->prepareStatement(
+        "SELECT period_quarter FROM analysis_responses WHERE survey_id = ? AND period_year = ? AND period_quarter > ?"
+        " ORDER BY period_quarter LIMIT 1"));
+    std::unique_ptr<::sql::PreparedStatement> next_year(pc.conn->prepareStatement(
+        "SELECT period_year, period_quarter FROM analysis_responses WHERE survey_id = ? AND period_year > ?"
+        " ORDER BY period_year, period_quarter LIMIT 1"));
+    std::string survey;
     for (;;) {
-      ps->setString(1, after.survey_id);
-      ps->setString(2, after.survey_id);
-      ps->setInt(3, after.period.year);
-      ps->setInt(4, after.period.year);
-      ps->setInt(5, after.period.quarter);
-      std::unique_ptr<::sql::ResultSet> rs(ps->executeQuery());
+      next_survey->setString(1, survey);
+      std::unique_ptr<::sql::ResultSet> rs(next_survey->executeQuery());
       if (!rs->next()) break;
-      SurveyPeriod next{Str(rs->getString(1)), Period{rs->getInt(2), rs->getInt(3)}};
-      out.push_back(next);
-      after = std::move(next);
+      survey = Str(rs->getString(1));
+      Period p{-1, 0};
+      for (;;) {
+        same_year->setString(1, survey);
+        same_year->setInt(2, p.year);
+        same_year->setInt(3, p.quarter);
+        std::unique_ptr<::sql::ResultSet> q(same_year->executeQuery());
+        if (q->next()) {
+          p.quarter = q->getInt(1);
+        } else {
+          next_year->setString(1, survey);
+          next_year->setInt(2, p.year);
+          std::unique_ptr<::sql::ResultSet> y(next_year->executeQuery());
+          if (!y->next()) break;
+          p = Period{y->getInt(1), y->getInt(2)};
+        }
+        out.push_back({survey, p});
+      }
     }
     return Status::Ok();
   });

@@ -164,27 +164,58 @@ Status SqliteStore::ScanAnalysis(const AnalysisQuery& query, const std::function
 }
 
 Result<std::vector<SurveyPeriod>> SqliteStore::AnalysisPeriods() {
-  // A skip scan over the primary key: one seek per (survey, period).
+  // A skip scan over the primary key, one seek per step; each query bounds a single column after an
+  // equality prefix, which SQLite always turns into a range of the key (an OR, or a row value over
+  // several columns, can make it walk the rows in between).
   std::lock_guard<std::mutex> lock(impl_->write_mu);
-  auto s = Stmt::Prepare(impl_->db.get(),
-                         "SELECT survey_id, period_year, period_quarter FROM analysis_responses"
-                         " WHERE survey_id > ?1 OR (survey_id = ?1 AND (period_year > ?2 OR"
-                         " (period_year = ?2 AND period_quarter > ?3)))"
-                         " ORDER BY survey_id, period_year, period_quarter LIMIT 1");
-  if (!s.ok()) return s.status();
+  sqlite3* db = impl_->db.get();
+  auto next_survey = Stmt::Prepare(db, "SELECT survey_id FROM analysis_responses WHERE survey_id > ?1"
+                                       " ORDER BY survey_id LIMIT 1");
+  auto same_year = Stmt::Prepare(db, "SELECT period_quarter FROM analysis_responses WHERE survey_id = ?1"
+                                     " AND period_year = ?2 AND period_quarter > ?3 ORDER BY period_quarter LIMIT 1");
+  auto next_year = Stmt::Prepare(db, "SELECT period_year, period_quarter FROM analysis_responses WHERE survey_id = ?1"
+                                     " AND period_year > ?2 ORDER BY period_year, period_quarter LIMIT 1");
+  if (!next_survey.ok()) return next_survey.status();
+  if (!same_year.ok()) return same_year.status();
+  if (!next_year.ok()) return next_year.status();
   std::vector<SurveyPeriod> out;
-  SurveyPeriod after{"", Period{-1, -1}};
+  std::string survey;
   for (;;) {
-    ResetOnExit reset(*s);
-    s->Text(1, after.survey_id);
-    s->Int(2, after.period.year);
-    s->Int(3, after.period.quarter);
-    const int rc = s->Step();
-    if (rc == SQLITE_DONE) break;
-    if (rc != SQLITE_ROW) return SqliteError(impl_->db.get(), rc, "read analysis periods");
-    SurveyPeriod next{s->ColText(0), Period{s->ColInt32(1), s->ColInt32(2)}};
-    out.push_back(next);
-    after = std::move(next);
+    {
+      ResetOnExit reset(*next_survey);
+      next_survey->Text(1, survey);
+      const int rc = next_survey->Step();
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return SqliteError(db, rc, "read analysis surveys");
+      survey = next_survey->ColText(0);
+    }
+    Period p{-1, 0};
+    for (;;) {
+      bool found = false;
+      {
+        ResetOnExit reset(*same_year);
+        same_year->Text(1, survey);
+        same_year->Int(2, p.year);
+        same_year->Int(3, p.quarter);
+        const int rc = same_year->Step();
+        if (rc == SQLITE_ROW) {
+          p.quarter = same_year->ColInt32(0);
+          found = true;
+        } else if (rc != SQLITE_DONE) {
+          return SqliteError(db, rc, "read analysis periods");
+        }
+      }
+      if (!found) {
+        ResetOnExit reset(*next_year);
+        next_year->Text(1, survey);
+        next_year->Int(2, p.year);
+        const int rc = next_year->Step();
+        if (rc == SQLITE_DONE) break;
+        if (rc != SQLITE_ROW) return SqliteError(db, rc, "read analysis periods");
+        p = Period{next_year->ColInt32(0), next_year->ColInt32(1)};
+      }
+      out.push_back({survey, p});
+    }
   }
   return out;
 }
