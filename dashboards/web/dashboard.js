@@ -293,7 +293,9 @@
       legend: { data: legend, top: 0, type: 'scroll' },
       grid: { left: 48, right: 20, top: 40, bottom: 30 },
       xAxis: { type: 'category', data: periods, boundaryGap: false },
-      yAxis: { type: 'value', min, max: 100, axisLabel: { formatter: '{value}%' } },
+      // Round axis ends to whole 5 % steps so the ticks stay readable (never above 100 %).
+      yAxis: { type: 'value', min, max: (v) => Math.min(100, Math.ceil(v.max / 5) * 5), interval: 100 - min > 40 ? 10 : 5,
+        axisLabel: { formatter: '{value}%' } },
       series,
     }, `折线图，各年指数及其 95% 置信区间（阴影）。${summaryParts.join('；')}`);
 
