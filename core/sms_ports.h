@@ -1,6 +1,6 @@
 // The SMS channel's persistent state (collector/sms): inbound messages (the dedupe ledger), one
 // conversation per phone number per survey and period, the outbox, the suppression (opt-out) list
-// and invitation rosters. Implemented over the SQL stores by sql/sms_store.h (migration 005).
+// and invitation rosters. Implemented over the SQL stores by sql/sms_store.h (migration 004).
 //
 // Phone numbers never appear in plaintext here: `phone_key` is the keyed hash (HMAC-SHA256 of the
 // E.164 number, the respondent key) and `phone_enc` the number encrypted by the collector

@@ -1,4 +1,4 @@
-// The access-control tables (migration 006) and the dashboards' read queries over either SQL backend:
+// The access-control tables (migration 005) and the dashboards' read queries over either SQL backend:
 // an AccessStore (core/access.h UserStore + core/dashboard_ports.h DashboardQueries) that shares the
 // Store's connections (SQLite: the write connection under its mutex; MySQL: the pool), so it works on
 // ":memory:" databases too and needs no second configuration. The SQL is written once

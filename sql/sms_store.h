@@ -1,4 +1,4 @@
-// The SMS channel's tables (migration 005) over either SQL backend: an SmsStore (core/sms_ports.h)
+// The SMS channel's tables (migration 004) over either SQL backend: an SmsStore (core/sms_ports.h)
 // that shares the Store's connections (SQLite: the write connection under its mutex; MySQL: the
 // pool), so it works on ":memory:" databases too and needs no second configuration.
 #pragma once

@@ -1,5 +1,5 @@
 -- minyi schema, MySQL/MariaDB dialect, version 5: the SMS channel (collector/sms, core/sms_ports.h).
--- Keep the logical schema identical to sqlite/005_sms.sql. No column holds a plaintext phone number:
+-- Keep the logical schema identical to sqlite/004_sms.sql. No column holds a plaintext phone number:
 -- phone_key is the keyed hash (HMAC-SHA256, secret outside the database), phone_enc the number
 -- encrypted with libsodium secretbox (key outside the database); both are erased by purges.
 

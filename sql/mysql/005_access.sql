@@ -1,5 +1,5 @@
 -- minyi schema, MySQL/MariaDB dialect, version 6: access control for the dashboards (core/access.h).
--- Keep the logical schema identical to sqlite/006_access.sql. No secret is stored: passwords as
+-- Keep the logical schema identical to sqlite/005_access.sql. No secret is stored: passwords as
 -- Argon2id strings (libsodium crypto_pwhash_str), session ids as the hex SHA-256 of 256 random bits.
 
 CREATE TABLE IF NOT EXISTS users (
