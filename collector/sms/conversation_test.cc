@@ -356,6 +356,9 @@ TEST_F(ConversationTest, UnauthenticatedAndMalformedRequestsChangeNothing) {
   Posted bad_phone = Post(port_, std::string("/api/v1/sms/aliyun/") + kAliyunToken, "application/json",
                           R"([{"phone_number":"12","content":"1","sequence_id":1}])");
   EXPECT_EQ(bad_phone.status, 400);
+  Posted too_large = Post(port_, std::string("/api/v1/sms/aliyun/") + kAliyunToken, "application/json",
+                          std::string(SmsRouteOptions{}.max_body_bytes + 1, ' '));
+  EXPECT_EQ(too_large.status, 413);
 
   const std::string generic = R"({"id":"g-1","from":"13812345678","to":"1069","text":"1","time":"2025-05-12 09:00:00"})";
   EXPECT_EQ(Post(port_, "/api/v1/sms/generic", "application/json", generic, {{"X-Minyi-Signature", "00"}}).status, 401);

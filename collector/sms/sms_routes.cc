@@ -12,6 +12,13 @@
 namespace minyi::collector::sms {
 namespace {
 
+// 413: the body is over the configured limit (a gateway will not retry a request this large).
+void SendTooLarge(http::Response& response, std::size_t max_bytes) {
+  http::SendJson(response, 413,
+                 "{\"error\":{\"code\":\"too_large\",\"message\":\"body larger than " +
+                     std::to_string(max_bytes) + " bytes\"}}");
+}
+
 std::string LowerAscii(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
                  [](char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c); });
@@ -44,13 +51,9 @@ void Handle(SmsService& service, const SmsRouteOptions& options, http::Request& 
   w.url = "http://" + host + request.getURI();
   if (request.getContentLength() != Poco::Net::HTTPMessage::UNKNOWN_CONTENT_LENGTH &&
       request.getContentLength() > static_cast<std::streamsize>(options.max_body_bytes)) {
-    return http::SendError(response, Status::ResourceExhausted("body larger than " +
-                                                               std::to_string(options.max_body_bytes) + " bytes"));
+    return SendTooLarge(response, options.max_body_bytes);
   }
-  if (!ReadBody(request, options.max_body_bytes, &w.body)) {
-    return http::SendError(response, Status::ResourceExhausted("body larger than " +
-                                                               std::to_string(options.max_body_bytes) + " bytes"));
-  }
+  if (!ReadBody(request, options.max_body_bytes, &w.body)) return SendTooLarge(response, options.max_body_bytes);
   const Status auth = Authenticate(options.auth, w);
   if (!auth.ok()) {
     if (auth.code() == StatusCode::kUnauthenticated) {
