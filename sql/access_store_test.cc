@@ -12,90 +12,21 @@
 #include <thread>
 #include <vector>
 
-#include "tests/support/mariadb_server.h"
+#include "tests/support/store_backends.h"
 
 namespace minyi::sql {
 namespace {
 
-namespace fs = std::filesystem;
-using testsupport::MariaDbServer;
-
-class MariaDbEnvironment : public ::testing::Environment {
- public:
-  static Result<MariaDbServer*> Server() {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!started_) {
-      started_ = true;
-      auto server = MariaDbServer::Start();
-      if (server.ok()) {
-        server_ = std::move(server).value();
-      } else {
-        status_ = server.status();
-      }
-    }
-    if (!status_.ok()) return status_;
-    return server_.get();
-  }
-  void TearDown() override {
-    std::lock_guard<std::mutex> lock(mu_);
-    server_.reset();
-  }
-
- private:
-  static inline std::mutex mu_;
-  static inline bool started_ = false;
-  static inline Status status_;
-  static inline std::unique_ptr<MariaDbServer> server_;
-};
-
-[[maybe_unused]] ::testing::Environment* const kMariaDbEnvironment =
-    ::testing::AddGlobalTestEnvironment(new MariaDbEnvironment);
-
-enum class Backend { kSqliteMemory, kSqliteFile, kMariaDb };
-
-std::string TestName(const ::testing::TestParamInfo<Backend>& p) {
-  switch (p.param) {
-    case Backend::kSqliteMemory: return "SqliteMemory";
-    case Backend::kSqliteFile: return "SqliteFile";
-    case Backend::kMariaDb: return "MariaDb";
-  }
-  return "Unknown";
-}
+using testsupport::StoreBackend;
+using Backend = testsupport::StoreBackend;
 
 class AccessStoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    StoreOptions o;
-    switch (GetParam()) {
-      case Backend::kSqliteMemory:
-        o.sqlite.path = ":memory:";
-        break;
-      case Backend::kSqliteFile: {
-        std::string pattern = (fs::temp_directory_path() / "minyi-access-store-XXXXXX").string();
-        ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-        dir_ = pattern;
-        o.sqlite.path = dir_ + "/minyi.db";
-        break;
-      }
-      case Backend::kMariaDb: {
-        auto server = MariaDbEnvironment::Server();
-        ASSERT_TRUE(server.ok()) << server.status();
-        o.backend = "mysql";
-        o.mysql.socket = (*server)->socket_path();
-        o.mysql.user = (*server)->user();
-        o.mysql.password = (*server)->password();
-        o.mysql.database = MariaDbServer::UniqueDatabaseName();
-        o.mysql.create_database = true;
-        o.mysql.pool_size = 4;
-        database_ = o.mysql.database;
-        break;
-      }
-    }
-    auto store = OpenStore(o);
+    databases_ = std::make_unique<testsupport::TestDatabases>(GetParam());
+    auto store = databases_->OpenFresh();
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(store).value();
-    auto migrated = store_->Migrate();
-    ASSERT_TRUE(migrated.ok()) << migrated.status();
     auto access = OpenAccessStore(*store_);
     ASSERT_TRUE(access.ok()) << access.status();
     access_ = std::move(access).value();
@@ -104,14 +35,7 @@ class AccessStoreTest : public ::testing::TestWithParam<Backend> {
   void TearDown() override {
     access_.reset();
     store_.reset();
-    if (!dir_.empty()) {
-      std::error_code ec;
-      fs::remove_all(dir_, ec);
-    }
-    if (!database_.empty()) {
-      auto server = MariaDbEnvironment::Server();
-      if (server.ok()) (void)(*server)->Query("DROP DATABASE IF EXISTS " + database_);
-    }
+    databases_.reset();
   }
 
   static User MakeUser(const std::string& name, Role role, std::vector<std::string> areas) {
@@ -158,8 +82,7 @@ class AccessStoreTest : public ::testing::TestWithParam<Backend> {
 
   std::unique_ptr<Store> store_;
   std::unique_ptr<AccessStore> access_;
-  std::string dir_;
-  std::string database_;
+  std::unique_ptr<testsupport::TestDatabases> databases_;
 };
 
 TEST_P(AccessStoreTest, AddsFindsAndListsUsersWithAreas) {
@@ -349,8 +272,8 @@ TEST_P(AccessStoreTest, ReadsTextAnswersNewestFirstWithinAreaAndPeriod) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, AccessStoreTest,
-                         ::testing::Values(Backend::kSqliteMemory, Backend::kSqliteFile, Backend::kMariaDb),
-                         TestName);
+                         ::testing::ValuesIn(testsupport::AllStoreBackends()),
+                         testsupport::StoreBackendParamName);
 
 }  // namespace
 }  // namespace minyi::sql

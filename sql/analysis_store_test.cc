@@ -14,25 +14,13 @@
 
 #include "aggregator/run.h"
 #include "sql/store.h"
-#include "tests/support/mariadb_server.h"
+#include "tests/support/store_backends.h"
 
 namespace minyi::sql {
 namespace {
 
 namespace fs = std::filesystem;
-using testsupport::MariaDbServer;
-
-MariaDbServer* SharedMariaDb() {
-  static std::unique_ptr<MariaDbServer> server = [] {
-    auto started = MariaDbServer::Start();
-    if (!started.ok()) {
-      ADD_FAILURE() << "cannot start a private MariaDB: " << started.status();
-      return std::unique_ptr<MariaDbServer>();
-    }
-    return std::move(started).value();
-  }();
-  return server.get();
-}
+using testsupport::StoreBackend;
 
 struct Seen {
   std::int64_t id;
@@ -48,40 +36,17 @@ std::ostream& operator<<(std::ostream& os, const Seen& s) {
   return os << "{" << s.id << ", " << s.town << ", " << s.weight << ", '" << s.codes << "'}";
 }
 
-class AnalysisStoreTest : public ::testing::TestWithParam<std::string> {
+class AnalysisStoreTest : public ::testing::TestWithParam<StoreBackend> {
  protected:
   void SetUp() override {
-    if (GetParam() == "SqliteMemory") {
-      options_.sqlite.path = ":memory:";
-    } else if (GetParam() == "SqliteFile") {
-      std::string pattern = (fs::temp_directory_path() / "minyi-analysis-store-XXXXXX").string();
-      ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-      dir_ = pattern;
-      options_.sqlite.path = dir_ + "/minyi.db";
-      options_.sqlite.synchronous = "NORMAL";
-    } else {
-      MariaDbServer* server = SharedMariaDb();
-      ASSERT_NE(server, nullptr);
-      options_.backend = "mysql";
-      options_.mysql.socket = server->socket_path();
-      options_.mysql.user = server->user();
-      options_.mysql.password = server->password();
-      options_.mysql.database = MariaDbServer::UniqueDatabaseName();
-      options_.mysql.create_database = true;
-      options_.mysql.pool_size = 4;
-    }
-    auto store = OpenStore(options_);
+    databases_ = std::make_unique<testsupport::TestDatabases>(GetParam());
+    auto store = databases_->OpenFresh();
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(store).value();
-    auto migrated = store_->Migrate();
-    ASSERT_TRUE(migrated.ok()) << migrated.status();
   }
   void TearDown() override {
     store_.reset();
-    if (!dir_.empty()) {
-      std::error_code ec;
-      fs::remove_all(dir_, ec);
-    }
+    databases_.reset();
   }
 
   Response Make(const std::string& ref, int year, const std::string& town, Answers answers, double weight = 1) {
@@ -117,9 +82,8 @@ class AnalysisStoreTest : public ::testing::TestWithParam<std::string> {
     return out;
   }
 
-  StoreOptions options_;
+  std::unique_ptr<testsupport::TestDatabases> databases_;
   std::unique_ptr<Store> store_;
-  std::string dir_;
 };
 
 TEST_P(AnalysisStoreTest, AppendWritesOneAnalysisRowPerStoredResponse) {
@@ -308,8 +272,8 @@ TEST_P(AnalysisStoreTest, RecomputingAnUnchangedPeriodWritesIdenticalRows) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, AnalysisStoreTest, ::testing::Values("SqliteMemory", "SqliteFile", "MariaDb"),
-                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+INSTANTIATE_TEST_SUITE_P(Backends, AnalysisStoreTest, ::testing::ValuesIn(testsupport::AllStoreBackends()),
+                         testsupport::StoreBackendParamName);
 
 // Migration 003 backfills the analysis rows of responses stored before it (SQLite; the MySQL
 // migration runs the same logic in its dialect).

@@ -11,90 +11,21 @@
 #include <thread>
 #include <vector>
 
-#include "tests/support/mariadb_server.h"
+#include "tests/support/store_backends.h"
 
 namespace minyi::sql {
 namespace {
 
-namespace fs = std::filesystem;
-using testsupport::MariaDbServer;
-
-class MariaDbEnvironment : public ::testing::Environment {
- public:
-  static Result<MariaDbServer*> Server() {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!started_) {
-      started_ = true;
-      auto server = MariaDbServer::Start();
-      if (server.ok()) {
-        server_ = std::move(server).value();
-      } else {
-        status_ = server.status();
-      }
-    }
-    if (!status_.ok()) return status_;
-    return server_.get();
-  }
-  void TearDown() override {
-    std::lock_guard<std::mutex> lock(mu_);
-    server_.reset();
-  }
-
- private:
-  static inline std::mutex mu_;
-  static inline bool started_ = false;
-  static inline Status status_;
-  static inline std::unique_ptr<MariaDbServer> server_;
-};
-
-[[maybe_unused]] ::testing::Environment* const kMariaDbEnvironment =
-    ::testing::AddGlobalTestEnvironment(new MariaDbEnvironment);
-
-enum class Backend { kSqliteMemory, kSqliteFile, kMariaDb };
-
-std::string TestName(const ::testing::TestParamInfo<Backend>& p) {
-  switch (p.param) {
-    case Backend::kSqliteMemory: return "SqliteMemory";
-    case Backend::kSqliteFile: return "SqliteFile";
-    case Backend::kMariaDb: return "MariaDb";
-  }
-  return "Unknown";
-}
+using testsupport::StoreBackend;
+using Backend = testsupport::StoreBackend;
 
 class SmsStoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    StoreOptions o;
-    switch (GetParam()) {
-      case Backend::kSqliteMemory:
-        o.sqlite.path = ":memory:";
-        break;
-      case Backend::kSqliteFile: {
-        std::string pattern = (fs::temp_directory_path() / "minyi-sms-store-XXXXXX").string();
-        ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-        dir_ = pattern;
-        o.sqlite.path = dir_ + "/minyi.db";
-        break;
-      }
-      case Backend::kMariaDb: {
-        auto server = MariaDbEnvironment::Server();
-        ASSERT_TRUE(server.ok()) << server.status();
-        o.backend = "mysql";
-        o.mysql.socket = (*server)->socket_path();
-        o.mysql.user = (*server)->user();
-        o.mysql.password = (*server)->password();
-        o.mysql.database = MariaDbServer::UniqueDatabaseName();
-        o.mysql.create_database = true;
-        o.mysql.pool_size = 4;
-        database_ = o.mysql.database;
-        break;
-      }
-    }
-    auto store = OpenStore(o);
+    databases_ = std::make_unique<testsupport::TestDatabases>(GetParam());
+    auto store = databases_->OpenFresh();
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(store).value();
-    auto migrated = store_->Migrate();
-    ASSERT_TRUE(migrated.ok()) << migrated.status();
     auto sms = OpenSmsStore(*store_);
     ASSERT_TRUE(sms.ok()) << sms.status();
     sms_ = std::move(sms).value();
@@ -103,14 +34,7 @@ class SmsStoreTest : public ::testing::TestWithParam<Backend> {
   void TearDown() override {
     sms_.reset();
     store_.reset();
-    if (!dir_.empty()) {
-      std::error_code ec;
-      fs::remove_all(dir_, ec);
-    }
-    if (!database_.empty()) {
-      auto server = MariaDbEnvironment::Server();
-      if (server.ok()) (void)(*server)->Query("DROP DATABASE IF EXISTS " + database_);
-    }
+    databases_.reset();
   }
 
   static SmsInbound Inbound(const std::string& ref, const std::string& text) {
@@ -138,8 +62,7 @@ class SmsStoreTest : public ::testing::TestWithParam<Backend> {
     return c;
   }
 
-  std::string dir_;
-  std::string database_;
+  std::unique_ptr<testsupport::TestDatabases> databases_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<SmsStore> sms_;
 };
@@ -374,8 +297,8 @@ TEST_P(SmsStoreTest, PurgeErasesPhonesButKeepsCounts) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, SmsStoreTest,
-                         ::testing::Values(Backend::kSqliteMemory, Backend::kSqliteFile, Backend::kMariaDb),
-                         TestName);
+                         ::testing::ValuesIn(testsupport::AllStoreBackends()),
+                         testsupport::StoreBackendParamName);
 
 }  // namespace
 }  // namespace minyi::sql

@@ -20,74 +20,23 @@
 #include <tuple>
 #include <vector>
 
-#include "tests/support/mariadb_server.h"
+#include "tests/support/store_backends.h"
 
 namespace minyi::sql {
 namespace {
 
 namespace fs = std::filesystem;
-using testsupport::MariaDbServer;
+
+using testsupport::StoreBackend;
+using Backend = testsupport::StoreBackend;
 
 // ---------------------------------------------------------------------------------------------
-// One MariaDB server per test binary, started on first use (so SQLite-only runs start none) and
-// stopped when the tests end.
-
-class MariaDbEnvironment : public ::testing::Environment {
- public:
-  static Result<MariaDbServer*> Server() {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!started_) {
-      started_ = true;
-      auto server = MariaDbServer::Start();
-      if (server.ok()) {
-        server_ = std::move(server).value();
-      } else {
-        status_ = server.status();
-      }
-    }
-    if (!status_.ok()) return status_;
-    return server_.get();
-  }
-  void TearDown() override {
-    std::lock_guard<std::mutex> lock(mu_);
-    server_.reset();
-  }
-
- private:
-  static inline std::mutex mu_;
-  static inline bool started_ = false;
-  static inline Status status_;
-  static inline std::unique_ptr<MariaDbServer> server_;
-};
-
-[[maybe_unused]] ::testing::Environment* const kMariaDbEnvironment =
-    ::testing::AddGlobalTestEnvironment(new MariaDbEnvironment);
-
-// ---------------------------------------------------------------------------------------------
-// Fixture
-
-enum class Backend { kSqliteMemory, kSqliteFile, kMariaDb };
-
-std::string BackendName(Backend b) {
-  switch (b) {
-    case Backend::kSqliteMemory: return "SqliteMemory";
-    case Backend::kSqliteFile: return "SqliteFile";
-    case Backend::kMariaDb: return "MariaDb";
-  }
-  return "Unknown";
-}
-
-std::string TestName(const ::testing::TestParamInfo<Backend>& p) { return BackendName(p.param); }
-
-std::string MakeTempDir() {
-  std::string pattern = (fs::temp_directory_path() / "minyi-store-test-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) return "";
-  return pattern;
-}
+// Fixture: one test, one backend, fresh databases (tests/support/store_backends.h).
 
 class StoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
+    databases_ = std::make_unique<testsupport::TestDatabases>(GetParam());
     auto options = FreshOptions();
     ASSERT_TRUE(options.ok()) << options.status();
     options_ = *options;
@@ -101,52 +50,11 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
   void TearDown() override {
     store_.reset();
     extra_stores_.clear();
-    for (const std::string& dir : temp_dirs_) {
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    }
-    if (GetParam() == Backend::kMariaDb) {
-      auto server = MariaDbEnvironment::Server();
-      if (server.ok()) {
-        for (const std::string& db : databases_) (void)(*server)->Query("DROP DATABASE IF EXISTS " + db);
-      }
-    }
+    databases_.reset();  // removes the databases once every store on them is closed
   }
 
   // Options for a new, empty database of this test's backend.
-  Result<StoreOptions> FreshOptions() {
-    StoreOptions o;
-    switch (GetParam()) {
-      case Backend::kSqliteMemory:
-        o.backend = "sqlite";
-        o.sqlite.path = ":memory:";
-        break;
-      case Backend::kSqliteFile: {
-        const std::string dir = MakeTempDir();
-        if (dir.empty()) return Status::Unavailable("mkdtemp failed");
-        temp_dirs_.push_back(dir);
-        o.backend = "sqlite";
-        o.sqlite.path = dir + "/sub/minyi.db";  // the missing parent directory is created
-        break;
-      }
-      case Backend::kMariaDb: {
-        auto server = MariaDbEnvironment::Server();
-        if (!server.ok()) {
-          return server.status().WithContext("the MariaDB tests need a server (package mariadb-server)");
-        }
-        o.backend = "mysql";
-        o.mysql.socket = (*server)->socket_path();
-        o.mysql.user = (*server)->user();
-        o.mysql.password = (*server)->password();
-        o.mysql.database = MariaDbServer::UniqueDatabaseName();
-        o.mysql.create_database = true;
-        o.mysql.pool_size = 8;
-        databases_.push_back(o.mysql.database);
-        break;
-      }
-    }
-    return o;
-  }
+  Result<StoreOptions> FreshOptions() { return databases_->FreshOptions(); }
 
   // A second, un-migrated store on a fresh database, owned by the fixture.
   Store* OpenEmptyStore() {
@@ -191,8 +99,7 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
   StoreOptions options_;
   std::unique_ptr<Store> store_;
   std::vector<std::unique_ptr<Store>> extra_stores_;
-  std::vector<std::string> temp_dirs_;
-  std::vector<std::string> databases_;
+  std::unique_ptr<testsupport::TestDatabases> databases_;
 };
 
 Response MakeResponse(const std::string& ref, const std::string& town = "320102002", Period period = {2025, 0}) {
@@ -845,8 +752,8 @@ TEST_P(StoreTest, ConcurrentAppendsOfOverlappingRefsStoreEachRefExactlyOnce) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest,
-                         ::testing::Values(Backend::kSqliteMemory, Backend::kSqliteFile, Backend::kMariaDb),
-                         TestName);
+                         ::testing::ValuesIn(testsupport::AllStoreBackends()),
+                         testsupport::StoreBackendParamName);
 
 // ---------------------------------------------------------------------------------------------
 // Durable backends: what was committed is there after reopening.
@@ -886,7 +793,7 @@ TEST_P(DurableStoreTest, CommittedResponsesSurviveReopen) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, DurableStoreTest, ::testing::Values(Backend::kSqliteFile, Backend::kMariaDb),
-                         TestName);
+                         testsupport::StoreBackendParamName);
 
 // ---------------------------------------------------------------------------------------------
 // Backend-specific behaviour
@@ -922,19 +829,18 @@ TEST(SqliteStoreTest, UnopenablePathIsUnavailable) {
 }
 
 TEST(SqliteStoreTest, FileDatabaseUsesWriteAheadLog) {
-  const std::string dir = MakeTempDir();
-  ASSERT_FALSE(dir.empty());
+  testsupport::TestDatabases databases(StoreBackend::kSqliteFile);
+  auto options = databases.FreshOptions();
+  ASSERT_TRUE(options.ok()) << options.status();
+  const std::string path = options->sqlite.path;
   {
-    StoreOptions o;
-    o.sqlite.path = dir + "/wal.db";
-    auto store = OpenStore(o);
+    auto store = OpenStore(*options);
     ASSERT_TRUE(store.ok()) << store.status();
     ASSERT_TRUE((*store)->Migrate().ok());
     std::vector<AppendResult> results;
     ASSERT_TRUE((*store)->Append({MakeResponse("w")}, &results).ok());
-    EXPECT_TRUE(fs::exists(dir + "/wal.db-wal")) << "journal_mode=WAL keeps a -wal file while open";
+    EXPECT_TRUE(fs::exists(path + "-wal")) << "journal_mode=WAL keeps a -wal file while open";
   }
-  fs::remove_all(dir);
 }
 
 TEST(SqliteStoreTest, AppendBeforeMigrateFailsWithoutCrashing) {
@@ -969,15 +875,12 @@ TEST(MysqlStoreTest, DatabaseNameMustBeASimpleIdentifier) {
 }
 
 TEST(MysqlStoreTest, ReconnectsWhenTheServerKilledItsPooledConnections) {
-  auto server = MariaDbEnvironment::Server();
+  auto server = testsupport::SharedMariaDb();
   ASSERT_TRUE(server.ok()) << server.status();
-  StoreOptions o;
-  o.backend = "mysql";
-  o.mysql.socket = (*server)->socket_path();
-  o.mysql.user = (*server)->user();
-  o.mysql.password = (*server)->password();
-  o.mysql.database = MariaDbServer::UniqueDatabaseName();
-  o.mysql.create_database = true;
+  testsupport::TestDatabases databases(StoreBackend::kMariaDb);
+  auto options = databases.FreshOptions();
+  ASSERT_TRUE(options.ok()) << options.status();
+  StoreOptions o = *options;
   o.mysql.pool_size = 2;
   auto store = OpenStore(o);
   ASSERT_TRUE(store.ok()) << store.status();

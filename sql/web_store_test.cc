@@ -11,65 +11,28 @@
 #include <vector>
 
 #include "sql/store.h"
-#include "tests/support/mariadb_server.h"
+#include "tests/support/store_backends.h"
 
 namespace minyi::sql {
 namespace {
 
-namespace fs = std::filesystem;
-using testsupport::MariaDbServer;
+using testsupport::StoreBackend;
 
-MariaDbServer* SharedMariaDb() {
-  static std::unique_ptr<MariaDbServer> server = [] {
-    auto started = MariaDbServer::Start();
-    if (!started.ok()) {
-      ADD_FAILURE() << "cannot start a private MariaDB: " << started.status();
-      return std::unique_ptr<MariaDbServer>();
-    }
-    return std::move(started).value();
-  }();
-  return server.get();
-}
-
-class WebStoreTest : public ::testing::TestWithParam<std::string> {
+class WebStoreTest : public ::testing::TestWithParam<StoreBackend> {
  protected:
   void SetUp() override {
-    StoreOptions o;
-    if (GetParam() == "SqliteMemory") {
-      o.sqlite.path = ":memory:";
-    } else if (GetParam() == "SqliteFile") {
-      std::string pattern = (fs::temp_directory_path() / "minyi-web-store-XXXXXX").string();
-      ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-      dir_ = pattern;
-      o.sqlite.path = dir_ + "/minyi.db";
-      o.sqlite.synchronous = "NORMAL";
-    } else {
-      MariaDbServer* server = SharedMariaDb();
-      ASSERT_NE(server, nullptr);
-      o.backend = "mysql";
-      o.mysql.socket = server->socket_path();
-      o.mysql.user = server->user();
-      o.mysql.password = server->password();
-      o.mysql.database = MariaDbServer::UniqueDatabaseName();
-      o.mysql.create_database = true;
-      o.mysql.pool_size = 4;
-    }
-    auto store = OpenStore(o);
+    databases_ = std::make_unique<testsupport::TestDatabases>(GetParam());
+    auto store = databases_->OpenFresh();
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(store).value();
-    auto migrated = store_->Migrate();
-    ASSERT_TRUE(migrated.ok()) << migrated.status();
   }
   void TearDown() override {
     store_.reset();
-    if (!dir_.empty()) {
-      std::error_code ec;
-      fs::remove_all(dir_, ec);
-    }
+    databases_.reset();
   }
 
+  std::unique_ptr<testsupport::TestDatabases> databases_;
   std::unique_ptr<Store> store_;
-  std::string dir_;
 };
 
 TEST_P(WebStoreTest, InvitationTokensAreStoredAndFound) {
@@ -181,10 +144,8 @@ TEST_P(WebStoreTest, ConcurrentAppendsOfOneTokenStoreOneResponse) {
   EXPECT_EQ(other.load(), 7);
 }
 
-std::string BackendName(const ::testing::TestParamInfo<std::string>& p) { return p.param; }
-
-INSTANTIATE_TEST_SUITE_P(Backends, WebStoreTest, ::testing::Values("SqliteMemory", "SqliteFile", "MariaDb"),
-                         BackendName);
+INSTANTIATE_TEST_SUITE_P(Backends, WebStoreTest, ::testing::ValuesIn(testsupport::AllStoreBackends()),
+                         testsupport::StoreBackendParamName);
 
 }  // namespace
 }  // namespace minyi::sql

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "tests/integration/minyi_process.h"
-#include "tests/support/mariadb_server.h"
+#include "tests/support/store_backends.h"
 
 namespace minyi::testing {
 namespace {
@@ -21,15 +21,12 @@ bool Contains(const std::string& haystack, const std::string& needle) {
 
 // One private MariaDB for the whole binary, started on first use.
 testsupport::MariaDbServer* SharedMariaDb() {
-  static std::unique_ptr<testsupport::MariaDbServer> server = [] {
-    auto started = testsupport::MariaDbServer::Start();
-    if (!started.ok()) {
-      ADD_FAILURE() << "cannot start a private MariaDB (install mariadb-server): " << started.status();
-      return std::unique_ptr<testsupport::MariaDbServer>();
-    }
-    return std::move(started).value();
-  }();
-  return server.get();
+  auto server = testsupport::SharedMariaDb();
+  if (!server.ok()) {
+    ADD_FAILURE() << server.status();
+    return nullptr;
+  }
+  return server.value();
 }
 
 class WorkflowTest : public ::testing::TestWithParam<std::string> {

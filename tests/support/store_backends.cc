@@ -1,0 +1,95 @@
+#include "tests/support/store_backends.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <mutex>
+
+namespace minyi::testsupport {
+
+std::string StoreBackendName(StoreBackend backend) {
+  switch (backend) {
+    case StoreBackend::kSqliteMemory: return "SqliteMemory";
+    case StoreBackend::kSqliteFile: return "SqliteFile";
+    case StoreBackend::kMariaDb: return "MariaDb";
+  }
+  return "Unknown";
+}
+
+std::vector<StoreBackend> AllStoreBackends() {
+  return {StoreBackend::kSqliteMemory, StoreBackend::kSqliteFile, StoreBackend::kMariaDb};
+}
+
+Result<MariaDbServer*> SharedMariaDb() {
+  static std::mutex mu;
+  static bool started = false;
+  static Status status;
+  static std::unique_ptr<MariaDbServer> server;  // destroyed at exit: stops the server
+  std::lock_guard<std::mutex> lock(mu);
+  if (!started) {
+    started = true;
+    auto running = MariaDbServer::Start();
+    if (running.ok()) {
+      server = std::move(running).value();
+    } else {
+      status = running.status().WithContext("the MariaDB tests need a server (package mariadb-server)");
+    }
+  }
+  if (!status.ok()) return status;
+  return server.get();
+}
+
+TestDatabases::~TestDatabases() {
+  for (const std::string& dir : temp_dirs_) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  if (!databases_.empty()) {
+    auto server = SharedMariaDb();
+    if (server.ok()) {
+      for (const std::string& db : databases_) (void)(*server)->Query("DROP DATABASE IF EXISTS " + db);
+    }
+  }
+}
+
+Result<sql::StoreOptions> TestDatabases::FreshOptions() {
+  sql::StoreOptions o;
+  switch (backend_) {
+    case StoreBackend::kSqliteMemory:
+      o.sqlite.path = ":memory:";
+      break;
+    case StoreBackend::kSqliteFile: {
+      std::string pattern = (std::filesystem::temp_directory_path() / "minyi-store-test-XXXXXX").string();
+      if (::mkdtemp(pattern.data()) == nullptr) return Status::Unavailable("mkdtemp failed");
+      temp_dirs_.push_back(pattern);
+      o.sqlite.path = pattern + "/sub/minyi.db";  // the missing parent directory is created
+      break;
+    }
+    case StoreBackend::kMariaDb: {
+      auto server = SharedMariaDb();
+      if (!server.ok()) return server.status();
+      o.backend = "mysql";
+      o.mysql.socket = (*server)->socket_path();
+      o.mysql.user = (*server)->user();
+      o.mysql.password = (*server)->password();
+      o.mysql.database = MariaDbServer::UniqueDatabaseName();
+      o.mysql.create_database = true;
+      o.mysql.pool_size = 8;  // the concurrency tests append from 8 threads
+      databases_.push_back(o.mysql.database);
+      break;
+    }
+  }
+  return o;
+}
+
+Result<std::unique_ptr<sql::Store>> TestDatabases::OpenFresh() {
+  auto options = FreshOptions();
+  if (!options.ok()) return options.status();
+  auto store = sql::OpenStore(options.value());
+  if (!store.ok()) return store.status();
+  auto migrated = store.value()->Migrate();
+  if (!migrated.ok()) return migrated.status();
+  return store;
+}
+
+}  // namespace minyi::testsupport
