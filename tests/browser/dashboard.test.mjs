@@ -7,51 +7,17 @@
 //
 // Usage: node dashboard.test.mjs <path to minyi> [artifacts dir]. Exit 0 pass, 1 fail, 77 skipped
 // (no Chromium or no playwright-core installed).
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 
-const SKIP = 77;
-const minyi = process.argv[2];
-const artifacts = process.argv[3] || path.join(path.dirname(path.dirname(minyi)), 'tests', 'browser-artifacts');
-const chromiumPath = '/usr/bin/chromium';
+import { checks, launch, runMinyi, setUp, startServer } from './harness.mjs';
 
-let chromium;
-try {
-  ({ chromium } = await import('playwright-core'));
-} catch (e) {
-  console.log('SKIP: playwright-core is not installed (npm ci in tests/browser)');
-  process.exit(SKIP);
-}
-if (!fs.existsSync(chromiumPath)) {
-  console.log('SKIP: /usr/bin/chromium is not installed');
-  process.exit(SKIP);
-}
-if (!minyi || !fs.existsSync(minyi)) {
-  console.error('usage: node dashboard.test.mjs <minyi binary> [artifacts dir]');
-  process.exit(1);
-}
-fs.mkdirSync(artifacts, { recursive: true });
-
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'minyi-browser-'));
+const { chromium, minyi, artifacts, work } = await setUp('dashboard.test.mjs',
+  (bin) => path.join(path.dirname(path.dirname(bin)), 'tests', 'browser-artifacts'));
 const global = ['-D', `store.sqlite.path=${work}/minyi.db`, '-D', 'store.sqlite.synchronous=NORMAL',
   '-D', `collector.secret_file=${work}/secret`, '-D', 'log.level=warn'];
-const failures = [];
-function check(cond, what) {
-  if (cond) {
-    console.log(`ok   ${what}`);
-  } else {
-    console.log(`FAIL ${what}`);
-    failures.push(what);
-  }
-}
-
-function run(args, input) {
-  const r = spawnSync(minyi, global.concat(args), { input, encoding: 'utf8', timeout: 300000 });
-  if (r.status !== 0) throw new Error(`minyi ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return r.stdout;
-}
+const { check, fail, finish } = checks();
+const run = (args, input) => runMinyi(minyi, global, args, input);
 
 let server;
 let browser;
@@ -62,23 +28,9 @@ try {
   run(['user', 'add', 'county1', '--role', 'official', '--area', '320812', '--password-stdin'], password + '\n');
   run(['user', 'add', 'admin1', '--role', 'admin', '--password-stdin'], 'administrator-pass\n');
 
-  const portFile = path.join(work, 'port');
-  server = spawn(minyi, global.concat(['-D', 'http.port=0', 'serve', '--port-file', portFile]), { stdio: ['ignore', 'ignore', 'inherit'] });
-  for (let i = 0; i < 300 && !(fs.existsSync(portFile) && fs.readFileSync(portFile, 'utf8').trim()); i++) {
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const port = fs.readFileSync(portFile, 'utf8').trim();
-  const base = `http://127.0.0.1:${port}`;
-
-  // A fresh profile directory per run (playwright passes it as --user-data-dir).
-  browser = await chromium.launchPersistentContext(path.join(work, 'chromium-profile'), {
-    executablePath: chromiumPath,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1920, height: 1080 },
-    locale: 'zh-CN',
-  });
+  let base;
+  ({ server, base } = await startServer(minyi, global, work));
+  browser = await launch(chromium, work, { viewport: { width: 1920, height: 1080 } });
   const context = browser;
   const page = await context.newPage();
   const consoleErrors = [];
@@ -193,16 +145,11 @@ try {
   check(consoleErrors.length === 0,
     `no script errors in the pages (${consoleErrors.join(' | ')})`);
 } catch (e) {
-  console.log(`FAIL ${e.stack || e}`);
-  failures.push(String(e));
+  fail(e);
 } finally {
   if (browser) await browser.close();
   if (server) server.kill('SIGTERM');
   fs.rmSync(work, { recursive: true, force: true });
 }
 console.log(`screenshots in ${artifacts}`);
-if (failures.length) {
-  console.log(`${failures.length} check(s) failed`);
-  process.exit(1);
-}
-console.log('all checks passed');
+finish();

@@ -6,46 +6,17 @@
 //
 // Usage: node survey.test.mjs <path to minyi> [artifacts dir]. Exit 0 pass, 1 fail, 77 skipped
 // (no Chromium or no playwright-core installed).
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 
-const SKIP = 77;
-const minyi = process.argv[2];
-const artifacts = process.argv[3] || path.join(path.dirname(path.dirname(minyi)), 'test-artifacts');
-const chromiumPath = '/usr/bin/chromium';
+import { checks, launch, runMinyi, setUp, startServer } from './harness.mjs';
 
-let chromium;
-try {
-  ({ chromium } = await import('playwright-core'));
-} catch (e) {
-  console.log('SKIP: playwright-core is not installed (npm ci in tests/browser)');
-  process.exit(SKIP);
-}
-if (!fs.existsSync(chromiumPath)) {
-  console.log('SKIP: /usr/bin/chromium is not installed');
-  process.exit(SKIP);
-}
-if (!minyi || !fs.existsSync(minyi)) {
-  console.error('usage: node survey.test.mjs <minyi binary> [artifacts dir]');
-  process.exit(1);
-}
-fs.mkdirSync(artifacts, { recursive: true });
-
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'minyi-survey-browser-'));
+const { chromium, minyi, artifacts, work } = await setUp('survey.test.mjs',
+  (bin) => path.join(path.dirname(path.dirname(bin)), 'test-artifacts'));
 const global = ['-D', `store.sqlite.path=${work}/minyi.db`, '-D', `collector.secret_file=${work}/secret`,
   '-D', 'log.level=warn', '-D', 'http.public_url=http://127.0.0.1'];
-const failures = [];
-function check(cond, what) {
-  console.log(`${cond ? 'ok  ' : 'FAIL'} ${what}`);
-  if (!cond) failures.push(what);
-}
-function run(args) {
-  const r = spawnSync(minyi, global.concat(args), { encoding: 'utf8', timeout: 120000 });
-  if (r.status !== 0) throw new Error(`minyi ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return r.stdout;
-}
+const { check, fail, finish } = checks();
+const run = (args) => runMinyi(minyi, global, args);
 // Stored web responses, from `minyi db status`.
 function webResponses() {
   let total = 0;
@@ -62,25 +33,10 @@ try {
   run(['invite', 'create', '--survey', 'jiangsu-safety', '--town', '320812007', '--count', '1', '--out', `${work}/tokens.csv`]);
   const token = fs.readFileSync(`${work}/tokens.csv`, 'utf8').split('\n')[1].split(',')[0];
 
-  const portFile = path.join(work, 'port');
-  server = spawn(minyi, global.concat(['-D', 'http.port=0', 'serve', '--port-file', portFile]),
-    { stdio: ['ignore', 'ignore', 'inherit'] });
-  for (let i = 0; i < 300 && !(fs.existsSync(portFile) && fs.readFileSync(portFile, 'utf8').trim()); i++) {
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const base = `http://127.0.0.1:${fs.readFileSync(portFile, 'utf8').trim()}`;
-
-  // A fresh profile directory per run (playwright passes it as --user-data-dir).
-  browser = await chromium.launchPersistentContext(path.join(work, 'chromium-profile'), {
-    executablePath: chromiumPath,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 390, height: 844 },
-    deviceScaleFactor: 2,
-    isMobile: true,
-    hasTouch: true,
-    locale: 'zh-CN',
+  let base;
+  ({ server, base } = await startServer(minyi, global, work));
+  browser = await launch(chromium, work, {
+    viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
   });
   let page = browser.pages()[0] || await browser.newPage();
   const consoleErrors = [];
@@ -147,13 +103,11 @@ try {
   check(webResponses() === 2, 'two responses stored in all');
   check(consoleErrors.length === 0, `no Content-Security-Policy violations ${consoleErrors.join('; ')}`);
 } catch (e) {
-  console.log(`FAIL ${e.stack || e}`);
-  failures.push(String(e));
+  fail(e);
 } finally {
   if (browser) await browser.close();
   if (server) server.kill('SIGTERM');
   await new Promise((r) => setTimeout(r, 300));
   fs.rmSync(work, { recursive: true, force: true });
 }
-console.log(failures.length === 0 ? 'PASS' : `${failures.length} failure(s)`);
-process.exit(failures.length === 0 ? 0 : 1);
+finish();
