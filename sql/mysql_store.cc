@@ -641,23 +641,13 @@ Result<std::string> MysqlStore::PopulationVersion(int year) {
 // ---------------------------------------------------------------------------------------------
 // Index rows
 
-namespace {
-
-constexpr const char* kIndexColumns =
-    "survey_id, period_year, period_quarter, level, area_code, index_id, n, n_eff, sum_w, estimate, se,"
-    " ci_low, ci_high, ci_method, score, score_se, score_ci_low, score_ci_high, deff, low_n, weighting,"
-    " change_value, change_se, change_significant, definition_version, population_version, response_count,"
-    " response_hash, code_version, computed_at_ms";
-
-}  // namespace
-
 Status MysqlStore::WriteIndexRows(const std::vector<IndexRow>& rows) {
   MINYI_RETURN_IF_ERROR(internal::ValidateIndexRows(rows));
   if (rows.empty()) return Status::Ok();
   return impl_->Run("write index rows", [&](PooledConn& pc) {
     pc.conn->setAutoCommit(false);
     std::unique_ptr<::sql::PreparedStatement> ps(pc.conn->prepareStatement(
-        std::string("REPLACE INTO index_results (") + kIndexColumns + ") VALUES (" + Placeholders(30, "?") + ")"));
+        std::string("REPLACE INTO index_results (") + internal::kIndexColumns + ") VALUES (" + Placeholders(30, "?") + ")"));
     for (const IndexRow& r : rows) {
       ps->setString(1, r.survey_id);
       ps->setInt(2, r.period.year);
@@ -700,7 +690,7 @@ Status MysqlStore::WriteIndexRows(const std::vector<IndexRow>& rows) {
 
 Result<std::vector<IndexRow>> MysqlStore::ReadIndexRows(const IndexQuery& query) {
   if (query.survey_id.empty()) return Status::InvalidInput("ReadIndexRows: survey_id is required");
-  std::string sql = std::string("SELECT ") + kIndexColumns + " FROM index_results WHERE survey_id = ?";
+  std::string sql = std::string("SELECT ") + internal::kIndexColumns + " FROM index_results WHERE survey_id = ?";
   if (query.period) sql += " AND period_year = ? AND period_quarter = ?";
   if (query.level) sql += " AND level = ?";
   if (query.area_code) sql += " AND area_code = ?";

@@ -6,30 +6,12 @@
 namespace minyi::sql {
 namespace {
 
-std::string JoinSurveys(std::vector<std::string> surveys) {
-  std::sort(surveys.begin(), surveys.end());
-  surveys.erase(std::unique(surveys.begin(), surveys.end()), surveys.end());
-  std::string out;
-  for (const auto& s : surveys) out += (out.empty() ? "" : ",") + s;
-  return out;
-}
-
-std::vector<std::string> SplitSurveys(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
-
 ApiKey ReadApiKey(::sql::ResultSet& rs) {
   ApiKey k;
   k.key_id = Str(rs.getString(1));
   k.key_hash = Str(rs.getString(2));
   k.name = Str(rs.getString(3));
-  k.surveys = SplitSurveys(Str(rs.getString(4)));
+  k.surveys = internal::SplitSurveys(Str(rs.getString(4)));
   k.created_at_ms = rs.getInt64(5);
   k.revoked_at_ms = rs.getInt64(6);
   return k;
@@ -102,7 +84,7 @@ Status MysqlStore::AddApiKey(const ApiKey& key) {
     ps->setString(1, key.key_id);
     ps->setString(2, key.key_hash);
     ps->setString(3, key.name);
-    ps->setString(4, JoinSurveys(key.surveys));
+    ps->setString(4, internal::JoinSurveys(key.surveys));
     ps->setInt64(5, key.created_at_ms);
     ps->setInt64(6, key.revoked_at_ms);
     try {

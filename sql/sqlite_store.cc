@@ -479,23 +479,13 @@ Result<std::string> SqliteStore::PopulationVersion(int year) {
 // ---------------------------------------------------------------------------------------------
 // Index rows
 
-namespace {
-
-constexpr const char* kIndexColumns =
-    "survey_id, period_year, period_quarter, level, area_code, index_id, n, n_eff, sum_w, estimate, se,"
-    " ci_low, ci_high, ci_method, score, score_se, score_ci_low, score_ci_high, deff, low_n, weighting,"
-    " change_value, change_se, change_significant, definition_version, population_version, response_count,"
-    " response_hash, code_version, computed_at_ms";
-
-}  // namespace
-
 Status SqliteStore::WriteIndexRows(const std::vector<IndexRow>& rows) {
   MINYI_RETURN_IF_ERROR(internal::ValidateIndexRows(rows));
   std::lock_guard<std::mutex> lock(impl_->write_mu);
   sqlite3* db = impl_->db.get();
   auto tx = Transaction::Begin(db);
   if (!tx.ok()) return tx.status();
-  std::string sql = std::string("INSERT OR REPLACE INTO index_results (") + kIndexColumns + ") VALUES (";
+  std::string sql = std::string("INSERT OR REPLACE INTO index_results (") + internal::kIndexColumns + ") VALUES (";
   for (int i = 1; i <= 30; ++i) sql += (i > 1 ? ", ?" : "?") + std::to_string(i);
   sql += ")";
   auto st = Stmt::Prepare(db, sql);
@@ -539,7 +529,7 @@ Status SqliteStore::WriteIndexRows(const std::vector<IndexRow>& rows) {
 
 Result<std::vector<IndexRow>> SqliteStore::ReadIndexRows(const IndexQuery& query) {
   if (query.survey_id.empty()) return Status::InvalidInput("ReadIndexRows: survey_id is required");
-  std::string sql = std::string("SELECT ") + kIndexColumns + " FROM index_results WHERE survey_id = :survey";
+  std::string sql = std::string("SELECT ") + internal::kIndexColumns + " FROM index_results WHERE survey_id = :survey";
   if (query.period) sql += " AND period_year = :year AND period_quarter = :quarter";
   if (query.level) sql += " AND level = :level";
   if (query.area_code) sql += " AND area_code = :area";

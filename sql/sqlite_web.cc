@@ -7,30 +7,12 @@
 namespace minyi::sql {
 namespace {
 
-std::string JoinSurveys(std::vector<std::string> surveys) {
-  std::sort(surveys.begin(), surveys.end());
-  surveys.erase(std::unique(surveys.begin(), surveys.end()), surveys.end());
-  std::string out;
-  for (const auto& s : surveys) out += (out.empty() ? "" : ",") + s;
-  return out;
-}
-
-std::vector<std::string> SplitSurveys(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
-
 ApiKey ReadApiKey(const Stmt& s) {
   ApiKey k;
   k.key_id = s.ColText(0);
   k.key_hash = s.ColText(1);
   k.name = s.ColText(2);
-  k.surveys = SplitSurveys(s.ColText(3));
+  k.surveys = internal::SplitSurveys(s.ColText(3));
   k.created_at_ms = s.ColInt(4);
   k.revoked_at_ms = s.ColInt(5);
   return k;
@@ -114,7 +96,7 @@ Status SqliteStore::AddApiKey(const ApiKey& key) {
                          "INSERT INTO api_keys (key_id, key_hash, name, surveys, created_at_ms, revoked_at_ms)"
                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
   if (!s.ok()) return s.status();
-  const std::string surveys = JoinSurveys(key.surveys);
+  const std::string surveys = internal::JoinSurveys(key.surveys);
   s->Text(1, key.key_id);
   s->Text(2, key.key_hash);
   s->Text(3, key.name);

@@ -3,8 +3,10 @@
 #include <Poco/DigestEngine.h>
 #include <Poco/SHA2Engine.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <sstream>
 
 namespace minyi::sql::internal {
 
@@ -121,6 +123,24 @@ std::string PopulationFingerprint(const std::vector<PopulationCell>& cells) {
     sha.update(line);
   }
   return Poco::DigestEngine::digestToHex(sha.digest()).substr(0, 16);
+}
+
+std::string JoinSurveys(std::vector<std::string> surveys) {
+  std::sort(surveys.begin(), surveys.end());
+  surveys.erase(std::unique(surveys.begin(), surveys.end()), surveys.end());
+  std::string out;
+  for (const auto& s : surveys) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
+std::vector<std::string> SplitSurveys(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
 }
 
 }  // namespace minyi::sql::internal

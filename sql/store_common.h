@@ -38,6 +38,17 @@ bool StoredAsValue(double v);
 // digits of SHA-256 over a canonical text. "" when there are no cells.
 std::string PopulationFingerprint(const std::vector<PopulationCell>& cells);
 
+// The columns of index_results, in IndexRow order (both dialects bind and read them in this order).
+inline constexpr const char* kIndexColumns =
+    "survey_id, period_year, period_quarter, level, area_code, index_id, n, n_eff, sum_w, estimate, se,"
+    " ci_low, ci_high, ci_method, score, score_se, score_ci_low, score_ci_high, deff, low_n, weighting,"
+    " change_value, change_se, change_significant, definition_version, population_version, response_count,"
+    " response_hash, code_version, computed_at_ms";
+
+// An API key's survey scope as stored: sorted, unique, comma-separated ids — and back.
+std::string JoinSurveys(std::vector<std::string> surveys);
+std::vector<std::string> SplitSurveys(const std::string& text);
+
 // Responses fetched per page by Scan. A page is loaded, then visited with no lock held, so memory
 // is bounded by one page whatever the number of rows.
 inline constexpr int kScanPageSize = 512;
