@@ -20,26 +20,6 @@ namespace {
 constexpr const char* kDeviceCookie = "minyi_device";
 constexpr const char* kHtml = "text/html; charset=utf-8";
 
-enum class BodyError { kNone, kTooLarge };
-
-// Reads at most `limit` bytes of the body; kTooLarge when the declared or actual size is larger.
-BodyError ReadBody(http::Request& request, std::size_t limit, std::string& body) {
-  if (request.hasContentLength() && request.getContentLength64() > static_cast<Poco::Int64>(limit)) {
-    return BodyError::kTooLarge;
-  }
-  std::istream& in = request.stream();
-  body.clear();
-  char buffer[8192];
-  while (in) {
-    in.read(buffer, sizeof buffer);
-    const auto got = static_cast<std::size_t>(in.gcount());
-    if (got == 0) break;
-    if (body.size() + got > limit) return BodyError::kTooLarge;
-    body.append(buffer, got);
-  }
-  return BodyError::kNone;
-}
-
 std::string ClientAddress(http::Request& request, bool trust_forwarded_for) {
   if (trust_forwarded_for && request.has("X-Forwarded-For")) {
     std::string first = request.get("X-Forwarded-For");
@@ -151,7 +131,7 @@ void WebCollector::Register(http::Router& router) {
     // The benchmark's ceiling: the same server and body reading, no parsing and no store.
     router.Add("POST", "/bench/echo", [this](http::Request& rq, http::Response& rs, const http::PathParams&) {
       std::string body;
-      if (ReadBody(rq, options_.max_body_bytes, body) == BodyError::kTooLarge) {
+      if (!http::ReadBody(rq, rs, options_.max_body_bytes, body)) {
         return SendJsonError(rs, 413, "too_large", "request body too large");
       }
       http::SendJson(rs, 200, "{\"ok\":true,\"bytes\":" + std::to_string(body.size()) + "}");
@@ -163,7 +143,7 @@ void WebCollector::PostResponse(http::Request& request, http::Response& response
   auto key = Authenticate(auth_, request, response);
   if (!key) return;
   std::string body;
-  if (ReadBody(request, options_.max_body_bytes, body) == BodyError::kTooLarge) {
+  if (!http::ReadBody(request, response, options_.max_body_bytes, body)) {
     return SendJsonError(response, 413, "too_large",
                          "request body larger than " + std::to_string(options_.max_body_bytes) + " bytes");
   }
@@ -188,7 +168,7 @@ void WebCollector::PostBatch(http::Request& request, http::Response& response) {
   auto key = Authenticate(auth_, request, response);
   if (!key) return;
   std::string body;
-  if (ReadBody(request, options_.max_body_bytes, body) == BodyError::kTooLarge) {
+  if (!http::ReadBody(request, response, options_.max_body_bytes, body)) {
     return SendJsonError(response, 413, "too_large",
                          "request body larger than " + std::to_string(options_.max_body_bytes) + " bytes");
   }
@@ -354,7 +334,7 @@ void WebCollector::PostPage(http::Request& request, http::Response& response, co
     return SendPage(response, 404, RenderMessagePage("问卷不存在", "没有找到这份问卷", "请检查链接是否完整。"));
   }
   std::string body;
-  if (ReadBody(request, options_.max_form_bytes, body) == BodyError::kTooLarge) {
+  if (!http::ReadBody(request, response, options_.max_form_bytes, body)) {
     return SendPage(response, 413, RenderMessagePage("内容太长", "提交的内容太长", "请缩短意见建议后再提交。"));
   }
   const auto form = ParseForm(body);

@@ -326,10 +326,10 @@ void Dashboard::Register(http::Router& router) {
       return http::SendJson(response, 415,
                             "{\"error\":{\"code\":\"unsupported_media_type\",\"message\":\"application/json expected\"}}");
     }
-    std::string body(4097, '\0');
-    request.stream().read(body.data(), 4097);
-    body.resize(static_cast<std::size_t>(request.stream().gcount()));
-    if (body.size() > 4096) return http::SendError(response, Status::InvalidInput("body: at most 4096 bytes"));
+    std::string body;
+    if (!http::ReadBody(request, response, 4096, body)) {
+      return http::SendError(response, Status::InvalidInput("body: at most 4096 bytes"));
+    }
     std::string username, password;
     try {
       Poco::JSON::Parser parser;
@@ -690,10 +690,10 @@ void Dashboard::Register(http::Router& router) {
              });
   guard->Add("POST", "/api/v1/users", Need::kAdmin,
              [&access](const Caller& c, http::Request& request, http::Response& response, const http::PathParams&) {
-               std::string body(8193, '\0');
-               request.stream().read(body.data(), 8193);
-               body.resize(static_cast<std::size_t>(request.stream().gcount()));
-               if (body.size() > 8192) return http::SendError(response, Status::InvalidInput("body: at most 8192 bytes"));
+               std::string body;
+               if (!http::ReadBody(request, response, 8192, body)) {
+                 return http::SendError(response, Status::InvalidInput("body: at most 8192 bytes"));
+               }
                User user;
                std::string password;
                try {

@@ -25,18 +25,6 @@ std::string LowerAscii(std::string s) {
   return s;
 }
 
-// Reads at most `limit` bytes; false when the body is longer.
-bool ReadBody(http::Request& request, std::size_t limit, std::string* body) {
-  std::istream& in = request.stream();
-  char buffer[8192];
-  while (in) {
-    in.read(buffer, sizeof buffer);
-    body->append(buffer, static_cast<std::size_t>(in.gcount()));
-    if (body->size() > limit) return false;
-  }
-  return true;
-}
-
 void Handle(SmsService& service, const SmsRouteOptions& options, http::Request& request, http::Response& response,
             const http::PathParams& params) {
   WebhookRequest w;
@@ -49,11 +37,9 @@ void Handle(SmsService& service, const SmsRouteOptions& options, http::Request& 
   w.peer_address = request.clientAddress().host().toString();
   const std::string host = request.getHost();
   w.url = "http://" + host + request.getURI();
-  if (request.getContentLength() != Poco::Net::HTTPMessage::UNKNOWN_CONTENT_LENGTH &&
-      request.getContentLength() > static_cast<std::streamsize>(options.max_body_bytes)) {
+  if (!http::ReadBody(request, response, options.max_body_bytes, w.body)) {
     return SendTooLarge(response, options.max_body_bytes);
   }
-  if (!ReadBody(request, options.max_body_bytes, &w.body)) return SendTooLarge(response, options.max_body_bytes);
   const Status auth = Authenticate(options.auth, w);
   if (!auth.ok()) {
     if (auth.code() == StatusCode::kUnauthenticated) {

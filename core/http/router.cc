@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <istream>
 #include <set>
 
 namespace minyi::http {
@@ -208,6 +209,35 @@ std::string HtmlEscape(std::string_view text) {
     }
   }
   return out;
+}
+
+bool ReadBody(Request& request, Response& response, std::size_t limit, std::string& body) {
+  // Beyond this much, an over-long body is not worth reading just to answer politely.
+  constexpr Poco::Int64 kDrainBytes = 16 << 20;
+  body.clear();
+  std::istream& in = request.stream();
+  char buffer[8192];
+  const bool declared_too_large =
+      request.hasContentLength() && request.getContentLength64() > static_cast<Poco::Int64>(limit);
+  if (!declared_too_large) {
+    for (;;) {
+      in.read(buffer, sizeof buffer);
+      const auto got = static_cast<std::size_t>(in.gcount());
+      if (body.size() + got > limit) break;
+      body.append(buffer, got);
+      if (!in || got == 0) return true;
+    }
+  }
+  body.clear();
+  response.setKeepAlive(false);
+  if (!request.hasContentLength() || request.getContentLength64() <= static_cast<Poco::Int64>(limit) + kDrainBytes) {
+    Poco::Int64 drained = 0;
+    while (in && drained <= kDrainBytes) {
+      in.read(buffer, sizeof buffer);
+      drained += in.gcount();
+    }
+  }
+  return false;
 }
 
 std::string JsonEscape(std::string_view text) {

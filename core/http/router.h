@@ -64,6 +64,11 @@ void SendJson(Response& response, int status, std::string_view json_body);
 void SendError(Response& response, const Status& status);
 int HttpStatusFor(const Status& status);
 
+// Reads the request body into `body`, at most `limit` bytes. False when the declared or actual body is
+// longer: the caller answers 413. The rest of an over-long body is read and discarded (up to a bound) and
+// the connection is marked to close, so the client sees the 413 instead of a connection reset.
+bool ReadBody(Request& request, Response& response, std::size_t limit, std::string& body);
+
 // Escapes text for HTML element content and attribute values (& < > " ').
 std::string HtmlEscape(std::string_view text);
 // Escapes a string for inclusion inside a JSON string literal (without the quotes).
