@@ -50,4 +50,38 @@ class DashboardQueries {
                                                           std::int64_t* total) = 0;
 };
 
+// Invitations and what became of them, for one area code (issue 7 "response rates where invitations
+// are known"). `area_code` is the town (9 digits); an SMS conversation whose town is not known yet
+// is counted under its roster county (6 digits); web tokens made without a town (the resident
+// chooses) and SMS replies outside any conversation are counted under "".
+struct InvitationCounts {
+  std::string area_code;
+  // Web invitation tokens issued during the period (UTC+8) and how many of them were used (a
+  // response is stored under the token, whatever its period).
+  std::int64_t web_issued = 0;
+  std::int64_t web_used = 0;
+  // SMS conversations of the period (each one started by an invitation):
+  std::int64_t sms_invited = 0;
+  std::int64_t sms_sent = 0;       // the gateway accepted a message of it, or the resident replied
+  std::int64_t sms_failed = 0;     // every attempt failed (the gateway refused; never sent)
+  std::int64_t sms_delivered = 0;  // known to have arrived: the resident replied at least once
+  std::int64_t sms_answered = 0;   // completed (a complete response was stored)
+  std::int64_t sms_partial = 0;    // expired with some answers (stored as a partial response)
+  std::int64_t sms_opted_out = 0;  // ended by an opt-out (退订)
+  std::int64_t sms_open = 0;       // still waiting for replies
+  std::int64_t sms_unparsed = 0;   // replies kept as unparsed (counted per reply, not per conversation)
+};
+
+class ResponseRateQueries {
+ public:
+  virtual ~ResponseRateQueries() = default;
+
+  // One row per area code within `area_code` (2..9 digits) with any invitation or unparsed reply of
+  // `survey_id` in `period`, ordered by code; the "" row only with `include_unplaced`.
+  // kInvalidInput for an empty survey or a bad area code.
+  virtual Result<std::vector<InvitationCounts>> CountInvitations(const std::string& survey_id,
+                                                                 const std::string& area_code, const Period& period,
+                                                                 bool include_unplaced) = 0;
+};
+
 }  // namespace minyi

@@ -16,6 +16,7 @@
 
 namespace minyi::sql {
 
+class Store;
 class SqliteStore;
 class MysqlStore;
 
@@ -39,10 +40,14 @@ class Db {
   // Runs `fn` in one transaction (committed when it returns OK, rolled back otherwise); errors get
   // `what` as context. A unique-key violation is reported as kConflict.
   virtual Status InTransaction(std::string_view what, const std::function<Status(Tx&)>& fn) = 0;
+  // For the few statements that differ by dialect (string concatenation).
+  virtual bool mysql() const { return false; }
 };
 
 std::unique_ptr<Db> MakeSqliteDb(SqliteStore& store);
 std::unique_ptr<Db> MakeMysqlDb(MysqlStore& store);
+// Either of the above for a SqliteStore or MysqlStore; nullptr for any other store.
+std::unique_ptr<Db> MakeDb(Store& store);
 
 }  // namespace access_detail
 }  // namespace minyi::sql

@@ -69,6 +69,7 @@ class MysqlTx final : public Tx {
 class MysqlAccessDb final : public Db {
  public:
   explicit MysqlAccessDb(MysqlStore& store) : store_(store) {}
+  bool mysql() const override { return true; }
   Status InTransaction(std::string_view what, const std::function<Status(Tx&)>& fn) override {
     return store_.WithConnection(what, [&](::sql::Connection& conn) -> Status {
       conn.setAutoCommit(false);
