@@ -53,6 +53,11 @@ LiveStats LiveAggregator::stats() const {
   return stats_;
 }
 
+void LiveAggregator::WatchRevisions(ResponseReviser& revisions) {
+  std::lock_guard<std::mutex> lock(poll_mu_);
+  revisions_ = &revisions;
+}
+
 Result<std::int64_t> LiveAggregator::PollOnce() {
   std::lock_guard<std::mutex> lock(poll_mu_);
   bool initialised;
@@ -75,9 +80,22 @@ Result<std::int64_t> LiveAggregator::PollOnce() {
         seen = std::max(seen, a.max_response_id);
         if (catalog_.Find(a.survey_id)) dirty[{a.survey_id, a.period}].push_back(a.town_code);
       }
+      // Towns that revised or withdrawn responses left.
+      std::int64_t revision_seen = last_revision_id_;
+      if (revisions_ != nullptr) {
+        Result<std::vector<RevisionActivity>> changed = revisions_->RevisionActivitySince(last_revision_id_);
+        if (!changed.ok()) {
+          done = changed.status();
+        } else {
+          for (const RevisionActivity& a : *changed) {
+            revision_seen = std::max(revision_seen, a.revision_id);
+            if (catalog_.Find(a.survey_id)) dirty[{a.survey_id, a.period}].push_back(a.town_code);
+          }
+        }
+      }
       // Periodically, the complete counts against the cached ones.
       const std::int64_t now = NowMillis();
-      if (now - last_reconcile_ms_ >= options_.reconcile_ms) {
+      if (done.ok() && now - last_reconcile_ms_ >= options_.reconcile_ms) {
         Result<std::vector<TownActivity>> all = source_.TownActivitySince(0);
         if (!all.ok()) {
           done = all.status();
@@ -125,7 +143,10 @@ Result<std::int64_t> LiveAggregator::PollOnce() {
       }
       if (done.ok()) {
         done = Recompute(dirty, population_changed, false);
-        if (done.ok()) last_seen_id_ = seen;
+        if (done.ok()) {
+          last_seen_id_ = seen;
+          last_revision_id_ = revision_seen;
+        }
       }
     }
   }
@@ -171,6 +192,12 @@ Result<LiveAggregator::SurveyCache*> LiveAggregator::SurveyFor(const std::string
 Result<std::int64_t> LiveAggregator::Initialise() {
   // The watermark first: a response stored while the periods are read is seen again by the next
   // poll (a harmless recomputation) rather than missed.
+  std::int64_t revision_seen = 0;
+  if (revisions_ != nullptr) {
+    Result<std::vector<RevisionActivity>> log = revisions_->RevisionActivitySince(0);
+    if (!log.ok()) return log.status();
+    if (!log->empty()) revision_seen = log->back().revision_id;
+  }
   Result<std::vector<TownActivity>> all = source_.TownActivitySince(0);
   if (!all.ok()) return all.status();
   std::int64_t seen = 0;
@@ -184,6 +211,7 @@ Result<std::int64_t> LiveAggregator::Initialise() {
   Result<std::int64_t> done = Recompute(everything, {}, true);
   if (!done.ok()) return done.status();
   last_seen_id_ = seen;
+  last_revision_id_ = revision_seen;
   last_reconcile_ms_ = NowMillis();
   return done;
 }

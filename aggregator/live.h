@@ -11,7 +11,10 @@
 //  - every reconcile interval: the complete per-town counts (TownActivitySince(0)) are compared with
 //    the cached counts, catching anything the id window cannot see (on MySQL, a transaction that
 //    took its auto-increment id before a newer one but committed after it);
-//  - every interval: PopulationVersion of each cached year; a change recomputes that year's periods.
+//  - every interval: PopulationVersion of each cached year; a change recomputes that year's periods;
+//  - every interval, when a ResponseReviser is watched: RevisionActivitySince(last seen log id) marks
+//    the towns that a revised or withdrawn response left (its replacement has a new response id and
+//    is seen above).
 // Since weighting is per town and the variance sums over towns, a town's new responses change its
 // own state only; its county, city and province rows are recombined from the cached states, so a
 // recomputation costs the changed towns' responses plus a period's Combine and Finalize.
@@ -38,6 +41,7 @@
 #include "core/areas.h"
 #include "core/ports.h"
 #include "core/population.h"
+#include "core/revisions.h"
 #include "core/status.h"
 #include "core/survey.h"
 
@@ -83,6 +87,10 @@ class LiveAggregator {
 
   LiveStats stats() const;
 
+  // Also follows the revision log of revisable responses (core/revisions.h). Call before Start();
+  // `revisions` must outlive the aggregator.
+  void WatchRevisions(ResponseReviser& revisions);
+
  private:
   struct PeriodCache {
     std::map<std::string, TownResult> towns;  // by town code
@@ -121,6 +129,8 @@ class LiveAggregator {
   std::map<std::string, SurveyCache> surveys_;
   std::map<int, Population> populations_;
   std::int64_t last_seen_id_ = 0;
+  ResponseReviser* revisions_ = nullptr;
+  std::int64_t last_revision_id_ = 0;
   std::int64_t last_reconcile_ms_ = 0;
 
   mutable std::mutex stats_mu_;

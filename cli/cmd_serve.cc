@@ -126,6 +126,7 @@ int RunServe(Context& context, const Args& args) {
     live_options.compute.threads = context.config().aggregator.threads;
     live_options.code_version = kVersion;
     live = std::make_unique<aggregator::LiveAggregator>(live_options, db, db, *r.surveys, *r.areas, db);
+    live->WatchRevisions(db);
     const Status started = live->Start();
     if (!started.ok()) return Fail(started.WithContext("aggregator"));
   }

@@ -1,6 +1,9 @@
 #include "core/response.h"
 
 #include <Poco/DigestEngine.h>
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
 #include <Poco/SHA2Engine.h>
 
 #include <array>
@@ -9,6 +12,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <sstream>
 
 namespace minyi {
 namespace {
@@ -227,6 +231,37 @@ std::string FormatTimestampLocal(std::int64_t epoch_ms, int utc_offset_minutes) 
   text[10] = ' ';
   text.pop_back();  // the 'Z'
   return text;
+}
+
+std::string AnswersToJson(const Answers& answers) {
+  Poco::JSON::Object o;
+  for (const auto& [question, values] : answers) {
+    Poco::JSON::Array a;
+    for (const std::string& v : values) a.add(v);
+    o.set(question, a);
+  }
+  std::ostringstream out;
+  o.stringify(out);
+  return out.str();
+}
+
+Result<Answers> ParseAnswersJson(std::string_view json) {
+  Answers out;
+  if (json.empty()) return out;
+  try {
+    Poco::JSON::Parser parser;
+    auto o = parser.parse(std::string(json)).extract<Poco::JSON::Object::Ptr>();
+    for (const auto& [key, value] : *o) {
+      auto a = value.extract<Poco::JSON::Array::Ptr>();
+      std::vector<std::string>& values = out[key];
+      for (std::size_t i = 0; i < a->size(); ++i) values.push_back(a->getElement<std::string>(static_cast<unsigned>(i)));
+    }
+  } catch (const Poco::Exception& e) {
+    return Status::InvalidInput("answers: not a JSON object of string arrays: " + e.displayText());
+  } catch (const std::exception& e) {
+    return Status::InvalidInput(std::string("answers: not a JSON object of string arrays: ") + e.what());
+  }
+  return out;
 }
 
 }  // namespace minyi

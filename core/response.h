@@ -72,6 +72,12 @@ struct Response {
   std::string CanonicalContent() const;
 };
 
+// Answers as a JSON object {"question": ["value", ...]} (keys in code order), and back. The stored
+// form of answers outside the response tables (SMS conversations, the revision log).
+std::string AnswersToJson(const Answers& answers);
+// kInvalidInput when the text is not such an object; "" is no answers.
+Result<Answers> ParseAnswersJson(std::string_view json);
+
 // Current UTC time in epoch milliseconds.
 std::int64_t NowMillis();
 

@@ -58,8 +58,9 @@ struct RevisionRecord {
   std::string raw_payload;
 };
 
-// The survey, period and town touched by log entries newer than a log id, for incremental
-// aggregation (a revision can move a response's town, and a withdrawal removes one).
+// The survey, period and town of a log entry that changed what counts (a "revised" or "withdrawn"
+// version: the response left that town), for incremental aggregation. The version that replaced a
+// revised one is an ordinary new response id, seen by AnalysisSource::TownActivitySince.
 struct RevisionActivity {
   std::int64_t revision_id = 0;  // the log id
   std::string survey_id;
@@ -93,7 +94,8 @@ class ResponseReviser {
   // The slot's log, oldest first (the current version is not in it; read it with ResponseSource).
   virtual Result<std::vector<RevisionRecord>> RevisionLog(Channel channel, std::string_view source_ref) = 0;
 
-  // Log entries with id > after_id, ordered by id (cheap: the id is the key). after_id = 0: all.
+  // "revised" and "withdrawn" log entries with id > after_id, ordered by id (cheap: the id is the
+  // key); "stale" entries changed nothing that counts and are left out. after_id = 0: all.
   virtual Result<std::vector<RevisionActivity>> RevisionActivitySince(std::int64_t after_id) = 0;
 };
 

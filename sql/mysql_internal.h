@@ -286,6 +286,12 @@ struct MysqlStore::Impl {
   }
 };
 
+// Inserts the responses of `batch` in `order` one by one inside the caller's open transaction, each
+// insert letting the unique key (channel, source_ref) decide stored / duplicate / conflict, and fills
+// `out` (sql/mysql_store.cc). Throws ::sql::SQLException.
+Status AppendPerRow(PooledConn& pc, const std::vector<Response>& batch, const std::vector<std::string>& hashes,
+                    const std::vector<std::size_t>& order, std::vector<AppendResult>& out);
+
 // Writes the analysis_responses rows (core/analysis.h) of the responses of `batch` whose result is
 // kStored, inside the caller's open transaction (sql/mysql_analysis.cc). Throws ::sql::SQLException.
 Status AppendAnalysisRows(PooledConn& pc, const std::vector<Response>& batch, const std::vector<AppendResult>& results);

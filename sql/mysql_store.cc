@@ -367,6 +367,8 @@ Status AppendBatched(PooledConn& pc, const std::vector<Response>& batch, const s
   return Status::Ok();
 }
 
+}  // namespace
+
 // The per-row path: each insert lets the unique key decide, so it is correct whatever other
 // transactions do meanwhile.
 Status AppendPerRow(PooledConn& pc, const std::vector<Response>& batch, const std::vector<std::string>& hashes,
@@ -412,8 +414,6 @@ Status AppendPerRow(PooledConn& pc, const std::vector<Response>& batch, const st
   }
   return Status::Ok();
 }
-
-}  // namespace
 
 Status MysqlStore::Append(const std::vector<Response>& batch, std::vector<AppendResult>* results) {
   if (results == nullptr) return Status::Internal("Append: results is null");

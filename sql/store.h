@@ -15,6 +15,7 @@
 
 #include "core/analysis.h"
 #include "core/ports.h"
+#include "core/revisions.h"
 #include "core/status.h"
 #include "core/web_ports.h"
 
@@ -58,6 +59,7 @@ class Store : public ResponseSink,
               public IndexSink,
               public IndexSource,
               public AnalysisSource,
+              public ResponseReviser,
               public WebAccessStore {
  public:
   ~Store() override = default;

@@ -66,6 +66,14 @@ Status ValidateResponse(const Response& r, std::size_t position) {
   return Status::Ok();
 }
 
+ReviseOutcome DecideRevision(const SlotState& slot, const std::string& incoming_hash,
+                             std::int64_t incoming_submitted_at_ms) {
+  if (slot.has_current && slot.current_hash == incoming_hash) return ReviseOutcome::kDuplicate;
+  if (slot.hash_in_log) return ReviseOutcome::kDuplicate;
+  if (!slot.has_current) return ReviseOutcome::kStored;
+  return incoming_submitted_at_ms >= slot.current_submitted_at_ms ? ReviseOutcome::kRevised : ReviseOutcome::kStale;
+}
+
 Status ValidateBatch(const std::vector<Response>& batch) {
   for (std::size_t i = 0; i < batch.size(); ++i) MINYI_RETURN_IF_ERROR(ValidateResponse(batch[i], i));
   return Status::Ok();

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/ports.h"
+#include "core/revisions.h"
 #include "core/response.h"
 #include "core/status.h"
 
@@ -48,6 +49,28 @@ inline constexpr const char* kIndexColumns =
 // An API key's survey scope as stored: sorted, unique, comma-separated ids — and back.
 std::string JoinSurveys(std::vector<std::string> surveys);
 std::vector<std::string> SplitSurveys(const std::string& text);
+
+// Revisable responses (core/revisions.h): what a slot holds when a new version arrives, and the
+// decision both backends apply.
+struct SlotState {
+  bool has_current = false;
+  std::int64_t current_id = 0;
+  std::string current_hash;
+  std::int64_t current_submitted_at_ms = 0;
+  bool hash_in_log = false;  // the incoming content hash is already in the slot's log
+};
+ReviseOutcome DecideRevision(const SlotState& slot, const std::string& incoming_hash,
+                             std::int64_t incoming_submitted_at_ms);
+
+// The columns of a revision log row after its id, in RevisionRecord order.
+inline constexpr const char* kRevisionColumns =
+    "action, response_id, content_hash, survey_id, period_year, period_quarter, town_code, answers_json,"
+    " submitted_at_ms, recorded_at_ms, reason, raw_payload";
+inline constexpr const char* kInsertRevisionColumns =
+    "channel, source_ref, action, response_id, content_hash, survey_id, period_year, period_quarter, town_code,"
+    " respondent_key, weight, completion, answers_json, submitted_at_ms, received_at_ms, recorded_at_ms, reason,"
+    " raw_payload";
+inline constexpr std::size_t kMaxReasonChars = 255;
 
 // Responses fetched per page by Scan. A page is loaded, then visited with no lock held, so memory
 // is bounded by one page whatever the number of rows.

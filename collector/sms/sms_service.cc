@@ -88,32 +88,13 @@ std::string TownQuestionText() { return "请回复您所在的乡镇（街道）
 
 std::string ThanksText() { return "感谢您的参与！祝您生活愉快。"; }
 
-std::string AnswersToJson(const Answers& answers) {
-  Poco::JSON::Object o;
-  for (const auto& [question, values] : answers) {
-    Poco::JSON::Array a;
-    for (const std::string& v : values) a.add(v);
-    o.set(question, a);
-  }
-  std::ostringstream out;
-  o.stringify(out);
-  return out.str();
-}
-
 Answers AnswersFromJson(const std::string& json) {
-  Answers out;
-  if (json.empty()) return out;
-  try {
-    Poco::JSON::Parser parser;
-    auto o = parser.parse(json).extract<Poco::JSON::Object::Ptr>();
-    for (const auto& [key, value] : *o) {
-      auto a = value.extract<Poco::JSON::Array::Ptr>();
-      for (std::size_t i = 0; i < a->size(); ++i) out[key].push_back(a->getElement<std::string>(static_cast<unsigned>(i)));
-    }
-  } catch (const Poco::Exception& e) {
-    spdlog::warn("sms: unreadable stored answers: {}", e.displayText());
+  auto answers = ParseAnswersJson(json);
+  if (!answers.ok()) {
+    spdlog::warn("sms: unreadable stored answers: {}", answers.status().message());
+    return {};
   }
-  return out;
+  return std::move(answers).value();
 }
 
 SmsService::SmsService(Deps deps, SmsServiceOptions options, std::function<std::int64_t()> clock)

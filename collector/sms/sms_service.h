@@ -116,8 +116,8 @@ class SmsService {
   std::mutex mu_;
 };
 
-// Answers as stored in SmsConversation::answers_json, and back.
-std::string AnswersToJson(const Answers& answers);
+// Answers as stored in SmsConversation::answers_json (written with AnswersToJson, core/response.h);
+// an unreadable value is logged and read as no answers.
 Answers AnswersFromJson(const std::string& json);
 
 }  // namespace minyi::collector::sms

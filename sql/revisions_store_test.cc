@@ -1,0 +1,254 @@
+// Revisable responses (core/revisions.h) on every backend: SQLite in memory, SQLite in a file and a
+// private MariaDB (started once for this binary).
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <utility>
+#include <string>
+#include <vector>
+
+#include "core/analysis.h"
+#include "sql/store.h"
+#include "tests/support/store_backends.h"
+
+namespace minyi::sql {
+namespace {
+
+using testsupport::StoreBackend;
+
+constexpr const char* kSurvey = "jiangsu-safety";
+
+Response Version(const std::string& slot, const std::string& security, std::int64_t submitted_at_ms,
+                 const std::string& town = "320812007") {
+  Response r;
+  r.survey_id = kSurvey;
+  r.period = {2025, 0};
+  r.town_code = town;
+  r.channel = Channel::kWechat;
+  r.respondent_key = "member-" + slot;
+  r.answers = {{"security", {security}}, {"grid", {"1"}}};
+  r.submitted_at_ms = submitted_at_ms;
+  r.received_at_ms = submitted_at_ms + 1000;
+  r.source_ref = "wechat:" + std::string(kSurvey) + ":2025:" + slot;
+  r.raw_payload = "line for " + slot + " at " + std::to_string(submitted_at_ms);
+  return r;
+}
+
+class RevisionsStoreTest : public ::testing::TestWithParam<StoreBackend> {
+ protected:
+  void SetUp() override {
+    databases_ = std::make_unique<testsupport::TestDatabases>(GetParam());
+    auto store = databases_->OpenFresh();
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(store).value();
+  }
+  void TearDown() override {
+    store_.reset();
+    databases_.reset();
+  }
+
+  std::vector<ReviseResult> Store(const std::vector<Response>& batch, const std::string& reason = "later answer") {
+    std::vector<ReviseResult> results;
+    const Status s = store_->StoreRevisions(batch, reason, &results);
+    EXPECT_TRUE(s.ok()) << s;
+    return results;
+  }
+
+  // Every stored response of the survey, in scan order.
+  std::vector<Response> Current() {
+    std::vector<Response> out;
+    ResponseQuery q;
+    q.survey_id = kSurvey;
+    q.include_raw_payload = true;
+    EXPECT_TRUE(store_->Scan(q, [&](const Response& r) {
+                        out.push_back(r);
+                        return true;
+                      }).ok());
+    return out;
+  }
+
+  // The analysis rows (the aggregator's read path) of the survey's 2025 period: (town, response id).
+  std::vector<std::pair<std::string, std::int64_t>> AnalysisRows() {
+    std::vector<std::pair<std::string, std::int64_t>> out;
+    AnalysisQuery q;
+    q.survey_id = kSurvey;
+    q.period = {2025, 0};
+    EXPECT_TRUE(store_->ScanAnalysis(q, [&](const AnalysisRow& r) {
+                        out.emplace_back(std::string(r.town_code), r.response_id);
+                        return true;
+                      }).ok());
+    return out;
+  }
+
+  std::unique_ptr<testsupport::TestDatabases> databases_;
+  std::unique_ptr<sql::Store> store_;
+};
+
+TEST_P(RevisionsStoreTest, ALaterAnswerReplacesTheEarlierOneUnderANewIdAndIsLogged) {
+  const Response first = Version("a", "1", 1000);
+  auto r1 = Store({first});
+  ASSERT_EQ(r1.size(), 1u);
+  EXPECT_EQ(r1[0].outcome, ReviseOutcome::kStored);
+  const std::int64_t first_id = r1[0].response_id;
+  EXPECT_GT(first_id, 0);
+
+  const Response second = Version("a", "4", 2000, "320812001");  // a later answer, from another town
+  auto r2 = Store({second});
+  ASSERT_EQ(r2.size(), 1u);
+  EXPECT_EQ(r2[0].outcome, ReviseOutcome::kRevised);
+  EXPECT_GT(r2[0].response_id, first_id);  // readers that follow ids see the new version
+
+  const std::vector<Response> current = Current();
+  ASSERT_EQ(current.size(), 1u);  // one response per slot, never two
+  EXPECT_EQ(current[0].id, r2[0].response_id);
+  EXPECT_EQ(current[0].town_code, "320812001");
+  EXPECT_EQ(current[0].answers.at("security"), std::vector<std::string>{"4"});
+  EXPECT_EQ(current[0].raw_payload, second.raw_payload);
+
+  const auto analysis = AnalysisRows();
+  ASSERT_EQ(analysis.size(), 1u);
+  EXPECT_EQ(analysis[0].first, "320812001");
+  EXPECT_EQ(analysis[0].second, r2[0].response_id);
+
+  auto log = store_->RevisionLog(Channel::kWechat, first.source_ref);
+  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_EQ(log->size(), 1u);
+  const RevisionRecord& old = (*log)[0];
+  EXPECT_EQ(old.action, "revised");
+  EXPECT_EQ(old.response_id, first_id);
+  EXPECT_EQ(old.content_hash, first.ContentHash());
+  EXPECT_EQ(old.town_code, "320812007");
+  EXPECT_EQ(old.answers_json, "{\"grid\":[\"1\"],\"security\":[\"1\"]}");
+  EXPECT_EQ(old.submitted_at_ms, 1000);
+  EXPECT_EQ(old.reason, "later answer");
+  EXPECT_EQ(old.raw_payload, first.raw_payload);
+
+  // The old town is reported for incremental aggregation.
+  auto activity = store_->RevisionActivitySince(0);
+  ASSERT_TRUE(activity.ok()) << activity.status();
+  ASSERT_EQ(activity->size(), 1u);
+  EXPECT_EQ((*activity)[0].town_code, "320812007");
+  EXPECT_EQ((*activity)[0].period, (Period{2025, 0}));
+  auto none_after = store_->RevisionActivitySince((*activity)[0].revision_id);
+  ASSERT_TRUE(none_after.ok());
+  EXPECT_TRUE(none_after->empty());
+}
+
+TEST_P(RevisionsStoreTest, ReimportingAnyKnownVersionAddsNothing) {
+  const Response v1 = Version("a", "1", 1000);
+  const Response v2 = Version("a", "2", 2000);
+  Store({v1, v2});
+  // The same two versions again, in either order, and a re-received copy (other received time and
+  // payload, same content): all duplicates.
+  Response v1_again = v1;
+  v1_again.received_at_ms += 99999;
+  v1_again.raw_payload = "re-exported";
+  auto again = Store({v2, v1, v1_again});
+  ASSERT_EQ(again.size(), 3u);
+  for (const ReviseResult& r : again) EXPECT_EQ(r.outcome, ReviseOutcome::kDuplicate);
+  EXPECT_EQ(Current().size(), 1u);
+  auto log = store_->RevisionLog(Channel::kWechat, v1.source_ref);
+  ASSERT_TRUE(log.ok());
+  EXPECT_EQ(log->size(), 1u);
+}
+
+TEST_P(RevisionsStoreTest, AnOlderVersionArrivingLateIsKeptButDoesNotCount) {
+  const Response newer = Version("a", "3", 5000);
+  const Response older = Version("a", "1", 1000);
+  auto first = Store({newer});
+  auto late = Store({older});
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_EQ(late[0].outcome, ReviseOutcome::kStale);
+  EXPECT_EQ(late[0].response_id, first[0].response_id);
+  const std::vector<Response> current = Current();
+  ASSERT_EQ(current.size(), 1u);
+  EXPECT_EQ(current[0].answers.at("security"), std::vector<std::string>{"3"});
+  auto log = store_->RevisionLog(Channel::kWechat, older.source_ref);
+  ASSERT_TRUE(log.ok());
+  ASSERT_EQ(log->size(), 1u);
+  EXPECT_EQ((*log)[0].action, "stale");
+  EXPECT_EQ((*log)[0].response_id, 0);
+  // Stale entries changed nothing that counts.
+  auto activity = store_->RevisionActivitySince(0);
+  ASSERT_TRUE(activity.ok());
+  EXPECT_TRUE(activity->empty());
+  // And the late version, imported again, is a duplicate.
+  EXPECT_EQ(Store({older})[0].outcome, ReviseOutcome::kDuplicate);
+}
+
+TEST_P(RevisionsStoreTest, SlotsAreIndependentAndABatchAppliesInOrder) {
+  auto results = Store({Version("a", "1", 1000), Version("b", "2", 1000), Version("a", "5", 3000),
+                        Version("b", "4", 500)});
+  ASSERT_EQ(results.size(), 4u);
+  EXPECT_EQ(results[0].outcome, ReviseOutcome::kStored);
+  EXPECT_EQ(results[1].outcome, ReviseOutcome::kStored);
+  EXPECT_EQ(results[2].outcome, ReviseOutcome::kRevised);
+  EXPECT_EQ(results[3].outcome, ReviseOutcome::kStale);
+  const std::vector<Response> current = Current();
+  ASSERT_EQ(current.size(), 2u);
+  std::map<std::string, std::string> by_slot;
+  for (const Response& r : current) by_slot[r.respondent_key] = r.answers.at("security")[0];
+  EXPECT_EQ(by_slot["member-a"], "5");
+  EXPECT_EQ(by_slot["member-b"], "2");
+}
+
+TEST_P(RevisionsStoreTest, WithdrawRemovesTheCurrentVersionAndKeepsItInTheLog) {
+  const Response v = Version("a", "2", 1000);
+  Store({v});
+  auto missing = store_->Withdraw(Channel::kWechat, "wechat:never", "answer.delete");
+  ASSERT_TRUE(missing.ok()) << missing.status();
+  EXPECT_EQ(*missing, WithdrawOutcome::kNotFound);
+
+  auto gone = store_->Withdraw(Channel::kWechat, v.source_ref, "answer.delete");
+  ASSERT_TRUE(gone.ok()) << gone.status();
+  EXPECT_EQ(*gone, WithdrawOutcome::kWithdrawn);
+  EXPECT_TRUE(Current().empty());
+  EXPECT_TRUE(AnalysisRows().empty());
+  auto again = store_->Withdraw(Channel::kWechat, v.source_ref, "answer.delete");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, WithdrawOutcome::kAlreadyGone);
+
+  auto log = store_->RevisionLog(Channel::kWechat, v.source_ref);
+  ASSERT_TRUE(log.ok());
+  ASSERT_EQ(log->size(), 1u);
+  EXPECT_EQ((*log)[0].action, "withdrawn");
+  EXPECT_EQ((*log)[0].reason, "answer.delete");
+
+  // Re-importing the withdrawn version does not bring it back; a new answer does.
+  EXPECT_EQ(Store({v})[0].outcome, ReviseOutcome::kDuplicate);
+  EXPECT_TRUE(Current().empty());
+  EXPECT_EQ(Store({Version("a", "1", 9000)})[0].outcome, ReviseOutcome::kStored);
+  EXPECT_EQ(Current().size(), 1u);
+}
+
+TEST_P(RevisionsStoreTest, RevisedSlotsStayIdempotentForPlainAppends) {
+  // The ordinary Append path still sees the slot's current version under its source_ref.
+  const Response v1 = Version("a", "1", 1000);
+  const Response v2 = Version("a", "2", 2000);
+  Store({v1, v2});
+  std::vector<AppendResult> appended;
+  ASSERT_TRUE(store_->Append({v2, v1}, &appended).ok());
+  ASSERT_EQ(appended.size(), 2u);
+  EXPECT_EQ(appended[0].outcome, AppendOutcome::kDuplicate);
+  EXPECT_EQ(appended[1].outcome, AppendOutcome::kConflict);
+  EXPECT_EQ(Current().size(), 1u);
+}
+
+TEST_P(RevisionsStoreTest, InvalidInputStoresNothingOfTheBatch) {
+  Response bad = Version("b", "1", 1000);
+  bad.town_code = "12";
+  std::vector<ReviseResult> results;
+  const Status s = store_->StoreRevisions({Version("a", "1", 1000), bad}, "x", &results);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidInput);
+  EXPECT_TRUE(Current().empty());
+  EXPECT_EQ(store_->StoreRevisions({Version("a", "1", 1000)}, std::string(300, 'x'), &results).code(),
+            StatusCode::kInvalidInput);
+  EXPECT_TRUE(Current().empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, RevisionsStoreTest, ::testing::ValuesIn(testsupport::AllStoreBackends()),
+                         testsupport::StoreBackendParamName);
+
+}  // namespace
+}  // namespace minyi::sql
