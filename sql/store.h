@@ -15,6 +15,7 @@
 
 #include "core/analysis.h"
 #include "core/ports.h"
+#include "core/release_ports.h"
 #include "core/revisions.h"
 #include "core/status.h"
 #include "core/web_ports.h"
@@ -60,6 +61,7 @@ class Store : public ResponseSink,
               public IndexSource,
               public AnalysisSource,
               public ResponseReviser,
+              public ReleaseStore,
               public WebAccessStore {
  public:
   ~Store() override = default;

@@ -1,0 +1,46 @@
+// Cell formatting shared by every export format, and the canonical text in which a release keeps its
+// frozen index rows and population margins (core/release_ports.h stores it without interpreting it).
+//
+// Formula injection: spreadsheet programs run a text cell that starts with '=', '+', '-' or '@' as a
+// formula. Text cells of CSV and XLSX exports go through NeutralizeFormula, which puts a single quote
+// in front of such a text (Excel shows the text as typed); numeric cells are written as numbers and
+// never altered.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/ports.h"
+#include "core/status.h"
+
+namespace minyi::exports {
+
+// "'" + text when text starts with = + - @; text otherwise.
+std::string NeutralizeFormula(std::string_view text);
+// A CSV field (RFC 4180) for a text cell: neutralized, quoted when it holds , " CR or LF.
+std::string CsvText(std::string_view text);
+// A number at full precision (%.17g, shortest form that reads back to the same double); "" for NaN
+// and infinities.
+std::string FormatNumber(double value);
+// The UTF-8 byte order mark that makes Excel read a CSV as UTF-8.
+inline constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
+
+// `bytes` random bytes (std::random_device: the kernel's generator) as lower-case hex.
+std::string RandomHex(std::size_t bytes);
+
+// Lower-case hex SHA-256 of `text`.
+std::string Sha256Hex(std::string_view text);
+
+// Index rows as canonical text: one line per row, every IndexRow field in declaration order,
+// separated by '\t' (no field holds a tab or newline; NaN as an empty field, numbers %.17g).
+// Decoding gives back rows equal field by field (NaN as NaN). kInvalidInput names the bad line.
+std::string EncodeIndexRows(const std::vector<IndexRow>& rows);
+Result<std::vector<IndexRow>> DecodeIndexRows(std::string_view text);
+
+// Population cells likewise: year, town, sex, age_band, population per line.
+std::string EncodePopulation(const std::vector<PopulationCell>& cells);
+Result<std::vector<PopulationCell>> DecodePopulation(std::string_view text);
+
+}  // namespace minyi::exports

@@ -1,0 +1,611 @@
+#include "exports/microdata.h"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <set>
+
+#include "aggregator/period_reader.h"
+#include "aggregator/weighting.h"
+#include "core/analysis.h"
+#include "core/population.h"
+#include "dashboards/comments.h"
+#include "exports/format.h"
+#include "exports/microdata_layout.h"
+#include "exports/release.h"
+
+namespace minyi::exports {
+namespace {
+
+using detail::Cell;
+using detail::CodebookOption;
+using detail::Variable;
+
+constexpr int kManifestPage = 4096;
+
+bool AllIntegerCodes(const Question& q) {
+  for (const Option& o : q.options) {
+    if (o.code.empty() || o.code.size() > 9) return false;
+    std::size_t start = o.code[0] == '-' ? 1 : 0;
+    if (start == o.code.size()) return false;
+    for (std::size_t i = start; i < o.code.size(); ++i) {
+      if (!std::isdigit(static_cast<unsigned char>(o.code[i]))) return false;
+    }
+  }
+  return true;
+}
+
+std::string SafeName(std::string name) {
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') c = '_';
+  }
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) name = "v" + name;
+  return name.substr(0, 32);
+}
+
+std::string ScoreText(const SurveyDefinition& def, const Question& q, const Option& o) {
+  const auto score = def.Score(q, o.code);
+  return score ? FormatNumber(*score) : std::string();
+}
+
+// How one question's answer becomes cells.
+struct QuestionPlan {
+  const Question* question = nullptr;
+  std::size_t first = 0;                       // first variable index
+  std::map<std::string, std::int32_t> values;  // single: option code → value; multi: code → dummy offset
+};
+
+struct Layout {
+  std::vector<Variable> variables;
+  std::vector<QuestionPlan> questions;
+};
+
+std::size_t MaxNameBytes(const AreaRegistry& areas, AreaLevel level) {
+  std::size_t width = 1;
+  std::set<std::string> seen;
+  for (const Area* town : areas.Towns()) {
+    const Area* a = town;
+    while (a != nullptr && a->level != level) a = areas.Parent(a->code);
+    if (a != nullptr && seen.insert(a->code).second) width = std::max(width, a->name.size());
+  }
+  return width;
+}
+
+Layout BuildLayout(const SurveyDefinition& def, const AreaRegistry& areas) {
+  Layout layout;
+  auto add = [&](Variable v) { layout.variables.push_back(std::move(v)); };
+  auto text = [](std::string name, std::string label, std::size_t width, std::string kind) {
+    Variable v;
+    v.name = std::move(name);
+    v.label = std::move(label);
+    v.numeric = false;
+    v.width = width;
+    v.kind = std::move(kind);
+    return v;
+  };
+  auto coded = [](std::string name, std::string label, std::vector<detail::ValueLabel> labels) {
+    Variable v;
+    v.name = std::move(name);
+    v.label = std::move(label);
+    v.integer = true;
+    v.value_labels = std::move(labels);
+    v.kind = "meta";
+    return v;
+  };
+  add(text("respondent_id", "受访者匿名编号（仅在本文件内可关联）", 16, "id"));
+  add(text("period", "调查期", 6, "meta"));
+  add(text("city_code", "市代码", 4, "area"));
+  add(text("city", "市", MaxNameBytes(areas, AreaLevel::kCity), "area"));
+  add(text("county_code", "县（市、区）代码", 6, "area"));
+  add(text("county", "县（市、区）", MaxNameBytes(areas, AreaLevel::kCounty), "area"));
+  add(text("town_code", "乡镇（街道）代码（分层）", 9, "area"));
+  add(text("town", "乡镇（街道）", MaxNameBytes(areas, AreaLevel::kTown), "area"));
+  add(coded("channel", "渠道", {{1, "网页"}, {2, "短信"}, {3, "微信群"}, {4, "文件导入"}}));
+  add(coded("completion", "答卷完整性", {{1, "完整"}, {2, "部分"}}));
+  Variable base;
+  base.name = "base_weight";
+  base.label = "基础（设计）权数 d_i";
+  base.kind = "weight";
+  add(base);
+  Variable weight;
+  weight.name = "weight";
+  weight.label = "最终校准权数 w_i（聚合器所用；Stata 用 [pweight=weight]）";
+  weight.kind = "weight";
+  weight.is_weight = true;
+  add(weight);
+  add(coded("weighting", "该乡镇的加权方式",
+            {{1, "事后分层 poststrat"}, {2, "迭代比例拟合 raking"}, {3, "退回事后分层 fallback"}, {4, "未加权 none"}}));
+
+  std::set<std::string> names;
+  for (const Variable& v : layout.variables) names.insert(v.name);
+  auto unique = [&](std::string name) {
+    name = SafeName(name);
+    std::string candidate = name;
+    for (int i = 2; names.count(candidate) != 0; ++i) candidate = name.substr(0, 28) + "_" + std::to_string(i);
+    names.insert(candidate);
+    return candidate;
+  };
+  for (const Question& q : def.questions) {
+    QuestionPlan plan;
+    plan.question = &q;
+    plan.first = layout.variables.size();
+    if (q.type == QuestionType::kText) {
+      Variable v = text(unique(q.code), q.text, 1, "text");
+      v.question = q.code;
+      add(std::move(v));
+    } else if (q.type == QuestionType::kSingle) {
+      Variable v;
+      v.name = unique(q.code);
+      v.label = q.text;
+      v.integer = true;
+      v.kind = "single";
+      v.question = q.code;
+      const bool integer_codes = AllIntegerCodes(q);
+      for (std::size_t i = 0; i < q.options.size(); ++i) {
+        const Option& o = q.options[i];
+        const std::int32_t value = integer_codes ? static_cast<std::int32_t>(std::stol(o.code)) : static_cast<std::int32_t>(i + 1);
+        plan.values[o.code] = value;
+        v.value_labels.push_back({value, o.label});
+        if (o.missing) v.user_missing.push_back(value);
+        v.options.push_back({value, o.code, o.label, ScoreText(def, q, o), o.missing});
+      }
+      add(std::move(v));
+    } else {
+      for (std::size_t i = 0; i < q.options.size(); ++i) {
+        const Option& o = q.options[i];
+        Variable v;
+        v.name = unique(q.code + "_" + o.code);
+        v.label = q.text + "：" + o.label;
+        v.integer = true;
+        v.kind = "multi";
+        v.question = q.code;
+        v.value_labels = {{0, "未选"}, {1, "选中"}};
+        v.options = {{0, "", "未选", "", false}, {1, o.code, o.label, ScoreText(def, q, o), o.missing}};
+        plan.values[o.code] = static_cast<std::int32_t>(i);
+        add(std::move(v));
+      }
+    }
+    layout.questions.push_back(std::move(plan));
+  }
+  return layout;
+}
+
+int WeightingValue(aggregator::Weighting w) {
+  switch (w) {
+    case aggregator::Weighting::kPostStrat: return 1;
+    case aggregator::Weighting::kRaking: return 2;
+    case aggregator::Weighting::kFallback: return 3;
+    case aggregator::Weighting::kNone: return 4;
+  }
+  return 4;
+}
+
+int ChannelValue(Channel c) {
+  switch (c) {
+    case Channel::kWeb: return 1;
+    case Channel::kSms: return 2;
+    case Channel::kWechat: return 3;
+    case Channel::kImport: return 4;
+  }
+  return 4;
+}
+
+// A town's responses as the aggregator's read path sees them (for weighting it alone).
+class TownAnalysis final : public AnalysisSource {
+ public:
+  explicit TownAnalysis(const std::vector<Response>& rows) : rows_(rows) {
+    codes_.reserve(rows.size());
+    for (const Response& r : rows) codes_.push_back(AnalysisCodes(r.answers));
+  }
+  Status ScanAnalysis(const AnalysisQuery&, const std::function<bool(const AnalysisRow&)>& visit) override {
+    for (std::size_t i = 0; i < rows_.size(); ++i) {
+      AnalysisRow row;
+      row.response_id = rows_[i].id;
+      row.town_code = rows_[i].town_code;
+      row.weight = rows_[i].weight;
+      row.codes = codes_[i];
+      if (!visit(row)) break;
+    }
+    return Status::Ok();
+  }
+  Result<std::vector<SurveyPeriod>> AnalysisPeriods() override { return std::vector<SurveyPeriod>{}; }
+  Result<std::vector<TownActivity>> TownActivitySince(std::int64_t) override { return std::vector<TownActivity>{}; }
+
+ private:
+  const std::vector<Response>& rows_;
+  std::vector<std::string> codes_;
+};
+
+// One period's walk: the responses to export, town by town, with their weights.
+struct PeriodSource {
+  Period period;
+  const PopulationTable* population = nullptr;
+  ReleaseStore* releases = nullptr;   // with release_id: the manifest filter
+  std::int64_t release_id = 0;
+  std::int64_t max_id = 0;            // live, second pass: responses above this id are left out
+};
+
+class Exporter {
+ public:
+  Exporter(const SurveyDefinition& def, const aggregator::PeriodReader& reader, const Layout& layout,
+           const MicrodataSources& sources, std::string salt, MicrodataSummary* summary)
+      : def_(def), reader_(reader), layout_(layout), sources_(sources), salt_(std::move(salt)), summary_(*summary) {}
+
+  using Emit = std::function<Status(const std::vector<Cell>&)>;
+
+  // Walks one period; returns the highest response id seen.
+  Result<std::int64_t> Walk(const PeriodSource& p, const Emit& emit) {
+    std::vector<Response> town;
+    std::int64_t max_seen = 0;
+    Status failure;
+    ManifestCursor cursor(p);
+    ResponseQuery q;
+    q.survey_id = def_.id;
+    q.period = p.period;
+    MINYI_RETURN_IF_ERROR(sources_.responses->Scan(q, [&](const Response& r) {
+      if (p.max_id > 0 && r.id > p.max_id) return true;
+      if (p.release_id > 0) {
+        auto in = cursor.Admit(r);
+        if (!in.ok()) {
+          failure = in.status();
+          return false;
+        }
+        if (!in.value()) return true;
+      }
+      max_seen = std::max(max_seen, r.id);
+      if (!town.empty() && town.back().town_code != r.town_code) {
+        failure = FlushTown(p, &town, emit);
+        if (!failure.ok()) return false;
+      }
+      Response copy = r;
+      copy.raw_payload.clear();
+      copy.source_ref.clear();
+      town.push_back(std::move(copy));
+      return true;
+    }));
+    MINYI_RETURN_IF_ERROR(failure);
+    MINYI_RETURN_IF_ERROR(FlushTown(p, &town, emit));
+    if (p.release_id > 0) MINYI_RETURN_IF_ERROR(cursor.Finish());
+    return max_seen;
+  }
+
+  std::map<std::string, std::size_t>& text_widths() { return text_widths_; }
+  bool measure = false;  // first pass of .sav/.dta: record the text widths
+
+ private:
+  // Merges the scan (town, id order) with the release manifest (same order).
+  class ManifestCursor {
+   public:
+    explicit ManifestCursor(const PeriodSource& p) : p_(p) {}
+    // Whether `r` belongs to the release; an error when a manifest entry was skipped (no longer
+    // stored) or `r` changed since freezing.
+    Result<bool> Admit(const Response& r) {
+      for (;;) {
+        MINYI_RETURN_IF_ERROR(Fill());
+        if (pos_ >= page_.size()) return false;  // past the manifest's end: a later response
+        const ManifestEntry& e = page_[pos_];
+        if (std::tie(e.town_code, e.response_id) < std::tie(r.town_code, r.id)) return Missing(e);
+        if (e.town_code != r.town_code || e.response_id != r.id) return false;  // not in the release
+        ++pos_;
+        if (e.content_hash != r.ContentHash()) {
+          return Status::Conflict("response " + std::to_string(r.id) +
+                                  " changed after the release was frozen (content hash differs); the release's "
+                                  "microdata cannot be reproduced");
+        }
+        return true;
+      }
+    }
+    Status Finish() {
+      MINYI_RETURN_IF_ERROR(Fill());
+      if (pos_ < page_.size()) return Missing(page_[pos_]);
+      return Status::Ok();
+    }
+
+   private:
+    Status Missing(const ManifestEntry& e) {
+      return Status::Conflict("response " + std::to_string(e.response_id) + " of town " + e.town_code +
+                              " is in the release but no longer stored (revised or withdrawn since freezing); the "
+                              "release's microdata cannot be reproduced");
+    }
+    Status Fill() {
+      if (pos_ < page_.size() || done_) return Status::Ok();
+      auto page = p_.releases->ManifestPage(p_.release_id, after_, kManifestPage);
+      if (!page.ok()) return page.status();
+      page_ = std::move(page).value();
+      pos_ = 0;
+      if (page_.empty()) {
+        done_ = true;
+      } else {
+        after_ = {page_.back().town_code, page_.back().response_id};
+      }
+      return Status::Ok();
+    }
+    const PeriodSource& p_;
+    std::vector<ManifestEntry> page_;
+    std::size_t pos_ = 0;
+    ManifestKey after_;
+    bool done_ = false;
+  };
+
+  Status FlushTown(const PeriodSource& p, std::vector<Response>* town, const Emit& emit) {
+    if (town->empty()) return Status::Ok();
+    TownAnalysis source(*town);
+    const std::vector<std::string> towns = {town->front().town_code};
+    auto read = reader_.ReadPeriod(source, p.period, &towns, *p.population, *sources_.areas);
+    if (!read.ok()) return read.status();
+    const aggregator::PeriodData& data = read->data;
+    if (data.respondent_count() != town->size() || data.towns.size() != 1) {
+      return Status::Internal("microdata: town " + towns.front() + " read back with a different size");
+    }
+    aggregator::PeriodWeights weights;
+    aggregator::PrepareWeights(data, &weights);
+    MINYI_RETURN_IF_ERROR(aggregator::WeightTown(data, 0, aggregator::WeightingOptions{}, &weights));
+    const int method = WeightingValue(weights.towns[0].method);
+
+    const Area* town_area = sources_.areas->Find(towns.front());
+    const Area* county = town_area ? sources_.areas->Parent(town_area->code) : nullptr;
+    const Area* city = county ? sources_.areas->Parent(county->code) : nullptr;
+    const std::string& code = towns.front();
+    cells_.assign(layout_.variables.size(), Cell{});
+    for (std::size_t i = 0; i < town->size(); ++i) {
+      const Response& r = (*town)[i];
+      for (Cell& c : cells_) c = Cell{};
+      auto text = [&](std::size_t k, std::string v) {
+        cells_[k].missing = false;
+        cells_[k].text = std::move(v);
+      };
+      auto number = [&](std::size_t k, double v) {
+        cells_[k].missing = false;
+        cells_[k].number = v;
+      };
+      const std::string key = r.respondent_key.empty() ? "response:" + std::to_string(r.id) : r.respondent_key;
+      text(0, Sha256Hex(salt_ + "\n" + key).substr(0, 16));
+      text(1, p.period.ToString());
+      text(2, city ? city->code : code.substr(0, 4));
+      text(3, city ? city->name : std::string());
+      text(4, county ? county->code : code.substr(0, 6));
+      text(5, county ? county->name : std::string());
+      text(6, code);
+      text(7, town_area ? town_area->name : std::string());
+      number(8, ChannelValue(r.channel));
+      number(9, r.completion == Completion::kComplete ? 1 : 2);
+      number(10, r.weight);
+      number(11, weights.w[i]);
+      number(12, method);
+      for (const QuestionPlan& plan : layout_.questions) {
+        const Question& q = *plan.question;
+        auto it = r.answers.find(q.code);
+        if (q.type == QuestionType::kMulti) {
+          if (it == r.answers.end() || it->second.empty()) continue;
+          for (std::size_t k = 0; k < q.options.size(); ++k) number(plan.first + k, 0);
+          for (const std::string& v : it->second) {
+            auto found = plan.values.find(v);
+            if (found == plan.values.end()) {
+              ++summary_.unknown_codes;
+            } else {
+              number(plan.first + static_cast<std::size_t>(found->second), 1);
+            }
+          }
+        } else if (it == r.answers.end() || it->second.empty()) {
+          continue;
+        } else if (q.type == QuestionType::kSingle) {
+          auto found = plan.values.find(it->second.front());
+          if (found == plan.values.end()) {
+            ++summary_.unknown_codes;
+          } else {
+            number(plan.first, found->second);
+          }
+        } else {
+          std::string masked = dashboards::MaskPersonalInfo(it->second.front());
+          if (measure) {
+            std::size_t& w = text_widths_[q.code];
+            w = std::max(w, std::min(masked.size(), kMaxStatStringBytes));
+          }
+          text(plan.first, std::move(masked));
+        }
+      }
+      MINYI_RETURN_IF_ERROR(emit(cells_));
+    }
+    town->clear();
+    return Status::Ok();
+  }
+
+  const SurveyDefinition& def_;
+  const aggregator::PeriodReader& reader_;
+  const Layout& layout_;
+  const MicrodataSources& sources_;
+  std::string salt_;
+  MicrodataSummary& summary_;
+  std::vector<Cell> cells_;
+  std::map<std::string, std::size_t> text_widths_;
+};
+
+// Cuts UTF-8 text to at most `max_bytes` bytes at a character boundary.
+std::string CutUtf8(const std::string& text, std::size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  std::size_t end = max_bytes;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return text.substr(0, end);
+}
+
+}  // namespace
+
+std::optional<MicrodataFormat> ParseMicrodataFormat(std::string_view text) {
+  if (text == "csv") return MicrodataFormat::kCsv;
+  if (text == "sav") return MicrodataFormat::kSav;
+  if (text == "dta") return MicrodataFormat::kDta;
+  if (text == "xlsx") return MicrodataFormat::kXlsx;
+  return std::nullopt;
+}
+
+Result<MicrodataSummary> ExportMicrodata(const MicrodataRequest& request, const MicrodataSources& sources) {
+  if (sources.responses == nullptr || sources.population == nullptr || sources.releases == nullptr ||
+      sources.catalog == nullptr || sources.areas == nullptr) {
+    return Status::Internal("ExportMicrodata: a source is missing");
+  }
+  auto def = sources.catalog->Find(request.survey_id);
+  if (!def) return Status::NotFound("no survey definition '" + request.survey_id + "'");
+  if (request.periods.empty()) return Status::InvalidInput("period: required");
+  if (request.release >= 0 && request.periods.size() != 1) {
+    return Status::InvalidInput("period: a release covers exactly one period");
+  }
+  auto reader = aggregator::PeriodReader::Create(*def);
+  if (!reader.ok()) return reader.status();
+  Layout layout = BuildLayout(*def, *sources.areas);
+
+  MicrodataSummary summary;
+  std::string salt;
+  std::int64_t created_ms = request.live_time_ms > 0 ? request.live_time_ms : NowMillis();
+  std::vector<PeriodSource> periods;
+  std::vector<PopulationTable> tables;
+  tables.reserve(request.periods.size());
+  detail::CodebookInfo info;
+  info.survey_id = def->id;
+  info.survey_title = def->title;
+  info.definition_version = def->version;
+  std::string period_text;
+  for (const Period& p : request.periods) period_text += (period_text.empty() ? "" : ", ") + p.ToString();
+  info.periods = period_text;
+
+  if (request.release >= 0) {
+    auto found = sources.releases->FindRelease(def->id, request.periods.front(), request.release);
+    if (!found.ok()) return found.status();
+    if (!found->has_value()) {
+      return Status::NotFound("no release " + (request.release > 0 ? "R" + std::to_string(request.release) : std::string("at all")) +
+                              " of " + def->id + " " + request.periods.front().ToString());
+    }
+    const ReleaseRecord& rel = **found;
+    if (rel.definition_version != def->version) {
+      summary.notes.push_back("the release was frozen with definition version " + rel.definition_version +
+                              "; the variables follow the loaded version " + def->version);
+    }
+    auto cells = DecodePopulation(rel.population_text);
+    if (!cells.ok()) return cells.status();
+    auto table = PopulationTable::FromCells(cells.value());
+    if (!table.ok()) return table.status();
+    tables.push_back(std::move(table).value());
+    PeriodSource ps;
+    ps.period = rel.period;
+    ps.population = &tables.back();
+    ps.releases = sources.releases;
+    ps.release_id = rel.id;
+    periods.push_back(ps);
+    salt = rel.id_salt;
+    created_ms = rel.frozen_at_ms;
+    summary.release_label = rel.Label();
+    info.release = rel.Label() + "（冻结于 " + FormatTimestampUtc(rel.frozen_at_ms) + "，" +
+                   std::to_string(rel.response_count) + " 份答卷，manifest " + rel.manifest_hash + "，content hash " +
+                   rel.content_hash + "）";
+    info.population = "发布时冻结的人口边际副本，版本 " + rel.population_version + "（" +
+                      std::to_string(cells->size()) + " 个单元格，来源：minyi import population）";
+  } else {
+    salt = RandomHex(32);
+    summary.release_label = "live";
+    info.release = "实时数据（未冻结，导出于 " + FormatTimestampUtc(created_ms) + "；数字可能随新答卷变化）";
+    for (const Period& p : request.periods) {
+      auto cells = sources.population->LoadPopulation(p.year);
+      if (!cells.ok()) return cells.status();
+      auto version = sources.population->PopulationVersion(p.year);
+      if (!version.ok()) return version.status();
+      auto table = PopulationTable::FromCells(cells.value());
+      if (!table.ok()) return table.status();
+      tables.push_back(std::move(table).value());
+      PeriodSource ps;
+      ps.period = p;
+      ps.population = &tables.back();
+      periods.push_back(ps);
+      info.population += (info.population.empty() ? "" : "；") + std::to_string(p.year) + " 年版本 " +
+                         (version->empty() ? "（无人口数：未加权）" : version.value());
+    }
+    info.population += "（来源：minyi import population）";
+  }
+
+  Exporter exporter(*def, reader.value(), layout, sources, salt, &summary);
+  const bool stat = request.format == MicrodataFormat::kSav || request.format == MicrodataFormat::kDta;
+  std::int64_t rows = 0;
+  if (stat) {
+    // First pass: the row count and the string widths, which .sav and .dta declare up front.
+    exporter.measure = true;
+    for (PeriodSource& p : periods) {
+      auto max_id = exporter.Walk(p, [&](const std::vector<Cell>&) {
+        ++rows;
+        return Status::Ok();
+      });
+      if (!max_id.ok()) return max_id.status();
+      if (p.release_id == 0) p.max_id = std::max<std::int64_t>(max_id.value(), 1);
+    }
+    exporter.measure = false;
+    for (const QuestionPlan& plan : layout.questions) {
+      if (plan.question->type != QuestionType::kText) continue;
+      layout.variables[plan.first].width = std::max<std::size_t>(1, exporter.text_widths()[plan.question->code]);
+    }
+    summary.unknown_codes = 0;
+  }
+
+  auto writer = detail::MakeWriter(request.format, request.path);
+  detail::FileMeta meta;
+  meta.label = def->title + " " + period_text + " " + summary.release_label;
+  meta.created_ms = created_ms;
+  meta.notes = {"minyi microdata: " + def->id + " " + period_text + " " + summary.release_label,
+                "weight: final calibrated weight (aggregator); use it as a pweight",
+                "strata: town_code; see the codebook for codes and missing values"};
+  MINYI_RETURN_IF_ERROR(writer->Begin(layout.variables, rows, meta));
+  std::int64_t written = 0;
+  std::vector<Cell> cut;
+  for (const PeriodSource& p : periods) {
+    auto walked = exporter.Walk(p, [&](const std::vector<Cell>& cells) -> Status {
+      ++written;
+      if (stat && written > rows) {
+        return Status::Conflict("responses were added or changed during the export; retry, or export a frozen release");
+      }
+      if (!stat) return writer->Write(cells);
+      cut = cells;
+      for (std::size_t i = 0; i < cut.size(); ++i) {
+        const Variable& v = layout.variables[i];
+        if (!v.numeric && cut[i].text.size() > v.width) {
+          cut[i].text = CutUtf8(cut[i].text, v.width);
+          ++summary.truncated_texts;
+        }
+      }
+      return writer->Write(cut);
+    });
+    if (!walked.ok()) return walked.status();
+  }
+  if (stat && written != rows) {
+    return Status::Conflict("responses were revised or withdrawn during the export (" + std::to_string(rows) +
+                            " counted, " + std::to_string(written) + " read); retry, or export a frozen release");
+  }
+  MINYI_RETURN_IF_ERROR(writer->Finish());
+  summary.rows = written;
+  summary.variables = static_cast<std::int64_t>(layout.variables.size());
+  if (summary.truncated_texts > 0) {
+    summary.notes.push_back(std::to_string(summary.truncated_texts) + " text answers longer than " +
+                            std::to_string(kMaxStatStringBytes) + " bytes were cut (the CSV/XLSX exports keep them whole)");
+  }
+  if (summary.unknown_codes > 0) {
+    summary.notes.push_back(std::to_string(summary.unknown_codes) +
+                            " answers with a code the question does not have were written as missing");
+  }
+
+  info.rows = written;
+  info.format = request.format == MicrodataFormat::kCsv    ? "CSV (UTF-8 with BOM)"
+                : request.format == MicrodataFormat::kXlsx ? "XLSX"
+                : request.format == MicrodataFormat::kSav  ? "SPSS .sav (ReadStat, row-compressed)"
+                                                           : "Stata .dta (ReadStat, format 118)";
+  info.notes = summary.notes;
+  info.notes.insert(info.notes.begin(),
+                    {"respondent_id：受访者密钥经加盐 SHA-256 处理后的前 16 位十六进制；盐在每次实时导出时随机生成（发布版本使用发布时随机生成的盐），"
+                     "不同导出之间无法关联。不含手机号、微信号、姓名、来源编号或原始报文。",
+                     "文本答案已自动脱敏（7 位以上数字串、身份证号、电子邮箱、“我叫/姓名”等之后的姓名、“先生/女士”前的姓氏）；"
+                     "启发式处理，不能保证识别所有个人信息，发布前请人工检查。",
+                     "CSV/XLSX 中以 = + - @ 开头的文本单元格前加了单引号（防止公式注入）；数值单元格不变。"});
+  if (!request.codebook_md_path.empty()) {
+    MINYI_RETURN_IF_ERROR(detail::WriteCodebookMarkdown(layout.variables, info, request.codebook_md_path));
+  }
+  if (!request.codebook_xlsx_path.empty()) {
+    MINYI_RETURN_IF_ERROR(detail::WriteCodebookXlsx(layout.variables, info, created_ms, request.codebook_xlsx_path));
+  }
+  return summary;
+}
+
+}  // namespace minyi::exports
