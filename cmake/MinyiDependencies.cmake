@@ -33,3 +33,9 @@ add_library(PhoneNumber::PhoneNumber UNKNOWN IMPORTED)
 set_target_properties(PhoneNumber::PhoneNumber PROPERTIES
   IMPORTED_LOCATION "${PHONENUMBER_LIBRARY}"
   INTERFACE_INCLUDE_DIRECTORIES "${PHONENUMBER_INCLUDE_DIR}")
+
+# Questionnaire exports (collector/questionnaire/): FreeXL (Debian libfreexl-dev, pkg-config only) reads
+# 问卷星 .xls (BIFF); PocoZip + PocoXML read 腾讯问卷 .xlsx downloads.
+find_package(Poco REQUIRED COMPONENTS Zip XML)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(FREEXL REQUIRED IMPORTED_TARGET freexl)

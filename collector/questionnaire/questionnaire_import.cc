@@ -1,0 +1,178 @@
+#include "collector/questionnaire/questionnaire_import.h"
+
+#include <sstream>
+
+namespace minyi::collector::questionnaire {
+namespace {
+
+std::string JoinFieldErrors(const std::vector<FieldError>& errors) {
+  std::string out;
+  for (const FieldError& e : errors) out += (out.empty() ? "" : "; ") + e.field + ": " + e.reason;
+  return out;
+}
+
+}  // namespace
+
+std::string SourceRefFor(const AnswerSource& source) {
+  return std::string(ProviderName(source.provider)) + ":" + source.questionnaire_id + ":" + source.answer_id;
+}
+
+Result<QuestionnaireImportReport> ImportQuestionnaireFile(const std::string& path, const SurveyCatalog& surveys,
+                                                          const AreaRegistry& areas,
+                                                          const sms::RespondentKeyer& keyer,
+                                                          ResponseReviser& reviser,
+                                                          const QuestionnaireImportOptions& options) {
+  const QuestionnaireMap* map = options.map;
+  const std::string survey_id = !options.survey_id.empty() ? options.survey_id : (map ? map->survey : "");
+  if (survey_id.empty()) return Status::InvalidInput("no survey given (--survey or the map's \"survey\")");
+  const auto survey = surveys.Find(survey_id);
+  if (!survey) return Status::InvalidInput("unknown survey '" + survey_id + "'");
+  const std::string period_text = !options.period.empty() ? options.period : (map ? map->period : "");
+  if (period_text.empty()) return Status::InvalidInput("no period given (--period or the map's \"period\")");
+  auto period = Period::Parse(period_text);
+  if (!period.ok()) return period.status().WithContext("period");
+  const std::string fixed_town = !options.town.empty() ? options.town : (map ? map->town : "");
+  const std::string county = !options.county.empty() ? options.county : (map ? map->county : "");
+  if (!fixed_town.empty() && !areas.IsTown(fixed_town)) {
+    return Status::InvalidInput("town " + fixed_town + " is not a known 9-digit town code");
+  }
+  if (!county.empty() && areas.Find(county) == nullptr) {
+    return Status::InvalidInput("county " + county + " is not a known area code");
+  }
+  const bool town_from_column = !options.town_column.empty() || (map && !map->town_question.empty());
+  if (fixed_town.empty() && !town_from_column) {
+    return Status::InvalidInput("no town: give --town CODE or --town-column (with --county)");
+  }
+
+  QuestionnaireImportReport report;
+  IssueList issues(options.max_issues);
+  std::optional<Layout> layout;
+  std::vector<Response> batch;
+  std::vector<std::size_t> batch_rows;
+  const std::int64_t received = NowMillis();
+
+  auto flush = [&]() -> Status {
+    if (batch.empty()) return Status::Ok();
+    std::vector<ReviseResult> results;
+    MINYI_RETURN_IF_ERROR(reviser.StoreRevisions(batch, "questionnaire file import", &results));
+    for (const ReviseResult& r : results) {
+      switch (r.outcome) {
+        case ReviseOutcome::kStored: ++report.stored; break;
+        case ReviseOutcome::kDuplicate: ++report.duplicates; break;
+        case ReviseOutcome::kRevised: ++report.revised; break;
+        case ReviseOutcome::kStale: ++report.stale; break;
+      }
+    }
+    batch.clear();
+    batch_rows.clear();
+    return Status::Ok();
+  };
+  auto reject = [&](std::size_t row, std::string ref, std::string reason) {
+    ++report.rejected;
+    issues.Add({row, std::move(ref), std::move(reason)});
+  };
+
+  TableInfo info;
+  const Status read = ReadTableFile(
+      path,
+      [&](const TableRow& row) -> Status {
+        if (!layout) {
+          if (!row.error.ok()) return Status::InvalidInput("header: " + row.error.message());
+          HeaderOptions ho;
+          ho.provider = options.provider;
+          ho.town_column = options.town_column;
+          ho.map = map;
+          auto analyzed = AnalyzeHeader(row.cells, *survey, ho);
+          if (!analyzed.ok()) return analyzed.status();
+          layout = std::move(analyzed).value();
+          report.provider = layout->provider;
+          report.warnings = layout->warnings;
+          report.questionnaire_id = !options.questionnaire_id.empty() ? options.questionnaire_id
+                                    : (map && !map->id.empty()) ? map->id
+                                                                : "fp-" + layout->fingerprint;
+          return Status::Ok();
+        }
+        ++report.rows;
+        if (!row.error.ok()) {
+          reject(row.number, "", row.error.message());
+          return Status::Ok();
+        }
+        auto converted = ConvertRow(*layout, *survey, row.cells, options.utc_offset_minutes, map);
+        if (!converted.ok()) {
+          const std::string id = layout->id_column < row.cells.size() ? row.cells[layout->id_column] : "";
+          reject(row.number, id.empty() ? "" : SourceRefFor({layout->provider, report.questionnaire_id, id}),
+                 converted.status().message());
+          return Status::Ok();
+        }
+        const std::string ref = SourceRefFor({layout->provider, report.questionnaire_id, converted->answer_id});
+        Response r;
+        r.survey_id = survey->id;
+        r.period = period.value();
+        if (!fixed_town.empty()) {
+          r.town_code = fixed_town;
+        } else {
+          std::string value = converted->town_value;
+          if (map != nullptr) {
+            if (auto it = map->town_options.find(value); it != map->town_options.end()) value = it->second;
+          }
+          auto town = ResolveTown(areas, value, county);
+          if (!town.ok()) {
+            reject(row.number, ref, "town column: " + town.status().message());
+            return Status::Ok();
+          }
+          r.town_code = town.value();
+        }
+        r.channel = Channel::kWechat;
+        r.respondent_key = keyer.KeyFor(ref);
+        r.answers = std::move(converted->answers);
+        r.completion = Completion::kComplete;
+        std::vector<FieldError> errors = survey->ValidateAnswers(r.answers, Completion::kComplete);
+        if (!errors.empty()) {
+          // A skipped required question (-2/-3) leaves a partial response, which is still kept.
+          if (survey->ValidateAnswers(r.answers, Completion::kPartial).empty() && !r.answers.empty()) {
+            r.completion = Completion::kPartial;
+          } else {
+            reject(row.number, ref, r.answers.empty() ? "no question answered" : JoinFieldErrors(errors));
+            return Status::Ok();
+          }
+        }
+        r.submitted_at_ms = converted->submitted_at_ms;
+        r.received_at_ms = received;
+        r.source_ref = ref;
+        r.raw_payload = std::move(converted->raw_json);
+        batch.push_back(std::move(r));
+        batch_rows.push_back(row.number);
+        if (batch.size() >= options.batch_size) return flush();
+        return Status::Ok();
+      },
+      &info);
+  if (!read.ok()) return read;
+  if (!layout) return Status::InvalidInput("the file has no header row");
+  MINYI_RETURN_IF_ERROR(flush());
+  report.format = info.format;
+  report.encoding = info.encoding;
+  report.issues_dropped = issues.dropped();
+  report.issues = issues.TakeIssues();
+  return report;
+}
+
+std::string FormatQuestionnaireReport(const QuestionnaireImportReport& report, const std::string& file) {
+  std::ostringstream out;
+  out << file << " (" << FileFormatName(report.format);
+  if (report.format == FileFormat::kCsv) out << ", " << TextEncodingName(report.encoding);
+  out << ", " << (report.provider == Provider::kWjx ? "问卷星" : "腾讯问卷") << " " << report.questionnaire_id
+      << "): " << report.rows << " rows, " << report.stored << " stored, " << report.duplicates << " duplicates, "
+      << report.revised << " revised, " << report.stale << " stale, " << report.rejected << " rejected\n";
+  for (const std::string& w : report.warnings) out << "  warning: " << w << "\n";
+  // Rows, not lines: in a workbook the number is the row (the header is row 1); in a CSV file the
+  // physical line the record starts on.
+  for (const ImportIssue& issue : report.issues) {
+    out << "  " << (report.format == FileFormat::kCsv ? "line " : "row ") << issue.line;
+    if (!issue.ref.empty()) out << " [" << issue.ref << "]";
+    out << ": " << issue.reason << "\n";
+  }
+  if (report.issues_dropped > 0) out << "  ... and " << report.issues_dropped << " more rejected rows not listed\n";
+  return out.str();
+}
+
+}  // namespace minyi::collector::questionnaire

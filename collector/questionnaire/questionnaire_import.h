@@ -1,0 +1,80 @@
+// Imports 问卷星 / 腾讯问卷 export files (collector/questionnaire/table_reader.h) into revisable
+// responses (core/revisions.h): each row is one Response on the wechat channel (the questionnaires are
+// links shared in the community WeChat groups), slot source_ref "wjx:<questionnaire>:<序号>" or
+// "txwj:<survey_id>:<编号>", respondent key the keyed hash of that reference. The questionnaire id
+// comes from the map or --questionnaire-id, else it is the header fingerprint ("fp-<12 hex>"), which
+// stays the same when the questionnaire is exported again with more rows. So a re-import stores
+// nothing new (every row a duplicate), and an answer edited on the site since the last export
+// becomes a revision of its slot.
+//
+// Bad rows never stop the import: each is reported with its row number and reason and every valid
+// row is stored. A file that cannot be read at all (binary, truncated workbook, no usable header)
+// fails with a clear status and stores nothing.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "collector/import_issue.h"
+#include "collector/questionnaire/questionnaire_map.h"
+#include "collector/questionnaire/table_reader.h"
+#include "collector/sms/phone_privacy.h"
+#include "core/areas.h"
+#include "core/revisions.h"
+#include "core/survey.h"
+
+namespace minyi::collector::questionnaire {
+
+struct QuestionnaireImportOptions {
+  std::string survey_id;            // required (or map->survey)
+  std::string period;               // "2026"; required unless map->period is set
+  std::string town;                 // a fixed 9-digit town code, or
+  std::string town_column;          // the column naming the town (number or title), resolved within
+  std::string county;               // this county/city code
+  std::optional<Provider> provider;  // forced; else from the map or the header
+  std::string questionnaire_id;     // the provider's questionnaire id; else map->id; else fingerprint
+  const QuestionnaireMap* map = nullptr;
+  int utc_offset_minutes = 480;
+  std::size_t batch_size = 500;     // responses per StoreRevisions transaction
+  std::size_t max_issues = 1000;
+};
+
+struct QuestionnaireImportReport {
+  FileFormat format = FileFormat::kCsv;
+  TextEncoding encoding = TextEncoding::kUtf8;
+  Provider provider = Provider::kWjx;
+  std::string questionnaire_id;  // as used in source_ref
+  std::size_t rows = 0;          // data rows read (header excluded)
+  std::size_t stored = 0;        // new slots
+  std::size_t duplicates = 0;    // already stored with this content
+  std::size_t revised = 0;       // replaced the slot's earlier version
+  std::size_t stale = 0;         // older than the slot's current version (logged only)
+  std::size_t rejected = 0;
+  std::vector<ImportIssue> issues;  // line = row number (the header is row 1)
+  std::size_t issues_dropped = 0;
+  std::vector<std::string> warnings;  // header: ignored columns
+};
+
+// Imports one file. kInvalidInput/kNotFound for the file as a whole (nothing stored), kUnavailable
+// when the store fails (batches committed before stay; the report is lost with the error).
+Result<QuestionnaireImportReport> ImportQuestionnaireFile(const std::string& path, const SurveyCatalog& surveys,
+                                                          const AreaRegistry& areas,
+                                                          const sms::RespondentKeyer& keyer,
+                                                          ResponseReviser& reviser,
+                                                          const QuestionnaireImportOptions& options);
+
+// "file.xls (xls, 问卷星 5657754): 120 rows, 118 stored, 0 duplicates, 1 revised, 0 stale, 1 rejected\n"
+// then the warnings and issues.
+std::string FormatQuestionnaireReport(const QuestionnaireImportReport& report, const std::string& file);
+
+// The response a questionnaire answer becomes; shared by the importer and the live endpoints.
+struct AnswerSource {
+  Provider provider = Provider::kWjx;
+  std::string questionnaire_id;
+  std::string answer_id;
+};
+std::string SourceRefFor(const AnswerSource& source);  // "wjx:5657754:17"
+
+}  // namespace minyi::collector::questionnaire
