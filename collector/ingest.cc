@@ -31,6 +31,21 @@ std::string NormalizeRespondent(std::string_view text) {
   return "+" + digits;
 }
 
+// The reason code a rejected submission is counted under (core/collector_counters.h).
+std::string RejectionReason(const IngestResult& r) {
+  if (r.code == IngestCode::kForbidden) return "forbidden_survey";
+  if (r.errors.empty()) return "invalid";
+  const FieldError& first = r.errors.front();
+  if (first.field == "survey") return "unknown_survey";
+  if (first.field == "period") return first.reason.find("closed") != std::string::npos ? "period_closed" : "invalid_period";
+  if (first.field == "token") return "invalid_token";
+  if (first.field == "town") return "invalid_town";
+  if (first.field.rfind("answers", 0) == 0) return "invalid_answers";
+  return "invalid";
+}
+
+const char* ChannelOf(const Submitter& who) { return who.kind == Submitter::Kind::kApiKey ? "api" : "web"; }
+
 std::string PeriodList(const std::vector<Period>& periods) {
   std::string out;
   for (const auto& p : periods) out += (out.empty() ? "" : ", ") + p.ToString();
@@ -211,6 +226,11 @@ std::vector<IngestResult> IngestService::Submit(const std::vector<Submission>& s
     if (built) {
       valid.push_back(std::move(*built));
       valid_index.push_back(i);
+    } else if (tally_ != nullptr &&
+               (results[i].code == IngestCode::kInvalid || results[i].code == IngestCode::kForbidden)) {
+      const Submission& s = submissions[i];
+      tally_->Count(ChannelOf(who), RejectionReason(results[i]), surveys_.Find(s.survey_id) ? s.survey_id : "",
+                    s.period.value_or(Period{0, 0}), areas_.IsTown(s.town_code) ? s.town_code : "");
     }
   }
   if (valid.empty()) return results;
@@ -243,6 +263,10 @@ std::vector<IngestResult> IngestService::Submit(const std::vector<Submission>& s
     }
   }
   return results;
+}
+
+void IngestService::CountMalformed(const Submitter& who, const std::string& reason) {
+  if (tally_ != nullptr) tally_->Count(ChannelOf(who), reason, "", Period{0, 0}, "");
 }
 
 IngestResult IngestService::SubmitOne(const Submission& submission, const Submitter& who) {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "collector/group_commit.h"
+#include "collector/rejection_tally.h"
 #include "collector/web_crypto.h"
 #include "core/areas.h"
 #include "core/response.h"
@@ -113,6 +114,13 @@ class IngestService {
   // The identity a page submission would have (so a page can tell "already answered" up front).
   std::string DeviceSourceRef(const std::string& device_id, const std::string& survey_id, const Period& period) const;
 
+  // Rejected submissions (422/403 from Submit, and what CountMalformed reports) are counted into
+  // `tally` (channel "api" for API keys, "web" for pages) when set; nullptr turns counting off.
+  // Set before serving; the tally must outlive the service.
+  void set_rejection_tally(RejectionTally* tally) { tally_ = tally; }
+  // A request refused before validation (400: "invalid_json", "malformed").
+  void CountMalformed(const Submitter& who, const std::string& reason);
+
  private:
   // Validates and builds; on failure fills `result` and returns nullopt.
   std::optional<Response> Build(const Submission& s, const Submitter& who, std::int64_t now_ms,
@@ -124,6 +132,7 @@ class IngestService {
   GroupCommitWriter& writer_;
   const KeyedHasher& hasher_;
   IngestOptions options_;
+  RejectionTally* tally_ = nullptr;
 };
 
 }  // namespace minyi::collector

@@ -147,18 +147,25 @@ void WebCollector::PostResponse(http::Request& request, http::Response& response
     return SendJsonError(response, 413, "too_large",
                          "request body larger than " + std::to_string(options_.max_body_bytes) + " bytes");
   }
+  Submitter who;
+  who.kind = Submitter::Kind::kApiKey;
+  who.api_key = &*key;
   auto parsed = ParseJsonBody(body, options_.max_json_depth);
-  if (!parsed.ok()) return SendJsonError(response, 400, "invalid_json", parsed.status().message());
+  if (!parsed.ok()) {
+    ingest_.CountMalformed(who, "invalid_json");
+    return SendJsonError(response, 400, "invalid_json", parsed.status().message());
+  }
   if (parsed->type() != typeid(Poco::JSON::Object::Ptr)) {
+    ingest_.CountMalformed(who, "malformed");
     return SendJsonError(response, 400, "invalid_input", "the body must be a JSON object");
   }
   std::vector<FieldError> errors;
   Submission submission =
       SubmissionFromJson(*parsed->extract<Poco::JSON::Object::Ptr>(), std::move(body), errors);
-  if (!errors.empty()) return SendJsonError(response, 400, "invalid_input", "the request is malformed", errors);
-  Submitter who;
-  who.kind = Submitter::Kind::kApiKey;
-  who.api_key = &*key;
+  if (!errors.empty()) {
+    ingest_.CountMalformed(who, "malformed");
+    return SendJsonError(response, 400, "invalid_input", "the request is malformed", errors);
+  }
   const IngestResult result = ingest_.SubmitOne(submission, who);
   if (result.code == IngestCode::kBusy) response.set("Retry-After", "1");
   http::SendJson(response, result.HttpStatus(), IngestResultJson(result));
@@ -172,8 +179,14 @@ void WebCollector::PostBatch(http::Request& request, http::Response& response) {
     return SendJsonError(response, 413, "too_large",
                          "request body larger than " + std::to_string(options_.max_body_bytes) + " bytes");
   }
+  Submitter who;
+  who.kind = Submitter::Kind::kApiKey;
+  who.api_key = &*key;
   auto parsed = ParseJsonBody(body, options_.max_json_depth);
-  if (!parsed.ok()) return SendJsonError(response, 400, "invalid_json", parsed.status().message());
+  if (!parsed.ok()) {
+    ingest_.CountMalformed(who, "invalid_json");
+    return SendJsonError(response, 400, "invalid_json", parsed.status().message());
+  }
   Poco::JSON::Array::Ptr items;
   if (parsed->type() == typeid(Poco::JSON::Object::Ptr)) {
     items = parsed->extract<Poco::JSON::Object::Ptr>()->getArray("responses");
@@ -181,6 +194,7 @@ void WebCollector::PostBatch(http::Request& request, http::Response& response) {
     items = parsed->extract<Poco::JSON::Array::Ptr>();
   }
   if (items.isNull()) {
+    ingest_.CountMalformed(who, "malformed");
     return SendJsonError(response, 400, "invalid_input", "the body must be {\"responses\": [ ... ]}");
   }
   if (items->size() > options_.max_batch) {
@@ -206,9 +220,9 @@ void WebCollector::PostBatch(http::Request& request, http::Response& response) {
       index.push_back(i);
     }
   }
-  Submitter who;
-  who.kind = Submitter::Kind::kApiKey;
-  who.api_key = &*key;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!shape_errors[i].empty()) ingest_.CountMalformed(who, "malformed");
+  }
   const std::vector<IngestResult> results = ingest_.Submit(submissions, who);
   std::vector<const IngestResult*> by_item(n, nullptr);
   for (std::size_t j = 0; j < index.size(); ++j) by_item[index[j]] = &results[j];
