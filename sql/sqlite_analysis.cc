@@ -16,9 +16,8 @@ using namespace sqlite_detail;  // NOLINT(google-build-using-namespace): the sha
 
 namespace {
 
-constexpr const char* kInsertAnalysisSql =
-    "INSERT INTO analysis_responses (survey_id, period_year, period_quarter, town_code, response_id, weight, codes)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+constexpr const char* kInsertAnalysisPrefix =
+    "INSERT INTO analysis_responses (survey_id, period_year, period_quarter, town_code, response_id, weight, codes)";
 
 // A period's rows after (?5 town, ?6 id) in primary-key order, every town or one (?4); the paged
 // form (?7 rows) serves the in-memory database, -1 is no limit. Row values keep the bound a range
@@ -78,26 +77,29 @@ std::string_view ColView(sqlite3_stmt* s, int i) {
 
 namespace sqlite_detail {
 
-Status AppendAnalysisRows(sqlite3* db, const std::vector<Response>& batch, const std::vector<AppendResult>& results) {
-  auto prepared = Stmt::Prepare(db, kInsertAnalysisSql);
-  if (!prepared.ok()) return prepared.status();
-  Stmt& s = prepared.value();
+Status AppendAnalysisRows(sqlite3* db, std::map<std::size_t, Stmt>& cache, const std::vector<Response>& batch,
+                          const std::vector<AppendResult>& results) {
+  std::vector<std::size_t> stored;
+  std::vector<std::string> codes;  // alive until the rows are written
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (results[i].outcome != AppendOutcome::kStored) continue;
-    const Response& r = batch[i];
-    const std::string codes = AnalysisCodes(r.answers);
-    ResetOnExit reset(s);
-    s.Text(1, r.survey_id);
-    s.Int(2, r.period.year);
-    s.Int(3, r.period.quarter);
-    s.Text(4, r.town_code);
-    s.Int(5, results[i].response_id);
-    s.Double(6, r.weight);
-    s.Text(7, codes);
-    const int rc = s.Step();
-    if (rc != SQLITE_DONE) return SqliteError(db, rc, "insert analysis row " + r.source_ref);
+    stored.push_back(i);
+    codes.push_back(AnalysisCodes(batch[i].answers));
   }
-  return Status::Ok();
+  return InsertRows(
+      db, cache, kInsertAnalysisPrefix, 7, stored.size(),
+      [&](Stmt& s, int p, std::size_t row) {
+        const std::size_t i = stored[row];
+        const Response& r = batch[i];
+        s.Text(p, r.survey_id);
+        s.Int(p + 1, r.period.year);
+        s.Int(p + 2, r.period.quarter);
+        s.Text(p + 3, r.town_code);
+        s.Int(p + 4, results[i].response_id);
+        s.Double(p + 5, r.weight);
+        s.Text(p + 6, codes[row]);
+      },
+      "insert analysis rows");
 }
 
 }  // namespace sqlite_detail

@@ -5,8 +5,10 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -194,19 +196,53 @@ inline Result<DbPtr> OpenConnection(const std::string& path, bool read_only, int
 }
 
 
+// Multi-row INSERTs: one statement per chunk of rows instead of one per row (each statement run has a
+// fixed cost that dwarfs a small row's B-tree insert). Statements are cached by row count in `cache`.
+inline constexpr std::size_t kRowsPerInsert = 64;
+
+// Inserts `rows` rows through "<prefix> VALUES (?, ...), ..." with `columns` values per row;
+// bind(stmt, first_parameter_index, row) binds one row's values. Text bound by `bind` must stay
+// alive until this returns.
+template <typename Bind>
+Status InsertRows(sqlite3* db, std::map<std::size_t, Stmt>& cache, const char* prefix, int columns, std::size_t rows,
+                  Bind&& bind, std::string_view what) {
+  for (std::size_t start = 0; start < rows; start += kRowsPerInsert) {
+    const std::size_t n = std::min(kRowsPerInsert, rows - start);
+    auto it = cache.find(n);
+    if (it == cache.end()) {
+      std::string sql = std::string(prefix) + " VALUES ";
+      std::string one = "(";
+      for (int c = 0; c < columns; ++c) one += c == 0 ? "?" : ", ?";
+      one += ")";
+      for (std::size_t i = 0; i < n; ++i) sql += (i == 0 ? "" : ", ") + one;
+      auto prepared = Stmt::Prepare(db, sql, true);
+      if (!prepared.ok()) return prepared.status();
+      it = cache.emplace(n, std::move(prepared).value()).first;
+    }
+    Stmt& s = it->second;
+    ResetOnExit reset(s);
+    for (std::size_t i = 0; i < n; ++i) bind(s, static_cast<int>(i) * columns + 1, start + i);
+    const int rc = s.Step();
+    if (rc != SQLITE_DONE) return SqliteError(db, rc, what);
+  }
+  return Status::Ok();
+}
+
 inline constexpr const char* kInsertResponseSql =
     "INSERT INTO responses (survey_id, period_year, period_quarter, town_code, channel, respondent_key,"
     " weight, completion, submitted_at_ms, received_at_ms, source_ref, content_hash, raw_payload)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
     " ON CONFLICT (channel, source_ref) DO NOTHING";
-inline constexpr const char* kInsertAnswerSql =
-    "INSERT INTO response_answers (response_id, question_code, ordinal, value) VALUES (?1, ?2, ?3, ?4)";
+inline constexpr const char* kInsertAnswersPrefix =
+    "INSERT INTO response_answers (response_id, question_code, ordinal, value)";
 inline constexpr const char* kSelectExistingSql =
     "SELECT id, content_hash FROM responses WHERE channel = ?1 AND source_ref = ?2";
 
 // Writes the analysis_responses rows (core/analysis.h) of the responses of `batch` whose result is
-// kStored, inside the caller's open transaction (sql/sqlite_analysis.cc).
-Status AppendAnalysisRows(sqlite3* db, const std::vector<Response>& batch, const std::vector<AppendResult>& results);
+// kStored, inside the caller's open transaction, through the statements in `cache`
+// (sql/sqlite_analysis.cc).
+Status AppendAnalysisRows(sqlite3* db, std::map<std::size_t, Stmt>& cache, const std::vector<Response>& batch,
+                          const std::vector<AppendResult>& results);
 
 }  // namespace sqlite_detail
 
@@ -217,9 +253,29 @@ struct SqliteStore::Impl {
   SqliteOptions options;
   bool in_memory = false;
 
-  std::mutex write_mu;  // guards `db` use and the hot-path statements
+  std::mutex write_mu;  // guards `db` use, the hot-path statements and pending_answers
   DbPtr db;
-  Stmt insert_response, insert_answer, select_existing;
+  Stmt insert_response, select_existing;
+  std::map<std::size_t, Stmt> insert_answers;   // multi-row, by row count
+  std::map<std::size_t, Stmt> insert_analysis;  // multi-row, by row count
+
+  // Answer rows of responses inserted by AppendOne, written by FlushAnswers. The pointers refer to
+  // the caller's responses, which outlive the flush.
+  struct PendingAnswer {
+    std::int64_t response_id;
+    const std::string* question;
+    std::int64_t ordinal;
+    const std::string* value;
+  };
+  std::vector<PendingAnswer> pending_answers;
+
+  // Finalizes every cached statement (before the connection closes, or when the schema changes).
+  void FinalizeStatements() {
+    insert_response = Stmt();
+    select_existing = Stmt();
+    insert_answers.clear();
+    insert_analysis.clear();
+  }
 
   std::mutex readers_mu;  // guards `readers` (idle read-only connections, file databases only)
   std::vector<DbPtr> readers;
@@ -229,12 +285,9 @@ struct SqliteStore::Impl {
     if (insert_response.valid()) return Status::Ok();
     auto a = Stmt::Prepare(db.get(), kInsertResponseSql, true);
     if (!a.ok()) return a.status();
-    auto b = Stmt::Prepare(db.get(), kInsertAnswerSql, true);
-    if (!b.ok()) return b.status();
     auto c = Stmt::Prepare(db.get(), kSelectExistingSql, true);
     if (!c.ok()) return c.status();
     insert_response = std::move(a).value();
-    insert_answer = std::move(b).value();
     select_existing = std::move(c).value();
     return Status::Ok();
   }
@@ -255,7 +308,8 @@ struct SqliteStore::Impl {
     if (readers.size() < 4) readers.push_back(std::move(reader));
   }
 
-  // Inserts one response inside the open transaction.
+  // Inserts one response inside the open transaction; its answers are queued for FlushAnswers(),
+  // which must run before the transaction commits.
   Status AppendOne(const Response& r, const std::string& hash, AppendResult* result) {
     {
       ResetOnExit reset(insert_response);
@@ -280,15 +334,7 @@ struct SqliteStore::Impl {
       const std::int64_t id = sqlite3_last_insert_rowid(db.get());
       for (const auto& [question, values] : r.answers) {
         std::int64_t ordinal = 0;
-        for (const std::string& value : values) {
-          ResetOnExit reset(insert_answer);
-          insert_answer.Int(1, id);
-          insert_answer.Text(2, question);
-          insert_answer.Int(3, ordinal++);
-          insert_answer.Text(4, value);
-          const int rc = insert_answer.Step();
-          if (rc != SQLITE_DONE) return SqliteError(db.get(), rc, "insert answer " + question);
-        }
+        for (const std::string& value : values) pending_answers.push_back({id, &question, ordinal++, &value});
       }
       *result = {AppendOutcome::kStored, id};
       return Status::Ok();
@@ -303,6 +349,22 @@ struct SqliteStore::Impl {
     const bool same = select_existing.ColText(1) == hash;
     *result = {same ? AppendOutcome::kDuplicate : AppendOutcome::kConflict, id};
     return Status::Ok();
+  }
+
+  // Writes the queued answer rows (multi-row INSERTs) and clears the queue, also on failure.
+  Status FlushAnswers() {
+    const Status s = InsertRows(
+        db.get(), insert_answers, kInsertAnswersPrefix, 4, pending_answers.size(),
+        [&](Stmt& st, int p, std::size_t row) {
+          const PendingAnswer& a = pending_answers[row];
+          st.Int(p, a.response_id);
+          st.Text(p + 1, *a.question);
+          st.Int(p + 2, a.ordinal);
+          st.Text(p + 3, *a.value);
+        },
+        "insert answers");
+    pending_answers.clear();
+    return s;
   }
 };
 

@@ -178,11 +178,13 @@ Status SqliteStore::StoreRevisions(const std::vector<Response>& batch, std::stri
         MINYI_RETURN_IF_ERROR(Run(*move, "park revised response"));
       }
       AppendResult appended;
+      impl_->pending_answers.clear();
       MINYI_RETURN_IF_ERROR(impl_->AppendOne(r, hashes[i], &appended));
       if (appended.outcome != AppendOutcome::kStored) {
         return Status::Internal("sqlite: revision slot " + r.source_ref + " was not free");
       }
-      MINYI_RETURN_IF_ERROR(AppendAnalysisRows(db, {r}, {appended}));
+      MINYI_RETURN_IF_ERROR(impl_->FlushAnswers());
+      MINYI_RETURN_IF_ERROR(AppendAnalysisRows(db, impl_->insert_analysis, {r}, {appended}));
       if (previous) MINYI_RETURN_IF_ERROR(DeleteResponse(db, *previous));
       out[i].response_id = appended.response_id;
     }

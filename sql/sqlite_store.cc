@@ -40,9 +40,7 @@ SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SqliteStore::~SqliteStore() {
   if (impl_ == nullptr) return;
   // Statements must be finalized before their connection closes.
-  impl_->insert_response = Stmt();
-  impl_->insert_answer = Stmt();
-  impl_->select_existing = Stmt();
+  impl_->FinalizeStatements();
 }
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& options) {
@@ -213,10 +211,12 @@ Status SqliteStore::Append(const std::vector<Response>& batch, std::vector<Appen
     MINYI_RETURN_IF_ERROR(impl_->PrepareAppendStatements());
     auto tx = Transaction::Begin(impl_->db.get());
     if (!tx.ok()) return tx.status();
+    impl_->pending_answers.clear();
     for (std::size_t i = 0; i < batch.size(); ++i) {
       MINYI_RETURN_IF_ERROR(impl_->AppendOne(batch[i], hashes[i], &out[i]));
     }
-    MINYI_RETURN_IF_ERROR(AppendAnalysisRows(impl_->db.get(), batch, out));
+    MINYI_RETURN_IF_ERROR(impl_->FlushAnswers());
+    MINYI_RETURN_IF_ERROR(AppendAnalysisRows(impl_->db.get(), impl_->insert_analysis, batch, out));
     MINYI_RETURN_IF_ERROR((*tx)->Commit());
   }
   *results = std::move(out);
