@@ -251,7 +251,7 @@ class DefinitionParser {
 
   void ParseSurvey(const Object& obj) {
     const std::string path = "$";
-    CheckKeys(obj, path, {"id", "title", "version", "description", "questions", "indices"});
+    CheckKeys(obj, path, {"id", "title", "version", "description", "questions", "indices", "wechat"});
     if (auto id = GetString(obj, path, "id", true)) {
       if (IsSurveyId(*id)) {
         survey_.id = *id;
@@ -274,6 +274,80 @@ class DefinitionParser {
         ParseIndex(indices->get(static_cast<unsigned>(i)), Element(Member(path, "indices"), i));
       }
     }
+    if (obj.has("wechat")) ParseWechat(obj.get("wechat"), Member(path, "wechat"));
+  }
+
+  // A non-empty array of non-empty strings; reports problems and returns what is valid.
+  std::vector<std::string> GetStringList(const Object& obj, const std::string& path, const std::string& key) {
+    std::vector<std::string> out;
+    Array::Ptr list = GetArray(obj, path, key, true);
+    if (!list) return out;
+    if (list->size() == 0) Error(Member(path, key), "must not be empty");
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const Var v = list->get(static_cast<unsigned>(i));
+      if (!v.isString() || v.toString().empty()) {
+        Error(Element(Member(path, key), i), "must be a non-empty string");
+      } else {
+        out.push_back(v.toString());
+      }
+    }
+    return out;
+  }
+
+  void ParseWechat(const Var& value, const std::string& path) {
+    if (!IsObject(value)) {
+      Error(path, "must be an object, got " + std::string(JsonTypeName(value)));
+      return;
+    }
+    const Object& obj = *value.extract<Object::Ptr>();
+    CheckKeys(obj, path, {"prompts", "reply_window_minutes", "location_question"});
+    WechatSettings settings;
+    if (Array::Ptr prompts = GetArray(obj, path, "prompts", true)) {
+      if (prompts->size() == 0) Error(Member(path, "prompts"), "must not be empty");
+      for (std::size_t i = 0; i < prompts->size(); ++i) {
+        const std::string p = Element(Member(path, "prompts"), i);
+        const Var v = prompts->get(static_cast<unsigned>(i));
+        if (!IsObject(v)) {
+          Error(p, "must be an object, got " + std::string(JsonTypeName(v)));
+          continue;
+        }
+        const Object& prompt_obj = *v.extract<Object::Ptr>();
+        CheckKeys(prompt_obj, p, {"markers", "questions"});
+        WechatPrompt prompt;
+        prompt.markers = GetStringList(prompt_obj, p, "markers");
+        const std::vector<std::string> codes = GetStringList(prompt_obj, p, "questions");
+        for (std::size_t k = 0; k < codes.size(); ++k) {
+          const Question* q = survey_.FindQuestion(codes[k]);
+          if (q == nullptr) {
+            Error(Element(Member(p, "questions"), k), "no question " + Quote(codes[k]));
+          } else if (q->type == QuestionType::kText) {
+            Error(Element(Member(p, "questions"), k), "question " + Quote(codes[k]) +
+                                                          " is a text question; replies answer choice questions");
+          } else {
+            prompt.questions.push_back(codes[k]);
+          }
+        }
+        settings.prompts.push_back(std::move(prompt));
+      }
+    }
+    if (obj.has("reply_window_minutes")) {
+      const Var v = obj.get("reply_window_minutes");
+      const bool ok = IsNumber(v) && v.isInteger() && v.convert<double>() >= 1 && v.convert<double>() <= 525600;
+      if (ok) {
+        settings.reply_window_minutes = static_cast<int>(v.convert<std::int64_t>());
+      } else {
+        Error(Member(path, "reply_window_minutes"), "must be a whole number of minutes between 1 and 525600");
+      }
+    }
+    if (auto location = GetString(obj, path, "location_question", false)) {
+      const Question* q = survey_.FindQuestion(*location);
+      if (q == nullptr || q->type != QuestionType::kText) {
+        Error(Member(path, "location_question"), "must name a text question, got " + Quote(*location));
+      } else {
+        settings.location_question = *location;
+      }
+    }
+    survey_.wechat = std::move(settings);
   }
 
   void ParseQuestion(const Var& value, const std::string& path) {

@@ -75,6 +75,20 @@ struct FieldError {
 // The longest accepted text answer, in Unicode code points.
 inline constexpr std::size_t kMaxTextLength = 2000;
 
+// How the survey is run in community WeChat groups (the optional `wechat` section, conf/README.md):
+// a grid worker's message containing one of a prompt's markers asks that prompt's questions; group
+// members' replies within the window are read as answers (collector/wechat/).
+struct WechatPrompt {
+  std::vector<std::string> markers;    // matched as substrings (after NFKC) of the message or 接龙 topic
+  std::vector<std::string> questions;  // single/multi question codes, in the order replies answer them
+};
+struct WechatSettings {
+  std::vector<WechatPrompt> prompts;   // at least one
+  int reply_window_minutes = 4320;     // replies this long after the prompt are read (default 3 days)
+  std::string location_question;       // a text question that receives a 接龙 entry's building or
+                                       // community; empty: kept in the raw payload only
+};
+
 struct SurveyDefinition {
   std::string id;       // [a-z0-9][a-z0-9_-]*
   std::string title;    // shown to residents
@@ -82,6 +96,7 @@ struct SurveyDefinition {
   std::string description;
   std::vector<Question> questions;
   std::vector<IndexDefinition> indices;
+  std::optional<WechatSettings> wechat;  // absent: the survey is not read from WeChat exports
 
   const Question* FindQuestion(std::string_view code) const;
   const IndexDefinition* FindIndex(std::string_view id) const;

@@ -328,7 +328,7 @@ TEST(SurveyCatalogTest, DefaultSurveyIsTheJiangsuSafetySurvey) {
   ASSERT_TRUE(catalog.ok()) << catalog.status();
   std::shared_ptr<const SurveyDefinition> def = catalog->Find("jiangsu-safety");
   ASSERT_NE(def, nullptr);
-  EXPECT_EQ(def->version, "2025.1");
+  EXPECT_EQ(def->version, "2025.2");
   EXPECT_EQ(def->title, "江苏省群众安全感和网格工作满意度调查");
 
   const Question* security = def->FindQuestion("security");
@@ -496,6 +496,71 @@ TEST(SurveyCatalogTest, AddReplacesById) {
   catalog.Add(nullptr);
   ASSERT_EQ(catalog.All().size(), 1u);
   EXPECT_EQ(catalog.Find("x")->version, "2");
+}
+
+// The optional `wechat` section (collector/wechat/): prompts, reply window, location question.
+std::string WithWechat(const std::string& section) {
+  return Replace(kBase, R"("indices": [)", R"("wechat": )" + section + R"(, "indices": [)");
+}
+
+TEST(SurveyWechatTest, AbsentByDefault) {
+  Result<SurveyDefinition> def = ParseSurveyDefinition(kBase);
+  ASSERT_TRUE(def.ok()) << def.status();
+  EXPECT_FALSE(def->wechat.has_value());
+}
+
+TEST(SurveyWechatTest, Parses) {
+  Result<SurveyDefinition> def = ParseSurveyDefinition(WithWechat(
+      R"({"prompts": [{"markers": ["#安全感调查", "安全吗"], "questions": ["security", "grid"]},
+                      {"markers": ["满意吗"], "questions": ["grid"]}],
+          "reply_window_minutes": 60, "location_question": "comment"})"));
+  ASSERT_TRUE(def.ok()) << def.status();
+  ASSERT_TRUE(def->wechat.has_value());
+  ASSERT_EQ(def->wechat->prompts.size(), 2u);
+  EXPECT_EQ(def->wechat->prompts[0].markers, (std::vector<std::string>{"#安全感调查", "安全吗"}));
+  EXPECT_EQ(def->wechat->prompts[0].questions, (std::vector<std::string>{"security", "grid"}));
+  EXPECT_EQ(def->wechat->reply_window_minutes, 60);
+  EXPECT_EQ(def->wechat->location_question, "comment");
+  Result<SurveyDefinition> defaults =
+      ParseSurveyDefinition(WithWechat(R"({"prompts": [{"markers": ["x"], "questions": ["security"]}]})"));
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->wechat->reply_window_minutes, 4320);
+  EXPECT_EQ(defaults->wechat->location_question, "");
+}
+
+TEST(SurveyWechatTest, ReportsTheJsonPath) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"([])", "$.wechat: must be an object"},
+      {R"({"prompts": []})", "$.wechat.prompts: must not be empty"},
+      {R"({"prompt": [{"markers": ["x"], "questions": ["security"]}]})", "$.wechat.prompt: unknown key"},
+      {R"({"prompts": [{"markers": [], "questions": ["security"]}]})", "$.wechat.prompts[0].markers: must not be empty"},
+      {R"({"prompts": [{"markers": [""], "questions": ["security"]}]})",
+       "$.wechat.prompts[0].markers[0]: must be a non-empty string"},
+      {R"({"prompts": [{"markers": ["x"], "questions": ["nope"]}]})",
+       R"($.wechat.prompts[0].questions[0]: no question "nope")"},
+      {R"({"prompts": [{"markers": ["x"], "questions": ["comment"]}]})",
+       R"($.wechat.prompts[0].questions[0]: question "comment" is a text question)"},
+      {R"({"prompts": [{"markers": ["x"], "questions": ["security"]}], "reply_window_minutes": 0})",
+       "$.wechat.reply_window_minutes: must be a whole number"},
+      {R"({"prompts": [{"markers": ["x"], "questions": ["security"]}], "location_question": "grid"})",
+       R"($.wechat.location_question: must name a text question, got "grid")"},
+  };
+  for (const auto& [section, expected] : cases) {
+    Result<SurveyDefinition> def = ParseSurveyDefinition(WithWechat(section));
+    ASSERT_FALSE(def.ok()) << section;
+    EXPECT_NE(def.status().message().find(expected), std::string::npos)
+        << "expected: " << expected << "\ngot:\n" << def.status().message();
+  }
+}
+
+TEST(SurveyWechatTest, DefaultSurveyHasAWechatSection) {
+  auto catalog = SurveyCatalog::LoadDirectory(kSurveyDir);
+  ASSERT_TRUE(catalog.ok()) << catalog.status();
+  auto def = catalog->Find("jiangsu-safety");
+  ASSERT_NE(def, nullptr);
+  ASSERT_TRUE(def->wechat.has_value());
+  EXPECT_FALSE(def->wechat->prompts.empty());
+  EXPECT_EQ(def->wechat->prompts[0].questions, (std::vector<std::string>{"security", "grid"}));
 }
 
 }  // namespace
