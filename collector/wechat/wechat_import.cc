@@ -1,0 +1,729 @@
+#include "collector/wechat/wechat_import.h"
+
+#include <algorithm>
+#include <functional>
+#include <sstream>
+
+#include "collector/response_import.h"
+#include "collector/sms/reply_parser.h"
+#include "collector/sms/unicode_text.h"
+#include "collector/wechat/solitaire.h"
+#include "collector/wechat/text_decoder.h"
+#include "core/csv.h"
+
+namespace minyi::collector::wechat {
+namespace {
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+std::string CutText(std::string_view s, std::size_t max = 200) {
+  if (s.size() <= max) return std::string(s);
+  std::size_t n = max;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return std::string(s.substr(0, n)) + "…";
+}
+
+std::string Json(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          static const char* kHex = "0123456789abcdef";
+          out += "\\u00";
+          out += kHex[(c >> 4) & 0xF];
+          out += kHex[c & 0xF];
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// The file's name without directory and extension ("exports/幸福里一群.txt" → "幸福里一群").
+std::string Stem(const std::string& name) {
+  std::string base = name.substr(name.find_last_of("/\\") == std::string::npos ? 0 : name.find_last_of("/\\") + 1);
+  const std::size_t dot = base.find_last_of('.');
+  if (dot != std::string::npos && dot > 0) base.resize(dot);
+  return base;
+}
+
+std::vector<std::string> SplitWorkers(std::string_view text) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : std::string(text) + "|") {
+    if (c == '|' || c == ';') {
+      const std::string_view t = Trim(cur);
+      if (!t.empty()) out.emplace_back(t);
+      cur.clear();
+    } else {
+      cur.push_back(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+// ---- GroupMap
+
+Result<GroupMap> GroupMap::Parse(std::istream& in, const AreaRegistry& areas) {
+  DecodingStreamBuf buf(in);
+  Status opened = buf.Open();
+  if (!opened.ok()) return opened.WithContext("group map");
+  std::istream text(&buf);
+  CsvReader csv(text);
+  GroupMap map;
+  std::vector<std::string> errors;
+  std::vector<std::string> fields;
+  int group_col = -1, town_col = -1, workers_col = -1;
+  bool header = true;
+  Status error;
+  while (csv.Next(fields, &error)) {
+    const std::string at = "group map line " + std::to_string(csv.line()) + ": ";
+    if (!error.ok()) {
+      errors.push_back(at + error.message());
+      continue;
+    }
+    if (fields.empty() || (fields.size() == 1 && Trim(fields[0]).empty())) continue;
+    if (header) {
+      header = false;
+      for (std::size_t i = 0; i < fields.size(); ++i) {
+        const std::string name(Trim(fields[i]));
+        if (name == "group" || name == "群" || name == "群名") group_col = static_cast<int>(i);
+        if (name == "town" || name == "乡镇" || name == "town_code") town_col = static_cast<int>(i);
+        if (name == "grid_workers" || name == "网格员") workers_col = static_cast<int>(i);
+      }
+      if (group_col < 0 || town_col < 0) {
+        return Status::InvalidInput("group map: the header must name the columns group,town[,grid_workers]");
+      }
+      continue;
+    }
+    const auto get = [&fields](int col) {
+      return col >= 0 && static_cast<std::size_t>(col) < fields.size() ? std::string(Trim(fields[static_cast<std::size_t>(col)]))
+                                                                       : std::string();
+    };
+    const std::string group = get(group_col);
+    const std::string town = get(town_col);
+    if (group.empty()) {
+      errors.push_back(at + "the group is empty");
+      continue;
+    }
+    if (!areas.IsTown(town)) {
+      errors.push_back(at + "\"" + town + "\" is not a known 9-digit town code");
+      continue;
+    }
+    if (map.entries_.count(group) != 0) {
+      errors.push_back(at + "group \"" + group + "\" is given twice");
+      continue;
+    }
+    map.entries_[group] = Entry{town, SplitWorkers(get(workers_col))};
+  }
+  if (!errors.empty()) {
+    std::string message;
+    for (const auto& e : errors) message += (message.empty() ? "" : "\n") + e;
+    return Status::InvalidInput(message);
+  }
+  return map;
+}
+
+const GroupMap::Entry* GroupMap::Find(const std::string& room_id, const std::string& group_name) const {
+  if (!room_id.empty()) {
+    auto it = entries_.find(room_id);
+    if (it != entries_.end()) return &it->second;
+  }
+  if (!group_name.empty()) {
+    auto it = entries_.find(group_name);
+    if (it != entries_.end()) return &it->second;
+  }
+  return nullptr;
+}
+
+std::set<std::string> GroupMap::Towns() const {
+  std::set<std::string> out;
+  for (const auto& [group, entry] : entries_) out.insert(entry.town_code);
+  return out;
+}
+
+// ---- WechatImporter
+
+Result<std::unique_ptr<WechatImporter>> WechatImporter::Create(const SurveyDefinition& survey,
+                                                               const AreaRegistry& areas,
+                                                               const sms::RespondentKeyer& keyer,
+                                                               WechatImportOptions options) {
+  if (!survey.wechat) {
+    return Status::InvalidInput("survey \"" + survey.id +
+                                "\" has no \"wechat\" section (prompt markers, reply window): see conf/README.md");
+  }
+  if (options.town_code.empty() && options.group_map == nullptr) {
+    return Status::InvalidInput("give the town (--town CODE) or a group map (--group-map FILE)");
+  }
+  if (!options.town_code.empty() && !areas.IsTown(options.town_code)) {
+    return Status::InvalidInput("town \"" + options.town_code + "\" is not a known 9-digit town code");
+  }
+  if (options.batch == 0) options.batch = 1;
+  options.survey_id = survey.id;
+  return std::unique_ptr<WechatImporter>(new WechatImporter(survey, areas, keyer, std::move(options)));
+}
+
+WechatImporter::WechatImporter(const SurveyDefinition& survey, const AreaRegistry& areas,
+                               const sms::RespondentKeyer& keyer, WechatImportOptions options)
+    : survey_(survey), areas_(areas), keyer_(keyer), options_(std::move(options)) {
+  for (const std::string& w : options_.grid_workers) {
+    const std::string_view t = Trim(w);
+    if (!t.empty()) global_grid_workers_.emplace(t);
+  }
+  for (const WechatPrompt& prompt : survey_.wechat->prompts) {
+    std::vector<std::string> folded;
+    for (const std::string& marker : prompt.markers) folded.push_back(sms::NfkcFold(marker));
+    std::vector<const Question*> questions;
+    for (const std::string& code : prompt.questions) {
+      if (const Question* q = survey_.FindQuestion(code)) questions.push_back(q);
+    }
+    markers_.emplace_back(std::move(folded), std::move(questions));
+  }
+}
+
+void WechatImporter::AddIssue(const std::string& file, std::size_t line, const char* category, std::string reason,
+                              std::string_view text) {
+  if (report_.issues.size() >= options_.max_issues) {
+    ++report_.issues_dropped;
+    return;
+  }
+  report_.issues.push_back(WechatIssue{file, line, category, std::move(reason), CutText(MaskPhoneNumbers(text))});
+}
+
+WechatImporter::Group& WechatImporter::GroupOf(const ChatMessage& m, const std::string& file_group) {
+  const std::string& name = m.group_name.empty() && m.room_id.empty() ? file_group : m.group_name;
+  const std::string key = !m.room_id.empty() ? m.room_id : name;
+  auto it = groups_.find(key);
+  if (it != groups_.end()) return it->second;
+  Group g;
+  g.key = key;
+  g.display = !name.empty() ? name : m.room_id;
+  if (!options_.town_code.empty()) {
+    g.town = options_.town_code;
+  }
+  if (options_.group_map != nullptr) {
+    if (const GroupMap::Entry* e = options_.group_map->Find(m.room_id, name)) {
+      g.town = e->town_code;
+      g.grid_workers.insert(e->grid_workers.begin(), e->grid_workers.end());
+    }
+  }
+  return groups_.emplace(key, std::move(g)).first->second;
+}
+
+bool WechatImporter::IsGridWorker(const Group& g, const ChatMessage& m) const {
+  auto known = [&](const std::string& id) {
+    return !id.empty() && (global_grid_workers_.count(id) != 0 || g.grid_workers.count(id) != 0);
+  };
+  return known(m.sender_wxid) || known(m.sender_name);
+}
+
+std::vector<const Question*> WechatImporter::MatchPrompt(const std::string& folded) const {
+  for (const auto& [markers, questions] : markers_) {
+    for (const std::string& marker : markers) {
+      if (folded.find(marker) != std::string::npos) return questions;
+    }
+  }
+  return {};
+}
+
+bool WechatImporter::SeenBefore(const Group& g, const ChatMessage& m) {
+  std::string id;
+  if (!m.server_id.empty()) {
+    id = "id\x1f" + m.server_id;
+  } else {
+    id = g.key + '\x1f' + std::to_string(m.time_ms) + '\x1f' + m.sender_wxid + '\x1f' + m.sender_name + '\x1f' +
+         m.text + '\x1f' + m.quoted_text;
+  }
+  const std::uint64_t h = std::hash<std::string>{}(id);
+  if (!seen_.insert(h).second) {
+    ++report_.duplicate_messages;
+    return true;
+  }
+  return false;
+}
+
+Status WechatImporter::AddFile(const std::string& name, std::istream& raw) {
+  WechatFileReport file;
+  file.name = name;
+  DecodingStreamBuf buf(raw);
+  Status opened = buf.Open();
+  file.encoding = std::string(SourceEncodingName(buf.encoding()));
+  if (!opened.ok()) {
+    AddIssue(name, 0, "file", opened.message(), "");
+    report_.files.push_back(file);
+    return opened.WithContext(name);
+  }
+  auto format = DetectFormat(buf.Head());
+  if (!format.ok()) {
+    AddIssue(name, 1, "file", format.status().message(), "");
+    report_.files.push_back(file);
+    return format.status().WithContext(name);
+  }
+  file.format = std::string(ChatFormatName(format.value()));
+  std::istream text(&buf);
+  ReaderOptions reader_options;
+  reader_options.utc_offset_minutes = options_.utc_offset_minutes;
+  std::unique_ptr<ChatReader> reader = MakeReader(format.value(), text, reader_options);
+  const std::string file_group = options_.group.empty() ? Stem(name) : options_.group;
+  ChatMessage m;
+  std::vector<ReaderIssue> issues;
+  auto flush_issues = [&]() {
+    for (ReaderIssue& i : issues) {
+      ++report_.lines_rejected;
+      AddIssue(name, i.line, "rejected", std::move(i.reason), i.text);
+    }
+    issues.clear();
+  };
+  while (reader->Next(&m, &issues)) {
+    flush_issues();
+    ++file.messages;
+    ++report_.messages_read;
+    Handle(name, file_group, m);
+  }
+  flush_issues();
+  file.bytes = buf.bytes_in();
+  file.truncated = reader->truncated() || buf.truncated();
+  if (file.truncated) {
+    AddIssue(name, 0, "file",
+             "the file ends inside a " + std::string(reader->truncated() ? "quoted field" : "character") +
+                 ": it looks truncated; every complete message before the end was read",
+             "");
+  }
+  if (buf.invalid_sequences() > 0) {
+    AddIssue(name, 0, "file",
+             std::to_string(buf.invalid_sequences()) + " invalid byte sequence(s) in " + file.encoding +
+                 " text replaced by U+FFFD (the first at byte " + std::to_string(buf.first_invalid_offset()) + ")",
+             "");
+  }
+  if (file.messages == 0) AddIssue(name, 0, "file", "no message could be read", "");
+  report_.files.push_back(file);
+  return Status::Ok();
+}
+
+void WechatImporter::Handle(const std::string& file, const std::string& file_group, ChatMessage& m) {
+  Group& g = GroupOf(m, file_group);
+  switch (m.kind) {
+    case MessageKind::kSystem:
+    case MessageKind::kRecall:
+    case MessageKind::kMedia:
+    case MessageKind::kOther: {
+      if (!g.prompts.empty()) {
+        const Prompt& last = g.prompts.back();
+        const std::int64_t window = std::int64_t{survey_.wechat->reply_window_minutes} * 60000;
+        if (m.time_ms >= last.time_ms && m.time_ms - last.time_ms <= window && !IsGridWorker(g, m)) {
+          ++report_.not_answers;
+        }
+      }
+      return;
+    }
+    case MessageKind::kSolitaire:
+      HandleSolitaire(file, g, m);
+      return;
+    case MessageKind::kText:
+    case MessageKind::kQuote:
+      break;
+  }
+  if (IsGridWorker(g, m)) {
+    ++report_.grid_worker_messages;
+    if (m.kind != MessageKind::kText) return;
+    std::string folded = sms::NfkcFold(m.text);
+    std::vector<const Question*> questions = MatchPrompt(folded);
+    if (questions.empty() || SeenBefore(g, m)) return;
+    Prompt p{m.time_ms, m.sender_name, std::move(folded), std::move(questions)};
+    auto at = std::upper_bound(g.prompts.begin(), g.prompts.end(), p.time_ms,
+                               [](std::int64_t t, const Prompt& q) { return t < q.time_ms; });
+    g.prompts.insert(at, std::move(p));
+    ++report_.prompts_found;
+    return;
+  }
+  HandleReply(file, g, m);
+}
+
+void WechatImporter::HandleReply(const std::string& file, Group& g, const ChatMessage& m) {
+  const std::int64_t window = std::int64_t{survey_.wechat->reply_window_minutes} * 60000;
+  auto latest_before = [&g](std::int64_t t) -> const Prompt* {
+    auto it = std::upper_bound(g.prompts.begin(), g.prompts.end(), t,
+                               [](std::int64_t v, const Prompt& q) { return v < q.time_ms; });
+    return it == g.prompts.begin() ? nullptr : &*(it - 1);
+  };
+  const Prompt* latest = latest_before(m.time_ms);
+  const bool in_window = latest != nullptr && m.time_ms - latest->time_ms <= window;
+  const Prompt* prompt = nullptr;
+  if (m.kind == MessageKind::kQuote) {
+    const std::string quoted = sms::NfkcFold(Trim(m.quoted_text));
+    for (auto it = g.prompts.rbegin(); it != g.prompts.rend() && !quoted.empty(); ++it) {
+      if (it->time_ms > m.time_ms) continue;
+      const bool name_ok = m.quoted_name.empty() || m.quoted_name == it->sender_name;
+      // The exporters may shorten the quoted text: its start must be in the prompt.
+      std::string probe = quoted.substr(0, std::min<std::size_t>(quoted.size(), 60));
+      while (!probe.empty() && (static_cast<unsigned char>(probe.back()) & 0xC0) == 0x80) probe.pop_back();
+      while (!probe.empty() && (static_cast<unsigned char>(probe.back()) & 0xC0) == 0xC0) probe.pop_back();
+      if (name_ok && !probe.empty() && it->folded_text.find(probe) != std::string::npos) {
+        prompt = &*it;
+        break;
+      }
+    }
+    if (prompt == nullptr) {
+      if (in_window && !SeenBefore(g, m)) {
+        ++report_.not_answers;
+        AddIssue(file, m.line, "ignored", "a quote of another message, not of the survey prompt: not an answer",
+                 m.text);
+      }
+      return;
+    }
+    if (m.time_ms - prompt->time_ms > window) {
+      if (!SeenBefore(g, m)) {
+        ++report_.not_answers;
+        AddIssue(file, m.line, "ignored", "quotes the survey prompt after the reply window", m.text);
+      }
+      return;
+    }
+  } else {
+    if (!in_window) {
+      // Outside every window: chatter. A survey marker from a member is worth a note (an unknown grid worker?).
+      for (const auto& [markers, questions] : markers_) {
+        for (const std::string& marker : markers) {
+          if (m.text.find(marker) != std::string::npos) {
+            if (!SeenBefore(g, m)) {
+              ++report_.prompts_ignored;
+              AddIssue(file, m.line, "ignored",
+                       "contains a survey marker, but \"" + m.sender_name +
+                           "\" is not a known grid worker (--grid-worker, wechat.grid_workers or the group map)",
+                       m.text);
+            }
+            return;
+          }
+        }
+      }
+      return;
+    }
+    prompt = latest;
+  }
+  if (SeenBefore(g, m)) return;
+  ++report_.replies_read;
+  Record(file, g, m, m.sender_wxid, m.sender_name, m.text, m.time_ms, prompt->questions, true);
+}
+
+bool WechatImporter::Record(const std::string& file, Group& g, const ChatMessage& m,
+                            const std::string& participant_wxid, const std::string& participant_name,
+                            const std::string& text, std::int64_t time_ms,
+                            const std::vector<const Question*>& questions, bool try_unanswered_first) {
+  const bool weak = participant_wxid.empty();
+  const std::string key = weak ? keyer_.KeyFor("wechat-name:" + g.key + "\n" + participant_name)
+                               : keyer_.KeyFor("wechat-wxid:" + participant_wxid);
+  auto found = members_.find(key);
+  std::vector<const Question*> pending;
+  if (try_unanswered_first && found != members_.end()) {
+    for (const Question* q : questions) {
+      auto a = found->second.answers.find(q->code);
+      // Unanswered, or answered before this prompt's time window began.
+      if (a == found->second.answers.end()) pending.push_back(q);
+    }
+  }
+  sms::ParsedReply parsed;
+  if (!pending.empty() && pending.size() < questions.size()) {
+    parsed = sms::ParseReply(text, pending);
+    if (parsed.kind == sms::ReplyKind::kUnparseable) parsed = sms::ParseReply(text, questions);
+  } else {
+    parsed = sms::ParseReply(text, questions);
+  }
+  if (parsed.kind == sms::ReplyKind::kUnparseable && questions.size() > 1) {
+    // A reply to one question only ("很满意" to a prompt asking security, then grid): accepted when
+    // exactly one of the questions reads it, so nothing is guessed.
+    std::vector<sms::ParsedReply> single;
+    for (const Question* q : questions) {
+      sms::ParsedReply one = sms::ParseReply(text, {q});
+      if (one.kind == sms::ReplyKind::kAnswers && !one.answers.empty()) single.push_back(std::move(one));
+    }
+    if (single.size() == 1) parsed = std::move(single.front());
+  }
+  if (parsed.kind == sms::ReplyKind::kOptOut) {
+    ++report_.not_answers;
+    AddIssue(file, m.line, "ignored", "an opt-out word (" + parsed.reason + "): not an answer", text);
+    return false;
+  }
+  if (parsed.kind != sms::ReplyKind::kAnswers || parsed.answers.empty()) {
+    ++report_.not_understood;
+    AddIssue(file, m.line, "not_understood", parsed.reason.empty() ? "no answer found" : parsed.reason, text);
+    return false;
+  }
+  if (!g.town) {
+    ++report_.answers_without_town;
+    if (unmapped_groups_reported_.insert(g.key).second) {
+      AddIssue(file, m.line, "group",
+               "group \"" + g.display + "\" (" + g.key + ") is not in the group map: its answers are not stored", "");
+    }
+    return false;
+  }
+  Member& member = members_[key];
+  member.weak = weak;
+  for (auto& [code, values] : parsed.answers) {
+    Answer& a = member.answers[code];
+    if (a.values.empty() || time_ms >= a.time_ms) {
+      a.values = values;
+      a.time_ms = time_ms;
+      a.file = file;
+      a.line = m.line;
+      a.text = CutText(MaskPhoneNumbers(text));
+    }
+  }
+  if (time_ms >= member.town_time_ms) {
+    member.town = *g.town;
+    member.group = g.display;
+    member.town_time_ms = time_ms;
+  }
+  ++report_.answers_accepted;
+  return true;
+}
+
+void WechatImporter::HandleSolitaire(const std::string& file, Group& g, const ChatMessage& m) {
+  if (Trim(m.text).empty()) {
+    AddIssue(file, m.line, "ignored",
+             "a 接龙 message without its list (PyWxDump keeps only the word 接龙; export with another tool)", "");
+    ++report_.not_answers;
+    return;
+  }
+  const SolitaireList list = ParseSolitaire(m.text);
+  if (list.entries.empty() && list.header.empty()) return;
+  Thread& t = threads_[g.key + '\x1f' + list.header];
+  if (!t.counted) {
+    t.counted = true;
+    t.questions = MatchPrompt(sms::NfkcFold(list.topic.empty() ? list.header : list.topic));
+    if (!t.questions.empty()) {
+      ChatMessage creator = m;
+      if (!m.solitaire_creator.empty()) {
+        creator.sender_wxid = m.solitaire_creator;
+        creator.sender_name.clear();
+      }
+      if (IsGridWorker(g, creator)) {
+        t.survey = true;
+        ++report_.solitaire_threads;
+      } else {
+        ++report_.prompts_ignored;
+        AddIssue(file, m.line, "ignored",
+                 "a survey 接龙 started by \"" + (m.solitaire_creator.empty() ? m.sender_name : m.solitaire_creator) +
+                     "\", who is not a known grid worker: its entries are not read",
+                 list.topic);
+      }
+    }
+  }
+  if (!t.survey || SeenBefore(g, m)) return;
+  ++report_.solitaire_snapshots;
+  // Entries not seen in any earlier snapshot (as a multiset: identical entries of two people count twice).
+  std::unordered_map<std::string, int> counts;
+  std::vector<std::pair<std::size_t, std::string>> fresh;  // (index in list, text)
+  for (std::size_t i = 0; i < list.entries.size(); ++i) {
+    const int n = ++counts[list.entries[i]];
+    auto& seen = t.seen_counts[list.entries[i]];
+    if (n > seen) {
+      seen = n;
+      fresh.emplace_back(i, list.entries[i]);
+    }
+  }
+  report_.solitaire_entries += fresh.size();
+  const bool attributed = !m.solitaire.empty() && m.solitaire.size() == list.entries.size();
+  if (!m.solitaire.empty() && !attributed) {
+    AddIssue(file, m.line, "ignored",
+             "the 接龙 lists " + std::to_string(list.entries.size()) + " entries but names " +
+                 std::to_string(m.solitaire.size()) + " participants: entries attributed by their poster",
+             "");
+  }
+  for (const auto& [index, entry] : fresh) {
+    std::string wxid, name;
+    std::int64_t time_ms = m.time_ms;
+    bool skip = false;
+    if (attributed) {
+      wxid = m.solitaire[index].wxid;
+      if (m.solitaire[index].time_ms > 0) time_ms = m.solitaire[index].time_ms;
+      ChatMessage who;
+      who.sender_wxid = wxid;
+      skip = IsGridWorker(g, who);
+    } else if (fresh.size() == 1) {
+      // The participant who re-posted the list with one new entry wrote it.
+      wxid = m.sender_wxid;
+      name = m.sender_name;
+      skip = IsGridWorker(g, m);
+    } else {
+      // Several new entries at once: whose each is cannot be told; the entry itself names the member.
+      name = "接龙:" + entry;
+    }
+    if (skip) continue;
+    if (Record(file, g, m, wxid, name, entry, time_ms, t.questions, false)) {
+      const std::string location = EntryLocation(entry);
+      const std::string key = wxid.empty() ? keyer_.KeyFor("wechat-name:" + g.key + "\n" + name)
+                                           : keyer_.KeyFor("wechat-wxid:" + wxid);
+      Member& member = members_[key];
+      if (!location.empty() && time_ms >= member.location_time_ms) {
+        member.location = location;
+        member.location_time_ms = time_ms;
+      }
+    }
+  }
+}
+
+std::vector<Response> WechatImporter::BuildResponses(std::int64_t received_at_ms) {
+  std::vector<Response> out;
+  report_.respondents = members_.size();
+  report_.weak_keys = 0;
+  report_.responses_invalid = 0;
+  const std::string& location_question = survey_.wechat->location_question;
+  for (const auto& [key, member] : members_) {
+    if (member.weak) ++report_.weak_keys;
+    Response r;
+    r.survey_id = survey_.id;
+    r.period = options_.period;
+    r.town_code = member.town;
+    r.channel = Channel::kWechat;
+    r.respondent_key = key;
+    r.received_at_ms = received_at_ms;
+    std::string messages;
+    for (const auto& [code, answer] : member.answers) {
+      r.answers[code] = answer.values;
+      r.submitted_at_ms = std::max(r.submitted_at_ms, answer.time_ms);
+      messages += std::string(messages.empty() ? "" : ",") + "{\"question\":" + Json(code) +
+                  ",\"file\":" + Json(answer.file) + ",\"line\":" + std::to_string(answer.line) +
+                  ",\"time\":" + Json(FormatTimestampLocal(answer.time_ms, options_.utc_offset_minutes)) +
+                  ",\"text\":" + Json(answer.text) + "}";
+    }
+    if (!location_question.empty() && !member.location.empty()) r.answers[location_question] = {member.location};
+    std::vector<FieldError> errors = survey_.ValidateAnswers(r.answers, Completion::kComplete);
+    r.completion = Completion::kComplete;
+    if (!errors.empty()) {
+      errors = survey_.ValidateAnswers(r.answers, Completion::kPartial);
+      r.completion = Completion::kPartial;
+    }
+    r.source_ref = "wechat:" + survey_.id + ":" + options_.period.ToString() + ":" + key;
+    if (!errors.empty()) {
+      ++report_.responses_invalid;
+      AddIssue(member.answers.begin()->second.file, member.answers.begin()->second.line, "rejected",
+               errors.front().field + ": " + errors.front().reason, "");
+      continue;
+    }
+    r.raw_payload = "{\"source\":\"wechat\",\"group\":" + Json(member.group) + ",\"key_basis\":" +
+                    Json(member.weak ? "group+name" : "wxid") + ",\"weak_key\":" + (member.weak ? "true" : "false") +
+                    (member.location.empty() ? std::string() : ",\"location\":" + Json(member.location)) +
+                    ",\"messages\":[" + messages + "]}";
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Status WechatImporter::Store(ResponseReviser& reviser, std::int64_t received_at_ms) {
+  std::vector<Response> responses = BuildResponses(received_at_ms);
+  for (std::size_t from = 0; from < responses.size(); from += options_.batch) {
+    const std::size_t to = std::min(responses.size(), from + options_.batch);
+    std::vector<Response> batch(std::make_move_iterator(responses.begin() + static_cast<std::ptrdiff_t>(from)),
+                                std::make_move_iterator(responses.begin() + static_cast<std::ptrdiff_t>(to)));
+    std::vector<ReviseResult> results;
+    Status stored = reviser.StoreRevisions(batch, options_.reason, &results);
+    if (!stored.ok()) return stored.WithContext("storing WeChat responses");
+    for (const ReviseResult& r : results) {
+      switch (r.outcome) {
+        case ReviseOutcome::kStored: ++report_.stored; break;
+        case ReviseOutcome::kDuplicate: ++report_.duplicates; break;
+        case ReviseOutcome::kRevised: ++report_.revisions; break;
+        case ReviseOutcome::kStale: ++report_.stale; break;
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+std::optional<std::int64_t> FirstMessageTime(std::istream& raw, int utc_offset_minutes) {
+  DecodingStreamBuf buf(raw);
+  if (!buf.Open().ok()) return std::nullopt;
+  auto format = DetectFormat(buf.Head());
+  if (!format.ok()) return std::nullopt;
+  std::istream text(&buf);
+  ReaderOptions options;
+  options.utc_offset_minutes = utc_offset_minutes;
+  auto reader = MakeReader(format.value(), text, options);
+  ChatMessage m;
+  std::vector<ReaderIssue> issues;
+  for (int i = 0; i < 100 && reader->Next(&m, &issues); ++i) {
+    if (m.time_ms != 0) return m.time_ms;
+  }
+  return std::nullopt;
+}
+
+// ---- report
+
+std::string WechatReport::ToText() const {
+  std::ostringstream out;
+  for (const WechatFileReport& f : files) {
+    out << f.name << ": " << (f.format.empty() ? "not read" : f.format) << ", " << f.encoding << ", " << f.messages
+        << " messages" << (f.truncated ? ", TRUNCATED" : "") << "\n";
+  }
+  out << "messages read: " << messages_read << " (duplicates " << duplicate_messages << ", unreadable lines "
+      << lines_rejected << ")\n"
+      << "prompts found: " << prompts_found << " (ignored, not by a known grid worker: " << prompts_ignored << ")\n"
+      << "接龙: " << solitaire_threads << " survey threads, " << solitaire_snapshots << " snapshots, "
+      << solitaire_entries << " entries\n"
+      << "replies read: " << replies_read << "; answers accepted: " << answers_accepted
+      << "; not understood: " << not_understood << "; not answers (recalls, notices, media, opt-outs, other quotes): "
+      << not_answers << "\n";
+  if (answers_without_town > 0) out << "answers in groups without a town: " << answers_without_town << "\n";
+  out << "respondents: " << respondents << " (" << weak_keys
+      << " keyed by group and display name, no wxid in the export: weaker)\n"
+      << "responses: stored " << stored << ", duplicates " << duplicates << ", revisions " << revisions << ", stale "
+      << stale << ", invalid " << responses_invalid << "\n";
+  for (const WechatIssue& i : issues) {
+    out << "  " << i.file;
+    if (i.line > 0) out << ":" << i.line;
+    out << " [" << i.category << "] " << i.reason;
+    if (!i.text.empty()) {
+      std::string one_line = i.text;
+      std::replace(one_line.begin(), one_line.end(), '\n', ' ');
+      out << ": " << one_line;
+    }
+    out << "\n";
+  }
+  if (issues_dropped > 0) out << "  ... and " << issues_dropped << " more issues not listed\n";
+  return out.str();
+}
+
+std::string WechatReport::ToJson() const {
+  std::string out = "{\"files\":[";
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const WechatFileReport& f = files[i];
+    out += std::string(i ? "," : "") + "{\"name\":" + Json(f.name) + ",\"format\":" + Json(f.format) +
+           ",\"encoding\":" + Json(f.encoding) + ",\"bytes\":" + std::to_string(f.bytes) +
+           ",\"messages\":" + std::to_string(f.messages) + ",\"truncated\":" + (f.truncated ? "true" : "false") + "}";
+  }
+  auto n = [](const char* name, std::size_t v) { return ",\"" + std::string(name) + "\":" + std::to_string(v); };
+  out += "]" + n("messages_read", messages_read) + n("duplicate_messages", duplicate_messages) +
+         n("lines_rejected", lines_rejected) + n("prompts_found", prompts_found) +
+         n("prompts_ignored", prompts_ignored) + n("replies_read", replies_read) +
+         n("answers_accepted", answers_accepted) + n("not_understood", not_understood) +
+         n("not_answers", not_answers) + n("grid_worker_messages", grid_worker_messages) +
+         n("solitaire_threads", solitaire_threads) + n("solitaire_snapshots", solitaire_snapshots) +
+         n("solitaire_entries", solitaire_entries) + n("answers_without_town", answers_without_town) +
+         n("respondents", respondents) + n("weak_keys", weak_keys) + n("responses_invalid", responses_invalid) +
+         n("stored", stored) + n("duplicates", duplicates) + n("revisions", revisions) + n("stale", stale) +
+         ",\"issues\":[";
+  for (std::size_t i = 0; i < issues.size(); ++i) {
+    const WechatIssue& x = issues[i];
+    out += std::string(i ? "," : "") + "{\"file\":" + Json(x.file) + ",\"line\":" + std::to_string(x.line) +
+           ",\"category\":" + Json(x.category) + ",\"reason\":" + Json(x.reason) + ",\"text\":" + Json(x.text) + "}";
+  }
+  return out + "]" + n("issues_dropped", issues_dropped) + "}";
+}
+
+}  // namespace minyi::collector::wechat

@@ -1,0 +1,232 @@
+// The WeChat-group importer (issue 5, channels.md §3): reads chat exports, finds the survey's prompts
+// and the members' answers, and stores one response per member, survey and period as a revisable
+// slot (core/revisions.h).
+//
+// How answers are found (the survey's `wechat` section, conf/README.md):
+//  - a prompt is a text message by a known grid worker (options, or the group map's grid_workers
+//    column) containing one of a prompt's markers; it asks that prompt's questions;
+//  - a member's text reply after a prompt of the same group, within reply_window_minutes, is read with
+//    the SMS reply parser (collector/sms/reply_parser.h); a quote reply counts for the prompt it
+//    quotes; replies quoting anything else are not answers;
+//  - 接龙 lists whose topic contains a marker and that a grid worker started: the union of every
+//    snapshot, one entry per participant (the wxid from solitaire_info, else the sender of the
+//    snapshot that added the entry), the latest entry winning; numbering is ignored;
+//  - recalls, system notices, media placeholders and the grid workers' own messages are never
+//    answers; an opt-out word is not an answer.
+// Per member and question the latest answer counts; a member's answers form one response with
+// source_ref "wechat:<survey>:<period>:<respondent key>". The respondent key is the keyed hash
+// (RespondentKeyer) of "wechat-wxid:<wxid>" when the export has the wxid, else of
+// "wechat-name:<group>\n<display name>" — weaker (display names change and repeat), flagged as
+// "key_basis":"group+name" in the raw payload and counted in the report.
+//
+// Messages must be in time order within a file (every exporter writes them so); files may come in
+// any order when the caller sorts them with FirstMessageTime. Memory grows with the number of
+// members, prompts, 接龙 entries and replies read inside reply windows (a message hash each), never
+// with the file size.
+//
+// Not thread-safe; one importer per import.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <istream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "collector/sms/phone_privacy.h"
+#include "collector/wechat/chat_reader.h"
+#include "core/areas.h"
+#include "core/response.h"
+#include "core/revisions.h"
+#include "core/status.h"
+#include "core/survey.h"
+
+namespace minyi::collector::wechat {
+
+// Group → town (and the group's grid workers), from a CSV with a header:
+//   group,town[,grid_workers]      group = the group's name or its room id ("…@chatroom");
+//                                  grid_workers = display names or wxids separated by '|' or ';'.
+class GroupMap {
+ public:
+  struct Entry {
+    std::string town_code;
+    std::vector<std::string> grid_workers;
+  };
+  // kInvalidInput listing every bad line (unknown town, missing columns, a group given twice).
+  static Result<GroupMap> Parse(std::istream& csv, const AreaRegistry& areas);
+  void Add(const std::string& group, Entry entry) { entries_[group] = std::move(entry); }
+  // By room id first, then by name; null when neither is mapped.
+  const Entry* Find(const std::string& room_id, const std::string& group_name) const;
+  // Every town code in the map (for scope checks).
+  std::set<std::string> Towns() const;
+  std::size_t size() const { return entries_.size(); }
+
+ private:
+  std::map<std::string, Entry> entries_;
+};
+
+struct WechatImportOptions {
+  std::string survey_id;
+  Period period;
+  std::string town_code;                  // every group's town; or
+  const GroupMap* group_map = nullptr;    // per group (not owned)
+  std::vector<std::string> grid_workers;  // display names or wxids, in every group
+  std::string group;                      // the group of exports that do not name it (WeChatMsg TXT);
+                                          // empty: the file's name without directory and extension
+  int utc_offset_minutes = 480;
+  std::size_t max_issues = 500;           // issues listed (the rest are counted)
+  std::size_t batch = 500;                // responses per StoreRevisions call
+  std::string reason = "later answer in chat";  // recorded with each revision
+};
+
+// A line the importer did not take as an answer, with why.
+struct WechatIssue {
+  std::string file;
+  std::size_t line = 0;
+  std::string category;  // "rejected" (unreadable line), "not_understood" (a reply it could not read),
+                         // "ignored" (not an answer, e.g. an opt-out or a quote of another message),
+                         // "group" (no town), "file" (whole-file problems: truncated, encoding)
+  std::string reason;    // English
+  std::string text;      // the message text, phone numbers masked, cut to 200 bytes
+};
+
+struct WechatFileReport {
+  std::string name;
+  std::string format;    // ChatFormatName
+  std::string encoding;  // SourceEncodingName
+  std::uint64_t bytes = 0;
+  std::size_t messages = 0;
+  bool truncated = false;
+};
+
+struct WechatReport {
+  std::vector<WechatFileReport> files;
+  std::size_t messages_read = 0;
+  std::size_t duplicate_messages = 0;  // prompts, replies and 接龙 snapshots seen before (same server id,
+                                       // or same group, time, sender and text)
+  std::size_t lines_rejected = 0;      // unreadable lines
+  std::size_t prompts_found = 0;
+  std::size_t prompts_ignored = 0;     // marker found, but not posted by a known grid worker
+  std::size_t replies_read = 0;        // member messages read against a prompt
+  std::size_t answers_accepted = 0;    // replies and 接龙 entries that gave answers
+  std::size_t not_understood = 0;
+  std::size_t not_answers = 0;         // recalls, notices, media, opt-outs, quotes of other messages in windows
+  std::size_t grid_worker_messages = 0;
+  std::size_t solitaire_threads = 0;   // survey 接龙 threads
+  std::size_t solitaire_snapshots = 0;
+  std::size_t solitaire_entries = 0;   // distinct entries over all snapshots
+  std::size_t answers_without_town = 0;
+  std::size_t respondents = 0;
+  std::size_t weak_keys = 0;           // respondents keyed by (group, display name)
+  std::size_t responses_invalid = 0;   // built responses the survey rejected (listed)
+  std::size_t stored = 0, duplicates = 0, revisions = 0, stale = 0;
+  std::vector<WechatIssue> issues;
+  std::size_t issues_dropped = 0;
+
+  // The report as text lines (the CLI's output) and as JSON (the upload's answer).
+  std::string ToText() const;
+  std::string ToJson() const;
+};
+
+class WechatImporter {
+ public:
+  // Every reference must outlive the importer. kInvalidInput (from Create) when the survey has no
+  // `wechat` section, or neither town nor group map is given.
+  static Result<std::unique_ptr<WechatImporter>> Create(const SurveyDefinition& survey, const AreaRegistry& areas,
+                                                        const sms::RespondentKeyer& keyer,
+                                                        WechatImportOptions options);
+
+  // Reads one export. `name` names it in the report (a path or the upload's file name). Whole-file
+  // problems (empty, binary, unknown format) are returned as kInvalidInput and also listed in the
+  // report; everything read before a problem is kept.
+  Status AddFile(const std::string& name, std::istream& raw);
+
+  // The responses found so far, one per member (ordered by respondent key).
+  std::vector<Response> BuildResponses(std::int64_t received_at_ms);
+
+  // Builds the responses and stores them through `reviser` in batches; fills the store counts.
+  Status Store(ResponseReviser& reviser, std::int64_t received_at_ms);
+
+  const WechatReport& report() const { return report_; }
+
+ private:
+  struct Prompt {
+    std::int64_t time_ms = 0;
+    std::string sender_name;
+    std::string folded_text;  // NFKC-folded, for matching quotes
+    std::vector<const Question*> questions;
+  };
+  struct Group {
+    std::string key;           // room id, else name
+    std::string display;       // name, else room id
+    std::optional<std::string> town;  // nullopt: not mapped
+    std::set<std::string> grid_workers;
+    std::vector<Prompt> prompts;  // in time order
+  };
+  struct Answer {
+    std::vector<std::string> values;
+    std::int64_t time_ms = 0;
+    std::string file;
+    std::size_t line = 0;
+    std::string text;  // masked
+  };
+  struct Member {
+    bool weak = false;
+    std::string group;   // display name of the group of the latest answer
+    std::string town;
+    std::int64_t town_time_ms = -1;
+    std::map<std::string, Answer> answers;  // by question code
+    std::string location;
+    std::int64_t location_time_ms = -1;
+  };
+  struct Thread {
+    bool survey = false;
+    bool counted = false;
+    std::vector<const Question*> questions;
+    std::unordered_map<std::string, int> seen_counts;  // entry text → most copies in one snapshot
+  };
+
+  WechatImporter(const SurveyDefinition& survey, const AreaRegistry& areas, const sms::RespondentKeyer& keyer,
+                 WechatImportOptions options);
+
+  Group& GroupOf(const ChatMessage& m, const std::string& file_group);
+  bool IsGridWorker(const Group& g, const ChatMessage& m) const;
+  std::vector<const Question*> MatchPrompt(const std::string& folded) const;
+  // True when the message was seen before (counted as a duplicate).
+  bool SeenBefore(const Group& g, const ChatMessage& m);
+  void Handle(const std::string& file, const std::string& file_group, ChatMessage& m);
+  void HandleReply(const std::string& file, Group& g, const ChatMessage& m);
+  void HandleSolitaire(const std::string& file, Group& g, const ChatMessage& m);
+  // Parses `text` against `questions` and records the answers for the member; returns false (and
+  // lists the issue) when the text gives none.
+  bool Record(const std::string& file, Group& g, const ChatMessage& m, const std::string& participant_wxid,
+              const std::string& participant_name, const std::string& text, std::int64_t time_ms,
+              const std::vector<const Question*>& questions, bool try_unanswered_first);
+  void AddIssue(const std::string& file, std::size_t line, const char* category, std::string reason,
+                std::string_view text);
+
+  const SurveyDefinition& survey_;
+  const AreaRegistry& areas_;
+  const sms::RespondentKeyer& keyer_;
+  WechatImportOptions options_;
+  std::set<std::string> global_grid_workers_;
+  std::vector<std::pair<std::vector<std::string>, std::vector<const Question*>>> markers_;  // folded markers
+  std::map<std::string, Group> groups_;
+  std::map<std::string, Member> members_;  // by respondent key
+  std::map<std::string, Thread> threads_;  // by group key + header
+  std::unordered_set<std::uint64_t> seen_;
+  std::set<std::string> unmapped_groups_reported_;
+  WechatReport report_;
+};
+
+// The time of the first message of an export (for ordering several files), nullopt when none can be
+// read. Reads only the beginning of the stream.
+std::optional<std::int64_t> FirstMessageTime(std::istream& raw, int utc_offset_minutes);
+
+}  // namespace minyi::collector::wechat

@@ -1,0 +1,568 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "collector/wechat/chat_reader.h"
+#include "collector/wechat/fake_reviser_for_test.h"
+#include "collector/wechat/solitaire.h"
+#include "collector/wechat/text_decoder.h"
+#include "collector/wechat/wechat_import.h"
+#include "core/areas.h"
+#include "core/survey.h"
+
+namespace minyi::collector::wechat {
+namespace {
+
+const std::string kFixtures = std::string(MINYI_SOURCE_DIR) + "/tests/fixtures/wechat/";
+constexpr const char* kTown = "320812007";
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// Decodes the whole input; the status of Open() in *status.
+std::string Decode(const std::string& bytes, Status* status = nullptr, DecodingStreamBuf** keep = nullptr) {
+  static std::istringstream* raw = nullptr;
+  static DecodingStreamBuf* buf = nullptr;
+  delete buf;
+  delete raw;
+  raw = new std::istringstream(bytes);
+  buf = new DecodingStreamBuf(*raw);
+  Status s = buf->Open();
+  if (status) *status = s;
+  if (keep) *keep = buf;
+  std::istream text(buf);
+  std::ostringstream out;
+  if (s.ok()) out << text.rdbuf();
+  return out.str();
+}
+
+// ---- decoding
+
+TEST(TextDecoderTest, Utf8PassesThroughAndBomIsDropped) {
+  DecodingStreamBuf* buf = nullptr;
+  EXPECT_EQ(Decode("张阿姨\n1\n", nullptr, &buf), "张阿姨\n1\n");
+  EXPECT_EQ(buf->encoding(), SourceEncoding::kUtf8);
+  EXPECT_EQ(Decode("\xEF\xBB\xBFlocalId,很安全", nullptr, &buf), "localId,很安全");
+  EXPECT_EQ(buf->encoding(), SourceEncoding::kUtf8Bom);
+  EXPECT_FALSE(buf->truncated());
+  EXPECT_EQ(buf->invalid_sequences(), 0u);
+}
+
+TEST(TextDecoderTest, GbkIsReadAsGb18030) {
+  DecodingStreamBuf* buf = nullptr;
+  // "很安全，满意" in GBK.
+  EXPECT_EQ(Decode("\xBA\xDC\xB0\xB2\xC8\xAB\xA3\xAC\xC2\xFA\xD2\xE2\n", nullptr, &buf), "很安全，满意\n");
+  EXPECT_EQ(buf->encoding(), SourceEncoding::kGb18030);
+}
+
+TEST(TextDecoderTest, AsciiStartThenGbkSwitchesToGb18030) {
+  std::string bytes(70000, 'a');
+  bytes += "\n\xBA\xDC\xB0\xB2\xC8\xAB\n";
+  DecodingStreamBuf* buf = nullptr;
+  const std::string text = Decode(bytes, nullptr, &buf);
+  EXPECT_EQ(text, std::string(70000, 'a') + "\n很安全\n");
+  EXPECT_EQ(buf->encoding(), SourceEncoding::kGb18030);
+  EXPECT_EQ(buf->invalid_sequences(), 0u);
+}
+
+TEST(TextDecoderTest, CharactersAcrossBlockBoundariesSurvive) {
+  std::string line;
+  for (int i = 0; i < 30000; ++i) line += "安";  // 90,000 bytes: crosses the 64 KiB block
+  DecodingStreamBuf* buf = nullptr;
+  EXPECT_EQ(Decode(line, nullptr, &buf), line);
+  EXPECT_EQ(buf->invalid_sequences(), 0u);
+  // The same in GB18030 (2 bytes each).
+  std::string gbk;
+  for (int i = 0; i < 40000; ++i) gbk += "\xB0\xB2";
+  line.clear();
+  for (int i = 0; i < 40000; ++i) line += "安";
+  EXPECT_EQ(Decode(gbk, nullptr, &buf), line);
+  EXPECT_EQ(buf->invalid_sequences(), 0u);
+}
+
+TEST(TextDecoderTest, EmptyAndBinaryInputsAreRefusedWithAReason) {
+  Status status;
+  Decode("", &status);
+  EXPECT_EQ(status.code(), StatusCode::kInvalidInput);
+  EXPECT_NE(status.message().find("empty"), std::string::npos);
+  Decode(std::string("PK\x03\x04\x00\x00zip", 9), &status);
+  EXPECT_EQ(status.code(), StatusCode::kInvalidInput);
+  EXPECT_NE(status.message().find("binary data (a NUL byte at offset 4)"), std::string::npos) << status.message();
+}
+
+TEST(TextDecoderTest, TruncatedCharacterIsFlagged) {
+  DecodingStreamBuf* buf = nullptr;
+  std::string text = Decode("很安全\n\xE6\xBB", nullptr, &buf);  // 满 cut after two of three bytes
+  EXPECT_TRUE(buf->truncated());
+  EXPECT_EQ(text.substr(0, 10), "很安全\n");
+  Decode("\xBA\xDC\xB0\xB2\xC8\xAB\xA3\xAC\xC2", nullptr, &buf);  // GBK cut inside 满
+  EXPECT_EQ(buf->encoding(), SourceEncoding::kGb18030);
+  EXPECT_TRUE(buf->truncated());
+}
+
+TEST(TextDecoderTest, InvalidBytesInUtf8TextAreReplacedAndCounted) {
+  DecodingStreamBuf* buf = nullptr;
+  // The first block is valid UTF-8 (so the file is UTF-8); a bad byte further on is replaced.
+  std::string prefix;
+  for (int i = 0; i < 30000; ++i) prefix += "安";
+  EXPECT_EQ(Decode(prefix + "安全\xFF满意", nullptr, &buf), prefix + "安全\xEF\xBF\xBD满意");
+  EXPECT_EQ(buf->encoding(), SourceEncoding::kUtf8);
+  EXPECT_EQ(buf->invalid_sequences(), 1u);
+  EXPECT_EQ(buf->first_invalid_offset(), 90006u);
+  // A short file with a byte that is not UTF-8 is sniffed as GB18030 instead.
+  Decode("安全\xFF满意", nullptr, &buf);
+  EXPECT_EQ(buf->encoding(), SourceEncoding::kGb18030);
+}
+
+// ---- format detection and readers
+
+TEST(ChatFormatTest, DetectedFromContent) {
+  const std::vector<std::pair<std::string, ChatFormat>> cases = {
+      {"wechatmsg.txt", ChatFormat::kWeChatMsgTxt},         {"wechatmsg.csv", ChatFormat::kWeChatMsgCsv},
+      {"wechatmsg-gbk.csv", ChatFormat::kWeChatMsgCsv},     {"pywxdump_1.csv", ChatFormat::kPyWxDumpCsv},
+      {"wechatexporter.txt", ChatFormat::kWechatExporterTxt}, {"chatlog.csv", ChatFormat::kChatlogCsv},
+  };
+  for (const auto& [file, format] : cases) {
+    auto detected = DetectFormat(Decode(ReadFile(kFixtures + file)));
+    ASSERT_TRUE(detected.ok()) << file << ": " << detected.status();
+    EXPECT_EQ(detected.value(), format) << file;
+  }
+  auto unknown = DetectFormat("序号,提交答卷时间,所用时间\n1,2,3\n");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("first line: \"序号,提交答卷时间,所用时间\""), std::string::npos);
+}
+
+std::vector<ChatMessage> ReadAll(const std::string& file, std::vector<ReaderIssue>* issues) {
+  std::string text = Decode(ReadFile(kFixtures + file));
+  auto format = DetectFormat(text);
+  EXPECT_TRUE(format.ok());
+  std::istringstream in(text);
+  auto reader = MakeReader(format.value(), in, ReaderOptions());
+  std::vector<ChatMessage> out;
+  ChatMessage m;
+  while (reader->Next(&m, issues)) out.push_back(m);
+  return out;
+}
+
+TEST(ChatReaderTest, WeChatMsgTxt) {
+  std::vector<ReaderIssue> issues;
+  auto messages = ReadAll("wechatmsg.txt", &issues);
+  EXPECT_TRUE(issues.empty());
+  ASSERT_EQ(messages.size(), 15u);
+  EXPECT_EQ(messages[0].kind, MessageKind::kSystem);
+  EXPECT_EQ(messages[1].sender_name, "网格员_小王");
+  EXPECT_EQ(messages[1].line, 3u);
+  EXPECT_NE(messages[1].text.find("\n2. 您对网格员工作满意吗"), std::string::npos);
+  EXPECT_EQ(messages[1].time_ms, 1715475600000);  // 09:00:00 +08:00
+  EXPECT_EQ(messages[3].sender_name, "李_建国");
+  EXPECT_EQ(messages[3].text, "我觉得夜间照明不够，\n3号楼后面那条路很黑");
+  EXPECT_EQ(messages[4].kind, MessageKind::kQuote);
+  EXPECT_EQ(messages[4].text, "同意");
+  EXPECT_EQ(messages[4].quoted_name, "张阿姨");
+  EXPECT_EQ(messages[4].quoted_text, "1");
+  EXPECT_EQ(messages[5].kind, MessageKind::kRecall);
+  EXPECT_EQ(messages[6].kind, MessageKind::kMedia);
+  EXPECT_EQ(messages[9].kind, MessageKind::kQuote);
+  EXPECT_EQ(messages[9].quoted_name, "网格员_小王");
+}
+
+TEST(ChatReaderTest, WeChatMsgCsvTypeCodes) {
+  std::vector<ReaderIssue> issues;
+  auto messages = ReadAll("wechatmsg.csv", &issues);
+  EXPECT_TRUE(issues.empty());
+  ASSERT_EQ(messages.size(), 11u);
+  EXPECT_EQ(messages[0].kind, MessageKind::kSystem);
+  EXPECT_EQ(messages[1].sender_wxid, "wxid_grid01");
+  EXPECT_EQ(messages[1].sender_name, "网格员小王");  // the remark wins over the nickname
+  EXPECT_TRUE(messages[1].from_self);
+  EXPECT_EQ(messages[1].room_id, "12345678@chatroom");
+  EXPECT_EQ(messages[3].kind, MessageKind::kMedia);
+  EXPECT_EQ(messages[4].kind, MessageKind::kQuote);
+  EXPECT_EQ(messages[4].text, "比较满意");
+  EXPECT_EQ(messages[4].quoted_name, "网格员小王");
+  EXPECT_EQ(messages[5].kind, MessageKind::kRecall);
+  EXPECT_EQ(messages[6].sender_name, "王 五");
+  EXPECT_EQ(messages[6].text, "安全\n一般");
+  EXPECT_EQ(messages[9].kind, MessageKind::kSolitaire);
+  EXPECT_EQ(messages[10].solitaire_creator, "wxid_grid01");
+  ASSERT_EQ(messages[10].solitaire.size(), 2u);
+  EXPECT_EQ(messages[10].solitaire[1].wxid, "wxid_wu");
+  EXPECT_EQ(messages[10].solitaire[1].time_ms, 1715480100000);
+}
+
+TEST(ChatReaderTest, WechatExporterQuotesAndNamesWithSpaces) {
+  std::vector<ReaderIssue> issues;
+  auto messages = ReadAll("wechatexporter.txt", &issues);
+  EXPECT_TRUE(issues.empty());
+  ASSERT_GE(messages.size(), 5u);
+  EXPECT_EQ(messages[0].group_name, "幸福里一群");
+  EXPECT_EQ(messages[0].sender_name, "网格员 小王");
+  EXPECT_EQ(messages[1].kind, MessageKind::kQuote);
+  EXPECT_EQ(messages[1].quoted_name, "网格员 小王");
+  EXPECT_EQ(messages[1].quoted_text, "#安全感调查 请大家回复：您觉得安全吗？");
+  EXPECT_EQ(messages[1].text, "基本安全 一般");
+  EXPECT_EQ(messages[2].kind, MessageKind::kMedia);
+  EXPECT_EQ(messages[3].sender_name, "李 建国");
+  EXPECT_EQ(messages[3].text, "今天天气不错\n大家出门注意安全");
+  EXPECT_EQ(messages[4].kind, MessageKind::kSolitaire);
+  EXPECT_EQ(messages.back().kind, MessageKind::kRecall);
+}
+
+TEST(ChatReaderTest, ChatlogRejectsBadLinesAndKeepsTheRest) {
+  std::vector<ReaderIssue> issues;
+  auto messages = ReadAll("chatlog.csv", &issues);
+  ASSERT_EQ(issues.size(), 2u);
+  EXPECT_EQ(issues[0].line, 9u);
+  EXPECT_NE(issues[0].reason.find("has 2 fields"), std::string::npos);
+  EXPECT_EQ(issues[1].line, 10u);
+  EXPECT_NE(issues[1].reason.find("bad time"), std::string::npos);
+  ASSERT_EQ(messages.size(), 6u);
+  EXPECT_EQ(messages[0].group_name, "和平里居民群");
+  EXPECT_EQ(messages[3].kind, MessageKind::kRecall);
+  EXPECT_EQ(messages[4].text, "不太满意，\n上次报修没人管");
+}
+
+TEST(ChatReaderTest, XmlTagTextDecodesEntitiesAndCdata) {
+  EXPECT_EQ(XmlTagText("<a><title>x &lt;1&gt; &#24456;</title></a>", "title"), "x <1> 很");
+  EXPECT_EQ(XmlTagText("<title><![CDATA[很<安>全]]></title>", "title"), "很<安>全");
+  EXPECT_EQ(XmlTagText("<titles>no</titles>", "title"), "");
+  EXPECT_EQ(XmlTagText("<title/>", "title"), "");
+}
+
+// ---- 接龙
+
+TEST(SolitaireTest, ParsesHeaderEntriesAndContinuations) {
+  const SolitaireList list = ParseSolitaire(
+      "#接龙\n幸福里社区平安建设满意度接龙\n\n例 3号楼 张三 很安全 满意\n\n1. 3号楼 张阿姨 很安全 满意\n"
+      "2.   李建国  基本安全\n一般\n3. \n12．王五 安全");
+  EXPECT_EQ(list.header, "#接龙\n幸福里社区平安建设满意度接龙\n例 3号楼 张三 很安全 满意");
+  EXPECT_EQ(list.topic, "幸福里社区平安建设满意度接龙");
+  EXPECT_EQ(list.entries, (std::vector<std::string>{"3号楼 张阿姨 很安全 满意", "李建国 基本安全 一般", "王五 安全"}));
+}
+
+TEST(SolitaireTest, EntryLocation) {
+  EXPECT_EQ(EntryLocation("3号楼 张阿姨 很安全 满意"), "3号楼");
+  EXPECT_EQ(EntryLocation("5栋2单元 李四 安全"), "5栋2单元");
+  EXPECT_EQ(EntryLocation("3号楼张阿姨 很安全"), "3号楼");
+  EXPECT_EQ(EntryLocation("幸福里小区 王五 安全"), "幸福里小区");
+  EXPECT_EQ(EntryLocation("王五 2号 安全"), "");
+}
+
+// ---- the importer
+
+class WechatImportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto areas = AreaRegistry::LoadDirectory(std::string(MINYI_SOURCE_DIR) + "/data");
+    ASSERT_TRUE(areas.ok()) << areas.status();
+    areas_ = std::make_unique<AreaRegistry>(std::move(areas).value());
+    auto surveys = SurveyCatalog::LoadDirectory(std::string(MINYI_SOURCE_DIR) + "/conf/surveys");
+    ASSERT_TRUE(surveys.ok()) << surveys.status();
+    survey_ = surveys->Find("jiangsu-safety");
+    ASSERT_NE(survey_, nullptr);
+    auto keyer = sms::RespondentKeyer::Create("test-secret-0123456789");
+    ASSERT_TRUE(keyer.ok());
+    keyer_ = std::make_unique<sms::RespondentKeyer>(std::move(keyer).value());
+  }
+
+  WechatImportOptions Options(std::vector<std::string> grid_workers) {
+    WechatImportOptions o;
+    o.period = Period{2024, 0};
+    o.town_code = kTown;
+    o.grid_workers = std::move(grid_workers);
+    return o;
+  }
+
+  // Imports the fixtures into `reviser`; returns the report.
+  WechatReport Import(const std::vector<std::string>& files, WechatImportOptions options, FakeReviser& reviser) {
+    auto importer = WechatImporter::Create(*survey_, *areas_, *keyer_, std::move(options));
+    EXPECT_TRUE(importer.ok()) << importer.status();
+    for (const std::string& f : files) {
+      std::ifstream in(kFixtures + f, std::ios::binary);
+      Status added = (*importer)->AddFile(f, in);
+      EXPECT_TRUE(added.ok()) << added;
+    }
+    Status stored = (*importer)->Store(reviser, 1700000000000);
+    EXPECT_TRUE(stored.ok()) << stored;
+    return (*importer)->report();
+  }
+
+  std::string KeyWxid(const std::string& wxid) const { return keyer_->KeyFor("wechat-wxid:" + wxid); }
+  std::string KeyName(const std::string& group, const std::string& name) const {
+    return keyer_->KeyFor("wechat-name:" + group + "\n" + name);
+  }
+  static std::string Ref(const std::string& key) { return "wechat:jiangsu-safety:2024:" + key; }
+
+  // Answers of every current response, by source_ref.
+  static std::map<std::string, Answers> AnswersOf(FakeReviser& reviser) {
+    std::map<std::string, Answers> out;
+    for (const auto& [ref, r] : reviser.Current()) out[ref] = r.answers;
+    return out;
+  }
+
+  static bool HasIssue(const WechatReport& report, std::size_t line, const std::string& category,
+                       const std::string& reason_part) {
+    for (const WechatIssue& i : report.issues) {
+      if (i.line == line && i.category == category && i.reason.find(reason_part) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+  std::unique_ptr<AreaRegistry> areas_;
+  std::shared_ptr<const SurveyDefinition> survey_;
+  std::unique_ptr<sms::RespondentKeyer> keyer_;
+};
+
+TEST_F(WechatImportTest, WeChatMsgTxtPromptsRepliesQuotesAndNonAnswers) {
+  FakeReviser reviser;
+  const WechatReport report = Import({"wechatmsg.txt"}, Options({"网格员_小王"}), reviser);
+  EXPECT_EQ(report.messages_read, 15u);
+  EXPECT_EQ(report.prompts_found, 1u);
+  EXPECT_EQ(report.prompts_ignored, 1u);  // 孙八's marker, not a grid worker
+  EXPECT_EQ(report.grid_worker_messages, 2u);
+  // Replies in the window: 张阿姨 ×3, 李_建国, Tom_Lee, 赵六 (quote of the prompt), 钱七.
+  EXPECT_EQ(report.replies_read, 7u);
+  EXPECT_EQ(report.answers_accepted, 5u);
+  EXPECT_EQ(report.not_understood, 2u);
+  EXPECT_TRUE(HasIssue(report, 11, "not_understood", ""));
+  EXPECT_TRUE(HasIssue(report, 15, "ignored", "a quote of another message"));
+  EXPECT_TRUE(HasIssue(report, 46, "ignored", "not a known grid worker"));
+  EXPECT_TRUE(HasIssue(report, 37, "not_understood", ""));
+  bool masked = false;
+  for (const WechatIssue& i : report.issues) masked |= i.text.find("138****5678") != std::string::npos;
+  EXPECT_TRUE(masked);
+  for (const WechatIssue& i : report.issues) EXPECT_EQ(i.text.find("13812345678"), std::string::npos);
+  EXPECT_EQ(report.not_answers, 3u);  // the quote of 张阿姨's message, the recall, the image
+  EXPECT_EQ(report.respondents, 3u);
+  EXPECT_EQ(report.weak_keys, 3u);  // no wxid in this format
+  EXPECT_EQ(report.stored, 3u);
+
+  const auto answers = AnswersOf(reviser);
+  const std::string group = "wechatmsg";  // the file's stem: the format names no group
+  // 张阿姨: "1" (security), "满意" (grid, the question still open), then "应该是安全" replaces security.
+  EXPECT_EQ(answers.at(Ref(KeyName(group, "张阿姨"))), (Answers{{"grid", {"1"}}, {"security", {"2"}}}));
+  EXPECT_EQ(answers.at(Ref(KeyName(group, "Tom_Lee"))), (Answers{{"grid", {"2"}}, {"security", {"2"}}}));
+  // 赵六 quoted the prompt and answered only the grid question: a partial response.
+  EXPECT_EQ(answers.at(Ref(KeyName(group, "赵六"))), (Answers{{"grid", {"1"}}}));
+  EXPECT_EQ(reviser.Current().at(Ref(KeyName(group, "赵六"))).completion, Completion::kPartial);
+  const Response& zhang = reviser.Current().at(Ref(KeyName(group, "张阿姨")));
+  EXPECT_EQ(zhang.channel, Channel::kWechat);
+  EXPECT_EQ(zhang.town_code, kTown);
+  EXPECT_EQ(zhang.submitted_at_ms, 1715477520000);  // 09:32:00 +08:00
+  EXPECT_NE(zhang.raw_payload.find("\"key_basis\":\"group+name\""), std::string::npos);
+}
+
+TEST_F(WechatImportTest, ReimportAddsNothingAndALaterAnswerIsARevision) {
+  FakeReviser reviser;
+  Import({"wechatmsg.txt"}, Options({"网格员_小王"}), reviser);
+  const WechatReport again = Import({"wechatmsg.txt"}, Options({"网格员_小王"}), reviser);
+  EXPECT_EQ(again.stored, 0u);
+  EXPECT_EQ(again.duplicates, 3u);
+  EXPECT_EQ(again.revisions, 0u);
+
+  // An export that goes on: 赵六 now also answers security.
+  std::string text = ReadFile(kFixtures + "wechatmsg.txt") + "2024-05-12 09:40:00 赵六\n基本安全\n\n";
+  auto importer = WechatImporter::Create(*survey_, *areas_, *keyer_, Options({"网格员_小王"}));
+  ASSERT_TRUE(importer.ok());
+  std::istringstream in(text);
+  ASSERT_TRUE((*importer)->AddFile("wechatmsg.txt", in).ok());
+  ASSERT_TRUE((*importer)->Store(reviser, 1700000000000).ok());
+  EXPECT_EQ((*importer)->report().revisions, 1u);
+  EXPECT_EQ((*importer)->report().duplicates, 2u);
+  const std::string ref = Ref(KeyName("wechatmsg", "赵六"));
+  EXPECT_EQ(reviser.Current().at(ref).answers, (Answers{{"grid", {"1"}}, {"security", {"3"}}}));
+  EXPECT_EQ(reviser.Current().at(ref).completion, Completion::kComplete);
+  auto log = reviser.RevisionLog(Channel::kWechat, ref);
+  ASSERT_TRUE(log.ok());
+  ASSERT_EQ(log->size(), 1u);
+  EXPECT_EQ((*log)[0].action, "revised");
+}
+
+TEST_F(WechatImportTest, WeChatMsgCsvWithQuotesRecallsOptOutAndAppSolitaire) {
+  FakeReviser reviser;
+  const WechatReport report = Import({"wechatmsg.csv"}, Options({"wxid_grid01"}), reviser);
+  EXPECT_EQ(report.prompts_found, 1u);
+  EXPECT_EQ(report.solitaire_threads, 1u);
+  EXPECT_EQ(report.solitaire_snapshots, 2u);
+  EXPECT_EQ(report.solitaire_entries, 2u);
+  EXPECT_TRUE(HasIssue(report, 12, "ignored", "opt-out"));
+  EXPECT_TRUE(HasIssue(report, 13, "not_understood", ""));
+  EXPECT_EQ(report.weak_keys, 0u);
+  const auto answers = AnswersOf(reviser);
+  EXPECT_EQ(answers.at(Ref(KeyWxid("wxid_zhang"))), (Answers{{"grid", {"1"}}, {"security", {"1"}}}));
+  // A quote of the prompt (type 49/57) answering the grid question only.
+  EXPECT_EQ(answers.at(Ref(KeyWxid("wxid_li"))), (Answers{{"grid", {"2"}}}));
+  EXPECT_EQ(answers.at(Ref(KeyWxid("wxid_wang"))), (Answers{{"grid", {"3"}}, {"security", {"2"}}}));
+  // 接龙 entries (participants from solitaire_info), with the building kept as the comment.
+  EXPECT_EQ(answers.at(Ref(KeyWxid("wxid_zhou"))),
+            (Answers{{"comment", {"3号楼"}}, {"grid", {"1"}}, {"security", {"1"}}}));
+  EXPECT_EQ(answers.at(Ref(KeyWxid("wxid_wu"))), (Answers{{"comment", {"7栋"}}, {"grid", {"3"}}, {"security", {"3"}}}));
+  EXPECT_EQ(answers.size(), 5u);
+}
+
+TEST_F(WechatImportTest, GbkCsvReadsLikeUtf8) {
+  FakeReviser reviser;
+  const WechatReport report = Import({"wechatmsg-gbk.csv"}, Options({"网格员老陈"}), reviser);
+  ASSERT_EQ(report.files.size(), 1u);
+  EXPECT_EQ(report.files[0].encoding, "GB18030");
+  EXPECT_EQ(report.files[0].messages, 3u);
+  const auto answers = AnswersOf(reviser);
+  EXPECT_EQ(answers.at(Ref(KeyWxid("wxid_laoli"))), (Answers{{"grid", {"1"}}, {"security", {"3"}}}));
+  EXPECT_EQ(answers.at(Ref(KeyWxid("wxid_liu"))), (Answers{{"security", {"5"}}}));
+}
+
+TEST_F(WechatImportTest, PyWxDumpPagesDedupeOnMsgSvrId) {
+  FakeReviser reviser;
+  const WechatReport report = Import({"pywxdump_1.csv", "pywxdump_2.csv"}, Options({"wxid_grid02"}), reviser);
+  EXPECT_EQ(report.messages_read, 9u);
+  EXPECT_EQ(report.duplicate_messages, 1u);  // MsgSvrID …005 is on both pages
+  EXPECT_TRUE(HasIssue(report, 5, "ignored", "without its list"));
+  const auto answers = AnswersOf(reviser);
+  // wxid_a: "1 1", later "２" (fullwidth) replaces security.
+  EXPECT_EQ(answers.at(Ref(KeyWxid("wxid_a"))), (Answers{{"grid", {"1"}}, {"security", {"2"}}}));
+  EXPECT_EQ(answers.at(Ref(KeyWxid("wxid_b"))), (Answers{{"security", {"2"}}}));
+  EXPECT_EQ(answers.at(Ref(KeyWxid("wxid_c"))), (Answers{{"security", {"3"}}}));
+  EXPECT_EQ(answers.size(), 3u);
+}
+
+TEST_F(WechatImportTest, SolitaireRepostedTenTimesWithAFork) {
+  FakeReviser reviser;
+  const WechatReport report = Import({"wechatexporter.txt"}, Options({"网格员 小王"}), reviser);
+  EXPECT_EQ(report.prompts_found, 1u);
+  EXPECT_EQ(report.solitaire_threads, 1u);
+  EXPECT_EQ(report.solitaire_snapshots, 11u);  // the twelfth post repeats the eleventh exactly
+  EXPECT_EQ(report.duplicate_messages, 1u);
+  EXPECT_EQ(report.solitaire_entries, 10u);  // 8 participants + the grid worker's + 张阿姨's edit
+  const auto answers = AnswersOf(reviser);
+  const std::string g = "幸福里一群";
+  // 张阿姨 edited her entry: the later text counts.
+  EXPECT_EQ(answers.at(Ref(KeyName(g, "张阿姨"))), (Answers{{"comment", {"3号楼"}}, {"grid", {"1"}}, {"security", {"2"}}}));
+  EXPECT_EQ(answers.at(Ref(KeyName(g, "Tom Lee"))), (Answers{{"comment", {"5号楼"}}, {"grid", {"2"}}, {"security", {"2"}}}));
+  EXPECT_EQ(answers.at(Ref(KeyName(g, "李 建国"))), (Answers{{"grid", {"3"}}, {"security", {"3"}}}));
+  // The fork: both entries numbered 5 are kept.
+  EXPECT_EQ(answers.at(Ref(KeyName(g, "王五"))), (Answers{{"comment", {"6栋"}}, {"grid", {"1"}}, {"security", {"2"}}}));
+  EXPECT_EQ(answers.at(Ref(KeyName(g, "赵六"))), (Answers{{"grid", {"2"}}, {"security", {"1"}}}));
+  EXPECT_EQ(answers.at(Ref(KeyName(g, "钱七"))), (Answers{{"grid", {"4"}}, {"security", {"4"}}}));
+  EXPECT_EQ(answers.at(Ref(KeyName(g, "孙八"))), (Answers{{"grid", {"9"}}, {"security", {"9"}}}));
+  EXPECT_EQ(answers.at(Ref(KeyName(g, "周九"))), (Answers{{"grid", {"1"}}, {"security", {"1"}}}));
+  // 吴十 quoted the prompt.
+  EXPECT_EQ(answers.at(Ref(KeyName(g, "吴十"))), (Answers{{"grid", {"3"}}, {"security", {"3"}}}));
+  EXPECT_EQ(answers.size(), 9u);  // the grid worker's own entry is not an answer
+}
+
+TEST_F(WechatImportTest, ChatlogRejectedLinesSayWhyAndTheRestIsKept) {
+  FakeReviser reviser;
+  const WechatReport report = Import({"chatlog.csv"}, Options({"wxid_chen"}), reviser);
+  EXPECT_EQ(report.lines_rejected, 2u);
+  EXPECT_TRUE(HasIssue(report, 9, "rejected", "has 2 fields"));
+  EXPECT_TRUE(HasIssue(report, 10, "rejected", "bad time"));
+  EXPECT_TRUE(HasIssue(report, 8, "ignored", "opt-out"));
+  const auto answers = AnswersOf(reviser);
+  EXPECT_EQ(answers.at(Ref(KeyWxid("wxid_ming"))), (Answers{{"grid", {"1"}}}));
+  EXPECT_EQ(answers.at(Ref(KeyWxid("wxid_hong"))), (Answers{{"grid", {"4"}}}));
+  EXPECT_EQ(answers.size(), 2u);
+}
+
+TEST_F(WechatImportTest, TruncatedAndBinaryFilesGetAClearError) {
+  auto importer = WechatImporter::Create(*survey_, *areas_, *keyer_, Options({"wxid_chen"}));
+  ASSERT_TRUE(importer.ok());
+  std::ifstream truncated(kFixtures + "truncated.csv", std::ios::binary);
+  ASSERT_TRUE((*importer)->AddFile("truncated.csv", truncated).ok());
+  std::istringstream binary(std::string("\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR", 16));
+  Status refused = (*importer)->AddFile("photo.png", binary);
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidInput);
+  EXPECT_NE(refused.message().find("binary data"), std::string::npos);
+  const WechatReport& report = (*importer)->report();
+  ASSERT_EQ(report.files.size(), 2u);
+  EXPECT_TRUE(report.files[0].truncated);
+  EXPECT_EQ(report.files[0].messages, 2u);  // both complete messages before the cut are kept
+  EXPECT_TRUE(HasIssue(report, 0, "file", "looks truncated"));
+  EXPECT_TRUE(HasIssue(report, 0, "file", "binary data"));
+  FakeReviser reviser;
+  ASSERT_TRUE((*importer)->Store(reviser, 1).ok());
+  EXPECT_EQ(AnswersOf(reviser).at(Ref(KeyWxid("wxid_laoli"))), (Answers{{"security", {"1"}}}));
+  const std::string text = report.ToText();
+  EXPECT_NE(text.find("truncated.csv: wechatmsg-csv, UTF-8, 2 messages, TRUNCATED"), std::string::npos) << text;
+}
+
+TEST_F(WechatImportTest, GroupMapGivesTownsAndGridWorkers) {
+  std::istringstream csv("group,town,grid_workers\n12345678@chatroom,320812001,wxid_grid01\n幸福里一群,320812007,网格员 小王|另一位\n");
+  auto map = GroupMap::Parse(csv, *areas_);
+  ASSERT_TRUE(map.ok()) << map.status();
+  EXPECT_EQ(map->Towns(), (std::set<std::string>{"320812001", "320812007"}));
+  WechatImportOptions options = Options({});
+  options.town_code.clear();
+  options.group_map = &map.value();
+  FakeReviser reviser;
+  const WechatReport report = Import({"wechatmsg.csv", "wechatexporter.txt", "chatlog.csv"}, options, reviser);
+  const auto current = reviser.Current();
+  EXPECT_EQ(current.at(Ref(KeyWxid("wxid_zhang"))).town_code, "320812001");
+  EXPECT_EQ(current.at(Ref(KeyName("幸福里一群", "王五"))).town_code, "320812007");
+  // chatlog's group is not in the map (and 网格员老陈 is not a known grid worker there): nothing stored.
+  EXPECT_TRUE(HasIssue(report, 2, "ignored", "not a known grid worker") || report.prompts_found == 2u);
+  EXPECT_EQ(current.count(Ref(KeyWxid("wxid_ming"))), 0u);
+
+  std::istringstream bad("group,town\n一群,999999999\n一群,320812001\n,320812001\n");
+  auto refused = GroupMap::Parse(bad, *areas_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("line 2: \"999999999\" is not a known"), std::string::npos);
+  EXPECT_NE(refused.status().message().find("line 4: the group is empty"), std::string::npos);
+}
+
+TEST_F(WechatImportTest, UnmappedGroupIsReportedOnce) {
+  std::istringstream csv("group,town\nsomewhere-else,320812001\n");
+  auto map = GroupMap::Parse(csv, *areas_);
+  ASSERT_TRUE(map.ok());
+  WechatImportOptions options = Options({"wxid_chen"});
+  options.town_code.clear();
+  options.group_map = &map.value();
+  FakeReviser reviser;
+  const WechatReport report = Import({"chatlog.csv"}, options, reviser);
+  EXPECT_EQ(report.answers_without_town, 2u);
+  std::size_t group_issues = 0;
+  for (const WechatIssue& i : report.issues) if (i.category == "group") ++group_issues;
+  EXPECT_EQ(group_issues, 1u);
+  EXPECT_TRUE(reviser.Current().empty());
+}
+
+TEST_F(WechatImportTest, SurveyWithoutWechatSectionIsRefused) {
+  SurveyDefinition plain = *survey_;
+  plain.wechat.reset();
+  auto importer = WechatImporter::Create(plain, *areas_, *keyer_, Options({}));
+  ASSERT_FALSE(importer.ok());
+  EXPECT_NE(importer.status().message().find("no \"wechat\" section"), std::string::npos);
+  WechatImportOptions no_town = Options({});
+  no_town.town_code.clear();
+  EXPECT_FALSE(WechatImporter::Create(*survey_, *areas_, *keyer_, no_town).ok());
+}
+
+TEST_F(WechatImportTest, FirstMessageTimeOrdersFiles) {
+  std::ifstream a(kFixtures + "pywxdump_2.csv", std::ios::binary);
+  std::ifstream b(kFixtures + "pywxdump_1.csv", std::ios::binary);
+  auto ta = FirstMessageTime(a, 480);
+  auto tb = FirstMessageTime(b, 480);
+  ASSERT_TRUE(ta && tb);
+  EXPECT_LT(*tb, *ta);
+  std::istringstream junk("hello\n");
+  EXPECT_FALSE(FirstMessageTime(junk, 480).has_value());
+}
+
+TEST_F(WechatImportTest, ReportAsJson) {
+  FakeReviser reviser;
+  const WechatReport report = Import({"chatlog.csv"}, Options({"wxid_chen"}), reviser);
+  const std::string json = report.ToJson();
+  EXPECT_NE(json.find("\"format\":\"chatlog-csv\""), std::string::npos);
+  EXPECT_NE(json.find("\"stored\":2"), std::string::npos);
+  EXPECT_NE(json.find("\"category\":\"rejected\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace minyi::collector::wechat
