@@ -179,9 +179,7 @@ HeaderParts ParseHeaderCell(const std::string& trimmed) {
   return parts;
 }
 
-// The survey question a title names: an exact normalized match, else a unique one whose text
-// contains the title or is contained in it (at least 4 characters on the shorter side).
-const Question* MatchTitle(const SurveyDefinition& survey, std::string_view title) {
+const Question* MatchTitleImpl(const SurveyDefinition& survey, std::string_view title) {
   const std::string norm = NormalizeText(title);
   if (norm.empty()) return nullptr;
   for (const Question& q : survey.questions) {
@@ -254,6 +252,10 @@ Status CheckMapAgainstCatalog(const QuestionnaireMap& map, const SurveyCatalog& 
 }
 
 }  // namespace
+
+const Question* MatchQuestionTitle(const SurveyDefinition& survey, std::string_view title) {
+  return MatchTitleImpl(survey, title);
+}
 
 std::string_view ProviderName(Provider provider) {
   return provider == Provider::kWjx ? "wjx" : "txwj";
@@ -517,7 +519,7 @@ Result<Layout> AnalyzeHeader(const std::vector<std::string>& header, const Surve
     } else if (parts.number > 0 || !parts.title.empty()) {
       std::optional<std::string> code = MappedQuestion(options.map, parts.number, parts.title);
       if (!code) {
-        if (const Question* q = MatchTitle(survey, parts.title)) code = q->code;
+        if (const Question* q = MatchQuestionTitle(survey, parts.title)) code = q->code;
       }
       if (code && survey.FindQuestion(*code) != nullptr) {
         if (!seen_codes.insert(*code).second) {

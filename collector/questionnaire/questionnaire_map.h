@@ -76,6 +76,10 @@ Result<std::string> ResolveTown(const AreaRegistry& areas, std::string_view valu
 // unless an offset is given), or an Excel serial date number (days since 1899-12-30, local).
 Result<std::int64_t> ParseSubmitTime(std::string_view text, int utc_offset_minutes);
 
+// The survey question a title names: equal after NormalizeText, else the unique question whose text
+// contains the title or is contained in it (at least 4 characters on the shorter side). nullptr: none.
+const Question* MatchQuestionTitle(const SurveyDefinition& survey, std::string_view title);
+
 // ---- Export headers --------------------------------------------------------------------------
 
 struct Column {
