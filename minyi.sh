@@ -22,6 +22,7 @@ APT_PACKAGES=(
   build-essential cmake pkg-config git ca-certificates
   libpoco-dev libmysqlcppconn-dev libboost-dev libspdlog-dev libfmt-dev libsqlite3-dev libsodium-dev
   libicu-dev libphonenumber-dev libfreexl-dev
+  libxlsxwriter-dev libreadstat-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   mariadb-server mariadb-client
   # Browser tests: Debian's Chromium (never a downloaded build) and CJK fonts, so the Chinese pages

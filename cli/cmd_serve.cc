@@ -20,6 +20,7 @@
 #include "cli/version.h"
 #include "collector/web_service.h"
 #include "core/http/router.h"
+#include "dashboards/export_routes.h"
 #include "dashboards/status_page.h"
 
 namespace minyi::cli {
@@ -115,6 +116,18 @@ int RunServe(Context& context, const Args& args) {
   // Officials' dashboards: login, pages, the guarded JSON API (dashboards/dashboard_api.h).
   auto dashboard = StartDashboard(context, r, db, router);
   if (!dashboard.ok()) return Fail(dashboard.status().WithContext("dashboard"));
+  // Statisticians' export downloads through the same guard rules (dashboards/export_routes.h).
+  dashboards::ExportRouteDeps export_deps;
+  export_deps.access = dashboard.value()->access.service.get();
+  export_deps.indices = &db;
+  export_deps.releases = &db;
+  export_deps.responses = &db;
+  export_deps.population = &db;
+  export_deps.surveys = r.surveys;
+  export_deps.areas = r.areas;
+  export_deps.survey_id = context.config().dashboard.survey;
+  auto export_routes = dashboards::ExportRoutes::Register(router, export_deps);
+  if (!export_routes.ok()) return Fail(export_routes.status().WithContext("export downloads"));
 
   // Live aggregation (aggregator/live.h): a background thread that recomputes the towns of new
   // responses, whichever channel or process stored them; stopped below before the store closes.

@@ -120,5 +120,9 @@ int RunUserDisable(Context& context, const Args& args);
 int RunUserEnable(Context& context, const Args& args);
 int RunUserPasswd(Context& context, const Args& args);
 int RunUserAudit(Context& context, const Args& args);
+int RunReleaseFreeze(Context& context, const Args& args);
+int RunReleaseList(Context& context, const Args& args);
+int RunExportIndices(Context& context, const Args& args);
+int RunExportMicrodata(Context& context, const Args& args);
 
 }  // namespace minyi::cli

@@ -5,7 +5,9 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "cli/questionnaire_commands.h"
 #include "cli/sms_commands.h"
+#include "cli/wechat_commands.h"
 #include "cli/version.h"
 
 namespace minyi::cli {
@@ -135,6 +137,22 @@ const std::vector<CommandSpec>& Commands() {
        "A town-year with a bad line or inconsistent margins (listed cells above the town total) is\n"
        "reported and not stored; every other town-year is stored, replacing earlier figures.",
        {}, 1, 1000, RunImportPopulation},
+      {"import questionnaire", "import 问卷星 (.xls, CSV) and 腾讯问卷 (CSV, .xlsx) answer exports, one revisable response per answer",
+       "FILE...",
+       "Columns are matched to the survey's questions by title (or by --map); answers by option text, alias or\n"
+       "number; 0/1 option columns and -2/-3 (skipped / not shown) are understood. Each answer is the slot\n"
+       "wjx:<questionnaire>:<序号> or txwj:<survey_id>:<编号>: importing again adds nothing, an answer edited\n"
+       "since is a revision. Every rejected row is listed with its row number and reason.",
+       {{"--survey", "ID", "the survey the questionnaire asks (or the map's survey)"},
+        {"--period", "Y", "period, e.g. 2026 or 2026Q2 (or the map's period)"},
+        {"--town", "CODE", "the 9-digit town of every answer"},
+        {"--town-column", "COL", "the question (number or title) answered with the town's name"},
+        {"--county", "CODE", "the county (or city) the town names are looked up in"},
+        {"--map", "FILE", "a questionnaire map (JSON; README \"Questionnaire exports\")"},
+        {"--provider", "P", "wjx or txwj (default: recognized from the header)"},
+        {"--questionnaire-id", "ID", "the provider's questionnaire id, as the live endpoints see it"},
+        {"--batch", "N", "responses per transaction (default 500)"}},
+       1, 1000, RunImportQuestionnaire},
       {"demo seed", "seed the deterministic synthetic demo data set (all 1,487 towns, 2019-2025)", "",
        "Stores population margins and responses that are invented but true-looking (town differences,\n"
        "a slow upward trend, a few towns that drop). Seeding the same parameters again does nothing.",
@@ -177,6 +195,21 @@ const std::vector<CommandSpec>& Commands() {
        "Rows are handled oldest first; a message already received (same provider and id) is a duplicate.",
        {{"--provider", "P", "the gateway the export comes from, for dedupe against its webhooks (default import)"}},
        1, 1000, RunImportSms},
+      {"import wechat", "import WeChat group chat exports: survey prompts, replies and 接龙 lists, one response per member",
+       "FILE...",
+       "Formats (recognized from the content): WeChatMsg/MemoTrace TXT and CSV, PyWxDump CSV (paged files\n"
+       "together), WechatExporter TXT, chatlog CSV; UTF-8 with or without BOM, or GB18030/GBK. A prompt is a\n"
+       "grid worker's message with one of the survey's wechat markers; members' replies within the window are\n"
+       "read like SMS replies; a member's later answer replaces the earlier one (a revision). Importing the\n"
+       "same export again adds nothing. The report lists every line not taken, with its reason.",
+       {{"--survey", "ID", "survey (default: dashboard.survey)"},
+        {"--period", "Y", "period, e.g. 2025 or 2025Q2 (required)"},
+        {"--town", "CODE", "the 9-digit town of every group in the files"},
+        {"--group-map", "FILE", "CSV group,town[,grid_workers]: group name or room id -> town code"},
+        {"--grid-worker", "NAME", "a grid worker's display name or wxid (repeatable; adds to wechat.grid_workers)", true},
+        {"--group", "NAME", "the group of exports that do not name it (WeChatMsg TXT; default: the file name)"},
+        {"--dry-run", "", "read and report, store nothing"}},
+       1, 1000, RunImportWechat},
       {"sms roster import", "import an SMS invitation roster CSV (phone,town); phones are stored encrypted", "FILE",
        "town is a 9-digit town code, or a 6-digit county code when the town is to be asked by SMS.",
        {{"--survey", "ID", "the survey the roster is for (default: the only survey loaded)"}}, 1, 1, RunSmsRosterImport},
@@ -208,6 +241,37 @@ const std::vector<CommandSpec>& Commands() {
        {{"--password-stdin", "", "read the password from the first line of stdin"}}, 1, 1, RunUserPasswd},
       {"user audit", "print the newest audit log events (logins, failures, views of other areas, exports)", "",
        "", {{"--limit", "N", "events to print (default 50)"}}, 0, 0, RunUserAudit},
+      {"release freeze", "freeze a period's responses, margins and indices as a numbered release (R1, R2, ...)", "",
+       "Records every response of the period (id and content hash, with a manifest hash), copies the year's\n"
+       "population margins and recomputes every index on exactly those responses. A frozen release never\n"
+       "changes; freezing again (late responses, corrected margins) makes the next revision and needs --reason.",
+       {{"--survey", "ID", "survey (default: dashboard.survey)"},
+        {"--period", "Y", "the period, e.g. 2025 (required)"},
+        {"--reason", "TEXT", "why this revision is made (required from R2 on)"}},
+       0, 0, RunReleaseFreeze},
+      {"release list", "list frozen releases (period, revision, time, responses, content hash, reason)", "",
+       "", {{"--survey", "ID", "only this survey"}}, 0, 0, RunReleaseList},
+      {"export indices", "export the indices of every area level as CSV, XLSX or JSON", "",
+       "Every area level, both indices: estimate, SE, CI, score, n, n_eff, deff, low_n and the change from\n"
+       "the previous period. Without --release: the live figures, marked as not frozen.",
+       {{"--survey", "ID", "survey (default: dashboard.survey)"},
+        {"--period", "Y", "the period (required)"},
+        {"--release", "R", "a frozen release: R1, R2, ... or latest (default: live figures)"},
+        {"--format", "F", "csv (UTF-8 with BOM), xlsx or json (required)"},
+        {"--edition", "E", "internal (low-n figures flagged; default) or public (low-n figures suppressed)"},
+        {"--out", "FILE", "the file to write (required)"}},
+       0, 0, RunExportIndices},
+      {"export microdata", "export one row per response with codes and final weights (CSV, SPSS, Stata, XLSX)", "",
+       "No direct identifiers: respondents get a per-export pseudonymous id, texts are masked. Writes a\n"
+       "codebook beside the file (Markdown and XLSX) unless --no-codebook.",
+       {{"--survey", "ID", "survey (default: dashboard.survey)"},
+        {"--period", "Y", "the period, several separated by commas, or all (required; one with --release)"},
+        {"--release", "R", "a frozen release: R1, R2, ... or latest (default: live data)"},
+        {"--format", "F", "csv, sav (SPSS), dta (Stata 14+) or xlsx (required)"},
+        {"--out", "FILE", "the data file to write (required)"},
+        {"--codebook", "PREFIX", "codebook files PREFIX.md and PREFIX.xlsx (default: FILE without extension + .codebook)"},
+        {"--no-codebook", "", "do not write the codebook"}},
+       0, 0, RunExportMicrodata},
       {"version", "print the version", "", "", {}, 0, 0, RunVersion},
       {"config", "print the effective configuration (secrets masked)", "", "", {}, 0, 0, RunConfig},
   };

@@ -179,7 +179,8 @@ class StatWriter final : public RowWriter {
       integer_.push_back(v.integer);
       widths_.push_back(v.width);
     }
-    notes_ = meta.notes;
+    // SPSS document lines hold at most 80 bytes (ReadStat refuses longer ones).
+    for (const std::string& n : meta.notes) notes_.push_back(ShortenChars(n, 80).substr(0, 80));
     for (const std::string& n : notes_) readstat_add_note(writer_, n.c_str());
     const readstat_error_t e = dta_ ? readstat_begin_writing_dta(writer_, file_, rows)
                                     : readstat_begin_writing_sav(writer_, file_, rows);

@@ -1,0 +1,584 @@
+// Releases and exports end to end on a SQLite store in memory: freezing and revisions, index exports
+// (editions, formats, byte-identical re-exports), weighted microdata (weights reproduce the indices,
+// .sav/.dta read back with ReadStat's own reader, masking, formula neutralization).
+#include <gtest/gtest.h>
+#include <readstat.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+
+#include "aggregator/run.h"
+#include "core/csv.h"
+#include "exports/format.h"
+#include "exports/index_export.h"
+#include "exports/microdata.h"
+#include "exports/release.h"
+#include "sql/store.h"
+
+namespace minyi::exports {
+namespace {
+
+constexpr char kSurveyJson[] = R"({
+  "id": "test-survey", "title": "测试调查", "version": "t1",
+  "questions": [
+    {"code": "security", "text": "您觉得安全吗？", "type": "single", "required": true, "options": [
+      {"code": "1", "label": "很安全"}, {"code": "2", "label": "安全"}, {"code": "3", "label": "基本安全"},
+      {"code": "4", "label": "不太安全"}, {"code": "5", "label": "很不安全"},
+      {"code": "9", "label": "说不清", "missing": true}]},
+    {"code": "grid", "text": "您对网格员满意吗？", "type": "single", "required": true, "options": [
+      {"code": "1", "label": "满意"}, {"code": "2", "label": "比较满意"}, {"code": "3", "label": "一般"},
+      {"code": "4", "label": "不太满意"}, {"code": "5", "label": "不满意"},
+      {"code": "9", "label": "不了解", "missing": true}]},
+    {"code": "sex", "text": "性别", "type": "single", "options": [{"code": "1", "label": "男"}, {"code": "2", "label": "女"}]},
+    {"code": "age_band", "text": "年龄", "type": "single", "options": [
+      {"code": "18-39", "label": "18-39岁"}, {"code": "40-59", "label": "40-59岁"}, {"code": "60+", "label": "60岁及以上"}]},
+    {"code": "concerns", "text": "您担心哪些问题？", "type": "multi", "options": [
+      {"code": "theft", "label": "盗窃"}, {"code": "fraud", "label": "诈骗"}, {"code": "traffic", "label": "交通"}]},
+    {"code": "comment", "text": "意见建议", "type": "text"}
+  ],
+  "indices": [
+    {"id": "security", "name": "群众安全感", "question": "security", "positive": ["1", "2", "3"], "min_n": 30},
+    {"id": "grid", "name": "网格工作满意率", "question": "grid", "positive": ["1", "2"], "min_n": 30}
+  ]
+})";
+
+const char* const kTownA = "320812001";
+const char* const kTownB = "320812002";
+const char* const kTownC = "320812003";  // few responses: low_n
+const char* const kTownD = "320115001";  // another city
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::vector<std::vector<std::string>> ReadCsv(const std::string& path) {
+  std::string text = ReadFile(path);
+  EXPECT_EQ(text.substr(0, 3), std::string(kUtf8Bom));
+  std::istringstream in(text.substr(3));
+  CsvReader reader(in);
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> fields;
+  Status error;
+  while (reader.Next(fields, &error)) rows.push_back(fields);
+  EXPECT_TRUE(error.ok()) << error;
+  return rows;
+}
+
+class ExportsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto loaded = AreaRegistry::LoadDirectory(std::string(MINYI_SOURCE_DIR) + "/data");
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    areas_ = new AreaRegistry(std::move(loaded).value());
+  }
+  static void TearDownTestSuite() { delete areas_; }
+
+  void SetUp() override {
+    sql::StoreOptions options;
+    options.sqlite.path = ":memory:";
+    auto opened = sql::OpenStore(options);
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    store_ = std::move(opened).value();
+    ASSERT_TRUE(store_->Migrate().ok());
+    auto def = ParseSurveyDefinition(kSurveyJson);
+    ASSERT_TRUE(def.ok()) << def.status();
+    catalog_.Add(std::make_shared<SurveyDefinition>(def.value()));
+    def_ = catalog_.Find("test-survey");
+    dir_ = std::filesystem::temp_directory_path() /
+           ("minyi-exports-" + std::to_string(::getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+    std::vector<PopulationCell> cells;
+    for (int year : {2024, 2025}) {
+      for (const char* town : {kTownA, kTownB}) {
+        cells.push_back({year, town, "", "", 50000});
+        cells.push_back({year, town, "1", "", 24000});
+        cells.push_back({year, town, "2", "", 25000});
+      }
+      cells.push_back({year, kTownC, "", "", 8000});
+      cells.push_back({year, kTownD, "", "", 30000});
+    }
+    ASSERT_TRUE(store_->UpsertPopulation(cells).ok());
+    Seed(2024, 1);
+    Seed(2025, 2);
+    Aggregate();
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  Response MakeResponse(int year, const std::string& town, std::mt19937& rng, int n) {
+    Response r;
+    r.survey_id = "test-survey";
+    r.period = {year, 0};
+    r.town_code = town;
+    r.channel = n % 3 == 0 ? Channel::kSms : Channel::kWeb;
+    r.respondent_key = "key-" + std::to_string(year) + "-" + town + "-" + std::to_string(n);
+    r.weight = n % 5 == 0 ? 1.5 : 1.0;
+    const char* security[] = {"1", "2", "2", "3", "3", "4", "5", "9"};
+    const char* grid[] = {"1", "1", "2", "3", "4", "5", "9"};
+    r.answers["security"] = {security[rng() % 8]};
+    r.answers["grid"] = {grid[rng() % 7]};
+    if (rng() % 10 != 0) r.answers["sex"] = {rng() % 2 ? "1" : "2"};
+    const char* ages[] = {"18-39", "40-59", "60+"};
+    r.answers["age_band"] = {ages[rng() % 3]};
+    if (rng() % 2) r.answers["concerns"] = rng() % 2 ? std::vector<std::string>{"theft", "traffic"} : std::vector<std::string>{"fraud"};
+    if (n % 7 == 0) r.answers["comment"] = {"请联系我 13812345678，路灯坏了"};
+    if (n % 11 == 0) r.answers["comment"] = {"=HYPERLINK(\"http://x\")"};
+    if (n % 13 == 0) r.answers["comment"] = {"@SUM(A1), 建议\"多巡逻\""};
+    r.submitted_at_ms = 1700000000000LL + n;
+    r.received_at_ms = r.submitted_at_ms;
+    r.source_ref = "test:" + std::to_string(year) + ":" + town + ":" + std::to_string(n);
+    return r;
+  }
+
+  void Seed(int year, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::vector<Response> batch;
+    const std::vector<std::pair<const char*, int>> towns = {{kTownA, 80}, {kTownB, 50}, {kTownC, 12}, {kTownD, 40}};
+    for (const auto& [town, count] : towns) {
+      for (int n = 0; n < count; ++n) batch.push_back(MakeResponse(year, town, rng, n));
+    }
+    std::vector<AppendResult> results;
+    ASSERT_TRUE(store_->Append(batch, &results).ok());
+  }
+
+  void Aggregate() {
+    aggregator::AggregationOptions options;
+    options.survey_id = "test-survey";
+    options.code_version = "test";
+    auto done = aggregator::RunAggregation(options, *store_, *store_, catalog_, *areas_, *store_);
+    ASSERT_TRUE(done.ok()) << done.status();
+  }
+
+  Result<FreezeResult> Freeze(int year, const std::string& reason = "") {
+    FreezeOptions options;
+    options.survey_id = "test-survey";
+    options.period = {year, 0};
+    options.reason = reason;
+    options.created_by = "cli:test";
+    options.code_version = "test";
+    options.now_ms = 1750000000000LL;
+    return FreezeRelease(options, *store_, *store_, *store_, *store_, catalog_, *areas_);
+  }
+
+  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+
+  Result<MicrodataSummary> Microdata(MicrodataFormat format, int release, const std::string& path,
+                                     std::int64_t live_time = 0) {
+    MicrodataRequest req;
+    req.survey_id = "test-survey";
+    req.periods = {{2025, 0}};
+    req.release = release;
+    req.format = format;
+    req.path = path;
+    req.live_time_ms = live_time;
+    MicrodataSources sources{store_.get(), store_.get(), store_.get(), &catalog_, areas_};
+    return ExportMicrodata(req, sources);
+  }
+
+  Status Indices(int release, IndexFormat format, Edition edition, const std::string& path, std::int64_t live = 0) {
+    auto figures = LoadIndexFigures("test-survey", {2025, 0}, release, *store_, *store_);
+    if (!figures.ok()) return figures.status();
+    IndexExportOptions options;
+    options.format = format;
+    options.edition = edition;
+    options.live_time_ms = live;
+    return WriteIndexExport(figures.value(), *def_, *areas_, options, path);
+  }
+
+  static AreaRegistry* areas_;
+  std::unique_ptr<sql::Store> store_;
+  SurveyCatalog catalog_;
+  std::shared_ptr<const SurveyDefinition> def_;
+  std::filesystem::path dir_;
+};
+
+AreaRegistry* ExportsTest::areas_ = nullptr;
+
+TEST(ExportFormat, FormulaCellsAreNeutralizedAndNumbersAreNot) {
+  EXPECT_EQ(NeutralizeFormula("=1+2"), "'=1+2");
+  EXPECT_EQ(NeutralizeFormula("+86"), "'+86");
+  EXPECT_EQ(NeutralizeFormula("-2"), "'-2");
+  EXPECT_EQ(NeutralizeFormula("@SUM(A1)"), "'@SUM(A1)");
+  EXPECT_EQ(NeutralizeFormula("安全 = 好"), "安全 = 好");
+  EXPECT_EQ(CsvText("=A1,\"x\""), "\"'=A1,\"\"x\"\"\"");
+  EXPECT_EQ(FormatNumber(-0.25), "-0.25");
+  EXPECT_EQ(FormatNumber(0.1), "0.1");
+  EXPECT_EQ(FormatNumber(std::nan("")), "");
+  EXPECT_EQ(std::strtod(FormatNumber(1.0 / 3).c_str(), nullptr), 1.0 / 3);
+}
+
+TEST(ExportFormat, IndexRowsAndPopulationSurviveTheirCanonicalText) {
+  IndexRow r;
+  r.survey_id = "s";
+  r.period = {2025, 2};
+  r.level = "town";
+  r.area_code = "320812001";
+  r.index_id = "security";
+  r.n = 12;
+  r.estimate = 0.1 + 0.2;
+  r.se = std::nan("");
+  r.change = -0.0123456789012345;
+  r.low_n = true;
+  r.response_hash = "abc";
+  r.computed_at_ms = 17;
+  auto back = DecodeIndexRows(EncodeIndexRows({r}));
+  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_EQ(back->size(), 1U);
+  EXPECT_EQ((*back)[0].estimate, r.estimate);
+  EXPECT_TRUE(std::isnan((*back)[0].se));
+  EXPECT_EQ((*back)[0].change, r.change);
+  EXPECT_EQ((*back)[0].period, r.period);
+  EXPECT_TRUE((*back)[0].low_n);
+  EXPECT_EQ(EncodeIndexRows(back.value()), EncodeIndexRows({r}));
+  EXPECT_FALSE(DecodeIndexRows("a\tb\n").ok());
+  auto cells = DecodePopulation(EncodePopulation({{2025, "320812001", "1", "", 1234.5}}));
+  ASSERT_TRUE(cells.ok());
+  EXPECT_EQ((*cells)[0].population, 1234.5);
+  EXPECT_EQ((*cells)[0].sex, "1");
+  EXPECT_EQ(ParseReleaseSelector("R2"), 2);
+  EXPECT_EQ(ParseReleaseSelector("latest"), 0);
+  EXPECT_FALSE(ParseReleaseSelector("R0").has_value());
+  EXPECT_FALSE(ParseReleaseSelector("x").has_value());
+}
+
+TEST_F(ExportsTest, FreezeRecomputesTheLiveFiguresOnTheSameResponses) {
+  auto frozen = Freeze(2025);
+  ASSERT_TRUE(frozen.ok()) << frozen.status();
+  EXPECT_FALSE(frozen->unchanged);
+  EXPECT_EQ(frozen->release.revision, 1);
+  EXPECT_EQ(frozen->release.response_count, 182);
+  EXPECT_EQ(frozen->release.manifest_hash.size(), 64U);
+  EXPECT_EQ(frozen->release.content_hash, Sha256Hex(ReleaseContentText(frozen->release)));
+  EXPECT_EQ(ChangeBaseline(frozen->release), "live figures of 2024 at freezing");
+  auto release = LoadIndexFigures("test-survey", {2025, 0}, 1, *store_, *store_);
+  auto live = LoadIndexFigures("test-survey", {2025, 0}, -1, *store_, *store_);
+  ASSERT_TRUE(release.ok() && live.ok());
+  ASSERT_EQ(release->rows.size(), live->rows.size());
+  std::map<std::string, const IndexRow*> by_key;
+  for (const IndexRow& r : live->rows) by_key[r.level + r.area_code + r.index_id] = &r;
+  for (const IndexRow& r : release->rows) {
+    const IndexRow* l = by_key[r.level + r.area_code + r.index_id];
+    ASSERT_NE(l, nullptr);
+    EXPECT_EQ(r.n, l->n);
+    EXPECT_EQ(r.estimate, l->estimate) << r.area_code;
+    EXPECT_EQ(r.se, l->se) << r.area_code;
+    EXPECT_EQ(r.response_hash, l->response_hash);
+    EXPECT_TRUE(std::isnan(r.change) ? std::isnan(l->change) : r.change == l->change);
+    EXPECT_EQ(r.weighting, l->weighting);
+  }
+}
+
+TEST_F(ExportsTest, LateResponsesMakeARevisionWithAReasonAndR1NeverChanges) {
+  ASSERT_TRUE(Freeze(2025).ok());
+  ASSERT_TRUE(Indices(1, IndexFormat::kCsv, Edition::kInternal, Path("r1-before.csv")).ok());
+  ASSERT_TRUE(Microdata(MicrodataFormat::kCsv, 1, Path("m1-before.csv")).ok());
+
+  auto unchanged = Freeze(2025, "again");
+  ASSERT_TRUE(unchanged.ok()) << unchanged.status();
+  EXPECT_TRUE(unchanged->unchanged);
+  EXPECT_EQ(unchanged->release.revision, 1);
+
+  std::mt19937 rng(9);
+  std::vector<AppendResult> results;
+  ASSERT_TRUE(store_->Append({MakeResponse(2025, kTownA, rng, 1000)}, &results).ok());
+  Aggregate();
+  auto no_reason = Freeze(2025);
+  ASSERT_FALSE(no_reason.ok());
+  EXPECT_EQ(no_reason.status().code(), StatusCode::kInvalidInput);
+  auto r2 = Freeze(2025, "late SMS replies");
+  ASSERT_TRUE(r2.ok()) << r2.status();
+  EXPECT_EQ(r2->release.revision, 2);
+  EXPECT_EQ(r2->release.response_count, 183);
+  auto list = store_->ListReleases("test-survey");
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2U);
+  EXPECT_EQ((*list)[1].reason, "late SMS replies");
+
+  ASSERT_TRUE(Indices(1, IndexFormat::kCsv, Edition::kInternal, Path("r1-after.csv")).ok());
+  EXPECT_EQ(ReadFile(Path("r1-before.csv")), ReadFile(Path("r1-after.csv")));
+  auto m1 = Microdata(MicrodataFormat::kCsv, 1, Path("m1-after.csv"));
+  ASSERT_TRUE(m1.ok()) << m1.status();
+  EXPECT_EQ(m1->rows, 182);
+  EXPECT_EQ(ReadFile(Path("m1-before.csv")), ReadFile(Path("m1-after.csv")));
+  auto m2 = Microdata(MicrodataFormat::kCsv, 2, Path("m2.csv"));
+  ASSERT_TRUE(m2.ok()) << m2.status();
+  EXPECT_EQ(m2->rows, 183);
+}
+
+TEST_F(ExportsTest, ReExportingAReleaseGivesIdenticalBytesInEveryFormat) {
+  ASSERT_TRUE(Freeze(2025).ok());
+  for (IndexFormat f : {IndexFormat::kCsv, IndexFormat::kJson, IndexFormat::kXlsx}) {
+    const std::string ext(IndexFormatExtension(f));
+    ASSERT_TRUE(Indices(1, f, Edition::kPublic, Path("a." + ext), 1000000000000LL).ok());
+    ASSERT_TRUE(Indices(1, f, Edition::kPublic, Path("b." + ext), 1900000000000LL).ok());
+    const std::string a = ReadFile(Path("a." + ext));
+    EXPECT_GT(a.size(), 100U);
+    EXPECT_EQ(a, ReadFile(Path("b." + ext))) << ext;
+  }
+  for (auto [f, ext] : std::vector<std::pair<MicrodataFormat, std::string>>{
+           {MicrodataFormat::kCsv, "csv"}, {MicrodataFormat::kSav, "sav"}, {MicrodataFormat::kDta, "dta"},
+           {MicrodataFormat::kXlsx, "xlsx"}}) {
+    ASSERT_TRUE(Microdata(f, 1, Path("ma." + ext), 1000000000000LL).ok()) << ext;
+    ASSERT_TRUE(Microdata(f, 1, Path("mb." + ext), 1900000000000LL).ok()) << ext;
+    const std::string a = ReadFile(Path("ma." + ext));
+    EXPECT_GT(a.size(), 1000U);
+    EXPECT_EQ(a, ReadFile(Path("mb." + ext))) << ext;
+  }
+  // Live exports draw a new salt: the respondent ids differ between two exports.
+  ASSERT_TRUE(Microdata(MicrodataFormat::kCsv, -1, Path("l1.csv"), 1).ok());
+  ASSERT_TRUE(Microdata(MicrodataFormat::kCsv, -1, Path("l2.csv"), 1).ok());
+  EXPECT_NE(ReadCsv(Path("l1.csv"))[1][0], ReadCsv(Path("l2.csv"))[1][0]);
+}
+
+TEST_F(ExportsTest, PublicEditionSuppressesLowNRowsAndInternalFlagsThem) {
+  ASSERT_TRUE(Indices(-1, IndexFormat::kCsv, Edition::kPublic, Path("pub.csv")).ok());
+  ASSERT_TRUE(Indices(-1, IndexFormat::kCsv, Edition::kInternal, Path("int.csv")).ok());
+  for (const std::string& name : {std::string("pub.csv"), std::string("int.csv")}) {
+    const auto rows = ReadCsv(Path(name));
+    ASSERT_GT(rows.size(), 1U);
+    std::map<std::string, std::size_t> col;
+    for (std::size_t i = 0; i < rows[0].size(); ++i) col[rows[0][i]] = i;
+    bool seen_low = false, seen_normal = false;
+    for (std::size_t i = 1; i < rows.size(); ++i) {
+      const auto& r = rows[i];
+      EXPECT_EQ(r[col["release"]], "live");
+      if (r[col["area_code"]] == kTownC) {
+        seen_low = true;
+        EXPECT_EQ(r[col["low_n"]], "true");
+        EXPECT_FALSE(r[col["n"]].empty());
+        if (name == "pub.csv") {
+          EXPECT_EQ(r[col["suppressed"]], "true");
+          EXPECT_EQ(r[col["estimate"]], "");
+          EXPECT_EQ(r[col["se"]], "");
+          EXPECT_EQ(r[col["ci_low"]], "");
+          EXPECT_EQ(r[col["change"]], "");
+        } else {
+          EXPECT_EQ(r[col["suppressed"]], "false");
+          EXPECT_NE(r[col["estimate"]], "");
+        }
+      }
+      if (r[col["area_code"]] == kTownA) {
+        seen_normal = true;
+        EXPECT_EQ(r[col["low_n"]], "false");
+        EXPECT_NE(r[col["estimate"]], "");
+        // A negative change is a number, never neutralized.
+        if (!r[col["change"]].empty()) {
+          EXPECT_NE(r[col["change"]][0], '\'');
+        }
+      }
+    }
+    EXPECT_TRUE(seen_low && seen_normal);
+  }
+  // Levels: one row per area and index, from the province down.
+  const auto rows = ReadCsv(Path("int.csv"));
+  EXPECT_EQ(rows[1][3], "province");
+  EXPECT_EQ(rows.back()[3], "town");
+}
+
+TEST_F(ExportsTest, WeightedMeansOfTheMicrodataEqualTheExportedIndices) {
+  ASSERT_TRUE(Freeze(2025).ok());
+  ASSERT_TRUE(Microdata(MicrodataFormat::kCsv, 1, Path("m.csv")).ok());
+  auto figures = LoadIndexFigures("test-survey", {2025, 0}, 1, *store_, *store_);
+  ASSERT_TRUE(figures.ok());
+  const auto rows = ReadCsv(Path("m.csv"));
+  std::map<std::string, std::size_t> col;
+  for (std::size_t i = 0; i < rows[0].size(); ++i) col[rows[0][i]] = i;
+  struct Sums {
+    double w = 0, wy = 0, ws = 0;
+  };
+  std::map<std::string, Sums> security, grid;  // by area (town codes and "32")
+  const std::map<std::string, double> score = {{"1", 100}, {"2", 75}, {"3", 50}, {"4", 25}, {"5", 0}};
+  for (std::size_t i = 1; i < rows.size(); ++i) {
+    const auto& r = rows[i];
+    const double w = std::stod(r[col["weight"]]);
+    for (auto [name, sums, positive] : {std::make_tuple("security", &security, 3), std::make_tuple("grid", &grid, 2)}) {
+      const std::string v = r[col[name]];
+      if (score.count(v) == 0) continue;  // 9 (missing) or unanswered
+      for (const std::string& area : {r[col["town_code"]], std::string("32")}) {
+        Sums& s = (*sums)[area];
+        s.w += w;
+        s.wy += std::stoi(v) <= positive ? w : 0;
+        s.ws += w * score.at(v);
+      }
+    }
+  }
+  int checked = 0;
+  for (const IndexRow& row : figures->rows) {
+    if (row.level != "town" && row.level != "province") continue;
+    const Sums& s = (row.index_id == "security" ? security : grid)[row.area_code];
+    ASSERT_GT(s.w, 0) << row.area_code;
+    EXPECT_NEAR(s.wy / s.w, row.estimate, 1e-12 * std::max(1.0, row.estimate)) << row.level << " " << row.area_code;
+    EXPECT_NEAR(s.ws / s.w, row.score, 1e-10) << row.level << " " << row.area_code;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 10);  // 4 towns + province, 2 indices
+}
+
+TEST_F(ExportsTest, MicrodataHasNoIdentifiersMasksTextAndNeutralizesFormulas) {
+  ASSERT_TRUE(Freeze(2025).ok());
+  ASSERT_TRUE(Microdata(MicrodataFormat::kCsv, 1, Path("m.csv")).ok());
+  const std::string text = ReadFile(Path("m.csv"));
+  EXPECT_EQ(text.find("13812345678"), std::string::npos);
+  EXPECT_EQ(text.find("key-2025"), std::string::npos);
+  EXPECT_EQ(text.find("test:2025"), std::string::npos);
+  EXPECT_NE(text.find("'=HYPERLINK"), std::string::npos);
+  EXPECT_EQ(text.find(",=HYPERLINK"), std::string::npos);
+  EXPECT_NE(text.find("'@SUM"), std::string::npos);
+  const auto rows = ReadCsv(Path("m.csv"));
+  ASSERT_EQ(rows.size(), 183U);
+  std::map<std::string, std::size_t> col;
+  for (std::size_t i = 0; i < rows[0].size(); ++i) col[rows[0][i]] = i;
+  for (const char* name : {"respondent_id", "town_code", "county", "city", "weight", "base_weight", "security",
+                           "concerns_theft", "concerns_fraud", "concerns_traffic", "comment", "channel"}) {
+    EXPECT_EQ(col.count(name), 1U) << name;
+  }
+  for (std::size_t i = 1; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i][col["respondent_id"]].size(), 16U);
+    const std::string theft = rows[i][col["concerns_theft"]];
+    EXPECT_TRUE(theft == "" || theft == "0" || theft == "1");
+  }
+  // Codebook beside the data: every variable, the weighting and the margins.
+  MicrodataRequest req;
+  req.survey_id = "test-survey";
+  req.periods = {{2025, 0}};
+  req.release = 1;
+  req.path = Path("m2.csv");
+  req.codebook_md_path = Path("cb.md");
+  req.codebook_xlsx_path = Path("cb.xlsx");
+  MicrodataSources sources{store_.get(), store_.get(), store_.get(), &catalog_, areas_};
+  ASSERT_TRUE(ExportMicrodata(req, sources).ok());
+  const std::string md = ReadFile(Path("cb.md"));
+  for (const char* needle : {"`concerns_fraud`", "说不清", "score 75", "raking", "R1", "minyi import population", "`weight`"}) {
+    EXPECT_NE(md.find(needle), std::string::npos) << needle;
+  }
+  EXPECT_GT(ReadFile(Path("cb.xlsx")).size(), 1000U);
+}
+
+// What ReadStat's reader gives back for a .sav or .dta file.
+struct StatFile {
+  std::vector<std::string> names, labels, label_sets;
+  std::map<std::string, std::map<double, std::string>> value_labels;
+  std::vector<std::vector<std::string>> rows;  // values as text ("" when missing)
+  std::string fweight;
+};
+
+int OnVariable(int, readstat_variable_t* v, const char* val_labels, void* ctx) {
+  auto* f = static_cast<StatFile*>(ctx);
+  f->names.push_back(readstat_variable_get_name(v));
+  const char* label = readstat_variable_get_label(v);
+  f->labels.push_back(label ? label : "");
+  f->label_sets.push_back(val_labels ? val_labels : "");
+  return READSTAT_HANDLER_OK;
+}
+int OnValue(int obs, readstat_variable_t* v, readstat_value_t value, void* ctx) {
+  auto* f = static_cast<StatFile*>(ctx);
+  if (static_cast<std::size_t>(obs) >= f->rows.size()) f->rows.resize(static_cast<std::size_t>(obs) + 1);
+  auto& row = f->rows[static_cast<std::size_t>(obs)];
+  const auto index = static_cast<std::size_t>(readstat_variable_get_index(v));
+  if (row.size() <= index) row.resize(index + 1);
+  if (readstat_value_is_system_missing(value)) return READSTAT_HANDLER_OK;
+  const readstat_type_t type = readstat_value_type(value);
+  if (type == READSTAT_TYPE_STRING) {
+    const char* s = readstat_string_value(value);
+    row[index] = s ? s : "";
+  } else {
+    row[index] = FormatNumber(readstat_double_value(value));
+  }
+  return READSTAT_HANDLER_OK;
+}
+int OnValueLabel(const char* set, readstat_value_t value, const char* label, void* ctx) {
+  static_cast<StatFile*>(ctx)->value_labels[set][readstat_double_value(value)] = label;
+  return READSTAT_HANDLER_OK;
+}
+int OnFweight(readstat_variable_t* v, void* ctx) {
+  static_cast<StatFile*>(ctx)->fweight = readstat_variable_get_name(v);
+  return READSTAT_HANDLER_OK;
+}
+
+StatFile ReadStatFile(const std::string& path, bool dta) {
+  StatFile f;
+  readstat_parser_t* parser = readstat_parser_init();
+  readstat_set_variable_handler(parser, OnVariable);
+  readstat_set_value_handler(parser, OnValue);
+  readstat_set_value_label_handler(parser, OnValueLabel);
+  readstat_set_fweight_handler(parser, OnFweight);
+  const readstat_error_t e = dta ? readstat_parse_dta(parser, path.c_str(), &f) : readstat_parse_sav(parser, path.c_str(), &f);
+  readstat_parser_free(parser);
+  EXPECT_EQ(e, READSTAT_OK) << readstat_error_message(e);
+  return f;
+}
+
+TEST_F(ExportsTest, SavAndDtaReadBackWithTheSameValuesAndChineseLabels) {
+  ASSERT_TRUE(Freeze(2025).ok());
+  ASSERT_TRUE(Microdata(MicrodataFormat::kCsv, 1, Path("m.csv")).ok());
+  const auto csv = ReadCsv(Path("m.csv"));
+  for (bool dta : {false, true}) {
+    const std::string path = Path(dta ? "m.dta" : "m.sav");
+    auto summary = Microdata(dta ? MicrodataFormat::kDta : MicrodataFormat::kSav, 1, path);
+    ASSERT_TRUE(summary.ok()) << summary.status();
+    const StatFile f = ReadStatFile(path, dta);
+    ASSERT_EQ(f.names, csv[0]) << (dta ? "dta" : "sav");
+    ASSERT_EQ(f.rows.size() + 1, csv.size());
+    std::map<std::string, std::size_t> col;
+    for (std::size_t i = 0; i < f.names.size(); ++i) col[f.names[i]] = i;
+    EXPECT_EQ(f.labels[col["security"]], "您觉得安全吗？");
+    EXPECT_EQ(f.labels[col["concerns_fraud"]], "您担心哪些问题？：诈骗");
+    const auto& security_labels = f.value_labels.at(f.label_sets[col["security"]]);
+    EXPECT_EQ(security_labels.at(1), "很安全");
+    EXPECT_EQ(security_labels.at(9), "说不清");
+    EXPECT_EQ(f.value_labels.at(f.label_sets[col["channel"]]).at(2), "短信");
+    if (!dta) {
+      EXPECT_EQ(f.fweight, "weight");
+    }
+    for (std::size_t r = 0; r < f.rows.size(); ++r) {
+      std::vector<std::string> row = f.rows[r];
+      row.resize(f.names.size());
+      for (std::size_t c = 0; c < row.size(); ++c) {
+        std::string expected = csv[r + 1][c];
+        if (!expected.empty() && expected[0] == '\'' && row[c].size() + 1 == expected.size()) expected = expected.substr(1);
+        EXPECT_EQ(row[c], expected) << (dta ? "dta" : "sav") << " row " << r << " " << f.names[c];
+      }
+    }
+  }
+}
+
+TEST_F(ExportsTest, AReleaseWhoseResponseWasWithdrawnCannotBeReproduced) {
+  ASSERT_TRUE(Freeze(2025).ok());
+  auto withdrawn = store_->Withdraw(Channel::kWeb, "test:2025:320812001:1", "deleted by the respondent");
+  ASSERT_TRUE(withdrawn.ok()) << withdrawn.status();
+  ASSERT_EQ(withdrawn.value(), WithdrawOutcome::kWithdrawn);
+  auto export_result = Microdata(MicrodataFormat::kCsv, 1, Path("m.csv"));
+  ASSERT_FALSE(export_result.ok());
+  EXPECT_EQ(export_result.status().code(), StatusCode::kConflict);
+  // The frozen figures themselves are still there.
+  EXPECT_TRUE(Indices(1, IndexFormat::kJson, Edition::kInternal, Path("i.json")).ok());
+}
+
+TEST_F(ExportsTest, XlsxAndJsonCarryTheProvenance) {
+  auto frozen = Freeze(2025);
+  ASSERT_TRUE(frozen.ok());
+  ASSERT_TRUE(Indices(1, IndexFormat::kJson, Edition::kInternal, Path("i.json")).ok());
+  const std::string json = ReadFile(Path("i.json"));
+  for (const std::string& needle : {frozen->release.content_hash, std::string("\"release\":\"R1\""),
+                                    std::string("\"n_eff\":"), std::string("\"deff\":"), std::string("\"change_se\":")}) {
+    EXPECT_NE(json.find(needle), std::string::npos) << needle;
+  }
+  ASSERT_TRUE(Indices(-1, IndexFormat::kJson, Edition::kInternal, Path("live.json")).ok());
+  EXPECT_NE(ReadFile(Path("live.json")).find("live (not frozen"), std::string::npos);
+  ASSERT_TRUE(Indices(1, IndexFormat::kXlsx, Edition::kInternal, Path("i.xlsx")).ok());
+  const std::string xlsx = ReadFile(Path("i.xlsx"));
+  EXPECT_EQ(xlsx.substr(0, 2), "PK");
+}
+
+}  // namespace
+}  // namespace minyi::exports
