@@ -5,9 +5,7 @@
 #include <iostream>
 
 #include "cli/command.h"
-#include "cli/questionnaire_commands.h"
 #include "cli/sms_commands.h"
-#include "cli/wechat_commands.h"
 #include "cli/version.h"
 
 namespace minyi::cli {
@@ -137,22 +135,6 @@ const std::vector<CommandSpec>& Commands() {
        "A town-year with a bad line or inconsistent margins (listed cells above the town total) is\n"
        "reported and not stored; every other town-year is stored, replacing earlier figures.",
        {}, 1, 1000, RunImportPopulation},
-      {"import questionnaire", "import 问卷星 (.xls, CSV) and 腾讯问卷 (CSV, .xlsx) answer exports, one revisable response per answer",
-       "FILE...",
-       "Columns are matched to the survey's questions by title (or by --map); answers by option text, alias or\n"
-       "number; 0/1 option columns and -2/-3 (skipped / not shown) are understood. Each answer is the slot\n"
-       "wjx:<questionnaire>:<序号> or txwj:<survey_id>:<编号>: importing again adds nothing, an answer edited\n"
-       "since is a revision. Every rejected row is listed with its row number and reason.",
-       {{"--survey", "ID", "the survey the questionnaire asks (or the map's survey)"},
-        {"--period", "Y", "period, e.g. 2026 or 2026Q2 (or the map's period)"},
-        {"--town", "CODE", "the 9-digit town of every answer"},
-        {"--town-column", "COL", "the question (number or title) answered with the town's name"},
-        {"--county", "CODE", "the county (or city) the town names are looked up in"},
-        {"--map", "FILE", "a questionnaire map (JSON; README \"Questionnaire exports\")"},
-        {"--provider", "P", "wjx or txwj (default: recognized from the header)"},
-        {"--questionnaire-id", "ID", "the provider's questionnaire id, as the live endpoints see it"},
-        {"--batch", "N", "responses per transaction (default 500)"}},
-       1, 1000, RunImportQuestionnaire},
       {"demo seed", "seed the deterministic synthetic demo data set (all 1,487 towns, 2019-2025)", "",
        "Stores population margins and responses that are invented but true-looking (town differences,\n"
        "a slow upward trend, a few towns that drop). Seeding the same parameters again does nothing.",
@@ -195,21 +177,6 @@ const std::vector<CommandSpec>& Commands() {
        "Rows are handled oldest first; a message already received (same provider and id) is a duplicate.",
        {{"--provider", "P", "the gateway the export comes from, for dedupe against its webhooks (default import)"}},
        1, 1000, RunImportSms},
-      {"import wechat", "import WeChat group chat exports: survey prompts, replies and 接龙 lists, one response per member",
-       "FILE...",
-       "Formats (recognized from the content): WeChatMsg/MemoTrace TXT and CSV, PyWxDump CSV (paged files\n"
-       "together), WechatExporter TXT, chatlog CSV; UTF-8 with or without BOM, or GB18030/GBK. A prompt is a\n"
-       "grid worker's message with one of the survey's wechat markers; members' replies within the window are\n"
-       "read like SMS replies; a member's later answer replaces the earlier one (a revision). Importing the\n"
-       "same export again adds nothing. The report lists every line not taken, with its reason.",
-       {{"--survey", "ID", "survey (default: dashboard.survey)"},
-        {"--period", "Y", "period, e.g. 2025 or 2025Q2 (required)"},
-        {"--town", "CODE", "the 9-digit town of every group in the files"},
-        {"--group-map", "FILE", "CSV group,town[,grid_workers]: group name or room id -> town code"},
-        {"--grid-worker", "NAME", "a grid worker's display name or wxid (repeatable; adds to wechat.grid_workers)", true},
-        {"--group", "NAME", "the group of exports that do not name it (WeChatMsg TXT; default: the file name)"},
-        {"--dry-run", "", "read and report, store nothing"}},
-       1, 1000, RunImportWechat},
       {"sms roster import", "import an SMS invitation roster CSV (phone,town); phones are stored encrypted", "FILE",
        "town is a 9-digit town code, or a 6-digit county code when the town is to be asked by SMS.",
        {{"--survey", "ID", "the survey the roster is for (default: the only survey loaded)"}}, 1, 1, RunSmsRosterImport},
