@@ -10,6 +10,7 @@
 #include "dashboards/comments.h"
 #include "dashboards/dashboard_api.h"
 #include "sql/access_store.h"
+#include "sql/collector_counters.h"
 
 namespace minyi::cli {
 
@@ -30,6 +31,8 @@ Status CreateDemoAccounts(Context& context, std::ostream& out);
 // What `serve` keeps alive for the dashboards (declare before the server so it outlives it).
 struct DashboardRuntime {
   AccessBundle access;
+  std::unique_ptr<CollectorCounters> counters;
+  std::unique_ptr<ResponseRateQueries> rates;
   dashboards::TopicDictionary topics;
   std::unique_ptr<dashboards::Dashboard> dashboard;
 };

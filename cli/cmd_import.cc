@@ -5,9 +5,17 @@
 #include <functional>
 #include <iostream>
 
+#include <Poco/Path.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
 #include "cli/command.h"
+#include "cli/import_runs.h"
 #include "collector/population_import.h"
 #include "collector/response_import.h"
+#include "sql/collector_counters.h"
 
 namespace minyi::cli {
 namespace {
@@ -38,6 +46,32 @@ int ForEachInput(const Args& args, const std::function<Result<bool>(std::istream
 
 }  // namespace
 
+std::string ImportActor() {
+  if (const passwd* pw = ::getpwuid(::geteuid()); pw != nullptr && pw->pw_name != nullptr) return pw->pw_name;
+  if (const char* user = std::getenv("USER"); user != nullptr) return user;
+  return "uid " + std::to_string(::geteuid());
+}
+
+void RecordImportRun(sql::Store& store, ImportRun run) {
+  if (run.actor.empty()) run.actor = ImportActor();
+  run.file_name = run.file_name == "-" ? "(stdin)" : Poco::Path(run.file_name).getFileName();
+  if (run.finished_at_ms == 0) run.finished_at_ms = NowMillis();
+  auto counters = sql::OpenCollectorCounters(store);
+  Status s = counters.ok() ? counters.value()->RecordImportRun(run).status() : counters.status();
+  if (!s.ok()) spdlog::warn("{}: the import run was not recorded: {}", run.file_name, s.ToString());
+}
+
+Status TrackingSink::Append(const std::vector<Response>& batch, std::vector<AppendResult>* results) {
+  MINYI_RETURN_IF_ERROR(inner_.Append(batch, results));
+  for (const Response& r : batch) {
+    area_ = any_ ? CommonArea({area_, r.town_code}) : CommonArea({r.town_code});
+    if (!any_) survey_ = r.survey_id;
+    if (r.survey_id != survey_) mixed_surveys_ = true;
+    any_ = true;
+  }
+  return Status::Ok();
+}
+
 int RunImportResponses(Context& context, const Args& args) {
   auto batch = IntOption(args, "--batch", 1000, 1, 100000);
   if (!batch) return kExitUsage;
@@ -56,9 +90,22 @@ int RunImportResponses(Context& context, const Args& args) {
         spdlog::info("{}: {} records read, {} stored", path, so_far.records, so_far.stored);
       }
     };
-    auto report = collector::ImportResponsesCsv(in, *r.surveys, *r.areas, *r.store, options);
+    const std::int64_t started = NowMillis();
+    TrackingSink sink(*r.store);
+    auto report = collector::ImportResponsesCsv(in, *r.surveys, *r.areas, sink, options);
     if (!report.ok()) return report.status();
     std::cout << collector::FormatImportReport(report.value(), path);
+    ImportRun run;
+    run.command = "import responses";
+    run.file_name = path;
+    run.survey_id = sink.survey();
+    run.area_code = sink.area();
+    run.started_at_ms = started;
+    run.rows_read = static_cast<std::int64_t>(report->records);
+    run.rows_stored = static_cast<std::int64_t>(report->stored);
+    run.rows_duplicate = static_cast<std::int64_t>(report->duplicates);
+    run.rows_rejected = static_cast<std::int64_t>(report->rejected + report->conflicts);
+    RecordImportRun(*r.store, run);
     return report->rejected > 0 || report->conflicts > 0;
   });
 }
@@ -70,9 +117,18 @@ int RunImportPopulation(Context& context, const Args& args) {
   const collector::DemographicCodes codes = collector::DemographicCodesFromCatalog(*r.surveys);
 
   return ForEachInput(args, [&](std::istream& in, const std::string& path) -> Result<bool> {
+    const std::int64_t started = NowMillis();
     auto report = collector::ImportPopulationCsv(in, *r.areas, codes, *r.store, *r.store, {});
     if (!report.ok()) return report.status();
     std::cout << collector::FormatPopulationImportReport(report.value(), path);
+    ImportRun run;
+    run.command = "import population";
+    run.file_name = path;
+    run.started_at_ms = started;
+    run.rows_read = static_cast<std::int64_t>(report->records);
+    run.rows_stored = static_cast<std::int64_t>(report->records - report->rejected_lines);
+    run.rows_rejected = static_cast<std::int64_t>(report->rejected_lines);
+    RecordImportRun(*r.store, run);
     return report->rejected_lines > 0 || report->towns_rejected > 0;
   });
 }

@@ -18,10 +18,12 @@
 #include "cli/command.h"
 #include "cli/sms_commands.h"
 #include "cli/version.h"
+#include "collector/rejection_tally.h"
 #include "collector/web_service.h"
 #include "core/http/router.h"
 #include "dashboards/export_routes.h"
 #include "dashboards/status_page.h"
+#include "sql/collector_counters.h"
 
 namespace minyi::cli {
 namespace {
@@ -89,10 +91,17 @@ int RunServe(Context& context, const Args& args) {
                  "changes every respondent key",
                  context.config().collector.secret_file);
   }
+  // Rejected web/API submissions, counted in memory and written every 2 s (core/collector_counters.h);
+  // declared before the web service so it outlives every handler that counts into it.
+  auto counters = sql::OpenCollectorCounters(db);
+  if (!counters.ok()) return Fail(counters.status());
+  collector::RejectionTally rejections(*counters.value());
+  rejections.Start();
   // Declared before the server so it outlives it: handlers wait on its writer.
   collector::WebService web(*r.surveys, *r.areas, db, db, std::move(secret).value(),
                             std::move(web_options).value());
 
+  web.ingest().set_rejection_tally(&rejections);
   http::Router router;
   RegisterHealth(router, db);
   web.Register(router);

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <map>
 
+#include "cli/import_runs.h"
 #include "cli/sms_commands.h"
 #include "collector/sms/phone_privacy.h"
 #include "collector/sms/sender.h"
@@ -131,10 +132,20 @@ int RunSmsRosterImport(Context& context, const Args& args) {
   const std::string file = args.positionals.front();
   std::ifstream in(file);
   if (!in) return Fail(Status::InvalidInput("cannot open " + file));
+  const std::int64_t started = NowMillis();
   auto report = (*kit)->service->ImportRoster(in, *survey);
   if (!report.ok()) return Fail(report.status().WithContext(file));
   std::cout << file << ": " << report->stored << " roster entries stored for " << *survey
             << " (phones encrypted), " << report->rejected.size() << " rejected\n";
+  ImportRun run;
+  run.command = "sms roster import";
+  run.file_name = file;
+  run.survey_id = *survey;
+  run.started_at_ms = started;
+  run.rows_stored = report->stored;
+  run.rows_rejected = static_cast<std::int64_t>(report->rejected.size());
+  run.rows_read = run.rows_stored + run.rows_rejected;
+  RecordImportRun(*(*kit)->resources.store, run);
   return Report(report->rejected);
 }
 
@@ -202,10 +213,20 @@ int RunImportSms(Context& context, const Args& args) {
   for (const std::string& file : args.positionals) {
     std::ifstream in(file);
     if (!in) return Fail(Status::InvalidInput("cannot open " + file));
+    const std::int64_t started = NowMillis();
     auto report = (*kit)->service->ImportRepliesCsv(in, provider);
     if (!report.ok()) return Fail(report.status().WithContext(file));
     std::cout << file << ": " << report->stored << " replies handled, " << report->duplicates << " duplicates, "
               << report->rejected.size() << " rejected\n";
+    ImportRun run;
+    run.command = "import sms";
+    run.file_name = file;
+    run.started_at_ms = started;
+    run.rows_stored = report->stored;
+    run.rows_duplicate = report->duplicates;
+    run.rows_rejected = static_cast<std::int64_t>(report->rejected.size());
+    run.rows_read = run.rows_stored + run.rows_duplicate + run.rows_rejected;
+    RecordImportRun(*(*kit)->resources.store, run);
     if (Report(report->rejected) != kExitOk) exit = kExitRejected;
   }
   return exit;

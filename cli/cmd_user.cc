@@ -204,6 +204,14 @@ Result<std::unique_ptr<DashboardRuntime>> StartDashboard(Context& context, const
   deps.access = runtime->access.service.get();
   deps.indices = &indices;
   deps.queries = runtime->access.store.get();
+  auto counters = sql::OpenCollectorCounters(*resources.store);
+  if (!counters.ok()) return counters.status();
+  runtime->counters = std::move(counters).value();
+  auto rates = sql::OpenResponseRates(*resources.store);
+  if (!rates.ok()) return rates.status();
+  runtime->rates = std::move(rates).value();
+  deps.counters = runtime->counters.get();
+  deps.rates = runtime->rates.get();
   deps.areas = resources.areas;
   deps.surveys = resources.surveys;
   deps.topics = &runtime->topics;

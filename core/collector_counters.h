@@ -64,8 +64,9 @@ class CollectorCounters {
   virtual Result<std::int64_t> RecordImportRun(const ImportRun& run) = 0;
 
   // Rejections of `survey_id` (and those with no survey) for towns within `area_code` (2..9 digits),
-  // optionally of one period, summed over towns: one row per (channel, reason, survey, period), the
-  // town left empty, ordered by count descending. kInvalidInput for a bad area code.
+  // optionally of one period (plus those whose period is unknown, year 0), summed over towns: one row
+  // per (channel, reason, survey, period), the town left empty, ordered by count descending.
+  // kInvalidInput for a bad area code.
   virtual Result<std::vector<RejectionCount>> Rejections(const std::string& survey_id, const std::string& area_code,
                                                          std::optional<Period> period, bool include_unplaced) = 0;
 

@@ -11,7 +11,8 @@
 //
 // Routes (README "HTTP API" documents the JSON):
 //   POST /api/v1/login, POST /api/v1/logout, GET /api/v1/me
-//   GET  /api/v1/indices, /api/v1/indices.csv, /api/v1/trend, /api/v1/channels, /api/v1/comments
+//   GET  /api/v1/indices, /api/v1/indices.csv, /api/v1/trend, /api/v1/channels, /api/v1/comments,
+//        /api/v1/response-rates, /api/v1/quality
 //   GET  /api/v1/users, POST /api/v1/users, POST /api/v1/users/{name}/disable|enable, GET /api/v1/audit
 //   GET  /login, /dashboard, /admin, /assets/{file}
 #pragma once
@@ -27,6 +28,7 @@
 #include <vector>
 
 #include "core/areas.h"
+#include "core/collector_counters.h"
 #include "core/dashboard_ports.h"
 #include "core/http/router.h"
 #include "core/ports.h"
@@ -91,6 +93,8 @@ struct DashboardDeps {
   const AreaRegistry* areas = nullptr;
   const SurveyCatalog* surveys = nullptr;
   const TopicDictionary* topics = nullptr;
+  CollectorCounters* counters = nullptr;   // rejected submissions, import runs
+  ResponseRateQueries* rates = nullptr;    // invitations and what became of them
 };
 
 class Dashboard {
@@ -120,6 +124,8 @@ class Dashboard {
   std::shared_ptr<const std::string> Rendered(const std::shared_ptr<const IndexSnapshot>& snapshot,
                                               const std::string& key, const std::function<std::string()>& render);
   Result<std::string> CachedStat(const std::string& key, const std::function<Result<std::string>()>& make);
+  // The `period` parameter, else the latest period with figures, else the current year (UTC+8).
+  Result<Period> PeriodParam(const http::Request& request);
 
   DashboardDeps deps_;
   DashboardOptions options_;

@@ -117,7 +117,7 @@ class SqlCollectorCounters final : public CollectorCounters {
         WithinClause("town_code", include_unplaced);
     std::vector<Value> params = {survey_id, area_code, area_code + ":"};
     if (period) {
-      sql += " AND period_year = ? AND period_quarter = ?";
+      sql += " AND ((period_year = ? AND period_quarter = ?) OR period_year = 0)";
       params.emplace_back(std::int64_t{period->year});
       params.emplace_back(std::int64_t{period->quarter});
     }

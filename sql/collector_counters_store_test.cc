@@ -166,6 +166,10 @@ TEST_P(CollectorCountersTest, RejectionsAreSummedPerKeyAndScopedByTown) {
   auto other_year = counters_->Rejections("jiangsu-safety", "320812007", Period{2024, 0}, false);
   ASSERT_TRUE(other_year.ok());
   EXPECT_TRUE(other_year->empty());
+  auto unknown_period = counters_->Rejections("jiangsu-safety", "32", Period{2024, 0}, true);
+  ASSERT_TRUE(unknown_period.ok());
+  ASSERT_EQ(unknown_period->size(), 1u) << "a rejection without a period is shown with every period";
+  EXPECT_EQ((*unknown_period)[0].reason, "invalid_json");
 
   auto province = counters_->Rejections("jiangsu-safety", "32", std::nullopt, true);
   ASSERT_TRUE(province.ok());

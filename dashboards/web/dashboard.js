@@ -439,8 +439,146 @@
     }
     panel.appendChild(el('div', { class: 'table-scroll' }, el('table', { class: 'data', id: 'channels-table' },
       el('caption', { text: '样本量按年份与渠道（含未答完的问卷）' }), el('thead', {}, head), body)));
-    panel.appendChild(el('p', { class: 'muted small', text: `统计时间 ${Minyi.localTime(data.as_of)}（每分钟更新）。邀请发放与回复率、无法识别的短信数量将随网页与短信渠道的统计上线。` }));
+    panel.appendChild(el('p', { class: 'muted small', text: `统计时间 ${Minyi.localTime(data.as_of)}（每分钟更新）。` }));
     main.appendChild(panel);
+
+    const period = route.params.get('period') || info.period;
+    const [rates, quality] = await Promise.all([
+      api('/api/v1/response-rates?' + new URLSearchParams({ area: route.area, period }).toString()).catch((e) => e),
+      api('/api/v1/quality?' + new URLSearchParams({ area: route.area, period }).toString()).catch((e) => e),
+    ]);
+    main.appendChild(ratesPanel(rates, period));
+    main.appendChild(qualityPanel(quality, period));
+  }
+
+  const rate = (x) => (x === null || x === undefined ? '—' : pct(x));
+
+  // Invitations (web tokens, SMS) and what became of them, for the area and the areas one level down.
+  function ratesPanel(data, period) {
+    const panel = el('section', { class: 'panel', id: 'rates', 'aria-labelledby': 'rates-title' },
+      el('h2', { id: 'rates-title', text: `邀请与回复率（${period} 年）` }));
+    if (data instanceof Error) {
+      panel.appendChild(el('p', { class: 'muted', text: data.message }));
+      return panel;
+    }
+    const t = data.total;
+    if (!t.web.issued && !t.sms.invited) {
+      panel.appendChild(el('p', { class: 'muted', text: '本年度本地区没有发放网页邀请链接或短信邀请（公开链接、微信群和文件导入的样本没有邀请数，无法计算回复率）。' }));
+      return panel;
+    }
+    const stages = [
+      ['短信邀请', t.sms.invited], ['已发出', t.sms.sent], ['确认送达（有回复）', t.sms.delivered],
+      ['答完', t.sms.answered], ['部分作答', t.sms.partial], ['退订', t.sms.opted_out],
+    ];
+    const box = el('div', { class: 'chart', id: 'rates-chart' });
+    panel.appendChild(box);
+    const summary = `条形图：短信邀请 ${int(t.sms.invited)} 人，已发出 ${int(t.sms.sent)}，确认送达 ${int(t.sms.delivered)}，` +
+      `答完 ${int(t.sms.answered)}（答完率 ${rate(t.sms.answer_rate)}），部分作答 ${int(t.sms.partial)}，退订 ${int(t.sms.opted_out)}；` +
+      `网页邀请链接发放 ${int(t.web.issued)} 个，已使用 ${int(t.web.used)} 个（使用率 ${rate(t.web.use_rate)}）。`;
+    makeChart(box, {
+      tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
+      grid: { left: 130, right: 40, top: 10, bottom: 30 },
+      xAxis: { type: 'value' },
+      yAxis: { type: 'category', inverse: true, data: stages.map((x) => x[0]).concat(['网页链接发放', '网页链接已使用']) },
+      series: [{ type: 'bar', color: COLORS[0], label: { show: true, position: 'right' },
+        data: stages.map((x) => x[1]).concat([t.web.issued, t.web.used]) }],
+    }, summary);
+    const head = el('tr', {}, el('th', { scope: 'col', text: '地区' }),
+      ['网页链接发放', '已使用', '使用率', '短信邀请', '已发出', '发送失败', '确认送达', '答完', '部分作答', '退订', '未识别回复', '答完率']
+        .map((h) => el('th', { scope: 'col', class: 'num', text: h })));
+    const line = (label, c, strong) => el('tr', { class: strong ? 'total' : '' }, el('th', { scope: 'row', text: label }),
+      [int(c.web.issued), int(c.web.used), rate(c.web.use_rate), int(c.sms.invited), int(c.sms.sent), int(c.sms.failed),
+        int(c.sms.delivered), int(c.sms.answered), int(c.sms.partial), int(c.sms.opted_out), int(c.sms.unparsed),
+        rate(c.sms.answer_rate)].map((v) => el('td', { class: 'num', text: v })));
+    const body = el('tbody');
+    for (const r of data.rows) {
+      if (r.web.issued || r.sms.invited || r.sms.unparsed) body.appendChild(line(r.name, r, false));
+    }
+    if (data.unplaced) body.appendChild(line('乡镇未确定', data.unplaced, false));
+    body.appendChild(line(`${data.area.name}合计`, t, true));
+    panel.appendChild(el('div', { class: 'table-scroll' }, el('table', { class: 'data compact', id: 'rates-table' },
+      el('caption', { text: '按地区的邀请与回复（只列有邀请的地区）' }), el('thead', {}, head), body)));
+    panel.appendChild(el('p', { class: 'muted small', text:
+      '网页：本年度生成的邀请链接及其中已提交问卷的个数。短信：本年度每个邀请号码一次会话；“已发出”指短信网关已接收（或居民已回复），' +
+      '“确认送达”指居民至少回复过一次（系统不接收网关的送达回执）；“部分作答”指过期时只答了部分题目；“乡镇未确定”为尚未回答所在乡镇的会话。' +
+      `统计时间 ${Minyi.localTime(data.as_of)}（每分钟更新）。` }));
+    return panel;
+  }
+
+  const REASON_LABEL = {
+    invalid_answers: '答案不符合问卷', invalid_town: '乡镇代码无效', invalid_period: '缺少或无效的年度',
+    period_closed: '年度已结束', invalid_token: '邀请链接无效', unknown_survey: '未知问卷',
+    forbidden_survey: '无权提交该问卷', invalid_json: 'JSON 格式错误', malformed: '字段缺失或类型错误', invalid: '其他校验失败',
+  };
+  const SOURCE_LABEL = { web: '网页', api: '接口', sms: '短信', wechat: '微信群', import: '文件导入' };
+
+  // What the collectors refused: unparsed SMS replies, rejected submissions, import runs with rejected rows.
+  function qualityPanel(data, period) {
+    const panel = el('section', { class: 'panel', id: 'quality', 'aria-labelledby': 'quality-title' },
+      el('h2', { id: 'quality-title', text: `数据质量（${period} 年）` }));
+    if (data instanceof Error) {
+      panel.appendChild(el('p', { class: 'muted', text: data.message }));
+      return panel;
+    }
+    const u = data.unparsed_sms;
+    const r = data.rejections;
+    panel.appendChild(el('div', { class: 'kpis' },
+      el('div', { class: 'kpi panel' }, el('div', { class: 'kpi-title', text: '无法识别的短信回复' }),
+        el('div', { class: 'kpi-value', id: 'quality-unparsed', text: int(u.total) })),
+      el('div', { class: 'kpi panel' }, el('div', { class: 'kpi-title', text: '被拒收的提交（网页/接口）' }),
+        el('div', { class: 'kpi-value', id: 'quality-rejected', text: int(r.total) })),
+      el('div', { class: 'kpi panel' }, el('div', { class: 'kpi-title', text: '有拒收行的导入' }),
+        el('div', { class: 'kpi-value', id: 'quality-imports', text: int(data.imports.length) }))));
+
+    if (r.rows.length) {
+      const box = el('div', { class: 'chart', id: 'rejections-chart' });
+      panel.appendChild(box);
+      const rows = r.rows.slice(0, 10);
+      const label = (x) => `${SOURCE_LABEL[x.channel] || x.channel}：${REASON_LABEL[x.reason] || x.reason}`;
+      makeChart(box, {
+        tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
+        grid: { left: 190, right: 40, top: 10, bottom: 30 },
+        xAxis: { type: 'value' }, yAxis: { type: 'category', inverse: true, data: rows.map(label) },
+        series: [{ type: 'bar', color: COLORS[4], label: { show: true, position: 'right' }, data: rows.map((x) => x.count) }],
+      }, `条形图，被拒收的提交按原因：${rows.map((x) => `${label(x)} ${x.count} 次`).join('，')}`);
+    }
+    const reasonBody = el('tbody');
+    for (const x of r.rows) {
+      reasonBody.appendChild(el('tr', {}, el('th', { scope: 'row', text: SOURCE_LABEL[x.channel] || x.channel }),
+        el('td', { text: REASON_LABEL[x.reason] || x.reason }), el('td', { class: 'num', text: int(x.count) }),
+        el('td', { text: Minyi.localTime(x.last_at) })));
+    }
+    if (!r.rows.length) reasonBody.appendChild(el('tr', {}, el('td', { colspan: '4', class: 'muted', text: '没有被拒收的提交' })));
+    panel.appendChild(el('div', { class: 'table-scroll' }, el('table', { class: 'data compact', id: 'rejections-table' },
+      el('caption', { text: '被拒收的提交（按渠道与原因）' }),
+      el('thead', {}, el('tr', {}, ['渠道', '原因', '次数', '最近一次'].map((h, i) => el('th', { scope: 'col', class: i === 2 ? 'num' : '', text: h })))),
+      reasonBody)));
+
+    const smsBody = el('tbody');
+    for (const x of u.rows) smsBody.appendChild(el('tr', {}, el('th', { scope: 'row', text: x.name }), el('td', { class: 'num', text: int(x.count) })));
+    if (u.unplaced) smsBody.appendChild(el('tr', {}, el('th', { scope: 'row', text: '乡镇未确定' }), el('td', { class: 'num', text: int(u.unplaced) })));
+    if (!u.total) smsBody.appendChild(el('tr', {}, el('td', { colspan: '2', class: 'muted', text: '没有无法识别的短信回复' })));
+    panel.appendChild(el('div', { class: 'table-scroll' }, el('table', { class: 'data compact', id: 'unparsed-table' },
+      el('caption', { text: '无法识别的短信回复（已礼貌重问一次仍无法识别，按原文保留，不作猜测）' }),
+      el('thead', {}, el('tr', {}, el('th', { scope: 'col', text: '地区' }), el('th', { scope: 'col', class: 'num', text: '条数' }))),
+      smsBody)));
+
+    const importBody = el('tbody');
+    for (const x of data.imports) {
+      importBody.appendChild(el('tr', {}, el('td', { text: Minyi.localTime(x.at) }), el('td', { text: x.command }),
+        el('td', { text: x.file }), el('td', { text: x.actor }), el('td', { text: x.area ? x.area.name : '—' }),
+        [x.read, x.stored, x.duplicates, x.rejected].map((v) => el('td', { class: 'num', text: int(v) }))));
+    }
+    if (!data.imports.length) importBody.appendChild(el('tr', {}, el('td', { colspan: '9', class: 'muted', text: '没有含拒收行的导入' })));
+    panel.appendChild(el('div', { class: 'table-scroll' }, el('table', { class: 'data compact', id: 'imports-table' },
+      el('caption', { text: '含拒收行的导入（最近 50 次）' }),
+      el('thead', {}, el('tr', {}, ['时间', '命令', '文件', '操作人', '地区', '读取', '入库', '重复', '拒收']
+        .map((h, i) => el('th', { scope: 'col', class: i >= 5 ? 'num' : '', text: h })))),
+      importBody)));
+    panel.appendChild(el('p', { class: 'muted small', text:
+      '被拒收的提交按乡镇计入（无法确定乡镇的只在全省视图中显示）；导入按其所有入库行所在的最小地区计入。' +
+      `统计时间 ${Minyi.localTime(data.as_of)}（每分钟更新）。` }));
+    return panel;
   }
 
   // ------------------------------------------------------------------------------------------

@@ -7,8 +7,13 @@
 #include <Poco/StreamCopier.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <ctime>
+#include <fstream>
 #include <map>
 #include <memory>
+#include <sstream>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -86,8 +91,23 @@ class DashboardTest : public ::testing::Test {
       args.push_back("--password-stdin");
       run(args, u[0] + "-password-123\n");
     }
+    // Invitations and collector rejections for the data-quality views, all in town 320812003 (no other
+    // test reads that town, so its cached figures are first computed after these exist).
+    run({"invite", "create", "--survey", "jiangsu-safety", "--town", "320812003", "--count", "3",
+                       "--out", dir_->File("invites.csv")});
+    api_key_ = run({"apikey", "create", "--name", "partner", "--survey", "jiangsu-safety"}).out;
+    while (!api_key_.empty() && (api_key_.back() == '\n' || api_key_.back() == '\r')) api_key_.pop_back();
+    WriteFile(dir_->File("bad-import.csv"),
+              "source_ref,survey,period,town,channel,submitted_at,respondent_key,weight,security,grid,sex,age_band,"
+              "comment\n"
+              "q-1,jiangsu-safety,2025,320812003,import,2025-05-12 09:01:33,7f3a9c1e0b2d4f6a8c0e1f2a3b4c5d6e,1,1,1,2,60+,\n"
+              "q-2,jiangsu-safety,2025,320812003,import,2025-05-12 09:01:33,8f3a9c1e0b2d4f6a8c0e1f2a3b4c5d6e,1,8,1,2,60+,\n");
+    std::vector<std::string> import = global_;
+    import.insert(import.end(), {"import", "responses", dir_->File("bad-import.csv")});
+    RunResult imported = RunMinyi(import);
+    EXPECT_EQ(imported.exit_code, 3) << imported.out << imported.err;
     std::vector<std::string> serve = global_;
-    serve.insert(serve.end(), {"-D", "http.port=0"});
+    serve.insert(serve.end(), {"-D", "http.port=0", "-D", "collector.open_periods=2025"});
     server_ = new ServerProcess(serve);
   }
 
@@ -116,6 +136,7 @@ class DashboardTest : public ::testing::Test {
                                                              : std::map<std::string, std::string>{{"Cookie", who.cookie}});
   }
 
+  static inline std::string api_key_;
   static inline TempDir* dir_ = nullptr;
   static inline ServerProcess* server_ = nullptr;
   static inline std::vector<std::string> global_;
@@ -163,7 +184,8 @@ TEST_F(DashboardTest, EveryRoleGetsExactlyItsScope) {
     if (!logins.count(c.user)) logins[c.user] = LogIn(c.user);
     const Login& who = logins[c.user];
     for (const std::string route : {"/api/v1/indices?area=", "/api/v1/trend?area=", "/api/v1/channels?area=",
-                                    "/api/v1/comments?area=", "/api/v1/indices.csv?area="}) {
+                                    "/api/v1/comments?area=", "/api/v1/indices.csv?area=",
+                                    "/api/v1/response-rates?area=", "/api/v1/quality?area="}) {
       Reply r = Get(who, route + c.area);
       EXPECT_EQ(r.status, c.status) << c.user << " " << route << c.area << ": " << r.body.substr(0, 200);
       if (c.status == 403) {
@@ -180,6 +202,88 @@ TEST_F(DashboardTest, EveryRoleGetsExactlyItsScope) {
     EXPECT_EQ(Get(Login{}, route).status, 401) << route;
     EXPECT_EQ(Get(Login{"minyi_session=" + std::string(64, 'a'), ""}, route).status, 401) << route;
   }
+}
+
+TEST_F(DashboardTest, ResponseRatesAndDataQualityForTheCallersArea) {
+  ASSERT_TRUE(server_->started()) << server_->log();
+  ASSERT_FALSE(api_key_.empty());
+  // One rejected API submission (an option that does not exist) and one rejected body, in the town.
+  const std::map<std::string, std::string> auth = {{"Authorization", "Bearer " + api_key_},
+                                                   {"Content-Type", "application/json"}};
+  Reply bad = Send(Port(), "POST", "/api/v1/responses",
+                   "{\"survey\":\"jiangsu-safety\",\"period\":2025,\"town\":\"320812003\","
+                   "\"answers\":{\"security\":\"8\",\"grid\":\"1\"},\"idempotency_key\":\"q-bad\"}",
+                   auth);
+  EXPECT_EQ(bad.status, 422) << bad.body;
+  EXPECT_EQ(Send(Port(), "POST", "/api/v1/responses", "{not json", auth).status, 400);
+  // A used invitation (the CSV's first token).
+  const std::string invites = [] {
+    std::ifstream in(dir_->File("invites.csv"));
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }();
+  const std::size_t line = invites.find('\n') + 1;
+  const std::string token = invites.substr(line, invites.find(',', line) - line);
+  Reply used = Send(Port(), "POST", "/api/v1/responses",
+                    "{\"survey\":\"jiangsu-safety\",\"period\":2025,\"token\":\"" + token +
+                        "\",\"answers\":{\"security\":\"1\",\"grid\":\"1\"}}",
+                    auth);
+  EXPECT_EQ(used.status, 201) << used.body;
+  std::this_thread::sleep_for(std::chrono::milliseconds(3000));  // the rejection tally flushes every 2 s
+
+  const Login county = LogIn("county1");
+  Reply q = Get(county, "/api/v1/quality?area=320812003&period=2025");
+  ASSERT_EQ(q.status, 200) << q.body;
+  auto doc = Json(q.body);
+  auto rejections = doc->getObject("rejections");
+  EXPECT_EQ(rejections->getValue<int>("total"), 1) << q.body << " (the bad JSON names no town: province only)";
+  auto reason = rejections->getArray("rows")->getObject(0);
+  EXPECT_EQ(reason->getValue<std::string>("channel"), "api");
+  EXPECT_EQ(reason->getValue<std::string>("reason"), "invalid_answers");
+  auto imports = doc->getArray("imports");
+  ASSERT_EQ(imports->size(), 1u) << q.body;
+  auto run = imports->getObject(0);
+  EXPECT_EQ(run->getValue<std::string>("command"), "import responses");
+  EXPECT_EQ(run->getValue<std::string>("file"), "bad-import.csv");
+  EXPECT_EQ(run->getValue<int>("read"), 2);
+  EXPECT_EQ(run->getValue<int>("stored"), 1);
+  EXPECT_EQ(run->getValue<int>("rejected"), 1);
+  EXPECT_EQ(run->getObject("area")->getValue<std::string>("code"), "320812003");
+  EXPECT_EQ(doc->getObject("unparsed_sms")->getValue<int>("total"), 0);
+  // The province sees the unplaced bad body (no period: shown with every period; 2024 is a view no
+  // other test has cached); another county's official sees none of it.
+  Reply province = Get(LogIn("prov1"), "/api/v1/quality?area=32&period=2024");
+  ASSERT_EQ(province.status, 200);
+  auto province_rejections = Json(province.body)->getObject("rejections");
+  EXPECT_EQ(province_rejections->getValue<int>("total"), 1) << province.body;
+  EXPECT_EQ(province_rejections->getArray("rows")->getObject(0)->getValue<std::string>("reason"), "invalid_json");
+  EXPECT_EQ(Get(county, "/api/v1/quality?area=320803&period=2025").status, 403);
+
+  // Tokens are counted in the period they were issued (now).
+  const std::string this_year = [] {
+    const std::time_t t = std::time(nullptr) + 8 * 3600;
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    return std::to_string(tm.tm_year + 1900);
+  }();
+  Reply rates = Get(county, "/api/v1/response-rates?area=320812&period=" + this_year);
+  ASSERT_EQ(rates.status, 200) << rates.body;
+  auto r = Json(rates.body);
+  EXPECT_EQ(r->getObject("total")->getObject("web")->getValue<int>("issued"), 3) << rates.body;
+  EXPECT_EQ(r->getObject("total")->getObject("web")->getValue<int>("used"), 1);
+  bool found = false;
+  auto rows = r->getArray("rows");
+  for (unsigned i = 0; i < rows->size(); ++i) {
+    auto row = rows->getObject(i);
+    if (row->getValue<std::string>("code") != "320812003") continue;
+    found = true;
+    EXPECT_EQ(row->getObject("web")->getValue<int>("issued"), 3);
+    EXPECT_NEAR(row->getObject("web")->getValue<double>("use_rate"), 1.0 / 3, 1e-9);
+  }
+  EXPECT_TRUE(found) << rates.body;
+  EXPECT_EQ(Get(county, "/api/v1/response-rates?area=320812&period=20x5").status, 400);
+  EXPECT_EQ(Get(county, "/api/v1/response-rates?area=320812&level=city").status, 400);
 }
 
 TEST_F(DashboardTest, IndicesCarryEstimatesCiChangeAndSuppressLowNForOfficials) {
