@@ -99,3 +99,93 @@ TEST(CliConfigTest, SampleConfigurationStatesTheDefaults) {
 
 }  // namespace
 }  // namespace minyi::testing
+
+namespace minyi::testing {
+namespace {
+
+// The SMS commands end to end on one SQLite file: roster import (phones encrypted, bad lines rejected
+// with masked numbers), invitations queued once, replies imported from a gateway export (a second
+// import of the same file adds nothing), status counts, and the purges.
+class CliSmsTest : public ::testing::Test {
+ protected:
+  RunResult Run(std::vector<std::string> args) {
+    std::vector<std::string> all = {"-D", "store.sqlite.path=" + dir_.File("minyi.db"),
+                                    "-D", "store.sqlite.synchronous=NORMAL",
+                                    "-D", "collector.secret_file=" + dir_.File("secret"),
+                                    "-D", "sms.encryption_key_file=" + dir_.File("sms.key"),
+                                    "-D", "log.level=warn"};
+    all.insert(all.end(), args.begin(), args.end());
+    return RunMinyi(all);
+  }
+  TempDir dir_;
+};
+
+TEST_F(CliSmsTest, RosterInviteImportStatusPurge) {
+  WriteFile(dir_.File("roster.csv"),
+            "phone,town\n"
+            "13812345678,320812001\n"
+            "+86 139-1234-5678,320812\n"
+            "13712345678,999999999\n"
+            "12345,320812001\n");
+  RunResult roster = Run({"sms", "roster", "import", dir_.File("roster.csv")});
+  EXPECT_EQ(roster.exit_code, 3) << roster.out << roster.err;  // stored what was valid, listed the rest
+  EXPECT_TRUE(Contains(roster.out, "2 roster entries stored for jiangsu-safety")) << roster.out;
+  EXPECT_TRUE(Contains(roster.out, "2 rejected")) << roster.out;
+  EXPECT_TRUE(Contains(roster.err, "line 4")) << roster.err;
+  EXPECT_TRUE(Contains(roster.err, "999999999")) << roster.err;
+  for (const std::string& text : {roster.out, roster.err}) {
+    EXPECT_FALSE(Contains(text, "13712345678")) << "phone numbers are masked in reports: " << text;
+    EXPECT_FALSE(Contains(text, "13812345678")) << text;
+  }
+
+  RunResult invite = Run({"sms", "invite", "--period", "2025"});
+  ASSERT_EQ(invite.exit_code, 0) << invite.err;
+  EXPECT_TRUE(Contains(invite.out, "queued 2 invitations for jiangsu-safety 2025")) << invite.out;
+  RunResult again = Run({"sms", "invite", "--period", "2025"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_TRUE(Contains(again.out, "queued 0 invitations")) << again.out;
+  EXPECT_TRUE(Contains(again.out, "2 already invited")) << again.out;
+  RunResult bad_period = Run({"sms", "invite", "--period", "twenty"});
+  EXPECT_NE(bad_period.exit_code, 0);
+
+  // A gateway export: the first roster phone answers question 1, an unknown number writes in.
+  WriteFile(dir_.File("replies.csv"),
+            "phone,text,time,id\n"
+            "13812345678,1,2025-05-12 09:01:33,m-1\n"
+            "13600000000,你好,2025-05-12 09:02:00,m-2\n"
+            "13812345678,2,not a time,m-3\n");
+  RunResult first = Run({"import", "sms", dir_.File("replies.csv")});
+  EXPECT_EQ(first.exit_code, 3) << first.out << first.err;  // the row without a time is rejected
+  EXPECT_TRUE(Contains(first.out, "2 replies handled, 0 duplicates, 1 rejected")) << first.out;
+  RunResult status = Run({"sms", "status"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_TRUE(Contains(status.out, "jiangsu-safety 2025 answered 1")) << status.out;
+  EXPECT_TRUE(Contains(status.out, "no_conversation 1")) << status.out;
+  EXPECT_TRUE(Contains(status.out, "outbox:")) << status.out;
+  EXPECT_TRUE(Contains(status.out, "pending ")) << status.out;  // no gateway configured: nothing sent
+  EXPECT_FALSE(Contains(status.out, "13812345678")) << status.out;
+
+  RunResult second = Run({"import", "sms", dir_.File("replies.csv")});
+  EXPECT_EQ(second.exit_code, 3) << second.out << second.err;
+  EXPECT_TRUE(Contains(second.out, "0 replies handled, 2 duplicates, 1 rejected")) << second.out;
+  RunResult status_again = Run({"sms", "status"});
+  ASSERT_EQ(status_again.exit_code, 0);
+  EXPECT_EQ(status_again.out, status.out) << "a second import of the same export changes nothing";
+
+  RunResult retention = Run({"sms", "purge"});
+  ASSERT_EQ(retention.exit_code, 0) << retention.err;
+  EXPECT_TRUE(Contains(retention.out, "purged data older than 30 days: 0 outbox messages")) << retention.out;
+  RunResult closed = Run({"sms", "purge", "--survey", "jiangsu-safety"});
+  ASSERT_EQ(closed.exit_code, 0) << closed.err;
+  EXPECT_TRUE(Contains(closed.out, "purged jiangsu-safety: 2 roster entries")) << closed.out;
+  EXPECT_TRUE(Contains(closed.out, "phone numbers of 2 conversations")) << closed.out;
+  // After the purge nothing is left to invite.
+  RunResult after = Run({"sms", "invite", "--period", "2026"});
+  ASSERT_EQ(after.exit_code, 0) << after.err;
+  EXPECT_TRUE(Contains(after.out, "queued 0 invitations")) << after.out;
+  RunResult outbox = Run({"sms", "status"});
+  EXPECT_FALSE(Contains(outbox.out, "pending ")) << "the survey's outbox is deleted: " << outbox.out;
+}
+
+}  // namespace
+}  // namespace minyi::testing
