@@ -18,6 +18,7 @@
 #include "cli/command.h"
 #include "cli/sms_commands.h"
 #include "cli/version.h"
+#include "cli/wechat_commands.h"
 #include "collector/rejection_tally.h"
 #include "collector/web_service.h"
 #include "core/http/router.h"
@@ -125,6 +126,9 @@ int RunServe(Context& context, const Args& args) {
   // Officials' dashboards: login, pages, the guarded JSON API (dashboards/dashboard_api.h).
   auto dashboard = StartDashboard(context, r, db, router);
   if (!dashboard.ok()) return Fail(dashboard.status().WithContext("dashboard"));
+  // WeChat export uploads for grid workers and officials, through the same guard (cli/wechat_commands.h).
+  auto wechat_upload = RegisterWechatUpload(context, r, *dashboard.value()->access.service, "", router);
+  if (!wechat_upload.ok()) return Fail(wechat_upload.status().WithContext("wechat upload"));
   // Statisticians' export downloads through the same guard rules (dashboards/export_routes.h).
   dashboards::ExportRouteDeps export_deps;
   export_deps.access = dashboard.value()->access.service.get();

@@ -6,6 +6,7 @@
 
 #include "cli/command.h"
 #include "cli/sms_commands.h"
+#include "cli/wechat_commands.h"
 #include "cli/version.h"
 
 namespace minyi::cli {
@@ -177,6 +178,21 @@ const std::vector<CommandSpec>& Commands() {
        "Rows are handled oldest first; a message already received (same provider and id) is a duplicate.",
        {{"--provider", "P", "the gateway the export comes from, for dedupe against its webhooks (default import)"}},
        1, 1000, RunImportSms},
+      {"import wechat", "import WeChat group chat exports: survey prompts, replies and 接龙 lists, one response per member",
+       "FILE...",
+       "Formats (recognized from the content): WeChatMsg/MemoTrace TXT and CSV, PyWxDump CSV (paged files\n"
+       "together), WechatExporter TXT, chatlog CSV; UTF-8 with or without BOM, or GB18030/GBK. A prompt is a\n"
+       "grid worker's message with one of the survey's wechat markers; members' replies within the window are\n"
+       "read like SMS replies; a member's later answer replaces the earlier one (a revision). Importing the\n"
+       "same export again adds nothing. The report lists every line not taken, with its reason.",
+       {{"--survey", "ID", "survey (default: dashboard.survey)"},
+        {"--period", "Y", "period, e.g. 2025 or 2025Q2 (required)"},
+        {"--town", "CODE", "the 9-digit town of every group in the files"},
+        {"--group-map", "FILE", "CSV group,town[,grid_workers]: group name or room id -> town code"},
+        {"--grid-worker", "NAME", "a grid worker's display name or wxid (repeatable; adds to wechat.grid_workers)", true},
+        {"--group", "NAME", "the group of exports that do not name it (WeChatMsg TXT; default: the file name)"},
+        {"--dry-run", "", "read and report, store nothing"}},
+       1, 1000, RunImportWechat},
       {"sms roster import", "import an SMS invitation roster CSV (phone,town); phones are stored encrypted", "FILE",
        "town is a 9-digit town code, or a 6-digit county code when the town is to be asked by SMS.",
        {{"--survey", "ID", "the survey the roster is for (default: the only survey loaded)"}}, 1, 1, RunSmsRosterImport},

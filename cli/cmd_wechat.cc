@@ -1,0 +1,278 @@
+// minyi import wechat, and the WeChat export upload of serve (cli/wechat_commands.h).
+#include <Poco/File.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <fstream>
+#include <limits>
+#include <optional>
+#include <iostream>
+#include <sstream>
+
+#include "cli/wechat_commands.h"
+#include "collector/sms/phone_privacy.h"
+#include "collector/web_service.h"
+#include "collector/wechat/wechat_import.h"
+#include "dashboards/dashboard_api.h"
+#include "dashboards/guard.h"
+
+namespace minyi::cli {
+namespace {
+
+namespace wechat = collector::wechat;
+
+std::string Setting(const Config& config, const std::string& key) {
+  for (const auto& [k, v] : config.effective) {
+    if (k == key) return v;
+  }
+  return std::string();
+}
+
+Result<long long> IntSetting(const Config& config, const std::string& key, long long min, long long max) {
+  const std::string text = Setting(config, key);
+  try {
+    std::size_t used = 0;
+    const long long v = std::stoll(text, &used);
+    if (used == text.size() && v >= min && v <= max) return v;
+  } catch (const std::exception&) {
+  }
+  return Status::InvalidInput(key + " = '" + text + "': expected a whole number from " + std::to_string(min) +
+                              " to " + std::to_string(max));
+}
+
+std::vector<std::string> CommaList(const std::string& text) {
+  std::vector<std::string> out;
+  std::string item;
+  for (char c : text + ",") {
+    if (c == ',') {
+      const auto first = item.find_first_not_of(' ');
+      if (first != std::string::npos) out.push_back(item.substr(first, item.find_last_not_of(' ') - first + 1));
+      item.clear();
+    } else {
+      item.push_back(c);
+    }
+  }
+  return out;
+}
+
+// What both the command and the upload need: the survey, the keyer and the configured options.
+struct WechatKit {
+  std::shared_ptr<const SurveyDefinition> survey;
+  std::unique_ptr<collector::sms::RespondentKeyer> keyer;
+  int utc_offset_minutes = 480;
+  std::vector<std::string> grid_workers;
+};
+
+Result<WechatKit> OpenKit(const Config& config, const SurveyCatalog& surveys, const std::string& survey_id,
+                          std::string secret) {
+  WechatKit kit;
+  kit.survey = surveys.Find(survey_id);
+  if (!kit.survey) return Status::NotFound("no survey '" + survey_id + "'");
+  if (secret.empty()) {
+    bool created = false;
+    auto loaded = collector::LoadRespondentSecret(config.collector.respondent_key_secret,
+                                                  config.collector.secret_file, &created);
+    if (!loaded.ok()) return loaded.status();
+    if (created) spdlog::warn("generated a new respondent-key secret in {}", config.collector.secret_file);
+    secret = std::move(loaded).value();
+  }
+  auto keyer = collector::sms::RespondentKeyer::Create(secret);
+  if (!keyer.ok()) return keyer.status();
+  kit.keyer = std::make_unique<collector::sms::RespondentKeyer>(std::move(keyer).value());
+  auto offset = IntSetting(config, "wechat.utc_offset_minutes", -720, 840);
+  if (!offset.ok()) return offset.status();
+  kit.utc_offset_minutes = static_cast<int>(*offset);
+  kit.grid_workers = CommaList(Setting(config, "wechat.grid_workers"));
+  return kit;
+}
+
+// Whether the report holds input that was refused (exit code 3): unreadable lines or files, groups
+// without a town, responses the survey rejects. Replies that are not understood are ordinary chat
+// and are listed, not refused.
+bool SomethingRejected(const wechat::WechatReport& report) {
+  for (const wechat::WechatIssue& i : report.issues) {
+    if (i.category == "file" || i.category == "group" || i.category == "rejected") return true;
+  }
+  return report.lines_rejected > 0 || report.answers_without_town > 0 || report.responses_invalid > 0 ||
+         report.issues_dropped > 0;
+}
+
+class UploadRuntime final : public WechatUploadRuntime {
+ public:
+  WechatKit kit;
+  std::shared_ptr<dashboards::Guard> guard;
+  std::string page;
+};
+
+}  // namespace
+
+int RunImportWechat(Context& context, const Args& args) {
+  auto opened = context.OpenAll();
+  if (!opened.ok()) return Fail(opened.status());
+  const Resources& r = opened.value();
+  const Config& config = context.config();
+  if (!args.Has("--period")) {
+    std::cerr << "minyi: --period is required (e.g. 2025)\n";
+    return kExitUsage;
+  }
+  auto period = Period::Parse(args.Get("--period"));
+  if (!period.ok()) return Fail(period.status().WithContext("--period"));
+  if (args.Has("--town") == args.Has("--group-map")) {
+    std::cerr << "minyi: give either --town CODE or --group-map FILE\n";
+    return kExitUsage;
+  }
+  auto kit = OpenKit(config, *r.surveys, args.Get("--survey", config.dashboard.survey), "");
+  if (!kit.ok()) return Fail(kit.status());
+
+  std::optional<wechat::GroupMap> group_map;
+  if (args.Has("--group-map")) {
+    std::ifstream in(args.Get("--group-map"), std::ios::binary);
+    if (!in) return Fail(Status::InvalidInput("cannot open " + args.Get("--group-map")));
+    auto parsed = wechat::GroupMap::Parse(in, *r.areas);
+    if (!parsed.ok()) return Fail(parsed.status().WithContext(args.Get("--group-map")));
+    group_map = std::move(parsed).value();
+  }
+  wechat::WechatImportOptions options;
+  options.period = *period;
+  options.town_code = args.Get("--town");
+  options.group_map = group_map ? &*group_map : nullptr;
+  options.grid_workers = kit->grid_workers;
+  for (const std::string& w : args.All("--grid-worker")) options.grid_workers.push_back(w);
+  options.group = args.Get("--group");
+  options.utc_offset_minutes = kit->utc_offset_minutes;
+  auto importer = wechat::WechatImporter::Create(*kit->survey, *r.areas, *kit->keyer, options);
+  if (!importer.ok()) return Fail(importer.status());
+
+  // Files in the order of their first message (paged exports may be given in any order).
+  std::vector<std::pair<std::int64_t, std::string>> files;
+  for (const std::string& file : args.positionals) {
+    std::ifstream in(file, std::ios::binary);
+    const auto first = in ? wechat::FirstMessageTime(in, kit->utc_offset_minutes) : std::nullopt;
+    files.emplace_back(first.value_or(std::numeric_limits<std::int64_t>::max()), file);
+  }
+  std::stable_sort(files.begin(), files.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  bool file_failed = false;
+  for (const auto& [unused, file] : files) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      std::cerr << "minyi: cannot open " << file << "\n";
+      file_failed = true;
+      continue;
+    }
+    const Status added = (*importer)->AddFile(file, in);
+    if (!added.ok()) file_failed = true;  // listed in the report
+  }
+  if (!args.Has("--dry-run")) {
+    const Status stored = (*importer)->Store(*r.store, NowMillis());
+    if (!stored.ok()) {
+      std::cout << (*importer)->report().ToText();
+      return Fail(stored);
+    }
+  } else {
+    (*importer)->BuildResponses(NowMillis());
+  }
+  std::cout << (*importer)->report().ToText();
+  if (args.Has("--dry-run")) std::cout << "dry run: nothing was stored\n";
+  return file_failed || SomethingRejected((*importer)->report()) ? kExitRejected : kExitOk;
+}
+
+Result<std::unique_ptr<WechatUploadRuntime>> RegisterWechatUpload(Context& context, const Resources& resources,
+                                                                  dashboards::AccessService& access,
+                                                                  const std::string& secret, http::Router& router) {
+  const Config& config = context.config();
+  auto runtime = std::make_unique<UploadRuntime>();
+  auto limit = IntSetting(config, "wechat.max_upload_bytes", 1024, 1LL << 31);
+  if (!limit.ok()) return limit.status();
+  // The survey is chosen per request; the kit's survey is only the default.
+  auto kit = OpenKit(config, *resources.surveys, config.dashboard.survey, secret);
+  if (!kit.ok()) return kit.status();
+  runtime->kit = std::move(kit).value();
+  const std::string web_dir = config.dashboard.web_dir.empty() ? dashboards::DefaultWebDir() : config.dashboard.web_dir;
+  {
+    std::ifstream in(web_dir + "/wechat.html", std::ios::binary);
+    std::ostringstream page;
+    page << in.rdbuf();
+    runtime->page = page.str();
+    if (runtime->page.empty()) spdlog::warn("wechat upload: {}/wechat.html not found (the page is not served)", web_dir);
+  }
+  runtime->guard = std::make_shared<dashboards::Guard>(access, router);
+  UploadRuntime* self = runtime.get();
+  const SurveyCatalog& surveys = *resources.surveys;
+  const AreaRegistry& areas = *resources.areas;
+  sql::Store& store = *resources.store;
+  const auto max_bytes = static_cast<std::size_t>(*limit);
+
+  router.Add("GET", "/import/wechat", [self](http::Request&, http::Response& response, const http::PathParams&) {
+    if (self->page.empty()) return http::SendError(response, Status::NotFound("page not installed: wechat.html"));
+    http::SendText(response, 200, "text/html; charset=utf-8", self->page);
+  });
+  self->guard->Add(
+      "POST", "/api/v1/imports/wechat", dashboards::Need::kSignedIn,
+      [self, &surveys, &areas, &store, max_bytes](const dashboards::Caller& caller, http::Request& request,
+                                                  http::Response& response, const http::PathParams&) {
+        const Role role = caller.principal.user.role;
+        if (role != Role::kGridWorker && role != Role::kOfficial && role != Role::kAdmin) {
+          return http::SendError(response, Status::PermissionDenied("该账号无权导入微信群记录"));
+        }
+        const std::string town = dashboards::QueryParam(request, "town");
+        if (town.empty() || !areas.IsTown(town)) {
+          return http::SendError(response, Status::InvalidInput("town: a 9-digit town code is required"));
+        }
+        if (role == Role::kGridWorker) {
+          // Grid workers see no dashboards (InScope is false for them): their towns are their scope.
+          const auto& towns = caller.principal.user.areas;
+          if (std::find(towns.begin(), towns.end(), town) == towns.end()) {
+            return http::SendError(response, Status::PermissionDenied("只能导入本人负责的乡镇（街道）"));
+          }
+        } else {
+          auto scoped = self->guard->Authorize(caller, town);
+          if (!scoped.ok()) return http::SendError(response, scoped.status());
+        }
+        auto period = Period::Parse(dashboards::QueryParam(request, "period"));
+        if (!period.ok()) return http::SendError(response, period.status().WithContext("period"));
+        std::string survey_id = dashboards::QueryParam(request, "survey");
+        if (survey_id.empty()) survey_id = self->kit.survey->id;
+        auto survey = surveys.Find(survey_id);
+        if (!survey) return http::SendError(response, Status::InvalidInput("survey: unknown survey '" + survey_id + "'"));
+        std::string body;
+        if (!http::ReadBody(request, response, max_bytes, body)) {
+          return http::SendJson(response, 413,
+                                "{\"error\":{\"code\":\"too_large\",\"message\":\"the file is larger than "
+                                "wechat.max_upload_bytes\"}}");
+        }
+        collector::wechat::WechatImportOptions options;
+        options.period = *period;
+        options.town_code = town;
+        options.grid_workers = self->kit.grid_workers;
+        for (const std::string& w : CommaList(dashboards::QueryParam(request, "grid_workers"))) {
+          options.grid_workers.push_back(w);
+        }
+        options.group = dashboards::QueryParam(request, "group");
+        options.utc_offset_minutes = self->kit.utc_offset_minutes;
+        options.reason = "later answer in chat (upload by " + caller.principal.user.username + ")";
+        auto importer = collector::wechat::WechatImporter::Create(*survey, areas, *self->kit.keyer, options);
+        if (!importer.ok()) return http::SendError(response, importer.status());
+        std::string name = dashboards::QueryParam(request, "name");
+        if (name.empty()) name = "upload";
+        std::istringstream in(body);
+        const Status added = (*importer)->AddFile(name, in);
+        if (!added.ok()) {
+          return http::SendJson(response, 422,
+                                "{\"error\":{\"code\":\"unreadable_file\",\"message\":\"" +
+                                    http::JsonEscape(added.message()) + "\"},\"report\":" +
+                                    (*importer)->report().ToJson() + "}");
+        }
+        const Status stored = (*importer)->Store(store, NowMillis());
+        if (!stored.ok()) {
+          spdlog::error("wechat upload by {}: {}", caller.principal.user.username, stored.ToString());
+          return http::SendError(response, Status::Unavailable("the store failed; nothing was acknowledged, retry"));
+        }
+        spdlog::info("wechat upload by {} into {}: {} stored, {} revisions", caller.principal.user.username, town,
+                     (*importer)->report().stored, (*importer)->report().revisions);
+        http::SendJson(response, 200, (*importer)->report().ToJson());
+      });
+  return std::unique_ptr<WechatUploadRuntime>(std::move(runtime));
+}
+
+}  // namespace minyi::cli

@@ -1,0 +1,31 @@
+// `minyi import wechat` and the WeChat upload of `minyi serve` (README "WeChat group exports").
+// Options come from the wechat.* configuration keys and the command line.
+#pragma once
+
+#include <memory>
+
+#include "cli/command.h"
+#include "core/http/router.h"
+#include "dashboards/access_service.h"
+
+namespace minyi::cli {
+
+int RunImportWechat(Context& context, const Args& args);
+
+// What serve keeps alive for the upload routes.
+class WechatUploadRuntime {
+ public:
+  virtual ~WechatUploadRuntime() = default;
+};
+
+// Registers, through a dashboards Guard (session, role, CSRF, scope):
+//   GET  /import/wechat              the upload page (dashboards/web/wechat.html + wechat.js)
+//   POST /api/v1/imports/wechat?survey=S&period=Y&town=CODE[&name=FILE][&group=NAME][&grid_workers=A,B]
+//        the export as the raw request body; answers the import report as JSON.
+// Grid workers may import into the towns they are assigned, officials into towns in their areas,
+// admins anywhere; statisticians may not. `secret` is the respondent-key secret.
+Result<std::unique_ptr<WechatUploadRuntime>> RegisterWechatUpload(Context& context, const Resources& resources,
+                                                                  dashboards::AccessService& access,
+                                                                  const std::string& secret, http::Router& router);
+
+}  // namespace minyi::cli

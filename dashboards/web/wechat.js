@@ -1,0 +1,88 @@
+// The WeChat export upload page: sends the chosen file as the raw body of
+// POST /api/v1/imports/wechat with the session's CSRF token, then shows the report. Every value from
+// the server goes in as text (textContent), never as markup.
+'use strict';
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  let csrf = '';
+
+  function show(id, text) {
+    const node = $(id);
+    node.textContent = text;
+    node.hidden = !text;
+  }
+
+  function row(list, label, value) {
+    const dt = document.createElement('dt');
+    dt.textContent = label;
+    const dd = document.createElement('dd');
+    dd.textContent = String(value);
+    list.append(dt, dd);
+  }
+
+  function render(report) {
+    const summary = $('wechat-summary');
+    while (summary.firstChild) summary.removeChild(summary.firstChild);
+    row(summary, '读取消息', report.messages_read);
+    row(summary, '调查提问', report.prompts_found);
+    row(summary, '接龙', `${report.solitaire_threads} 个，${report.solitaire_entries} 条`);
+    row(summary, '采用的回答', report.answers_accepted);
+    row(summary, '未能识别的回复', report.not_understood);
+    row(summary, '重复消息', report.duplicate_messages);
+    row(summary, '新增 / 修改 / 重复', `${report.stored} / ${report.revisions} / ${report.duplicates}`);
+    const issues = $('wechat-issues');
+    while (issues.firstChild) issues.removeChild(issues.firstChild);
+    for (const issue of report.issues || []) {
+      const li = document.createElement('li');
+      li.textContent = `${issue.line ? '第 ' + issue.line + ' 行' : '文件'}：${issue.reason}${issue.text ? '：' + issue.text : ''}`;
+      issues.append(li);
+    }
+    $('wechat-report').hidden = false;
+  }
+
+  async function loadMe() {
+    const response = await fetch('/api/v1/me', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    if (response.status === 401) {
+      window.location.assign('/login?next=' + encodeURIComponent('/import/wechat'));
+      return;
+    }
+    const me = await response.json();
+    csrf = me.csrf_token || '';
+    if (me.home && me.home.length === 1 && me.home[0].level === 'town') $('town').value = me.home[0].code;
+  }
+
+  async function submit(event) {
+    event.preventDefault();
+    show('wechat-error', '');
+    const file = $('file').files[0];
+    if (!file) return show('wechat-error', '请选择聊天记录文件');
+    const params = new URLSearchParams({
+      town: $('town').value.trim(), period: $('period').value.trim(), survey: $('survey').value.trim(),
+      grid_workers: $('grid-workers').value.trim(), name: file.name,
+    });
+    $('wechat-submit').disabled = true;
+    try {
+      const response = await fetch('/api/v1/imports/wechat?' + params.toString(), {
+        method: 'POST', credentials: 'same-origin', body: file,
+        headers: { 'Content-Type': 'application/octet-stream', 'X-CSRF-Token': csrf, Accept: 'application/json' },
+      });
+      const data = await response.json().catch(() => null);
+      if (data && data.report) render(data.report);
+      if (!response.ok) {
+        show('wechat-error', data && data.error ? data.error.message : `导入失败（${response.status}）`);
+        return;
+      }
+      render(data);
+    } catch (e) {
+      show('wechat-error', '网络错误，请重试');
+    } finally {
+      $('wechat-submit').disabled = false;
+    }
+  }
+
+  document.addEventListener('DOMContentLoaded', () => {
+    $('wechat-form').addEventListener('submit', submit);
+    loadMe().catch(() => show('wechat-error', '无法读取登录信息，请刷新页面'));
+  });
+})();

@@ -1,0 +1,210 @@
+// WeChat group exports end to end: `minyi import wechat` (twice: the second run adds nothing) and the
+// authenticated upload through a real `minyi serve` (allowed and forbidden towns, CSRF, roles).
+#include <Poco/JSON/Parser.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/StreamCopier.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/integration/minyi_process.h"
+
+namespace minyi::testing {
+namespace {
+
+const std::string kFixture = std::string(MINYI_SOURCE_DIR) + "/tests/fixtures/wechat/wechatmsg.csv";
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+struct Reply {
+  int status = 0;
+  std::string body;
+  std::vector<std::string> cookies;
+};
+
+Reply Send(int port, const std::string& method, const std::string& path, const std::string& body,
+           const std::map<std::string, std::string>& headers) {
+  Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
+  Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+  for (const auto& [k, v] : headers) request.set(k, v);
+  if (method == "POST") request.setContentLength(static_cast<std::streamsize>(body.size()));
+  session.sendRequest(request) << body;
+  Poco::Net::HTTPResponse response;
+  std::istream& in = session.receiveResponse(response);
+  Reply reply;
+  Poco::StreamCopier::copyToString(in, reply.body);
+  reply.status = static_cast<int>(response.getStatus());
+  for (const auto& [k, v] : response) {
+    if (k == "Set-Cookie") reply.cookies.push_back(v);
+  }
+  return reply;
+}
+
+class WechatImportCliTest : public ::testing::Test {
+ protected:
+  TempDir dir_;
+  std::vector<std::string> Global() const {
+    return {"-D", "store.sqlite.path=" + dir_.File("minyi.db"), "-D", "store.sqlite.synchronous=NORMAL",
+            "-D", "collector.secret_file=" + dir_.File("secret"), "-D", "log.level=warn"};
+  }
+  RunResult Run(std::vector<std::string> args) const {
+    std::vector<std::string> all = Global();
+    all.insert(all.end(), args.begin(), args.end());
+    return RunMinyi(all);
+  }
+};
+
+TEST_F(WechatImportCliTest, ImportTwiceAddsNothingTheSecondTime) {
+  const std::vector<std::string> args = {"import", "wechat", kFixture, "--period", "2024", "--town", "320812007",
+                                         "--grid-worker", "wxid_grid01"};
+  RunResult first = Run(args);
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  EXPECT_NE(first.out.find("wechatmsg.csv: wechatmsg-csv, UTF-8 with BOM, 11 messages"), std::string::npos)
+      << first.out;
+  EXPECT_NE(first.out.find("prompts found: 1"), std::string::npos) << first.out;
+  EXPECT_NE(first.out.find("responses: stored 5, duplicates 0, revisions 0"), std::string::npos) << first.out;
+  EXPECT_NE(first.out.find("[ignored] an opt-out word"), std::string::npos) << first.out;
+
+  RunResult second = Run(args);
+  ASSERT_EQ(second.exit_code, 0) << second.out << second.err;
+  EXPECT_NE(second.out.find("responses: stored 0, duplicates 5, revisions 0"), std::string::npos) << second.out;
+
+  RunResult status = Run({"db", "status"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("wechat"), std::string::npos) << status.out;
+}
+
+TEST_F(WechatImportCliTest, BadFilesAndUsage) {
+  WriteFile(dir_.File("photo.png"), std::string("\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR", 16));
+  RunResult binary = Run({"import", "wechat", dir_.File("photo.png"), kFixture, "--period", "2024", "--town",
+                          "320812007", "--grid-worker", "wxid_grid01"});
+  EXPECT_EQ(binary.exit_code, 3) << binary.out << binary.err;
+  EXPECT_NE(binary.out.find("[file] binary data"), std::string::npos) << binary.out;
+  EXPECT_NE(binary.out.find("responses: stored 5"), std::string::npos) << binary.out;  // the good file is kept
+
+  RunResult both = Run({"import", "wechat", kFixture, "--period", "2024"});
+  EXPECT_EQ(both.exit_code, 2) << both.err;
+  EXPECT_NE(both.err.find("--town CODE or --group-map FILE"), std::string::npos);
+
+  WriteFile(dir_.File("map.csv"), "group,town,grid_workers\n12345678@chatroom,320812001,wxid_grid01\n");
+  RunResult mapped = Run({"import", "wechat", kFixture, "--period", "2025", "--group-map", dir_.File("map.csv")});
+  EXPECT_EQ(mapped.exit_code, 0) << mapped.out << mapped.err;
+  EXPECT_NE(mapped.out.find("responses: stored 5"), std::string::npos) << mapped.out;
+}
+
+class WechatUploadTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    global_ = {"-D", "store.sqlite.path=" + dir_->File("minyi.db"), "-D", "store.sqlite.synchronous=NORMAL",
+               "-D", "collector.secret_file=" + dir_->File("secret"), "-D", "log.level=warn",
+               "-D", "aggregator.interval_ms=0"};
+    const std::vector<std::vector<std::string>> users = {
+        {"grid1", "--role", "grid_worker", "--area", "320812001"},
+        {"county1", "--role", "official", "--area", "320812"},
+        {"stat1", "--role", "statistician"},
+    };
+    for (const auto& u : users) {
+      std::vector<std::string> args = global_;
+      args.insert(args.end(), {"user", "add"});
+      args.insert(args.end(), u.begin(), u.end());
+      args.push_back("--password-stdin");
+      RunResult r = RunMinyi(args, u[0] + "-password-123\n");
+      EXPECT_EQ(r.exit_code, 0) << r.err;
+    }
+    std::vector<std::string> serve = global_;
+    serve.insert(serve.end(), {"-D", "http.port=0"});
+    server_ = new ServerProcess(serve);
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    delete dir_;
+  }
+
+  struct Login {
+    std::string cookie, csrf;
+  };
+  static Login LogIn(const std::string& user) {
+    Reply r = Send(server_->port(), "POST", "/api/v1/login",
+                   "{\"username\":\"" + user + "\",\"password\":\"" + user + "-password-123\"}",
+                   {{"Content-Type", "application/json"}});
+    EXPECT_EQ(r.status, 200) << r.body;
+    Login login;
+    if (r.cookies.empty()) return login;
+    login.cookie = r.cookies.front().substr(0, r.cookies.front().find(';'));
+    Poco::JSON::Parser parser;
+    login.csrf = parser.parse(r.body).extract<Poco::JSON::Object::Ptr>()->getValue<std::string>("csrf_token");
+    return login;
+  }
+  static Reply Upload(const Login& who, const std::string& town, bool with_csrf = true) {
+    std::map<std::string, std::string> headers = {{"Cookie", who.cookie},
+                                                  {"Content-Type", "application/octet-stream"}};
+    if (with_csrf) headers["X-CSRF-Token"] = who.csrf;
+    return Send(server_->port(), "POST",
+                "/api/v1/imports/wechat?survey=jiangsu-safety&period=2024&town=" + town +
+                    "&grid_workers=wxid_grid01&name=wechatmsg.csv",
+                ReadFile(kFixture), headers);
+  }
+
+  static inline TempDir* dir_ = nullptr;
+  static inline ServerProcess* server_ = nullptr;
+  static inline std::vector<std::string> global_;
+};
+
+TEST_F(WechatUploadTest, GridWorkerUploadsIntoItsTownOnly) {
+  ASSERT_TRUE(server_->started()) << server_->log();
+  const Login grid = LogIn("grid1");
+  Reply ok = Upload(grid, "320812001");
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_NE(ok.body.find("\"stored\":5"), std::string::npos) << ok.body;
+  EXPECT_NE(ok.body.find("\"format\":\"wechatmsg-csv\""), std::string::npos) << ok.body;
+  Reply again = Upload(grid, "320812001");
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_NE(again.body.find("\"stored\":0"), std::string::npos) << again.body;
+  EXPECT_NE(again.body.find("\"duplicates\":5"), std::string::npos) << again.body;
+
+  Reply other_town = Upload(grid, "320812007");
+  EXPECT_EQ(other_town.status, 403) << other_town.body;
+  Reply no_csrf = Upload(grid, "320812001", false);
+  EXPECT_EQ(no_csrf.status, 403) << no_csrf.body;
+  Reply anonymous = Upload(Login{}, "320812001");
+  EXPECT_EQ(anonymous.status, 401) << anonymous.body;
+}
+
+TEST_F(WechatUploadTest, OfficialsWithinTheirAreaStatisticiansNot) {
+  const Login county = LogIn("county1");
+  EXPECT_EQ(Upload(county, "320812007").status, 200);
+  EXPECT_EQ(Upload(county, "320102002").status, 403);  // 南京, outside 清江浦区
+  const Login stat = LogIn("stat1");
+  EXPECT_EQ(Upload(stat, "320812007").status, 403);
+}
+
+TEST_F(WechatUploadTest, UnreadableFileIs422WithTheReport) {
+  const Login county = LogIn("county1");
+  Reply r = Send(server_->port(), "POST", "/api/v1/imports/wechat?period=2024&town=320812007", std::string("PK\x03\x04\x00\x00", 6),
+                 {{"Cookie", county.cookie}, {"X-CSRF-Token", county.csrf}});
+  EXPECT_EQ(r.status, 422) << r.body;
+  EXPECT_NE(r.body.find("binary data"), std::string::npos) << r.body;
+}
+
+TEST_F(WechatUploadTest, ThePageIsServed) {
+  HttpReply page = HttpGet(server_->port(), "/import/wechat");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.body.find("/assets/wechat.js"), std::string::npos);
+  HttpReply script = HttpGet(server_->port(), "/assets/wechat.js");
+  EXPECT_EQ(script.status, 200);
+}
+
+}  // namespace
+}  // namespace minyi::testing
