@@ -40,7 +40,7 @@ const std::vector<std::pair<std::string, std::string>>& Defaults() {
       {"aggregator.threads", "2"},
       {"http.host", "127.0.0.1"},
       {"http.port", "8080"},
-      {"http.threads", "16"},
+      {"http.threads", "256"},
       {"http.max_queued", "512"},
       {"http.public_url", "http://127.0.0.1:8080"},
       {"http.trust_forwarded_for", "false"},
