@@ -16,6 +16,7 @@
 #include "aggregator/live.h"
 #include "cli/access_setup.h"
 #include "cli/command.h"
+#include "cli/questionnaire_commands.h"
 #include "cli/sms_commands.h"
 #include "cli/version.h"
 #include "cli/wechat_commands.h"
@@ -109,6 +110,9 @@ int RunServe(Context& context, const Args& args) {
   // SMS webhooks, sender, expiry and retention (nothing when no sms.* provider or gateway is set).
   auto sms_runtime = StartSms(context, r, "", router);
   if (!sms_runtime.ok()) return Fail(sms_runtime.status().WithContext("sms"));
+  // 问卷星 push and 腾讯问卷 webhook (nothing unless questionnaire.wjx.push_secret / .txwj.token is set).
+  auto questionnaire_runtime = StartQuestionnaire(context, r, "", router);
+  if (!questionnaire_runtime.ok()) return Fail(questionnaire_runtime.status().WithContext("questionnaire"));
   dashboards::RegisterStatusRoutes(router, *r.surveys, [&db]() -> Result<dashboards::StatusSnapshot> {
     dashboards::StatusSnapshot snapshot;
     snapshot.backend = db.Backend();

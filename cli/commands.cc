@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "cli/questionnaire_commands.h"
 #include "cli/sms_commands.h"
 #include "cli/wechat_commands.h"
 #include "cli/version.h"
@@ -136,6 +137,22 @@ const std::vector<CommandSpec>& Commands() {
        "A town-year with a bad line or inconsistent margins (listed cells above the town total) is\n"
        "reported and not stored; every other town-year is stored, replacing earlier figures.",
        {}, 1, 1000, RunImportPopulation},
+      {"import questionnaire", "import 问卷星 (.xls, CSV) and 腾讯问卷 (CSV, .xlsx) answer exports, one revisable response per answer",
+       "FILE...",
+       "Columns are matched to the survey's questions by title (or by --map); answers by option text, alias or\n"
+       "number; 0/1 option columns and -2/-3 (skipped / not shown) are understood. Each answer is the slot\n"
+       "wjx:<questionnaire>:<序号> or txwj:<survey_id>:<编号>: importing again adds nothing, an answer edited\n"
+       "since is a revision. Every rejected row is listed with its row number and reason.",
+       {{"--survey", "ID", "the survey the questionnaire asks (or the map's survey)"},
+        {"--period", "Y", "period, e.g. 2026 or 2026Q2 (or the map's period)"},
+        {"--town", "CODE", "the 9-digit town of every answer"},
+        {"--town-column", "COL", "the question (number or title) answered with the town's name"},
+        {"--county", "CODE", "the county (or city) the town names are looked up in"},
+        {"--map", "FILE", "a questionnaire map (JSON; README \"Questionnaire exports\")"},
+        {"--provider", "P", "wjx or txwj (default: recognized from the header)"},
+        {"--questionnaire-id", "ID", "the provider's questionnaire id, as the live endpoints see it"},
+        {"--batch", "N", "responses per transaction (default 500)"}},
+       1, 1000, RunImportQuestionnaire},
       {"demo seed", "seed the deterministic synthetic demo data set (all 1,487 towns, 2019-2025)", "",
        "Stores population margins and responses that are invented but true-looking (town differences,\n"
        "a slow upward trend, a few towns that drop). Seeding the same parameters again does nothing.",

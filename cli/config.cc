@@ -51,6 +51,11 @@ const std::vector<std::pair<std::string, std::string>>& Defaults() {
       {"collector.group_commit.max_batch", "512"},
       {"collector.group_commit.max_wait_us", "0"},
       {"collector.group_commit.max_queue", "10000"},
+      {"questionnaire.map_dir", "conf/questionnaires"},
+      {"questionnaire.wjx.push_secret", ""},
+      {"questionnaire.txwj.token", ""},
+      {"questionnaire.utc_offset_minutes", "480"},
+      {"questionnaire.max_body_bytes", "1048576"},
       {"api.max_body_bytes", "1048576"},
       {"api.max_json_depth", "8"},
       {"api.max_batch", "500"},
@@ -109,6 +114,8 @@ const std::vector<std::pair<std::string, std::string>>& SecretEnv() {
       {"MINYI_RESPONDENT_KEY_SECRET", "collector.respondent_key_secret"},
       {"MINYI_SMS_ENCRYPTION_KEY", "sms.encryption_key"},
       {"MINYI_SMS_GATEWAY_TOKEN", "sms.gateway.token"},
+      {"MINYI_WJX_PUSH_SECRET", "questionnaire.wjx.push_secret"},
+      {"MINYI_TXWJ_WEBHOOK_TOKEN", "questionnaire.txwj.token"},
   };
   return kEnv;
 }
@@ -269,6 +276,14 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
       o.privacy_controller = c.getString("web.privacy.controller");
       o.privacy_purpose = c.getString("web.privacy.purpose");
       o.privacy_retention = c.getString("web.privacy.retention");
+    }
+    {
+      QuestionnaireConfig& q = config.questionnaire;
+      q.map_dir = c.getString("questionnaire.map_dir");
+      q.wjx_push_secret = c.getString("questionnaire.wjx.push_secret");
+      q.txwj_token = c.getString("questionnaire.txwj.token");
+      MINYI_RETURN_IF_ERROR(ReadInt(c, "questionnaire.utc_offset_minutes", -720, 840, q.utc_offset_minutes));
+      MINYI_RETURN_IF_ERROR(ReadInt(c, "questionnaire.max_body_bytes", 1024, 1 << 30, q.max_body_bytes));
     }
     MINYI_RETURN_IF_ERROR(
         ReadChoice(c, "log.level", {"trace", "debug", "info", "warn", "error", "off"}, config.log.level));

@@ -77,6 +77,15 @@ struct AggregatorConfig {
   int threads = 2;           // towns weighted in parallel
 };
 
+// Questionnaire exports and endpoints (collector/questionnaire/, cli/cmd_questionnaire.cc).
+struct QuestionnaireConfig {
+  std::string map_dir = "conf/questionnaires";  // questionnaire maps (*.json) for the live endpoints
+  std::string wjx_push_secret;  // 问卷星 push secret (MINYI_WJX_PUSH_SECRET); empty: no 问卷星 endpoint
+  std::string txwj_token;       // 腾讯问卷 webhook path token (MINYI_TXWJ_WEBHOOK_TOKEN); empty: no endpoint
+  int utc_offset_minutes = 480; // exported/pushed times are local time at this offset
+  int max_body_bytes = 1048576;
+};
+
 struct Config {
   sql::StoreOptions store;
   HttpOptions http;
@@ -85,6 +94,7 @@ struct Config {
   PathOptions paths;
   DashboardConfig dashboard;
   AggregatorConfig aggregator;
+  QuestionnaireConfig questionnaire;
   std::string config_file;  // the file read, empty when none
   std::vector<std::pair<std::string, std::string>> effective;  // every key's resolved value, in key order
 };
