@@ -94,6 +94,10 @@ try {
   await page.goto(`${base}/dashboard#/channels/320812`);
   await page.waitForSelector('#channels-table tbody tr');
   check((await page.$$('#channels-table tbody tr')).length >= 5, 'channel counts per year are listed');
+  check(await page.waitForSelector('#rates', { timeout: 5000 }).then(() => true, () => false), 'the response-rate section is shown');
+  check(await page.waitForSelector('#quality #imports-table', { timeout: 5000 }).then(() => true, () => false),
+    'the data-quality section lists unparsed SMS, rejected submissions and import runs');
+  check(/^\d[\d,]*$/.test((await page.textContent('#quality-rejected')).trim()), 'rejected submissions are counted');
   await page.waitForTimeout(500);
   await page.screenshot({ path: path.join(artifacts, '04-channels.png'), fullPage: true });
   await page.goto(`${base}/dashboard#/comments/320812`);
