@@ -243,6 +243,69 @@ std::vector<const Question*> WechatImporter::MatchPrompt(const std::string& fold
   return {};
 }
 
+bool WechatImporter::MayHoldAnswer(std::string_view text, const std::vector<const Question*>& questions) const {
+  // Everything the reply parser reads (collector/sms/reply_parser.h): ASCII digits and letters,
+  // fullwidth, circled, enclosed and dingbat forms, Chinese numerals, option labels and aliases,
+  // opt-out words. Anything else cannot give an answer.
+  static const char* const kNumerals[] = {"一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "两",
+                                          "壹", "贰", "叁", "肆", "伍", "陆", "柒", "捌", "玖", "拾", "〇",
+                                          "退订", "拒收"};
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      if ((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')) return true;
+      continue;
+    }
+    if ((c & 0xF0) == 0xE0 && i + 2 < text.size()) {
+      const std::uint32_t cp = ((c & 0x0Fu) << 12) | ((static_cast<unsigned char>(text[i + 1]) & 0x3Fu) << 6) |
+                               (static_cast<unsigned char>(text[i + 2]) & 0x3Fu);
+      if ((cp >= 0x2460 && cp <= 0x24FF) || (cp >= 0x2776 && cp <= 0x2793) || (cp >= 0x3200 && cp <= 0x33FF) ||
+          (cp >= 0xFF10 && cp <= 0xFF19) || (cp >= 0xFF21 && cp <= 0xFF3A) || (cp >= 0xFF41 && cp <= 0xFF5A) ||
+          (cp >= 0xF900 && cp <= 0xFAFF)) {
+        return true;
+      }
+    } else if ((c & 0xF8) == 0xF0) {
+      return true;  // beyond the BMP: let NFKC decide
+    }
+  }
+  // A numeral counts only standing alone (rule 5 of the parser): not inside a word like 一下 or 十分.
+  auto is_ideograph_at = [&text](std::size_t at, bool before) {
+    if (before) {
+      if (at < 3) return false;
+      at -= 3;
+    }
+    if (at + 3 > text.size()) return false;
+    const auto b0 = static_cast<unsigned char>(text[at]);
+    if ((b0 & 0xF0) != 0xE0) return false;
+    const std::uint32_t cp = ((b0 & 0x0Fu) << 12) | ((static_cast<unsigned char>(text[at + 1]) & 0x3Fu) << 6) |
+                             (static_cast<unsigned char>(text[at + 2]) & 0x3Fu);
+    return cp >= 0x4E00 && cp <= 0x9FFF;
+  };
+  static const char* const kBefore[] = {"选", "择", "第", "是", "答"};
+  static const char* const kAfter[] = {"号", "项"};
+  for (const char* n : kNumerals) {
+    const std::string_view numeral(n);
+    for (std::size_t at = text.find(numeral); at != std::string_view::npos; at = text.find(numeral, at + 1)) {
+      if (numeral.size() > 3) return true;  // 退订, 拒收
+      bool before_ok = !is_ideograph_at(at, true);
+      for (const char* b : kBefore) before_ok |= at >= 3 && text.substr(at - 3, 3) == b;
+      const std::size_t next = at + numeral.size();
+      bool after_ok = !is_ideograph_at(next, false);
+      for (const char* a : kAfter) after_ok |= text.substr(next, 3) == a;
+      if (before_ok && after_ok) return true;
+    }
+  }
+  for (const Question* q : questions) {
+    for (const Option& o : q->options) {
+      if (text.find(o.label) != std::string_view::npos) return true;
+      for (const std::string& a : o.aliases) {
+        if (text.find(a) != std::string_view::npos) return true;
+      }
+    }
+  }
+  return false;
+}
+
 bool WechatImporter::SeenBefore(const Group& g, const ChatMessage& m) {
   std::string id;
   if (!m.server_id.empty()) {
@@ -416,15 +479,22 @@ void WechatImporter::HandleReply(const std::string& file, Group& g, const ChatMe
     }
     prompt = latest;
   }
-  if (SeenBefore(g, m)) return;
   ++report_.replies_read;
-  Record(file, g, m, m.sender_wxid, m.sender_name, m.text, m.time_ms, prompt->questions, true);
+  Record(file, g, m, m.sender_wxid, m.sender_name, m.text, m.time_ms, prompt->questions, true, true);
 }
 
 bool WechatImporter::Record(const std::string& file, Group& g, const ChatMessage& m,
                             const std::string& participant_wxid, const std::string& participant_name,
                             const std::string& text, std::int64_t time_ms,
-                            const std::vector<const Question*>& questions, bool try_unanswered_first) {
+                            const std::vector<const Question*>& questions, bool try_unanswered_first,
+                            bool dedupe_message) {
+  if (!MayHoldAnswer(text, questions)) {
+    // Nothing the reply parser could read (no digit, letter, numeral, option word or opt-out word):
+    // most chat after a prompt is this, and the parser need not run.
+    ++report_.not_understood;
+    AddIssue(file, m.line, "not_understood", "no answer found", text);
+    return false;
+  }
   const bool weak = participant_wxid.empty();
   const std::string key = weak ? keyer_.KeyFor("wechat-name:" + g.key + "\n" + participant_name)
                                : keyer_.KeyFor("wechat-wxid:" + participant_wxid);
@@ -472,6 +542,8 @@ bool WechatImporter::Record(const std::string& file, Group& g, const ChatMessage
     }
     return false;
   }
+  // A reply seen before (an overlapping export, a page given twice) changes nothing and is counted once.
+  if (dedupe_message && SeenBefore(g, m)) return true;
   Member& member = members_[key];
   member.weak = weak;
   for (auto& [code, values] : parsed.answers) {
@@ -565,7 +637,7 @@ void WechatImporter::HandleSolitaire(const std::string& file, Group& g, const Ch
       name = "接龙:" + entry;
     }
     if (skip) continue;
-    if (Record(file, g, m, wxid, name, entry, time_ms, t.questions, false)) {
+    if (Record(file, g, m, wxid, name, entry, time_ms, t.questions, false, false)) {
       const std::string location = EntryLocation(entry);
       const std::string key = wxid.empty() ? keyer_.KeyFor("wechat-name:" + g.key + "\n" + name)
                                            : keyer_.KeyFor("wechat-wxid:" + wxid);

@@ -21,8 +21,8 @@
 //
 // Messages must be in time order within a file (every exporter writes them so); files may come in
 // any order when the caller sorts them with FirstMessageTime. Memory grows with the number of
-// members, prompts, 接龙 entries and replies read inside reply windows (a message hash each), never
-// with the file size.
+// members, prompts, 接龙 entries and accepted answers (a message hash each, for duplicates), never with
+// the number of messages or the file size.
 //
 // Not thread-safe; one importer per import.
 #pragma once
@@ -108,12 +108,13 @@ struct WechatFileReport {
 struct WechatReport {
   std::vector<WechatFileReport> files;
   std::size_t messages_read = 0;
-  std::size_t duplicate_messages = 0;  // prompts, replies and 接龙 snapshots seen before (same server id,
-                                       // or same group, time, sender and text)
+  std::size_t duplicate_messages = 0;  // prompts, answering replies and 接龙 snapshots seen before (same
+                                       // server id, or same group, time, sender and text)
   std::size_t lines_rejected = 0;      // unreadable lines
   std::size_t prompts_found = 0;
   std::size_t prompts_ignored = 0;     // marker found, but not posted by a known grid worker
-  std::size_t replies_read = 0;        // member messages read against a prompt
+  std::size_t replies_read = 0;        // member messages read against a prompt (a reply repeated by an
+                                       // overlapping export is read again; only answers are deduplicated)
   std::size_t answers_accepted = 0;    // replies and 接龙 entries that gave answers
   std::size_t not_understood = 0;
   std::size_t not_answers = 0;         // recalls, notices, media, opt-outs, quotes of other messages in windows
@@ -207,7 +208,9 @@ class WechatImporter {
   // lists the issue) when the text gives none.
   bool Record(const std::string& file, Group& g, const ChatMessage& m, const std::string& participant_wxid,
               const std::string& participant_name, const std::string& text, std::int64_t time_ms,
-              const std::vector<const Question*>& questions, bool try_unanswered_first);
+              const std::vector<const Question*>& questions, bool try_unanswered_first, bool dedupe_message);
+  // False when the text holds nothing the reply parser could read (a cheap test before parsing).
+  bool MayHoldAnswer(std::string_view text, const std::vector<const Question*>& questions) const;
   void AddIssue(const std::string& file, std::size_t line, const char* category, std::string reason,
                 std::string_view text);
 
