@@ -18,6 +18,9 @@ GroupCommitWriter::~GroupCommitWriter() { Stop(); }
 Result<std::vector<GroupCommitWriter::Future>> GroupCommitWriter::Submit(std::vector<Response> responses) {
   std::vector<Future> futures;
   futures.reserve(responses.size());
+  std::vector<std::string> hashes;
+  hashes.reserve(responses.size());
+  for (const Response& r : responses) hashes.push_back(r.ContentHash());
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return Status::Unavailable("the server is shutting down");
@@ -25,8 +28,8 @@ Result<std::vector<GroupCommitWriter::Future>> GroupCommitWriter::Submit(std::ve
       ++stats_.rejected_full;
       return Status::ResourceExhausted("the write queue is full");
     }
-    for (Response& r : responses) {
-      queue_.push_back(Item{std::move(r), {}});
+    for (std::size_t i = 0; i < responses.size(); ++i) {
+      queue_.push_back(Item{std::move(responses[i]), std::move(hashes[i]), {}});
       futures.push_back(queue_.back().promise.get_future());
     }
   }
@@ -78,12 +81,17 @@ void GroupCommitWriter::Loop() {
 
 void GroupCommitWriter::Commit(std::vector<Item>& batch) {
   std::vector<Response> responses;
+  std::vector<std::string> hashes;
   responses.reserve(batch.size());
-  for (Item& item : batch) responses.push_back(std::move(item.response));
+  hashes.reserve(batch.size());
+  for (Item& item : batch) {
+    responses.push_back(std::move(item.response));
+    hashes.push_back(std::move(item.content_hash));
+  }
   std::vector<AppendResult> results;
   Status status;
   try {
-    status = sink_.Append(responses, &results);
+    status = sink_.AppendHashed(responses, hashes, &results);
   } catch (const std::exception& e) {
     status = Status::Internal(std::string("append threw: ") + e.what());
   }
@@ -97,7 +105,7 @@ void GroupCommitWriter::Commit(std::vector<Item>& batch) {
     spdlog::warn("group commit: batch of {} rejected ({}); retrying one by one", batch.size(), status.ToString());
     for (std::size_t i = 0; i < batch.size(); ++i) {
       std::vector<AppendResult> one;
-      Status s = sink_.Append({responses[i]}, &one);
+      Status s = sink_.AppendHashed({responses[i]}, {hashes[i]}, &one);
       if (s.ok() && one.size() == 1) {
         batch[i].promise.set_value(one[0]);
       } else {

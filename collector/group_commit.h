@@ -1,5 +1,6 @@
-// Group commit: one writer thread drains a queue of responses into ResponseSink::Append, so many
-// concurrent requests share one transaction and one fsync. Each submitter gets a future that is
+// Group commit: one writer thread drains a queue of responses into ResponseSink::AppendHashed, so
+// many concurrent requests share one transaction and one fsync. Submitters compute the content
+// hashes on their own threads; the single writer only writes. Each submitter gets a future that is
 // fulfilled only after the batch holding its response committed (or failed).
 //
 // Backpressure: the queue is bounded; Submit fails fast with kResourceExhausted when it is full
@@ -18,6 +19,7 @@
 #include <deque>
 #include <future>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -63,6 +65,7 @@ class GroupCommitWriter {
  private:
   struct Item {
     Response response;
+    std::string content_hash;  // computed by the submitting thread, off the writer's path
     std::promise<Result<AppendResult>> promise;
   };
   void Loop();

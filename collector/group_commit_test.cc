@@ -47,6 +47,38 @@ TEST(GroupCommitTest, ConcurrentSubmittersShareTransactions) {
   EXPECT_LE(stats.largest_batch, 64u);
 }
 
+// The writer hands the store the hashes its submitters computed (AppendHashed), so the single writer
+// thread does no hashing; they are the responses' own content hashes.
+TEST(GroupCommitTest, TheWriterAppendsWithTheSubmittersHashes) {
+  struct HashCheckingStore : FakeStore {
+    std::atomic<int> hashed_calls{0};
+    std::atomic<int> plain_calls{0};
+    std::atomic<int> wrong_hashes{0};
+    Status Append(const std::vector<Response>& batch, std::vector<AppendResult>* results) override {
+      ++plain_calls;
+      return FakeStore::Append(batch, results);
+    }
+    Status AppendHashed(const std::vector<Response>& batch, const std::vector<std::string>& hashes,
+                        std::vector<AppendResult>* results) override {
+      ++hashed_calls;
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (hashes.at(i) != batch[i].ContentHash()) ++wrong_hashes;
+      }
+      return FakeStore::Append(batch, results);
+    }
+  } store;
+  {
+    GroupCommitWriter writer(store, {});
+    auto f = writer.Submit({MakeResponse("a"), MakeResponse("b", "2")});
+    ASSERT_TRUE(f.ok());
+    EXPECT_EQ((*f)[0].get()->outcome, AppendOutcome::kStored);
+    EXPECT_EQ((*f)[1].get()->outcome, AppendOutcome::kStored);
+  }
+  EXPECT_GE(store.hashed_calls.load(), 1);
+  EXPECT_EQ(store.plain_calls.load(), 0);
+  EXPECT_EQ(store.wrong_hashes.load(), 0);
+}
+
 TEST(GroupCommitTest, DuplicatesAndConflictsInsideOneBatch) {
   FakeStore store;
   GroupCommitWriter writer(store, {});

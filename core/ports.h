@@ -45,6 +45,16 @@ class ResponseSink {
   // response lacks a required field — callers validate against the survey definition first).
   // Duplicates and conflicts are outcomes, not errors: they never fail the batch.
   virtual Status Append(const std::vector<Response>& batch, std::vector<AppendResult>* results) = 0;
+
+  // Append with the content hashes already computed by the caller: hashes[i] must equal
+  // batch[i].ContentHash() (kInvalidInput when the sizes differ). Lets a caller hash on its own
+  // threads, off a single writer's critical path (collector/group_commit.h). Same contract as
+  // Append otherwise. The default ignores `hashes` and calls Append.
+  virtual Status AppendHashed(const std::vector<Response>& batch, const std::vector<std::string>& hashes,
+                              std::vector<AppendResult>* results) {
+    if (hashes.size() != batch.size()) return Status::InvalidInput("AppendHashed: one hash per response expected");
+    return Append(batch, results);
+  }
 };
 
 // ---------------------------------------------------------------------------------------------

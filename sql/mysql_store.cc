@@ -416,13 +416,20 @@ Status AppendPerRow(PooledConn& pc, const std::vector<Response>& batch, const st
 }
 
 Status MysqlStore::Append(const std::vector<Response>& batch, std::vector<AppendResult>* results) {
-  if (results == nullptr) return Status::Internal("Append: results is null");
-  results->clear();
-  MINYI_RETURN_IF_ERROR(internal::ValidateBatch(batch));
-  if (batch.empty()) return Status::Ok();
+  // Hashing is the costliest per-row work that needs no database: do it before taking any lock.
   std::vector<std::string> hashes;
   hashes.reserve(batch.size());
   for (const Response& r : batch) hashes.push_back(r.ContentHash());
+  return AppendHashed(batch, hashes, results);
+}
+
+Status MysqlStore::AppendHashed(const std::vector<Response>& batch, const std::vector<std::string>& hashes,
+                              std::vector<AppendResult>* results) {
+  if (results == nullptr) return Status::Internal("Append: results is null");
+  results->clear();
+  if (hashes.size() != batch.size()) return Status::InvalidInput("AppendHashed: one hash per response expected");
+  MINYI_RETURN_IF_ERROR(internal::ValidateBatch(batch));
+  if (batch.empty()) return Status::Ok();
   // Insert in key order so concurrent batches lock unique-index entries in the same order (fewer
   // deadlocks); the stable sort keeps the input order of repeats, so the first one is stored.
   std::vector<std::size_t> order(batch.size());

@@ -37,6 +37,8 @@ class MysqlStore final : public Store {
   Status SetMeta(const std::string& key, const std::string& value) override;
 
   Status Append(const std::vector<Response>& batch, std::vector<AppendResult>* results) override;
+  Status AppendHashed(const std::vector<Response>& batch, const std::vector<std::string>& hashes,
+                      std::vector<AppendResult>* results) override;
   Status Scan(const ResponseQuery& query, const std::function<bool(const Response&)>& visit) override;
   Result<std::vector<ResponseCount>> CountResponses() override;
   Result<std::vector<PopulationCell>> LoadPopulation(int year) override;

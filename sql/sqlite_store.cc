@@ -196,14 +196,20 @@ Status SqliteStore::SetMeta(const std::string& key, const std::string& value) {
 // Responses
 
 Status SqliteStore::Append(const std::vector<Response>& batch, std::vector<AppendResult>* results) {
-  if (results == nullptr) return Status::Internal("Append: results is null");
-  results->clear();
-  MINYI_RETURN_IF_ERROR(internal::ValidateBatch(batch));
-  if (batch.empty()) return Status::Ok();
-  // Hashing is the costliest per-row work that needs no database: do it before taking the lock.
+  // Hashing is the costliest per-row work that needs no database: do it before taking any lock.
   std::vector<std::string> hashes;
   hashes.reserve(batch.size());
   for (const Response& r : batch) hashes.push_back(r.ContentHash());
+  return AppendHashed(batch, hashes, results);
+}
+
+Status SqliteStore::AppendHashed(const std::vector<Response>& batch, const std::vector<std::string>& hashes,
+                              std::vector<AppendResult>* results) {
+  if (results == nullptr) return Status::Internal("Append: results is null");
+  results->clear();
+  if (hashes.size() != batch.size()) return Status::InvalidInput("AppendHashed: one hash per response expected");
+  MINYI_RETURN_IF_ERROR(internal::ValidateBatch(batch));
+  if (batch.empty()) return Status::Ok();
 
   std::vector<AppendResult> out(batch.size());
   {

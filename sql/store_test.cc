@@ -180,6 +180,24 @@ TEST_P(StoreTest, AppendStoresNewResponsesWithDistinctIds) {
   EXPECT_EQ(id_by_ref["c"], results[2].response_id);
 }
 
+// AppendHashed stores the given hashes (a replay is told from a conflict by them) and refuses a
+// batch whose hash count does not match, storing nothing.
+TEST_P(StoreTest, AppendHashedUsesTheCallersHashes) {
+  const Response a = MakeResponse("a");
+  const Response b = MakeResponse("b");
+  std::vector<AppendResult> results;
+  EXPECT_EQ(store_->AppendHashed({a, b}, {a.ContentHash()}, &results).code(), StatusCode::kInvalidInput);
+  EXPECT_EQ(TotalResponses(), 0);
+  ASSERT_TRUE(store_->AppendHashed({a, b}, {a.ContentHash(), b.ContentHash()}, &results).ok());
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].outcome, AppendOutcome::kStored);
+  EXPECT_EQ(results[1].outcome, AppendOutcome::kStored);
+  // The plain Append path hashes itself and sees the same hashes: a replay is a duplicate.
+  const std::vector<AppendResult> replay = AppendOk({a});
+  EXPECT_EQ(replay[0].outcome, AppendOutcome::kDuplicate);
+  EXPECT_EQ(replay[0].response_id, results[0].response_id);
+}
+
 TEST_P(StoreTest, AppendOfEmptyBatchSucceedsWithNoResults) {
   std::vector<AppendResult> results = {AppendResult{}};
   EXPECT_TRUE(store_->Append({}, &results).ok());
