@@ -499,6 +499,17 @@ bool WechatImporter::Record(const std::string& file, Group& g, const ChatMessage
   const std::string key = weak ? keyer_.KeyFor("wechat-name:" + g.key + "\n" + participant_name)
                                : keyer_.KeyFor("wechat-wxid:" + participant_wxid);
   auto found = members_.find(key);
+  // A reply already recorded (an overlapping export, a page given twice) changes nothing and is counted
+  // once. Compared with the member's current answers only, so memory does not grow with the messages.
+  const std::uint64_t text_hash = std::hash<std::string>{}(text);
+  if (dedupe_message && found != members_.end()) {
+    for (const auto& [code, a] : found->second.answers) {
+      if (a.time_ms == time_ms && a.text_hash == text_hash) {
+        ++report_.duplicate_messages;
+        return true;
+      }
+    }
+  }
   std::vector<const Question*> pending;
   if (try_unanswered_first && found != members_.end()) {
     for (const Question* q : questions) {
@@ -542,8 +553,6 @@ bool WechatImporter::Record(const std::string& file, Group& g, const ChatMessage
     }
     return false;
   }
-  // A reply seen before (an overlapping export, a page given twice) changes nothing and is counted once.
-  if (dedupe_message && SeenBefore(g, m)) return true;
   Member& member = members_[key];
   member.weak = weak;
   for (auto& [code, values] : parsed.answers) {
@@ -554,6 +563,7 @@ bool WechatImporter::Record(const std::string& file, Group& g, const ChatMessage
       a.file = file;
       a.line = m.line;
       a.text = CutText(MaskPhoneNumbers(text));
+      a.text_hash = text_hash;
     }
   }
   if (time_ms >= member.town_time_ms) {

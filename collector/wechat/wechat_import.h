@@ -21,8 +21,7 @@
 //
 // Messages must be in time order within a file (every exporter writes them so); files may come in
 // any order when the caller sorts them with FirstMessageTime. Memory grows with the number of
-// members, prompts, 接龙 entries and accepted answers (a message hash each, for duplicates), never with
-// the number of messages or the file size.
+// members, prompts and 接龙 entries, never with the number of messages or the file size.
 //
 // Not thread-safe; one importer per import.
 #pragma once
@@ -108,8 +107,9 @@ struct WechatFileReport {
 struct WechatReport {
   std::vector<WechatFileReport> files;
   std::size_t messages_read = 0;
-  std::size_t duplicate_messages = 0;  // prompts, answering replies and 接龙 snapshots seen before (same
-                                       // server id, or same group, time, sender and text)
+  std::size_t duplicate_messages = 0;  // prompts and 接龙 snapshots seen before (same server id, or same
+                                       // group, time, sender and text), and replies equal to a member's
+                                       // current answer (same time and text)
   std::size_t lines_rejected = 0;      // unreadable lines
   std::size_t prompts_found = 0;
   std::size_t prompts_ignored = 0;     // marker found, but not posted by a known grid worker
@@ -176,6 +176,7 @@ class WechatImporter {
     std::string file;
     std::size_t line = 0;
     std::string text;  // masked
+    std::uint64_t text_hash = 0;  // of the unmasked text, for duplicates
   };
   struct Member {
     bool weak = false;
