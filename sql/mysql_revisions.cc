@@ -111,26 +111,14 @@ void DeleteResponse(PooledConn& pc, const Response& r) {
   ps->executeUpdate();
 }
 
-Status CheckReason(std::string_view reason) {
-  if (internal::Utf8Length(reason) > internal::kMaxReasonChars) {
-    return Status::InvalidInput("revision reason: at most " + std::to_string(internal::kMaxReasonChars) +
-                                " characters");
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 Status MysqlStore::StoreRevisions(const std::vector<Response>& batch, std::string_view reason,
                                   std::vector<ReviseResult>* results) {
-  if (results == nullptr) return Status::Internal("StoreRevisions: results is null");
-  results->clear();
-  MINYI_RETURN_IF_ERROR(internal::ValidateBatch(batch));
-  MINYI_RETURN_IF_ERROR(CheckReason(reason));
+  auto started = internal::StartRevisions(batch, reason, results);
+  if (!started.ok()) return started.status();
+  const std::vector<std::string>& hashes = *started;
   if (batch.empty()) return Status::Ok();
-  std::vector<std::string> hashes;
-  hashes.reserve(batch.size());
-  for (const Response& r : batch) hashes.push_back(r.ContentHash());
 
   std::vector<ReviseResult> out(batch.size());
   Status s = impl_->Run("store revisions", [&](PooledConn& pc) -> Status {
@@ -174,7 +162,7 @@ Status MysqlStore::StoreRevisions(const std::vector<Response>& batch, std::strin
 }
 
 Result<WithdrawOutcome> MysqlStore::Withdraw(Channel channel, std::string_view source_ref, std::string_view reason) {
-  MINYI_RETURN_IF_ERROR(CheckReason(reason));
+  MINYI_RETURN_IF_ERROR(internal::ValidateRevisionReason(reason));
   if (source_ref.empty()) return Status::InvalidInput("Withdraw: source_ref is required");
   WithdrawOutcome outcome = WithdrawOutcome::kNotFound;
   Status s = impl_->Run("withdraw response", [&](PooledConn& pc) -> Status {

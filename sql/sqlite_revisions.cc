@@ -123,26 +123,14 @@ Status DeleteResponse(sqlite3* db, const Response& r) {
   return Status::Ok();
 }
 
-Status CheckReason(std::string_view reason) {
-  if (internal::Utf8Length(reason) > internal::kMaxReasonChars) {
-    return Status::InvalidInput("revision reason: at most " + std::to_string(internal::kMaxReasonChars) +
-                                " characters");
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 Status SqliteStore::StoreRevisions(const std::vector<Response>& batch, std::string_view reason,
                                    std::vector<ReviseResult>* results) {
-  if (results == nullptr) return Status::Internal("StoreRevisions: results is null");
-  results->clear();
-  MINYI_RETURN_IF_ERROR(internal::ValidateBatch(batch));
-  MINYI_RETURN_IF_ERROR(CheckReason(reason));
+  auto started = internal::StartRevisions(batch, reason, results);
+  if (!started.ok()) return started.status();
+  const std::vector<std::string>& hashes = *started;
   if (batch.empty()) return Status::Ok();
-  std::vector<std::string> hashes;
-  hashes.reserve(batch.size());
-  for (const Response& r : batch) hashes.push_back(r.ContentHash());
 
   std::vector<ReviseResult> out(batch.size());
   {
@@ -195,7 +183,7 @@ Status SqliteStore::StoreRevisions(const std::vector<Response>& batch, std::stri
 }
 
 Result<WithdrawOutcome> SqliteStore::Withdraw(Channel channel, std::string_view source_ref, std::string_view reason) {
-  MINYI_RETURN_IF_ERROR(CheckReason(reason));
+  MINYI_RETURN_IF_ERROR(internal::ValidateRevisionReason(reason));
   if (source_ref.empty()) return Status::InvalidInput("Withdraw: source_ref is required");
   std::lock_guard<std::mutex> lock(impl_->write_mu);
   sqlite3* db = impl_->db.get();

@@ -74,6 +74,25 @@ ReviseOutcome DecideRevision(const SlotState& slot, const std::string& incoming_
   return incoming_submitted_at_ms >= slot.current_submitted_at_ms ? ReviseOutcome::kRevised : ReviseOutcome::kStale;
 }
 
+Status ValidateRevisionReason(std::string_view reason) {
+  if (Utf8Length(reason) > kMaxReasonChars) {
+    return Status::InvalidInput("revision reason: at most " + std::to_string(kMaxReasonChars) + " characters");
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> StartRevisions(const std::vector<Response>& batch, std::string_view reason,
+                                                std::vector<ReviseResult>* results) {
+  if (results == nullptr) return Status::Internal("StoreRevisions: results is null");
+  results->clear();
+  MINYI_RETURN_IF_ERROR(ValidateBatch(batch));
+  MINYI_RETURN_IF_ERROR(ValidateRevisionReason(reason));
+  std::vector<std::string> hashes;
+  hashes.reserve(batch.size());
+  for (const Response& r : batch) hashes.push_back(r.ContentHash());
+  return hashes;
+}
+
 Status ValidateBatch(const std::vector<Response>& batch) {
   for (std::size_t i = 0; i < batch.size(); ++i) MINYI_RETURN_IF_ERROR(ValidateResponse(batch[i], i));
   return Status::Ok();

@@ -71,6 +71,12 @@ inline constexpr const char* kInsertRevisionColumns =
     " respondent_key, weight, completion, answers_json, submitted_at_ms, received_at_ms, recorded_at_ms, reason,"
     " raw_payload";
 inline constexpr std::size_t kMaxReasonChars = 255;
+// kInvalidInput when a revision reason is longer than kMaxReasonChars.
+Status ValidateRevisionReason(std::string_view reason);
+// The common start of StoreRevisions: checks `results` (cleared), the batch and the reason, and
+// returns the batch's content hashes.
+Result<std::vector<std::string>> StartRevisions(const std::vector<Response>& batch, std::string_view reason,
+                                                std::vector<ReviseResult>* results);
 
 // Responses fetched per page by Scan. A page is loaded, then visited with no lock held, so memory
 // is bounded by one page whatever the number of rows.
