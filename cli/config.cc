@@ -320,4 +320,38 @@ std::string DescribeConfig(const Config& config) {
   return out;
 }
 
+std::string Setting(const Config& config, const std::string& key) {
+  for (const auto& [k, v] : config.effective) {
+    if (k == key) return v;
+  }
+  return std::string();
+}
+
+Result<long long> IntSetting(const Config& config, const std::string& key, long long min, long long max) {
+  const std::string text = Setting(config, key);
+  try {
+    std::size_t used = 0;
+    const long long v = std::stoll(text, &used);
+    if (used == text.size() && v >= min && v <= max) return v;
+  } catch (const std::exception&) {
+  }
+  return Status::InvalidInput(key + " = '" + text + "': expected a whole number from " + std::to_string(min) +
+                              " to " + std::to_string(max));
+}
+
+std::vector<std::string> CommaList(const std::string& text) {
+  std::vector<std::string> out;
+  std::string item;
+  for (char c : text + ",") {
+    if (c == ',') {
+      const auto first = item.find_first_not_of(' ');
+      if (first != std::string::npos) out.push_back(item.substr(first, item.find_last_not_of(' ') - first + 1));
+      item.clear();
+    } else {
+      item.push_back(c);
+    }
+  }
+  return out;
+}
+
 }  // namespace minyi::cli

@@ -113,4 +113,11 @@ std::vector<std::pair<std::string, std::string>> ConfigDefaults();
 // The effective configuration as key = value lines, secrets masked.
 std::string DescribeConfig(const Config& config);
 
+// The effective value of a configuration key as text ("" when unset), for keys without a typed field.
+std::string Setting(const Config& config, const std::string& key);
+// The key's value as a whole number in [min, max]; kInvalidInput naming the key otherwise.
+Result<long long> IntSetting(const Config& config, const std::string& key, long long min, long long max);
+// "a, b,,c" → {"a", "b", "c"}: comma-separated items, trimmed, empty ones dropped.
+std::vector<std::string> CommaList(const std::string& text);
+
 }  // namespace minyi::cli
