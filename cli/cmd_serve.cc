@@ -1,7 +1,5 @@
 // minyi serve: the HTTP server. Routes come from the components; this file wires them to the store
 // and runs the server until SIGINT/SIGTERM.
-#include <Poco/Net/HTTPServer.h>
-#include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Exception.h>
@@ -23,6 +21,7 @@
 #include "collector/rejection_tally.h"
 #include "collector/web_service.h"
 #include "core/http/router.h"
+#include "core/http/server.h"
 #include "dashboards/export_routes.h"
 #include "dashboards/status_page.h"
 #include "sql/collector_counters.h"
@@ -168,13 +167,11 @@ int RunServe(Context& context, const Args& args) {
     socket.listen(options.max_queued);
     const unsigned port = socket.address().port();
 
-    auto* params = new Poco::Net::HTTPServerParams;
-    params->setMaxThreads(options.threads);
-    params->setMaxQueued(options.max_queued);
-    params->setKeepAlive(true);
-    params->setServerName("minyi");
-    Poco::Net::HTTPServer server(router.MakeFactory(), socket, params);
-    server.start();
+    http::ServerOptions server_options;
+    server_options.threads = options.threads;
+    server_options.max_queued = options.max_queued;
+    http::Server server(router, socket, server_options);
+    server.Start();
     spdlog::info("minyi {} serving on http://{}:{}/ (store {}, {} threads)", kVersion, options.host, port,
                  db.Backend(), options.threads);
     if (args.Has("--port-file")) {
@@ -184,14 +181,14 @@ int RunServe(Context& context, const Args& args) {
     int received = 0;
     sigwait(&signals, &received);
     spdlog::info("received {}: stopping, letting requests in flight finish", received == SIGTERM ? "SIGTERM" : "SIGINT");
-    server.stopAll(false);  // stop accepting; current connections continue
+    server.StopAll(false);  // stop accepting; requests in flight are answered, then their connections close
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (server.currentConnections() > 0 && std::chrono::steady_clock::now() < deadline) {
+    while (server.CurrentConnections() > 0 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    if (server.currentConnections() > 0) {
-      spdlog::warn("{} connections still open after 10 s; closing them", server.currentConnections());
-      server.stopAll(true);
+    if (server.CurrentConnections() > 0) {
+      spdlog::warn("{} connections still open after 10 s; closing them", server.CurrentConnections());
+      server.StopAll(true);
     }
     web.Stop();  // commits every response still queued before the store closes
     if (live) {

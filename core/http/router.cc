@@ -2,7 +2,7 @@
 
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPServerRequest.h>
-#include <Poco/Net/HTTPServerRequestImpl.h>
+#include <Poco/Net/NetException.h>
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/URI.h>
 #include <spdlog/spdlog.h>
@@ -13,6 +13,7 @@
 #include <exception>
 #include <istream>
 #include <set>
+#include <sstream>
 
 namespace minyi::http {
 namespace {
@@ -45,22 +46,18 @@ void SetSecurityHeaders(Response& response) {
 
 std::atomic<std::uint64_t> g_request_counter{0};
 
+thread_local ScopedDirectSend::State* t_direct = nullptr;
+
+ScopedDirectSend::State* DirectFor(const Response& response) {
+  return t_direct != nullptr && t_direct->response == &response ? t_direct : nullptr;
+}
+
 class RouterRequestHandler : public Poco::Net::HTTPRequestHandler {
  public:
   explicit RouterRequestHandler(const Router& router) : router_(router) {}
-  void handleRequest(Request& request, Response& response) override {
-    // A response is two writes (header, body): without TCP_NODELAY Nagle holds the body back until the
-    // client has acknowledged the header, and a delayed ACK turns that into a 40 ms stall (the
-    // dashboard benchmark's p99).
-    if (auto* impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&request)) {
-      try {
-        impl->socket().setNoDelay(true);
-      } catch (const Poco::Exception&) {
-        // Not a TCP socket (or already closed): nothing to tune.
-      }
-    }
-    router_.Dispatch(request, response);
-  }
+  // (Poco's TCPServer sets TCP_NODELAY on every accepted socket: a response of more than one write
+  // is not held back by Nagle behind a delayed ACK.)
+  void handleRequest(Request& request, Response& response) override { router_.Dispatch(request, response); }
 
  private:
   const Router& router_;
@@ -155,14 +152,14 @@ void Router::Dispatch(Request& request, Response& response) const {
     }
   } catch (const std::exception& e) {
     spdlog::error("request {} {} {} failed: {}", request_id, request.getMethod(), path, e.what());
-    if (!response.sent()) {
+    if (!Sent(response)) {
       SendText(response, 500, "application/json",
                "{\"error\":{\"code\":\"internal\",\"message\":\"internal error, request " +
                    std::to_string(request_id) + "\"}}");
     }
   } catch (...) {
     spdlog::error("request {} {} {} failed with an unknown exception", request_id, request.getMethod(), path);
-    if (!response.sent()) SendText(response, 500, "application/json", "{\"error\":{\"code\":\"internal\"}}");
+    if (!Sent(response)) SendText(response, 500, "application/json", "{\"error\":{\"code\":\"internal\"}}");
   }
   const auto micros =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
@@ -175,9 +172,39 @@ Poco::Net::HTTPRequestHandlerFactory::Ptr Router::MakeFactory() { return new Rou
 void SendText(Response& response, int status, std::string_view content_type, std::string_view body) {
   response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
   response.setContentType(std::string(content_type));
-  // One write for the whole body (send() would pass it through the session's 4 KB stream buffer).
-  response.sendBuffer(body.data(), body.size());
+  ScopedDirectSend::State* direct = DirectFor(response);
+  if (direct == nullptr || direct->sent) {
+    // Under Poco's own server: one call, though Poco writes the body through its 4 KB session buffer.
+    response.sendBuffer(body.data(), body.size());
+    return;
+  }
+  // Under http::Server: status line, headers and body in one buffer and (usually) one send.
+  response.setChunkedTransferEncoding(false);
+  response.setContentLength64(static_cast<Poco::Int64>(body.size()));
+  std::ostringstream head;
+  response.write(head);
+  std::string out = std::move(head).str();
+  if (!direct->head_request) out.append(body.data(), body.size());
+  direct->sent = true;  // even if the send fails: never a second response on this connection
+  std::size_t done = 0;
+  while (done < out.size()) {
+    const int n = direct->socket->sendBytes(out.data() + done, static_cast<int>(out.size() - done));
+    if (n <= 0) throw Poco::Net::NetException("connection closed while sending the response");
+    done += static_cast<std::size_t>(n);
+  }
 }
+
+bool Sent(const Response& response) {
+  const ScopedDirectSend::State* direct = DirectFor(response);
+  return response.sent() || (direct != nullptr && direct->sent);
+}
+
+ScopedDirectSend::ScopedDirectSend(Response& response, Poco::Net::StreamSocket& socket, bool head_request)
+    : state_{&response, &socket, head_request, false}, previous_(t_direct) {
+  t_direct = &state_;
+}
+
+ScopedDirectSend::~ScopedDirectSend() { t_direct = previous_; }
 
 void SendJson(Response& response, int status, std::string_view json_body) {
   SendText(response, status, "application/json; charset=utf-8", json_body);

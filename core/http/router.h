@@ -14,6 +14,7 @@
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/StreamSocket.h>
 
 #include <functional>
 #include <map>
@@ -68,6 +69,31 @@ int HttpStatusFor(const Status& status);
 // longer: the caller answers 413. The rest of an over-long body is read and discarded (up to a bound) and
 // the connection is marked to close, so the client sees the 413 instead of a connection reset.
 bool ReadBody(Request& request, Response& response, std::size_t limit, std::string& body);
+
+// Whether the response has been sent (by Poco or by the one-write path of SendText under Server).
+bool Sent(const Response& response);
+
+// Used by http::Server's connection loop (core/http/server.cc): while one is in scope on a thread,
+// SendText on `response` writes status line, headers and body with one send on `socket` instead of
+// Poco's buffered session stream.
+class ScopedDirectSend {
+ public:
+  ScopedDirectSend(Response& response, Poco::Net::StreamSocket& socket, bool head_request);
+  ~ScopedDirectSend();
+  ScopedDirectSend(const ScopedDirectSend&) = delete;
+  ScopedDirectSend& operator=(const ScopedDirectSend&) = delete;
+
+  struct State {
+    Response* response;
+    Poco::Net::StreamSocket* socket;
+    bool head_request;
+    bool sent;
+  };
+
+ private:
+  State state_;
+  State* previous_;
+};
 
 // Escapes text for HTML element content and attribute values (& < > " ').
 std::string HtmlEscape(std::string_view text);

@@ -1,4 +1,5 @@
 #include "core/http/router.h"
+#include "core/http/server.h"
 
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
@@ -9,14 +10,19 @@
 #include <Poco/StreamCopier.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
 #include <stdexcept>
+#include <thread>
 
 namespace minyi::http {
 namespace {
 
-// The real Poco server on port 0 (after Poco's HTTPServerTest).
-class RouterServerTest : public ::testing::Test {
+enum class ServerKind { kPoco, kMinyi };
+
+// The real server on port 0 (after Poco's HTTPServerTest): Poco's HTTPServer, and http::Server (what
+// `minyi serve` runs), with the same routes.
+class RouterServerTest : public ::testing::TestWithParam<ServerKind> {
  protected:
   void SetUp() override {
     router_.Add("GET", "/hello", [](Request&, Response& r, const PathParams&) { SendText(r, 200, "text/plain", "hi"); });
@@ -42,11 +48,24 @@ class RouterServerTest : public ::testing::Test {
       if (!ReadBody(rq, r, 1024, body)) return SendJson(r, 413, "{}");
       SendText(r, 200, "text/plain", std::to_string(body.size()));
     });
+    router_.Add("GET", "/big", [](Request&, Response& r, const PathParams&) {
+      SendText(r, 200, "text/plain", std::string(20000, 'b'));
+    });
     socket_ = std::make_unique<Poco::Net::ServerSocket>(Poco::Net::SocketAddress("127.0.0.1", 0));
-    server_ = std::make_unique<Poco::Net::HTTPServer>(router_.MakeFactory(), *socket_, new Poco::Net::HTTPServerParams);
-    server_->start();
+    if (GetParam() == ServerKind::kPoco) {
+      poco_ = std::make_unique<Poco::Net::HTTPServer>(router_.MakeFactory(), *socket_, new Poco::Net::HTTPServerParams);
+      poco_->start();
+    } else {
+      ServerOptions options;
+      options.threads = 8;
+      minyi_ = std::make_unique<Server>(router_, *socket_, options);
+      minyi_->Start();
+    }
   }
-  void TearDown() override { server_->stopAll(true); }
+  void TearDown() override {
+    if (poco_) poco_->stopAll(true);
+    if (minyi_) minyi_->StopAll(true);
+  }
 
   struct Reply {
     int status;
@@ -67,10 +86,16 @@ class RouterServerTest : public ::testing::Test {
 
   Router router_;
   std::unique_ptr<Poco::Net::ServerSocket> socket_;
-  std::unique_ptr<Poco::Net::HTTPServer> server_;
+  std::unique_ptr<Poco::Net::HTTPServer> poco_;
+  std::unique_ptr<Server> minyi_;
 };
 
-TEST_F(RouterServerTest, RoutesExactPathsAndParameters) {
+INSTANTIATE_TEST_SUITE_P(Servers, RouterServerTest, ::testing::Values(ServerKind::kPoco, ServerKind::kMinyi),
+                         [](const ::testing::TestParamInfo<ServerKind>& p) {
+                           return std::string(p.param == ServerKind::kPoco ? "Poco" : "Minyi");
+                         });
+
+TEST_P(RouterServerTest, RoutesExactPathsAndParameters) {
   EXPECT_EQ(Call("GET", "/hello").body, "hi");
   EXPECT_EQ(Call("POST", "/hello").status, 201);
   EXPECT_EQ(Call("GET", "/s/jiangsu-safety?t=abc").body, "survey=jiangsu-safety");
@@ -79,19 +104,19 @@ TEST_F(RouterServerTest, RoutesExactPathsAndParameters) {
   EXPECT_EQ(Call("GET", "/files/a/b/c.js").body, "a/b/c.js");
 }
 
-TEST_F(RouterServerTest, UnknownPathIsA404JsonNotA501) {
+TEST_P(RouterServerTest, UnknownPathIsA404JsonNotA501) {
   Reply r = Call("GET", "/nope");
   EXPECT_EQ(r.status, 404);
   EXPECT_NE(r.body.find("\"not_found\""), std::string::npos);
 }
 
-TEST_F(RouterServerTest, WrongMethodIs405WithAllow) {
+TEST_P(RouterServerTest, WrongMethodIs405WithAllow) {
   Reply r = Call("DELETE", "/hello");
   EXPECT_EQ(r.status, 405);
   EXPECT_EQ(r.headers.get("Allow"), "GET, POST");
 }
 
-TEST_F(RouterServerTest, EscapedExceptionsBecomeA500WithoutDetails) {
+TEST_P(RouterServerTest, EscapedExceptionsBecomeA500WithoutDetails) {
   Reply r = Call("GET", "/boom");
   EXPECT_EQ(r.status, 500);
   EXPECT_EQ(r.body.find("password"), std::string::npos);
@@ -101,13 +126,13 @@ TEST_F(RouterServerTest, EscapedExceptionsBecomeA500WithoutDetails) {
   EXPECT_EQ(Call("GET", "/hello").status, 200);
 }
 
-TEST_F(RouterServerTest, StatusCodesMapToHttp) {
+TEST_P(RouterServerTest, StatusCodesMapToHttp) {
   Reply r = Call("GET", "/conflict");
   EXPECT_EQ(r.status, 409);
   EXPECT_NE(r.body.find("same key, different content"), std::string::npos);
 }
 
-TEST_F(RouterServerTest, SecurityHeadersOnEveryResponse) {
+TEST_P(RouterServerTest, SecurityHeadersOnEveryResponse) {
   for (const char* path : {"/hello", "/nope", "/boom"}) {
     Reply r = Call("GET", path);
     EXPECT_EQ(r.headers.get("X-Content-Type-Options", ""), "nosniff") << path;
@@ -118,7 +143,7 @@ TEST_F(RouterServerTest, SecurityHeadersOnEveryResponse) {
 
 // An over-long body is answered with the handler's 413, never a connection reset (the client is still
 // writing when the handler decides): repeated, because the reset was a race.
-TEST_F(RouterServerTest, OverLongBodiesGetTheAnswerNotAReset) {
+TEST_P(RouterServerTest, OverLongBodiesGetTheAnswerNotAReset) {
   auto post = [&](const std::string& body, bool declare_length) {
     Poco::Net::HTTPClientSession session("127.0.0.1", socket_->address().port());
     Poco::Net::HTTPRequest request("POST", "/limited", Poco::Net::HTTPMessage::HTTP_1_1);
@@ -143,6 +168,99 @@ TEST_F(RouterServerTest, OverLongBodiesGetTheAnswerNotAReset) {
       EXPECT_EQ(post(std::string(size, 'x'), false).first, 413) << size;
     }
   }
+}
+
+// Several requests on one kept-alive connection, small and large answers and HEAD: every answer is
+// complete and framed (the one-write path sets Content-Length; HEAD gets none of the body).
+TEST_P(RouterServerTest, KeepAliveConnectionServesManyRequests) {
+  Poco::Net::HTTPClientSession session("127.0.0.1", socket_->address().port());
+  session.setKeepAlive(true);
+  for (int i = 0; i < 20; ++i) {
+    const std::string path = i % 2 == 0 ? "/big" : "/hello";
+    const std::string method = i % 5 == 4 ? "HEAD" : "GET";
+    Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+    session.sendRequest(request);
+    Poco::Net::HTTPResponse response;
+    std::istream& in = session.receiveResponse(response);
+    std::string body;
+    if (method != "HEAD") Poco::StreamCopier::copyToString(in, body);
+    ASSERT_EQ(static_cast<int>(response.getStatus()), 200) << i;
+    const std::size_t expected = path == "/big" ? 20000 : 2;
+    EXPECT_EQ(response.getContentLength64(), static_cast<Poco::Int64>(expected)) << i;
+    EXPECT_EQ(body.size(), method == "HEAD" ? 0 : expected) << i;
+    EXPECT_EQ(response.get("X-Frame-Options", ""), "DENY");
+  }
+}
+
+// Two requests written at once (pipelined) get two answers, in order.
+TEST_P(RouterServerTest, PipelinedRequestsAreAnsweredInOrder) {
+  Poco::Net::StreamSocket client(Poco::Net::SocketAddress("127.0.0.1", socket_->address().port()));
+  const std::string two =
+      "GET /s/one HTTP/1.1\r\nHost: x\r\n\r\nGET /s/two HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  client.sendBytes(two.data(), static_cast<int>(two.size()));
+  std::string all;
+  char buffer[4096];
+  for (int n; (n = client.receiveBytes(buffer, sizeof buffer)) > 0;) all.append(buffer, static_cast<std::size_t>(n));
+  const auto first = all.find("survey=one");
+  const auto second = all.find("survey=two");
+  ASSERT_NE(first, std::string::npos) << all;
+  ASSERT_NE(second, std::string::npos) << all;
+  EXPECT_LT(first, second);
+}
+
+TEST_P(RouterServerTest, GarbageRequestLineIsA400) {
+  Poco::Net::StreamSocket client(Poco::Net::SocketAddress("127.0.0.1", socket_->address().port()));
+  const std::string junk = std::string(9000, 'A') + "\r\n\r\n";
+  client.sendBytes(junk.data(), static_cast<int>(junk.size()));
+  std::string all;
+  char buffer[4096];
+  try {
+    for (int n; (n = client.receiveBytes(buffer, sizeof buffer)) > 0;) all.append(buffer, static_cast<std::size_t>(n));
+  } catch (const Poco::Exception&) {
+    // A reset after the answer is fine; the answer is what counts.
+  }
+  EXPECT_EQ(all.rfind("HTTP/1.1 400", 0), 0u) << all.substr(0, 80);
+}
+
+// StopAll(false), as on SIGTERM: a request in flight still gets its whole answer; afterwards the server
+// accepts nothing.
+TEST(MinyiServerTest, StopLetsTheRequestInFlightFinish) {
+  Router router;
+  router.Add("GET", "/slow", [](Request&, Response& r, const PathParams&) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    SendText(r, 200, "text/plain", "finished");
+  });
+  Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
+  const auto port = socket.address().port();
+  Server server(router, socket, ServerOptions{});
+  server.Start();
+  std::string body;
+  int status = 0;
+  std::thread client([&] {
+    Poco::Net::HTTPClientSession session("127.0.0.1", port);
+    Poco::Net::HTTPRequest request("GET", "/slow", Poco::Net::HTTPMessage::HTTP_1_1);
+    session.sendRequest(request);
+    Poco::Net::HTTPResponse response;
+    Poco::StreamCopier::copyToString(session.receiveResponse(response), body);
+    status = static_cast<int>(response.getStatus());
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  server.StopAll(false);
+  client.join();
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(body, "finished");
+  for (int i = 0; i < 100 && server.CurrentConnections() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(server.CurrentConnections(), 0);
+  Poco::Net::HTTPClientSession late("127.0.0.1", port);
+  late.setTimeout(Poco::Timespan(0, 500000));
+  EXPECT_ANY_THROW({
+    Poco::Net::HTTPRequest request("GET", "/slow", Poco::Net::HTTPMessage::HTTP_1_1);
+    late.sendRequest(request);
+    Poco::Net::HTTPResponse response;
+    late.receiveResponse(response);
+  });
 }
 
 TEST(EscapeTest, HtmlAndJson) {
