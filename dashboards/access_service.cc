@@ -216,24 +216,52 @@ Result<Principal> AccessService::Authenticate(std::string_view session_id) {
     std::lock_guard<std::mutex> lock(cache_mu_);
     auto it = cache_.find(id_hash);
     if (it != cache_.end()) {
-      if (it->second.principal.session.expires_at_ms > now &&
-          now - it->second.fetched_at_ms < options_.session_cache_ms) {
-        return it->second.principal;
+      CachedSession& cached = it->second;
+      if (cached.principal.session.expires_at_ms <= now) {
+        cache_.erase(it);
+      } else if (now - cached.fetched_at_ms < options_.session_cache_ms || cached.refreshing) {
+        // Fresh; or stale while one request asks the store: the others keep the answer of moments
+        // ago rather than all asking at once (a dashboard's many connections share one session).
+        return cached.principal;
+      } else {
+        cached.refreshing = true;  // this request asks the store
       }
-      cache_.erase(it);
     }
   }
+  // Whatever the store says, this request's refresh is over; a failed one leaves the entry stale.
+  auto forget = [&](bool drop) {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    auto it = cache_.find(id_hash);
+    if (it == cache_.end()) return;
+    if (drop) {
+      cache_.erase(it);
+    } else {
+      it->second.refreshing = false;
+    }
+  };
   auto session = store_.FindSession(id_hash);
-  if (!session.ok()) return session.status();
-  if (!session->has_value() || (*session)->expires_at_ms <= now) return Status::Unauthenticated("登录已过期，请重新登录");
+  if (!session.ok()) {
+    forget(false);
+    return session.status();
+  }
+  if (!session->has_value() || (*session)->expires_at_ms <= now) {
+    forget(true);
+    return Status::Unauthenticated("登录已过期，请重新登录");
+  }
   auto user = store_.FindUserById((*session)->user_id);
-  if (!user.ok()) return user.status();
-  if (!user->has_value() || (*user)->disabled) return Status::Unauthenticated("账号已停用");
+  if (!user.ok()) {
+    forget(false);
+    return user.status();
+  }
+  if (!user->has_value() || (*user)->disabled) {
+    forget(true);
+    return Status::Unauthenticated("账号已停用");
+  }
   Principal principal{std::move(**user), std::move(**session)};
   {
     std::lock_guard<std::mutex> lock(cache_mu_);
     if (cache_.size() > 10000) cache_.clear();
-    cache_[id_hash] = CachedSession{principal, now};
+    cache_[id_hash] = CachedSession{principal, now, false};
   }
   return principal;
 }

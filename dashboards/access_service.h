@@ -120,6 +120,7 @@ class AccessService {
   struct CachedSession {
     Principal principal;
     std::int64_t fetched_at_ms = 0;
+    bool refreshing = false;  // one request is asking the store; the others use `principal` meanwhile
   };
 
   // Throttling: true when `key` has reached `limit` failures within the window; sets *retry_after_s.

@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 #include <sodium.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "sql/access_store.h"
 
 namespace minyi::dashboards {
@@ -150,6 +154,29 @@ TEST_F(AccessServiceTest, LogoutDisableAndPasswordChangeEndSessions) {
   ASSERT_TRUE(service_->SetDisabled("county", true, "admin", "").ok());
   EXPECT_FALSE(service_->Authenticate(c->session_id).ok());
   EXPECT_EQ(service_->SetDisabled("nobody", true, "admin", "").code(), StatusCode::kNotFound);
+}
+
+// A second service (another process) trusts a validated session for session_cache_ms. When that has
+// passed, one request asks the store again; a session ended meanwhile is refused from then on, however
+// many requests arrive together at that moment.
+TEST_F(AccessServiceTest, CachedSessionsAreCheckedAgainAfterTheCacheTime) {
+  AccessOptions options;
+  options.session_cache_ms = 5000;
+  AccessService other(*users_, areas_, options, [this] { return now_; });
+  auto a = service_->Login("county", "correct horse battery", "x");
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(other.Authenticate(a->session_id).ok());
+  ASSERT_TRUE(service_->SetDisabled("county", true, "admin", "").ok());
+  EXPECT_TRUE(other.Authenticate(a->session_id).ok());  // within the cache time
+  now_ += 5001;
+  std::vector<std::thread> threads;
+  std::atomic<int> refused{0};
+  for (int i = 0; i < 16; ++i) {
+    threads.emplace_back([&] { refused += other.Authenticate(a->session_id).ok() ? 0 : 1; });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_GE(refused.load(), 1);
+  EXPECT_EQ(other.Authenticate(a->session_id).status().code(), StatusCode::kUnauthenticated);
 }
 
 TEST_F(AccessServiceTest, CreateUserValidatesAndAudits) {
