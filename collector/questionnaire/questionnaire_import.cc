@@ -2,6 +2,8 @@
 
 #include <sstream>
 
+#include "core/http/router.h"
+
 namespace minyi::collector::questionnaire {
 namespace {
 
@@ -23,6 +25,13 @@ Result<QuestionnaireImportReport> ImportQuestionnaireFile(const std::string& pat
                                                           ResponseReviser& reviser,
                                                           const QuestionnaireImportOptions& options) {
   const QuestionnaireMap* map = options.map;
+  // An explicit town wins over the map's town question, whose column then need not be there.
+  std::optional<QuestionnaireMap> map_with_fixed_town;
+  if (map != nullptr && !options.town.empty() && !map->town_question.empty()) {
+    map_with_fixed_town = *map;
+    map_with_fixed_town->town_question.clear();
+    map = &*map_with_fixed_town;
+  }
   const std::string survey_id = !options.survey_id.empty() ? options.survey_id : (map ? map->survey : "");
   if (survey_id.empty()) return Status::InvalidInput("no survey given (--survey or the map's \"survey\")");
   const auto survey = surveys.Find(survey_id);
@@ -54,7 +63,7 @@ Result<QuestionnaireImportReport> ImportQuestionnaireFile(const std::string& pat
   auto flush = [&]() -> Status {
     if (batch.empty()) return Status::Ok();
     std::vector<ReviseResult> results;
-    MINYI_RETURN_IF_ERROR(reviser.StoreRevisions(batch, "questionnaire file import", &results));
+    MINYI_RETURN_IF_ERROR(reviser.StoreRevisions(batch, options.reason, &results));
     for (const ReviseResult& r : results) {
       switch (r.outcome) {
         case ReviseOutcome::kStored: ++report.stored; break;
@@ -173,6 +182,43 @@ std::string FormatQuestionnaireReport(const QuestionnaireImportReport& report, c
   }
   if (report.issues_dropped > 0) out << "  ... and " << report.issues_dropped << " more rejected rows not listed\n";
   return out.str();
+}
+
+std::string QuestionnaireReportJson(const QuestionnaireImportReport& report, const std::string& file) {
+  auto str = [](std::string_view s) { return "\"" + http::JsonEscape(s) + "\""; };
+  auto n = [](const char* name, std::size_t v) { return ",\"" + std::string(name) + "\":" + std::to_string(v); };
+  std::string out = "{\"kind\":\"questionnaire\",\"file\":" + str(file) +
+                    ",\"format\":" + str(FileFormatName(report.format)) + ",\"encoding\":" +
+                    (report.format == FileFormat::kCsv ? str(TextEncodingName(report.encoding)) : "null") +
+                    ",\"provider\":" + str(ProviderName(report.provider)) +
+                    ",\"questionnaire_id\":" + str(report.questionnaire_id) + n("rows", report.rows) +
+                    n("stored", report.stored) + n("duplicates", report.duplicates) +
+                    n("revisions", report.revised) + n("stale", report.stale) + n("rejected", report.rejected) +
+                    ",\"warnings\":[";
+  for (std::size_t i = 0; i < report.warnings.size(); ++i) out += (i ? "," : "") + str(report.warnings[i]);
+  out += "],\"issues\":[";
+  for (std::size_t i = 0; i < report.issues.size(); ++i) {
+    const ImportIssue& issue = report.issues[i];
+    out += std::string(i ? "," : "") + "{\"row\":" + std::to_string(issue.line) + ",\"ref\":" + str(issue.ref) +
+           ",\"reason\":" + str(issue.reason) + "}";
+  }
+  return out + "]" + n("issues_dropped", report.issues_dropped) + "}";
+}
+
+std::optional<QuestionnaireSniff> SniffQuestionnaireExport(std::string_view head) {
+  auto format = SniffFormat(head);
+  if (!format.ok()) return std::nullopt;
+  if (format.value() != FileFormat::kCsv) return QuestionnaireSniff{format.value(), std::nullopt};
+  // The first line is enough for a header (and cheap for a large chat export).
+  const std::size_t eol = head.find('\n');
+  const std::string_view first = head.substr(0, eol == std::string_view::npos ? head.size() : eol);
+  std::optional<Provider> provider;
+  (void)ReadTableBytes(first, [&](const TableRow& row) {
+    if (row.error.ok()) provider = DetectProvider(row.cells);
+    return Status::ResourceExhausted("only the header is read");  // stops the reader (discarded)
+  });
+  if (!provider) return std::nullopt;
+  return QuestionnaireSniff{FileFormat::kCsv, provider};
 }
 
 }  // namespace minyi::collector::questionnaire

@@ -14,7 +14,9 @@
 
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "collector/import_issue.h"
@@ -30,7 +32,7 @@ namespace minyi::collector::questionnaire {
 struct QuestionnaireImportOptions {
   std::string survey_id;            // required (or map->survey)
   std::string period;               // "2026"; required unless map->period is set
-  std::string town;                 // a fixed 9-digit town code, or
+  std::string town;                 // a fixed 9-digit town code (wins over the map's town question), or
   std::string town_column;          // the column naming the town (number or title), resolved within
   std::string county;               // this county/city code
   std::optional<Provider> provider;  // forced; else from the map or the header
@@ -39,6 +41,7 @@ struct QuestionnaireImportOptions {
   int utc_offset_minutes = 480;
   std::size_t batch_size = 500;     // responses per StoreRevisions transaction
   std::size_t max_issues = 1000;
+  std::string reason = "questionnaire file import";  // recorded with each revision
 };
 
 struct QuestionnaireImportReport {
@@ -68,6 +71,22 @@ Result<QuestionnaireImportReport> ImportQuestionnaireFile(const std::string& pat
 // "file.xls (xls, 问卷星 5657754): 120 rows, 118 stored, 0 duplicates, 1 revised, 0 stale, 1 rejected\n"
 // then the warnings and issues.
 std::string FormatQuestionnaireReport(const QuestionnaireImportReport& report, const std::string& file);
+
+// The same report as JSON (the upload's answer, README "WeChat group exports"):
+// {"kind":"questionnaire","file","format","encoding" (CSV only, else null),"provider","questionnaire_id",
+//  "rows","stored","duplicates","revisions","stale","rejected","warnings":[…],
+//  "issues":[{"row","ref","reason"}],"issues_dropped"}; "row" is the row number (CSV: the line).
+std::string QuestionnaireReportJson(const QuestionnaireImportReport& report, const std::string& file);
+
+// What the beginning of a file says about it, for callers that accept both questionnaire and chat
+// exports (the upload): nullopt unless it is a workbook (.xls, .xlsx; provider unknown) or text whose
+// first line is a 问卷星 or 腾讯问卷 export header (DetectProvider). `head` is the file or at least its
+// first line. Empty and binary content is nullopt (the chat importer names the problem).
+struct QuestionnaireSniff {
+  FileFormat format = FileFormat::kCsv;
+  std::optional<Provider> provider;
+};
+std::optional<QuestionnaireSniff> SniffQuestionnaireExport(std::string_view head);
 
 // The response a questionnaire answer becomes; shared by the importer and the live endpoints.
 struct AnswerSource {

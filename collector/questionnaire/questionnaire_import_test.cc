@@ -208,6 +208,57 @@ TEST_F(QuestionnaireImportTest, ReportText) {
   EXPECT_NE(text.find("row 5 [wjx:5657754:4]: column '1、总体来说"), std::string::npos) << text;
 }
 
+TEST_F(QuestionnaireImportTest, AFixedTownWinsOverTheMapsTownQuestion) {
+  QuestionnaireMap map;
+  map.provider = Provider::kTxwj;
+  map.id = "5356056";
+  map.survey = "quest-test";
+  map.town_question = "9";  // no such column in the download
+  QuestionnaireImportOptions o;
+  o.period = "2026";
+  o.town = "320812004";
+  o.map = &map;
+  auto report = Import("txwj.csv", o);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->stored, 3u);
+  EXPECT_EQ(reviser_.Current().at("txwj:5356056:101").town_code, "320812004");
+}
+
+TEST_F(QuestionnaireImportTest, SniffTellsQuestionnaireExportsFromChatExports) {
+  auto sniff = [](const std::string& file) {
+    std::ifstream in(file, std::ios::binary);
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    return SniffQuestionnaireExport(bytes.str());
+  };
+  ASSERT_TRUE(sniff(kDir + "wjx_text.csv"));
+  EXPECT_EQ(sniff(kDir + "wjx_text.csv")->provider, Provider::kWjx);
+  EXPECT_EQ(sniff(kDir + "wjx_text_gbk.csv")->provider, Provider::kWjx);
+  EXPECT_EQ(sniff(kDir + "txwj.csv")->provider, Provider::kTxwj);  // with a BOM
+  EXPECT_EQ(sniff(kDir + "wjx_text.xls")->format, FileFormat::kXls);
+  EXPECT_EQ(sniff(kDir + "txwj.xlsx")->format, FileFormat::kXlsx);
+  EXPECT_FALSE(sniff(kDir + "binary.dat"));
+  EXPECT_FALSE(SniffQuestionnaireExport(""));
+  const std::string wechat = std::string(MINYI_SOURCE_DIR) + "/tests/fixtures/wechat/";
+  for (const char* chat : {"wechatmsg.csv", "wechatmsg.txt", "wechatmsg-gbk.csv", "pywxdump_1.csv", "chatlog.csv",
+                           "wechatexporter.txt"}) {
+    EXPECT_FALSE(sniff(wechat + chat)) << chat;
+  }
+}
+
+TEST_F(QuestionnaireImportTest, ReportAsJson) {
+  auto report = Import("wjx_text.csv", TownColumnOptions());
+  ASSERT_TRUE(report.ok());
+  const std::string json = QuestionnaireReportJson(report.value(), "安全感\"调查\".csv");
+  EXPECT_NE(json.find("{\"kind\":\"questionnaire\",\"file\":\"安全感\\\"调查\\\".csv\",\"format\":\"csv\","
+                      "\"encoding\":\"utf-8\",\"provider\":\"wjx\",\"questionnaire_id\":\"5657754\",\"rows\":6,"
+                      "\"stored\":4,\"duplicates\":0,\"revisions\":0,\"stale\":0,\"rejected\":2,"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find("{\"row\":5,\"ref\":\"wjx:5657754:4\",\"reason\":\"column '1、"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"issues_dropped\":0}"), std::string::npos) << json;
+}
+
 // The same import against the real revision store (SQLite in memory): stored, re-import adds
 // nothing, the edited export revises one slot; the store holds one current response per answer.
 TEST_F(QuestionnaireImportTest, AgainstTheSqliteRevisionStore) {

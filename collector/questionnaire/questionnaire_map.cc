@@ -462,6 +462,16 @@ Result<std::vector<QuestionnaireMap>> LoadQuestionnaireMaps(const std::string& d
   return maps;
 }
 
+std::optional<Provider> DetectProvider(const std::vector<std::string>& header) {
+  for (const std::string& h : header) {
+    if (HeaderIs(TrimAll(h), {"提交答卷时间", "所用时间", "来自IP", "来源详情"})) return Provider::kWjx;
+  }
+  for (const std::string& h : header) {
+    if (HeaderIs(TrimAll(h), {"编号", "开始答题时间", "结束答题时间", "答题时长", "回答编号"})) return Provider::kTxwj;
+  }
+  return std::nullopt;
+}
+
 Result<Layout> AnalyzeHeader(const std::vector<std::string>& header, const SurveyDefinition& survey,
                              const HeaderOptions& options) {
   Layout layout;
@@ -472,16 +482,7 @@ Result<Layout> AnalyzeHeader(const std::vector<std::string>& header, const Surve
   // Provider: forced, from the map, else by the columns only one of them writes.
   std::optional<Provider> provider = options.provider;
   if (!provider && options.map != nullptr) provider = options.map->provider;
-  if (!provider) {
-    for (const std::string& h : trimmed) {
-      if (HeaderIs(h, {"提交答卷时间", "所用时间", "来自IP", "来源详情"})) provider = Provider::kWjx;
-    }
-    if (!provider) {
-      for (const std::string& h : trimmed) {
-        if (HeaderIs(h, {"编号", "开始答题时间", "结束答题时间", "答题时长", "回答编号"})) provider = Provider::kTxwj;
-      }
-    }
-  }
+  if (!provider) provider = DetectProvider(trimmed);
   if (!provider) {
     return Status::InvalidInput(
         "header: neither a 问卷星 export (序号, 提交答卷时间, ...) nor a 腾讯问卷 download (编号, 结束答题时间, ...); "
