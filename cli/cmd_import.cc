@@ -61,14 +61,23 @@ void RecordImportRun(sql::Store& store, ImportRun run) {
   if (!s.ok()) spdlog::warn("{}: the import run was not recorded: {}", run.file_name, s.ToString());
 }
 
+void ImportScope::Note(const Response& r) {
+  area_ = any_ ? CommonArea({area_, r.town_code}) : CommonArea({r.town_code});
+  if (!any_) survey_ = r.survey_id;
+  if (r.survey_id != survey_) mixed_surveys_ = true;
+  any_ = true;
+}
+
 Status TrackingSink::Append(const std::vector<Response>& batch, std::vector<AppendResult>* results) {
   MINYI_RETURN_IF_ERROR(inner_.Append(batch, results));
-  for (const Response& r : batch) {
-    area_ = any_ ? CommonArea({area_, r.town_code}) : CommonArea({r.town_code});
-    if (!any_) survey_ = r.survey_id;
-    if (r.survey_id != survey_) mixed_surveys_ = true;
-    any_ = true;
-  }
+  for (const Response& r : batch) scope_.Note(r);
+  return Status::Ok();
+}
+
+Status TrackingReviser::StoreRevisions(const std::vector<Response>& batch, std::string_view reason,
+                                       std::vector<ReviseResult>* results) {
+  MINYI_RETURN_IF_ERROR(inner_.StoreRevisions(batch, reason, results));
+  for (const Response& r : batch) scope_.Note(r);
   return Status::Ok();
 }
 

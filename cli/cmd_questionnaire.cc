@@ -1,10 +1,16 @@
 // minyi import questionnaire FILE..., and the questionnaire endpoints in serve.
+#include <Poco/Path.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
+#include "cli/import_runs.h"
 #include "cli/questionnaire_commands.h"
 #include "collector/questionnaire/questionnaire_endpoints.h"
 #include "collector/questionnaire/questionnaire_import.h"
@@ -27,6 +33,52 @@ Result<collector::sms::RespondentKeyer> KeyerFrom(const Config& config, const st
   }
   return collector::sms::RespondentKeyer::Create(secret);
 }
+
+// One import run for the data-quality view: a revision counts as stored (it changed what counts), a
+// stale version as a duplicate (it changed nothing).
+ImportRun RunOf(const q::QuestionnaireImportReport& report, const std::string& command, const std::string& file,
+                std::int64_t started_ms) {
+  ImportRun run;
+  run.command = command;
+  run.file_name = file;
+  run.started_at_ms = started_ms;
+  run.rows_read = static_cast<std::int64_t>(report.rows);
+  run.rows_stored = static_cast<std::int64_t>(report.stored + report.revised);
+  run.rows_duplicate = static_cast<std::int64_t>(report.duplicates + report.stale);
+  run.rows_rejected = static_cast<std::int64_t>(report.rejected);
+  return run;
+}
+
+// A file only this process can read, removed when it goes out of scope.
+class PrivateTempFile {
+ public:
+  ~PrivateTempFile() {
+    if (!path_.empty()) ::unlink(path_.c_str());
+  }
+  Status Write(std::string_view bytes) {
+    std::string pattern = Poco::Path::temp() + "minyi-upload-XXXXXX";
+    const int fd = ::mkstemp(pattern.data());  // mode 0600
+    if (fd < 0) return Status::Unavailable(std::string("cannot create a temporary file: ") + std::strerror(errno));
+    path_ = pattern;
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+      const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        const int error = errno;
+        ::close(fd);
+        return Status::Unavailable(std::string("cannot write a temporary file: ") + std::strerror(error));
+      }
+      done += static_cast<std::size_t>(n);
+    }
+    if (::close(fd) != 0) return Status::Unavailable("cannot write a temporary file");
+    return Status::Ok();
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 class Runtime final : public QuestionnaireRuntime {
  public:
@@ -81,15 +133,99 @@ int RunImportQuestionnaire(Context& context, const Args& args) {
 
   int exit_code = kExitOk;
   for (const std::string& path : args.positionals) {
-    auto report = q::ImportQuestionnaireFile(path, *r.surveys, *r.areas, keyer.value(), *r.store, options);
+    const std::int64_t started = NowMillis();
+    TrackingReviser reviser(*r.store);
+    auto report = q::ImportQuestionnaireFile(path, *r.surveys, *r.areas, keyer.value(), reviser, options);
     if (!report.ok()) {
       exit_code = Fail(report.status().WithContext(path));
       continue;
     }
     std::cout << q::FormatQuestionnaireReport(report.value(), path);
+    ImportRun run = RunOf(report.value(), "import questionnaire", path, started);
+    run.survey_id = reviser.survey();
+    if (run.survey_id.empty()) run.survey_id = !options.survey_id.empty() ? options.survey_id : map ? map->survey : "";
+    run.area_code = reviser.area();
+    if (run.area_code.empty()) run.area_code = !options.town.empty() ? options.town : map ? map->town : "";
+    RecordImportRun(*r.store, run);
     if (report->rejected > 0 && exit_code == kExitOk) exit_code = kExitRejected;
   }
   return exit_code;
+}
+
+Result<std::unique_ptr<QuestionnaireUpload>> QuestionnaireUpload::Create(const Config& config,
+                                                                         const Resources& resources) {
+  auto maps = q::LoadQuestionnaireMaps(ResolveDataPath(config.questionnaire.map_dir), resources.surveys);
+  if (!maps.ok()) return maps.status().WithContext("questionnaire.map_dir");
+  return std::unique_ptr<QuestionnaireUpload>(
+      new QuestionnaireUpload(resources, std::move(maps).value(), config.questionnaire.utc_offset_minutes));
+}
+
+Result<std::string> QuestionnaireUpload::Import(std::string_view body, const collector::sms::RespondentKeyer& keyer,
+                                                const Request& request) const {
+  const std::int64_t started = NowMillis();
+  PrivateTempFile file;
+  MINYI_RETURN_IF_ERROR(file.Write(body));
+  // The provider by the header (FreeXL reads .xls from a path only, hence after writing the file).
+  std::optional<q::Provider> provider;
+  bool header_read = false;
+  (void)q::ReadTableFile(file.path(), [&](const q::TableRow& header) {
+    header_read = true;
+    if (header.error.ok()) provider = q::DetectProvider(header.cells);
+    return Status::ResourceExhausted("only the header is read");  // stops the reader (discarded)
+  });
+  // The map: the one named by the questionnaire id, else the only one of the survey (and of the
+  // export's provider, when the header shows it).
+  std::vector<const q::QuestionnaireMap*> candidates;
+  for (const q::QuestionnaireMap& m : maps_) {
+    if (m.survey != request.survey_id) continue;
+    if (!request.questionnaire_id.empty()) {
+      if (m.id == request.questionnaire_id) candidates.push_back(&m);
+    } else if (!provider || !m.provider || m.provider == provider) {
+      candidates.push_back(&m);
+    }
+  }
+  if (candidates.size() > 1 && header_read) {  // else the importer names the file's problem
+    std::string ids;
+    for (const q::QuestionnaireMap* m : candidates) ids += (ids.empty() ? "" : ", ") + m->id;
+    return Status::InvalidInput("several questionnaire maps of survey '" + request.survey_id +
+                                "' fit this file (ids " + ids + "): give the questionnaire id");
+  }
+  const q::QuestionnaireMap* map = candidates.empty() ? nullptr : candidates.front();
+
+  q::QuestionnaireImportOptions options;
+  options.survey_id = request.survey_id;
+  options.period = request.period;
+  options.town = request.town;  // every row, whatever the map's town column says
+  options.questionnaire_id = request.questionnaire_id;
+  options.map = map;
+  options.utc_offset_minutes = utc_offset_minutes_;
+  options.reason = "questionnaire upload by " + request.actor;
+  auto report = q::ImportQuestionnaireFile(file.path(), *resources_.surveys, *resources_.areas, keyer,
+                                           *resources_.store, options);
+  if (!report.ok()) {
+    // The temporary path means nothing to the user: the reader names it in "cannot open" only.
+    std::string message = report.status().message();
+    for (std::size_t at; (at = message.find(file.path())) != std::string::npos;) {
+      message.replace(at, file.path().size(), request.file_name);
+    }
+    Status s = report.status().code() == StatusCode::kUnavailable ? Status::Unavailable(message)
+                                                                  : Status::InvalidInput(message);
+    if (s.code() == StatusCode::kInvalidInput && map == nullptr && s.message().rfind("header:", 0) == 0) {
+      return Status::InvalidInput(s.message() + " (no questionnaire map in questionnaire.map_dir names survey '" +
+                                  request.survey_id +
+                                  (request.questionnaire_id.empty() ? "'" : "' with id " + request.questionnaire_id) +
+                                  ": ask an administrator to add one)");
+    }
+    return s;
+  }
+  ImportRun run = RunOf(report.value(), "upload questionnaire", request.file_name, started);
+  run.actor = request.actor;
+  run.survey_id = request.survey_id;
+  run.area_code = request.town;
+  RecordImportRun(*resources_.store, run);
+  spdlog::info("questionnaire upload by {} into {}: {} stored, {} revisions, {} rejected", request.actor,
+               request.town, report->stored, report->revised, report->rejected);
+  return q::QuestionnaireReportJson(report.value(), request.file_name);
 }
 
 Result<std::unique_ptr<QuestionnaireRuntime>> StartQuestionnaire(Context& context, const Resources& resources,

@@ -9,7 +9,10 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli/import_runs.h"
+#include "cli/questionnaire_commands.h"
 #include "cli/wechat_commands.h"
+#include "collector/questionnaire/questionnaire_import.h"
 #include "collector/sms/phone_privacy.h"
 #include "collector/web_service.h"
 #include "collector/wechat/wechat_import.h"
@@ -63,10 +66,20 @@ bool SomethingRejected(const wechat::WechatReport& report) {
          report.issues_dropped > 0;
 }
 
+// The import-run figures of a whole import (the responses stored from every file read together): a
+// revision counts as stored, a stale version as a duplicate; built responses the survey refused and
+// answers from groups without a town as rejected.
+void AddStoreFigures(const wechat::WechatReport& report, ImportRun& run) {
+  run.rows_stored += static_cast<std::int64_t>(report.stored + report.revisions);
+  run.rows_duplicate += static_cast<std::int64_t>(report.duplicates + report.stale);
+  run.rows_rejected += static_cast<std::int64_t>(report.responses_invalid + report.answers_without_town);
+}
+
 class UploadRuntime final : public WechatUploadRuntime {
  public:
   WechatKit kit;
   std::shared_ptr<dashboards::Guard> guard;
+  std::unique_ptr<QuestionnaireUpload> questionnaire;
   std::string page;
 };
 
@@ -119,6 +132,7 @@ int RunImportWechat(Context& context, const Args& args) {
   std::stable_sort(files.begin(), files.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   bool file_failed = false;
+  std::vector<ImportRun> runs;  // one per file read (a file that cannot be read at all has none)
   for (const auto& [unused, file] : files) {
     std::ifstream in(file, std::ios::binary);
     if (!in) {
@@ -126,14 +140,34 @@ int RunImportWechat(Context& context, const Args& args) {
       file_failed = true;
       continue;
     }
+    ImportRun run;
+    run.command = "import wechat";
+    run.file_name = file;
+    run.started_at_ms = NowMillis();
+    const std::size_t rejected_before = (*importer)->report().lines_rejected;
     const Status added = (*importer)->AddFile(file, in);
-    if (!added.ok()) file_failed = true;  // listed in the report
+    if (!added.ok()) {
+      file_failed = true;  // listed in the report
+      continue;
+    }
+    run.rows_read = static_cast<std::int64_t>((*importer)->report().files.back().messages);
+    run.rows_rejected = static_cast<std::int64_t>((*importer)->report().lines_rejected - rejected_before);
+    runs.push_back(std::move(run));
   }
   if (!args.Has("--dry-run")) {
-    const Status stored = (*importer)->Store(*r.store, NowMillis());
+    TrackingReviser reviser(*r.store);
+    const Status stored = (*importer)->Store(reviser, NowMillis());
     if (!stored.ok()) {
       std::cout << (*importer)->report().ToText();
       return Fail(stored);
+    }
+    // The files read together make one set of responses: its figures go on the last file's run, so
+    // that the runs add up.
+    if (!runs.empty()) AddStoreFigures((*importer)->report(), runs.back());
+    for (ImportRun& run : runs) {
+      run.survey_id = kit->survey->id;
+      run.area_code = !reviser.area().empty() ? reviser.area() : options.town_code;
+      RecordImportRun(*r.store, run);
     }
   } else {
     (*importer)->BuildResponses(NowMillis());
@@ -162,6 +196,9 @@ Result<std::unique_ptr<WechatUploadRuntime>> RegisterWechatUpload(Context& conte
     runtime->page = page.str();
     if (runtime->page.empty()) spdlog::warn("wechat upload: {}/wechat.html not found (the page is not served)", web_dir);
   }
+  auto questionnaire = QuestionnaireUpload::Create(config, resources);
+  if (!questionnaire.ok()) return questionnaire.status();
+  runtime->questionnaire = std::move(questionnaire).value();
   runtime->guard = std::make_shared<dashboards::Guard>(access, router);
   UploadRuntime* self = runtime.get();
   const SurveyCatalog& surveys = *resources.surveys;
@@ -207,6 +244,29 @@ Result<std::unique_ptr<WechatUploadRuntime>> RegisterWechatUpload(Context& conte
                                 "{\"error\":{\"code\":\"too_large\",\"message\":\"the file is larger than "
                                 "wechat.max_upload_bytes\"}}");
         }
+        std::string name = dashboards::QueryParam(request, "name");
+        if (name.empty()) name = "upload";
+        const std::string& user = caller.principal.user.username;
+        if (collector::questionnaire::SniffQuestionnaireExport(body)) {
+          QuestionnaireUpload::Request q;
+          q.survey_id = survey->id;
+          q.period = period->ToString();
+          q.town = town;
+          q.questionnaire_id = dashboards::QueryParam(request, "questionnaire");
+          q.file_name = name;
+          q.actor = user;
+          auto report = self->questionnaire->Import(body, *self->kit.keyer, q);
+          if (report.status().code() == StatusCode::kUnavailable) {
+            spdlog::error("questionnaire upload by {}: {}", user, report.status().ToString());
+            return http::SendError(response, Status::Unavailable("the store failed; retry (rows stored before stay)"));
+          }
+          if (!report.ok()) {
+            return http::SendJson(response, 422,
+                                  "{\"error\":{\"code\":\"unusable_questionnaire\",\"message\":\"" +
+                                      http::JsonEscape(report.status().message()) + "\"}}");
+          }
+          return http::SendJson(response, 200, report.value());
+        }
         collector::wechat::WechatImportOptions options;
         options.period = *period;
         options.town_code = town;
@@ -216,11 +276,23 @@ Result<std::unique_ptr<WechatUploadRuntime>> RegisterWechatUpload(Context& conte
         }
         options.group = dashboards::QueryParam(request, "group");
         options.utc_offset_minutes = self->kit.utc_offset_minutes;
-        options.reason = "later answer in chat (upload by " + caller.principal.user.username + ")";
+        options.reason = "later answer in chat (upload by " + user + ")";
         auto importer = collector::wechat::WechatImporter::Create(*survey, areas, *self->kit.keyer, options);
-        if (!importer.ok()) return http::SendError(response, importer.status());
-        std::string name = dashboards::QueryParam(request, "name");
-        if (name.empty()) name = "upload";
+        if (!importer.ok()) {
+          // A survey asked only through questionnaires: the file was neither kind.
+          return http::SendJson(response, 422,
+                                "{\"error\":{\"code\":\"unreadable_file\",\"message\":\"" +
+                                    http::JsonEscape("not a 问卷星/腾讯问卷 export, and not usable as a chat export: " +
+                                                     importer.status().message()) +
+                                    "\"}}");
+        }
+        ImportRun run;
+        run.command = "upload wechat";
+        run.actor = user;
+        run.file_name = name;
+        run.survey_id = survey->id;
+        run.area_code = town;
+        run.started_at_ms = NowMillis();
         std::istringstream in(body);
         const Status added = (*importer)->AddFile(name, in);
         if (!added.ok()) {
@@ -231,12 +303,17 @@ Result<std::unique_ptr<WechatUploadRuntime>> RegisterWechatUpload(Context& conte
         }
         const Status stored = (*importer)->Store(store, NowMillis());
         if (!stored.ok()) {
-          spdlog::error("wechat upload by {}: {}", caller.principal.user.username, stored.ToString());
+          spdlog::error("wechat upload by {}: {}", user, stored.ToString());
           return http::SendError(response, Status::Unavailable("the store failed; nothing was acknowledged, retry"));
         }
-        spdlog::info("wechat upload by {} into {}: {} stored, {} revisions", caller.principal.user.username, town,
-                     (*importer)->report().stored, (*importer)->report().revisions);
-        http::SendJson(response, 200, (*importer)->report().ToJson());
+        const collector::wechat::WechatReport& report = (*importer)->report();
+        run.rows_read = static_cast<std::int64_t>(report.messages_read);
+        run.rows_rejected = static_cast<std::int64_t>(report.lines_rejected);
+        AddStoreFigures(report, run);
+        RecordImportRun(store, run);
+        spdlog::info("wechat upload by {} into {}: {} stored, {} revisions", user, town, report.stored,
+                     report.revisions);
+        http::SendJson(response, 200, report.ToJson());
       });
   return std::unique_ptr<WechatUploadRuntime>(std::move(runtime));
 }

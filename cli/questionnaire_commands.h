@@ -4,13 +4,54 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "cli/command.h"
+#include "collector/questionnaire/questionnaire_map.h"
+#include "collector/sms/phone_privacy.h"
 #include "core/http/router.h"
 
 namespace minyi::cli {
 
 int RunImportQuestionnaire(Context& context, const Args& args);
+
+// The questionnaire half of the export upload of serve (POST /api/v1/imports/wechat,
+// cli/wechat_commands.h): the maps of questionnaire.map_dir, read once when serve starts, and the
+// import of one uploaded file. Thread-safe (the maps are read only).
+class QuestionnaireUpload {
+ public:
+  // kInvalidInput (naming the file) when a map in questionnaire.map_dir cannot be read or checked.
+  static Result<std::unique_ptr<QuestionnaireUpload>> Create(const Config& config, const Resources& resources);
+
+  struct Request {
+    std::string survey_id;         // required
+    std::string period;            // "2026", "2026Q2"
+    std::string town;              // the town every row goes to (the caller has checked the scope)
+    std::string questionnaire_id;  // optional: picks the map among several, and names the slots
+    std::string file_name;         // the upload's file name (report and import run)
+    std::string actor;             // the signed-in user (import run, revision reason)
+  };
+
+  // Imports `body`, a file collector::questionnaire::SniffQuestionnaireExport recognized, through a
+  // private temporary file (removed before returning) with the town of the request and the map of
+  // its survey (the one whose id is questionnaire_id; else the only one for the survey and the
+  // provider the header shows; none: question titles are matched), records the import run and returns the
+  // report as JSON (collector::questionnaire::QuestionnaireReportJson). kInvalidInput with a reason
+  // for a file that cannot be read, a header that names no survey question (saying whether a map was
+  // found), or several maps to choose from; nothing is stored then. kUnavailable when the store
+  // fails (batches committed before stay).
+  Result<std::string> Import(std::string_view body, const collector::sms::RespondentKeyer& keyer,
+                             const Request& request) const;
+
+ private:
+  QuestionnaireUpload(const Resources& resources, std::vector<collector::questionnaire::QuestionnaireMap> maps,
+                      int utc_offset_minutes)
+      : resources_(resources), maps_(std::move(maps)), utc_offset_minutes_(utc_offset_minutes) {}
+  Resources resources_;
+  std::vector<collector::questionnaire::QuestionnaireMap> maps_;
+  int utc_offset_minutes_;
+};
 
 // What serve keeps for the questionnaire endpoints (maps, keyer, handlers); must outlive the server.
 class QuestionnaireRuntime {

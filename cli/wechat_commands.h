@@ -21,9 +21,15 @@ class WechatUploadRuntime {
 // Registers, through a dashboards Guard (session, role, CSRF, scope):
 //   GET  /import/wechat              the upload page (dashboards/web/wechat.html + wechat.js)
 //   POST /api/v1/imports/wechat?survey=S&period=Y&town=CODE[&name=FILE][&group=NAME][&grid_workers=A,B]
-//        the export as the raw request body; answers the import report as JSON.
+//        [&questionnaire=ID]
+//        the export as the raw request body; answers the import report as JSON. A 问卷星/腾讯问卷
+//        export (recognized by collector::questionnaire::SniffQuestionnaireExport) is imported as a
+//        questionnaire into the town (cli/questionnaire_commands.h QuestionnaireUpload), anything
+//        else as a chat export.
 // Grid workers may import into the towns they are assigned, officials into towns in their areas,
-// admins anywhere; statisticians may not. `secret` is the respondent-key secret.
+// admins anywhere; statisticians may not. Every imported file is recorded as an import run (actor:
+// the signed-in user). `secret` is the respondent-key secret. kInvalidInput when a questionnaire map
+// in questionnaire.map_dir is unusable.
 Result<std::unique_ptr<WechatUploadRuntime>> RegisterWechatUpload(Context& context, const Resources& resources,
                                                                   dashboards::AccessService& access,
                                                                   const std::string& secret, http::Router& router);

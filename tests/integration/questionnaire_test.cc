@@ -1,12 +1,17 @@
-// minyi import questionnaire and the questionnaire endpoints of minyi serve, end to end: real files,
-// a real SQLite store, the real HTTP server.
+// minyi import questionnaire, the questionnaire endpoints and the questionnaire upload of minyi serve,
+// end to end: real files, a real SQLite store, the real HTTP server; the import runs through the
+// dashboards' data-quality view.
 #include <Poco/DigestEngine.h>
 #include <Poco/File.h>
+#include <Poco/JSON/Parser.h>
 #include <Poco/SHA1Engine.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "tests/integration/minyi_process.h"
 #include "tests/integration/web_http.h"
@@ -159,6 +164,205 @@ TEST_F(QuestionnaireCliTest, LiveEndpointsAuthenticateStoreReviseAndWithdraw) {
   // One answer is left: the 问卷星 push (the 腾讯问卷 one was withdrawn; the rejected push stored nothing).
   const RunResult status = Minyi({"db", "status"});
   EXPECT_NE(Squash(status.out).find("quest-test 2026 wechat 1\n"), std::string::npos) << status.out;
+}
+
+// The upload of serve (POST /api/v1/imports/wechat) given questionnaire exports: one server, the
+// maps of the CLI test above in questionnaire.map_dir, grid workers of two towns and a county official.
+class QuestionnaireUploadTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    Poco::File(dir_->File("surveys")).createDirectories();
+    Poco::File(dir_->File("maps")).createDirectories();
+    WriteFile(dir_->File("surveys/quest-test.json"), Read(kFixtures + "survey.json"));
+    WriteFile(dir_->File("maps/wjx.json"),
+              R"({"provider":"wjx","id":"5657754","survey":"quest-test","period":"2026","town_question":"4",
+                  "county":"320812","questions":{"1":"security","2":"grid","3":"activities","5":"comment"}})");
+    WriteFile(dir_->File("maps/txwj.json"),
+              R"({"provider":"txwj","id":"5356056","survey":"quest-test","period":"2026","town":"320812004"})");
+    global_ = {"-D", "store.sqlite.path=" + dir_->File("minyi.db"),
+               "-D", "paths.surveys=" + dir_->File("surveys"),
+               "-D", "collector.respondent_key_secret=integration-test-secret-0123456789",
+               "-D", "aggregator.interval_ms=0",
+               "-D", "dashboard.survey=quest-test",
+               "-D", "questionnaire.map_dir=" + dir_->File("maps")};
+    const std::vector<std::vector<std::string>> users = {
+        {"grid4", "--role", "grid_worker", "--area", "320812004"},
+        {"grid1", "--role", "grid_worker", "--area", "320812001"},
+        {"county1", "--role", "official", "--area", "320812"},
+    };
+    for (const auto& u : users) {
+      std::vector<std::string> args = global_;
+      args.insert(args.end(), {"user", "add"});
+      args.insert(args.end(), u.begin(), u.end());
+      args.push_back("--password-stdin");
+      const RunResult r = RunMinyi(args, u[0] + "-password-123\n");
+      EXPECT_EQ(r.exit_code, 0) << r.err;
+    }
+    std::vector<std::string> serve = global_;
+    serve.insert(serve.end(), {"-D", "http.port=0"});
+    server_ = new ServerProcess(serve);
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    delete dir_;
+  }
+
+  struct Login {
+    std::string cookie, csrf;
+  };
+  static Poco::JSON::Object::Ptr Json(const std::string& body) {
+    Poco::JSON::Parser parser;
+    return parser.parse(body).extract<Poco::JSON::Object::Ptr>();
+  }
+  static Login LogIn(const std::string& user) {
+    const WebReply r = HttpCall(server_->port(), "POST", "/api/v1/login",
+                                "{\"username\":\"" + user + "\",\"password\":\"" + user + "-password-123\"}",
+                                {{"Content-Type", "application/json"}});
+    EXPECT_EQ(r.status, 200) << r.body;
+    Login login;
+    const std::string cookie = r.Header("Set-Cookie");
+    if (r.status != 200 || cookie.empty()) return login;
+    login.cookie = cookie.substr(0, cookie.find(';'));
+    login.csrf = Json(r.body)->getValue<std::string>("csrf_token");
+    return login;
+  }
+  static WebReply Upload(const Login& who, const std::string& town, const std::string& file,
+                         const std::string& extra = "") {
+    return UploadBytes(who, town, file, Read(kFixtures + file), extra);
+  }
+  static WebReply UploadBytes(const Login& who, const std::string& town, const std::string& name,
+                              const std::string& bytes, const std::string& extra = "") {
+    return HttpCall(server_->port(), "POST",
+                    "/api/v1/imports/wechat?survey=quest-test&period=2026&town=" + town + "&name=" + name + extra,
+                    bytes,
+                    {{"Cookie", who.cookie}, {"X-CSRF-Token", who.csrf}, {"Content-Type", "application/octet-stream"}});
+  }
+  // The import runs the data-quality view lists for `area` (runs with rejected rows), newest first.
+  static Poco::JSON::Array::Ptr Runs(const std::string& area) {
+    const WebReply r = HttpCall(server_->port(), "GET", "/api/v1/quality?area=" + area + "&period=2026",
+                                "", {{"Cookie", LogIn("county1").cookie}, {"Accept", "application/json"}});
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.status == 200 ? Json(r.body)->getArray("imports") : Poco::JSON::Array::Ptr(new Poco::JSON::Array);
+  }
+
+  static inline TempDir* dir_ = nullptr;
+  static inline ServerProcess* server_ = nullptr;
+  static inline std::vector<std::string> global_;
+};
+
+TEST_F(QuestionnaireUploadTest, GridWorkerUploadsCsvAndXlsxIntoItsTownTwiceAddsNothing) {
+  ASSERT_TRUE(server_->started()) << server_->log();
+  const Login grid = LogIn("grid4");
+  // 问卷星 CSV: the map of questionnaire 5657754 names the questions; every row goes to the form's
+  // town (the map's town column is not used); 序号 4 ('很好') is rejected, the other five are kept.
+  const WebReply csv = Upload(grid, "320812004", "wjx_text.csv");
+  ASSERT_EQ(csv.status, 200) << csv.body;
+  auto report = Json(csv.body);
+  EXPECT_EQ(report->getValue<std::string>("kind"), "questionnaire");
+  EXPECT_EQ(report->getValue<std::string>("provider"), "wjx");
+  EXPECT_EQ(report->getValue<std::string>("questionnaire_id"), "5657754");
+  EXPECT_EQ(report->getValue<std::string>("file"), "wjx_text.csv");
+  EXPECT_EQ(report->getValue<int>("rows"), 6);
+  EXPECT_EQ(report->getValue<int>("stored"), 5);
+  EXPECT_EQ(report->getValue<int>("duplicates"), 0);
+  EXPECT_EQ(report->getValue<int>("revisions"), 0);
+  EXPECT_EQ(report->getValue<int>("rejected"), 1);
+  auto issues = report->getArray("issues");
+  ASSERT_EQ(issues->size(), 1u) << csv.body;
+  EXPECT_EQ(issues->getObject(0)->getValue<int>("row"), 5);
+  EXPECT_EQ(issues->getObject(0)->getValue<std::string>("ref"), "wjx:5657754:4");
+  EXPECT_NE(issues->getObject(0)->getValue<std::string>("reason").find("'很好' is not an option of security"),
+            std::string::npos);
+
+  const WebReply again = Upload(grid, "320812004", "wjx_text.csv");
+  ASSERT_EQ(again.status, 200) << again.body;
+  report = Json(again.body);
+  EXPECT_EQ(report->getValue<int>("stored"), 0);
+  EXPECT_EQ(report->getValue<int>("duplicates"), 5);
+  EXPECT_EQ(report->getValue<int>("rejected"), 1);
+
+  // 腾讯问卷 .xlsx: the provider is read from the header, so the 腾讯问卷 map is the one that fits.
+  const WebReply xlsx = Upload(grid, "320812004", "txwj.xlsx");
+  ASSERT_EQ(xlsx.status, 200) << xlsx.body;
+  report = Json(xlsx.body);
+  EXPECT_EQ(report->getValue<std::string>("format"), "xlsx");
+  EXPECT_EQ(report->getValue<std::string>("provider"), "txwj");
+  EXPECT_EQ(report->getValue<std::string>("questionnaire_id"), "5356056");
+  EXPECT_EQ(report->getValue<int>("stored"), 3);
+  EXPECT_EQ(report->getValue<int>("rejected"), 0);
+  EXPECT_EQ(Json(Upload(grid, "320812004", "txwj.xlsx").body)->getValue<int>("duplicates"), 3);
+
+  // Each upload is an import run by the signed-in user; the view lists those with rejected rows.
+  auto runs = Runs("320812004");
+  ASSERT_EQ(runs->size(), 2u) << "the two wjx_text.csv uploads";
+  auto run = runs->getObject(0);  // newest first: the second upload
+  EXPECT_EQ(run->getValue<std::string>("command"), "upload questionnaire");
+  EXPECT_EQ(run->getValue<std::string>("actor"), "grid4");
+  EXPECT_EQ(run->getValue<std::string>("file"), "wjx_text.csv");
+  EXPECT_EQ(run->getValue<std::string>("survey"), "quest-test");
+  EXPECT_EQ(run->getObject("area")->getValue<std::string>("code"), "320812004");
+  EXPECT_EQ(run->getValue<int>("read"), 6);
+  EXPECT_EQ(run->getValue<int>("stored"), 0);
+  EXPECT_EQ(run->getValue<int>("duplicates"), 5);
+  EXPECT_EQ(run->getValue<int>("rejected"), 1);
+  EXPECT_EQ(runs->getObject(1)->getValue<int>("stored"), 5);
+}
+
+TEST_F(QuestionnaireUploadTest, OtherTownsAndAnonymousCallersAreRefused) {
+  ASSERT_TRUE(server_->started()) << server_->log();
+  const WebReply other = Upload(LogIn("grid1"), "320812004", "wjx_text.csv");
+  EXPECT_EQ(other.status, 403) << other.body;
+  const WebReply anonymous = Upload(Login{}, "320812004", "wjx_text.csv");
+  EXPECT_EQ(anonymous.status, 401) << anonymous.body;
+}
+
+TEST_F(QuestionnaireUploadTest, BrokenFilesGetAClearErrorAndStoreNothing) {
+  ASSERT_TRUE(server_->started()) << server_->log();
+  const Login county = LogIn("county1");
+  const WebReply truncated = Upload(county, "320812006", "wjx_truncated.xls");
+  EXPECT_EQ(truncated.status, 422) << truncated.body;
+  EXPECT_NE(truncated.body.find("\"code\":\"unusable_questionnaire\""), std::string::npos) << truncated.body;
+  EXPECT_NE(truncated.body.find(".xls"), std::string::npos) << truncated.body;
+  EXPECT_EQ(truncated.body.find("minyi-upload-"), std::string::npos) << "the temporary file is not named";
+  const WebReply xlsx = Upload(county, "320812006", "txwj_truncated.xlsx");
+  EXPECT_EQ(xlsx.status, 422) << xlsx.body;
+  EXPECT_NE(xlsx.body.find(".xlsx"), std::string::npos) << xlsx.body;
+  // Not a questionnaire, and the survey is asked through questionnaires only.
+  const WebReply binary = Upload(county, "320812006", "binary.dat");
+  EXPECT_EQ(binary.status, 422) << binary.body;
+  EXPECT_NE(binary.body.find("not a 问卷星/腾讯问卷 export"), std::string::npos) << binary.body;
+  // A questionnaire no map covers (no map has this id) whose titles name no survey question.
+  const WebReply unknown =
+      UploadBytes(county, "320812006", "other.csv",
+                  "序号,提交答卷时间,所用时间,1、您家有几口人？\n1,2026-06-16 08:00:00,10秒,3\n", "&questionnaire=999");
+  EXPECT_EQ(unknown.status, 422) << unknown.body;
+  EXPECT_NE(unknown.body.find("questionnaire.map_dir"), std::string::npos) << unknown.body;
+  // Without a map for the id given, the titles are matched (and the id names the slots).
+  const WebReply titles = Upload(county, "320812006", "txwj.csv", "&questionnaire=777");
+  ASSERT_EQ(titles.status, 200) << titles.body;
+  EXPECT_EQ(Json(titles.body)->getValue<std::string>("questionnaire_id"), "777");
+  EXPECT_EQ(Json(titles.body)->getValue<int>("stored"), 3);
+}
+
+// `minyi import questionnaire` records one run per file, read through the same view (the command
+// writes into the database the server reads).
+TEST_F(QuestionnaireUploadTest, CliImportsAreImportRunsToo) {
+  ASSERT_TRUE(server_->started()) << server_->log();
+  std::vector<std::string> args = global_;
+  args.insert(args.end(), {"import", "questionnaire", kFixtures + "wjx_text.xls", "--survey", "quest-test",
+                           "--period", "2026", "--town", "320812005", "--questionnaire-id", "cli-5657754"});
+  const RunResult imported = RunMinyi(args);
+  EXPECT_EQ(imported.exit_code, 3) << imported.out << imported.err;
+  auto runs = Runs("320812005");
+  ASSERT_EQ(runs->size(), 1u);
+  auto run = runs->getObject(0);
+  EXPECT_EQ(run->getValue<std::string>("command"), "import questionnaire");
+  EXPECT_EQ(run->getValue<std::string>("file"), "wjx_text.xls");
+  EXPECT_FALSE(run->getValue<std::string>("actor").empty());
+  EXPECT_EQ(run->getValue<int>("read"), 6);
+  EXPECT_EQ(run->getValue<int>("stored"), 5);
+  EXPECT_EQ(run->getValue<int>("rejected"), 1);
 }
 
 }  // namespace

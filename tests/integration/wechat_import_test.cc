@@ -1,5 +1,6 @@
 // WeChat group exports end to end: `minyi import wechat` (twice: the second run adds nothing) and the
-// authenticated upload through a real `minyi serve` (allowed and forbidden towns, CSRF, roles).
+// authenticated upload through a real `minyi serve` (allowed and forbidden towns, CSRF, roles); both
+// recorded as import runs, read through the dashboards' data-quality view.
 #include <Poco/JSON/Parser.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
@@ -147,6 +148,23 @@ class WechatUploadTest : public ::testing::Test {
     login.csrf = parser.parse(r.body).extract<Poco::JSON::Object::Ptr>()->getValue<std::string>("csrf_token");
     return login;
   }
+  static Reply UploadFile(const Login& who, const std::string& town, const std::string& file,
+                          const std::string& grid_workers) {
+    return Send(server_->port(), "POST",
+                "/api/v1/imports/wechat?survey=jiangsu-safety&period=2024&town=" + town +
+                    "&grid_workers=" + grid_workers + "&name=" + file,
+                ReadFile(std::string(MINYI_SOURCE_DIR) + "/tests/fixtures/wechat/" + file),
+                {{"Cookie", who.cookie}, {"X-CSRF-Token", who.csrf}, {"Content-Type", "application/octet-stream"}});
+  }
+  // The import runs the data-quality view lists for `area` (runs with rejected rows), newest first.
+  static Poco::JSON::Array::Ptr Runs(const std::string& area) {
+    Reply r = Send(server_->port(), "GET", "/api/v1/quality?area=" + area + "&period=2024", "",
+                   {{"Cookie", LogIn("county1").cookie}, {"Accept", "application/json"}});
+    EXPECT_EQ(r.status, 200) << r.body;
+    if (r.status != 200) return new Poco::JSON::Array;
+    Poco::JSON::Parser parser;
+    return parser.parse(r.body).extract<Poco::JSON::Object::Ptr>()->getArray("imports");
+  }
   static Reply Upload(const Login& who, const std::string& town, bool with_csrf = true) {
     std::map<std::string, std::string> headers = {{"Cookie", who.cookie},
                                                   {"Content-Type", "application/octet-stream"}};
@@ -192,10 +210,51 @@ TEST_F(WechatUploadTest, OfficialsWithinTheirAreaStatisticiansNot) {
 
 TEST_F(WechatUploadTest, UnreadableFileIs422WithTheReport) {
   const Login county = LogIn("county1");
-  Reply r = Send(server_->port(), "POST", "/api/v1/imports/wechat?period=2024&town=320812007", std::string("PK\x03\x04\x00\x00", 6),
+  Reply r = Send(server_->port(), "POST", "/api/v1/imports/wechat?period=2024&town=320812007",
+                 std::string("\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR", 16),
                  {{"Cookie", county.cookie}, {"X-CSRF-Token", county.csrf}});
   EXPECT_EQ(r.status, 422) << r.body;
   EXPECT_NE(r.body.find("binary data"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("\"report\":"), std::string::npos) << r.body;
+  // A zip is taken for a 腾讯问卷 .xlsx download (the upload accepts questionnaires too).
+  Reply zip = Send(server_->port(), "POST", "/api/v1/imports/wechat?period=2024&town=320812007",
+                   std::string("PK\x03\x04\x00\x00", 6), {{"Cookie", county.cookie}, {"X-CSRF-Token", county.csrf}});
+  EXPECT_EQ(zip.status, 422) << zip.body;
+  EXPECT_NE(zip.body.find("unusable_questionnaire"), std::string::npos) << zip.body;
+}
+
+// Uploads and `minyi import wechat` are import runs: one per file, the upload's actor the signed-in
+// user; the view lists the runs with rejected lines (chatlog.csv has two).
+TEST_F(WechatUploadTest, UploadsAndCliImportsAreImportRuns) {
+  ASSERT_TRUE(server_->started()) << server_->log();
+  Reply uploaded = UploadFile(LogIn("county1"), "320812003", "chatlog.csv", "wxid_chen");
+  ASSERT_EQ(uploaded.status, 200) << uploaded.body;
+  EXPECT_NE(uploaded.body.find("\"stored\":2"), std::string::npos) << uploaded.body;
+  auto runs = Runs("320812003");
+  ASSERT_EQ(runs->size(), 1u);
+  auto run = runs->getObject(0);
+  EXPECT_EQ(run->getValue<std::string>("command"), "upload wechat");
+  EXPECT_EQ(run->getValue<std::string>("actor"), "county1");
+  EXPECT_EQ(run->getValue<std::string>("file"), "chatlog.csv");
+  EXPECT_EQ(run->getValue<std::string>("survey"), "jiangsu-safety");
+  EXPECT_EQ(run->getObject("area")->getValue<std::string>("code"), "320812003");
+  EXPECT_GT(run->getValue<int>("read"), 5);
+  EXPECT_EQ(run->getValue<int>("stored"), 2);
+  EXPECT_EQ(run->getValue<int>("rejected"), 2);
+
+  // Two files read together: each is a run with its messages; the responses are on the last one.
+  std::vector<std::string> args = global_;
+  args.insert(args.end(), {"import", "wechat", std::string(MINYI_SOURCE_DIR) + "/tests/fixtures/wechat/chatlog.csv",
+                           kFixture, "--period", "2024", "--town", "320812005", "--grid-worker", "wxid_chen",
+                           "--grid-worker", "wxid_grid01"});
+  RunResult imported = RunMinyi(args);
+  EXPECT_EQ(imported.exit_code, 3) << imported.out << imported.err;
+  runs = Runs("320812005");
+  ASSERT_EQ(runs->size(), 1u) << "wechatmsg.csv rejected no line";
+  run = runs->getObject(0);
+  EXPECT_EQ(run->getValue<std::string>("command"), "import wechat");
+  EXPECT_EQ(run->getValue<std::string>("file"), "chatlog.csv");
+  EXPECT_EQ(run->getValue<int>("rejected"), 2);
 }
 
 TEST_F(WechatUploadTest, ThePageIsServed) {
