@@ -1,8 +1,5 @@
 #include "collector/web_routes.h"
 
-#include <Poco/JSON/Array.h>
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Stringifier.h>
 #include <Poco/Net/NameValueCollection.h>
 #include <Poco/URI.h>
 #include <spdlog/spdlog.h>
@@ -150,18 +147,17 @@ void WebCollector::PostResponse(http::Request& request, http::Response& response
   Submitter who;
   who.kind = Submitter::Kind::kApiKey;
   who.api_key = &*key;
-  auto parsed = ParseJsonBody(body, options_.max_json_depth);
+  auto parsed = ParseJson(body, options_.max_json_depth);
   if (!parsed.ok()) {
     ingest_.CountMalformed(who, "invalid_json");
     return SendJsonError(response, 400, "invalid_json", parsed.status().message());
   }
-  if (parsed->type() != typeid(Poco::JSON::Object::Ptr)) {
+  if (!parsed->is_object()) {
     ingest_.CountMalformed(who, "malformed");
     return SendJsonError(response, 400, "invalid_input", "the body must be a JSON object");
   }
   std::vector<FieldError> errors;
-  Submission submission =
-      SubmissionFromJson(*parsed->extract<Poco::JSON::Object::Ptr>(), std::move(body), errors);
+  Submission submission = SubmissionFromJson(*parsed, std::move(body), errors);
   if (!errors.empty()) {
     ingest_.CountMalformed(who, "malformed");
     return SendJsonError(response, 400, "invalid_input", "the request is malformed", errors);
@@ -182,39 +178,38 @@ void WebCollector::PostBatch(http::Request& request, http::Response& response) {
   Submitter who;
   who.kind = Submitter::Kind::kApiKey;
   who.api_key = &*key;
-  auto parsed = ParseJsonBody(body, options_.max_json_depth);
+  auto parsed = ParseJson(body, options_.max_json_depth);
   if (!parsed.ok()) {
     ingest_.CountMalformed(who, "invalid_json");
     return SendJsonError(response, 400, "invalid_json", parsed.status().message());
   }
-  Poco::JSON::Array::Ptr items;
-  if (parsed->type() == typeid(Poco::JSON::Object::Ptr)) {
-    items = parsed->extract<Poco::JSON::Object::Ptr>()->getArray("responses");
-  } else if (parsed->type() == typeid(Poco::JSON::Array::Ptr)) {
-    items = parsed->extract<Poco::JSON::Array::Ptr>();
+  const JsonValue* items = nullptr;
+  if (parsed->is_object()) {
+    items = parsed->Find("responses");
+  } else if (parsed->is_array()) {
+    items = &*parsed;
   }
-  if (items.isNull()) {
+  if (items == nullptr || !items->is_array()) {
     ingest_.CountMalformed(who, "malformed");
     return SendJsonError(response, 400, "invalid_input", "the body must be {\"responses\": [ ... ]}");
   }
-  if (items->size() > options_.max_batch) {
+  if (items->items().size() > options_.max_batch) {
     return SendJsonError(response, 413, "too_large",
                          "a batch holds at most " + std::to_string(options_.max_batch) + " responses, got " +
-                             std::to_string(items->size()));
+                             std::to_string(items->items().size()));
   }
-  const std::size_t n = items->size();
+  const std::size_t n = items->items().size();
   std::vector<std::vector<FieldError>> shape_errors(n);
   std::vector<Submission> submissions;
   std::vector<std::size_t> index;
   for (std::size_t i = 0; i < n; ++i) {
-    Poco::JSON::Object::Ptr item = items->getObject(static_cast<unsigned>(i));
-    if (item.isNull()) {
+    const JsonValue& item = items->items()[i];
+    if (!item.is_object()) {
       shape_errors[i].push_back({"", "each item must be a JSON object"});
       continue;
     }
-    std::ostringstream raw;
-    Poco::JSON::Stringifier::stringify(item, raw);
-    Submission s = SubmissionFromJson(*item, raw.str(), shape_errors[i]);
+    // The item's own text is its raw payload.
+    Submission s = SubmissionFromJson(item, body.substr(item.begin(), item.end() - item.begin()), shape_errors[i]);
     if (shape_errors[i].empty()) {
       submissions.push_back(std::move(s));
       index.push_back(i);
