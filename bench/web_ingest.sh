@@ -4,14 +4,16 @@
 # handler (POST /bench/echo, registered only with http.bench_routes=true) of the same build in the
 # same run — the ceiling of the HTTP layer on this machine. Loopback only; each run is bounded.
 #
-#   bench/web_ingest.sh [build dir] [seconds per run]     (defaults: build, 10)
+#   bench/web_ingest.sh [build dir] [seconds per run] [runs]     (defaults: build, 10, 3)
 #
 # Needs wrk (apt-get install wrk) and, for the MariaDB half, mariadb-server (mariadbd). Prints one
-# RESULT line per run; bench/RESULTS.md records the figures.
+# line per run (echo and store runs alternate, so both see the same machine), then the median of the
+# runs for each backend and connection count; bench/RESULTS.md records the figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 SECONDS_PER_RUN=${2:-10}
+RUNS=${3:-3}
 MINYI="$BUILD/cli/minyi"
 command -v wrk >/dev/null || { echo "web_ingest.sh: install wrk (apt-get install wrk)"; exit 2; }
 [ -x "$MINYI" ] || { echo "web_ingest.sh: build $MINYI first"; exit 2; }
@@ -44,19 +46,39 @@ stop_server() {
   kill "$SERVER_PID"; wait "$SERVER_PID" || true; SERVER_PID=""
 }
 
-load() {  # load <label> <connections> <path>
+load() {  # load <label> <connections> <path>: one run, printed and kept for the medians
   export MINYI_BENCH_RUN="${1// /_}-c$2-$RANDOM"
-  printf '%-28s c=%-4s ' "$1" "$2"
-  wrk -t2 -c"$2" -d"${SECONDS_PER_RUN}s" --timeout 10s -s bench/web_ingest.lua "http://127.0.0.1:$PORT$3" \
-    | sed -n 's/^RESULT //p'
+  local result
+  result=$(wrk -t2 -c"$2" -d"${SECONDS_PER_RUN}s" --timeout 10s -s bench/web_ingest.lua "http://127.0.0.1:$PORT$3" \
+    | sed -n 's/^RESULT //p')
+  printf '%-28s c=%-4s %s\n' "$1" "$2" "$result"
+  echo "${1// /_} $2 $result" >>"$WORK/runs"
+}
+
+medians() {  # the median of each (label, connections) over the runs (the lower middle for an even count)
+  echo "medians of $RUNS runs:"
+  local key field values
+  for key in $(cut -d' ' -f1,2 "$WORK/runs" | tr ' ' '|' | awk '!seen[$0]++'); do
+    local line
+    line=$(printf '%-34s c=%-4s' "${key%%|*}" "${key##*|}")
+    for field in ok_per_s p50_ms p99_ms; do
+      values=$(grep "^${key%%|*} ${key##*|} " "$WORK/runs" | tr ' ' '\n' | sed -n "s/^$field=//p" | sort -g)
+      local n
+      n=$(echo "$values" | wc -l)
+      line="$line $field=$(echo "$values" | sed -n "$(((n + 1) / 2))p")"
+    done
+    echo "$line"
+  done
 }
 
 run_backend() {  # run_backend <label> <global options...>
   local label=$1; shift
   serve "$label" "$@"
   for c in 64 256; do
-    load "echo (ceiling)" "$c" /bench/echo
-    load "$label responses" "$c" /api/v1/responses
+    for _ in $(seq 1 "$RUNS"); do
+      load "echo ceiling ($label)" "$c" /bench/echo
+      load "$label responses" "$c" /api/v1/responses
+    done
   done
   stop_server
   "$MINYI" "$@" db status | sed -n 's/^total */stored total: /p'
@@ -77,3 +99,5 @@ if command -v mariadbd >/dev/null && command -v mariadb-install-db >/dev/null; t
 else
   echo "mariadb: skipped (install mariadb-server)"
 fi
+
+medians
