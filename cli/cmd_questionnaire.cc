@@ -36,8 +36,8 @@ Result<collector::sms::RespondentKeyer> KeyerFrom(const Config& config, const st
 
 // One import run for the data-quality view: a revision counts as stored (it changed what counts), a
 // stale version as a duplicate (it changed nothing).
-ImportRun RunOf(const q::QuestionnaireImportReport& report, const std::string& command, const std::string& file,
-                std::int64_t started_ms) {
+ImportRun RunOf(const q::QuestionnaireImportReport& report, const std::string& command,
+                const std::string& file, std::int64_t started_ms) {
   ImportRun run;
   run.command = command;
   run.file_name = file;
@@ -58,7 +58,8 @@ class PrivateTempFile {
   Status Write(std::string_view bytes) {
     std::string pattern = Poco::Path::temp() + "minyi-upload-XXXXXX";
     const int fd = ::mkstemp(pattern.data());  // mode 0600
-    if (fd < 0) return Status::Unavailable(std::string("cannot create a temporary file: ") + std::strerror(errno));
+    if (fd < 0)
+      return Status::Unavailable(std::string("cannot create a temporary file: ") + std::strerror(errno));
     path_ = pattern;
     std::size_t done = 0;
     while (done < bytes.size()) {
@@ -143,7 +144,8 @@ int RunImportQuestionnaire(Context& context, const Args& args) {
     std::cout << q::FormatQuestionnaireReport(report.value(), path);
     ImportRun run = RunOf(report.value(), "import questionnaire", path, started);
     run.survey_id = reviser.survey();
-    if (run.survey_id.empty()) run.survey_id = !options.survey_id.empty() ? options.survey_id : map ? map->survey : "";
+    if (run.survey_id.empty())
+      run.survey_id = !options.survey_id.empty() ? options.survey_id : map ? map->survey : "";
     run.area_code = reviser.area();
     if (run.area_code.empty()) run.area_code = !options.town.empty() ? options.town : map ? map->town : "";
     RecordImportRun(*r.store, run);
@@ -160,7 +162,8 @@ Result<std::unique_ptr<QuestionnaireUpload>> QuestionnaireUpload::Create(const C
       new QuestionnaireUpload(resources, std::move(maps).value(), config.questionnaire.utc_offset_minutes));
 }
 
-Result<std::string> QuestionnaireUpload::Import(std::string_view body, const collector::sms::RespondentKeyer& keyer,
+Result<std::string> QuestionnaireUpload::Import(std::string_view body,
+                                                const collector::sms::RespondentKeyer& keyer,
                                                 const Request& request) const {
   const std::int64_t started = NowMillis();
   PrivateTempFile file;
@@ -211,10 +214,10 @@ Result<std::string> QuestionnaireUpload::Import(std::string_view body, const col
     Status s = report.status().code() == StatusCode::kUnavailable ? Status::Unavailable(message)
                                                                   : Status::InvalidInput(message);
     if (s.code() == StatusCode::kInvalidInput && map == nullptr && s.message().rfind("header:", 0) == 0) {
-      return Status::InvalidInput(s.message() + " (no questionnaire map in questionnaire.map_dir names survey '" +
-                                  request.survey_id +
-                                  (request.questionnaire_id.empty() ? "'" : "' with id " + request.questionnaire_id) +
-                                  ": ask an administrator to add one)");
+      return Status::InvalidInput(
+          s.message() + " (no questionnaire map in questionnaire.map_dir names survey '" + request.survey_id +
+          (request.questionnaire_id.empty() ? "'" : "' with id " + request.questionnaire_id) +
+          ": ask an administrator to add one)");
     }
     return s;
   }

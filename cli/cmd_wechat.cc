@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iostream>
 #include <limits>
 #include <optional>
-#include <iostream>
 #include <sstream>
 
 #include "cli/import_runs.h"
@@ -258,7 +258,8 @@ Result<std::unique_ptr<WechatUploadRuntime>> RegisterWechatUpload(Context& conte
           auto report = self->questionnaire->Import(body, *self->kit.keyer, q);
           if (report.status().code() == StatusCode::kUnavailable) {
             spdlog::error("questionnaire upload by {}: {}", user, report.status().ToString());
-            return http::SendError(response, Status::Unavailable("the store failed; retry (rows stored before stay)"));
+            return http::SendError(response,
+                                   Status::Unavailable("the store failed; retry (rows stored before stay)"));
           }
           if (!report.ok()) {
             return http::SendJson(response, 422,
@@ -280,11 +281,12 @@ Result<std::unique_ptr<WechatUploadRuntime>> RegisterWechatUpload(Context& conte
         auto importer = collector::wechat::WechatImporter::Create(*survey, areas, *self->kit.keyer, options);
         if (!importer.ok()) {
           // A survey asked only through questionnaires: the file was neither kind.
-          return http::SendJson(response, 422,
-                                "{\"error\":{\"code\":\"unreadable_file\",\"message\":\"" +
-                                    http::JsonEscape("not a 问卷星/腾讯问卷 export, and not usable as a chat export: " +
-                                                     importer.status().message()) +
-                                    "\"}}");
+          return http::SendJson(
+              response, 422,
+              "{\"error\":{\"code\":\"unreadable_file\",\"message\":\"" +
+                  http::JsonEscape("not a 问卷星/腾讯问卷 export, and not usable as a chat export: " +
+                                   importer.status().message()) +
+                  "\"}}");
         }
         ImportRun run;
         run.command = "upload wechat";

@@ -59,7 +59,8 @@ class TrackingReviser final : public ResponseReviser {
   explicit TrackingReviser(ResponseReviser& inner) : inner_(inner) {}
   Status StoreRevisions(const std::vector<Response>& batch, std::string_view reason,
                         std::vector<ReviseResult>* results) override;
-  Result<WithdrawOutcome> Withdraw(Channel channel, std::string_view source_ref, std::string_view reason) override {
+  Result<WithdrawOutcome> Withdraw(Channel channel, std::string_view source_ref,
+                                   std::string_view reason) override {
     return inner_.Withdraw(channel, source_ref, reason);
   }
   Result<std::vector<RevisionRecord>> RevisionLog(Channel channel, std::string_view source_ref) override {

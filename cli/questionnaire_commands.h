@@ -22,7 +22,8 @@ int RunImportQuestionnaire(Context& context, const Args& args);
 class QuestionnaireUpload {
  public:
   // kInvalidInput (naming the file) when a map in questionnaire.map_dir cannot be read or checked.
-  static Result<std::unique_ptr<QuestionnaireUpload>> Create(const Config& config, const Resources& resources);
+  static Result<std::unique_ptr<QuestionnaireUpload>> Create(const Config& config,
+                                                             const Resources& resources);
 
   struct Request {
     std::string survey_id;         // required
@@ -45,8 +46,8 @@ class QuestionnaireUpload {
                              const Request& request) const;
 
  private:
-  QuestionnaireUpload(const Resources& resources, std::vector<collector::questionnaire::QuestionnaireMap> maps,
-                      int utc_offset_minutes)
+  QuestionnaireUpload(const Resources& resources,
+                      std::vector<collector::questionnaire::QuestionnaireMap> maps, int utc_offset_minutes)
       : resources_(resources), maps_(std::move(maps)), utc_offset_minutes_(utc_offset_minutes) {}
   Resources resources_;
   std::vector<collector::questionnaire::QuestionnaireMap> maps_;

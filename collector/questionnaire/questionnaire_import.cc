@@ -186,21 +186,23 @@ std::string FormatQuestionnaireReport(const QuestionnaireImportReport& report, c
 
 std::string QuestionnaireReportJson(const QuestionnaireImportReport& report, const std::string& file) {
   auto str = [](std::string_view s) { return "\"" + http::JsonEscape(s) + "\""; };
-  auto n = [](const char* name, std::size_t v) { return ",\"" + std::string(name) + "\":" + std::to_string(v); };
+  auto n = [](const char* name, std::size_t v) {
+    return ",\"" + std::string(name) + "\":" + std::to_string(v);
+  };
   std::string out = "{\"kind\":\"questionnaire\",\"file\":" + str(file) +
                     ",\"format\":" + str(FileFormatName(report.format)) + ",\"encoding\":" +
                     (report.format == FileFormat::kCsv ? str(TextEncodingName(report.encoding)) : "null") +
                     ",\"provider\":" + str(ProviderName(report.provider)) +
                     ",\"questionnaire_id\":" + str(report.questionnaire_id) + n("rows", report.rows) +
                     n("stored", report.stored) + n("duplicates", report.duplicates) +
-                    n("revisions", report.revised) + n("stale", report.stale) + n("rejected", report.rejected) +
-                    ",\"warnings\":[";
+                    n("revisions", report.revised) + n("stale", report.stale) +
+                    n("rejected", report.rejected) + ",\"warnings\":[";
   for (std::size_t i = 0; i < report.warnings.size(); ++i) out += (i ? "," : "") + str(report.warnings[i]);
   out += "],\"issues\":[";
   for (std::size_t i = 0; i < report.issues.size(); ++i) {
     const ImportIssue& issue = report.issues[i];
-    out += std::string(i ? "," : "") + "{\"row\":" + std::to_string(issue.line) + ",\"ref\":" + str(issue.ref) +
-           ",\"reason\":" + str(issue.reason) + "}";
+    out += std::string(i ? "," : "") + "{\"row\":" + std::to_string(issue.line) +
+           ",\"ref\":" + str(issue.ref) + ",\"reason\":" + str(issue.reason) + "}";
   }
   return out + "]" + n("issues_dropped", report.issues_dropped) + "}";
 }

@@ -240,8 +240,8 @@ TEST_F(QuestionnaireImportTest, SniffTellsQuestionnaireExportsFromChatExports) {
   EXPECT_FALSE(sniff(kDir + "binary.dat"));
   EXPECT_FALSE(SniffQuestionnaireExport(""));
   const std::string wechat = std::string(MINYI_SOURCE_DIR) + "/tests/fixtures/wechat/";
-  for (const char* chat : {"wechatmsg.csv", "wechatmsg.txt", "wechatmsg-gbk.csv", "pywxdump_1.csv", "chatlog.csv",
-                           "wechatexporter.txt"}) {
+  for (const char* chat : {"wechatmsg.csv", "wechatmsg.txt", "wechatmsg-gbk.csv", "pywxdump_1.csv",
+                           "chatlog.csv", "wechatexporter.txt"}) {
     EXPECT_FALSE(sniff(wechat + chat)) << chat;
   }
 }
@@ -250,12 +250,14 @@ TEST_F(QuestionnaireImportTest, ReportAsJson) {
   auto report = Import("wjx_text.csv", TownColumnOptions());
   ASSERT_TRUE(report.ok());
   const std::string json = QuestionnaireReportJson(report.value(), "安全感\"调查\".csv");
-  EXPECT_NE(json.find("{\"kind\":\"questionnaire\",\"file\":\"安全感\\\"调查\\\".csv\",\"format\":\"csv\","
-                      "\"encoding\":\"utf-8\",\"provider\":\"wjx\",\"questionnaire_id\":\"5657754\",\"rows\":6,"
-                      "\"stored\":4,\"duplicates\":0,\"revisions\":0,\"stale\":0,\"rejected\":2,"),
-            std::string::npos)
+  EXPECT_NE(
+      json.find("{\"kind\":\"questionnaire\",\"file\":\"安全感\\\"调查\\\".csv\",\"format\":\"csv\","
+                "\"encoding\":\"utf-8\",\"provider\":\"wjx\",\"questionnaire_id\":\"5657754\",\"rows\":6,"
+                "\"stored\":4,\"duplicates\":0,\"revisions\":0,\"stale\":0,\"rejected\":2,"),
+      std::string::npos)
       << json;
-  EXPECT_NE(json.find("{\"row\":5,\"ref\":\"wjx:5657754:4\",\"reason\":\"column '1、"), std::string::npos) << json;
+  EXPECT_NE(json.find("{\"row\":5,\"ref\":\"wjx:5657754:4\",\"reason\":\"column '1、"), std::string::npos)
+      << json;
   EXPECT_NE(json.find("\"issues_dropped\":0}"), std::string::npos) << json;
 }
 

@@ -467,7 +467,8 @@ std::optional<Provider> DetectProvider(const std::vector<std::string>& header) {
     if (HeaderIs(TrimAll(h), {"提交答卷时间", "所用时间", "来自IP", "来源详情"})) return Provider::kWjx;
   }
   for (const std::string& h : header) {
-    if (HeaderIs(TrimAll(h), {"编号", "开始答题时间", "结束答题时间", "答题时长", "回答编号"})) return Provider::kTxwj;
+    if (HeaderIs(TrimAll(h), {"编号", "开始答题时间", "结束答题时间", "答题时长", "回答编号"}))
+      return Provider::kTxwj;
   }
   return std::nullopt;
 }

@@ -91,8 +91,8 @@ struct Column {
 };
 
 // The provider whose export header this is, by the columns only one of them writes (问卷星:
-// 提交答卷时间, 所用时间, 来自IP, 来源详情; 腾讯问卷: 编号, 开始/结束答题时间, 答题时长, 回答编号); nullopt for
-// anything else (a chat export's header, a data row).
+// 提交答卷时间, 所用时间, 来自IP, 来源详情; 腾讯问卷: 编号, 开始/结束答题时间, 答题时长, 回答编号); nullopt
+// for anything else (a chat export's header, a data row).
 std::optional<Provider> DetectProvider(const std::vector<std::string>& header);
 
 struct HeaderOptions {

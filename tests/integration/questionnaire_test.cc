@@ -178,8 +178,9 @@ class QuestionnaireUploadTest : public ::testing::Test {
     WriteFile(dir_->File("maps/wjx.json"),
               R"({"provider":"wjx","id":"5657754","survey":"quest-test","period":"2026","town_question":"4",
                   "county":"320812","questions":{"1":"security","2":"grid","3":"activities","5":"comment"}})");
-    WriteFile(dir_->File("maps/txwj.json"),
-              R"({"provider":"txwj","id":"5356056","survey":"quest-test","period":"2026","town":"320812004"})");
+    WriteFile(
+        dir_->File("maps/txwj.json"),
+        R"({"provider":"txwj","id":"5356056","survey":"quest-test","period":"2026","town":"320812004"})");
     global_ = {"-D", "store.sqlite.path=" + dir_->File("minyi.db"),
                "-D", "paths.surveys=" + dir_->File("surveys"),
                "-D", "collector.respondent_key_secret=integration-test-secret-0123456789",
@@ -233,17 +234,18 @@ class QuestionnaireUploadTest : public ::testing::Test {
   }
   static WebReply UploadBytes(const Login& who, const std::string& town, const std::string& name,
                               const std::string& bytes, const std::string& extra = "") {
-    return HttpCall(server_->port(), "POST",
-                    "/api/v1/imports/wechat?survey=quest-test&period=2026&town=" + town + "&name=" + name + extra,
-                    bytes,
-                    {{"Cookie", who.cookie}, {"X-CSRF-Token", who.csrf}, {"Content-Type", "application/octet-stream"}});
+    return HttpCall(
+        server_->port(), "POST",
+        "/api/v1/imports/wechat?survey=quest-test&period=2026&town=" + town + "&name=" + name + extra, bytes,
+        {{"Cookie", who.cookie}, {"X-CSRF-Token", who.csrf}, {"Content-Type", "application/octet-stream"}});
   }
   // The import runs the data-quality view lists for `area` (runs with rejected rows), newest first.
   static Poco::JSON::Array::Ptr Runs(const std::string& area) {
-    const WebReply r = HttpCall(server_->port(), "GET", "/api/v1/quality?area=" + area + "&period=2026",
-                                "", {{"Cookie", LogIn("county1").cookie}, {"Accept", "application/json"}});
+    const WebReply r = HttpCall(server_->port(), "GET", "/api/v1/quality?area=" + area + "&period=2026", "",
+                                {{"Cookie", LogIn("county1").cookie}, {"Accept", "application/json"}});
     EXPECT_EQ(r.status, 200) << r.body;
-    return r.status == 200 ? Json(r.body)->getArray("imports") : Poco::JSON::Array::Ptr(new Poco::JSON::Array);
+    return r.status == 200 ? Json(r.body)->getArray("imports")
+                           : Poco::JSON::Array::Ptr(new Poco::JSON::Array);
   }
 
   static inline TempDir* dir_ = nullptr;
@@ -333,9 +335,9 @@ TEST_F(QuestionnaireUploadTest, BrokenFilesGetAClearErrorAndStoreNothing) {
   EXPECT_EQ(binary.status, 422) << binary.body;
   EXPECT_NE(binary.body.find("not a 问卷星/腾讯问卷 export"), std::string::npos) << binary.body;
   // A questionnaire no map covers (no map has this id) whose titles name no survey question.
-  const WebReply unknown =
-      UploadBytes(county, "320812006", "other.csv",
-                  "序号,提交答卷时间,所用时间,1、您家有几口人？\n1,2026-06-16 08:00:00,10秒,3\n", "&questionnaire=999");
+  const WebReply unknown = UploadBytes(
+      county, "320812006", "other.csv",
+      "序号,提交答卷时间,所用时间,1、您家有几口人？\n1,2026-06-16 08:00:00,10秒,3\n", "&questionnaire=999");
   EXPECT_EQ(unknown.status, 422) << unknown.body;
   EXPECT_NE(unknown.body.find("questionnaire.map_dir"), std::string::npos) << unknown.body;
   // Without a map for the id given, the titles are matched (and the id names the slots).

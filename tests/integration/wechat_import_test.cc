@@ -150,11 +150,12 @@ class WechatUploadTest : public ::testing::Test {
   }
   static Reply UploadFile(const Login& who, const std::string& town, const std::string& file,
                           const std::string& grid_workers) {
-    return Send(server_->port(), "POST",
-                "/api/v1/imports/wechat?survey=jiangsu-safety&period=2024&town=" + town +
-                    "&grid_workers=" + grid_workers + "&name=" + file,
-                ReadFile(std::string(MINYI_SOURCE_DIR) + "/tests/fixtures/wechat/" + file),
-                {{"Cookie", who.cookie}, {"X-CSRF-Token", who.csrf}, {"Content-Type", "application/octet-stream"}});
+    return Send(
+        server_->port(), "POST",
+        "/api/v1/imports/wechat?survey=jiangsu-safety&period=2024&town=" + town +
+            "&grid_workers=" + grid_workers + "&name=" + file,
+        ReadFile(std::string(MINYI_SOURCE_DIR) + "/tests/fixtures/wechat/" + file),
+        {{"Cookie", who.cookie}, {"X-CSRF-Token", who.csrf}, {"Content-Type", "application/octet-stream"}});
   }
   // The import runs the data-quality view lists for `area` (runs with rejected rows), newest first.
   static Poco::JSON::Array::Ptr Runs(const std::string& area) {
@@ -217,8 +218,9 @@ TEST_F(WechatUploadTest, UnreadableFileIs422WithTheReport) {
   EXPECT_NE(r.body.find("binary data"), std::string::npos) << r.body;
   EXPECT_NE(r.body.find("\"report\":"), std::string::npos) << r.body;
   // A zip is taken for a 腾讯问卷 .xlsx download (the upload accepts questionnaires too).
-  Reply zip = Send(server_->port(), "POST", "/api/v1/imports/wechat?period=2024&town=320812007",
-                   std::string("PK\x03\x04\x00\x00", 6), {{"Cookie", county.cookie}, {"X-CSRF-Token", county.csrf}});
+  Reply zip =
+      Send(server_->port(), "POST", "/api/v1/imports/wechat?period=2024&town=320812007",
+           std::string("PK\x03\x04\x00\x00", 6), {{"Cookie", county.cookie}, {"X-CSRF-Token", county.csrf}});
   EXPECT_EQ(zip.status, 422) << zip.body;
   EXPECT_NE(zip.body.find("unusable_questionnaire"), std::string::npos) << zip.body;
 }
@@ -244,9 +246,10 @@ TEST_F(WechatUploadTest, UploadsAndCliImportsAreImportRuns) {
 
   // Two files read together: each is a run with its messages; the responses are on the last one.
   std::vector<std::string> args = global_;
-  args.insert(args.end(), {"import", "wechat", std::string(MINYI_SOURCE_DIR) + "/tests/fixtures/wechat/chatlog.csv",
-                           kFixture, "--period", "2024", "--town", "320812005", "--grid-worker", "wxid_chen",
-                           "--grid-worker", "wxid_grid01"});
+  args.insert(args.end(),
+              {"import", "wechat", std::string(MINYI_SOURCE_DIR) + "/tests/fixtures/wechat/chatlog.csv",
+               kFixture, "--period", "2024", "--town", "320812005", "--grid-worker", "wxid_chen",
+               "--grid-worker", "wxid_grid01"});
   RunResult imported = RunMinyi(args);
   EXPECT_EQ(imported.exit_code, 3) << imported.out << imported.err;
   runs = Runs("320812005");
