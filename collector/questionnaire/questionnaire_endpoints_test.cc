@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "collector/questionnaire/fake_reviser_for_test.h"
+#include "collector/fake_reviser_for_test.h"
 
 namespace minyi::collector::questionnaire {
 namespace {

@@ -5,8 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "collector/questionnaire/fake_reviser_for_test.h"
-#include "sql/store.h"
+#include "collector/fake_reviser_for_test.h"
 
 namespace minyi::collector::questionnaire {
 namespace {
@@ -259,45 +258,6 @@ TEST_F(QuestionnaireImportTest, ReportAsJson) {
   EXPECT_NE(json.find("{\"row\":5,\"ref\":\"wjx:5657754:4\",\"reason\":\"column '1、"), std::string::npos)
       << json;
   EXPECT_NE(json.find("\"issues_dropped\":0}"), std::string::npos) << json;
-}
-
-// The same import against the real revision store (SQLite in memory): stored, re-import adds
-// nothing, the edited export revises one slot; the store holds one current response per answer.
-TEST_F(QuestionnaireImportTest, AgainstTheSqliteRevisionStore) {
-  sql::StoreOptions options;
-  options.sqlite.path = ":memory:";
-  auto store = sql::OpenStore(options);
-  ASSERT_TRUE(store.ok()) << store.status();
-  ASSERT_TRUE(store.value()->Migrate().ok());
-  sql::Store& db = *store.value();
-  auto run = [&](const char* file) {
-    auto r = ImportQuestionnaireFile(kDir + file, catalog_, Areas(), *keyer_, db, TownColumnOptions());
-    EXPECT_TRUE(r.ok()) << r.status();
-    return r.ok() ? r.value() : QuestionnaireImportReport{};
-  };
-  const QuestionnaireImportReport first = run("wjx_text.xls");
-  EXPECT_EQ(first.stored, 4u);
-  const QuestionnaireImportReport again = run("wjx_text_gbk.csv");  // same rows, slashes in the time
-  EXPECT_EQ(again.stored, 0u);
-  EXPECT_EQ(again.duplicates, 4u);
-  const QuestionnaireImportReport edited = run("wjx_text_edited.csv");
-  EXPECT_EQ(edited.revised, 1u);
-  EXPECT_EQ(edited.stored, 1u);
-
-  std::map<std::string, Response> stored;
-  ResponseQuery query;
-  query.survey_id = "quest-test";
-  ASSERT_TRUE(db.Scan(query, [&](const Response& r) {
-                  stored[r.source_ref] = r;
-                  return true;
-                }).ok());
-  EXPECT_EQ(stored.size(), 5u);
-  EXPECT_EQ(stored.at("wjx:5657754:1").answers.at("security"), std::vector<std::string>{"3"});
-  EXPECT_EQ(stored.at("wjx:5657754:5").completion, Completion::kPartial);
-  auto log = db.RevisionLog(Channel::kWechat, "wjx:5657754:1");
-  ASSERT_TRUE(log.ok()) << log.status();
-  ASSERT_EQ(log->size(), 1u);
-  EXPECT_EQ(log->front().action, "revised");
 }
 
 }  // namespace

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "collector/fake_reviser_for_test.h"
 #include "collector/wechat/chat_reader.h"
-#include "collector/wechat/fake_reviser_for_test.h"
 #include "collector/wechat/solitaire.h"
 #include "collector/wechat/text_decoder.h"
 #include "collector/wechat/wechat_import.h"
@@ -358,32 +358,6 @@ TEST_F(WechatImportTest, WeChatMsgTxtPromptsRepliesQuotesAndNonAnswers) {
   EXPECT_EQ(zhang.town_code, kTown);
   EXPECT_EQ(zhang.submitted_at_ms, 1715477520000);  // 09:32:00 +08:00
   EXPECT_NE(zhang.raw_payload.find("\"key_basis\":\"group+name\""), std::string::npos);
-}
-
-TEST_F(WechatImportTest, ReimportAddsNothingAndALaterAnswerIsARevision) {
-  FakeReviser reviser;
-  Import({"wechatmsg.txt"}, Options({"网格员_小王"}), reviser);
-  const WechatReport again = Import({"wechatmsg.txt"}, Options({"网格员_小王"}), reviser);
-  EXPECT_EQ(again.stored, 0u);
-  EXPECT_EQ(again.duplicates, 3u);
-  EXPECT_EQ(again.revisions, 0u);
-
-  // An export that goes on: 赵六 now also answers security.
-  std::string text = ReadFile(kFixtures + "wechatmsg.txt") + "2024-05-12 09:40:00 赵六\n基本安全\n\n";
-  auto importer = WechatImporter::Create(*survey_, *areas_, *keyer_, Options({"网格员_小王"}));
-  ASSERT_TRUE(importer.ok());
-  std::istringstream in(text);
-  ASSERT_TRUE((*importer)->AddFile("wechatmsg.txt", in).ok());
-  ASSERT_TRUE((*importer)->Store(reviser, 1700000000000).ok());
-  EXPECT_EQ((*importer)->report().revisions, 1u);
-  EXPECT_EQ((*importer)->report().duplicates, 2u);
-  const std::string ref = Ref(KeyName("wechatmsg", "赵六"));
-  EXPECT_EQ(reviser.Current().at(ref).answers, (Answers{{"grid", {"1"}}, {"security", {"3"}}}));
-  EXPECT_EQ(reviser.Current().at(ref).completion, Completion::kComplete);
-  auto log = reviser.RevisionLog(Channel::kWechat, ref);
-  ASSERT_TRUE(log.ok());
-  ASSERT_EQ(log->size(), 1u);
-  EXPECT_EQ((*log)[0].action, "revised");
 }
 
 TEST_F(WechatImportTest, WeChatMsgCsvWithQuotesRecallsOptOutAndAppSolitaire) {

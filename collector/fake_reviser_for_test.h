@@ -1,6 +1,9 @@
-// An in-memory ResponseReviser for the questionnaire tests, following the contract in
-// core/revisions.h (slot = channel + source_ref; duplicate by content hash against the current
-// version and the log; newer-or-equal submitted time revises, older is stale). Thread-safe.
+// An in-memory ResponseReviser for the importers' unit tests (collector/wechat, collector/questionnaire),
+// following the contract in core/revisions.h (slot = channel + source_ref; duplicate by content hash
+// against the current version and the log; newer-or-equal submitted time revises, older is stale).
+// Fault injection: SetFailing makes every StoreRevisions fail with kUnavailable. The SQL stores meet
+// the same contract (sql/revisions_store_test.cc), and the importers are run against them on every
+// backend in wechat_store_test.cc and questionnaire_store_test.cc. Thread-safe.
 #pragma once
 
 #include <map>
@@ -11,7 +14,7 @@
 
 #include "core/revisions.h"
 
-namespace minyi::collector::questionnaire {
+namespace minyi::collector {
 
 class FakeReviser final : public ResponseReviser {
  public:
@@ -52,7 +55,8 @@ class FakeReviser final : public ResponseReviser {
     return Status::Ok();
   }
 
-  Result<WithdrawOutcome> Withdraw(Channel channel, std::string_view source_ref, std::string_view reason) override {
+  Result<WithdrawOutcome> Withdraw(Channel channel, std::string_view source_ref,
+                                   std::string_view reason) override {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = slots_.find(Key(channel, source_ref));
     if (it == slots_.end()) return WithdrawOutcome::kNotFound;
@@ -125,4 +129,4 @@ class FakeReviser final : public ResponseReviser {
   bool fail_ = false;
 };
 
-}  // namespace minyi::collector::questionnaire
+}  // namespace minyi::collector
