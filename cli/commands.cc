@@ -145,7 +145,7 @@ const std::vector<CommandSpec>& Commands() {
        "since is a revision. Every rejected row is listed with its row number and reason.",
        {{"--survey", "ID", "the survey the questionnaire asks (or the map's survey)"},
         {"--period", "Y", "period, e.g. 2026 or 2026Q2 (or the map's period)"},
-        {"--town", "CODE", "the 9-digit town of every answer"},
+        {"--town", "CODE", "the 9-digit town of every answer (wins over the map's town_question)"},
         {"--town-column", "COL", "the question (number or title) answered with the town's name"},
         {"--county", "CODE", "the county (or city) the town names are looked up in"},
         {"--map", "FILE", "a questionnaire map (JSON; README \"Questionnaire exports\")"},
