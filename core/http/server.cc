@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <istream>
 #include <mutex>
 #include <set>
 
@@ -50,6 +51,20 @@ bool Readable(int fd, const Poco::Timespan& timeout) {
     if (rc >= 0) return rc > 0;
     if (errno != EINTR) return false;
   }
+}
+
+// A handler may answer without reading the request body (a 401 before the upload, say). The rest of
+// a small body is read and dropped so the connection can serve its next request; false when more than
+// kMaxSkip was left (the connection is then closed after the answer).
+bool SkipUnreadBody(Poco::Net::HTTPServerRequest& request) {
+  constexpr std::streamsize kMaxSkip = 64 * 1024;
+  const bool has_body = request.getChunkedTransferEncoding() ||
+                        (request.hasContentLength() && request.getContentLength64() > 0);
+  if (!has_body) return true;
+  std::istream& in = request.stream();
+  if (!in) return in.eof();
+  in.ignore(kMaxSkip);
+  return in.eof() || in.peek() == std::char_traits<char>::eof();
 }
 
 void SendErrorResponse(Poco::Net::HTTPServerSession& session, Poco::Net::HTTPResponse::HTTPStatus status) {
@@ -146,7 +161,8 @@ class Connection final : public Poco::Net::TCPServerConnection {
           ScopedDirectSend direct(response, socket(), request.getMethod() == Poco::Net::HTTPRequest::HTTP_HEAD);
           shared_->router->Dispatch(request, response);
           if (!Sent(response)) SendText(response, 500, "application/json", "{\"error\":{\"code\":\"internal\"}}");
-          session.setKeepAlive(params->getKeepAlive() && response.getKeepAlive() && can_keep_alive);
+          const bool body_read = SkipUnreadBody(request);
+          session.setKeepAlive(params->getKeepAlive() && response.getKeepAlive() && can_keep_alive && body_read);
         } catch (const Poco::Exception&) {
           if (!Sent(response)) {
             try {
