@@ -96,14 +96,25 @@ Result<ApiKey> ApiKeyAuthenticator::Authenticate(std::string_view presented) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = cache_.find(hash);
-    if (it != cache_.end() && it->second.expires > now) return it->second.key;
+    if (it != cache_.end()) {
+      // Fresh; or expired while one request asks the store: a partner's many connections share one
+      // key, and they should not all ask at once.
+      if (it->second.expires > now || it->second.refreshing) return it->second.key;
+      it->second.refreshing = true;
+    }
   }
   auto found = store_.FindApiKeyByHash(hash);
-  if (!found.ok()) return found.status();
-  if (!found->has_value() || !(*found)->active()) return Status::Unauthenticated("API key not recognised");
   std::lock_guard<std::mutex> lock(mu_);
+  if (!found.ok()) {
+    if (auto it = cache_.find(hash); it != cache_.end()) it->second.refreshing = false;
+    return found.status();
+  }
+  if (!found->has_value() || !(*found)->active()) {
+    cache_.erase(hash);
+    return Status::Unauthenticated("API key not recognised");
+  }
   if (cache_.size() > 10000) cache_.clear();  // a bound; keys are few in practice
-  cache_[hash] = Entry{**found, now + ttl_};
+  cache_[hash] = Entry{**found, now + ttl_, false};
   return **found;
 }
 

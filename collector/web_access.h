@@ -66,6 +66,7 @@ class ApiKeyAuthenticator {
   struct Entry {
     ApiKey key;
     std::chrono::steady_clock::time_point expires;
+    bool refreshing = false;  // one request is asking the store; the others use `key` meanwhile
   };
   WebAccessStore& store_;
   std::chrono::milliseconds ttl_;

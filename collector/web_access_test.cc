@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <set>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 #include "collector/web_crypto.h"
 #include "collector/web_fakes_for_test.h"
@@ -85,10 +88,31 @@ TEST(ApiKeyTest, AuthenticatorCachesKnownKeysAndRefusesOthers) {
   ASSERT_TRUE(a.ok()) << a.status();
   EXPECT_EQ(a->key_id, k.record.key_id);
   ASSERT_TRUE(auth.Authenticate(k.key).ok());
-  EXPECT_EQ(access.lookups, 1) << "the second check is served from the cache";
+  EXPECT_EQ(access.lookups.load(), 1) << "the second check is served from the cache";
   EXPECT_EQ(auth.Authenticate("").status().code(), StatusCode::kUnauthenticated);
   EXPECT_EQ(auth.Authenticate("myk_wrong").status().code(), StatusCode::kUnauthenticated);
   EXPECT_EQ(auth.Authenticate(revoked.key).status().code(), StatusCode::kUnauthenticated);
+}
+
+// When the cached entry has expired, one request asks the store again; a key revoked meanwhile is
+// refused from then on, however many requests arrive together.
+TEST(ApiKeyTest, ExpiredEntriesAreCheckedAgainOnce) {
+  MemoryAccess access;
+  NewApiKey k = MakeApiKey("partner", {"s"}, 1);
+  ASSERT_TRUE(access.AddApiKey(k.record).ok());
+  ApiKeyAuthenticator auth(access, std::chrono::milliseconds(0));  // every entry expired at once
+  ASSERT_TRUE(auth.Authenticate(k.key).ok());
+  ASSERT_TRUE(auth.Authenticate(k.key).ok());
+  EXPECT_EQ(access.lookups.load(), 2);
+  access.keys[k.record.key_hash].revoked_at_ms = 5;
+  std::vector<std::thread> threads;
+  std::atomic<int> refused{0};
+  for (int i = 0; i < 16; ++i) {
+    threads.emplace_back([&] { refused += auth.Authenticate(k.key).ok() ? 0 : 1; });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_GE(refused.load(), 1);
+  EXPECT_EQ(auth.Authenticate(k.key).status().code(), StatusCode::kUnauthenticated);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // An in-memory WebAccessStore for the web collector's unit tests.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <optional>
 #include <string>
@@ -41,7 +42,7 @@ class MemoryAccess : public WebAccessStore {
   std::map<std::string, ApiKey> keys;
   std::map<std::string, InvitationToken> tokens;
   std::map<std::string, std::int64_t> used;  // source_ref → response id
-  int lookups = 0;
+  std::atomic<int> lookups{0};
 };
 
 }  // namespace minyi::collector
