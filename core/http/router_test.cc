@@ -224,8 +224,13 @@ TEST_P(RouterServerTest, GarbageRequestLineIsA400) {
 
 // A handler that answers without reading the body (as a 401 before an upload does): the next request on
 // the same connection is still served, not read out of the left-over body.
-TEST_P(RouterServerTest, UnreadBodyDoesNotSpoilTheNextRequest) {
-  if (GetParam() == ServerKind::kPoco) GTEST_SKIP() << "Poco's HTTPServerConnection leaves the body unread";
+// (http::Server only: under Poco's HTTPServerConnection the left-over body is parsed as the next request,
+// so a request smuggled inside a POST body is served.)
+class MinyiServerOnlyTest : public RouterServerTest {};
+INSTANTIATE_TEST_SUITE_P(Servers, MinyiServerOnlyTest, ::testing::Values(ServerKind::kMinyi),
+                         [](const ::testing::TestParamInfo<ServerKind>&) { return std::string("Minyi"); });
+
+TEST_P(MinyiServerOnlyTest, UnreadBodyDoesNotSpoilTheNextRequest) {
   Poco::Net::HTTPClientSession session("127.0.0.1", socket_->address().port());
   session.setKeepAlive(true);
   for (const bool chunked : {false, true}) {
