@@ -91,10 +91,8 @@ class ExportTest : public ::testing::Test {
     for (const auto& u : std::vector<std::vector<std::string>>{{"stat1", "--role", "statistician"},
                                                                {"county1", "--role", "official", "--area", "320812"},
                                                                {"admin1", "--role", "admin"}}) {
-      std::vector<std::string> args = {"user", "add"};
-      args.insert(args.end(), u.begin(), u.end());
-      args.push_back("--password-stdin");
-      Run(args, u[0] + "-password-123\n");
+      const RunResult r = AddUser(global_, u, u[0] + "-password-123");
+      EXPECT_EQ(r.exit_code, 0) << r.err;
     }
     freeze_ = Run({"release", "freeze", "--period", "2025"});
     std::vector<std::string> serve = global_;

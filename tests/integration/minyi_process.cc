@@ -52,6 +52,15 @@ RunResult RunMinyi(const std::vector<std::string>& args, const std::string& stdi
   return result;
 }
 
+RunResult AddUser(const std::vector<std::string>& global, const std::vector<std::string>& spec,
+                  const std::string& password) {
+  std::vector<std::string> args = global;
+  args.insert(args.end(), {"user", "add"});
+  args.insert(args.end(), spec.begin(), spec.end());
+  args.push_back("--password-stdin");
+  return RunMinyi(args, password + "\n");
+}
+
 TempDir::TempDir() {
   char pattern[] = "/tmp/minyi-test-XXXXXX";
   if (mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");

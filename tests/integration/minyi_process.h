@@ -24,6 +24,11 @@ std::string MinyiPath();
 // Runs `minyi <global...> <args...>` to completion. `global` typically holds -D options.
 RunResult RunMinyi(const std::vector<std::string>& args, const std::string& stdin_text = "");
 
+// `minyi <global...> user add <spec...> --password-stdin` with `password`; spec is NAME and its options
+// ({"grid1", "--role", "grid_worker", "--area", "320812001"}).
+RunResult AddUser(const std::vector<std::string>& global, const std::vector<std::string>& spec,
+                  const std::string& password);
+
 // A `minyi serve` child process on an ephemeral port. The destructor stops it (SIGTERM, then
 // SIGKILL after 10 s).
 class ServerProcess {

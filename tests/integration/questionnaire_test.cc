@@ -193,11 +193,7 @@ class QuestionnaireUploadTest : public ::testing::Test {
         {"county1", "--role", "official", "--area", "320812"},
     };
     for (const auto& u : users) {
-      std::vector<std::string> args = global_;
-      args.insert(args.end(), {"user", "add"});
-      args.insert(args.end(), u.begin(), u.end());
-      args.push_back("--password-stdin");
-      const RunResult r = RunMinyi(args, u[0] + "-password-123\n");
+      const RunResult r = AddUser(global_, u, u[0] + "-password-123");
       EXPECT_EQ(r.exit_code, 0) << r.err;
     }
     std::vector<std::string> serve = global_;
@@ -209,23 +205,14 @@ class QuestionnaireUploadTest : public ::testing::Test {
     delete dir_;
   }
 
-  struct Login {
-    std::string cookie, csrf;
-  };
+  using Login = SignedIn;
   static Poco::JSON::Object::Ptr Json(const std::string& body) {
     Poco::JSON::Parser parser;
     return parser.parse(body).extract<Poco::JSON::Object::Ptr>();
   }
   static Login LogIn(const std::string& user) {
-    const WebReply r = HttpCall(server_->port(), "POST", "/api/v1/login",
-                                "{\"username\":\"" + user + "\",\"password\":\"" + user + "-password-123\"}",
-                                {{"Content-Type", "application/json"}});
-    EXPECT_EQ(r.status, 200) << r.body;
-    Login login;
-    const std::string cookie = r.Header("Set-Cookie");
-    if (r.status != 200 || cookie.empty()) return login;
-    login.cookie = cookie.substr(0, cookie.find(';'));
-    login.csrf = Json(r.body)->getValue<std::string>("csrf_token");
+    Login login = SignIn(server_->port(), user, user + "-password-123");
+    EXPECT_FALSE(login.cookie.empty() || login.csrf.empty()) << user << " could not sign in";
     return login;
   }
   static WebReply Upload(const Login& who, const std::string& town, const std::string& file,

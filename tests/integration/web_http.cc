@@ -36,6 +36,24 @@ WebReply HttpCall(int port, const std::string& method, const std::string& path, 
   return reply;
 }
 
+SignedIn SignIn(int port, const std::string& username, const std::string& password) {
+  // Names and passwords of the tests need no JSON escaping.
+  const WebReply r = HttpCall(port, "POST", "/api/v1/login",
+                              "{\"username\":\"" + username + "\",\"password\":\"" + password + "\"}",
+                              {{"Content-Type", "application/json"}});
+  SignedIn in;
+  const std::string cookie = r.Header("Set-Cookie");
+  if (r.status != 200 || cookie.empty()) return in;
+  in.cookie = cookie.substr(0, cookie.find(';'));
+  const std::string key = "\"csrf_token\":\"";
+  const auto at = r.body.find(key);
+  if (at != std::string::npos) {
+    const auto from = at + key.size();
+    in.csrf = r.body.substr(from, r.body.find('"', from) - from);
+  }
+  return in;
+}
+
 std::string HiddenField(const std::string& html, const std::string& name) {
   const std::string marker = "name=\"" + name + "\" value=\"";
   const auto pos = html.find(marker);

@@ -18,6 +18,14 @@ struct WebReply {
 WebReply HttpCall(int port, const std::string& method, const std::string& path, const std::string& body = "",
                   const std::map<std::string, std::string>& headers = {});
 
+// A dashboard session from POST /api/v1/login: the "minyi_session=..." cookie pair and the CSRF token
+// (both empty when the login failed).
+struct SignedIn {
+  std::string cookie;
+  std::string csrf;
+};
+SignedIn SignIn(int port, const std::string& username, const std::string& password);
+
 // The value of <input ... name="NAME" value="..."> in a page (HTML entities for &, <, >, " decoded).
 std::string HiddenField(const std::string& html, const std::string& name);
 // "a=b&c=d" with URL encoding.

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tests/integration/minyi_process.h"
+#include "tests/integration/web_http.h"
 
 namespace minyi::testing {
 namespace {
@@ -117,11 +118,7 @@ class WechatUploadTest : public ::testing::Test {
         {"stat1", "--role", "statistician"},
     };
     for (const auto& u : users) {
-      std::vector<std::string> args = global_;
-      args.insert(args.end(), {"user", "add"});
-      args.insert(args.end(), u.begin(), u.end());
-      args.push_back("--password-stdin");
-      RunResult r = RunMinyi(args, u[0] + "-password-123\n");
+      const RunResult r = AddUser(global_, u, u[0] + "-password-123");
       EXPECT_EQ(r.exit_code, 0) << r.err;
     }
     std::vector<std::string> serve = global_;
@@ -133,19 +130,10 @@ class WechatUploadTest : public ::testing::Test {
     delete dir_;
   }
 
-  struct Login {
-    std::string cookie, csrf;
-  };
+  using Login = SignedIn;
   static Login LogIn(const std::string& user) {
-    Reply r = Send(server_->port(), "POST", "/api/v1/login",
-                   "{\"username\":\"" + user + "\",\"password\":\"" + user + "-password-123\"}",
-                   {{"Content-Type", "application/json"}});
-    EXPECT_EQ(r.status, 200) << r.body;
-    Login login;
-    if (r.cookies.empty()) return login;
-    login.cookie = r.cookies.front().substr(0, r.cookies.front().find(';'));
-    Poco::JSON::Parser parser;
-    login.csrf = parser.parse(r.body).extract<Poco::JSON::Object::Ptr>()->getValue<std::string>("csrf_token");
+    Login login = SignIn(server_->port(), user, user + "-password-123");
+    EXPECT_FALSE(login.cookie.empty() || login.csrf.empty()) << user << " could not sign in";
     return login;
   }
   static Reply UploadFile(const Login& who, const std::string& town, const std::string& file,
