@@ -45,20 +45,15 @@ Result<std::unique_ptr<SmsKit>> OpenKit(Context& context, const std::string& sec
   auto keyer = sms::RespondentKeyer::Create(secret);
   if (!keyer.ok()) return keyer.status();
   kit->keyer = std::make_unique<sms::RespondentKeyer>(std::move(keyer).value());
-  auto cipher = sms::PhoneCipher::Load(Setting(config, "sms.encryption_key"),
-                                       Setting(config, "sms.encryption_key_file"));
+  auto cipher = sms::PhoneCipher::Load(config.sms.encryption_key, config.sms.encryption_key_file);
   if (!cipher.ok()) return cipher.status();
   kit->cipher = std::make_unique<sms::PhoneCipher>(std::move(cipher).value());
   auto store = sql::OpenSmsStore(*kit->resources.store);
   if (!store.ok()) return store.status();
   kit->store = std::move(store).value();
-  auto ttl = IntSetting(config, "sms.conversation_ttl_hours", 1, 24 * 365);
-  if (!ttl.ok()) return ttl.status();
-  auto reasks = IntSetting(config, "sms.max_reasks", 0, 5);
-  if (!reasks.ok()) return reasks.status();
   sms::SmsServiceOptions options;
-  options.conversation_ttl_ms = *ttl * 3600 * 1000;
-  options.max_reasks = static_cast<int>(*reasks);
+  options.conversation_ttl_ms = config.sms.conversation_ttl_hours * 3600LL * 1000;
+  options.max_reasks = config.sms.max_reasks;
   sms::SmsService::Deps deps{kit->store.get(), kit->resources.store, kit->resources.surveys, kit->resources.areas,
                              kit->keyer.get(), kit->cipher.get()};
   kit->service = std::make_unique<sms::SmsService>(deps, options);
@@ -144,11 +139,10 @@ int RunSmsPurge(Context& context, const Args& args) {
               << " conversations\n";
     return kExitOk;
   }
-  auto days = IntSetting(context.config(), "sms.retention_days", 1, 36500);
-  if (!days.ok()) return Fail(days.status());
-  auto counts = (*kit)->store->PurgeBefore(NowMillis() - *days * 24LL * 3600 * 1000);
+  const int days = context.config().sms.retention_days;
+  auto counts = (*kit)->store->PurgeBefore(NowMillis() - days * 24LL * 3600 * 1000);
   if (!counts.ok()) return Fail(counts.status());
-  std::cout << "purged data older than " << *days << " days: " << counts->outbox_rows << " outbox messages, "
+  std::cout << "purged data older than " << days << " days: " << counts->outbox_rows << " outbox messages, "
             << "phone numbers of " << counts->conversations << " ended conversations\n";
   return kExitOk;
 }
@@ -203,59 +197,48 @@ Result<std::unique_ptr<SmsRuntime>> StartSms(Context& context, const Resources& 
   (void)resources;
   const Config& config = context.config();
   sms::SmsRouteOptions routes;
-  for (const char* name : {"aliyun", "tencent", "huawei"}) {
-    const std::string p = name;
-    routes.auth[p].token = Setting(config, "sms." + p + ".token");
-    routes.auth[p].allow_from = CommaList(Setting(config, "sms." + p + ".allow_from"));
+  for (const auto& [provider, inbound] : config.sms.inbound) {
+    routes.auth[provider].token = inbound.token;
+    routes.auth[provider].allow_from = inbound.allow_from;
   }
-  routes.auth["twilio"].secret = Setting(config, "sms.twilio.auth_token");
-  routes.auth["twilio"].public_url = Setting(config, "sms.twilio.url");
-  routes.auth["generic"].secret = Setting(config, "sms.generic.secret");
+  routes.auth["twilio"].secret = config.sms.twilio_auth_token;
+  routes.auth["twilio"].public_url = config.sms.twilio_url;
+  routes.auth["generic"].secret = config.sms.generic_secret;
   std::vector<std::string> enabled;
   for (const std::string& p : sms::WebhookProviders()) {
     if (sms::ProviderEnabled(routes.auth, p)) enabled.push_back(p);
   }
-  const std::string gateway_url = Setting(config, "sms.gateway.url");
+  const std::string& gateway_url = config.sms.gateway_url;
   if (enabled.empty() && gateway_url.empty()) return std::unique_ptr<SmsRuntime>();
 
   auto runtime = std::make_unique<ServeRuntime>();
   auto kit = OpenKit(context, secret);
   if (!kit.ok()) return kit.status();
   runtime->kit = std::move(kit).value();
-  auto body = IntSetting(config, "sms.max_body_bytes", 1024, 1 << 30);
-  if (!body.ok()) return body.status();
-  routes.max_body_bytes = static_cast<std::size_t>(*body);
+  routes.max_body_bytes = static_cast<std::size_t>(config.sms.max_body_bytes);
   sms::RegisterSmsRoutes(router, *runtime->kit->service, routes);
   std::string list;
   for (const auto& p : enabled) list += (list.empty() ? "" : ", ") + p;
   spdlog::info("sms: webhooks enabled for {}", list.empty() ? "no provider" : list);
 
   if (!gateway_url.empty()) {
-    auto timeout = IntSetting(config, "sms.gateway.timeout_ms", 100, 600000);
-    if (!timeout.ok()) return timeout.status();
-    auto gateway = sms::HttpSmsGateway::Create({gateway_url, Setting(config, "sms.gateway.token"), static_cast<int>(*timeout)});
+    auto gateway = sms::HttpSmsGateway::Create({gateway_url, config.sms.gateway_token, config.sms.gateway_timeout_ms});
     if (!gateway.ok()) return gateway.status();
     runtime->gateway = std::move(gateway).value();
-    auto rate = IntSetting(config, "sms.gateway.rate_per_second", 1, 10000);
-    if (!rate.ok()) return rate.status();
-    auto attempts = IntSetting(config, "sms.gateway.max_attempts", 1, 100);
-    if (!attempts.ok()) return attempts.status();
-    auto days = IntSetting(config, "sms.retention_days", 1, 36500);
-    if (!days.ok()) return days.status();
     sms::SenderOptions so;
-    so.rate_per_second = static_cast<double>(*rate);
-    so.max_attempts = static_cast<int>(*attempts);
+    so.rate_per_second = static_cast<double>(config.sms.gateway_rate_per_second);
+    so.max_attempts = config.sms.gateway_max_attempts;
     runtime->sender = std::make_unique<sms::OutboxSender>(*runtime->kit->store, *runtime->gateway,
                                                           *runtime->kit->cipher, so);
     SmsKit* k = runtime->kit.get();
-    const std::int64_t retention_ms = *days * 24LL * 3600 * 1000;
+    const std::int64_t retention_ms = config.sms.retention_days * 24LL * 3600 * 1000;
     runtime->sender->Start([k, retention_ms] {
       auto expired = k->service->ExpireDue();
       if (!expired.ok()) spdlog::warn("sms: expiry: {}", expired.status().ToString());
       auto purged = k->store->PurgeBefore(NowMillis() - retention_ms);
       if (!purged.ok()) spdlog::warn("sms: retention purge: {}", purged.status().ToString());
     });
-    spdlog::info("sms: sending through {} at most {}/s", gateway_url, *rate);
+    spdlog::info("sms: sending through {} at most {}/s", gateway_url, config.sms.gateway_rate_per_second);
   }
   return std::unique_ptr<SmsRuntime>(std::move(runtime));
 }

@@ -48,10 +48,8 @@ Result<WechatKit> OpenKit(const Config& config, const SurveyCatalog& surveys, co
   auto keyer = collector::sms::RespondentKeyer::Create(secret);
   if (!keyer.ok()) return keyer.status();
   kit.keyer = std::make_unique<collector::sms::RespondentKeyer>(std::move(keyer).value());
-  auto offset = IntSetting(config, "wechat.utc_offset_minutes", -720, 840);
-  if (!offset.ok()) return offset.status();
-  kit.utc_offset_minutes = static_cast<int>(*offset);
-  kit.grid_workers = CommaList(Setting(config, "wechat.grid_workers"));
+  kit.utc_offset_minutes = config.wechat.utc_offset_minutes;
+  kit.grid_workers = config.wechat.grid_workers;
   return kit;
 }
 
@@ -182,8 +180,6 @@ Result<std::unique_ptr<WechatUploadRuntime>> RegisterWechatUpload(Context& conte
                                                                   const std::string& secret, http::Router& router) {
   const Config& config = context.config();
   auto runtime = std::make_unique<UploadRuntime>();
-  auto limit = IntSetting(config, "wechat.max_upload_bytes", 1024, 1LL << 31);
-  if (!limit.ok()) return limit.status();
   // The survey is chosen per request; the kit's survey is only the default.
   auto kit = OpenKit(config, *resources.surveys, config.dashboard.survey, secret);
   if (!kit.ok()) return kit.status();
@@ -204,7 +200,7 @@ Result<std::unique_ptr<WechatUploadRuntime>> RegisterWechatUpload(Context& conte
   const SurveyCatalog& surveys = *resources.surveys;
   const AreaRegistry& areas = *resources.areas;
   sql::Store& store = *resources.store;
-  const auto max_bytes = static_cast<std::size_t>(*limit);
+  const auto max_bytes = static_cast<std::size_t>(config.wechat.max_upload_bytes);
 
   router.Add("GET", "/import/wechat", [self](http::Request&, http::Response& response, const http::PathParams&) {
     if (self->page.empty()) return http::SendError(response, Status::NotFound("page not installed: wechat.html"));

@@ -135,18 +135,25 @@ void CollectKeys(const AbstractConfiguration& config, const std::string& prefix,
   for (const auto& k : keys) CollectKeys(config, prefix.empty() ? k : prefix + "." + k, out);
 }
 
-Status ReadInt(const AbstractConfiguration& c, const std::string& key, int min, int max, int& out) {
+Status ReadInt64(const AbstractConfiguration& c, const std::string& key, long long min, long long max, long long& out) {
   const std::string text = c.getString(key);
   try {
     std::size_t used = 0;
-    long v = std::stol(text, &used);
+    const long long v = std::stoll(text, &used);
     if (used != text.size() || v < min || v > max) throw std::out_of_range(key);
-    out = static_cast<int>(v);
+    out = v;
     return Status::Ok();
   } catch (const std::exception&) {
     return Status::InvalidInput(key + " = '" + text + "': expected a whole number from " + std::to_string(min) +
                                 " to " + std::to_string(max));
   }
+}
+
+Status ReadInt(const AbstractConfiguration& c, const std::string& key, int min, int max, int& out) {
+  long long v = 0;
+  MINYI_RETURN_IF_ERROR(ReadInt64(c, key, min, max, v));
+  out = static_cast<int>(v);
+  return Status::Ok();
 }
 
 Status ReadBool(const AbstractConfiguration& c, const std::string& key, bool& out) {
@@ -285,6 +292,33 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
       MINYI_RETURN_IF_ERROR(ReadInt(c, "questionnaire.utc_offset_minutes", -720, 840, q.utc_offset_minutes));
       MINYI_RETURN_IF_ERROR(ReadInt(c, "questionnaire.max_body_bytes", 1024, 1 << 30, q.max_body_bytes));
     }
+    {
+      SmsConfig& m = config.sms;
+      m.encryption_key = c.getString("sms.encryption_key");
+      m.encryption_key_file = c.getString("sms.encryption_key_file");
+      MINYI_RETURN_IF_ERROR(ReadInt(c, "sms.conversation_ttl_hours", 1, 24 * 365, m.conversation_ttl_hours));
+      MINYI_RETURN_IF_ERROR(ReadInt(c, "sms.max_reasks", 0, 5, m.max_reasks));
+      MINYI_RETURN_IF_ERROR(ReadInt(c, "sms.retention_days", 1, 36500, m.retention_days));
+      MINYI_RETURN_IF_ERROR(ReadInt(c, "sms.max_body_bytes", 1024, 1 << 30, m.max_body_bytes));
+      m.gateway_url = c.getString("sms.gateway.url");
+      m.gateway_token = c.getString("sms.gateway.token");
+      MINYI_RETURN_IF_ERROR(ReadInt(c, "sms.gateway.rate_per_second", 1, 10000, m.gateway_rate_per_second));
+      MINYI_RETURN_IF_ERROR(ReadInt(c, "sms.gateway.max_attempts", 1, 100, m.gateway_max_attempts));
+      MINYI_RETURN_IF_ERROR(ReadInt(c, "sms.gateway.timeout_ms", 100, 600000, m.gateway_timeout_ms));
+      for (const std::string provider : {"aliyun", "tencent", "huawei"}) {
+        m.inbound[provider].token = c.getString("sms." + provider + ".token");
+        m.inbound[provider].allow_from = CommaList(c.getString("sms." + provider + ".allow_from"));
+      }
+      m.twilio_auth_token = c.getString("sms.twilio.auth_token");
+      m.twilio_url = c.getString("sms.twilio.url");
+      m.generic_secret = c.getString("sms.generic.secret");
+    }
+    {
+      WechatConfig& w = config.wechat;
+      MINYI_RETURN_IF_ERROR(ReadInt(c, "wechat.utc_offset_minutes", -720, 840, w.utc_offset_minutes));
+      w.grid_workers = CommaList(c.getString("wechat.grid_workers"));
+      MINYI_RETURN_IF_ERROR(ReadInt64(c, "wechat.max_upload_bytes", 1024, 1LL << 31, w.max_upload_bytes));
+    }
     MINYI_RETURN_IF_ERROR(
         ReadChoice(c, "log.level", {"trace", "debug", "info", "warn", "error", "off"}, config.log.level));
     config.log.file = c.getString("log.file");
@@ -318,25 +352,6 @@ std::string DescribeConfig(const Config& config) {
     out += key + " = " + (IsSecret(key) && !value.empty() ? std::string("********") : value) + "\n";
   }
   return out;
-}
-
-std::string Setting(const Config& config, const std::string& key) {
-  for (const auto& [k, v] : config.effective) {
-    if (k == key) return v;
-  }
-  return std::string();
-}
-
-Result<long long> IntSetting(const Config& config, const std::string& key, long long min, long long max) {
-  const std::string text = Setting(config, key);
-  try {
-    std::size_t used = 0;
-    const long long v = std::stoll(text, &used);
-    if (used == text.size() && v >= min && v <= max) return v;
-  } catch (const std::exception&) {
-  }
-  return Status::InvalidInput(key + " = '" + text + "': expected a whole number from " + std::to_string(min) +
-                              " to " + std::to_string(max));
 }
 
 std::vector<std::string> CommaList(const std::string& text) {

@@ -7,6 +7,7 @@
 // Unknown keys in a file or -D are an error (a typo must not silently fall back to a default).
 #pragma once
 
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -86,6 +87,36 @@ struct QuestionnaireConfig {
   int max_body_bytes = 1048576;
 };
 
+// The SMS channel (collector/sms/, cli/cmd_sms.cc).
+struct SmsConfig {
+  std::string encryption_key;  // MINYI_SMS_ENCRYPTION_KEY (base64, 32 bytes); never logged
+  std::string encryption_key_file = "var/sms_encryption.key";
+  int conversation_ttl_hours = 48;
+  int max_reasks = 1;         // re-asks after a reply that is not understood
+  int retention_days = 30;    // phone numbers in rosters, outbox and conversations
+  int max_body_bytes = 1048576;
+  std::string gateway_url;    // empty: no sending
+  std::string gateway_token;  // MINYI_SMS_GATEWAY_TOKEN
+  int gateway_rate_per_second = 10;
+  int gateway_max_attempts = 5;
+  int gateway_timeout_ms = 5000;
+  struct Inbound {  // aliyun, tencent, huawei webhooks: shared token and sender addresses allowed
+    std::string token;
+    std::vector<std::string> allow_from;
+  };
+  std::map<std::string, Inbound> inbound;
+  std::string twilio_auth_token;
+  std::string twilio_url;  // the public URL Twilio signs
+  std::string generic_secret;
+};
+
+// WeChat group exports (collector/wechat/, cli/cmd_wechat.cc).
+struct WechatConfig {
+  int utc_offset_minutes = 480;           // chat times are local time at this offset
+  std::vector<std::string> grid_workers;  // wxids or names whose messages are prompts, never answers
+  long long max_upload_bytes = 67108864;  // the upload page's limit
+};
+
 struct Config {
   sql::StoreOptions store;
   HttpOptions http;
@@ -95,6 +126,8 @@ struct Config {
   DashboardConfig dashboard;
   AggregatorConfig aggregator;
   QuestionnaireConfig questionnaire;
+  SmsConfig sms;
+  WechatConfig wechat;
   std::string config_file;  // the file read, empty when none
   std::vector<std::pair<std::string, std::string>> effective;  // every key's resolved value, in key order
 };
@@ -113,10 +146,6 @@ std::vector<std::pair<std::string, std::string>> ConfigDefaults();
 // The effective configuration as key = value lines, secrets masked.
 std::string DescribeConfig(const Config& config);
 
-// The effective value of a configuration key as text ("" when unset), for keys without a typed field.
-std::string Setting(const Config& config, const std::string& key);
-// The key's value as a whole number in [min, max]; kInvalidInput naming the key otherwise.
-Result<long long> IntSetting(const Config& config, const std::string& key, long long min, long long max);
 // "a, b,,c" → {"a", "b", "c"}: comma-separated items, trimmed, empty ones dropped.
 std::vector<std::string> CommaList(const std::string& text);
 

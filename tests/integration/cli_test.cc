@@ -73,6 +73,14 @@ TEST(CliConfigTest, LayersFileEnvironmentAndOverridesAndMasksSecrets) {
   RunResult bad = RunMinyi({"--config", dir.File("typo.properties"), "config"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_TRUE(Contains(bad.err, "unknown key 'store.sqlite.pth'")) << bad.err;
+
+  // Every section is read and checked when the configuration is loaded, whatever the command.
+  for (const char* setting : {"sms.max_reasks=9", "wechat.max_upload_bytes=5000000000", "sms.gateway.timeout_ms=x"}) {
+    RunResult out_of_range = RunMinyi({"-D", setting, "config"});
+    EXPECT_EQ(out_of_range.exit_code, 2) << setting;
+    const std::string key = std::string(setting).substr(0, std::string(setting).find('='));
+    EXPECT_TRUE(Contains(out_of_range.err, key + " = ")) << out_of_range.err;
+  }
 }
 
 TEST(CliVersionTest, PrintsCodeAndSchemaVersion) {
