@@ -20,13 +20,11 @@ namespace {
 using testsupport::StoreBackend;
 using Backend = testsupport::StoreBackend;
 
-class AccessStoreTest : public ::testing::TestWithParam<Backend> {
+class AccessStoreTest : public testsupport::FreshStoreTest {
  protected:
   void SetUp() override {
-    databases_ = std::make_unique<testsupport::TestDatabases>(GetParam());
-    auto store = databases_->OpenFresh();
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(store).value();
+    FreshStoreTest::SetUp();
+    if (HasFatalFailure()) return;
     auto access = OpenAccessStore(*store_);
     ASSERT_TRUE(access.ok()) << access.status();
     access_ = std::move(access).value();
@@ -34,8 +32,7 @@ class AccessStoreTest : public ::testing::TestWithParam<Backend> {
 
   void TearDown() override {
     access_.reset();
-    store_.reset();
-    databases_.reset();
+    FreshStoreTest::TearDown();
   }
 
   static User MakeUser(const std::string& name, Role role, std::vector<std::string> areas) {
@@ -80,9 +77,7 @@ class AccessStoreTest : public ::testing::TestWithParam<Backend> {
     return r;
   }
 
-  std::unique_ptr<Store> store_;
   std::unique_ptr<AccessStore> access_;
-  std::unique_ptr<testsupport::TestDatabases> databases_;
 };
 
 TEST_P(AccessStoreTest, AddsFindsAndListsUsersWithAreas) {

@@ -37,19 +37,8 @@ std::ostream& operator<<(std::ostream& os, const Seen& s) {
   return os << "{" << s.id << ", " << s.town << ", " << s.weight << ", '" << s.codes << "'}";
 }
 
-class AnalysisStoreTest : public ::testing::TestWithParam<StoreBackend> {
+class AnalysisStoreTest : public testsupport::FreshStoreTest {
  protected:
-  void SetUp() override {
-    databases_ = std::make_unique<testsupport::TestDatabases>(GetParam());
-    auto store = databases_->OpenFresh();
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(store).value();
-  }
-  void TearDown() override {
-    store_.reset();
-    databases_.reset();
-  }
-
   Response Make(const std::string& ref, int year, const std::string& town, Answers answers, double weight = 1) {
     Response r;
     r.survey_id = "jiangsu-safety";
@@ -83,8 +72,6 @@ class AnalysisStoreTest : public ::testing::TestWithParam<StoreBackend> {
     return out;
   }
 
-  std::unique_ptr<testsupport::TestDatabases> databases_;
-  std::unique_ptr<Store> store_;
 };
 
 TEST_P(AnalysisStoreTest, AppendWritesOneAnalysisRowPerStoredResponse) {

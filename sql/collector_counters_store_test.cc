@@ -21,13 +21,11 @@ using testsupport::StoreBackend;
 constexpr std::int64_t kIn2025 = 1740801600000;
 constexpr std::int64_t kStartOf2026 = 1767196800000;
 
-class CollectorCountersTest : public ::testing::TestWithParam<StoreBackend> {
+class CollectorCountersTest : public testsupport::FreshStoreTest {
  protected:
   void SetUp() override {
-    databases_ = std::make_unique<testsupport::TestDatabases>(GetParam());
-    auto store = databases_->OpenFresh();
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(store).value();
+    FreshStoreTest::SetUp();
+    if (HasFatalFailure()) return;
     auto counters = OpenCollectorCounters(*store_);
     ASSERT_TRUE(counters.ok()) << counters.status();
     counters_ = std::move(counters).value();
@@ -42,8 +40,7 @@ class CollectorCountersTest : public ::testing::TestWithParam<StoreBackend> {
     sms_.reset();
     rates_.reset();
     counters_.reset();
-    store_.reset();
-    databases_.reset();
+    FreshStoreTest::TearDown();
   }
 
   static RejectionCount Rejection(std::string channel, std::string reason, std::string town, int year,
@@ -132,8 +129,6 @@ class CollectorCountersTest : public ::testing::TestWithParam<StoreBackend> {
     return *id;
   }
 
-  std::unique_ptr<testsupport::TestDatabases> databases_;
-  std::unique_ptr<Store> store_;
   std::unique_ptr<CollectorCounters> counters_;
   std::unique_ptr<ResponseRateQueries> rates_;
   std::unique_ptr<SmsStore> sms_;

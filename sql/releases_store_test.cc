@@ -15,19 +15,8 @@ namespace {
 
 using testsupport::StoreBackend;
 
-class ReleasesStoreTest : public ::testing::TestWithParam<StoreBackend> {
+class ReleasesStoreTest : public testsupport::FreshStoreTest {
  protected:
-  void SetUp() override {
-    databases_ = std::make_unique<testsupport::TestDatabases>(GetParam());
-    auto store = databases_->OpenFresh();
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(store).value();
-  }
-  void TearDown() override {
-    store_.reset();
-    databases_.reset();
-  }
-
   static ReleaseRecord Draft(const std::string& reason = "") {
     ReleaseRecord r;
     r.survey_id = "jiangsu-safety";
@@ -62,8 +51,6 @@ class ReleasesStoreTest : public ::testing::TestWithParam<StoreBackend> {
     return store_->FinishRelease(r);
   }
 
-  std::unique_ptr<testsupport::TestDatabases> databases_;
-  std::unique_ptr<Store> store_;
 };
 
 TEST_P(ReleasesStoreTest, RevisionsAreNumberedAndListed) {

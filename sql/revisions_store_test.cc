@@ -35,19 +35,8 @@ Response Version(const std::string& slot, const std::string& security, std::int6
   return r;
 }
 
-class RevisionsStoreTest : public ::testing::TestWithParam<StoreBackend> {
+class RevisionsStoreTest : public testsupport::FreshStoreTest {
  protected:
-  void SetUp() override {
-    databases_ = std::make_unique<testsupport::TestDatabases>(GetParam());
-    auto store = databases_->OpenFresh();
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(store).value();
-  }
-  void TearDown() override {
-    store_.reset();
-    databases_.reset();
-  }
-
   std::vector<ReviseResult> Store(const std::vector<Response>& batch, const std::string& reason = "later answer") {
     std::vector<ReviseResult> results;
     const Status s = store_->StoreRevisions(batch, reason, &results);
@@ -81,8 +70,6 @@ class RevisionsStoreTest : public ::testing::TestWithParam<StoreBackend> {
     return out;
   }
 
-  std::unique_ptr<testsupport::TestDatabases> databases_;
-  std::unique_ptr<sql::Store> store_;
 };
 
 TEST_P(RevisionsStoreTest, ALaterAnswerReplacesTheEarlierOneUnderANewIdAndIsLogged) {

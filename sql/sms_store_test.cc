@@ -19,13 +19,11 @@ namespace {
 using testsupport::StoreBackend;
 using Backend = testsupport::StoreBackend;
 
-class SmsStoreTest : public ::testing::TestWithParam<Backend> {
+class SmsStoreTest : public testsupport::FreshStoreTest {
  protected:
   void SetUp() override {
-    databases_ = std::make_unique<testsupport::TestDatabases>(GetParam());
-    auto store = databases_->OpenFresh();
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(store).value();
+    FreshStoreTest::SetUp();
+    if (HasFatalFailure()) return;
     auto sms = OpenSmsStore(*store_);
     ASSERT_TRUE(sms.ok()) << sms.status();
     sms_ = std::move(sms).value();
@@ -33,8 +31,7 @@ class SmsStoreTest : public ::testing::TestWithParam<Backend> {
 
   void TearDown() override {
     sms_.reset();
-    store_.reset();
-    databases_.reset();
+    FreshStoreTest::TearDown();
   }
 
   static SmsInbound Inbound(const std::string& ref, const std::string& text) {
@@ -62,8 +59,6 @@ class SmsStoreTest : public ::testing::TestWithParam<Backend> {
     return c;
   }
 
-  std::unique_ptr<testsupport::TestDatabases> databases_;
-  std::unique_ptr<Store> store_;
   std::unique_ptr<SmsStore> sms_;
 };
 

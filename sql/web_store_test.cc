@@ -18,22 +18,7 @@ namespace {
 
 using testsupport::StoreBackend;
 
-class WebStoreTest : public ::testing::TestWithParam<StoreBackend> {
- protected:
-  void SetUp() override {
-    databases_ = std::make_unique<testsupport::TestDatabases>(GetParam());
-    auto store = databases_->OpenFresh();
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(store).value();
-  }
-  void TearDown() override {
-    store_.reset();
-    databases_.reset();
-  }
-
-  std::unique_ptr<testsupport::TestDatabases> databases_;
-  std::unique_ptr<Store> store_;
-};
+class WebStoreTest : public testsupport::FreshStoreTest {};
 
 TEST_P(WebStoreTest, InvitationTokensAreStoredAndFound) {
   const std::string h1(64, 'a'), h2(64, 'b');

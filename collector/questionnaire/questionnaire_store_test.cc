@@ -21,7 +21,7 @@ using testsupport::StoreBackend;
 
 const std::string kDir = std::string(MINYI_SOURCE_DIR) + "/tests/fixtures/questionnaire/";
 
-class QuestionnaireStoreTest : public ::testing::TestWithParam<StoreBackend> {
+class QuestionnaireStoreTest : public testsupport::FreshStoreTest {
  protected:
   void SetUp() override {
     std::ifstream in(kDir + "survey.json");
@@ -36,14 +36,7 @@ class QuestionnaireStoreTest : public ::testing::TestWithParam<StoreBackend> {
     auto keyer = sms::RespondentKeyer::Create("questionnaire-test-secret-0123456789");
     ASSERT_TRUE(keyer.ok());
     keyer_ = std::make_unique<sms::RespondentKeyer>(std::move(keyer).value());
-    databases_ = std::make_unique<testsupport::TestDatabases>(GetParam());
-    auto store = databases_->OpenFresh();
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(store).value();
-  }
-  void TearDown() override {
-    store_.reset();
-    databases_.reset();
+    FreshStoreTest::SetUp();
   }
 
   QuestionnaireImportReport Import(const std::string& file, const QuestionnaireImportOptions& options) {
@@ -70,8 +63,6 @@ class QuestionnaireStoreTest : public ::testing::TestWithParam<StoreBackend> {
   SurveyCatalog catalog_;
   std::unique_ptr<AreaRegistry> areas_;
   std::unique_ptr<sms::RespondentKeyer> keyer_;
-  std::unique_ptr<testsupport::TestDatabases> databases_;
-  std::unique_ptr<sql::Store> store_;
 };
 
 // 问卷星: the .xls stored, the GBK CSV of the same answers adds nothing, the edited export revises one

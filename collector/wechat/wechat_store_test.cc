@@ -27,7 +27,7 @@ std::string ReadFile(const std::string& path) {
   return out.str();
 }
 
-class WechatStoreTest : public ::testing::TestWithParam<StoreBackend> {
+class WechatStoreTest : public testsupport::FreshStoreTest {
  protected:
   void SetUp() override {
     auto areas = AreaRegistry::LoadDirectory(std::string(MINYI_SOURCE_DIR) + "/data");
@@ -40,14 +40,7 @@ class WechatStoreTest : public ::testing::TestWithParam<StoreBackend> {
     auto keyer = sms::RespondentKeyer::Create("test-secret-0123456789");
     ASSERT_TRUE(keyer.ok());
     keyer_ = std::make_unique<sms::RespondentKeyer>(std::move(keyer).value());
-    databases_ = std::make_unique<testsupport::TestDatabases>(GetParam());
-    auto store = databases_->OpenFresh();
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(store).value();
-  }
-  void TearDown() override {
-    store_.reset();
-    databases_.reset();
+    FreshStoreTest::SetUp();
   }
 
   // Imports the exports (name → content) into the store; returns the report.
@@ -93,8 +86,6 @@ class WechatStoreTest : public ::testing::TestWithParam<StoreBackend> {
   std::unique_ptr<AreaRegistry> areas_;
   std::shared_ptr<const SurveyDefinition> survey_;
   std::unique_ptr<sms::RespondentKeyer> keyer_;
-  std::unique_ptr<testsupport::TestDatabases> databases_;
-  std::unique_ptr<sql::Store> store_;
 };
 
 // WeChatMsg TXT (members keyed by group and display name): the same export again adds nothing; an

@@ -92,4 +92,16 @@ Result<std::unique_ptr<sql::Store>> TestDatabases::OpenFresh() {
   return store;
 }
 
+void FreshStoreTest::SetUp() {
+  databases_ = std::make_unique<TestDatabases>(GetParam());
+  auto store = databases_->OpenFresh();
+  ASSERT_TRUE(store.ok()) << store.status();
+  store_ = std::move(store).value();
+}
+
+void FreshStoreTest::TearDown() {
+  store_.reset();
+  databases_.reset();  // removes the database once the store on it is closed
+}
+
 }  // namespace minyi::testsupport

@@ -50,4 +50,16 @@ class TestDatabases {
   std::vector<std::string> databases_;
 };
 
+// A fixture with a fresh, migrated store of the parameter's backend in `store_`, closed and its
+// database removed after each test. A derived fixture that opens more (feature stores on `store_`)
+// calls FreshStoreTest::SetUp() first, and in its TearDown closes them before FreshStoreTest::TearDown().
+class FreshStoreTest : public ::testing::TestWithParam<StoreBackend> {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  std::unique_ptr<TestDatabases> databases_;
+  std::unique_ptr<sql::Store> store_;
+};
+
 }  // namespace minyi::testsupport
