@@ -394,10 +394,9 @@ void Dashboard::Register(http::Router& router) {
     std::shared_ptr<const IndexSnapshot> snapshot;
     Period period;
     AreaLevel level = AreaLevel::kTown;
-    std::vector<const Area*> rows;
   };
   // Parses period and level for /indices and /indices.csv; the Status is the client's error.
-  auto parse_indices = [self, &areas](const ScopedArea& scoped, http::Request& request) -> Result<IndicesRequest> {
+  auto parse_indices = [self](const ScopedArea& scoped, http::Request& request) -> Result<IndicesRequest> {
     IndicesRequest out;
     auto snapshot = self->cache_.Get();
     if (!snapshot.ok()) return snapshot.status();
@@ -426,7 +425,6 @@ void Dashboard::Register(http::Router& router) {
       }
       out.level = *level;
     }
-    out.rows = AreasAt(areas, area, out.level);
     return out;
   };
 
@@ -438,7 +436,7 @@ void Dashboard::Register(http::Router& router) {
     const IndexSnapshot& snap = *req->snapshot;
     const auto& indices = self->survey_->indices;
     std::string out;
-    out.reserve(1024 + req->rows.size() * 700);
+    out.reserve(1024);
     out += "{\"survey\":" + Str(self->survey_->id) + ",\"area\":" + AreaJson(scoped.area()) + ",\"path\":[";
     std::vector<const Area*> path;
     for (const Area* a = &scoped.area(); a != nullptr; a = areas.Parent(a->code)) path.push_back(a);
@@ -454,7 +452,9 @@ void Dashboard::Register(http::Router& router) {
                             std::string(AreaLevelName(req->level)) + (sees ? "|s" : "|p");
     auto cached = self->Rendered(req->snapshot, key, [&]() {
       std::string rest;
-      rest.reserve(1024 + req->rows.size() * 700);
+      // The areas one level down: looked up only when the answer is rendered, not per request.
+      const std::vector<const Area*> rows = AreasAt(areas, scoped.area(), req->level);
+      rest.reserve(1024 + rows.size() * 700);
       rest += "],\"period\":" + Str(req->period.ToString()) + ",\"periods\":[";
       for (std::size_t i = 0; i < snap.periods.size(); ++i) rest += (i ? "," : "") + Str(snap.periods[i].ToString());
       rest += "],\"level\":" + Str(AreaLevelName(req->level)) + ",\"computed_at\":" +
@@ -471,8 +471,8 @@ void Dashboard::Register(http::Router& router) {
                ValueJson(snap.Find(scoped.code(), req->period, indices[i].id), sees);
       }
       rest += "},\"rows\":[";
-      for (std::size_t r = 0; r < req->rows.size(); ++r) {
-        const Area* a = req->rows[r];
+      for (std::size_t r = 0; r < rows.size(); ++r) {
+        const Area* a = rows[r];
         rest += (r ? "," : "") + std::string("{\"code\":") + Str(a->code) + ",\"name\":" + Str(a->name) +
                ",\"level\":" + Str(AreaLevelName(a->level)) + ",\"values\":{";
         for (std::size_t i = 0; i < indices.size(); ++i) {
@@ -487,7 +487,7 @@ void Dashboard::Register(http::Router& router) {
     http::SendJson(response, 200, out);
   });
 
-  guard->AddArea("/api/v1/indices.csv", [self, parse_indices, &access](const Caller& c, const ScopedArea& scoped,
+  guard->AddArea("/api/v1/indices.csv", [self, parse_indices, &access, &areas](const Caller& c, const ScopedArea& scoped,
                                                                        http::Request& request, http::Response& response) {
     auto req = parse_indices(scoped, request);
     if (!req.ok()) return http::SendError(response, req.status());
@@ -496,7 +496,7 @@ void Dashboard::Register(http::Router& router) {
         "area_code,area_name,level,period,index,estimate,se,ci_low,ci_high,n,n_eff,low_n,suppressed,change,change_se,"
         "change_significant,computed_at\n";
     std::vector<const Area*> areas_out = {&scoped.area()};
-    for (const Area* a : req->rows) {
+    for (const Area* a : AreasAt(areas, scoped.area(), req->level)) {
       if (a != &scoped.area()) areas_out.push_back(a);
     }
     for (const Area* a : areas_out) {
