@@ -6,6 +6,10 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -215,6 +219,32 @@ TEST(ExportFormat, FormulaCellsAreNeutralizedAndNumbersAreNot) {
   EXPECT_EQ(FormatNumber(0.1), "0.1");
   EXPECT_EQ(FormatNumber(std::nan("")), "");
   EXPECT_EQ(std::strtod(FormatNumber(1.0 / 3).c_str(), nullptr), 1.0 / 3);
+}
+
+// FormatNumber's fast paths (integers, std::to_chars) print exactly what the shortest exact
+// %.15g/%.16g/%.17g of snprintf prints, so exports keep their bytes.
+TEST(ExportFormat, NumbersPrintAsTheShortestExactPrintfForm) {
+  auto reference = [](double v) {
+    char buf[40];
+    for (int precision = 15; precision <= 17; ++precision) {
+      std::snprintf(buf, sizeof buf, "%.*g", precision, v);
+      if (std::strtod(buf, nullptr) == v) break;
+    }
+    return std::string(buf);
+  };
+  std::vector<double> values = {0.0, -0.0, 1, -1, 2, 7, 42, -17, 1e14, 999999999999999, 1e15, -1e15, 1e16,
+                                1e300, 5e-324, 2.2250738585072014e-308, 0.5, 0.1 + 0.2, 1.0 / 3, 123456.75,
+                                0.000123, 1.5e-7, 0.99, 0.992, 1234567890123456789.0};
+  std::mt19937_64 random(20251203);
+  for (int i = 0; i < 20000; ++i) {
+    std::uint64_t bits = random();
+    double v;
+    std::memcpy(&v, &bits, sizeof v);
+    if (std::isfinite(v)) values.push_back(v);
+    values.push_back(std::ldexp(static_cast<double>(random() % 1000000), -static_cast<int>(random() % 40)));
+    values.push_back(static_cast<double>(random() % 100000) / 1000.0);
+  }
+  for (double v : values) ASSERT_EQ(FormatNumber(v), reference(v)) << "printf prints " << reference(v);
 }
 
 TEST(ExportFormat, IndexRowsAndPopulationSurviveTheirCanonicalText) {

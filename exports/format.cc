@@ -3,7 +3,9 @@
 #include <Poco/DigestEngine.h>
 #include <Poco/SHA2Engine.h>
 
+#include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
@@ -91,12 +93,22 @@ std::string CsvText(std::string_view text) {
 std::string FormatNumber(double value) {
   if (!std::isfinite(value)) return std::string();
   char buf[40];
-  // The shortest of %.15g / %.16g / %.17g that reads back exactly: readable and lossless.
-  for (int precision = 15; precision <= 17; ++precision) {
-    std::snprintf(buf, sizeof buf, "%.*g", precision, value);
-    if (std::strtod(buf, nullptr) == value) break;
+  // Integers (codes, flags, counts: most cells of a microdata row) exactly as %.17g prints them.
+  if (value == std::trunc(value) && std::fabs(value) < 1e15 && !(value == 0 && std::signbit(value))) {
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, static_cast<std::int64_t>(value));
+    return std::string(buf, end);
   }
-  return buf;
+  // The shortest of %.15g / %.16g / %.17g that reads back exactly: readable and lossless.
+  // std::to_chars with a precision prints what printf's %.*g prints, without printf's arbitrary-
+  // precision arithmetic (a fifth of an export's time when it went through snprintf).
+  char* end = buf;
+  for (int precision = 15; precision <= 17; ++precision) {
+    end = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::general, precision).ptr;
+    double back = 0;
+    std::from_chars(buf, end, back);
+    if (back == value) break;
+  }
+  return std::string(buf, end);
 }
 
 std::string RandomHex(std::size_t bytes) {
