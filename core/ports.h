@@ -79,8 +79,10 @@ class ResponseSource {
   virtual ~ResponseSource() = default;
 
   // Calls `visit` for every stored response matching `query`, ordered by (period, town, id),
-  // streaming (constant memory). Stops early, returning OK, when `visit` returns false.
-  virtual Status Scan(const ResponseQuery& query, const std::function<bool(const Response&)>& visit) = 0;
+  // streaming (constant memory). Stops early, returning OK, when `visit` returns false. The response
+  // is the scan's own copy, discarded after the call: `visit` may move from it (an export keeping a
+  // town's responses takes them without copying their answers).
+  virtual Status Scan(const ResponseQuery& query, const std::function<bool(Response&)>& visit) = 0;
 
   // Stored responses per survey, period and channel, ordered by those keys.
   virtual Result<std::vector<ResponseCount>> CountResponses() = 0;

@@ -242,7 +242,7 @@ class Exporter {
     ResponseQuery q;
     q.survey_id = def_.id;
     q.period = p.period;
-    MINYI_RETURN_IF_ERROR(sources_.responses->Scan(q, [&](const Response& r) {
+    MINYI_RETURN_IF_ERROR(sources_.responses->Scan(q, [&](Response& r) {
       if (p.max_id > 0 && r.id > p.max_id) return true;
       if (p.release_id > 0) {
         auto in = cursor.Admit(r);
@@ -257,10 +257,9 @@ class Exporter {
         failure = FlushTown(p, &town, emit);
         if (!failure.ok()) return false;
       }
-      Response copy = r;
-      copy.raw_payload.clear();
-      copy.source_ref.clear();
-      town.push_back(std::move(copy));
+      r.raw_payload.clear();
+      r.source_ref.clear();
+      town.push_back(std::move(r));  // the scan's copy: moved, not copied
       return true;
     }));
     MINYI_RETURN_IF_ERROR(failure);

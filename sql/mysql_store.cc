@@ -557,7 +557,7 @@ Status LoadPage(PooledConn& pc, const ResponseQuery& q, const ScanKey& after, st
 
 }  // namespace
 
-Status MysqlStore::Scan(const ResponseQuery& query, const std::function<bool(const Response&)>& visit) {
+Status MysqlStore::Scan(const ResponseQuery& query, const std::function<bool(Response&)>& visit) {
   if (query.survey_id.empty()) return Status::InvalidInput("Scan: survey_id is required");
   std::vector<Response> rows;
   ScanKey after;
@@ -565,11 +565,11 @@ Status MysqlStore::Scan(const ResponseQuery& query, const std::function<bool(con
     // The connection goes back to the pool before visiting, so `visit` may use the store.
     MINYI_RETURN_IF_ERROR(impl_->Run("scan", [&](PooledConn& pc) { return LoadPage(pc, query, after, &rows); }));
     if (rows.empty()) return Status::Ok();
-    for (const Response& r : rows) {
+    const Response& last = rows.back();  // the next page's key, taken before `visit` may move from it
+    after = {last.period.year, last.period.quarter, last.town_code, last.id};
+    for (Response& r : rows) {
       if (!visit(r)) return Status::Ok();
     }
-    const Response& last = rows.back();
-    after = {last.period.year, last.period.quarter, last.town_code, last.id};
   }
 }
 

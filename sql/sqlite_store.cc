@@ -351,7 +351,7 @@ struct ScanStatements {
 
 }  // namespace
 
-Status SqliteStore::Scan(const ResponseQuery& query, const std::function<bool(const Response&)>& visit) {
+Status SqliteStore::Scan(const ResponseQuery& query, const std::function<bool(Response&)>& visit) {
   if (query.survey_id.empty()) return Status::InvalidInput("Scan: survey_id is required");
   std::vector<Response> rows;
   rows.reserve(internal::kScanPageSize);
@@ -375,15 +375,15 @@ Status SqliteStore::Scan(const ResponseQuery& query, const std::function<bool(co
           return status;
         }
       }
-      for (const Response& r : rows) {
+      const Response& last = rows.back();  // the next page's key, taken before `visit` may move from it
+      after = {last.period.year, last.period.quarter, last.town_code, last.id};
+      for (Response& r : rows) {
         if (!visit(r)) {
           std::lock_guard<std::mutex> lock(impl_->write_mu);
           stmts.reset();
           return Status::Ok();
         }
       }
-      const Response& last = rows.back();
-      after = {last.period.year, last.period.quarter, last.town_code, last.id};
     }
   }
 
@@ -401,14 +401,14 @@ Status SqliteStore::Scan(const ResponseQuery& query, const std::function<bool(co
     while (more) {
       status = stmts->LoadPage(query, after, &rows);
       if (!status.ok() || rows.empty()) break;
-      for (const Response& r : rows) {
+      const Response& last = rows.back();  // the next page's key, taken before `visit` may move from it
+      after = {last.period.year, last.period.quarter, last.town_code, last.id};
+      for (Response& r : rows) {
         if (!visit(r)) {
           more = false;
           break;
         }
       }
-      const Response& last = rows.back();
-      after = {last.period.year, last.period.quarter, last.town_code, last.id};
     }
   }
   if (status.ok()) impl_->ReleaseReader(std::move(db));

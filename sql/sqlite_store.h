@@ -35,7 +35,7 @@ class SqliteStore final : public Store {
   Status Append(const std::vector<Response>& batch, std::vector<AppendResult>* results) override;
   Status AppendHashed(const std::vector<Response>& batch, const std::vector<std::string>& hashes,
                       std::vector<AppendResult>* results) override;
-  Status Scan(const ResponseQuery& query, const std::function<bool(const Response&)>& visit) override;
+  Status Scan(const ResponseQuery& query, const std::function<bool(Response&)>& visit) override;
   Result<std::vector<ResponseCount>> CountResponses() override;
   Result<std::vector<PopulationCell>> LoadPopulation(int year) override;
   Result<std::string> PopulationVersion(int year) override;
