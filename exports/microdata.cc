@@ -328,6 +328,7 @@ class Exporter {
 
   Status FlushTown(const PeriodSource& p, std::vector<Response>* town, const Emit& emit) {
     if (town->empty()) return Status::Ok();
+    if (measure) return MeasureTown(town, emit);
     TownAnalysis source(*town);
     const std::vector<std::string> towns = {town->front().town_code};
     auto read = reader_.ReadPeriod(source, p.period, &towns, *p.population, *sources_.areas);
@@ -395,13 +396,25 @@ class Exporter {
             number(plan.first, found->second);
           }
         } else {
-          std::string masked = dashboards::MaskPersonalInfo(it->second.front());
-          if (measure) {
-            std::size_t& w = text_widths_[q.code];
-            w = std::max(w, std::min(masked.size(), kMaxStatStringBytes));
-          }
-          text(plan.first, std::move(masked));
+          text(plan.first, dashboards::MaskPersonalInfo(it->second.front()));
         }
+      }
+      MINYI_RETURN_IF_ERROR(emit(cells_));
+    }
+    town->clear();
+    return Status::Ok();
+  }
+
+  // The first pass of .sav/.dta needs only the row count and the widths of the masked texts: no
+  // weighting, no respondent ids (which are the same in both passes), no codes.
+  Status MeasureTown(std::vector<Response>* town, const Emit& emit) {
+    for (const Response& r : *town) {
+      for (const QuestionPlan& plan : layout_.questions) {
+        if (plan.question->type != QuestionType::kText) continue;
+        auto it = r.answers.find(plan.question->code);
+        if (it == r.answers.end() || it->second.empty()) continue;
+        std::size_t& w = text_widths_[plan.question->code];
+        w = std::max(w, std::min(dashboards::MaskPersonalInfo(it->second.front()).size(), kMaxStatStringBytes));
       }
       MINYI_RETURN_IF_ERROR(emit(cells_));
     }
