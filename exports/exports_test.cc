@@ -5,6 +5,7 @@
 #include <readstat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -23,6 +24,7 @@
 #include "exports/microdata.h"
 #include "exports/release.h"
 #include "sql/store.h"
+#include "tests/support/store_backends.h"
 
 namespace minyi::exports {
 namespace {
@@ -76,7 +78,9 @@ std::vector<std::vector<std::string>> ReadCsv(const std::string& path) {
   return rows;
 }
 
-class ExportsTest : public ::testing::Test {
+// Releases and exports over a real store of every backend (SQLite in memory and in a file, the
+// private MariaDB): freezing, manifests and the microdata walk go through each backend's own SQL.
+class ExportsTest : public testsupport::FreshStoreTest {
  protected:
   static void SetUpTestSuite() {
     auto loaded = AreaRegistry::LoadDirectory(std::string(MINYI_SOURCE_DIR) + "/data");
@@ -86,18 +90,15 @@ class ExportsTest : public ::testing::Test {
   static void TearDownTestSuite() { delete areas_; }
 
   void SetUp() override {
-    sql::StoreOptions options;
-    options.sqlite.path = ":memory:";
-    auto opened = sql::OpenStore(options);
-    ASSERT_TRUE(opened.ok()) << opened.status();
-    store_ = std::move(opened).value();
-    ASSERT_TRUE(store_->Migrate().ok());
+    FreshStoreTest::SetUp();
+    if (HasFatalFailure()) return;
     auto def = ParseSurveyDefinition(kSurveyJson);
     ASSERT_TRUE(def.ok()) << def.status();
     catalog_.Add(std::make_shared<SurveyDefinition>(def.value()));
     def_ = catalog_.Find("test-survey");
-    dir_ = std::filesystem::temp_directory_path() /
-           ("minyi-exports-" + std::to_string(::getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::string test_name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::replace(test_name.begin(), test_name.end(), '/', '-');
+    dir_ = std::filesystem::temp_directory_path() / ("minyi-exports-" + std::to_string(::getpid()) + "-" + test_name);
     std::filesystem::create_directories(dir_);
     std::vector<PopulationCell> cells;
     for (int year : {2024, 2025}) {
@@ -115,8 +116,8 @@ class ExportsTest : public ::testing::Test {
     Aggregate();
   }
   void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
+    FreshStoreTest::TearDown();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
 
   Response MakeResponse(int year, const std::string& town, std::mt19937& rng, int n) {
@@ -200,13 +201,15 @@ class ExportsTest : public ::testing::Test {
   }
 
   static AreaRegistry* areas_;
-  std::unique_ptr<sql::Store> store_;
   SurveyCatalog catalog_;
   std::shared_ptr<const SurveyDefinition> def_;
   std::filesystem::path dir_;
 };
 
 AreaRegistry* ExportsTest::areas_ = nullptr;
+
+INSTANTIATE_TEST_SUITE_P(Backends, ExportsTest, ::testing::ValuesIn(testsupport::AllStoreBackends()),
+                         testsupport::StoreBackendParamName);
 
 TEST(ExportFormat, FormulaCellsAreNeutralizedAndNumbersAreNot) {
   EXPECT_EQ(NeutralizeFormula("=1+2"), "'=1+2");
@@ -281,7 +284,7 @@ TEST(ExportFormat, IndexRowsAndPopulationSurviveTheirCanonicalText) {
   EXPECT_FALSE(ParseReleaseSelector("x").has_value());
 }
 
-TEST_F(ExportsTest, FreezeRecomputesTheLiveFiguresOnTheSameResponses) {
+TEST_P(ExportsTest, FreezeRecomputesTheLiveFiguresOnTheSameResponses) {
   auto frozen = Freeze(2025);
   ASSERT_TRUE(frozen.ok()) << frozen.status();
   EXPECT_FALSE(frozen->unchanged);
@@ -308,7 +311,7 @@ TEST_F(ExportsTest, FreezeRecomputesTheLiveFiguresOnTheSameResponses) {
   }
 }
 
-TEST_F(ExportsTest, LateResponsesMakeARevisionWithAReasonAndR1NeverChanges) {
+TEST_P(ExportsTest, LateResponsesMakeARevisionWithAReasonAndR1NeverChanges) {
   ASSERT_TRUE(Freeze(2025).ok());
   ASSERT_TRUE(Indices(1, IndexFormat::kCsv, Edition::kInternal, Path("r1-before.csv")).ok());
   ASSERT_TRUE(Microdata(MicrodataFormat::kCsv, 1, Path("m1-before.csv")).ok());
@@ -345,7 +348,7 @@ TEST_F(ExportsTest, LateResponsesMakeARevisionWithAReasonAndR1NeverChanges) {
   EXPECT_EQ(m2->rows, 183);
 }
 
-TEST_F(ExportsTest, ReExportingAReleaseGivesIdenticalBytesInEveryFormat) {
+TEST_P(ExportsTest, ReExportingAReleaseGivesIdenticalBytesInEveryFormat) {
   ASSERT_TRUE(Freeze(2025).ok());
   for (IndexFormat f : {IndexFormat::kCsv, IndexFormat::kJson, IndexFormat::kXlsx}) {
     const std::string ext(IndexFormatExtension(f));
@@ -370,7 +373,7 @@ TEST_F(ExportsTest, ReExportingAReleaseGivesIdenticalBytesInEveryFormat) {
   EXPECT_NE(ReadCsv(Path("l1.csv"))[1][0], ReadCsv(Path("l2.csv"))[1][0]);
 }
 
-TEST_F(ExportsTest, PublicEditionSuppressesLowNRowsAndInternalFlagsThem) {
+TEST_P(ExportsTest, PublicEditionSuppressesLowNRowsAndInternalFlagsThem) {
   ASSERT_TRUE(Indices(-1, IndexFormat::kCsv, Edition::kPublic, Path("pub.csv")).ok());
   ASSERT_TRUE(Indices(-1, IndexFormat::kCsv, Edition::kInternal, Path("int.csv")).ok());
   for (const std::string& name : {std::string("pub.csv"), std::string("int.csv")}) {
@@ -415,7 +418,7 @@ TEST_F(ExportsTest, PublicEditionSuppressesLowNRowsAndInternalFlagsThem) {
   EXPECT_EQ(rows.back()[3], "town");
 }
 
-TEST_F(ExportsTest, WeightedMeansOfTheMicrodataEqualTheExportedIndices) {
+TEST_P(ExportsTest, WeightedMeansOfTheMicrodataEqualTheExportedIndices) {
   ASSERT_TRUE(Freeze(2025).ok());
   ASSERT_TRUE(Microdata(MicrodataFormat::kCsv, 1, Path("m.csv")).ok());
   auto figures = LoadIndexFigures("test-survey", {2025, 0}, 1, *store_, *store_);
@@ -454,7 +457,7 @@ TEST_F(ExportsTest, WeightedMeansOfTheMicrodataEqualTheExportedIndices) {
   EXPECT_EQ(checked, 10);  // 4 towns + province, 2 indices
 }
 
-TEST_F(ExportsTest, MicrodataHasNoIdentifiersMasksTextAndNeutralizesFormulas) {
+TEST_P(ExportsTest, MicrodataHasNoIdentifiersMasksTextAndNeutralizesFormulas) {
   ASSERT_TRUE(Freeze(2025).ok());
   ASSERT_TRUE(Microdata(MicrodataFormat::kCsv, 1, Path("m.csv")).ok());
   const std::string text = ReadFile(Path("m.csv"));
@@ -548,7 +551,7 @@ StatFile ReadStatFile(const std::string& path, bool dta) {
   return f;
 }
 
-TEST_F(ExportsTest, SavAndDtaReadBackWithTheSameValuesAndChineseLabels) {
+TEST_P(ExportsTest, SavAndDtaReadBackWithTheSameValuesAndChineseLabels) {
   ASSERT_TRUE(Freeze(2025).ok());
   ASSERT_TRUE(Microdata(MicrodataFormat::kCsv, 1, Path("m.csv")).ok());
   const auto csv = ReadCsv(Path("m.csv"));
@@ -582,7 +585,7 @@ TEST_F(ExportsTest, SavAndDtaReadBackWithTheSameValuesAndChineseLabels) {
   }
 }
 
-TEST_F(ExportsTest, AReleaseWhoseResponseWasWithdrawnCannotBeReproduced) {
+TEST_P(ExportsTest, AReleaseWhoseResponseWasWithdrawnCannotBeReproduced) {
   ASSERT_TRUE(Freeze(2025).ok());
   auto withdrawn = store_->Withdraw(Channel::kWeb, "test:2025:320812001:1", "deleted by the respondent");
   ASSERT_TRUE(withdrawn.ok()) << withdrawn.status();
@@ -594,7 +597,7 @@ TEST_F(ExportsTest, AReleaseWhoseResponseWasWithdrawnCannotBeReproduced) {
   EXPECT_TRUE(Indices(1, IndexFormat::kJson, Edition::kInternal, Path("i.json")).ok());
 }
 
-TEST_F(ExportsTest, XlsxAndJsonCarryTheProvenance) {
+TEST_P(ExportsTest, XlsxAndJsonCarryTheProvenance) {
   auto frozen = Freeze(2025);
   ASSERT_TRUE(frozen.ok());
   ASSERT_TRUE(Indices(1, IndexFormat::kJson, Edition::kInternal, Path("i.json")).ok());
