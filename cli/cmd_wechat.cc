@@ -64,13 +64,15 @@ bool SomethingRejected(const wechat::WechatReport& report) {
          report.issues_dropped > 0;
 }
 
-// The import-run figures of a whole import (the responses stored from every file read together): a
-// revision counts as stored, a stale version as a duplicate; built responses the survey refused and
-// answers from groups without a town as rejected.
-void AddStoreFigures(const wechat::WechatReport& report, ImportRun& run) {
-  run.rows_stored += static_cast<std::int64_t>(report.stored + report.revisions);
-  run.rows_duplicate += static_cast<std::int64_t>(report.duplicates + report.stale);
-  run.rows_rejected += static_cast<std::int64_t>(report.responses_invalid + report.answers_without_town);
+// The import-run figures of one file (WechatFileReport: the responses that count for it): rows read
+// are its messages; a revision counts as stored, a stale version as a duplicate; its unreadable
+// lines, the responses the survey refused and its answers from groups without a town as rejected.
+void SetFileFigures(const wechat::WechatFileReport& file, ImportRun& run) {
+  run.rows_read = static_cast<std::int64_t>(file.messages);
+  run.rows_stored = static_cast<std::int64_t>(file.stored + file.revisions);
+  run.rows_duplicate = static_cast<std::int64_t>(file.duplicates + file.stale);
+  run.rows_rejected =
+      static_cast<std::int64_t>(file.lines_rejected + file.responses_invalid + file.answers_without_town);
 }
 
 class UploadRuntime final : public WechatUploadRuntime {
@@ -130,7 +132,9 @@ int RunImportWechat(Context& context, const Args& args) {
   std::stable_sort(files.begin(), files.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   bool file_failed = false;
-  std::vector<ImportRun> runs;  // one per file read (a file that cannot be read at all has none)
+  // One run per file read, with the index of its part of the report (a file that cannot be read at
+  // all has none).
+  std::vector<std::pair<ImportRun, std::size_t>> runs;
   for (const auto& [unused, file] : files) {
     std::ifstream in(file, std::ios::binary);
     if (!in) {
@@ -142,15 +146,12 @@ int RunImportWechat(Context& context, const Args& args) {
     run.command = "import wechat";
     run.file_name = file;
     run.started_at_ms = NowMillis();
-    const std::size_t rejected_before = (*importer)->report().lines_rejected;
     const Status added = (*importer)->AddFile(file, in);
     if (!added.ok()) {
       file_failed = true;  // listed in the report
       continue;
     }
-    run.rows_read = static_cast<std::int64_t>((*importer)->report().files.back().messages);
-    run.rows_rejected = static_cast<std::int64_t>((*importer)->report().lines_rejected - rejected_before);
-    runs.push_back(std::move(run));
+    runs.emplace_back(std::move(run), (*importer)->report().files.size() - 1);
   }
   if (!args.Has("--dry-run")) {
     TrackingReviser reviser(*r.store);
@@ -159,12 +160,14 @@ int RunImportWechat(Context& context, const Args& args) {
       std::cout << (*importer)->report().ToText();
       return Fail(stored);
     }
-    // The files read together make one set of responses: its figures go on the last file's run, so
-    // that the runs add up.
-    if (!runs.empty()) AddStoreFigures((*importer)->report(), runs.back());
-    for (ImportRun& run : runs) {
+    // Each file's run gets its own figures: the responses whose newest answer it holds.
+    for (auto& [run, index] : runs) {
+      SetFileFigures((*importer)->report().files[index], run);
       run.survey_id = kit->survey->id;
-      run.area_code = !reviser.area().empty() ? reviser.area() : options.town_code;
+      const std::string& file_area = (*importer)->report().files[index].area;
+      run.area_code = !file_area.empty()        ? file_area
+                      : !reviser.area().empty() ? reviser.area()
+                                                : options.town_code;
       RecordImportRun(*r.store, run);
     }
   } else {
@@ -305,9 +308,7 @@ Result<std::unique_ptr<WechatUploadRuntime>> RegisterWechatUpload(Context& conte
           return http::SendError(response, Status::Unavailable("the store failed; nothing was acknowledged, retry"));
         }
         const collector::wechat::WechatReport& report = (*importer)->report();
-        run.rows_read = static_cast<std::int64_t>(report.messages_read);
-        run.rows_rejected = static_cast<std::int64_t>(report.lines_rejected);
-        AddStoreFigures(report, run);
+        SetFileFigures(report.files.back(), run);
         RecordImportRun(store, run);
         spdlog::info("wechat upload by {} into {}: {} stored, {} revisions", user, town, report.stored,
                      report.revisions);

@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <functional>
 #include <sstream>
+#include <tuple>
 
 #include "collector/response_import.h"
 #include "collector/sms/reply_parser.h"
 #include "collector/sms/unicode_text.h"
 #include "collector/wechat/solitaire.h"
 #include "collector/wechat/text_decoder.h"
+#include "core/collector_counters.h"
 #include "core/csv.h"
 
 namespace minyi::collector::wechat {
@@ -323,20 +325,21 @@ bool WechatImporter::SeenBefore(const Group& g, const ChatMessage& m) {
 }
 
 Status WechatImporter::AddFile(const std::string& name, std::istream& raw) {
-  WechatFileReport file;
+  // Listed first, so that what its messages lead to (answers without a town) is counted on it.
+  report_.files.emplace_back();
+  file_index_ = report_.files.size() - 1;
+  WechatFileReport& file = report_.files.back();  // nothing else is added to files while reading
   file.name = name;
   DecodingStreamBuf buf(raw);
   Status opened = buf.Open();
   file.encoding = std::string(SourceEncodingName(buf.encoding()));
   if (!opened.ok()) {
     AddIssue(name, 0, "file", opened.message(), "");
-    report_.files.push_back(file);
     return opened.WithContext(name);
   }
   auto format = DetectFormat(buf.Head());
   if (!format.ok()) {
     AddIssue(name, 1, "file", format.status().message(), "");
-    report_.files.push_back(file);
     return format.status().WithContext(name);
   }
   file.format = std::string(ChatFormatName(format.value()));
@@ -350,6 +353,7 @@ Status WechatImporter::AddFile(const std::string& name, std::istream& raw) {
   auto flush_issues = [&]() {
     for (ReaderIssue& i : issues) {
       ++report_.lines_rejected;
+      ++file.lines_rejected;
       AddIssue(name, i.line, "rejected", std::move(i.reason), i.text);
     }
     issues.clear();
@@ -376,7 +380,6 @@ Status WechatImporter::AddFile(const std::string& name, std::istream& raw) {
              "");
   }
   if (file.messages == 0) AddIssue(name, 0, "file", "no message could be read", "");
-  report_.files.push_back(file);
   return Status::Ok();
 }
 
@@ -547,6 +550,7 @@ bool WechatImporter::Record(const std::string& file, Group& g, const ChatMessage
   }
   if (!g.town) {
     ++report_.answers_without_town;
+    ++report_.files[file_index_].answers_without_town;
     if (unmapped_groups_reported_.insert(g.key).second) {
       AddIssue(file, m.line, "group",
                "group \"" + g.display + "\" (" + g.key + ") is not in the group map: its answers are not stored", "");
@@ -561,6 +565,7 @@ bool WechatImporter::Record(const std::string& file, Group& g, const ChatMessage
       a.values = values;
       a.time_ms = time_ms;
       a.file = file;
+      a.file_index = file_index_;
       a.line = m.line;
       a.text = CutText(MaskPhoneNumbers(text));
       a.text_hash = text_hash;
@@ -661,10 +666,15 @@ void WechatImporter::HandleSolitaire(const std::string& file, Group& g, const Ch
 }
 
 std::vector<Response> WechatImporter::BuildResponses(std::int64_t received_at_ms) {
-  std::vector<Response> out;
+  return Build(received_at_ms).responses;
+}
+
+WechatImporter::Built WechatImporter::Build(std::int64_t received_at_ms) {
+  Built out;
   report_.respondents = members_.size();
   report_.weak_keys = 0;
   report_.responses_invalid = 0;
+  for (WechatFileReport& f : report_.files) f.responses_invalid = 0;
   const std::string& location_question = survey_.wechat->location_question;
   for (const auto& [key, member] : members_) {
     if (member.weak) ++report_.weak_keys;
@@ -676,7 +686,12 @@ std::vector<Response> WechatImporter::BuildResponses(std::int64_t received_at_ms
     r.respondent_key = key;
     r.received_at_ms = received_at_ms;
     std::string messages;
+    const Answer* newest = nullptr;  // its file is the one the response counts for
     for (const auto& [code, answer] : member.answers) {
+      if (newest == nullptr ||
+          std::tie(answer.time_ms, answer.file_index) > std::tie(newest->time_ms, newest->file_index)) {
+        newest = &answer;
+      }
       r.answers[code] = answer.values;
       r.submitted_at_ms = std::max(r.submitted_at_ms, answer.time_ms);
       messages += std::string(messages.empty() ? "" : ",") + "{\"question\":" + Json(code) +
@@ -694,6 +709,7 @@ std::vector<Response> WechatImporter::BuildResponses(std::int64_t received_at_ms
     r.source_ref = "wechat:" + survey_.id + ":" + options_.period.ToString() + ":" + key;
     if (!errors.empty()) {
       ++report_.responses_invalid;
+      ++report_.files[newest->file_index].responses_invalid;
       AddIssue(member.answers.begin()->second.file, member.answers.begin()->second.line, "rejected",
                errors.front().field + ": " + errors.front().reason, "");
       continue;
@@ -702,13 +718,15 @@ std::vector<Response> WechatImporter::BuildResponses(std::int64_t received_at_ms
                     Json(member.weak ? "group+name" : "wxid") + ",\"weak_key\":" + (member.weak ? "true" : "false") +
                     (member.location.empty() ? std::string() : ",\"location\":" + Json(member.location)) +
                     ",\"messages\":[" + messages + "]}";
-    out.push_back(std::move(r));
+    out.responses.push_back(std::move(r));
+    out.files.push_back(newest->file_index);
   }
   return out;
 }
 
 Status WechatImporter::Store(ResponseReviser& reviser, std::int64_t received_at_ms) {
-  std::vector<Response> responses = BuildResponses(received_at_ms);
+  Built built = Build(received_at_ms);
+  std::vector<Response>& responses = built.responses;
   for (std::size_t from = 0; from < responses.size(); from += options_.batch) {
     const std::size_t to = std::min(responses.size(), from + options_.batch);
     std::vector<Response> batch(std::make_move_iterator(responses.begin() + static_cast<std::ptrdiff_t>(from)),
@@ -716,12 +734,23 @@ Status WechatImporter::Store(ResponseReviser& reviser, std::int64_t received_at_
     std::vector<ReviseResult> results;
     Status stored = reviser.StoreRevisions(batch, options_.reason, &results);
     if (!stored.ok()) return stored.WithContext("storing WeChat responses");
-    for (const ReviseResult& r : results) {
-      switch (r.outcome) {
-        case ReviseOutcome::kStored: ++report_.stored; break;
-        case ReviseOutcome::kDuplicate: ++report_.duplicates; break;
-        case ReviseOutcome::kRevised: ++report_.revisions; break;
-        case ReviseOutcome::kStale: ++report_.stale; break;
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      WechatFileReport& file = report_.files[built.files[from + i]];
+      const std::string& town = batch[i].town_code;
+      file.area = file.area.empty() ? town : CommonArea({file.area, town});
+      switch (results[i].outcome) {
+        case ReviseOutcome::kStored:
+          ++report_.stored, ++file.stored;
+          break;
+        case ReviseOutcome::kDuplicate:
+          ++report_.duplicates, ++file.duplicates;
+          break;
+        case ReviseOutcome::kRevised:
+          ++report_.revisions, ++file.revisions;
+          break;
+        case ReviseOutcome::kStale:
+          ++report_.stale, ++file.stale;
+          break;
       }
     }
   }

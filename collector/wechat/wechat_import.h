@@ -95,6 +95,9 @@ struct WechatIssue {
   std::string text;      // the message text, phone numbers masked, cut to 200 bytes
 };
 
+// One file's part of a report. Files read together make one set of responses (a member's answers
+// may come from several files); a response counts for the file holding its newest answer (the
+// message that made it what it is), so the files' store figures add up to the report's.
 struct WechatFileReport {
   std::string name;
   std::string format;    // ChatFormatName
@@ -102,6 +105,11 @@ struct WechatFileReport {
   std::uint64_t bytes = 0;
   std::size_t messages = 0;
   bool truncated = false;
+  std::size_t lines_rejected = 0;        // unreadable lines of this file
+  std::size_t answers_without_town = 0;  // answers read in this file from groups without a town
+  std::size_t responses_invalid = 0;     // responses counted for this file that the survey rejected
+  std::size_t stored = 0, duplicates = 0, revisions = 0, stale = 0;  // of the responses counted for it
+  std::string area;  // the narrowest area holding the towns of those responses ("" when none)
 };
 
 struct WechatReport {
@@ -151,7 +159,8 @@ class WechatImporter {
   // The responses found so far, one per member (ordered by respondent key).
   std::vector<Response> BuildResponses(std::int64_t received_at_ms);
 
-  // Builds the responses and stores them through `reviser` in batches; fills the store counts.
+  // Builds the responses and stores them through `reviser` in batches; fills the store counts of the
+  // report and of each file (WechatFileReport).
   Status Store(ResponseReviser& reviser, std::int64_t received_at_ms);
 
   const WechatReport& report() const { return report_; }
@@ -174,6 +183,7 @@ class WechatImporter {
     std::vector<std::string> values;
     std::int64_t time_ms = 0;
     std::string file;
+    std::size_t file_index = 0;  // into report_.files
     std::size_t line = 0;
     std::string text;  // masked
     std::uint64_t text_hash = 0;  // of the unmasked text, for duplicates
@@ -194,8 +204,16 @@ class WechatImporter {
     std::unordered_map<std::string, int> seen_counts;  // entry text → most copies in one snapshot
   };
 
+  // The responses and, for each, the index in report_.files of the file it counts for.
+  struct Built {
+    std::vector<Response> responses;
+    std::vector<std::size_t> files;
+  };
+
   WechatImporter(const SurveyDefinition& survey, const AreaRegistry& areas, const sms::RespondentKeyer& keyer,
                  WechatImportOptions options);
+
+  Built Build(std::int64_t received_at_ms);
 
   Group& GroupOf(const ChatMessage& m, const std::string& file_group);
   bool IsGridWorker(const Group& g, const ChatMessage& m) const;
@@ -227,6 +245,7 @@ class WechatImporter {
   std::unordered_set<std::uint64_t> seen_;
   std::set<std::string> unmapped_groups_reported_;
   WechatReport report_;
+  std::size_t file_index_ = 0;  // the file AddFile is reading (index into report_.files)
 };
 
 // The time of the first message of an export (for ordering several files), nullopt when none can be

@@ -407,6 +407,39 @@ TEST_F(WechatImportTest, PyWxDumpPagesDedupeOnMsgSvrId) {
   EXPECT_EQ(answers.size(), 3u);
 }
 
+// Files read together: each response counts for the file holding its newest answer, so every file
+// has its own store figures and they add up to the report's.
+TEST_F(WechatImportTest, EachFileCountsTheResponsesWhoseNewestAnswerItHolds) {
+  FakeReviser reviser;
+  const WechatReport report = Import({"pywxdump_1.csv", "pywxdump_2.csv"}, Options({"wxid_grid02"}), reviser);
+  ASSERT_EQ(report.files.size(), 2u);
+  // Page 1: wxid_b ("2"; repeated on page 2, a duplicate message). Page 2: wxid_a (its later "２")
+  // and wxid_c (a quote reply).
+  EXPECT_EQ(report.files[0].stored, 1u);
+  EXPECT_EQ(report.files[1].stored, 2u);
+  EXPECT_EQ(report.files[0].stored + report.files[1].stored, report.stored);
+  EXPECT_EQ(report.files[0].area, kTown);
+  EXPECT_EQ(report.files[1].area, kTown);
+
+  // Unreadable lines and answers from a group without a town are counted on their own file.
+  std::istringstream csv("group,town\n12345678@chatroom,320812001\n");
+  auto map = GroupMap::Parse(csv, *areas_);
+  ASSERT_TRUE(map.ok()) << map.status();
+  WechatImportOptions options = Options({"wxid_grid01", "wxid_chen"});
+  options.town_code.clear();
+  options.group_map = &map.value();
+  FakeReviser mapped;
+  const WechatReport two = Import({"wechatmsg.csv", "chatlog.csv"}, options, mapped);
+  ASSERT_EQ(two.files.size(), 2u);
+  EXPECT_EQ(two.files[0].stored, 5u);
+  EXPECT_EQ(two.files[0].lines_rejected + two.files[0].answers_without_town, 0u);
+  EXPECT_EQ(two.files[0].area, "320812001");
+  EXPECT_EQ(two.files[1].stored, 0u);
+  EXPECT_EQ(two.files[1].lines_rejected, 2u);
+  EXPECT_EQ(two.files[1].answers_without_town, 2u);
+  EXPECT_EQ(two.files[1].area, "");
+}
+
 TEST_F(WechatImportTest, SolitaireRepostedTenTimesWithAFork) {
   FakeReviser reviser;
   const WechatReport report = Import({"wechatexporter.txt"}, Options({"网格员 小王"}), reviser);

@@ -232,7 +232,8 @@ TEST_F(WechatUploadTest, UploadsAndCliImportsAreImportRuns) {
   EXPECT_EQ(run->getValue<int>("stored"), 2);
   EXPECT_EQ(run->getValue<int>("rejected"), 2);
 
-  // Two files read together: each is a run with its messages; the responses are on the last one.
+  // Two files read together: each is a run with its messages and the responses whose newest answer
+  // it holds (chatlog.csv, read last, its own two; the five of wechatmsg.csv are on that file's run).
   std::vector<std::string> args = global_;
   args.insert(args.end(),
               {"import", "wechat", std::string(MINYI_SOURCE_DIR) + "/tests/fixtures/wechat/chatlog.csv",
@@ -245,7 +246,54 @@ TEST_F(WechatUploadTest, UploadsAndCliImportsAreImportRuns) {
   run = runs->getObject(0);
   EXPECT_EQ(run->getValue<std::string>("command"), "import wechat");
   EXPECT_EQ(run->getValue<std::string>("file"), "chatlog.csv");
+  EXPECT_EQ(run->getValue<int>("stored"), 2);
   EXPECT_EQ(run->getValue<int>("rejected"), 2);
+}
+
+// Regression: the figures of chat files imported together were all recorded on the last file's run.
+// Two files of two groups, each with an unreadable line (so the data-quality view lists both runs):
+// each run has its own messages, stored responses and rejected lines.
+TEST_F(WechatUploadTest, ChatFilesImportedTogetherAreOneRunEachWithTheirOwnFigures) {
+  ASSERT_TRUE(server_->started()) << server_->log();
+  const std::string first = std::string(MINYI_SOURCE_DIR) + "/tests/fixtures/wechat/chatlog.csv";
+  const std::string second = dir_->File("evening.csv");  // the next day, another group: one answer
+  WriteFile(second,
+            "Time,SenderName,Sender,TalkerName,Talker,Content\n"
+            "2024-07-02 20:00:00,网格员老陈,wxid_chen,幸福里居民群,77777@chatroom,"
+            "#网格员满意度 大家对网格员的工作满意吗？\n"
+            "2024-07-02 20:01:00,小刚,wxid_gang,幸福里居民群,77777@chatroom,比较满意\n"
+            "前天,老李,wxid_li9,幸福里居民群,77777@chatroom,满意\n");
+  std::vector<std::string> args = global_;
+  // Given in the other order: files are read in the order of their first message.
+  args.insert(args.end(), {"import", "wechat", second, first, "--period", "2024", "--town", "320812006",
+                           "--grid-worker", "wxid_chen"});
+  const RunResult imported = RunMinyi(args);
+  EXPECT_EQ(imported.exit_code, 3) << imported.out << imported.err;
+  EXPECT_NE(imported.out.find("responses: stored 3"), std::string::npos) << imported.out;
+
+  auto runs = Runs("320812006");
+  ASSERT_EQ(runs->size(), 2u);
+  std::map<std::string, Poco::JSON::Object::Ptr> by_file;
+  for (std::size_t i = 0; i < runs->size(); ++i) {
+    by_file[runs->getObject(static_cast<unsigned>(i))->getValue<std::string>("file")] =
+        runs->getObject(static_cast<unsigned>(i));
+  }
+  ASSERT_EQ(by_file.count("chatlog.csv"), 1u);
+  ASSERT_EQ(by_file.count("evening.csv"), 1u);
+  const auto chatlog = by_file["chatlog.csv"];
+  EXPECT_EQ(chatlog->getValue<int>("read"), 6);
+  EXPECT_EQ(chatlog->getValue<int>("stored"), 2);
+  EXPECT_EQ(chatlog->getValue<int>("duplicates"), 0);
+  EXPECT_EQ(chatlog->getValue<int>("rejected"), 2);
+  const auto evening = by_file["evening.csv"];
+  EXPECT_EQ(evening->getValue<int>("read"), 2);
+  EXPECT_EQ(evening->getValue<int>("stored"), 1);
+  EXPECT_EQ(evening->getValue<int>("duplicates"), 0);
+  EXPECT_EQ(evening->getValue<int>("rejected"), 1);
+  for (const auto& run : {chatlog, evening}) {
+    EXPECT_EQ(run->getValue<std::string>("command"), "import wechat");
+    EXPECT_EQ(run->getObject("area")->getValue<std::string>("code"), "320812006");
+  }
 }
 
 TEST_F(WechatUploadTest, ThePageIsServed) {
