@@ -154,6 +154,10 @@ int RunImportQuestionnaire(Context& context, const Args& args) {
   return exit_code;
 }
 
+bool QuestionnaireEndpointsConfigured(const QuestionnaireConfig& config) {
+  return !config.wjx_push_secret.empty() || !config.txwj_token.empty();
+}
+
 Result<std::unique_ptr<QuestionnaireUpload>> QuestionnaireUpload::Create(const Config& config,
                                                                          const Resources& resources) {
   auto maps = q::LoadQuestionnaireMaps(ResolveDataPath(config.questionnaire.map_dir), resources.surveys);
@@ -235,7 +239,7 @@ Result<std::unique_ptr<QuestionnaireRuntime>> StartQuestionnaire(Context& contex
                                                                  const std::string& respondent_secret,
                                                                  http::Router& router) {
   const QuestionnaireConfig& c = context.config().questionnaire;
-  if (c.wjx_push_secret.empty() && c.txwj_token.empty()) return std::unique_ptr<QuestionnaireRuntime>();
+  if (!QuestionnaireEndpointsConfigured(c)) return std::unique_ptr<QuestionnaireRuntime>();
   if (!c.txwj_token.empty() && c.txwj_token.size() < 16) {
     return Status::InvalidInput("questionnaire.txwj.token: use at least 16 characters (it is the webhook's only secret)");
   }

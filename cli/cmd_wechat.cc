@@ -79,7 +79,9 @@ class UploadRuntime final : public WechatUploadRuntime {
  public:
   WechatKit kit;
   std::shared_ptr<dashboards::Guard> guard;
+  // Null while questionnaire_off says why the maps of questionnaire.map_dir cannot be used.
   std::unique_ptr<QuestionnaireUpload> questionnaire;
+  Status questionnaire_off;
   std::string page;
 };
 
@@ -195,9 +197,19 @@ Result<std::unique_ptr<WechatUploadRuntime>> RegisterWechatUpload(Context& conte
     runtime->page = page.str();
     if (runtime->page.empty()) spdlog::warn("wechat upload: {}/wechat.html not found (the page is not served)", web_dir);
   }
+  // The maps serve the questionnaire uploads here. A live endpoint needs them too and has stopped
+  // serve already when they are unusable (StartQuestionnaire); without one, a broken map must not
+  // take the chat uploads and the dashboards down with it: it is logged once and turns questionnaire
+  // uploads off.
   auto questionnaire = QuestionnaireUpload::Create(config, resources);
-  if (!questionnaire.ok()) return questionnaire.status();
-  runtime->questionnaire = std::move(questionnaire).value();
+  if (questionnaire.ok()) {
+    runtime->questionnaire = std::move(questionnaire).value();
+  } else if (QuestionnaireEndpointsConfigured(config.questionnaire)) {
+    return questionnaire.status();
+  } else {
+    runtime->questionnaire_off = questionnaire.status();
+    spdlog::warn("questionnaire uploads are off (chat uploads work): {}", questionnaire.status().ToString());
+  }
   runtime->guard = std::make_shared<dashboards::Guard>(access, router);
   UploadRuntime* self = runtime.get();
   const SurveyCatalog& surveys = *resources.surveys;
@@ -247,6 +259,16 @@ Result<std::unique_ptr<WechatUploadRuntime>> RegisterWechatUpload(Context& conte
         if (name.empty()) name = "upload";
         const std::string& user = caller.principal.user.username;
         if (collector::questionnaire::SniffQuestionnaireExport(body)) {
+          if (!self->questionnaire) {
+            return http::SendJson(
+                response, 503,
+                "{\"error\":{\"code\":\"questionnaire_maps_unusable\",\"message\":\"" +
+                    http::JsonEscape("'" + name +
+                                     "' is a questionnaire export, but questionnaire uploads are off until " +
+                                     "an administrator fixes the questionnaire maps (" +
+                                     self->questionnaire_off.message() + "); nothing was stored") +
+                    "\"}}");
+          }
           QuestionnaireUpload::Request q;
           q.survey_id = survey->id;
           q.period = period->ToString();

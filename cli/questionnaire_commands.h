@@ -16,6 +16,11 @@ namespace minyi::cli {
 
 int RunImportQuestionnaire(Context& context, const Args& args);
 
+// Whether a live questionnaire endpoint is configured (questionnaire.wjx.push_secret or
+// questionnaire.txwj.token). Only then must the maps of questionnaire.map_dir be usable for serve to
+// start; otherwise an unusable map only turns questionnaire uploads off (cli/wechat_commands.h).
+bool QuestionnaireEndpointsConfigured(const QuestionnaireConfig& config);
+
 // The questionnaire half of the export upload of serve (POST /api/v1/imports/wechat,
 // cli/wechat_commands.h): the maps of questionnaire.map_dir, read once when serve starts, and the
 // import of one uploaded file. Thread-safe (the maps are read only).

@@ -28,8 +28,11 @@ class WechatUploadRuntime {
 //        else as a chat export.
 // Grid workers may import into the towns they are assigned, officials into towns in their areas,
 // admins anywhere; statisticians may not. Every imported file is recorded as an import run (actor:
-// the signed-in user). `secret` is the respondent-key secret. kInvalidInput when a questionnaire map
-// in questionnaire.map_dir is unusable.
+// the signed-in user). `secret` is the respondent-key secret. An unusable questionnaire map in
+// questionnaire.map_dir is an error (kInvalidInput) only when a live questionnaire endpoint is
+// configured (QuestionnaireEndpointsConfigured); otherwise it is logged as a warning and questionnaire
+// uploads answer 503 "questionnaire_maps_unusable" naming the map's problem and the file, while chat
+// uploads keep working.
 Result<std::unique_ptr<WechatUploadRuntime>> RegisterWechatUpload(Context& context, const Resources& resources,
                                                                   dashboards::AccessService& access,
                                                                   const std::string& secret, http::Router& router);

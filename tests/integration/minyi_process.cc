@@ -98,7 +98,11 @@ ServerProcess::ServerProcess(const std::vector<std::string>& global_args) {
       port_ = std::stoi(text);
       return;
     }
-    if (!Poco::Process::isRunning(*handle_)) break;
+    // tryWait reaps a server that exited (isRunning would see its zombie as running until the deadline).
+    if (const int code = handle_->tryWait(); code != -1) {
+      exit_code_ = code;
+      break;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
@@ -106,6 +110,10 @@ ServerProcess::ServerProcess(const std::vector<std::string>& global_args) {
 int ServerProcess::Stop() {
   if (stopped_) return 0;
   stopped_ = true;
+  if (exit_code_) {  // exited while starting, already reaped
+    log_ = ReadAll(log_path_);
+    return *exit_code_;
+  }
   const pid_t pid = handle_->id();
   if (!Poco::Process::isRunning(*handle_)) {
     log_ = ReadAll(log_path_);
@@ -125,8 +133,10 @@ int ServerProcess::Stop() {
 void ServerProcess::Kill() {
   if (stopped_) return;
   stopped_ = true;
-  ::kill(handle_->id(), SIGKILL);
-  handle_->wait();
+  if (!exit_code_) {
+    ::kill(handle_->id(), SIGKILL);
+    handle_->wait();
+  }
   log_ = ReadAll(log_path_);
 }
 

@@ -7,6 +7,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,7 @@ class ServerProcess {
   std::string log_;
   int port_ = 0;
   bool stopped_ = false;
+  std::optional<int> exit_code_;  // set when the server exited before writing its port
 };
 
 struct HttpReply {

@@ -354,5 +354,79 @@ TEST_F(QuestionnaireUploadTest, CliImportsAreImportRunsToo) {
   EXPECT_EQ(run->getValue<int>("rejected"), 1);
 }
 
+// Regression: a broken map in questionnaire.map_dir stopped serve although no live questionnaire
+// endpoint needed it. Now serve starts and says so once; questionnaire uploads answer why they
+// cannot be imported, chat uploads work. With a live endpoint configured serve still refuses to start.
+class QuestionnaireBrokenMapDirTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Poco::File(dir_.File("surveys")).createDirectories();
+    Poco::File(dir_.File("maps")).createDirectories();
+    WriteFile(dir_.File("surveys/quest-test.json"), Read(kFixtures + "survey.json"));
+    WriteFile(dir_.File("surveys/jiangsu-safety.json"),
+              Read(std::string(MINYI_SOURCE_DIR) + "/conf/surveys/jiangsu-safety.json"));
+    WriteFile(dir_.File("maps/broken.json"), R"({"provider":"wjx","id":"5657754","survey":)");
+    global_ = {"-D", "store.sqlite.path=" + dir_.File("minyi.db"),
+               "-D", "paths.surveys=" + dir_.File("surveys"),
+               "-D", "collector.respondent_key_secret=integration-test-secret-0123456789",
+               "-D", "aggregator.interval_ms=0",
+               "-D", "questionnaire.map_dir=" + dir_.File("maps")};
+  }
+
+  TempDir dir_;
+  std::vector<std::string> global_;
+};
+
+TEST_F(QuestionnaireBrokenMapDirTest, ServeStartsAndQuestionnaireUploadsSayWhy) {
+  const RunResult added =
+      AddUser(global_, {"grid4", "--role", "grid_worker", "--area", "320812004"}, "grid4-password-123");
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  ServerProcess server(global_);
+  ASSERT_TRUE(server.started()) << server.log();
+  const SignedIn grid = SignIn(server.port(), "grid4", "grid4-password-123");
+  auto upload = [&](const std::string& query, const std::string& path) {
+    return HttpCall(
+        server.port(), "POST", "/api/v1/imports/wechat?period=2026&town=320812004&" + query, Read(path),
+        {{"Cookie", grid.cookie}, {"X-CSRF-Token", grid.csrf}, {"Content-Type", "application/octet-stream"}});
+  };
+  const WebReply questionnaire = upload("survey=quest-test&name=wjx_text.csv", kFixtures + "wjx_text.csv");
+  EXPECT_EQ(questionnaire.status, 503) << questionnaire.body;
+  EXPECT_NE(questionnaire.body.find("\"code\":\"questionnaire_maps_unusable\""), std::string::npos)
+      << questionnaire.body;
+  EXPECT_NE(questionnaire.body.find("questionnaire.map_dir"), std::string::npos) << questionnaire.body;
+  EXPECT_NE(questionnaire.body.find("broken.json"), std::string::npos) << questionnaire.body;
+  EXPECT_NE(questionnaire.body.find("wjx_text.csv"), std::string::npos) << questionnaire.body;
+
+  const WebReply chat = upload("survey=jiangsu-safety&grid_workers=wxid_grid01&name=wechatmsg.csv",
+                               std::string(MINYI_SOURCE_DIR) + "/tests/fixtures/wechat/wechatmsg.csv");
+  ASSERT_EQ(chat.status, 200) << chat.body;
+  EXPECT_NE(chat.body.find("\"stored\":5"), std::string::npos) << chat.body;
+
+  EXPECT_EQ(server.Stop(), 0) << server.log();
+  // Warned once, at start, naming the key and the file.
+  const std::string& log = server.log();
+  const std::string warning = "questionnaire uploads are off";
+  const std::size_t at = log.find(warning);
+  ASSERT_NE(at, std::string::npos) << log;
+  EXPECT_EQ(log.find(warning, at + 1), std::string::npos) << log;
+  const std::string line = log.substr(at, log.find('\n', at) - at);
+  EXPECT_NE(line.find("questionnaire.map_dir"), std::string::npos) << line;
+  EXPECT_NE(line.find("broken.json"), std::string::npos) << line;
+}
+
+TEST_F(QuestionnaireBrokenMapDirTest, ALiveEndpointStillNeedsUsableMaps) {
+  std::vector<std::string> args = global_;
+  args.insert(args.end(), {"-D", std::string("questionnaire.wjx.push_secret=") + kPushSecret});
+  ServerProcess server(args);
+  ASSERT_FALSE(server.started()) << "serve started with an unusable map and a live endpoint";
+  EXPECT_EQ(server.Stop(), 1);
+  // The reason, as serve prints it (it exits at once, so running it to completion is safe here).
+  args.insert(args.end(), {"-D", "http.port=0", "serve"});
+  const RunResult serve = RunMinyi(args);
+  EXPECT_EQ(serve.exit_code, 1);
+  EXPECT_NE(serve.err.find("questionnaire.map_dir"), std::string::npos) << serve.err;
+  EXPECT_NE(serve.err.find("broken.json"), std::string::npos) << serve.err;
+}
+
 }  // namespace
 }  // namespace minyi::testing
