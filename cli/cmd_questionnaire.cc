@@ -87,6 +87,61 @@ class Runtime final : public QuestionnaireRuntime {
   std::unique_ptr<q::QuestionnaireEndpoints> endpoints;
 };
 
+// The map an upload uses: the one named by the questionnaire id, else the only one of the survey
+// (and of the export's provider, when the header shows it); nullptr when none fits (question titles
+// are matched then). kInvalidInput when several fit and the header was read (else the importer names
+// the file's problem).
+Result<const q::QuestionnaireMap*> ChooseMap(const std::vector<q::QuestionnaireMap>& maps,
+                                             const std::string& path,
+                                             const QuestionnaireUpload::Request& request) {
+  // The provider by the header (FreeXL reads .xls from a path only, hence after writing the file).
+  std::optional<q::Provider> provider;
+  bool header_read = false;
+  (void)q::ReadTableFile(path, [&](const q::TableRow& header) {
+    header_read = true;
+    if (header.error.ok()) provider = q::DetectProvider(header.cells);
+    return Status::ResourceExhausted("only the header is read");  // stops the reader (discarded)
+  });
+  std::vector<const q::QuestionnaireMap*> candidates;
+  for (const q::QuestionnaireMap& m : maps) {
+    if (m.survey != request.survey_id) continue;
+    if (!request.questionnaire_id.empty()) {
+      if (m.id == request.questionnaire_id) candidates.push_back(&m);
+    } else if (!provider || !m.provider || m.provider == provider) {
+      candidates.push_back(&m);
+    }
+  }
+  if (candidates.size() > 1 && header_read) {
+    std::string ids;
+    for (const q::QuestionnaireMap* m : candidates) ids += (ids.empty() ? "" : ", ") + m->id;
+    return Status::InvalidInput("several questionnaire maps of survey '" + request.survey_id +
+                                "' fit this file (ids " + ids + "): give the questionnaire id");
+  }
+  return candidates.empty() ? nullptr : candidates.front();
+}
+
+// The words naming the map looked for, for messages: "survey 'S'" or "survey 'S' with id ID".
+std::string MapWanted(const QuestionnaireUpload::Request& request) {
+  return "survey '" + request.survey_id + "'" +
+         (request.questionnaire_id.empty() ? "" : " with id " + request.questionnaire_id);
+}
+
+// The importer's error for the uploader: the temporary path replaced by the upload's name (the
+// reader names it in "cannot open" only), and a header no map explains said so.
+Status UploadError(const Status& error, const std::string& temp_path, const q::QuestionnaireMap* map,
+                   const QuestionnaireUpload::Request& request) {
+  std::string message = error.message();
+  for (std::size_t at; (at = message.find(temp_path)) != std::string::npos;) {
+    message.replace(at, temp_path.size(), request.file_name);
+  }
+  if (error.code() == StatusCode::kUnavailable) return Status::Unavailable(message);
+  if (map == nullptr && message.rfind("header:", 0) == 0) {
+    return Status::InvalidInput(message + " (no questionnaire map in questionnaire.map_dir names " +
+                                MapWanted(request) + ": ask an administrator to add one)");
+  }
+  return Status::InvalidInput(message);
+}
+
 }  // namespace
 
 int RunImportQuestionnaire(Context& context, const Args& args) {
@@ -170,68 +225,47 @@ Result<std::string> QuestionnaireUpload::Import(std::string_view body,
                                                 const collector::sms::RespondentKeyer& keyer,
                                                 const Request& request) const {
   const std::int64_t started = NowMillis();
+  const bool by_area = request.town.empty();
   PrivateTempFile file;
   MINYI_RETURN_IF_ERROR(file.Write(body));
-  // The provider by the header (FreeXL reads .xls from a path only, hence after writing the file).
-  std::optional<q::Provider> provider;
-  bool header_read = false;
-  (void)q::ReadTableFile(file.path(), [&](const q::TableRow& header) {
-    header_read = true;
-    if (header.error.ok()) provider = q::DetectProvider(header.cells);
-    return Status::ResourceExhausted("only the header is read");  // stops the reader (discarded)
-  });
-  // The map: the one named by the questionnaire id, else the only one of the survey (and of the
-  // export's provider, when the header shows it).
-  std::vector<const q::QuestionnaireMap*> candidates;
-  for (const q::QuestionnaireMap& m : maps_) {
-    if (m.survey != request.survey_id) continue;
-    if (!request.questionnaire_id.empty()) {
-      if (m.id == request.questionnaire_id) candidates.push_back(&m);
-    } else if (!provider || !m.provider || m.provider == provider) {
-      candidates.push_back(&m);
-    }
+  auto chosen = ChooseMap(maps_, file.path(), request);
+  if (!chosen.ok()) return chosen.status();
+  const q::QuestionnaireMap* map = chosen.value();
+  // An area upload places each row by the file's town column, which only a map can name.
+  if (by_area && (map == nullptr || (map->town_question.empty() && map->town.empty()))) {
+    return Status::InvalidInput(
+        "area " + request.area +
+        ": a county- or city-wide upload takes each row's town from the town column " +
+        "named by the questionnaire map's \"town_question\", and " +
+        (map == nullptr ? "no map in questionnaire.map_dir names " + MapWanted(request)
+                        : "the map of " + MapWanted(request) + " names none") +
+        ": upload into one town (town=CODE) or ask an administrator to add it");
   }
-  if (candidates.size() > 1 && header_read) {  // else the importer names the file's problem
-    std::string ids;
-    for (const q::QuestionnaireMap* m : candidates) ids += (ids.empty() ? "" : ", ") + m->id;
-    return Status::InvalidInput("several questionnaire maps of survey '" + request.survey_id +
-                                "' fit this file (ids " + ids + "): give the questionnaire id");
-  }
-  const q::QuestionnaireMap* map = candidates.empty() ? nullptr : candidates.front();
 
   q::QuestionnaireImportOptions options;
   options.survey_id = request.survey_id;
   options.period = request.period;
-  options.town = request.town;  // every row, whatever the map's town column says
+  options.town = request.town;  // a town upload: every row, whatever the map's town column says
+  if (by_area) {
+    options.county = !map->county.empty() ? map->county : request.area;
+    options.refuse_town = request.refuse_town;
+  }
   options.questionnaire_id = request.questionnaire_id;
   options.map = map;
   options.utc_offset_minutes = utc_offset_minutes_;
   options.reason = "questionnaire upload by " + request.actor;
+  TrackingReviser reviser(*resources_.store);
   auto report = q::ImportQuestionnaireFile(file.path(), *resources_.surveys, *resources_.areas, keyer,
-                                           *resources_.store, options);
-  if (!report.ok()) {
-    // The temporary path means nothing to the user: the reader names it in "cannot open" only.
-    std::string message = report.status().message();
-    for (std::size_t at; (at = message.find(file.path())) != std::string::npos;) {
-      message.replace(at, file.path().size(), request.file_name);
-    }
-    Status s = report.status().code() == StatusCode::kUnavailable ? Status::Unavailable(message)
-                                                                  : Status::InvalidInput(message);
-    if (s.code() == StatusCode::kInvalidInput && map == nullptr && s.message().rfind("header:", 0) == 0) {
-      return Status::InvalidInput(
-          s.message() + " (no questionnaire map in questionnaire.map_dir names survey '" + request.survey_id +
-          (request.questionnaire_id.empty() ? "'" : "' with id " + request.questionnaire_id) +
-          ": ask an administrator to add one)");
-    }
-    return s;
-  }
+                                           reviser, options);
+  if (!report.ok()) return UploadError(report.status(), file.path(), map, request);
   ImportRun run = RunOf(report.value(), "upload questionnaire", request.file_name, started);
   run.actor = request.actor;
   run.survey_id = request.survey_id;
-  run.area_code = request.town;
+  // The narrowest area holding every stored row; the town or area asked for when none was stored.
+  run.area_code = !reviser.area().empty() ? reviser.area() : by_area ? request.area : request.town;
   RecordImportRun(*resources_.store, run);
   spdlog::info("questionnaire upload by {} into {}: {} stored, {} revisions, {} rejected", request.actor,
-               request.town, report->stored, report->revised, report->rejected);
+               by_area ? request.area : request.town, report->stored, report->revised, report->rejected);
   return q::QuestionnaireReportJson(report.value(), request.file_name);
 }
 

@@ -85,6 +85,153 @@ class UploadRuntime final : public WechatUploadRuntime {
   std::string page;
 };
 
+// Where an upload goes; exactly one is set. A town takes every row of a chat or questionnaire
+// export; an area (county, city or the province) takes a questionnaire export whose rows are placed
+// by the file's town column.
+struct UploadTarget {
+  std::string town;
+  std::string area;
+};
+
+// The target of the query (town=CODE or area=CODE), checked against the caller, deny by default:
+// grid workers upload into their own towns, or into an area holding one of them (its rows in other
+// towns are then refused one by one); officials within their areas; admins anywhere; statisticians
+// nowhere. kInvalidInput for a missing or unknown code, kPermissionDenied outside the scope.
+Result<UploadTarget> AuthorizedTarget(const dashboards::Caller& caller, const http::Request& request,
+                                      const AreaRegistry& areas, const dashboards::Guard& guard) {
+  const User& user = caller.principal.user;
+  if (user.role != Role::kGridWorker && user.role != Role::kOfficial && user.role != Role::kAdmin) {
+    return Status::PermissionDenied("该账号无权导入微信群记录");
+  }
+  UploadTarget target{dashboards::QueryParam(request, "town"), dashboards::QueryParam(request, "area")};
+  if (!target.town.empty() && !target.area.empty()) {
+    return Status::InvalidInput(
+        "give town (one town) or area (a county- or city-wide questionnaire), not both");
+  }
+  if (target.area.empty() && !areas.IsTown(target.town)) {
+    return Status::InvalidInput("town: a 9-digit town code is required");
+  }
+  if (!target.area.empty() && (areas.Find(target.area) == nullptr || areas.IsTown(target.area))) {
+    return Status::InvalidInput("area: a county, city or province code is required (a town goes in town=)");
+  }
+  const std::string& code = target.area.empty() ? target.town : target.area;
+  if (user.role == Role::kGridWorker) {
+    // Grid workers see no dashboards (InScope is false for them): their towns are their scope.
+    const bool holds_own_town =
+        std::any_of(user.areas.begin(), user.areas.end(),
+                    [&](const std::string& town) { return areas.Contains(code, town); });
+    if (!holds_own_town) return Status::PermissionDenied("只能导入本人负责的乡镇（街道）");
+  } else {
+    auto scoped = guard.Authorize(caller, code);
+    if (!scoped.ok()) return scoped.status();
+  }
+  return target;
+}
+
+// Why `user` may not place a row of an upload into `area` in `town` ("" when it may): the town must
+// lie inside the area and inside the user's scope (grid workers: their towns).
+std::string TownRefusal(const User& user, const AreaRegistry& areas, const std::string& area,
+                        const std::string& town) {
+  const std::string named = "town " + town + " (" + areas.FullName(town) + ")";
+  if (!areas.Contains(area, town)) {
+    return named + " is not inside the upload's area " + area + " (" + areas.FullName(area) + ")";
+  }
+  if (user.role == Role::kGridWorker) {
+    if (std::find(user.areas.begin(), user.areas.end(), town) == user.areas.end()) {
+      return named + " is not one of your towns";
+    }
+  } else if (!InScope(user, areas, town)) {
+    return named + " is outside your areas";
+  }
+  return std::string();
+}
+
+void SendJsonError(http::Response& response, int status, const std::string& code,
+                   const std::string& message) {
+  http::SendJson(response, status,
+                 "{\"error\":{\"code\":\"" + code + "\",\"message\":\"" + http::JsonEscape(message) + "\"}}");
+}
+
+// A 问卷星/腾讯问卷 export: imported into the target's town, or placed by its town column.
+void UploadQuestionnaire(const UploadRuntime& runtime, const AreaRegistry& areas,
+                         const dashboards::Caller& caller, const UploadTarget& target,
+                         QuestionnaireUpload::Request q, std::string_view body, http::Response& response) {
+  if (!runtime.questionnaire) {
+    return SendJsonError(response, 503, "questionnaire_maps_unusable",
+                         "'" + q.file_name +
+                             "' is a questionnaire export, but questionnaire uploads are off until " +
+                             "an administrator fixes the questionnaire maps (" +
+                             runtime.questionnaire_off.message() + "); nothing was stored");
+  }
+  q.town = target.town;
+  q.area = target.area;
+  if (!target.area.empty()) {
+    const User& user = caller.principal.user;
+    q.refuse_town = [&user, &areas, area = target.area](const std::string& town) {
+      return TownRefusal(user, areas, area, town);
+    };
+  }
+  auto report = runtime.questionnaire->Import(body, *runtime.kit.keyer, q);
+  if (report.status().code() == StatusCode::kUnavailable) {
+    spdlog::error("questionnaire upload by {}: {}", q.actor, report.status().ToString());
+    return http::SendError(response,
+                           Status::Unavailable("the store failed; retry (rows stored before stay)"));
+  }
+  if (!report.ok()) return SendJsonError(response, 422, "unusable_questionnaire", report.status().message());
+  http::SendJson(response, 200, report.value());
+}
+
+// A chat export: every answer goes into the target town.
+void UploadChat(const UploadRuntime& runtime, const AreaRegistry& areas, sql::Store& store,
+                const SurveyDefinition& survey, const Period& period, const std::string& town,
+                const std::string& name, const std::string& user, const http::Request& request,
+                const std::string& body, http::Response& response) {
+  collector::wechat::WechatImportOptions options;
+  options.period = period;
+  options.town_code = town;
+  options.grid_workers = runtime.kit.grid_workers;
+  for (const std::string& w : CommaList(dashboards::QueryParam(request, "grid_workers"))) {
+    options.grid_workers.push_back(w);
+  }
+  options.group = dashboards::QueryParam(request, "group");
+  options.utc_offset_minutes = runtime.kit.utc_offset_minutes;
+  options.reason = "later answer in chat (upload by " + user + ")";
+  auto importer = collector::wechat::WechatImporter::Create(survey, areas, *runtime.kit.keyer, options);
+  if (!importer.ok()) {
+    // A survey asked only through questionnaires: the file was neither kind.
+    return SendJsonError(
+        response, 422, "unreadable_file",
+        "not a 问卷星/腾讯问卷 export, and not usable as a chat export: " + importer.status().message());
+  }
+  ImportRun run;
+  run.command = "upload wechat";
+  run.actor = user;
+  run.file_name = name;
+  run.survey_id = survey.id;
+  run.area_code = town;
+  run.started_at_ms = NowMillis();
+  std::istringstream in(body);
+  const Status added = (*importer)->AddFile(name, in);
+  if (!added.ok()) {
+    return http::SendJson(response, 422,
+                          "{\"error\":{\"code\":\"unreadable_file\",\"message\":\"" +
+                              http::JsonEscape(added.message()) +
+                              "\"},\"report\":" + (*importer)->report().ToJson() + "}");
+  }
+  const Status stored = (*importer)->Store(store, NowMillis());
+  if (!stored.ok()) {
+    spdlog::error("wechat upload by {}: {}", user, stored.ToString());
+    return http::SendError(response,
+                           Status::Unavailable("the store failed; nothing was acknowledged, retry"));
+  }
+  const collector::wechat::WechatReport& report = (*importer)->report();
+  SetFileFigures(report.files.back(), run);
+  RecordImportRun(store, run);
+  spdlog::info("wechat upload by {} into {}: {} stored, {} revisions", user, town, report.stored,
+               report.revisions);
+  http::SendJson(response, 200, report.ToJson());
+}
+
 }  // namespace
 
 int RunImportWechat(Context& context, const Args& args) {
@@ -225,116 +372,40 @@ Result<std::unique_ptr<WechatUploadRuntime>> RegisterWechatUpload(Context& conte
       "POST", "/api/v1/imports/wechat", dashboards::Need::kSignedIn,
       [self, &surveys, &areas, &store, max_bytes](const dashboards::Caller& caller, http::Request& request,
                                                   http::Response& response, const http::PathParams&) {
-        const Role role = caller.principal.user.role;
-        if (role != Role::kGridWorker && role != Role::kOfficial && role != Role::kAdmin) {
-          return http::SendError(response, Status::PermissionDenied("该账号无权导入微信群记录"));
-        }
-        const std::string town = dashboards::QueryParam(request, "town");
-        if (town.empty() || !areas.IsTown(town)) {
-          return http::SendError(response, Status::InvalidInput("town: a 9-digit town code is required"));
-        }
-        if (role == Role::kGridWorker) {
-          // Grid workers see no dashboards (InScope is false for them): their towns are their scope.
-          const auto& towns = caller.principal.user.areas;
-          if (std::find(towns.begin(), towns.end(), town) == towns.end()) {
-            return http::SendError(response, Status::PermissionDenied("只能导入本人负责的乡镇（街道）"));
-          }
-        } else {
-          auto scoped = self->guard->Authorize(caller, town);
-          if (!scoped.ok()) return http::SendError(response, scoped.status());
-        }
+        auto target = AuthorizedTarget(caller, request, areas, *self->guard);
+        if (!target.ok()) return http::SendError(response, target.status());
         auto period = Period::Parse(dashboards::QueryParam(request, "period"));
         if (!period.ok()) return http::SendError(response, period.status().WithContext("period"));
         std::string survey_id = dashboards::QueryParam(request, "survey");
         if (survey_id.empty()) survey_id = self->kit.survey->id;
         auto survey = surveys.Find(survey_id);
-        if (!survey) return http::SendError(response, Status::InvalidInput("survey: unknown survey '" + survey_id + "'"));
+        if (!survey)
+          return http::SendError(response,
+                                 Status::InvalidInput("survey: unknown survey '" + survey_id + "'"));
         std::string body;
         if (!http::ReadBody(request, response, max_bytes, body)) {
-          return http::SendJson(response, 413,
-                                "{\"error\":{\"code\":\"too_large\",\"message\":\"the file is larger than "
-                                "wechat.max_upload_bytes\"}}");
+          return SendJsonError(response, 413, "too_large", "the file is larger than wechat.max_upload_bytes");
         }
         std::string name = dashboards::QueryParam(request, "name");
         if (name.empty()) name = "upload";
         const std::string& user = caller.principal.user.username;
         if (collector::questionnaire::SniffQuestionnaireExport(body)) {
-          if (!self->questionnaire) {
-            return http::SendJson(
-                response, 503,
-                "{\"error\":{\"code\":\"questionnaire_maps_unusable\",\"message\":\"" +
-                    http::JsonEscape("'" + name +
-                                     "' is a questionnaire export, but questionnaire uploads are off until " +
-                                     "an administrator fixes the questionnaire maps (" +
-                                     self->questionnaire_off.message() + "); nothing was stored") +
-                    "\"}}");
-          }
           QuestionnaireUpload::Request q;
           q.survey_id = survey->id;
           q.period = period->ToString();
-          q.town = town;
           q.questionnaire_id = dashboards::QueryParam(request, "questionnaire");
           q.file_name = name;
           q.actor = user;
-          auto report = self->questionnaire->Import(body, *self->kit.keyer, q);
-          if (report.status().code() == StatusCode::kUnavailable) {
-            spdlog::error("questionnaire upload by {}: {}", user, report.status().ToString());
-            return http::SendError(response,
-                                   Status::Unavailable("the store failed; retry (rows stored before stay)"));
-          }
-          if (!report.ok()) {
-            return http::SendJson(response, 422,
-                                  "{\"error\":{\"code\":\"unusable_questionnaire\",\"message\":\"" +
-                                      http::JsonEscape(report.status().message()) + "\"}}");
-          }
-          return http::SendJson(response, 200, report.value());
+          return UploadQuestionnaire(*self, areas, caller, target.value(), std::move(q), body, response);
         }
-        collector::wechat::WechatImportOptions options;
-        options.period = *period;
-        options.town_code = town;
-        options.grid_workers = self->kit.grid_workers;
-        for (const std::string& w : CommaList(dashboards::QueryParam(request, "grid_workers"))) {
-          options.grid_workers.push_back(w);
+        if (target->town.empty()) {
+          return http::SendError(
+              response,
+              Status::InvalidInput("area: '" + name +
+                                   "' is a chat export, which goes into one town: "
+                                   "give town=CODE (area= is for questionnaire exports with a town column)"));
         }
-        options.group = dashboards::QueryParam(request, "group");
-        options.utc_offset_minutes = self->kit.utc_offset_minutes;
-        options.reason = "later answer in chat (upload by " + user + ")";
-        auto importer = collector::wechat::WechatImporter::Create(*survey, areas, *self->kit.keyer, options);
-        if (!importer.ok()) {
-          // A survey asked only through questionnaires: the file was neither kind.
-          return http::SendJson(
-              response, 422,
-              "{\"error\":{\"code\":\"unreadable_file\",\"message\":\"" +
-                  http::JsonEscape("not a 问卷星/腾讯问卷 export, and not usable as a chat export: " +
-                                   importer.status().message()) +
-                  "\"}}");
-        }
-        ImportRun run;
-        run.command = "upload wechat";
-        run.actor = user;
-        run.file_name = name;
-        run.survey_id = survey->id;
-        run.area_code = town;
-        run.started_at_ms = NowMillis();
-        std::istringstream in(body);
-        const Status added = (*importer)->AddFile(name, in);
-        if (!added.ok()) {
-          return http::SendJson(response, 422,
-                                "{\"error\":{\"code\":\"unreadable_file\",\"message\":\"" +
-                                    http::JsonEscape(added.message()) + "\"},\"report\":" +
-                                    (*importer)->report().ToJson() + "}");
-        }
-        const Status stored = (*importer)->Store(store, NowMillis());
-        if (!stored.ok()) {
-          spdlog::error("wechat upload by {}: {}", user, stored.ToString());
-          return http::SendError(response, Status::Unavailable("the store failed; nothing was acknowledged, retry"));
-        }
-        const collector::wechat::WechatReport& report = (*importer)->report();
-        SetFileFigures(report.files.back(), run);
-        RecordImportRun(store, run);
-        spdlog::info("wechat upload by {} into {}: {} stored, {} revisions", user, town, report.stored,
-                     report.revisions);
-        http::SendJson(response, 200, report.ToJson());
+        UploadChat(*self, areas, store, *survey, *period, target->town, name, user, request, body, response);
       });
   return std::unique_ptr<WechatUploadRuntime>(std::move(runtime));
 }

@@ -2,6 +2,7 @@
 // 腾讯问卷 webhook). Options come from the questionnaire.* keys (README "Configuration").
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -33,20 +34,28 @@ class QuestionnaireUpload {
   struct Request {
     std::string survey_id;         // required
     std::string period;            // "2026", "2026Q2"
-    std::string town;              // the town every row goes to (the caller has checked the scope)
+    // Exactly one of town and area (the caller has checked that it may upload there). town: every
+    // row goes to this town, whatever the file says. area: a county, city or province code; each
+    // row's town comes from the map's town column (town_question), looked up within the map's
+    // county, else within the area.
+    std::string town;
+    std::string area;
+    // With `area`: why the uploader may not place a row in this town ("" when it may); such a row is
+    // rejected with the reason and its row number, every other row is stored.
+    std::function<std::string(const std::string& town_code)> refuse_town;
     std::string questionnaire_id;  // optional: picks the map among several, and names the slots
     std::string file_name;         // the upload's file name (report and import run)
     std::string actor;             // the signed-in user (import run, revision reason)
   };
 
   // Imports `body`, a file collector::questionnaire::SniffQuestionnaireExport recognized, through a
-  // private temporary file (removed before returning) with the town of the request and the map of
-  // its survey (the one whose id is questionnaire_id; else the only one for the survey and the
+  // private temporary file (removed before returning) with the town or area of the request and the
+  // map of its survey (the one whose id is questionnaire_id; else the only one for the survey and the
   // provider the header shows; none: question titles are matched), records the import run and returns the
   // report as JSON (collector::questionnaire::QuestionnaireReportJson). kInvalidInput with a reason
   // for a file that cannot be read, a header that names no survey question (saying whether a map was
-  // found), or several maps to choose from; nothing is stored then. kUnavailable when the store
-  // fails (batches committed before stay).
+  // found), several maps to choose from, or an area upload without a map that names the town
+  // column; nothing is stored then. kUnavailable when the store fails (batches committed before stay).
   Result<std::string> Import(std::string_view body, const collector::sms::RespondentKeyer& keyer,
                              const Request& request) const;
 

@@ -131,6 +131,12 @@ Result<QuestionnaireImportReport> ImportQuestionnaireFile(const std::string& pat
           }
           r.town_code = town.value();
         }
+        if (options.refuse_town) {
+          if (std::string refusal = options.refuse_town(r.town_code); !refusal.empty()) {
+            reject(row.number, ref, std::move(refusal));
+            return Status::Ok();
+          }
+        }
         r.channel = Channel::kWechat;
         r.respondent_key = keyer.KeyFor(ref);
         r.answers = std::move(converted->answers);

@@ -42,6 +42,10 @@ struct QuestionnaireImportOptions {
   std::size_t batch_size = 500;     // responses per StoreRevisions transaction
   std::size_t max_issues = 1000;
   std::string reason = "questionnaire file import";  // recorded with each revision
+  // Asked for each row's town once it is known (fixed or from the town column): a non-empty answer
+  // rejects the row with that reason, e.g. a town outside the uploader's area or scope. Unset: every
+  // known town is accepted.
+  std::function<std::string(const std::string& town_code)> refuse_town;
 };
 
 struct QuestionnaireImportReport {

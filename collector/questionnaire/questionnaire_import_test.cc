@@ -223,6 +223,23 @@ TEST_F(QuestionnaireImportTest, AFixedTownWinsOverTheMapsTownQuestion) {
   EXPECT_EQ(reviser_.Current().at("txwj:5356056:101").town_code, "320812004");
 }
 
+// The upload of a county-wide export refuses rows the uploader may not place; every other row is kept.
+TEST_F(QuestionnaireImportTest, ARefusedTownRejectsOnlyItsRowWithTheReason) {
+  QuestionnaireImportOptions o = TownColumnOptions();
+  o.refuse_town = [](const std::string& town) {
+    return town == "320812002" ? "town 320812002 is not yours" : std::string();
+  };
+  auto report = Import("wjx_text.csv", o);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->stored, 3u);    // 城南街道, 浦楼, 闸口街道
+  EXPECT_EQ(report->rejected, 3u);  // 很好, 不存在镇 and the refused 清江街道
+  ASSERT_EQ(report->issues.size(), 3u);
+  EXPECT_EQ(report->issues[0].line, 3u);  // 序号 2: 清江街道
+  EXPECT_EQ(report->issues[0].ref, "wjx:5657754:2");
+  EXPECT_EQ(report->issues[0].reason, "town 320812002 is not yours");
+  EXPECT_EQ(reviser_.Current().count("wjx:5657754:2"), 0u);
+}
+
 TEST_F(QuestionnaireImportTest, SniffTellsQuestionnaireExportsFromChatExports) {
   auto sniff = [](const std::string& file) {
     std::ifstream in(file, std::ios::binary);

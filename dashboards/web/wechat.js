@@ -1,6 +1,8 @@
 // The WeChat export and questionnaire upload page: sends the chosen file as the raw body of
 // POST /api/v1/imports/wechat with the session's CSRF token, then shows the report (a chat report, or
 // a questionnaire report when the server recognized a 问卷星/腾讯问卷 export: "kind":"questionnaire").
+// An area code, when given, is sent instead of the town (area=: a county- or city-wide questionnaire
+// placed row by row by its town column; the server refuses it for chat exports).
 // Every value from the server goes in as text (textContent), never as markup.
 'use strict';
 
@@ -93,10 +95,13 @@
     show('wechat-error', '');
     const file = $('file').files[0];
     if (!file) return show('wechat-error', '请选择聊天记录或问卷结果文件');
+    const area = $('area').value.trim();
     const params = new URLSearchParams({
-      town: $('town').value.trim(), period: $('period').value.trim(), survey: $('survey').value.trim(),
+      period: $('period').value.trim(), survey: $('survey').value.trim(),
       grid_workers: $('grid-workers').value.trim(), name: file.name,
     });
+    if (area) params.set('area', area);
+    else params.set('town', $('town').value.trim());
     const questionnaire = $('questionnaire').value.trim();
     if (questionnaire) params.set('questionnaire', questionnaire);
     $('wechat-submit').disabled = true;

@@ -3,7 +3,8 @@
 // A grid worker of 320812004 is sent to the login page and back, uploads a 问卷星 CSV (the questionnaire
 // report: rows, stored, the rejected row with its number), then a questionnaire whose rejected cell
 // holds markup (shown as text, never as elements), then a chat export (the chat report), and sees
-// the error for another town. Screenshots go to the artifacts directory.
+// that an area upload needs a map naming the town column and the error for another town. Screenshots
+// go to the artifacts directory.
 //
 // Usage: node upload.test.mjs <path to minyi> [artifacts dir]. Exit 0 pass, 1 fail, 77 skipped.
 import fs from 'node:fs';
@@ -80,6 +81,16 @@ try {
   check((await page.textContent('#wechat-summary')).includes('调查提问1'), 'the chat report is shown');
   check((await page.textContent('#wechat-issues-title')) === '未采用的消息', 'the list is of messages');
   await page.screenshot({ path: path.join(artifacts, 'upload-02-chat.png'), fullPage: true });
+
+  // A county-wide questionnaire (area instead of town) needs a map naming the town column: none
+  // here, and the page says so.
+  await page.fill('#area', '320812');
+  await page.setInputFiles('#file', path.join(source, 'tests/fixtures/questionnaire/wjx_text.csv'));
+  await page.click('#wechat-submit');
+  await page.waitForSelector('#wechat-error:not([hidden])');
+  check((await page.textContent('#wechat-error')).includes('town_question'), 'an area upload without a town column is explained');
+  await page.fill('#area', '');
+  await page.setInputFiles('#file', path.join(source, 'tests/fixtures/wechat/wechatmsg.csv'));
 
   // Another town: refused with the reason.
   await page.fill('#town', '320812001');

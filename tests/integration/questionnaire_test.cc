@@ -354,6 +354,176 @@ TEST_F(QuestionnaireUploadTest, CliImportsAreImportRunsToo) {
   EXPECT_EQ(run->getValue<int>("rejected"), 1);
 }
 
+// A county-wide 问卷星 export (a city-wide map: its town column is looked up in 淮安市 3208) uploaded
+// with area=CODE: each row's town comes from the file, and rows outside the area or the caller's
+// scope are rejected one by one with their row numbers.
+class QuestionnaireAreaUploadTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    Poco::File(dir_->File("surveys")).createDirectories();
+    Poco::File(dir_->File("maps")).createDirectories();
+    WriteFile(dir_->File("surveys/quest-test.json"), Read(kFixtures + "survey.json"));
+    WriteFile(dir_->File("surveys/jiangsu-safety.json"),
+              Read(std::string(MINYI_SOURCE_DIR) + "/conf/surveys/jiangsu-safety.json"));
+    WriteFile(dir_->File("maps/wjx_city.json"),
+              R"({"provider":"wjx","id":"7000001","survey":"quest-test","period":"2026","town_question":"4",
+                  "county":"3208","questions":{"1":"security","2":"grid"}})");
+    global_ = {"-D", "store.sqlite.path=" + dir_->File("minyi.db"),
+               "-D", "paths.surveys=" + dir_->File("surveys"),
+               "-D", "collector.respondent_key_secret=integration-test-secret-0123456789",
+               "-D", "aggregator.interval_ms=0",
+               "-D", "dashboard.survey=quest-test",
+               "-D", "questionnaire.map_dir=" + dir_->File("maps")};
+    const std::vector<std::vector<std::string>> users = {
+        {"grid4", "--role", "grid_worker", "--area", "320812004"},
+        {"county1", "--role", "official", "--area", "320812"},
+        {"city1", "--role", "official", "--area", "3208"},
+        {"stat1", "--role", "statistician"},
+    };
+    for (const auto& u : users) {
+      const RunResult r = AddUser(global_, u, u[0] + "-password-123");
+      EXPECT_EQ(r.exit_code, 0) << r.err;
+    }
+    server_ = new ServerProcess(global_);
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    delete dir_;
+  }
+
+  // Rows of 城南街道 and 闸口街道 (清江浦区 320812), 河下街道 (淮安区 320803) and an unknown town.
+  static std::string CountyExport() {
+    return "序号,提交答卷时间,所用时间,1、总体来说，您觉得您所在的乡镇（街道）安全吗？,"
+           "2、您对所在网格的网格员工作满意吗？,4、您所在的镇街是？\n"
+           "1,2026-06-16 08:00:00,35秒,很安全,满意,城南街道\n"
+           "2,2026-06-16 08:05:00,41秒,安全,比较满意,闸口街道\n"
+           "3,2026-06-16 09:00:00,20秒,很安全,满意,河下街道\n"
+           "4,2026-06-16 09:30:00,18秒,安全,满意,不存在镇\n";
+  }
+  static SignedIn LogIn(const std::string& user) {
+    SignedIn login = SignIn(server_->port(), user, user + "-password-123");
+    EXPECT_FALSE(login.cookie.empty() || login.csrf.empty()) << user << " could not sign in";
+    return login;
+  }
+  // POSTs `bytes` with `target` ("area=320812", "town=…") and the rest of the query.
+  static WebReply Upload(const SignedIn& who, const std::string& target, const std::string& bytes,
+                         const std::string& name = "county.csv",
+                         const std::string& rest = "&survey=quest-test") {
+    return HttpCall(
+        server_->port(), "POST", "/api/v1/imports/wechat?period=2026&" + target + "&name=" + name + rest,
+        bytes,
+        {{"Cookie", who.cookie}, {"X-CSRF-Token", who.csrf}, {"Content-Type", "application/octet-stream"}});
+  }
+  static Poco::JSON::Object::Ptr Json(const std::string& body) {
+    Poco::JSON::Parser parser;
+    return parser.parse(body).extract<Poco::JSON::Object::Ptr>();
+  }
+  // The rejected rows of a questionnaire report: row number → reason.
+  static std::map<int, std::string> Issues(const Poco::JSON::Object::Ptr& report) {
+    std::map<int, std::string> out;
+    auto issues = report->getArray("issues");
+    for (unsigned i = 0; i < issues->size(); ++i) {
+      out[issues->getObject(i)->getValue<int>("row")] = issues->getObject(i)->getValue<std::string>("reason");
+    }
+    return out;
+  }
+
+  static inline TempDir* dir_ = nullptr;
+  static inline ServerProcess* server_ = nullptr;
+  static inline std::vector<std::string> global_;
+};
+
+TEST_F(QuestionnaireAreaUploadTest, CountyOfficialStoresTheRowsOfItsTownsAndRejectsAnotherCounty) {
+  ASSERT_TRUE(server_->started()) << server_->log();
+  const WebReply reply = Upload(LogIn("county1"), "area=320812", CountyExport());
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  const auto report = Json(reply.body);
+  EXPECT_EQ(report->getValue<std::string>("questionnaire_id"), "7000001");
+  EXPECT_EQ(report->getValue<int>("rows"), 4);
+  EXPECT_EQ(report->getValue<int>("stored"), 2);  // 城南街道 and 闸口街道
+  EXPECT_EQ(report->getValue<int>("rejected"), 2);
+  const auto issues = Issues(report);
+  ASSERT_EQ(issues.size(), 2u) << reply.body;
+  ASSERT_EQ(issues.count(4), 1u) << reply.body;  // 序号 3 is row 4 (the header is row 1)
+  EXPECT_NE(issues.at(4).find("town 320803002"), std::string::npos) << issues.at(4);
+  EXPECT_NE(issues.at(4).find("not inside the upload's area 320812"), std::string::npos) << issues.at(4);
+  ASSERT_EQ(issues.count(5), 1u) << reply.body;
+  EXPECT_NE(issues.at(5).find("不存在镇"), std::string::npos) << issues.at(5);
+
+  // The run is the county's: its stored rows are in two of its towns.
+  const WebReply quality = HttpCall(server_->port(), "GET", "/api/v1/quality?area=320812&period=2026", "",
+                                    {{"Cookie", LogIn("county1").cookie}, {"Accept", "application/json"}});
+  ASSERT_EQ(quality.status, 200) << quality.body;
+  auto runs = Json(quality.body)->getArray("imports");
+  ASSERT_EQ(runs->size(), 1u) << quality.body;
+  auto run = runs->getObject(0);
+  EXPECT_EQ(run->getValue<std::string>("command"), "upload questionnaire");
+  EXPECT_EQ(run->getValue<std::string>("actor"), "county1");
+  EXPECT_EQ(run->getObject("area")->getValue<std::string>("code"), "320812");
+  EXPECT_EQ(run->getValue<int>("stored"), 2);
+  EXPECT_EQ(run->getValue<int>("rejected"), 2);
+
+  // The city's official may place the 淮安区 row too; the county's rows are already stored.
+  const auto city = Json(Upload(LogIn("city1"), "area=3208", CountyExport()).body);
+  EXPECT_EQ(city->getValue<int>("stored"), 1);
+  EXPECT_EQ(city->getValue<int>("duplicates"), 2);
+  EXPECT_EQ(city->getValue<int>("rejected"), 1);
+}
+
+TEST_F(QuestionnaireAreaUploadTest, GridWorkerKeepsToItsTownsAndOthersAreRefused) {
+  ASSERT_TRUE(server_->started()) << server_->log();
+  const SignedIn grid = LogIn("grid4");
+  // An area holding none of the grid worker's towns: refused as a whole.
+  const WebReply outside = Upload(grid, "area=320803", CountyExport());
+  EXPECT_EQ(outside.status, 403) << outside.body;
+  EXPECT_NE(outside.body.find("只能导入本人负责的乡镇"), std::string::npos) << outside.body;
+  EXPECT_EQ(Upload(grid, "area=3201", CountyExport()).status, 403);
+  // Its county: only the row of its own town is stored; 城南街道 is another grid's.
+  const WebReply county = Upload(grid, "area=320812", CountyExport());
+  ASSERT_EQ(county.status, 200) << county.body;
+  const auto report = Json(county.body);
+  EXPECT_EQ(report->getValue<int>("stored"), 1);
+  EXPECT_EQ(report->getValue<int>("rejected"), 3);
+  const auto issues = Issues(report);
+  ASSERT_EQ(issues.count(2), 1u) << county.body;
+  EXPECT_NE(issues.at(2).find("town 320812001"), std::string::npos) << issues.at(2);
+  EXPECT_NE(issues.at(2).find("not one of your towns"), std::string::npos) << issues.at(2);
+
+  // Another county for its official, statisticians anywhere, no CSRF token: refused.
+  EXPECT_EQ(Upload(LogIn("county1"), "area=320803", CountyExport()).status, 403);
+  EXPECT_EQ(Upload(LogIn("stat1"), "area=320812", CountyExport()).status, 403);
+  const SignedIn county1 = LogIn("county1");
+  const WebReply no_csrf =
+      HttpCall(server_->port(), "POST", "/api/v1/imports/wechat?period=2026&area=320812&survey=quest-test",
+               CountyExport(), {{"Cookie", county1.cookie}, {"Content-Type", "application/octet-stream"}});
+  EXPECT_EQ(no_csrf.status, 403) << no_csrf.body;
+}
+
+TEST_F(QuestionnaireAreaUploadTest, AnAreaNeedsAQuestionnaireWithATownColumn) {
+  ASSERT_TRUE(server_->started()) << server_->log();
+  const SignedIn county = LogIn("county1");
+  // Both, a town as the area, an unknown area: usage errors.
+  EXPECT_EQ(Upload(county, "area=320812&town=320812004", CountyExport()).status, 400);
+  EXPECT_EQ(Upload(county, "area=320812004", CountyExport()).status, 400);
+  EXPECT_EQ(Upload(county, "area=329999", CountyExport()).status, 400);
+  // A chat export names no town: it needs town=.
+  const WebReply chat = Upload(county, "area=320812",
+                               Read(std::string(MINYI_SOURCE_DIR) + "/tests/fixtures/wechat/wechatmsg.csv"),
+                               "wechatmsg.csv", "&survey=jiangsu-safety&grid_workers=wxid_grid01");
+  EXPECT_EQ(chat.status, 400) << chat.body;
+  EXPECT_NE(chat.body.find("town=CODE"), std::string::npos) << chat.body;
+  // No map for this questionnaire: nothing names the town column.
+  const WebReply unmapped =
+      Upload(county, "area=320812", CountyExport(), "county.csv", "&survey=quest-test&questionnaire=999");
+  EXPECT_EQ(unmapped.status, 422) << unmapped.body;
+  EXPECT_NE(unmapped.body.find("town_question"), std::string::npos) << unmapped.body;
+  // The same export into one town still puts every row there.
+  const WebReply town = Upload(county, "town=320812004", CountyExport());
+  ASSERT_EQ(town.status, 200) << town.body;
+  EXPECT_EQ(Json(town.body)->getValue<int>("stored"), 4);
+}
+
 // Regression: a broken map in questionnaire.map_dir stopped serve although no live questionnaire
 // endpoint needed it. Now serve starts and says so once; questionnaire uploads answer why they
 // cannot be imported, chat uploads work. With a live endpoint configured serve still refuses to start.
