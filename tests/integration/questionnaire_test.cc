@@ -4,6 +4,7 @@
 #include <Poco/DigestEngine.h>
 #include <Poco/File.h>
 #include <Poco/JSON/Parser.h>
+#include <Poco/Path.h>
 #include <Poco/SHA1Engine.h>
 #include <gtest/gtest.h>
 
@@ -166,55 +167,72 @@ TEST_F(QuestionnaireCliTest, LiveEndpointsAuthenticateStoreReviseAndWithdraw) {
   EXPECT_NE(Squash(status.out).find("quest-test 2026 wechat 1\n"), std::string::npos) << status.out;
 }
 
-// The upload of serve (POST /api/v1/imports/wechat) given questionnaire exports: one server, the
-// maps of the CLI test above in questionnaire.map_dir, grid workers of two towns and a county official.
-class QuestionnaireUploadTest : public ::testing::Test {
+// One `minyi serve` per upload test suite (POST /api/v1/imports/wechat): the quest-test survey and
+// `more_surveys` (paths), `maps` (file name, JSON) in questionnaire.map_dir, and `users` (`minyi user
+// add` arguments, the password "<name>-password-123").
+class UploadServerTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
+  static void StartServer(const std::vector<std::pair<std::string, std::string>>& maps,
+                          const std::vector<std::vector<std::string>>& users,
+                          const std::vector<std::string>& more_surveys = {}) {
     dir_ = new TempDir();
     Poco::File(dir_->File("surveys")).createDirectories();
     Poco::File(dir_->File("maps")).createDirectories();
     WriteFile(dir_->File("surveys/quest-test.json"), Read(kFixtures + "survey.json"));
-    WriteFile(dir_->File("maps/wjx.json"),
-              R"({"provider":"wjx","id":"5657754","survey":"quest-test","period":"2026","town_question":"4",
-                  "county":"320812","questions":{"1":"security","2":"grid","3":"activities","5":"comment"}})");
-    WriteFile(
-        dir_->File("maps/txwj.json"),
-        R"({"provider":"txwj","id":"5356056","survey":"quest-test","period":"2026","town":"320812004"})");
+    for (const std::string& path : more_surveys) {
+      WriteFile(dir_->File("surveys/" + Poco::Path(path).getFileName()), Read(path));
+    }
+    for (const auto& [name, json] : maps) WriteFile(dir_->File("maps/" + name), json);
     global_ = {"-D", "store.sqlite.path=" + dir_->File("minyi.db"),
                "-D", "paths.surveys=" + dir_->File("surveys"),
                "-D", "collector.respondent_key_secret=integration-test-secret-0123456789",
                "-D", "aggregator.interval_ms=0",
                "-D", "dashboard.survey=quest-test",
                "-D", "questionnaire.map_dir=" + dir_->File("maps")};
-    const std::vector<std::vector<std::string>> users = {
-        {"grid4", "--role", "grid_worker", "--area", "320812004"},
-        {"grid1", "--role", "grid_worker", "--area", "320812001"},
-        {"county1", "--role", "official", "--area", "320812"},
-    };
     for (const auto& u : users) {
       const RunResult r = AddUser(global_, u, u[0] + "-password-123");
       EXPECT_EQ(r.exit_code, 0) << r.err;
     }
-    std::vector<std::string> serve = global_;
-    serve.insert(serve.end(), {"-D", "http.port=0"});
-    server_ = new ServerProcess(serve);
+    server_ = new ServerProcess(global_);
   }
-  static void TearDownTestSuite() {
+  static void StopServer() {
     delete server_;
+    server_ = nullptr;
     delete dir_;
+    dir_ = nullptr;
   }
-
-  using Login = SignedIn;
+  static void TearDownTestSuite() { StopServer(); }
+  static SignedIn LogIn(const std::string& user) {
+    SignedIn login = SignIn(server_->port(), user, user + "-password-123");
+    EXPECT_FALSE(login.cookie.empty() || login.csrf.empty()) << user << " could not sign in";
+    return login;
+  }
   static Poco::JSON::Object::Ptr Json(const std::string& body) {
     Poco::JSON::Parser parser;
     return parser.parse(body).extract<Poco::JSON::Object::Ptr>();
   }
-  static Login LogIn(const std::string& user) {
-    Login login = SignIn(server_->port(), user, user + "-password-123");
-    EXPECT_FALSE(login.cookie.empty() || login.csrf.empty()) << user << " could not sign in";
-    return login;
+
+  static inline TempDir* dir_ = nullptr;
+  static inline ServerProcess* server_ = nullptr;
+  static inline std::vector<std::string> global_;
+};
+
+// The upload of serve given questionnaire exports: the maps of the CLI test above in
+// questionnaire.map_dir, grid workers of two towns and a county official.
+class QuestionnaireUploadTest : public UploadServerTest {
+ protected:
+  static void SetUpTestSuite() {
+    StartServer({{"wjx.json",
+                  R"({"provider":"wjx","id":"5657754","survey":"quest-test","period":"2026","town_question":"4",
+                  "county":"320812","questions":{"1":"security","2":"grid","3":"activities","5":"comment"}})"},
+                 {"txwj.json",
+                  R"({"provider":"txwj","id":"5356056","survey":"quest-test","period":"2026","town":"320812004"})"}},
+                {{"grid4", "--role", "grid_worker", "--area", "320812004"},
+                 {"grid1", "--role", "grid_worker", "--area", "320812001"},
+                 {"county1", "--role", "official", "--area", "320812"}});
   }
+
+  using Login = SignedIn;
   static WebReply Upload(const Login& who, const std::string& town, const std::string& file,
                          const std::string& extra = "") {
     return UploadBytes(who, town, file, Read(kFixtures + file), extra);
@@ -234,10 +252,6 @@ class QuestionnaireUploadTest : public ::testing::Test {
     return r.status == 200 ? Json(r.body)->getArray("imports")
                            : Poco::JSON::Array::Ptr(new Poco::JSON::Array);
   }
-
-  static inline TempDir* dir_ = nullptr;
-  static inline ServerProcess* server_ = nullptr;
-  static inline std::vector<std::string> global_;
 };
 
 TEST_F(QuestionnaireUploadTest, GridWorkerUploadsCsvAndXlsxIntoItsTownTwiceAddsNothing) {
@@ -357,40 +371,20 @@ TEST_F(QuestionnaireUploadTest, CliImportsAreImportRunsToo) {
 // A county-wide 问卷星 export (a city-wide map: its town column is looked up in 淮安市 3208) uploaded
 // with area=CODE: each row's town comes from the file, and rows outside the area or the caller's
 // scope are rejected one by one with their row numbers.
-class QuestionnaireAreaUploadTest : public ::testing::Test {
+// A server and store of its own for each test: every test counts the rows it stored.
+class QuestionnaireAreaUploadTest : public UploadServerTest {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new TempDir();
-    Poco::File(dir_->File("surveys")).createDirectories();
-    Poco::File(dir_->File("maps")).createDirectories();
-    WriteFile(dir_->File("surveys/quest-test.json"), Read(kFixtures + "survey.json"));
-    WriteFile(dir_->File("surveys/jiangsu-safety.json"),
-              Read(std::string(MINYI_SOURCE_DIR) + "/conf/surveys/jiangsu-safety.json"));
-    WriteFile(dir_->File("maps/wjx_city.json"),
-              R"({"provider":"wjx","id":"7000001","survey":"quest-test","period":"2026","town_question":"4",
-                  "county":"3208","questions":{"1":"security","2":"grid"}})");
-    global_ = {"-D", "store.sqlite.path=" + dir_->File("minyi.db"),
-               "-D", "paths.surveys=" + dir_->File("surveys"),
-               "-D", "collector.respondent_key_secret=integration-test-secret-0123456789",
-               "-D", "aggregator.interval_ms=0",
-               "-D", "dashboard.survey=quest-test",
-               "-D", "questionnaire.map_dir=" + dir_->File("maps")};
-    const std::vector<std::vector<std::string>> users = {
-        {"grid4", "--role", "grid_worker", "--area", "320812004"},
-        {"county1", "--role", "official", "--area", "320812"},
-        {"city1", "--role", "official", "--area", "3208"},
-        {"stat1", "--role", "statistician"},
-    };
-    for (const auto& u : users) {
-      const RunResult r = AddUser(global_, u, u[0] + "-password-123");
-      EXPECT_EQ(r.exit_code, 0) << r.err;
-    }
-    server_ = new ServerProcess(global_);
+  void SetUp() override {
+    StartServer({{"wjx_city.json",
+                  R"({"provider":"wjx","id":"7000001","survey":"quest-test","period":"2026","town_question":"4",
+                  "county":"3208","questions":{"1":"security","2":"grid"}})"}},
+                {{"grid4", "--role", "grid_worker", "--area", "320812004"},
+                 {"county1", "--role", "official", "--area", "320812"},
+                 {"city1", "--role", "official", "--area", "3208"},
+                 {"stat1", "--role", "statistician"}},
+                {std::string(MINYI_SOURCE_DIR) + "/conf/surveys/jiangsu-safety.json"});
   }
-  static void TearDownTestSuite() {
-    delete server_;
-    delete dir_;
-  }
+  void TearDown() override { StopServer(); }
 
   // Rows of 城南街道 and 闸口街道 (清江浦区 320812), 河下街道 (淮安区 320803) and an unknown town.
   static std::string CountyExport() {
@@ -401,11 +395,6 @@ class QuestionnaireAreaUploadTest : public ::testing::Test {
            "3,2026-06-16 09:00:00,20秒,很安全,满意,河下街道\n"
            "4,2026-06-16 09:30:00,18秒,安全,满意,不存在镇\n";
   }
-  static SignedIn LogIn(const std::string& user) {
-    SignedIn login = SignIn(server_->port(), user, user + "-password-123");
-    EXPECT_FALSE(login.cookie.empty() || login.csrf.empty()) << user << " could not sign in";
-    return login;
-  }
   // POSTs `bytes` with `target` ("area=320812", "town=…") and the rest of the query.
   static WebReply Upload(const SignedIn& who, const std::string& target, const std::string& bytes,
                          const std::string& name = "county.csv",
@@ -414,10 +403,6 @@ class QuestionnaireAreaUploadTest : public ::testing::Test {
         server_->port(), "POST", "/api/v1/imports/wechat?period=2026&" + target + "&name=" + name + rest,
         bytes,
         {{"Cookie", who.cookie}, {"X-CSRF-Token", who.csrf}, {"Content-Type", "application/octet-stream"}});
-  }
-  static Poco::JSON::Object::Ptr Json(const std::string& body) {
-    Poco::JSON::Parser parser;
-    return parser.parse(body).extract<Poco::JSON::Object::Ptr>();
   }
   // The rejected rows of a questionnaire report: row number → reason.
   static std::map<int, std::string> Issues(const Poco::JSON::Object::Ptr& report) {
@@ -428,10 +413,6 @@ class QuestionnaireAreaUploadTest : public ::testing::Test {
     }
     return out;
   }
-
-  static inline TempDir* dir_ = nullptr;
-  static inline ServerProcess* server_ = nullptr;
-  static inline std::vector<std::string> global_;
 };
 
 TEST_F(QuestionnaireAreaUploadTest, CountyOfficialStoresTheRowsOfItsTownsAndRejectsAnotherCounty) {
