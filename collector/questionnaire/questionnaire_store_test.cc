@@ -46,19 +46,7 @@ class QuestionnaireStoreTest : public testsupport::FreshStoreTest {
   }
 
   // The current responses of the test survey, by source_ref.
-  std::map<std::string, Response> Stored() {
-    std::map<std::string, Response> out;
-    ResponseQuery query;
-    query.survey_id = "quest-test";
-    EXPECT_TRUE(store_
-                    ->Scan(query,
-                           [&](const Response& r) {
-                             out[r.source_ref] = r;
-                             return true;
-                           })
-                    .ok());
-    return out;
-  }
+  std::map<std::string, Response> Stored() { return testsupport::StoredBySourceRef(*store_, "quest-test"); }
 
   SurveyCatalog catalog_;
   std::unique_ptr<AreaRegistry> areas_;

@@ -64,20 +64,7 @@ class WechatStoreTest : public testsupport::FreshStoreTest {
   }
 
   // The current responses of the survey, by source_ref.
-  std::map<std::string, Response> Stored() {
-    std::map<std::string, Response> out;
-    ResponseQuery query;
-    query.survey_id = "jiangsu-safety";
-    query.include_raw_payload = true;
-    EXPECT_TRUE(store_
-                    ->Scan(query,
-                           [&](const Response& r) {
-                             out[r.source_ref] = r;
-                             return true;
-                           })
-                    .ok());
-    return out;
-  }
+  std::map<std::string, Response> Stored() { return testsupport::StoredBySourceRef(*store_, "jiangsu-safety", true); }
 
   std::string Ref(const std::string& key_input) const {
     return "wechat:jiangsu-safety:2024:" + keyer_->KeyFor(key_input);

@@ -92,6 +92,20 @@ Result<std::unique_ptr<sql::Store>> TestDatabases::OpenFresh() {
   return store;
 }
 
+std::map<std::string, Response> StoredBySourceRef(ResponseSource& source, const std::string& survey_id,
+                                                  bool include_raw_payload) {
+  std::map<std::string, Response> out;
+  ResponseQuery query;
+  query.survey_id = survey_id;
+  query.include_raw_payload = include_raw_payload;
+  const Status scanned = source.Scan(query, [&](Response& r) {
+    out[r.source_ref] = std::move(r);
+    return true;
+  });
+  EXPECT_TRUE(scanned.ok()) << scanned;
+  return out;
+}
+
 void FreshStoreTest::SetUp() {
   databases_ = std::make_unique<TestDatabases>(GetParam());
   auto store = databases_->OpenFresh();

@@ -5,10 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "core/ports.h"
 #include "core/status.h"
 #include "sql/store.h"
 #include "tests/support/mariadb_server.h"
@@ -49,6 +51,11 @@ class TestDatabases {
   std::vector<std::string> temp_dirs_;
   std::vector<std::string> databases_;
 };
+
+// The stored responses of `survey_id` keyed by source_ref (with their raw payloads when asked): what
+// the importers' store tests compare against after each import.
+std::map<std::string, Response> StoredBySourceRef(ResponseSource& source, const std::string& survey_id,
+                                                  bool include_raw_payload = false);
 
 // A fixture with a fresh, migrated store of the parameter's backend in `store_`, closed and its
 // database removed after each test. A derived fixture that opens more (feature stores on `store_`)
