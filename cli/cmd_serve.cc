@@ -174,6 +174,11 @@ int RunServe(Context& context, const Args& args) {
     server.Start();
     spdlog::info("minyi {} serving on http://{}:{}/ (store {}, {} threads)", kVersion, options.host, port,
                  db.Backend(), options.threads);
+    if (args.Has("--routes-file")) {
+      // Written before the port file, so a test that waits for the port finds the routes too.
+      std::ofstream routes(args.Get("--routes-file"));
+      for (const http::Router::RouteInfo& route : router.Routes()) routes << route.method << ' ' << route.pattern << '\n';
+    }
     if (args.Has("--port-file")) {
       std::ofstream(args.Get("--port-file")) << port << "\n";
     }

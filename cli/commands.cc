@@ -122,7 +122,8 @@ const std::vector<CommandSpec>& Commands() {
       {"serve", "run the HTTP server (resident pages, APIs, dashboards)", "",
        "Migrates the store, then serves on http.host:http.port until SIGINT/SIGTERM, after which it\n"
        "stops accepting connections and lets requests in flight finish.",
-       {{"--port-file", "FILE", "write the bound port to FILE once listening (useful with http.port=0)"}},
+       {{"--port-file", "FILE", "write the bound port to FILE once listening (useful with http.port=0)"},
+        {"--routes-file", "FILE", "write every registered route (METHOD PATTERN, one a line) to FILE once listening"}},
        0, 0, RunServe},
       {"db migrate", "apply pending schema migrations", "", "", {}, 0, 0, RunDbMigrate},
       {"db status", "print the schema version and stored responses per survey, period and channel", "", "", {},

@@ -79,6 +79,7 @@ class RouterFactory : public Poco::Net::HTTPRequestHandlerFactory {
 void Router::Add(std::string method, std::string pattern, Handler handler) {
   Route route;
   route.method = std::move(method);
+  route.pattern = pattern;
   for (auto seg : SplitPath(pattern)) route.segments.emplace_back(seg);
   if (!route.segments.empty() && route.segments.back() == "*") {
     route.wildcard = true;
@@ -86,6 +87,13 @@ void Router::Add(std::string method, std::string pattern, Handler handler) {
   }
   route.handler = std::move(handler);
   routes_.push_back(std::move(route));
+}
+
+std::vector<Router::RouteInfo> Router::Routes() const {
+  std::vector<RouteInfo> out;
+  out.reserve(routes_.size());
+  for (const Route& route : routes_) out.push_back({route.method, route.pattern});
+  return out;
 }
 
 bool Router::Match(const Route& route, const std::vector<std::string_view>& path, PathParams& params) {

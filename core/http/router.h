@@ -46,9 +46,18 @@ class Router {
   // Dispatches one request (used by the factory's handler; exposed for tests).
   void Dispatch(Request& request, Response& response) const;
 
+  // Every registered route as (method, pattern as given to Add), in registration order: what
+  // `minyi serve --routes-file` writes for the access-matrix test (tests/integration/access_matrix_test.cc).
+  struct RouteInfo {
+    std::string method;
+    std::string pattern;
+  };
+  std::vector<RouteInfo> Routes() const;
+
  private:
   struct Route {
     std::string method;
+    std::string pattern;
     std::vector<std::string> segments;
     bool wildcard = false;
     Handler handler;

@@ -89,7 +89,8 @@ ServerProcess::ServerProcess(const std::vector<std::string>& global_args) {
   // options come later and win.
   std::vector<std::string> args = {"-D", "collector.secret_file=" + dir_ + "/respondent.secret"};
   args.insert(args.end(), global_args.begin(), global_args.end());
-  args.insert(args.end(), {"-D", "http.port=0", "-D", "log.file=" + log_path_, "serve", "--port-file", port_file});
+  args.insert(args.end(), {"-D", "http.port=0", "-D", "log.file=" + log_path_, "serve", "--port-file", port_file,
+                      "--routes-file", routes_file()});
   handle_ = std::make_unique<Poco::ProcessHandle>(Poco::Process::launch(MinyiPath(), args, MINYI_SOURCE_DIR, nullptr, nullptr, nullptr));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < deadline) {

@@ -46,6 +46,8 @@ class ServerProcess {
   int Stop();
   // Sends SIGKILL (a crash: nothing is flushed or cleaned up) and waits.
   void Kill();
+  // The file where serve wrote its routes (`serve --routes-file`), one "METHOD PATTERN" a line.
+  std::string routes_file() const { return dir_ + "/routes"; }
   // The server's stderr (log) so far; complete after Stop().
   const std::string& log() const { return log_; }
 
