@@ -185,10 +185,10 @@ Result<PopulationImportReport> ImportPopulationCsv(std::istream& in, const AreaR
     }
     const std::string_view population_text = Trim(fields[columns.population]);
     std::optional<double> population = ParseDouble(population_text);
-    if (!population || !std::isfinite(*population)) {
+    if (!population || std::isnan(*population)) {
       reasons.push_back("population \"" + std::string(population_text) + "\" is not a number");
-    } else if (*population < 0) {
-      reasons.push_back("population " + std::string(population_text) + " is negative");
+    } else if (Status plausible = ValidatePopulationFigure(*population, AreaLevel::kTown); !plausible.ok()) {
+      reasons.push_back(plausible.message() + " (written \"" + std::string(population_text) + "\")");
     } else {
       cell.population = *population;
     }
@@ -226,8 +226,12 @@ Result<PopulationImportReport> ImportPopulationCsv(std::istream& in, const AreaR
       (void)m.Set(cell);  // stored cells were validated when they were imported
     }
 
-    std::vector<PopulationCell> upsert;
-    std::size_t towns_in_year = 0;
+    // Towns whose own margins pass, with their merged totals; stored totals stand for the other towns.
+    std::map<std::string, const TownEntry*> passing;
+    std::map<std::string, double> totals;
+    for (const auto& [town_code, margins] : stored_towns) {
+      if (margins.has_total) totals[town_code] = margins.total;
+    }
     for (; it != towns.end() && it->first.first == year; ++it) {
       const std::string& town_code = it->first.second;
       const TownEntry& entry = it->second;
@@ -253,8 +257,29 @@ Result<PopulationImportReport> ImportPopulationCsv(std::istream& in, const AreaR
         issues.Add({entry.first_line, ref, std::move(reason)});
         continue;
       }
+      passing.emplace(town_code, &entry);
+      totals[town_code] = merged.total;
+    }
+
+    // Area checks: a county, city or the province whose town totals would exceed its cap keeps the file's
+    // towns inside it out (which of them is wrong cannot be told; each is named).
+    std::vector<PopulationCell> upsert;
+    std::size_t towns_in_year = 0;
+    const std::vector<AreaPopulationProblem> area_problems = CheckAreaPopulations(totals, areas);
+    for (const auto& [town_code, entry] : passing) {
+      std::string reason;
+      for (const AreaPopulationProblem& problem : area_problems) {
+        if (areas.Contains(problem.area_code, town_code)) {
+          reason += (reason.empty() ? "" : "; ") + problem.reason;
+        }
+      }
+      if (!reason.empty()) {
+        ++report.towns_rejected;
+        issues.Add({entry->first_line, std::to_string(year) + " " + town_code, "town not stored: " + reason});
+        continue;
+      }
       ++towns_in_year;
-      for (const auto& [cell, line] : entry.cells) upsert.push_back(cell);
+      for (const auto& [cell, line] : entry->cells) upsert.push_back(cell);
     }
     if (!upsert.empty()) {
       Status status = sink.UpsertPopulation(upsert);
