@@ -15,6 +15,7 @@
 #include "collector/text_util.h"
 #include "core/csv.h"
 #include "core/csv_cell.h"
+#include "core/population.h"
 
 namespace minyi::collector {
 namespace {
@@ -267,6 +268,12 @@ class Importer {
       std::optional<double> w = ParseDouble(weight);
       if (!w || !std::isfinite(*w) || *w < 0) {
         reasons.push_back("weight \"" + std::string(weight) + "\" is not a number >= 0");
+      } else if (*w > MaxPopulation(AreaLevel::kTown)) {
+        // The aggregator refuses such a base weight for the whole period; stop it at the line instead.
+        reasons.push_back(
+            "weight \"" + std::string(weight) + "\" is more than " +
+            PopulationFigureText(MaxPopulation(AreaLevel::kTown)) +
+            ", the population cap of a town (a respondent stands for at most that many people)");
       } else {
         r.weight = *w;
       }
