@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "core/population.h"
+
 namespace minyi::aggregator {
 
 void PeriodData::AddRespondent(double d, std::int32_t sex_code, std::int32_t age_code,
@@ -33,15 +35,17 @@ Status PeriodData::Validate() const {
     }
     expected_begin = town.end;
     const TownPopulation& pop = town.population;
-    if (!std::isfinite(pop.total) || pop.total < 0) {
-      return Status::InvalidInput("period data: town " + town.code + " has a bad population total");
+    if (Status figure = ValidatePopulationFigure(pop.total, AreaLevel::kTown); !figure.ok()) {
+      return Status::InvalidInput("period data: town " + town.code +
+                                  " has a bad population total: " + figure.message());
     }
     for (const auto* cells : {&pop.sex, &pop.age}) {
       const std::size_t dict = cells == &pop.sex ? sex_codes.size() : age_codes.size();
       for (const MarginCell& cell : *cells) {
-        if (cell.code < 0 || static_cast<std::size_t>(cell.code) >= dict || !std::isfinite(cell.population) ||
-            cell.population < 0) {
-          return Status::InvalidInput("period data: town " + town.code + " has a bad margin cell");
+        Status figure = ValidatePopulationFigure(cell.population, AreaLevel::kTown);
+        if (cell.code < 0 || static_cast<std::size_t>(cell.code) >= dict || !figure.ok()) {
+          return Status::InvalidInput("period data: town " + town.code + " has a bad margin cell" +
+                                      (figure.ok() ? std::string() : ": " + figure.message()));
         }
       }
     }
@@ -51,7 +55,8 @@ Status PeriodData::Validate() const {
   }
   if (expected_begin != n) return Status::InvalidInput("period data: respondents outside every town");
   for (std::size_t i = 0; i < n; ++i) {
-    if (!std::isfinite(base_weight[i]) || base_weight[i] < 0) {
+    if (!std::isfinite(base_weight[i]) || base_weight[i] < 0 ||
+        base_weight[i] > MaxPopulation(AreaLevel::kTown)) {
       return Status::InvalidInput("period data: respondent " + std::to_string(i) + " has a bad base weight");
     }
     if (sex[i] < kBlankCode || (sex[i] >= 0 && static_cast<std::size_t>(sex[i]) >= sex_codes.size()) ||

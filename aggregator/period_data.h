@@ -83,8 +83,9 @@ struct PeriodData {
                      const std::vector<std::uint8_t>& positive_values, const std::vector<double>& score_values);
 
   // Shape checks: array sizes agree, town ranges are contiguous and ordered, codes are in range,
-  // weights finite and ≥ 0, scores finite in domain, populations finite and ≥ 0. kInvalidInput naming
-  // the first problem.
+  // weights finite and within 0..MaxPopulation(kTown), scores finite in domain, populations passing
+  // ValidatePopulationFigure for a town (core/population.h: whole, 0..cap). kInvalidInput naming the
+  // first problem: implausible figures are refused, never published.
   Status Validate() const;
 };
 

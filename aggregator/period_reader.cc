@@ -66,8 +66,11 @@ class Builder {
   std::int64_t unknown_codes() const { return unknown_codes_; }
 
   Status Add(const AnalysisRow& r) {
-    if (!std::isfinite(r.weight) || r.weight < 0) {
-      return Status::InvalidInput("response " + std::to_string(r.response_id) + ": base weight must be finite and >= 0");
+    if (!std::isfinite(r.weight) || r.weight < 0 || r.weight > MaxPopulation(AreaLevel::kTown)) {
+      return Status::InvalidInput("response " + std::to_string(r.response_id) + ": base weight " +
+                                  PopulationFigureText(r.weight) + " must be finite and within 0.." +
+                                  PopulationFigureText(MaxPopulation(AreaLevel::kTown)) +
+                                  " (a respondent stands for at most a town's population cap)");
     }
     if (data_.towns.empty() || data_.towns.back().code != r.town_code) {
       if (!data_.towns.empty() && r.town_code < data_.towns.back().code) {

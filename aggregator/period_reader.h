@@ -41,7 +41,8 @@ class PeriodReader {
 
   // Reads `period`: every town, or only the towns listed in `towns` (ascending, distinct; a town
   // without responses is left out). `population` holds the period's year. kInvalidInput for a
-  // negative or non-finite base weight; source failures are passed through.
+  // negative, non-finite or over-the-cap (MaxPopulation(kTown)) base weight; source failures are passed
+  // through.
   Result<Read> ReadPeriod(AnalysisSource& source, const Period& period, const std::vector<std::string>* towns,
                           const PopulationTable& population, const AreaRegistry& areas) const;
 

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "aggregator/period_reader.h"
+#include "core/csv_cell.h"
 #include "core/population.h"
 
 namespace minyi::aggregator {
@@ -20,19 +21,6 @@ void Csv(std::ostream& out, double x) {
   char buf[40];
   std::snprintf(buf, sizeof buf, "%.17g", x);
   out << buf;
-}
-
-void CsvText(std::ostream& out, const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) {
-    out << s;
-    return;
-  }
-  out << '"';
-  for (char c : s) {
-    if (c == '"') out << '"';
-    out << c;
-  }
-  out << '"';
 }
 
 }  // namespace
@@ -207,9 +195,9 @@ Status WriteIndexCsv(const std::vector<IndexRow>& rows, std::ostream& out) {
          "score_ci_high,deff,low_n,weighting\n";
   for (const IndexRow& r : rows) {
     out << r.period.ToString() << ',' << r.level << ',';
-    CsvText(out, r.area_code);
+    out << CsvText(r.area_code);
     out << ',';
-    CsvText(out, r.index_id);
+    out << CsvText(r.index_id);
     out << ',' << r.n << ',';
     for (double x : {r.n_eff, r.estimate, r.se, r.ci_low, r.ci_high}) {
       Csv(out, x);

@@ -1,20 +1,21 @@
 #include "aggregator/run.h"
 
-#include <chrono>
-#include <thread>
-
-#include "aggregator/live.h"
+#include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <map>
-#include <tuple>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <tuple>
 #include <vector>
 
-#include <gtest/gtest.h>
+#include "aggregator/aggregate.h"
+#include "aggregator/live.h"
+#include "aggregator/test_util.h"
 
 namespace minyi::aggregator {
 namespace {
@@ -299,6 +300,59 @@ TEST(RunAggregationTest, BadInputIsAStatus) {
   s = RunAggregation(options, f.responses, f.population, f.catalog, f.areas, f.sink);
   EXPECT_EQ(s.status().code(), StatusCode::kInvalidInput);
   EXPECT_NE(s.status().message().find("response 1"), std::string::npos);
+}
+
+// Issue #13: a stored population of 1e26 made the province index 1.0 with SE 1e-21. Implausible
+// margins and base weights are refused with a status naming them; nothing is written.
+TEST(RunAggregationTest, ImplausiblePopulationIsRefusedNotPublished) {
+  for (double total : {1e26, 1e308, 5000000.5}) {
+    Fixture f;
+    for (int i = 0; i < 5; ++i) f.Respond(2024, "320812001", i % 2 ? "m" : "f", "1", "1");
+    for (int i = 0; i < 5; ++i) f.Respond(2024, "320812002", i % 2 ? "m" : "f", "5", "5");
+    f.population.cells = {{2024, "320812001", "", "", total}, {2024, "320812002", "", "", 1000}};
+    AggregationOptions options;
+    options.survey_id = "js";
+    Result<AggregationSummary> s =
+        RunAggregation(options, f.responses, f.population, f.catalog, f.areas, f.sink);
+    ASSERT_FALSE(s.ok()) << total;
+    EXPECT_EQ(s.status().code(), StatusCode::kInvalidInput);
+    EXPECT_NE(s.status().message().find("2024 320812001: population "), std::string::npos) << s.status();
+    EXPECT_TRUE(f.sink.rows.empty()) << total;
+  }
+}
+
+TEST(RunAggregationTest, ImplausibleBaseWeightIsRefused) {
+  Fixture f;
+  f.Respond(2024, "320812001", "m", "1", "1");
+  f.Respond(2024, "320812001", "f", "5", "5", 1e300);
+  AggregationOptions options;
+  options.survey_id = "js";
+  Result<AggregationSummary> s =
+      RunAggregation(options, f.responses, f.population, f.catalog, f.areas, f.sink);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kInvalidInput);
+  EXPECT_NE(s.status().message().find("response 2: base weight 1e+300"), std::string::npos) << s.status();
+  EXPECT_TRUE(f.sink.rows.empty());
+}
+
+// The estimator's own guard, for data built without the population table (PeriodData::Validate).
+TEST(AggregatePeriodTest, ImplausibleFiguresInPeriodDataAreRefused) {
+  auto period = [](double total, double weight) {
+    PeriodData data = testing::OneIndexPeriod();
+    testing::AddTown(&data, "320812001", total);
+    testing::Add(&data, 1, 1);
+    testing::Add(&data, weight, 0);
+    return data;
+  };
+  EXPECT_TRUE(AggregatePeriod(period(1000, 1), {}).ok());
+  Result<PeriodResult> huge = AggregatePeriod(period(1e26, 1), {});
+  ASSERT_FALSE(huge.ok());
+  EXPECT_NE(huge.status().message().find(
+                "town 320812001 has a bad population total: population 1e+26 is more than"),
+            std::string::npos)
+      << huge.status();
+  EXPECT_EQ(AggregatePeriod(period(1000, 1e12), {}).status().code(), StatusCode::kInvalidInput);
+  EXPECT_EQ(AggregatePeriod(period(1000.25, 1), {}).status().code(), StatusCode::kInvalidInput);
 }
 
 TEST(WriteIndexCsvTest, FullPrecisionAndEmptyNaN) {

@@ -43,7 +43,8 @@ void RegisterHealth(http::Router& router, sql::Store& store) {
 }
 
 // The web collector's options from the configuration (README "Configuration").
-Result<collector::WebServiceOptions> WebServiceOptionsFrom(const Config& config) {
+Result<collector::WebServiceOptions> WebServiceOptionsFrom(const Config& config,
+                                                           const SurveyCatalog& surveys) {
   const CollectorOptions& c = config.collector;
   collector::WebServiceOptions o;
   o.group_commit.max_batch = static_cast<std::size_t>(c.group_commit_max_batch);
@@ -60,6 +61,10 @@ Result<collector::WebServiceOptions> WebServiceOptionsFrom(const Config& config)
   o.web.secure_cookies = config.http.public_url.rfind("https://", 0) == 0;
   o.web.bench_routes = config.http.bench_routes;
   o.web.privacy = {c.privacy_controller, c.privacy_purpose, c.privacy_retention};
+  auto invitation_only = collector::ParseSurveyList(c.web_invitation_only, surveys);
+  if (!invitation_only.ok()) return invitation_only.status().WithContext("web.invitation_only");
+  o.ingest.invitation_only = std::move(invitation_only).value();
+  o.ingest.max_web_per_town = c.web_max_responses_per_town;
   o.rate_per_minute = c.web_rate_per_minute;
   o.rate_burst = c.web_rate_burst;
   o.key_cache_ttl = std::chrono::seconds(c.api_key_cache_seconds);
@@ -81,7 +86,7 @@ int RunServe(Context& context, const Args& args) {
   const Resources& r = opened.value();
   sql::Store& db = *r.store;
 
-  auto web_options = WebServiceOptionsFrom(context.config());
+  auto web_options = WebServiceOptionsFrom(context.config(), *r.surveys);
   if (!web_options.ok()) return Fail(web_options.status());
   bool secret_created = false;
   auto secret = collector::LoadRespondentSecret(context.config().collector.respondent_key_secret,
@@ -129,6 +134,8 @@ int RunServe(Context& context, const Args& args) {
   // Officials' dashboards: login, pages, the guarded JSON API (dashboards/dashboard_api.h).
   auto dashboard = StartDashboard(context, r, db, router);
   if (!dashboard.ok()) return Fail(dashboard.status().WithContext("dashboard"));
+  // The per-town cap of web responses reads the stored counts through the dashboards' queries.
+  web.ingest().set_town_counts(dashboard.value()->access.store.get());
   // WeChat export uploads for grid workers and officials, through the same guard (cli/wechat_commands.h).
   auto wechat_upload = RegisterWechatUpload(context, r, *dashboard.value()->access.service, "", router);
   if (!wechat_upload.ok()) return Fail(wechat_upload.status().WithContext("wechat upload"));

@@ -63,6 +63,8 @@ const std::vector<std::pair<std::string, std::string>>& Defaults() {
       {"web.max_form_bytes", "65536"},
       {"web.rate_limit.per_minute", "60"},
       {"web.rate_limit.burst", "20"},
+      {"web.invitation_only", ""},
+      {"web.max_responses_per_town", "0"},
       {"web.privacy.controller", "本次调查的组织单位（平安建设工作主管部门）"},
       {"web.privacy.purpose", "了解群众安全感和对网格工作的满意度，只用于统计分析和改进工作，不用于其他目的"},
       {"web.privacy.retention", "调查结束后保存 3 年，到期删除；统计结果只以汇总形式公布"},
@@ -280,6 +282,9 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
       MINYI_RETURN_IF_ERROR(ReadInt(c, "web.max_form_bytes", 1024, 1 << 30, o.web_max_form_bytes));
       MINYI_RETURN_IF_ERROR(ReadInt(c, "web.rate_limit.per_minute", 0, 1000000, o.web_rate_per_minute));
       MINYI_RETURN_IF_ERROR(ReadInt(c, "web.rate_limit.burst", 1, 1000000, o.web_rate_burst));
+      o.web_invitation_only = c.getString("web.invitation_only");
+      MINYI_RETURN_IF_ERROR(
+          ReadInt(c, "web.max_responses_per_town", 0, 100000000, o.web_max_responses_per_town));
       o.privacy_controller = c.getString("web.privacy.controller");
       o.privacy_purpose = c.getString("web.privacy.purpose");
       o.privacy_retention = c.getString("web.privacy.retention");

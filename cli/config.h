@@ -42,6 +42,8 @@ struct CollectorOptions {
   int web_max_form_bytes = 65536;
   int web_rate_per_minute = 60;
   int web_rate_burst = 20;
+  std::string web_invitation_only;     // survey ids (comma-separated) whose pages need an invitation
+  int web_max_responses_per_town = 0;  // web responses per survey, period and town; 0: no cap
   std::string privacy_controller;
   std::string privacy_purpose;
   std::string privacy_retention;

@@ -34,6 +34,8 @@ std::string NormalizeRespondent(std::string_view text) {
 // The reason code a rejected submission is counted under (core/collector_counters.h).
 std::string RejectionReason(const IngestResult& r) {
   if (r.code == IngestCode::kForbidden) return "forbidden_survey";
+  if (r.code == IngestCode::kInvitationRequired) return "invitation_required";
+  if (r.code == IngestCode::kTownCapReached) return "town_cap";
   if (r.errors.empty()) return "invalid";
   const FieldError& first = r.errors.front();
   if (first.field == "survey") return "unknown_survey";
@@ -72,6 +74,20 @@ Result<std::vector<Period>> ParsePeriodList(std::string_view text) {
   return out;
 }
 
+Result<std::set<std::string>> ParseSurveyList(std::string_view text, const SurveyCatalog& surveys) {
+  std::set<std::string> out;
+  for (std::size_t pos = 0; pos <= text.size();) {
+    std::size_t end = text.find(',', pos);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string id = Trim(text.substr(pos, end - pos));
+    if (!id.empty() && surveys.Find(id) == nullptr)
+      return Status::InvalidInput("unknown survey '" + id + "'");
+    if (!id.empty()) out.insert(id);
+    pos = end + 1;
+  }
+  return out;
+}
+
 int IngestResult::HttpStatus() const {
   switch (code) {
     case IngestCode::kStored: return 201;
@@ -79,6 +95,8 @@ int IngestResult::HttpStatus() const {
     case IngestCode::kConflict: return 409;
     case IngestCode::kInvalid: return 422;
     case IngestCode::kForbidden: return 403;
+    case IngestCode::kInvitationRequired: return 403;
+    case IngestCode::kTownCapReached: return 429;
     case IngestCode::kBusy: return 503;
     case IngestCode::kUnavailable: return 503;
   }
@@ -92,6 +110,8 @@ std::string_view IngestResult::CodeName() const {
     case IngestCode::kConflict: return "conflict";
     case IngestCode::kInvalid: return "invalid";
     case IngestCode::kForbidden: return "forbidden";
+    case IngestCode::kInvitationRequired: return "invitation_required";
+    case IngestCode::kTownCapReached: return "town_cap";
     case IngestCode::kBusy: return "busy";
     case IngestCode::kUnavailable: return "unavailable";
   }
@@ -178,6 +198,12 @@ std::optional<Response> IngestService::Build(const Submission& s, const Submitte
       }
     }
   }
+  if (!invitation && errors.empty() && who.kind == Submitter::Kind::kPage && InvitationOnly(s.survey_id)) {
+    result.code = IngestCode::kInvitationRequired;
+    result.message =
+        "survey '" + s.survey_id + "' admits invited respondents only: open the link of an invitation";
+    return std::nullopt;
+  }
   if (town.empty()) {
     errors.push_back({"town", "is required"});
   } else if (!areas_.IsTown(town)) {
@@ -226,26 +252,72 @@ std::vector<IngestResult> IngestService::Submit(const std::vector<Submission>& s
     if (built) {
       valid.push_back(std::move(*built));
       valid_index.push_back(i);
-    } else if (tally_ != nullptr &&
-               (results[i].code == IngestCode::kInvalid || results[i].code == IngestCode::kForbidden)) {
+    } else if (results[i].code == IngestCode::kInvalid || results[i].code == IngestCode::kForbidden ||
+               results[i].code == IngestCode::kInvitationRequired) {
       const Submission& s = submissions[i];
-      tally_->Count(ChannelOf(who), RejectionReason(results[i]), surveys_.Find(s.survey_id) ? s.survey_id : "",
-                    s.period.value_or(Period{0, 0}), areas_.IsTown(s.town_code) ? s.town_code : "");
+      CountRefused(who, RejectionReason(results[i]), s.survey_id, s.period.value_or(Period{0, 0}),
+                   s.town_code);
     }
   }
+  // The per-town cap, for what passed validation without an invitation.
+  std::vector<std::optional<TownKey>> slots(valid.size());
+  if (options_.max_web_per_town > 0 && town_counts_ != nullptr) {
+    std::vector<Response> admitted;
+    std::vector<std::size_t> admitted_index;
+    for (std::size_t j = 0; j < valid.size(); ++j) {
+      Response& r = valid[j];
+      IngestResult& out = results[valid_index[j]];
+      if (r.source_ref.rfind("token:", 0) != 0) {
+        const TownKey key(r.survey_id, r.period.year, r.period.quarter, r.town_code);
+        Result<bool> slot = ReserveTownSlot(key);
+        if (!slot.ok()) {
+          out.code = IngestCode::kUnavailable;
+          out.message = "the store is unavailable";
+          continue;
+        }
+        if (*slot) {
+          slots[admitted.size()] = key;
+        } else {
+          // At the cap: only a submission already stored under its identity goes on (its duplicate).
+          Result<bool> stored = AlreadyAnswered(r.source_ref);
+          if (!stored.ok() || !*stored) {
+            out.code = stored.ok() ? IngestCode::kTownCapReached : IngestCode::kUnavailable;
+            out.message = stored.ok() ? "town " + r.town_code + " has reached its cap of " +
+                                            std::to_string(options_.max_web_per_town) +
+                                            " web responses for " + r.period.ToString()
+                                      : "the store is unavailable";
+            if (stored.ok()) CountRefused(who, "town_cap", r.survey_id, r.period, r.town_code);
+            continue;
+          }
+        }
+      }
+      admitted.push_back(std::move(r));
+      admitted_index.push_back(valid_index[j]);
+    }
+    valid = std::move(admitted);
+    valid_index = std::move(admitted_index);
+    slots.resize(valid.size());
+  }
+  // A held slot is given back unless its response was stored.
+  auto settle = [&](std::size_t j, bool stored) {
+    if (slots[j] && !stored) ReleaseTownSlot(*slots[j]);
+  };
   if (valid.empty()) return results;
   auto queued = writer_.Submit(std::move(valid));
   if (!queued.ok()) {
-    for (std::size_t i : valid_index) {
-      results[i].code = queued.status().code() == StatusCode::kResourceExhausted ? IngestCode::kBusy
-                                                                                 : IngestCode::kUnavailable;
-      results[i].message = queued.status().message();
+    for (std::size_t j = 0; j < valid_index.size(); ++j) {
+      IngestResult& out = results[valid_index[j]];
+      out.code = queued.status().code() == StatusCode::kResourceExhausted ? IngestCode::kBusy
+                                                                          : IngestCode::kUnavailable;
+      out.message = queued.status().message();
+      settle(j, false);
     }
     return results;
   }
   for (std::size_t j = 0; j < valid_index.size(); ++j) {
     IngestResult& out = results[valid_index[j]];
     Result<AppendResult> appended = (*queued)[j].get();
+    settle(j, appended.ok() && appended->outcome == AppendOutcome::kStored);
     if (!appended.ok()) {
       out.code = IngestCode::kUnavailable;
       out.message = "the response could not be stored; please retry";
@@ -267,6 +339,40 @@ std::vector<IngestResult> IngestService::Submit(const std::vector<Submission>& s
 
 void IngestService::CountMalformed(const Submitter& who, const std::string& reason) {
   if (tally_ != nullptr) tally_->Count(ChannelOf(who), reason, "", Period{0, 0}, "");
+}
+
+void IngestService::CountRefused(const Submitter& who, const std::string& reason,
+                                 const std::string& survey_id, const Period& period,
+                                 const std::string& town_code) {
+  if (tally_ == nullptr) return;
+  tally_->Count(ChannelOf(who), reason, surveys_.Find(survey_id) ? survey_id : "", period,
+                areas_.IsTown(town_code) ? town_code : "");
+}
+
+Result<bool> IngestService::ReserveTownSlot(const TownKey& key) {
+  std::lock_guard<std::mutex> lock(town_mu_);
+  auto it = town_web_.find(key);
+  if (it == town_web_.end()) {
+    // First use of this town and period: what is stored already (any web response, page, invitation
+    // or partner API). Read under the lock so two first submissions cannot both seed it.
+    const auto& [survey_id, year, quarter, town] = key;
+    Result<std::vector<ChannelCount>> counts = town_counts_->CountByChannel(survey_id, town);
+    if (!counts.ok()) return counts.status();
+    std::int64_t stored = 0;
+    for (const ChannelCount& c : *counts) {
+      if (c.channel == Channel::kWeb && c.period == Period{year, quarter}) stored += c.count;
+    }
+    it = town_web_.emplace(key, stored).first;
+  }
+  if (it->second >= options_.max_web_per_town) return false;
+  ++it->second;
+  return true;
+}
+
+void IngestService::ReleaseTownSlot(const TownKey& key) {
+  std::lock_guard<std::mutex> lock(town_mu_);
+  auto it = town_web_.find(key);
+  if (it != town_web_.end() && it->second > 0) --it->second;
 }
 
 IngestResult IngestService::SubmitOne(const Submission& submission, const Submitter& who) {

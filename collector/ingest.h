@@ -13,19 +13,35 @@
 // partner's respondent id, or the device. Phone numbers are masked in text answers and the raw
 // payload before anything is stored.
 //
+// Repeated page submissions: a page submission is one per device cookie, so a resident who clears
+// cookies (or a script that never keeps them) can answer again; only the page rate limit and the two
+// optional bounds below stop it (README "Web collector"):
+//   invitation-only surveys (IngestOptions::invitation_only): page submissions need a valid token
+//     (kInvitationRequired, 403, otherwise); partner API keys are not affected;
+//   a per-town cap (IngestOptions::max_web_per_town, with set_town_counts): at most that many web
+//     responses per (survey, period, town); a further submission without an invitation token is
+//     refused (kTownCapReached, 429) unless its identity is already stored (then it is the duplicate or
+//     conflict it is). Invited respondents are never capped: each token admits one response anyway.
+// Refusals are counted in the rejection tally ("invitation_required", "town_cap").
+//
 // Thread-safe: one service is shared by all request threads.
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "collector/group_commit.h"
 #include "collector/rejection_tally.h"
 #include "collector/web_crypto.h"
 #include "core/areas.h"
+#include "core/dashboard_ports.h"
 #include "core/response.h"
 #include "core/survey.h"
 #include "core/web_ports.h"
@@ -36,10 +52,18 @@ struct IngestOptions {
   // Periods that accept responses. Empty: the current calendar year in local time (UTC+8).
   std::vector<Period> open_periods;
   int utc_offset_minutes = 480;
+  // Survey ids whose resident pages admit invited respondents only (web.invitation_only).
+  std::set<std::string> invitation_only;
+  // Web responses accepted per (survey, period, town) without an invitation token; 0: no cap
+  // (web.max_responses_per_town). Needs set_town_counts.
+  std::int64_t max_web_per_town = 0;
 };
 
 // Parses "2025, 2025Q2" into periods (kInvalidInput naming the bad item).
 Result<std::vector<Period>> ParsePeriodList(std::string_view text);
+
+// Parses "a, b" into survey ids, each one of `surveys` (kInvalidInput naming an unknown one).
+Result<std::set<std::string>> ParseSurveyList(std::string_view text, const SurveyCatalog& surveys);
 
 // One submission as received, before validation.
 struct Submission {
@@ -64,13 +88,15 @@ struct Submitter {
 };
 
 enum class IngestCode {
-  kStored,       // 201
-  kDuplicate,    // 200: the same content under the same identity was stored before
-  kConflict,     // 409: the identity is taken with different content
-  kInvalid,      // 422: field-level reasons in `errors`
-  kForbidden,    // 403: the API key is not scoped to the survey
-  kBusy,         // 503 + Retry-After: the write queue is full
-  kUnavailable,  // 503: the store failed or the server is stopping
+  kStored,              // 201
+  kDuplicate,           // 200: the same content under the same identity was stored before
+  kConflict,            // 409: the identity is taken with different content
+  kInvalid,             // 422: field-level reasons in `errors`
+  kForbidden,           // 403: the API key is not scoped to the survey
+  kInvitationRequired,  // 403: an invitation-only survey, submitted from the page without a token
+  kTownCapReached,      // 429: the town's web responses for the period reached the cap
+  kBusy,                // 503 + Retry-After: the write queue is full
+  kUnavailable,         // 503: the store failed or the server is stopping
 };
 
 struct IngestResult {
@@ -120,6 +146,19 @@ class IngestService {
   void set_rejection_tally(RejectionTally* tally) { tally_ = tally; }
   // A request refused before validation (400: "invalid_json", "malformed").
   void CountMalformed(const Submitter& who, const std::string& reason);
+  // A refusal with what is known of it (survey, period, town: kept only when valid), e.g. a page post
+  // without the device cookie ("no_device_cookie").
+  void CountRefused(const Submitter& who, const std::string& reason, const std::string& survey_id,
+                    const Period& period, const std::string& town_code);
+
+  // Whether the survey's pages admit invited respondents only.
+  bool InvitationOnly(const std::string& survey_id) const {
+    return options_.invitation_only.count(survey_id) > 0;
+  }
+  // Where the per-town cap reads the web responses already stored (CountByChannel, once per survey,
+  // period and town; later ones are counted here). nullptr (the default) turns the cap off. Set
+  // before serving; must outlive the service.
+  void set_town_counts(DashboardQueries* counts) { town_counts_ = counts; }
 
  private:
   // Validates and builds; on failure fills `result` and returns nullopt.
@@ -133,6 +172,17 @@ class IngestService {
   const KeyedHasher& hasher_;
   IngestOptions options_;
   RejectionTally* tally_ = nullptr;
+
+  // Per-town cap: web responses stored or in flight, per (survey, period, town). Bounded by surveys ×
+  // open periods × towns: keys are made only for valid submissions.
+  using TownKey = std::tuple<std::string, int, int, std::string>;
+  // kOk with true: a slot is held (release it unless the response was stored); false: the cap is
+  // reached. Store failures are returned.
+  Result<bool> ReserveTownSlot(const TownKey& key);
+  void ReleaseTownSlot(const TownKey& key);
+  DashboardQueries* town_counts_ = nullptr;
+  std::mutex town_mu_;
+  std::map<TownKey, std::int64_t> town_web_;
 };
 
 }  // namespace minyi::collector

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+
 #include "collector/fake_store_for_test.h"
+#include "collector/rejection_tally.h"
 #include "collector/web_access.h"
 #include "collector/web_fakes_for_test.h"
 
@@ -170,6 +173,122 @@ TEST_F(IngestTest, PageSubmissionsAreOnePerDeviceAndPeriod) {
   EXPECT_EQ(ingest_.SubmitOne(s, page).code, IngestCode::kDuplicate);
   EXPECT_EQ(store_.rows[0].source_ref, ingest_.DeviceSourceRef(page.device_id, "jiangsu-safety", Period{2025, 0}));
   EXPECT_EQ(store_.rows[0].respondent_key, hasher_.RespondentKey("device:" + page.device_id));
+}
+
+// Issue #13 "repeated web submissions": without the device cookie a person could submit again and
+// again. Invitation-only surveys and a per-town cap bound it; refusals are counted.
+class IngestBoundsTest : public IngestTest {
+ protected:
+  IngestBoundsTest() : tally_(counters_, std::chrono::hours(1)) {}
+  // A service with other options over the same store and access.
+  std::unique_ptr<IngestService> Service(IngestOptions options) {
+    auto service =
+        std::make_unique<IngestService>(Surveys(), Areas(), access_, writer_, hasher_, std::move(options));
+    service->set_rejection_tally(&tally_);
+    service->set_town_counts(&town_counts_);
+    return service;
+  }
+  static Submitter Page(const std::string& device) {
+    Submitter page;
+    page.device_id = device;
+    return page;
+  }
+  std::int64_t Counted(const std::string& key) {
+    EXPECT_TRUE(tally_.Flush().ok());
+    std::lock_guard<std::mutex> lock(counters_.mu);
+    return counters_.totals[key];
+  }
+
+  MemoryCounters counters_;
+  RejectionTally tally_;
+  FakeTownCounts town_counts_;
+};
+
+TEST_F(IngestBoundsTest, InvitationOnlySurveyRefusesPageSubmissionsWithoutAToken) {
+  IngestOptions options = Options();
+  options.invitation_only = {"jiangsu-safety"};
+  std::unique_ptr<IngestService> service = Service(options);
+  IngestService& ingest = *service;
+  EXPECT_TRUE(ingest.InvitationOnly("jiangsu-safety"));
+
+  IngestResult refused = ingest.SubmitOne(Valid(), Page("device-a"));
+  EXPECT_EQ(refused.code, IngestCode::kInvitationRequired);
+  EXPECT_EQ(refused.HttpStatus(), 403);
+  EXPECT_EQ(refused.CodeName(), "invitation_required");
+  EXPECT_NE(refused.message.find("invited respondents only"), std::string::npos) << refused.message;
+  EXPECT_TRUE(store_.rows.empty());
+  EXPECT_EQ(Counted("web/invitation_required/jiangsu-safety/2025/320812007"), 1);
+
+  auto invitations = MakeInvitations("jiangsu-safety", "320812007", 1, 1);
+  ASSERT_TRUE(access_.AddInvitationTokens({invitations[0].record}).ok());
+  Submission invited = Valid();
+  invited.token = invitations[0].token;
+  EXPECT_EQ(ingest.SubmitOne(invited, Page("device-a")).code, IngestCode::kStored);
+  // Partners authenticate with their API key and are not affected.
+  EXPECT_EQ(ingest.SubmitOne(Valid(), Api(key_)).code, IngestCode::kStored);
+  // Other surveys stay open; an unknown survey id in the setting is an error naming it.
+  EXPECT_FALSE(ingest.InvitationOnly("other-survey"));
+  EXPECT_EQ(ParseSurveyList("jiangsu-safety, nope", Surveys()).status().code(), StatusCode::kInvalidInput);
+  EXPECT_EQ(ParseSurveyList(" jiangsu-safety ,", Surveys())->count("jiangsu-safety"), 1u);
+}
+
+TEST_F(IngestBoundsTest, TownCapRefusesFurtherWebResponsesWithA429AndCountsThem) {
+  IngestOptions options = Options();
+  options.max_web_per_town = 3;
+  std::unique_ptr<IngestService> service = Service(options);
+  IngestService& ingest = *service;
+  town_counts_.web[{"jiangsu-safety", "320812007", Period{2025, 0}}] = 1;   // stored before this process
+  town_counts_.web[{"jiangsu-safety", "320812007", Period{2024, 0}}] = 50;  // another period: not counted
+
+  Submission s = Valid();
+  EXPECT_EQ(ingest.SubmitOne(s, Page("device-1")).code, IngestCode::kStored);
+  EXPECT_EQ(ingest.SubmitOne(s, Page("device-2")).code, IngestCode::kStored);
+  IngestResult capped = ingest.SubmitOne(s, Page("device-3"));  // a cleared cookie: a new device
+  EXPECT_EQ(capped.code, IngestCode::kTownCapReached);
+  EXPECT_EQ(capped.HttpStatus(), 429);
+  EXPECT_EQ(capped.CodeName(), "town_cap");
+  EXPECT_NE(capped.message.find("town 320812007 has reached its cap of 3 web responses for 2025"),
+            std::string::npos)
+      << capped.message;
+  EXPECT_EQ(ingest.SubmitOne(s, Api(key_)).code, IngestCode::kTownCapReached);  // the JSON API too
+  EXPECT_EQ(store_.rows.size(), 2u);
+  EXPECT_EQ(Counted("web/town_cap/jiangsu-safety/2025/320812007"), 1);
+  EXPECT_EQ(Counted("api/town_cap/jiangsu-safety/2025/320812007"), 1);
+  EXPECT_EQ(town_counts_.calls, 1);  // the store is read once per town and period
+
+  // A retry of a stored response is still its duplicate, not refused.
+  access_.used[ingest.DeviceSourceRef("device-1", "jiangsu-safety", Period{2025, 0})] = 1;
+  EXPECT_EQ(ingest.SubmitOne(s, Page("device-1")).code, IngestCode::kDuplicate);
+  // Invited respondents are not capped; other towns have their own count.
+  auto invitations = MakeInvitations("jiangsu-safety", "320812007", 1, 1);
+  ASSERT_TRUE(access_.AddInvitationTokens({invitations[0].record}).ok());
+  Submission invited = Valid();
+  invited.token = invitations[0].token;
+  EXPECT_EQ(ingest.SubmitOne(invited, Page("device-4")).code, IngestCode::kStored);
+  Submission elsewhere = Valid();
+  elsewhere.town_code = "320812001";
+  EXPECT_EQ(ingest.SubmitOne(elsewhere, Page("device-5")).code, IngestCode::kStored);
+}
+
+TEST_F(IngestBoundsTest, TownCapSlotsOfSubmissionsNotStoredAreGivenBack) {
+  IngestOptions options = Options();
+  options.max_web_per_town = 2;
+  std::unique_ptr<IngestService> service = Service(options);
+  IngestService& ingest = *service;
+  Submission s = Valid();
+  ASSERT_EQ(ingest.SubmitOne(s, Page("device-1")).code, IngestCode::kStored);
+  // A duplicate and an invalid submission hold no slot once answered.
+  ASSERT_EQ(ingest.SubmitOne(s, Page("device-1")).code, IngestCode::kDuplicate);
+  Submission bad = Valid();
+  bad.answers["security"] = {"x"};
+  ASSERT_EQ(ingest.SubmitOne(bad, Page("device-2")).code, IngestCode::kInvalid);
+  EXPECT_EQ(ingest.SubmitOne(s, Page("device-2")).code, IngestCode::kStored);
+  EXPECT_EQ(ingest.SubmitOne(s, Page("device-3")).code, IngestCode::kTownCapReached);
+  // A store that cannot be read refuses with 503, never silently.
+  town_counts_.fail = true;
+  Submission other = Valid();
+  other.town_code = "320812001";
+  EXPECT_EQ(ingest.SubmitOne(other, Page("device-4")).code, IngestCode::kUnavailable);
 }
 
 TEST(IngestPeriodsTest, ParseListAndDefault) {

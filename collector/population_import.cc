@@ -86,6 +86,83 @@ std::string YearList(const std::vector<int>& years) {
   return out;
 }
 
+using TownMap = std::map<TownKey, TownEntry>;
+
+struct YearCells {
+  std::vector<PopulationCell> cells;  // to store
+  std::size_t towns = 0;              // town-years they belong to
+};
+
+// The town and area checks of one year: the file's town-years [first, last) of `year` merged over the
+// year's `stored` cells. Rejected town-years are counted in `report` and explained in `issues`.
+YearCells CheckYear(int year, TownMap::const_iterator first, TownMap::const_iterator last,
+                    const std::vector<PopulationCell>& stored, const AreaRegistry& areas,
+                    PopulationImportReport& report, IssueList& issues) {
+  std::map<std::string, TownMargins> stored_towns;
+  for (const PopulationCell& cell : stored) {
+    TownMargins& m = stored_towns[cell.town_code];
+    m.year = year;
+    m.town_code = cell.town_code;
+    (void)m.Set(cell);  // stored cells were validated when they were imported
+  }
+
+  // Towns whose own margins pass, with their merged totals; stored totals stand for the other towns.
+  std::map<std::string, const TownEntry*> passing;
+  std::map<std::string, double> totals;
+  for (const auto& [town_code, margins] : stored_towns) {
+    if (margins.has_total) totals[town_code] = margins.total;
+  }
+  for (auto it = first; it != last; ++it) {
+    const std::string& town_code = it->first.second;
+    const TownEntry& entry = it->second;
+    const std::string ref = std::to_string(year) + " " + town_code;
+    if (!entry.bad_lines.empty()) {
+      ++report.towns_rejected;
+      issues.Add({entry.first_line, ref,
+                  "town not stored: its line(s) " + LineList(entry.bad_lines) + " are invalid"});
+      continue;
+    }
+    TownMargins merged;
+    auto found = stored_towns.find(town_code);
+    if (found != stored_towns.end()) merged = found->second;
+    merged.year = year;
+    merged.town_code = town_code;
+    for (const auto& [cell, line] : entry.cells) (void)merged.Set(cell);  // shape checked above
+    std::vector<std::string> problems = ValidateTownMargins(merged);
+    if (!problems.empty()) {
+      ++report.towns_rejected;
+      std::string reason = "town not stored: ";
+      for (std::size_t i = 0; i < problems.size(); ++i) reason += (i > 0 ? "; " : "") + problems[i];
+      if (found != stored_towns.end()) reason += " (including cells already stored for this year)";
+      issues.Add({entry.first_line, ref, std::move(reason)});
+      continue;
+    }
+    passing.emplace(town_code, &entry);
+    totals[town_code] = merged.total;
+  }
+
+  // Area checks: a county, city or the province whose town totals would exceed its cap keeps the file's
+  // towns inside it out (which of them is wrong cannot be told; each is named).
+  YearCells out;
+  const std::vector<AreaPopulationProblem> area_problems = CheckAreaPopulations(totals, areas);
+  for (const auto& [town_code, entry] : passing) {
+    std::string reason;
+    for (const AreaPopulationProblem& problem : area_problems) {
+      if (areas.Contains(problem.area_code, town_code)) {
+        reason += (reason.empty() ? "" : "; ") + problem.reason;
+      }
+    }
+    if (!reason.empty()) {
+      ++report.towns_rejected;
+      issues.Add({entry->first_line, std::to_string(year) + " " + town_code, "town not stored: " + reason});
+      continue;
+    }
+    ++out.towns;
+    for (const auto& [cell, line] : entry->cells) out.cells.push_back(cell);
+  }
+  return out;
+}
+
 }  // namespace
 
 DemographicCodes DemographicCodesFromCatalog(const SurveyCatalog& catalog) {
@@ -120,7 +197,7 @@ Result<PopulationImportReport> ImportPopulationCsv(std::istream& in, const AreaR
 
   PopulationImportReport report;
   IssueList issues(options.max_issues);
-  std::map<TownKey, TownEntry> towns;
+  TownMap towns;
   std::map<std::tuple<int, std::string, std::string, std::string>, std::size_t> cell_lines;
 
   while (reader.Next(fields, &csv_error)) {
@@ -185,10 +262,10 @@ Result<PopulationImportReport> ImportPopulationCsv(std::istream& in, const AreaR
     }
     const std::string_view population_text = Trim(fields[columns.population]);
     std::optional<double> population = ParseDouble(population_text);
-    if (!population || !std::isfinite(*population)) {
+    if (!population || std::isnan(*population)) {
       reasons.push_back("population \"" + std::string(population_text) + "\" is not a number");
-    } else if (*population < 0) {
-      reasons.push_back("population " + std::string(population_text) + " is negative");
+    } else if (Status plausible = ValidatePopulationFigure(*population, AreaLevel::kTown); !plausible.ok()) {
+      reasons.push_back(plausible.message() + " (written \"" + std::string(population_text) + "\")");
     } else {
       cell.population = *population;
     }
@@ -218,44 +295,12 @@ Result<PopulationImportReport> ImportPopulationCsv(std::istream& in, const AreaR
                                                                       : "; years already stored: " +
                                                                             YearList(years_stored)));
     }
-    std::map<std::string, TownMargins> stored_towns;
-    for (const PopulationCell& cell : *stored) {
-      TownMargins& m = stored_towns[cell.town_code];
-      m.year = year;
-      m.town_code = cell.town_code;
-      (void)m.Set(cell);  // stored cells were validated when they were imported
-    }
-
-    std::vector<PopulationCell> upsert;
-    std::size_t towns_in_year = 0;
-    for (; it != towns.end() && it->first.first == year; ++it) {
-      const std::string& town_code = it->first.second;
-      const TownEntry& entry = it->second;
-      const std::string ref = std::to_string(year) + " " + town_code;
-      if (!entry.bad_lines.empty()) {
-        ++report.towns_rejected;
-        issues.Add({entry.first_line, ref,
-                    "town not stored: its line(s) " + LineList(entry.bad_lines) + " are invalid"});
-        continue;
-      }
-      TownMargins merged;
-      auto found = stored_towns.find(town_code);
-      if (found != stored_towns.end()) merged = found->second;
-      merged.year = year;
-      merged.town_code = town_code;
-      for (const auto& [cell, line] : entry.cells) (void)merged.Set(cell);  // shape checked above
-      std::vector<std::string> problems = ValidateTownMargins(merged);
-      if (!problems.empty()) {
-        ++report.towns_rejected;
-        std::string reason = "town not stored: ";
-        for (std::size_t i = 0; i < problems.size(); ++i) reason += (i > 0 ? "; " : "") + problems[i];
-        if (found != stored_towns.end()) reason += " (including cells already stored for this year)";
-        issues.Add({entry.first_line, ref, std::move(reason)});
-        continue;
-      }
-      ++towns_in_year;
-      for (const auto& [cell, line] : entry.cells) upsert.push_back(cell);
-    }
+    auto last = it;
+    while (last != towns.end() && last->first.first == year) ++last;
+    const YearCells checked = CheckYear(year, it, last, *stored, areas, report, issues);
+    it = last;
+    const std::vector<PopulationCell>& upsert = checked.cells;
+    const std::size_t towns_in_year = checked.towns;
     if (!upsert.empty()) {
       Status status = sink.UpsertPopulation(upsert);
       if (!status.ok()) {

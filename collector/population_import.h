@@ -3,15 +3,19 @@
 // Format: UTF-8 with or without BOM, RFC 4180. Header columns (any order, names trimmed and matched
 // case-insensitively, all required): period, town, sex, age_band, population. One row per cell:
 // sex and age_band both empty for the town total, sex set for a town × sex cell, age_band set for a
-// town × age-band cell. period is a year ("2024"; margins are per year). population is a number ≥ 0.
+// town × age-band cell. period is a year ("2024"; margins are per year). population is a whole number
+// of people, 0..5,000,000 (the town cap of core/population.h: MaxPopulation).
 //
 // Line checks: well-formed record with the header's field count, year, a 9-digit code of a known
 // town, sex / age-band codes among the valid codes (the options of the reserved `sex` and `age_band`
-// questions), not both set, a finite population ≥ 0, and no second row for the same cell.
+// questions), not both set, a population that passes ValidatePopulationFigure for a town (finite, whole,
+// 0..cap), and no second row for the same cell.
 // Town checks, per (year, town), on the file's cells merged over what is already stored for that
 // year (the file's cells replace stored cells with the same key): a town total exists, and neither
-// margin's listed cells add up to more than it (core/population.h). A town-year with a bad line or
-// bad margins is not stored at all (a partial margin would silently move people into the unknown
+// margin's listed cells add up to more than it (core/population.h). Area checks, per year: the town
+// totals (stored, replaced by the file's) of every county, city and the province stay within its cap
+// (CheckAreaPopulations); the file's towns inside an area over its cap are not stored. A town-year with a bad
+// line or bad margins is not stored at all (a partial margin would silently move people into the unknown
 // cell); every other town-year is stored with PopulationSink::UpsertPopulation, one call per year.
 // Re-importing the same file is idempotent.
 //

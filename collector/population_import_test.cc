@@ -64,7 +64,7 @@ TEST_F(PopulationImportTest, StoresValidTowns) {
                            "2024,320102002,1,,24000\r\n"
                            "2024,320102002,2,,26000\r\n"
                            "2024,320102002,,18-29,10000\r\n"
-                           "2024,320102002,,60+,15000.5\r\n"
+                           "2024,320102002,,60+,15000\r\n"
                            "2025,320102002,,,51000\r\n"
                            "2024,320116110,,,8000\r\n";
   Result<PopulationImportReport> report = Import(text);
@@ -77,7 +77,7 @@ TEST_F(PopulationImportTest, StoresValidTowns) {
   EXPECT_TRUE(report->issues.empty());
   EXPECT_EQ(store_.upsert_calls, 2);  // one per year
   EXPECT_EQ(Cell(2024, "320102002", "", ""), 50000);
-  EXPECT_EQ(Cell(2024, "320102002", "", "60+"), 15000.5);
+  EXPECT_EQ(Cell(2024, "320102002", "", "60+"), 15000);
   EXPECT_EQ(Cell(2025, "320102002", "", ""), 51000);
 
   // Idempotent.
@@ -88,7 +88,7 @@ TEST_F(PopulationImportTest, StoresValidTowns) {
 
   Result<PopulationTable> table = PopulationTable::FromCells(*store_.LoadPopulation(2024));
   ASSERT_TRUE(table.ok()) << table.status();
-  EXPECT_EQ(table->Find(2024, "320102002")->UnknownAgeBand(), 50000 - 25000.5);
+  EXPECT_EQ(table->Find(2024, "320102002")->UnknownAgeBand(), 50000 - 25000);
 }
 
 struct BadLine {
@@ -128,6 +128,14 @@ INSTANTIATE_TEST_SUITE_P(
                       BadLine{"negative", "2024,320102002,2,,-5", "negative"},
                       BadLine{"not a number", "2024,320102002,2,,many", "not a number"},
                       BadLine{"nan", "2024,320102002,2,,nan", "not a number"},
+                      // Issue #13: 1e26 and 1e308 were stored and made the province index 1.0 (SE 1e-21).
+                      BadLine{"1e26", "2024,320102002,2,,1e26",
+                              "population 1e+26 is more than 5000000, the cap for a town (written \"1e26\")"},
+                      BadLine{"1e308", "2024,320102002,2,,1e308", "the cap for a town"},
+                      BadLine{"overflow", "2024,320102002,2,,1e999", "population \"1e999\" is not a number"},
+                      BadLine{"infinite", "2024,320102002,2,,inf", "not a finite number"},
+                      BadLine{"one over the cap", "2024,320102002,2,,5000001", "more than 5000000"},
+                      BadLine{"fraction", "2024,320102002,2,,20000.5", "not a whole number of people"},
                       BadLine{"duplicate", "2024,320102002,1,,20000", "already given on line 4"},
                       BadLine{"field count", "2024,320102002,2", "has 3 fields"}));
 
@@ -183,6 +191,39 @@ TEST_F(PopulationImportTest, MarginsAreCheckedAgainstWhatIsStored) {
   Result<PopulationImportReport> margins_only = Import(kHeader + "2024,320102003,1,,10\n");
   ASSERT_TRUE(margins_only.ok());
   EXPECT_EQ(margins_only->towns_rejected, 1u);
+}
+
+// Issue #13: town figures under the town cap could still add up to an implausible county.
+TEST_F(PopulationImportTest, AreaTotalsOverTheirCapKeepTheAreasTownsOut) {
+  ASSERT_TRUE(Import(kHeader + "2024,320102002,,,4900000\n2024,320102003,,,4900000\n").ok());
+  const std::string text = kHeader +
+                           "2024,320102005,,,4900000\n"
+                           "2024,320102007,,,4900000\n"  // 玄武区 would reach 19,600,000: fine so far
+                           "2024,320102008,,,500000\n"   // ... and now 20,100,000: over the county cap
+                           "2024,320116110,,,18450\n";   // another county: kept
+  Result<PopulationImportReport> report = Import(text);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->rejected_lines, 0u);
+  EXPECT_EQ(report->towns_stored, 1u) << FormatPopulationImportReport(*report, "p.csv");
+  EXPECT_EQ(report->towns_rejected, 3u);
+  ASSERT_EQ(report->issues.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(report->issues[i].line, i + 2);
+    EXPECT_NE(
+        report->issues[i].reason.find("county 320102 (玄武区): its town totals add up to 20100000, more than "
+                                      "20000000, the cap for a county"),
+        std::string::npos)
+        << report->issues[i].reason;
+  }
+  EXPECT_EQ(Cell(2024, "320116110", "", ""), 18450);
+  EXPECT_EQ(Cell(2024, "320102005", "", ""), -1);
+  EXPECT_EQ(Cell(2024, "320102002", "", ""), 4900000);  // stored cells are left as they were
+
+  // Lowering a stored town in the same file brings the county under its cap again.
+  Result<PopulationImportReport> fixed = Import(text + "2024,320102002,,,400000\n");
+  ASSERT_TRUE(fixed.ok());
+  EXPECT_EQ(fixed->towns_rejected, 0u) << FormatPopulationImportReport(*fixed, "p.csv");
+  EXPECT_EQ(Cell(2024, "320102008", "", ""), 500000);
 }
 
 TEST_F(PopulationImportTest, HeaderProblemsStopTheImport) {

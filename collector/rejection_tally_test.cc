@@ -15,34 +15,6 @@
 namespace minyi::collector {
 namespace {
 
-// Records what would be written; can be told to fail.
-class MemoryCounters final : public CollectorCounters {
- public:
-  Status RecordRejections(const std::vector<RejectionCount>& counts) override {
-    std::lock_guard<std::mutex> lock(mu);
-    ++calls;
-    if (fail) return Status::Unavailable("store down");
-    for (const auto& c : counts) {
-      totals[c.channel + "/" + c.reason + "/" + c.survey_id + "/" + c.period.ToString() + "/" + c.town_code] +=
-          c.count;
-    }
-    return Status::Ok();
-  }
-  Result<std::int64_t> RecordImportRun(const ImportRun&) override { return Status::Internal("unused"); }
-  Result<std::vector<RejectionCount>> Rejections(const std::string&, const std::string&, std::optional<Period>,
-                                                 bool) override {
-    return Status::Internal("unused");
-  }
-  Result<std::vector<ImportRun>> ImportRuns(const std::string&, bool, bool, std::int64_t) override {
-    return Status::Internal("unused");
-  }
-
-  std::mutex mu;
-  bool fail = false;
-  int calls = 0;
-  std::map<std::string, std::int64_t> totals;
-};
-
 TEST(RejectionTallyTest, CountsInMemoryAndWritesSumsOnFlush) {
   MemoryCounters sink;
   RejectionTally tally(sink, std::chrono::hours(1));

@@ -14,6 +14,8 @@
 
 #include "collector/text_util.h"
 #include "core/csv.h"
+#include "core/csv_cell.h"
+#include "core/population.h"
 
 namespace minyi::collector {
 namespace {
@@ -266,6 +268,12 @@ class Importer {
       std::optional<double> w = ParseDouble(weight);
       if (!w || !std::isfinite(*w) || *w < 0) {
         reasons.push_back("weight \"" + std::string(weight) + "\" is not a number >= 0");
+      } else if (*w > MaxPopulation(AreaLevel::kTown)) {
+        // The aggregator refuses such a base weight for the whole period; stop it at the line instead.
+        reasons.push_back(
+            "weight \"" + std::string(weight) + "\" is more than " +
+            PopulationFigureText(MaxPopulation(AreaLevel::kTown)) +
+            ", the population cap of a town (a respondent stands for at most that many people)");
       } else {
         r.weight = *w;
       }
@@ -388,16 +396,6 @@ std::string FormatImportReport(const ImportReport& report, const std::string& so
 
 namespace {
 
-std::string CsvField(std::string_view field) {
-  if (field.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(field);
-  std::string out = "\"";
-  for (char c : field) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
 std::string ShortestDouble(double value) {
   char buf[64];
   const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
@@ -423,10 +421,10 @@ std::string CanonicalCsvRow(const Response& response, const SurveyDefinition& su
       submitted.insert(submitted.size() - 1, frac);
     }
   }
-  std::string out = CsvField(response.source_ref) + "," + CsvField(response.survey_id) + "," +
-                    response.period.ToString() + "," + CsvField(response.town_code) + "," +
+  std::string out = CsvQuote(response.source_ref) + "," + CsvQuote(response.survey_id) + "," +
+                    response.period.ToString() + "," + CsvQuote(response.town_code) + "," +
                     std::string(ChannelName(response.channel)) + "," + submitted + "," +
-                    CsvField(response.respondent_key) + "," + ShortestDouble(response.weight) + "," +
+                    CsvQuote(response.respondent_key) + "," + ShortestDouble(response.weight) + "," +
                     std::string(CompletionName(response.completion));
   for (const Question& q : survey.questions) {
     out += ',';
@@ -434,7 +432,7 @@ std::string CanonicalCsvRow(const Response& response, const SurveyDefinition& su
     if (it == response.answers.end()) continue;
     std::string cell;
     for (std::size_t i = 0; i < it->second.size(); ++i) cell += (i > 0 ? ";" : "") + it->second[i];
-    out += CsvField(cell);
+    out += CsvQuote(cell);
   }
   return out + "\n";
 }

@@ -5,7 +5,7 @@
 //   channel        optional; "web" | "sms" | "wechat" | "import"; empty or absent: "import"
 //   submitted_at   optional; ParseTimestamp formats, local time Asia/Shanghai unless an offset is
 //                  given; empty or absent: unknown
-//   weight         optional; base weight, a number ≥ 0; empty or absent: 1
+//   weight         optional; base weight, a number 0..5,000,000 (MaxPopulation(kTown)); empty or absent: 1
 //   completion     optional; "complete" | "partial"; empty or absent: "complete"
 //   every other column is a question code. A cell holds an option code; several option codes of a
 //   multi-choice question are separated by ';'; a text question's cell holds the text; an empty cell

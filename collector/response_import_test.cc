@@ -132,6 +132,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadRow{"empty source_ref", ",jiangsu-safety" + kRest, "source_ref is empty"},
         BadRow{"negative weight", "b,jiangsu-safety,2024,320102002,web,,k-1,-1,1,2,1,30-39,", "weight \"-1\""},
         BadRow{"text weight", "b,jiangsu-safety,2024,320102002,web,,k-1,one,1,2,1,30-39,", "weight \"one\""},
+        // Issue #13: an implausible base weight would make the aggregator refuse the whole period.
+        BadRow{"huge weight", "b,jiangsu-safety,2024,320102002,web,,k-1,1e26,1,2,1,30-39,", "is more than 5000000"},
         BadRow{"unknown option", "b,jiangsu-safety,2024,320102002,web,,k-1,1,7,2,1,30-39,", "answers.security"},
         BadRow{"two options for single", "b,jiangsu-safety,2024,320102002,web,,k-1,1,1;2,2,1,30-39,",
                "takes one answer"},

@@ -4,19 +4,10 @@
 
 #include "collector/web_crypto.h"
 #include "core/csv.h"
+#include "core/csv_cell.h"
 
 namespace minyi::collector {
 namespace {
-
-std::string CsvField(std::string_view text) {
-  if (text.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(text);
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
 
 std::string CompactUtc(std::int64_t ms) {
   std::string t = FormatTimestampUtc(ms);  // 2024-05-12T01:01:33Z
@@ -69,9 +60,9 @@ void WriteInvitationCsv(std::ostream& out, const std::vector<NewInvitation>& inv
   out << "token,url,survey,town,town_name\n";
   for (const auto& inv : invitations) {
     const Area* town = inv.record.town_code.empty() ? nullptr : areas.Find(inv.record.town_code);
-    out << inv.token << ',' << CsvField(InvitationUrl(public_url, inv.record.survey_id, inv.token)) << ','
-        << CsvField(inv.record.survey_id) << ',' << inv.record.town_code << ','
-        << CsvField(town != nullptr ? areas.FullName(town->code) : std::string()) << '\n';
+    out << inv.token << ',' << CsvText(InvitationUrl(public_url, inv.record.survey_id, inv.token)) << ','
+        << CsvText(inv.record.survey_id) << ',' << inv.record.town_code << ','
+        << CsvText(town != nullptr ? areas.FullName(town->code) : std::string()) << '\n';
   }
 }
 

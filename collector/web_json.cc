@@ -141,6 +141,10 @@ std::string IngestResultJson(const IngestResult& r) {
     case IngestCode::kInvalid:
       return ErrorJson("invalid_input", "the response does not fit the survey", r.errors);
     case IngestCode::kForbidden: return ErrorJson("permission_denied", r.message);
+    case IngestCode::kInvitationRequired:
+      return ErrorJson("invitation_required", r.message);
+    case IngestCode::kTownCapReached:
+      return ErrorJson("town_cap", r.message);
     case IngestCode::kBusy: return ErrorJson("busy", "too many requests in flight; retry shortly");
     case IngestCode::kUnavailable: return ErrorJson("unavailable", "the response could not be stored; retry");
   }

@@ -271,6 +271,11 @@ PageRequest DeviceOf(http::Request& request) {
   return p;
 }
 
+std::string InvitationRequiredPage() {
+  return RenderMessagePage("仅限受邀居民填写", "这份问卷仅限收到邀请的居民填写",
+                           "请使用短信或通知中的邀请链接打开问卷。");
+}
+
 void SetDeviceCookie(http::Response& response, const PageRequest& p, bool secure) {
   if (!p.new_device) return;
   response.add("Set-Cookie", std::string(kDeviceCookie) + "=" + p.device_id +
@@ -307,6 +312,9 @@ void WebCollector::GetPage(http::Request& request, http::Response& response, con
   Poco::URI uri(request.getURI());
   for (const auto& [k, v] : uri.getQueryParameters()) {
     if (k == "t") view.token = v;
+  }
+  if (view.token.empty() && ingest_.InvitationOnly(survey_id)) {
+    return SendPage(response, 403, InvitationRequiredPage());
   }
   std::string used_ref;
   if (!view.token.empty()) {
@@ -410,6 +418,12 @@ void WebCollector::PostPage(http::Request& request, http::Response& response, co
     if (!view.county.empty()) view.town_choices = areas.TownsWithin(view.county);
   }
 
+  if (view.token.empty() && ingest_.InvitationOnly(survey_id)) {
+    if (FormValue(form, "action") == "submit") {
+      ingest_.CountRefused(Submitter{}, "invitation_required", survey_id, view.period, view.town);
+    }
+    return SendPage(response, 403, InvitationRequiredPage());
+  }
   const std::string idem = FormValue(form, "k");
   const std::string rendered_at = FormValue(form, "rt");
   const std::string csrf = FormValue(form, "csrf");
@@ -417,6 +431,10 @@ void WebCollector::PostPage(http::Request& request, http::Response& response, co
                        ConstantTimeEquals(csrf, CsrfFor(ingest_.hasher(), device.device_id, survey_id, idem,
                                                         rendered_at, view.token));
   if (FormValue(form, "action") != "submit" || !csrf_ok) {
+    if (FormValue(form, "action") == "submit" && device.new_device) {
+      // Counted per town for the data-quality view: a browser that keeps no cookie can answer again.
+      ingest_.CountRefused(Submitter{}, "no_device_cookie", survey_id, view.period, view.town);
+    }
     if (FormValue(form, "action") == "submit") {
       view.notice = "页面已过期，您的选择已保留，请再点一次“提交问卷”。（如果反复出现，请允许浏览器保存 Cookie。）";
     }
@@ -486,6 +504,14 @@ void WebCollector::PostPage(http::Request& request, http::Response& response, co
       view.csrf = csrf;
       return SendPage(response, 422, RenderSurveyForm(view, areas, options_.privacy));
     }
+    case IngestCode::kInvitationRequired:
+      return SendPage(response, 403, InvitationRequiredPage());
+    case IngestCode::kTownCapReached:
+      return SendPage(
+          response, 429,
+          RenderMessagePage(
+              survey->title, "本乡镇（街道）的网上答卷已满",
+              "本次调查在您所在乡镇（街道）的网上答卷数量已达到上限，暂不再接收，感谢您的参与。"));
     case IngestCode::kBusy:
     case IngestCode::kUnavailable:
     case IngestCode::kForbidden:

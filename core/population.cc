@@ -13,12 +13,7 @@ double SumCells(const std::map<std::string, double>& cells) {
   return sum;
 }
 
-// Shortest text that reads back as the same figure ("52000", "1234.5").
-std::string Figure(double value) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.15g", value);
-  return buf;
-}
+std::string Figure(double value) { return PopulationFigureText(value); }
 
 bool ExceedsTotal(double sum, double total) { return sum > total + 1e-9 * std::max(1.0, std::fabs(total)); }
 
@@ -34,6 +29,60 @@ bool IsNineDigits(std::string_view code) {
 }
 
 }  // namespace
+
+double MaxPopulation(AreaLevel level) {
+  switch (level) {
+    case AreaLevel::kTown:
+      return 5'000'000;
+    case AreaLevel::kCounty:
+      return 20'000'000;
+    case AreaLevel::kCity:
+      return 40'000'000;
+    case AreaLevel::kProvince:
+      return 200'000'000;
+  }
+  return 0;
+}
+
+std::string PopulationFigureText(double value) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.15g", value);
+  return buf;
+}
+
+Status ValidatePopulationFigure(double value, AreaLevel level) {
+  if (!std::isfinite(value)) return Status::InvalidInput("population is not a finite number");
+  if (value < 0) return Status::InvalidInput("population " + Figure(value) + " is negative");
+  if (value != std::floor(value)) {
+    return Status::InvalidInput("population " + Figure(value) + " is not a whole number of people");
+  }
+  if (value > MaxPopulation(level)) {
+    return Status::InvalidInput("population " + Figure(value) + " is more than " +
+                                Figure(MaxPopulation(level)) + ", the cap for a " +
+                                std::string(AreaLevelName(level)));
+  }
+  return Status::Ok();
+}
+
+std::vector<AreaPopulationProblem> CheckAreaPopulations(const std::map<std::string, double>& town_totals,
+                                                        const AreaRegistry& areas) {
+  std::map<std::string, double> sums;  // county, city and province code → Σ town totals
+  for (const auto& [town, total] : town_totals) {
+    if (!areas.IsTown(town)) continue;
+    for (const Area* a = areas.Parent(town); a != nullptr; a = areas.Parent(a->code)) sums[a->code] += total;
+  }
+  std::vector<AreaPopulationProblem> problems;
+  for (const auto& [code, sum] : sums) {
+    const Area* area = areas.Find(code);
+    const double cap = MaxPopulation(area->level);
+    if (sum <= cap) continue;
+    const std::string level(AreaLevelName(area->level));
+    problems.push_back({code, area->level, sum,
+                        level + " " + code + " (" + area->name + "): its town totals add up to " +
+                            Figure(sum) + ", more than " + Figure(cap) + ", the cap for a " + level});
+  }
+  return problems;
+}
 
 Status TownMargins::Set(const PopulationCell& cell) {
   if (!cell.sex.empty() && !cell.age_band.empty()) {
@@ -73,11 +122,8 @@ std::vector<PopulationCell> TownMargins::ToCells() const {
 std::vector<std::string> ValidateTownMargins(const TownMargins& margins) {
   std::vector<std::string> problems;
   auto check_value = [&](const std::string& what, double value) {
-    if (!std::isfinite(value)) {
-      problems.push_back(what + " is not a finite number");
-    } else if (value < 0) {
-      problems.push_back(what + " is negative (" + Figure(value) + ")");
-    }
+    Status status = ValidatePopulationFigure(value, AreaLevel::kTown);
+    if (!status.ok()) problems.push_back(what + ": " + status.message());
   };
   if (margins.has_total) check_value("the town total", margins.total);
   for (const auto& [code, value] : margins.by_sex) check_value("sex cell " + code, value);
@@ -111,9 +157,7 @@ Status ValidatePopulationCell(const PopulationCell& cell) {
   if (!cell.sex.empty() && !cell.age_band.empty()) {
     return Status::InvalidInput("a population cell sets either sex or age band, not both");
   }
-  if (!std::isfinite(cell.population)) return Status::InvalidInput("population is not a finite number");
-  if (cell.population < 0) return Status::InvalidInput("population is negative (" + Figure(cell.population) + ")");
-  return Status::Ok();
+  return ValidatePopulationFigure(cell.population, AreaLevel::kTown);
 }
 
 PopulationTable PopulationTable::Build(const std::vector<PopulationCell>& cells, std::vector<TownProblem>* problems) {

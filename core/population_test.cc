@@ -74,9 +74,10 @@ TEST(PopulationTableTest, LaterCellReplacesEarlier) {
 }
 
 TEST(PopulationTableTest, MarginsAddingExactlyToTotalAreValid) {
-  // 0.1 + 0.2 > 0.3 in binary; the relative slack accepts it and the unknown cell is clamped to 0.
+  // Populations are whole numbers (issue #13), so sums are exact; cells adding up to the total leave an
+  // unknown cell of 0.
   Result<PopulationTable> table =
-      PopulationTable::FromCells({Cell(kTown, "", "", 0.3), Cell(kTown, "1", "", 0.1), Cell(kTown, "2", "", 0.2)});
+      PopulationTable::FromCells({Cell(kTown, "", "", 300), Cell(kTown, "1", "", 100), Cell(kTown, "2", "", 200)});
   ASSERT_TRUE(table.ok()) << table.status();
   EXPECT_EQ(table->Find(2024, kTown)->UnknownSex(), 0.0);
 }
@@ -122,7 +123,58 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"negative cell", {Cell(kTown, "", "", 10), Cell(kTown, "", "1", -1)}, "negative"},
         BadCase{"NaN", {Cell(kTown, "", "", kNan)}, "not a finite number"},
         BadCase{"infinite", {Cell(kTown, "", "", 10), Cell(kTown, "1", "", kInf)}, "not a finite number"},
-        BadCase{"both sex and age", {Cell(kTown, "", "", 10), Cell(kTown, "1", "2", 1)}, "not both"}));
+        BadCase{"both sex and age", {Cell(kTown, "", "", 10), Cell(kTown, "1", "2", 1)}, "not both"},
+        // Issue #13: 1e26 and 1e308 were accepted and made the province index 1.0 with SE 1e-21.
+        BadCase{"1e26 total",
+                {Cell(kTown, "", "", 1e26)},
+                "population 1e+26 is more than 5000000, the cap for a town"},
+        BadCase{"1e308 cell", {Cell(kTown, "", "", 100), Cell(kTown, "1", "", 1e308)}, "the cap for a town"},
+        BadCase{"just over the cap", {Cell(kTown, "", "", 5000001)}, "more than 5000000"},
+        BadCase{"fraction", {Cell(kTown, "", "", 100), Cell(kTown, "", "1", 10.5)}, "not a whole number"}));
+
+TEST(PopulationFigureTest, CapsByLevel) {
+  EXPECT_TRUE(ValidatePopulationFigure(5'000'000, AreaLevel::kTown).ok());
+  EXPECT_FALSE(ValidatePopulationFigure(5'000'001, AreaLevel::kTown).ok());
+  EXPECT_TRUE(ValidatePopulationFigure(20'000'000, AreaLevel::kCounty).ok());
+  EXPECT_FALSE(ValidatePopulationFigure(20'000'001, AreaLevel::kCounty).ok());
+  EXPECT_TRUE(ValidatePopulationFigure(40'000'000, AreaLevel::kCity).ok());
+  EXPECT_FALSE(ValidatePopulationFigure(40'000'001, AreaLevel::kCity).ok());
+  EXPECT_TRUE(ValidatePopulationFigure(200'000'000, AreaLevel::kProvince).ok());
+  EXPECT_FALSE(ValidatePopulationFigure(200'000'001, AreaLevel::kProvince).ok());
+  EXPECT_FALSE(ValidatePopulationFigure(-0.5, AreaLevel::kTown).ok());
+  EXPECT_FALSE(ValidatePopulationFigure(std::numeric_limits<double>::infinity(), AreaLevel::kProvince).ok());
+}
+
+TEST(PopulationFigureTest, AreaSumsOverTheirCapAreListed) {
+  Result<AreaRegistry> areas = AreaRegistry::FromAreas({
+      {"32", "江苏省", AreaLevel::kProvince, ""},
+      {"3201", "南京市", AreaLevel::kCity, "32"},
+      {"320102", "玄武区", AreaLevel::kCounty, "3201"},
+      {"320104", "秦淮区", AreaLevel::kCounty, "3201"},
+      {"320102001", "A", AreaLevel::kTown, "320102"},
+      {"320102002", "B", AreaLevel::kTown, "320102"},
+      {"320102003", "C", AreaLevel::kTown, "320102"},
+      {"320102004", "D", AreaLevel::kTown, "320102"},
+      {"320102005", "E", AreaLevel::kTown, "320102"},
+      {"320104001", "F", AreaLevel::kTown, "320104"},
+  });
+  ASSERT_TRUE(areas.ok()) << areas.status();
+  std::map<std::string, double> totals = {
+      {"320102001", 4e6}, {"320102002", 4e6}, {"320102003", 4e6}, {"320102004", 4e6}, {"320104001", 4e6}};
+  EXPECT_TRUE(CheckAreaPopulations(totals, *areas).empty());
+  totals["320102005"] = 1;  // 玄武区 now 16000001: still fine
+  EXPECT_TRUE(CheckAreaPopulations(totals, *areas).empty());
+  totals["320102005"] = 4'000'001;
+  std::vector<AreaPopulationProblem> problems = CheckAreaPopulations(totals, *areas);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].area_code, "320102");
+  EXPECT_EQ(problems[0].level, AreaLevel::kCounty);
+  EXPECT_EQ(problems[0].sum, 20'000'001);
+  EXPECT_NE(problems[0].reason.find(
+                "county 320102 (玄武区): its town totals add up to 20000001, more than 20000000"),
+            std::string::npos)
+      << problems[0].reason;
+}
 
 TEST(PopulationCellTest, ShapeChecks) {
   EXPECT_TRUE(ValidatePopulationCell(Cell(kTown, "", "", 0)).ok());

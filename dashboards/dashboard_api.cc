@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/csv_cell.h"
 #include "dashboards/guard.h"
 
 namespace minyi::dashboards {
@@ -57,18 +58,6 @@ std::string ValueJson(const IndexRow* r, bool sees_low_n) {
                     (!suppressed && r->change_significant ? "true" : "false") +
                     ",\"ci_method\":" + Str(r->ci_method) + ",\"weighting\":" + Str(r->weighting) + "}";
   return out;
-}
-
-std::string CsvField(const std::string& s) {
-  // Leading = + - @ would be formulas in a spreadsheet.
-  std::string v = (!s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@')) ? "'" + s : s;
-  if (v.find_first_of(",\"\n\r") == std::string::npos) return v;
-  std::string out = "\"";
-  for (char c : v) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
 }
 
 std::string CsvNum(double v, bool suppressed) { return suppressed || !std::isfinite(v) ? "" : Num(v); }
@@ -504,12 +493,13 @@ void Dashboard::Register(http::Router& router) {
         const IndexRow* r = req->snapshot->Find(a->code, req->period, index.id);
         if (r == nullptr) continue;
         const bool suppressed = r->low_n && !sees;
-        out += CsvField(a->code) + "," + CsvField(a->name) + "," + std::string(AreaLevelName(a->level)) + "," +
-               req->period.ToString() + "," + CsvField(index.id) + "," + CsvNum(r->estimate, suppressed) + "," +
-               CsvNum(r->se, suppressed) + "," + CsvNum(r->ci_low, suppressed) + "," + CsvNum(r->ci_high, suppressed) +
-               "," + std::to_string(r->n) + "," + CsvNum(r->n_eff, suppressed) + "," + (r->low_n ? "1" : "0") + "," +
-               (suppressed ? "1" : "0") + "," + CsvNum(r->change, suppressed) + "," + CsvNum(r->change_se, suppressed) +
-               "," + (!suppressed && r->change_significant ? "1" : "0") + "," +
+        out += CsvText(a->code) + "," + CsvText(a->name) + "," + std::string(AreaLevelName(a->level)) + "," +
+               req->period.ToString() + "," + CsvText(index.id) + "," + CsvNum(r->estimate, suppressed) +
+               "," + CsvNum(r->se, suppressed) + "," + CsvNum(r->ci_low, suppressed) + "," +
+               CsvNum(r->ci_high, suppressed) + "," + std::to_string(r->n) + "," +
+               CsvNum(r->n_eff, suppressed) + "," + (r->low_n ? "1" : "0") + "," + (suppressed ? "1" : "0") +
+               "," + CsvNum(r->change, suppressed) + "," + CsvNum(r->change_se, suppressed) + "," +
+               (!suppressed && r->change_significant ? "1" : "0") + "," +
                FormatTimestampUtc(r->computed_at_ms) + "\n";
       }
     }

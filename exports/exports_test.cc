@@ -218,6 +218,10 @@ TEST(ExportFormat, FormulaCellsAreNeutralizedAndNumbersAreNot) {
   EXPECT_EQ(NeutralizeFormula("@SUM(A1)"), "'@SUM(A1)");
   EXPECT_EQ(NeutralizeFormula("安全 = 好"), "安全 = 好");
   EXPECT_EQ(CsvText("=A1,\"x\""), "\"'=A1,\"\"x\"\"\"");
+  // Issue #13: a leading TAB or CR starts a formula too, and NUL was written raw.
+  EXPECT_EQ(NeutralizeFormula("\t=1+2"), "'\t=1+2");
+  EXPECT_EQ(CsvText("\r=1+2"), "\"'\r=1+2\"");
+  EXPECT_EQ(CsvText(std::string("a\0b", 3)), "ab");
   EXPECT_EQ(FormatNumber(-0.25), "-0.25");
   EXPECT_EQ(FormatNumber(0.1), "0.1");
   EXPECT_EQ(FormatNumber(std::nan("")), "");

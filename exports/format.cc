@@ -71,25 +71,6 @@ void Clean(std::string* s) {
 
 }  // namespace
 
-std::string NeutralizeFormula(std::string_view text) {
-  if (!text.empty() && (text[0] == '=' || text[0] == '+' || text[0] == '-' || text[0] == '@')) {
-    return "'" + std::string(text);
-  }
-  return std::string(text);
-}
-
-std::string CsvText(std::string_view text) {
-  std::string v = NeutralizeFormula(text);
-  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
-  std::string out = "\"";
-  for (char c : v) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
-  return out;
-}
-
 std::string FormatNumber(double value) {
   if (!std::isfinite(value)) return std::string();
   char buf[40];

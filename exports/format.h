@@ -1,9 +1,9 @@
 // Cell formatting shared by every export format, and the canonical text in which a release keeps its
 // frozen index rows and population margins (core/release_ports.h stores it without interpreting it).
 //
-// Formula injection: spreadsheet programs run a text cell that starts with '=', '+', '-' or '@' as a
-// formula. Text cells of CSV and XLSX exports go through NeutralizeFormula, which puts a single quote
-// in front of such a text (Excel shows the text as typed); numeric cells are written as numbers and
+// Formula injection: text cells of CSV and XLSX exports go through NeutralizeFormula / CsvText
+// (core/csv_cell.h, the one helper shared with the dashboards), which put a single quote in front of a
+// text starting with = + - @ TAB or CR and drop NUL bytes; numeric cells are written as numbers and
 // never altered.
 #pragma once
 
@@ -12,15 +12,14 @@
 #include <string_view>
 #include <vector>
 
+#include "core/csv_cell.h"
 #include "core/ports.h"
 #include "core/status.h"
 
 namespace minyi::exports {
 
-// "'" + text when text starts with = + - @; text otherwise.
-std::string NeutralizeFormula(std::string_view text);
-// A CSV field (RFC 4180) for a text cell: neutralized, quoted when it holds , " CR or LF.
-std::string CsvText(std::string_view text);
+using ::minyi::CsvText;            // core/csv_cell.h
+using ::minyi::NeutralizeFormula;  // core/csv_cell.h
 // A number at full precision (%.17g, shortest form that reads back to the same double); "" for NaN
 // and infinities.
 std::string FormatNumber(double value);

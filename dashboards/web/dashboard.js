@@ -509,6 +509,7 @@
     invalid_answers: '答案不符合问卷', invalid_town: '乡镇代码无效', invalid_period: '缺少或无效的年度',
     period_closed: '年度已结束', invalid_token: '邀请链接无效', unknown_survey: '未知问卷',
     forbidden_survey: '无权提交该问卷', invalid_json: 'JSON 格式错误', malformed: '字段缺失或类型错误', invalid: '其他校验失败',
+    town_cap: '超过乡镇网上答卷上限', no_device_cookie: '未带设备 Cookie 的提交', invitation_required: '仅限受邀居民（无邀请链接）',
   };
   const SOURCE_LABEL = { web: '网页', api: '接口', sms: '短信', wechat: '微信群', import: '文件导入' };
 

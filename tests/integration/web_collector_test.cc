@@ -349,6 +349,71 @@ TEST_F(WebCollectorTest, PublicPagesAreRateLimitedPerAddress) {
   EXPECT_EQ(Post(server.port(), "/api/v1/responses", Body("x"), key_).status, 201);
 }
 
+// Issue #13 "repeated web submissions": a new device cookie per submission used to be unbounded.
+TEST_F(WebCollectorTest, InvitationOnlySurveyAndTownCapBoundRepeatedSubmissions) {
+  const std::vector<std::string> tokens = CreateTokens(1, "320812007");
+  {
+    std::vector<std::string> args = global_;
+    args.insert(args.end(), {"-D", "web.invitation_only=jiangsu-safety"});
+    ServerProcess server(args);
+    ASSERT_TRUE(server.started()) << server.log();
+    WebReply open = HttpCall(server.port(), "GET", "/s/jiangsu-safety");
+    EXPECT_EQ(open.status, 403);
+    EXPECT_TRUE(Contains(open.body, "仅限收到邀请的居民填写")) << open.body;
+    WebReply posted = HttpCall(server.port(), "POST", "/s/jiangsu-safety",
+                               FormEncode({{"town", "320812007"}, {"q_security", "1"}, {"action", "submit"}}),
+                               {{"Content-Type", "application/x-www-form-urlencoded"}});
+    EXPECT_EQ(posted.status, 403);
+    EXPECT_EQ(HttpCall(server.port(), "GET", "/s/jiangsu-safety?t=" + tokens[0]).status, 200);
+    EXPECT_EQ(Post(server.port(), "/api/v1/responses", Body("partner-1"), key_).status, 201);
+  }
+  std::vector<std::string> args = global_;
+  args.insert(args.end(), {"-D", "web.max_responses_per_town=2"});
+  ServerProcess server(args);
+  ASSERT_TRUE(server.started()) << server.log();
+  const int port = server.port();
+  // One stored above; one more page response from a fresh browser, then the town is full.
+  auto submit_as_new_device = [&]() {
+    WebReply page = HttpCall(port, "GET", "/s/jiangsu-safety");
+    const std::map<std::string, std::string> headers = {
+        {"Cookie", DeviceCookie(page)}, {"Content-Type", "application/x-www-form-urlencoded"}};
+    return HttpCall(port, "POST", "/s/jiangsu-safety",
+                    FormEncode({{"k", HiddenField(page.body, "k")},
+                                {"rt", HiddenField(page.body, "rt")},
+                                {"csrf", HiddenField(page.body, "csrf")},
+                                {"county", "320812"},
+                                {"town", "320812007"},
+                                {"q_security", "1"},
+                                {"q_grid", "2"},
+                                {"action", "submit"}}),
+                    headers);
+  };
+  WebReply first = submit_as_new_device();
+  EXPECT_TRUE(Contains(first.body, "提交成功")) << first.body;
+  WebReply capped = submit_as_new_device();
+  EXPECT_EQ(capped.status, 429);
+  EXPECT_TRUE(Contains(capped.body, "网上答卷已满")) << capped.body;
+  WebReply api = Post(port, "/api/v1/responses", Body("partner-2"), key_);
+  EXPECT_EQ(api.status, 429);
+  EXPECT_TRUE(Contains(api.body, "\"code\":\"town_cap\"")) << api.body;
+  // The invitation is not capped.
+  WebReply invited = HttpCall(port, "GET", "/s/jiangsu-safety?t=" + tokens[0]);
+  ASSERT_EQ(invited.status, 200);
+  WebReply thanks =
+      HttpCall(port, "POST", "/s/jiangsu-safety",
+               FormEncode({{"k", HiddenField(invited.body, "k")},
+                           {"rt", HiddenField(invited.body, "rt")},
+                           {"csrf", HiddenField(invited.body, "csrf")},
+                           {"t", tokens[0]},
+                           {"q_security", "2"},
+                           {"q_grid", "1"},
+                           {"action", "submit"}}),
+               {{"Cookie", DeviceCookie(invited)}, {"Content-Type", "application/x-www-form-urlencoded"}});
+  EXPECT_TRUE(Contains(thanks.body, "提交成功")) << thanks.body;
+  server.Stop();
+  EXPECT_EQ(StoredWebResponses(), 3);
+}
+
 // Fires POSTs from several threads until told to stop; records every acknowledged (201) key and id.
 class Load {
  public:
@@ -433,6 +498,16 @@ TEST_F(WebCollectorTest, ServeRefusesToStartWithoutASecret) {
   RunResult r = RunMinyi(args);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(Contains(r.err, "MINYI_RESPONDENT_KEY_SECRET")) << r.err;
+}
+
+TEST_F(WebCollectorTest, ServeRefusesAnUnknownInvitationOnlySurvey) {
+  std::vector<std::string> args = global_;
+  args.insert(args.end(),
+              {"-D", "web.invitation_only=jiangsu-safety, no-such-survey", "-D", "http.port=0", "serve"});
+  RunResult r = RunMinyi(args);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(Contains(r.err, "web.invitation_only")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "no-such-survey")) << r.err;
 }
 
 }  // namespace
