@@ -243,9 +243,10 @@ std::vector<IngestResult> IngestService::Submit(const std::vector<Submission>& s
     }
     return results;
   }
+  const std::vector<Result<AppendResult>> committed = writer_.AwaitAll(*queued);
   for (std::size_t j = 0; j < valid_index.size(); ++j) {
     IngestResult& out = results[valid_index[j]];
-    Result<AppendResult> appended = (*queued)[j].get();
+    const Result<AppendResult>& appended = committed[j];
     if (!appended.ok()) {
       out.code = IngestCode::kUnavailable;
       out.message = "the response could not be stored; please retry";
