@@ -9,6 +9,7 @@
 #include <csignal>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <thread>
 
 #include "aggregator/live.h"
@@ -22,24 +23,36 @@
 #include "collector/web_service.h"
 #include "core/http/router.h"
 #include "core/http/server.h"
+#include "core/repeat_limiter.h"
 #include "dashboards/export_routes.h"
 #include "dashboards/status_page.h"
 #include "sql/collector_counters.h"
+#include "sql/store_health.h"
 
 namespace minyi::cli {
 namespace {
 
-void RegisterHealth(http::Router& router, sql::Store& store) {
-  router.Add("GET", "/healthz", [&store](http::Request&, http::Response& response, const http::PathParams&) {
-    auto version = store.SchemaVersion();
-    if (!version.ok()) {
-      spdlog::warn("health check: store unavailable: {}", version.status().ToString());
-      return http::SendJson(response, 503, "{\"status\":\"unavailable\",\"store\":\"" + store.Backend() + "\"}");
-    }
-    http::SendJson(response, 200,
-                   "{\"status\":\"ok\",\"version\":\"" + http::JsonEscape(kVersion) + "\",\"store\":\"" +
-                       store.Backend() + "\",\"schema_version\":" + std::to_string(version.value()) + "}");
-  });
+// /healthz answers within store.health_timeout_ms whatever the store does (sql/store_health.h).
+void RegisterHealth(http::Router& router, sql::Store& store, sql::StoreHealth& health) {
+  auto log_limit = std::make_shared<RepeatLimiter>();  // one warning per 10 s while the store is down
+  router.Add("GET", "/healthz",
+             [&store, &health, log_limit](http::Request&, http::Response& response, const http::PathParams&) {
+               const sql::StoreHealthReport report = health.Check();
+               if (!report.ok) {
+                 if (const RepeatLimiter::Decision d = log_limit->Admit(); d.pass) {
+                   spdlog::warn("health check: store unavailable: {}{}", report.problem,
+                                d.suppressed > 0
+                                    ? " (" + std::to_string(d.suppressed) + " more in the last 10 s)"
+                                    : "");
+                 }
+                 return http::SendJson(response, 503,
+                                       "{\"status\":\"unavailable\",\"store\":\"" + store.Backend() + "\"}");
+               }
+               http::SendJson(response, 200,
+                              "{\"status\":\"ok\",\"version\":\"" + http::JsonEscape(kVersion) +
+                                  "\",\"store\":\"" + store.Backend() +
+                                  "\",\"schema_version\":" + std::to_string(report.schema_version) + "}");
+             });
 }
 
 // The web collector's options from the configuration (README "Configuration").
@@ -50,6 +63,7 @@ Result<collector::WebServiceOptions> WebServiceOptionsFrom(const Config& config,
   o.group_commit.max_batch = static_cast<std::size_t>(c.group_commit_max_batch);
   o.group_commit.max_wait = std::chrono::microseconds(c.group_commit_max_wait_us);
   o.group_commit.max_queue = static_cast<std::size_t>(c.group_commit_max_queue);
+  o.group_commit.commit_timeout = std::chrono::milliseconds(c.group_commit_commit_timeout_ms);
   auto periods = collector::ParsePeriodList(c.open_periods);
   if (!periods.ok()) return periods.status().WithContext("collector.open_periods");
   o.ingest.open_periods = std::move(periods).value();
@@ -109,7 +123,10 @@ int RunServe(Context& context, const Args& args) {
 
   web.ingest().set_rejection_tally(&rejections);
   http::Router router;
-  RegisterHealth(router, db);
+  // Declared after the web service, so destroyed before it; its probe thread ends before the store closes.
+  sql::StoreHealth health(sql::StoreHealth::ForStore(db, [&web] { return web.writes_failing(); }),
+                          std::chrono::milliseconds(context.config().store.health_timeout_ms));
+  RegisterHealth(router, db, health);
   web.Register(router);
   // SMS webhooks, sender, expiry and retention (nothing when no sms.* provider or gateway is set).
   auto sms_runtime = StartSms(context, r, "", router);

@@ -35,6 +35,11 @@ const std::vector<std::pair<std::string, std::string>>& Defaults() {
       {"store.mysql.database", "minyi"},
       {"store.mysql.pool_size", "8"},
       {"store.mysql.create_database", "false"},
+      {"store.mysql.connect_timeout_seconds", "5"},
+      {"store.mysql.read_timeout_seconds", "30"},
+      {"store.mysql.write_timeout_seconds", "30"},
+      {"store.mysql.pool_wait_ms", "5000"},
+      {"store.health_timeout_ms", "2000"},
       {"aggregator.interval_ms", "2000"},
       {"aggregator.reconcile_ms", "60000"},
       {"aggregator.threads", "2"},
@@ -51,6 +56,7 @@ const std::vector<std::pair<std::string, std::string>>& Defaults() {
       {"collector.group_commit.max_batch", "512"},
       {"collector.group_commit.max_wait_us", "0"},
       {"collector.group_commit.max_queue", "10000"},
+      {"collector.group_commit.commit_timeout_ms", "5000"},
       {"questionnaire.map_dir", "conf/questionnaires"},
       {"questionnaire.wjx.push_secret", ""},
       {"questionnaire.txwj.token", ""},
@@ -257,6 +263,16 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
     config.store.mysql.database = c.getString("store.mysql.database");
     MINYI_RETURN_IF_ERROR(ReadInt(c, "store.mysql.pool_size", 1, 256, config.store.mysql.pool_size));
     MINYI_RETURN_IF_ERROR(ReadBool(c, "store.mysql.create_database", config.store.mysql.create_database));
+    {
+      sql::MysqlOptions& m = config.store.mysql;
+      MINYI_RETURN_IF_ERROR(
+          ReadInt(c, "store.mysql.connect_timeout_seconds", 1, 3600, m.connect_timeout_seconds));
+      MINYI_RETURN_IF_ERROR(ReadInt(c, "store.mysql.read_timeout_seconds", 1, 86400, m.read_timeout_seconds));
+      MINYI_RETURN_IF_ERROR(
+          ReadInt(c, "store.mysql.write_timeout_seconds", 1, 86400, m.write_timeout_seconds));
+      MINYI_RETURN_IF_ERROR(ReadInt(c, "store.mysql.pool_wait_ms", 1, 3600000, m.pool_wait_ms));
+    }
+    MINYI_RETURN_IF_ERROR(ReadInt(c, "store.health_timeout_ms", 50, 60000, config.store.health_timeout_ms));
     MINYI_RETURN_IF_ERROR(ReadInt(c, "aggregator.interval_ms", 0, 86400000, config.aggregator.interval_ms));
     MINYI_RETURN_IF_ERROR(ReadInt(c, "aggregator.reconcile_ms", 10, 86400000, config.aggregator.reconcile_ms));
     MINYI_RETURN_IF_ERROR(ReadInt(c, "aggregator.threads", 1, 64, config.aggregator.threads));
@@ -275,6 +291,8 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
       MINYI_RETURN_IF_ERROR(ReadInt(c, "collector.group_commit.max_batch", 1, 100000, o.group_commit_max_batch));
       MINYI_RETURN_IF_ERROR(ReadInt(c, "collector.group_commit.max_wait_us", 0, 1000000, o.group_commit_max_wait_us));
       MINYI_RETURN_IF_ERROR(ReadInt(c, "collector.group_commit.max_queue", 1, 10000000, o.group_commit_max_queue));
+      MINYI_RETURN_IF_ERROR(ReadInt(c, "collector.group_commit.commit_timeout_ms", 1, 3600000,
+                                    o.group_commit_commit_timeout_ms));
       MINYI_RETURN_IF_ERROR(ReadInt(c, "api.max_body_bytes", 1024, 1 << 30, o.api_max_body_bytes));
       MINYI_RETURN_IF_ERROR(ReadInt(c, "api.max_json_depth", 2, 1000, o.api_max_json_depth));
       MINYI_RETURN_IF_ERROR(ReadInt(c, "api.max_batch", 1, 100000, o.api_max_batch));

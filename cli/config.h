@@ -35,6 +35,7 @@ struct CollectorOptions {
   int group_commit_max_batch = 512;
   int group_commit_max_wait_us = 0;
   int group_commit_max_queue = 10000;
+  int group_commit_commit_timeout_ms = 5000;  // a request waits this long for its commit, then 503
   int api_max_body_bytes = 1048576;
   int api_max_json_depth = 8;
   int api_max_batch = 500;

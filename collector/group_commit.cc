@@ -47,6 +47,22 @@ void GroupCommitWriter::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+std::vector<Result<AppendResult>> GroupCommitWriter::AwaitAll(std::vector<Future>& futures) const {
+  const auto deadline = std::chrono::steady_clock::now() + options_.commit_timeout;
+  std::vector<Result<AppendResult>> out;
+  out.reserve(futures.size());
+  for (Future& f : futures) {
+    // wait_until on a ready future returns at once: a committed batch costs no extra wait.
+    if (f.wait_until(deadline) == std::future_status::ready) {
+      out.push_back(f.get());
+    } else {
+      out.push_back(Status::Unavailable("the store did not commit within " +
+                                        std::to_string(options_.commit_timeout.count()) + " ms"));
+    }
+  }
+  return out;
+}
+
 GroupCommitStats GroupCommitWriter::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
   return stats_;
@@ -96,6 +112,7 @@ void GroupCommitWriter::Commit(std::vector<Item>& batch) {
     status = Status::Internal(std::string("append threw: ") + e.what());
   }
   if (status.ok() && results.size() == batch.size()) {
+    NoteCommitted();
     for (std::size_t i = 0; i < batch.size(); ++i) batch[i].promise.set_value(results[i]);
     return;
   }
@@ -114,8 +131,25 @@ void GroupCommitWriter::Commit(std::vector<Item>& batch) {
     }
     return;
   }
-  spdlog::error("group commit: batch of {} failed: {}", batch.size(), status.ToString());
+  NoteFailed(batch.size(), status);
   for (Item& item : batch) item.promise.set_value(status);
+}
+
+void GroupCommitWriter::NoteCommitted() {
+  // One relaxed load per batch on the throughput path; the rest only after a failure.
+  if (!writes_failing_.load(std::memory_order_relaxed) || !writes_failing_.exchange(false)) return;
+  const std::uint64_t unlogged = failure_log_.TakeSuppressed();
+  spdlog::info("group commit: batches commit again{}",
+               unlogged > 0 ? "; " + std::to_string(unlogged) + " more failed batches were not logged" : "");
+}
+
+void GroupCommitWriter::NoteFailed(std::size_t batch_size, const Status& status) {
+  if (status.code() == StatusCode::kUnavailable) writes_failing_.store(true);
+  const RepeatLimiter::Decision d = failure_log_.Admit();
+  if (!d.pass) return;
+  spdlog::error(
+      "group commit: batch of {} failed: {}{}", batch_size, status.ToString(),
+      d.suppressed > 0 ? " (" + std::to_string(d.suppressed) + " more failed batches in the last 10 s)" : "");
 }
 
 }  // namespace minyi::collector

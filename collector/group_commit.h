@@ -8,10 +8,16 @@
 // with kInvalidInput is retried one response at a time, so one bad row cannot fail its neighbours;
 // kUnavailable (database down, disk full) fails every response of the batch.
 //
+// Bounded waits: a submitter waits for its batch at most `commit_timeout` (AwaitAll). When the store
+// hangs (a paused database) it gets kUnavailable (HTTP 503 + Retry-After) and is never told "stored"
+// for a response that was not committed; the response stays queued or in flight, and if it commits
+// later a replay under the same identity is answered as a duplicate (200).
+//
 // Thread safety: Submit may be called from any number of threads. Stop() (also run by the
 // destructor) refuses new submissions, commits everything already queued, and joins the thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -24,6 +30,7 @@
 #include <vector>
 
 #include "core/ports.h"
+#include "core/repeat_limiter.h"
 #include "core/status.h"
 
 namespace minyi::collector {
@@ -34,6 +41,8 @@ struct GroupCommitOptions {
   // whatever is queued at once; under load a batch still forms while the previous one commits).
   std::chrono::microseconds max_wait{0};
   std::size_t max_queue = 10000;  // queued responses at most; beyond: kResourceExhausted
+  // AwaitAll gives up after this long: the store did not commit in time (kUnavailable).
+  std::chrono::milliseconds commit_timeout{5000};
 };
 
 struct GroupCommitStats {
@@ -57,6 +66,15 @@ class GroupCommitWriter {
   // queue cannot take them all; kUnavailable after Stop().
   Result<std::vector<Future>> Submit(std::vector<Response> responses);
 
+  // Waits for the futures of one Submit with one deadline, `commit_timeout` from now: one result per
+  // future, in order; kUnavailable ("not committed within ...") for each one not ready in time (its
+  // outcome is then unknown to the caller: the commit may still happen). Any thread.
+  std::vector<Result<AppendResult>> AwaitAll(std::vector<Future>& futures) const;
+
+  // Whether the last batch failed with kUnavailable (database down, disk full, I/O error) and no
+  // batch has committed since. For health checks; lock-free.
+  bool writes_failing() const { return writes_failing_.load(std::memory_order_relaxed); }
+
   // Refuses new submissions, commits everything queued, joins the writer. Idempotent.
   void Stop();
 
@@ -70,6 +88,8 @@ class GroupCommitWriter {
   };
   void Loop();
   void Commit(std::vector<Item>& batch);
+  void NoteCommitted();
+  void NoteFailed(std::size_t batch_size, const Status& status);
 
   ResponseSink& sink_;
   GroupCommitOptions options_;
@@ -78,6 +98,8 @@ class GroupCommitWriter {
   std::deque<Item> queue_;
   bool stopping_ = false;
   GroupCommitStats stats_;
+  std::atomic<bool> writes_failing_{false};
+  RepeatLimiter failure_log_;  // one error line per 10 s during an outage, not one per batch
   std::thread thread_;
 };
 

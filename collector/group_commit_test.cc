@@ -1,8 +1,13 @@
 #include "collector/group_commit.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "collector/fake_store_for_test.h"
@@ -136,6 +141,102 @@ TEST(GroupCommitTest, StopCommitsEverythingQueuedThenRefuses) {
   }
   for (auto& f : futures) EXPECT_EQ(f.get()->outcome, AppendOutcome::kStored);
   EXPECT_EQ(store.rows.size(), 20u);
+}
+
+// A store that hangs inside AppendHashed (as a paused database does) until released.
+struct HangingStore : FakeStore {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool hang = true;
+  Status AppendHashed(const std::vector<Response>& batch, const std::vector<std::string>&,
+                      std::vector<AppendResult>* results) override {
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return !hang; });
+    }
+    return FakeStore::Append(batch, results);
+  }
+  void Release() {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      hang = false;
+    }
+    cv.notify_all();
+  }
+};
+
+// Regression (issue #13): with the database paused every request waited as long as the pause. A
+// submitter now gives up after commit_timeout with kUnavailable, is never told "stored" for what was
+// not committed, and when the commit happens later a replay is a duplicate (HTTP 200).
+TEST(GroupCommitTest, AwaitGivesUpAfterTheCommitTimeoutAndAReplayIsADuplicate) {
+  HangingStore store;
+  GroupCommitOptions options;
+  options.commit_timeout = std::chrono::milliseconds(200);
+  GroupCommitWriter writer(store, options);
+  auto queued = writer.Submit({MakeResponse("a"), MakeResponse("b")});
+  ASSERT_TRUE(queued.ok());
+  const auto start = std::chrono::steady_clock::now();
+  const auto results = writer.AwaitAll(*queued);
+  const auto waited = std::chrono::steady_clock::now() - start;
+  ASSERT_EQ(results.size(), 2u);
+  for (const auto& r : results) EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  EXPECT_GE(waited, std::chrono::milliseconds(200));
+  EXPECT_LT(waited, std::chrono::milliseconds(1500)) << "one deadline for all futures of a submission";
+
+  store.Release();  // the database resumes: the batch commits after all
+  auto replay = writer.Submit({MakeResponse("a")});
+  ASSERT_TRUE(replay.ok());
+  const auto replayed = writer.AwaitAll(*replay);
+  ASSERT_TRUE(replayed[0].ok()) << replayed[0].status().ToString();
+  EXPECT_EQ(replayed[0]->outcome, AppendOutcome::kDuplicate);
+  EXPECT_EQ(store.rows.size(), 2u);
+}
+
+// A store whose appends fail (kUnavailable) until told otherwise.
+struct FailingStore : FakeStore {
+  std::atomic<bool> failing{true};
+  Status AppendHashed(const std::vector<Response>& batch, const std::vector<std::string>&,
+                      std::vector<AppendResult>* results) override {
+    if (failing) return Status::Unavailable("sqlite: append: database or disk is full (code 13)");
+    return FakeStore::Append(batch, results);
+  }
+};
+
+// Regression (issue #13): one error line per failed batch flooded the log during an outage (673 lines
+// in 5 s). The first failure is logged, the rest of the outage is counted, and recovery is logged
+// once with the count; writes_failing() follows the outage for /healthz.
+TEST(GroupCommitTest, AnOutageLogsItsFirstFailureAndTheRecoveryNotEveryBatch) {
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  auto logger =
+      std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
+  logger->set_pattern("%l %v");
+  spdlog::set_default_logger(logger);
+  FailingStore store;
+  {
+    GroupCommitWriter writer(store, {});
+    EXPECT_FALSE(writer.writes_failing());
+    for (int i = 0; i < 100; ++i) {
+      auto f = writer.Submit({MakeResponse("r" + std::to_string(i))});
+      ASSERT_TRUE(f.ok());
+      EXPECT_EQ((*f)[0].get().status().code(), StatusCode::kUnavailable);
+    }
+    EXPECT_TRUE(writer.writes_failing());
+    store.failing = false;
+    auto ok = writer.Submit({MakeResponse("after")});
+    ASSERT_TRUE(ok.ok());
+    EXPECT_EQ((*ok)[0].get()->outcome, AppendOutcome::kStored);
+    EXPECT_FALSE(writer.writes_failing());
+  }
+  spdlog::set_default_logger(previous);
+  const std::string text = log.str();
+  std::size_t errors = 0;
+  for (std::size_t at = text.find("error group commit"); at != std::string::npos;
+       at = text.find("error group commit", at + 1)) {
+    ++errors;
+  }
+  EXPECT_EQ(errors, 1u) << text;
+  EXPECT_NE(text.find("99 more failed batches were not logged"), std::string::npos) << text;
 }
 
 }  // namespace

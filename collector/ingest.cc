@@ -314,10 +314,11 @@ std::vector<IngestResult> IngestService::Submit(const std::vector<Submission>& s
     }
     return results;
   }
+  const std::vector<Result<AppendResult>> committed = writer_.AwaitAll(*queued);
   for (std::size_t j = 0; j < valid_index.size(); ++j) {
     IngestResult& out = results[valid_index[j]];
-    Result<AppendResult> appended = (*queued)[j].get();
-    settle(j, appended.ok() && appended->outcome == AppendOutcome::kStored);
+      const Result<AppendResult>& appended = committed[j];
+      settle(j, appended.ok() && appended->outcome == AppendOutcome::kStored);
     if (!appended.ok()) {
       out.code = IngestCode::kUnavailable;
       out.message = "the response could not be stored; please retry";

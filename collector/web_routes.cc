@@ -163,7 +163,10 @@ void WebCollector::PostResponse(http::Request& request, http::Response& response
     return SendJsonError(response, 400, "invalid_input", "the request is malformed", errors);
   }
   const IngestResult result = ingest_.SubmitOne(submission, who);
-  if (result.code == IngestCode::kBusy) response.set("Retry-After", "1");
+  // Busy (queue full) or unavailable (the store failed or did not commit in time): worth retrying.
+  if (result.code == IngestCode::kBusy || result.code == IngestCode::kUnavailable) {
+    response.set("Retry-After", "1");
+  }
   http::SendJson(response, result.HttpStatus(), IngestResultJson(result));
 }
 
@@ -237,7 +240,11 @@ void WebCollector::PostBatch(http::Request& request, http::Response& response) {
       case IngestCode::kStored: ++stored; break;
       case IngestCode::kDuplicate: ++duplicates; break;
       case IngestCode::kConflict: ++conflicts; break;
-      case IngestCode::kBusy: busy = true; ++rejected; break;
+      case IngestCode::kBusy:
+      case IngestCode::kUnavailable:
+        busy = true;
+        ++rejected;
+        break;
       default: ++rejected;
     }
     out += "\"status\":" + std::to_string(r->HttpStatus()) + ",\"body\":" + IngestResultJson(*r) + "}";

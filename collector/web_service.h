@@ -50,6 +50,8 @@ class WebService {
   // Commits everything queued and stops the writer; later submissions answer 503.
   void Stop() { writer_.Stop(); }
   GroupCommitStats stats() const { return writer_.stats(); }
+  // Whether the last group-commit batch failed with kUnavailable and none committed since.
+  bool writes_failing() const { return writer_.writes_failing(); }
   // The ingest service (e.g. to set its rejection tally before serving).
   IngestService& ingest() { return ingest_; }
 

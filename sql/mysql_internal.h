@@ -38,7 +38,6 @@ using Clock = std::chrono::steady_clock;
 inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 inline constexpr int kMaxAttempts = 5;                       // per operation, for deadlocks / lock waits
 inline constexpr auto kPingAfterIdle = std::chrono::seconds(5);
-inline constexpr auto kPoolWait = std::chrono::seconds(30);
 inline constexpr std::size_t kIdChunk = 128;                 // source refs per id look-up after an append
 inline constexpr std::size_t kAnswerRowsPerInsert = 32;      // rows per multi-row answer INSERT
 
@@ -56,7 +55,8 @@ inline Status FromException(const ::sql::SQLException& e, std::string_view what)
                         ", state " + e.getSQLState() + ")";
   if (ConnectionBroken(code) || RetryableTransaction(code) || code == 1040 /* too many connections */ ||
       code == 1044 || code == 1045 /* access denied */ || code == 1049 /* unknown database */ ||
-      code == 1021 /* disk full */ || code == 1114 /* table full */) {
+      code == 1021 /* disk full */ || code == 1114 /* table full */ ||
+      code == 1030 /* storage engine error, e.g. errno 28: no space left */) {
     return Status::Unavailable(std::move(message));
   }
   if (code == 1406 /* data too long */ || code == 1366 /* incorrect string value */ ||
@@ -151,9 +151,9 @@ struct MysqlStore::Impl {
       props["userName"] = ::sql::SQLString(options.user);
       props["password"] = ::sql::SQLString(options.password);
       props["OPT_CHARSET_NAME"] = ::sql::SQLString("utf8mb4");
-      props["OPT_CONNECT_TIMEOUT"] = 10;
-      props["OPT_READ_TIMEOUT"] = 120;
-      props["OPT_WRITE_TIMEOUT"] = 120;
+      props["OPT_CONNECT_TIMEOUT"] = options.connect_timeout_seconds;
+      props["OPT_READ_TIMEOUT"] = options.read_timeout_seconds;
+      props["OPT_WRITE_TIMEOUT"] = options.write_timeout_seconds;
       if (with_schema) props["schema"] = ::sql::SQLString(options.database);
       auto pc = std::make_unique<PooledConn>();
       pc->conn.reset(Driver()->connect(props));
@@ -175,8 +175,10 @@ struct MysqlStore::Impl {
 
   Result<std::unique_ptr<PooledConn>> Acquire() {
     std::unique_lock<std::mutex> lock(mu);
-    if (!cv.wait_for(lock, kPoolWait, [&] { return !idle.empty() || live < options.pool_size; })) {
-      return Status::Unavailable("mysql: no pooled connection became free within 30 s");
+    if (!cv.wait_for(lock, std::chrono::milliseconds(options.pool_wait_ms),
+                     [&] { return !idle.empty() || live < options.pool_size; })) {
+      return Status::Unavailable("mysql: no pooled connection became free within " +
+                                 std::to_string(options.pool_wait_ms) + " ms");
     }
     std::unique_ptr<PooledConn> pc;
     if (!idle.empty()) {

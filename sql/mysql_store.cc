@@ -42,6 +42,11 @@ Result<std::unique_ptr<MysqlStore>> MysqlStore::Open(const MysqlOptions& options
     return Status::InvalidInput("mysql: database name '" + options.database + "' is not [A-Za-z0-9_]{1,64}");
   }
   if (options.pool_size < 1) return Status::InvalidInput("mysql: pool_size must be at least 1");
+  if (options.connect_timeout_seconds < 1 || options.read_timeout_seconds < 1 ||
+      options.write_timeout_seconds < 1) {
+    return Status::InvalidInput("mysql: connect, read and write timeouts must be at least 1 s");
+  }
+  if (options.pool_wait_ms < 1) return Status::InvalidInput("mysql: pool_wait_ms must be at least 1");
   if (options.socket.empty() && (options.port <= 0 || options.port > 65535)) {
     return Status::InvalidInput("mysql: port " + std::to_string(options.port) + " is out of range");
   }

@@ -39,12 +39,23 @@ struct MysqlOptions {
   std::string database = "minyi";
   int pool_size = 8;
   bool create_database = false;  // CREATE DATABASE IF NOT EXISTS on open (tests, first set-up)
+  // Client-side timeouts (whole seconds: Connector/C++ 1.1 passes them to MYSQL_OPT_*_TIMEOUT, which
+  // takes seconds). A connect that gets no handshake, or a statement whose reply (or send) stalls
+  // this long, fails with a lost connection; that connection is dropped from the pool, never reused.
+  int connect_timeout_seconds = 5;
+  int read_timeout_seconds = 30;
+  int write_timeout_seconds = 30;
+  // How long an operation waits for a free pooled connection when all pool_size are busy.
+  int pool_wait_ms = 5000;
 };
 
 struct StoreOptions {
   std::string backend = "sqlite";  // "sqlite" | "mysql"
   SqliteOptions sqlite;
   MysqlOptions mysql;
+  // serve's /healthz answers within this long; a store check not finished by then answers 503
+  // (sql/store_health.h).
+  int health_timeout_ms = 2000;
 };
 
 struct MigrationInfo {

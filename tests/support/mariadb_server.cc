@@ -167,6 +167,8 @@ MariaDbServer::~MariaDbServer() {
   }
 }
 
+int MariaDbServer::pid() const { return process_ ? static_cast<int>(process_->handle.id()) : 0; }
+
 std::string MariaDbServer::UniqueDatabaseName() {
   return "minyi_test_" + std::to_string(::getpid()) + "_" + std::to_string(++g_database_counter);
 }

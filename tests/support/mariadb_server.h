@@ -32,6 +32,8 @@ class MariaDbServer {
   const std::string& user() const { return user_; }
   const std::string& password() const { return password_; }
   bool external() const { return external_; }
+  // The private server's process id (to pause it with SIGSTOP in fault tests); 0 for an external one.
+  int pid() const;
 
   // A database name not used before in this process: minyi_test_<pid>_<n>.
   static std::string UniqueDatabaseName();

@@ -1,0 +1,74 @@
+#include "sql/store_health.h"
+
+#include <exception>
+#include <utility>
+
+#include "sql/store.h"
+
+namespace minyi::sql {
+
+StoreHealth::Probes StoreHealth::ForStore(Store& store, std::function<bool()> writes_failing) {
+  Probes p;
+  p.read = [&store] { return store.SchemaVersion(); };
+  p.write = [&store] { return store.SetMeta("health.write_probe", FormatTimestampUtc(NowMillis())); };
+  p.writes_failing = std::move(writes_failing);
+  return p;
+}
+
+StoreHealth::StoreHealth(Probes probes, std::chrono::milliseconds timeout)
+    : probes_(std::move(probes)), timeout_(timeout) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+StoreHealth::~StoreHealth() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  requested_cv_.notify_one();
+  thread_.join();
+}
+
+StoreHealthReport StoreHealth::Check() {
+  const auto deadline = std::chrono::steady_clock::now() + timeout_;
+  std::unique_lock<std::mutex> lock(mu_);
+  // A check in flight started before this call: its answer is fresh enough, and waiting for it
+  // keeps the number of checks running at one.
+  const std::uint64_t ticket = requested_ > finished_ ? requested_ : ++requested_;
+  requested_cv_.notify_one();
+  if (!finished_cv_.wait_until(lock, deadline, [&] { return finished_ >= ticket; })) {
+    return {false, 0, "the store did not answer within " + std::to_string(timeout_.count()) + " ms"};
+  }
+  return last_;
+}
+
+void StoreHealth::Loop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    requested_cv_.wait(lock, [&] { return stop_ || requested_ > finished_; });
+    if (stop_) return;
+    const std::uint64_t target = requested_;
+    lock.unlock();
+    StoreHealthReport report = RunProbes();
+    lock.lock();
+    last_ = std::move(report);
+    finished_ = target;
+    finished_cv_.notify_all();
+  }
+}
+
+StoreHealthReport StoreHealth::RunProbes() {
+  try {
+    Result<int> version = probes_.read();
+    if (!version.ok()) return {false, 0, version.status().ToString()};
+    if (probes_.writes_failing && probes_.writes_failing()) {
+      const Status written = probes_.write();
+      if (!written.ok()) return {false, 0, "writes are failing: " + written.ToString()};
+    }
+    return {true, version.value(), ""};
+  } catch (const std::exception& e) {
+    return {false, 0, std::string("store check threw: ") + e.what()};
+  }
+}
+
+}  // namespace minyi::sql

@@ -1,0 +1,73 @@
+// The store check behind serve's /healthz, bounded in time and in threads.
+//
+// Check() answers within `timeout` whatever the store does: a paused or unreachable database makes
+// it report "unavailable" when the check has not finished by then, never block the caller for as
+// long as the database hangs. One checker thread runs the probes, so at most one check is in flight:
+// callers arriving while one runs wait for that one (up to their own deadline) instead of starting
+// another, and a hung check holds one thread, not one per /healthz request.
+//
+// A check reads (the schema version). When the writers report that their last write failed
+// (`writes_failing`: a full disk or an I/O error fails batches while reads still work), it also makes
+// a cheap write (meta key "health.write_probe") and reports unavailable until a write succeeds again.
+//
+// Thread-safe. The probes run on the checker thread; the destructor waits for a probe in flight
+// (bounded by the store's own timeouts), so destroy this before the store.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "core/status.h"
+
+namespace minyi::sql {
+
+class Store;
+
+struct StoreHealthReport {
+  bool ok = false;
+  int schema_version = 0;  // when ok
+  std::string problem;     // when not ok: why, for the log (no secrets: store messages only)
+};
+
+class StoreHealth {
+ public:
+  struct Probes {
+    std::function<Result<int>()> read;     // the schema version
+    std::function<Status()> write;         // a cheap durable write
+    std::function<bool()> writes_failing;  // the last write failed and none succeeded since; may be empty
+  };
+
+  // The probes of a real store: SchemaVersion(), SetMeta("health.write_probe", <now>).
+  static Probes ForStore(Store& store, std::function<bool()> writes_failing);
+
+  StoreHealth(Probes probes, std::chrono::milliseconds timeout);
+  ~StoreHealth();
+  StoreHealth(const StoreHealth&) = delete;
+  StoreHealth& operator=(const StoreHealth&) = delete;
+
+  // The result of a check started at or before this call (the one in flight, or a new one), or
+  // "unavailable" when none finished within the timeout.
+  StoreHealthReport Check();
+
+ private:
+  void Loop();
+  StoreHealthReport RunProbes();
+
+  Probes probes_;
+  const std::chrono::milliseconds timeout_;
+  std::mutex mu_;
+  std::condition_variable requested_cv_;
+  std::condition_variable finished_cv_;
+  std::uint64_t requested_ = 0;  // checks asked for (numbered from 1)
+  std::uint64_t finished_ = 0;   // the number of the latest finished check
+  StoreHealthReport last_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace minyi::sql

@@ -1,0 +1,301 @@
+// Store faults through a real `minyi serve` on a private MariaDB: the database paused (SIGSTOP) under
+// load must not hang the server (issue #13).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/mount.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/integration/minyi_process.h"
+#include "tests/integration/web_http.h"
+#include "tests/support/mariadb_server.h"
+
+namespace minyi::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+long long MsSince(Clock::time_point start) {
+  return std::chrono::duration_cast<milliseconds>(Clock::now() - start).count();
+}
+
+std::string Body(const std::string& key) {
+  return R"({"survey":"jiangsu-safety","period":2025,"town":"320812007","idempotency_key":")" + key +
+         R"(","answers":{"security":"1","grid":"2","age_band":"60+"}})";
+}
+
+// The options both tests share: the demo survey open for 2025, no rate limit, no live aggregation.
+std::vector<std::string> WithCommonOptions(std::vector<std::string> global) {
+  const std::vector<std::string> common = {
+      "-D", "collector.open_periods=2025",
+      "-D", "collector.respondent_key_secret=integration-test-secret-0123456789",
+      "-D", "web.rate_limit.per_minute=0",
+      "-D", "aggregator.interval_ms=0",
+      "-D", "paths.surveys=" + std::string(MINYI_SOURCE_DIR) + "/conf/surveys"};
+  global.insert(global.end(), common.begin(), common.end());
+  return global;
+}
+
+RunResult Minyi(const std::vector<std::string>& global, const std::vector<std::string>& args) {
+  std::vector<std::string> all = global;
+  all.insert(all.end(), args.begin(), args.end());
+  return RunMinyi(all);
+}
+
+// Migrates the store named by `global` and creates an API key for the survey; "" on failure.
+std::string MigrateAndCreateKey(const std::vector<std::string>& global) {
+  const RunResult migrated = Minyi(global, {"db", "migrate"});
+  EXPECT_EQ(migrated.exit_code, 0) << migrated.err;
+  const RunResult created =
+      Minyi(global, {"apikey", "create", "--name", "partner", "--survey", "jiangsu-safety"});
+  EXPECT_EQ(created.exit_code, 0) << created.err;
+  return migrated.exit_code == 0 && created.exit_code == 0 ? created.out.substr(0, created.out.find('\n'))
+                                                           : "";
+}
+
+WebReply PostResponse(int port, const std::string& key, const std::string& idem) {
+  return HttpCall(port, "POST", "/api/v1/responses", Body(idem),
+                  {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + key}});
+}
+
+struct Posted {
+  int status = 0;
+  std::string retry_after;
+  long long ms = 0;
+};
+
+// Resumes the server when the test ends early, so that its destructor can stop it.
+struct Resume {
+  int pid;
+  ~Resume() { ::kill(pid, SIGCONT); }
+};
+
+// Regression (issue #13): with MariaDB paused every request blocked for as long as the pause and
+// /healthz gave no answer. Now posts answer 503 + Retry-After within the commit timeout, /healthz
+// answers 503 within its timeout, and after the database resumes new posts are stored, replays of
+// the 503'd keys are stored once or answered as duplicates, and every 201 is in the database once.
+TEST(StoreFaultTest, APausedMariaDbAnswers503InBoundedTimeAndRecovers) {
+  auto started = testsupport::MariaDbServer::Start();
+  ASSERT_TRUE(started.ok()) << started.status();
+  std::unique_ptr<testsupport::MariaDbServer> db = std::move(started).value();
+  if (db->external()) GTEST_SKIP() << "an external server (MINYI_TEST_MYSQL_SOCKET) is not ours to pause";
+  const std::string database = testsupport::MariaDbServer::UniqueDatabaseName();
+  const std::vector<std::string> global =
+      WithCommonOptions({"-D", "store.backend=mysql",
+                         "-D", "store.mysql.socket=" + db->socket_path(),
+                         "-D", "store.mysql.user=" + db->user(),
+                         "-D", "store.mysql.database=" + database,
+                         "-D", "store.mysql.create_database=true",
+                         "-D", "store.mysql.connect_timeout_seconds=3",
+                         "-D", "store.mysql.read_timeout_seconds=5",
+                         "-D", "store.mysql.write_timeout_seconds=5",
+                         "-D", "store.mysql.pool_wait_ms=2000",
+                         "-D", "store.health_timeout_ms=1000",
+                         "-D", "collector.group_commit.commit_timeout_ms=2000",
+                         "-D", "api.key_cache_seconds=3600"});
+  const std::string key = MigrateAndCreateKey(global);
+  ASSERT_FALSE(key.empty());
+
+  ServerProcess server(global);
+  ASSERT_TRUE(server.started()) << server.log();
+  const int port = server.port();
+  auto post = [&](const std::string& idem) {
+    const auto start = Clock::now();
+    const WebReply r = PostResponse(port, key, idem);
+    return Posted{r.status, r.Header("Retry-After"), MsSince(start)};
+  };
+  ASSERT_EQ(post("warm").status, 201);  // also caches the API key, so no request reads it while paused
+  ASSERT_EQ(HttpGet(port, "/healthz").status, 200);
+
+  // Four posters, each with its own keys, until told to stop.
+  std::mutex mu;
+  std::map<std::string, std::vector<Posted>> by_key;  // every answer per idempotency key
+  std::atomic<bool> stop{false};
+  std::atomic<int> during_pause{0};
+  std::atomic<bool> paused{false};
+  std::vector<std::thread> posters;
+  for (int t = 0; t < 4; ++t) {
+    posters.emplace_back([&, t] {
+      for (int i = 0; !stop; ++i) {
+        const std::string idem = "p" + std::to_string(t) + "-" + std::to_string(i);
+        const bool was_paused = paused;
+        const Posted p = post(idem);
+        if (was_paused && paused) ++during_pause;
+        std::lock_guard<std::mutex> lock(mu);
+        by_key[idem].push_back(p);
+      }
+    });
+  }
+  const auto wait_for_posts = [&](std::size_t n) {
+    const auto deadline = Clock::now() + seconds(10);
+    for (;;) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (by_key.size() >= n || Clock::now() > deadline) return;
+      }
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+  };
+  wait_for_posts(20);
+
+  ASSERT_EQ(::kill(db->pid(), SIGSTOP), 0);
+  Resume resume{db->pid()};
+  paused = true;
+  const auto pause_start = Clock::now();
+  // /healthz answers within its bound (1 s) while the store hangs.
+  std::vector<HttpReply> health;
+  std::vector<long long> health_ms;
+  while (MsSince(pause_start) < 6500) {
+    const auto start = Clock::now();
+    health.push_back(HttpGet(port, "/healthz"));
+    health_ms.push_back(MsSince(start));
+    std::this_thread::sleep_for(milliseconds(300));
+  }
+  paused = false;
+  ASSERT_EQ(::kill(db->pid(), SIGCONT), 0);
+  stop = true;
+  for (auto& th : posters) th.join();
+
+  ASSERT_FALSE(health.empty());
+  for (std::size_t i = 0; i < health.size(); ++i) {
+    EXPECT_EQ(health[i].status, 503) << "check " << i;
+    EXPECT_LT(health_ms[i], 2500) << "check " << i;
+  }
+  EXPECT_GE(during_pause.load(), 8) << "posts kept being answered while the database was paused";
+
+  // Every answer was 201 or 503 + Retry-After, and none waited much longer than the commit timeout
+  // (2 s; the API key is cached, so nothing else reads the store).
+  std::vector<std::string> refused;
+  std::set<std::string> acknowledged = {"warm"};
+  for (const auto& [idem, answers] : by_key) {
+    ASSERT_EQ(answers.size(), 1u);
+    const Posted& p = answers.front();
+    EXPECT_LT(p.ms, 4000) << idem;
+    if (p.status == 201) {
+      acknowledged.insert(idem);
+    } else {
+      EXPECT_EQ(p.status, 503) << idem;
+      EXPECT_EQ(p.retry_after, "1") << idem;
+      refused.push_back(idem);
+    }
+  }
+  EXPECT_GE(refused.size(), 4u);
+
+  // Recovery without a restart: /healthz is 200 again, new posts are stored.
+  const auto deadline = Clock::now() + seconds(20);
+  while (HttpGet(port, "/healthz").status != 200 && Clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  EXPECT_EQ(HttpGet(port, "/healthz").status, 200);
+  EXPECT_EQ(post("after").status, 201);
+  acknowledged.insert("after");
+  // Replays of the refused keys: stored now (201), or committed after all (200).
+  for (const std::string& idem : refused) {
+    const Posted p = post(idem);
+    EXPECT_TRUE(p.status == 201 || p.status == 200) << idem << " " << p.status;
+    acknowledged.insert(idem);
+    EXPECT_EQ(post(idem).status, 200) << "a second replay is a duplicate: " << idem;
+  }
+
+  // The database holds every acknowledged response exactly once, and nothing else.
+  auto rows = db->Query("SELECT source_ref, COUNT(*) FROM `" + database + "`.responses GROUP BY source_ref");
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  std::map<std::string, int> stored;
+  std::istringstream lines(rows.value());
+  std::string ref;
+  int count = 0;
+  while (lines >> ref >> count) stored[ref.substr(ref.rfind(':') + 1)] = count;
+  for (const std::string& idem : acknowledged) EXPECT_EQ(stored[idem], 1) << idem;
+  EXPECT_EQ(stored.size(), acknowledged.size());
+  EXPECT_EQ(server.Stop(), 0) << server.log();
+}
+
+// A small tmpfs mounted for one test (root only, as in CI), unmounted at the end.
+class SmallTmpfs {
+ public:
+  explicit SmallTmpfs(const std::string& dir) : dir_(dir) {
+    std::filesystem::create_directories(dir_);
+    if (::mount("tmpfs", dir_.c_str(), "tmpfs", 0, "size=8m") == 0) {
+      mounted_ = true;
+    } else {
+      error_ = std::strerror(errno);
+    }
+  }
+  ~SmallTmpfs() {
+    if (mounted_ && ::umount(dir_.c_str()) != 0) ::umount2(dir_.c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return mounted_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  std::string dir_;
+  bool mounted_ = false;
+  std::string error_;
+};
+
+// Writes `path` until the file system is full, down to the last byte.
+void FillDisk(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  std::setvbuf(f, nullptr, _IONBF, 0);
+  const std::vector<char> block(1 << 16, 'x');
+  for (std::size_t size = block.size(); size > 0; size /= 2) {
+    while (std::fwrite(block.data(), 1, size, f) == size) {
+    }
+    std::clearerr(f);
+  }
+  std::fclose(f);
+}
+
+// Regression (issue #13): with the disk full posts answered 503 but /healthz stayed 200. Now it is
+// 503 after a write failed for lack of space, until a write succeeds again; then posts are stored.
+TEST(StoreFaultTest, AFullDiskMakesHealthz503UntilSpaceReturns) {
+  TempDir dir;
+  SmallTmpfs tmpfs(dir.File("small"));
+  if (!tmpfs.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (needs root): " << tmpfs.error();
+  const std::vector<std::string> global =
+      WithCommonOptions({"-D", "store.sqlite.path=" + dir.File("small/minyi.db")});
+  const std::string key = MigrateAndCreateKey(global);
+  ASSERT_FALSE(key.empty());
+  {
+    ServerProcess server(global);
+    ASSERT_TRUE(server.started()) << server.log();
+    const int port = server.port();
+    auto post = [&](const std::string& idem) { return PostResponse(port, key, idem); };
+    ASSERT_EQ(HttpGet(port, "/healthz").status, 200);
+
+    const std::string filler = dir.File("small/filler");
+    FillDisk(filler);
+    const WebReply full = post("full");
+    EXPECT_EQ(full.status, 503) << full.body;
+    EXPECT_EQ(full.Header("Retry-After"), "1");
+    const HttpReply health = HttpGet(port, "/healthz");
+    EXPECT_EQ(health.status, 503) << health.body << "\n" << server.log();
+
+    std::filesystem::remove(filler);  // space returns: a write probe succeeds, posts are stored
+    EXPECT_EQ(HttpGet(port, "/healthz").status, 200);
+    EXPECT_EQ(post("full").status, 201);
+    EXPECT_EQ(post("after").status, 201);
+    EXPECT_EQ(server.Stop(), 0) << server.log();
+  }
+  RunResult status = Minyi(global, {"db", "status"});  // the database is still readable
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+}
+
+}  // namespace
+}  // namespace minyi::testing
