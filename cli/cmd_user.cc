@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "cli/access_setup.h"
+#include "core/terminal_text.h"
 
 namespace minyi::cli {
 
@@ -133,8 +134,10 @@ int RunUserAudit(Context& context, const Args& args) {
   auto events = access->service->ListAudit(*limit);
   if (!events.ok()) return Fail(events.status());
   for (const AuditEvent& e : events.value()) {
-    std::cout << FormatTimestampUtc(e.at_ms) << "  " << std::left << std::setw(18) << e.action << std::setw(20)
-              << e.username << std::setw(11) << e.area_code << std::setw(16) << e.remote_address << e.detail << "\n";
+    // The user name is whatever was typed at the login page: every field is outside text.
+    std::cout << FormatTimestampUtc(e.at_ms) << "  " << std::left << std::setw(18) << TerminalSafe(e.action)
+              << std::setw(20) << TerminalSafe(e.username) << std::setw(11) << TerminalSafe(e.area_code)
+              << std::setw(16) << TerminalSafe(e.remote_address) << TerminalSafe(e.detail) << "\n";
   }
   return kExitOk;
 }
