@@ -34,7 +34,7 @@ G=(-D store.sqlite.path="$DB_DIR/minyi.db" -D collector.secret_file="$DB_DIR/sec
 if [ ! -s "$DB_DIR/seeded" ]; then
   "$MINYI" "${G[@]}" demo seed >/dev/null
   "$MINYI" "${G[@]}" aggregate >/dev/null
-  printf 'bench-county-password\n' | "$MINYI" "${G[@]}" user add bench-county --role official --area 320812 \
+  printf 'pw-for-the-bench-official\n' | "$MINYI" "${G[@]}" user add bench-county --role official --area 320812 \
     --password-stdin >/dev/null
   echo yes >"$DB_DIR/seeded"
 fi
@@ -45,7 +45,7 @@ SERVER_PID=$!
 for _ in $(seq 1 300); do [ -s "$WORK/port" ] && break; sleep 0.1; done
 PORT=$(cat "$WORK/port")
 COOKIE=$(curl -s -D - -o /dev/null -H 'Content-Type: application/json' \
-  -d '{"username":"bench-county","password":"bench-county-password"}' "http://127.0.0.1:$PORT/api/v1/login" |
+  -d '{"username":"bench-county","password":"pw-for-the-bench-official"}' "http://127.0.0.1:$PORT/api/v1/login" |
   sed -n 's/^Set-Cookie: \(minyi_session=[^;]*\).*/\1/p')
 [ -n "$COOKIE" ] || { echo "login failed"; cat "$WORK/serve.log"; exit 1; }
 # Warm up (the first request loads the index snapshot).

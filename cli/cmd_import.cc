@@ -15,6 +15,7 @@
 #include "cli/import_runs.h"
 #include "collector/population_import.h"
 #include "collector/response_import.h"
+#include "core/terminal_text.h"
 #include "sql/collector_counters.h"
 
 namespace minyi::cli {
@@ -103,7 +104,7 @@ int RunImportResponses(Context& context, const Args& args) {
     TrackingSink sink(*r.store);
     auto report = collector::ImportResponsesCsv(in, *r.surveys, *r.areas, sink, options);
     if (!report.ok()) return report.status();
-    std::cout << collector::FormatImportReport(report.value(), path);
+    std::cout << TerminalSafe(collector::FormatImportReport(report.value(), path), LineBreaks::kKeep);
     ImportRun run;
     run.command = "import responses";
     run.file_name = path;
@@ -129,7 +130,8 @@ int RunImportPopulation(Context& context, const Args& args) {
     const std::int64_t started = NowMillis();
     auto report = collector::ImportPopulationCsv(in, *r.areas, codes, *r.store, *r.store, {});
     if (!report.ok()) return report.status();
-    std::cout << collector::FormatPopulationImportReport(report.value(), path);
+    std::cout << TerminalSafe(collector::FormatPopulationImportReport(report.value(), path),
+                              LineBreaks::kKeep);
     ImportRun run;
     run.command = "import population";
     run.file_name = path;

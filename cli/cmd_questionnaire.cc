@@ -15,6 +15,7 @@
 #include "collector/questionnaire/questionnaire_endpoints.h"
 #include "collector/questionnaire/questionnaire_import.h"
 #include "collector/web_service.h"
+#include "core/terminal_text.h"
 
 namespace minyi::cli {
 namespace {
@@ -196,7 +197,7 @@ int RunImportQuestionnaire(Context& context, const Args& args) {
       exit_code = Fail(report.status().WithContext(path));
       continue;
     }
-    std::cout << q::FormatQuestionnaireReport(report.value(), path);
+    std::cout << TerminalSafe(q::FormatQuestionnaireReport(report.value(), path), LineBreaks::kKeep);
     ImportRun run = RunOf(report.value(), "import questionnaire", path, started);
     run.survey_id = reviser.survey();
     if (run.survey_id.empty())

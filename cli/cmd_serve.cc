@@ -72,7 +72,7 @@ Result<collector::WebServiceOptions> WebServiceOptionsFrom(const Config& config,
   o.web.max_batch = static_cast<std::size_t>(c.api_max_batch);
   o.web.max_form_bytes = static_cast<std::size_t>(c.web_max_form_bytes);
   o.web.trust_forwarded_for = config.http.trust_forwarded_for;
-  o.web.secure_cookies = config.http.public_url.rfind("https://", 0) == 0;
+  o.web.secure_cookies = PublicUrlIsHttps(config.http);
   o.web.bench_routes = config.http.bench_routes;
   o.web.privacy = {c.privacy_controller, c.privacy_purpose, c.privacy_retention};
   auto invitation_only = collector::ParseSurveyList(c.web_invitation_only, surveys);

@@ -11,13 +11,14 @@
 #include <sstream>
 
 #include "cli/access_setup.h"
+#include "core/terminal_text.h"
 
 namespace minyi::cli {
 
 dashboards::AccessOptions AccessOptionsFrom(const Config& config) {
   dashboards::AccessOptions o;
   o.session_ttl_ms = static_cast<std::int64_t>(config.dashboard.session_ttl_minutes) * 60 * 1000;
-  o.secure_cookie = config.dashboard.secure_cookie;
+  o.secure_cookie = config.dashboard.secure_cookie || PublicUrlIsHttps(config.http);
   o.max_failures_per_account = config.dashboard.login_max_failures_per_account;
   o.max_failures_per_address = config.dashboard.login_max_failures_per_address;
   return o;
@@ -48,7 +49,7 @@ Result<std::string> PasswordFromStdin() {
 
 Result<std::string> PasswordFor(const Args& args, bool* generated) {
   *generated = !args.Has("--password-stdin");
-  if (*generated) return dashboards::AccessService::GeneratePassword();
+  if (*generated) return dashboards::AccessService::GeneratePassword(args.positionals.at(0));
   return PasswordFromStdin();
 }
 
@@ -133,8 +134,10 @@ int RunUserAudit(Context& context, const Args& args) {
   auto events = access->service->ListAudit(*limit);
   if (!events.ok()) return Fail(events.status());
   for (const AuditEvent& e : events.value()) {
-    std::cout << FormatTimestampUtc(e.at_ms) << "  " << std::left << std::setw(18) << e.action << std::setw(20)
-              << e.username << std::setw(11) << e.area_code << std::setw(16) << e.remote_address << e.detail << "\n";
+    // The user name is whatever was typed at the login page: every field is outside text.
+    std::cout << FormatTimestampUtc(e.at_ms) << "  " << std::left << std::setw(18) << TerminalSafe(e.action)
+              << std::setw(20) << TerminalSafe(e.username) << std::setw(11) << TerminalSafe(e.area_code)
+              << std::setw(16) << TerminalSafe(e.remote_address) << TerminalSafe(e.detail) << "\n";
   }
   return kExitOk;
 }
@@ -166,7 +169,7 @@ Status CreateDemoAccounts(Context& context, std::ostream& out) {
     u.username = d.name;
     u.role = d.role;
     u.areas = d.areas;
-    const std::string password = dashboards::AccessService::GeneratePassword();
+    const std::string password = dashboards::AccessService::GeneratePassword(d.name);
     MINYI_RETURN_IF_ERROR(access->service->CreateUser(u, password, "demo-seed", ""));
     text << std::left << std::setw(13) << d.name << " " << password << "   # " << d.what << "\n";
   }

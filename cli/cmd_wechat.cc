@@ -16,6 +16,7 @@
 #include "collector/sms/phone_privacy.h"
 #include "collector/web_service.h"
 #include "collector/wechat/wechat_import.h"
+#include "core/terminal_text.h"
 #include "dashboards/dashboard_api.h"
 #include "dashboards/guard.h"
 
@@ -306,7 +307,7 @@ int RunImportWechat(Context& context, const Args& args) {
     TrackingReviser reviser(*r.store);
     const Status stored = (*importer)->Store(reviser, NowMillis());
     if (!stored.ok()) {
-      std::cout << (*importer)->report().ToText();
+      std::cout << TerminalSafe((*importer)->report().ToText(), LineBreaks::kKeep);
       return Fail(stored);
     }
     // Each file's run gets its own figures: the responses whose newest answer it holds.
@@ -322,7 +323,7 @@ int RunImportWechat(Context& context, const Args& args) {
   } else {
     (*importer)->BuildResponses(NowMillis());
   }
-  std::cout << (*importer)->report().ToText();
+  std::cout << TerminalSafe((*importer)->report().ToText(), LineBreaks::kKeep);
   if (args.Has("--dry-run")) std::cout << "dry run: nothing was stored\n";
   return file_failed || SomethingRejected((*importer)->report()) ? kExitRejected : kExitOk;
 }

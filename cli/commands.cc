@@ -9,6 +9,7 @@
 #include "cli/sms_commands.h"
 #include "cli/wechat_commands.h"
 #include "cli/version.h"
+#include "core/terminal_text.h"
 
 namespace minyi::cli {
 
@@ -82,7 +83,8 @@ Result<Resources> Context::OpenAll() {
 }
 
 int Fail(const Status& status) {
-  std::cerr << "minyi: " << status.ToString() << "\n";
+  // Messages quote outside text (a cell, a line of a file).
+  std::cerr << "minyi: " << TerminalSafe(status.ToString(), LineBreaks::kKeep) << "\n";
   return kExitFailure;
 }
 

@@ -206,6 +206,10 @@ Result<AutoPtr<AbstractConfiguration>> ReadFile(const std::string& file) {
 
 std::vector<std::pair<std::string, std::string>> ConfigDefaults() { return Defaults(); }
 
+bool PublicUrlIsHttps(const HttpOptions& http) {
+  return Poco::icompare(http.public_url.substr(0, 8), "https://") == 0;
+}
+
 Result<Config> LoadConfig(const ConfigSources& sources) {
   std::set<std::string> known;
   AutoPtr<Poco::Util::MapConfiguration> defaults(new Poco::Util::MapConfiguration);

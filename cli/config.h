@@ -27,6 +27,10 @@ struct HttpOptions {
   bool bench_routes = false;         // POST /bench/echo, the benchmarks' ceiling
 };
 
+// True when `public_url` is an https:// URL (scheme compared case-insensitively): the site is served
+// over TLS, so every cookie it sets (the survey pages' and the dashboards' session) gets "Secure".
+bool PublicUrlIsHttps(const HttpOptions& http);
+
 // The web collector (collector/web_service.h): periods, secret, group commit, API and page limits.
 struct CollectorOptions {
   std::string open_periods;           // "2025, 2025Q2"; empty: the current year (UTC+8)
@@ -69,7 +73,7 @@ struct DashboardConfig {
   std::string topics = "conf/topics.json";
   int refresh_ms = 5000;                  // how often newly published figures are looked for
   int session_ttl_minutes = 480;
-  bool secure_cookie = false;             // set behind TLS: the session cookie gets "Secure"
+  bool secure_cookie = false;               // "Secure" on the session cookie (also when public_url is https)
   int login_max_failures_per_account = 5;   // per 15 minutes
   int login_max_failures_per_address = 20;  // per 15 minutes
 };

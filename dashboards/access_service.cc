@@ -53,17 +53,9 @@ Status AccessService::Init() {
   return Status::Ok();
 }
 
-Status AccessService::CheckPassword(std::string_view password) {
-  if (password.size() < kMinPasswordLength) {
-    return Status::InvalidInput("password: at least " + std::to_string(kMinPasswordLength) + " characters");
-  }
-  if (password.size() > 1024) return Status::InvalidInput("password: at most 1024 bytes");
-  return Status::Ok();
-}
-
 Result<std::string> AccessService::HashPassword(std::string_view password, unsigned long long opslimit,
                                                 std::size_t memlimit) {
-  MINYI_RETURN_IF_ERROR(CheckPassword(password));
+  MINYI_RETURN_IF_ERROR(CheckPasswordPolicy(password));
   MINYI_RETURN_IF_ERROR(Init());
   char out[crypto_pwhash_STRBYTES];
   if (crypto_pwhash_str_alg(out, password.data(), password.size(),
@@ -86,13 +78,16 @@ std::string AccessService::RandomHex(std::size_t bytes) {
   return ToHex(buf.data(), buf.size());
 }
 
-std::string AccessService::GeneratePassword() {
+std::string AccessService::GeneratePassword(std::string_view username) {
   static constexpr std::string_view kAlphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
   (void)Init();
   std::string out;
-  for (int i = 0; i < 16; ++i) {
-    out += kAlphabet[randombytes_uniform(static_cast<std::uint32_t>(kAlphabet.size()))];
-  }
+  do {  // drawn again in the rare case that it holds the user name
+    out.clear();
+    for (int i = 0; i < 16; ++i) {
+      out += kAlphabet[randombytes_uniform(static_cast<std::uint32_t>(kAlphabet.size()))];
+    }
+  } while (!CheckPasswordPolicy(out, username).ok());
   return out;
 }
 
@@ -109,43 +104,61 @@ AccessService::AccessService(UserStore& store, const AreaRegistry& areas, Access
   if (dummy.ok()) dummy_hash_ = std::move(dummy).value();
 }
 
-bool AccessService::Throttled(const std::string& key, int limit, std::int64_t now, std::int64_t* retry_after_s) {
+bool AccessService::ReserveAttempt(const std::vector<std::pair<std::string, int>>& keys, std::int64_t now,
+                                   std::int64_t* retry_after_s) {
+  const std::int64_t window = options_.failure_window_ms;
   std::lock_guard<std::mutex> lock(throttle_mu_);
-  auto it = failures_.find(key);
-  if (it == failures_.end()) return false;
-  auto& times = it->second;
-  times.erase(std::remove_if(times.begin(), times.end(),
-                             [&](std::int64_t t) { return t <= now - options_.failure_window_ms; }),
-              times.end());
-  if (static_cast<int>(times.size()) < limit) return false;
-  if (retry_after_s != nullptr) {
-    // The oldest failure still in the window leaves it first.
-    const std::int64_t ms = times.front() + options_.failure_window_ms - now;
-    *retry_after_s = std::max<std::int64_t>(1, (ms + 999) / 1000);
-  }
-  return true;
-}
-
-void AccessService::RecordFailure(const std::string& key, std::int64_t now) {
-  std::lock_guard<std::mutex> lock(throttle_mu_);
-  if (failures_.size() >= kMaxTrackedKeys) {
-    // Forget keys whose failures have all left the window (bounded memory under a spray attack).
-    for (auto it = failures_.begin(); it != failures_.end();) {
-      if (it->second.empty() || it->second.back() <= now - options_.failure_window_ms) {
-        it = failures_.erase(it);
+  if (attempts_.size() >= kMaxTrackedKeys) {
+    // Forget keys with nothing in flight whose failures have all left the window (bounded memory under
+    // a spray attack).
+    for (auto it = attempts_.begin(); it != attempts_.end();) {
+      const Attempts& a = it->second;
+      if (a.in_flight == 0 && (a.failures.empty() || a.failures.back() <= now - window)) {
+        it = attempts_.erase(it);
       } else {
         ++it;
       }
     }
   }
-  auto& times = failures_[key];
-  times.push_back(now);
-  if (times.size() > 1000) times.erase(times.begin(), times.begin() + 500);
+  for (const auto& [key, limit] : keys) {
+    auto it = attempts_.find(key);
+    if (it == attempts_.end()) continue;
+    auto& times = it->second.failures;
+    times.erase(times.begin(), std::upper_bound(times.begin(), times.end(), now - window));
+    const std::size_t used = times.size() + static_cast<std::size_t>(it->second.in_flight);
+    if (used < static_cast<std::size_t>(std::max(1, limit))) continue;
+    if (retry_after_s != nullptr) {
+      // Counting the attempts in flight as failures of now, a slot frees when the (used - limit + 1)th
+      // oldest entry leaves the window.
+      const std::size_t index = used - static_cast<std::size_t>(std::max(1, limit));
+      const std::int64_t leaves = (index < times.size() ? times[index] : now) + window;
+      *retry_after_s = std::max<std::int64_t>(1, (leaves - now + 999) / 1000);
+    }
+    return false;
+  }
+  for (const auto& key : keys) ++attempts_[key.first].in_flight;
+  return true;
+}
+
+void AccessService::EndAttempt(const std::string& key, bool failed, std::int64_t now) {
+  std::lock_guard<std::mutex> lock(throttle_mu_);
+  auto it = attempts_.find(key);
+  if (it == attempts_.end()) return;
+  Attempts& a = it->second;
+  a.in_flight = std::max(0, a.in_flight - 1);
+  if (failed) {
+    // Kept oldest first: an attempt that started earlier may end later.
+    a.failures.insert(std::upper_bound(a.failures.begin(), a.failures.end(), now), now);
+    if (a.failures.size() > 1000) a.failures.erase(a.failures.begin(), a.failures.begin() + 500);
+  }
 }
 
 void AccessService::ClearFailures(const std::string& key) {
   std::lock_guard<std::mutex> lock(throttle_mu_);
-  failures_.erase(key);
+  auto it = attempts_.find(key);
+  if (it == attempts_.end()) return;
+  it->second.failures.clear();
+  if (it->second.in_flight == 0) attempts_.erase(it);
 }
 
 Result<LoginResult> AccessService::Login(const std::string& username, std::string_view password,
@@ -157,8 +170,11 @@ Result<LoginResult> AccessService::Login(const std::string& username, std::strin
   event.username = username.substr(0, 64);
   event.remote_address = remote;
   std::int64_t wait_s = 0;
-  if (Throttled(account_key, options_.max_failures_per_account, now, &wait_s) ||
-      Throttled(address_key, options_.max_failures_per_address, now, &wait_s)) {
+  // The slots are taken before the password is checked: a burst of parallel attempts cannot all pass a
+  // check that only counts finished ones.
+  if (!ReserveAttempt({{account_key, options_.max_failures_per_account},
+                       {address_key, options_.max_failures_per_address}},
+                      now, &wait_s)) {
     event.action = "login_throttled";
     Audit(event);
     if (retry_after_s != nullptr) *retry_after_s = wait_s;
@@ -170,7 +186,12 @@ Result<LoginResult> AccessService::Login(const std::string& username, std::strin
   {
     HashSlot slot(*this);
     auto found = store_.FindUser(username);
-    if (!found.ok()) return found.status();
+    if (!found.ok()) {
+      // Not an answer about the password: the slots are given back.
+      EndAttempt(account_key, false, now);
+      EndAttempt(address_key, false, now);
+      return found.status();
+    }
     user = std::move(found).value();
     if (user) {
       password_ok = VerifyPassword(user->password_hash, password);
@@ -178,9 +199,10 @@ Result<LoginResult> AccessService::Login(const std::string& username, std::strin
       (void)VerifyPassword(dummy_hash_, password);  // same work as for a known user
     }
   }
-  if (!user || !password_ok || user->disabled) {
-    RecordFailure(account_key, now);
-    RecordFailure(address_key, now);
+  const bool failed = !user || !password_ok || user->disabled;
+  EndAttempt(account_key, failed, now);
+  EndAttempt(address_key, failed, now);
+  if (failed) {
     event.action = "login_failed";
     event.detail = !user ? "unknown user" : (!password_ok ? "wrong password" : "account disabled");
     Audit(event);
@@ -295,6 +317,7 @@ void AccessService::ForgetSessionsOf(std::int64_t user_id) {
 Status AccessService::CreateUser(User user, std::string_view password, const std::string& actor,
                                  const std::string& remote) {
   MINYI_RETURN_IF_ERROR(NormalizeUser(&user, areas_));
+  MINYI_RETURN_IF_ERROR(CheckPasswordPolicy(password, user.username));
   Result<std::string> hash = Status::Internal("unset");
   {
     HashSlot slot(*this);
@@ -335,6 +358,7 @@ Status AccessService::ChangePassword(const std::string& username, std::string_vi
   auto user = store_.FindUser(username);
   if (!user.ok()) return user.status();
   if (!user->has_value()) return Status::NotFound("no user '" + username + "'");
+  MINYI_RETURN_IF_ERROR(CheckPasswordPolicy(password, username));
   Result<std::string> hash = Status::Internal("unset");
   {
     HashSlot slot(*this);

@@ -6,10 +6,13 @@
 // or when its user is disabled or changes password. Each session has a CSRF token the pages send back
 // in the X-CSRF-Token header with every state-changing request.
 //
-// Throttling (in memory, per process): failed logins are counted per account and per client address
-// in a sliding window; above the limit further attempts are refused without checking the password
-// until the window has passed. Password hashing is CPU- and memory-hard, so at most
-// `max_concurrent_hashes` run at once; other logins wait.
+// Throttling (in memory, per process): login attempts are counted per account and per client address
+// in a sliding window. An attempt takes a slot in both counters BEFORE its password is checked (one
+// atomic step), so with a limit of L at most L attempts per account and per address are ever checked
+// against a password within the window, however many arrive at once; the others are refused without
+// checking. A failed attempt keeps its slots until the window has passed; a successful one gives its
+// address slot back and clears the account's failures. Password hashing is CPU- and memory-hard, so at
+// most `max_concurrent_hashes` run at once; other logins wait.
 //
 // Thread safety: all methods may be called from several threads at once.
 #pragma once
@@ -29,6 +32,7 @@
 #include "core/access.h"
 #include "core/areas.h"
 #include "core/status.h"
+#include "dashboards/password_policy.h"
 
 namespace minyi::dashboards {
 
@@ -46,7 +50,6 @@ struct AccessOptions {
 };
 
 inline constexpr std::string_view kSessionCookie = "minyi_session";
-inline constexpr std::size_t kMinPasswordLength = 10;
 
 // A logged-in caller: the user as loaded when the session was validated, and the session.
 struct Principal {
@@ -65,17 +68,17 @@ class AccessService {
 
   // Initializes libsodium (idempotent). kInternal when it cannot be initialized.
   static Status Init();
-  // kInvalidInput when the password is shorter than kMinPasswordLength or longer than 1024 bytes.
-  static Status CheckPassword(std::string_view password);
-  // An Argon2id string (crypto_pwhash_str). kInvalidInput for a bad password; kResourceExhausted when
-  // the memory for hashing is not available.
+  // An Argon2id string (crypto_pwhash_str). kInvalidInput for a password the policy refuses
+  // (password_policy.h, without a user name); kResourceExhausted when the memory for hashing is not
+  // available.
   static Result<std::string> HashPassword(std::string_view password, unsigned long long opslimit = 0,
                                           std::size_t memlimit = 0);
   static bool VerifyPassword(const std::string& hash, std::string_view password);
   // `bytes` random bytes as lowercase hex.
   static std::string RandomHex(std::size_t bytes);
-  // A random password of 16 characters from an unambiguous alphabet (about 90 bits).
-  static std::string GeneratePassword();
+  // A random password of 16 characters from an unambiguous alphabet (about 90 bits) that the policy
+  // accepts for `username` (password_policy.h).
+  static std::string GeneratePassword(std::string_view username = {});
   // Lowercase hex SHA-256.
   static std::string Sha256Hex(std::string_view text);
 
@@ -93,7 +96,8 @@ class AccessService {
   // Ends the session (idempotent) and audits it.
   Status Logout(const Principal& principal, std::string_view session_id, const std::string& remote);
 
-  // Account management (CLI and admin page). `actor` names who did it in the audit log.
+  // Account management (CLI and admin page). `actor` names who did it in the audit log. A password the
+  // policy refuses for that user (password_policy.h) is kInvalidInput.
   Status CreateUser(User user, std::string_view password, const std::string& actor, const std::string& remote);
   Status SetDisabled(const std::string& username, bool disabled, const std::string& actor,
                      const std::string& remote);
@@ -123,9 +127,19 @@ class AccessService {
     bool refreshing = false;  // one request is asking the store; the others use `principal` meanwhile
   };
 
-  // Throttling: true when `key` has reached `limit` failures within the window; sets *retry_after_s.
-  bool Throttled(const std::string& key, int limit, std::int64_t now, std::int64_t* retry_after_s);
-  void RecordFailure(const std::string& key, std::int64_t now);
+  // Throttling. One key's attempts: failures within the window, and attempts being checked now.
+  struct Attempts {
+    std::vector<std::int64_t> failures;  // oldest first
+    int in_flight = 0;
+  };
+  // Takes a slot in each of `keys` (with their limits) at once, or in none: false when any of them has
+  // failures + attempts in flight >= its limit, with *retry_after_s set.
+  bool ReserveAttempt(const std::vector<std::pair<std::string, int>>& keys, std::int64_t now,
+                      std::int64_t* retry_after_s);
+  // Ends an attempt that ReserveAttempt let through: a failure keeps its slot until the window has
+  // passed (`failed`), otherwise the slot is given back.
+  void EndAttempt(const std::string& key, bool failed, std::int64_t now);
+  // Forgets the failures of `key` (attempts in flight still count).
   void ClearFailures(const std::string& key);
   void ForgetSessionsOf(std::int64_t user_id);
 
@@ -138,7 +152,7 @@ class AccessService {
   std::string dummy_hash_;  // verified against for unknown users, so they take as long as known ones
 
   std::mutex throttle_mu_;
-  std::unordered_map<std::string, std::vector<std::int64_t>> failures_;
+  std::unordered_map<std::string, Attempts> attempts_;
 
   std::mutex hash_mu_;
   std::condition_variable hash_cv_;

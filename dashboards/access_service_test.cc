@@ -4,6 +4,9 @@
 #include <sodium.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -21,6 +24,108 @@ AreaRegistry TestAreas() {
   });
   EXPECT_TRUE(r.ok()) << r.status();
   return std::move(r).value();
+}
+
+// A UserStore that counts password checks (every checked attempt looks its user up first) and holds
+// each lookup until the test opens the gate, so that a burst of logins is in flight at once.
+class GatedUserStore : public UserStore {
+ public:
+  explicit GatedUserStore(UserStore& inner) : inner_(inner) {}
+
+  Result<std::optional<User>> FindUser(const std::string& username) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    ++lookups_;
+    ++waiting_;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return open_; });
+    --waiting_;
+    lock.unlock();
+    return inner_.FindUser(username);
+  }
+  // Waits (at most 10 s) until `waiting() + done() >= n`; `done` counts the callers that returned.
+  bool WaitUntilSettled(int n, const std::atomic<int>& done) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(10), [&] { return waiting_ + done.load() >= n; });
+  }
+  void Notify() { cv_.notify_all(); }
+  void Open() {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  int lookups() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return lookups_;
+  }
+
+  Status AddUser(const User& user, std::int64_t* id) override { return inner_.AddUser(user, id); }
+  Result<std::optional<User>> FindUserById(std::int64_t id) override { return inner_.FindUserById(id); }
+  Result<std::vector<User>> ListUsers() override { return inner_.ListUsers(); }
+  Status SetUserDisabled(const std::string& u, bool d, std::int64_t at) override {
+    return inner_.SetUserDisabled(u, d, at);
+  }
+  Status SetPasswordHash(const std::string& u, const std::string& h, std::int64_t at) override {
+    return inner_.SetPasswordHash(u, h, at);
+  }
+  Status AddSession(const Session& session) override { return inner_.AddSession(session); }
+  Result<std::optional<Session>> FindSession(const std::string& id_hash) override {
+    return inner_.FindSession(id_hash);
+  }
+  Status DeleteSession(const std::string& id_hash) override { return inner_.DeleteSession(id_hash); }
+  Result<std::int64_t> DeleteExpiredSessions(std::int64_t now_ms) override {
+    return inner_.DeleteExpiredSessions(now_ms);
+  }
+  Status AppendAudit(const AuditEvent& event) override { return inner_.AppendAudit(event); }
+  Result<std::vector<AuditEvent>> ListAudit(std::int64_t limit) override { return inner_.ListAudit(limit); }
+
+ private:
+  UserStore& inner_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+  int lookups_ = 0;
+  int waiting_ = 0;
+};
+
+struct BurstOutcome {
+  int ok = 0, wrong = 0, throttled = 0, lookups = 0;
+  bool every_throttled_has_retry_after = true;
+};
+
+// Runs `n` logins at once (attempt i logs in as user(i) with password(i) from remote(i)) while the
+// store holds every password check, then lets them finish.
+template <typename UserFn, typename PasswordFn, typename RemoteFn>
+BurstOutcome LoginBurst(AccessService& service, GatedUserStore& gated, int n, UserFn user,
+                        PasswordFn password, RemoteFn remote) {
+  BurstOutcome out;
+  std::atomic<int> done{0}, ok{0}, wrong{0}, throttled{0};
+  std::atomic<bool> retry_after_ok{true};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n; ++i) {
+    threads.emplace_back([&, i] {
+      std::int64_t retry = 0;
+      auto r = service.Login(user(i), password(i), remote(i), &retry);
+      if (r.ok()) {
+        ++ok;
+      } else if (r.status().code() == StatusCode::kUnauthenticated) {
+        ++wrong;
+      } else if (r.status().code() == StatusCode::kResourceExhausted) {
+        ++throttled;
+        if (retry <= 0) retry_after_ok = false;
+      }
+      ++done;
+      gated.Notify();
+    });
+  }
+  EXPECT_TRUE(gated.WaitUntilSettled(n, done)) << "the logins did not all reach the store or return";
+  gated.Open();
+  for (auto& t : threads) t.join();
+  out.ok = ok;
+  out.wrong = wrong;
+  out.throttled = throttled;
+  out.lookups = gated.lookups();
+  out.every_throttled_has_retry_after = retry_after_ok;
+  return out;
 }
 
 class AccessServiceTest : public ::testing::Test {
@@ -136,6 +241,49 @@ TEST_F(AccessServiceTest, ThrottlesPerAddressAcrossAccounts) {
   EXPECT_EQ(service_->Login("county", "correct horse battery", "10.9.9.9").status().code(),
             StatusCode::kResourceExhausted);
   EXPECT_TRUE(service_->Login("county", "correct horse battery", "10.1.1.1").ok());
+}
+
+// Regression (issue 13): the throttle counted only finished attempts, so 40 logins in parallel were all
+// checked against the password (39x wrong, then the right one let in). Each attempt now takes its slot
+// first: exactly `max_failures_per_account` passwords are checked, the rest are refused with a delay.
+TEST_F(AccessServiceTest, ParallelLoginsOnOneAccountCheckAtMostTheLimit) {
+  GatedUserStore gated(*users_);
+  AccessOptions options = service_->options();
+  options.max_concurrent_hashes = 1000;  // every attempt may reach the store at once
+  AccessService service(gated, areas_, options, [this] { return now_; });
+  BurstOutcome r = LoginBurst(
+      service, gated, 40, [](int) { return std::string("county"); },
+      [](int i) { return i == 39 ? "correct horse battery" : "wrong password!"; },
+      [](int i) { return "10.0.1." + std::to_string(i); });
+  EXPECT_EQ(r.lookups, 3);
+  EXPECT_EQ(r.ok + r.wrong, 3);
+  EXPECT_EQ(r.throttled, 37);
+  EXPECT_TRUE(r.every_throttled_has_retry_after);
+}
+
+// Regression (issue 13): 300 parallel attempts from one address against a limit of 20 got only 25
+// refusals. Every attempt beyond the address limit is now refused without a password check.
+TEST_F(AccessServiceTest, ParallelLoginsFromOneAddressCheckAtMostTheLimit) {
+  GatedUserStore gated(*users_);
+  AccessOptions options = service_->options();
+  options.max_concurrent_hashes = 1000;
+  AccessService service(gated, areas_, options, [this] { return now_; });
+  BurstOutcome r = LoginBurst(
+      service, gated, 300, [](int i) { return "user" + std::to_string(i); },
+      [](int) { return "wrong password!"; }, [](int) { return std::string("10.9.9.9"); });
+  EXPECT_EQ(r.lookups, 5);
+  EXPECT_EQ(r.wrong, 5);
+  EXPECT_EQ(r.throttled, 295);
+  EXPECT_TRUE(r.every_throttled_has_retry_after);
+  // The window passes: the address may try again, and a success gives its slot back.
+  now_ += 60001;
+  EXPECT_TRUE(service.Login("county", "correct horse battery", "10.9.9.9").ok());
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(service.Login("user" + std::to_string(i), "wrong password!", "10.9.9.9").status().code(),
+              StatusCode::kUnauthenticated);
+  }
+  EXPECT_EQ(service.Login("county", "correct horse battery", "10.9.9.9").status().code(),
+            StatusCode::kResourceExhausted);
 }
 
 TEST_F(AccessServiceTest, LogoutDisableAndPasswordChangeEndSessions) {

@@ -24,9 +24,9 @@ document.addEventListener('DOMContentLoaded', () => {
         body: JSON.stringify({ username, password }),
       });
       if (response.ok) {
-        const next = new URLSearchParams(window.location.search).get('next');
-        // Only same-site paths: never redirect to another origin.
-        window.location.assign(next && next.startsWith('/') && !next.startsWith('//') ? next : '/dashboard');
+        // Only a path on this site (safe_next.js): never another origin.
+        window.location.assign(
+            minyiSafeNext(new URLSearchParams(window.location.search).get('next'), '/dashboard'));
         return;
       }
       let message = '登录失败';

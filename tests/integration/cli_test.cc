@@ -197,3 +197,32 @@ TEST_F(CliSmsTest, RosterInviteImportStatusPurge) {
 
 }  // namespace
 }  // namespace minyi::testing
+
+namespace minyi::testing {
+namespace {
+
+// Regression (issue 13): import reports were printed raw, so a file name or a cell could send escape
+// sequences to the operator's terminal. The report keeps its lines; the outside text in it is escaped.
+TEST(CliTerminalTest, ImportReportsNeutraliseEscapeSequences) {
+  TempDir dir;
+  const std::string file = dir.File("evil\x1b]0;owned\x07.csv");
+  WriteFile(file,
+            "source_ref,survey,period,town,channel,submitted_at,respondent_key,weight,security,grid,sex,age_band,"
+            "comment\n"
+            "q-1\x1b[2J,jiangsu-safety,2025,\x1b[31m3208\xc2\x9b,import,2025-05-12 09:01:33,"
+            "7f3a9c1e0b2d4f6a8c0e1f2a3b4c5d6e,1,1,1,2,60+,\n");
+  RunResult r = RunMinyi({"-D", "store.sqlite.path=" + dir.File("minyi.db"), "-D",
+                          "collector.secret_file=" + dir.File("secret"), "-D", "log.level=warn", "import",
+                          "responses", file});
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+  EXPECT_TRUE(Contains(r.out, "evil\\x1b]0;owned\\x07.csv")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "1 rejected")) << r.out;
+  for (const std::string& text : {r.out, r.err}) {
+    EXPECT_FALSE(Contains(text, "\x1b")) << text;
+    EXPECT_FALSE(Contains(text, "\x07")) << text;
+    EXPECT_FALSE(Contains(text, "\xc2\x9b")) << text;
+  }
+}
+
+}  // namespace
+}  // namespace minyi::testing

@@ -3,13 +3,16 @@
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/StreamSocket.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/StreamCopier.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <ctime>
 #include <fstream>
+#include <future>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -29,9 +32,8 @@ struct Reply {
   std::vector<std::string> cookies;
 };
 
-Reply Send(int port, const std::string& method, const std::string& path, const std::string& body = "",
-           const std::map<std::string, std::string>& headers = {}) {
-  Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
+Reply Exchange(Poco::Net::HTTPClientSession& session, const std::string& method, const std::string& path,
+               const std::string& body, const std::map<std::string, std::string>& headers) {
   Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
   for (const auto& [k, v] : headers) request.set(k, v);
   if (!body.empty() || method == "POST") request.setContentLength(static_cast<std::streamsize>(body.size()));
@@ -46,6 +48,28 @@ Reply Send(int port, const std::string& method, const std::string& path, const s
     if (k == "Set-Cookie") reply.cookies.push_back(v);
   }
   return reply;
+}
+
+Reply Send(int port, const std::string& method, const std::string& path, const std::string& body = "",
+           const std::map<std::string, std::string>& headers = {}) {
+  Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
+  return Exchange(session, method, path, body, headers);
+}
+
+// A login sent from the loopback address `source` (127.0.0.0/8): the server throttles per client
+// address, so tests that use up an address's attempts each take their own.
+Reply LoginFrom(const std::string& source, int port, const std::string& username, const std::string& password) {
+  Poco::Net::StreamSocket socket(Poco::Net::SocketAddress::IPv4);
+  socket.impl()->bind(Poco::Net::SocketAddress(source, 0), true);
+  socket.connect(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(port)));
+  Poco::Net::HTTPClientSession session(socket);  // connected: its host cannot be set, the header is
+  Poco::JSON::Object body;
+  body.set("username", username);
+  body.set("password", password);
+  std::ostringstream json;
+  body.stringify(json);
+  return Exchange(session, "POST", "/api/v1/login", json.str(),
+                  {{"Host", "127.0.0.1"}, {"Content-Type", "application/json"}});
 }
 
 Poco::JSON::Object::Ptr Json(const std::string& text) {
@@ -89,7 +113,7 @@ class DashboardTest : public ::testing::Test {
       std::vector<std::string> args = {"user", "add"};
       args.insert(args.end(), u.begin(), u.end());
       args.push_back("--password-stdin");
-      run(args, u[0] + "-password-123\n");
+      run(args, TestPassword(u[0]) + "\n");
     }
     // Invitations and collector rejections for the data-quality views, all in town 320812003 (no other
     // test reads that town, so its cached figures are first computed after these exist).
@@ -120,7 +144,7 @@ class DashboardTest : public ::testing::Test {
 
   static Login LogIn(const std::string& user) {
     Reply r = Send(Port(), "POST", "/api/v1/login",
-                   "{\"username\":\"" + user + "\",\"password\":\"" + user + "-password-123\"}",
+                   "{\"username\":\"" + user + "\",\"password\":\"" + TestPassword(user) + "\"}",
                    {{"Content-Type", "application/json"}});
     EXPECT_EQ(r.status, 200) << user << ": " << r.body;
     Login login;
@@ -351,7 +375,7 @@ TEST_F(DashboardTest, AdminApiNeedsAdminAndCsrf) {
   EXPECT_EQ(Get(county, "/api/v1/users").status, 403);
   EXPECT_EQ(Get(LogIn("stat1"), "/api/v1/audit").status, 403);
   const std::string body =
-      R"({"username":"newcounty","role":"official","areas":["320803"],"password":"newcounty-password-123"})";
+      R"({"username":"newcounty","role":"official","areas":["320803"],"password":")" + TestPassword("newcounty") + "\"}";
   std::map<std::string, std::string> headers = {{"Cookie", admin.cookie}, {"Content-Type", "application/json"}};
   EXPECT_EQ(Send(Port(), "POST", "/api/v1/users", body, headers).status, 403);  // no CSRF token
   headers["X-CSRF-Token"] = county.csrf;                                        // somebody else's
@@ -374,7 +398,7 @@ TEST_F(DashboardTest, AdminApiNeedsAdminAndCsrf) {
 }
 
 TEST_F(DashboardTest, LogoutCookiesAndLoginRules) {
-  Reply r = Send(Port(), "POST", "/api/v1/login", R"({"username":"county1","password":"county1-password-123"})",
+  Reply r = Send(Port(), "POST", "/api/v1/login", R"({"username":"county1","password":")" + TestPassword("county1") + "\"}",
                  {{"Content-Type", "application/json"}});
   ASSERT_EQ(r.status, 200);
   ASSERT_EQ(r.cookies.size(), 1U);
@@ -403,7 +427,7 @@ TEST_F(DashboardTest, FailedLoginsAreThrottledAndEverythingIsAudited) {
     EXPECT_EQ(r.status, 401);
     EXPECT_EQ(r.body.find("victim"), std::string::npos);  // the same answer for every failure
   }
-  Reply locked = Send(Port(), "POST", "/api/v1/login", R"({"username":"victim","password":"victim-password-123"})",
+  Reply locked = Send(Port(), "POST", "/api/v1/login", R"({"username":"victim","password":")" + TestPassword("victim") + "\"}",
                       {{"Content-Type", "application/json"}});
   EXPECT_EQ(locked.status, 429);
   EXPECT_FALSE(locked.headers["Retry-After"].empty());
@@ -429,6 +453,124 @@ TEST_F(DashboardTest, FailedLoginsAreThrottledAndEverythingIsAudited) {
   EXPECT_GE(seen["login_throttled"], 1);
   EXPECT_TRUE(viewed_town);
   EXPECT_TRUE(exported);
+}
+
+// Logins against a server of their own (their attempts must not use up the shared server's), with
+// an https public URL.
+class LoginHardeningTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = std::make_unique<TempDir>();
+    global_ = {"-D", "store.sqlite.path=" + dir_->File("minyi.db"),
+               "-D", "collector.secret_file=" + dir_->File("secret"),
+               "-D", "log.level=warn",
+               "-D", "aggregator.interval_ms=0",
+               "-D", "http.public_url=HTTPS://minyi.example.gov.cn"};
+    for (const char* user : {"target", "second"}) {
+      RunResult r = AddUser(global_, {user, "--role", "official", "--area", "320812"}, TestPassword(user));
+      EXPECT_EQ(r.exit_code, 0) << r.err;
+    }
+    std::vector<std::string> serve = global_;
+    serve.insert(serve.end(), {"-D", "http.port=0"});
+    server_ = std::make_unique<ServerProcess>(serve);
+  }
+  static void TearDownTestSuite() {
+    server_.reset();  // before the directory it writes to
+    dir_.reset();
+  }
+
+  struct Tally {
+    int ok = 0, unauthorized = 0, throttled = 0, other = 0;
+    bool retry_after_on_every_429 = true;
+  };
+  // Sends every (username, password) login at once, from `source`, and counts the answers.
+  static Tally ParallelLogins(const std::string& source,
+                              const std::vector<std::pair<std::string, std::string>>& attempts) {
+    std::promise<void> go;
+    std::shared_future<void> start = go.get_future().share();
+    std::vector<std::future<Reply>> replies;
+    for (const auto& [user, password] : attempts) {
+      replies.push_back(std::async(std::launch::async, [&, user = user, password = password] {
+        start.wait();
+        return LoginFrom(source, server_->port(), user, password);
+      }));
+    }
+    go.set_value();
+    Tally t;
+    for (auto& f : replies) {
+      Reply r = f.get();
+      if (r.status == 200) {
+        ++t.ok;
+      } else if (r.status == 401) {
+        ++t.unauthorized;
+      } else if (r.status == 429) {
+        ++t.throttled;
+        if (r.headers["Retry-After"].empty() || std::stoi(r.headers["Retry-After"]) < 1) {
+          t.retry_after_on_every_429 = false;
+        }
+      } else {
+        ++t.other;
+      }
+    }
+    return t;
+  }
+
+  static inline std::unique_ptr<TempDir> dir_;
+  static inline std::unique_ptr<ServerProcess> server_;
+  static inline std::vector<std::string> global_;
+};
+
+// Regression (issue 13): 40 parallel attempts on one account (39 wrong, 1 right) got 39x401 and a 200,
+// and 300 from one address only 25x429 against a limit of 20: the throttle counted finished attempts
+// only. Now exactly the limit's worth of passwords is checked (dashboard.login_max_failures_per_account
+// = 5, ..._per_address = 20); every other attempt gets 429 with Retry-After.
+TEST_F(LoginHardeningTest, ParallelLoginsCheckAtMostTheLimitOfPasswords) {
+  ASSERT_TRUE(server_->started()) << server_->log();
+  std::vector<std::pair<std::string, std::string>> on_account(39, {"target", "wrong-password-for-target"});
+  on_account.emplace_back("target", TestPassword("target"));
+  Tally account = ParallelLogins("127.0.0.2", on_account);
+  EXPECT_EQ(account.ok + account.unauthorized, 5) << account.ok << " let in, " << account.unauthorized << " refused";
+  EXPECT_EQ(account.throttled, 35);
+  EXPECT_EQ(account.other, 0);
+  EXPECT_TRUE(account.retry_after_on_every_429);
+
+  std::vector<std::pair<std::string, std::string>> from_address;
+  for (int i = 0; i < 60; ++i) from_address.emplace_back("ghost" + std::to_string(i), "wrong-password-ghost");
+  Tally address = ParallelLogins("127.0.0.3", from_address);
+  EXPECT_EQ(address.unauthorized, 20);
+  EXPECT_EQ(address.throttled, 40);
+  EXPECT_EQ(address.ok + address.other, 0);
+  EXPECT_TRUE(address.retry_after_on_every_429);
+  // Another address may still log in to an account that was not attacked.
+  EXPECT_EQ(LoginFrom("127.0.0.4", server_->port(), "second", TestPassword("second")).status, 200);
+}
+
+// Regression (issue 13): with an https public URL the session cookie was sent without Secure.
+TEST_F(LoginHardeningTest, SessionCookieIsSecureWhenThePublicUrlIsHttps) {
+  ASSERT_TRUE(server_->started()) << server_->log();
+  Reply r = LoginFrom("127.0.0.5", server_->port(), "second", TestPassword("second"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(r.cookies.size(), 1U);
+  EXPECT_NE(r.cookies.front().find("minyi_session="), std::string::npos);
+  EXPECT_NE(r.cookies.front().find("; Secure"), std::string::npos) << r.cookies.front();
+}
+
+// Regression (issue 13): `minyi user audit` printed the user names typed at the login page raw, so a
+// login attempt could send escape sequences to the operator's terminal.
+TEST_F(LoginHardeningTest, UserAuditNeutralisesEscapeSequencesFromLoginAttempts) {
+  ASSERT_TRUE(server_->started()) << server_->log();
+  const std::string hostile = "\x1b]0;owned\x07\x1b[2J\xc2\x9b" "31m\r\nforged";
+  EXPECT_EQ(LoginFrom("127.0.0.6", server_->port(), hostile, "wrong-password-hostile").status, 401);
+  std::vector<std::string> audit = global_;
+  audit.insert(audit.end(), {"user", "audit"});
+  RunResult r = RunMinyi(audit);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find('\x1b'), std::string::npos);
+  EXPECT_EQ(r.out.find('\x07'), std::string::npos);
+  EXPECT_EQ(r.out.find('\r'), std::string::npos);
+  EXPECT_EQ(r.out.find("\nforged"), std::string::npos);
+  EXPECT_EQ(r.out.find("\xc2\x9b"), std::string::npos);
+  EXPECT_NE(r.out.find("\\x1b]0;owned\\x07\\x1b[2J\\u009b31m\\x0d\\x0aforged"), std::string::npos) << r.out;
 }
 
 TEST_F(DashboardTest, PagesAndAssetsAreServedWithCsp) {

@@ -91,7 +91,7 @@ class ExportTest : public ::testing::Test {
     for (const auto& u : std::vector<std::vector<std::string>>{{"stat1", "--role", "statistician"},
                                                                {"county1", "--role", "official", "--area", "320812"},
                                                                {"admin1", "--role", "admin"}}) {
-      const RunResult r = AddUser(global_, u, u[0] + "-password-123");
+      const RunResult r = AddUser(global_, u, TestPassword(u[0]));
       EXPECT_EQ(r.exit_code, 0) << r.err;
     }
     freeze_ = Run({"release", "freeze", "--period", "2025"});
@@ -114,7 +114,7 @@ class ExportTest : public ::testing::Test {
 
   static std::string LogIn(const std::string& user) {
     Reply r = Send(server_->port(), "POST", "/api/v1/login",
-                   "{\"username\":\"" + user + "\",\"password\":\"" + user + "-password-123\"}",
+                   "{\"username\":\"" + user + "\",\"password\":\"" + TestPassword(user) + "\"}",
                    {{"Content-Type", "application/json"}});
     EXPECT_EQ(r.status, 200) << r.body;
     if (r.cookies.empty()) return "";

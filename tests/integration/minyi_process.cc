@@ -52,6 +52,10 @@ RunResult RunMinyi(const std::vector<std::string>& args, const std::string& stdi
   return result;
 }
 
+std::string TestPassword(const std::string& user) {
+  return "pw-" + std::string(user.rbegin(), user.rend()) + "-Kq7";
+}
+
 RunResult AddUser(const std::vector<std::string>& global, const std::vector<std::string>& spec,
                   const std::string& password) {
   std::vector<std::string> args = global;

@@ -25,6 +25,10 @@ std::string MinyiPath();
 // Runs `minyi <global...> <args...>` to completion. `global` typically holds -D options.
 RunResult RunMinyi(const std::vector<std::string>& args, const std::string& stdin_text = "");
 
+// The password the end-to-end tests give account `user`: derived from the name (so a test can log in
+// as anyone it created) without containing it, which the password policy refuses.
+std::string TestPassword(const std::string& user);
+
 // `minyi <global...> user add <spec...> --password-stdin` with `password`; spec is NAME and its options
 // ({"grid1", "--role", "grid_worker", "--area", "320812001"}).
 RunResult AddUser(const std::vector<std::string>& global, const std::vector<std::string>& spec,

@@ -169,7 +169,7 @@ TEST_F(QuestionnaireCliTest, LiveEndpointsAuthenticateStoreReviseAndWithdraw) {
 
 // One `minyi serve` per upload test suite (POST /api/v1/imports/wechat): the quest-test survey and
 // `more_surveys` (paths), `maps` (file name, JSON) in questionnaire.map_dir, and `users` (`minyi user
-// add` arguments, the password "<name>-password-123").
+// add` arguments, the password TestPassword(name)).
 class UploadServerTest : public ::testing::Test {
  protected:
   static void StartServer(const std::vector<std::pair<std::string, std::string>>& maps,
@@ -190,7 +190,7 @@ class UploadServerTest : public ::testing::Test {
                "-D", "dashboard.survey=quest-test",
                "-D", "questionnaire.map_dir=" + dir_->File("maps")};
     for (const auto& u : users) {
-      const RunResult r = AddUser(global_, u, u[0] + "-password-123");
+      const RunResult r = AddUser(global_, u, TestPassword(u[0]));
       EXPECT_EQ(r.exit_code, 0) << r.err;
     }
     server_ = new ServerProcess(global_);
@@ -203,7 +203,7 @@ class UploadServerTest : public ::testing::Test {
   }
   static void TearDownTestSuite() { StopServer(); }
   static SignedIn LogIn(const std::string& user) {
-    SignedIn login = SignIn(server_->port(), user, user + "-password-123");
+    SignedIn login = SignIn(server_->port(), user, TestPassword(user));
     EXPECT_FALSE(login.cookie.empty() || login.csrf.empty()) << user << " could not sign in";
     return login;
   }
@@ -530,11 +530,11 @@ class QuestionnaireBrokenMapDirTest : public ::testing::Test {
 
 TEST_F(QuestionnaireBrokenMapDirTest, ServeStartsAndQuestionnaireUploadsSayWhy) {
   const RunResult added =
-      AddUser(global_, {"grid4", "--role", "grid_worker", "--area", "320812004"}, "grid4-password-123");
+      AddUser(global_, {"grid4", "--role", "grid_worker", "--area", "320812004"}, TestPassword("grid4"));
   ASSERT_EQ(added.exit_code, 0) << added.err;
   ServerProcess server(global_);
   ASSERT_TRUE(server.started()) << server.log();
-  const SignedIn grid = SignIn(server.port(), "grid4", "grid4-password-123");
+  const SignedIn grid = SignIn(server.port(), "grid4", TestPassword("grid4"));
   auto upload = [&](const std::string& query, const std::string& path) {
     return HttpCall(
         server.port(), "POST", "/api/v1/imports/wechat?period=2026&town=320812004&" + query, Read(path),

@@ -118,7 +118,7 @@ class WechatUploadTest : public ::testing::Test {
         {"stat1", "--role", "statistician"},
     };
     for (const auto& u : users) {
-      const RunResult r = AddUser(global_, u, u[0] + "-password-123");
+      const RunResult r = AddUser(global_, u, TestPassword(u[0]));
       EXPECT_EQ(r.exit_code, 0) << r.err;
     }
     std::vector<std::string> serve = global_;
@@ -132,7 +132,7 @@ class WechatUploadTest : public ::testing::Test {
 
   using Login = SignedIn;
   static Login LogIn(const std::string& user) {
-    Login login = SignIn(server_->port(), user, user + "-password-123");
+    Login login = SignIn(server_->port(), user, TestPassword(user));
     EXPECT_FALSE(login.cookie.empty() || login.csrf.empty()) << user << " could not sign in";
     return login;
   }
