@@ -194,8 +194,8 @@ void Router::Dispatch(Request& request, Response& response) const {
                    std::to_string(request_id) + "\"}}");
     }
   } catch (...) {
-    spdlog::error("request {} {} {} failed with an unknown exception", request_id, LogSafe(request.getMethod()),
-                  logged_path);
+    spdlog::error("request {} {} {} failed with an unknown exception", request_id,
+                  LogSafe(request.getMethod()), logged_path);
     if (!Sent(response)) SendText(response, 500, "application/json", "{\"error\":{\"code\":\"internal\"}}");
   }
   const auto micros =

@@ -76,8 +76,11 @@ struct Watch {
   Clock::time_point DeadlineLocked(const ServerOptions& o) const {
     auto deadline = start + std::chrono::seconds(o.header_timeout_s);
     if (phase == Phase::kBody) {
+      // At most a day more: a declared length of up to 18 digits must not overflow the clock.
       const std::int64_t length = std::max(body_length, body_received);
-      deadline += std::chrono::milliseconds(length * 1000 / std::max(1, o.body_min_bytes_per_s));
+      const std::int64_t rate = std::max(1, o.body_min_bytes_per_s);
+      deadline += length / rate >= 86400 ? std::chrono::milliseconds(86400 * 1000LL)
+                                         : std::chrono::milliseconds(length * 1000 / rate);
     }
     return deadline;
   }

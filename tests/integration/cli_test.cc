@@ -107,10 +107,11 @@ namespace {
 // SIGTERM. The drain is bounded by http.drain_timeout_s. Also: the log file is created 0600 (was 0644).
 TEST(CliServeTest, SigtermWithAHalfSentRequestExitsWithinTheDrainTimeout) {
   TempDir dir;
-  ServerProcess server({"-D", "store.sqlite.path=" + dir.File("minyi.db"), "-D", "aggregator.interval_ms=0", "-D",
-                        "http.drain_timeout_s=1", "-D", "http.header_timeout_s=60"});
+  ServerProcess server({"-D", "store.sqlite.path=" + dir.File("minyi.db"), "-D", "aggregator.interval_ms=0",
+                        "-D", "http.drain_timeout_s=1", "-D", "http.header_timeout_s=60"});
   ASSERT_TRUE(server.started()) << server.log();
-  Poco::Net::StreamSocket half(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(server.port())));
+  Poco::Net::StreamSocket half(
+      Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(server.port())));
   const std::string partial = "GET /healthz HTTP/1.1\r\nHo";
   half.sendBytes(partial.data(), static_cast<int>(partial.size()));
   EXPECT_EQ(HttpGet(server.port(), "/healthz").status, 200);  // served beside it
