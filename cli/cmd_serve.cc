@@ -194,6 +194,10 @@ int RunServe(Context& context, const Args& args) {
     http::ServerOptions server_options;
     server_options.threads = options.threads;
     server_options.max_queued = options.max_queued;
+    server_options.header_timeout_s = options.header_timeout_s;
+    server_options.body_min_bytes_per_s = options.body_min_bytes_per_s;
+    server_options.max_connections_per_address = options.max_connections_per_address;
+    server_options.cap_exempt = options.connection_cap_exempt;
     http::Server server(router, socket, server_options);
     server.Start();
     spdlog::info("minyi {} serving on http://{}:{}/ (store {}, {} threads)", kVersion, options.host, port,
@@ -210,14 +214,10 @@ int RunServe(Context& context, const Args& args) {
     int received = 0;
     sigwait(&signals, &received);
     spdlog::info("received {}: stopping, letting requests in flight finish", received == SIGTERM ? "SIGTERM" : "SIGINT");
-    server.StopAll(false);  // stop accepting; requests in flight are answered, then their connections close
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (server.CurrentConnections() > 0 && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    if (server.CurrentConnections() > 0) {
-      spdlog::warn("{} connections still open after 10 s; closing them", server.CurrentConnections());
-      server.StopAll(true);
+    // Stop accepting (new connections are refused), answer what was received with Connection: close,
+    // let requests in flight finish within http.drain_timeout_s, then cut what is left.
+    if (!server.Drain(std::chrono::seconds(options.drain_timeout_s))) {
+      spdlog::warn("{} connections still busy after the drain; stopping anyway", server.CurrentConnections());
     }
     web.Stop();  // commits every response still queued before the store closes
     if (live) {

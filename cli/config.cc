@@ -3,7 +3,9 @@
 #include <Poco/AutoPtr.h>
 #include <Poco/Exception.h>
 #include <Poco/File.h>
+#include <Poco/Net/IPAddress.h>
 #include <Poco/Path.h>
+#include <Poco/StringTokenizer.h>
 #include <Poco/Util/AbstractConfiguration.h>
 #include <Poco/Util/IniFileConfiguration.h>
 #include <Poco/Util/JSONConfiguration.h>
@@ -50,6 +52,11 @@ const std::vector<std::pair<std::string, std::string>>& Defaults() {
       {"http.public_url", "http://127.0.0.1:8080"},
       {"http.trust_forwarded_for", "false"},
       {"http.bench_routes", "false"},
+      {"http.header_timeout_s", "10"},
+      {"http.body_min_bytes_per_s", "1024"},
+      {"http.max_connections_per_address", "32"},
+      {"http.connection_cap_exempt", "127.0.0.1, ::1"},
+      {"http.drain_timeout_s", "10"},
       {"collector.open_periods", ""},
       {"collector.respondent_key_secret", ""},
       {"collector.secret_file", ""},
@@ -161,6 +168,23 @@ Status ReadInt(const AbstractConfiguration& c, const std::string& key, int min, 
   long long v = 0;
   MINYI_RETURN_IF_ERROR(ReadInt64(c, key, min, max, v));
   out = static_cast<int>(v);
+  return Status::Ok();
+}
+
+// A comma-separated list of IP addresses ("" = none), each checked.
+Status ReadAddressList(const AbstractConfiguration& c, const std::string& key,
+                       std::vector<std::string>& out) {
+  out.clear();
+  const std::string text = c.getString(key);
+  Poco::StringTokenizer items(text, ",",
+                              Poco::StringTokenizer::TOK_TRIM | Poco::StringTokenizer::TOK_IGNORE_EMPTY);
+  for (const std::string& item : items) {
+    Poco::Net::IPAddress address;
+    if (!Poco::Net::IPAddress::tryParse(item, address)) {
+      return Status::InvalidInput(key + ": '" + item + "' is not an IP address");
+    }
+    out.push_back(address.toString());
+  }
   return Status::Ok();
 }
 
@@ -287,6 +311,14 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
     config.http.public_url = c.getString("http.public_url");
     MINYI_RETURN_IF_ERROR(ReadBool(c, "http.trust_forwarded_for", config.http.trust_forwarded_for));
     MINYI_RETURN_IF_ERROR(ReadBool(c, "http.bench_routes", config.http.bench_routes));
+    MINYI_RETURN_IF_ERROR(ReadInt(c, "http.header_timeout_s", 1, 3600, config.http.header_timeout_s));
+    MINYI_RETURN_IF_ERROR(
+        ReadInt(c, "http.body_min_bytes_per_s", 1, 1 << 30, config.http.body_min_bytes_per_s));
+    MINYI_RETURN_IF_ERROR(
+        ReadInt(c, "http.max_connections_per_address", 0, 100000, config.http.max_connections_per_address));
+    MINYI_RETURN_IF_ERROR(
+        ReadAddressList(c, "http.connection_cap_exempt", config.http.connection_cap_exempt));
+    MINYI_RETURN_IF_ERROR(ReadInt(c, "http.drain_timeout_s", 0, 3600, config.http.drain_timeout_s));
     {
       CollectorOptions& o = config.collector;
       o.open_periods = c.getString("collector.open_periods");

@@ -23,8 +23,13 @@ struct HttpOptions {
   int threads = 16;
   int max_queued = 512;
   std::string public_url = "http://127.0.0.1:8080";  // base of invitation links
-  bool trust_forwarded_for = false;  // rate-limit pages by X-Forwarded-For (behind a trusted proxy)
-  bool bench_routes = false;         // POST /bench/echo, the benchmarks' ceiling
+  bool trust_forwarded_for = false;      // rate-limit pages by X-Forwarded-For (behind a trusted proxy)
+  bool bench_routes = false;             // POST /bench/echo, the benchmarks' ceiling
+  int header_timeout_s = 10;             // a request's header block must arrive within this
+  int body_min_bytes_per_s = 1024;       // a body's deadline: header_timeout_s + length / this
+  int max_connections_per_address = 32;  // per TCP peer address; 0 = no cap
+  std::vector<std::string> connection_cap_exempt;  // peer addresses not capped (a reverse proxy)
+  int drain_timeout_s = 10;  // on SIGTERM: requests in flight may take this long, then cut
 };
 
 // True when `public_url` is an https:// URL (scheme compared case-insensitively): the site is served

@@ -17,16 +17,6 @@ namespace {
 constexpr const char* kDeviceCookie = "minyi_device";
 constexpr const char* kHtml = "text/html; charset=utf-8";
 
-std::string ClientAddress(http::Request& request, bool trust_forwarded_for) {
-  if (trust_forwarded_for && request.has("X-Forwarded-For")) {
-    std::string first = request.get("X-Forwarded-For");
-    first = first.substr(0, first.find(','));
-    first.erase(std::remove(first.begin(), first.end(), ' '), first.end());
-    if (!first.empty()) return first;
-  }
-  return request.clientAddress().host().toString();
-}
-
 std::string PresentedKey(http::Request& request) {
   if (request.has("Authorization")) {
     const std::string& value = request.get("Authorization");
@@ -303,7 +293,7 @@ void FreshFormKeys(FormView& view, const KeyedHasher& hasher, const std::string&
 }  // namespace
 
 void WebCollector::GetPage(http::Request& request, http::Response& response, const std::string& survey_id) {
-  if (int wait = limiter_.Take(ClientAddress(request, options_.trust_forwarded_for)); wait > 0) {
+  if (int wait = limiter_.Take(http::ClientAddress(request, options_.trust_forwarded_for)); wait > 0) {
     response.set("Retry-After", std::to_string(wait));
     return SendPage(response, 429, RenderMessagePage("请稍后再试", "请稍后再试", "您的操作太频繁了，请过一会儿再打开。"));
   }
@@ -348,7 +338,7 @@ void WebCollector::GetPage(http::Request& request, http::Response& response, con
 }
 
 void WebCollector::PostPage(http::Request& request, http::Response& response, const std::string& survey_id) {
-  if (int wait = limiter_.Take(ClientAddress(request, options_.trust_forwarded_for)); wait > 0) {
+  if (int wait = limiter_.Take(http::ClientAddress(request, options_.trust_forwarded_for)); wait > 0) {
     response.set("Retry-After", std::to_string(wait));
     return SendPage(response, 429,
                     RenderMessagePage("请稍后再试", "请稍后再试", "您的操作太频繁了，请过一会儿再点“提交”。"));

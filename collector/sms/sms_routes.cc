@@ -43,7 +43,8 @@ void Handle(SmsService& service, const SmsRouteOptions& options, http::Request& 
   const Status auth = Authenticate(options.auth, w);
   if (!auth.ok()) {
     if (auth.code() == StatusCode::kUnauthenticated) {
-      spdlog::warn("sms webhook {} from {}: {}", w.provider, w.peer_address, auth.message());
+      spdlog::warn("sms webhook {} from {}: {}", http::LogSafe(w.provider), w.peer_address,
+                   http::LogSafe(auth.message()));
     }
     return http::SendError(response, auth);
   }
@@ -55,10 +56,12 @@ void Handle(SmsService& service, const SmsRouteOptions& options, http::Request& 
     auto handled = service.HandleInbound(m);
     if (handled.ok()) continue;
     if (handled.status().code() != StatusCode::kInvalidInput) {
-      spdlog::error("sms webhook {}: {}", w.provider, handled.status().ToString());
+      spdlog::error("sms webhook {}: {}", http::LogSafe(w.provider),
+                    http::LogSafe(handled.status().ToString()));
       return http::SendError(response, Status::Unavailable("the message could not be stored; retry"));
     }
-    spdlog::warn("sms webhook {}: rejected: {}", w.provider, handled.status().message());
+    spdlog::warn("sms webhook {}: rejected: {}", http::LogSafe(w.provider),
+                 http::LogSafe(handled.status().message()));
     ++rejected;
   }
   if (rejected == messages->size()) {

@@ -1,9 +1,12 @@
 #include "core/http/router.h"
 
+#include <Poco/Exception.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/IPAddress.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/StreamSocket.h>
+#include <Poco/String.h>
 #include <Poco/URI.h>
 #include <spdlog/spdlog.h>
 
@@ -120,19 +123,48 @@ bool Router::Match(const Route& route, const std::vector<std::string_view>& path
   return true;
 }
 
+std::string Router::LoggedPath(const Route* route, const std::vector<std::string_view>& path) {
+  std::string out;
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    out += '/';
+    bool secret = false;
+    if (route != nullptr && i < route->segments.size()) {
+      const std::string& seg = route->segments[i];
+      secret = seg.size() > 2 && seg.front() == '{' &&
+               (seg.find("token") != std::string::npos || seg.find("secret") != std::string::npos);
+    }
+    out += secret ? std::string("***") : LogSafe(path[i]);
+  }
+  return out.empty() ? "/" : out;
+}
+
 void Router::Dispatch(Request& request, Response& response) const {
   const std::uint64_t request_id = ++g_request_counter;
   const auto started = std::chrono::steady_clock::now();
   std::string path;
+  std::string logged_path;
+  bool path_ok = true;
   try {
     SetSecurityHeaders(response);
-    path = Poco::URI(request.getURI()).getPath();
+    try {
+      path = Poco::URI(request.getURI()).getPath();
+      // Match decodes a captured segment once more: it must decode too.
+      for (auto segment : SplitPath(path)) {
+        std::string ignored;
+        Poco::URI::decode(std::string(segment), ignored);
+      }
+    } catch (const Poco::SyntaxException&) {
+      logged_path = "(malformed path)";
+      SendError(response, Status::InvalidInput("malformed request path"));
+      path_ok = false;
+    }
     const auto segments = SplitPath(path);
+    if (path_ok) logged_path = LoggedPath(nullptr, segments);
     // Exact literal routes first, then patterns, in registration order.
     const Route* found = nullptr;
     PathParams params;
     std::set<std::string> allowed;
-    for (int pass = 0; pass < 2 && found == nullptr; ++pass) {
+    for (int pass = 0; path_ok && pass < 2 && found == nullptr; ++pass) {
       for (const Route& route : routes_) {
         bool literal = !route.wildcard;
         for (const auto& seg : route.segments) literal = literal && !(seg.size() > 2 && seg.front() == '{');
@@ -149,7 +181,10 @@ void Router::Dispatch(Request& request, Response& response) const {
       }
     }
     if (found != nullptr) {
+      logged_path = LoggedPath(found, segments);
       found->handler(request, response, params);
+    } else if (!path_ok) {
+      // Answered above.
     } else if (!allowed.empty()) {
       std::string allow;
       for (const auto& m : allowed) allow += (allow.empty() ? "" : ", ") + m;
@@ -159,26 +194,29 @@ void Router::Dispatch(Request& request, Response& response) const {
       SendError(response, Status::NotFound("no such page: " + path));
     }
   } catch (const std::exception& e) {
-    spdlog::error("request {} {} {} failed: {}", request_id, request.getMethod(), path, e.what());
+    spdlog::error("request {} {} {} failed: {}", request_id, LogSafe(request.getMethod()), logged_path,
+                  LogSafe(e.what()));
     if (!Sent(response)) {
       SendText(response, 500, "application/json",
                "{\"error\":{\"code\":\"internal\",\"message\":\"internal error, request " +
                    std::to_string(request_id) + "\"}}");
     }
   } catch (...) {
-    spdlog::error("request {} {} {} failed with an unknown exception", request_id, request.getMethod(), path);
+    spdlog::error("request {} {} {} failed with an unknown exception", request_id,
+                  LogSafe(request.getMethod()), logged_path);
     if (!Sent(response)) SendText(response, 500, "application/json", "{\"error\":{\"code\":\"internal\"}}");
   }
   const auto micros =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
-  spdlog::debug("{} {} {} -> {} ({} us)", request_id, request.getMethod(), path,
+  spdlog::debug("{} {} {} -> {} ({} us)", request_id, LogSafe(request.getMethod()), logged_path,
                 static_cast<int>(response.getStatus()), micros);
 }
 
 Poco::Net::HTTPRequestHandlerFactory::Ptr Router::MakeFactory() { return new RouterFactory(*this); }
 
 void SendText(Response& response, int status, std::string_view content_type, std::string_view body) {
-  response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+  // setStatusAndReason: setStatus alone leaves the reason phrase "OK" ("HTTP/1.1 409 OK").
+  response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
   response.setContentType(std::string(content_type));
   ScopedDirectSend::State* direct = DirectFor(response);
   if (direct == nullptr || direct->sent) {
@@ -187,6 +225,7 @@ void SendText(Response& response, int status, std::string_view content_type, std
     return;
   }
   // Under http::Server: status line, headers and body in one buffer and (usually) one send.
+  if (direct->closing != nullptr && direct->closing->load()) response.setKeepAlive(false);
   response.setChunkedTransferEncoding(false);
   response.setContentLength64(static_cast<Poco::Int64>(body.size()));
   std::ostringstream head;
@@ -202,13 +241,30 @@ void SendText(Response& response, int status, std::string_view content_type, std
   }
 }
 
+std::string ClientAddress(const Request& request, bool trust_forwarded_for) {
+  if (trust_forwarded_for) {
+    const std::string* last = nullptr;  // a second header line is a list continued (RFC 9110 §5.3)
+    for (const auto& [name, value] : request) {
+      if (Poco::icompare(name, "X-Forwarded-For") == 0) last = &value;
+    }
+    if (last != nullptr) {
+      const std::size_t comma = last->rfind(',');
+      const std::string entry = Poco::trim(comma == std::string::npos ? *last : last->substr(comma + 1));
+      Poco::Net::IPAddress address;
+      if (Poco::Net::IPAddress::tryParse(entry, address)) return address.toString();
+    }
+  }
+  return request.clientAddress().host().toString();
+}
+
 bool Sent(const Response& response) {
   const ScopedDirectSend::State* direct = DirectFor(response);
   return response.sent() || (direct != nullptr && direct->sent);
 }
 
-ScopedDirectSend::ScopedDirectSend(Response& response, Poco::Net::StreamSocket& socket, bool head_request)
-    : state_{&response, &socket, head_request, false}, previous_(t_direct) {
+ScopedDirectSend::ScopedDirectSend(Response& response, Poco::Net::StreamSocket& socket, bool head_request,
+                                   const std::atomic<bool>* closing)
+    : state_{&response, &socket, head_request, false, closing}, previous_(t_direct) {
   t_direct = &state_;
 }
 
@@ -310,6 +366,22 @@ std::string JsonEscape(std::string_view text) {
         } else {
           out += static_cast<char>(c);
         }
+    }
+  }
+  return out;
+}
+
+std::string LogSafe(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f || c == '\\') {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += ch;
     }
   }
   return out;

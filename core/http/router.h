@@ -2,10 +2,10 @@
 //
 // A Router maps (method, path) to handler functions. The factory it produces never returns nullptr
 // (Poco would answer 501): unknown paths get a real 404, a known path with another method gets 405
-// with an Allow header. Every handler runs inside one try/catch boundary (see Poco's
-// HTTPServerConnection: an exception that is not a Poco::Exception would leave the client with no
-// response at all): an escaped exception is logged with a request id and answered with a plain 500
-// that never echoes the exception text. Security headers are set on every response.
+// with an Allow header; a path that is not valid percent-encoding gets 400. Every handler runs inside one
+// try/catch boundary (see Poco's HTTPServerConnection: an exception that is not a Poco::Exception would leave
+// the client with no response at all): an escaped exception is logged with a request id and answered with a
+// plain 500 that never echoes the exception text. Security headers are set on every response.
 //
 // Thread safety: routes are added before the server starts; afterwards the router is read-only and
 // shared by the server's worker threads.
@@ -16,6 +16,7 @@
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/StreamSocket.h>
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -63,6 +64,9 @@ class Router {
     Handler handler;
   };
   static bool Match(const Route& route, const std::vector<std::string_view>& path, PathParams& params);
+  // The path for the log: escaped (LogSafe), and a segment captured by a parameter whose name holds
+  // "token" or "secret" (webhook credentials in the path) replaced by "***".
+  static std::string LoggedPath(const Route* route, const std::vector<std::string_view>& path);
 
   std::vector<Route> routes_;
 };
@@ -79,6 +83,12 @@ int HttpStatusFor(const Status& status);
 // the connection is marked to close, so the client sees the 413 instead of a connection reset.
 bool ReadBody(Request& request, Response& response, std::size_t limit, std::string& body);
 
+// The client's address for rate limits: the TCP peer, or with `trust_forwarded_for` (serve behind a
+// proxy that appends the peer it saw) the right-most X-Forwarded-For entry, the one that proxy
+// appended; entries to its left are the client's own claims and anyone can rotate them. The peer when
+// the header is missing or its last entry is not an IP address.
+std::string ClientAddress(const Request& request, bool trust_forwarded_for);
+
 // Whether the response has been sent (by Poco or by the one-write path of SendText under Server).
 bool Sent(const Response& response);
 
@@ -87,7 +97,9 @@ bool Sent(const Response& response);
 // Poco's buffered session stream.
 class ScopedDirectSend {
  public:
-  ScopedDirectSend(Response& response, Poco::Net::StreamSocket& socket, bool head_request);
+  // While `*closing` is true (the server is stopping), the response says Connection: close.
+  ScopedDirectSend(Response& response, Poco::Net::StreamSocket& socket, bool head_request,
+                   const std::atomic<bool>* closing = nullptr);
   ~ScopedDirectSend();
   ScopedDirectSend(const ScopedDirectSend&) = delete;
   ScopedDirectSend& operator=(const ScopedDirectSend&) = delete;
@@ -97,6 +109,7 @@ class ScopedDirectSend {
     Poco::Net::StreamSocket* socket;
     bool head_request;
     bool sent;
+    const std::atomic<bool>* closing;
   };
 
  private:
@@ -108,5 +121,8 @@ class ScopedDirectSend {
 std::string HtmlEscape(std::string_view text);
 // Escapes a string for inclusion inside a JSON string literal (without the quotes).
 std::string JsonEscape(std::string_view text);
+// Text from a request (path, method, header) made safe for one log line: control characters (CR and
+// LF forge log lines) and backslash become \xNN, other bytes (UTF-8 included) are kept.
+std::string LogSafe(std::string_view text);
 
 }  // namespace minyi::http

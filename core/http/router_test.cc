@@ -9,9 +9,12 @@
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/StreamCopier.h>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <memory>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -126,9 +129,13 @@ TEST_P(RouterServerTest, EscapedExceptionsBecomeA500WithoutDetails) {
   EXPECT_EQ(Call("GET", "/hello").status, 200);
 }
 
+// Regression (issue #13): the status line said "409 OK".
 TEST_P(RouterServerTest, StatusCodesMapToHttp) {
   Reply r = Call("GET", "/conflict");
   EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(r.headers.getReason(), "Conflict");
+  EXPECT_EQ(Call("GET", "/nope").headers.getReason(), "Not Found");
+  EXPECT_EQ(Call("GET", "/hello").headers.getReason(), "OK");
   EXPECT_NE(r.body.find("same key, different content"), std::string::npos);
 }
 
@@ -295,6 +302,52 @@ TEST(MinyiServerTest, StopLetsTheRequestInFlightFinish) {
     Poco::Net::HTTPResponse response;
     late.receiveResponse(response);
   });
+}
+
+// Regression (issue #13): a CR/LF in a request path (percent-encoded, decoded for routing) forged a log
+// line, and webhook tokens in paths were logged in clear.
+TEST(RouterLogTest, PathsAreEscapedAndTokensRedactedInTheLog) {
+  std::ostringstream captured;
+  auto previous = spdlog::default_logger();
+  auto logger =
+      std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(captured));
+  logger->set_level(spdlog::level::debug);
+  logger->set_pattern("%l %v");
+  spdlog::set_default_logger(logger);
+  Router router;
+  router.Add("POST", "/api/v1/sms/{provider}/{token}",
+             [](Request&, Response& r, const PathParams&) { SendText(r, 200, "text/plain", "ok"); });
+  router.Add("GET", "/boom/{name}",
+             [](Request&, Response&, const PathParams&) { throw std::runtime_error("x\nfake"); });
+  Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
+  Server server(router, socket, ServerOptions{});
+  server.Start();
+  auto call = [&](const std::string& method, const std::string& path) {
+    Poco::Net::HTTPClientSession session("127.0.0.1", socket.address().port());
+    Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+    request.setContentLength(0);
+    session.sendRequest(request);
+    Poco::Net::HTTPResponse response;
+    std::string body;
+    Poco::StreamCopier::copyToString(session.receiveResponse(response), body);
+    return static_cast<int>(response.getStatus());
+  };
+  EXPECT_EQ(call("GET", "/x%0d%0aINFO%20forged"), 404);
+  EXPECT_EQ(call("GET", "/boom/a%0Ab"), 500);
+  EXPECT_EQ(call("POST", "/api/v1/sms/tencent/s3cr3t-t0ken"), 200);
+  server.StopAll(true);
+  spdlog::set_default_logger(previous);
+  const std::string log = captured.str();
+  EXPECT_EQ(log.find("\nINFO forged"), std::string::npos) << log;
+  EXPECT_NE(log.find("/x\\x0d\\x0aINFO forged"), std::string::npos) << log;
+  EXPECT_NE(log.find("/boom/a\\x0ab"), std::string::npos) << log;
+  EXPECT_NE(log.find("x\\x0afake"), std::string::npos) << log;
+  EXPECT_EQ(log.find("s3cr3t"), std::string::npos) << log;
+  EXPECT_NE(log.find("/api/v1/sms/tencent/***"), std::string::npos) << log;
+}
+
+TEST(EscapeTest, LogSafe) {
+  EXPECT_EQ(LogSafe("a\r\nb\x01\x7f\\c 安全"), "a\\x0d\\x0ab\\x01\\x7f\\x5cc 安全");
 }
 
 TEST(EscapeTest, HtmlAndJson) {

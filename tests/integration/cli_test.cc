@@ -1,7 +1,11 @@
 // End-to-end tests of the `minyi` executable: help and configuration handling, the store commands,
 // imports, demo data and the server, run as a user would run them.
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/StreamSocket.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -43,6 +47,9 @@ TEST(CliHelpTest, UsageErrorsExitWithTwoAndSayWhy) {
       {{"-D", "store.bakend=mysql", "version"}, "store.bakend: unknown configuration key"},
       {{"-D", "store.backend=oracle", "version"}, "expected one of mysql, sqlite"},
       {{"-D", "http.port=70000", "version"}, "http.port"},
+      {{"-D", "http.connection_cap_exempt=127.0.0.1, proxy.local", "version"},
+       "http.connection_cap_exempt: 'proxy.local' is not an IP address"},
+      {{"-D", "http.header_timeout_s=0", "version"}, "http.header_timeout_s"},
       {{"-D", "noequals", "version"}, "-D needs key=value"},
       {{"--config", "/nonexistent/minyi.properties", "version"}, "does not exist"},
       {{"demo", "seed", "--bogus"}, "unknown option --bogus"},
@@ -95,6 +102,26 @@ TEST(CliVersionTest, PrintsCodeAndSchemaVersion) {
 
 namespace minyi::testing {
 namespace {
+
+// Regression (issue #13): a connection that had sent half a request kept `serve` alive for ~61 s after
+// SIGTERM. The drain is bounded by http.drain_timeout_s. Also: the log file is created 0600 (was 0644).
+TEST(CliServeTest, SigtermWithAHalfSentRequestExitsWithinTheDrainTimeout) {
+  TempDir dir;
+  ServerProcess server({"-D", "store.sqlite.path=" + dir.File("minyi.db"), "-D", "aggregator.interval_ms=0",
+                        "-D", "http.drain_timeout_s=1", "-D", "http.header_timeout_s=60"});
+  ASSERT_TRUE(server.started()) << server.log();
+  Poco::Net::StreamSocket half(
+      Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(server.port())));
+  const std::string partial = "GET /healthz HTTP/1.1\r\nHo";
+  half.sendBytes(partial.data(), static_cast<int>(partial.size()));
+  EXPECT_EQ(HttpGet(server.port(), "/healthz").status, 200);  // served beside it
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(server.Stop(), 0) << server.log();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5)) << server.log();
+  struct stat info {};
+  ASSERT_EQ(::stat(server.log_path().c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u);
+}
 
 TEST(CliConfigTest, SampleConfigurationStatesTheDefaults) {
   RunResult plain = RunMinyi({"config"});

@@ -54,6 +54,8 @@ class ServerProcess {
   std::string routes_file() const { return dir_ + "/routes"; }
   // The server's stderr (log) so far; complete after Stop().
   const std::string& log() const { return log_; }
+  // The server's log file (log.file).
+  const std::string& log_path() const { return log_path_; }
 
  private:
   std::unique_ptr<Poco::ProcessHandle> handle_;

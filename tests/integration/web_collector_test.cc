@@ -336,6 +336,23 @@ TEST_F(WebCollectorTest, InvitationPageFixesTheTown) {
   EXPECT_EQ(StoredWebResponses(), 1);
 }
 
+// Regression (issue #13): behind a proxy the limiter used the left-most X-Forwarded-For entry, which the
+// client writes; rotating it evaded the limit. The right-most entry (the proxy's) counts.
+TEST_F(WebCollectorTest, RateLimitBehindAProxyUsesTheEntryTheProxyAppended) {
+  std::vector<std::string> args = global_;
+  args.insert(args.end(), {"-D", "web.rate_limit.per_minute=6", "-D", "web.rate_limit.burst=3", "-D",
+                           "http.trust_forwarded_for=true"});
+  ServerProcess server(args);
+  ASSERT_TRUE(server.started()) << server.log();
+  auto get = [&](const std::string& forwarded) {
+    return HttpCall(server.port(), "GET", "/s/jiangsu-safety", "", {{"X-Forwarded-For", forwarded}}).status;
+  };
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(get("10.9.9." + std::to_string(i) + ", 203.0.113.7"), 200) << i;
+  EXPECT_EQ(get("10.9.9.99, 203.0.113.7"), 429);
+  // Another client behind the same proxy has its own budget.
+  EXPECT_EQ(get("203.0.113.8"), 200);
+}
+
 TEST_F(WebCollectorTest, PublicPagesAreRateLimitedPerAddress) {
   std::vector<std::string> args = global_;
   args.insert(args.end(), {"-D", "web.rate_limit.per_minute=6", "-D", "web.rate_limit.burst=3"});
