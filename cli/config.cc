@@ -15,6 +15,8 @@
 #include <functional>
 #include <set>
 
+#include "collector/sms/webhook.h"
+
 namespace minyi::cli {
 namespace {
 
@@ -54,6 +56,8 @@ const std::vector<std::pair<std::string, std::string>>& Defaults() {
       {"questionnaire.map_dir", "conf/questionnaires"},
       {"questionnaire.wjx.push_secret", ""},
       {"questionnaire.txwj.token", ""},
+      {"questionnaire.wjx.allow_from", ""},
+      {"questionnaire.wjx.allow_revisions", "false"},
       {"questionnaire.utc_offset_minutes", "480"},
       {"questionnaire.max_body_bytes", "1048576"},
       {"api.max_body_bytes", "1048576"},
@@ -125,7 +129,8 @@ bool IsSecret(const std::string& key) {
          key.find("token") != std::string::npos || key == "sms.encryption_key" || key == "sms.generic.secret";
 }
 
-void CollectKeys(const AbstractConfiguration& config, const std::string& prefix, std::vector<std::string>& out) {
+void CollectKeys(const AbstractConfiguration& config, const std::string& prefix,
+                 std::vector<std::string>& out) {
   AbstractConfiguration::Keys keys;
   config.keys(prefix, keys);
   if (keys.empty() && !prefix.empty()) {
@@ -135,7 +140,8 @@ void CollectKeys(const AbstractConfiguration& config, const std::string& prefix,
   for (const auto& k : keys) CollectKeys(config, prefix.empty() ? k : prefix + "." + k, out);
 }
 
-Status ReadInt64(const AbstractConfiguration& c, const std::string& key, long long min, long long max, long long& out) {
+Status ReadInt64(const AbstractConfiguration& c, const std::string& key, long long min, long long max,
+                 long long& out) {
   const std::string text = c.getString(key);
   try {
     std::size_t used = 0;
@@ -144,8 +150,8 @@ Status ReadInt64(const AbstractConfiguration& c, const std::string& key, long lo
     out = v;
     return Status::Ok();
   } catch (const std::exception&) {
-    return Status::InvalidInput(key + " = '" + text + "': expected a whole number from " + std::to_string(min) +
-                                " to " + std::to_string(max));
+    return Status::InvalidInput(key + " = '" + text + "': expected a whole number from " +
+                                std::to_string(min) + " to " + std::to_string(max));
   }
 }
 
@@ -168,8 +174,22 @@ Status ReadBool(const AbstractConfiguration& c, const std::string& key, bool& ou
   return Status::Ok();
 }
 
-Status ReadChoice(const AbstractConfiguration& c, const std::string& key, const std::set<std::string>& allowed,
-                  std::string& out) {
+// Each entry must be an IPv4 address or CIDR block. Checked with the matcher that will use the list
+// (collector/sms/webhook.h AddressAllowed), so that what is accepted here is what it understands: the
+// address must match itself as a /32 (it is IPv4) and the entry (its prefix length is usable).
+Status CheckAllowList(const std::string& key, const std::vector<std::string>& entries) {
+  for (const std::string& entry : entries) {
+    const std::string address = entry.substr(0, entry.find('/'));
+    if (!collector::sms::AddressAllowed(address, {address + "/32"}) ||
+        !collector::sms::AddressAllowed(address, {entry})) {
+      return Status::InvalidInput(key + " = '" + entry + "': not an IPv4 address or CIDR block (10.0.0.0/8)");
+    }
+  }
+  return Status::Ok();
+}
+
+Status ReadChoice(const AbstractConfiguration& c, const std::string& key,
+                  const std::set<std::string>& allowed, std::string& out) {
   out = c.getString(key);
   if (allowed.count(out) == 0) {
     std::string list;
@@ -220,7 +240,8 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
     std::vector<std::string> keys;
     CollectKeys(**loaded, "", keys);
     for (const auto& k : keys) {
-      if (known.count(k) == 0) return Status::InvalidInput("config file " + file + ": unknown key '" + k + "'");
+      if (known.count(k) == 0)
+        return Status::InvalidInput("config file " + file + ": unknown key '" + k + "'");
     }
     layered->add(loaded.value(), 30);
     config.config_file = file;
@@ -244,9 +265,10 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
     MINYI_RETURN_IF_ERROR(ReadChoice(c, "store.backend", {"sqlite", "mysql"}, config.store.backend));
     config.store.sqlite.path = c.getString("store.sqlite.path");
     if (config.store.sqlite.path.empty()) return Status::InvalidInput("store.sqlite.path must not be empty");
+    MINYI_RETURN_IF_ERROR(ReadChoice(c, "store.sqlite.synchronous", {"FULL", "NORMAL", "EXTRA"},
+                                     config.store.sqlite.synchronous));
     MINYI_RETURN_IF_ERROR(
-        ReadChoice(c, "store.sqlite.synchronous", {"FULL", "NORMAL", "EXTRA"}, config.store.sqlite.synchronous));
-    MINYI_RETURN_IF_ERROR(ReadInt(c, "store.sqlite.busy_timeout_ms", 0, 600000, config.store.sqlite.busy_timeout_ms));
+        ReadInt(c, "store.sqlite.busy_timeout_ms", 0, 600000, config.store.sqlite.busy_timeout_ms));
     config.store.mysql.host = c.getString("store.mysql.host");
     MINYI_RETURN_IF_ERROR(ReadInt(c, "store.mysql.port", 1, 65535, config.store.mysql.port));
     config.store.mysql.socket = c.getString("store.mysql.socket");
@@ -256,7 +278,8 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
     MINYI_RETURN_IF_ERROR(ReadInt(c, "store.mysql.pool_size", 1, 256, config.store.mysql.pool_size));
     MINYI_RETURN_IF_ERROR(ReadBool(c, "store.mysql.create_database", config.store.mysql.create_database));
     MINYI_RETURN_IF_ERROR(ReadInt(c, "aggregator.interval_ms", 0, 86400000, config.aggregator.interval_ms));
-    MINYI_RETURN_IF_ERROR(ReadInt(c, "aggregator.reconcile_ms", 10, 86400000, config.aggregator.reconcile_ms));
+    MINYI_RETURN_IF_ERROR(
+        ReadInt(c, "aggregator.reconcile_ms", 10, 86400000, config.aggregator.reconcile_ms));
     MINYI_RETURN_IF_ERROR(ReadInt(c, "aggregator.threads", 1, 64, config.aggregator.threads));
     config.http.host = c.getString("http.host");
     MINYI_RETURN_IF_ERROR(ReadInt(c, "http.port", 0, 65535, config.http.port));
@@ -270,9 +293,12 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
       o.open_periods = c.getString("collector.open_periods");
       o.respondent_key_secret = c.getString("collector.respondent_key_secret");
       o.secret_file = c.getString("collector.secret_file");
-      MINYI_RETURN_IF_ERROR(ReadInt(c, "collector.group_commit.max_batch", 1, 100000, o.group_commit_max_batch));
-      MINYI_RETURN_IF_ERROR(ReadInt(c, "collector.group_commit.max_wait_us", 0, 1000000, o.group_commit_max_wait_us));
-      MINYI_RETURN_IF_ERROR(ReadInt(c, "collector.group_commit.max_queue", 1, 10000000, o.group_commit_max_queue));
+      MINYI_RETURN_IF_ERROR(
+          ReadInt(c, "collector.group_commit.max_batch", 1, 100000, o.group_commit_max_batch));
+      MINYI_RETURN_IF_ERROR(
+          ReadInt(c, "collector.group_commit.max_wait_us", 0, 1000000, o.group_commit_max_wait_us));
+      MINYI_RETURN_IF_ERROR(
+          ReadInt(c, "collector.group_commit.max_queue", 1, 10000000, o.group_commit_max_queue));
       MINYI_RETURN_IF_ERROR(ReadInt(c, "api.max_body_bytes", 1024, 1 << 30, o.api_max_body_bytes));
       MINYI_RETURN_IF_ERROR(ReadInt(c, "api.max_json_depth", 2, 1000, o.api_max_json_depth));
       MINYI_RETURN_IF_ERROR(ReadInt(c, "api.max_batch", 1, 100000, o.api_max_batch));
@@ -289,6 +315,9 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
       q.map_dir = c.getString("questionnaire.map_dir");
       q.wjx_push_secret = c.getString("questionnaire.wjx.push_secret");
       q.txwj_token = c.getString("questionnaire.txwj.token");
+      q.wjx_allow_from = CommaList(c.getString("questionnaire.wjx.allow_from"));
+      MINYI_RETURN_IF_ERROR(CheckAllowList("questionnaire.wjx.allow_from", q.wjx_allow_from));
+      MINYI_RETURN_IF_ERROR(ReadBool(c, "questionnaire.wjx.allow_revisions", q.wjx_allow_revisions));
       MINYI_RETURN_IF_ERROR(ReadInt(c, "questionnaire.utc_offset_minutes", -720, 840, q.utc_offset_minutes));
       MINYI_RETURN_IF_ERROR(ReadInt(c, "questionnaire.max_body_bytes", 1024, 1 << 30, q.max_body_bytes));
     }
@@ -336,8 +365,8 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
       MINYI_RETURN_IF_ERROR(ReadBool(c, "dashboard.secure_cookie", d.secure_cookie));
       MINYI_RETURN_IF_ERROR(
           ReadInt(c, "dashboard.login_max_failures_per_account", 1, 1000, d.login_max_failures_per_account));
-      MINYI_RETURN_IF_ERROR(
-          ReadInt(c, "dashboard.login_max_failures_per_address", 1, 100000, d.login_max_failures_per_address));
+      MINYI_RETURN_IF_ERROR(ReadInt(c, "dashboard.login_max_failures_per_address", 1, 100000,
+                                    d.login_max_failures_per_address));
     }
     for (const auto& [key, unused] : Defaults()) config.effective.emplace_back(key, c.getString(key));
   } catch (const Poco::Exception& e) {
@@ -360,7 +389,8 @@ std::vector<std::string> CommaList(const std::string& text) {
   for (char c : text + ",") {
     if (c == ',') {
       const auto first = item.find_first_not_of(' ');
-      if (first != std::string::npos) out.push_back(item.substr(first, item.find_last_not_of(' ') - first + 1));
+      if (first != std::string::npos)
+        out.push_back(item.substr(first, item.find_last_not_of(' ') - first + 1));
       item.clear();
     } else {
       item.push_back(c);

@@ -64,9 +64,9 @@ struct DashboardConfig {
   std::string survey = "jiangsu-safety";  // the survey whose indices the dashboards show
   std::string web_dir;                    // pages and ECharts; empty: the copy in the build directory
   std::string topics = "conf/topics.json";
-  int refresh_ms = 5000;                  // how often newly published figures are looked for
+  int refresh_ms = 5000;  // how often newly published figures are looked for
   int session_ttl_minutes = 480;
-  bool secure_cookie = false;             // set behind TLS: the session cookie gets "Secure"
+  bool secure_cookie = false;               // set behind TLS: the session cookie gets "Secure"
   int login_max_failures_per_account = 5;   // per 15 minutes
   int login_max_failures_per_address = 20;  // per 15 minutes
 };
@@ -82,8 +82,10 @@ struct AggregatorConfig {
 struct QuestionnaireConfig {
   std::string map_dir = "conf/questionnaires";  // questionnaire maps (*.json): live endpoints, upload
   std::string wjx_push_secret;  // 问卷星 push secret (MINYI_WJX_PUSH_SECRET); empty: no 问卷星 endpoint
-  std::string txwj_token;       // 腾讯问卷 webhook path token (MINYI_TXWJ_WEBHOOK_TOKEN); empty: no endpoint
-  int utc_offset_minutes = 480; // exported/pushed times are local time at this offset
+  std::string txwj_token;  // 腾讯问卷 webhook path token (MINYI_TXWJ_WEBHOOK_TOKEN); empty: no endpoint
+  std::vector<std::string> wjx_allow_from;  // IPv4 addresses / CIDR blocks 问卷星 may push from; empty: any
+  bool wjx_allow_revisions = false;  // a push with other answers for a stored answer id revises it (else 409)
+  int utc_offset_minutes = 480;      // exported/pushed times are local time at this offset
   int max_body_bytes = 1048576;
 };
 
@@ -92,8 +94,8 @@ struct SmsConfig {
   std::string encryption_key;  // MINYI_SMS_ENCRYPTION_KEY (base64, 32 bytes); never logged
   std::string encryption_key_file = "var/sms_encryption.key";
   int conversation_ttl_hours = 48;
-  int max_reasks = 1;         // re-asks after a reply that is not understood
-  int retention_days = 30;    // phone numbers in rosters, outbox and conversations
+  int max_reasks = 1;       // re-asks after a reply that is not understood
+  int retention_days = 30;  // phone numbers in rosters, outbox and conversations
   int max_body_bytes = 1048576;
   std::string gateway_url;    // empty: no sending
   std::string gateway_token;  // MINYI_SMS_GATEWAY_TOKEN
@@ -128,12 +130,12 @@ struct Config {
   QuestionnaireConfig questionnaire;
   SmsConfig sms;
   WechatConfig wechat;
-  std::string config_file;  // the file read, empty when none
+  std::string config_file;                                     // the file read, empty when none
   std::vector<std::pair<std::string, std::string>> effective;  // every key's resolved value, in key order
 };
 
 struct ConfigSources {
-  std::string file;                                      // --config
+  std::string file;                                            // --config
   std::vector<std::pair<std::string, std::string>> overrides;  // -D key=value, in order
 };
 
