@@ -28,13 +28,16 @@ using minyi::collector::wechat::WechatImporter;
 
 class CountingReviser final : public minyi::ResponseReviser {
  public:
+  using minyi::ResponseReviser::StoreRevisions;
   minyi::Status StoreRevisions(const std::vector<minyi::Response>& batch, std::string_view,
+                               const minyi::RevisePolicy&,
                                std::vector<minyi::ReviseResult>* results) override {
     results->assign(batch.size(), minyi::ReviseResult{});
     stored += batch.size();
     return minyi::Status::Ok();
   }
-  minyi::Result<minyi::WithdrawOutcome> Withdraw(minyi::Channel, std::string_view, std::string_view) override {
+  minyi::Result<minyi::WithdrawOutcome> Withdraw(minyi::Channel, std::string_view,
+                                                 std::string_view) override {
     return minyi::WithdrawOutcome::kNotFound;
   }
   minyi::Result<std::vector<minyi::RevisionRecord>> RevisionLog(minyi::Channel, std::string_view) override {
@@ -58,11 +61,17 @@ std::string Two(int v) { return (v < 10 ? "0" : "") + std::to_string(v); }
 std::size_t Generate(const std::string& path, std::uint64_t bytes) {
   std::ofstream out(path, std::ios::binary);
   std::mt19937_64 rng(20250101);
-  static const char* kChatter[] = {"今天小区门口的快递柜又满了", "有人知道物业电话吗", "好的收到",
-                                   "晚上广场舞几点开始？", "我家楼下的路灯坏了\n麻烦物业看一下",
-                                   "谢谢网格员！", "周末社区有义诊活动，大家可以去看看", "[图片]", "[语音]"};
-  static const char* kAnswers[] = {"1", "很安全 满意", "2 2", "安全，比较满意", "基本安全", "一般", "3",
-                                   "非常满意", "还行吧", "不太安全", "①", "选2"};
+  static const char* kChatter[] = {"今天小区门口的快递柜又满了",
+                                   "有人知道物业电话吗",
+                                   "好的收到",
+                                   "晚上广场舞几点开始？",
+                                   "我家楼下的路灯坏了\n麻烦物业看一下",
+                                   "谢谢网格员！",
+                                   "周末社区有义诊活动，大家可以去看看",
+                                   "[图片]",
+                                   "[语音]"};
+  static const char* kAnswers[] = {"1", "很安全 满意", "2 2",    "安全，比较满意", "基本安全", "一般",
+                                   "3", "非常满意",    "还行吧", "不太安全",       "①",        "选2"};
   std::int64_t t = 0;  // seconds since 2024-01-01 00:00:00 local
   std::size_t messages = 0;
   std::uint64_t written = 0;
@@ -76,8 +85,8 @@ std::size_t Generate(const std::string& path, std::uint64_t bytes) {
     const int year = 2024 + static_cast<int>(day / 360), month = 1 + static_cast<int>((day % 360) / 30),
               dom = 1 + static_cast<int>(day % 30);
     const std::string stamp = std::to_string(year) + "-" + Two(month) + "-" + Two(dom) + " " +
-                              Two(static_cast<int>(sec / 3600)) + ":" + Two(static_cast<int>(sec % 3600 / 60)) + ":" +
-                              Two(static_cast<int>(sec % 60));
+                              Two(static_cast<int>(sec / 3600)) + ":" +
+                              Two(static_cast<int>(sec % 3600 / 60)) + ":" + Two(static_cast<int>(sec % 60));
     const int member = static_cast<int>(rng() % 2000);
     const std::string name = "居民_" + std::to_string(member);
     if (t >= next_prompt) {
@@ -144,13 +153,16 @@ int main(int argc, char** argv) {
   const auto& report = (*importer)->report();
   std::filesystem::remove_all(dir);
   if (!stored.ok()) std::cerr << stored.ToString() << "\n";
-  std::printf("file: %.1f MB, %zu messages (generated in %.1f s)\n", static_cast<double>(size) / 1e6, generated, gen_s);
-  std::printf("import: %.2f s, %.0f messages/s, %.1f MB/s\n", secs, static_cast<double>(report.messages_read) / secs,
-              static_cast<double>(size) / 1e6 / secs);
-  std::printf("read %zu messages, %zu prompts, %zu replies, %zu answers, %zu not understood, %zu respondents, %zu responses\n",
-              report.messages_read, report.prompts_found, report.replies_read, report.answers_accepted,
-              report.not_understood, report.respondents, reviser.stored);
-  std::printf("peak RSS: %.1f MB before the import, %.1f MB after\n", static_cast<double>(rss_before) / 1024.0,
-              static_cast<double>(PeakRssKb()) / 1024.0);
+  std::printf("file: %.1f MB, %zu messages (generated in %.1f s)\n", static_cast<double>(size) / 1e6,
+              generated, gen_s);
+  std::printf("import: %.2f s, %.0f messages/s, %.1f MB/s\n", secs,
+              static_cast<double>(report.messages_read) / secs, static_cast<double>(size) / 1e6 / secs);
+  std::printf(
+      "read %zu messages, %zu prompts, %zu replies, %zu answers, %zu not understood, %zu respondents, %zu "
+      "responses\n",
+      report.messages_read, report.prompts_found, report.replies_read, report.answers_accepted,
+      report.not_understood, report.respondents, reviser.stored);
+  std::printf("peak RSS: %.1f MB before the import, %.1f MB after\n",
+              static_cast<double>(rss_before) / 1024.0, static_cast<double>(PeakRssKb()) / 1024.0);
   return 0;
 }

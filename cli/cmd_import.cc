@@ -1,15 +1,13 @@
 // minyi import responses FILE... | import population FILE...
-#include <spdlog/spdlog.h>
-
-#include <fstream>
-#include <functional>
-#include <iostream>
-
 #include <Poco/Path.h>
 #include <pwd.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <iostream>
 
 #include "cli/command.h"
 #include "cli/import_runs.h"
@@ -24,7 +22,8 @@ namespace {
 // Imports every file ("-" is standard input) with `import_one`, which prints its report and says
 // whether the file had rejected input. A file that cannot be read or whose import fails is reported
 // and the next file is still imported. Returns the command's exit code.
-int ForEachInput(const Args& args, const std::function<Result<bool>(std::istream&, const std::string&)>& import_one) {
+int ForEachInput(const Args& args,
+                 const std::function<Result<bool>(std::istream&, const std::string&)>& import_one) {
   int exit_code = kExitOk;
   for (const std::string& path : args.positionals) {
     std::ifstream file;
@@ -76,9 +75,11 @@ Status TrackingSink::Append(const std::vector<Response>& batch, std::vector<Appe
 }
 
 Status TrackingReviser::StoreRevisions(const std::vector<Response>& batch, std::string_view reason,
-                                       std::vector<ReviseResult>* results) {
-  MINYI_RETURN_IF_ERROR(inner_.StoreRevisions(batch, reason, results));
-  for (const Response& r : batch) scope_.Note(r);
+                                       const RevisePolicy& policy, std::vector<ReviseResult>* results) {
+  MINYI_RETURN_IF_ERROR(inner_.StoreRevisions(batch, reason, policy, results));
+  for (std::size_t i = 0; i < batch.size() && i < results->size(); ++i) {
+    if ((*results)[i].outcome != ReviseOutcome::kRefused) scope_.Note(batch[i]);
+  }
   return Status::Ok();
 }
 

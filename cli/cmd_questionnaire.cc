@@ -26,8 +26,8 @@ Result<collector::sms::RespondentKeyer> KeyerFrom(const Config& config, const st
   std::string secret = given;
   if (secret.empty()) {
     bool created = false;
-    auto loaded = collector::LoadRespondentSecret(config.collector.respondent_key_secret, config.collector.secret_file,
-                                                  &created);
+    auto loaded = collector::LoadRespondentSecret(config.collector.respondent_key_secret,
+                                                  config.collector.secret_file, &created);
     if (!loaded.ok()) return loaded.status();
     if (created) spdlog::warn("generated a new respondent-key secret in {}", config.collector.secret_file);
     secret = std::move(loaded).value();
@@ -276,7 +276,8 @@ Result<std::unique_ptr<QuestionnaireRuntime>> StartQuestionnaire(Context& contex
   const QuestionnaireConfig& c = context.config().questionnaire;
   if (!QuestionnaireEndpointsConfigured(c)) return std::unique_ptr<QuestionnaireRuntime>();
   if (!c.txwj_token.empty() && c.txwj_token.size() < 16) {
-    return Status::InvalidInput("questionnaire.txwj.token: use at least 16 characters (it is the webhook's only secret)");
+    return Status::InvalidInput(
+        "questionnaire.txwj.token: use at least 16 characters (it is the webhook's only secret)");
   }
   auto runtime = std::make_unique<Runtime>();
   auto keyer = KeyerFrom(context.config(), respondent_secret);
@@ -292,13 +293,14 @@ Result<std::unique_ptr<QuestionnaireRuntime>> StartQuestionnaire(Context& contex
   q::EndpointOptions options;
   options.wjx_push_secret = c.wjx_push_secret;
   options.txwj_token = c.txwj_token;
+  options.wjx_allow_from = c.wjx_allow_from;
+  options.wjx_allow_revisions = c.wjx_allow_revisions;
   options.maps = std::move(maps).value();
   options.utc_offset_minutes = c.utc_offset_minutes;
   options.max_body_bytes = static_cast<std::size_t>(c.max_body_bytes);
   const std::size_t count = options.maps.size();
-  runtime->endpoints = std::make_unique<q::QuestionnaireEndpoints>(*resources.surveys, *resources.areas,
-                                                                   *runtime->keyer, *resources.store,
-                                                                   std::move(options));
+  runtime->endpoints = std::make_unique<q::QuestionnaireEndpoints>(
+      *resources.surveys, *resources.areas, *runtime->keyer, *resources.store, std::move(options));
   runtime->endpoints->Register(router);
   spdlog::info("questionnaire endpoints: {}{}{} ({} questionnaire maps)",
                c.wjx_push_secret.empty() ? "" : "问卷星 push",

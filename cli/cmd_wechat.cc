@@ -55,25 +55,29 @@ Result<WechatKit> OpenKit(const Config& config, const SurveyCatalog& surveys, co
 }
 
 // Whether the report holds input that was refused (exit code 3): unreadable lines or files, groups
-// without a town, responses the survey rejects. Replies that are not understood are ordinary chat
-// and are listed, not refused.
+// without a town, responses the survey rejects, members whose slot holds another town's response. Replies
+// that are not understood are ordinary chat and are listed, not refused.
 bool SomethingRejected(const wechat::WechatReport& report) {
   for (const wechat::WechatIssue& i : report.issues) {
-    if (i.category == "file" || i.category == "group" || i.category == "rejected") return true;
+    if (i.category == "file" || i.category == "group" || i.category == "rejected" ||
+        i.category == "refused") {
+      return true;
+    }
   }
   return report.lines_rejected > 0 || report.answers_without_town > 0 || report.responses_invalid > 0 ||
-         report.issues_dropped > 0;
+         report.refused > 0 || report.issues_dropped > 0;
 }
 
 // The import-run figures of one file (WechatFileReport: the responses that count for it): rows read
 // are its messages; a revision counts as stored, a stale version as a duplicate; its unreadable
-// lines, the responses the survey refused and its answers from groups without a town as rejected.
+// lines, the responses the survey or the store refused and its answers from groups without a town as
+// rejected.
 void SetFileFigures(const wechat::WechatFileReport& file, ImportRun& run) {
   run.rows_read = static_cast<std::int64_t>(file.messages);
   run.rows_stored = static_cast<std::int64_t>(file.stored + file.revisions);
   run.rows_duplicate = static_cast<std::int64_t>(file.duplicates + file.stale);
-  run.rows_rejected =
-      static_cast<std::int64_t>(file.lines_rejected + file.responses_invalid + file.answers_without_town);
+  run.rows_rejected = static_cast<std::int64_t>(file.lines_rejected + file.responses_invalid + file.refused +
+                                                file.answers_without_town);
 }
 
 class UploadRuntime final : public WechatUploadRuntime {
@@ -328,22 +332,26 @@ int RunImportWechat(Context& context, const Args& args) {
   return file_failed || SomethingRejected((*importer)->report()) ? kExitRejected : kExitOk;
 }
 
-Result<std::unique_ptr<WechatUploadRuntime>> RegisterWechatUpload(Context& context, const Resources& resources,
+Result<std::unique_ptr<WechatUploadRuntime>> RegisterWechatUpload(Context& context,
+                                                                  const Resources& resources,
                                                                   dashboards::AccessService& access,
-                                                                  const std::string& secret, http::Router& router) {
+                                                                  const std::string& secret,
+                                                                  http::Router& router) {
   const Config& config = context.config();
   auto runtime = std::make_unique<UploadRuntime>();
   // The survey is chosen per request; the kit's survey is only the default.
   auto kit = OpenKit(config, *resources.surveys, config.dashboard.survey, secret);
   if (!kit.ok()) return kit.status();
   runtime->kit = std::move(kit).value();
-  const std::string web_dir = config.dashboard.web_dir.empty() ? dashboards::DefaultWebDir() : config.dashboard.web_dir;
+  const std::string web_dir =
+      config.dashboard.web_dir.empty() ? dashboards::DefaultWebDir() : config.dashboard.web_dir;
   {
     std::ifstream in(web_dir + "/wechat.html", std::ios::binary);
     std::ostringstream page;
     page << in.rdbuf();
     runtime->page = page.str();
-    if (runtime->page.empty()) spdlog::warn("wechat upload: {}/wechat.html not found (the page is not served)", web_dir);
+    if (runtime->page.empty())
+      spdlog::warn("wechat upload: {}/wechat.html not found (the page is not served)", web_dir);
   }
   // The maps serve the questionnaire uploads here. A live endpoint needs them too and has stopped
   // serve already when they are unusable (StartQuestionnaire); without one, a broken map must not
@@ -365,10 +373,12 @@ Result<std::unique_ptr<WechatUploadRuntime>> RegisterWechatUpload(Context& conte
   sql::Store& store = *resources.store;
   const auto max_bytes = static_cast<std::size_t>(config.wechat.max_upload_bytes);
 
-  router.Add("GET", "/import/wechat", [self](http::Request&, http::Response& response, const http::PathParams&) {
-    if (self->page.empty()) return http::SendError(response, Status::NotFound("page not installed: wechat.html"));
-    http::SendText(response, 200, "text/html; charset=utf-8", self->page);
-  });
+  router.Add("GET", "/import/wechat",
+             [self](http::Request&, http::Response& response, const http::PathParams&) {
+               if (self->page.empty())
+                 return http::SendError(response, Status::NotFound("page not installed: wechat.html"));
+               http::SendText(response, 200, "text/html; charset=utf-8", self->page);
+             });
   self->guard->Add(
       "POST", "/api/v1/imports/wechat", dashboards::Need::kSignedIn,
       [self, &surveys, &areas, &store, max_bytes](const dashboards::Caller& caller, http::Request& request,

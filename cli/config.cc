@@ -17,6 +17,8 @@
 #include <functional>
 #include <set>
 
+#include "collector/sms/webhook.h"
+
 namespace minyi::cli {
 namespace {
 
@@ -66,6 +68,8 @@ const std::vector<std::pair<std::string, std::string>>& Defaults() {
       {"collector.group_commit.commit_timeout_ms", "5000"},
       {"questionnaire.map_dir", "conf/questionnaires"},
       {"questionnaire.wjx.push_secret", ""},
+      {"questionnaire.wjx.allow_from", ""},
+      {"questionnaire.wjx.allow_revisions", "false"},
       {"questionnaire.txwj.token", ""},
       {"questionnaire.utc_offset_minutes", "480"},
       {"questionnaire.max_body_bytes", "1048576"},
@@ -196,6 +200,20 @@ Status ReadBool(const AbstractConfiguration& c, const std::string& key, bool& ou
     out = false;
   } else {
     return Status::InvalidInput(key + " = '" + text + "': expected true or false");
+  }
+  return Status::Ok();
+}
+
+// Each entry must be an IPv4 address or CIDR block. Checked with the matcher that will use the list
+// (collector/sms/webhook.h AddressAllowed), so that what is accepted here is what it understands: the
+// address must match itself as a /32 (it is IPv4) and the entry (its prefix length is usable).
+Status CheckAllowList(const std::string& key, const std::vector<std::string>& entries) {
+  for (const std::string& entry : entries) {
+    const std::string address = entry.substr(0, entry.find('/'));
+    if (!collector::sms::AddressAllowed(address, {address + "/32"}) ||
+        !collector::sms::AddressAllowed(address, {entry})) {
+      return Status::InvalidInput(key + " = '" + entry + "': not an IPv4 address or CIDR block (10.0.0.0/8)");
+    }
   }
   return Status::Ok();
 }
@@ -348,6 +366,9 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
       q.map_dir = c.getString("questionnaire.map_dir");
       q.wjx_push_secret = c.getString("questionnaire.wjx.push_secret");
       q.txwj_token = c.getString("questionnaire.txwj.token");
+      q.wjx_allow_from = CommaList(c.getString("questionnaire.wjx.allow_from"));
+      MINYI_RETURN_IF_ERROR(CheckAllowList("questionnaire.wjx.allow_from", q.wjx_allow_from));
+      MINYI_RETURN_IF_ERROR(ReadBool(c, "questionnaire.wjx.allow_revisions", q.wjx_allow_revisions));
       MINYI_RETURN_IF_ERROR(ReadInt(c, "questionnaire.utc_offset_minutes", -720, 840, q.utc_offset_minutes));
       MINYI_RETURN_IF_ERROR(ReadInt(c, "questionnaire.max_body_bytes", 1024, 1 << 30, q.max_body_bytes));
     }

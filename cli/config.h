@@ -93,6 +93,8 @@ struct AggregatorConfig {
 // Questionnaire exports and endpoints (collector/questionnaire/, cli/cmd_questionnaire.cc).
 struct QuestionnaireConfig {
   std::string map_dir = "conf/questionnaires";  // questionnaire maps (*.json): live endpoints, upload
+  std::vector<std::string> wjx_allow_from;  // IPv4 addresses / CIDR blocks 问卷星 may push from; empty: any
+  bool wjx_allow_revisions = false;  // a push with other answers for a stored answer id revises it (else 409)
   std::string wjx_push_secret;  // 问卷星 push secret (MINYI_WJX_PUSH_SECRET); empty: no 问卷星 endpoint
   std::string txwj_token;       // 腾讯问卷 webhook path token (MINYI_TXWJ_WEBHOOK_TOKEN); empty: no endpoint
   int utc_offset_minutes = 480; // exported/pushed times are local time at this offset

@@ -53,12 +53,13 @@ class TrackingSink final : public ResponseSink {
 };
 
 // The same in front of a ResponseReviser (the WeChat and questionnaire importers): notes the rows of
-// every batch the inner reviser accepted; everything else is passed through.
+// every batch the inner reviser accepted (refused ones excepted); everything else is passed through.
 class TrackingReviser final : public ResponseReviser {
  public:
   explicit TrackingReviser(ResponseReviser& inner) : inner_(inner) {}
+  using ResponseReviser::StoreRevisions;
   Status StoreRevisions(const std::vector<Response>& batch, std::string_view reason,
-                        std::vector<ReviseResult>* results) override;
+                        const RevisePolicy& policy, std::vector<ReviseResult>* results) override;
   Result<WithdrawOutcome> Withdraw(Channel channel, std::string_view source_ref,
                                    std::string_view reason) override {
     return inner_.Withdraw(channel, source_ref, reason);

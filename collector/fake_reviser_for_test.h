@@ -1,6 +1,8 @@
 // An in-memory ResponseReviser for the importers' unit tests (collector/wechat, collector/questionnaire),
 // following the contract in core/revisions.h (slot = channel + source_ref; duplicate by content hash
-// against the current version and the log; newer-or-equal submitted time revises, older is stale).
+// against the current version and the log; newer-or-equal submitted time revises, older is stale; another
+// town than the current version's, or a revision the policy forbids, is refused; Withdraw takes the
+// answer's town slots too).
 // Fault injection: SetFailing makes every StoreRevisions fail with kUnavailable. The SQL stores meet
 // the same contract (sql/revisions_store_test.cc), and the importers are run against them on every
 // backend in wechat_store_test.cc and questionnaire_store_test.cc. Thread-safe.
@@ -18,8 +20,9 @@ namespace minyi::collector {
 
 class FakeReviser final : public ResponseReviser {
  public:
+  using ResponseReviser::StoreRevisions;
   Status StoreRevisions(const std::vector<Response>& batch, std::string_view reason,
-                        std::vector<ReviseResult>* results) override {
+                        const RevisePolicy& policy, std::vector<ReviseResult>* results) override {
     std::lock_guard<std::mutex> lock(mu_);
     if (fail_) return Status::Unavailable("fake store is down");
     results->clear();
@@ -32,9 +35,14 @@ class FakeReviser final : public ResponseReviser {
       ReviseResult r;
       bool seen = slot.has_current && slot.current.ContentHash() == hash;
       for (const RevisionRecord& rec : slot.log) seen = seen || rec.content_hash == hash;
-      if (seen) {
+      const bool same_as_current = slot.has_current && slot.current.ContentHash() == hash;
+      if (slot.has_current && !same_as_current && slot.current.town_code != in.town_code) {
+        r = {ReviseOutcome::kRefused, slot.current.id, Refusal::kOtherTown};
+      } else if (seen) {
         r.outcome = ReviseOutcome::kDuplicate;
         r.response_id = slot.has_current ? slot.current.id : 0;
+      } else if (slot.has_current && !policy.allow_revisions) {
+        r = {ReviseOutcome::kRefused, slot.current.id, Refusal::kRevisionNotAllowed};
       } else if (!slot.has_current && slot.log.empty()) {
         slot.current = in;
         slot.current.id = ++next_id_;
@@ -58,12 +66,18 @@ class FakeReviser final : public ResponseReviser {
   Result<WithdrawOutcome> Withdraw(Channel channel, std::string_view source_ref,
                                    std::string_view reason) override {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = slots_.find(Key(channel, source_ref));
-    if (it == slots_.end()) return WithdrawOutcome::kNotFound;
-    if (!it->second.has_current) return WithdrawOutcome::kAlreadyGone;
-    it->second.log.push_back(Record(it->second.current, "withdrawn", reason));
-    it->second.has_current = false;
-    return WithdrawOutcome::kWithdrawn;
+    WithdrawOutcome outcome = WithdrawOutcome::kNotFound;
+    for (auto& [key, slot] : slots_) {
+      if (key.first != static_cast<int>(channel) || !IsSlotOfAnswer(key.second, source_ref)) continue;
+      if (!slot.has_current) {
+        if (outcome == WithdrawOutcome::kNotFound) outcome = WithdrawOutcome::kAlreadyGone;
+        continue;
+      }
+      slot.log.push_back(Record(slot.current, "withdrawn", reason));
+      slot.has_current = false;
+      outcome = WithdrawOutcome::kWithdrawn;
+    }
+    return outcome;
   }
 
   Result<std::vector<RevisionRecord>> RevisionLog(Channel channel, std::string_view source_ref) override {
@@ -91,6 +105,12 @@ class FakeReviser final : public ResponseReviser {
     for (const auto& [key, slot] : slots_) {
       if (slot.has_current) out[key.second] = slot.current;
     }
+    return out;
+  }
+  // The same by answer reference (core/revisions.h AnswerRefOf: the slot without its town).
+  std::map<std::string, Response> CurrentByAnswer() const {
+    std::map<std::string, Response> out;
+    for (auto& [slot, r] : Current()) out[std::string(AnswerRefOf(slot))] = r;
     return out;
   }
   void SetFailing(bool fail) {

@@ -6,7 +6,9 @@
 //
 // A slot is (channel, source_ref): the importer chooses a source_ref that names the respondent and
 // the survey period (for example "wechat:<survey>:<period>:<respondent key>"), so one slot holds at
-// most one current response.
+// most one current response. Chat and questionnaire answers name their town too (TownSlot): where an
+// answer was stored is part of its identity, so an import into one town never meets another town's
+// slot, and a revision never moves a response between towns (kRefused, below).
 //
 // Thread safety: implementations are safe to call from several threads at once.
 #pragma once
@@ -26,18 +28,45 @@ enum class ReviseOutcome {
   kDuplicate,  // this exact content (content hash) is already the slot's current version or in its log
   kRevised,    // the incoming version is newer: it is now current; the old version moved to the log
   kStale,      // the current version is newer: the incoming one is kept in the log only
+  kRefused,    // nothing changed, nothing logged: see Refusal
 };
-std::string_view ReviseOutcomeName(ReviseOutcome outcome);  // "stored", "duplicate", "revised", "stale"
+// "stored", "duplicate", "revised", "stale", "refused"
+std::string_view ReviseOutcomeName(ReviseOutcome outcome);
+
+// Why a version was refused.
+enum class Refusal {
+  kNone,
+  kOtherTown,           // the slot's current version is in another town than the incoming one
+  kRevisionNotAllowed,  // the version differs from the slot's current one and the policy forbids revisions
+};
 
 struct ReviseResult {
   ReviseOutcome outcome = ReviseOutcome::kStored;
-  std::int64_t response_id = 0;  // the slot's current response id after the call (0 when withdrawn)
+  std::int64_t response_id = 0;      // the slot's current response id after the call (0 when withdrawn)
+  Refusal refusal = Refusal::kNone;  // set when outcome is kRefused
 };
 
+// What a caller lets StoreRevisions do besides storing new slots and recognising duplicates.
+struct RevisePolicy {
+  // false: a version that would revise the slot or be logged as stale is kRefused
+  // (kRevisionNotAllowed) instead, e.g. an unauthenticated replay of a 问卷星 push.
+  bool allow_revisions = true;
+};
+
+// The slot of an answer stored for a town: "<answer_ref>@<town_code>". The chat and questionnaire
+// importers and the questionnaire endpoints name their slots so (README "WeChat group exports").
+std::string TownSlot(std::string_view answer_ref, std::string_view town_code);
+// The answer a slot names: `slot` without its "@<9-digit town>" suffix (the slot itself without one).
+std::string_view AnswerRefOf(std::string_view slot);
+// True when `slot` is `answer_ref` itself or TownSlot(answer_ref, <a 9-digit code>).
+inline bool IsSlotOfAnswer(std::string_view slot, std::string_view answer_ref) {
+  return AnswerRefOf(slot) == answer_ref;
+}
+
 enum class WithdrawOutcome {
-  kWithdrawn,      // the current version moved to the log; the slot has no current response
-  kNotFound,       // the slot never had a response
-  kAlreadyGone,    // the slot's response was withdrawn before
+  kWithdrawn,    // the current version moved to the log; the slot has no current response
+  kNotFound,     // the slot never had a response
+  kAlreadyGone,  // the slot's response was withdrawn before
 };
 std::string_view WithdrawOutcomeName(WithdrawOutcome outcome);  // "withdrawn", "not_found", "already_gone"
 
@@ -51,10 +80,10 @@ struct RevisionRecord {
   std::string survey_id;
   Period period;
   std::string town_code;
-  std::string answers_json;      // the version's answers ({"q":["v",...]})
+  std::string answers_json;  // the version's answers ({"q":["v",...]})
   std::int64_t submitted_at_ms = 0;
   std::int64_t recorded_at_ms = 0;  // when the log entry was written
-  std::string reason;            // free text from the caller: "later answer in chat", "answer.update"
+  std::string reason;               // free text from the caller: "later answer in chat", "answer.update"
   std::string raw_payload;
 };
 
@@ -80,14 +109,26 @@ class ResponseReviser {
   //     with `reason` and the incoming one becomes current under a NEW response id (so readers that
   //     follow ids learn of it);
   //   otherwise → kStale: logged as "stale", the current version is unchanged.
+  // Except that a version whose town differs from the slot's current version's town is kRefused
+  // (kOtherTown) whatever its time: a revision never moves a response to another town, so nobody
+  // can take over (or learn the answers of) a response outside the towns they may import into. And
+  // with policy.allow_revisions false, what would be kRevised or kStale is kRefused
+  // (kRevisionNotAllowed). A refused version changes nothing and is not logged.
   // A batch may hold several versions of one slot; they are applied in order.
   // On OK `results` holds one entry per input, durably committed. On error nothing is committed
   // (kUnavailable: database; kInvalidInput: a response lacks a required field).
   virtual Status StoreRevisions(const std::vector<Response>& batch, std::string_view reason,
-                                std::vector<ReviseResult>* results) = 0;
+                                const RevisePolicy& policy, std::vector<ReviseResult>* results) = 0;
+  // The same with the default policy (revisions allowed).
+  Status StoreRevisions(const std::vector<Response>& batch, std::string_view reason,
+                        std::vector<ReviseResult>* results) {
+    return StoreRevisions(batch, reason, RevisePolicy{}, results);
+  }
 
-  // Withdraws the slot's current response (a deleted questionnaire answer): it moves to the log as
-  // "withdrawn" with `reason` and no longer counts anywhere. kUnavailable on database failure.
+  // Withdraws the answer's current responses (a deleted questionnaire answer): the slot
+  // `source_ref` and every town slot of it (IsSlotOfAnswer), whose current versions move to the log
+  // as "withdrawn" with `reason` and no longer count anywhere. kWithdrawn when any was withdrawn,
+  // else kAlreadyGone when one was withdrawn before, else kNotFound. kUnavailable on database failure.
   virtual Result<WithdrawOutcome> Withdraw(Channel channel, std::string_view source_ref,
                                            std::string_view reason) = 0;
 

@@ -39,7 +39,8 @@ std::ostream& operator<<(std::ostream& os, const Seen& s) {
 
 class AnalysisStoreTest : public testsupport::FreshStoreTest {
  protected:
-  Response Make(const std::string& ref, int year, const std::string& town, Answers answers, double weight = 1) {
+  Response Make(const std::string& ref, int year, const std::string& town, Answers answers,
+                double weight = 1) {
     Response r;
     r.survey_id = "jiangsu-safety";
     r.period = {year, 0};
@@ -71,12 +72,12 @@ class AnalysisStoreTest : public testsupport::FreshStoreTest {
     EXPECT_TRUE(s.ok()) << s;
     return out;
   }
-
 };
 
 TEST_P(AnalysisStoreTest, AppendWritesOneAnalysisRowPerStoredResponse) {
   const auto ids = Append({
-      Make("a", 2024, "320812002", {{"security", {"1"}}, {"grid", {"9"}}, {"sex", {"2"}}, {"age_band", {"60+"}}}),
+      Make("a", 2024, "320812002",
+           {{"security", {"1"}}, {"grid", {"9"}}, {"sex", {"2"}}, {"age_band", {"60+"}}}),
       Make("b", 2024, "320812001", {{"security", {"4"}}, {"comment", {"路灯坏了, 请修"}}}, 2.5),
       Make("c", 2024, "320812002", {{"security", {"2"}}, {"multi", {"x", "y"}}}),
       Make("d", 2025, "320812001", {{"security", {"3"}}}),
@@ -84,8 +85,9 @@ TEST_P(AnalysisStoreTest, AppendWritesOneAnalysisRowPerStoredResponse) {
   });
   ASSERT_EQ(ids.size(), 5u);
   // Replays are duplicates: no second analysis row.
-  const auto again = Append({Make("a", 2024, "320812002", {{"security", {"1"}}, {"grid", {"9"}}, {"sex", {"2"}},
-                                                              {"age_band", {"60+"}}})});
+  const auto again =
+      Append({Make("a", 2024, "320812002",
+                   {{"security", {"1"}}, {"grid", {"9"}}, {"sex", {"2"}}, {"age_band", {"60+"}}})});
   ASSERT_EQ(again.size(), 1u);
   EXPECT_EQ(again[0].outcome, AppendOutcome::kDuplicate);
 
@@ -113,7 +115,8 @@ TEST_P(AnalysisStoreTest, AppendWritesOneAnalysisRowPerStoredResponse) {
   q.survey_id = "other";
   EXPECT_TRUE(ScanAll(q).empty());
   q.survey_id = "";
-  EXPECT_EQ(store_->ScanAnalysis(q, [](const AnalysisRow&) { return true; }).code(), StatusCode::kInvalidInput);
+  EXPECT_EQ(store_->ScanAnalysis(q, [](const AnalysisRow&) { return true; }).code(),
+            StatusCode::kInvalidInput);
 }
 
 TEST_P(AnalysisStoreTest, ScansManyRowsInTownAndIdOrder) {
@@ -134,7 +137,8 @@ TEST_P(AnalysisStoreTest, ScansManyRowsInTownAndIdOrder) {
   const std::vector<Seen> rows = ScanAll(q);
   ASSERT_EQ(rows.size(), 50500u);
   for (std::size_t i = 1; i < rows.size(); ++i) {
-    ASSERT_TRUE(rows[i - 1].town < rows[i].town || (rows[i - 1].town == rows[i].town && rows[i - 1].id < rows[i].id))
+    ASSERT_TRUE(rows[i - 1].town < rows[i].town ||
+                (rows[i - 1].town == rows[i].town && rows[i - 1].id < rows[i].id))
         << "at " << i;
   }
 }
@@ -202,8 +206,9 @@ TEST_P(AnalysisStoreTest, RecomputingAnUnchangedPeriodWritesIdenticalRows) {
                  {"grid", {std::to_string(1 + (i * 7) % 5)}},
                  {"sex", {sexes[(i / 3) % 2]}},
                  {"age_band", {i % 4 == 0 ? "60+" : "30-39"}}};
-    batch.push_back(Make("p" + std::to_string(i), 2024 + i % 2, towns[static_cast<std::size_t>(i / 2) % towns.size()],
-                         std::move(a), 1 + (i % 3) * 0.5));
+    batch.push_back(Make("p" + std::to_string(i), 2024 + i % 2,
+                         towns[static_cast<std::size_t>(i / 2) % towns.size()], std::move(a),
+                         1 + (i % 3) * 0.5));
   }
   Append(batch);
 
@@ -224,13 +229,13 @@ TEST_P(AnalysisStoreTest, RecomputingAnUnchangedPeriodWritesIdenticalRows) {
   auto bytes = [](const std::vector<IndexRow>& rows) {
     std::vector<std::string> out;
     for (const IndexRow& r : rows) {
-      std::string s = r.survey_id + "|" + r.period.ToString() + "|" + r.level + "|" + r.area_code + "|" + r.index_id +
-                      "|" + std::to_string(r.n) + "|" + r.ci_method + "|" + (r.low_n ? "1" : "0") + "|" + r.weighting +
-                      "|" + (r.change_significant ? "1" : "0") + "|" + r.definition_version + "|" +
-                      r.population_version + "|" + std::to_string(r.response_count) + "|" + r.response_hash + "|" +
-                      r.code_version;
-      for (double x : {r.n_eff, r.sum_w, r.estimate, r.se, r.ci_low, r.ci_high, r.score, r.score_se, r.score_ci_low,
-                       r.score_ci_high, r.deff, r.change, r.change_se}) {
+      std::string s = r.survey_id + "|" + r.period.ToString() + "|" + r.level + "|" + r.area_code + "|" +
+                      r.index_id + "|" + std::to_string(r.n) + "|" + r.ci_method + "|" +
+                      (r.low_n ? "1" : "0") + "|" + r.weighting + "|" + (r.change_significant ? "1" : "0") +
+                      "|" + r.definition_version + "|" + r.population_version + "|" +
+                      std::to_string(r.response_count) + "|" + r.response_hash + "|" + r.code_version;
+      for (double x : {r.n_eff, r.sum_w, r.estimate, r.se, r.ci_low, r.ci_high, r.score, r.score_se,
+                       r.score_ci_low, r.score_ci_high, r.deff, r.change, r.change_se}) {
         std::uint64_t bits = 0;
         if (!std::isnan(x)) std::memcpy(&bits, &x, sizeof bits);
         s += "|" + std::to_string(bits);
@@ -241,7 +246,8 @@ TEST_P(AnalysisStoreTest, RecomputingAnUnchangedPeriodWritesIdenticalRows) {
   };
   const std::vector<IndexRow> first = run();
   ASSERT_FALSE(first.empty());
-  EXPECT_EQ(first.size(), 2u * 2u * (4u + 2u + 2u + 1u)) << "2 periods x 2 indices x (4 towns, 2 counties, 2 cities, 1 province)";
+  EXPECT_EQ(first.size(), 2u * 2u * (4u + 2u + 2u + 1u))
+      << "2 periods x 2 indices x (4 towns, 2 counties, 2 cities, 1 province)";
   options.computed_at_ms = 2000;
   const std::vector<IndexRow> second = run();
   EXPECT_EQ(bytes(first), bytes(second));
@@ -253,31 +259,35 @@ TEST_P(AnalysisStoreTest, RecomputingAnUnchangedPeriodWritesIdenticalRows) {
   ASSERT_EQ(third.size(), first.size());
   for (std::size_t i = 0; i < third.size(); ++i) {
     const IndexRow& r = third[i];
-    const bool affected = r.period == Period{2025, 0} &&
-                          (r.area_code == "320812001" || r.area_code == "320812" || r.area_code == "3208" ||
-                           r.area_code == "32");
+    const bool affected =
+        r.period == Period{2025, 0} && (r.area_code == "320812001" || r.area_code == "320812" ||
+                                        r.area_code == "3208" || r.area_code == "32");
     EXPECT_EQ(r.response_hash != first[i].response_hash, affected) << r.level << " " << r.area_code;
   }
 }
 
-// Live aggregation follows revisable responses: a revision that moves a response to another town
-// and a withdrawal both change the towns' counts at the next poll (not only at reconciliation).
+// Live aggregation follows revisable responses: a revision and a withdrawal both change the towns'
+// figures at the next poll (not only at reconciliation). A version from another town is refused
+// (issue 13: a revision never moves a response) and changes nothing.
 TEST_P(AnalysisStoreTest, LiveAggregationFollowsRevisionsAndWithdrawals) {
   auto catalog = SurveyCatalog::LoadDirectory(std::string(MINYI_SOURCE_DIR) + "/conf/surveys");
   ASSERT_TRUE(catalog.ok()) << catalog.status();
   auto areas = AreaRegistry::LoadDirectory(std::string(MINYI_SOURCE_DIR) + "/data");
   ASSERT_TRUE(areas.ok()) << areas.status();
-  ASSERT_TRUE(store_->UpsertPopulation({{2025, "320812001", "", "", 5000}, {2025, "320812002", "", "", 5000}}).ok());
-  auto version = [&](const std::string& slot, const std::string& town, std::int64_t at) {
-    Response r = Make("wechat:" + slot, 2025, town, {{"security", {"1"}}, {"grid", {"2"}}});
+  ASSERT_TRUE(
+      store_->UpsertPopulation({{2025, "320812001", "", "", 5000}, {2025, "320812002", "", "", 5000}}).ok());
+  auto version = [&](const std::string& slot, const std::string& town, std::int64_t at,
+                     const std::string& security = "1") {
+    Response r = Make("wechat:" + slot, 2025, town, {{"security", {security}}, {"grid", {"2"}}});
     r.channel = Channel::kWechat;
     r.submitted_at_ms = at;
     return r;
   };
   std::vector<ReviseResult> results;
-  ASSERT_TRUE(store_->StoreRevisions({version("a", "320812001", 1), version("b", "320812001", 1),
-                                      version("c", "320812002", 1)},
-                                     "chat", &results)
+  ASSERT_TRUE(store_
+                  ->StoreRevisions({version("a", "320812001", 1), version("b", "320812001", 1),
+                                    version("c", "320812002", 1), version("d", "320812002", 1)},
+                                   "chat", &results)
                   .ok());
   aggregator::LiveOptions options;
   options.reconcile_ms = 1000000000;  // no reconciliation during the test: the revision log must suffice
@@ -285,26 +295,33 @@ TEST_P(AnalysisStoreTest, LiveAggregationFollowsRevisionsAndWithdrawals) {
   aggregator::LiveAggregator live(options, *store_, *store_, *catalog, *areas, *store_);
   live.WatchRevisions(*store_);
   ASSERT_TRUE(live.PollOnce().ok());
-  auto count = [&](const std::string& town) -> std::int64_t {
+  auto security_row = [&](const std::string& town) -> IndexRow {
     IndexQuery q;
     q.survey_id = "jiangsu-safety";
     auto rows = store_->ReadIndexRows(q);
     EXPECT_TRUE(rows.ok()) << rows.status();
     for (const IndexRow& r : *rows) {
-      if (r.level == "town" && r.area_code == town && r.index_id == "security") return r.response_count;
+      if (r.level == "town" && r.area_code == town && r.index_id == "security") return r;
     }
-    return -1;
+    IndexRow none;
+    none.response_count = -1;
+    return none;
   };
+  auto count = [&](const std::string& town) { return security_row(town).response_count; };
   EXPECT_EQ(count("320812001"), 2);
-  EXPECT_EQ(count("320812002"), 1);
+  EXPECT_EQ(count("320812002"), 2);
 
-  // "a" answers again from the other town.
+  // A version of "a" from the other town is refused; "a" answers again in its town: a revision.
+  const double before = security_row("320812001").estimate;
   ASSERT_TRUE(store_->StoreRevisions({version("a", "320812002", 2)}, "later answer", &results).ok());
+  ASSERT_EQ(results[0].outcome, ReviseOutcome::kRefused);
+  ASSERT_TRUE(store_->StoreRevisions({version("a", "320812001", 3, "5")}, "later answer", &results).ok());
   ASSERT_EQ(results[0].outcome, ReviseOutcome::kRevised);
   auto polled = live.PollOnce();
   ASSERT_TRUE(polled.ok()) << polled.status();
-  EXPECT_EQ(count("320812001"), 1);
+  EXPECT_EQ(count("320812001"), 2);
   EXPECT_EQ(count("320812002"), 2);
+  EXPECT_NE(security_row("320812001").estimate, before);
 
   // "c" is withdrawn.
   auto withdrawn = store_->Withdraw(Channel::kWechat, "wechat:c", "answer.delete");
@@ -334,7 +351,8 @@ TEST(AnalysisBackfillTest, MigrationFillsRowsOfExistingResponses) {
   r.town_code = "320812001";
   r.respondent_key = "k";
   r.weight = 1.5;
-  r.answers = {{"security", {"1"}}, {"comment", {"很好 thanks"}}, {"multi", {"b", "a"}}, {"age_band", {"60+"}}};
+  r.answers = {
+      {"security", {"1"}}, {"comment", {"很好 thanks"}}, {"multi", {"b", "a"}}, {"age_band", {"60+"}}};
   r.source_ref = "x1";
   r.raw_payload = "{}";
   std::vector<AppendResult> results;
@@ -356,8 +374,8 @@ TEST(AnalysisBackfillTest, MigrationFillsRowsOfExistingResponses) {
   // Pretend the database predates migration 003, then migrate again.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE analysis_responses; DELETE FROM schema_migrations WHERE version = 3", nullptr,
-                         nullptr, nullptr),
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE analysis_responses; DELETE FROM schema_migrations WHERE version = 3",
+                         nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
   auto reopened = OpenStore(o);

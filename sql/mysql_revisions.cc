@@ -1,15 +1,20 @@
 // MysqlStore: revisable responses and their log (core/revisions.h, migration 006_revisions).
+#include <set>
+
 #include "sql/mysql_internal.h"
 
 namespace minyi::sql {
 namespace {
 
 // Reads the slot, locking its current row (if any) until the transaction ends.
-internal::SlotState ReadSlot(PooledConn& pc, Channel channel, std::string_view source_ref, const std::string& hash) {
+internal::SlotState ReadSlot(PooledConn& pc, Channel channel, std::string_view source_ref,
+                             const std::string& hash) {
   internal::SlotState slot;
   {
-    std::unique_ptr<::sql::PreparedStatement> ps(pc.conn->prepareStatement(
-        "SELECT id, content_hash, submitted_at_ms FROM responses WHERE channel = ? AND source_ref = ? FOR UPDATE"));
+    std::unique_ptr<::sql::PreparedStatement> ps(
+        pc.conn->prepareStatement("SELECT id, content_hash, submitted_at_ms, town_code FROM responses WHERE "
+                                  "channel = ? AND source_ref = ?"
+                                  " FOR UPDATE"));
     ps->setString(1, std::string(ChannelName(channel)));
     ps->setString(2, std::string(source_ref));
     std::unique_ptr<::sql::ResultSet> rs(ps->executeQuery());
@@ -18,11 +23,13 @@ internal::SlotState ReadSlot(PooledConn& pc, Channel channel, std::string_view s
       slot.current_id = rs->getInt64(1);
       slot.current_hash = Str(rs->getString(2));
       slot.current_submitted_at_ms = rs->getInt64(3);
+      slot.current_town = Str(rs->getString(4));
     }
   }
   if (!hash.empty()) {
-    std::unique_ptr<::sql::PreparedStatement> ps(pc.conn->prepareStatement(
-        "SELECT 1 FROM response_revisions WHERE channel = ? AND source_ref = ? AND content_hash = ? LIMIT 1"));
+    std::unique_ptr<::sql::PreparedStatement> ps(
+        pc.conn->prepareStatement("SELECT 1 FROM response_revisions WHERE channel = ? AND source_ref = ? AND "
+                                  "content_hash = ? LIMIT 1"));
     ps->setString(1, std::string(ChannelName(channel)));
     ps->setString(2, std::string(source_ref));
     ps->setString(3, hash);
@@ -36,7 +43,8 @@ Result<Response> LoadResponse(PooledConn& pc, std::int64_t id) {
   Response r;
   {
     std::unique_ptr<::sql::PreparedStatement> ps(pc.conn->prepareStatement(
-        "SELECT survey_id, period_year, period_quarter, town_code, channel, respondent_key, weight, completion,"
+        "SELECT survey_id, period_year, period_quarter, town_code, channel, respondent_key, weight, "
+        "completion,"
         " submitted_at_ms, received_at_ms, source_ref, raw_payload FROM responses WHERE id = ?"));
     ps->setInt64(1, id);
     std::unique_ptr<::sql::ResultSet> rs(ps->executeQuery());
@@ -54,8 +62,9 @@ Result<Response> LoadResponse(PooledConn& pc, std::int64_t id) {
     r.source_ref = Str(rs->getString(11));
     r.raw_payload = Str(rs->getString(12));
   }
-  std::unique_ptr<::sql::PreparedStatement> ps(pc.conn->prepareStatement(
-      "SELECT question_code, value FROM response_answers WHERE response_id = ? ORDER BY question_code, ordinal"));
+  std::unique_ptr<::sql::PreparedStatement> ps(
+      pc.conn->prepareStatement("SELECT question_code, value FROM response_answers WHERE response_id = ? "
+                                "ORDER BY question_code, ordinal"));
   ps->setInt64(1, id);
   std::unique_ptr<::sql::ResultSet> rs(ps->executeQuery());
   while (rs->next()) r.answers[Str(rs->getString(1))].push_back(Str(rs->getString(2)));
@@ -106,15 +115,57 @@ void DeleteResponse(PooledConn& pc, const Response& r) {
     ps->setInt64(5, r.id);
     ps->executeUpdate();
   }
-  std::unique_ptr<::sql::PreparedStatement> ps(pc.conn->prepareStatement("DELETE FROM responses WHERE id = ?"));
+  std::unique_ptr<::sql::PreparedStatement> ps(
+      pc.conn->prepareStatement("DELETE FROM responses WHERE id = ?"));
   ps->setInt64(1, r.id);
   ps->executeUpdate();
+}
+
+// The slots of the answer `answer_ref` (core/revisions.h IsSlotOfAnswer) that hold or held a response.
+std::vector<std::string> AnswerSlots(PooledConn& pc, Channel channel, std::string_view answer_ref) {
+  const auto [low, high] = internal::TownSlotRange(answer_ref);
+  std::set<std::string> found;
+  for (const char* table : {"responses", "response_revisions"}) {
+    std::unique_ptr<::sql::PreparedStatement> ps(
+        pc.conn->prepareStatement(std::string("SELECT DISTINCT source_ref FROM ") + table +
+                                  " WHERE channel = ? AND (source_ref = ? OR source_ref BETWEEN ? AND ?)"));
+    ps->setString(1, std::string(ChannelName(channel)));
+    ps->setString(2, std::string(answer_ref));
+    ps->setString(3, low);
+    ps->setString(4, high);
+    std::unique_ptr<::sql::ResultSet> rs(ps->executeQuery());
+    while (rs->next()) {
+      std::string ref = Str(rs->getString(1));
+      if (IsSlotOfAnswer(ref, answer_ref)) found.insert(std::move(ref));
+    }
+  }
+  return std::vector<std::string>(found.begin(), found.end());
+}
+
+// Withdraws one slot inside the caller's transaction.
+Result<WithdrawOutcome> WithdrawSlot(PooledConn& pc, Channel channel, const std::string& source_ref,
+                                     std::string_view reason) {
+  const internal::SlotState slot = ReadSlot(pc, channel, source_ref, "");
+  if (!slot.has_current) {
+    std::unique_ptr<::sql::PreparedStatement> ps(
+        pc.conn->prepareStatement("SELECT 1 FROM response_revisions WHERE channel = ? AND source_ref = ? AND "
+                                  "action = 'withdrawn' LIMIT 1"));
+    ps->setString(1, std::string(ChannelName(channel)));
+    ps->setString(2, source_ref);
+    std::unique_ptr<::sql::ResultSet> rs(ps->executeQuery());
+    return rs->next() ? WithdrawOutcome::kAlreadyGone : WithdrawOutcome::kNotFound;
+  }
+  auto current = LoadResponse(pc, slot.current_id);
+  if (!current.ok()) return current.status();
+  InsertLogRow(pc, *current, slot.current_hash, "withdrawn", current->id, reason);
+  DeleteResponse(pc, *current);
+  return WithdrawOutcome::kWithdrawn;
 }
 
 }  // namespace
 
 Status MysqlStore::StoreRevisions(const std::vector<Response>& batch, std::string_view reason,
-                                  std::vector<ReviseResult>* results) {
+                                  const RevisePolicy& policy, std::vector<ReviseResult>* results) {
   auto started = internal::StartRevisions(batch, reason, results);
   if (!started.ok()) return started.status();
   const std::vector<std::string>& hashes = *started;
@@ -126,9 +177,9 @@ Status MysqlStore::StoreRevisions(const std::vector<Response>& batch, std::strin
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const Response& r = batch[i];
       const internal::SlotState slot = ReadSlot(pc, r.channel, r.source_ref, hashes[i]);
-      const ReviseOutcome outcome = internal::DecideRevision(slot, hashes[i], r.submitted_at_ms);
-      out[i] = {outcome, slot.current_id};
-      if (outcome == ReviseOutcome::kDuplicate) continue;
+      out[i] = internal::DecideRevision(slot, hashes[i], r, policy);
+      const ReviseOutcome outcome = out[i].outcome;
+      if (outcome == ReviseOutcome::kDuplicate || outcome == ReviseOutcome::kRefused) continue;
       if (outcome == ReviseOutcome::kStale) {
         InsertLogRow(pc, r, hashes[i], "stale", 0, reason);
         continue;
@@ -146,7 +197,8 @@ Status MysqlStore::StoreRevisions(const std::vector<Response>& batch, std::strin
       MINYI_RETURN_IF_ERROR(AppendPerRow(pc, one, {hashes[i]}, {0}, appended));
       if (appended[0].outcome != AppendOutcome::kStored) {
         // Another transaction filled the empty slot after we looked.
-        return Status::Unavailable("mysql: revision slot " + r.source_ref + " was written concurrently; retry");
+        return Status::Unavailable("mysql: revision slot " + r.source_ref +
+                                   " was written concurrently; retry");
       }
       MINYI_RETURN_IF_ERROR(AppendAnalysisRows(pc, one, appended));
       out[i].response_id = appended[0].response_id;
@@ -161,36 +213,26 @@ Status MysqlStore::StoreRevisions(const std::vector<Response>& batch, std::strin
   return Status::Ok();
 }
 
-Result<WithdrawOutcome> MysqlStore::Withdraw(Channel channel, std::string_view source_ref, std::string_view reason) {
+Result<WithdrawOutcome> MysqlStore::Withdraw(Channel channel, std::string_view source_ref,
+                                             std::string_view reason) {
   MINYI_RETURN_IF_ERROR(internal::ValidateRevisionReason(reason));
   if (source_ref.empty()) return Status::InvalidInput("Withdraw: source_ref is required");
-  WithdrawOutcome outcome = WithdrawOutcome::kNotFound;
+  std::vector<WithdrawOutcome> outcomes;
   Status s = impl_->Run("withdraw response", [&](PooledConn& pc) -> Status {
+    outcomes.clear();
     pc.conn->setAutoCommit(false);
-    const internal::SlotState slot = ReadSlot(pc, channel, source_ref, "");
-    if (!slot.has_current) {
-      std::unique_ptr<::sql::PreparedStatement> ps(pc.conn->prepareStatement(
-          "SELECT 1 FROM response_revisions WHERE channel = ? AND source_ref = ? AND action = 'withdrawn' LIMIT 1"));
-      ps->setString(1, std::string(ChannelName(channel)));
-      ps->setString(2, std::string(source_ref));
-      std::unique_ptr<::sql::ResultSet> rs(ps->executeQuery());
-      outcome = rs->next() ? WithdrawOutcome::kAlreadyGone : WithdrawOutcome::kNotFound;
-      pc.conn->rollback();
-      pc.conn->setAutoCommit(true);
-      return Status::Ok();
+    for (const std::string& slot_ref : AnswerSlots(pc, channel, source_ref)) {
+      auto one = WithdrawSlot(pc, channel, slot_ref, reason);
+      if (!one.ok()) return one.status();
+      outcomes.push_back(*one);
     }
-    auto current = LoadResponse(pc, slot.current_id);
-    if (!current.ok()) return current.status();
-    InsertLogRow(pc, *current, slot.current_hash, "withdrawn", current->id, reason);
-    DeleteResponse(pc, *current);
     pc.commit_sent = true;
     pc.conn->commit();
     pc.conn->setAutoCommit(true);
-    outcome = WithdrawOutcome::kWithdrawn;
     return Status::Ok();
   });
   if (!s.ok()) return s;
-  return outcome;
+  return internal::CombineWithdrawals(outcomes);
 }
 
 Result<std::vector<RevisionRecord>> MysqlStore::RevisionLog(Channel channel, std::string_view source_ref) {

@@ -47,13 +47,16 @@ class MysqlStore final : public Store {
   Status WriteIndexRows(const std::vector<IndexRow>& rows) override;
   Result<std::vector<IndexRow>> ReadIndexRows(const IndexQuery& query) override;
   // AnalysisSource (core/analysis.h; defined in sql/mysql_analysis.cc).
-  Status ScanAnalysis(const AnalysisQuery& query, const std::function<bool(const AnalysisRow&)>& visit) override;
+  Status ScanAnalysis(const AnalysisQuery& query,
+                      const std::function<bool(const AnalysisRow&)>& visit) override;
   Result<std::vector<SurveyPeriod>> AnalysisPeriods() override;
   Result<std::vector<TownActivity>> TownActivitySince(std::int64_t after_id) override;
   // ResponseReviser (core/revisions.h; defined in sql/mysql_revisions.cc).
+  using ResponseReviser::StoreRevisions;
   Status StoreRevisions(const std::vector<Response>& batch, std::string_view reason,
-                        std::vector<ReviseResult>* results) override;
-  Result<WithdrawOutcome> Withdraw(Channel channel, std::string_view source_ref, std::string_view reason) override;
+                        const RevisePolicy& policy, std::vector<ReviseResult>* results) override;
+  Result<WithdrawOutcome> Withdraw(Channel channel, std::string_view source_ref,
+                                   std::string_view reason) override;
   Result<std::vector<RevisionRecord>> RevisionLog(Channel channel, std::string_view source_ref) override;
   Result<std::vector<RevisionActivity>> RevisionActivitySince(std::int64_t after_id) override;
   // ReleaseStore (core/release_ports.h; defined in sql/mysql_releases.cc).
@@ -74,7 +77,7 @@ class MysqlStore final : public Store {
   Result<std::vector<ApiKey>> ListApiKeys() override;
   Status RevokeApiKey(const std::string& key_id, std::int64_t at_ms) override;
   Result<std::optional<StoredResponseRef>> FindResponseBySource(Channel channel,
-                                                              const std::string& source_ref) override;
+                                                                const std::string& source_ref) override;
 
   // For feature stores in their own files (sql/sms_store.cc): runs `fn` on a pooled connection
   // (autocommit on entry) with the pool's retry rules; a ::sql::SQLException thrown by `fn` is

@@ -1,11 +1,14 @@
 // Revisable responses (core/revisions.h) on every backend: SQLite in memory, SQLite in a file and a
 // private MariaDB (started once for this binary).
 #include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <map>
 #include <memory>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/analysis.h"
@@ -37,7 +40,8 @@ Response Version(const std::string& slot, const std::string& security, std::int6
 
 class RevisionsStoreTest : public testsupport::FreshStoreTest {
  protected:
-  std::vector<ReviseResult> Store(const std::vector<Response>& batch, const std::string& reason = "later answer") {
+  std::vector<ReviseResult> Store(const std::vector<Response>& batch,
+                                  const std::string& reason = "later answer") {
     std::vector<ReviseResult> results;
     const Status s = store_->StoreRevisions(batch, reason, &results);
     EXPECT_TRUE(s.ok()) << s;
@@ -50,10 +54,13 @@ class RevisionsStoreTest : public testsupport::FreshStoreTest {
     ResponseQuery q;
     q.survey_id = kSurvey;
     q.include_raw_payload = true;
-    EXPECT_TRUE(store_->Scan(q, [&](const Response& r) {
-                        out.push_back(r);
-                        return true;
-                      }).ok());
+    EXPECT_TRUE(store_
+                    ->Scan(q,
+                           [&](const Response& r) {
+                             out.push_back(r);
+                             return true;
+                           })
+                    .ok());
     return out;
   }
 
@@ -63,13 +70,15 @@ class RevisionsStoreTest : public testsupport::FreshStoreTest {
     AnalysisQuery q;
     q.survey_id = kSurvey;
     q.period = {2025, 0};
-    EXPECT_TRUE(store_->ScanAnalysis(q, [&](const AnalysisRow& r) {
-                        out.emplace_back(std::string(r.town_code), r.response_id);
-                        return true;
-                      }).ok());
+    EXPECT_TRUE(store_
+                    ->ScanAnalysis(q,
+                                   [&](const AnalysisRow& r) {
+                                     out.emplace_back(std::string(r.town_code), r.response_id);
+                                     return true;
+                                   })
+                    .ok());
     return out;
   }
-
 };
 
 TEST_P(RevisionsStoreTest, ALaterAnswerReplacesTheEarlierOneUnderANewIdAndIsLogged) {
@@ -80,7 +89,7 @@ TEST_P(RevisionsStoreTest, ALaterAnswerReplacesTheEarlierOneUnderANewIdAndIsLogg
   const std::int64_t first_id = r1[0].response_id;
   EXPECT_GT(first_id, 0);
 
-  const Response second = Version("a", "4", 2000, "320812001");  // a later answer, from another town
+  const Response second = Version("a", "4", 2000);  // a later answer
   auto r2 = Store({second});
   ASSERT_EQ(r2.size(), 1u);
   EXPECT_EQ(r2[0].outcome, ReviseOutcome::kRevised);
@@ -89,13 +98,13 @@ TEST_P(RevisionsStoreTest, ALaterAnswerReplacesTheEarlierOneUnderANewIdAndIsLogg
   const std::vector<Response> current = Current();
   ASSERT_EQ(current.size(), 1u);  // one response per slot, never two
   EXPECT_EQ(current[0].id, r2[0].response_id);
-  EXPECT_EQ(current[0].town_code, "320812001");
+  EXPECT_EQ(current[0].town_code, "320812007");
   EXPECT_EQ(current[0].answers.at("security"), std::vector<std::string>{"4"});
   EXPECT_EQ(current[0].raw_payload, second.raw_payload);
 
   const auto analysis = AnalysisRows();
   ASSERT_EQ(analysis.size(), 1u);
-  EXPECT_EQ(analysis[0].first, "320812001");
+  EXPECT_EQ(analysis[0].first, "320812007");
   EXPECT_EQ(analysis[0].second, r2[0].response_id);
 
   auto log = store_->RevisionLog(Channel::kWechat, first.source_ref);
@@ -111,7 +120,7 @@ TEST_P(RevisionsStoreTest, ALaterAnswerReplacesTheEarlierOneUnderANewIdAndIsLogg
   EXPECT_EQ(old.reason, "later answer");
   EXPECT_EQ(old.raw_payload, first.raw_payload);
 
-  // The old town is reported for incremental aggregation.
+  // The town is reported for incremental aggregation.
   auto activity = store_->RevisionActivitySince(0);
   ASSERT_TRUE(activity.ok()) << activity.status();
   ASSERT_EQ(activity->size(), 1u);
@@ -120,6 +129,81 @@ TEST_P(RevisionsStoreTest, ALaterAnswerReplacesTheEarlierOneUnderANewIdAndIsLogg
   auto none_after = store_->RevisionActivitySince((*activity)[0].revision_id);
   ASSERT_TRUE(none_after.ok());
   EXPECT_TRUE(none_after->empty());
+}
+
+// Regression (issue 13): a version from another town revised the slot and moved the response into
+// that town. Now it is refused whatever its time, nothing is logged, the response stays where it was,
+// and the other versions of the batch are applied.
+TEST_P(RevisionsStoreTest, AVersionFromAnotherTownIsRefusedAndTheResponseStaysInItsTown) {
+  const Response first = Version("a", "1", 1000);
+  auto r1 = Store({first});
+  ASSERT_EQ(r1[0].outcome, ReviseOutcome::kStored);
+  const auto results = Store({Version("a", "4", 2000, "320803002"), Version("a", "5", 500, "320803002"),
+                              Version("b", "2", 2000, "320803002")});
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results[0].outcome, ReviseOutcome::kRefused);
+  EXPECT_EQ(results[0].refusal, Refusal::kOtherTown);
+  EXPECT_EQ(results[0].response_id, r1[0].response_id);
+  EXPECT_EQ(results[1].outcome, ReviseOutcome::kRefused);  // older: would have been logged as stale
+  EXPECT_EQ(results[2].outcome, ReviseOutcome::kStored);
+
+  std::map<std::string, std::string> town_by_slot;
+  for (const Response& r : Current())
+    town_by_slot[r.source_ref] = r.town_code + " " + r.answers.at("security")[0];
+  EXPECT_EQ(town_by_slot[first.source_ref], "320812007 1");
+  EXPECT_EQ(town_by_slot[Version("b", "2", 0).source_ref], "320803002 2");
+  auto log = store_->RevisionLog(Channel::kWechat, first.source_ref);
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_TRUE(log->empty());
+  auto activity = store_->RevisionActivitySince(0);
+  ASSERT_TRUE(activity.ok());
+  EXPECT_TRUE(activity->empty());
+}
+
+TEST_P(RevisionsStoreTest, WithoutRevisionsAllowedOnlyNewSlotsAndDuplicatesPass) {
+  const Response first = Version("a", "1", 1000);
+  Store({first});
+  RevisePolicy no_revisions;
+  no_revisions.allow_revisions = false;
+  std::vector<ReviseResult> results;
+  ASSERT_TRUE(
+      store_
+          ->StoreRevisions({first, Version("a", "4", 2000), Version("a", "3", 500), Version("c", "2", 10)},
+                           "push", no_revisions, &results)
+          .ok());
+  ASSERT_EQ(results.size(), 4u);
+  EXPECT_EQ(results[0].outcome, ReviseOutcome::kDuplicate);
+  EXPECT_EQ(results[1].outcome, ReviseOutcome::kRefused);
+  EXPECT_EQ(results[1].refusal, Refusal::kRevisionNotAllowed);
+  EXPECT_EQ(results[2].outcome, ReviseOutcome::kRefused);
+  EXPECT_EQ(results[3].outcome, ReviseOutcome::kStored);
+  auto log = store_->RevisionLog(Channel::kWechat, first.source_ref);
+  ASSERT_TRUE(log.ok());
+  EXPECT_TRUE(log->empty());
+  for (const Response& r : Current()) {
+    if (r.source_ref == first.source_ref) {
+      EXPECT_EQ(r.answers.at("security"), std::vector<std::string>{"1"});
+    }
+  }
+}
+
+// answer.delete names the answer, not its town: every town slot of it is withdrawn, others are not.
+TEST_P(RevisionsStoreTest, WithdrawTakesEveryTownSlotOfTheAnswer) {
+  auto in = [](const std::string& town, const std::string& ref) {
+    Response r = Version("x", "1", 1000, town);
+    r.source_ref = TownSlot(ref, town);
+    return r;
+  };
+  Store({in("320812007", "txwj:1:7"), in("320803002", "txwj:1:7"), in("320812007", "txwj:1:70")});
+  auto gone = store_->Withdraw(Channel::kWechat, "txwj:1:7", "answer.delete");
+  ASSERT_TRUE(gone.ok()) << gone.status();
+  EXPECT_EQ(*gone, WithdrawOutcome::kWithdrawn);
+  const std::vector<Response> left = Current();
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].source_ref, "txwj:1:70@320812007");
+  auto again = store_->Withdraw(Channel::kWechat, "txwj:1:7", "answer.delete");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, WithdrawOutcome::kAlreadyGone);
 }
 
 TEST_P(RevisionsStoreTest, ReimportingAnyKnownVersionAddsNothing) {
@@ -165,8 +249,8 @@ TEST_P(RevisionsStoreTest, AnOlderVersionArrivingLateIsKeptButDoesNotCount) {
 }
 
 TEST_P(RevisionsStoreTest, SlotsAreIndependentAndABatchAppliesInOrder) {
-  auto results = Store({Version("a", "1", 1000), Version("b", "2", 1000), Version("a", "5", 3000),
-                        Version("b", "4", 500)});
+  auto results = Store(
+      {Version("a", "1", 1000), Version("b", "2", 1000), Version("a", "5", 3000), Version("b", "4", 500)});
   ASSERT_EQ(results.size(), 4u);
   EXPECT_EQ(results[0].outcome, ReviseOutcome::kStored);
   EXPECT_EQ(results[1].outcome, ReviseOutcome::kStored);
@@ -236,6 +320,57 @@ TEST_P(RevisionsStoreTest, InvalidInputStoresNothingOfTheBatch) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, RevisionsStoreTest, ::testing::ValuesIn(testsupport::AllStoreBackends()),
                          testsupport::StoreBackendParamName);
+
+// Migration 009 renames the chat and questionnaire slots stored before it after their town (SQLite;
+// the MySQL migration is the same statement in its dialect): re-importing the same answers into the
+// same town still adds nothing, and the slot keeps its log. Other references are left alone.
+TEST(TownSlotMigrationTest, SlotsStoredBeforeItKeepWorkingUnderTheirTownSlot) {
+  namespace fs = std::filesystem;
+  std::string pattern = (fs::temp_directory_path() / "minyi-town-slots-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+  StoreOptions o;
+  o.sqlite.path = pattern + "/minyi.db";
+  o.sqlite.synchronous = "NORMAL";
+  auto store = OpenStore(o);
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_TRUE((*store)->Migrate().ok());
+  Response first = Version("m", "1", 1000);  // "wechat:jiangsu-safety:2025:m", stored the old way
+  Response later = Version("m", "4", 2000);
+  Response wjx = Version("w", "2", 1000);
+  wjx.source_ref = "wjx:5657754:17";
+  Response other = Version("o", "3", 1000);
+  other.source_ref = "my-own-ref";
+  std::vector<ReviseResult> results;
+  ASSERT_TRUE((*store)->StoreRevisions({first, later, wjx, other}, "old", &results).ok());
+  store.value().reset();
+
+  // Pretend the database predates migration 009, then migrate again.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(o.sqlite.path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DELETE FROM schema_migrations WHERE version = 9", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto reopened = OpenStore(o);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  ASSERT_TRUE((*reopened)->Migrate().ok());
+
+  auto in_town = [](Response r) {
+    r.source_ref = TownSlot(r.source_ref, r.town_code);
+    return r;
+  };
+  ASSERT_TRUE((*reopened)
+                  ->StoreRevisions({in_town(first), in_town(later), in_town(wjx), other}, "again", &results)
+                  .ok());
+  ASSERT_EQ(results.size(), 4u);
+  for (const ReviseResult& r : results) EXPECT_EQ(r.outcome, ReviseOutcome::kDuplicate);
+  auto log = (*reopened)->RevisionLog(Channel::kWechat, in_town(first).source_ref);
+  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_EQ(log->size(), 1u);
+  EXPECT_EQ((*log)[0].content_hash, first.ContentHash());
+  reopened->reset();
+  std::error_code ec;
+  fs::remove_all(pattern, ec);
+}
 
 }  // namespace
 }  // namespace minyi::sql

@@ -1,4 +1,6 @@
 // SqliteStore: revisable responses and their log (core/revisions.h, migration 006_revisions).
+#include <set>
+
 #include "sql/sqlite_internal.h"
 
 namespace minyi::sql {
@@ -8,7 +10,9 @@ Result<internal::SlotState> ReadSlot(sqlite3* db, Channel channel, std::string_v
                                      const std::string& hash) {
   internal::SlotState slot;
   {
-    auto s = Stmt::Prepare(db, "SELECT id, content_hash, submitted_at_ms FROM responses WHERE channel = ?1 AND source_ref = ?2");
+    auto s = Stmt::Prepare(db,
+                           "SELECT id, content_hash, submitted_at_ms, town_code FROM responses WHERE channel "
+                           "= ?1 AND source_ref = ?2");
     if (!s.ok()) return s.status();
     s->Text(1, ChannelName(channel));
     s->Text(2, source_ref);
@@ -18,14 +22,16 @@ Result<internal::SlotState> ReadSlot(sqlite3* db, Channel channel, std::string_v
       slot.current_id = s->ColInt(0);
       slot.current_hash = s->ColText(1);
       slot.current_submitted_at_ms = s->ColInt(2);
+      slot.current_town = s->ColText(3);
     } else if (rc != SQLITE_DONE) {
       return SqliteError(db, rc, "read revision slot");
     }
   }
   if (!hash.empty()) {
-    auto s = Stmt::Prepare(db,
-                           "SELECT 1 FROM response_revisions WHERE channel = ?1 AND source_ref = ?2 AND content_hash = ?3"
-                           " LIMIT 1");
+    auto s = Stmt::Prepare(
+        db,
+        "SELECT 1 FROM response_revisions WHERE channel = ?1 AND source_ref = ?2 AND content_hash = ?3"
+        " LIMIT 1");
     if (!s.ok()) return s.status();
     s->Text(1, ChannelName(channel));
     s->Text(2, source_ref);
@@ -41,10 +47,11 @@ Result<internal::SlotState> ReadSlot(sqlite3* db, Channel channel, std::string_v
 Result<Response> LoadResponse(sqlite3* db, std::int64_t id) {
   Response r;
   {
-    auto s = Stmt::Prepare(db,
-                           "SELECT survey_id, period_year, period_quarter, town_code, channel, respondent_key, weight,"
-                           " completion, submitted_at_ms, received_at_ms, source_ref, raw_payload FROM responses"
-                           " WHERE id = ?1");
+    auto s = Stmt::Prepare(
+        db,
+        "SELECT survey_id, period_year, period_quarter, town_code, channel, respondent_key, weight,"
+        " completion, submitted_at_ms, received_at_ms, source_ref, raw_payload FROM responses"
+        " WHERE id = ?1");
     if (!s.ok()) return s.status();
     s->Int(1, id);
     const int rc = s->Step();
@@ -75,8 +82,9 @@ Result<Response> LoadResponse(sqlite3* db, std::int64_t id) {
 
 Status InsertLogRow(sqlite3* db, const Response& r, const std::string& hash, std::string_view action,
                     std::int64_t response_id, std::string_view reason) {
-  auto s = Stmt::Prepare(db, std::string("INSERT INTO response_revisions (") + internal::kInsertRevisionColumns +
-                                 ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)");
+  auto s = Stmt::Prepare(
+      db, std::string("INSERT INTO response_revisions (") + internal::kInsertRevisionColumns +
+              ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)");
   if (!s.ok()) return s.status();
   const std::string answers = AnswersToJson(r.answers);
   s->Text(1, ChannelName(r.channel));
@@ -123,10 +131,56 @@ Status DeleteResponse(sqlite3* db, const Response& r) {
   return Status::Ok();
 }
 
+// The slots of the answer `answer_ref` (core/revisions.h IsSlotOfAnswer) that hold or held a response.
+Result<std::vector<std::string>> AnswerSlots(sqlite3* db, Channel channel, std::string_view answer_ref) {
+  const auto [low, high] = internal::TownSlotRange(answer_ref);
+  std::set<std::string> found;
+  for (const char* table : {"responses", "response_revisions"}) {
+    auto s =
+        Stmt::Prepare(db, std::string("SELECT DISTINCT source_ref FROM ") + table +
+                              " WHERE channel = ?1 AND (source_ref = ?2 OR source_ref BETWEEN ?3 AND ?4)");
+    if (!s.ok()) return s.status();
+    s->Text(1, ChannelName(channel));
+    s->Text(2, answer_ref);
+    s->Text(3, low);
+    s->Text(4, high);
+    int rc;
+    while ((rc = s->Step()) == SQLITE_ROW) {
+      std::string ref = s->ColText(0);
+      if (IsSlotOfAnswer(ref, answer_ref)) found.insert(std::move(ref));
+    }
+    if (rc != SQLITE_DONE) return SqliteError(db, rc, "read the slots of an answer");
+  }
+  return std::vector<std::string>(found.begin(), found.end());
+}
+
+// Withdraws one slot inside the caller's transaction.
+Result<WithdrawOutcome> WithdrawSlot(sqlite3* db, Channel channel, const std::string& source_ref,
+                                     std::string_view reason) {
+  auto slot = ReadSlot(db, channel, source_ref, "");
+  if (!slot.ok()) return slot.status();
+  if (!slot->has_current) {
+    auto s = Stmt::Prepare(db,
+                           "SELECT 1 FROM response_revisions WHERE channel = ?1 AND source_ref = ?2"
+                           " AND action = 'withdrawn' LIMIT 1");
+    if (!s.ok()) return s.status();
+    s->Text(1, ChannelName(channel));
+    s->Text(2, source_ref);
+    const int rc = s->Step();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqliteError(db, rc, "read revision log");
+    return rc == SQLITE_ROW ? WithdrawOutcome::kAlreadyGone : WithdrawOutcome::kNotFound;
+  }
+  auto current = LoadResponse(db, slot->current_id);
+  if (!current.ok()) return current.status();
+  MINYI_RETURN_IF_ERROR(InsertLogRow(db, *current, slot->current_hash, "withdrawn", current->id, reason));
+  MINYI_RETURN_IF_ERROR(DeleteResponse(db, *current));
+  return WithdrawOutcome::kWithdrawn;
+}
+
 }  // namespace
 
 Status SqliteStore::StoreRevisions(const std::vector<Response>& batch, std::string_view reason,
-                                   std::vector<ReviseResult>* results) {
+                                   const RevisePolicy& policy, std::vector<ReviseResult>* results) {
   auto started = internal::StartRevisions(batch, reason, results);
   if (!started.ok()) return started.status();
   const std::vector<std::string>& hashes = *started;
@@ -143,9 +197,9 @@ Status SqliteStore::StoreRevisions(const std::vector<Response>& batch, std::stri
       const Response& r = batch[i];
       auto slot = ReadSlot(db, r.channel, r.source_ref, hashes[i]);
       if (!slot.ok()) return slot.status();
-      const ReviseOutcome outcome = internal::DecideRevision(*slot, hashes[i], r.submitted_at_ms);
-      out[i] = {outcome, slot->current_id};
-      if (outcome == ReviseOutcome::kDuplicate) continue;
+      out[i] = internal::DecideRevision(*slot, hashes[i], r, policy);
+      const ReviseOutcome outcome = out[i].outcome;
+      if (outcome == ReviseOutcome::kDuplicate || outcome == ReviseOutcome::kRefused) continue;
       if (outcome == ReviseOutcome::kStale) {
         MINYI_RETURN_IF_ERROR(InsertLogRow(db, r, hashes[i], "stale", 0, reason));
         continue;
@@ -155,7 +209,8 @@ Status SqliteStore::StoreRevisions(const std::vector<Response>& batch, std::stri
         auto loaded = LoadResponse(db, slot->current_id);
         if (!loaded.ok()) return loaded.status();
         previous = std::move(loaded).value();
-        MINYI_RETURN_IF_ERROR(InsertLogRow(db, *previous, slot->current_hash, "revised", previous->id, reason));
+        MINYI_RETURN_IF_ERROR(
+            InsertLogRow(db, *previous, slot->current_hash, "revised", previous->id, reason));
         // Free the slot's unique key while the old row still exists, so the new version takes a
         // rowid above it (SQLite would hand out the deleted maximum again).
         auto move = Stmt::Prepare(db, "UPDATE responses SET source_ref = ?1 WHERE id = ?2");
@@ -182,38 +237,31 @@ Status SqliteStore::StoreRevisions(const std::vector<Response>& batch, std::stri
   return Status::Ok();
 }
 
-Result<WithdrawOutcome> SqliteStore::Withdraw(Channel channel, std::string_view source_ref, std::string_view reason) {
+Result<WithdrawOutcome> SqliteStore::Withdraw(Channel channel, std::string_view source_ref,
+                                              std::string_view reason) {
   MINYI_RETURN_IF_ERROR(internal::ValidateRevisionReason(reason));
   if (source_ref.empty()) return Status::InvalidInput("Withdraw: source_ref is required");
   std::lock_guard<std::mutex> lock(impl_->write_mu);
   sqlite3* db = impl_->db.get();
   auto tx = Transaction::Begin(db);
   if (!tx.ok()) return tx.status();
-  auto slot = ReadSlot(db, channel, source_ref, "");
-  if (!slot.ok()) return slot.status();
-  if (!slot->has_current) {
-    auto s = Stmt::Prepare(db,
-                           "SELECT 1 FROM response_revisions WHERE channel = ?1 AND source_ref = ?2"
-                           " AND action = 'withdrawn' LIMIT 1");
-    if (!s.ok()) return s.status();
-    s->Text(1, ChannelName(channel));
-    s->Text(2, source_ref);
-    const int rc = s->Step();
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqliteError(db, rc, "read revision log");
-    return rc == SQLITE_ROW ? WithdrawOutcome::kAlreadyGone : WithdrawOutcome::kNotFound;
+  auto slots = AnswerSlots(db, channel, source_ref);
+  if (!slots.ok()) return slots.status();
+  std::vector<WithdrawOutcome> outcomes;
+  for (const std::string& slot_ref : *slots) {
+    auto one = WithdrawSlot(db, channel, slot_ref, reason);
+    if (!one.ok()) return one.status();
+    outcomes.push_back(*one);
   }
-  auto current = LoadResponse(db, slot->current_id);
-  if (!current.ok()) return current.status();
-  MINYI_RETURN_IF_ERROR(InsertLogRow(db, *current, slot->current_hash, "withdrawn", current->id, reason));
-  MINYI_RETURN_IF_ERROR(DeleteResponse(db, *current));
   MINYI_RETURN_IF_ERROR((*tx)->Commit());
-  return WithdrawOutcome::kWithdrawn;
+  return internal::CombineWithdrawals(outcomes);
 }
 
 Result<std::vector<RevisionRecord>> SqliteStore::RevisionLog(Channel channel, std::string_view source_ref) {
   std::lock_guard<std::mutex> lock(impl_->write_mu);
-  auto s = Stmt::Prepare(impl_->db.get(), std::string("SELECT id, ") + internal::kRevisionColumns +
-                                              " FROM response_revisions WHERE channel = ?1 AND source_ref = ?2 ORDER BY id");
+  auto s = Stmt::Prepare(impl_->db.get(),
+                         std::string("SELECT id, ") + internal::kRevisionColumns +
+                             " FROM response_revisions WHERE channel = ?1 AND source_ref = ?2 ORDER BY id");
   if (!s.ok()) return s.status();
   s->Text(1, ChannelName(channel));
   s->Text(2, source_ref);
@@ -241,9 +289,10 @@ Result<std::vector<RevisionRecord>> SqliteStore::RevisionLog(Channel channel, st
 
 Result<std::vector<RevisionActivity>> SqliteStore::RevisionActivitySince(std::int64_t after_id) {
   std::lock_guard<std::mutex> lock(impl_->write_mu);
-  auto s = Stmt::Prepare(impl_->db.get(),
-                         "SELECT id, survey_id, period_year, period_quarter, town_code FROM response_revisions"
-                         " WHERE id > ?1 AND action <> 'stale' ORDER BY id");
+  auto s =
+      Stmt::Prepare(impl_->db.get(),
+                    "SELECT id, survey_id, period_year, period_quarter, town_code FROM response_revisions"
+                    " WHERE id > ?1 AND action <> 'stale' ORDER BY id");
   if (!s.ok()) return s.status();
   s->Int(1, after_id);
   std::vector<RevisionActivity> out;

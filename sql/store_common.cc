@@ -44,18 +44,21 @@ Status CheckRequired(std::string_view what, std::string_view value, std::size_t 
 }  // namespace
 
 Status ValidateResponse(const Response& r, std::size_t position) {
-  const std::string where = "response " + std::to_string(position) +
-                            (r.source_ref.empty() ? std::string() : " (source_ref " + r.source_ref.substr(0, 64) + ")");
+  const std::string where =
+      "response " + std::to_string(position) +
+      (r.source_ref.empty() ? std::string() : " (source_ref " + r.source_ref.substr(0, 64) + ")");
   MINYI_RETURN_IF_ERROR(CheckRequired("survey_id", r.survey_id, kMaxSurveyIdChars, where));
   MINYI_RETURN_IF_ERROR(CheckRequired("source_ref", r.source_ref, kMaxKeyChars, where));
   MINYI_RETURN_IF_ERROR(CheckLength("respondent_key", r.respondent_key, kMaxKeyChars, where));
   if (r.town_code.empty()) return Status::InvalidInput(where + ": town_code is empty");
   if (!IsTownCode(r.town_code)) {
-    return Status::InvalidInput(where + ": town_code '" + r.town_code.substr(0, 32) + "' is not a 9-digit town code");
+    return Status::InvalidInput(where + ": town_code '" + r.town_code.substr(0, 32) +
+                                "' is not a 9-digit town code");
   }
   if (r.period.year <= 0) return Status::InvalidInput(where + ": period year is not set");
   if (r.period.quarter < 0 || r.period.quarter > 4) {
-    return Status::InvalidInput(where + ": period quarter " + std::to_string(r.period.quarter) + " is not 0..4");
+    return Status::InvalidInput(where + ": period quarter " + std::to_string(r.period.quarter) +
+                                " is not 0..4");
   }
   if (!std::isfinite(r.weight) || r.weight < 0) {
     return Status::InvalidInput(where + ": weight must be a finite number >= 0");
@@ -66,17 +69,45 @@ Status ValidateResponse(const Response& r, std::size_t position) {
   return Status::Ok();
 }
 
-ReviseOutcome DecideRevision(const SlotState& slot, const std::string& incoming_hash,
-                             std::int64_t incoming_submitted_at_ms) {
-  if (slot.has_current && slot.current_hash == incoming_hash) return ReviseOutcome::kDuplicate;
-  if (slot.hash_in_log) return ReviseOutcome::kDuplicate;
-  if (!slot.has_current) return ReviseOutcome::kStored;
-  return incoming_submitted_at_ms >= slot.current_submitted_at_ms ? ReviseOutcome::kRevised : ReviseOutcome::kStale;
+ReviseResult DecideRevision(const SlotState& slot, const std::string& incoming_hash, const Response& incoming,
+                            const RevisePolicy& policy) {
+  ReviseResult result{ReviseOutcome::kStored, slot.current_id, Refusal::kNone};
+  if (slot.has_current && slot.current_hash == incoming_hash) {
+    result.outcome = ReviseOutcome::kDuplicate;
+  } else if (slot.has_current && slot.current_town != incoming.town_code) {
+    // Checked before the log: a log hit would say "duplicate", which tells the caller that another
+    // town's slot once held this content.
+    result = {ReviseOutcome::kRefused, slot.current_id, Refusal::kOtherTown};
+  } else if (slot.hash_in_log) {
+    result.outcome = ReviseOutcome::kDuplicate;
+  } else if (!slot.has_current) {
+    result.outcome = ReviseOutcome::kStored;
+  } else if (!policy.allow_revisions) {
+    result = {ReviseOutcome::kRefused, slot.current_id, Refusal::kRevisionNotAllowed};
+  } else {
+    result.outcome = incoming.submitted_at_ms >= slot.current_submitted_at_ms ? ReviseOutcome::kRevised
+                                                                              : ReviseOutcome::kStale;
+  }
+  return result;
+}
+
+std::pair<std::string, std::string> TownSlotRange(std::string_view answer_ref) {
+  return {TownSlot(answer_ref, "000000000"), TownSlot(answer_ref, "999999999")};
+}
+
+WithdrawOutcome CombineWithdrawals(const std::vector<WithdrawOutcome>& outcomes) {
+  WithdrawOutcome combined = WithdrawOutcome::kNotFound;
+  for (WithdrawOutcome o : outcomes) {
+    if (o == WithdrawOutcome::kWithdrawn) return o;
+    if (o == WithdrawOutcome::kAlreadyGone) combined = o;
+  }
+  return combined;
 }
 
 Status ValidateRevisionReason(std::string_view reason) {
   if (Utf8Length(reason) > kMaxReasonChars) {
-    return Status::InvalidInput("revision reason: at most " + std::to_string(kMaxReasonChars) + " characters");
+    return Status::InvalidInput("revision reason: at most " + std::to_string(kMaxReasonChars) +
+                                " characters");
   }
   return Status::Ok();
 }
@@ -104,7 +135,8 @@ Status ValidatePopulation(const std::vector<PopulationCell>& cells) {
     const std::string where = "population cell " + std::to_string(i);
     if (c.year <= 0) return Status::InvalidInput(where + ": year is not set");
     if (!IsTownCode(c.town_code)) {
-      return Status::InvalidInput(where + ": town_code '" + c.town_code.substr(0, 32) + "' is not a 9-digit town code");
+      return Status::InvalidInput(where + ": town_code '" + c.town_code.substr(0, 32) +
+                                  "' is not a 9-digit town code");
     }
     MINYI_RETURN_IF_ERROR(CheckLength("sex", c.sex, kMaxDemographicChars, where));
     MINYI_RETURN_IF_ERROR(CheckLength("age_band", c.age_band, kMaxDemographicChars, where));
@@ -121,7 +153,8 @@ Status ValidateIndexRows(const std::vector<IndexRow>& rows) {
     const std::string where = "index row " + std::to_string(i);
     MINYI_RETURN_IF_ERROR(CheckRequired("survey_id", r.survey_id, kMaxSurveyIdChars, where));
     if (r.period.year <= 0) return Status::InvalidInput(where + ": period year is not set");
-    if (r.period.quarter < 0 || r.period.quarter > 4) return Status::InvalidInput(where + ": period quarter is not 0..4");
+    if (r.period.quarter < 0 || r.period.quarter > 4)
+      return Status::InvalidInput(where + ": period quarter is not 0..4");
     MINYI_RETURN_IF_ERROR(CheckRequired("level", r.level, kMaxDemographicChars, where));
     MINYI_RETURN_IF_ERROR(CheckRequired("area_code", r.area_code, kMaxDemographicChars, where));
     MINYI_RETURN_IF_ERROR(CheckRequired("index_id", r.index_id, kMaxSurveyIdChars, where));
@@ -135,7 +168,9 @@ Status ValidateIndexRows(const std::vector<IndexRow>& rows) {
   return Status::Ok();
 }
 
-Status ValidateMetaKey(const std::string& key) { return CheckRequired("meta key", key, kMaxKeyChars, "meta"); }
+Status ValidateMetaKey(const std::string& key) {
+  return CheckRequired("meta key", key, kMaxKeyChars, "meta");
+}
 
 bool StoredAsValue(double v) { return std::isfinite(v); }
 

@@ -6,11 +6,12 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/ports.h"
-#include "core/revisions.h"
 #include "core/response.h"
+#include "core/revisions.h"
 #include "core/status.h"
 
 namespace minyi::sql::internal {
@@ -57,18 +58,29 @@ struct SlotState {
   std::int64_t current_id = 0;
   std::string current_hash;
   std::int64_t current_submitted_at_ms = 0;
+  std::string current_town;
   bool hash_in_log = false;  // the incoming content hash is already in the slot's log
 };
-ReviseOutcome DecideRevision(const SlotState& slot, const std::string& incoming_hash,
-                             std::int64_t incoming_submitted_at_ms);
+// The outcome (and refusal) for `incoming`, whose content hash is `incoming_hash`; response_id is the
+// slot's current id.
+ReviseResult DecideRevision(const SlotState& slot, const std::string& incoming_hash, const Response& incoming,
+                            const RevisePolicy& policy);
+// The slots of an answer (core/revisions.h IsSlotOfAnswer) are `answer_ref` and the refs between
+// these bounds (inclusive, binary order) that IsSlotOfAnswer accepts: the store reads the range, an
+// index range scan in both dialects, and filters.
+std::pair<std::string, std::string> TownSlotRange(std::string_view answer_ref);
+// Withdraw's outcome over an answer's slots, from each slot's outcome.
+WithdrawOutcome CombineWithdrawals(const std::vector<WithdrawOutcome>& outcomes);
 
 // The columns of a revision log row after its id, in RevisionRecord order.
 inline constexpr const char* kRevisionColumns =
     "action, response_id, content_hash, survey_id, period_year, period_quarter, town_code, answers_json,"
     " submitted_at_ms, recorded_at_ms, reason, raw_payload";
 inline constexpr const char* kInsertRevisionColumns =
-    "channel, source_ref, action, response_id, content_hash, survey_id, period_year, period_quarter, town_code,"
-    " respondent_key, weight, completion, answers_json, submitted_at_ms, received_at_ms, recorded_at_ms, reason,"
+    "channel, source_ref, action, response_id, content_hash, survey_id, period_year, period_quarter, "
+    "town_code,"
+    " respondent_key, weight, completion, answers_json, submitted_at_ms, received_at_ms, recorded_at_ms, "
+    "reason,"
     " raw_payload";
 inline constexpr std::size_t kMaxReasonChars = 255;
 // kInvalidInput when a revision reason is longer than kMaxReasonChars.

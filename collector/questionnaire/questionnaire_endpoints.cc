@@ -9,8 +9,10 @@
 #include <spdlog/spdlog.h>
 
 #include <memory>
+#include <sstream>
 
 #include "collector/questionnaire/questionnaire_import.h"
+#include "collector/sms/webhook.h"
 
 namespace minyi::collector::questionnaire {
 namespace {
@@ -20,8 +22,8 @@ using Poco::JSON::Object;
 
 EndpointAnswer Error(int status, std::string_view code, std::string_view message,
                      const std::vector<FieldError>& fields = {}) {
-  std::string json = "{\"error\":{\"code\":\"" + std::string(code) + "\",\"message\":\"" + http::JsonEscape(message) +
-                     "\"";
+  std::string json =
+      "{\"error\":{\"code\":\"" + std::string(code) + "\",\"message\":\"" + http::JsonEscape(message) + "\"";
   if (!fields.empty()) {
     json += ",\"fields\":[";
     for (std::size_t i = 0; i < fields.size(); ++i) {
@@ -79,7 +81,8 @@ const std::map<std::string, std::string>* OverridesFor(const QuestionnaireMap& m
 
 // The response's town: fixed in the map, or the town question's answer (option → town_options, else a
 // town name or code).
-Result<std::string> TownFor(const QuestionnaireMap& map, const AreaRegistry& areas, const std::string& value) {
+Result<std::string> TownFor(const QuestionnaireMap& map, const AreaRegistry& areas,
+                            const std::string& value) {
   if (!map.town.empty()) return map.town;
   if (map.town_question.empty()) return Status::InvalidInput("the map gives neither town nor town_question");
   if (auto it = map.town_options.find(value); it != map.town_options.end()) return it->second;
@@ -114,29 +117,43 @@ const QuestionnaireMap* QuestionnaireEndpoints::FindMap(Provider provider, std::
   return nullptr;
 }
 
-EndpointAnswer QuestionnaireEndpoints::Store(Response response, std::string_view reason) const {
+EndpointAnswer QuestionnaireEndpoints::Store(Response response, std::string_view reason,
+                                             const RevisePolicy& policy) const {
   const auto survey = surveys_.Find(response.survey_id);
   if (!survey) return Error(500, "internal", "internal error");
   std::vector<FieldError> errors = survey->ValidateAnswers(response.answers, Completion::kComplete);
   if (!errors.empty()) {
-    if (!response.answers.empty() && survey->ValidateAnswers(response.answers, Completion::kPartial).empty()) {
+    if (!response.answers.empty() &&
+        survey->ValidateAnswers(response.answers, Completion::kPartial).empty()) {
       response.completion = Completion::kPartial;  // a required question skipped: kept as partial
     } else {
-      return Invalid(response.answers.empty() ? "no question of the survey was answered" : "invalid answers", errors);
+      return Invalid(response.answers.empty() ? "no question of the survey was answered" : "invalid answers",
+                     errors);
     }
   }
   std::vector<ReviseResult> results;
-  const Status stored = reviser_.StoreRevisions({response}, reason, &results);
+  const Status stored = reviser_.StoreRevisions({response}, reason, policy, &results);
   if (!stored.ok()) {
     if (stored.code() == StatusCode::kInvalidInput) return Invalid(stored.message());
     spdlog::error("questionnaire {}: {}", response.source_ref, stored.ToString());
     return Error(503, "unavailable", "the answer could not be stored; retry");
   }
+  if (results.front().outcome == ReviseOutcome::kRefused) {
+    return Error(409, "conflict",
+                 results.front().refusal == Refusal::kOtherTown
+                     ? "the answer is stored for another town; it was not changed"
+                     : "the answer is already stored with other answers, and revisions by push are off"
+                       " (questionnaire.wjx.allow_revisions); it was not changed");
+  }
   return {200, "{\"status\":\"" + std::string(ReviseOutcomeName(results.front().outcome)) +
                    "\",\"response_id\":" + std::to_string(results.front().response_id) + "}"};
 }
 
-EndpointAnswer QuestionnaireEndpoints::HandleWjxPush(std::string_view body) const {
+EndpointAnswer QuestionnaireEndpoints::HandleWjxPush(std::string_view body,
+                                                     const std::string& peer_address) const {
+  if (!options_.wjx_allow_from.empty() && !sms::AddressAllowed(peer_address, options_.wjx_allow_from)) {
+    return Error(401, "unauthenticated", "source address not allowed");
+  }
   auto parsed = ParseObject(body);
   if (!parsed.ok()) return Invalid(parsed.status().message());
   const Object::Ptr& o = parsed.value();
@@ -175,7 +192,8 @@ EndpointAnswer QuestionnaireEndpoints::HandleWjxPush(std::string_view body) cons
   }
   std::string town_value;
   for (const auto& [key, value] : *o) {
-    if (key.size() < 2 || key[0] != 'q' || key.find_first_not_of("0123456789", 1) != std::string::npos) continue;
+    if (key.size() < 2 || key[0] != 'q' || key.find_first_not_of("0123456789", 1) != std::string::npos)
+      continue;
     const std::string number = key.substr(1);
     std::string cell = Text(value);
     if (number == map->town_question) {
@@ -196,7 +214,9 @@ EndpointAnswer QuestionnaireEndpoints::HandleWjxPush(std::string_view body) cons
     }
   }
   auto town = TownFor(*map, areas_, town_value);
-  if (!town.ok()) problems.push_back({map->town_question.empty() ? "town" : "q" + map->town_question, town.status().message()});
+  if (!town.ok())
+    problems.push_back(
+        {map->town_question.empty() ? "town" : "q" + map->town_question, town.status().message()});
   auto period = PeriodFor(*map, r.submitted_at_ms, options_.utc_offset_minutes);
   if (!period.ok()) problems.push_back({"submittime", period.status().message()});
   if (answer_id.empty()) problems.push_back({"index", "neither index nor joinid given"});
@@ -204,14 +224,23 @@ EndpointAnswer QuestionnaireEndpoints::HandleWjxPush(std::string_view body) cons
 
   r.town_code = town.value();
   r.period = period.value();
-  r.source_ref = SourceRefFor({Provider::kWjx, activity, answer_id});
-  r.respondent_key = keyer_.KeyFor(r.source_ref);
+  const std::string ref = SourceRefFor({Provider::kWjx, activity, answer_id});
+  r.source_ref = TownSlot(ref, r.town_code);
+  r.respondent_key = keyer_.KeyFor(ref);
   r.received_at_ms = NowMillis();
-  r.raw_payload = std::string(body);
-  return Store(std::move(r), "wjx push");
+  // Stored without the sign: it is a credential for this answer id (it covers nothing else).
+  Object::Ptr without_sign = o;
+  without_sign->remove("sign");
+  std::ostringstream payload;
+  without_sign->stringify(payload);
+  r.raw_payload = payload.str();
+  RevisePolicy policy;
+  policy.allow_revisions = options_.wjx_allow_revisions;
+  return Store(std::move(r), "wjx push", policy);
 }
 
-EndpointAnswer QuestionnaireEndpoints::HandleTxwjWebhook(std::string_view path_token, std::string_view body) const {
+EndpointAnswer QuestionnaireEndpoints::HandleTxwjWebhook(std::string_view path_token,
+                                                         std::string_view body) const {
   if (options_.txwj_token.empty() || !SameSecret(path_token, options_.txwj_token)) {
     return Error(401, "unauthenticated", "unknown webhook token");
   }
@@ -297,11 +326,13 @@ EndpointAnswer QuestionnaireEndpoints::HandleTxwjWebhook(std::string_view path_t
       }
     }
     const std::string text = Text(item->get("text"));
-    const bool is_town = !map->town_question.empty() &&
-                         (map->town_question == id || NormalizeText(map->town_question) == NormalizeText(title));
+    const bool is_town =
+        !map->town_question.empty() &&
+        (map->town_question == id || NormalizeText(map->town_question) == NormalizeText(title));
     if (is_town) {
       town_value = !option_texts.empty() ? option_texts.front() : text;
-      if (!option_ids.empty() && map->town_options.count(option_ids.front()) != 0) town_value = option_ids.front();
+      if (!option_ids.empty() && map->town_options.count(option_ids.front()) != 0)
+        town_value = option_ids.front();
       continue;
     }
     const Question* q = nullptr;
@@ -344,11 +375,11 @@ EndpointAnswer QuestionnaireEndpoints::HandleTxwjWebhook(std::string_view path_t
 
   r.town_code = town.value();
   r.period = period.value();
-  r.source_ref = ref;
+  r.source_ref = TownSlot(ref, r.town_code);
   r.respondent_key = keyer_.KeyFor(ref);
   r.received_at_ms = NowMillis();
   r.raw_payload = std::string(body);
-  return Store(std::move(r), action);
+  return Store(std::move(r), action, RevisePolicy{});
 }
 
 void QuestionnaireEndpoints::Register(http::Router& router) const {
@@ -358,15 +389,16 @@ void QuestionnaireEndpoints::Register(http::Router& router) const {
   const std::size_t limit = options_.max_body_bytes;
   auto too_large = [limit](http::Response& response) {
     http::SendJson(response, 413,
-                   "{\"error\":{\"code\":\"too_large\",\"message\":\"body larger than " + std::to_string(limit) +
-                       " bytes\"}}");
+                   "{\"error\":{\"code\":\"too_large\",\"message\":\"body larger than " +
+                       std::to_string(limit) + " bytes\"}}");
   };
   if (!options_.wjx_push_secret.empty()) {
     router.Add("POST", "/api/v1/questionnaire/wjx",
-               [this, send, too_large, limit](http::Request& request, http::Response& response, const http::PathParams&) {
+               [this, send, too_large, limit](http::Request& request, http::Response& response,
+                                              const http::PathParams&) {
                  std::string body;
                  if (!http::ReadBody(request, response, limit, body)) return too_large(response);
-                 send(response, HandleWjxPush(body));
+                 send(response, HandleWjxPush(body, request.clientAddress().host().toString()));
                });
   }
   if (!options_.txwj_token.empty()) {

@@ -8,15 +8,22 @@
 //    questionnaire id and index the answer's 作答序号 (the documented scheme). The secret is
 //    questionnaire.wjx.push_secret / MINYI_WJX_PUSH_SECRET. Pushes without an "index" field are
 //    checked with "joinid" in its place.
+//    The sign covers neither the answers nor a time: whoever saw one push (a proxy log, a browser
+//    extension on the site's account) can replay it with other answers. So pushes may be limited to
+//    the site's addresses (wjx_allow_from), a push never revises a stored answer unless
+//    wjx_allow_revisions is set (an identical replay is a duplicate; other answers are 409), and the
+//    sign is not stored with the payload.
 //  - 腾讯问卷 documents no signature for answer webhooks yet, so the webhook URL carries a secret path
 //    token (questionnaire.txwj.token / MINYI_TXWJ_WEBHOOK_TOKEN), compared in constant time.
 // A request that fails authentication is answered 401 and changes nothing. A body over the limit is
 // 413; a bad body 400 with {"error":{"code","message","fields":[{"field","reason"}]}}; a questionnaire
-// without a map 404; a store failure 503 (the sender retries).
+// without a map 404; a version the store refuses (ReviseOutcome::kRefused: another town's slot, or a
+// push revision while they are off) 409 with code "conflict"; a store failure 503 (the sender retries).
 //
-// Each answer becomes a Response on the wechat channel in the slot "wjx:<activity>:<index>" or
-// "txwj:<survey_id>:<answer_id>" (the same slots as the file importer, so an export imported later adds
-// nothing), stored with ResponseReviser::StoreRevisions; answer.delete withdraws the slot.
+// Each answer becomes a Response on the wechat channel in the slot "wjx:<activity>:<index>@<town>" or
+// "txwj:<survey_id>:<answer_id>@<town>" (core/revisions.h TownSlot; the same slots as the file
+// importer, so an export imported later into the same town adds nothing), stored with
+// ResponseReviser::StoreRevisions; answer.delete withdraws the answer in every town.
 //
 // Thread-safe: the handlers only read their configuration; the reviser is thread-safe.
 #pragma once
@@ -36,9 +43,11 @@
 namespace minyi::collector::questionnaire {
 
 struct EndpointOptions {
-  std::string wjx_push_secret;  // empty: the 问卷星 route is not registered
-  std::string txwj_token;       // empty: the 腾讯问卷 route is not registered
-  std::vector<QuestionnaireMap> maps;  // each with provider, id and survey
+  std::string wjx_push_secret;              // empty: the 问卷星 route is not registered
+  std::string txwj_token;                   // empty: the 腾讯问卷 route is not registered
+  std::vector<std::string> wjx_allow_from;  // IPv4 addresses or CIDR blocks pushes may come from; empty: any
+  bool wjx_allow_revisions = false;         // false: a push with other answers for a stored answer is 409
+  std::vector<QuestionnaireMap> maps;       // each with provider, id and survey
   int utc_offset_minutes = 480;
   std::size_t max_body_bytes = 1 << 20;
 };
@@ -54,11 +63,13 @@ std::string WjxSign(std::string_view activity, std::string_view index, std::stri
 class QuestionnaireEndpoints {
  public:
   // All references must outlive the object (and the server).
-  QuestionnaireEndpoints(const SurveyCatalog& surveys, const AreaRegistry& areas, const sms::RespondentKeyer& keyer,
-                         ResponseReviser& reviser, EndpointOptions options);
+  QuestionnaireEndpoints(const SurveyCatalog& surveys, const AreaRegistry& areas,
+                         const sms::RespondentKeyer& keyer, ResponseReviser& reviser,
+                         EndpointOptions options);
 
   // The handlers without HTTP (the routes read the body and call these).
-  EndpointAnswer HandleWjxPush(std::string_view body) const;
+  // `peer_address`: the address the request came from (checked against wjx_allow_from).
+  EndpointAnswer HandleWjxPush(std::string_view body, const std::string& peer_address) const;
   EndpointAnswer HandleTxwjWebhook(std::string_view path_token, std::string_view body) const;
 
   // Registers the routes whose secret is configured.
@@ -66,7 +77,7 @@ class QuestionnaireEndpoints {
 
  private:
   const QuestionnaireMap* FindMap(Provider provider, std::string_view id) const;
-  EndpointAnswer Store(Response response, std::string_view reason) const;
+  EndpointAnswer Store(Response response, std::string_view reason, const RevisePolicy& policy) const;
 
   const SurveyCatalog& surveys_;
   const AreaRegistry& areas_;

@@ -19,11 +19,9 @@ std::string SourceRefFor(const AnswerSource& source) {
   return std::string(ProviderName(source.provider)) + ":" + source.questionnaire_id + ":" + source.answer_id;
 }
 
-Result<QuestionnaireImportReport> ImportQuestionnaireFile(const std::string& path, const SurveyCatalog& surveys,
-                                                          const AreaRegistry& areas,
-                                                          const sms::RespondentKeyer& keyer,
-                                                          ResponseReviser& reviser,
-                                                          const QuestionnaireImportOptions& options) {
+Result<QuestionnaireImportReport> ImportQuestionnaireFile(
+    const std::string& path, const SurveyCatalog& surveys, const AreaRegistry& areas,
+    const sms::RespondentKeyer& keyer, ResponseReviser& reviser, const QuestionnaireImportOptions& options) {
   const QuestionnaireMap* map = options.map;
   // An explicit town wins over the map's town question, whose column then need not be there.
   std::optional<QuestionnaireMap> map_with_fixed_town;
@@ -60,25 +58,39 @@ Result<QuestionnaireImportReport> ImportQuestionnaireFile(const std::string& pat
   std::vector<std::size_t> batch_rows;
   const std::int64_t received = NowMillis();
 
+  auto reject = [&](std::size_t row, std::string ref, std::string reason) {
+    ++report.rejected;
+    issues.Add({row, std::move(ref), std::move(reason)});
+  };
+  std::vector<std::string> batch_refs;  // each response's answer reference, for the report
   auto flush = [&]() -> Status {
     if (batch.empty()) return Status::Ok();
     std::vector<ReviseResult> results;
     MINYI_RETURN_IF_ERROR(reviser.StoreRevisions(batch, options.reason, &results));
-    for (const ReviseResult& r : results) {
-      switch (r.outcome) {
-        case ReviseOutcome::kStored: ++report.stored; break;
-        case ReviseOutcome::kDuplicate: ++report.duplicates; break;
-        case ReviseOutcome::kRevised: ++report.revised; break;
-        case ReviseOutcome::kStale: ++report.stale; break;
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      switch (results[i].outcome) {
+        case ReviseOutcome::kStored:
+          ++report.stored;
+          break;
+        case ReviseOutcome::kDuplicate:
+          ++report.duplicates;
+          break;
+        case ReviseOutcome::kRevised:
+          ++report.revised;
+          break;
+        case ReviseOutcome::kStale:
+          ++report.stale;
+          break;
+        case ReviseOutcome::kRefused:
+          reject(batch_rows[i], batch_refs[i],
+                 "not stored: this answer is stored for another town, which this import may not change");
+          break;
       }
     }
     batch.clear();
     batch_rows.clear();
+    batch_refs.clear();
     return Status::Ok();
-  };
-  auto reject = [&](std::size_t row, std::string ref, std::string reason) {
-    ++report.rejected;
-    issues.Add({row, std::move(ref), std::move(reason)});
   };
 
   TableInfo info;
@@ -97,8 +109,8 @@ Result<QuestionnaireImportReport> ImportQuestionnaireFile(const std::string& pat
           report.provider = layout->provider;
           report.warnings = layout->warnings;
           report.questionnaire_id = !options.questionnaire_id.empty() ? options.questionnaire_id
-                                    : (map && !map->id.empty()) ? map->id
-                                                                : "fp-" + layout->fingerprint;
+                                    : (map && !map->id.empty())       ? map->id
+                                                                      : "fp-" + layout->fingerprint;
           return Status::Ok();
         }
         ++report.rows;
@@ -113,7 +125,8 @@ Result<QuestionnaireImportReport> ImportQuestionnaireFile(const std::string& pat
                  converted.status().message());
           return Status::Ok();
         }
-        const std::string ref = SourceRefFor({layout->provider, report.questionnaire_id, converted->answer_id});
+        const std::string ref =
+            SourceRefFor({layout->provider, report.questionnaire_id, converted->answer_id});
         Response r;
         r.survey_id = survey->id;
         r.period = period.value();
@@ -153,10 +166,13 @@ Result<QuestionnaireImportReport> ImportQuestionnaireFile(const std::string& pat
         }
         r.submitted_at_ms = converted->submitted_at_ms;
         r.received_at_ms = received;
-        r.source_ref = ref;
+        // The town is part of the slot (core/revisions.h TownSlot): the same answer imported into
+        // another town is another response, never a revision of this one.
+        r.source_ref = TownSlot(ref, r.town_code);
         r.raw_payload = std::move(converted->raw_json);
         batch.push_back(std::move(r));
         batch_rows.push_back(row.number);
+        batch_refs.push_back(ref);
         if (batch.size() >= options.batch_size) return flush();
         return Status::Ok();
       },
@@ -176,8 +192,9 @@ std::string FormatQuestionnaireReport(const QuestionnaireImportReport& report, c
   out << file << " (" << FileFormatName(report.format);
   if (report.format == FileFormat::kCsv) out << ", " << TextEncodingName(report.encoding);
   out << ", " << (report.provider == Provider::kWjx ? "问卷星" : "腾讯问卷") << " " << report.questionnaire_id
-      << "): " << report.rows << " rows, " << report.stored << " stored, " << report.duplicates << " duplicates, "
-      << report.revised << " revised, " << report.stale << " stale, " << report.rejected << " rejected\n";
+      << "): " << report.rows << " rows, " << report.stored << " stored, " << report.duplicates
+      << " duplicates, " << report.revised << " revised, " << report.stale << " stale, " << report.rejected
+      << " rejected\n";
   for (const std::string& w : report.warnings) out << "  warning: " << w << "\n";
   // Rows, not lines: in a workbook the number is the row (the header is row 1); in a CSV file the
   // physical line the record starts on.
@@ -186,7 +203,8 @@ std::string FormatQuestionnaireReport(const QuestionnaireImportReport& report, c
     if (!issue.ref.empty()) out << " [" << issue.ref << "]";
     out << ": " << issue.reason << "\n";
   }
-  if (report.issues_dropped > 0) out << "  ... and " << report.issues_dropped << " more rejected rows not listed\n";
+  if (report.issues_dropped > 0)
+    out << "  ... and " << report.issues_dropped << " more rejected rows not listed\n";
   return out.str();
 }
 

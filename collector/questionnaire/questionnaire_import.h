@@ -1,7 +1,9 @@
 // Imports 问卷星 / 腾讯问卷 export files (collector/questionnaire/table_reader.h) into revisable
 // responses (core/revisions.h): each row is one Response on the wechat channel (the questionnaires are
-// links shared in the community WeChat groups), slot source_ref "wjx:<questionnaire>:<序号>" or
-// "txwj:<survey_id>:<编号>", respondent key the keyed hash of that reference. The questionnaire id
+// links shared in the community WeChat groups), slot source_ref "wjx:<questionnaire>:<序号>@<town>" or
+// "txwj:<survey_id>:<编号>@<town>" (core/revisions.h TownSlot: the town is part of the identity, so an
+// import into one town never changes another town's response; such a row is rejected), respondent key
+// the keyed hash of the reference without the town. The questionnaire id
 // comes from the map or --questionnaire-id, else it is the header fingerprint ("fp-<12 hex>"), which
 // stays the same when the questionnaire is exported again with more rows. So a re-import stores
 // nothing new (every row a duplicate), and an answer edited on the site since the last export
@@ -30,16 +32,16 @@
 namespace minyi::collector::questionnaire {
 
 struct QuestionnaireImportOptions {
-  std::string survey_id;            // required (or map->survey)
-  std::string period;               // "2026"; required unless map->period is set
-  std::string town;                 // a fixed 9-digit town code (wins over the map's town question), or
-  std::string town_column;          // the column naming the town (number or title), resolved within
-  std::string county;               // this county/city code
+  std::string survey_id;             // required (or map->survey)
+  std::string period;                // "2026"; required unless map->period is set
+  std::string town;                  // a fixed 9-digit town code (wins over the map's town question), or
+  std::string town_column;           // the column naming the town (number or title), resolved within
+  std::string county;                // this county/city code
   std::optional<Provider> provider;  // forced; else from the map or the header
-  std::string questionnaire_id;     // the provider's questionnaire id; else map->id; else fingerprint
+  std::string questionnaire_id;      // the provider's questionnaire id; else map->id; else fingerprint
   const QuestionnaireMap* map = nullptr;
   int utc_offset_minutes = 480;
-  std::size_t batch_size = 500;     // responses per StoreRevisions transaction
+  std::size_t batch_size = 500;  // responses per StoreRevisions transaction
   std::size_t max_issues = 1000;
   std::string reason = "questionnaire file import";  // recorded with each revision
   // Asked for each row's town once it is known (fixed or from the town column): a non-empty answer
@@ -66,11 +68,9 @@ struct QuestionnaireImportReport {
 
 // Imports one file. kInvalidInput/kNotFound for the file as a whole (nothing stored), kUnavailable
 // when the store fails (batches committed before stay; the report is lost with the error).
-Result<QuestionnaireImportReport> ImportQuestionnaireFile(const std::string& path, const SurveyCatalog& surveys,
-                                                          const AreaRegistry& areas,
-                                                          const sms::RespondentKeyer& keyer,
-                                                          ResponseReviser& reviser,
-                                                          const QuestionnaireImportOptions& options);
+Result<QuestionnaireImportReport> ImportQuestionnaireFile(
+    const std::string& path, const SurveyCatalog& surveys, const AreaRegistry& areas,
+    const sms::RespondentKeyer& keyer, ResponseReviser& reviser, const QuestionnaireImportOptions& options);
 
 // "file.xls (xls, 问卷星 5657754): 120 rows, 118 stored, 0 duplicates, 1 revised, 0 stale, 1 rejected\n"
 // then the warnings and issues.
@@ -98,6 +98,6 @@ struct AnswerSource {
   std::string questionnaire_id;
   std::string answer_id;
 };
-std::string SourceRefFor(const AnswerSource& source);  // "wjx:5657754:17"
+std::string SourceRefFor(const AnswerSource& source);  // "wjx:5657754:17"; the slot is TownSlot(this, town)
 
 }  // namespace minyi::collector::questionnaire

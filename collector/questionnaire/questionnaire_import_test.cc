@@ -56,7 +56,8 @@ class QuestionnaireImportTest : public ::testing::Test {
 TEST_F(QuestionnaireImportTest, WjxTextExportsInEveryFormatGiveTheSameResponses) {
   for (const char* file : {"wjx_text.xls", "wjx_text.csv", "wjx_text_bom.csv", "wjx_text_gbk.csv"}) {
     FakeReviser reviser;
-    auto report = ImportQuestionnaireFile(kDir + file, catalog_, Areas(), *keyer_, reviser, TownColumnOptions());
+    auto report =
+        ImportQuestionnaireFile(kDir + file, catalog_, Areas(), *keyer_, reviser, TownColumnOptions());
     ASSERT_TRUE(report.ok()) << file << ": " << report.status();
     EXPECT_EQ(report->rows, 6u) << file;
     EXPECT_EQ(report->stored, 4u) << file;
@@ -68,7 +69,7 @@ TEST_F(QuestionnaireImportTest, WjxTextExportsInEveryFormatGiveTheSameResponses)
     EXPECT_EQ(report->issues[1].line, 7u);  // 序号 6: 不存在镇
     EXPECT_NE(report->issues[1].reason.find("不存在镇"), std::string::npos);
 
-    const auto current = reviser.Current();
+    const auto current = reviser.CurrentByAnswer();
     ASSERT_EQ(current.size(), 4u) << file;
     const Response& first = current.at("wjx:5657754:1");
     EXPECT_EQ(first.town_code, "320812001");
@@ -87,7 +88,7 @@ TEST_F(QuestionnaireImportTest, WjxTextExportsInEveryFormatGiveTheSameResponses)
     EXPECT_EQ(second.town_code, "320812002");
     EXPECT_EQ(current.at("wjx:5657754:3").answers.at("activities"), std::vector<std::string>{"other"});
     EXPECT_EQ(current.at("wjx:5657754:3").town_code, "320812003");  // 浦楼 → 浦楼街道
-    const Response& skipped = current.at("wjx:5657754:5");  // -2 on a required question
+    const Response& skipped = current.at("wjx:5657754:5");          // -2 on a required question
     EXPECT_EQ(skipped.completion, Completion::kPartial);
     EXPECT_EQ(skipped.answers.count("security"), 0u);
   }
@@ -106,8 +107,9 @@ TEST_F(QuestionnaireImportTest, ReimportAddsNothingAndAnEditedAnswerIsARevision)
   EXPECT_EQ(edited->revised, 1u);
   EXPECT_EQ(edited->stored, 1u);
   EXPECT_EQ(edited->duplicates, 3u);
-  EXPECT_EQ(reviser_.Current().at("wjx:5657754:1").answers.at("security"), std::vector<std::string>{"3"});
-  auto log = reviser_.RevisionLog(Channel::kWechat, "wjx:5657754:1");
+  EXPECT_EQ(reviser_.CurrentByAnswer().at("wjx:5657754:1").answers.at("security"),
+            std::vector<std::string>{"3"});
+  auto log = reviser_.RevisionLog(Channel::kWechat, "wjx:5657754:1@320812001");
   ASSERT_TRUE(log.ok());
   ASSERT_EQ(log->size(), 1u);
   EXPECT_EQ(log->front().action, "revised");
@@ -133,8 +135,9 @@ TEST_F(QuestionnaireImportTest, NumericExportWithOptionColumnsAndSkipCodes) {
   ASSERT_EQ(report->rejected, 2u);
   EXPECT_NE(report->issues[0].reason.find("'7' is not an option of security"), std::string::npos);
   EXPECT_NE(report->issues[1].reason.find("expected 0 or 1"), std::string::npos);
-  const auto current = reviser_.Current();
-  EXPECT_EQ(current.at("wjx:5657754:1").answers.at("activities"), (std::vector<std::string>{"sport", "reading"}));
+  const auto current = reviser_.CurrentByAnswer();
+  EXPECT_EQ(current.at("wjx:5657754:1").answers.at("activities"),
+            (std::vector<std::string>{"sport", "reading"}));
   EXPECT_EQ(current.at("wjx:5657754:1").answers.at("comment"), std::vector<std::string>{"很好"});
   EXPECT_EQ(current.at("wjx:5657754:2").answers.count("activities"), 0u);
   EXPECT_EQ(current.at("wjx:5657754:2").answers.count("comment"), 0u);
@@ -156,14 +159,16 @@ TEST_F(QuestionnaireImportTest, TxwjCsvAndXlsxWithAFixedTown) {
     EXPECT_EQ(report->provider, Provider::kTxwj);
     EXPECT_EQ(report->stored, 3u) << file;
     EXPECT_EQ(report->rejected, 0u) << FormatQuestionnaireReport(report.value(), file);
-    const auto current = reviser.Current();
+    const auto current = reviser.CurrentByAnswer();
     const Response& r = current.at("txwj:5356056:101");
     EXPECT_EQ(r.town_code, "320812004");
     EXPECT_EQ(r.period.ToString(), "2026Q2");
     EXPECT_EQ(r.answers.at("activities"), (std::vector<std::string>{"sport", "dance"}));
     EXPECT_EQ(FormatTimestampLocal(r.submitted_at_ms), "2026-06-20 10:02:00");
-    EXPECT_EQ(current.at("txwj:5356056:102").answers.at("activities"), (std::vector<std::string>{"reading", "other"}));
-    EXPECT_EQ(current.at("txwj:5356056:103").answers.at("security"), std::vector<std::string>{"4"});  // 不安全 alias
+    EXPECT_EQ(current.at("txwj:5356056:102").answers.at("activities"),
+              (std::vector<std::string>{"reading", "other"}));
+    EXPECT_EQ(current.at("txwj:5356056:103").answers.at("security"),
+              std::vector<std::string>{"4"});  // 不安全 alias
   }
 }
 
@@ -179,16 +184,17 @@ TEST_F(QuestionnaireImportTest, FileLevelErrorsStoreNothing) {
   bad_survey.survey_id = "nope";
   QuestionnaireImportOptions no_period = TownColumnOptions();
   no_period.period.clear();
-  for (const Case& c : {Case{"wjx_truncated.xls", TownColumnOptions(), ".xls"},
-                        Case{"txwj_truncated.xlsx", TownColumnOptions(), ".xlsx"},
-                        Case{"binary.dat", TownColumnOptions(), "binary"},
-                        Case{"wjx_text.csv", no_town, "no town"}, Case{"wjx_text.csv", bad_survey, "nope"},
-                        Case{"wjx_text.csv", no_period, "period"}, Case{"survey.json", TownColumnOptions(), "header"}}) {
+  for (const Case& c :
+       {Case{"wjx_truncated.xls", TownColumnOptions(), ".xls"},
+        Case{"txwj_truncated.xlsx", TownColumnOptions(), ".xlsx"},
+        Case{"binary.dat", TownColumnOptions(), "binary"}, Case{"wjx_text.csv", no_town, "no town"},
+        Case{"wjx_text.csv", bad_survey, "nope"}, Case{"wjx_text.csv", no_period, "period"},
+        Case{"survey.json", TownColumnOptions(), "header"}}) {
     auto report = Import(c.file, c.options);
     ASSERT_FALSE(report.ok()) << c.file;
     EXPECT_NE(report.status().message().find(c.says), std::string::npos) << c.file << ": " << report.status();
   }
-  EXPECT_TRUE(reviser_.Current().empty());
+  EXPECT_TRUE(reviser_.CurrentByAnswer().empty());
 }
 
 TEST_F(QuestionnaireImportTest, StoreFailureIsUnavailable) {
@@ -201,7 +207,8 @@ TEST_F(QuestionnaireImportTest, ReportText) {
   auto report = Import("wjx_text.xls", TownColumnOptions());
   ASSERT_TRUE(report.ok());
   const std::string text = FormatQuestionnaireReport(report.value(), "wjx_text.xls");
-  EXPECT_NE(text.find("wjx_text.xls (xls, 问卷星 5657754): 6 rows, 4 stored, 0 duplicates, 0 revised, 0 stale, 2 rejected"),
+  EXPECT_NE(text.find("wjx_text.xls (xls, 问卷星 5657754): 6 rows, 4 stored, 0 duplicates, 0 revised, 0 "
+                      "stale, 2 rejected"),
             std::string::npos)
       << text;
   EXPECT_NE(text.find("row 5 [wjx:5657754:4]: column '1、总体来说"), std::string::npos) << text;
@@ -220,7 +227,7 @@ TEST_F(QuestionnaireImportTest, AFixedTownWinsOverTheMapsTownQuestion) {
   auto report = Import("txwj.csv", o);
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->stored, 3u);
-  EXPECT_EQ(reviser_.Current().at("txwj:5356056:101").town_code, "320812004");
+  EXPECT_EQ(reviser_.CurrentByAnswer().at("txwj:5356056:101").town_code, "320812004");
 }
 
 // The upload of a county-wide export refuses rows the uploader may not place; every other row is kept.
@@ -237,7 +244,36 @@ TEST_F(QuestionnaireImportTest, ARefusedTownRejectsOnlyItsRowWithTheReason) {
   EXPECT_EQ(report->issues[0].line, 3u);  // 序号 2: 清江街道
   EXPECT_EQ(report->issues[0].ref, "wjx:5657754:2");
   EXPECT_EQ(report->issues[0].reason, "town 320812002 is not yours");
-  EXPECT_EQ(reviser_.Current().count("wjx:5657754:2"), 0u);
+  EXPECT_EQ(reviser_.CurrentByAnswer().count("wjx:5657754:2"), 0u);
+}
+
+// Issue 13: should a slot ever hold another town's response (identities that collide), the row is
+// rejected with its row number and the reason, the response stays as it was, every other row is kept.
+TEST_F(QuestionnaireImportTest, ARowWhoseSlotHoldsAnotherTownsResponseIsRejectedAndTheRestKept) {
+  Response elsewhere;
+  elsewhere.survey_id = "quest-test";
+  elsewhere.period = {2026, 0};
+  elsewhere.town_code = "320803002";  // 淮安区, not the row's 城南街道
+  elsewhere.channel = Channel::kWechat;
+  elsewhere.respondent_key = "someone";
+  elsewhere.answers = {{"security", {"5"}}};
+  elsewhere.source_ref = "wjx:5657754:1@320812001";
+  std::vector<ReviseResult> seeded;
+  ASSERT_TRUE(reviser_.StoreRevisions({elsewhere}, "seed", &seeded).ok());
+
+  auto report = Import("wjx_text.csv", TownColumnOptions());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->stored, 3u);
+  EXPECT_EQ(report->revised, 0u);
+  EXPECT_EQ(report->rejected, 3u);  // 很好, 不存在镇 and 序号 1
+  ASSERT_FALSE(report->issues.empty());
+  EXPECT_EQ(report->issues.back().line, 2u);
+  EXPECT_EQ(report->issues.back().ref, "wjx:5657754:1");
+  EXPECT_NE(report->issues.back().reason.find("stored for another town"), std::string::npos)
+      << report->issues.back().reason;
+  const Response kept = reviser_.Current().at("wjx:5657754:1@320812001");
+  EXPECT_EQ(kept.town_code, "320803002");
+  EXPECT_EQ(kept.answers.at("security"), std::vector<std::string>{"5"});
 }
 
 TEST_F(QuestionnaireImportTest, SniffTellsQuestionnaireExportsFromChatExports) {

@@ -45,8 +45,13 @@ class QuestionnaireStoreTest : public testsupport::FreshStoreTest {
     return report.ok() ? report.value() : QuestionnaireImportReport{};
   }
 
-  // The current responses of the test survey, by source_ref.
-  std::map<std::string, Response> Stored() { return testsupport::StoredBySourceRef(*store_, "quest-test"); }
+  // The current responses of the test survey, by answer reference (the slot without its town).
+  std::map<std::string, Response> Stored() {
+    std::map<std::string, Response> out;
+    for (auto& [slot, r] : testsupport::StoredBySourceRef(*store_, "quest-test"))
+      out[std::string(AnswerRefOf(slot))] = r;
+    return out;
+  }
 
   SurveyCatalog catalog_;
   std::unique_ptr<AreaRegistry> areas_;
@@ -80,7 +85,7 @@ TEST_P(QuestionnaireStoreTest, ImportTwiceAddsNothingAndAnEditedAnswerIsARevisio
   EXPECT_EQ(stored.at("wjx:5657754:1").town_code, "320812001");
   EXPECT_EQ(stored.at("wjx:5657754:1").channel, Channel::kWechat);
   EXPECT_EQ(stored.at("wjx:5657754:5").completion, Completion::kPartial);
-  auto log = store_->RevisionLog(Channel::kWechat, "wjx:5657754:1");
+  auto log = store_->RevisionLog(Channel::kWechat, "wjx:5657754:1@320812001");
   ASSERT_TRUE(log.ok()) << log.status();
   ASSERT_EQ(log->size(), 1u);
   EXPECT_EQ(log->front().action, "revised");
@@ -139,7 +144,7 @@ TEST_P(QuestionnaireStoreTest, TxwjWebhookCreateUpdateDelete) {
   EXPECT_NE(endpoints.HandleTxwjWebhook(token, body("answer.delete", "")).json.find("\"already_gone\""),
             std::string::npos);
   EXPECT_TRUE(Stored().empty());
-  auto log = store_->RevisionLog(Channel::kWechat, "txwj:5356056:7");
+  auto log = store_->RevisionLog(Channel::kWechat, "txwj:5356056:7@320812004");
   ASSERT_TRUE(log.ok()) << log.status();
   ASSERT_EQ(log->size(), 2u);
   EXPECT_EQ((*log)[0].action, "revised");

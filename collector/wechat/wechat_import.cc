@@ -37,11 +37,21 @@ std::string Json(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           static const char* kHex = "0123456789abcdef";
@@ -58,7 +68,8 @@ std::string Json(std::string_view s) {
 
 // The file's name without directory and extension ("exports/幸福里一群.txt" → "幸福里一群").
 std::string Stem(const std::string& name) {
-  std::string base = name.substr(name.find_last_of("/\\") == std::string::npos ? 0 : name.find_last_of("/\\") + 1);
+  std::string base =
+      name.substr(name.find_last_of("/\\") == std::string::npos ? 0 : name.find_last_of("/\\") + 1);
   const std::size_t dot = base.find_last_of('.');
   if (dot != std::string::npos && dot > 0) base.resize(dot);
   return base;
@@ -116,8 +127,9 @@ Result<GroupMap> GroupMap::Parse(std::istream& in, const AreaRegistry& areas) {
       continue;
     }
     const auto get = [&fields](int col) {
-      return col >= 0 && static_cast<std::size_t>(col) < fields.size() ? std::string(Trim(fields[static_cast<std::size_t>(col)]))
-                                                                       : std::string();
+      return col >= 0 && static_cast<std::size_t>(col) < fields.size()
+                 ? std::string(Trim(fields[static_cast<std::size_t>(col)]))
+                 : std::string();
     };
     const std::string group = get(group_col);
     const std::string town = get(town_col);
@@ -168,8 +180,9 @@ Result<std::unique_ptr<WechatImporter>> WechatImporter::Create(const SurveyDefin
                                                                const sms::RespondentKeyer& keyer,
                                                                WechatImportOptions options) {
   if (!survey.wechat) {
-    return Status::InvalidInput("survey \"" + survey.id +
-                                "\" has no \"wechat\" section (prompt markers, reply window): see conf/README.md");
+    return Status::InvalidInput(
+        "survey \"" + survey.id +
+        "\" has no \"wechat\" section (prompt markers, reply window): see conf/README.md");
   }
   if (options.town_code.empty() && options.group_map == nullptr) {
     return Status::InvalidInput("give the town (--town CODE) or a group map (--group-map FILE)");
@@ -200,13 +213,14 @@ WechatImporter::WechatImporter(const SurveyDefinition& survey, const AreaRegistr
   }
 }
 
-void WechatImporter::AddIssue(const std::string& file, std::size_t line, const char* category, std::string reason,
-                              std::string_view text) {
+void WechatImporter::AddIssue(const std::string& file, std::size_t line, const char* category,
+                              std::string reason, std::string_view text) {
   if (report_.issues.size() >= options_.max_issues) {
     ++report_.issues_dropped;
     return;
   }
-  report_.issues.push_back(WechatIssue{file, line, category, std::move(reason), CutText(MaskPhoneNumbers(text))});
+  report_.issues.push_back(
+      WechatIssue{file, line, category, std::move(reason), CutText(MaskPhoneNumbers(text))});
 }
 
 WechatImporter::Group& WechatImporter::GroupOf(const ChatMessage& m, const std::string& file_group) {
@@ -245,13 +259,14 @@ std::vector<const Question*> WechatImporter::MatchPrompt(const std::string& fold
   return {};
 }
 
-bool WechatImporter::MayHoldAnswer(std::string_view text, const std::vector<const Question*>& questions) const {
+bool WechatImporter::MayHoldAnswer(std::string_view text,
+                                   const std::vector<const Question*>& questions) const {
   // Everything the reply parser reads (collector/sms/reply_parser.h): ASCII digits and letters,
   // fullwidth, circled, enclosed and dingbat forms, Chinese numerals, option labels and aliases,
   // opt-out words. Anything else cannot give an answer.
-  static const char* const kNumerals[] = {"一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "两",
-                                          "壹", "贰", "叁", "肆", "伍", "陆", "柒", "捌", "玖", "拾", "〇",
-                                          "退订", "拒收"};
+  static const char* const kNumerals[] = {"一", "二", "三", "四", "五", "六", "七",   "八",
+                                          "九", "十", "两", "壹", "贰", "叁", "肆",   "伍",
+                                          "陆", "柒", "捌", "玖", "拾", "〇", "退订", "拒收"};
   for (std::size_t i = 0; i < text.size(); ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
     if (c < 0x80) {
@@ -259,10 +274,12 @@ bool WechatImporter::MayHoldAnswer(std::string_view text, const std::vector<cons
       continue;
     }
     if ((c & 0xF0) == 0xE0 && i + 2 < text.size()) {
-      const std::uint32_t cp = ((c & 0x0Fu) << 12) | ((static_cast<unsigned char>(text[i + 1]) & 0x3Fu) << 6) |
+      const std::uint32_t cp = ((c & 0x0Fu) << 12) |
+                               ((static_cast<unsigned char>(text[i + 1]) & 0x3Fu) << 6) |
                                (static_cast<unsigned char>(text[i + 2]) & 0x3Fu);
-      if ((cp >= 0x2460 && cp <= 0x24FF) || (cp >= 0x2776 && cp <= 0x2793) || (cp >= 0x3200 && cp <= 0x33FF) ||
-          (cp >= 0xFF10 && cp <= 0xFF19) || (cp >= 0xFF21 && cp <= 0xFF3A) || (cp >= 0xFF41 && cp <= 0xFF5A) ||
+      if ((cp >= 0x2460 && cp <= 0x24FF) || (cp >= 0x2776 && cp <= 0x2793) ||
+          (cp >= 0x3200 && cp <= 0x33FF) || (cp >= 0xFF10 && cp <= 0xFF19) ||
+          (cp >= 0xFF21 && cp <= 0xFF3A) || (cp >= 0xFF41 && cp <= 0xFF5A) ||
           (cp >= 0xF900 && cp <= 0xFAFF)) {
         return true;
       }
@@ -279,7 +296,8 @@ bool WechatImporter::MayHoldAnswer(std::string_view text, const std::vector<cons
     if (at + 3 > text.size()) return false;
     const auto b0 = static_cast<unsigned char>(text[at]);
     if ((b0 & 0xF0) != 0xE0) return false;
-    const std::uint32_t cp = ((b0 & 0x0Fu) << 12) | ((static_cast<unsigned char>(text[at + 1]) & 0x3Fu) << 6) |
+    const std::uint32_t cp = ((b0 & 0x0Fu) << 12) |
+                             ((static_cast<unsigned char>(text[at + 1]) & 0x3Fu) << 6) |
                              (static_cast<unsigned char>(text[at + 2]) & 0x3Fu);
     return cp >= 0x4E00 && cp <= 0x9FFF;
   };
@@ -313,8 +331,8 @@ bool WechatImporter::SeenBefore(const Group& g, const ChatMessage& m) {
   if (!m.server_id.empty()) {
     id = "id\x1f" + m.server_id;
   } else {
-    id = g.key + '\x1f' + std::to_string(m.time_ms) + '\x1f' + m.sender_wxid + '\x1f' + m.sender_name + '\x1f' +
-         m.text + '\x1f' + m.quoted_text;
+    id = g.key + '\x1f' + std::to_string(m.time_ms) + '\x1f' + m.sender_wxid + '\x1f' + m.sender_name +
+         '\x1f' + m.text + '\x1f' + m.quoted_text;
   }
   const std::uint64_t h = std::hash<std::string>{}(id);
   if (!seen_.insert(h).second) {
@@ -376,7 +394,8 @@ Status WechatImporter::AddFile(const std::string& name, std::istream& raw) {
   if (buf.invalid_sequences() > 0) {
     AddIssue(name, 0, "file",
              std::to_string(buf.invalid_sequences()) + " invalid byte sequence(s) in " + file.encoding +
-                 " text replaced by U+FFFD (the first at byte " + std::to_string(buf.first_invalid_offset()) + ")",
+                 " text replaced by U+FFFD (the first at byte " + std::to_string(buf.first_invalid_offset()) +
+                 ")",
              "");
   }
   if (file.messages == 0) AddIssue(name, 0, "file", "no message could be read", "");
@@ -449,8 +468,8 @@ void WechatImporter::HandleReply(const std::string& file, Group& g, const ChatMe
     if (prompt == nullptr) {
       if (in_window && !SeenBefore(g, m)) {
         ++report_.not_answers;
-        AddIssue(file, m.line, "ignored", "a quote of another message, not of the survey prompt: not an answer",
-                 m.text);
+        AddIssue(file, m.line, "ignored",
+                 "a quote of another message, not of the survey prompt: not an answer", m.text);
       }
       return;
     }
@@ -463,16 +482,18 @@ void WechatImporter::HandleReply(const std::string& file, Group& g, const ChatMe
     }
   } else {
     if (!in_window) {
-      // Outside every window: chatter. A survey marker from a member is worth a note (an unknown grid worker?).
+      // Outside every window: chatter. A survey marker from a member is worth a note (an unknown grid
+      // worker?).
       for (const auto& [markers, questions] : markers_) {
         for (const std::string& marker : markers) {
           if (m.text.find(marker) != std::string::npos) {
             if (!SeenBefore(g, m)) {
               ++report_.prompts_ignored;
-              AddIssue(file, m.line, "ignored",
-                       "contains a survey marker, but \"" + m.sender_name +
-                           "\" is not a known grid worker (--grid-worker, wechat.grid_workers or the group map)",
-                       m.text);
+              AddIssue(
+                  file, m.line, "ignored",
+                  "contains a survey marker, but \"" + m.sender_name +
+                      "\" is not a known grid worker (--grid-worker, wechat.grid_workers or the group map)",
+                  m.text);
             }
             return;
           }
@@ -552,8 +573,10 @@ bool WechatImporter::Record(const std::string& file, Group& g, const ChatMessage
     ++report_.answers_without_town;
     ++report_.files[file_index_].answers_without_town;
     if (unmapped_groups_reported_.insert(g.key).second) {
-      AddIssue(file, m.line, "group",
-               "group \"" + g.display + "\" (" + g.key + ") is not in the group map: its answers are not stored", "");
+      AddIssue(
+          file, m.line, "group",
+          "group \"" + g.display + "\" (" + g.key + ") is not in the group map: its answers are not stored",
+          "");
     }
     return false;
   }
@@ -583,7 +606,8 @@ bool WechatImporter::Record(const std::string& file, Group& g, const ChatMessage
 void WechatImporter::HandleSolitaire(const std::string& file, Group& g, const ChatMessage& m) {
   if (Trim(m.text).empty()) {
     AddIssue(file, m.line, "ignored",
-             "a 接龙 message without its list (PyWxDump keeps only the word 接龙; export with another tool)", "");
+             "a 接龙 message without its list (PyWxDump keeps only the word 接龙; export with another tool)",
+             "");
     ++report_.not_answers;
     return;
   }
@@ -605,7 +629,8 @@ void WechatImporter::HandleSolitaire(const std::string& file, Group& g, const Ch
       } else {
         ++report_.prompts_ignored;
         AddIssue(file, m.line, "ignored",
-                 "a survey 接龙 started by \"" + (m.solitaire_creator.empty() ? m.sender_name : m.solitaire_creator) +
+                 "a survey 接龙 started by \"" +
+                     (m.solitaire_creator.empty() ? m.sender_name : m.solitaire_creator) +
                      "\", who is not a known grid worker: its entries are not read",
                  list.topic);
       }
@@ -699,14 +724,18 @@ WechatImporter::Built WechatImporter::Build(std::int64_t received_at_ms) {
                   ",\"time\":" + Json(FormatTimestampLocal(answer.time_ms, options_.utc_offset_minutes)) +
                   ",\"text\":" + Json(answer.text) + "}";
     }
-    if (!location_question.empty() && !member.location.empty()) r.answers[location_question] = {member.location};
+    if (!location_question.empty() && !member.location.empty())
+      r.answers[location_question] = {member.location};
     std::vector<FieldError> errors = survey_.ValidateAnswers(r.answers, Completion::kComplete);
     r.completion = Completion::kComplete;
     if (!errors.empty()) {
       errors = survey_.ValidateAnswers(r.answers, Completion::kPartial);
       r.completion = Completion::kPartial;
     }
-    r.source_ref = "wechat:" + survey_.id + ":" + options_.period.ToString() + ":" + key;
+    // The town is part of the identity (core/revisions.h TownSlot): the same member imported into
+    // another town is another response, never a revision of this one.
+    r.source_ref =
+        TownSlot("wechat:" + survey_.id + ":" + options_.period.ToString() + ":" + key, member.town);
     if (!errors.empty()) {
       ++report_.responses_invalid;
       ++report_.files[newest->file_index].responses_invalid;
@@ -714,12 +743,14 @@ WechatImporter::Built WechatImporter::Build(std::int64_t received_at_ms) {
                errors.front().field + ": " + errors.front().reason, "");
       continue;
     }
-    r.raw_payload = "{\"source\":\"wechat\",\"group\":" + Json(member.group) + ",\"key_basis\":" +
-                    Json(member.weak ? "group+name" : "wxid") + ",\"weak_key\":" + (member.weak ? "true" : "false") +
+    r.raw_payload = "{\"source\":\"wechat\",\"group\":" + Json(member.group) +
+                    ",\"key_basis\":" + Json(member.weak ? "group+name" : "wxid") +
+                    ",\"weak_key\":" + (member.weak ? "true" : "false") +
                     (member.location.empty() ? std::string() : ",\"location\":" + Json(member.location)) +
                     ",\"messages\":[" + messages + "]}";
     out.responses.push_back(std::move(r));
     out.files.push_back(newest->file_index);
+    out.newest.push_back(newest);
   }
   return out;
 }
@@ -729,8 +760,9 @@ Status WechatImporter::Store(ResponseReviser& reviser, std::int64_t received_at_
   std::vector<Response>& responses = built.responses;
   for (std::size_t from = 0; from < responses.size(); from += options_.batch) {
     const std::size_t to = std::min(responses.size(), from + options_.batch);
-    std::vector<Response> batch(std::make_move_iterator(responses.begin() + static_cast<std::ptrdiff_t>(from)),
-                                std::make_move_iterator(responses.begin() + static_cast<std::ptrdiff_t>(to)));
+    std::vector<Response> batch(
+        std::make_move_iterator(responses.begin() + static_cast<std::ptrdiff_t>(from)),
+        std::make_move_iterator(responses.begin() + static_cast<std::ptrdiff_t>(to)));
     std::vector<ReviseResult> results;
     Status stored = reviser.StoreRevisions(batch, options_.reason, &results);
     if (!stored.ok()) return stored.WithContext("storing WeChat responses");
@@ -750,6 +782,13 @@ Status WechatImporter::Store(ResponseReviser& reviser, std::int64_t received_at_
           break;
         case ReviseOutcome::kStale:
           ++report_.stale, ++file.stale;
+          break;
+        case ReviseOutcome::kRefused:
+          ++report_.refused, ++file.refused;
+          AddIssue(built.newest[from + i]->file, built.newest[from + i]->line, "refused",
+                   "not stored: this member's response is stored for another town, which this import may not "
+                   "change",
+                   built.newest[from + i]->text);
           break;
       }
     }
@@ -779,22 +818,23 @@ std::optional<std::int64_t> FirstMessageTime(std::istream& raw, int utc_offset_m
 std::string WechatReport::ToText() const {
   std::ostringstream out;
   for (const WechatFileReport& f : files) {
-    out << f.name << ": " << (f.format.empty() ? "not read" : f.format) << ", " << f.encoding << ", " << f.messages
-        << " messages" << (f.truncated ? ", TRUNCATED" : "") << "\n";
+    out << f.name << ": " << (f.format.empty() ? "not read" : f.format) << ", " << f.encoding << ", "
+        << f.messages << " messages" << (f.truncated ? ", TRUNCATED" : "") << "\n";
   }
   out << "messages read: " << messages_read << " (duplicates " << duplicate_messages << ", unreadable lines "
       << lines_rejected << ")\n"
-      << "prompts found: " << prompts_found << " (ignored, not by a known grid worker: " << prompts_ignored << ")\n"
+      << "prompts found: " << prompts_found << " (ignored, not by a known grid worker: " << prompts_ignored
+      << ")\n"
       << "接龙: " << solitaire_threads << " survey threads, " << solitaire_snapshots << " snapshots, "
       << solitaire_entries << " entries\n"
       << "replies read: " << replies_read << "; answers accepted: " << answers_accepted
-      << "; not understood: " << not_understood << "; not answers (recalls, notices, media, opt-outs, other quotes): "
-      << not_answers << "\n";
+      << "; not understood: " << not_understood
+      << "; not answers (recalls, notices, media, opt-outs, other quotes): " << not_answers << "\n";
   if (answers_without_town > 0) out << "answers in groups without a town: " << answers_without_town << "\n";
   out << "respondents: " << respondents << " (" << weak_keys
       << " keyed by group and display name, no wxid in the export: weaker)\n"
-      << "responses: stored " << stored << ", duplicates " << duplicates << ", revisions " << revisions << ", stale "
-      << stale << ", invalid " << responses_invalid << "\n";
+      << "responses: stored " << stored << ", duplicates " << duplicates << ", revisions " << revisions
+      << ", stale " << stale << ", refused " << refused << ", invalid " << responses_invalid << "\n";
   for (const WechatIssue& i : issues) {
     out << "  " << i.file;
     if (i.line > 0) out << ":" << i.line;
@@ -816,9 +856,12 @@ std::string WechatReport::ToJson() const {
     const WechatFileReport& f = files[i];
     out += std::string(i ? "," : "") + "{\"name\":" + Json(f.name) + ",\"format\":" + Json(f.format) +
            ",\"encoding\":" + Json(f.encoding) + ",\"bytes\":" + std::to_string(f.bytes) +
-           ",\"messages\":" + std::to_string(f.messages) + ",\"truncated\":" + (f.truncated ? "true" : "false") + "}";
+           ",\"messages\":" + std::to_string(f.messages) +
+           ",\"truncated\":" + (f.truncated ? "true" : "false") + "}";
   }
-  auto n = [](const char* name, std::size_t v) { return ",\"" + std::string(name) + "\":" + std::to_string(v); };
+  auto n = [](const char* name, std::size_t v) {
+    return ",\"" + std::string(name) + "\":" + std::to_string(v);
+  };
   out += "]" + n("messages_read", messages_read) + n("duplicate_messages", duplicate_messages) +
          n("lines_rejected", lines_rejected) + n("prompts_found", prompts_found) +
          n("prompts_ignored", prompts_ignored) + n("replies_read", replies_read) +
@@ -826,13 +869,14 @@ std::string WechatReport::ToJson() const {
          n("not_answers", not_answers) + n("grid_worker_messages", grid_worker_messages) +
          n("solitaire_threads", solitaire_threads) + n("solitaire_snapshots", solitaire_snapshots) +
          n("solitaire_entries", solitaire_entries) + n("answers_without_town", answers_without_town) +
-         n("respondents", respondents) + n("weak_keys", weak_keys) + n("responses_invalid", responses_invalid) +
-         n("stored", stored) + n("duplicates", duplicates) + n("revisions", revisions) + n("stale", stale) +
-         ",\"issues\":[";
+         n("respondents", respondents) + n("weak_keys", weak_keys) +
+         n("responses_invalid", responses_invalid) + n("stored", stored) + n("duplicates", duplicates) +
+         n("revisions", revisions) + n("stale", stale) + n("refused", refused) + ",\"issues\":[";
   for (std::size_t i = 0; i < issues.size(); ++i) {
     const WechatIssue& x = issues[i];
     out += std::string(i ? "," : "") + "{\"file\":" + Json(x.file) + ",\"line\":" + std::to_string(x.line) +
-           ",\"category\":" + Json(x.category) + ",\"reason\":" + Json(x.reason) + ",\"text\":" + Json(x.text) + "}";
+           ",\"category\":" + Json(x.category) + ",\"reason\":" + Json(x.reason) +
+           ",\"text\":" + Json(x.text) + "}";
   }
   return out + "]" + n("issues_dropped", issues_dropped) + "}";
 }

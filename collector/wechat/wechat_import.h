@@ -14,8 +14,9 @@
 //  - recalls, system notices, media placeholders and the grid workers' own messages are never
 //    answers; an opt-out word is not an answer.
 // Per member and question the latest answer counts; a member's answers form one response with
-// source_ref "wechat:<survey>:<period>:<respondent key>". The respondent key is the keyed hash
-// (RespondentKeyer) of "wechat-wxid:<wxid>" when the export has the wxid, else of
+// source_ref "wechat:<survey>:<period>:<respondent key>@<town>" (core/revisions.h TownSlot: the town is
+// part of the identity, so an import never changes another town's response). The respondent key is the keyed
+// hash (RespondentKeyer) of "wechat-wxid:<wxid>" when the export has the wxid, else of
 // "wechat-name:<group>\n<display name>" — weaker (display names change and repeat), flagged as
 // "key_basis":"group+name" in the raw payload and counted in the report.
 //
@@ -79,8 +80,8 @@ struct WechatImportOptions {
   std::string group;                      // the group of exports that do not name it (WeChatMsg TXT);
                                           // empty: the file's name without directory and extension
   int utc_offset_minutes = 480;
-  std::size_t max_issues = 500;           // issues listed (the rest are counted)
-  std::size_t batch = 500;                // responses per StoreRevisions call
+  std::size_t max_issues = 500;                 // issues listed (the rest are counted)
+  std::size_t batch = 500;                      // responses per StoreRevisions call
   std::string reason = "later answer in chat";  // recorded with each revision
 };
 
@@ -90,7 +91,8 @@ struct WechatIssue {
   std::size_t line = 0;
   std::string category;  // "rejected" (unreadable line), "not_understood" (a reply it could not read),
                          // "ignored" (not an answer, e.g. an opt-out or a quote of another message),
-                         // "group" (no town), "file" (whole-file problems: truncated, encoding)
+                         // "group" (no town), "file" (whole-file problems: truncated, encoding),
+                         // "refused" (a member whose slot holds another town's response: not stored)
   std::string reason;    // English
   std::string text;      // the message text, phone numbers masked, cut to 200 bytes
 };
@@ -109,7 +111,8 @@ struct WechatFileReport {
   std::size_t answers_without_town = 0;  // answers read in this file from groups without a town
   std::size_t responses_invalid = 0;     // responses counted for this file that the survey rejected
   std::size_t stored = 0, duplicates = 0, revisions = 0, stale = 0;  // of the responses counted for it
-  std::string area;  // the narrowest area holding the towns of those responses ("" when none)
+  std::size_t refused = 0;  // ReviseOutcome::kRefused: the member's slot holds another town's response
+  std::string area;         // the narrowest area holding the towns of those responses ("" when none)
 };
 
 struct WechatReport {
@@ -120,21 +123,22 @@ struct WechatReport {
                                        // current answer (same time and text)
   std::size_t lines_rejected = 0;      // unreadable lines
   std::size_t prompts_found = 0;
-  std::size_t prompts_ignored = 0;     // marker found, but not posted by a known grid worker
-  std::size_t replies_read = 0;        // member messages read against a prompt (a reply repeated by an
-                                       // overlapping export is read again; only answers are deduplicated)
-  std::size_t answers_accepted = 0;    // replies and 接龙 entries that gave answers
+  std::size_t prompts_ignored = 0;   // marker found, but not posted by a known grid worker
+  std::size_t replies_read = 0;      // member messages read against a prompt (a reply repeated by an
+                                     // overlapping export is read again; only answers are deduplicated)
+  std::size_t answers_accepted = 0;  // replies and 接龙 entries that gave answers
   std::size_t not_understood = 0;
-  std::size_t not_answers = 0;         // recalls, notices, media, opt-outs, quotes of other messages in windows
+  std::size_t not_answers = 0;  // recalls, notices, media, opt-outs, quotes of other messages in windows
   std::size_t grid_worker_messages = 0;
-  std::size_t solitaire_threads = 0;   // survey 接龙 threads
+  std::size_t solitaire_threads = 0;  // survey 接龙 threads
   std::size_t solitaire_snapshots = 0;
-  std::size_t solitaire_entries = 0;   // distinct entries over all snapshots
+  std::size_t solitaire_entries = 0;  // distinct entries over all snapshots
   std::size_t answers_without_town = 0;
   std::size_t respondents = 0;
-  std::size_t weak_keys = 0;           // respondents keyed by (group, display name)
-  std::size_t responses_invalid = 0;   // built responses the survey rejected (listed)
+  std::size_t weak_keys = 0;          // respondents keyed by (group, display name)
+  std::size_t responses_invalid = 0;  // built responses the survey rejected (listed)
   std::size_t stored = 0, duplicates = 0, revisions = 0, stale = 0;
+  std::size_t refused = 0;  // members whose slot holds another town's response (listed)
   std::vector<WechatIssue> issues;
   std::size_t issues_dropped = 0;
 
@@ -147,7 +151,8 @@ class WechatImporter {
  public:
   // Every reference must outlive the importer. kInvalidInput (from Create) when the survey has no
   // `wechat` section, or neither town nor group map is given.
-  static Result<std::unique_ptr<WechatImporter>> Create(const SurveyDefinition& survey, const AreaRegistry& areas,
+  static Result<std::unique_ptr<WechatImporter>> Create(const SurveyDefinition& survey,
+                                                        const AreaRegistry& areas,
                                                         const sms::RespondentKeyer& keyer,
                                                         WechatImportOptions options);
 
@@ -173,8 +178,8 @@ class WechatImporter {
     std::vector<const Question*> questions;
   };
   struct Group {
-    std::string key;           // room id, else name
-    std::string display;       // name, else room id
+    std::string key;                  // room id, else name
+    std::string display;              // name, else room id
     std::optional<std::string> town;  // nullopt: not mapped
     std::set<std::string> grid_workers;
     std::vector<Prompt> prompts;  // in time order
@@ -185,12 +190,12 @@ class WechatImporter {
     std::string file;
     std::size_t file_index = 0;  // into report_.files
     std::size_t line = 0;
-    std::string text;  // masked
+    std::string text;             // masked
     std::uint64_t text_hash = 0;  // of the unmasked text, for duplicates
   };
   struct Member {
     bool weak = false;
-    std::string group;   // display name of the group of the latest answer
+    std::string group;  // display name of the group of the latest answer
     std::string town;
     std::int64_t town_time_ms = -1;
     std::map<std::string, Answer> answers;  // by question code
@@ -208,6 +213,7 @@ class WechatImporter {
   struct Built {
     std::vector<Response> responses;
     std::vector<std::size_t> files;
+    std::vector<const Answer*> newest;  // the answer that made each response what it is (in members_)
   };
 
   WechatImporter(const SurveyDefinition& survey, const AreaRegistry& areas, const sms::RespondentKeyer& keyer,

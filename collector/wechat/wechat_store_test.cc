@@ -64,10 +64,12 @@ class WechatStoreTest : public testsupport::FreshStoreTest {
   }
 
   // The current responses of the survey, by source_ref.
-  std::map<std::string, Response> Stored() { return testsupport::StoredBySourceRef(*store_, "jiangsu-safety", true); }
+  std::map<std::string, Response> Stored() {
+    return testsupport::StoredBySourceRef(*store_, "jiangsu-safety", true);
+  }
 
   std::string Ref(const std::string& key_input) const {
-    return "wechat:jiangsu-safety:2024:" + keyer_->KeyFor(key_input);
+    return TownSlot("wechat:jiangsu-safety:2024:" + keyer_->KeyFor(key_input), "320812007");
   }
 
   std::unique_ptr<AreaRegistry> areas_;

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -95,7 +96,8 @@ TEST(TextDecoderTest, EmptyAndBinaryInputsAreRefusedWithAReason) {
   EXPECT_NE(status.message().find("empty"), std::string::npos);
   Decode(std::string("PK\x03\x04\x00\x00zip", 9), &status);
   EXPECT_EQ(status.code(), StatusCode::kInvalidInput);
-  EXPECT_NE(status.message().find("binary data (a NUL byte at offset 4)"), std::string::npos) << status.message();
+  EXPECT_NE(status.message().find("binary data (a NUL byte at offset 4)"), std::string::npos)
+      << status.message();
 }
 
 TEST(TextDecoderTest, TruncatedCharacterIsFlagged) {
@@ -126,8 +128,8 @@ TEST(TextDecoderTest, InvalidBytesInUtf8TextAreReplacedAndCounted) {
 
 TEST(ChatFormatTest, DetectedFromContent) {
   const std::vector<std::pair<std::string, ChatFormat>> cases = {
-      {"wechatmsg.txt", ChatFormat::kWeChatMsgTxt},         {"wechatmsg.csv", ChatFormat::kWeChatMsgCsv},
-      {"wechatmsg-gbk.csv", ChatFormat::kWeChatMsgCsv},     {"pywxdump_1.csv", ChatFormat::kPyWxDumpCsv},
+      {"wechatmsg.txt", ChatFormat::kWeChatMsgTxt},           {"wechatmsg.csv", ChatFormat::kWeChatMsgCsv},
+      {"wechatmsg-gbk.csv", ChatFormat::kWeChatMsgCsv},       {"pywxdump_1.csv", ChatFormat::kPyWxDumpCsv},
       {"wechatexporter.txt", ChatFormat::kWechatExporterTxt}, {"chatlog.csv", ChatFormat::kChatlogCsv},
   };
   for (const auto& [file, format] : cases) {
@@ -245,7 +247,8 @@ TEST(SolitaireTest, ParsesHeaderEntriesAndContinuations) {
       "2.   李建国  基本安全\n一般\n3. \n12．王五 安全");
   EXPECT_EQ(list.header, "#接龙\n幸福里社区平安建设满意度接龙\n例 3号楼 张三 很安全 满意");
   EXPECT_EQ(list.topic, "幸福里社区平安建设满意度接龙");
-  EXPECT_EQ(list.entries, (std::vector<std::string>{"3号楼 张阿姨 很安全 满意", "李建国 基本安全 一般", "王五 安全"}));
+  EXPECT_EQ(list.entries,
+            (std::vector<std::string>{"3号楼 张阿姨 很安全 满意", "李建国 基本安全 一般", "王五 安全"}));
 }
 
 TEST(SolitaireTest, EntryLocation) {
@@ -282,7 +285,8 @@ class WechatImportTest : public ::testing::Test {
   }
 
   // Imports the fixtures into `reviser`; returns the report.
-  WechatReport Import(const std::vector<std::string>& files, WechatImportOptions options, FakeReviser& reviser) {
+  WechatReport Import(const std::vector<std::string>& files, WechatImportOptions options,
+                      FakeReviser& reviser) {
     auto importer = WechatImporter::Create(*survey_, *areas_, *keyer_, std::move(options));
     EXPECT_TRUE(importer.ok()) << importer.status();
     for (const std::string& f : files) {
@@ -299,7 +303,9 @@ class WechatImportTest : public ::testing::Test {
   std::string KeyName(const std::string& group, const std::string& name) const {
     return keyer_->KeyFor("wechat-name:" + group + "\n" + name);
   }
-  static std::string Ref(const std::string& key) { return "wechat:jiangsu-safety:2024:" + key; }
+  static std::string Ref(const std::string& key, const std::string& town = kTown) {
+    return TownSlot("wechat:jiangsu-safety:2024:" + key, town);
+  }
 
   // Answers of every current response, by source_ref.
   static std::map<std::string, Answers> AnswersOf(FakeReviser& reviser) {
@@ -311,7 +317,8 @@ class WechatImportTest : public ::testing::Test {
   static bool HasIssue(const WechatReport& report, std::size_t line, const std::string& category,
                        const std::string& reason_part) {
     for (const WechatIssue& i : report.issues) {
-      if (i.line == line && i.category == category && i.reason.find(reason_part) != std::string::npos) return true;
+      if (i.line == line && i.category == category && i.reason.find(reason_part) != std::string::npos)
+        return true;
     }
     return false;
   }
@@ -320,6 +327,38 @@ class WechatImportTest : public ::testing::Test {
   std::shared_ptr<const SurveyDefinition> survey_;
   std::unique_ptr<sms::RespondentKeyer> keyer_;
 };
+
+// Issue 13: should a member's slot ever hold another town's response (identities that collide), the
+// member is listed as refused with the line of its newest answer, the response stays as it was, and
+// every other member is stored.
+TEST_F(WechatImportTest, AMemberWhoseSlotHoldsAnotherTownsResponseIsRefusedAndTheRestKept) {
+  FakeReviser reviser;
+  Response elsewhere;
+  elsewhere.survey_id = "jiangsu-safety";
+  elsewhere.period = {2024, 0};
+  elsewhere.town_code = "320803002";
+  elsewhere.channel = Channel::kWechat;
+  elsewhere.respondent_key = "someone";
+  elsewhere.answers = {{"security", {"5"}}};
+  elsewhere.source_ref = Ref(KeyName("wechatmsg", "张阿姨"));
+  std::vector<ReviseResult> seeded;
+  ASSERT_TRUE(reviser.StoreRevisions({elsewhere}, "seed", &seeded).ok());
+
+  const WechatReport report = Import({"wechatmsg.txt"}, Options({"网格员_小王"}), reviser);
+  EXPECT_EQ(report.stored, 2u);
+  EXPECT_EQ(report.revisions, 0u);
+  EXPECT_EQ(report.refused, 1u);
+  EXPECT_EQ(report.files[0].refused, 1u);
+  const auto refused = std::find_if(report.issues.begin(), report.issues.end(),
+                                    [](const WechatIssue& i) { return i.category == "refused"; });
+  ASSERT_NE(refused, report.issues.end());
+  EXPECT_GT(refused->line, 0u);
+  EXPECT_NE(refused->reason.find("stored for another town"), std::string::npos) << refused->reason;
+  EXPECT_NE(report.ToJson().find("\"refused\":1"), std::string::npos);
+  const Response kept = reviser.Current().at(elsewhere.source_ref);
+  EXPECT_EQ(kept.town_code, "320803002");
+  EXPECT_EQ(kept.answers.at("security"), std::vector<std::string>{"5"});
+}
 
 TEST_F(WechatImportTest, WeChatMsgTxtPromptsRepliesQuotesAndNonAnswers) {
   FakeReviser reviser;
@@ -378,7 +417,8 @@ TEST_F(WechatImportTest, WeChatMsgCsvWithQuotesRecallsOptOutAndAppSolitaire) {
   // 接龙 entries (participants from solitaire_info), with the building kept as the comment.
   EXPECT_EQ(answers.at(Ref(KeyWxid("wxid_zhou"))),
             (Answers{{"comment", {"3号楼"}}, {"grid", {"1"}}, {"security", {"1"}}}));
-  EXPECT_EQ(answers.at(Ref(KeyWxid("wxid_wu"))), (Answers{{"comment", {"7栋"}}, {"grid", {"3"}}, {"security", {"3"}}}));
+  EXPECT_EQ(answers.at(Ref(KeyWxid("wxid_wu"))),
+            (Answers{{"comment", {"7栋"}}, {"grid", {"3"}}, {"security", {"3"}}}));
   EXPECT_EQ(answers.size(), 5u);
 }
 
@@ -451,11 +491,14 @@ TEST_F(WechatImportTest, SolitaireRepostedTenTimesWithAFork) {
   const auto answers = AnswersOf(reviser);
   const std::string g = "幸福里一群";
   // 张阿姨 edited her entry: the later text counts.
-  EXPECT_EQ(answers.at(Ref(KeyName(g, "张阿姨"))), (Answers{{"comment", {"3号楼"}}, {"grid", {"1"}}, {"security", {"2"}}}));
-  EXPECT_EQ(answers.at(Ref(KeyName(g, "Tom Lee"))), (Answers{{"comment", {"5号楼"}}, {"grid", {"2"}}, {"security", {"2"}}}));
+  EXPECT_EQ(answers.at(Ref(KeyName(g, "张阿姨"))),
+            (Answers{{"comment", {"3号楼"}}, {"grid", {"1"}}, {"security", {"2"}}}));
+  EXPECT_EQ(answers.at(Ref(KeyName(g, "Tom Lee"))),
+            (Answers{{"comment", {"5号楼"}}, {"grid", {"2"}}, {"security", {"2"}}}));
   EXPECT_EQ(answers.at(Ref(KeyName(g, "李 建国"))), (Answers{{"grid", {"3"}}, {"security", {"3"}}}));
   // The fork: both entries numbered 5 are kept.
-  EXPECT_EQ(answers.at(Ref(KeyName(g, "王五"))), (Answers{{"comment", {"6栋"}}, {"grid", {"1"}}, {"security", {"2"}}}));
+  EXPECT_EQ(answers.at(Ref(KeyName(g, "王五"))),
+            (Answers{{"comment", {"6栋"}}, {"grid", {"1"}}, {"security", {"2"}}}));
   EXPECT_EQ(answers.at(Ref(KeyName(g, "赵六"))), (Answers{{"grid", {"2"}}, {"security", {"1"}}}));
   EXPECT_EQ(answers.at(Ref(KeyName(g, "钱七"))), (Answers{{"grid", {"4"}}, {"security", {"4"}}}));
   EXPECT_EQ(answers.at(Ref(KeyName(g, "孙八"))), (Answers{{"grid", {"9"}}, {"security", {"9"}}}));
@@ -497,11 +540,14 @@ TEST_F(WechatImportTest, TruncatedAndBinaryFilesGetAClearError) {
   ASSERT_TRUE((*importer)->Store(reviser, 1).ok());
   EXPECT_EQ(AnswersOf(reviser).at(Ref(KeyWxid("wxid_laoli"))), (Answers{{"security", {"1"}}}));
   const std::string text = report.ToText();
-  EXPECT_NE(text.find("truncated.csv: wechatmsg-csv, UTF-8, 2 messages, TRUNCATED"), std::string::npos) << text;
+  EXPECT_NE(text.find("truncated.csv: wechatmsg-csv, UTF-8, 2 messages, TRUNCATED"), std::string::npos)
+      << text;
 }
 
 TEST_F(WechatImportTest, GroupMapGivesTownsAndGridWorkers) {
-  std::istringstream csv("group,town,grid_workers\n12345678@chatroom,320812001,wxid_grid01\n幸福里一群,320812007,网格员 小王|另一位\n");
+  std::istringstream csv(
+      "group,town,grid_workers\n12345678@chatroom,320812001,wxid_grid01\n幸福里一群,320812007,网格员 "
+      "小王|另一位\n");
   auto map = GroupMap::Parse(csv, *areas_);
   ASSERT_TRUE(map.ok()) << map.status();
   EXPECT_EQ(map->Towns(), (std::set<std::string>{"320812001", "320812007"}));
@@ -509,9 +555,10 @@ TEST_F(WechatImportTest, GroupMapGivesTownsAndGridWorkers) {
   options.town_code.clear();
   options.group_map = &map.value();
   FakeReviser reviser;
-  const WechatReport report = Import({"wechatmsg.csv", "wechatexporter.txt", "chatlog.csv"}, options, reviser);
+  const WechatReport report =
+      Import({"wechatmsg.csv", "wechatexporter.txt", "chatlog.csv"}, options, reviser);
   const auto current = reviser.Current();
-  EXPECT_EQ(current.at(Ref(KeyWxid("wxid_zhang"))).town_code, "320812001");
+  EXPECT_EQ(current.at(Ref(KeyWxid("wxid_zhang"), "320812001")).town_code, "320812001");
   EXPECT_EQ(current.at(Ref(KeyName("幸福里一群", "王五"))).town_code, "320812007");
   // chatlog's group is not in the map (and 网格员老陈 is not a known grid worker there): nothing stored.
   EXPECT_TRUE(HasIssue(report, 2, "ignored", "not a known grid worker") || report.prompts_found == 2u);
@@ -535,7 +582,8 @@ TEST_F(WechatImportTest, UnmappedGroupIsReportedOnce) {
   const WechatReport report = Import({"chatlog.csv"}, options, reviser);
   EXPECT_EQ(report.answers_without_town, 2u);
   std::size_t group_issues = 0;
-  for (const WechatIssue& i : report.issues) if (i.category == "group") ++group_issues;
+  for (const WechatIssue& i : report.issues)
+    if (i.category == "group") ++group_issues;
   EXPECT_EQ(group_issues, 1u);
   EXPECT_TRUE(reviser.Current().empty());
 }

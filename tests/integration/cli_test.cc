@@ -82,7 +82,10 @@ TEST(CliConfigTest, LayersFileEnvironmentAndOverridesAndMasksSecrets) {
   EXPECT_TRUE(Contains(bad.err, "unknown key 'store.sqlite.pth'")) << bad.err;
 
   // Every section is read and checked when the configuration is loaded, whatever the command.
-  for (const char* setting : {"sms.max_reasks=9", "wechat.max_upload_bytes=5000000000", "sms.gateway.timeout_ms=x"}) {
+  for (const char* setting :
+       {"sms.max_reasks=9", "wechat.max_upload_bytes=5000000000", "sms.gateway.timeout_ms=x",
+        "questionnaire.wjx.allow_from=10.0.0.0/8,10.1.0.0/40", "questionnaire.wjx.allow_from=wjx.cn",
+        "questionnaire.wjx.allow_revisions=maybe"}) {
     RunResult out_of_range = RunMinyi({"-D", setting, "config"});
     EXPECT_EQ(out_of_range.exit_code, 2) << setting;
     const std::string key = std::string(setting).substr(0, std::string(setting).find('='));

@@ -56,8 +56,9 @@ class QuestionnaireCliTest : public ::testing::Test {
     WriteFile(dir_.File("maps/wjx.json"),
               R"({"provider":"wjx","id":"5657754","survey":"quest-test","period":"2026","town_question":"4",
                   "county":"320812","questions":{"1":"security","2":"grid","3":"activities","5":"comment"}})");
-    WriteFile(dir_.File("maps/txwj.json"),
-              R"({"provider":"txwj","id":"5356056","survey":"quest-test","period":"2026","town":"320812004"})");
+    WriteFile(
+        dir_.File("maps/txwj.json"),
+        R"({"provider":"txwj","id":"5356056","survey":"quest-test","period":"2026","town":"320812004"})");
     global_ = {"-D", "store.sqlite.path=" + dir_.File("minyi.db"),
                "-D", "paths.surveys=" + dir_.File("surveys"),
                "-D", "collector.respondent_key_secret=integration-test-secret-0123456789",
@@ -83,7 +84,8 @@ class QuestionnaireCliTest : public ::testing::Test {
 TEST_F(QuestionnaireCliTest, ImportingTwiceAddsNothingAndAnEditIsARevision) {
   const RunResult first = ImportWjx("wjx_text.xls");
   ASSERT_EQ(first.exit_code, 3) << first.err;  // two rows rejected, the rest stored
-  EXPECT_NE(first.out.find("6 rows, 4 stored, 0 duplicates, 0 revised, 0 stale, 2 rejected"), std::string::npos)
+  EXPECT_NE(first.out.find("6 rows, 4 stored, 0 duplicates, 0 revised, 0 stale, 2 rejected"),
+            std::string::npos)
       << first.out;
   EXPECT_NE(first.out.find("row 5 [wjx:5657754:4]"), std::string::npos) << first.out;
 
@@ -109,16 +111,18 @@ TEST_F(QuestionnaireCliTest, DamagedFilesAndUsageErrors) {
   const RunResult both = Minyi({"import", "questionnaire", kFixtures + "txwj.csv", "--survey", "quest-test",
                                 "--period", "2026", "--town", "320812004", "--town-column", "4"});
   EXPECT_EQ(both.exit_code, 2) << both.err;
-  const RunResult txwj = Minyi({"import", "questionnaire", kFixtures + "txwj.xlsx", "--map", dir_.File("maps/txwj.json")});
+  const RunResult txwj =
+      Minyi({"import", "questionnaire", kFixtures + "txwj.xlsx", "--map", dir_.File("maps/txwj.json")});
   EXPECT_EQ(txwj.exit_code, 0) << txwj.err << txwj.out;
   EXPECT_NE(txwj.out.find("腾讯问卷 5356056): 3 rows, 3 stored"), std::string::npos) << txwj.out;
 }
 
 TEST_F(QuestionnaireCliTest, LiveEndpointsAuthenticateStoreReviseAndWithdraw) {
   std::vector<std::string> args = global_;
-  args.insert(args.end(), {"-D", "questionnaire.map_dir=" + dir_.File("maps"), "-D",
-                           std::string("questionnaire.wjx.push_secret=") + kPushSecret, "-D",
-                           std::string("questionnaire.txwj.token=") + kToken, "-D", "questionnaire.max_body_bytes=4096"});
+  args.insert(args.end(),
+              {"-D", "questionnaire.map_dir=" + dir_.File("maps"), "-D",
+               std::string("questionnaire.wjx.push_secret=") + kPushSecret, "-D",
+               std::string("questionnaire.txwj.token=") + kToken, "-D", "questionnaire.max_body_bytes=4096"});
   ServerProcess server(args);
   ASSERT_TRUE(server.started()) << server.log();
   const std::map<std::string, std::string> json = {{"Content-Type", "application/json"}};
@@ -126,16 +130,21 @@ TEST_F(QuestionnaireCliTest, LiveEndpointsAuthenticateStoreReviseAndWithdraw) {
   auto wjx = [&](const std::string& index, const std::string& q1, const std::string& secret) {
     return R"({"activity":"5657754","index":")" + index +
            R"(","joinid":"101812480275","submittime":"2026-06-16 08:00:00","q1":")" + q1 +
-           R"(","q2":"1","q3":"1,3","q4":"城南街道","sign":")" + Sha1Hex("5657754" + index + secret) + R"("})";
+           R"(","q2":"1","q3":"1,3","q4":"城南街道","sign":")" + Sha1Hex("5657754" + index + secret) +
+           R"("})";
   };
-  WebReply unsigned_push = HttpCall(server.port(), "POST", "/api/v1/questionnaire/wjx", wjx("1", "1", "wrong"), json);
+  WebReply unsigned_push =
+      HttpCall(server.port(), "POST", "/api/v1/questionnaire/wjx", wjx("1", "1", "wrong"), json);
   EXPECT_EQ(unsigned_push.status, 401) << unsigned_push.body;
-  WebReply stored = HttpCall(server.port(), "POST", "/api/v1/questionnaire/wjx", wjx("1", "1", kPushSecret), json);
+  WebReply stored =
+      HttpCall(server.port(), "POST", "/api/v1/questionnaire/wjx", wjx("1", "1", kPushSecret), json);
   EXPECT_EQ(stored.status, 200) << stored.body;
   EXPECT_NE(stored.body.find("\"stored\""), std::string::npos) << stored.body;
-  WebReply again = HttpCall(server.port(), "POST", "/api/v1/questionnaire/wjx", wjx("1", "1", kPushSecret), json);
+  WebReply again =
+      HttpCall(server.port(), "POST", "/api/v1/questionnaire/wjx", wjx("1", "1", kPushSecret), json);
   EXPECT_NE(again.body.find("\"duplicate\""), std::string::npos) << again.body;
-  WebReply bad = HttpCall(server.port(), "POST", "/api/v1/questionnaire/wjx", wjx("2", "很好", kPushSecret), json);
+  WebReply bad =
+      HttpCall(server.port(), "POST", "/api/v1/questionnaire/wjx", wjx("2", "很好", kPushSecret), json);
   EXPECT_EQ(bad.status, 400);
   EXPECT_NE(bad.body.find("\"field\":\"q1\""), std::string::npos) << bad.body;
   WebReply large = HttpCall(server.port(), "POST", "/api/v1/questionnaire/wjx", std::string(5000, ' '), json);
@@ -145,18 +154,23 @@ TEST_F(QuestionnaireCliTest, LiveEndpointsAuthenticateStoreReviseAndWithdraw) {
     return R"({"id":"u1","object":"Answer","action":")" + action +
            R"(","payload":{"survey_id":5356056,"answer_id":7,"ended_at":"2026-06-20 11:58:39","answer":[{"id":"p1",
            "questions":[{"id":"q1","title":"总体来说，您觉得您所在的乡镇（街道）安全吗？","type":"radio",
-           "options":[{"id":"o1","text":")" + security + R"("}]}]}]}})";
+           "options":[{"id":"o1","text":")" +
+           security + R"("}]}]}]}})";
   };
   const std::string path = std::string("/api/v1/questionnaire/txwj/") + kToken;
   EXPECT_EQ(HttpCall(server.port(), "POST", "/api/v1/questionnaire/txwj/wrong-token-0123456789",
-                     txwj("answer.create", "很安全"), json).status,
+                     txwj("answer.create", "很安全"), json)
+                .status,
             401);
-  EXPECT_NE(HttpCall(server.port(), "POST", path, txwj("answer.create", "很安全"), json).body.find("\"stored\""),
-            std::string::npos);
-  EXPECT_NE(HttpCall(server.port(), "POST", path, txwj("answer.update", "基本安全"), json).body.find("\"revised\""),
-            std::string::npos);
+  EXPECT_NE(
+      HttpCall(server.port(), "POST", path, txwj("answer.create", "很安全"), json).body.find("\"stored\""),
+      std::string::npos);
+  EXPECT_NE(
+      HttpCall(server.port(), "POST", path, txwj("answer.update", "基本安全"), json).body.find("\"revised\""),
+      std::string::npos);
   EXPECT_EQ(HttpCall(server.port(), "POST", "/api/v1/questionnaire/txwj/wrong-token-0123456789",
-                     txwj("answer.delete", ""), json).status,
+                     txwj("answer.delete", ""), json)
+                .status,
             401);
   WebReply withdrawn = HttpCall(server.port(), "POST", path, txwj("answer.delete", ""), json);
   EXPECT_NE(withdrawn.body.find("\"withdrawn\""), std::string::npos) << withdrawn.body;
@@ -222,14 +236,16 @@ class UploadServerTest : public ::testing::Test {
 class QuestionnaireUploadTest : public UploadServerTest {
  protected:
   static void SetUpTestSuite() {
-    StartServer({{"wjx.json",
-                  R"({"provider":"wjx","id":"5657754","survey":"quest-test","period":"2026","town_question":"4",
+    StartServer(
+        {{"wjx.json",
+          R"({"provider":"wjx","id":"5657754","survey":"quest-test","period":"2026","town_question":"4",
                   "county":"320812","questions":{"1":"security","2":"grid","3":"activities","5":"comment"}})"},
-                 {"txwj.json",
-                  R"({"provider":"txwj","id":"5356056","survey":"quest-test","period":"2026","town":"320812004"})"}},
-                {{"grid4", "--role", "grid_worker", "--area", "320812004"},
-                 {"grid1", "--role", "grid_worker", "--area", "320812001"},
-                 {"county1", "--role", "official", "--area", "320812"}});
+         {"txwj.json",
+          R"({"provider":"txwj","id":"5356056","survey":"quest-test","period":"2026","town":"320812004"})"}},
+        {{"grid4", "--role", "grid_worker", "--area", "320812004"},
+         {"grid1", "--role", "grid_worker", "--area", "320812001"},
+         {"county1", "--role", "official", "--area", "320812"},
+         {"county2", "--role", "official", "--area", "320803"}});
   }
 
   using Login = SignedIn;
@@ -312,6 +328,50 @@ TEST_F(QuestionnaireUploadTest, GridWorkerUploadsCsvAndXlsxIntoItsTownTwiceAddsN
   EXPECT_EQ(runs->getObject(1)->getValue<int>("stored"), 5);
 }
 
+// Regression (issue 13): an official of another county uploading the same 问卷星 export (same
+// questionnaire, same 序号) revised the answers first stored for a town of 清江浦区 and moved them into
+// the uploader's town. An answer's identity names its town now: each county keeps its own.
+TEST_F(QuestionnaireUploadTest, AnotherCountysUploadOfTheSameExportNeverMovesTheFirstOnesAnswers) {
+  ASSERT_TRUE(server_->started()) << server_->log();
+  const Login a = LogIn("county1");
+  const Login b = LogIn("county2");
+  const WebReply first = Upload(a, "320812009", "wjx_text.csv");
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(Json(first.body)->getValue<int>("stored"), 5) << first.body;
+
+  const WebReply second = Upload(b, "320803101", "wjx_text.csv");
+  ASSERT_EQ(second.status, 200) << second.body;
+  EXPECT_EQ(Json(second.body)->getValue<int>("stored"), 5) << second.body;
+  EXPECT_EQ(Json(second.body)->getValue<int>("revisions"), 0) << second.body;
+  EXPECT_EQ(ChannelCount(server_->port(), a, "320812009", "2026", "wechat"), 5);
+  EXPECT_EQ(ChannelCount(server_->port(), b, "320803101", "2026", "wechat"), 5);
+
+  // The same export into the same town again adds nothing.
+  const WebReply again = Upload(a, "320812009", "wjx_text.csv");
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(Json(again.body)->getValue<int>("stored"), 0) << again.body;
+  EXPECT_EQ(Json(again.body)->getValue<int>("duplicates"), 5) << again.body;
+}
+
+// Regression (issue 13): two unrelated exports with the same header and no questionnaire id (both read
+// with the survey's one 问卷星 map) uploaded into towns of two counties collided on their 序号.
+TEST_F(QuestionnaireUploadTest, UnrelatedExportsWithoutIdIntoTwoTownsDoNotCollide) {
+  ASSERT_TRUE(server_->started()) << server_->log();
+  const std::string header =
+      "序号,提交答卷时间,所用时间,来源,来源详情,来自IP,1、总体来说，您觉得您所在的乡镇（街道）安全吗？\n";
+  const WebReply first = UploadBytes(LogIn("county1"), "320812010", "a.csv",
+                                     header + "1,2026-06-16 08:00:00,35秒,微信,N/A,,很安全\n");
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(Json(first.body)->getValue<int>("stored"), 1) << first.body;
+  const WebReply second = UploadBytes(LogIn("county2"), "320803104", "b.csv",
+                                      header + "1,2026-07-01 10:00:00,20秒,微信,N/A,,说不清\n");
+  ASSERT_EQ(second.status, 200) << second.body;
+  EXPECT_EQ(Json(second.body)->getValue<int>("stored"), 1) << second.body;
+  EXPECT_EQ(Json(second.body)->getValue<int>("revisions"), 0) << second.body;
+  EXPECT_EQ(ChannelCount(server_->port(), LogIn("county1"), "320812010", "2026", "wechat"), 1);
+  EXPECT_EQ(ChannelCount(server_->port(), LogIn("county2"), "320803104", "2026", "wechat"), 1);
+}
+
 TEST_F(QuestionnaireUploadTest, OtherTownsAndAnonymousCallersAreRefused) {
   ASSERT_TRUE(server_->started()) << server_->log();
   const WebReply other = Upload(LogIn("grid1"), "320812004", "wjx_text.csv");
@@ -375,14 +435,15 @@ TEST_F(QuestionnaireUploadTest, CliImportsAreImportRunsToo) {
 class QuestionnaireAreaUploadTest : public UploadServerTest {
  protected:
   void SetUp() override {
-    StartServer({{"wjx_city.json",
-                  R"({"provider":"wjx","id":"7000001","survey":"quest-test","period":"2026","town_question":"4",
+    StartServer(
+        {{"wjx_city.json",
+          R"({"provider":"wjx","id":"7000001","survey":"quest-test","period":"2026","town_question":"4",
                   "county":"3208","questions":{"1":"security","2":"grid"}})"}},
-                {{"grid4", "--role", "grid_worker", "--area", "320812004"},
-                 {"county1", "--role", "official", "--area", "320812"},
-                 {"city1", "--role", "official", "--area", "3208"},
-                 {"stat1", "--role", "statistician"}},
-                {std::string(MINYI_SOURCE_DIR) + "/conf/surveys/jiangsu-safety.json"});
+        {{"grid4", "--role", "grid_worker", "--area", "320812004"},
+         {"county1", "--role", "official", "--area", "320812"},
+         {"city1", "--role", "official", "--area", "3208"},
+         {"stat1", "--role", "statistician"}},
+        {std::string(MINYI_SOURCE_DIR) + "/conf/surveys/jiangsu-safety.json"});
   }
   void TearDown() override { StopServer(); }
 

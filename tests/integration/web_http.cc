@@ -1,6 +1,7 @@
 #include "tests/integration/web_http.h"
 
 #include <Poco/Exception.h>
+#include <Poco/JSON/Parser.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
@@ -22,7 +23,8 @@ WebReply HttpCall(int port, const std::string& method, const std::string& path, 
     session.setTimeout(Poco::Timespan(30, 0));
     Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
     for (const auto& [k, v] : headers) request.set(k, v);
-    if (method == "POST" || !body.empty()) request.setContentLength(static_cast<std::streamsize>(body.size()));
+    if (method == "POST" || !body.empty())
+      request.setContentLength(static_cast<std::streamsize>(body.size()));
     std::ostream& out = session.sendRequest(request);
     out << body;
     Poco::Net::HTTPResponse response;
@@ -62,11 +64,20 @@ std::string HiddenField(const std::string& html, const std::string& name) {
   std::string raw = html.substr(start, html.find('"', start) - start);
   std::string out;
   for (std::size_t i = 0; i < raw.size(); ++i) {
-    if (raw.compare(i, 5, "&amp;") == 0) { out += '&'; i += 4; }
-    else if (raw.compare(i, 6, "&quot;") == 0) { out += '"'; i += 5; }
-    else if (raw.compare(i, 4, "&lt;") == 0) { out += '<'; i += 3; }
-    else if (raw.compare(i, 4, "&gt;") == 0) { out += '>'; i += 3; }
-    else out += raw[i];
+    if (raw.compare(i, 5, "&amp;") == 0) {
+      out += '&';
+      i += 4;
+    } else if (raw.compare(i, 6, "&quot;") == 0) {
+      out += '"';
+      i += 5;
+    } else if (raw.compare(i, 4, "&lt;") == 0) {
+      out += '<';
+      i += 3;
+    } else if (raw.compare(i, 4, "&gt;") == 0) {
+      out += '>';
+      i += 3;
+    } else
+      out += raw[i];
   }
   return out;
 }
@@ -88,6 +99,21 @@ std::string DeviceCookie(const WebReply& reply) {
     if (it->second.rfind("minyi_device=", 0) == 0) return it->second.substr(0, it->second.find(';'));
   }
   return "";
+}
+
+int ChannelCount(int port, const SignedIn& who, const std::string& area, const std::string& period,
+                 const std::string& channel) {
+  const WebReply r = HttpCall(port, "GET", "/api/v1/channels?area=" + area, "",
+                              {{"Cookie", who.cookie}, {"Accept", "application/json"}});
+  if (r.status != 200) return -1;
+  Poco::JSON::Parser parser;
+  auto years = parser.parse(r.body).extract<Poco::JSON::Object::Ptr>()->getArray("years");
+  for (std::size_t i = 0; i < years->size(); ++i) {
+    auto year = years->getObject(static_cast<unsigned>(i));
+    if (year->getValue<std::string>("period") == period)
+      return year->getObject("by_channel")->getValue<int>(channel);
+  }
+  return 0;
 }
 
 }  // namespace minyi::testing

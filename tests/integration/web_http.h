@@ -26,6 +26,11 @@ struct SignedIn {
 };
 SignedIn SignIn(int port, const std::string& username, const std::string& password);
 
+// The responses of `period` on `channel` stored for `area`, as `who` sees them (GET /api/v1/channels
+// of the dashboards' survey, cached 60 s per area); -1 when the request fails.
+int ChannelCount(int port, const SignedIn& who, const std::string& area, const std::string& period,
+                 const std::string& channel);
+
 // The value of <input ... name="NAME" value="..."> in a page (HTML entities for &, <, >, " decoded).
 std::string HiddenField(const std::string& html, const std::string& name);
 // "a=b&c=d" with URL encoding.

@@ -57,7 +57,7 @@ class WechatImportCliTest : public ::testing::Test {
  protected:
   TempDir dir_;
   std::vector<std::string> Global() const {
-    return {"-D", "store.sqlite.path=" + dir_.File("minyi.db"), "-D", "store.sqlite.synchronous=NORMAL",
+    return {"-D", "store.sqlite.path=" + dir_.File("minyi.db"),   "-D", "store.sqlite.synchronous=NORMAL",
             "-D", "collector.secret_file=" + dir_.File("secret"), "-D", "log.level=warn"};
   }
   RunResult Run(std::vector<std::string> args) const {
@@ -68,8 +68,8 @@ class WechatImportCliTest : public ::testing::Test {
 };
 
 TEST_F(WechatImportCliTest, ImportTwiceAddsNothingTheSecondTime) {
-  const std::vector<std::string> args = {"import", "wechat", kFixture, "--period", "2024", "--town", "320812007",
-                                         "--grid-worker", "wxid_grid01"};
+  const std::vector<std::string> args = {"import", "wechat",    kFixture,        "--period",   "2024",
+                                         "--town", "320812007", "--grid-worker", "wxid_grid01"};
   RunResult first = Run(args);
   ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
   EXPECT_NE(first.out.find("wechatmsg.csv: wechatmsg-csv, UTF-8 with BOM, 11 messages"), std::string::npos)
@@ -80,7 +80,8 @@ TEST_F(WechatImportCliTest, ImportTwiceAddsNothingTheSecondTime) {
 
   RunResult second = Run(args);
   ASSERT_EQ(second.exit_code, 0) << second.out << second.err;
-  EXPECT_NE(second.out.find("responses: stored 0, duplicates 5, revisions 0"), std::string::npos) << second.out;
+  EXPECT_NE(second.out.find("responses: stored 0, duplicates 5, revisions 0"), std::string::npos)
+      << second.out;
 
   RunResult status = Run({"db", "status"});
   ASSERT_EQ(status.exit_code, 0) << status.err;
@@ -93,14 +94,16 @@ TEST_F(WechatImportCliTest, BadFilesAndUsage) {
                           "320812007", "--grid-worker", "wxid_grid01"});
   EXPECT_EQ(binary.exit_code, 3) << binary.out << binary.err;
   EXPECT_NE(binary.out.find("[file] binary data"), std::string::npos) << binary.out;
-  EXPECT_NE(binary.out.find("responses: stored 5"), std::string::npos) << binary.out;  // the good file is kept
+  EXPECT_NE(binary.out.find("responses: stored 5"), std::string::npos)
+      << binary.out;  // the good file is kept
 
   RunResult both = Run({"import", "wechat", kFixture, "--period", "2024"});
   EXPECT_EQ(both.exit_code, 2) << both.err;
   EXPECT_NE(both.err.find("--town CODE or --group-map FILE"), std::string::npos);
 
   WriteFile(dir_.File("map.csv"), "group,town,grid_workers\n12345678@chatroom,320812001,wxid_grid01\n");
-  RunResult mapped = Run({"import", "wechat", kFixture, "--period", "2025", "--group-map", dir_.File("map.csv")});
+  RunResult mapped =
+      Run({"import", "wechat", kFixture, "--period", "2025", "--group-map", dir_.File("map.csv")});
   EXPECT_EQ(mapped.exit_code, 0) << mapped.out << mapped.err;
   EXPECT_NE(mapped.out.find("responses: stored 5"), std::string::npos) << mapped.out;
 }
@@ -109,12 +112,15 @@ class WechatUploadTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir();
-    global_ = {"-D", "store.sqlite.path=" + dir_->File("minyi.db"), "-D", "store.sqlite.synchronous=NORMAL",
-               "-D", "collector.secret_file=" + dir_->File("secret"), "-D", "log.level=warn",
+    global_ = {"-D", "store.sqlite.path=" + dir_->File("minyi.db"),
+               "-D", "store.sqlite.synchronous=NORMAL",
+               "-D", "collector.secret_file=" + dir_->File("secret"),
+               "-D", "log.level=warn",
                "-D", "aggregator.interval_ms=0"};
     const std::vector<std::vector<std::string>> users = {
         {"grid1", "--role", "grid_worker", "--area", "320812001"},
         {"county1", "--role", "official", "--area", "320812"},
+        {"county2", "--role", "official", "--area", "320803"},
         {"stat1", "--role", "statistician"},
     };
     for (const auto& u : users) {
@@ -164,10 +170,76 @@ class WechatUploadTest : public ::testing::Test {
                 ReadFile(kFixture), headers);
   }
 
+  // `bytes` uploaded by `who` into `town` (jiangsu-safety, 2024) with the query's `extra` parameters.
+  static Reply UploadBytes(const Login& who, const std::string& town, const std::string& bytes,
+                           const std::string& extra) {
+    return Send(
+        server_->port(), "POST",
+        "/api/v1/imports/wechat?survey=jiangsu-safety&period=2024&town=" + town + extra, bytes,
+        {{"Cookie", who.cookie}, {"X-CSRF-Token", who.csrf}, {"Content-Type", "application/octet-stream"}});
+  }
+  static int WechatResponses(const Login& who, const std::string& town) {
+    return ChannelCount(server_->port(), who, town, "2024", "wechat");
+  }
+  static int Field(const Reply& reply, const std::string& name) {
+    Poco::JSON::Parser parser;
+    return parser.parse(reply.body).extract<Poco::JSON::Object::Ptr>()->getValue<int>(name);
+  }
+
   static inline TempDir* dir_ = nullptr;
   static inline ServerProcess* server_ = nullptr;
   static inline std::vector<std::string> global_;
 };
+
+// Regression (issue 13): an official of another county uploading the same chat (same group, same
+// members) revised the answers first stored for a town of 清江浦区 and moved them into the uploader's
+// town. A member's identity names the town now: each county keeps its own responses.
+TEST_F(WechatUploadTest, AnotherCountysUploadOfTheSameChatNeverMovesTheFirstOnesAnswers) {
+  ASSERT_TRUE(server_->started()) << server_->log();
+  const Login a = LogIn("county1");
+  const Login b = LogIn("county2");
+  const std::string chat = ReadFile(kFixture);
+  const std::string extra = "&grid_workers=wxid_grid01&name=wechatmsg.csv";
+  const Reply first = UploadBytes(a, "320812002", chat, extra);
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(Field(first, "stored"), 5) << first.body;
+
+  const Reply second = UploadBytes(b, "320803002", chat, extra);
+  ASSERT_EQ(second.status, 200) << second.body;
+  EXPECT_EQ(Field(second, "stored"), 5) << second.body;
+  EXPECT_EQ(Field(second, "revisions"), 0) << second.body;
+  EXPECT_EQ(WechatResponses(a, "320812002"), 5);
+  EXPECT_EQ(WechatResponses(b, "320803002"), 5);
+
+  // The same file into the same town again still adds nothing.
+  const Reply again = UploadBytes(a, "320812002", chat, extra);
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(Field(again, "stored"), 0) << again.body;
+  EXPECT_EQ(Field(again, "duplicates"), 5) << again.body;
+  EXPECT_EQ(Field(again, "revisions"), 0) << again.body;
+}
+
+// Regression (issue 13): two unrelated WeChatMsg TXT uploads without group or file name (members keyed
+// by "upload" + display name) into towns of two counties were one respondent: the second revised the
+// first and moved it.
+TEST_F(WechatUploadTest, UnrelatedUploadsWithoutGroupOrNameIntoTwoTownsDoNotCollide) {
+  ASSERT_TRUE(server_->started()) << server_->log();
+  auto chat = [](const std::string& day, const std::string& answer) {
+    return "2024-" + day + " 09:00:00 网格员_小王\n#安全感调查 您觉得我们这里安全吗？\n\n2024-" + day +
+           " 09:01:33 张阿姨\n" + answer + "\n\n";
+  };
+  const Reply first =
+      UploadBytes(LogIn("county1"), "320812008", chat("05-12", "1"), "&grid_workers=网格员_小王");
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(Field(first, "stored"), 1) << first.body;
+  const Reply second =
+      UploadBytes(LogIn("county2"), "320803004", chat("06-20", "4"), "&grid_workers=网格员_小王");
+  ASSERT_EQ(second.status, 200) << second.body;
+  EXPECT_EQ(Field(second, "stored"), 1) << second.body;
+  EXPECT_EQ(Field(second, "revisions"), 0) << second.body;
+  EXPECT_EQ(WechatResponses(LogIn("county1"), "320812008"), 1);
+  EXPECT_EQ(WechatResponses(LogIn("county2"), "320803004"), 1);
+}
 
 TEST_F(WechatUploadTest, GridWorkerUploadsIntoItsTownOnly) {
   ASSERT_TRUE(server_->started()) << server_->log();
