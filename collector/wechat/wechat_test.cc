@@ -13,6 +13,7 @@
 #include "collector/wechat/wechat_import.h"
 #include "core/areas.h"
 #include "core/survey.h"
+#include "tests/support/proc_status.h"
 
 namespace minyi::collector::wechat {
 namespace {
@@ -172,6 +173,74 @@ TEST(ChatReaderTest, WeChatMsgTxt) {
   EXPECT_EQ(messages[6].kind, MessageKind::kMedia);
   EXPECT_EQ(messages[9].kind, MessageKind::kQuote);
   EXPECT_EQ(messages[9].quoted_name, "网格员_小王");
+}
+
+// A stream of `head`, `fill` bytes of 'x' without a line end, then `tail`, generated as it is read.
+class LongLineBuf : public std::streambuf {
+ public:
+  LongLineBuf(std::string head, std::size_t fill, std::string tail)
+      : head_(std::move(head)), fill_(fill), tail_(std::move(tail)), block_(1 << 16, 'x') {}
+
+ protected:
+  int_type underflow() override {
+    if (stage_ == 0) {
+      stage_ = 1;
+      current_ = head_;
+    } else if (stage_ == 1 && fill_ > 0) {
+      const std::size_t n = std::min(fill_, block_.size());
+      fill_ -= n;
+      current_ = block_.substr(0, n);
+    } else if (stage_ <= 1) {
+      stage_ = 2;
+      current_ = tail_;
+    } else {
+      return traits_type::eof();
+    }
+    setg(current_.data(), current_.data(), current_.data() + current_.size());
+    return current_.empty() ? underflow() : traits_type::to_int_type(*gptr());
+  }
+
+ private:
+  std::string head_;
+  std::size_t fill_;
+  std::string tail_;
+  std::string block_;
+  std::string current_;
+  int stage_ = 0;
+};
+
+// Issue 13: a line of hundreds of MiB without a line end was held whole (std::getline).
+TEST(ChatReaderTest, HugeLineIsCutWithBoundedMemoryAndTheRestIsRead) {
+  for (const bool exporter : {false, true}) {
+    const std::string head =
+        exporter ? "群 - 微信聊天记录\n张阿姨 (2024-05-12 09:01:33):1\n李四 (2024-05-12 09:02:00):"
+                 : "2024-05-12 09:01:33 张阿姨\n1\n\n2024-05-12 09:02:00 李四\n";
+    const std::string tail =
+        exporter ? "\n王五 (2024-05-12 09:03:00):满意\n" : "\n\n2024-05-12 09:03:00 王五\n满意\n";
+    LongLineBuf raw_buf(head, std::size_t{128} << 20, tail);
+    std::istream raw(&raw_buf);
+    DecodingStreamBuf buf(raw);
+    ASSERT_TRUE(buf.Open().ok());
+    std::istream text(&buf);
+    const bool reset = minyi::testing::ResetPeakMemory();
+    const std::size_t before = minyi::testing::ProcStatusKib(reset ? "VmRSS" : "VmHWM");
+    auto reader = MakeReader(exporter ? ChatFormat::kWechatExporterTxt : ChatFormat::kWeChatMsgTxt, text,
+                             ReaderOptions());
+    std::vector<ChatMessage> messages;
+    std::vector<ReaderIssue> issues;
+    ChatMessage m;
+    while (reader->Next(&m, &issues)) messages.push_back(m);
+    const std::size_t peak = minyi::testing::ProcStatusKib("VmHWM");
+    EXPECT_LT(peak - std::min(peak, before), 48u * 1024) << "KiB; exporter " << exporter;
+    ASSERT_EQ(messages.size(), 3u) << exporter;
+    EXPECT_EQ(messages[0].text, "1");
+    EXPECT_LE(messages[1].text.size(), ReaderOptions().max_message_bytes);
+    EXPECT_EQ(messages[2].sender_name, "王五");
+    EXPECT_EQ(messages[2].text, "满意");
+    bool reported = false;
+    for (const ReaderIssue& i : issues) reported |= i.reason.find("line longer than") != std::string::npos;
+    EXPECT_TRUE(reported) << exporter;
+  }
 }
 
 TEST(ChatReaderTest, WeChatMsgCsvTypeCodes) {
