@@ -123,6 +123,29 @@ TEST(TextDecoderTest, InvalidBytesInUtf8TextAreReplacedAndCounted) {
   EXPECT_EQ(buf->encoding(), SourceEncoding::kGb18030);
 }
 
+// Issue 13: one GBK line in a UTF-8 export made the whole file GB18030, and every answer nonsense.
+TEST(TextDecoderTest, ForeignLineInUtf8FileIsDecodedOnItsOwnAndReported) {
+  DecodingStreamBuf* buf = nullptr;
+  const std::string bytes =
+      "2024-05-12 09:01:33 张阿姨\n"
+      "\xBA\xDC\xB0\xB2\xC8\xAB\xA3\xAC\xC2\xFA\xD2\xE2\n"  // 很安全，满意 in GBK
+      "满意\n"
+      "比较满意\xFF\xFF\n"  // UTF-8 with damaged bytes: not GB18030 nonsense
+      "安全\n";
+  const std::string text = Decode(bytes, nullptr, &buf);
+  EXPECT_EQ(buf->encoding(), SourceEncoding::kUtf8);
+  EXPECT_EQ(text, "2024-05-12 09:01:33 张阿姨\n很安全，满意\n满意\n比较满意\xEF\xBF\xBD\xEF\xBF\xBD\n安全\n");
+  ASSERT_EQ(buf->line_issues().size(), 2u);
+  EXPECT_EQ(buf->lines_not_utf8(), 2u);
+  EXPECT_EQ(buf->line_issues()[0].line, 2u);
+  EXPECT_NE(buf->line_issues()[0].what.find("GB18030"), std::string::npos);
+  EXPECT_EQ(buf->line_issues()[1].line, 4u);
+  EXPECT_NE(buf->line_issues()[1].what.find("U+FFFD"), std::string::npos);
+  // A GBK file stays GB18030 as a whole, even with a UTF-8 line in it.
+  Decode("\xBA\xDC\xB0\xB2\xC8\xAB\n\xC2\xFA\xD2\xE2\n满意\n\xBA\xDC\xB0\xB2\xC8\xAB\n", nullptr, &buf);
+  EXPECT_EQ(buf->encoding(), SourceEncoding::kGb18030);
+}
+
 // ---- format detection and readers
 
 TEST(ChatFormatTest, DetectedFromContent) {
@@ -449,6 +472,29 @@ TEST_F(WechatImportTest, WeChatMsgCsvWithQuotesRecallsOptOutAndAppSolitaire) {
             (Answers{{"comment", {"3号楼"}}, {"grid", {"1"}}, {"security", {"1"}}}));
   EXPECT_EQ(answers.at(Ref(KeyWxid("wxid_wu"))), (Answers{{"comment", {"7栋"}}, {"grid", {"3"}}, {"security", {"3"}}}));
   EXPECT_EQ(answers.size(), 5u);
+}
+
+// Issue 13: one GBK line in a UTF-8 export lost every answer of the file.
+TEST_F(WechatImportTest, GbkLineInUtf8ExportKeepsEveryAnswer) {
+  std::string bytes = ReadFile(kFixtures + "wechatmsg.txt");
+  const std::string line25 = "安全，比较满意\n";
+  const std::size_t at = bytes.find(line25);
+  ASSERT_NE(at, std::string::npos);
+  bytes.replace(at, line25.size(), "\xB0\xB2\xC8\xAB\xA3\xAC\xB1\xC8\xBD\xCF\xC2\xFA\xD2\xE2\n");  // in GBK
+  FakeReviser reviser;
+  auto importer = WechatImporter::Create(*survey_, *areas_, *keyer_, Options({"网格员_小王"}));
+  ASSERT_TRUE(importer.ok());
+  std::istringstream in(bytes);
+  ASSERT_TRUE((*importer)->AddFile("wechatmsg.txt", in).ok());
+  ASSERT_TRUE((*importer)->Store(reviser, 1700000000000).ok());
+  const WechatReport& report = (*importer)->report();
+  EXPECT_EQ(report.files[0].encoding, "UTF-8");
+  EXPECT_TRUE(HasIssue(report, 25, "file", "GB18030"));
+  EXPECT_EQ(report.stored, 3u);
+  const auto answers = AnswersOf(reviser);
+  const std::string group = "wechatmsg";
+  EXPECT_EQ(answers.at(Ref(KeyName(group, "Tom_Lee"))), (Answers{{"grid", {"2"}}, {"security", {"2"}}}));
+  EXPECT_EQ(answers.at(Ref(KeyName(group, "张阿姨"))), (Answers{{"grid", {"1"}}, {"security", {"2"}}}));
 }
 
 TEST_F(WechatImportTest, GbkCsvReadsLikeUtf8) {
