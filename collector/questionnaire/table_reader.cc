@@ -20,6 +20,7 @@
 #include <sstream>
 #include <streambuf>
 
+#include "collector/questionnaire/xls_limits.h"
 #include "core/csv.h"
 
 namespace minyi::collector::questionnaire {
@@ -127,6 +128,8 @@ struct StopParsing {
 //  - max_text_bytes 64 MiB: the cells of the whole table, so that a few shared strings referenced
 //    from a million cells (an amplification inside the XML, not the zip) cannot multiply the text.
 //  - max_zip_members 1000: an export has ~10 parts; Excel workbooks with images a few hundred.
+//  - max_xls_cells 2 Mi: FreeXL allocates 16 bytes per declared cell (32 MiB here); 问卷星 .xls
+//    exports of 10,000 answers x 200 columns fit. BIFF8 allows 65,536 x 256 (264 MB in FreeXL).
 constexpr std::size_t kRatioFloorBytes = std::size_t{1} << 20;
 
 std::string Mib(std::size_t bytes) {
@@ -695,6 +698,7 @@ Status ReadTableFile(const std::string& path, const RowCallback& on_row, TableIn
   auto format = SniffFormat(bytes);
   if (!format.ok()) return format.status();
   if (format.value() != FileFormat::kXls) return ReadTableBytes(bytes, on_row, info, limits);
+  MINYI_RETURN_IF_ERROR(CheckXlsDeclaredSizes(bytes, limits.max_xls_cells, limits.max_xls_cells));
   if (info != nullptr) {
     info->format = FileFormat::kXls;
     info->sha256 = Sha256Hex(bytes);

@@ -18,7 +18,9 @@
 // member-count refusals kInvalidInput (422); each message names the zip member and the limit. A cell
 // over max_cell_bytes, or beyond column max_columns, makes its row an error row (the cell emptied; the
 // other rows are read); a file whose cells add up to more than max_text_bytes (a few shared strings
-// referenced a million times) stops with kResourceExhausted where the budget ran out.
+// referenced a million times) stops with kResourceExhausted where the budget ran out. An .xls whose
+// worksheet declares more than max_xls_cells cells, or whose shared string table more strings, is
+// refused (kInvalidInput) before FreeXL allocates them (xls_limits.h).
 #pragma once
 
 #include <cstddef>
@@ -61,6 +63,7 @@ struct TableLimits {
   std::size_t max_cell_bytes = std::size_t{32} << 10;      // one cell's UTF-8 text
   std::size_t max_columns = 16384;                         // Excel's last column, XFD
   std::size_t max_text_bytes = std::size_t{64} << 20;      // every cell of the table together
+  std::size_t max_xls_cells = std::size_t{2} << 20;        // rows x columns an .xls sheet declares
 };
 
 // Called for every row, header first. A non-OK return stops reading and is returned.

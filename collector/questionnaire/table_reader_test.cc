@@ -294,6 +294,35 @@ TEST(XlsxBombTest, SharedStringReferencedByEveryCellStopsAtTheTextBudget) {
   EXPECT_LE(o.rows.size(), 2u);
 }
 
+// FreeXL allocates every cell an .xls declares: the fixture's DIMENSION set to 65,536 x 256 took
+// 264 MB from a 7 KB file.
+TEST(XlsLimitsTest, DeclaredDimensionsOverTheLimitAreRefusedBeforeFreexlAllocates) {
+  std::ifstream in(kDir + "wjx_text.xls", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::size_t at =
+      bytes.find(std::string("\x00\x02\x0E\x00\x00\x00\x00\x00", 8));  // DIMENSION, rows from 0
+  ASSERT_NE(at, std::string::npos);
+  const std::string rows("\x00\x00\x01\x00", 4);  // 65,536
+  bytes.replace(at + 8, 4, rows);
+  bytes[at + 14] = '\x00';  // 256 columns
+  bytes[at + 15] = '\x01';
+  const std::string path = ::testing::TempDir() + "/wide.xls";
+  std::ofstream(path, std::ios::binary) << bytes;
+  const bool reset = minyi::testing::ResetPeakMemory();
+  const std::size_t before = minyi::testing::ProcStatusKib(reset ? "VmRSS" : "VmHWM");
+  std::size_t rows_read = 0;
+  const Status s = ReadTableFile(path, [&](const TableRow&) {
+    ++rows_read;
+    return Status::Ok();
+  });
+  const std::size_t peak = minyi::testing::ProcStatusKib("VmHWM");
+  EXPECT_EQ(s.code(), StatusCode::kInvalidInput) << s;
+  EXPECT_NE(s.message().find("65536 rows x 256 columns"), std::string::npos) << s;
+  EXPECT_EQ(rows_read, 0u);
+  EXPECT_LT(peak - std::min(peak, before), kBoundKib);
+  // The fixture as exported passes the check (ReadTableTest reads it).
+}
+
 TEST(CsvLimitsTest, OversizedCellRejectsItsRowOnly) {
   std::vector<TableRow> rows;
   const Status s =
