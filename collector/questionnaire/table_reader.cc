@@ -307,12 +307,144 @@ long ColumnOf(const std::string& ref, std::size_t max_columns) {
   return i == 0 ? -1 : col - 1;
 }
 
+// What the workbook says about reading its first sheet: xl/workbook.xml (sheets in workbook order,
+// the date system), its relationships (where each sheet is) and xl/styles.xml (which cell styles
+// are dates).
+struct WorkbookInfo {
+  std::string first_sheet_rid;    // r:id of the first <sheet>
+  std::string first_sheet_path;   // from the relationships: "xl/worksheets/sheet1.xml"
+  bool date1904 = false;          // <workbookPr date1904="1"/>
+  std::vector<bool> date_styles;  // by cellXfs index: the style formats a date or time
+};
+
+constexpr char kRelationshipsNs[] = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+
+bool TrueAttr(const std::string& v) { return v == "1" || v == "true"; }
+
+class WorkbookHandler : public Poco::XML::DefaultHandler {
+ public:
+  explicit WorkbookHandler(WorkbookInfo& info) : info_(info) {}
+  void startElement(const Poco::XML::XMLString&, const Poco::XML::XMLString& local,
+                    const Poco::XML::XMLString&, const Poco::XML::Attributes& attrs) override {
+    if (local == "sheet" && info_.first_sheet_rid.empty()) {
+      info_.first_sheet_rid = attrs.getValue(kRelationshipsNs, "id");
+    } else if (local == "workbookPr") {
+      info_.date1904 = TrueAttr(attrs.getValue("", "date1904"));
+    }
+  }
+
+ private:
+  WorkbookInfo& info_;
+};
+
+// xl/_rels/workbook.xml.rels: the target of the first sheet's relationship, as a zip path.
+class RelationshipsHandler : public Poco::XML::DefaultHandler {
+ public:
+  explicit RelationshipsHandler(WorkbookInfo& info) : info_(info) {}
+  void startElement(const Poco::XML::XMLString&, const Poco::XML::XMLString& local,
+                    const Poco::XML::XMLString&, const Poco::XML::Attributes& attrs) override {
+    if (local != "Relationship" || attrs.getValue("", "Id") != info_.first_sheet_rid) return;
+    const std::string target = attrs.getValue("", "Target");
+    info_.first_sheet_path = !target.empty() && target[0] == '/' ? target.substr(1) : "xl/" + target;
+  }
+
+ private:
+  WorkbookInfo& info_;
+};
+
+// A number format that shows a date or time: the built-in ids 14-22 and 45-47, or a custom code with
+// y, m, d, h or s outside quoted text, [colors]/[conditions] and backslash escapes ([h] elapsed hours
+// count as a time).
+bool IsDateFormat(int id, const std::string& code) {
+  if ((id >= 14 && id <= 22) || (id >= 45 && id <= 47)) return true;
+  bool quoted = false;
+  for (std::size_t i = 0; i < code.size(); ++i) {
+    const char c = code[i];
+    if (quoted) {
+      quoted = c != '"';
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == '\\' || c == '_' || c == '*') {
+      ++i;  // the next character is literal (or padding)
+    } else if (c == '[') {
+      const std::size_t close = code.find(']', i);
+      const std::string inside =
+          code.substr(i + 1, close == std::string::npos ? std::string::npos : close - i - 1);
+      if (!inside.empty() && (inside[0] == 'h' || inside[0] == 'H' || inside[0] == 'm' || inside[0] == 'M' ||
+                              inside[0] == 's' || inside[0] == 'S')) {
+        return true;
+      }
+      if (close == std::string::npos) break;
+      i = close;
+    } else if (std::string_view("yYmMdDhHsS").find(c) != std::string_view::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+class StylesHandler : public Poco::XML::DefaultHandler {
+ public:
+  StylesHandler(WorkbookInfo& info, const TableLimits& limits) : info_(info), limits_(limits) {}
+  void startElement(const Poco::XML::XMLString&, const Poco::XML::XMLString& local,
+                    const Poco::XML::XMLString&, const Poco::XML::Attributes& attrs) override {
+    if (local == "numFmt") {
+      custom_dates_.emplace_back(std::atoi(attrs.getValue("", "numFmtId").c_str()),
+                                 IsDateFormat(-1, attrs.getValue("", "formatCode")));
+    } else if (local == "cellXfs") {
+      in_cell_xfs_ = true;
+    } else if (local == "xf" && in_cell_xfs_ && info_.date_styles.size() < limits_.max_columns * 4) {
+      const int id = std::atoi(attrs.getValue("", "numFmtId").c_str());
+      bool date = IsDateFormat(id, "");
+      for (const auto& [custom, is_date] : custom_dates_) date = custom == id ? is_date : date;
+      info_.date_styles.push_back(date);
+    }
+  }
+  void endElement(const Poco::XML::XMLString&, const Poco::XML::XMLString& local,
+                  const Poco::XML::XMLString&) override {
+    if (local == "cellXfs") in_cell_xfs_ = false;
+  }
+
+ private:
+  WorkbookInfo& info_;
+  const TableLimits& limits_;
+  std::vector<std::pair<int, bool>> custom_dates_;  // numFmtId, is a date (a workbook has a few dozen)
+  bool in_cell_xfs_ = false;
+};
+
+// An Excel date serial as "YYYY-MM-DD HH:MM:SS" (1900 system: day 0 is 1899-12-30, which absorbs
+// Excel's phantom 1900-02-29 for every date from March 1900 on; 1904 system: day 0 is 1904-01-01).
+std::string FormatExcelDate(double serial, bool date1904) {
+  auto days = static_cast<std::int64_t>(std::floor(serial));
+  auto seconds = static_cast<std::int64_t>(std::llround((serial - static_cast<double>(days)) * 86400.0));
+  if (seconds >= 86400) {
+    ++days;
+    seconds -= 86400;
+  }
+  // Days since 1970-01-01, then the civil date (H. Hinnant, "chrono-Compatible Low-Level Date Algorithms").
+  const std::int64_t z = days + (date1904 ? -24107 : -25569) + 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2 ? 1 : 0);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u %02lld:%02lld:%02lld", static_cast<long long>(y), m, d,
+                static_cast<long long>(seconds / 3600), static_cast<long long>(seconds / 60 % 60),
+                static_cast<long long>(seconds % 60));
+  return buf;
+}
+
 // A worksheet's rows, handed to the gate as each </row> closes. A cell's text is collected up to
 // max_cell_bytes and no further.
 class SheetHandler : public Poco::XML::DefaultHandler {
  public:
-  SheetHandler(const SharedStrings& shared, const TableLimits& limits, RowGate& gate)
-      : shared_(shared), limits_(limits), gate_(gate) {}
+  SheetHandler(const SharedStrings& shared, const WorkbookInfo& workbook, const TableLimits& limits,
+               RowGate& gate)
+      : shared_(shared), workbook_(workbook), limits_(limits), gate_(gate) {}
 
   void startElement(const Poco::XML::XMLString&, const Poco::XML::XMLString& local,
                     const Poco::XML::XMLString&, const Poco::XML::Attributes& attrs) override {
@@ -323,6 +455,9 @@ class SheetHandler : public Poco::XML::DefaultHandler {
       next_col_ = 0;
     } else if (local == "c") {
       type_ = attrs.getValue("", "t");
+      const std::string style = attrs.getValue("", "s");
+      const unsigned long xf = style.empty() ? 0 : std::strtoul(style.c_str(), nullptr, 10);
+      date_ = xf < workbook_.date_styles.size() && workbook_.date_styles[xf];
       const std::string ref = attrs.getValue("", "r");
       const long col = ColumnOf(ref, limits_.max_columns);
       skip_cell_ = col == kBeyondColumns;
@@ -384,7 +519,10 @@ class SheetHandler : public Poco::XML::DefaultHandler {
       } else if (type_.empty() || type_ == "n") {
         char* end = nullptr;
         const double v = std::strtod(value_.c_str(), &end);
-        text = (end != nullptr && *end == '\0' && !value_.empty()) ? FormatNumber(v) : value_;
+        const bool number = end != nullptr && *end == '\0' && !value_.empty();
+        text = !number                          ? value_
+               : date_ && v >= 0 && v < 2958466 ? FormatExcelDate(v, workbook_.date1904)
+                                                : FormatNumber(v);
       } else {
         text = value_;  // str, inlineStr, e (error text)
       }
@@ -396,6 +534,7 @@ class SheetHandler : public Poco::XML::DefaultHandler {
   }
 
   const SharedStrings& shared_;
+  const WorkbookInfo& workbook_;
   const TableLimits& limits_;
   RowGate& gate_;
   TableRow row_;
@@ -408,6 +547,7 @@ class SheetHandler : public Poco::XML::DefaultHandler {
   bool have_value_ = false;
   bool too_long_ = false;
   bool skip_cell_ = false;
+  bool date_ = false;  // the cell's style formats a date
 };
 
 void ParseXml(std::istream& in, Poco::XML::ContentHandler& handler) {
@@ -465,13 +605,25 @@ Status ReadXlsx(std::string_view bytes, const RowCallback& on_row, const TableLi
   std::istringstream in{std::string(bytes)};
   try {
     Poco::Zip::ZipArchive archive(in);
-    auto strings = archive.findHeader("xl/sharedStrings.xml");
-    // The first worksheet: sheet1.xml in every workbook written by Excel, WPS or the survey sites;
-    // otherwise the first xl/worksheets/*.xml by name.
-    auto sheet = archive.findHeader("xl/worksheets/sheet1.xml");
-    if (sheet == archive.headerEnd()) {
+    const auto none = archive.headerEnd();
+    UnpackBudget check{limits};  // every part is inflated into this counter before a row is read
+    // The first worksheet in workbook order (xl/workbook.xml, then its relationships); without
+    // them, sheet1.xml, else the first xl/worksheets/*.xml by name.
+    WorkbookInfo workbook;
+    if (auto part = archive.findHeader("xl/workbook.xml"); part != none) {
+      WorkbookHandler handler(workbook);
+      MINYI_RETURN_IF_ERROR(ReadMember(in, part->second, bytes.size(), check, &handler));
+    }
+    if (auto part = archive.findHeader("xl/_rels/workbook.xml.rels");
+        part != none && !workbook.first_sheet_rid.empty()) {
+      RelationshipsHandler handler(workbook);
+      MINYI_RETURN_IF_ERROR(ReadMember(in, part->second, bytes.size(), check, &handler));
+    }
+    auto sheet = workbook.first_sheet_path.empty() ? none : archive.findHeader(workbook.first_sheet_path);
+    if (sheet == none) sheet = archive.findHeader("xl/worksheets/sheet1.xml");
+    if (sheet == none) {
       std::string first;
-      for (auto it = archive.headerBegin(); it != archive.headerEnd(); ++it) {
+      for (auto it = archive.headerBegin(); it != none; ++it) {
         if (it->first.rfind("xl/worksheets/", 0) == 0 && it->first.find('/', 14) == std::string::npos &&
             (first.empty() || it->first < first)) {
           first = it->first;
@@ -480,21 +632,24 @@ Status ReadXlsx(std::string_view bytes, const RowCallback& on_row, const TableLi
       if (first.empty()) return Status::InvalidInput("the .xlsx file has no worksheet (xl/worksheets/*.xml)");
       sheet = archive.findHeader(first);
     }
-    // Every part to be read is inflated into a counter first, so a bomb is refused before a row is
-    // handed out (and stored); the second pass counts again.
-    UnpackBudget check{limits};
-    if (strings != archive.headerEnd())
-      MINYI_RETURN_IF_ERROR(ReadMember(in, strings->second, bytes.size(), check, nullptr));
-    MINYI_RETURN_IF_ERROR(ReadMember(in, sheet->second, bytes.size(), check, nullptr));
+    const auto styles = archive.findHeader("xl/styles.xml");
+    const auto strings = archive.findHeader("xl/sharedStrings.xml");
+    for (const auto& part : {styles, strings, sheet}) {
+      if (part != none) MINYI_RETURN_IF_ERROR(ReadMember(in, part->second, bytes.size(), check, nullptr));
+    }
 
-    UnpackBudget budget{limits};
+    UnpackBudget budget{limits};  // the same parts again, parsed
+    if (styles != none) {
+      StylesHandler handler(workbook, limits);
+      MINYI_RETURN_IF_ERROR(ReadMember(in, styles->second, bytes.size(), budget, &handler));
+    }
     SharedStrings shared;
-    if (strings != archive.headerEnd()) {
+    if (strings != none) {
       SharedStringsHandler handler(shared, limits);
       MINYI_RETURN_IF_ERROR(ReadMember(in, strings->second, bytes.size(), budget, &handler));
     }
     RowGate gate(limits, on_row);
-    SheetHandler handler(shared, limits, gate);
+    SheetHandler handler(shared, workbook, limits, gate);
     MINYI_RETURN_IF_ERROR(ReadMember(in, sheet->second, bytes.size(), budget, &handler));
   } catch (const StopParsing& stop) {
     return stop.status;

@@ -1,6 +1,7 @@
 // Questionnaire export files as rows of UTF-8 cells: 问卷星 .xls (BIFF, read with FreeXL) and CSV,
-// 腾讯问卷 CSV and .xlsx (zip + XML: xl/sharedStrings.xml and the first worksheet, read with PocoZip
-// and a SAX parser, so a large sheet is not held as a DOM). The format is decided by the content,
+// 腾讯问卷 CSV and .xlsx (zip + XML: xl/sharedStrings.xml, xl/styles.xml and the first worksheet in
+// workbook order (xl/workbook.xml and its relationships), read with PocoZip and a SAX parser, so a
+// large sheet is not held as a DOM). The format is decided by the content,
 // never the file name: "PK\3\4" is XLSX, the OLE2 signature D0 CF 11 E0 is XLS, anything else must be
 // text (CSV). Text is decoded by its byte-order mark (UTF-8), else as strict UTF-8, else as GB18030
 // (a superset of GBK, what Excel on Chinese Windows writes) through ICU.
@@ -77,7 +78,9 @@ struct TableInfo {
 
 // Reads the first worksheet (XLS, XLSX) or the CSV file at `path`. Cells of numbers are formatted
 // without a trailing ".0" (an integer-valued 3.0 is "3"); XLS/XLSX date cells are given as
-// "YYYY-MM-DD HH:MM:SS". Rows that are entirely empty are skipped. `limits.max_file_bytes` bounds
+// "YYYY-MM-DD HH:MM:SS" (XLSX: a number whose cell style has a date or time format, the built-in
+// ids 14-22 and 45-47 or a custom code with y/m/d/h/s outside quotes and brackets; the 1900 or 1904
+// date system as the workbook says). Rows that are entirely empty are skipped. `limits.max_file_bytes` bounds
 // the file size (kResourceExhausted above it); the other limits as above.
 Status ReadTableFile(const std::string& path, const RowCallback& on_row, TableInfo* info = nullptr,
                      const TableLimits& limits = TableLimits());

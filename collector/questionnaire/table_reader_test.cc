@@ -323,6 +323,45 @@ TEST(XlsLimitsTest, DeclaredDimensionsOverTheLimitAreRefusedBeforeFreexlAllocate
   // The fixture as exported passes the check (ReadTableTest reads it).
 }
 
+// ---- issue 16: the first sheet in workbook order, date cells by their number format
+
+TEST(XlsxWorkbookTest, FirstSheetInWorkbookOrderAndDatesByNumberFormat) {
+  const std::string rels_ns =
+      R"( xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships")";
+  auto cell = [](const std::string& style, const std::string& v) {
+    return "<c s=\"" + style + "\"><v>" + v + "</v></c>";
+  };
+  const std::vector<Part> parts = {
+      {"xl/workbook.xml",
+       "<?xml version=\"1.0\"?><workbook" + testing::kNs + rels_ns +
+           R"(><sheets><sheet name="答卷" sheetId="2" r:id="rId7"/><sheet name="旧" sheetId="1" r:id="rId1"/></sheets></workbook>)",
+       "", 0, ""},
+      {"xl/_rels/workbook.xml.rels",
+       R"(<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">)"
+       R"(<Relationship Id="rId1" Target="worksheets/sheet1.xml"/><Relationship Id="rId7" Target="/xl/worksheets/sheet2.xml"/>)"
+       R"(</Relationships>)",
+       "", 0, ""},
+      {"xl/styles.xml",
+       "<?xml version=\"1.0\"?><styleSheet" + testing::kNs +
+           R"(><numFmts count="3"><numFmt numFmtId="164" formatCode="yyyy/m/d\ h:mm"/>)"
+           R"(<numFmt numFmtId="165" formatCode="0.00&quot;d&quot;"/><numFmt numFmtId="166" formatCode="[Red]0"/></numFmts>)"
+           R"(<cellXfs count="5"><xf numFmtId="0"/><xf numFmtId="14"/><xf numFmtId="164"/><xf numFmtId="165"/>)"
+           R"(<xf numFmtId="166"/></cellXfs></styleSheet>)",
+       "", 0, ""},
+      Sheet(R"(<row r="1"><c t="inlineStr"><is><t>sheet1</t></is></c></row>)"),
+      {"xl/worksheets/sheet2.xml",
+       "<?xml version=\"1.0\"?><worksheet" + testing::kNs + "><sheetData><row r=\"1\">" + cell("1", "46189") +
+           cell("2", "46189.5") + cell("3", "12.5") + cell("4", "7") + cell("0", "46189") +
+           "</row></sheetData></worksheet>",
+       "", 0, ""},
+  };
+  const Outcome o = ReadMeasured(Zip(parts));
+  ASSERT_TRUE(o.status.ok()) << o.status;
+  ASSERT_EQ(o.rows.size(), 1u);
+  EXPECT_EQ(o.rows[0].cells,
+            (std::vector<std::string>{"2026-06-16 00:00:00", "2026-06-16 12:00:00", "12.5", "7", "46189"}));
+}
+
 TEST(CsvLimitsTest, OversizedCellRejectsItsRowOnly) {
   std::vector<TableRow> rows;
   const Status s =
