@@ -136,6 +136,7 @@ Status UploadError(const Status& error, const std::string& temp_path, const q::Q
     message.replace(at, temp_path.size(), request.file_name);
   }
   if (error.code() == StatusCode::kUnavailable) return Status::Unavailable(message);
+  if (error.code() == StatusCode::kResourceExhausted) return Status::ResourceExhausted(message);  // 413
   if (map == nullptr && message.rfind("header:", 0) == 0) {
     return Status::InvalidInput(message + " (no questionnaire map in questionnaire.map_dir names " +
                                 MapWanted(request) + ": ask an administrator to add one)");

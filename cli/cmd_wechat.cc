@@ -182,6 +182,10 @@ void UploadQuestionnaire(const UploadRuntime& runtime, const AreaRegistry& areas
     return http::SendError(response,
                            Status::Unavailable("the store failed; retry (rows stored before stay)"));
   }
+  // Over a reader limit (a workbook that unpacks too large: table_reader.h): 413; else 422.
+  if (report.status().code() == StatusCode::kResourceExhausted) {
+    return SendJsonError(response, 413, "too_large", report.status().message());
+  }
   if (!report.ok()) return SendJsonError(response, 422, "unusable_questionnaire", report.status().message());
   http::SendJson(response, 200, report.value());
 }

@@ -18,7 +18,9 @@
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <streambuf>
 
+#include "collector/questionnaire/xls_limits.h"
 #include "core/csv.h"
 
 namespace minyi::collector::questionnaire {
@@ -112,15 +114,141 @@ struct StopParsing {
   Status status;
 };
 
+// Why the default TableLimits (table_reader.h) are what they are:
+//  - max_unpacked_bytes 64 MiB: a sheet costs ~35 bytes of XML per cell (`<c r="AB1234" t="s"><v>17
+//    </v></c>`), so 64 MiB holds ~30,000 rows of 60 questions, several times the largest town's
+//    export; it is also wechat.max_upload_bytes, so an upload never unpacks to more than it could
+//    have sent uncompressed.
+//  - max_ratio 100:1: spreadsheet XML deflates 5-20:1 (repeated tags); the bombs of issue 13 are
+//    ~1000:1. Parts under 1 MiB unpacked are not held to it (a small, very regular styles or rels
+//    part may compress better, and cannot hurt).
+//  - max_cell_bytes 32 KiB: Excel keeps at most 32,767 characters in a cell; 32 KiB of UTF-8 is
+//    ~10,900 Chinese characters, pages of text, more than any open answer a resident types.
+//  - max_columns 16384: Excel's last column (XFD); a reference beyond it is forged.
+//  - max_text_bytes 64 MiB: the cells of the whole table, so that a few shared strings referenced
+//    from a million cells (an amplification inside the XML, not the zip) cannot multiply the text.
+//  - max_zip_members 1000: an export has ~10 parts; Excel workbooks with images a few hundred.
+//  - max_xls_cells 2 Mi: FreeXL allocates 16 bytes per declared cell (32 MiB here); 问卷星 .xls
+//    exports of 10,000 answers x 200 columns fit. BIFF8 allows 65,536 x 256 (264 MB in FreeXL).
+constexpr std::size_t kRatioFloorBytes = std::size_t{1} << 20;
+
+std::string Mib(std::size_t bytes) {
+  return bytes % (std::size_t{1} << 20) == 0 ? std::to_string(bytes >> 20) + " MiB"
+                                             : std::to_string(bytes) + " bytes";
+}
+
+// The unpacked bytes of one workbook, counted across the zip members read.
+struct UnpackBudget {
+  const TableLimits& limits;
+  std::size_t used = 0;
+};
+
+// A zip member's inflated bytes, counted as they are read: the reader gets end-of-input, and
+// status() the reason, once the workbook's unpacked total or the member's ratio is over its limit.
+// Stopping by end-of-input (not an exception) because std::istream swallows exceptions thrown by
+// its streambuf; the caller checks status() after parsing.
+class CountingStreamBuf : public std::streambuf {
+ public:
+  CountingStreamBuf(std::istream& inner, std::string member, std::uint64_t compressed, UnpackBudget& budget)
+      : inner_(inner), member_(std::move(member)), compressed_(compressed), budget_(budget) {}
+  const Status& status() const { return status_; }
+
+ protected:
+  int_type underflow() override {
+    if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
+    if (!status_.ok()) return traits_type::eof();
+    inner_.read(buffer_, sizeof buffer_);
+    const auto got = static_cast<std::size_t>(inner_.gcount());
+    if (got == 0) return traits_type::eof();
+    member_bytes_ += got;
+    budget_.used += got;
+    const TableLimits& limits = budget_.limits;
+    if (budget_.used > limits.max_unpacked_bytes) {
+      status_ = Status::ResourceExhausted(member_ + ": the .xlsx unpacks to more than " +
+                                          Mib(limits.max_unpacked_bytes) +
+                                          " (the limit for a questionnaire workbook's parts)");
+      return traits_type::eof();
+    }
+    if (member_bytes_ > kRatioFloorBytes &&
+        member_bytes_ > limits.max_ratio * std::max<std::uint64_t>(compressed_, 1)) {
+      status_ = Status::InvalidInput(member_ + ": inflates more than " + std::to_string(limits.max_ratio) +
+                                     " times its compressed size of " + std::to_string(compressed_) +
+                                     " bytes (a decompression bomb?)");
+      return traits_type::eof();
+    }
+    setg(buffer_, buffer_, buffer_ + got);
+    return traits_type::to_int_type(*gptr());
+  }
+
+ private:
+  std::istream& inner_;
+  std::string member_;
+  std::uint64_t compressed_;
+  UnpackBudget& budget_;
+  std::uint64_t member_bytes_ = 0;
+  Status status_;
+  char buffer_[1 << 16];
+};
+
+// The text of every cell handed out, and the checks each row passes on its way to the callback.
+class RowGate {
+ public:
+  RowGate(const TableLimits& limits, const RowCallback& on_row) : limits_(limits), on_row_(on_row) {}
+
+  // A cell over max_cell_bytes is emptied and makes the row an error row; beyond max_text_bytes in
+  // all, the file stops (kResourceExhausted).
+  Status Deliver(TableRow& row) {
+    if (row.cells.size() > limits_.max_columns) {
+      row.cells.resize(limits_.max_columns);
+      Flag(row, "more than " + std::to_string(limits_.max_columns) + " columns");
+    }
+    for (std::size_t c = 0; c < row.cells.size(); ++c) {
+      if (row.cells[c].size() > limits_.max_cell_bytes) {
+        row.cells[c].clear();
+        Flag(row, "column " + std::to_string(c + 1) + ": a cell longer than " +
+                      std::to_string(limits_.max_cell_bytes) + " bytes (the limit for one answer)");
+      }
+      text_bytes_ += row.cells[c].size();
+    }
+    if (text_bytes_ > limits_.max_text_bytes) {
+      return Status::ResourceExhausted(
+          "row " + std::to_string(row.number) + ": the cells of the table add up to more than " +
+          Mib(limits_.max_text_bytes) + " (the limit for one questionnaire file)");
+    }
+    return on_row_(row);
+  }
+
+  // Marks a row as malformed (the first reason wins; the row keeps what could be read).
+  static void Flag(TableRow& row, const std::string& reason) {
+    if (row.error.ok()) row.error = Status::InvalidInput(reason);
+  }
+
+ private:
+  const TableLimits& limits_;
+  const RowCallback& on_row_;
+  std::size_t text_bytes_ = 0;
+};
+
 // xl/sharedStrings.xml: <si> items, each the concatenation of its <t> texts (phonetic <rPh> runs
-// skipped).
+// skipped). An item over max_cell_bytes is kept empty and listed in too_long (a cell that refers to
+// it makes its row an error row); the strings held count against max_unpacked_bytes, with the
+// std::string each costs, so that millions of empty items cannot grow the table past the budget.
+struct SharedStrings {
+  std::vector<std::string> text;
+  std::vector<std::size_t> too_long;  // ascending indexes
+  bool TooLong(std::size_t index) const {
+    return std::binary_search(too_long.begin(), too_long.end(), index);
+  }
+};
+
 class SharedStringsHandler : public Poco::XML::DefaultHandler {
  public:
-  explicit SharedStringsHandler(std::vector<std::string>& out) : out_(out) {}
-  void startElement(const Poco::XML::XMLString&, const Poco::XML::XMLString& local, const Poco::XML::XMLString&,
-                    const Poco::XML::Attributes&) override {
+  SharedStringsHandler(SharedStrings& out, const TableLimits& limits) : out_(out), limits_(limits) {}
+  void startElement(const Poco::XML::XMLString&, const Poco::XML::XMLString& local,
+                    const Poco::XML::XMLString&, const Poco::XML::Attributes&) override {
     if (local == "si") {
       current_.clear();
+      too_long_ = false;
       in_si_ = true;
     } else if (local == "rPh") {
       in_phonetic_ = true;
@@ -131,7 +259,17 @@ class SharedStringsHandler : public Poco::XML::DefaultHandler {
   void endElement(const Poco::XML::XMLString&, const Poco::XML::XMLString& local,
                   const Poco::XML::XMLString&) override {
     if (local == "si") {
-      out_.push_back(current_);
+      if (too_long_) {
+        out_.too_long.push_back(out_.text.size());
+        current_.clear();
+      }
+      held_ += current_.size() + sizeof(std::string);
+      if (held_ > limits_.max_unpacked_bytes) {
+        throw StopParsing{
+            Status::ResourceExhausted("xl/sharedStrings.xml: more than " + Mib(limits_.max_unpacked_bytes) +
+                                      " of shared strings (the limit for a questionnaire workbook's parts)")};
+      }
+      out_.text.push_back(current_);
       in_si_ = false;
     } else if (local == "rPh") {
       in_phonetic_ = false;
@@ -140,44 +278,198 @@ class SharedStringsHandler : public Poco::XML::DefaultHandler {
     }
   }
   void characters(const Poco::XML::XMLChar ch[], int start, int length) override {
-    if (in_t_) current_.append(ch + start, static_cast<std::size_t>(length));
+    if (!in_t_ || too_long_) return;
+    current_.append(ch + start, static_cast<std::size_t>(length));
+    too_long_ = current_.size() > limits_.max_cell_bytes;
   }
 
  private:
-  std::vector<std::string>& out_;
+  SharedStrings& out_;
+  const TableLimits& limits_;
   std::string current_;
+  std::size_t held_ = 0;
+  bool too_long_ = false;
   bool in_si_ = false;
   bool in_t_ = false;
   bool in_phonetic_ = false;
 };
 
-// "AB12" → 27 (0-based column 27); -1 when there are no letters.
-long ColumnOf(const std::string& ref) {
+// "AB12" → 27 (0-based column 27); -1 when there are no letters; kBeyondColumns for a column past
+// `max_columns` (counting stops there: a reference of a thousand letters cannot overflow).
+constexpr long kBeyondColumns = -2;
+long ColumnOf(const std::string& ref, std::size_t max_columns) {
   long col = 0;
   std::size_t i = 0;
-  for (; i < ref.size() && ref[i] >= 'A' && ref[i] <= 'Z'; ++i) col = col * 26 + (ref[i] - 'A' + 1);
+  for (; i < ref.size() && ref[i] >= 'A' && ref[i] <= 'Z'; ++i) {
+    col = col * 26 + (ref[i] - 'A' + 1);
+    if (static_cast<std::size_t>(col) > max_columns) return kBeyondColumns;
+  }
   return i == 0 ? -1 : col - 1;
 }
 
-// A worksheet's rows, handed to the callback as each </row> closes.
+// What the workbook says about reading its first sheet: xl/workbook.xml (sheets in workbook order,
+// the date system), its relationships (where each sheet is) and xl/styles.xml (which cell styles
+// are dates).
+struct WorkbookInfo {
+  std::string first_sheet_rid;    // r:id of the first <sheet>
+  std::string first_sheet_path;   // from the relationships: "xl/worksheets/sheet1.xml"
+  bool date1904 = false;          // <workbookPr date1904="1"/>
+  std::vector<bool> date_styles;  // by cellXfs index: the style formats a date or time
+};
+
+constexpr char kRelationshipsNs[] = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+
+bool TrueAttr(const std::string& v) { return v == "1" || v == "true"; }
+
+class WorkbookHandler : public Poco::XML::DefaultHandler {
+ public:
+  explicit WorkbookHandler(WorkbookInfo& info) : info_(info) {}
+  void startElement(const Poco::XML::XMLString&, const Poco::XML::XMLString& local,
+                    const Poco::XML::XMLString&, const Poco::XML::Attributes& attrs) override {
+    if (local == "sheet" && info_.first_sheet_rid.empty()) {
+      info_.first_sheet_rid = attrs.getValue(kRelationshipsNs, "id");
+    } else if (local == "workbookPr") {
+      info_.date1904 = TrueAttr(attrs.getValue("", "date1904"));
+    }
+  }
+
+ private:
+  WorkbookInfo& info_;
+};
+
+// xl/_rels/workbook.xml.rels: the target of the first sheet's relationship, as a zip path.
+class RelationshipsHandler : public Poco::XML::DefaultHandler {
+ public:
+  explicit RelationshipsHandler(WorkbookInfo& info) : info_(info) {}
+  void startElement(const Poco::XML::XMLString&, const Poco::XML::XMLString& local,
+                    const Poco::XML::XMLString&, const Poco::XML::Attributes& attrs) override {
+    if (local != "Relationship" || attrs.getValue("", "Id") != info_.first_sheet_rid) return;
+    const std::string target = attrs.getValue("", "Target");
+    info_.first_sheet_path = !target.empty() && target[0] == '/' ? target.substr(1) : "xl/" + target;
+  }
+
+ private:
+  WorkbookInfo& info_;
+};
+
+// A number format that shows a date or time: the built-in ids 14-22 and 45-47, or a custom code with
+// y, m, d, h or s outside quoted text, [colors]/[conditions] and backslash escapes ([h] elapsed hours
+// count as a time).
+bool IsDateFormat(int id, const std::string& code) {
+  if ((id >= 14 && id <= 22) || (id >= 45 && id <= 47)) return true;
+  bool quoted = false;
+  for (std::size_t i = 0; i < code.size(); ++i) {
+    const char c = code[i];
+    if (quoted) {
+      quoted = c != '"';
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == '\\' || c == '_' || c == '*') {
+      ++i;  // the next character is literal (or padding)
+    } else if (c == '[') {
+      const std::size_t close = code.find(']', i);
+      const std::string inside =
+          code.substr(i + 1, close == std::string::npos ? std::string::npos : close - i - 1);
+      if (!inside.empty() && (inside[0] == 'h' || inside[0] == 'H' || inside[0] == 'm' || inside[0] == 'M' ||
+                              inside[0] == 's' || inside[0] == 'S')) {
+        return true;
+      }
+      if (close == std::string::npos) break;
+      i = close;
+    } else if (std::string_view("yYmMdDhHsS").find(c) != std::string_view::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+class StylesHandler : public Poco::XML::DefaultHandler {
+ public:
+  StylesHandler(WorkbookInfo& info, const TableLimits& limits) : info_(info), limits_(limits) {}
+  void startElement(const Poco::XML::XMLString&, const Poco::XML::XMLString& local,
+                    const Poco::XML::XMLString&, const Poco::XML::Attributes& attrs) override {
+    if (local == "numFmt") {
+      custom_dates_.emplace_back(std::atoi(attrs.getValue("", "numFmtId").c_str()),
+                                 IsDateFormat(-1, attrs.getValue("", "formatCode")));
+    } else if (local == "cellXfs") {
+      in_cell_xfs_ = true;
+    } else if (local == "xf" && in_cell_xfs_ && info_.date_styles.size() < limits_.max_columns * 4) {
+      const int id = std::atoi(attrs.getValue("", "numFmtId").c_str());
+      bool date = IsDateFormat(id, "");
+      for (const auto& [custom, is_date] : custom_dates_) date = custom == id ? is_date : date;
+      info_.date_styles.push_back(date);
+    }
+  }
+  void endElement(const Poco::XML::XMLString&, const Poco::XML::XMLString& local,
+                  const Poco::XML::XMLString&) override {
+    if (local == "cellXfs") in_cell_xfs_ = false;
+  }
+
+ private:
+  WorkbookInfo& info_;
+  const TableLimits& limits_;
+  std::vector<std::pair<int, bool>> custom_dates_;  // numFmtId, is a date (a workbook has a few dozen)
+  bool in_cell_xfs_ = false;
+};
+
+// An Excel date serial as "YYYY-MM-DD HH:MM:SS" (1900 system: day 0 is 1899-12-30, which absorbs
+// Excel's phantom 1900-02-29 for every date from March 1900 on; 1904 system: day 0 is 1904-01-01).
+std::string FormatExcelDate(double serial, bool date1904) {
+  auto days = static_cast<std::int64_t>(std::floor(serial));
+  auto seconds = static_cast<std::int64_t>(std::llround((serial - static_cast<double>(days)) * 86400.0));
+  if (seconds >= 86400) {
+    ++days;
+    seconds -= 86400;
+  }
+  // Days since 1970-01-01, then the civil date (H. Hinnant, "chrono-Compatible Low-Level Date Algorithms").
+  const std::int64_t z = days + (date1904 ? -24107 : -25569) + 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2 ? 1 : 0);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u %02lld:%02lld:%02lld", static_cast<long long>(y), m, d,
+                static_cast<long long>(seconds / 3600), static_cast<long long>(seconds / 60 % 60),
+                static_cast<long long>(seconds % 60));
+  return buf;
+}
+
+// A worksheet's rows, handed to the gate as each </row> closes. A cell's text is collected up to
+// max_cell_bytes and no further.
 class SheetHandler : public Poco::XML::DefaultHandler {
  public:
-  SheetHandler(const std::vector<std::string>& shared, const RowCallback& on_row)
-      : shared_(shared), on_row_(on_row) {}
+  SheetHandler(const SharedStrings& shared, const WorkbookInfo& workbook, const TableLimits& limits,
+               RowGate& gate)
+      : shared_(shared), workbook_(workbook), limits_(limits), gate_(gate) {}
 
-  void startElement(const Poco::XML::XMLString&, const Poco::XML::XMLString& local, const Poco::XML::XMLString&,
-                    const Poco::XML::Attributes& attrs) override {
+  void startElement(const Poco::XML::XMLString&, const Poco::XML::XMLString& local,
+                    const Poco::XML::XMLString&, const Poco::XML::Attributes& attrs) override {
     if (local == "row") {
-      cells_.clear();
+      row_ = TableRow();
       const std::string r = attrs.getValue("", "r");
       row_number_ = r.empty() ? row_number_ + 1 : std::strtoul(r.c_str(), nullptr, 10);
       next_col_ = 0;
     } else if (local == "c") {
       type_ = attrs.getValue("", "t");
-      const long col = ColumnOf(attrs.getValue("", "r"));
+      const std::string style = attrs.getValue("", "s");
+      const unsigned long xf = style.empty() ? 0 : std::strtoul(style.c_str(), nullptr, 10);
+      date_ = xf < workbook_.date_styles.size() && workbook_.date_styles[xf];
+      const std::string ref = attrs.getValue("", "r");
+      const long col = ColumnOf(ref, limits_.max_columns);
+      skip_cell_ = col == kBeyondColumns;
+      if (skip_cell_) RowGate::Flag(row_, "cell " + ref.substr(0, 20) + " lies beyond column XFD");
       col_ = col >= 0 ? static_cast<std::size_t>(col) : next_col_;
+      if (col_ >= limits_.max_columns) {
+        skip_cell_ = true;
+        RowGate::Flag(row_, "more than " + std::to_string(limits_.max_columns) + " columns");
+      }
       value_.clear();
       have_value_ = false;
+      too_long_ = false;
     } else if (local == "v" || (local == "t" && type_ == "inlineStr")) {
       in_value_ = true;
       have_value_ = true;
@@ -188,43 +480,64 @@ class SheetHandler : public Poco::XML::DefaultHandler {
     if (local == "v" || local == "t") {
       in_value_ = false;
     } else if (local == "c") {
-      std::string text;
-      if (have_value_) {
-        if (type_ == "s") {
-          const unsigned long index = std::strtoul(value_.c_str(), nullptr, 10);
-          if (index < shared_.size()) text = shared_[index];
-        } else if (type_ == "b") {
-          text = value_ == "1" ? "TRUE" : "FALSE";
-        } else if (type_.empty() || type_ == "n") {
-          char* end = nullptr;
-          const double v = std::strtod(value_.c_str(), &end);
-          text = (end != nullptr && *end == '\0' && !value_.empty()) ? FormatNumber(v) : value_;
-        } else {
-          text = value_;  // str, inlineStr, e (error text)
-        }
-      }
-      if (cells_.size() <= col_) cells_.resize(col_ + 1);
-      cells_[col_] = std::move(text);
-      next_col_ = col_ + 1;
+      EndCell();
     } else if (local == "row") {
-      if (!AllEmpty(cells_)) {
-        TableRow row;
-        row.number = row_number_;
-        row.cells = std::move(cells_);
-        Status s = on_row_(row);
+      if (!AllEmpty(row_.cells) || !row_.error.ok()) {
+        row_.number = row_number_;
+        Status s = gate_.Deliver(row_);
         if (!s.ok()) throw StopParsing{std::move(s)};
       }
-      cells_.clear();
+      row_ = TableRow();
     }
   }
   void characters(const Poco::XML::XMLChar ch[], int start, int length) override {
-    if (in_value_) value_.append(ch + start, static_cast<std::size_t>(length));
+    if (!in_value_ || too_long_) return;
+    value_.append(ch + start, static_cast<std::size_t>(length));
+    too_long_ = value_.size() > limits_.max_cell_bytes;
   }
 
  private:
-  const std::vector<std::string>& shared_;
-  const RowCallback& on_row_;
-  std::vector<std::string> cells_;
+  void EndCell() {
+    if (skip_cell_) return;
+    std::string text;
+    if (too_long_) {
+      RowGate::Flag(row_, "column " + std::to_string(col_ + 1) + ": a cell longer than " +
+                              std::to_string(limits_.max_cell_bytes) + " bytes (the limit for one answer)");
+    } else if (have_value_) {
+      if (type_ == "s") {
+        const unsigned long index = std::strtoul(value_.c_str(), nullptr, 10);
+        if (shared_.TooLong(index)) {
+          RowGate::Flag(row_, "column " + std::to_string(col_ + 1) + ": shared string " +
+                                  std::to_string(index) + " is longer than " +
+                                  std::to_string(limits_.max_cell_bytes) +
+                                  " bytes (the limit for one answer)");
+        } else if (index < shared_.text.size()) {
+          text = shared_.text[index];
+        }
+      } else if (type_ == "b") {
+        text = value_ == "1" ? "TRUE" : "FALSE";
+      } else if (type_.empty() || type_ == "n") {
+        char* end = nullptr;
+        const double v = std::strtod(value_.c_str(), &end);
+        const bool number = end != nullptr && *end == '\0' && !value_.empty();
+        text = !number                          ? value_
+               : date_ && v >= 0 && v < 2958466 ? FormatExcelDate(v, workbook_.date1904)
+                                                : FormatNumber(v);
+      } else {
+        text = value_;  // str, inlineStr, e (error text)
+      }
+    }
+    std::vector<std::string>& cells = row_.cells;
+    if (cells.size() <= col_) cells.resize(col_ + 1);
+    cells[col_] = std::move(text);
+    next_col_ = col_ + 1;
+  }
+
+  const SharedStrings& shared_;
+  const WorkbookInfo& workbook_;
+  const TableLimits& limits_;
+  RowGate& gate_;
+  TableRow row_;
   std::size_t row_number_ = 0;
   std::size_t col_ = 0;
   std::size_t next_col_ = 0;
@@ -232,33 +545,85 @@ class SheetHandler : public Poco::XML::DefaultHandler {
   std::string value_;
   bool in_value_ = false;
   bool have_value_ = false;
+  bool too_long_ = false;
+  bool skip_cell_ = false;
+  bool date_ = false;  // the cell's style formats a date
 };
 
 void ParseXml(std::istream& in, Poco::XML::ContentHandler& handler) {
   Poco::XML::SAXParser parser;
   parser.setFeature(Poco::XML::XMLReader::FEATURE_NAMESPACES, true);
+  // Nothing from outside the part (expat >= 2.4 also bounds internal entity amplification).
+  parser.setFeature(Poco::XML::XMLReader::FEATURE_EXTERNAL_GENERAL_ENTITIES, false);
+  parser.setFeature(Poco::XML::XMLReader::FEATURE_EXTERNAL_PARAMETER_ENTITIES, false);
   parser.setContentHandler(&handler);
   Poco::XML::InputSource source(in);
   parser.parse(&source);
 }
 
-Status ReadXlsx(std::istream& in, const RowCallback& on_row) {
+// Local file headers in a zip: Poco's ZipArchive keeps every entry it parses, so their number is
+// bounded before it parses them. (A signature inside compressed data only raises the count.)
+std::size_t CountZipEntries(std::string_view bytes) {
+  constexpr std::string_view kLocalHeader("PK\x03\x04", 4);
+  std::size_t count = 0;
+  for (std::size_t at = bytes.find(kLocalHeader); at != std::string_view::npos;
+       at = bytes.find(kLocalHeader, at + kLocalHeader.size())) {
+    ++count;
+  }
+  return count;
+}
+
+// Inflates one zip member through the budget, into `handler` or (nullptr) into nothing but the
+// count. The budget's refusal wins over the XML error its early end of input causes.
+Status ReadMember(std::istream& in, const Poco::Zip::ZipLocalFileHeader& header, std::uint64_t archive_bytes,
+                  UnpackBudget& budget, Poco::XML::ContentHandler* handler) {
+  in.clear();
+  Poco::Zip::ZipInputStream zin(in, header);
+  CountingStreamBuf counted(zin, header.getFileName(),
+                            std::min<std::uint64_t>(header.getCompressedSize(), archive_bytes), budget);
+  std::istream stream(&counted);
+  try {
+    if (handler != nullptr) {
+      ParseXml(stream, *handler);
+    } else {
+      char buffer[1 << 16];
+      while (stream.read(buffer, sizeof buffer) || stream.gcount() > 0) {
+      }
+    }
+  } catch (const Poco::Exception&) {
+    if (!counted.status().ok()) return counted.status();
+    throw;
+  }
+  return counted.status();
+}
+
+Status ReadXlsx(std::string_view bytes, const RowCallback& on_row, const TableLimits& limits) {
+  if (CountZipEntries(bytes) > limits.max_zip_members) {
+    return Status::InvalidInput("the .xlsx zip has more than " + std::to_string(limits.max_zip_members) +
+                                " entries (the limit for a questionnaire workbook)");
+  }
+  std::istringstream in{std::string(bytes)};
   try {
     Poco::Zip::ZipArchive archive(in);
-    std::vector<std::string> shared;
-    auto strings = archive.findHeader("xl/sharedStrings.xml");
-    if (strings != archive.headerEnd()) {
-      in.clear();
-      Poco::Zip::ZipInputStream zin(in, strings->second);
-      SharedStringsHandler handler(shared);
-      ParseXml(zin, handler);
+    const auto none = archive.headerEnd();
+    UnpackBudget check{limits};  // every part is inflated into this counter before a row is read
+    // The first worksheet in workbook order (xl/workbook.xml, then its relationships); without
+    // them, sheet1.xml, else the first xl/worksheets/*.xml by name.
+    WorkbookInfo workbook;
+    if (auto part = archive.findHeader("xl/workbook.xml"); part != none) {
+      WorkbookHandler handler(workbook);
+      MINYI_RETURN_IF_ERROR(ReadMember(in, part->second, bytes.size(), check, &handler));
     }
-    // The first worksheet: sheet1.xml in every workbook written by Excel, WPS or the survey sites;
-    // otherwise the first xl/worksheets/*.xml by name.
-    auto sheet = archive.findHeader("xl/worksheets/sheet1.xml");
-    if (sheet == archive.headerEnd()) {
+    if (auto part = archive.findHeader("xl/_rels/workbook.xml.rels");
+        part != none && !workbook.first_sheet_rid.empty()) {
+      RelationshipsHandler handler(workbook);
+      MINYI_RETURN_IF_ERROR(ReadMember(in, part->second, bytes.size(), check, &handler));
+    }
+    auto sheet = workbook.first_sheet_path.empty() ? none : archive.findHeader(workbook.first_sheet_path);
+    if (sheet == none) sheet = archive.findHeader("xl/worksheets/sheet1.xml");
+    if (sheet == none) {
       std::string first;
-      for (auto it = archive.headerBegin(); it != archive.headerEnd(); ++it) {
+      for (auto it = archive.headerBegin(); it != none; ++it) {
         if (it->first.rfind("xl/worksheets/", 0) == 0 && it->first.find('/', 14) == std::string::npos &&
             (first.empty() || it->first < first)) {
           first = it->first;
@@ -267,10 +632,25 @@ Status ReadXlsx(std::istream& in, const RowCallback& on_row) {
       if (first.empty()) return Status::InvalidInput("the .xlsx file has no worksheet (xl/worksheets/*.xml)");
       sheet = archive.findHeader(first);
     }
-    in.clear();
-    Poco::Zip::ZipInputStream zin(in, sheet->second);
-    SheetHandler handler(shared, on_row);
-    ParseXml(zin, handler);
+    const auto styles = archive.findHeader("xl/styles.xml");
+    const auto strings = archive.findHeader("xl/sharedStrings.xml");
+    for (const auto& part : {styles, strings, sheet}) {
+      if (part != none) MINYI_RETURN_IF_ERROR(ReadMember(in, part->second, bytes.size(), check, nullptr));
+    }
+
+    UnpackBudget budget{limits};  // the same parts again, parsed
+    if (styles != none) {
+      StylesHandler handler(workbook, limits);
+      MINYI_RETURN_IF_ERROR(ReadMember(in, styles->second, bytes.size(), budget, &handler));
+    }
+    SharedStrings shared;
+    if (strings != none) {
+      SharedStringsHandler handler(shared, limits);
+      MINYI_RETURN_IF_ERROR(ReadMember(in, strings->second, bytes.size(), budget, &handler));
+    }
+    RowGate gate(limits, on_row);
+    SheetHandler handler(shared, workbook, limits, gate);
+    MINYI_RETURN_IF_ERROR(ReadMember(in, sheet->second, bytes.size(), budget, &handler));
   } catch (const StopParsing& stop) {
     return stop.status;
   } catch (const Poco::Exception& e) {
@@ -281,13 +661,15 @@ Status ReadXlsx(std::istream& in, const RowCallback& on_row) {
   return Status::Ok();
 }
 
-Status ReadCsv(std::string_view bytes, const RowCallback& on_row, TableInfo* info) {
+Status ReadCsv(std::string_view bytes, const RowCallback& on_row, TableInfo* info,
+               const TableLimits& limits) {
   TextEncoding encoding = TextEncoding::kUtf8;
   auto text = DecodeText(bytes, &encoding);
   if (!text.ok()) return text.status();
   if (info != nullptr) info->encoding = encoding;
   std::istringstream in(text.value());
   CsvReader reader(in);
+  RowGate gate(limits, on_row);
   std::vector<std::string> fields;
   Status error;
   while (reader.Next(fields, &error)) {
@@ -296,7 +678,7 @@ Status ReadCsv(std::string_view bytes, const RowCallback& on_row, TableInfo* inf
     row.number = reader.line();
     row.cells = std::move(fields);
     row.error = error;
-    MINYI_RETURN_IF_ERROR(on_row(row));
+    MINYI_RETURN_IF_ERROR(gate.Deliver(row));
     fields.clear();
   }
   return Status::Ok();
@@ -305,24 +687,32 @@ Status ReadCsv(std::string_view bytes, const RowCallback& on_row, TableInfo* inf
 std::string FreexlError(int code) {
   switch (code) {
     case FREEXL_INVALID_CFBF_HEADER:
-    case FREEXL_CFBF_INVALID_SIGNATURE: return "not an OLE2 compound file";
+    case FREEXL_CFBF_INVALID_SIGNATURE:
+      return "not an OLE2 compound file";
     case FREEXL_CFBF_READ_ERROR:
     case FREEXL_CFBF_SEEK_ERROR:
     case FREEXL_CFBF_EMPTY_FAT_CHAIN:
-    case FREEXL_CFBF_ILLEGAL_FAT_ENTRY: return "the compound file ends early or its sector chain is broken";
-    case FREEXL_BIFF_WORKBOOK_NOT_FOUND: return "no Workbook stream";
-    case FREEXL_BIFF_INVALID_BOF: return "not a BIFF workbook";
+    case FREEXL_CFBF_ILLEGAL_FAT_ENTRY:
+      return "the compound file ends early or its sector chain is broken";
+    case FREEXL_BIFF_WORKBOOK_NOT_FOUND:
+      return "no Workbook stream";
+    case FREEXL_BIFF_INVALID_BOF:
+      return "not a BIFF workbook";
     case FREEXL_BIFF_INVALID_SST:
-    case FREEXL_BIFF_ILLEGAL_SST_INDEX: return "broken shared string table";
+    case FREEXL_BIFF_ILLEGAL_SST_INDEX:
+      return "broken shared string table";
     case FREEXL_UNSUPPORTED_CHARSET:
-    case FREEXL_INVALID_CHARACTER: return "text in an unsupported or invalid code page";
+    case FREEXL_INVALID_CHARACTER:
+      return "text in an unsupported or invalid code page";
     case FREEXL_INVALID_MINI_STREAM:
-    case FREEXL_CFBF_ILLEGAL_MINI_FAT_ENTRY: return "broken mini stream";
-    default: return "FreeXL error " + std::to_string(code);
+    case FREEXL_CFBF_ILLEGAL_MINI_FAT_ENTRY:
+      return "broken mini stream";
+    default:
+      return "FreeXL error " + std::to_string(code);
   }
 }
 
-Status ReadXls(const std::string& path, const RowCallback& on_row) {
+Status ReadXls(const std::string& path, const RowCallback& on_row, const TableLimits& limits) {
   const void* handle = nullptr;
   const int opened = freexl_open(path.c_str(), &handle);
   std::unique_ptr<const void, void (*)(const void*)> guard(handle, [](const void* h) {
@@ -332,7 +722,8 @@ Status ReadXls(const std::string& path, const RowCallback& on_row) {
     return Status::InvalidInput("truncated or damaged .xls file (" + FreexlError(opened) + ")");
   }
   unsigned int password = 0;
-  if (freexl_get_info(handle, FREEXL_BIFF_PASSWORD, &password) == FREEXL_OK && password == FREEXL_BIFF_OBFUSCATED) {
+  if (freexl_get_info(handle, FREEXL_BIFF_PASSWORD, &password) == FREEXL_OK &&
+      password == FREEXL_BIFF_OBFUSCATED) {
     return Status::InvalidInput("the .xls file is password-protected");
   }
   if (freexl_select_active_worksheet(handle, 0) != FREEXL_OK) {
@@ -343,6 +734,7 @@ Status ReadXls(const std::string& path, const RowCallback& on_row) {
   if (freexl_worksheet_dimensions(handle, &rows, &columns) != FREEXL_OK) {
     return Status::InvalidInput("the .xls worksheet has no dimensions");
   }
+  RowGate gate(limits, on_row);
   for (unsigned int r = 0; r < rows; ++r) {
     TableRow row;
     row.number = r + 1;
@@ -351,8 +743,12 @@ Status ReadXls(const std::string& path, const RowCallback& on_row) {
       FreeXL_CellValue cell;
       if (freexl_get_cell_value(handle, r, c, &cell) != FREEXL_OK) continue;
       switch (cell.type) {
-        case FREEXL_CELL_INT: row.cells[c] = std::to_string(cell.value.int_value); break;
-        case FREEXL_CELL_DOUBLE: row.cells[c] = FormatNumber(cell.value.double_value); break;
+        case FREEXL_CELL_INT:
+          row.cells[c] = std::to_string(cell.value.int_value);
+          break;
+        case FREEXL_CELL_DOUBLE:
+          row.cells[c] = FormatNumber(cell.value.double_value);
+          break;
         case FREEXL_CELL_TEXT:
         case FREEXL_CELL_SST_TEXT:
         case FREEXL_CELL_DATE:
@@ -360,11 +756,12 @@ Status ReadXls(const std::string& path, const RowCallback& on_row) {
         case FREEXL_CELL_TIME:
           if (cell.value.text_value != nullptr) row.cells[c] = cell.value.text_value;
           break;
-        default: break;
+        default:
+          break;
       }
     }
     if (AllEmpty(row.cells)) continue;
-    MINYI_RETURN_IF_ERROR(on_row(row));
+    MINYI_RETURN_IF_ERROR(gate.Deliver(row));
   }
   return Status::Ok();
 }
@@ -373,18 +770,24 @@ Status ReadXls(const std::string& path, const RowCallback& on_row) {
 
 std::string_view FileFormatName(FileFormat format) {
   switch (format) {
-    case FileFormat::kCsv: return "csv";
-    case FileFormat::kXls: return "xls";
-    case FileFormat::kXlsx: return "xlsx";
+    case FileFormat::kCsv:
+      return "csv";
+    case FileFormat::kXls:
+      return "xls";
+    case FileFormat::kXlsx:
+      return "xlsx";
   }
   return "csv";
 }
 
 std::string_view TextEncodingName(TextEncoding encoding) {
   switch (encoding) {
-    case TextEncoding::kUtf8Bom: return "utf-8 (BOM)";
-    case TextEncoding::kUtf8: return "utf-8";
-    case TextEncoding::kGb18030: return "gb18030";
+    case TextEncoding::kUtf8Bom:
+      return "utf-8 (BOM)";
+    case TextEncoding::kUtf8:
+      return "utf-8";
+    case TextEncoding::kGb18030:
+      return "gb18030";
   }
   return "utf-8";
 }
@@ -404,7 +807,8 @@ Result<std::string> DecodeText(std::string_view bytes, TextEncoding* encoding) {
   if (bytes.substr(0, 3) == kUtf8Bom) {
     if (encoding != nullptr) *encoding = TextEncoding::kUtf8Bom;
     bytes.remove_prefix(3);
-    if (!IsStrictUtf8(bytes)) return Status::InvalidInput("the file starts with a UTF-8 BOM but is not UTF-8");
+    if (!IsStrictUtf8(bytes))
+      return Status::InvalidInput("the file starts with a UTF-8 BOM but is not UTF-8");
     return std::string(bytes);
   }
   if (IsStrictUtf8(bytes)) {
@@ -415,7 +819,8 @@ Result<std::string> DecodeText(std::string_view bytes, TextEncoding* encoding) {
   return Gb18030ToUtf8(bytes);
 }
 
-Status ReadTableBytes(std::string_view bytes, const RowCallback& on_row, TableInfo* info) {
+Status ReadTableBytes(std::string_view bytes, const RowCallback& on_row, TableInfo* info,
+                      const TableLimits& limits) {
   auto format = SniffFormat(bytes);
   if (!format.ok()) return format.status();
   if (info != nullptr) {
@@ -423,37 +828,37 @@ Status ReadTableBytes(std::string_view bytes, const RowCallback& on_row, TableIn
     info->sha256 = Sha256Hex(bytes);
   }
   switch (format.value()) {
-    case FileFormat::kXlsx: {
-      std::istringstream in{std::string(bytes)};
-      return ReadXlsx(in, on_row);
-    }
+    case FileFormat::kXlsx:
+      return ReadXlsx(bytes, on_row, limits);
     case FileFormat::kXls:
       return Status::InvalidInput("an .xls workbook must be read from a file");
     case FileFormat::kCsv:
-      return ReadCsv(bytes, on_row, info);
+      return ReadCsv(bytes, on_row, info, limits);
   }
   return Status::Internal("unknown format");
 }
 
-Status ReadTableFile(const std::string& path, const RowCallback& on_row, TableInfo* info, std::size_t max_bytes) {
+Status ReadTableFile(const std::string& path, const RowCallback& on_row, TableInfo* info,
+                     const TableLimits& limits) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::NotFound("cannot open " + path);
   std::string bytes;
   char buf[1 << 16];
   while (in.read(buf, sizeof buf) || in.gcount() > 0) {
     bytes.append(buf, static_cast<std::size_t>(in.gcount()));
-    if (bytes.size() > max_bytes) {
-      return Status::ResourceExhausted("the file is larger than " + std::to_string(max_bytes) + " bytes");
+    if (bytes.size() > limits.max_file_bytes) {
+      return Status::ResourceExhausted("the file is larger than " + Mib(limits.max_file_bytes));
     }
   }
   auto format = SniffFormat(bytes);
   if (!format.ok()) return format.status();
-  if (format.value() != FileFormat::kXls) return ReadTableBytes(bytes, on_row, info);
+  if (format.value() != FileFormat::kXls) return ReadTableBytes(bytes, on_row, info, limits);
+  MINYI_RETURN_IF_ERROR(CheckXlsDeclaredSizes(bytes, limits.max_xls_cells, limits.max_xls_cells));
   if (info != nullptr) {
     info->format = FileFormat::kXls;
     info->sha256 = Sha256Hex(bytes);
   }
-  return ReadXls(path, on_row);
+  return ReadXls(path, on_row, limits);
 }
 
 }  // namespace minyi::collector::questionnaire

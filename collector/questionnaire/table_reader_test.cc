@@ -2,11 +2,20 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <string>
 #include <vector>
 
+#include "collector/questionnaire/xlsx_for_test.h"
+#include "tests/support/proc_status.h"
+
 namespace minyi::collector::questionnaire {
 namespace {
+
+using testing::Part;
+using testing::Sheet;
+using testing::Strings;
+using testing::Zip;
 
 const std::string kDir = std::string(MINYI_SOURCE_DIR) + "/tests/fixtures/questionnaire/";
 
@@ -18,10 +27,13 @@ struct Read {
 
 Read ReadAll(const std::string& name) {
   Read r;
-  r.status = ReadTableFile(kDir + name, [&](const TableRow& row) {
-    r.rows.push_back(row);
-    return Status::Ok();
-  }, &r.info);
+  r.status = ReadTableFile(
+      kDir + name,
+      [&](const TableRow& row) {
+        r.rows.push_back(row);
+        return Status::Ok();
+      },
+      &r.info);
   return r;
 }
 
@@ -64,8 +76,9 @@ TEST(ReadTableTest, WjxXlsCsvBomAndGbkGiveTheSameCells) {
   EXPECT_EQ(xls.info.format, FileFormat::kXls);
   ASSERT_EQ(xls.rows.size(), 7u);
   EXPECT_EQ(xls.rows[0].cells[0], "序号");
-  EXPECT_EQ(xls.rows[0].cells[6], "1、总体来说，您觉得您所在的乡镇（街道）安全吗？  ");  // trailing spaces kept
-  EXPECT_EQ(xls.rows[1].cells[0], "1");  // a NUMBER cell, without ".0"
+  EXPECT_EQ(xls.rows[0].cells[6],
+            "1、总体来说，您觉得您所在的乡镇（街道）安全吗？  ");  // trailing spaces kept
+  EXPECT_EQ(xls.rows[1].cells[0], "1");                            // a NUMBER cell, without ".0"
   EXPECT_EQ(xls.rows[1].cells[8], "运动┋读书");
   EXPECT_EQ(xls.rows[1].number, 2u);
 
@@ -146,6 +159,220 @@ TEST(ReadTableTest, CallbackErrorStopsReading) {
   });
   EXPECT_EQ(s.message(), "stop");
   EXPECT_EQ(calls, 1);
+}
+
+// ---- hostile workbooks (issue 13): built here, never committed
+
+const std::string kHeaderRow =
+    R"(<row r="1"><c r="A1" t="inlineStr"><is><t>编号</t></is></c><c r="B1" t="inlineStr"><is><t>q</t></is></c></row>)";
+
+std::string InlineRow(int r, const std::string& b) {
+  return "<row r=\"" + std::to_string(r) + "\"><c r=\"A" + std::to_string(r) + "\"><v>" + std::to_string(r) +
+         "</v></c><c r=\"B" + std::to_string(r) + "\" t=\"inlineStr\"><is><t>" + b + "</t></is></c></row>";
+}
+
+struct Outcome {
+  Status status;
+  std::vector<TableRow> rows;
+  std::size_t peak_growth_kib = 0;
+};
+
+Outcome ReadMeasured(const std::string& bytes, const TableLimits& limits = TableLimits()) {
+  Outcome o;
+  // The growth of the peak over the resident memory before reading.
+  const bool reset = minyi::testing::ResetPeakMemory();
+  const std::size_t before = minyi::testing::ProcStatusKib(reset ? "VmRSS" : "VmHWM");
+  o.status = ReadTableBytes(
+      bytes,
+      [&](const TableRow& row) {
+        o.rows.push_back(row);
+        return Status::Ok();
+      },
+      nullptr, limits);
+  const std::size_t peak = minyi::testing::ProcStatusKib("VmHWM");
+  o.peak_growth_kib = peak > before ? peak - before : 0;
+  return o;
+}
+
+constexpr std::size_t kBoundKib = 48 * 1024;  // far under the hundreds of MiB a bomb unpacks to
+
+TEST(XlsxBombTest, SheetThatInflatesToHundredsOfMibIsRefusedWithBoundedMemory) {
+  // ~300 MiB of valid rows in a zip of about 1 MiB (the bomb of issue 13).
+  const std::string row = InlineRow(2, "ok");
+  const std::string zip = Zip({Sheet(kHeaderRow, row, (300u << 20) / row.size())});
+  ASSERT_LT(zip.size(), 2u << 20);
+  const Outcome o = ReadMeasured(zip);
+  EXPECT_EQ(o.status.code(), StatusCode::kResourceExhausted) << o.status;
+  EXPECT_NE(o.status.message().find("xl/worksheets/sheet1.xml"), std::string::npos) << o.status;
+  EXPECT_NE(o.status.message().find("64 MiB"), std::string::npos) << o.status;
+  EXPECT_TRUE(o.rows.empty()) << "no row is handed out before the bomb is refused";
+  EXPECT_LT(o.peak_growth_kib, kBoundKib);
+}
+
+TEST(XlsxBombTest, SheetThatInflatesAThousandFoldIsRefused) {
+  // 40 MiB (under the size limit) from some 40 KiB: rows of long runs of one letter.
+  const std::string row = InlineRow(2, std::string(30000, 'x'));
+  const std::string zip = Zip({Sheet(kHeaderRow, row, (40u << 20) / row.size())});
+  const Outcome o = ReadMeasured(zip);
+  EXPECT_EQ(o.status.code(), StatusCode::kInvalidInput) << o.status;
+  EXPECT_NE(o.status.message().find("xl/worksheets/sheet1.xml"), std::string::npos) << o.status;
+  EXPECT_NE(o.status.message().find("100 times"), std::string::npos) << o.status;
+  EXPECT_TRUE(o.rows.empty());
+  EXPECT_LT(o.peak_growth_kib, kBoundKib);
+}
+
+TEST(XlsxBombTest, UnpackedTotalOverTheLimitIsTooLarge) {
+  // Parts that compress modestly (under the ratio) but add up to more than the limit.
+  TableLimits limits;
+  limits.max_unpacked_bytes = 2 << 20;
+  std::string rows;
+  for (int r = 2; rows.size() < (3u << 20); ++r) rows += InlineRow(r, std::to_string(r * 7919 % 100003));
+  const Outcome o = ReadMeasured(Zip({Sheet(kHeaderRow + rows)}), limits);
+  EXPECT_EQ(o.status.code(), StatusCode::kResourceExhausted) << o.status;
+  EXPECT_NE(o.status.message().find("xl/worksheets/sheet1.xml"), std::string::npos) << o.status;
+  EXPECT_NE(o.status.message().find("2 MiB"), std::string::npos) << o.status;
+  EXPECT_TRUE(o.rows.empty());
+  limits.max_unpacked_bytes = 64 << 20;
+  EXPECT_TRUE(ReadMeasured(Zip({Sheet(kHeaderRow + rows)}), limits).status.ok());
+}
+
+TEST(XlsxBombTest, HighRatioSharedStringsAreRefusedWithBoundedMemory) {
+  // ~250 MiB of tiny shared strings: held as std::string, they would take GiBs.
+  const std::string zip = Zip({Strings("", "<si><t>x</t></si>", (250u << 20) / 17),
+                               Sheet(R"(<row r="1"><c r="A1" t="s"><v>0</v></c></row>)")});
+  const Outcome o = ReadMeasured(zip);
+  EXPECT_EQ(o.status.code(), StatusCode::kInvalidInput) << o.status;
+  EXPECT_NE(o.status.message().find("xl/sharedStrings.xml"), std::string::npos) << o.status;
+  EXPECT_TRUE(o.rows.empty());
+  EXPECT_LT(o.peak_growth_kib, kBoundKib);
+}
+
+TEST(XlsxBombTest, OversizedCellRejectsItsRowOnly) {
+  const std::string big(40 << 10, 'y');  // over 32 KiB
+  const std::string zip = Zip({Strings("<si><t>short</t></si><si><t>" + big + "</t></si>"),
+                               Sheet(kHeaderRow + InlineRow(2, big) + InlineRow(3, "fine") +
+                                     R"(<row r="4"><c r="A4" t="s"><v>1</v></c></row>)" +
+                                     R"(<row r="5"><c r="A5" t="s"><v>0</v></c></row>)")});
+  const Outcome o = ReadMeasured(zip);
+  ASSERT_TRUE(o.status.ok()) << o.status;
+  ASSERT_EQ(o.rows.size(), 5u);
+  EXPECT_TRUE(o.rows[0].error.ok());
+  EXPECT_EQ(o.rows[1].number, 2u);
+  EXPECT_EQ(o.rows[1].error.code(), StatusCode::kInvalidInput);
+  EXPECT_NE(o.rows[1].error.message().find("column 2"), std::string::npos) << o.rows[1].error;
+  EXPECT_NE(o.rows[1].error.message().find("32768"), std::string::npos) << o.rows[1].error;
+  EXPECT_TRUE(o.rows[1].cells[1].empty());
+  EXPECT_TRUE(o.rows[2].error.ok());
+  EXPECT_EQ(o.rows[2].cells[1], "fine");
+  EXPECT_NE(o.rows[3].error.message().find("shared string 1"), std::string::npos) << o.rows[3].error;
+  EXPECT_TRUE(o.rows[4].error.ok());
+  EXPECT_EQ(o.rows[4].cells[0], "short");
+}
+
+TEST(XlsxBombTest, ForgedColumnReferenceDoesNotAllocate) {
+  const std::string zip = Zip(
+      {Sheet(kHeaderRow + R"(<row r="2"><c r="ZZZZZZZZZZZZ2"><v>1</v></c></row>)" + InlineRow(3, "fine"))});
+  const Outcome o = ReadMeasured(zip);
+  ASSERT_TRUE(o.status.ok()) << o.status;
+  ASSERT_EQ(o.rows.size(), 3u);
+  EXPECT_NE(o.rows[1].error.message().find("beyond column XFD"), std::string::npos) << o.rows[1].error;
+  EXPECT_EQ(o.rows[2].cells[1], "fine");
+  EXPECT_LT(o.peak_growth_kib, kBoundKib);
+}
+
+TEST(XlsxBombTest, SharedStringReferencedByEveryCellStopsAtTheTextBudget) {
+  TableLimits limits;
+  limits.max_text_bytes = 4 << 20;
+  const std::string cell = R"(<c t="s"><v>0</v></c>)";
+  std::string row = "<row>";
+  for (int i = 0; i < 100; ++i) row += cell;
+  row += "</row>";
+  const Outcome o = ReadMeasured(
+      Zip({Strings("<si><t>" + std::string(30 << 10, 'z') + "</t></si>"), Sheet("", row, 300)}), limits);
+  EXPECT_EQ(o.status.code(), StatusCode::kResourceExhausted) << o.status;
+  EXPECT_NE(o.status.message().find("4 MiB"), std::string::npos) << o.status;
+  EXPECT_LE(o.rows.size(), 2u);
+}
+
+// FreeXL allocates every cell an .xls declares: the fixture's DIMENSION set to 65,536 x 256 took
+// 264 MB from a 7 KB file.
+TEST(XlsLimitsTest, DeclaredDimensionsOverTheLimitAreRefusedBeforeFreexlAllocates) {
+  std::ifstream in(kDir + "wjx_text.xls", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::size_t at =
+      bytes.find(std::string("\x00\x02\x0E\x00\x00\x00\x00\x00", 8));  // DIMENSION, rows from 0
+  ASSERT_NE(at, std::string::npos);
+  const std::string rows("\x00\x00\x01\x00", 4);  // 65,536
+  bytes.replace(at + 8, 4, rows);
+  bytes[at + 14] = '\x00';  // 256 columns
+  bytes[at + 15] = '\x01';
+  const std::string path = ::testing::TempDir() + "/wide.xls";
+  std::ofstream(path, std::ios::binary) << bytes;
+  const bool reset = minyi::testing::ResetPeakMemory();
+  const std::size_t before = minyi::testing::ProcStatusKib(reset ? "VmRSS" : "VmHWM");
+  std::size_t rows_read = 0;
+  const Status s = ReadTableFile(path, [&](const TableRow&) {
+    ++rows_read;
+    return Status::Ok();
+  });
+  const std::size_t peak = minyi::testing::ProcStatusKib("VmHWM");
+  EXPECT_EQ(s.code(), StatusCode::kInvalidInput) << s;
+  EXPECT_NE(s.message().find("65536 rows x 256 columns"), std::string::npos) << s;
+  EXPECT_EQ(rows_read, 0u);
+  EXPECT_LT(peak - std::min(peak, before), kBoundKib);
+  // The fixture as exported passes the check (ReadTableTest reads it).
+}
+
+// ---- issue 16: the first sheet in workbook order, date cells by their number format
+
+TEST(XlsxWorkbookTest, FirstSheetInWorkbookOrderAndDatesByNumberFormat) {
+  const std::string rels_ns =
+      R"( xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships")";
+  auto cell = [](const std::string& style, const std::string& v) {
+    return "<c s=\"" + style + "\"><v>" + v + "</v></c>";
+  };
+  const std::vector<Part> parts = {
+      {"xl/workbook.xml",
+       "<?xml version=\"1.0\"?><workbook" + testing::kNs + rels_ns +
+           R"(><sheets><sheet name="答卷" sheetId="2" r:id="rId7"/><sheet name="旧" sheetId="1" r:id="rId1"/></sheets></workbook>)",
+       "", 0, ""},
+      {"xl/_rels/workbook.xml.rels",
+       R"(<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">)"
+       R"(<Relationship Id="rId1" Target="worksheets/sheet1.xml"/><Relationship Id="rId7" Target="/xl/worksheets/sheet2.xml"/>)"
+       R"(</Relationships>)",
+       "", 0, ""},
+      {"xl/styles.xml",
+       "<?xml version=\"1.0\"?><styleSheet" + testing::kNs +
+           R"(><numFmts count="3"><numFmt numFmtId="164" formatCode="yyyy/m/d\ h:mm"/>)"
+           R"(<numFmt numFmtId="165" formatCode="0.00&quot;d&quot;"/><numFmt numFmtId="166" formatCode="[Red]0"/></numFmts>)"
+           R"(<cellXfs count="5"><xf numFmtId="0"/><xf numFmtId="14"/><xf numFmtId="164"/><xf numFmtId="165"/>)"
+           R"(<xf numFmtId="166"/></cellXfs></styleSheet>)",
+       "", 0, ""},
+      Sheet(R"(<row r="1"><c t="inlineStr"><is><t>sheet1</t></is></c></row>)"),
+      {"xl/worksheets/sheet2.xml",
+       "<?xml version=\"1.0\"?><worksheet" + testing::kNs + "><sheetData><row r=\"1\">" + cell("1", "46189") +
+           cell("2", "46189.5") + cell("3", "12.5") + cell("4", "7") + cell("0", "46189") +
+           "</row></sheetData></worksheet>",
+       "", 0, ""},
+  };
+  const Outcome o = ReadMeasured(Zip(parts));
+  ASSERT_TRUE(o.status.ok()) << o.status;
+  ASSERT_EQ(o.rows.size(), 1u);
+  EXPECT_EQ(o.rows[0].cells,
+            (std::vector<std::string>{"2026-06-16 00:00:00", "2026-06-16 12:00:00", "12.5", "7", "46189"}));
+}
+
+TEST(CsvLimitsTest, OversizedCellRejectsItsRowOnly) {
+  std::vector<TableRow> rows;
+  const Status s =
+      ReadTableBytes("序号,a\n1," + std::string(40 << 10, 'x') + "\n2,ok\n", [&](const TableRow& row) {
+        rows.push_back(row);
+        return Status::Ok();
+      });
+  ASSERT_TRUE(s.ok()) << s;
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_NE(rows[1].error.message().find("column 2"), std::string::npos) << rows[1].error;
+  EXPECT_EQ(rows[2].cells[1], "ok");
 }
 
 }  // namespace

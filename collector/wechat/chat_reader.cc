@@ -73,54 +73,101 @@ std::string Cut(std::string_view s, std::size_t max = 200) {
   return std::string(s.substr(0, n)) + "…";
 }
 
-// Reads physical lines with one line of look-ahead.
+// One physical line of at most `max` bytes (its line end not kept); the rest of a longer line is
+// read and dropped, never held, and *cut is set. False at the end of input. Hand-written because
+// std::getline has no bound (a 1 GiB line without a newline would be held whole).
+bool GetBoundedLine(std::istream& in, std::string* line, std::size_t max, bool* cut) {
+  line->clear();
+  *cut = false;
+  std::streambuf* buf = in.rdbuf();
+  bool any = false;
+  for (;;) {
+    const auto c = buf->sbumpc();
+    if (c == std::streambuf::traits_type::eof()) {
+      if (!any) in.setstate(std::ios::eofbit | std::ios::failbit);
+      return any;
+    }
+    any = true;
+    if (c == '\n') return true;
+    if (line->size() < max) {
+      line->push_back(static_cast<char>(c));
+    } else {
+      *cut = true;
+    }
+  }
+}
+
+// Reads physical lines with one line of look-ahead. Lines longer than the message limit are cut to
+// it; their numbers are handed to the reader's issues (TakeCutLines).
 class LineSource {
  public:
-  explicit LineSource(std::istream& in) : in_(in) {}
+  LineSource(std::istream& in, std::size_t max_line_bytes) : in_(in), max_(max_line_bytes) {}
   bool Next(std::string* line) {
     if (has_peek_) {
       *line = std::move(peek_);
       has_peek_ = false;
       ++line_no_;
+      if (peek_cut_) cut_lines_.push_back(line_no_);
       return true;
     }
-    if (!std::getline(in_, *line)) return false;
+    bool cut = false;
+    if (!GetBoundedLine(in_, line, max_, &cut)) return false;
     StripCr(*line);
     ++line_no_;
+    if (cut) cut_lines_.push_back(line_no_);
     return true;
   }
   const std::string* Peek() {
     if (!has_peek_) {
-      if (!std::getline(in_, peek_)) return nullptr;
+      if (!GetBoundedLine(in_, &peek_, max_, &peek_cut_)) return nullptr;
       StripCr(peek_);
       has_peek_ = true;
     }
     return &peek_;
   }
   std::size_t line() const { return line_no_; }  // number of the line last returned by Next
+  // Reports the lines cut since the last call.
+  void TakeCutLines(std::vector<ReaderIssue>* issues) {
+    for (std::size_t n : cut_lines_) {
+      issues->push_back({n, "line longer than " + std::to_string(max_) + " bytes: cut to the limit", ""});
+    }
+    cut_lines_.clear();
+  }
 
  private:
   std::istream& in_;
+  std::size_t max_;
   std::string peek_;
   bool has_peek_ = false;
+  bool peek_cut_ = false;
   std::size_t line_no_ = 0;
+  std::vector<std::size_t> cut_lines_;
 };
 
 // ---- WeChatMsg / MemoTrace TXT (§3.1)
 
 class WeChatMsgTxtReader final : public ChatReader {
  public:
-  WeChatMsgTxtReader(std::istream& in, ReaderOptions options) : lines_(in), options_(options) {}
+  WeChatMsgTxtReader(std::istream& in, ReaderOptions options)
+      : lines_(in, options.max_message_bytes), options_(options) {}
   ChatFormat format() const override { return ChatFormat::kWeChatMsgTxt; }
 
   bool Next(ChatMessage* m, std::vector<ReaderIssue>* issues) override {
+    const bool got = ReadNext(m, issues);
+    lines_.TakeCutLines(issues);
+    return got;
+  }
+
+ private:
+  bool ReadNext(ChatMessage* m, std::vector<ReaderIssue>* issues) {
     std::string line;
     // Find the next header.
     for (;;) {
       if (!lines_.Next(&line)) return false;
       if (IsHeader(line)) break;
       if (!TrimView(line).empty()) {
-        issues->push_back({lines_.line(), "not part of a message (expected \"YYYY-MM-DD HH:MM:SS name\")", Cut(line)});
+        issues->push_back(
+            {lines_.line(), "not part of a message (expected \"YYYY-MM-DD HH:MM:SS name\")", Cut(line)});
       }
     }
     *m = ChatMessage();
@@ -202,11 +249,19 @@ constexpr std::string_view kExporterTitle = " - 微信聊天记录";
 
 class WechatExporterTxtReader final : public ChatReader {
  public:
-  WechatExporterTxtReader(std::istream& in, ReaderOptions options) : lines_(in), options_(options) {}
+  WechatExporterTxtReader(std::istream& in, ReaderOptions options)
+      : lines_(in, options.max_message_bytes), options_(options) {}
   ChatFormat format() const override { return ChatFormat::kWechatExporterTxt; }
   std::string file_group_name() const override { return group_; }
 
   bool Next(ChatMessage* m, std::vector<ReaderIssue>* issues) override {
+    const bool got = ReadNext(m, issues);
+    lines_.TakeCutLines(issues);
+    return got;
+  }
+
+ private:
+  bool ReadNext(ChatMessage* m, std::vector<ReaderIssue>* issues) {
     std::string line;
     std::string name, time, first;
     for (;;) {
@@ -218,7 +273,8 @@ class WechatExporterTxtReader final : public ChatReader {
       }
       if (SplitHeader(line, &name, &time, &first)) break;
       if (!TrimView(line).empty()) {
-        issues->push_back({lines_.line(), "not part of a message (expected \"NAME (YYYY-MM-DD HH:MM:SS):text\")",
+        issues->push_back({lines_.line(),
+                           "not part of a message (expected \"NAME (YYYY-MM-DD HH:MM:SS):text\")",
                            Cut(line)});
       }
     }
@@ -274,7 +330,8 @@ class WechatExporterTxtReader final : public ChatReader {
         m->quoted_text = std::string(q);
       }
       m->kind = MessageKind::kQuote;
-      for (std::size_t i = separator + 1; i < content.size(); ++i) text += (text.empty() ? "" : "\n") + content[i];
+      for (std::size_t i = separator + 1; i < content.size(); ++i)
+        text += (text.empty() ? "" : "\n") + content[i];
     } else {
       for (std::size_t i = 0; i < content.size(); ++i) text += (i ? "\n" : "") + content[i];
     }
@@ -333,12 +390,14 @@ class CsvChatReader : public ChatReader {
       last_error_unterminated_ = false;
       if (fields.empty() || (fields.size() == 1 && TrimView(fields[0]).empty())) continue;
       if (columns_.empty()) {
-        for (std::size_t i = 0; i < fields.size(); ++i) columns_[LowerAscii(std::string(TrimView(fields[i])))] = i;
+        for (std::size_t i = 0; i < fields.size(); ++i)
+          columns_[LowerAscii(std::string(TrimView(fields[i])))] = i;
         continue;
       }
       if (fields.size() < columns_.size()) {
-        issues->push_back({csv_.line(), "has " + std::to_string(fields.size()) + " fields, the header has " +
-                                            std::to_string(columns_.size()),
+        issues->push_back({csv_.line(),
+                           "has " + std::to_string(fields.size()) + " fields, the header has " +
+                               std::to_string(columns_.size()),
                            Cut(csv_.raw())});
         continue;
       }
@@ -459,7 +518,10 @@ class WeChatMsgCsvReader final : public CsvChatReader {
         m->text = content;
         ClassifyText(*m);
         break;
-      case 3: case 34: case 43: case 47:
+      case 3:
+      case 34:
+      case 43:
+      case 47:
         m->kind = MessageKind::kMedia;
         m->text = content;
         break;
@@ -601,24 +663,36 @@ bool HasColumns(std::string_view header, std::initializer_list<std::string_view>
 
 std::string_view ChatFormatName(ChatFormat format) {
   switch (format) {
-    case ChatFormat::kWeChatMsgTxt: return "wechatmsg-txt";
-    case ChatFormat::kWeChatMsgCsv: return "wechatmsg-csv";
-    case ChatFormat::kPyWxDumpCsv: return "pywxdump-csv";
-    case ChatFormat::kWechatExporterTxt: return "wechatexporter-txt";
-    case ChatFormat::kChatlogCsv: return "chatlog-csv";
+    case ChatFormat::kWeChatMsgTxt:
+      return "wechatmsg-txt";
+    case ChatFormat::kWeChatMsgCsv:
+      return "wechatmsg-csv";
+    case ChatFormat::kPyWxDumpCsv:
+      return "pywxdump-csv";
+    case ChatFormat::kWechatExporterTxt:
+      return "wechatexporter-txt";
+    case ChatFormat::kChatlogCsv:
+      return "chatlog-csv";
   }
   return "?";
 }
 
 std::string_view MessageKindName(MessageKind kind) {
   switch (kind) {
-    case MessageKind::kText: return "text";
-    case MessageKind::kQuote: return "quote";
-    case MessageKind::kSolitaire: return "solitaire";
-    case MessageKind::kSystem: return "system";
-    case MessageKind::kRecall: return "recall";
-    case MessageKind::kMedia: return "media";
-    case MessageKind::kOther: return "other";
+    case MessageKind::kText:
+      return "text";
+    case MessageKind::kQuote:
+      return "quote";
+    case MessageKind::kSolitaire:
+      return "solitaire";
+    case MessageKind::kSystem:
+      return "system";
+    case MessageKind::kRecall:
+      return "recall";
+    case MessageKind::kMedia:
+      return "media";
+    case MessageKind::kOther:
+      return "other";
   }
   return "?";
 }
@@ -638,23 +712,31 @@ Result<ChatFormat> DetectFormat(std::string_view head) {
     }
   }
   if (first.empty()) return Status::InvalidInput("no text in the file");
-  if (HasColumns(first, {"localid", "talkerid", "type", "subtype", "strcontent"})) return ChatFormat::kWeChatMsgCsv;
-  if (HasColumns(first, {"msgsvrid", "type_name", "talker", "msg", "createtime"})) return ChatFormat::kPyWxDumpCsv;
-  if (HasColumns(first, {"time", "sendername", "sender", "talker", "content"})) return ChatFormat::kChatlogCsv;
-  if (first.size() > kExporterTitle.size() && first.substr(first.size() - kExporterTitle.size()) == kExporterTitle) {
+  if (HasColumns(first, {"localid", "talkerid", "type", "subtype", "strcontent"}))
+    return ChatFormat::kWeChatMsgCsv;
+  if (HasColumns(first, {"msgsvrid", "type_name", "talker", "msg", "createtime"}))
+    return ChatFormat::kPyWxDumpCsv;
+  if (HasColumns(first, {"time", "sendername", "sender", "talker", "content"}))
+    return ChatFormat::kChatlogCsv;
+  if (first.size() > kExporterTitle.size() &&
+      first.substr(first.size() - kExporterTitle.size()) == kExporterTitle) {
     return ChatFormat::kWechatExporterTxt;
   }
   if (LooksLikeTime(first) && first[10] == ' ' && (first.size() == 19 || first[19] == ' ')) {
     return ChatFormat::kWeChatMsgTxt;
   }
-  return Status::InvalidInput("not a recognized chat export (WeChatMsg TXT/CSV, PyWxDump CSV, WechatExporter TXT, "
-                              "chatlog CSV); first line: \"" + Cut(first, 80) + "\"");
+  return Status::InvalidInput(
+      "not a recognized chat export (WeChatMsg TXT/CSV, PyWxDump CSV, WechatExporter TXT, "
+      "chatlog CSV); first line: \"" +
+      Cut(first, 80) + "\"");
 }
 
 std::unique_ptr<ChatReader> MakeReader(ChatFormat format, std::istream& text, const ReaderOptions& options) {
   switch (format) {
-    case ChatFormat::kWeChatMsgTxt: return std::make_unique<WeChatMsgTxtReader>(text, options);
-    case ChatFormat::kWechatExporterTxt: return std::make_unique<WechatExporterTxtReader>(text, options);
+    case ChatFormat::kWeChatMsgTxt:
+      return std::make_unique<WeChatMsgTxtReader>(text, options);
+    case ChatFormat::kWechatExporterTxt:
+      return std::make_unique<WechatExporterTxtReader>(text, options);
     case ChatFormat::kWeChatMsgCsv:
       return std::make_unique<CsvEndNotifier>(std::make_unique<WeChatMsgCsvReader>(text, options));
     case ChatFormat::kPyWxDumpCsv:
@@ -674,7 +756,8 @@ Result<std::int64_t> ParseLocalTime(std::string_view text, int utc_offset_minute
       return Status::InvalidInput("not a valid time: " + std::string(text));
     }
     const std::int64_t days = DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
-    const std::int64_t secs = days * 86400 + h * 3600 + mi * 60 + s - static_cast<std::int64_t>(utc_offset_minutes) * 60;
+    const std::int64_t secs =
+        days * 86400 + h * 3600 + mi * 60 + s - static_cast<std::int64_t>(utc_offset_minutes) * 60;
     return secs * 1000;
   }
   return ParseTimestamp(text, utc_offset_minutes);
@@ -682,13 +765,14 @@ Result<std::int64_t> ParseLocalTime(std::string_view text, int utc_offset_minute
 
 bool IsMediaPlaceholder(std::string_view text) {
   static const std::array<std::string_view, 16> kPlaceholders = {
-      "[图片]", "[语音]", "[视频]", "[表情包]", "[动画表情]", "[文件]", "[位置]", "[名片]",
+      "[图片]", "[语音]",       "[视频]",   "[表情包]", "[动画表情]", "[文件]",     "[位置]", "[名片]",
       "[链接]", "[音视频通话]", "[视频号]", "[小程序]", "[语音通话]", "[视频通话]", "[表情]", "[分享]"};
   text = TrimView(text);
   if (std::find(kPlaceholders.begin(), kPlaceholders.end(), text) != kPlaceholders.end()) return true;
   // "[文件] name.pdf", "[链接] title": a placeholder followed by a caption.
   for (std::string_view p : kPlaceholders) {
-    if (StartsWith(text, p) && (p == "[文件]" || p == "[链接]" || p == "[分享]" || p == "[小程序]")) return true;
+    if (StartsWith(text, p) && (p == "[文件]" || p == "[链接]" || p == "[分享]" || p == "[小程序]"))
+      return true;
   }
   return false;
 }
@@ -728,15 +812,21 @@ std::string XmlTagText(std::string_view xml, std::string_view tag) {
       const std::string_view entity =
           semi == std::string_view::npos ? std::string_view() : inner.substr(i + 1, semi - i - 1);
       std::uint32_t cp = 0;
-      if (entity == "lt") cp = '<';
-      else if (entity == "gt") cp = '>';
-      else if (entity == "amp") cp = '&';
-      else if (entity == "quot") cp = '"';
-      else if (entity == "apos") cp = '\'';
+      if (entity == "lt")
+        cp = '<';
+      else if (entity == "gt")
+        cp = '>';
+      else if (entity == "amp")
+        cp = '&';
+      else if (entity == "quot")
+        cp = '"';
+      else if (entity == "apos")
+        cp = '\'';
       else if (entity.size() > 1 && entity[0] == '#') {
         const bool hex = entity[1] == 'x' || entity[1] == 'X';
         try {
-          cp = static_cast<std::uint32_t>(std::stoul(std::string(entity.substr(hex ? 2 : 1)), nullptr, hex ? 16 : 10));
+          cp = static_cast<std::uint32_t>(
+              std::stoul(std::string(entity.substr(hex ? 2 : 1)), nullptr, hex ? 16 : 10));
         } catch (const std::exception&) {
           cp = 0;
         }

@@ -3,6 +3,7 @@
 #include <unicode/ucnv.h>
 #include <unicode/ucnv_cb.h>
 #include <unicode/ucnv_err.h>
+#include <unicode/ustring.h>
 
 #include <cstring>
 
@@ -10,6 +11,7 @@ namespace minyi::collector::wechat {
 namespace {
 
 constexpr std::size_t kBlock = 64 * 1024;
+constexpr std::size_t kMaxLineHold = 1 << 20;  // a longer line is decoded in pieces
 constexpr std::size_t kPivot = 2048;
 constexpr char kReplacement[] = "\xEF\xBF\xBD";
 
@@ -54,6 +56,42 @@ bool IsStrictUtf8(std::string_view block, bool* multibyte) {
   return true;
 }
 
+// True when more lines of the block are UTF-8 with multi-byte characters than are not UTF-8 (the
+// last line may be cut off by the block's end).
+bool MostlyUtf8Lines(std::string_view block) {
+  std::size_t utf8 = 0, other = 0;
+  while (!block.empty()) {
+    const std::size_t nl = block.find('\n');
+    const std::string_view line = block.substr(0, nl);
+    bool multibyte = false;
+    if (!IsStrictUtf8(line, &multibyte)) {
+      ++other;
+    } else if (multibyte) {
+      ++utf8;
+    }
+    block = nl == std::string_view::npos ? std::string_view() : block.substr(nl + 1);
+  }
+  return utf8 > other;
+}
+
+// True when a line that is not UTF-8 still holds more well-formed multi-byte UTF-8 characters than
+// bytes that are not: UTF-8 text with a few damaged bytes, not text in another encoding.
+bool DamagedUtf8(std::string_view line) {
+  const auto* s = reinterpret_cast<const unsigned char*>(line.data());
+  std::size_t good = 0, bad = 0;
+  for (std::size_t i = 0; i < line.size();) {
+    const int len = Utf8SequenceLength(s + i, line.size() - i);
+    if (len > 1) {
+      ++good;
+      i += static_cast<std::size_t>(len);
+    } else {
+      if (len != 1) ++bad;
+      ++i;
+    }
+  }
+  return good > bad;
+}
+
 }  // namespace
 
 // Reaches the decoder's counters from ICU's C callback.
@@ -64,8 +102,8 @@ struct DecoderAccess {
 
 namespace {
 
-void CountingToUCallback(const void* context, UConverterToUnicodeArgs* args, const char* units, int32_t length,
-                         UConverterCallbackReason reason, UErrorCode* error) {
+void CountingToUCallback(const void* context, UConverterToUnicodeArgs* args, const char* units,
+                         int32_t length, UConverterCallbackReason reason, UErrorCode* error) {
   auto* buf = static_cast<DecodingStreamBuf*>(const_cast<void*>(context));
   if (*error == U_TRUNCATED_CHAR_FOUND) {
     DecoderAccess::Truncated(buf);  // the input ended inside a character
@@ -79,11 +117,16 @@ void CountingToUCallback(const void* context, UConverterToUnicodeArgs* args, con
 
 std::string_view SourceEncodingName(SourceEncoding encoding) {
   switch (encoding) {
-    case SourceEncoding::kUtf8: return "UTF-8";
-    case SourceEncoding::kUtf8Bom: return "UTF-8 with BOM";
-    case SourceEncoding::kGb18030: return "GB18030";
-    case SourceEncoding::kUtf16Le: return "UTF-16LE";
-    case SourceEncoding::kUtf16Be: return "UTF-16BE";
+    case SourceEncoding::kUtf8:
+      return "UTF-8";
+    case SourceEncoding::kUtf8Bom:
+      return "UTF-8 with BOM";
+    case SourceEncoding::kGb18030:
+      return "GB18030";
+    case SourceEncoding::kUtf16Le:
+      return "UTF-16LE";
+    case SourceEncoding::kUtf16Be:
+      return "UTF-16BE";
   }
   return "?";
 }
@@ -93,6 +136,7 @@ DecodingStreamBuf::DecodingStreamBuf(std::istream& raw) : raw_(raw) { setg(nullp
 DecodingStreamBuf::~DecodingStreamBuf() {
   if (source_cnv_ != nullptr) ucnv_close(source_cnv_);
   if (utf8_cnv_ != nullptr) ucnv_close(utf8_cnv_);
+  if (line_cnv_ != nullptr) ucnv_close(line_cnv_);
 }
 
 void DecodingStreamBuf::NoteInvalid(std::uint64_t offset) {
@@ -142,6 +186,9 @@ Status DecodingStreamBuf::Open() {
       in_offset_ = 3;
     } else if (IsStrictUtf8(in_, &saw_multibyte_)) {
       encoding_ = SourceEncoding::kUtf8;
+    } else if (MostlyUtf8Lines(in_)) {
+      encoding_ = SourceEncoding::kUtf8;  // its few other lines are decoded one by one
+      saw_multibyte_ = true;
     } else {
       encoding_ = SourceEncoding::kGb18030;
       Status started = StartConverter("GB18030");
@@ -156,7 +203,8 @@ Status DecodingStreamBuf::Open() {
 Status DecodingStreamBuf::StartConverter(const char* name) {
   UErrorCode error = U_ZERO_ERROR;
   source_cnv_ = ucnv_open(name, &error);
-  if (U_FAILURE(error)) return Status::Unavailable(std::string("ICU converter ") + name + ": " + u_errorName(error));
+  if (U_FAILURE(error))
+    return Status::Unavailable(std::string("ICU converter ") + name + ": " + u_errorName(error));
   utf8_cnv_ = ucnv_open("UTF-8", &error);
   if (U_FAILURE(error)) return Status::Unavailable(std::string("ICU converter UTF-8: ") + u_errorName(error));
   ucnv_setToUCallBack(source_cnv_, CountingToUCallback, this, nullptr, nullptr, &error);
@@ -167,46 +215,59 @@ Status DecodingStreamBuf::StartConverter(const char* name) {
 }
 
 void DecodingStreamBuf::DecodeUtf8(bool at_end) {
-  const auto* s = reinterpret_cast<const unsigned char*>(in_.data());
   const std::size_t n = in_.size();
   out_.clear();
   out_.reserve(n + 16);
-  std::size_t i = 0;
-  std::size_t run = 0;  // start of the pending run of valid bytes
-  while (i < n) {
-    if (s[i] < 0x80 && s[i] != 0) {
-      ++i;
-      continue;
+  std::size_t pos = 0;
+  while (pos < n) {
+    const std::size_t nl = in_.find('\n', pos);
+    if (nl == std::string::npos && !at_end) {
+      // The rest of the line comes with the next block, unless it is too long to hold.
+      if (n - pos >= kMaxLineHold) pos += AppendReplacing(pos, n, false);
+      break;
     }
-    const int len = s[i] == 0 ? 0 : Utf8SequenceLength(s + i, n - i);
-    if (len > 1) {
+    const std::size_t end = nl == std::string::npos ? n : nl + 1;
+    const std::string_view line(in_.data() + pos, end - pos);
+    bool multibyte = false;
+    if (IsStrictUtf8(line, &multibyte)) {
+      AppendReplacing(pos, end, true);  // (at the end of input, a character cut off by it is U+FFFD)
+      saw_multibyte_ = saw_multibyte_ || multibyte;
+    } else if (!saw_multibyte_ && StartConverter("GB18030").ok()) {
+      // A GBK file that began with ASCII only: decode the rest as GB18030.
+      in_.erase(0, pos);
+      in_offset_ += pos;
+      encoding_ = SourceEncoding::kGb18030;
       saw_multibyte_ = true;
+      std::string head = std::move(out_);
+      DecodeWithConverter(at_end);
+      out_.insert(0, head);
+      return;
+    } else {
+      DecodeForeignLine(pos, end);
+    }
+    if (nl != std::string::npos) ++line_;
+    pos = end;
+  }
+  in_.erase(0, pos);
+  in_offset_ += pos;
+}
+
+std::size_t DecodingStreamBuf::AppendReplacing(std::size_t from, std::size_t to, bool at_end) {
+  const auto* s = reinterpret_cast<const unsigned char*>(in_.data());
+  std::size_t i = from;
+  std::size_t run = from;  // start of the pending run of valid bytes
+  while (i < to) {
+    const int len = s[i] == 0 ? 0 : Utf8SequenceLength(s + i, to - i);
+    if (len >= 1) {
       i += static_cast<std::size_t>(len);
       continue;
     }
-    if (len == -1 && !at_end) break;  // carried to the next block
-    // Invalid (or cut off at the very end of the input).
-    if (!saw_multibyte_ && len == 0) {
-      // A GBK file that began with ASCII only: decode the rest as GB18030.
-      out_.append(in_, run, i - run);
-      in_.erase(0, i);
-      in_offset_ += i;
-      encoding_ = SourceEncoding::kGb18030;
-      saw_multibyte_ = true;
-      if (!StartConverter("GB18030").ok()) {
-        encoding_ = SourceEncoding::kUtf8;  // no ICU data: keep UTF-8 with replacements
-      } else {
-        std::string head = std::move(out_);
-        DecodeWithConverter(at_end);
-        out_.insert(0, head);
-        return;
-      }
-    }
+    if (len == -1 && !at_end) break;  // left for the next block
     out_.append(in_, run, i - run);
     out_.append(kReplacement);
     if (len == -1) {
-      truncated_ = true;
-      i = n;
+      truncated_ = true;  // cut off at the very end of the input
+      i = to;
     } else {
       NoteInvalid(in_offset_ + i);
       ++i;
@@ -214,8 +275,44 @@ void DecodingStreamBuf::DecodeUtf8(bool at_end) {
     run = i;
   }
   out_.append(in_, run, i - run);
-  in_.erase(0, i);
-  in_offset_ += i;
+  return i - from;
+}
+
+void DecodingStreamBuf::DecodeForeignLine(std::size_t from, std::size_t to) {
+  ++lines_not_utf8_;
+  std::string what;
+  // As GB18030 on its own, when every byte of it is valid GB18030 and it is not UTF-8 with a few
+  // damaged bytes (GB18030 takes almost any byte pair, so UTF-8 text would "decode" as nonsense).
+  UErrorCode error =
+      DamagedUtf8(std::string_view(in_).substr(from, to - from)) ? U_INVALID_CHAR_FOUND : U_ZERO_ERROR;
+  if (line_cnv_ == nullptr) {
+    line_cnv_ = ucnv_open("GB18030", &error);
+    if (U_SUCCESS(error))
+      ucnv_setToUCallBack(line_cnv_, UCNV_TO_U_CALLBACK_STOP, nullptr, nullptr, nullptr, &error);
+  }
+  std::string decoded;
+  if (U_SUCCESS(error) && line_cnv_ != nullptr) {
+    ucnv_resetToUnicode(line_cnv_);
+    std::u16string wide((to - from) + 1, u'\0');
+    const int32_t units =
+        ucnv_toUChars(line_cnv_, reinterpret_cast<UChar*>(wide.data()), static_cast<int32_t>(wide.size()),
+                      in_.data() + from, static_cast<int32_t>(to - from), &error);
+    if (U_SUCCESS(error)) {
+      decoded.resize(static_cast<std::size_t>(units) * 3 + 4);
+      int32_t bytes = 0;
+      u_strToUTF8(decoded.data(), static_cast<int32_t>(decoded.size()), &bytes,
+                  reinterpret_cast<UChar*>(wide.data()), units, &error);
+      decoded.resize(U_SUCCESS(error) ? static_cast<std::size_t>(bytes) : 0);
+    }
+  }
+  if (U_SUCCESS(error)) {
+    out_.append(decoded);
+    what = "not UTF-8: decoded on its own as GB18030 (GBK)";
+  } else {
+    AppendReplacing(from, to, true);
+    what = "not UTF-8: invalid bytes replaced by U+FFFD";
+  }
+  if (line_issues_.size() < kMaxLineIssues) line_issues_.push_back({line_, std::move(what)});
 }
 
 void DecodingStreamBuf::DecodeWithConverter(bool at_end) {
@@ -256,8 +353,9 @@ void DecodingStreamBuf::DecodeWithConverter(bool at_end) {
 DecodingStreamBuf::int_type DecodingStreamBuf::underflow() {
   if (gptr() != nullptr && gptr() < egptr()) return traits_type::to_int_type(*gptr());
   if (!opened_ || finished_) return traits_type::eof();
+  bool need_more = false;  // the last pass kept everything back (the start of a long line)
   for (;;) {
-    if (in_.size() < kBlock) ReadRaw();
+    if (in_.size() < kBlock || need_more) ReadRaw();
     const bool at_end = raw_done_;
     if (source_cnv_ != nullptr) {
       DecodeWithConverter(at_end);
@@ -279,6 +377,7 @@ DecodingStreamBuf::int_type DecodingStreamBuf::underflow() {
       setg(nullptr, nullptr, nullptr);
       return traits_type::eof();
     }
+    need_more = true;
   }
 }
 

@@ -398,6 +398,14 @@ Status WechatImporter::AddFile(const std::string& name, std::istream& raw) {
                  ")",
              "");
   }
+  // A UTF-8 export with a few lines in another encoding: each such line, decoded on its own.
+  for (const DecodeLineIssue& line : buf.line_issues()) AddIssue(name, line.line, "file", line.what, "");
+  if (buf.lines_not_utf8() > buf.line_issues().size()) {
+    AddIssue(name, 0, "file",
+             std::to_string(buf.lines_not_utf8() - buf.line_issues().size()) +
+                 " more lines not UTF-8 (not listed)",
+             "");
+  }
   if (file.messages == 0) AddIssue(name, 0, "file", "no message could be read", "");
   return Status::Ok();
 }

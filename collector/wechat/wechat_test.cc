@@ -14,6 +14,7 @@
 #include "collector/wechat/wechat_import.h"
 #include "core/areas.h"
 #include "core/survey.h"
+#include "tests/support/proc_status.h"
 
 namespace minyi::collector::wechat {
 namespace {
@@ -124,6 +125,29 @@ TEST(TextDecoderTest, InvalidBytesInUtf8TextAreReplacedAndCounted) {
   EXPECT_EQ(buf->encoding(), SourceEncoding::kGb18030);
 }
 
+// Issue 13: one GBK line in a UTF-8 export made the whole file GB18030, and every answer nonsense.
+TEST(TextDecoderTest, ForeignLineInUtf8FileIsDecodedOnItsOwnAndReported) {
+  DecodingStreamBuf* buf = nullptr;
+  const std::string bytes =
+      "2024-05-12 09:01:33 张阿姨\n"
+      "\xBA\xDC\xB0\xB2\xC8\xAB\xA3\xAC\xC2\xFA\xD2\xE2\n"  // 很安全，满意 in GBK
+      "满意\n"
+      "比较满意\xFF\xFF\n"  // UTF-8 with damaged bytes: not GB18030 nonsense
+      "安全\n";
+  const std::string text = Decode(bytes, nullptr, &buf);
+  EXPECT_EQ(buf->encoding(), SourceEncoding::kUtf8);
+  EXPECT_EQ(text, "2024-05-12 09:01:33 张阿姨\n很安全，满意\n满意\n比较满意\xEF\xBF\xBD\xEF\xBF\xBD\n安全\n");
+  ASSERT_EQ(buf->line_issues().size(), 2u);
+  EXPECT_EQ(buf->lines_not_utf8(), 2u);
+  EXPECT_EQ(buf->line_issues()[0].line, 2u);
+  EXPECT_NE(buf->line_issues()[0].what.find("GB18030"), std::string::npos);
+  EXPECT_EQ(buf->line_issues()[1].line, 4u);
+  EXPECT_NE(buf->line_issues()[1].what.find("U+FFFD"), std::string::npos);
+  // A GBK file stays GB18030 as a whole, even with a UTF-8 line in it.
+  Decode("\xBA\xDC\xB0\xB2\xC8\xAB\n\xC2\xFA\xD2\xE2\n满意\n\xBA\xDC\xB0\xB2\xC8\xAB\n", nullptr, &buf);
+  EXPECT_EQ(buf->encoding(), SourceEncoding::kGb18030);
+}
+
 // ---- format detection and readers
 
 TEST(ChatFormatTest, DetectedFromContent) {
@@ -174,6 +198,74 @@ TEST(ChatReaderTest, WeChatMsgTxt) {
   EXPECT_EQ(messages[6].kind, MessageKind::kMedia);
   EXPECT_EQ(messages[9].kind, MessageKind::kQuote);
   EXPECT_EQ(messages[9].quoted_name, "网格员_小王");
+}
+
+// A stream of `head`, `fill` bytes of 'x' without a line end, then `tail`, generated as it is read.
+class LongLineBuf : public std::streambuf {
+ public:
+  LongLineBuf(std::string head, std::size_t fill, std::string tail)
+      : head_(std::move(head)), fill_(fill), tail_(std::move(tail)), block_(1 << 16, 'x') {}
+
+ protected:
+  int_type underflow() override {
+    if (stage_ == 0) {
+      stage_ = 1;
+      current_ = head_;
+    } else if (stage_ == 1 && fill_ > 0) {
+      const std::size_t n = std::min(fill_, block_.size());
+      fill_ -= n;
+      current_ = block_.substr(0, n);
+    } else if (stage_ <= 1) {
+      stage_ = 2;
+      current_ = tail_;
+    } else {
+      return traits_type::eof();
+    }
+    setg(current_.data(), current_.data(), current_.data() + current_.size());
+    return current_.empty() ? underflow() : traits_type::to_int_type(*gptr());
+  }
+
+ private:
+  std::string head_;
+  std::size_t fill_;
+  std::string tail_;
+  std::string block_;
+  std::string current_;
+  int stage_ = 0;
+};
+
+// Issue 13: a line of hundreds of MiB without a line end was held whole (std::getline).
+TEST(ChatReaderTest, HugeLineIsCutWithBoundedMemoryAndTheRestIsRead) {
+  for (const bool exporter : {false, true}) {
+    const std::string head =
+        exporter ? "群 - 微信聊天记录\n张阿姨 (2024-05-12 09:01:33):1\n李四 (2024-05-12 09:02:00):"
+                 : "2024-05-12 09:01:33 张阿姨\n1\n\n2024-05-12 09:02:00 李四\n";
+    const std::string tail =
+        exporter ? "\n王五 (2024-05-12 09:03:00):满意\n" : "\n\n2024-05-12 09:03:00 王五\n满意\n";
+    LongLineBuf raw_buf(head, std::size_t{128} << 20, tail);
+    std::istream raw(&raw_buf);
+    DecodingStreamBuf buf(raw);
+    ASSERT_TRUE(buf.Open().ok());
+    std::istream text(&buf);
+    const bool reset = minyi::testing::ResetPeakMemory();
+    const std::size_t before = minyi::testing::ProcStatusKib(reset ? "VmRSS" : "VmHWM");
+    auto reader = MakeReader(exporter ? ChatFormat::kWechatExporterTxt : ChatFormat::kWeChatMsgTxt, text,
+                             ReaderOptions());
+    std::vector<ChatMessage> messages;
+    std::vector<ReaderIssue> issues;
+    ChatMessage m;
+    while (reader->Next(&m, &issues)) messages.push_back(m);
+    const std::size_t peak = minyi::testing::ProcStatusKib("VmHWM");
+    EXPECT_LT(peak - std::min(peak, before), 48u * 1024) << "KiB; exporter " << exporter;
+    ASSERT_EQ(messages.size(), 3u) << exporter;
+    EXPECT_EQ(messages[0].text, "1");
+    EXPECT_LE(messages[1].text.size(), ReaderOptions().max_message_bytes);
+    EXPECT_EQ(messages[2].sender_name, "王五");
+    EXPECT_EQ(messages[2].text, "满意");
+    bool reported = false;
+    for (const ReaderIssue& i : issues) reported |= i.reason.find("line longer than") != std::string::npos;
+    EXPECT_TRUE(reported) << exporter;
+  }
 }
 
 TEST(ChatReaderTest, WeChatMsgCsvTypeCodes) {
@@ -420,6 +512,29 @@ TEST_F(WechatImportTest, WeChatMsgCsvWithQuotesRecallsOptOutAndAppSolitaire) {
   EXPECT_EQ(answers.at(Ref(KeyWxid("wxid_wu"))),
             (Answers{{"comment", {"7栋"}}, {"grid", {"3"}}, {"security", {"3"}}}));
   EXPECT_EQ(answers.size(), 5u);
+}
+
+// Issue 13: one GBK line in a UTF-8 export lost every answer of the file.
+TEST_F(WechatImportTest, GbkLineInUtf8ExportKeepsEveryAnswer) {
+  std::string bytes = ReadFile(kFixtures + "wechatmsg.txt");
+  const std::string line25 = "安全，比较满意\n";
+  const std::size_t at = bytes.find(line25);
+  ASSERT_NE(at, std::string::npos);
+  bytes.replace(at, line25.size(), "\xB0\xB2\xC8\xAB\xA3\xAC\xB1\xC8\xBD\xCF\xC2\xFA\xD2\xE2\n");  // in GBK
+  FakeReviser reviser;
+  auto importer = WechatImporter::Create(*survey_, *areas_, *keyer_, Options({"网格员_小王"}));
+  ASSERT_TRUE(importer.ok());
+  std::istringstream in(bytes);
+  ASSERT_TRUE((*importer)->AddFile("wechatmsg.txt", in).ok());
+  ASSERT_TRUE((*importer)->Store(reviser, 1700000000000).ok());
+  const WechatReport& report = (*importer)->report();
+  EXPECT_EQ(report.files[0].encoding, "UTF-8");
+  EXPECT_TRUE(HasIssue(report, 25, "file", "GB18030"));
+  EXPECT_EQ(report.stored, 3u);
+  const auto answers = AnswersOf(reviser);
+  const std::string group = "wechatmsg";
+  EXPECT_EQ(answers.at(Ref(KeyName(group, "Tom_Lee"))), (Answers{{"grid", {"2"}}, {"security", {"2"}}}));
+  EXPECT_EQ(answers.at(Ref(KeyName(group, "张阿姨"))), (Answers{{"grid", {"1"}}, {"security", {"2"}}}));
 }
 
 TEST_F(WechatImportTest, GbkCsvReadsLikeUtf8) {

@@ -112,6 +112,8 @@ ServerProcess::ServerProcess(const std::vector<std::string>& global_args) {
   }
 }
 
+int ServerProcess::pid() const { return handle_ ? static_cast<int>(handle_->id()) : 0; }
+
 int ServerProcess::Stop() {
   if (stopped_) return 0;
   stopped_ = true;

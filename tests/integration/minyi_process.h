@@ -46,6 +46,7 @@ class ServerProcess {
 
   bool started() const { return port_ != 0; }
   int port() const { return port_; }
+  int pid() const;  // the server's process id (for /proc/<pid>/status)
   // Sends SIGTERM and waits; returns the exit code.
   int Stop();
   // Sends SIGKILL (a crash: nothing is flushed or cleaned up) and waits.

@@ -7,6 +7,7 @@
 #include <Poco/Path.h>
 #include <Poco/SHA1Engine.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <fstream>
 #include <map>
@@ -14,8 +15,10 @@
 #include <string>
 #include <vector>
 
+#include "collector/questionnaire/xlsx_for_test.h"
 #include "tests/integration/minyi_process.h"
 #include "tests/integration/web_http.h"
+#include "tests/support/proc_status.h"
 
 namespace minyi::testing {
 namespace {
@@ -39,6 +42,19 @@ std::string Squash(const std::string& text) {
     out += c;
   }
   return out;
+}
+
+// Decompression bombs (issue 13), built here: ~300 MiB of rows, and ~250 MiB of tiny shared strings
+// (which, held as strings, took GiBs).
+std::string SheetBomb() {
+  namespace x = collector::questionnaire::testing;
+  const std::string row = R"(<row><c t="inlineStr"><is><t>ok</t></is></c></row>)";
+  return x::Zip({x::Sheet("", row, (300u << 20) / row.size())});
+}
+std::string SharedStringsBomb() {
+  namespace x = collector::questionnaire::testing;
+  return x::Zip({x::Strings("", "<si><t>x</t></si>", (250u << 20) / 17),
+                 x::Sheet(R"(<row r="1"><c r="A1" t="s"><v>0</v></c></row>)")});
 }
 
 std::string Sha1Hex(const std::string& text) {
@@ -115,6 +131,32 @@ TEST_F(QuestionnaireCliTest, DamagedFilesAndUsageErrors) {
       Minyi({"import", "questionnaire", kFixtures + "txwj.xlsx", "--map", dir_.File("maps/txwj.json")});
   EXPECT_EQ(txwj.exit_code, 0) << txwj.err << txwj.out;
   EXPECT_NE(txwj.out.find("腾讯问卷 5356056): 3 rows, 3 stored"), std::string::npos) << txwj.out;
+}
+
+TEST_F(QuestionnaireCliTest, XlsxBombsAreRefusedNamingThePartAndLimitWithBoundedMemory) {
+  struct Case {
+    std::string bytes;
+    std::vector<std::string> says;
+  };
+  const std::vector<Case> cases = {
+      {SheetBomb(), {"xl/worksheets/sheet1.xml", "64 MiB", "resource exhausted"}},
+      {SharedStringsBomb(), {"xl/sharedStrings.xml", "100 times", "invalid input"}},
+  };
+  for (const Case& c : cases) {
+    const std::string path = dir_.File("bomb.xlsx");
+    WriteFile(path, c.bytes);
+    const RunResult r = Minyi({"import", "questionnaire", path, "--survey", "quest-test", "--period", "2026",
+                               "--town", "320812004"});
+    EXPECT_EQ(r.exit_code, 1) << r.out;  // the file as a whole is refused
+    for (const std::string& part : c.says)
+      EXPECT_NE(r.err.find(part), std::string::npos) << part << ": " << r.err;
+  }
+  // The largest child so far (each minyi run of this test): the bombs unpack to hundreds of MiB.
+  rusage usage{};
+  getrusage(RUSAGE_CHILDREN, &usage);
+  EXPECT_LT(usage.ru_maxrss / 1024, 200) << "MiB";
+  EXPECT_EQ(Squash(Minyi({"db", "status"}).out).find("quest-test 2026"), std::string::npos)
+      << "nothing stored";
 }
 
 TEST_F(QuestionnaireCliTest, LiveEndpointsAuthenticateStoreReviseAndWithdraw) {
@@ -378,6 +420,22 @@ TEST_F(QuestionnaireUploadTest, OtherTownsAndAnonymousCallersAreRefused) {
   EXPECT_EQ(other.status, 403) << other.body;
   const WebReply anonymous = Upload(Login{}, "320812004", "wjx_text.csv");
   EXPECT_EQ(anonymous.status, 401) << anonymous.body;
+}
+
+TEST_F(QuestionnaireUploadTest, XlsxBombsAre413Or422WithBoundedMemory) {
+  ASSERT_TRUE(server_->started()) << server_->log();
+  const Login grid = LogIn("grid4");
+  const WebReply size = UploadBytes(grid, "320812004", "bomb.xlsx", SheetBomb());
+  EXPECT_EQ(size.status, 413) << size.body;
+  EXPECT_NE(size.body.find("\"code\":\"too_large\""), std::string::npos) << size.body;
+  EXPECT_NE(size.body.find("xl/worksheets/sheet1.xml"), std::string::npos) << size.body;
+  EXPECT_NE(size.body.find("64 MiB"), std::string::npos) << size.body;
+  const WebReply ratio = UploadBytes(grid, "320812004", "strings.xlsx", SharedStringsBomb());
+  EXPECT_EQ(ratio.status, 422) << ratio.body;
+  EXPECT_NE(ratio.body.find("xl/sharedStrings.xml"), std::string::npos) << ratio.body;
+  EXPECT_NE(ratio.body.find("100 times"), std::string::npos) << ratio.body;
+  EXPECT_LT(ProcStatusKib("VmHWM", std::to_string(server_->pid())) / 1024, 256u)
+      << "the server's peak RSS in MiB";
 }
 
 TEST_F(QuestionnaireUploadTest, BrokenFilesGetAClearErrorAndStoreNothing) {
