@@ -161,8 +161,11 @@ int main(int argc, char** argv) {
     auto first = live.PollOnce();
     if (!first.ok()) return Fail(first.status());
     const double initial_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("initial pass: %.3f s, peak RSS %.1f MiB (+%.1f MiB over %.1f MiB before)\n", initial_s,
-                StatusMiB("VmHWM"), StatusMiB("VmHWM") - rss_before, rss_before);
+    std::printf(
+        "initial pass: %.3f s, peak RSS %.1f MiB (+%.1f MiB over %.1f MiB before); after it RSS %.1f MiB "
+        "of which anonymous %.1f MiB, file-backed (SQLite's memory map) %.1f MiB\n",
+        initial_s, StatusMiB("VmHWM"), StatusMiB("VmHWM") - rss_before, rss_before, StatusMiB("VmRSS"),
+        StatusMiB("RssAnon"), StatusMiB("RssFile"));
 
     std::vector<double> times;
     std::vector<double> rises;
