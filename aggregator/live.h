@@ -16,8 +16,13 @@
 //    the towns that a revised or withdrawn response left (its replacement has a new response id and
 //    is seen above).
 // Since weighting is per town and the variance sums over towns, a town's new responses change its
-// own state only; its county, city and province rows are recombined from the cached states, so a
-// recomputation costs the changed towns' responses plus a period's Combine and Finalize.
+// own state only; its county, city and province rows are recombined from the cached states.
+// Without trimming (always in `serve`) a town is reduced to cell sums (town_sums.h) while it is read,
+// one town at a time, and a town with at least kKeepSumsFrom respondents keeps them: new responses
+// are read by id above the town's last one and added (issue 13), so a poll costs what arrived plus a
+// period's Combine and Finalize, and memory does not grow with a town's size. A town touched by a
+// revision or withdrawal, or whose count disagrees at reconciliation, is read again from its first
+// response. With trimming, changed towns are read whole into a PeriodData (the weights are individual).
 //
 // Reproducible: the rows written for a period are those RunAggregation (run.h) writes for the same
 // data, apart from computed_at_ms (states are combined in town-code order either way).
