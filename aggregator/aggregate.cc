@@ -13,14 +13,15 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 std::string WeightingLabel(std::uint32_t mask) {
-  for (Weighting method : {Weighting::kNone, Weighting::kPostStrat, Weighting::kRaking, Weighting::kFallback}) {
+  for (Weighting method :
+       {Weighting::kNone, Weighting::kPostStrat, Weighting::kRaking, Weighting::kFallback}) {
     if (mask == (1U << static_cast<unsigned>(method))) return std::string(WeightingName(method));
   }
   return mask == 0 ? "none" : "mixed";
 }
 
-void AppendRows(const Period& period, const std::vector<IndexSpec>& indices, const std::string& level, const std::string& code,
-                const AreaState& state, std::vector<IndexRow>* rows) {
+void AppendRows(const Period& period, const std::vector<IndexSpec>& indices, const std::string& level,
+                const std::string& code, const AreaState& state, std::vector<IndexRow>* rows) {
   for (std::size_t k = 0; k < indices.size(); ++k) {
     const Estimate e = Finalize(state, k, indices[k]);
     IndexRow row;
@@ -73,14 +74,26 @@ Result<std::vector<TownResult>> ComputeTowns(const PeriodData& data, const Perio
   std::vector<Status> town_status(town_count);
 
   // Towns are independent: thread j handles towns j, j + T, j + 2T, ... and writes only their slots.
+  const bool by_cells = options.weighting.trim_factor == 0;
   auto work = [&](std::size_t first, std::size_t step) {
     for (std::size_t t = first; t < town_count; t += step) {
+      if (by_cells) {
+        TownMargins margins;
+        const TownSums sums = TownSumsFromData(data, t, &margins);
+        Result<TownResult> town = ComputeTownFromSums(sums, &margins, options.weighting, data.index_count());
+        town_status[t] = town.status();
+        if (town.ok()) {
+          towns[t].state = std::move(town->state);
+          weights.towns[t] = std::move(town->weighting);
+        }
+        continue;
+      }
       town_status[t] = WeightTown(data, t, options.weighting, &weights);
       if (town_status[t].ok()) towns[t].state = TownUpdate(data, weights, t);
     }
   };
-  const std::size_t threads = std::min<std::size_t>(static_cast<std::size_t>(options.threads),
-                                                    std::max<std::size_t>(town_count, 1));
+  const std::size_t threads =
+      std::min<std::size_t>(static_cast<std::size_t>(options.threads), std::max<std::size_t>(town_count, 1));
   if (threads <= 1) {
     work(0, 1);
   } else {
@@ -101,6 +114,48 @@ Result<std::vector<TownResult>> ComputeTowns(const PeriodData& data, const Perio
   return towns;
 }
 
+Result<TownResult> ComputeTownFromSums(const TownSums& sums, const TownMargins* margins,
+                                       const WeightingOptions& options, std::size_t index_count) {
+  CellWeights weights;
+  MINYI_RETURN_IF_ERROR(WeightCells(sums, margins, options, &weights));
+  TownResult town;
+  town.code = sums.code;
+  town.county = sums.county;
+  town.city = sums.city;
+  town.province = sums.province;
+  town.state = TownUpdateFromCells(sums, weights, index_count);
+  town.weighting = std::move(weights.town);
+  return town;
+}
+
+TownSums TownSumsFromData(const PeriodData& data, std::size_t t, TownMargins* margins) {
+  const TownData& town = data.towns[t];
+  TownSums sums;
+  sums.code = town.code;
+  sums.county = town.county;
+  sums.city = town.city;
+  sums.province = town.province;
+  sums.response_hash = town.response_hash;
+  auto code = [](const std::vector<std::string>& dictionary, std::int32_t id) -> std::string_view {
+    return id == kBlankCode ? std::string_view() : std::string_view(dictionary[static_cast<std::size_t>(id)]);
+  };
+  const std::size_t k_count = data.index_count();
+  for (std::uint32_t i = town.begin; i < town.end; ++i) {
+    sums.Add(0, data.base_weight[i], code(data.sex_codes, data.sex[i]), code(data.age_codes, data.age[i]),
+             data.positive.data() + i * k_count, data.score.data() + i * k_count, k_count);
+  }
+  *margins = TownMargins{};
+  margins->town_code = town.code;
+  margins->has_total = town.population.has_total;
+  margins->total = town.population.total;
+  for (const MarginCell& c : town.population.sex)
+    margins->by_sex[std::string(code(data.sex_codes, c.code))] = c.population;
+  for (const MarginCell& c : town.population.age) {
+    margins->by_age_band[std::string(code(data.age_codes, c.code))] = c.population;
+  }
+  return sums;
+}
+
 PeriodResult AssemblePeriod(const Period& period, const std::vector<IndexSpec>& indices,
                             const std::vector<TownResult>& towns) {
   PeriodResult result;
@@ -112,7 +167,8 @@ PeriodResult AssemblePeriod(const Period& period, const std::vector<IndexSpec>& 
     if (tw.method == Weighting::kFallback) {
       ++result.fallback_towns;
       if (tw.note.find("did not converge") != std::string::npos) ++result.nonconverged_towns;
-      result.warnings.push_back(period_text + " town " + town.code + ": fallback to post-stratification, " + tw.note);
+      result.warnings.push_back(period_text + " town " + town.code + ": fallback to post-stratification, " +
+                                tw.note);
     } else if (!tw.note.empty()) {
       result.warnings.push_back(period_text + " town " + town.code + ": " + tw.note);
     }
@@ -133,10 +189,12 @@ PeriodResult AssemblePeriod(const Period& period, const std::vector<IndexSpec>& 
     provinces[town.province].Combine(town.state);
   }
 
-  for (const TownResult& town : towns) AppendRows(period, indices, "town", town.code, town.state, &result.rows);
+  for (const TownResult& town : towns)
+    AppendRows(period, indices, "town", town.code, town.state, &result.rows);
   for (const auto& [code, state] : counties) AppendRows(period, indices, "county", code, state, &result.rows);
   for (const auto& [code, state] : cities) AppendRows(period, indices, "city", code, state, &result.rows);
-  for (const auto& [code, state] : provinces) AppendRows(period, indices, "province", code, state, &result.rows);
+  for (const auto& [code, state] : provinces)
+    AppendRows(period, indices, "province", code, state, &result.rows);
   return result;
 }
 
@@ -160,7 +218,8 @@ void ApplyChange(const std::vector<IndexRow>& previous, std::vector<IndexRow>* c
       se_now = row.score_se;
       se_before = prev.score_se;
     }
-    if (!std::isfinite(now) || !std::isfinite(before) || !std::isfinite(se_now) || !std::isfinite(se_before)) continue;
+    if (!std::isfinite(now) || !std::isfinite(before) || !std::isfinite(se_now) || !std::isfinite(se_before))
+      continue;
     row.change = now - before;
     row.change_se = std::sqrt(se_now * se_now + se_before * se_before);
     row.change_significant =

@@ -54,9 +54,22 @@ struct TownResult {
   AreaState state;
 };
 
-// Update: weights and reduces every town of `data`, on options.threads threads. Errors as
-// AggregatePeriod.
+// Update: weights and reduces every town of `data`, on options.threads threads. Without trimming each
+// town goes through its cell sums (TownSumsFromData, then ComputeTownFromSums: the path the live
+// aggregator takes, so batch and live give the same bits); with trimming, through its respondents
+// (WeightTown, TownUpdate). Errors as AggregatePeriod.
 Result<std::vector<TownResult>> ComputeTowns(const PeriodData& data, const PeriodOptions& options);
+
+// Update of one town from its cell sums (town_sums.h), untrimmed weighting (options.trim_factor must
+// be 0): WeightCells then TownUpdateFromCells. `margins`: the town's population (nullptr: none).
+// kInvalidInput as WeightCells.
+Result<TownResult> ComputeTownFromSums(const TownSums& sums, const TownMargins* margins,
+                                       const WeightingOptions& options, std::size_t index_count);
+
+// The cell sums of town `town` of `data` (its respondents in order; codes by the data's
+// dictionaries), with its margins as a TownMargins in *margins. last_response_id stays 0 (the data
+// has no ids).
+TownSums TownSumsFromData(const PeriodData& data, std::size_t town, TownMargins* margins);
 
 // Combine and Finalize: the rows, warnings and counts of a period from its towns, which must be in
 // ascending code order (Combine order fixes the bits of the roll-ups). Deterministic: the same town

@@ -1,12 +1,11 @@
 #include "aggregator/estimate.h"
 
 #include <algorithm>
-#include <cmath>
-
 #include <boost/accumulators/accumulators.hpp>
 #include <boost/accumulators/statistics/stats.hpp>
 #include <boost/accumulators/statistics/sum_kahan.hpp>
 #include <boost/math/distributions/students_t.hpp>
+#include <cmath>
 
 namespace minyi::aggregator {
 namespace {
@@ -110,6 +109,77 @@ double Expit(double x) {
   return e / (1.0 + e);
 }
 
+// The calibration cross cells of a town: c1 cells of factor 1 times max(c2, 1) of factor 2.
+struct CalibrationCells {
+  explicit CalibrationCells(const TownWeighting& tw)
+      : c1(static_cast<std::size_t>(tw.cells1)),
+        c2(static_cast<std::size_t>(tw.cells2)),
+        a_stride(std::max<std::size_t>(c2, 1)),
+        cells(c1 * a_stride) {}
+  std::size_t Of(std::int16_t cell1, std::int16_t cell2) const {
+    return static_cast<std::size_t>(cell1) * a_stride + (c2 > 0 ? static_cast<std::size_t>(cell2) : 0);
+  }
+  std::size_t c1;
+  std::size_t c2;
+  std::size_t a_stride;
+  std::size_t cells;
+};
+
+// The fitted values x_iᵀB̂ of every right-hand side at every calibration cell, [j * cells + cell]:
+// B̂ solves the d-weighted normal equations of the town's calibration cells (c1 cells of factor 1,
+// c2 of factor 2, cells = c1 · max(c2, 1) cross cells) from the cross cells' Σd (`d_sum`) and, per
+// right-hand side j, Σ d·u (`r_sum`, [j * cells + cell]).
+std::vector<double> FittedValues(const std::vector<double>& d_sum, const std::vector<double>& r_sum,
+                                 std::size_t c1, std::size_t c2, std::size_t rhs_count) {
+  const std::size_t a_stride = std::max<std::size_t>(c2, 1);
+  const std::size_t cells = c1 * a_stride;
+  std::vector<double> fitted(rhs_count * cells, 0.0);
+  const std::size_t p = c1 + c2;
+  std::vector<double> m(p * p, 0.0);
+  for (std::size_t s = 0; s < c1; ++s) {
+    for (std::size_t a = 0; a < a_stride; ++a) {
+      const double v = d_sum[s * a_stride + a];
+      m[s * p + s] += v;
+      if (c2 > 0) {
+        m[(c1 + a) * p + (c1 + a)] += v;
+        m[s * p + (c1 + a)] += v;
+        m[(c1 + a) * p + s] += v;
+      }
+    }
+  }
+  const PsdSolver solver(std::move(m), p);
+  std::vector<double> rhs(p);
+  std::vector<double> theta(p);
+  for (std::size_t j = 0; j < rhs_count; ++j) {
+    std::fill(rhs.begin(), rhs.end(), 0.0);
+    const double* r = &r_sum[j * cells];
+    for (std::size_t s = 0; s < c1; ++s) {
+      for (std::size_t a = 0; a < a_stride; ++a) {
+        rhs[s] += r[s * a_stride + a];
+        if (c2 > 0) rhs[c1 + a] += r[s * a_stride + a];
+      }
+    }
+    solver.Solve(rhs.data(), theta.data());
+    for (std::size_t s = 0; s < c1; ++s) {
+      for (std::size_t a = 0; a < a_stride; ++a) {
+        fitted[j * cells + s * a_stride + a] = theta[s] + (c2 > 0 ? theta[c1 + a] : 0.0);
+      }
+    }
+  }
+  return fitted;
+}
+
+// Index k's fitted values of b, a = b·y and a = b·s at calibration cell c (0 without calibration).
+struct Fitted3 {
+  double b = 0;
+  double y = 0;
+  double s = 0;
+};
+Fitted3 FittedAt(const std::vector<double>& fitted, std::size_t cells, std::size_t k, std::size_t c) {
+  if (cells == 0) return {};
+  return {fitted[(3 * k) * cells + c], fitted[(3 * k + 1) * cells + c], fitted[(3 * k + 2) * cells + c]};
+}
+
 // The stratum's quadratic from its sums of α, β (see estimate.h).
 void AddStratumQuadratic(double n_h, double s_a, double s_aa, double s_ab, double s_b, double s_bb,
                          VarianceQuadratic* q) {
@@ -123,6 +193,55 @@ void AddStratumQuadratic(double n_h, double s_a, double s_aa, double s_ab, doubl
     q->c1.Add(-2 * s_ab);
     q->c2.Add(s_bb);
   }
+}
+
+// Per index of one town: the α/β sums of the variance quadratic and the domain sums, then the counts.
+constexpr std::size_t kSums = 13;
+enum : std::size_t { kB, kBB, kA1, kA1A1, kA1B, kA2, kA2A2, kA2B, kW, kW2, kWY, kWS, kWS2 };
+struct TownSumsOfIndices {
+  explicit TownSumsOfIndices(std::size_t k_count)
+      : sums(kSums * k_count),
+        n(k_count, 0),
+        n_positive(k_count, 0),
+        score_min(k_count, std::numeric_limits<double>::infinity()),
+        score_max(k_count, -std::numeric_limits<double>::infinity()) {}
+  std::vector<KahanSum> sums;  // [k * kSums + which]
+  std::vector<std::int64_t> n;
+  std::vector<std::int64_t> n_positive;
+  std::vector<double> score_min;
+  std::vector<double> score_max;
+};
+
+// The town's AreaState from its sums (the end of Update).
+AreaState FinishTown(const TownSumsOfIndices& t, std::int64_t respondents, std::int64_t weighted,
+                     Weighting method, std::uint64_t response_hash, std::string_view code) {
+  const std::size_t k_count = t.n.size();
+  AreaState state;
+  state.respondents = respondents;
+  state.weighted_respondents = weighted;
+  state.strata = weighted > 0 ? 1 : 0;
+  state.lonely_strata = state.respondents == 1 ? 1 : 0;
+  state.weighting_mask = 1U << static_cast<unsigned>(method);
+  state.response_hash = Mix64(response_hash ^ Fnv1a(code));
+  state.indices.resize(k_count);
+  const double n_h = static_cast<double>(state.respondents);
+  for (std::size_t k = 0; k < k_count; ++k) {
+    const KahanSum* acc_k = &t.sums[k * kSums];
+    auto v = [&](std::size_t which) { return acc::sum_kahan(acc_k[which]); };
+    DomainState& ds = state.indices[k];
+    ds.n = t.n[k];
+    ds.n_positive = t.n_positive[k];
+    ds.sum_w = CompensatedSum(v(kW));
+    ds.sum_w2 = CompensatedSum(v(kW2));
+    ds.sum_w_positive = CompensatedSum(v(kWY));
+    ds.sum_w_score = CompensatedSum(v(kWS));
+    ds.sum_w_score2 = CompensatedSum(v(kWS2));
+    ds.score_min = t.score_min[k];
+    ds.score_max = t.score_max[k];
+    AddStratumQuadratic(n_h, v(kA1), v(kA1A1), v(kA1B), v(kB), v(kBB), &ds.share_variance);
+    AddStratumQuadratic(n_h, v(kA2), v(kA2A2), v(kA2B), v(kB), v(kBB), &ds.score_variance);
+  }
+  return state;
 }
 
 }  // namespace
@@ -156,22 +275,16 @@ AreaState TownUpdate(const PeriodData& data, const PeriodWeights& weights, std::
   const TownData& town = data.towns[town_index];
   const TownWeighting& tw = weights.towns[town_index];
   const std::size_t k_count = data.index_count();
-  const std::size_t c1 = static_cast<std::size_t>(tw.cells1);
-  const std::size_t c2 = static_cast<std::size_t>(tw.cells2);
-  const std::size_t a_stride = std::max<std::size_t>(c2, 1);
-  const std::size_t cells = c1 * a_stride;
+  const CalibrationCells geometry(tw);
+  const std::size_t cells = geometry.cells;
   const std::size_t rhs_count = 3 * k_count;  // per index: b (domain), a = b·y (share), a = b·s (score)
   const std::uint8_t* positive = data.positive.data();
   const double* score = data.score.data();
   const double* w = weights.w.data();
-
-  auto cell_of = [&](std::uint32_t i) -> std::size_t {
-    return static_cast<std::size_t>(weights.cell1[i]) * a_stride +
-           (c2 > 0 ? static_cast<std::size_t>(weights.cell2[i]) : 0);
-  };
+  auto cell_of = [&](std::uint32_t i) { return geometry.Of(weights.cell1[i], weights.cell2[i]); };
 
   // Fitted values x_iᵀB̂ per calibration cell and right-hand side (B̂ from the base weights d_i).
-  std::vector<double> fitted(rhs_count * cells, 0.0);
+  std::vector<double> fitted;
   if (cells > 0) {
     std::vector<double> d_sum(cells, 0.0);
     std::vector<double> r_sum(rhs_count * cells, 0.0);
@@ -188,48 +301,16 @@ AreaState TownUpdate(const PeriodData& data, const PeriodWeights& weights, std::
         r_sum[(3 * k + 2) * cells + c] += d * score[i * k_count + k];
       }
     }
-    const std::size_t p = c1 + c2;
-    std::vector<double> m(p * p, 0.0);
-    for (std::size_t s = 0; s < c1; ++s) {
-      for (std::size_t a = 0; a < a_stride; ++a) {
-        const double v = d_sum[s * a_stride + a];
-        m[s * p + s] += v;
-        if (c2 > 0) {
-          m[(c1 + a) * p + (c1 + a)] += v;
-          m[s * p + (c1 + a)] += v;
-          m[(c1 + a) * p + s] += v;
-        }
-      }
-    }
-    const PsdSolver solver(std::move(m), p);
-    std::vector<double> rhs(p);
-    std::vector<double> theta(p);
-    for (std::size_t j = 0; j < rhs_count; ++j) {
-      std::fill(rhs.begin(), rhs.end(), 0.0);
-      const double* r = &r_sum[j * cells];
-      for (std::size_t s = 0; s < c1; ++s) {
-        for (std::size_t a = 0; a < a_stride; ++a) {
-          rhs[s] += r[s * a_stride + a];
-          if (c2 > 0) rhs[c1 + a] += r[s * a_stride + a];
-        }
-      }
-      solver.Solve(rhs.data(), theta.data());
-      for (std::size_t s = 0; s < c1; ++s) {
-        for (std::size_t a = 0; a < a_stride; ++a) {
-          fitted[j * cells + s * a_stride + a] = theta[s] + (c2 > 0 ? theta[c1 + a] : 0.0);
-        }
-      }
-    }
+    fitted = FittedValues(d_sum, r_sum, geometry.c1, geometry.c2, rhs_count);
   }
 
   // One pass: the α/β sums of the variance quadratic and the domain sums (Boost.Accumulators, Kahan).
-  constexpr std::size_t kSums = 13;
-  enum : std::size_t { kB, kBB, kA1, kA1A1, kA1B, kA2, kA2A2, kA2B, kW, kW2, kWY, kWS, kWS2 };
-  std::vector<KahanSum> sums(kSums * k_count);
-  std::vector<std::int64_t> n(k_count, 0);
-  std::vector<std::int64_t> n_positive(k_count, 0);
-  std::vector<double> score_min(k_count, std::numeric_limits<double>::infinity());
-  std::vector<double> score_max(k_count, -std::numeric_limits<double>::infinity());
+  TownSumsOfIndices t(k_count);
+  std::vector<KahanSum>& sums = t.sums;
+  std::vector<std::int64_t>& n = t.n;
+  std::vector<std::int64_t>& n_positive = t.n_positive;
+  std::vector<double>& score_min = t.score_min;
+  std::vector<double>& score_max = t.score_max;
   std::int64_t weighted = 0;
   for (std::uint32_t i = town.begin; i < town.end; ++i) {
     const double wi = w[i];
@@ -242,14 +323,7 @@ AreaState TownUpdate(const PeriodData& data, const PeriodWeights& weights, std::
       const double b = in_domain ? 1.0 : 0.0;
       const double a1 = in_domain ? static_cast<double>(y) : 0.0;
       const double s = in_domain ? score[i * k_count + k] : 0.0;
-      double fb = 0;
-      double fa1 = 0;
-      double fa2 = 0;
-      if (cells > 0) {
-        fb = fitted[(3 * k) * cells + c];
-        fa1 = fitted[(3 * k + 1) * cells + c];
-        fa2 = fitted[(3 * k + 2) * cells + c];
-      }
+      const auto [fb, fa1, fa2] = FittedAt(fitted, cells, k, c);
       const double beta = wi * (b - fb);
       const double alpha1 = wi * (a1 - fa1);
       const double alpha2 = wi * (s - fa2);
@@ -276,39 +350,90 @@ AreaState TownUpdate(const PeriodData& data, const PeriodWeights& weights, std::
     }
   }
 
-  AreaState state;
-  state.respondents = static_cast<std::int64_t>(town.end - town.begin);
-  state.weighted_respondents = weighted;
-  state.strata = weighted > 0 ? 1 : 0;
-  state.lonely_strata = state.respondents == 1 ? 1 : 0;
-  state.weighting_mask = 1U << static_cast<unsigned>(tw.method);
-  state.response_hash = Mix64(town.response_hash ^ Fnv1a(town.code));
-  state.indices.resize(k_count);
-  const double n_h = static_cast<double>(state.respondents);
-  for (std::size_t k = 0; k < k_count; ++k) {
-    const KahanSum* acc_k = &sums[k * kSums];
-    auto v = [&](std::size_t which) { return acc::sum_kahan(acc_k[which]); };
-    DomainState& ds = state.indices[k];
-    ds.n = n[k];
-    ds.n_positive = n_positive[k];
-    ds.sum_w = CompensatedSum(v(kW));
-    ds.sum_w2 = CompensatedSum(v(kW2));
-    ds.sum_w_positive = CompensatedSum(v(kWY));
-    ds.sum_w_score = CompensatedSum(v(kWS));
-    ds.sum_w_score2 = CompensatedSum(v(kWS2));
-    ds.score_min = score_min[k];
-    ds.score_max = score_max[k];
-    AddStratumQuadratic(n_h, v(kA1), v(kA1A1), v(kA1B), v(kB), v(kBB), &ds.share_variance);
-    AddStratumQuadratic(n_h, v(kA2), v(kA2A2), v(kA2B), v(kB), v(kBB), &ds.score_variance);
+  return FinishTown(t, static_cast<std::int64_t>(town.end - town.begin), weighted, tw.method,
+                    town.response_hash, town.code);
+}
+
+AreaState TownUpdateFromCells(const TownSums& sums, const CellWeights& weights, std::size_t k_count) {
+  const TownWeighting& tw = weights.town;
+  const CalibrationCells geometry(tw);
+  const std::size_t cells = geometry.cells;
+  const std::size_t rhs_count = 3 * k_count;
+  const std::size_t g_count = weights.cells.size();
+  auto cell_of = [&](std::size_t g) { return geometry.Of(weights.cell1[g], weights.cell2[g]); };
+
+  std::vector<double> fitted;
+  if (cells > 0) {
+    std::vector<double> d_sum(cells, 0.0);
+    std::vector<double> r_sum(rhs_count * cells, 0.0);
+    for (std::size_t g = 0; g < g_count; ++g) {
+      const CellSums& cell = *weights.cells[g];
+      const std::size_t c = cell_of(g);
+      d_sum[c] += cell.d.value();
+      if (!(weights.multiplier[g] > 0)) continue;
+      for (std::size_t k = 0; k < k_count; ++k) {
+        const CellIndexSums& x = cell.indices[k];
+        r_sum[(3 * k) * cells + c] += x.d.value();
+        r_sum[(3 * k + 1) * cells + c] += x.d_y.value();
+        r_sum[(3 * k + 2) * cells + c] += x.d_s.value();
+      }
+    }
+    fitted = FittedValues(d_sum, r_sum, geometry.c1, geometry.c2, rhs_count);
   }
-  return state;
+
+  // The sums of TownUpdate, cell by cell and class by class (town_sums.h).
+  TownSumsOfIndices t(k_count);
+  std::int64_t weighted = 0;
+  for (std::size_t g = 0; g < g_count; ++g) {
+    const CellSums& cell = *weights.cells[g];
+    const double m = weights.multiplier[g];
+    if (!(m > 0) || cell.weighted == 0) continue;
+    weighted += cell.weighted;
+    const double m2 = m * m;
+    const std::size_t c = cells > 0 ? cell_of(g) : 0;
+    for (std::size_t k = 0; k < k_count; ++k) {
+      const CellIndexSums& x = cell.indices[k];
+      const auto [fb, fy, fs] = FittedAt(fitted, cells, k, c);
+      const double in_d = x.d.value();
+      const double y0 = x.d2_y0.value();
+      const double y1 = x.d2_y1.value();
+      const double out_d = x.out_d.value();
+      const double out_d2 = x.out_d2.value();
+      const double rb = 1 - fb;  // b − f_b in the domain; −f_b outside
+      KahanSum* acc_k = &t.sums[k * kSums];
+      acc_k[kB](m * (rb * in_d - fb * out_d));
+      acc_k[kBB](m2 * (rb * rb * (y0 + y1) + fb * fb * out_d2));
+      acc_k[kA1](m * (x.d_y.value() - fy * in_d - fy * out_d));
+      acc_k[kA1A1](m2 * ((1 - fy) * (1 - fy) * y1 + fy * fy * y0 + fy * fy * out_d2));
+      acc_k[kA1B](m2 * ((1 - fy) * rb * y1 - fy * rb * y0 + fy * fb * out_d2));
+      const double mean_residual = x.s_mean - fs;
+      acc_k[kA2](m * (x.d_s.value() - fs * in_d - fs * out_d));
+      acc_k[kA2A2](m2 * (x.s_m2 + x.s_weight * mean_residual * mean_residual + fs * fs * out_d2));
+      acc_k[kA2B](m2 * (rb * x.s_weight * mean_residual + fs * fb * out_d2));
+      if (x.n > 0) {
+        t.n[k] += x.n;
+        t.n_positive[k] += x.n_positive;
+        acc_k[kW](m * in_d);
+        acc_k[kW2](m2 * (y0 + y1));
+        acc_k[kWY](m * x.d_y.value());
+        acc_k[kWS](m * x.d_s.value());
+        acc_k[kWS2](m * x.d_s2.value());
+        t.score_min[k] = std::min(t.score_min[k], x.score_min);
+        t.score_max[k] = std::max(t.score_max[k], x.score_max);
+      }
+    }
+  }
+  return FinishTown(t, sums.respondents, weighted, tw.method, sums.response_hash, sums.code);
 }
 
 std::string_view CiMethodName(CiMethod method) {
   switch (method) {
-    case CiMethod::kLogit: return "logit";
-    case CiMethod::kExactNeff: return "exact-neff";
-    case CiMethod::kNone: return "none";
+    case CiMethod::kLogit:
+      return "logit";
+    case CiMethod::kExactNeff:
+      return "exact-neff";
+    case CiMethod::kNone:
+      return "none";
   }
   return "none";
 }

@@ -51,13 +51,13 @@ struct VarianceQuadratic {
 
 // Sufficient statistics of one index over an area.
 struct DomainState {
-  std::int64_t n = 0;           // |D|: respondents who answered, with w > 0
-  std::int64_t n_positive = 0;  // of them, answered in the positive set
-  CompensatedSum sum_w;         // Σ_D w
-  CompensatedSum sum_w2;        // Σ_D w²
+  std::int64_t n = 0;             // |D|: respondents who answered, with w > 0
+  std::int64_t n_positive = 0;    // of them, answered in the positive set
+  CompensatedSum sum_w;           // Σ_D w
+  CompensatedSum sum_w2;          // Σ_D w²
   CompensatedSum sum_w_positive;  // Σ_D w y (share)
-  CompensatedSum sum_w_score;   // Σ_D w s (score)
-  CompensatedSum sum_w_score2;  // Σ_D w s² (deff)
+  CompensatedSum sum_w_score;     // Σ_D w s (score)
+  CompensatedSum sum_w_score2;    // Σ_D w s² (deff)
   double score_min = std::numeric_limits<double>::infinity();
   double score_max = -std::numeric_limits<double>::infinity();
   VarianceQuadratic share_variance;
@@ -81,6 +81,11 @@ struct AreaState {
 
 // Update: one pass over town `town` of `data` with its weights (WeightTown must have run for it).
 AreaState TownUpdate(const PeriodData& data, const PeriodWeights& weights, std::size_t town);
+
+// Update from a town's cell sums (town_sums.h) and their weighting (WeightCells): the same state as
+// TownUpdate on the respondents with w_i = d_i · m_g, to rounding (the expansion of each sum over the
+// cells is in town_sums.h). Memory and time depend on the number of cells, not of respondents.
+AreaState TownUpdateFromCells(const TownSums& sums, const CellWeights& weights, std::size_t index_count);
 
 enum class CiMethod { kLogit, kExactNeff, kNone };
 std::string_view CiMethodName(CiMethod method);  // "logit", "exact-neff", "none"

@@ -1,12 +1,13 @@
 #include "aggregator/estimate.h"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
 
-#include <gtest/gtest.h>
-
+#include "aggregator/aggregate.h"
 #include "aggregator/test_util.h"
 
 namespace minyi::aggregator {
@@ -233,10 +234,10 @@ TEST(EstimateTest, EmptyDomainHasNoFigures) {
 TEST(EstimateTest, TQuantilesMatchR) {
   // qt(0.975, df) from R 4.2 printed with %.17g.
   const std::vector<std::pair<double, double>> cases = {
-      {1, 12.706204736174694},     {2, 4.3026527297494619},     {3, 3.1824463052837078},
-      {5, 2.5705818356363137},     {6, 2.4469118511449688},     {10, 2.2281388519862739},
-      {29, 2.0452296421327034},    {30, 2.0422724563012378},    {100, 1.9839715185235516},
-      {1000, 1.9623390808264076},  {100000, 1.9599877075346088}, {1e7, 1.9599642217672049}};
+      {1, 12.706204736174694},    {2, 4.3026527297494619},      {3, 3.1824463052837078},
+      {5, 2.5705818356363137},    {6, 2.4469118511449688},      {10, 2.2281388519862739},
+      {29, 2.0452296421327034},   {30, 2.0422724563012378},     {100, 1.9839715185235516},
+      {1000, 1.9623390808264076}, {100000, 1.9599877075346088}, {1e7, 1.9599642217672049}};
   for (const auto& [df, expected] : cases) {
     EXPECT_NEAR(StudentT975(df), expected, 1e-12 * expected) << "df " << df;
   }
@@ -275,8 +276,8 @@ TEST(EstimateTest, RakingResidualsDoNotDependOnWhichCellIsDropped) {
     for (int i = 0; i < 60; ++i) {
       const std::int32_t sex = static_cast<std::int32_t>(rng() % 2);
       const std::int32_t age = static_cast<std::int32_t>(rng() % 3);
-      Add(&data, static_cast<double>(1 + rng() % 3), static_cast<int>(rng() % 3 == 0 ? 0 : 1), swap_codes ? 1 - sex : sex,
-          swap_codes ? 2 - age : age, static_cast<double>(25 * (rng() % 5)));
+      Add(&data, static_cast<double>(1 + rng() % 3), static_cast<int>(rng() % 3 == 0 ? 0 : 1),
+          swap_codes ? 1 - sex : sex, swap_codes ? 2 - age : age, static_cast<double>(25 * (rng() % 5)));
     }
     if (swap_codes) {
       data.towns[0].population.sex = {{1, 480}, {0, 520}};
@@ -300,6 +301,86 @@ TEST(EstimateTest, RakingResidualsDoNotDependOnWhichCellIsDropped) {
   no_rake.rake = false;
   const Estimate post = Finalize(Compute(a, no_rake).towns[0], 0, a.indices[0]);
   EXPECT_NE(post.se, ea.se);
+}
+
+// Issue 13: a town reduced to its cell sums (town_sums.h) gives the state the respondents give, for
+// raked, post-stratified, fallback and unweighted towns, zero base weights and missing answers.
+TEST(EstimateTest, CellSumsGiveTheStateOfTheRespondents) {
+  PeriodData data = OneIndexPeriod();
+  std::mt19937 rng(13);
+  std::uniform_real_distribution<double> weight(0.5, 3.0);
+  std::uniform_int_distribution<int> pick(0, 9);
+  auto fill = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      const int r = pick(rng);
+      const double d = r == 0 ? 0.0 : weight(rng);
+      const int y = r == 1 ? -1 : (pick(rng) < 6 ? 1 : 0);
+      Add(&data, d, y, pick(rng) < 5 ? 0 : (pick(rng) < 9 ? 1 : kBlankCode), pick(rng) % 3,
+          y < 0 ? -1 : 10.0 * pick(rng));
+    }
+  };
+  TownData& raked = AddTown(&data, "320812001", 1000);
+  raked.population.sex = {{0, 480}, {1, 500}};
+  raked.population.age = {{0, 300}, {1, 300}, {2, 400}};
+  fill(400);
+  AddTown(&data, "320812002", 700);  // post-stratified
+  fill(300);
+  TownData& fallback = AddTown(&data, "320812003", 500);
+  fallback.population.sex = {{0, 250}, {1, 250}};  // blank sexes, but no unknown cell: falls back
+  fill(200);
+  AddTown(&data, "320812004", 0, false);  // no population
+  fill(100);
+  ASSERT_TRUE(data.Validate().ok());
+
+  const Computed by_respondent = Compute(data);
+  Result<std::vector<TownResult>> by_cells = ComputeTowns(data, PeriodOptions{});
+  ASSERT_TRUE(by_cells.ok()) << by_cells.status();
+  ASSERT_EQ(by_cells->size(), 4u);
+  auto close = [](double a, double b) { return std::fabs(a - b) <= 1e-11 * std::max(1.0, std::fabs(b)); };
+  for (std::size_t t = 0; t < 4; ++t) {
+    const AreaState& want = by_respondent.towns[t];
+    const AreaState& got = (*by_cells)[t].state;
+    const TownWeighting& tw = (*by_cells)[t].weighting;
+    EXPECT_EQ(tw.method, by_respondent.weights.towns[t].method) << t;
+    EXPECT_EQ(tw.note, by_respondent.weights.towns[t].note) << t;
+    EXPECT_EQ(tw.n_weighted, by_respondent.weights.towns[t].n_weighted) << t;
+    EXPECT_TRUE(close(tw.sum_w2, by_respondent.weights.towns[t].sum_w2)) << t;
+    EXPECT_EQ(got.respondents, want.respondents);
+    EXPECT_EQ(got.weighted_respondents, want.weighted_respondents);
+    EXPECT_EQ(got.response_hash, want.response_hash);
+    const DomainState& a = got.indices[0];
+    const DomainState& b = want.indices[0];
+    EXPECT_EQ(a.n, b.n);
+    EXPECT_EQ(a.n_positive, b.n_positive);
+    EXPECT_TRUE(close(a.sum_w.value(), b.sum_w.value())) << t;
+    EXPECT_TRUE(close(a.sum_w_score2.value(), b.sum_w_score2.value())) << t;
+    for (double theta : {0.0, 0.3, 0.7, 55.0}) {
+      EXPECT_TRUE(close(a.share_variance.At(theta), b.share_variance.At(theta))) << t << " " << theta;
+      EXPECT_TRUE(close(a.score_variance.At(theta), b.score_variance.At(theta))) << t << " " << theta;
+    }
+  }
+  EXPECT_EQ((*by_cells)[0].weighting.method, Weighting::kRaking);
+  EXPECT_EQ((*by_cells)[2].weighting.method, Weighting::kFallback);
+}
+
+// Issue 13: residuals that are all zero (every cell answers alike) give a variance of 0 to rounding
+// squared, as R does, not to rounding (a naive expansion of Σ d²(s − f)² gave se ≈ 1e-7).
+TEST(EstimateTest, CellSumsKeepZeroResidualsZero) {
+  PeriodData data = OneIndexPeriod();
+  TownData& town = AddTown(&data, "320812001", 1000);
+  town.population.sex = {{0, 500}, {1, 500}};
+  for (int i = 0; i < 500; ++i) {
+    Add(&data, 1.0 + 0.37 * (i % 7), 1, 0, kBlankCode, 83.1);
+    Add(&data, 0.9 + 0.11 * (i % 5), 0, 1, kBlankCode, 17.3);
+  }
+  Result<std::vector<TownResult>> towns = ComputeTowns(data, PeriodOptions{});
+  ASSERT_TRUE(towns.ok()) << towns.status();
+  const DomainState& ds = (*towns)[0].state.indices[0];
+  const double w2 = ds.sum_w.value() * ds.sum_w.value();
+  const double p = ds.sum_w_positive.value() / ds.sum_w.value();
+  const double m = ds.sum_w_score.value() / ds.sum_w.value();
+  EXPECT_LT(std::sqrt(std::fabs(ds.share_variance.At(p)) / w2), 1e-10);
+  EXPECT_LT(std::sqrt(std::fabs(ds.score_variance.At(m)) / w2), 1e-10);
 }
 
 }  // namespace

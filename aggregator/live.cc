@@ -12,7 +12,11 @@ namespace minyi::aggregator {
 
 LiveAggregator::LiveAggregator(LiveOptions options, AnalysisSource& source, PopulationSource& population,
                                const SurveyCatalog& catalog, const AreaRegistry& areas, IndexSink& sink)
-    : options_(std::move(options)), source_(source), population_(population), catalog_(catalog), areas_(areas),
+    : options_(std::move(options)),
+      source_(source),
+      population_(population),
+      catalog_(catalog),
+      areas_(areas),
       sink_(sink) {}
 
 LiveAggregator::~LiveAggregator() { Stop(); }
@@ -44,7 +48,8 @@ void LiveAggregator::Loop() {
     const Result<std::int64_t> polled = PollOnce();
     if (!polled.ok()) spdlog::warn("live aggregation: {}", polled.status().ToString());
     std::unique_lock<std::mutex> lock(thread_mu_);
-    if (wake_.wait_for(lock, std::chrono::milliseconds(options_.interval_ms), [this] { return stopping_; })) return;
+    if (wake_.wait_for(lock, std::chrono::milliseconds(options_.interval_ms), [this] { return stopping_; }))
+      return;
   }
 }
 
@@ -78,7 +83,7 @@ Result<std::int64_t> LiveAggregator::PollOnce() {
       std::int64_t seen = last_seen_id_;
       for (const TownActivity& a : *fresh) {
         seen = std::max(seen, a.max_response_id);
-        if (catalog_.Find(a.survey_id)) dirty[{a.survey_id, a.period}].push_back(a.town_code);
+        if (catalog_.Find(a.survey_id)) dirty[{a.survey_id, a.period}].emplace(a.town_code, false);
       }
       // Towns that revised or withdrawn responses left.
       std::int64_t revision_seen = last_revision_id_;
@@ -89,7 +94,7 @@ Result<std::int64_t> LiveAggregator::PollOnce() {
         } else {
           for (const RevisionActivity& a : *changed) {
             revision_seen = std::max(revision_seen, a.revision_id);
-            if (catalog_.Find(a.survey_id)) dirty[{a.survey_id, a.period}].push_back(a.town_code);
+            if (catalog_.Find(a.survey_id)) dirty[{a.survey_id, a.period}][a.town_code] = true;
           }
         }
       }
@@ -116,14 +121,12 @@ Result<std::int64_t> LiveAggregator::PollOnce() {
               const auto town = cached->towns.find(a.town_code);
               same = town != cached->towns.end() && town->second.state.respondents == a.responses;
             }
-            if (!same) {
-              dirty[{a.survey_id, a.period}].push_back(a.town_code);
-            }
+            if (!same) dirty[{a.survey_id, a.period}][a.town_code] = true;
           }
           for (const auto& [survey_id, survey] : surveys_) {
             for (const auto& [period, cache] : survey.periods) {
               for (const auto& [code, town] : cache.towns) {
-                if (present.count({survey_id, period, code}) == 0) dirty[{survey_id, period}].push_back(code);
+                if (present.count({survey_id, period, code}) == 0) dirty[{survey_id, period}][code] = true;
               }
             }
           }
@@ -204,7 +207,7 @@ Result<std::int64_t> LiveAggregator::Initialise() {
   Dirty everything;
   for (const TownActivity& a : *all) {
     seen = std::max(seen, a.max_response_id);
-    if (catalog_.Find(a.survey_id)) everything[{a.survey_id, a.period}].push_back(a.town_code);
+    if (catalog_.Find(a.survey_id)) everything[{a.survey_id, a.period}][a.town_code] = true;
   }
   surveys_.clear();
   populations_.clear();
@@ -219,7 +222,7 @@ Result<std::int64_t> LiveAggregator::Initialise() {
 Result<std::int64_t> LiveAggregator::Recompute(const Dirty& dirty, const std::vector<int>& population_changed,
                                                bool whole_periods) {
   // Whole periods for years whose margins changed; dirty towns elsewhere.
-  std::map<std::pair<std::string, Period>, std::vector<std::string>> work = dirty;
+  Dirty work = dirty;
   std::set<std::pair<std::string, Period>> whole;
   for (int year : population_changed) {
     MINYI_RETURN_IF_ERROR(PopulationFor(year, true).status());
@@ -253,13 +256,10 @@ Result<std::int64_t> LiveAggregator::Recompute(const Dirty& dirty, const std::ve
     if (!pop.ok()) return pop.status();
     PeriodCache& cache = (*survey)->periods[period];
     const bool read_all = whole.count(key) != 0;
-    std::vector<std::string> list = towns;
-    std::sort(list.begin(), list.end());
-    list.erase(std::unique(list.begin(), list.end()), list.end());
-    Result<PeriodReader::Read> read =
-        (*survey)->reader->ReadPeriod(source_, period, read_all ? nullptr : &list, (*pop)->table, areas_);
-    if (!read.ok()) return read.status().WithContext(period.ToString());
-    Result<std::vector<TownResult>> computed = ComputeTowns(read->data, options_.compute);
+    std::vector<std::string> list;
+    for (const auto& [code, full] : towns) list.push_back(code);
+    Result<std::vector<TownResult>> computed =
+        ComputeTownsOf(**survey, cache, period, (*pop)->table, read_all ? nullptr : &towns);
     if (!computed.ok()) return computed.status().WithContext(period.ToString());
     if (read_all) cache.towns.clear();
     for (const std::string& code : list) cache.towns.erase(code);  // a town left without responses disappears
@@ -289,7 +289,62 @@ Result<std::int64_t> LiveAggregator::Recompute(const Dirty& dirty, const std::ve
   return towns_done;
 }
 
-Status LiveAggregator::WritePeriod(SurveyCache& survey, const Period& period, const std::set<std::string>* areas) {
+Result<std::vector<TownResult>> LiveAggregator::ComputeTownsOf(SurveyCache& survey, PeriodCache& cache,
+                                                               const Period& period,
+                                                               const PopulationTable& population,
+                                                               const std::map<std::string, bool>* towns) {
+  if (options_.compute.weighting.trim_factor > 0) {
+    // Trimming needs every respondent's weight: the towns are read whole into a PeriodData.
+    std::vector<std::string> list;
+    if (towns != nullptr) {
+      for (const auto& [code, full] : *towns) list.push_back(code);
+    }
+    Result<PeriodReader::Read> read =
+        survey.reader->ReadPeriod(source_, period, towns == nullptr ? nullptr : &list, population, areas_);
+    if (!read.ok()) return read.status();
+    return ComputeTowns(read->data, options_.compute);
+  }
+  const std::size_t index_count = survey.reader->indices().size();
+  std::vector<TownResult> out;
+  // Computes a town from its sums and keeps the sums of a large town for the next poll.
+  auto finish = [&](TownSums& sums) -> Status {
+    const TownMargins* margins = population.Find(period.year, sums.code);
+    Result<TownResult> town = ComputeTownFromSums(sums, margins, options_.compute.weighting, index_count);
+    if (!town.ok()) return town.status();
+    out.push_back(std::move(town).value());
+    if (sums.respondents >= kKeepSumsFrom) {
+      cache.sums[sums.code] = std::move(sums);
+    } else {
+      cache.sums.erase(sums.code);
+    }
+    return Status::Ok();
+  };
+  if (towns == nullptr) {
+    cache.sums.clear();
+    MINYI_RETURN_IF_ERROR(survey.reader->ScanTownSums(source_, period, areas_, finish));
+    return out;
+  }
+  for (const auto& [code, full] : *towns) {
+    // A copy of the cached sums (a few kB): a failed read leaves the cache as it was.
+    const auto cached = cache.sums.find(code);
+    TownSums sums;
+    if (!full && cached != cache.sums.end()) {
+      sums = cached->second;
+    } else {
+      sums.code = code;
+    }
+    MINYI_RETURN_IF_ERROR(survey.reader->AddToTownSums(source_, period, areas_, &sums));
+    if (sums.respondents == 0) {
+      cache.sums.erase(code);  // every response withdrawn: the town disappears
+      continue;
+    }
+    MINYI_RETURN_IF_ERROR(finish(sums));
+  }
+  return out;
+}
+
+Status LiveAggregator::WritePeriod(SurveyCache& survey, const Period& period,
+                                   const std::set<std::string>* areas) {
   PeriodCache& cache = survey.periods.at(period);
   std::vector<TownResult> towns;
   towns.reserve(cache.towns.size());

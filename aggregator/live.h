@@ -16,8 +16,13 @@
 //    the towns that a revised or withdrawn response left (its replacement has a new response id and
 //    is seen above).
 // Since weighting is per town and the variance sums over towns, a town's new responses change its
-// own state only; its county, city and province rows are recombined from the cached states, so a
-// recomputation costs the changed towns' responses plus a period's Combine and Finalize.
+// own state only; its county, city and province rows are recombined from the cached states.
+// Without trimming (always in `serve`) a town is reduced to cell sums (town_sums.h) while it is read,
+// one town at a time, and a town with at least kKeepSumsFrom respondents keeps them: new responses
+// are read by id above the town's last one and added (issue 13), so a poll costs what arrived plus a
+// period's Combine and Finalize, and memory does not grow with a town's size. A town touched by a
+// revision or withdrawal, or whose count disagrees at reconciliation, is read again from its first
+// response. With trimming, changed towns are read whole into a PeriodData (the weights are individual).
 //
 // Reproducible: the rows written for a period are those RunAggregation (run.h) writes for the same
 // data, apart from computed_at_ms (states are combined in town-code order either way).
@@ -39,24 +44,28 @@
 #include "aggregator/period_reader.h"
 #include "core/analysis.h"
 #include "core/areas.h"
-#include "core/ports.h"
 #include "core/population.h"
+#include "core/ports.h"
 #include "core/revisions.h"
 #include "core/status.h"
 #include "core/survey.h"
 
 namespace minyi::aggregator {
 
+// Towns with at least this many respondents keep their cell sums between polls (about 0.5–1 kB per
+// cell and index): smaller towns are cheaper to read again than to keep.
+inline constexpr std::int64_t kKeepSumsFrom = 1000;
+
 struct LiveOptions {
-  int interval_ms = 2000;     // poll period (≥ 10)
-  int reconcile_ms = 60000;   // full per-town count check period (≥ interval_ms)
-  PeriodOptions compute;      // weighting and threads, as for RunAggregation
-  std::string code_version;   // recorded with every row
+  int interval_ms = 2000;    // poll period (≥ 10)
+  int reconcile_ms = 60000;  // full per-town count check period (≥ interval_ms)
+  PeriodOptions compute;     // weighting and threads, as for RunAggregation
+  std::string code_version;  // recorded with every row
 };
 
 struct LiveStats {
-  bool initialised = false;              // the first full computation has been written
-  std::int64_t last_computed_ms = 0;     // wall time of the last write (ms since the epoch), 0 = none yet
+  bool initialised = false;           // the first full computation has been written
+  std::int64_t last_computed_ms = 0;  // wall time of the last write (ms since the epoch), 0 = none yet
   std::int64_t last_seen_response_id = 0;
   std::int64_t town_recomputations = 0;  // town-periods recomputed since the start (initial pass excluded)
   std::int64_t period_writes = 0;        // periods written since the start (initial pass included)
@@ -95,6 +104,9 @@ class LiveAggregator {
   struct PeriodCache {
     std::map<std::string, TownResult> towns;  // by town code
     std::vector<IndexRow> rows;               // as last written
+    // Cell sums of the towns with at least kKeepSumsFrom respondents (untrimmed weighting only): new
+    // responses are added to them instead of re-reading the town.
+    std::map<std::string, TownSums> sums;
   };
   struct SurveyCache {
     std::shared_ptr<const SurveyDefinition> def;
@@ -105,12 +117,21 @@ class LiveAggregator {
     PopulationTable table;
     std::string version;
   };
-  using Dirty = std::map<std::pair<std::string, Period>, std::vector<std::string>>;  // (survey, period) → towns
+  // (survey, period) → town → whether the town must be read again from its first response (a
+  // withdrawal, a count mismatch); false: only its responses above the cached ones are read.
+  using Dirty = std::map<std::pair<std::string, Period>, std::map<std::string, bool>>;
 
   Result<std::int64_t> Initialise();
   // Recomputes the dirty towns (whole_periods: every town of each listed period, one scan each) and
   // the periods of years whose margins changed, then writes the affected periods.
-  Result<std::int64_t> Recompute(const Dirty& dirty, const std::vector<int>& population_changed, bool whole_periods);
+  Result<std::int64_t> Recompute(const Dirty& dirty, const std::vector<int>& population_changed,
+                                 bool whole_periods);
+  // The TownResults of `towns` of `period` (nullptr: every town) that have responses, updating the
+  // period's cached sums; untrimmed weighting goes through cell sums (one town in memory at a time),
+  // trimming through a PeriodData of the towns.
+  Result<std::vector<TownResult>> ComputeTownsOf(SurveyCache& survey, PeriodCache& cache,
+                                                 const Period& period, const PopulationTable& population,
+                                                 const std::map<std::string, bool>* towns);
   Result<const Population*> PopulationFor(int year, bool reload);
   Result<SurveyCache*> SurveyFor(const std::string& survey_id);
   // Assembles (survey, period) from its cache, applies the change vs the year before, stores the rows

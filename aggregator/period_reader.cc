@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <string_view>
 
 namespace minyi::aggregator {
@@ -14,6 +15,8 @@ using OptionInfo = PeriodReader::OptionInfo;
 // FNV-1a 64 (Fowler–Noll–Vo): cheap, deterministic, good enough to tell two response sets apart.
 class Fnv64 {
  public:
+  Fnv64() = default;
+  explicit Fnv64(std::uint64_t state) : h_(state) {}
   void Bytes(const void* data, std::size_t size) {
     const unsigned char* p = static_cast<const unsigned char*>(data);
     for (std::size_t i = 0; i < size; ++i) {
@@ -49,10 +52,13 @@ struct Slots {
   std::vector<std::string_view> values;     // per slot, for the current response
 };
 
-class Builder {
+// Translates one analysis row into what the estimation needs: its sex and age-band codes and, per
+// index, the outcome (positive or not, or out of the domain) and the score; hashes the row into the
+// town's hash (run.h). Shared by the PeriodData builder and the cell-sums builder, so both read the
+// same respondents.
+class RowTranslator {
  public:
-  Builder(const std::vector<IndexPlan>& plans, bool has_sex, bool has_age, PeriodData* data)
-      : plans_(plans), data_(*data) {
+  RowTranslator(const std::vector<IndexPlan>& plans, bool has_sex, bool has_age) : plans_(plans) {
     slots_.questions.push_back(has_sex ? std::string_view(kSexQuestion) : std::string_view());
     slots_.questions.push_back(has_age ? std::string_view(kAgeBandQuestion) : std::string_view());
     for (const IndexPlan& plan : plans_) {
@@ -64,25 +70,17 @@ class Builder {
   }
 
   std::int64_t unknown_codes() const { return unknown_codes_; }
+  std::string_view sex() const { return slots_.values[0]; }
+  std::string_view age() const { return slots_.values[1]; }
+  const std::vector<std::uint8_t>& positive() const { return positive_; }
+  const std::vector<double>& score() const { return score_; }
 
-  Status Add(const AnalysisRow& r) {
+  Status Translate(const AnalysisRow& r, Fnv64* hash) {
     if (!std::isfinite(r.weight) || r.weight < 0 || r.weight > MaxPopulation(AreaLevel::kTown)) {
       return Status::InvalidInput("response " + std::to_string(r.response_id) + ": base weight " +
                                   PopulationFigureText(r.weight) + " must be finite and within 0.." +
                                   PopulationFigureText(MaxPopulation(AreaLevel::kTown)) +
                                   " (a respondent stands for at most a town's population cap)");
-    }
-    if (data_.towns.empty() || data_.towns.back().code != r.town_code) {
-      if (!data_.towns.empty() && r.town_code < data_.towns.back().code) {
-        return Status::InvalidInput("responses of " + data_.period.ToString() + " are not ordered by town at response " +
-                                    std::to_string(r.response_id));
-      }
-      CloseTown();
-      TownData town;
-      town.code = std::string(r.town_code);
-      town.begin = static_cast<std::uint32_t>(data_.base_weight.size());
-      town.end = town.begin;
-      data_.towns.push_back(std::move(town));
     }
     for (std::string_view& v : slots_.values) v = std::string_view();
     ForEachAnalysisCode(r.codes, [&](std::string_view question, std::string_view value) {
@@ -90,16 +88,13 @@ class Builder {
         if (slots_.questions[s] == question) slots_.values[s] = value;
       }
     });
-
-    Fnv64& h = town_hash_;
+    Fnv64& h = *hash;
     h.Bytes(&r.response_id, sizeof r.response_id);
     std::uint64_t weight_bits = 0;
     std::memcpy(&weight_bits, &r.weight, sizeof weight_bits);
     h.Bytes(&weight_bits, sizeof weight_bits);
-    const std::string_view sex = slots_.values[0];
-    const std::string_view age = slots_.values[1];
-    h.Text(sex);
-    h.Text(age);
+    h.Text(sex());
+    h.Text(age());
     std::size_t slot = 2;
     for (std::size_t k = 0; k < plans_.size(); ++k) {
       const IndexPlan& plan = plans_[k];
@@ -127,7 +122,41 @@ class Builder {
       positive_[k] = in_domain ? static_cast<std::uint8_t>(positive && plan.spec.has_share) : kOutOfDomain;
       score_[k] = in_domain ? score : 0.0;
     }
-    data_.AddRespondent(r.weight, CodeId(&data_.sex_codes, sex), CodeId(&data_.age_codes, age), positive_, score_);
+    return Status::Ok();
+  }
+
+ private:
+  const std::vector<IndexPlan>& plans_;
+  Slots slots_;
+  std::int64_t unknown_codes_ = 0;
+  std::vector<std::uint8_t> positive_;
+  std::vector<double> score_;
+};
+
+class Builder {
+ public:
+  Builder(const std::vector<IndexPlan>& plans, bool has_sex, bool has_age, PeriodData* data)
+      : translator_(plans, has_sex, has_age), data_(*data) {}
+
+  std::int64_t unknown_codes() const { return translator_.unknown_codes(); }
+
+  Status Add(const AnalysisRow& r) {
+    if (data_.towns.empty() || data_.towns.back().code != r.town_code) {
+      if (!data_.towns.empty() && r.town_code < data_.towns.back().code) {
+        return Status::InvalidInput("responses of " + data_.period.ToString() +
+                                    " are not ordered by town at response " + std::to_string(r.response_id));
+      }
+      CloseTown();
+      TownData town;
+      town.code = std::string(r.town_code);
+      town.begin = static_cast<std::uint32_t>(data_.base_weight.size());
+      town.end = town.begin;
+      data_.towns.push_back(std::move(town));
+    }
+    MINYI_RETURN_IF_ERROR(translator_.Translate(r, &town_hash_));
+    data_.AddRespondent(r.weight, CodeId(&data_.sex_codes, translator_.sex()),
+                        CodeId(&data_.age_codes, translator_.age()), translator_.positive(),
+                        translator_.score());
     return Status::Ok();
   }
 
@@ -139,14 +168,51 @@ class Builder {
   }
 
  private:
-  const std::vector<IndexPlan>& plans_;
+  RowTranslator translator_;
   PeriodData& data_;
-  Slots slots_;
   Fnv64 town_hash_;
-  std::int64_t unknown_codes_ = 0;
-  std::vector<std::uint8_t> positive_;
-  std::vector<double> score_;
 };
+
+// A town's parents from the registry, or from its code's prefixes (with a warning) when the registry
+// does not know it.
+void ResolveParents(const AreaRegistry& areas, const std::string& code, const std::string& period_text,
+                    std::string* county, std::string* city, std::string* province,
+                    std::vector<std::string>* warnings) {
+  const Area* area = areas.Find(code);
+  const Area* c = area ? areas.Parent(code) : nullptr;
+  const Area* ci = c ? areas.Parent(c->code) : nullptr;
+  const Area* p = ci ? areas.Parent(ci->code) : nullptr;
+  if (area && area->level == AreaLevel::kTown && c && ci && p) {
+    *county = c->code;
+    *city = ci->code;
+    *province = p->code;
+    return;
+  }
+  if (warnings != nullptr) {
+    warnings->push_back(period_text + " town " + code +
+                        ": not in the area registry; rolled up by its code prefixes");
+  }
+  *county = code.substr(0, 6);
+  *city = code.substr(0, 4);
+  *province = code.substr(0, 2);
+}
+
+// Adds one row to a town's cell sums; rows must come in ascending id order (the sums are then the
+// same bits however the town was read, town_sums.h).
+Status AddRow(RowTranslator* translator, const AnalysisRow& row, TownSums* sums) {
+  if (sums->respondents > 0 && row.response_id <= sums->last_response_id) {
+    return Status::Internal("town " + sums->code + ": response " + std::to_string(row.response_id) +
+                            " read after response " + std::to_string(sums->last_response_id));
+  }
+  Fnv64 hash(sums->response_hash);
+  const std::int64_t unknown_before = translator->unknown_codes();
+  MINYI_RETURN_IF_ERROR(translator->Translate(row, &hash));
+  sums->response_hash = hash.value();
+  sums->unknown_codes += translator->unknown_codes() - unknown_before;
+  sums->Add(row.response_id, row.weight, translator->sex(), translator->age(), translator->positive().data(),
+            translator->score().data(), translator->positive().size());
+  return Status::Ok();
+}
 
 }  // namespace
 
@@ -161,7 +227,8 @@ Result<PeriodReader> PeriodReader::Create(const SurveyDefinition& def) {
     double weight_sum = 0;
     for (const IndexItem& item : index.items) weight_sum += item.weight;
     if (index.items.empty() || !(weight_sum > 0)) {
-      return Status::InvalidInput("survey " + def.id + " index " + index.id + ": no items with positive weight");
+      return Status::InvalidInput("survey " + def.id + " index " + index.id +
+                                  ": no items with positive weight");
     }
     for (const IndexItem& item : index.items) {
       const Question* q = def.FindQuestion(item.question);
@@ -203,7 +270,8 @@ Result<PeriodReader> PeriodReader::Create(const SurveyDefinition& def) {
 
 Result<PeriodReader::Read> PeriodReader::ReadPeriod(AnalysisSource& source, const Period& period,
                                                     const std::vector<std::string>* towns,
-                                                    const PopulationTable& population, const AreaRegistry& areas) const {
+                                                    const PopulationTable& population,
+                                                    const AreaRegistry& areas) const {
   Read out;
   PeriodData& data = out.data;
   data.period = period;
@@ -238,21 +306,7 @@ Result<PeriodReader::Read> PeriodReader::ReadPeriod(AnalysisSource& source, cons
                            " answers with option codes the question does not have (treated as missing)");
   }
   for (TownData& town : data.towns) {
-    const Area* area = areas.Find(town.code);
-    const Area* county = area ? areas.Parent(town.code) : nullptr;
-    const Area* city = county ? areas.Parent(county->code) : nullptr;
-    const Area* province = city ? areas.Parent(city->code) : nullptr;
-    if (area && area->level == AreaLevel::kTown && county && city && province) {
-      town.county = county->code;
-      town.city = city->code;
-      town.province = province->code;
-    } else {
-      out.warnings.push_back(period_text + " town " + town.code +
-                             ": not in the area registry; rolled up by its code prefixes");
-      town.county = town.code.substr(0, 6);
-      town.city = town.code.substr(0, 4);
-      town.province = town.code.substr(0, 2);
-    }
+    ResolveParents(areas, town.code, period_text, &town.county, &town.city, &town.province, &out.warnings);
     const TownMargins* m = population.Find(period.year, town.code);
     if (m == nullptr) continue;
     town.population.has_total = m->has_total;
@@ -265,6 +319,60 @@ Result<PeriodReader::Read> PeriodReader::ReadPeriod(AnalysisSource& source, cons
     }
   }
   return out;
+}
+
+Status PeriodReader::ScanTownSums(AnalysisSource& source, const Period& period, const AreaRegistry& areas,
+                                  const std::function<Status(TownSums&)>& town_done) const {
+  RowTranslator translator(plans_, has_sex_, has_age_);
+  const std::string period_text = period.ToString();
+  TownSums town;
+  Status failure;
+  auto close = [&]() -> Status {
+    if (town.respondents == 0) return Status::Ok();
+    ResolveParents(areas, town.code, period_text, &town.county, &town.city, &town.province, nullptr);
+    Status s = town_done(town);
+    town = TownSums{};
+    return s;
+  };
+  auto visit = [&](const AnalysisRow& row) {
+    if (town.respondents > 0 && town.code != row.town_code) {
+      if (row.town_code < town.code) {
+        failure =
+            Status::InvalidInput("responses of " + period_text + " are not ordered by town at response " +
+                                 std::to_string(row.response_id));
+        return false;
+      }
+      failure = close();
+      if (!failure.ok()) return false;
+    }
+    if (town.respondents == 0) town.code = std::string(row.town_code);
+    failure = AddRow(&translator, row, &town);
+    return failure.ok();
+  };
+  AnalysisQuery query;
+  query.survey_id = survey_id_;
+  query.period = period;
+  MINYI_RETURN_IF_ERROR(source.ScanAnalysis(query, visit));
+  MINYI_RETURN_IF_ERROR(failure);
+  return close();
+}
+
+Status PeriodReader::AddToTownSums(AnalysisSource& source, const Period& period, const AreaRegistry& areas,
+                                   TownSums* sums) const {
+  RowTranslator translator(plans_, has_sex_, has_age_);
+  Status failure;
+  AnalysisQuery query;
+  query.survey_id = survey_id_;
+  query.period = period;
+  query.town_code = sums->code;
+  query.after_response_id = sums->last_response_id;
+  MINYI_RETURN_IF_ERROR(source.ScanAnalysis(query, [&](const AnalysisRow& row) {
+    failure = AddRow(&translator, row, sums);
+    return failure.ok();
+  }));
+  MINYI_RETURN_IF_ERROR(failure);
+  ResolveParents(areas, sums->code, period.ToString(), &sums->county, &sums->city, &sums->province, nullptr);
+  return Status::Ok();
 }
 
 }  // namespace minyi::aggregator

@@ -13,10 +13,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "aggregator/period_data.h"
+#include "aggregator/town_sums.h"
 #include "core/analysis.h"
 #include "core/areas.h"
 #include "core/population.h"
@@ -45,6 +47,19 @@ class PeriodReader {
   // through.
   Result<Read> ReadPeriod(AnalysisSource& source, const Period& period, const std::vector<std::string>* towns,
                           const PopulationTable& population, const AreaRegistry& areas) const;
+
+  // Streams every town of `period` into cell sums (town_sums.h), one town at a time: `town_done` is
+  // called with each town's complete sums (parents resolved) in town order; its error stops the scan
+  // and is returned. Memory: one town's cells, whatever the number of responses. Errors as ReadPeriod.
+  Status ScanTownSums(AnalysisSource& source, const Period& period, const AreaRegistry& areas,
+                      const std::function<Status(TownSums&)>& town_done) const;
+
+  // Adds the responses of town sums->code in `period` with an id above sums->last_response_id to
+  // *sums (a fresh TownSums with only `code` set reads the whole town) and resolves its parents. On
+  // error *sums is partly updated: callers work on a copy. kInternal when the source returns ids out
+  // of order.
+  Status AddToTownSums(AnalysisSource& source, const Period& period, const AreaRegistry& areas,
+                       TownSums* sums) const;
 
   struct OptionInfo {
     std::string code;

@@ -1,14 +1,14 @@
 #include "aggregator/weighting.h"
 
 #include <algorithm>
-#include <cmath>
-#include <cstdio>
-#include <string>
-
 #include <boost/accumulators/accumulators.hpp>
 #include <boost/accumulators/statistics/count.hpp>
 #include <boost/accumulators/statistics/stats.hpp>
 #include <boost/accumulators/statistics/sum_kahan.hpp>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <string>
 
 namespace minyi::aggregator {
 namespace {
@@ -44,13 +44,15 @@ Status BuildMargin(const PeriodData& data, const TownData& town, const std::vect
   double listed_sum = 0;
   for (const MarginCell& cell : listed) {
     if (cell.code < 0 || static_cast<std::size_t>(cell.code) >= dictionary.size()) {
-      return Status::InvalidInput("town " + town.code + ": " + std::string(margin_name) + " cell code out of range");
+      return Status::InvalidInput("town " + town.code + ": " + std::string(margin_name) +
+                                  " cell code out of range");
     }
     listed_sum += cell.population;
     if (cell.population > 0) {
       local[static_cast<std::size_t>(cell.code)] = static_cast<int>(cells->population.size());
       cells->population.push_back(cell.population);
-      cells->label.push_back(std::string(margin_name) + " '" + dictionary[static_cast<std::size_t>(cell.code)] + "'");
+      cells->label.push_back(std::string(margin_name) + " '" +
+                             dictionary[static_cast<std::size_t>(cell.code)] + "'");
     } else {
       local[static_cast<std::size_t>(cell.code)] = kZeroPopulationCell;
     }
@@ -79,12 +81,22 @@ Status BuildMargin(const PeriodData& data, const TownData& town, const std::vect
                     : "a respondent in " + std::string(margin_name) + " cell '" +
                           dictionary[static_cast<std::size_t>(code)] + "' which has population 0";
     } else if (reason->empty() && cell == kUnlistedCell) {
-      *reason = "a respondent in " + std::string(margin_name) + " '" + dictionary[static_cast<std::size_t>(code)] +
-                "' which is not listed in the margins";
+      *reason = "a respondent in " + std::string(margin_name) + " '" +
+                dictionary[static_cast<std::size_t>(code)] + "' which is not listed in the margins";
     }
   }
   (void)data;
   return Status::Ok();
+}
+
+// Kish's effective size and weighting deff from n_weighted, sum_w, sum_w2 (NaN without weight).
+void SetEffectiveSize(TownWeighting* tw) {
+  tw->n_eff = std::numeric_limits<double>::quiet_NaN();
+  tw->deff_w = std::numeric_limits<double>::quiet_NaN();
+  if (tw->sum_w > 0) {
+    tw->n_eff = tw->sum_w * tw->sum_w / tw->sum_w2;
+    tw->deff_w = static_cast<double>(tw->n_weighted) * tw->sum_w2 / (tw->sum_w * tw->sum_w);
+  }
 }
 
 void PostStratify(const PeriodData& data, const TownData& town, PeriodWeights* out, TownWeighting* tw) {
@@ -106,7 +118,8 @@ void PostStratify(const PeriodData& data, const TownData& town, PeriodWeights* o
 }
 
 // Max relative margin error of the current weights over the populated cells of the given margins.
-double MarginError(const PeriodWeights& out, const TownData& town, const std::vector<const MarginCells*>& margins) {
+double MarginError(const PeriodWeights& out, const TownData& town,
+                   const std::vector<const MarginCells*>& margins) {
   double error = 0;
   for (const MarginCells* m : margins) {
     std::vector<double> sums(m->population.size(), 0.0);
@@ -139,7 +152,8 @@ bool Rake(const PeriodData& data, const TownData& town, const MarginCells& m1, c
     double sum = 0;
     for (std::size_t a = 0; a < a_cells; ++a) sum += cross[s * a_cells + a];
     if (!(sum > 0)) {
-      *reason = m1.label[s] + " (population " + FormatNumber(m1.population[s]) + ") has no respondent with a nonzero weight";
+      *reason = m1.label[s] + " (population " + FormatNumber(m1.population[s]) +
+                ") has no respondent with a nonzero weight";
       return false;
     }
   }
@@ -148,7 +162,8 @@ bool Rake(const PeriodData& data, const TownData& town, const MarginCells& m1, c
       double sum = 0;
       for (std::size_t s = 0; s < s_cells; ++s) sum += cross[s * a_cells + a];
       if (!(sum > 0)) {
-        *reason = m2->label[a] + " (population " + FormatNumber(m2->population[a]) + ") has no respondent with a nonzero weight";
+        *reason = m2->label[a] + " (population " + FormatNumber(m2->population[a]) +
+                  ") has no respondent with a nonzero weight";
         return false;
       }
     }
@@ -221,7 +236,8 @@ void Trim(const TownData& town, double k, PeriodWeights* out, TownWeighting* tw)
   std::nth_element(nonzero.begin(), nonzero.begin() + static_cast<std::ptrdiff_t>(mid), nonzero.end());
   double median = nonzero[mid];
   if (nonzero.size() % 2 == 0) {
-    const double lower = *std::max_element(nonzero.begin(), nonzero.begin() + static_cast<std::ptrdiff_t>(mid));
+    const double lower =
+        *std::max_element(nonzero.begin(), nonzero.begin() + static_cast<std::ptrdiff_t>(mid));
     median = (lower + median) / 2;
   }
   const double cap = k * median;
@@ -265,10 +281,14 @@ void Trim(const TownData& town, double k, PeriodWeights* out, TownWeighting* tw)
 
 std::string_view WeightingName(Weighting weighting) {
   switch (weighting) {
-    case Weighting::kNone: return "none";
-    case Weighting::kPostStrat: return "poststrat";
-    case Weighting::kRaking: return "raking";
-    case Weighting::kFallback: return "fallback";
+    case Weighting::kNone:
+      return "none";
+    case Weighting::kPostStrat:
+      return "poststrat";
+    case Weighting::kRaking:
+      return "raking";
+    case Weighting::kFallback:
+      return "fallback";
   }
   return "none";
 }
@@ -290,7 +310,8 @@ void PrepareWeights(const PeriodData& data, PeriodWeights* out) {
   out->towns.assign(data.towns.size(), TownWeighting{});
 }
 
-Status WeightTown(const PeriodData& data, std::size_t town_index, const WeightingOptions& options, PeriodWeights* out) {
+Status WeightTown(const PeriodData& data, std::size_t town_index, const WeightingOptions& options,
+                  PeriodWeights* out) {
   const TownData& town = data.towns[town_index];
   TownWeighting& tw = out->towns[town_index];
   tw = TownWeighting{};
@@ -308,7 +329,8 @@ Status WeightTown(const PeriodData& data, std::size_t town_index, const Weightin
       MarginCells sex_cells;
       MarginCells age_cells;
       if (use_sex) {
-        MINYI_RETURN_IF_ERROR(BuildMargin(data, town, pop.sex, data.sex, data.sex_codes, "sex", &sex_cells, &reason));
+        MINYI_RETURN_IF_ERROR(
+            BuildMargin(data, town, pop.sex, data.sex, data.sex_codes, "sex", &sex_cells, &reason));
       }
       if (use_age) {
         MINYI_RETURN_IF_ERROR(
@@ -369,10 +391,77 @@ Status WeightTown(const PeriodData& data, std::size_t town_index, const Weightin
   tw.n_weighted = static_cast<std::int64_t>(acc::count(sum_w));
   tw.sum_w = acc::sum_kahan(sum_w);
   tw.sum_w2 = acc::sum_kahan(sum_w2);
-  if (tw.sum_w > 0) {
-    tw.n_eff = tw.sum_w * tw.sum_w / tw.sum_w2;
-    tw.deff_w = static_cast<double>(tw.n_weighted) * tw.sum_w2 / (tw.sum_w * tw.sum_w);
+  SetEffectiveSize(&tw);
+  return Status::Ok();
+}
+
+Status WeightCells(const TownSums& sums, const TownMargins* margins, const WeightingOptions& options,
+                   CellWeights* out) {
+  if (options.trim_factor > 0)
+    return Status::InvalidInput("town " + sums.code + ": cell weighting cannot trim");
+  out->cells.clear();
+  for (const auto& [key, cell] : sums.cells) out->cells.push_back(&cell);
+  std::sort(out->cells.begin(), out->cells.end(),
+            [](const CellSums* a, const CellSums* b) { return a->first < b->first; });
+  // The cells as the respondents of a one-town PeriodData, so that WeightTown decides (one
+  // implementation of the weighting rules): the unit of a cell carries the cell's Σd, and raking's
+  // cross sums, post-stratification's Σd and the fallback checks only ever sum or test those.
+  std::map<const CellSums*, const std::pair<std::string, std::string>*> keys;  // cell → its (sex, age) codes
+  for (const auto& [key, cell] : sums.cells) keys[&cell] = &key;
+  PeriodData units;
+  auto code_id = [](std::vector<std::string>* dictionary, const std::string& code) -> std::int32_t {
+    if (code.empty()) return kBlankCode;
+    const auto it = std::find(dictionary->begin(), dictionary->end(), code);
+    if (it != dictionary->end()) return static_cast<std::int32_t>(it - dictionary->begin());
+    dictionary->push_back(code);
+    return static_cast<std::int32_t>(dictionary->size() - 1);
+  };
+  TownData town;
+  town.code = sums.code;
+  for (const CellSums* cell : out->cells) {
+    const auto& [sex, age] = *keys.at(cell);
+    units.base_weight.push_back(cell->d.value());
+    units.sex.push_back(code_id(&units.sex_codes, sex));
+    units.age.push_back(code_id(&units.age_codes, age));
   }
+  town.end = static_cast<std::uint32_t>(units.base_weight.size());
+  if (margins != nullptr) {
+    town.population.has_total = margins->has_total;
+    town.population.total = margins->total;
+    for (const auto& [code, n] : margins->by_sex)
+      town.population.sex.push_back({code_id(&units.sex_codes, code), n});
+    for (const auto& [code, n] : margins->by_age_band) {
+      town.population.age.push_back({code_id(&units.age_codes, code), n});
+    }
+  }
+  units.towns.push_back(std::move(town));
+  PeriodWeights weights;
+  PrepareWeights(units, &weights);
+  MINYI_RETURN_IF_ERROR(WeightTown(units, 0, options, &weights));
+
+  out->town = std::move(weights.towns[0]);
+  out->cell1 = std::move(weights.cell1);
+  out->cell2 = std::move(weights.cell2);
+  out->multiplier.assign(out->cells.size(), 0.0);
+  TownWeighting& tw = out->town;
+  KahanSum sum_w;
+  KahanSum sum_w2;
+  tw.n_weighted = 0;
+  for (std::size_t g = 0; g < out->cells.size(); ++g) {
+    const double d = units.base_weight[g];
+    // w of the unit is Σd · m (as (Σd · r) · c when raked); a cell without weight has no multiplier to
+    // recover.
+    const double m = d > 0 ? weights.w[g] / d : 0.0;
+    out->multiplier[g] = m;
+    if (!(m > 0)) continue;
+    tw.n_weighted += out->cells[g]->weighted;
+    sum_w(m * d);
+    sum_w2(m * m * out->cells[g]->d2.value());
+  }
+  tw.n = sums.respondents;
+  tw.sum_w = acc::sum_kahan(sum_w);
+  tw.sum_w2 = acc::sum_kahan(sum_w2);
+  SetEffectiveSize(&tw);
   return Status::Ok();
 }
 

@@ -18,6 +18,8 @@
 #include <vector>
 
 #include "aggregator/period_data.h"
+#include "aggregator/town_sums.h"
+#include "core/population.h"
 #include "core/status.h"
 
 namespace minyi::aggregator {
@@ -32,10 +34,10 @@ enum class Weighting {
 std::string_view WeightingName(Weighting weighting);
 
 struct WeightingOptions {
-  bool rake = true;           // use sex / age-band margins when the population has them
-  int max_sweeps = 100;       // IPF sweeps before declaring non-convergence
-  double tolerance = 1e-10;   // converged when max_c |Σ_{i∈c} w_i − N_c| / N_c < tolerance
-  double trim_factor = 0;     // 0: no trimming; otherwise ≥ 1, cap at trim_factor × the town's median weight
+  bool rake = true;          // use sex / age-band margins when the population has them
+  int max_sweeps = 100;      // IPF sweeps before declaring non-convergence
+  double tolerance = 1e-10;  // converged when max_c |Σ_{i∈c} w_i − N_c| / N_c < tolerance
+  double trim_factor = 0;  // 0: no trimming; otherwise ≥ 1, cap at trim_factor × the town's median weight
 
   Status Validate() const;  // kInvalidInput for out-of-range settings
 };
@@ -71,7 +73,26 @@ void PrepareWeights(const PeriodData& data, PeriodWeights* out);
 
 // Weights town `town` of `data` into `out` (sized by PrepareWeights). kInvalidInput when the town's
 // margins are inconsistent (listed cells exceeding the total, more than 32000 cells).
-Status WeightTown(const PeriodData& data, std::size_t town, const WeightingOptions& options, PeriodWeights* out);
+Status WeightTown(const PeriodData& data, std::size_t town, const WeightingOptions& options,
+                  PeriodWeights* out);
+
+// Weighting from a town's cell sums (town_sums.h) instead of its respondents, for untrimmed weights:
+// every respondent of cell g gets w = d · multiplier[g]. The rules, notes and errors are WeightTown's,
+// applied to the cells as units: a cell carries its Σd, and the first respondent outside the
+// populated margin cells (the fallback reason) is the first respondent of the first such cell. The
+// TownWeighting counts and sums (n, n_weighted, sum_w, sum_w2, n_eff, deff_w) are of the respondents.
+// `margins` is the town's (nullptr: no population). kInvalidInput as WeightTown, and when
+// options.trim_factor > 0 (trimming needs the respondents).
+struct CellWeights {
+  std::vector<const CellSums*>
+      cells;                        // the town's cells in first-respondent order (pointers into the TownSums)
+  std::vector<double> multiplier;   // per cell: m_g ≥ 0
+  std::vector<std::int16_t> cell1;  // per cell, as PeriodWeights
+  std::vector<std::int16_t> cell2;
+  TownWeighting town;
+};
+Status WeightCells(const TownSums& sums, const TownMargins* margins, const WeightingOptions& options,
+                   CellWeights* out);
 
 // Weights every town (sequentially).
 Result<PeriodWeights> WeightPeriod(const PeriodData& data, const WeightingOptions& options);

@@ -65,6 +65,7 @@ struct AnalysisQuery {
   std::string survey_id;                 // required
   Period period;                         // required
   std::optional<std::string> town_code;  // one town; every town when empty
+  std::int64_t after_response_id = 0;  // with town_code: only responses with a greater id (incremental reads)
 };
 
 struct SurveyPeriod {
@@ -91,7 +92,8 @@ class AnalysisSource {
   // Calls `visit` for every stored response of the query's survey and period (and town), ordered by
   // (town, response id), streaming: memory does not grow with the period. Stops early, returning OK,
   // when `visit` returns false. One consistent snapshot per call where the backend offers one.
-  virtual Status ScanAnalysis(const AnalysisQuery& query, const std::function<bool(const AnalysisRow&)>& visit) = 0;
+  virtual Status ScanAnalysis(const AnalysisQuery& query,
+                              const std::function<bool(const AnalysisRow&)>& visit) = 0;
 
   // Every (survey, period) that has stored responses, ordered by (survey, period). Cheap: a few
   // index seeks per pair, not a scan.

@@ -104,6 +104,9 @@ TEST_P(AnalysisStoreTest, AppendWritesOneAnalysisRowPerStoredResponse) {
 
   q.town_code = "320812002";
   EXPECT_EQ(ScanAll(q), (std::vector<Seen>{want[2], want[3]}));
+  q.after_response_id = ids[0].response_id;  // incremental reads of the live aggregator (issue 13)
+  EXPECT_EQ(ScanAll(q), (std::vector<Seen>{want[3]}));
+  q.after_response_id = 0;
   q.town_code = "320812099";
   EXPECT_TRUE(ScanAll(q).empty());
 

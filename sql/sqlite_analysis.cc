@@ -107,7 +107,7 @@ Status AppendAnalysisRows(sqlite3* db, std::map<std::size_t, Stmt>& cache, const
 Status SqliteStore::ScanAnalysis(const AnalysisQuery& query, const std::function<bool(const AnalysisRow&)>& visit) {
   if (query.survey_id.empty()) return Status::InvalidInput("ScanAnalysis: survey_id is required");
   std::string after_town;
-  std::int64_t after_id = 0;
+  std::int64_t after_id = query.town_code ? query.after_response_id : 0;
 
   if (impl_->in_memory) {
     // One connection: load each page under the write mutex, visit with it released.
@@ -225,15 +225,19 @@ Result<std::vector<SurveyPeriod>> SqliteStore::AnalysisPeriods() {
 Result<std::vector<TownActivity>> SqliteStore::TownActivitySince(std::int64_t after_id) {
   if (after_id < 0) return Status::InvalidInput("TownActivitySince: after_id is negative");
   // A window of new ids is a range of the responses rowid; the full count walks the analysis
-  // table's primary key (already in group order, narrow rows).
-  const char* sql = after_id > 0
-                        ? "SELECT survey_id, period_year, period_quarter, town_code, COUNT(*), MAX(id) FROM responses"
-                          " WHERE id > ?1 GROUP BY survey_id, period_year, period_quarter, town_code"
-                          " ORDER BY survey_id, period_year, period_quarter, town_code"
-                        : "SELECT survey_id, period_year, period_quarter, town_code, COUNT(*), MAX(response_id)"
-                          " FROM analysis_responses WHERE response_id > ?1"
-                          " GROUP BY survey_id, period_year, period_quarter, town_code"
-                          " ORDER BY survey_id, period_year, period_quarter, town_code";
+  // table's primary key (already in group order, narrow rows). NOT INDEXED: otherwise SQLite answers
+  // the GROUP BY by scanning the whole (survey, period, town) index and filtering on id — every poll
+  // of the live aggregator then read every response (issue 13; EXPLAIN QUERY PLAN: "SCAN responses
+  // USING COVERING INDEX"); the rowid range stays usable ("SEARCH responses USING INTEGER PRIMARY KEY").
+  const char* sql =
+      after_id > 0 ? "SELECT survey_id, period_year, period_quarter, town_code, COUNT(*), MAX(id)"
+                     " FROM responses NOT INDEXED WHERE id > ?1 GROUP BY survey_id, period_year, "
+                     "period_quarter, town_code"
+                     " ORDER BY survey_id, period_year, period_quarter, town_code"
+                   : "SELECT survey_id, period_year, period_quarter, town_code, COUNT(*), MAX(response_id)"
+                     " FROM analysis_responses WHERE response_id > ?1"
+                     " GROUP BY survey_id, period_year, period_quarter, town_code"
+                     " ORDER BY survey_id, period_year, period_quarter, town_code";
   std::vector<TownActivity> out;
   auto query = [&](sqlite3* db) -> Status {
     auto s = Stmt::Prepare(db, sql);
