@@ -11,7 +11,8 @@
 #
 # Idempotent: packages already installed are skipped, the build is incremental, demo data is seeded
 # once. Environment: MINYI_BUILD_DIR (default build), MINYI_JOBS (default 2), MINYI_RUN_ARGS (extra
-# global options for `run`, e.g. "-D http.port=9000"), MINYI_FUZZ_SECONDS (default 20, per fuzz target).
+# global options for `run`, e.g. "-D http.port=9000"), MINYI_FUZZ_SECONDS (default 20, per fuzz target),
+# MINYI_FUZZ_TARGETS (default all: e.g. "json csv").
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -102,7 +103,8 @@ fuzz() {
   local fuzz_dir=build-fuzz
   CC=clang CXX=clang++ cmake -S . -B "$fuzz_dir" -DMINYI_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build "$fuzz_dir" -j "$JOBS"
-  tests/fuzz/run.sh "$fuzz_dir" "${MINYI_FUZZ_SECONDS:-20}"
+  # shellcheck disable=SC2086
+  tests/fuzz/run.sh "$fuzz_dir" "${MINYI_FUZZ_SECONDS:-20}" ${MINYI_FUZZ_TARGETS:-}
 }
 
 case "${1:-}" in
