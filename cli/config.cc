@@ -151,7 +151,15 @@ void CollectKeys(const AbstractConfiguration& config, const std::string& prefix,
     out.push_back(prefix);
     return;
   }
-  for (const auto& k : keys) CollectKeys(config, prefix.empty() ? k : prefix + "." + k, out);
+  for (const auto& k : keys) {
+    // An empty component ("=1", "a..b = 1", a JSON "" member) is returned again for the same prefix:
+    // report the key so far (an unknown key) instead of recursing until the stack overflows.
+    if (k.empty()) {
+      out.push_back(prefix.empty() ? std::string() : prefix + ".");
+      continue;
+    }
+    CollectKeys(config, prefix.empty() ? k : prefix + "." + k, out);
+  }
 }
 
 Status ReadInt64(const AbstractConfiguration& c, const std::string& key, long long min, long long max, long long& out) {

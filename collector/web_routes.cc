@@ -53,8 +53,9 @@ std::optional<ApiKey> Authenticate(ApiKeyAuthenticator& auth, http::Request& req
   return std::nullopt;
 }
 
-// Form fields of an application/x-www-form-urlencoded body, in order (repeated names kept).
-std::vector<std::pair<std::string, std::string>> ParseForm(const std::string& body) {
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> ParsePageForm(const std::string& body) {
   std::vector<std::pair<std::string, std::string>> out;
   std::size_t pos = 0;
   while (pos <= body.size()) {
@@ -76,6 +77,8 @@ std::vector<std::pair<std::string, std::string>> ParseForm(const std::string& bo
   }
   return out;
 }
+
+namespace {
 
 std::string FormValue(const std::vector<std::pair<std::string, std::string>>& form, const std::string& name) {
   for (const auto& [k, v] : form) {
@@ -351,7 +354,7 @@ void WebCollector::PostPage(http::Request& request, http::Response& response, co
   if (!http::ReadBody(request, response, options_.max_form_bytes, body)) {
     return SendPage(response, 413, RenderMessagePage("内容太长", "提交的内容太长", "请缩短意见建议后再提交。"));
   }
-  const auto form = ParseForm(body);
+  const auto form = ParsePageForm(body);
   const PageRequest device = DeviceOf(request);
   SetDeviceCookie(response, device, options_.secure_cookies);
   const AreaRegistry& areas = ingest_.areas();

@@ -6,6 +6,8 @@
 
 #include <cstddef>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "collector/ingest.h"
 #include "collector/rate_limit.h"
@@ -25,6 +27,10 @@ struct WebOptions {
   bool bench_routes = false;             // register POST /bench/echo (benchmarks only)
   PrivacyNotice privacy;
 };
+
+// The fields of a resident page's application/x-www-form-urlencoded post, in order (repeated names
+// kept); a field with a malformed percent escape is dropped. Exposed for tests/fuzz.
+std::vector<std::pair<std::string, std::string>> ParsePageForm(const std::string& body);
 
 // Owns nothing: every reference must outlive the router's server.
 class WebCollector {

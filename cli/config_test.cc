@@ -1,0 +1,63 @@
+// LoadConfig on files (the command-line handling is covered end to end by tests/integration/cli_test.cc).
+#include "cli/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+namespace minyi::cli {
+namespace {
+
+// A config file in the test's temporary directory, removed afterwards.
+class ConfigFile {
+ public:
+  ConfigFile(const std::string& name, const std::string& text) : path_(testing::TempDir() + name) {
+    std::ofstream(path_) << text;
+  }
+  ~ConfigFile() { std::remove(path_.c_str()); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Found by tests/fuzz/fuzz_config: a key with an empty component ("=1", "a..b = 1", a JSON "" member)
+// made the unknown-key check recurse on the same prefix until the stack overflowed.
+TEST(ConfigTest, EmptyKeyComponentIsAnUnknownKeyNotAStackOverflow) {
+  struct Case {
+    const char* name;
+    const char* text;
+    const char* key;
+  };
+  for (const Case& c :
+       {Case{"empty.properties", "=1\n", "''"}, Case{"dots.properties", "http..port = 1\n", "'http.'"},
+        Case{"empty.json", "{\"\": {\"x\": 1}}", "''"}, Case{"empty.ini", "[]\nport = 1\n", "unknown key"}}) {
+    ConfigFile file(c.name, c.text);
+    ConfigSources sources;
+    sources.file = file.path();
+    auto config = LoadConfig(sources);
+    ASSERT_FALSE(config.ok()) << c.name;
+    EXPECT_EQ(config.status().code(), StatusCode::kInvalidInput) << c.name;
+    EXPECT_NE(config.status().message().find(c.key), std::string::npos)
+        << c.name << ": " << config.status().message();
+  }
+}
+
+TEST(ConfigTest, KnownKeysInEachFileFormatAreRead) {
+  ConfigFile properties("ok.properties", "http.port = 9001\n");
+  ConfigFile ini("ok.ini", "[http]\nport = 9002\n");
+  ConfigFile json("ok.json", "{\"http\": {\"port\": 9003}}");
+  int port = 9001;
+  for (const ConfigFile* file : {&properties, &ini, &json}) {
+    ConfigSources sources;
+    sources.file = file->path();
+    auto config = LoadConfig(sources);
+    ASSERT_TRUE(config.ok()) << file->path() << ": " << config.status().message();
+    EXPECT_EQ(config->http.port, port++);
+  }
+}
+
+}  // namespace
+}  // namespace minyi::cli
