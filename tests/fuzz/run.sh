@@ -21,7 +21,16 @@ here=$(cd "$(dirname "$0")" && pwd)
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
   for bin in "$build_dir"/tests/fuzz/fuzz_*; do
-    [ -x "$bin" ] && names+=("$(basename "$bin" | sed 's/^fuzz_//')")
+    [ -x "$bin" ] || continue
+    name=$(basename "$bin" | sed 's/^fuzz_//')
+    # A target with an open finding that is not ours to fix (tests/fuzz/known_failures: "NAME reason")
+    # is left out of the default run, loudly; name it explicitly to run it.
+    known=$(awk -v n="$name" '$1 == n { $1 = ""; print substr($0, 2) }' "$here/known_failures" 2>/dev/null || true)
+    if [ -n "$known" ]; then
+      echo "run.sh: NOT RUN: $name: $known" >&2
+      continue
+    fi
+    names+=("$name")
   done
 fi
 if [ ${#names[@]} -eq 0 ]; then
