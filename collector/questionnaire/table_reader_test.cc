@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "collector/questionnaire/xls_limits.h"
 #include "collector/questionnaire/xlsx_for_test.h"
 #include "tests/support/proc_status.h"
 
@@ -321,6 +323,47 @@ TEST(XlsLimitsTest, DeclaredDimensionsOverTheLimitAreRefusedBeforeFreexlAllocate
   EXPECT_EQ(rows_read, 0u);
   EXPECT_LT(peak - std::min(peak, before), kBoundKib);
   // The fixture as exported passes the check (ReadTableTest reads it).
+}
+
+// FreeXL converts each directory entry's name over its declared size, unchecked against the 64-byte
+// field, from a stack buffer: the fuzz find (the fixture with its directory overwritten) declares
+// 35,246 bytes for entry 0, and ASan saw iconv read 35,246 bytes past FreeXL's buffer.
+TEST(XlsLimitsTest, DirectoryNameLongerThanItsFieldIsRefusedBeforeFreexlReadsIt) {
+  std::size_t rows_read = 0;
+  const Status s = ReadTableFile(kDir + "wjx_freexl_dir_name_overread.xls", [&](const TableRow&) {
+    ++rows_read;
+    return Status::Ok();
+  });
+  EXPECT_EQ(s.code(), StatusCode::kInvalidInput) << s;
+  EXPECT_NE(s.message().find("directory entry 0 (at byte 8192) declares a name of 35246 bytes"),
+            std::string::npos)
+      << s;
+  EXPECT_EQ(rows_read, 0u);
+}
+
+// The name size alone decides, and only for the entries FreeXL converts (up to the Workbook entry).
+TEST(XlsLimitsTest, OnlyNameSizesFreexlConvertsAreChecked) {
+  std::ifstream in(kDir + "wjx_text.xls", std::ios::binary);
+  const std::string fixture((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  constexpr std::size_t kDirectory = 8192;  // sector 15 of 512 bytes: entries Root Entry, Workbook, 2 free
+  ASSERT_EQ(fixture.substr(kDirectory, 4), std::string("R\0o\0", 4));
+  const auto with_name_size = [&](std::size_t entry, std::uint16_t size) {
+    std::string bytes = fixture;
+    bytes[kDirectory + entry * 128 + 0x40] = static_cast<char>(size & 0xFF);
+    bytes[kDirectory + entry * 128 + 0x41] = static_cast<char>(size >> 8);
+    return CheckXlsDeclaredSizes(bytes, 1000, 1000);
+  };
+  const Status root = with_name_size(0, 66);
+  EXPECT_EQ(root.code(), StatusCode::kInvalidInput) << root;
+  EXPECT_NE(root.message().find("entry 0 (at byte 8192) declares a name of 66 bytes"), std::string::npos)
+      << root;
+  const Status workbook = with_name_size(1, 0xFFFF);
+  EXPECT_NE(workbook.message().find("entry 1 (at byte 8320) declares a name of 65535 bytes"),
+            std::string::npos)
+      << workbook;
+  EXPECT_TRUE(with_name_size(0, 64).ok());     // the whole field: FreeXL stays inside the entry
+  EXPECT_TRUE(with_name_size(2, 40000).ok());  // after the Workbook entry: FreeXL never reads it
+  EXPECT_TRUE(CheckXlsDeclaredSizes(fixture, 1000, 1000).ok());
 }
 
 // ---- issue 16: the first sheet in workbook order, date cells by their number format

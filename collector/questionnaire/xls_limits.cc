@@ -93,9 +93,42 @@ std::optional<std::string> WorkbookStream(std::string_view file) {
   return std::nullopt;
 }
 
+// FreeXL 1.0.6 (get_workbook_stream/parse_dir_entry) reads the first directory sector into a
+// 4096-byte stack buffer and converts each entry's name with iconv over the entry's declared name
+// size (16 bits at 0x40), never checked against the 64-byte name field, until an entry named
+// Workbook or Book: a size of 35,246 read that far past the buffer (the fuzz crash of issue 13).
+// So the entries FreeXL will convert are walked the way it walks them (its sector size, its 32-bit
+// offset arithmetic, its stop at the Workbook entry) and any name size over 64 is refused.
+Status CheckDirectoryNameSizes(std::string_view file) {
+  constexpr std::size_t kEntry = 128;
+  constexpr std::size_t kNameField = 64;
+  if (file.size() < 512) return Status::Ok();
+  const std::size_t size = U16(file, 0x1E) == 12 ? 4096 : 512;  // FreeXL: any other shift is 512
+  const std::uint32_t where = (U32(file, 0x30) + 1) * static_cast<std::uint32_t>(size);  // wraps
+  if (std::size_t{where} + size > file.size()) return Status::Ok();  // FreeXL's read fails
+  for (std::size_t e = 0; e < size / kEntry; ++e) {
+    const std::size_t at = where + e * kEntry;
+    const std::size_t name_size = U16(file, at + 0x40);
+    if (name_size > kNameField) {
+      return Status::InvalidInput("the .xls directory entry " + std::to_string(e) + " (at byte " +
+                                  std::to_string(at) + ") declares a name of " + std::to_string(name_size) +
+                                  " bytes, more than its " + std::to_string(kNameField) + "-byte name field");
+    }
+    std::u16string name;
+    for (std::size_t i = 0; i + 2 <= name_size; i += 2) {
+      const char16_t c = U16(file, at + i);
+      if (c == 0) break;
+      name.push_back(c);
+    }
+    if (name == u"Workbook" || name == u"Book") break;  // FreeXL reads no further entry
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status CheckXlsDeclaredSizes(std::string_view bytes, std::size_t max_cells, std::size_t max_strings) {
+  MINYI_RETURN_IF_ERROR(CheckDirectoryNameSizes(bytes));
   const auto stream = WorkbookStream(bytes);
   if (!stream) return Status::Ok();
   const std::string_view biff(*stream);

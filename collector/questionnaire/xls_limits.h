@@ -15,7 +15,9 @@
 namespace minyi::collector::questionnaire {
 
 // kInvalidInput when a worksheet declares more than `max_cells` cells or the shared string table
-// more than `max_strings` strings (naming the record and the limit). A compound file this walk
+// more than `max_strings` strings (naming the record and the limit), or when a directory entry
+// FreeXL converts declares a name longer than its 64-byte field (naming the entry and its offset:
+// FreeXL would read that many bytes from a stack buffer). A compound file this walk
 // cannot follow is left to FreeXL (which reports it as damaged): OK.
 Status CheckXlsDeclaredSizes(std::string_view bytes, std::size_t max_cells, std::size_t max_strings);
 
