@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -363,7 +364,78 @@ TEST(XlsLimitsTest, OnlyNameSizesFreexlConvertsAreChecked) {
       << workbook;
   EXPECT_TRUE(with_name_size(0, 64).ok());     // the whole field: FreeXL stays inside the entry
   EXPECT_TRUE(with_name_size(2, 40000).ok());  // after the Workbook entry: FreeXL never reads it
+  // ... unless the Workbook entry's start sector is 0xFFFFFFFF: then FreeXL reads on (a fuzz find).
+  std::string no_start = fixture;
+  no_start.replace(kDirectory + 128 + 0x74, 4, std::string("\xFF\xFF\xFF\xFF", 4));
+  no_start[kDirectory + 2 * 128 + 0x40] = '\x40';
+  no_start[kDirectory + 2 * 128 + 0x41] = '\x9C';
+  const Status after = CheckXlsDeclaredSizes(no_start, 1000, 1000);
+  EXPECT_NE(after.message().find("entry 2 (at byte 8448) declares a name of 40000 bytes"), std::string::npos)
+      << after;
   EXPECT_TRUE(CheckXlsDeclaredSizes(fixture, 1000, 1000).ok());
+}
+
+// FreeXL copies the strings of BOUNDSHEET, LABEL, FORMAT and SST records over their declared
+// lengths from its 8 KB record buffer; each is edited here in the fixture's Workbook stream (which
+// starts at sector 1, byte 1024 of the file) without changing the stream's length.
+std::string FixtureWith(const std::function<void(std::string&)>& edit) {
+  std::ifstream in(kDir + "wjx_text.xls", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  edit(bytes);
+  return bytes;
+}
+std::size_t Find(const std::string& bytes, const std::string& what) {
+  const std::size_t at = bytes.find(what);
+  EXPECT_NE(at, std::string::npos);
+  return at == std::string::npos ? 0 : at;
+}
+constexpr std::size_t kStream = 1024;  // sector 1
+
+TEST(XlsLimitsTest, RecordStringsLongerThanTheirRecordAreRefused) {
+  // BOUNDSHEET "Sheet1" (UTF-16): its length byte (at 6) from 6 to 200 characters.
+  const Status sheet = CheckXlsDeclaredSizes(
+      FixtureWith([](std::string& b) { b[Find(b, std::string("\x85\x00\x14\x00", 4)) + 4 + 6] = '\xC8'; }),
+      1000, 1000);
+  EXPECT_EQ(sheet.code(), StatusCode::kInvalidInput) << sheet;
+  EXPECT_NE(sheet.message().find("record BOUNDSHEET at byte 5050 of the Workbook stream declares a string of "
+                                 "200 characters ending at byte 408 of a record of 20 bytes"),
+            std::string::npos)
+      << sheet;
+  // The first LABELSST made a LABEL (length at 6, flags at 8) of 65,535 one-byte characters.
+  const Status label = CheckXlsDeclaredSizes(FixtureWith([](std::string& b) {
+                                               const std::size_t at =
+                                                   Find(b, std::string("\xFD\x00\x0A\x00", 4));
+                                               b.replace(at, 2, std::string("\x04\x02", 2));
+                                               b.replace(at + 4 + 6, 4, std::string("\xFF\xFF\x00\x00", 4));
+                                             }),
+                                             1000, 1000);
+  EXPECT_NE(label.message().find("record LABEL at byte"), std::string::npos) << label;
+  EXPECT_NE(
+      label.message().find("declares a string of 65535 characters ending at byte 65544 of a record of 10"),
+      std::string::npos)
+      << label;
+}
+
+TEST(XlsLimitsTest, SharedStringContinuedPastItsOneContinueRecordIsRefused) {
+  // The SST (991 bytes at stream byte 5074) cut after 21 bytes into SST + CONTINUE (966 bytes, its
+  // flags byte saying UTF-16); its first string "序号" given 32,767 characters. FreeXL keeps the
+  // 5 characters the SST holds and copies the other 65,524 bytes from the CONTINUE's 966.
+  const std::string bytes = FixtureWith([](std::string& b) {
+    const std::size_t sst = kStream + 5074;
+    ASSERT_EQ(b.substr(sst, 4), std::string("\xFC\x00\xDF\x03", 4));
+    b[sst + 2] = 21;
+    b[sst + 3] = 0;
+    b[sst + 4 + 8] = '\xFF';  // the first string's length, 2 -> 32,767
+    b[sst + 4 + 9] = '\x7F';
+    b.replace(sst + 4 + 21, 5, std::string("\x3C\x00\xC6\x03\x01", 5));
+  });
+  const Status s = CheckXlsDeclaredSizes(bytes, 1000, 1000);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidInput) << s;
+  EXPECT_NE(
+      s.message().find("record CONTINUE at byte 5099 of the Workbook stream continues string 0 of the SST "
+                       "with 32762 more characters than its 966 bytes hold"),
+      std::string::npos)
+      << s;
 }
 
 // ---- issue 16: the first sheet in workbook order, date cells by their number format
