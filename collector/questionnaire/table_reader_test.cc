@@ -438,6 +438,27 @@ TEST(XlsLimitsTest, SharedStringContinuedPastItsOneContinueRecordIsRefused) {
       << s;
 }
 
+// FreeXL reads the Workbook stream's sectors while its chain lasts and computes the end of the last
+// one from the declared size in 16 bits: the fixture's 14 sectors with a declared size of 4543
+// wrapped it, and FreeXL copied an 8224-byte "record" from past its sector buffer (fuzz find).
+TEST(XlsLimitsTest, WorkbookChainLongerThanItsDeclaredSizeIsRefused) {
+  const auto with_size = [](std::uint32_t size) {
+    return CheckXlsDeclaredSizes(FixtureWith([&](std::string& b) {
+                                   const std::size_t at = 8192 + 128 + 0x78;  // the Workbook entry's size
+                                   ASSERT_EQ(b.substr(at, 4), std::string("\xF9\x1B\x00\x00", 4));  // 7161
+                                   for (int i = 0; i < 4; ++i) b[at + i] = static_cast<char>(size >> (8 * i));
+                                 }),
+                                 1000, 1000);
+  };
+  const Status s = with_size(4543);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidInput) << s;
+  EXPECT_NE(s.message().find("Workbook stream declares 4543 bytes but its sector chain holds 7168"),
+            std::string::npos)
+      << s;
+  EXPECT_EQ(with_size(6656).code(), StatusCode::kInvalidInput);  // 13 sectors' worth
+  EXPECT_TRUE(with_size(6657).ok());                             // 14 sectors, the last one partly
+}
+
 // ---- issue 16: the first sheet in workbook order, date cells by their number format
 
 TEST(XlsxWorkbookTest, FirstSheetInWorkbookOrderAndDatesByNumberFormat) {

@@ -41,7 +41,10 @@ std::optional<std::string> Chain(std::string_view data, std::size_t base, std::s
 }
 
 // The Workbook (BIFF8) or Book (BIFF5) stream; nullopt when the compound file cannot be followed.
-std::optional<std::string> WorkbookStream(std::string_view file) {
+// The entry is chosen as FreeXL chooses it (get_workbook_stream): the first named Workbook or Book
+// (up to the first NUL, any entry type) whose start sector is not 0xFFFFFFFF, in the mini stream
+// when its size is at most the cutoff. `refusal` is set when FreeXL would read past the stream.
+std::optional<std::string> WorkbookStream(std::string_view file, Status* refusal) {
   if (file.size() < 512) return std::nullopt;
   const unsigned shift = U16(file, 0x1E);
   if (shift != 9 && shift != 12) return std::nullopt;
@@ -70,18 +73,38 @@ std::optional<std::string> WorkbookStream(std::string_view file) {
   if (!directory || directory->size() < 128) return std::nullopt;
   const std::string_view dir(*directory);
   for (std::size_t e = 0; e + 128 <= dir.size(); e += 128) {
-    if (dir[e + 0x42] != 2) continue;  // a stream
     const std::u16string name16 = [&] {
       std::u16string n;
       for (std::size_t i = 0; i + 2 <= std::min<std::size_t>(U16(dir, e + 0x40), 64); i += 2) {
-        if (const char16_t c = U16(dir, e + i)) n.push_back(c);
+        const char16_t c = U16(dir, e + i);
+        if (c == 0) break;
+        n.push_back(c);
       }
       return n;
     }();
     if (name16 != u"Workbook" && name16 != u"Book") continue;
     const std::uint32_t start = U32(dir, e + 0x74);
-    const std::size_t length = std::min<std::size_t>(U32(dir, e + 0x78), file.size());
-    if (length >= U32(file, 0x38)) return Chain(file, size, size, fat, start, length);
+    if (start == 0xFFFFFFFF) continue;
+    const std::uint32_t declared = U32(dir, e + 0x78);
+    const std::size_t length = std::min<std::size_t>(declared, file.size());
+    if (declared > U32(file, 0x38)) {
+      // FreeXL reads the chain sector by sector while it lasts, trusting the declared size for the
+      // end of the last one: with more sectors than the size needs, its 16-bit end of buffer wraps
+      // and it copies records from past its sector buffer (the ASan memcpy-param-overlap fuzz find).
+      auto chain = Chain(file, size, size, fat, start, file.size());
+      const std::uint64_t needed = (std::uint64_t{declared} + size - 1) / size * size;
+      if (!chain) {  // FreeXL follows a looping chain too
+        *refusal = Status::InvalidInput("the .xls Workbook stream's sector chain cannot be followed");
+        return std::nullopt;
+      }
+      if (chain->size() > needed) {
+        *refusal = Status::InvalidInput("the .xls Workbook stream declares " + std::to_string(declared) +
+                                        " bytes but its sector chain holds " + std::to_string(chain->size()) +
+                                        " (FreeXL would read past the declared end)");
+        return std::nullopt;
+      }
+      return Chain(file, size, size, fat, start, length);
+    }
     // In the mini stream: 64-byte sectors inside the root entry's stream, chained by the mini FAT.
     auto mini_fat_bytes = Chain(file, size, size, fat, U32(file, 0x3C), file.size());
     auto mini_stream = Chain(file, size, size, fat, U32(dir, 0x74), file.size());
@@ -288,8 +311,9 @@ Status CheckStrings(std::string_view biff) {
 
 Status CheckXlsDeclaredSizes(std::string_view bytes, std::size_t max_cells, std::size_t max_strings) {
   MINYI_RETURN_IF_ERROR(CheckDirectoryNameSizes(bytes));
-  const auto stream = WorkbookStream(bytes);
-  if (!stream) return Status::Ok();
+  Status refusal = Status::Ok();
+  const auto stream = WorkbookStream(bytes, &refusal);
+  if (!stream) return refusal;
   const std::string_view biff(*stream);
   for (std::size_t at = 0; at + 4 <= biff.size();) {
     const std::uint16_t type = U16(biff, at);
