@@ -2,10 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "collector/questionnaire/xls_limits.h"
 #include "collector/questionnaire/xlsx_for_test.h"
 #include "tests/support/proc_status.h"
 
@@ -321,6 +324,139 @@ TEST(XlsLimitsTest, DeclaredDimensionsOverTheLimitAreRefusedBeforeFreexlAllocate
   EXPECT_EQ(rows_read, 0u);
   EXPECT_LT(peak - std::min(peak, before), kBoundKib);
   // The fixture as exported passes the check (ReadTableTest reads it).
+}
+
+// FreeXL converts each directory entry's name over its declared size, unchecked against the 64-byte
+// field, from a stack buffer: the fuzz find (the fixture with its directory overwritten) declares
+// 35,246 bytes for entry 0, and ASan saw iconv read 35,246 bytes past FreeXL's buffer.
+TEST(XlsLimitsTest, DirectoryNameLongerThanItsFieldIsRefusedBeforeFreexlReadsIt) {
+  std::size_t rows_read = 0;
+  const Status s = ReadTableFile(kDir + "wjx_freexl_dir_name_overread.xls", [&](const TableRow&) {
+    ++rows_read;
+    return Status::Ok();
+  });
+  EXPECT_EQ(s.code(), StatusCode::kInvalidInput) << s;
+  EXPECT_NE(s.message().find("directory entry 0 (at byte 8192) declares a name of 35246 bytes"),
+            std::string::npos)
+      << s;
+  EXPECT_EQ(rows_read, 0u);
+}
+
+// The name size alone decides, and only for the entries FreeXL converts (up to the Workbook entry).
+TEST(XlsLimitsTest, OnlyNameSizesFreexlConvertsAreChecked) {
+  std::ifstream in(kDir + "wjx_text.xls", std::ios::binary);
+  const std::string fixture((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  constexpr std::size_t kDirectory = 8192;  // sector 15 of 512 bytes: entries Root Entry, Workbook, 2 free
+  ASSERT_EQ(fixture.substr(kDirectory, 4), std::string("R\0o\0", 4));
+  const auto with_name_size = [&](std::size_t entry, std::uint16_t size) {
+    std::string bytes = fixture;
+    bytes[kDirectory + entry * 128 + 0x40] = static_cast<char>(size & 0xFF);
+    bytes[kDirectory + entry * 128 + 0x41] = static_cast<char>(size >> 8);
+    return CheckXlsDeclaredSizes(bytes, 1000, 1000);
+  };
+  const Status root = with_name_size(0, 66);
+  EXPECT_EQ(root.code(), StatusCode::kInvalidInput) << root;
+  EXPECT_NE(root.message().find("entry 0 (at byte 8192) declares a name of 66 bytes"), std::string::npos)
+      << root;
+  const Status workbook = with_name_size(1, 0xFFFF);
+  EXPECT_NE(workbook.message().find("entry 1 (at byte 8320) declares a name of 65535 bytes"),
+            std::string::npos)
+      << workbook;
+  EXPECT_TRUE(with_name_size(0, 64).ok());     // the whole field: FreeXL stays inside the entry
+  EXPECT_TRUE(with_name_size(2, 40000).ok());  // after the Workbook entry: FreeXL never reads it
+  // ... unless the Workbook entry's start sector is 0xFFFFFFFF: then FreeXL reads on (a fuzz find).
+  std::string no_start = fixture;
+  no_start.replace(kDirectory + 128 + 0x74, 4, std::string("\xFF\xFF\xFF\xFF", 4));
+  no_start[kDirectory + 2 * 128 + 0x40] = '\x40';
+  no_start[kDirectory + 2 * 128 + 0x41] = '\x9C';
+  const Status after = CheckXlsDeclaredSizes(no_start, 1000, 1000);
+  EXPECT_NE(after.message().find("entry 2 (at byte 8448) declares a name of 40000 bytes"), std::string::npos)
+      << after;
+  EXPECT_TRUE(CheckXlsDeclaredSizes(fixture, 1000, 1000).ok());
+}
+
+// FreeXL copies the strings of BOUNDSHEET, LABEL, FORMAT and SST records over their declared
+// lengths from its 8 KB record buffer; each is edited here in the fixture's Workbook stream (which
+// starts at sector 1, byte 1024 of the file) without changing the stream's length.
+std::string FixtureWith(const std::function<void(std::string&)>& edit) {
+  std::ifstream in(kDir + "wjx_text.xls", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  edit(bytes);
+  return bytes;
+}
+std::size_t Find(const std::string& bytes, const std::string& what) {
+  const std::size_t at = bytes.find(what);
+  EXPECT_NE(at, std::string::npos);
+  return at == std::string::npos ? 0 : at;
+}
+constexpr std::size_t kStream = 1024;  // sector 1
+
+TEST(XlsLimitsTest, RecordStringsLongerThanTheirRecordAreRefused) {
+  // BOUNDSHEET "Sheet1" (UTF-16): its length byte (at 6) from 6 to 200 characters.
+  const Status sheet = CheckXlsDeclaredSizes(
+      FixtureWith([](std::string& b) { b[Find(b, std::string("\x85\x00\x14\x00", 4)) + 4 + 6] = '\xC8'; }),
+      1000, 1000);
+  EXPECT_EQ(sheet.code(), StatusCode::kInvalidInput) << sheet;
+  EXPECT_NE(sheet.message().find("record BOUNDSHEET at byte 5050 of the Workbook stream declares a string of "
+                                 "200 characters ending at byte 408 of a record of 20 bytes"),
+            std::string::npos)
+      << sheet;
+  // The first LABELSST made a LABEL (length at 6, flags at 8) of 65,535 one-byte characters.
+  const Status label = CheckXlsDeclaredSizes(FixtureWith([](std::string& b) {
+                                               const std::size_t at =
+                                                   Find(b, std::string("\xFD\x00\x0A\x00", 4));
+                                               b.replace(at, 2, std::string("\x04\x02", 2));
+                                               b.replace(at + 4 + 6, 4, std::string("\xFF\xFF\x00\x00", 4));
+                                             }),
+                                             1000, 1000);
+  EXPECT_NE(label.message().find("record LABEL at byte"), std::string::npos) << label;
+  EXPECT_NE(
+      label.message().find("declares a string of 65535 characters ending at byte 65544 of a record of 10"),
+      std::string::npos)
+      << label;
+}
+
+TEST(XlsLimitsTest, SharedStringContinuedPastItsOneContinueRecordIsRefused) {
+  // The SST (991 bytes at stream byte 5074) cut after 21 bytes into SST + CONTINUE (966 bytes, its
+  // flags byte saying UTF-16); its first string "序号" given 32,767 characters. FreeXL keeps the
+  // 5 characters the SST holds and copies the other 65,524 bytes from the CONTINUE's 966.
+  const std::string bytes = FixtureWith([](std::string& b) {
+    const std::size_t sst = kStream + 5074;
+    ASSERT_EQ(b.substr(sst, 4), std::string("\xFC\x00\xDF\x03", 4));
+    b[sst + 2] = 21;
+    b[sst + 3] = 0;
+    b[sst + 4 + 8] = '\xFF';  // the first string's length, 2 -> 32,767
+    b[sst + 4 + 9] = '\x7F';
+    b.replace(sst + 4 + 21, 5, std::string("\x3C\x00\xC6\x03\x01", 5));
+  });
+  const Status s = CheckXlsDeclaredSizes(bytes, 1000, 1000);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidInput) << s;
+  EXPECT_NE(
+      s.message().find("record CONTINUE at byte 5099 of the Workbook stream continues string 0 of the SST "
+                       "with 32762 more characters than its 966 bytes hold"),
+      std::string::npos)
+      << s;
+}
+
+// FreeXL reads the Workbook stream's sectors while its chain lasts and computes the end of the last
+// one from the declared size in 16 bits: the fixture's 14 sectors with a declared size of 4543
+// wrapped it, and FreeXL copied an 8224-byte "record" from past its sector buffer (fuzz find).
+TEST(XlsLimitsTest, WorkbookChainLongerThanItsDeclaredSizeIsRefused) {
+  const auto with_size = [](std::uint32_t size) {
+    return CheckXlsDeclaredSizes(FixtureWith([&](std::string& b) {
+                                   const std::size_t at = 8192 + 128 + 0x78;  // the Workbook entry's size
+                                   ASSERT_EQ(b.substr(at, 4), std::string("\xF9\x1B\x00\x00", 4));  // 7161
+                                   for (int i = 0; i < 4; ++i) b[at + i] = static_cast<char>(size >> (8 * i));
+                                 }),
+                                 1000, 1000);
+  };
+  const Status s = with_size(4543);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidInput) << s;
+  EXPECT_NE(s.message().find("Workbook stream declares 4543 bytes but its sector chain holds 7168"),
+            std::string::npos)
+      << s;
+  EXPECT_EQ(with_size(6656).code(), StatusCode::kInvalidInput);  // 13 sectors' worth
+  EXPECT_TRUE(with_size(6657).ok());                             // 14 sectors, the last one partly
 }
 
 // ---- issue 16: the first sheet in workbook order, date cells by their number format

@@ -15,8 +15,14 @@
 namespace minyi::collector::questionnaire {
 
 // kInvalidInput when a worksheet declares more than `max_cells` cells or the shared string table
-// more than `max_strings` strings (naming the record and the limit). A compound file this walk
-// cannot follow is left to FreeXL (which reports it as damaged): OK.
+// more than `max_strings` strings (naming the record and the limit), or when a directory entry
+// FreeXL converts declares a name longer than its 64-byte field (naming the entry and its offset:
+// FreeXL would read that many bytes from a stack buffer), or when a BOUNDSHEET, FORMAT, LABEL or
+// SST/CONTINUE string runs past the record(s) FreeXL reads it from (naming the record and its
+// offset in the Workbook stream: FreeXL would copy the bytes after its record buffer into text).
+// Also refused: a Workbook stream whose sector chain is longer than its declared size needs, or
+// cannot be followed (FreeXL would read past its sector buffer). A compound
+// file this walk cannot follow is left to FreeXL (which reports it as damaged): OK.
 Status CheckXlsDeclaredSizes(std::string_view bytes, std::size_t max_cells, std::size_t max_strings);
 
 }  // namespace minyi::collector::questionnaire
