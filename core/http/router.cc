@@ -18,6 +18,8 @@
 #include <set>
 #include <sstream>
 
+#include "core/terminal_text.h"
+
 namespace minyi::http {
 namespace {
 
@@ -142,8 +144,11 @@ void Router::Dispatch(Request& request, Response& response) const {
   const std::uint64_t request_id = ++g_request_counter;
   const auto started = std::chrono::steady_clock::now();
   std::string path;
-  std::string logged_path;
+  std::vector<std::string_view> segments;
+  const Route* found = nullptr;
   bool path_ok = true;
+  // Built only when a line is written (errors, debug): most requests log nothing.
+  auto logged_path = [&]() { return path_ok ? LoggedPath(found, segments) : std::string("(malformed path)"); };
   try {
     SetSecurityHeaders(response);
     try {
@@ -154,14 +159,11 @@ void Router::Dispatch(Request& request, Response& response) const {
         Poco::URI::decode(std::string(segment), ignored);
       }
     } catch (const Poco::SyntaxException&) {
-      logged_path = "(malformed path)";
       SendError(response, Status::InvalidInput("malformed request path"));
       path_ok = false;
     }
-    const auto segments = SplitPath(path);
-    if (path_ok) logged_path = LoggedPath(nullptr, segments);
+    segments = SplitPath(path);
     // Exact literal routes first, then patterns, in registration order.
-    const Route* found = nullptr;
     PathParams params;
     std::set<std::string> allowed;
     for (int pass = 0; path_ok && pass < 2 && found == nullptr; ++pass) {
@@ -181,7 +183,6 @@ void Router::Dispatch(Request& request, Response& response) const {
       }
     }
     if (found != nullptr) {
-      logged_path = LoggedPath(found, segments);
       found->handler(request, response, params);
     } else if (!path_ok) {
       // Answered above.
@@ -194,7 +195,7 @@ void Router::Dispatch(Request& request, Response& response) const {
       SendError(response, Status::NotFound("no such page: " + path));
     }
   } catch (const std::exception& e) {
-    spdlog::error("request {} {} {} failed: {}", request_id, LogSafe(request.getMethod()), logged_path,
+    spdlog::error("request {} {} {} failed: {}", request_id, LogSafe(request.getMethod()), logged_path(),
                   LogSafe(e.what()));
     if (!Sent(response)) {
       SendText(response, 500, "application/json",
@@ -203,13 +204,15 @@ void Router::Dispatch(Request& request, Response& response) const {
     }
   } catch (...) {
     spdlog::error("request {} {} {} failed with an unknown exception", request_id,
-                  LogSafe(request.getMethod()), logged_path);
+                  LogSafe(request.getMethod()), logged_path());
     if (!Sent(response)) SendText(response, 500, "application/json", "{\"error\":{\"code\":\"internal\"}}");
   }
   const auto micros =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
-  spdlog::debug("{} {} {} -> {} ({} us)", request_id, LogSafe(request.getMethod()), logged_path,
-                static_cast<int>(response.getStatus()), micros);
+  if (spdlog::should_log(spdlog::level::debug)) {
+    spdlog::debug("{} {} {} -> {} ({} us)", request_id, LogSafe(request.getMethod()), logged_path(),
+                  static_cast<int>(response.getStatus()), micros);
+  }
 }
 
 Poco::Net::HTTPRequestHandlerFactory::Ptr Router::MakeFactory() { return new RouterFactory(*this); }
@@ -372,19 +375,18 @@ std::string JsonEscape(std::string_view text) {
 }
 
 std::string LogSafe(std::string_view text) {
+  // The terminal escaper (core/terminal_text.h) with backslash escaped first, so that every "\x" in a
+  // log line is one of ours and a client cannot write a look-alike escape.
   std::string out;
   out.reserve(text.size());
   for (char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c == 0x7f || c == '\\') {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
+    if (ch == '\\') {
+      out += "\\x5c";
     } else {
       out += ch;
     }
   }
-  return out;
+  return TerminalSafe(out, LineBreaks::kEscape);
 }
 
 }  // namespace minyi::http

@@ -121,8 +121,8 @@ class ScopedDirectSend {
 std::string HtmlEscape(std::string_view text);
 // Escapes a string for inclusion inside a JSON string literal (without the quotes).
 std::string JsonEscape(std::string_view text);
-// Text from a request (path, method, header) made safe for one log line: control characters (CR and
-// LF forge log lines) and backslash become \xNN, other bytes (UTF-8 included) are kept.
+// Text from a request (path, method, header) made safe for one log line: TerminalSafe (control
+// characters: CR and LF forge log lines; C1, bidi controls, invalid UTF-8) with backslash as \x5c.
 std::string LogSafe(std::string_view text);
 
 }  // namespace minyi::http
