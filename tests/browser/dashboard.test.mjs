@@ -5,7 +5,7 @@
 // are visited too. Screenshots go to $MINYI_ARTIFACTS (default <build>/tests/browser-artifacts), at
 // 1920x1080 and at a 1366x768 laptop size.
 //
-// Usage: node dashboard.test.mjs <path to minyi> [artifacts dir]. Exit 0 pass, 1 fail, 77 skipped
+// Usage: node dashboard.test.mjs <path to minyi> [artifacts dir]. Exit 0 pass, 1 fail
 // (no Chromium or no playwright-core installed).
 import fs from 'node:fs';
 import path from 'node:path';

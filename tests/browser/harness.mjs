@@ -1,5 +1,5 @@
-// What every browser test shares: finding playwright-core and Debian's Chromium (exit 77, skipped,
-// when either is missing), a temporary work directory, `minyi` runs with the test's global options,
+// What every browser test shares: finding playwright-core and Debian's Chromium (a failure naming
+// what is missing: a part of the suite that cannot run must not pass as skipped), a temporary work directory, `minyi` runs with the test's global options,
 // a `minyi serve` on a free port, Chromium launched with the flags these machines need
 // (/work/shared/docs/environment.md), and the ok/FAIL checks with the process exit code.
 import { spawn, spawnSync } from 'node:child_process';
@@ -7,7 +7,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-export const SKIP = 77;
 const chromiumPath = '/usr/bin/chromium';
 const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -19,12 +18,12 @@ export async function setUp(script, defaultArtifacts) {
   try {
     ({ chromium } = await import('playwright-core'));
   } catch (e) {
-    console.log('SKIP: playwright-core is not installed (npm ci in tests/browser)');
-    process.exit(SKIP);
+    console.log('FAIL: playwright-core is not installed (./minyi.sh deps runs npm ci in tests/browser)');
+    process.exit(1);
   }
   if (!fs.existsSync(chromiumPath)) {
-    console.log('SKIP: /usr/bin/chromium is not installed');
-    process.exit(SKIP);
+    console.log('FAIL: /usr/bin/chromium is not installed (./minyi.sh deps installs Debian chromium)');
+    process.exit(1);
   }
   if (!minyi || !fs.existsSync(minyi)) {
     console.error(`usage: node ${script} <minyi binary> [artifacts dir]`);

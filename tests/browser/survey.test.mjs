@@ -4,7 +4,7 @@
 // an invitation link with its town fixed, used once. Checks the stored responses with `minyi db
 // status`. Screenshots go to the artifacts directory (default <build>/test-artifacts), never to git.
 //
-// Usage: node survey.test.mjs <path to minyi> [artifacts dir]. Exit 0 pass, 1 fail, 77 skipped
+// Usage: node survey.test.mjs <path to minyi> [artifacts dir]. Exit 0 pass, 1 fail
 // (no Chromium or no playwright-core installed).
 import fs from 'node:fs';
 import path from 'node:path';

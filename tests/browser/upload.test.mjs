@@ -6,7 +6,7 @@
 // that an area upload needs a map naming the town column and the error for another town. Screenshots
 // go to the artifacts directory.
 //
-// Usage: node upload.test.mjs <path to minyi> [artifacts dir]. Exit 0 pass, 1 fail, 77 skipped.
+// Usage: node upload.test.mjs <path to minyi> [artifacts dir]. Exit 0 pass, 1 fail.
 import fs from 'node:fs';
 import path from 'node:path';
 
