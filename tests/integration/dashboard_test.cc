@@ -1,25 +1,28 @@
 // The dashboards through a real `minyi serve` (port 0) on a small demo data set: scope checks for
 // every role, low-n suppression, CSRF, logout, throttling, audit rows and the pages.
+#include <Poco/JSON/Parser.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/StreamSocket.h>
-#include <Poco/JSON/Parser.h>
 #include <Poco/StreamCopier.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <ctime>
 #include <fstream>
 #include <future>
 #include <map>
 #include <memory>
 #include <sstream>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "core/csv.h"
 #include "tests/integration/minyi_process.h"
 
 namespace minyi::testing {
@@ -98,7 +101,6 @@ class DashboardTest : public ::testing::Test {
     RunResult seeded = run({"demo", "seed", "--responses", "60000"});
     // The demo accounts are created with the data, passwords shown once and kept 0600.
     EXPECT_NE(seeded.out.find("demo-county"), std::string::npos);
-    run({"aggregate"});
     const std::vector<std::vector<std::string>> users = {
         {"admin1", "--role", "admin"},
         {"stat1", "--role", "statistician"},
@@ -130,6 +132,9 @@ class DashboardTest : public ::testing::Test {
     import.insert(import.end(), {"import", "responses", dir_->File("bad-import.csv")});
     RunResult imported = RunMinyi(import);
     EXPECT_EQ(imported.exit_code, 3) << imported.out << imported.err;
+    // The index tables the server shows, and the same rows as the aggregator's own CSV: what the
+    // dashboards show is compared with it (ShownFiguresAreTheAggregatorsFigures).
+    run({"aggregate", "--csv", dir_->File("batch.csv")});
     std::vector<std::string> serve = global_;
     serve.insert(serve.end(), {"-D", "http.port=0", "-D", "collector.open_periods=2025"});
     server_ = new ServerProcess(serve);
@@ -308,6 +313,122 @@ TEST_F(DashboardTest, ResponseRatesAndDataQualityForTheCallersArea) {
   EXPECT_TRUE(found) << rates.body;
   EXPECT_EQ(Get(county, "/api/v1/response-rates?area=320812&period=20x5").status, 400);
   EXPECT_EQ(Get(county, "/api/v1/response-rates?area=320812&level=city").status, 400);
+}
+
+// The aggregator's rows from `aggregate --csv`, by "period|area|index" → column → text.
+std::map<std::string, std::map<std::string, std::string>> BatchRows(const std::string& path) {
+  std::ifstream in(path);
+  CsvReader reader(in);
+  std::vector<std::string> header, fields;
+  reader.Next(header, nullptr);
+  std::map<std::string, std::map<std::string, std::string>> rows;
+  while (reader.Next(fields, nullptr)) {
+    if (fields.size() != header.size()) continue;
+    std::map<std::string, std::string> row;
+    for (std::size_t i = 0; i < header.size(); ++i) row[header[i]] = fields[i];
+    rows[row["period"] + "|" + row["area"] + "|" + row["index"]] = row;
+  }
+  return rows;
+}
+
+// The dashboards print figures with 10 significant digits.
+void ExpectFigure(double shown, const std::string& computed, const std::string& what) {
+  ASSERT_FALSE(computed.empty()) << what;
+  const double want = std::stod(computed);
+  EXPECT_NEAR(shown, want, 1e-9 * std::max(1.0, std::fabs(want))) << what;
+}
+
+// Compares one ValueJson object with the aggregator's row: the share as `estimate` (not the 0-100
+// score), its SE and interval, the score, n and n_eff.
+void ExpectSameFigures(const Poco::JSON::Object::Ptr& v, const std::map<std::string, std::string>& row,
+                       const std::string& what) {
+  ASSERT_TRUE(v) << what;
+  ExpectFigure(v->getValue<double>("estimate"), row.at("estimate"), what + " estimate");
+  ExpectFigure(v->getValue<double>("se"), row.at("se"), what + " se");
+  ExpectFigure(v->getArray("ci")->getElement<double>(0), row.at("ci_low"), what + " ci_low");
+  ExpectFigure(v->getArray("ci")->getElement<double>(1), row.at("ci_high"), what + " ci_high");
+  ExpectFigure(v->getValue<double>("score"), row.at("score"), what + " score");
+  ExpectFigure(v->getValue<double>("n_eff"), row.at("n_eff"), what + " n_eff");
+  EXPECT_EQ(std::to_string(v->getValue<long long>("n")), row.at("n")) << what;
+}
+
+// What officials and statisticians see must be the aggregator's figures, field by field: the JSON of
+// /indices and /trend and the indices.csv download, against `aggregate --csv` over the same store.
+// Other tests post responses in city 3208, which the live aggregation then reflects: this one reads
+// the largest county outside it, and that county's city.
+TEST_F(DashboardTest, ShownFiguresAreTheAggregatorsFigures) {
+  const auto batch = BatchRows(dir_->File("batch.csv"));
+  ASSERT_GT(batch.size(), 1000U);
+  std::string county;
+  long best_n = 0;
+  for (const auto& [key, row] : batch) {
+    const std::string& area = row.at("area");
+    if (row.at("period") != "2025" || row.at("index") != "security" || area.size() != 6 ||
+        area.rfind("3208", 0) == 0)
+      continue;
+    if (std::stol(row.at("n")) > best_n) best_n = std::stol(row.at("n")), county = area;
+  }
+  ASSERT_FALSE(county.empty());
+  const std::string city = county.substr(0, 4);
+  const Login stat = LogIn("stat1");
+  const std::vector<std::string> indices = {"security", "grid"};
+
+  Reply r = Get(stat, "/api/v1/indices?area=" + county + "&period=2025&level=town");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto doc = Json(r.body);
+  for (const auto& index : indices) {
+    ExpectSameFigures(doc->getObject("summary")->getObject(index), batch.at("2025|" + county + "|" + index),
+                      "summary " + index);
+  }
+  auto rows = doc->getArray("rows");
+  std::size_t compared = 0;
+  for (unsigned i = 0; i < rows->size(); ++i) {
+    const std::string code = rows->getObject(i)->getValue<std::string>("code");
+    for (const auto& index : indices) {
+      auto it = batch.find("2025|" + code + "|" + index);
+      auto v = rows->getObject(i)->getObject("values")->getObject(index);
+      if (it == batch.end()) {
+        EXPECT_FALSE(v) << code << " " << index << " shown without a computed row";
+        continue;
+      }
+      ExpectSameFigures(v, it->second, code + " " + index);
+      ++compared;
+    }
+  }
+  EXPECT_GT(compared, 20U);
+
+  Reply trend = Get(stat, "/api/v1/trend?area=" + city + "&index=grid");
+  ASSERT_EQ(trend.status, 200) << trend.body;
+  auto points = Json(trend.body)->getArray("series")->getObject(0)->getArray("points");
+  ASSERT_EQ(points->size(), 7U);
+  for (unsigned i = 0; i < points->size(); ++i) {
+    auto p = points->getObject(i);
+    const std::string period = p->getValue<std::string>("period");
+    ExpectSameFigures(p, batch.at(period + "|" + city + "|grid"), "trend " + city + " grid " + period);
+  }
+
+  Reply csv = Get(stat, "/api/v1/indices.csv?area=" + county + "&period=2025&level=town");
+  ASSERT_EQ(csv.status, 200) << csv.body;
+  std::istringstream in(csv.body);
+  CsvReader reader(in);
+  std::vector<std::string> header, fields;
+  ASSERT_TRUE(reader.Next(header, nullptr));
+  std::map<std::string, std::size_t> col;
+  for (std::size_t i = 0; i < header.size(); ++i) col[header[i]] = i;
+  std::size_t csv_rows = 0;
+  while (reader.Next(fields, nullptr)) {
+    if (fields.empty()) continue;
+    ASSERT_EQ(fields.size(), header.size());
+    const std::string what = "indices.csv " + fields[col.at("area_code")] + " " + fields[col.at("index")];
+    const auto& row = batch.at(fields[col.at("period")] + "|" + fields[col.at("area_code")] + "|" +
+                               fields[col.at("index")]);
+    for (const char* name : {"estimate", "se", "ci_low", "ci_high", "n_eff"}) {
+      ExpectFigure(std::stod(fields[col.at(name)]), row.at(name), what + " " + name);
+    }
+    EXPECT_EQ(fields[col.at("n")], row.at("n")) << what;
+    ++csv_rows;
+  }
+  EXPECT_EQ(csv_rows, compared + indices.size());
 }
 
 TEST_F(DashboardTest, IndicesCarryEstimatesCiChangeAndSuppressLowNForOfficials) {
