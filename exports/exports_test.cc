@@ -23,6 +23,7 @@
 #include "exports/index_export.h"
 #include "exports/microdata.h"
 #include "exports/release.h"
+#include "exports/xlsx_cells_for_test.h"
 #include "sql/store.h"
 #include "tests/support/store_backends.h"
 
@@ -615,6 +616,100 @@ TEST_P(ExportsTest, XlsxAndJsonCarryTheProvenance) {
   ASSERT_TRUE(Indices(1, IndexFormat::kXlsx, Edition::kInternal, Path("i.xlsx")).ok());
   const std::string xlsx = ReadFile(Path("i.xlsx"));
   EXPECT_EQ(xlsx.substr(0, 2), "PK");
+}
+
+// The workbook read back cell by cell (independently of libxlsxwriter): the README sheet with the
+// provenance, the definitions and the method; one sheet per level whose header is the CSV's and
+// whose rows carry the CSV's figures as numbers.
+TEST_P(ExportsTest, IndexWorkbookCellsAreTheCsvFigures) {
+  auto frozen = Freeze(2025);
+  ASSERT_TRUE(frozen.ok());
+  ASSERT_TRUE(Indices(1, IndexFormat::kXlsx, Edition::kInternal, Path("i.xlsx")).ok());
+  ASSERT_TRUE(Indices(1, IndexFormat::kCsv, Edition::kInternal, Path("i.csv")).ok());
+  const testing::XlsxSheets book = testing::ReadXlsxSheets(Path("i.xlsx"));
+  std::vector<std::string> names;
+  for (const auto& [name, cells] : book) names.push_back(name);
+  EXPECT_EQ(names, (std::vector<std::string>{"README", "乡镇街道", "县市区", "市", "省"}));
+  const auto& readme = book.at("README");
+  std::map<std::string, std::string> readme_lines;  // column A → column B
+  for (const auto& [ref, cell] : readme) {
+    if (ref[0] == 'A')
+      readme_lines[cell.text] = readme.count("B" + ref.substr(1)) ? readme.at("B" + ref.substr(1)).text : "";
+  }
+  EXPECT_NE(readme_lines["方法"].find("methodology"), std::string::npos);
+  EXPECT_NE(readme_lines["estimate"].find("0–1"), std::string::npos);
+  bool hash_shown = false;
+  for (const auto& [key, value] : readme_lines)
+    hash_shown = hash_shown || value == frozen->release.content_hash;
+  EXPECT_TRUE(hash_shown) << "the release's content hash is in the README sheet";
+
+  const auto csv = ReadCsv(Path("i.csv"));
+  ASSERT_GT(csv.size(), 4U);
+  std::map<std::string, std::size_t> col;
+  for (std::size_t i = 0; i < csv[0].size(); ++i) col[csv[0][i]] = i;
+  const std::map<std::string, std::string> sheet_of = {
+      {"province", "省"}, {"city", "市"}, {"county", "县市区"}, {"town", "乡镇街道"}};
+  auto column_letter = [](std::size_t c) {
+    return c < 26 ? std::string(1, char('A' + c))
+                  : std::string(1, char('A' + c / 26 - 1)) + char('A' + c % 26);
+  };
+  for (std::size_t c = 0; c < csv[0].size(); ++c) {
+    EXPECT_EQ(book.at("乡镇街道").at(column_letter(c) + "1").text, csv[0][c]);
+  }
+  std::map<std::string, int> next_row;
+  std::size_t numbers = 0;
+  for (std::size_t i = 1; i < csv.size(); ++i) {
+    const std::string& sheet = sheet_of.at(csv[i][col["level"]]);
+    const int row = ++next_row[sheet] + 1;
+    const auto& cells = book.at(sheet);
+    EXPECT_EQ(cells.at("E" + std::to_string(row)).text, csv[i][col["area_code"]]);
+    for (const char* name : {"estimate", "se", "ci_low", "ci_high", "score", "n_eff"}) {
+      const std::string& want = csv[i][col[name]];
+      const std::string ref = column_letter(col[name]) + std::to_string(row);
+      if (want.empty()) {
+        EXPECT_EQ(cells.count(ref), 0U) << sheet << " " << ref;
+        continue;
+      }
+      ASSERT_EQ(cells.count(ref), 1U) << sheet << " " << ref;
+      EXPECT_FALSE(cells.at(ref).is_string) << sheet << " " << ref << ": a number, not text";
+      EXPECT_NEAR(std::stod(cells.at(ref).text), std::stod(want), 1e-12) << sheet << " " << ref;
+      ++numbers;
+    }
+  }
+  EXPECT_GT(numbers, 20U);
+}
+
+// In the microdata workbook a comment that looks like a formula is text with the apostrophe in front
+// (as in the CSV), and weights are numbers.
+TEST_P(ExportsTest, MicrodataWorkbookNeutralizesFormulasInItsCells) {
+  ASSERT_TRUE(Freeze(2025).ok());
+  ASSERT_TRUE(Microdata(MicrodataFormat::kXlsx, 1, Path("m.xlsx")).ok());
+  const testing::XlsxSheets book = testing::ReadXlsxSheets(Path("m.xlsx"));
+  ASSERT_EQ(book.count("data"), 1U);
+  const auto& data = book.at("data");
+  std::map<std::string, std::string> header;  // column letters → name
+  for (const auto& [ref, cell] : data) {
+    const std::size_t digits = ref.find_first_of("0123456789");
+    if (ref.substr(digits) == "1") header[ref.substr(0, digits)] = cell.text;
+  }
+  std::size_t neutralized = 0, weights = 0;
+  for (const auto& [ref, cell] : data) {
+    const std::size_t digits = ref.find_first_of("0123456789");
+    if (ref.substr(digits) == "1") continue;
+    const std::string& name = header[ref.substr(0, digits)];
+    if (cell.is_string) {
+      EXPECT_TRUE(cell.text.empty() || std::string("=+-@\t\r").find(cell.text[0]) == std::string::npos)
+          << ref << " " << name << ": " << cell.text;
+      if (cell.text.rfind("'=HYPERLINK", 0) == 0 || cell.text.rfind("'@SUM", 0) == 0) ++neutralized;
+    }
+    if (name == "weight") {
+      EXPECT_FALSE(cell.is_string) << ref;
+      EXPECT_GT(std::stod(cell.text), 0.0) << ref;
+      ++weights;
+    }
+  }
+  EXPECT_GT(neutralized, 5U);
+  EXPECT_EQ(weights, 182U);
 }
 
 }  // namespace
