@@ -1,5 +1,4 @@
 #include "core/http/router.h"
-#include "core/http/server.h"
 
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
@@ -12,11 +11,14 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+
+#include "core/http/server.h"
 
 namespace minyi::http {
 namespace {
@@ -267,7 +269,9 @@ TEST_P(MinyiServerOnlyTest, UnreadBodyDoesNotSpoilTheNextRequest) {
 // accepts nothing.
 TEST(MinyiServerTest, StopLetsTheRequestInFlightFinish) {
   Router router;
-  router.Add("GET", "/slow", [](Request&, Response& r, const PathParams&) {
+  std::atomic<bool> entered{false};
+  router.Add("GET", "/slow", [&entered](Request&, Response& r, const PathParams&) {
+    entered = true;
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     SendText(r, 200, "text/plain", "finished");
   });
@@ -285,7 +289,9 @@ TEST(MinyiServerTest, StopLetsTheRequestInFlightFinish) {
     Poco::StreamCopier::copyToString(session.receiveResponse(response), body);
     status = static_cast<int>(response.getStatus());
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // Stop only once the request is in the handler (a condition, not a guessed delay).
+  for (int i = 0; i < 1000 && !entered; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(entered);
   server.StopAll(false);
   client.join();
   EXPECT_EQ(status, 200);

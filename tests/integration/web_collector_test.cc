@@ -456,6 +456,18 @@ class Load {
     for (auto& w : workers_) w.join();
   }
   const std::vector<std::pair<std::string, long long>>& acked() const { return acked_; }
+  // Waits until `n` responses are acknowledged (the load is under way), at most `limit`.
+  bool WaitForAcked(std::size_t n, std::chrono::seconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (acked_.size() >= n) return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
 
  private:
   std::atomic<bool> stop_{false};
@@ -470,7 +482,8 @@ TEST_F(WebCollectorTest, KillNineLosesNothingAcknowledged) {
     ServerProcess server(global_);
     ASSERT_TRUE(server.started()) << server.log();
     Load load(server.port(), key_, 8);
-    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    EXPECT_TRUE(load.WaitForAcked(200, std::chrono::seconds(60)))
+        << "the load is acknowledged before the kill";
     server.Kill();
     load.Join();
     acked = load.acked();
@@ -497,7 +510,8 @@ TEST_F(WebCollectorTest, SigtermDrainsInFlightRequests) {
     ServerProcess server(global_);
     ASSERT_TRUE(server.started()) << server.log();
     Load load(server.port(), key_, 8);
-    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    EXPECT_TRUE(load.WaitForAcked(100, std::chrono::seconds(60)))
+        << "the load is acknowledged before SIGTERM";
     exit_code = server.Stop();
     load.Join();
     acked = load.acked();
