@@ -383,5 +383,25 @@ TEST(EstimateTest, CellSumsKeepZeroResidualsZero) {
   EXPECT_LT(std::sqrt(std::fabs(ds.score_variance.At(m)) / w2), 1e-10);
 }
 
+// Regression: a town state's domain sums were Boost.Accumulators' sum_kahan results, which lose an
+// addend larger than the sum so far and drop the correction a roll-up needs. Town A {1, 1e16} and town B
+// {1}: Σw of the union is exactly 1e16 + 2; plain summation, and the Kahan states, gave 1e16.
+TEST(EstimateTest, RollUpSumsKeepEachTownsCompensation) {
+  PeriodData data = OneIndexPeriod();
+  AddTown(&data, "320812001", 0, /*has_total=*/false);
+  Add(&data, 1, 1);
+  Add(&data, 1e16, 0);
+  AddTown(&data, "320812002", 0, /*has_total=*/false);
+  Add(&data, 1, 1);
+  const Computed c = Compute(data);
+  double naive = 0;
+  for (double x : {1.0, 1e16, 1.0}) naive += x;
+  ASSERT_NE(naive, 1e16 + 2);  // the case is one where plain summation is wrong
+  const AreaState all = CombineAll(c.towns);
+  EXPECT_EQ(all.indices[0].sum_w.value(), 1e16 + 2);
+  EXPECT_EQ(all.indices[0].sum_w_positive.value(), 2);
+  EXPECT_EQ(Finalize(all, 0, data.indices[0]).sum_w, 1e16 + 2);
+}
+
 }  // namespace
 }  // namespace minyi::aggregator
