@@ -473,7 +473,7 @@ Estimate Finalize(const AreaState& state, std::size_t k, const IndexSpec& spec) 
 
   if (spec.has_share) {
     if (ds.n_positive == ds.n || ds.n_positive == 0) {
-      // Decided by counts, never by the computed ratio (methodology §4).
+      // Decided by counts, never by the computed ratio (docs/methodology.md §4.7).
       const bool all = ds.n_positive == ds.n;
       e.estimate = all ? 1.0 : 0.0;
       e.se = 0.0;

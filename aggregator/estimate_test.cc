@@ -37,7 +37,7 @@ AreaState CombineAll(const std::vector<AreaState>& states) {
   return all;
 }
 
-// The variance of methodology §4 computed literally, respondent by respondent, for post-stratified
+// The variance of docs/methodology.md §4.4 computed literally, respondent by respondent, for post-stratified
 // towns: z_i = w_i (u_i − ū_t), V = Σ_h n_h/(n_h−1) Σ (z − z̄_h)² (lonely: Σ z²). `in_area` selects towns.
 double NaiveShareVariance(const PeriodData& data, const PeriodWeights& w, const std::vector<bool>& in_area,
                           bool score) {

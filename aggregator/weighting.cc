@@ -128,7 +128,7 @@ double MarginError(const PeriodWeights& out, const TownData& town,
   return error;
 }
 
-// Multiplicative raking by IPF over cross-cell sums (methodology §3): the weight of respondent i in
+// Multiplicative raking by IPF over cross-cell sums (docs/methodology.md §3.3): the weight of respondent i in
 // cells (s, a) is d_i · r_s · c_a, so a sweep only touches the S × A cell totals, never the respondents.
 // Deming & Stephan (1940); the fixed point is the raking calibration of Deville & Särndal (1992), the
 // solution R's calibrate(calfun = "raking") finds by Newton–Raphson.
@@ -219,8 +219,8 @@ bool Rake(const PeriodData& data, const TownData& town, const MarginCells& m1, c
   return true;
 }
 
-// Trimming (our rule, methodology §3): cap at k × the town's median nonzero weight, spread the excess
-// over the untrimmed respondents in proportion to their weights, repeat until none exceeds the cap.
+// Trimming (our rule, docs/methodology.md §3.6): cap at k × the town's median nonzero weight, spread the
+// excess over the untrimmed respondents in proportion to their weights, repeat until none exceeds the cap.
 void Trim(const TownData& town, double k, PeriodWeights* out, TownWeighting* tw) {
   std::vector<double> nonzero;
   for (std::uint32_t i = town.begin; i < town.end; ++i) {
