@@ -19,13 +19,16 @@ cd "$(dirname "$0")"
 BUILD_DIR=${MINYI_BUILD_DIR:-build}
 JOBS=${MINYI_JOBS:-2}
 
-# Debian 12 packages. Keep in sync with cmake/MinyiDependencies.cmake and README "Set-up".
+# Debian 12 packages. Keep in sync with cmake/MinyiDependencies.cmake (README "The two commands" says
+# when they are installed).
 APT_PACKAGES=(
   build-essential cmake pkg-config git ca-certificates
   libpoco-dev libmysqlcppconn-dev libboost-dev libspdlog-dev libfmt-dev libsqlite3-dev libsodium-dev
   libicu-dev libphonenumber-dev libfreexl-dev
   libxlsxwriter-dev libreadstat-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # The docs citation check (tests/docs).
+  python3
   mariadb-server mariadb-client
   # Fuzzing (tests/fuzz): clang with libFuzzer and the sanitizer runtimes.
   clang libclang-rt-14-dev

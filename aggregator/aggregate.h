@@ -77,7 +77,7 @@ TownSums TownSumsFromData(const PeriodData& data, std::size_t town, TownMargins*
 PeriodResult AssemblePeriod(const Period& period, const std::vector<IndexSpec>& indices,
                             const std::vector<TownResult>& towns);
 
-// Year-over-year change (methodology §4): for every row of `current` with a row of the same level,
+// Year-over-year change (docs/methodology.md §4.10): for every row of `current` with a row of the same level,
 // area and index in `previous`, change = estimate − previous estimate (the share; the score for
 // indices without a share), change_se = √(se² + previous se²), significant when |change| / change_se
 // > 1.959963984540054 (a nonzero change with change_se 0 is significant). Rows without a usable

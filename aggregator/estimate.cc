@@ -1,17 +1,11 @@
 #include "aggregator/estimate.h"
 
 #include <algorithm>
-#include <boost/accumulators/accumulators.hpp>
-#include <boost/accumulators/statistics/stats.hpp>
-#include <boost/accumulators/statistics/sum_kahan.hpp>
 #include <boost/math/distributions/students_t.hpp>
 #include <cmath>
 
 namespace minyi::aggregator {
 namespace {
-
-namespace acc = boost::accumulators;
-using KahanSum = acc::accumulator_set<double, acc::stats<acc::tag::sum_kahan>>;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
@@ -205,7 +199,10 @@ struct TownSumsOfIndices {
         n_positive(k_count, 0),
         score_min(k_count, std::numeric_limits<double>::infinity()),
         score_max(k_count, -std::numeric_limits<double>::infinity()) {}
-  std::vector<KahanSum> sums;  // [k * kSums + which]
+  // Compensated (Neumaier) sums, not Boost.Accumulators' sum_kahan: that one returns its running sum
+  // without the final correction and loses an addend larger than the sum so far, and a town state
+  // must hand its correction on to the roll-ups (compensated_sum.h).
+  std::vector<CompensatedSum> sums;  // [k * kSums + which]
   std::vector<std::int64_t> n;
   std::vector<std::int64_t> n_positive;
   std::vector<double> score_min;
@@ -226,16 +223,16 @@ AreaState FinishTown(const TownSumsOfIndices& t, std::int64_t respondents, std::
   state.indices.resize(k_count);
   const double n_h = static_cast<double>(state.respondents);
   for (std::size_t k = 0; k < k_count; ++k) {
-    const KahanSum* acc_k = &t.sums[k * kSums];
-    auto v = [&](std::size_t which) { return acc::sum_kahan(acc_k[which]); };
+    const CompensatedSum* acc_k = &t.sums[k * kSums];
+    auto v = [&](std::size_t which) { return acc_k[which].value(); };
     DomainState& ds = state.indices[k];
     ds.n = t.n[k];
     ds.n_positive = t.n_positive[k];
-    ds.sum_w = CompensatedSum(v(kW));
-    ds.sum_w2 = CompensatedSum(v(kW2));
-    ds.sum_w_positive = CompensatedSum(v(kWY));
-    ds.sum_w_score = CompensatedSum(v(kWS));
-    ds.sum_w_score2 = CompensatedSum(v(kWS2));
+    ds.sum_w = acc_k[kW];
+    ds.sum_w2 = acc_k[kW2];
+    ds.sum_w_positive = acc_k[kWY];
+    ds.sum_w_score = acc_k[kWS];
+    ds.sum_w_score2 = acc_k[kWS2];
     ds.score_min = t.score_min[k];
     ds.score_max = t.score_max[k];
     AddStratumQuadratic(n_h, v(kA1), v(kA1A1), v(kA1B), v(kB), v(kBB), &ds.share_variance);
@@ -304,9 +301,9 @@ AreaState TownUpdate(const PeriodData& data, const PeriodWeights& weights, std::
     fitted = FittedValues(d_sum, r_sum, geometry.c1, geometry.c2, rhs_count);
   }
 
-  // One pass: the α/β sums of the variance quadratic and the domain sums (Boost.Accumulators, Kahan).
+  // One pass: the α/β sums of the variance quadratic and the domain sums (compensated).
   TownSumsOfIndices t(k_count);
-  std::vector<KahanSum>& sums = t.sums;
+  std::vector<CompensatedSum>& sums = t.sums;
   std::vector<std::int64_t>& n = t.n;
   std::vector<std::int64_t>& n_positive = t.n_positive;
   std::vector<double>& score_min = t.score_min;
@@ -327,23 +324,23 @@ AreaState TownUpdate(const PeriodData& data, const PeriodWeights& weights, std::
       const double beta = wi * (b - fb);
       const double alpha1 = wi * (a1 - fa1);
       const double alpha2 = wi * (s - fa2);
-      KahanSum* acc_k = &sums[k * kSums];
-      acc_k[kB](beta);
-      acc_k[kBB](beta * beta);
-      acc_k[kA1](alpha1);
-      acc_k[kA1A1](alpha1 * alpha1);
-      acc_k[kA1B](alpha1 * beta);
-      acc_k[kA2](alpha2);
-      acc_k[kA2A2](alpha2 * alpha2);
-      acc_k[kA2B](alpha2 * beta);
+      CompensatedSum* acc_k = &sums[k * kSums];
+      acc_k[kB].Add(beta);
+      acc_k[kBB].Add(beta * beta);
+      acc_k[kA1].Add(alpha1);
+      acc_k[kA1A1].Add(alpha1 * alpha1);
+      acc_k[kA1B].Add(alpha1 * beta);
+      acc_k[kA2].Add(alpha2);
+      acc_k[kA2A2].Add(alpha2 * alpha2);
+      acc_k[kA2B].Add(alpha2 * beta);
       if (in_domain) {
         ++n[k];
         n_positive[k] += y;
-        acc_k[kW](wi);
-        acc_k[kW2](wi * wi);
-        acc_k[kWY](wi * a1);
-        acc_k[kWS](wi * s);
-        acc_k[kWS2](wi * s * s);
+        acc_k[kW].Add(wi);
+        acc_k[kW2].Add(wi * wi);
+        acc_k[kWY].Add(wi * a1);
+        acc_k[kWS].Add(wi * s);
+        acc_k[kWS2].Add(wi * s * s);
         score_min[k] = std::min(score_min[k], s);
         score_max[k] = std::max(score_max[k], s);
       }
@@ -400,24 +397,24 @@ AreaState TownUpdateFromCells(const TownSums& sums, const CellWeights& weights, 
       const double out_d = x.out_d.value();
       const double out_d2 = x.out_d2.value();
       const double rb = 1 - fb;  // b − f_b in the domain; −f_b outside
-      KahanSum* acc_k = &t.sums[k * kSums];
-      acc_k[kB](m * (rb * in_d - fb * out_d));
-      acc_k[kBB](m2 * (rb * rb * (y0 + y1) + fb * fb * out_d2));
-      acc_k[kA1](m * (x.d_y.value() - fy * in_d - fy * out_d));
-      acc_k[kA1A1](m2 * ((1 - fy) * (1 - fy) * y1 + fy * fy * y0 + fy * fy * out_d2));
-      acc_k[kA1B](m2 * ((1 - fy) * rb * y1 - fy * rb * y0 + fy * fb * out_d2));
+      CompensatedSum* acc_k = &t.sums[k * kSums];
+      acc_k[kB].Add(m * (rb * in_d - fb * out_d));
+      acc_k[kBB].Add(m2 * (rb * rb * (y0 + y1) + fb * fb * out_d2));
+      acc_k[kA1].Add(m * (x.d_y.value() - fy * in_d - fy * out_d));
+      acc_k[kA1A1].Add(m2 * ((1 - fy) * (1 - fy) * y1 + fy * fy * y0 + fy * fy * out_d2));
+      acc_k[kA1B].Add(m2 * ((1 - fy) * rb * y1 - fy * rb * y0 + fy * fb * out_d2));
       const double mean_residual = x.s_mean - fs;
-      acc_k[kA2](m * (x.d_s.value() - fs * in_d - fs * out_d));
-      acc_k[kA2A2](m2 * (x.s_m2 + x.s_weight * mean_residual * mean_residual + fs * fs * out_d2));
-      acc_k[kA2B](m2 * (rb * x.s_weight * mean_residual + fs * fb * out_d2));
+      acc_k[kA2].Add(m * (x.d_s.value() - fs * in_d - fs * out_d));
+      acc_k[kA2A2].Add(m2 * (x.s_m2 + x.s_weight * mean_residual * mean_residual + fs * fs * out_d2));
+      acc_k[kA2B].Add(m2 * (rb * x.s_weight * mean_residual + fs * fb * out_d2));
       if (x.n > 0) {
         t.n[k] += x.n;
         t.n_positive[k] += x.n_positive;
-        acc_k[kW](m * in_d);
-        acc_k[kW2](m2 * (y0 + y1));
-        acc_k[kWY](m * x.d_y.value());
-        acc_k[kWS](m * x.d_s.value());
-        acc_k[kWS2](m * x.d_s2.value());
+        acc_k[kW].Add(m * in_d);
+        acc_k[kW2].Add(m2 * (y0 + y1));
+        acc_k[kWY].Add(m * x.d_y.value());
+        acc_k[kWS].Add(m * x.d_s.value());
+        acc_k[kWS2].Add(m * x.d_s2.value());
         t.score_min[k] = std::min(t.score_min[k], x.score_min);
         t.score_max[k] = std::max(t.score_max[k], x.score_max);
       }
@@ -476,7 +473,7 @@ Estimate Finalize(const AreaState& state, std::size_t k, const IndexSpec& spec) 
 
   if (spec.has_share) {
     if (ds.n_positive == ds.n || ds.n_positive == 0) {
-      // Decided by counts, never by the computed ratio (methodology §4).
+      // Decided by counts, never by the computed ratio (docs/methodology.md §4.7).
       const bool all = ds.n_positive == ds.n;
       e.estimate = all ? 1.0 : 0.0;
       e.se = 0.0;

@@ -1,4 +1,4 @@
-// Estimates and their uncertainty as State → Update → Combine → Finalize (methodology §4).
+// Estimates and their uncertainty as State → Update → Combine → Finalize (docs/methodology.md §4).
 //
 // Update (TownUpdate) makes one pass over a town's respondents and reduces them to a small AreaState
 // per town. Combine adds states: a county, city or province is the Combine of its towns' states.
@@ -105,7 +105,7 @@ struct Estimate {
   double score_se = std::numeric_limits<double>::quiet_NaN();
   double score_ci_low = std::numeric_limits<double>::quiet_NaN();
   double score_ci_high = std::numeric_limits<double>::quiet_NaN();
-  double deff = std::numeric_limits<double>::quiet_NaN();  // of the score index (as methodology §7's svymean)
+  double deff = std::numeric_limits<double>::quiet_NaN();  // of the score index (docs/methodology.md §4.8)
   bool low_n = true;
 };
 
@@ -115,8 +115,8 @@ Estimate Finalize(const AreaState& state, std::size_t k, const IndexSpec& spec);
 // t_{df, 0.975} by Boost.Math (accurate to a few ulps); NaN for df < 1.
 double StudentT975(double df);
 
-// Two-sided 95% Clopper–Pearson bounds at the effective size when p̂ is exactly 0 or 1 (methodology §4).
-// p̂ = 1: [0.025^(1/n_eff), 1]; p̂ = 0: [0, 1 − 0.025^(1/n_eff)].
+// Two-sided 95% Clopper–Pearson bounds at the effective size when p̂ is exactly 0 or 1
+// (docs/methodology.md §4.7). p̂ = 1: [0.025^(1/n_eff), 1]; p̂ = 0: [0, 1 − 0.025^(1/n_eff)].
 void ExactNeffInterval(bool all_positive, double n_eff, double* low, double* high);
 
 // The logit ("xlogit") interval expit(logit p ± t_df · se / (p (1 − p))) for 0 < p < 1.

@@ -37,7 +37,7 @@ AreaState CombineAll(const std::vector<AreaState>& states) {
   return all;
 }
 
-// The variance of methodology §4 computed literally, respondent by respondent, for post-stratified
+// The variance of docs/methodology.md §4.4 computed literally, respondent by respondent, for post-stratified
 // towns: z_i = w_i (u_i − ū_t), V = Σ_h n_h/(n_h−1) Σ (z − z̄_h)² (lonely: Σ z²). `in_area` selects towns.
 double NaiveShareVariance(const PeriodData& data, const PeriodWeights& w, const std::vector<bool>& in_area,
                           bool score) {
@@ -381,6 +381,26 @@ TEST(EstimateTest, CellSumsKeepZeroResidualsZero) {
   const double m = ds.sum_w_score.value() / ds.sum_w.value();
   EXPECT_LT(std::sqrt(std::fabs(ds.share_variance.At(p)) / w2), 1e-10);
   EXPECT_LT(std::sqrt(std::fabs(ds.score_variance.At(m)) / w2), 1e-10);
+}
+
+// Regression: a town state's domain sums were Boost.Accumulators' sum_kahan results, which lose an
+// addend larger than the sum so far and drop the correction a roll-up needs. Town A {1, 1e16} and town B
+// {1}: Σw of the union is exactly 1e16 + 2; plain summation, and the Kahan states, gave 1e16.
+TEST(EstimateTest, RollUpSumsKeepEachTownsCompensation) {
+  PeriodData data = OneIndexPeriod();
+  AddTown(&data, "320812001", 0, /*has_total=*/false);
+  Add(&data, 1, 1);
+  Add(&data, 1e16, 0);
+  AddTown(&data, "320812002", 0, /*has_total=*/false);
+  Add(&data, 1, 1);
+  const Computed c = Compute(data);
+  double naive = 0;
+  for (double x : {1.0, 1e16, 1.0}) naive += x;
+  ASSERT_NE(naive, 1e16 + 2);  // the case is one where plain summation is wrong
+  const AreaState all = CombineAll(c.towns);
+  EXPECT_EQ(all.indices[0].sum_w.value(), 1e16 + 2);
+  EXPECT_EQ(all.indices[0].sum_w_positive.value(), 2);
+  EXPECT_EQ(Finalize(all, 0, data.indices[0]).sum_w, 1e16 + 2);
 }
 
 }  // namespace

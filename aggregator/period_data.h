@@ -19,9 +19,10 @@
 
 namespace minyi::aggregator {
 
-// A blank demographic answer (sex or age band not given): the margin's "unknown" cell (methodology §3).
+// A blank demographic answer (sex or age band not given): the margin's "unknown" cell
+// (docs/methodology.md §3.1).
 inline constexpr std::int32_t kBlankCode = -1;
-// positive[] value of a respondent outside an index's domain (missing answer, methodology §1).
+// positive[] value of a respondent outside an index's domain (missing answer, docs/methodology.md §1.4).
 inline constexpr std::uint8_t kOutOfDomain = 255;
 
 // One listed cell of a town's sex or age-band margin. `code` indexes PeriodData::sex_codes or
@@ -31,7 +32,7 @@ struct MarginCell {
   double population = 0;
 };
 
-// A town's population margins for the period (methodology §3). No total: the town is not weighted
+// A town's population margins for the period (docs/methodology.md §3.1). No total: the town is not weighted
 // to a population (weighting "none": w = d, no calibration), which the aggregation reports.
 // The unknown cell of a margin is total − Σ listed; listed cells adding up to more than the total
 // (beyond a relative 1e-9) are invalid input.
@@ -55,7 +56,7 @@ struct TownData {
 
 struct IndexSpec {
   std::string id;
-  int min_n = 30;          // domains with n < min_n are flagged low_n (methodology §5)
+  int min_n = 30;          // domains with n < min_n are flagged low_n (docs/methodology.md §5.1)
   bool has_share = true;   // false for a composite index: only the score index is estimated
 };
 

@@ -7,7 +7,7 @@
 // thread, which computes and writes them in period order; at most read_threads + 1 periods are held
 // in memory.
 //
-// Reproducibility (methodology §6): every row carries the survey definition's version, the year's
+// Reproducibility (docs/methodology.md §6): every row carries the survey definition's version, the year's
 // PopulationVersion, the area's response count and content hash, the caller's code version and the
 // computation time. The response hash of an area is 16 hex digits: per town, FNV-1a 64 over its
 // responses in (id) order, each contributing its id, base weight (IEEE bits) and the option codes of

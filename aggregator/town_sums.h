@@ -2,7 +2,7 @@
 // the estimation of aggregate.h need of a town when weights are not trimmed, in memory that does not
 // grow with the number of respondents, and updatable response by response.
 //
-// Why this is enough (methodology §3–§4, estimate.h): without trimming, every weighting method gives
+// Why this is enough (docs/methodology.md §3–§4, estimate.h): without trimming, every weighting method gives
 // w_i = d_i · m_g, where m_g depends only on the respondent's (sex, age band) cell g — 1 (none),
 // N / Σd (post-stratification, fallback) or r_s · c_a (raking: IPF only needs the cells' Σd) — and
 // the calibration cell of i is a function of g. The fitted values f = x_iᵀB̂ are then constant per

@@ -1,20 +1,15 @@
 #include "aggregator/weighting.h"
 
 #include <algorithm>
-#include <boost/accumulators/accumulators.hpp>
-#include <boost/accumulators/statistics/count.hpp>
-#include <boost/accumulators/statistics/stats.hpp>
-#include <boost/accumulators/statistics/sum_kahan.hpp>
 #include <cmath>
 #include <cstdio>
 #include <map>
 #include <string>
 
+#include "aggregator/compensated_sum.h"
+
 namespace minyi::aggregator {
 namespace {
-
-namespace acc = boost::accumulators;
-using KahanSum = acc::accumulator_set<double, acc::stats<acc::tag::sum_kahan>>;
 
 // Cell markers while mapping respondents to a margin's cells.
 constexpr int kZeroPopulationCell = -2;
@@ -100,9 +95,9 @@ void SetEffectiveSize(TownWeighting* tw) {
 }
 
 void PostStratify(const PeriodData& data, const TownData& town, PeriodWeights* out, TownWeighting* tw) {
-  KahanSum sum_d;
-  for (std::uint32_t i = town.begin; i < town.end; ++i) sum_d(data.base_weight[i]);
-  const double total_d = acc::sum_kahan(sum_d);
+  CompensatedSum sum_d;
+  for (std::uint32_t i = town.begin; i < town.end; ++i) sum_d.Add(data.base_weight[i]);
+  const double total_d = sum_d.value();
   const double g = total_d > 0 ? town.population.total / total_d : 0.0;
   if (!(total_d > 0)) {
     if (!tw->note.empty()) tw->note += "; ";
@@ -133,7 +128,7 @@ double MarginError(const PeriodWeights& out, const TownData& town,
   return error;
 }
 
-// Multiplicative raking by IPF over cross-cell sums (methodology §3): the weight of respondent i in
+// Multiplicative raking by IPF over cross-cell sums (docs/methodology.md §3.3): the weight of respondent i in
 // cells (s, a) is d_i · r_s · c_a, so a sweep only touches the S × A cell totals, never the respondents.
 // Deming & Stephan (1940); the fixed point is the raking calibration of Deville & Särndal (1992), the
 // solution R's calibrate(calfun = "raking") finds by Newton–Raphson.
@@ -224,8 +219,8 @@ bool Rake(const PeriodData& data, const TownData& town, const MarginCells& m1, c
   return true;
 }
 
-// Trimming (our rule, methodology §3): cap at k × the town's median nonzero weight, spread the excess
-// over the untrimmed respondents in proportion to their weights, repeat until none exceeds the cap.
+// Trimming (our rule, docs/methodology.md §3.6): cap at k × the town's median nonzero weight, spread the
+// excess over the untrimmed respondents in proportion to their weights, repeat until none exceeds the cap.
 void Trim(const TownData& town, double k, PeriodWeights* out, TownWeighting* tw) {
   std::vector<double> nonzero;
   for (std::uint32_t i = town.begin; i < town.end; ++i) {
@@ -378,19 +373,22 @@ Status WeightTown(const PeriodData& data, std::size_t town_index, const Weightin
     }
   }
 
-  acc::accumulator_set<double, acc::stats<acc::tag::count, acc::tag::sum_kahan>> sum_w;
-  KahanSum sum_w2;
+  // Compensated sums, not Boost.Accumulators' sum_kahan, which drops its final correction (estimate.cc).
+  CompensatedSum sum_w;
+  CompensatedSum sum_w2;
+  std::int64_t n_weighted = 0;
   for (std::uint32_t i = town.begin; i < town.end; ++i) {
     const double w = out->w[i];
     if (w > 0) {
-      sum_w(w);
-      sum_w2(w * w);
+      ++n_weighted;
+      sum_w.Add(w);
+      sum_w2.Add(w * w);
     }
   }
   tw.n = static_cast<std::int64_t>(town.end - town.begin);
-  tw.n_weighted = static_cast<std::int64_t>(acc::count(sum_w));
-  tw.sum_w = acc::sum_kahan(sum_w);
-  tw.sum_w2 = acc::sum_kahan(sum_w2);
+  tw.n_weighted = n_weighted;
+  tw.sum_w = sum_w.value();
+  tw.sum_w2 = sum_w2.value();
   SetEffectiveSize(&tw);
   return Status::Ok();
 }
@@ -444,8 +442,8 @@ Status WeightCells(const TownSums& sums, const TownMargins* margins, const Weigh
   out->cell2 = std::move(weights.cell2);
   out->multiplier.assign(out->cells.size(), 0.0);
   TownWeighting& tw = out->town;
-  KahanSum sum_w;
-  KahanSum sum_w2;
+  CompensatedSum sum_w;
+  CompensatedSum sum_w2;
   tw.n_weighted = 0;
   for (std::size_t g = 0; g < out->cells.size(); ++g) {
     const double d = units.base_weight[g];
@@ -455,12 +453,12 @@ Status WeightCells(const TownSums& sums, const TownMargins* margins, const Weigh
     out->multiplier[g] = m;
     if (!(m > 0)) continue;
     tw.n_weighted += out->cells[g]->weighted;
-    sum_w(m * d);
-    sum_w2(m * m * out->cells[g]->d2.value());
+    sum_w.Add(m * d);
+    sum_w2.Add(m * m * out->cells[g]->d2.value());
   }
   tw.n = sums.respondents;
-  tw.sum_w = acc::sum_kahan(sum_w);
-  tw.sum_w2 = acc::sum_kahan(sum_w2);
+  tw.sum_w = sum_w.value();
+  tw.sum_w2 = sum_w2.value();
   SetEffectiveSize(&tw);
   return Status::Ok();
 }

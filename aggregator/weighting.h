@@ -1,11 +1,11 @@
-// Weighting one period's respondents to the population, town by town (methodology §3):
+// Weighting one period's respondents to the population, town by town (docs/methodology.md §3):
 // post-stratification on the town total, or raking (iterative proportional fitting) on town × sex and
 // town × age band, with a flagged fall-back to post-stratification when a town cannot be raked, and
 // optional trimming.
 //
 // Besides the weights w_i, the result records each respondent's calibration cells (the x_i of the
-// variance estimator, methodology §4): raked towns use their sex and age-band cells, post-stratified
-// and fallback towns the town itself, towns without a population total none.
+// variance estimator, docs/methodology.md §4.3): raked towns use their sex and age-band cells,
+// post-stratified and fallback towns the town itself, towns without a population total none.
 //
 // Pure functions over plain values; safe to call from several threads on different outputs.
 #pragma once

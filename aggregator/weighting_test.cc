@@ -246,5 +246,23 @@ TEST(WeightingTest, OptionsAreValidated) {
   EXPECT_FALSE(options.Validate().ok());
 }
 
+// Regression: the town sums came from Boost.Accumulators' sum_kahan, which loses an addend larger than
+// the sum so far and drops its final correction: Σ {1, 1e16, 1} gave 1e16 (as plain summation does)
+// where the compensated sum gives the exact 1e16 + 2.
+TEST(WeightingTest, TownSumsKeepTheCompensation) {
+  PeriodData data = OneIndexPeriod();
+  AddTown(&data, "320812001", 0, /*has_total=*/false);
+  Add(&data, 1, 1);
+  Add(&data, 1e16, 0);
+  Add(&data, 1, 1);
+  Result<PeriodWeights> w = WeightPeriod(data, {});
+  ASSERT_TRUE(w.ok()) << w.status();
+  double naive = 0;
+  for (double x : {1.0, 1e16, 1.0}) naive += x;
+  ASSERT_NE(naive, 1e16 + 2);  // the case is one where plain summation is wrong
+  EXPECT_EQ(w->towns[0].sum_w, 1e16 + 2);
+  EXPECT_EQ(w->towns[0].n_weighted, 3);
+}
+
 }  // namespace
 }  // namespace minyi::aggregator

@@ -166,7 +166,7 @@ const std::vector<CommandSpec>& Commands() {
        0, 0, RunDemoSeed},
       {"aggregate", "compute weighted indices by town, county, city and province into the index tables", "",
        "Weights each town's respondents to its population (post-stratification; raking on sex and age\n"
-       "band where margins exist), then computes every index with SE and CI (methodology.md).",
+       "band where margins exist), then computes every index with SE and CI (docs/methodology.md).",
        {{"--survey", "ID", "only this survey (default: every survey with responses)"},
         {"--period", "Y", "only this period, e.g. 2025 or 2025Q2 (default: all)"},
         {"--csv", "FILE", "also write every computed row to FILE"},

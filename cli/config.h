@@ -20,7 +20,7 @@ namespace minyi::cli {
 struct HttpOptions {
   std::string host = "127.0.0.1";
   int port = 8080;  // 0 = any free port (tests); the bound port is logged
-  int threads = 16;
+  int threads = 256;  // connection threads: clients served at once
   int max_queued = 512;
   std::string public_url = "http://127.0.0.1:8080";  // base of invitation links
   bool trust_forwarded_for = false;      // rate-limit pages by X-Forwarded-For (behind a trusted proxy)
@@ -28,7 +28,8 @@ struct HttpOptions {
   int header_timeout_s = 10;             // a request's header block must arrive within this
   int body_min_bytes_per_s = 1024;       // a body's deadline: header_timeout_s + length / this
   int max_connections_per_address = 32;  // per TCP peer address; 0 = no cap
-  std::vector<std::string> connection_cap_exempt;  // peer addresses not capped (a reverse proxy)
+  // Peer addresses not capped (a reverse proxy).
+  std::vector<std::string> connection_cap_exempt = {"127.0.0.1", "::1"};
   int drain_timeout_s = 10;  // on SIGTERM: requests in flight may take this long, then cut
 };
 

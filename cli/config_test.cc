@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <tuple>
 
 namespace minyi::cli {
 namespace {
@@ -57,6 +58,22 @@ TEST(ConfigTest, KnownKeysInEachFileFormatAreRead) {
     ASSERT_TRUE(config.ok()) << file->path() << ": " << config.status().message();
     EXPECT_EQ(config->http.port, port++);
   }
+}
+
+// Regression: HttpOptions said `threads = 16` while the documented default (ConfigDefaults, README,
+// conf/minyi.sample.properties) is 256. The struct's initialisers are what a reader of config.h takes for
+// the defaults: they must equal a configuration loaded from the defaults alone.
+TEST(ConfigTest, HttpOptionsInitialisersAreTheDocumentedDefaults) {
+  auto loaded = LoadConfig(ConfigSources{});
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  // Every field, in declaration order; gtest prints both tuples when they differ.
+  auto fields = [](const HttpOptions& h) {
+    return std::make_tuple(h.host, h.port, h.threads, h.max_queued, h.public_url, h.trust_forwarded_for,
+                           h.bench_routes, h.header_timeout_s, h.body_min_bytes_per_s,
+                           h.max_connections_per_address, h.connection_cap_exempt, h.drain_timeout_s);
+  };
+  const HttpOptions defaults;
+  EXPECT_EQ(fields(defaults), fields(loaded->http));
 }
 
 }  // namespace

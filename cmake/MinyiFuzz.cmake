@@ -1,4 +1,4 @@
-# MINYI_FUZZ=ON: the libFuzzer build (tests/fuzz, README "Tests"). Clang only. Every object is compiled
+# MINYI_FUZZ=ON: the libFuzzer build (tests/fuzz, tests/README.md "Fuzzing"). Clang only. Every object is compiled
 # with -fsanitize=fuzzer-no-link,address,undefined (coverage for libFuzzer, ASan, UBSan that aborts so a
 # finding is a crash); the fuzz targets link -fsanitize=fuzzer. Only core, core/http and collector/ are
 # built: the unit tests, benchmarks, the cli, sql, aggregator, dashboards and exports are skipped.

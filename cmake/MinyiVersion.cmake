@@ -1,6 +1,6 @@
 # Writes cli/version.h into the build tree from `git describe`, at every build, touching the file
 # only when the text changes (so an unchanged tree does not rebuild). The code version is recorded
-# with every computed figure (methodology §6), so it must not go stale between configure runs.
+# with every computed figure (docs/methodology.md §6.1), so it must not go stale between configure runs.
 # Inputs: SRC_DIR, OUT_FILE, VERSION.
 execute_process(COMMAND git describe --always --dirty --tags
                 WORKING_DIRECTORY "${SRC_DIR}"

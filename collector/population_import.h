@@ -1,4 +1,5 @@
-// `minyi import population FILE.csv`: population margins (methodology §3; format in collector/README.md).
+// `minyi import population FILE.csv`: population margins (docs/methodology.md §3.1; format:
+// docs/channels.md §5.2).
 //
 // Format: UTF-8 with or without BOM, RFC 4180. Header columns (any order, names trimmed and matched
 // case-insensitively, all required): period, town, sex, age_band, population. One row per cell:

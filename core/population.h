@@ -1,4 +1,4 @@
-// Population margins per (year, town) — the figures responses are weighted to (methodology §3).
+// Population margins per (year, town) — the figures responses are weighted to (docs/methodology.md §3.1).
 //
 // A town's margins are its total and, optionally, populations by sex and by age band (the option
 // codes of the reserved questions `sex` and `age_band`). Cells not listed form each margin's
@@ -27,7 +27,7 @@
 
 namespace minyi {
 
-// Plausibility caps on the population of one area, by level (README "Population margins"). They are
+// Plausibility caps on the population of one area, by level (README "Data formats accepted"). They are
 // far above any real figure, so that only typing and unit errors (1e26, a figure in 万 read as people,
 // an extra row of zeros) are stopped, never a real area. China's 2020 census (第七次全国人口普查)
 // gives the largest province (广东, 126.0 million), the largest city-level area (重庆, 32.1 million) and

@@ -89,7 +89,7 @@ class ResponseSource {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Population margins (census or registry figures supplied by the user; methodology §3)
+// Population margins (census or registry figures supplied by the user; docs/methodology.md §3.1)
 
 // One margin cell. sex and age_band empty: the town total. sex set, age_band empty: a town × sex
 // cell. sex empty, age_band set: a town × age-band cell. Codes are the option codes of the reserved
@@ -121,7 +121,7 @@ class PopulationSink {
 // ---------------------------------------------------------------------------------------------
 // Computed indices
 
-// One computed figure: an index for one area and period (methodology §4). Doubles that are not
+// One computed figure: an index for one area and period (docs/methodology.md §4). Doubles that are not
 // defined (an SE of an empty domain, a deff with N̂ < n) are NaN and stored as NULL.
 struct IndexRow {
   std::string survey_id;

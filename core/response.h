@@ -21,7 +21,7 @@ std::optional<Channel> ParseChannel(std::string_view name);
 const std::vector<Channel>& AllChannels();
 
 // A survey period: the survey year, optionally a quarter (1..4). quarter == 0 means the whole year.
-// Each period is an independent sample (methodology §2).
+// Each period is an independent sample (docs/methodology.md §2.1).
 struct Period {
   int year = 0;
   int quarter = 0;
@@ -53,7 +53,7 @@ struct Response {
   std::string town_code;            // 9-digit statistical town code (乡镇/街道)
   Channel channel = Channel::kImport;
   std::string respondent_key;       // keyed hash identifying the respondent; never a phone number
-  double weight = 1.0;              // base (design) weight d_i, > 0 (methodology §2); 0 allowed = excluded
+  double weight = 1.0;              // base (design) weight d_i ≥ 0 (docs/methodology.md §2.3)
   Answers answers;
   Completion completion = Completion::kComplete;
   std::int64_t submitted_at_ms = 0; // when the respondent answered (UTC epoch ms); 0 if unknown

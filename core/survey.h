@@ -23,7 +23,7 @@ namespace minyi {
 enum class QuestionType { kSingle, kMulti, kText };
 std::string_view QuestionTypeName(QuestionType t);  // "single", "multi", "text"
 
-// The reserved demographic question codes used for raking (methodology §3).
+// The reserved demographic question codes used for raking (docs/methodology.md §3.1).
 inline constexpr std::string_view kSexQuestion = "sex";
 inline constexpr std::string_view kAgeBandQuestion = "age_band";
 
@@ -61,7 +61,7 @@ struct IndexDefinition {
   // positive set: it yields a score index only (the weighted mean of its items' scores).
   std::vector<IndexItem> items;
   std::vector<std::string> positive; // option codes of the positive set, in definition order
-  int min_n = 30;                    // below: published with low_n = true (methodology §5)
+  int min_n = 30;                    // below: published with low_n = true (docs/methodology.md §5)
 
   bool IsComposite() const { return positive.empty(); }
 };

@@ -393,7 +393,7 @@ TEST(SurveyCatalogTest, ExampleCompositeExercisesItems) {
   EXPECT_EQ(def->Score(*def->FindQuestion("traffic"), "2"), 50.0);
 }
 
-// The SMS and WeChat parsers match labels and aliases as substrings, longest first (channels.md §2).
+// The SMS and WeChat parsers match labels and aliases as substrings, longest first (docs/channels.md §2.4).
 // These replies pin down that the default survey's words resolve as a resident means them.
 std::string MatchLongestFirst(const Question& q, const std::string& reply) {
   std::size_t best_length = 0;

@@ -245,7 +245,7 @@ Status WriteXlsx(const Prepared& prepared, const IndexFigures& f, const SurveyDe
   };
   for (const auto& [k, v] : definitions) line(k, v);
   ++row;
-  line("方法", "权数按乡镇人口边际校准（仅总数：事后分层；有性别/年龄段边际：raking）。估计与 R survey 4.1 一致，见 methodology.md。");
+  line("方法", "权数按乡镇人口边际校准（仅总数：事后分层；有性别/年龄段边际：raking）。估计与 R survey 4.1 一致，见 docs/methodology.md。");
 
   const auto& columns = Columns();
   lxw_worksheet* sheets[4];

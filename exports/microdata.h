@@ -18,7 +18,7 @@
 //
 // Weights: `weight` is the calibrated weight w_i of aggregator/weighting.h for the response's town and
 // period (the same computation `minyi aggregate` and a release freeze run; towns are weighted one at a
-// time, which gives the same weights as a whole-period run, methodology §3), so Σ w y / Σ w over the
+// time, which gives the same weights as a whole-period run, docs/methodology.md §3), so Σ w y / Σ w over the
 // answered rows of a town or any roll-up equals the exported estimate. For a release the margins are
 // the release's frozen copy and the rows are exactly the manifest's responses, checked against their
 // content hashes (a response revised or withdrawn since freezing is an error, never a silent change).

@@ -282,7 +282,7 @@ Status WriteCodebookMarkdown(const std::vector<Variable>& variables, const Codeb
       << "| 格式 format | " << Escape(info.format) << " |\n"
       << "| 人口边际 population margins | " << Escape(info.population) << " |\n\n"
       << "## 加权方法 Weighting\n\n"
-      << "`weight` 是聚合器所用的最终校准权数 w_i（methodology.md §3）：每个乡镇（街道）为一层，基础权数 `base_weight`"
+      << "`weight` 是聚合器所用的最终校准权数 w_i（docs/methodology.md §3）：每个乡镇（街道）为一层，基础权数 `base_weight`"
          "（d_i）按该乡镇的人口边际校准——只有总人口时事后分层 w = d·N/Σd；有性别、年龄段边际时按乡镇分别做迭代比例拟合"
          "（raking，收敛容差 1e-10，最多 100 轮）；无法 raking 的乡镇退回事后分层并标记 fallback；没有人口数的乡镇保留基础权数"
          "（none）。各乡镇的方法见变量 `weighting`。对某一地区（乡镇、县区、市、全省）回答了某指数的记录，Σ w·y / Σ w 即导出的指数估计值"
@@ -331,7 +331,7 @@ Status WriteCodebookXlsx(const std::vector<Variable>& variables, const CodebookI
   line("rows", std::to_string(info.rows));
   line("format", info.format);
   line("population margins", info.population);
-  line("weighting", "weight = 聚合器的最终校准权数：按乡镇事后分层或 raking（性别、年龄段边际），无法 raking 时退回事后分层（fallback）；见 methodology.md §3");
+  line("weighting", "weight = 聚合器的最终校准权数：按乡镇事后分层或 raking（性别、年龄段边际），无法 raking 时退回事后分层（fallback）；见 docs/methodology.md §3");
   line("missing", "未回答或未知代码：系统缺失；无回答选项（说不清/不了解）保留代码，SPSS 中为用户缺失值");
   for (const std::string& n : info.notes) line("note", n);
 

@@ -1,6 +1,6 @@
 // The aggregator's read path (core/analysis.h, migration 003) on every backend: SQLite in memory,
 // SQLite in a file and a private MariaDB (started once for this binary). Also: recomputing an
-// unchanged period through the store writes identical index rows (methodology §6).
+// unchanged period through the store writes identical index rows (docs/methodology.md §6.3).
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -185,8 +185,8 @@ TEST_P(AnalysisStoreTest, PeriodsAndTownActivity) {
   EXPECT_EQ(store_->TownActivitySince(-1).status().code(), StatusCode::kInvalidInput);
 }
 
-// Methodology §6 through the store: the same data computed twice writes the same rows, byte for byte
-// apart from computed_at_ms; a new response changes its town's hash and roll-ups only.
+// docs/methodology.md §6.3 through the store: the same data computed twice writes the same rows, byte for
+// byte apart from computed_at_ms; a new response changes its town's hash and roll-ups only.
 TEST_P(AnalysisStoreTest, RecomputingAnUnchangedPeriodWritesIdenticalRows) {
   auto catalog = SurveyCatalog::LoadDirectory(std::string(MINYI_SOURCE_DIR) + "/conf/surveys");
   ASSERT_TRUE(catalog.ok()) << catalog.status();

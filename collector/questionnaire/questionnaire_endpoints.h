@@ -3,7 +3,7 @@
 //   POST /api/v1/questionnaire/wjx            问卷星 数据推送API: one answer as JSON per request
 //   POST /api/v1/questionnaire/txwj/{token}   腾讯问卷 Webhook: answer.create / answer.update / answer.delete
 //
-// Authentication (README "Questionnaire endpoints"):
+// Authentication (README "Questionnaires", docs/channels.md §4.5–§4.6):
 //  - 问卷星 signs each push: sign = hex SHA-1 of (activity + index + push secret), activity being the
 //    questionnaire id and index the answer's 作答序号 (the documented scheme). The secret is
 //    questionnaire.wjx.push_secret / MINYI_WJX_PUSH_SECRET. Pushes without an "index" field are

@@ -28,7 +28,7 @@ enum class Provider { kWjx, kTxwj };
 std::string_view ProviderName(Provider provider);  // "wjx", "txwj"
 std::optional<Provider> ParseProvider(std::string_view name);  // "wjx"/"问卷星", "txwj"/"腾讯问卷"
 
-// A questionnaire map file (JSON, format in README "Questionnaire exports"): how one provider
+// A questionnaire map file (JSON, docs/channels.md §4.4; README "Questionnaires"): how one provider
 // questionnaire feeds one survey. Every field is optional for a file import; the live endpoints need
 // provider, id and survey.
 struct QuestionnaireMap {

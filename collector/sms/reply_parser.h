@@ -2,7 +2,7 @@
 // answers it gives, an opt-out, or "unparseable" with the reason. It never guesses: anything it
 // cannot read by the rules below is unparseable (the conversation then re-asks once).
 //
-// The rules, in order (channels.md §2):
+// The rules, in order (docs/channels.md §2.4):
 //  1. NFKC (fullwidth digits/letters/punctuation, circled digits ① → 1), ASCII lowercased; dingbat
 //     digits ❶ ➀ ➊ ⓵ mapped to digits.
 //  2. Opt-out first: 退订 or 拒收 anywhere, or a standalone ASCII-letter word td, t or r. A message

@@ -1,4 +1,4 @@
-// The reply parser against the ways residents really answer (channels.md §2): one row per reply,
+// The reply parser against the ways residents really answer (docs/channels.md §2.4): one row per reply,
 // with the question the conversation is waiting for and the expected reading.
 #include "collector/sms/reply_parser.h"
 

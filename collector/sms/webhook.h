@@ -1,6 +1,6 @@
 // Inbound SMS webhooks: per gateway, how a request is authenticated, how its body is read into
-// inbound messages, and the acknowledgement the gateway expects (channels.md §2). Pure functions over
-// a transport-neutral request, so they are tested without a server; collector/sms/sms_routes.h adapts
+// inbound messages, and the acknowledgement the gateway expects (docs/channels.md §2.1–§2.3). Pure functions
+// over a transport-neutral request, so they are tested without a server; collector/sms/sms_routes.h adapts
 // Poco requests to them.
 //
 //   provider  body                  authentication                              acknowledgement

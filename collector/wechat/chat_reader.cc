@@ -144,7 +144,7 @@ class LineSource {
   std::vector<std::size_t> cut_lines_;
 };
 
-// ---- WeChatMsg / MemoTrace TXT (§3.1)
+// ---- WeChatMsg / MemoTrace TXT (docs/channels.md §3.1)
 
 class WeChatMsgTxtReader final : public ChatReader {
  public:
@@ -243,7 +243,7 @@ class WeChatMsgTxtReader final : public ChatReader {
   ReaderOptions options_;
 };
 
-// ---- WechatExporter TXT (§3.4)
+// ---- WechatExporter TXT (docs/channels.md §3.4)
 
 constexpr std::string_view kExporterTitle = " - 微信聊天记录";
 
@@ -363,7 +363,7 @@ class WechatExporterTxtReader final : public ChatReader {
   std::string group_;
 };
 
-// ---- CSV formats (§3.2, §3.3, §3.5)
+// ---- CSV formats (docs/channels.md §3.2, §3.3, §3.5)
 
 std::string LowerAscii(std::string s) {
   for (char& c : s) {

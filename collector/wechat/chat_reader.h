@@ -1,4 +1,4 @@
-// Chat exports of community WeChat groups (channels.md §3): the format is recognized from the
+// Chat exports of community WeChat groups (docs/channels.md §3): the format is recognized from the
 // content (never the file name), and each format has a streaming reader that turns the decoded UTF-8
 // text into ChatMessage records, one at a time, with bounded memory.
 //

@@ -1,4 +1,4 @@
-// 接龙 (group note) lists (channels.md §3.6). Each participant's new entry re-posts the whole list:
+// 接龙 (group note) lists (docs/channels.md §3.6). Each participant's new entry re-posts the whole list:
 //
 //   #接龙
 //   幸福里社区平安建设满意度接龙（…）        ← topic

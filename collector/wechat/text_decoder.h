@@ -1,4 +1,4 @@
-// Streaming text decoding for chat exports (channels.md §3.7 "Encodings"): a byte-order mark means
+// Streaming text decoding for chat exports (docs/channels.md §3.7): a byte-order mark means
 // UTF-8 (or UTF-16); otherwise strict UTF-8 when the text is valid UTF-8; otherwise GB18030 (a
 // superset of GBK, what Chinese Windows tools write), converted with ICU ucnv. The decoder is a
 // std::streambuf, so a file of any size is read with a fixed buffer (256 KiB of output at a time).

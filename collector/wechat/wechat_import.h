@@ -1,4 +1,4 @@
-// The WeChat-group importer (issue 5, channels.md §3): reads chat exports, finds the survey's prompts
+// The WeChat-group importer (issue 5, docs/channels.md §3.8): reads chat exports, finds the survey's prompts
 // and the members' answers, and stores one response per member, survey and period as a revisable
 // slot (core/revisions.h).
 //

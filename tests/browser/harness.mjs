@@ -1,7 +1,7 @@
 // What every browser test shares: finding playwright-core and Debian's Chromium (a failure naming
 // what is missing: a part of the suite that cannot run must not pass as skipped), a temporary work directory, `minyi` runs with the test's global options,
 // a `minyi serve` on a free port, Chromium launched with the flags these machines need
-// (/work/shared/docs/environment.md), and the ok/FAIL checks with the process exit code.
+// (`chromiumArgs` below), and the ok/FAIL checks with the process exit code.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';

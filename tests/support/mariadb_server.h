@@ -1,6 +1,6 @@
 // A private MariaDB server for tests and benchmarks (no system service, no network): installs a
 // fresh data directory under a mkdtemp() directory, runs mariadbd on a Unix socket there, and on
-// destruction kills the server and removes the directory. See /work/shared/docs/environment.md.
+// destruction kills the server and removes the directory (tests/README.md).
 //
 // Alternatively, MINYI_TEST_MYSQL_SOCKET names an existing server's socket to use instead
 // (user MINYI_TEST_MYSQL_USER, default root; password MINYI_TEST_MYSQL_PASSWORD, default empty).

@@ -1,7 +1,7 @@
 // Golden tests: every data set in this folder (responses.csv, population.csv) is aggregated in memory
 // and every figure is compared with expected.csv, written by make_expected.R with R's survey package
-// (methodology §7). Tolerance: 1e-8 relative, or 1e-10 absolute when either value is below 1e-10 in
-// magnitude (methodology preamble).
+// (docs/methodology.md §7.2). Tolerance: 1e-8 relative, or 1e-10 absolute when either value is below 1e-10 in
+// magnitude (docs/methodology.md §7.1).
 #include <cmath>
 #include <fstream>
 #include <map>

@@ -1,6 +1,6 @@
 #!/usr/bin/env Rscript
 # Expected figures for the aggregator golden tests, computed with R's survey package (4.1-1) following
-# docs methodology.md §7: post-stratified or raked designs (ids = ~1, strata = ~town, weights = ~d0),
+# docs/methodology.md §7.2: post-stratified or raked designs (ids = ~1, strata = ~town, weights = ~d0),
 # svyciprop(method = "xlogit", na.rm = TRUE) for shares, svymean(na.rm = TRUE, deff = TRUE) for scores,
 # subset() for every area, options(survey.lonely.psu = "adjust").
 #
@@ -18,7 +18,7 @@ score_of <- function(code) (5 - code) * 25  # 100/75/50/25/0
 key <- function(x) ifelse(x == "", ".unknown", x)  # the unknown cell of a margin (blank answers)
 fmt <- function(x) ifelse(is.na(x), "", sprintf("%.17g", x))
 
-# Methodology §3: which towns can be raked. IPF (one sweep = sex cells, then age cells) is run here
+# docs/methodology.md §3.4: which towns can be raked. IPF (one sweep = sex cells, then age cells) is run here
 # only to decide convergence within 100 sweeps; the weights themselves come from calibrate().
 decide <- function(resp, pop) {
   out <- list()
@@ -85,7 +85,7 @@ estimate_area <- function(design, keep, resp, index) {
   npos <- sum(y[D] == 1)
   f <- as.formula(paste0("~pos_", index))
   if (npos == n || npos == 0) {
-    # Decided by counts (methodology §4): exact 0 or 1 with the Clopper–Pearson interval at n_eff.
+    # Decided by counts (docs/methodology.md §4.7): exact 0 or 1 with the Clopper–Pearson interval at n_eff.
     b <- 0.025^(1 / res$n_eff)
     res$estimate <- if (npos == n) 1 else 0
     res$se <- 0
