@@ -30,6 +30,8 @@ APT_PACKAGES=(
   # The docs citation check (tests/docs).
   python3
   mariadb-server mariadb-client
+  # An independent reader of the .sav/.dta exports (exports_test reads them back with R's haven).
+  r-base-core r-cran-haven
   # Fuzzing (tests/fuzz): clang with libFuzzer and the sanitizer runtimes.
   clang libclang-rt-14-dev
   # Browser tests: Debian's Chromium (never a downloaded build) and CJK fonts, so the Chinese pages

@@ -590,6 +590,87 @@ TEST_P(ExportsTest, SavAndDtaReadBackWithTheSameValuesAndChineseLabels) {
   }
 }
 
+// What R's haven (exports/haven_readback.R) reads from a .sav or .dta: records by their first field.
+std::multimap<std::string, std::vector<std::string>> ReadWithHaven(const std::string& path) {
+  const std::string command = "Rscript '" MINYI_HAVEN_SCRIPT "' '" + path + "' 2>&1";
+  std::multimap<std::string, std::vector<std::string>> out;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return out;
+  std::string text;
+  char buf[4096];
+  while (std::size_t n = fread(buf, 1, sizeof buf, pipe)) text.append(buf, n);
+  const int status = pclose(pipe);
+  EXPECT_EQ(status, 0) << "Rscript with haven (Debian r-cran-haven, installed by minyi.sh): " << text;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::vector<std::string> fields;
+    std::size_t start = 0;
+    for (std::size_t tab; (tab = line.find('\t', start)) != std::string::npos; start = tab + 1) {
+      fields.push_back(line.substr(start, tab - start));
+    }
+    fields.push_back(line.substr(start));
+    const std::string kind = fields.front();
+    fields.erase(fields.begin());
+    out.emplace(kind, fields);
+  }
+  return out;
+}
+
+// The same files read by a reader that did not write them: R's haven sees the CSV's variables,
+// labels, value labels and every value.
+TEST_P(ExportsTest, SavAndDtaReadBackWithRHaven) {
+  ASSERT_TRUE(Freeze(2025).ok());
+  ASSERT_TRUE(Microdata(MicrodataFormat::kCsv, 1, Path("m.csv")).ok());
+  const auto csv = ReadCsv(Path("m.csv"));
+  for (bool dta : {false, true}) {
+    const std::string kind = dta ? "dta" : "sav";
+    const std::string path = Path("m." + kind);
+    ASSERT_TRUE(Microdata(dta ? MicrodataFormat::kDta : MicrodataFormat::kSav, 1, path).ok());
+    const auto got = ReadWithHaven(path);
+    ASSERT_EQ(got.count("names"), 1U) << kind;
+    const std::vector<std::string>& names = got.find("names")->second;
+    ASSERT_EQ(names, csv[0]) << kind;
+    std::map<std::string, std::size_t> col;
+    for (std::size_t i = 0; i < names.size(); ++i) col[names[i]] = i;
+    const std::vector<std::string>& labels = got.find("labels")->second;
+    ASSERT_EQ(labels.size(), names.size());
+    EXPECT_EQ(labels[col["security"]], "您觉得安全吗？") << kind;
+    EXPECT_EQ(labels[col["concerns_fraud"]], "您担心哪些问题？：诈骗") << kind;
+    std::map<std::string, std::vector<std::string>> value_labels;
+    for (auto [it, end] = got.equal_range("value_labels"); it != end; ++it) {
+      value_labels[it->second.front()] = std::vector<std::string>(it->second.begin() + 1, it->second.end());
+    }
+    const auto has = [](const std::vector<std::string>& v, const std::string& x) {
+      return std::find(v.begin(), v.end(), x) != v.end();
+    };
+    EXPECT_TRUE(has(value_labels["security"], "1=很安全")) << kind;
+    EXPECT_TRUE(has(value_labels["security"], "9=说不清")) << kind;
+    EXPECT_TRUE(has(value_labels["channel"], "2=短信")) << kind;
+    std::size_t r = 0;
+    for (auto [it, end] = got.equal_range("row"); it != end; ++it, ++r) {
+      ASSERT_LT(r + 1, csv.size()) << kind;
+      const std::vector<std::string>& row = it->second;
+      ASSERT_EQ(row.size(), names.size()) << kind << " row " << r;
+      for (std::size_t c = 0; c < row.size(); ++c) {
+        std::string expected = csv[r + 1][c];
+        if (!expected.empty() && expected[0] == '\'' && row[c].size() + 1 == expected.size())
+          expected = expected.substr(1);
+        char* end_num = nullptr;
+        const double want = std::strtod(expected.c_str(), &end_num);
+        if (!expected.empty() && *end_num == '\0') {
+          ASSERT_FALSE(row[c].empty()) << kind << " row " << r << " " << names[c];
+          EXPECT_NEAR(std::stod(row[c]), want, 1e-12 * std::max(1.0, std::fabs(want)))
+              << kind << " row " << r << " " << names[c];
+        } else {
+          EXPECT_EQ(row[c], expected) << kind << " row " << r << " " << names[c];
+        }
+      }
+    }
+    EXPECT_EQ(r + 1, csv.size()) << kind;
+  }
+}
+
 TEST_P(ExportsTest, AReleaseWhoseResponseWasWithdrawnCannotBeReproduced) {
   ASSERT_TRUE(Freeze(2025).ok());
   auto withdrawn = store_->Withdraw(Channel::kWeb, "test:2025:320812001:1", "deleted by the respondent");
