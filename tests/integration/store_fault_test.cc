@@ -1,5 +1,6 @@
-// Store faults through a real `minyi serve` on a private MariaDB: the database paused (SIGSTOP) under
-// load must not hang the server (issue #13).
+// Store faults through a real `minyi serve` (issue #13): a private MariaDB paused (SIGSTOP), shut down
+// or killed under load must not hang the server nor acknowledge what is not committed, and serve
+// recovers by itself when the database is back; a full disk under SQLite answers 503 until space returns.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -79,21 +81,93 @@ struct Posted {
   long long ms = 0;
 };
 
-// Resumes the server when the test ends early, so that its destructor can stop it.
+// What happens to the database under load.
+enum class DbFault {
+  kPause,     // SIGSTOP for 6.5 s, then SIGCONT: connections hang
+  kShutdown,  // mariadb-admin shutdown (clean), then started again on the same data directory and socket
+  kKill,      // SIGKILL (a crash: InnoDB recovers), then started again
+};
+
+const char* Name(DbFault fault) {
+  switch (fault) {
+    case DbFault::kPause:
+      return "paused";
+    case DbFault::kShutdown:
+      return "shut down";
+    case DbFault::kKill:
+      return "killed";
+  }
+  return "?";
+}
+
+// Resumes a paused server when the test ends early, so that its destructor can stop it.
 struct Resume {
   int pid;
-  ~Resume() { ::kill(pid, SIGCONT); }
+  ~Resume() {
+    if (pid != 0) ::kill(pid, SIGCONT);
+  }
+};
+
+// Four posters, each with its own idempotency keys, post until told to stop and keep every answer. A
+// refused post waits 200 ms before the next (a client honouring Retry-After would wait longer), so an
+// outage of a few seconds gives a few hundred refusals to replay, not tens of thousands.
+class Posters {
+ public:
+  Posters(const std::function<Posted(const std::string&)>& post, const std::atomic<bool>& faulted) {
+    for (int t = 0; t < 4; ++t) {
+      threads_.emplace_back([this, post, &faulted, t] {
+        for (int i = 0; !stop_; ++i) {
+          const std::string idem = "p" + std::to_string(t) + "-" + std::to_string(i);
+          const bool was_faulted = faulted;
+          const Posted p = post(idem);
+          if (was_faulted && faulted) ++during_fault_;
+          {
+            std::lock_guard<std::mutex> lock(mu_);
+            by_key_[idem].push_back(p);
+          }
+          if (p.status != 201) std::this_thread::sleep_for(milliseconds(200));
+        }
+      });
+    }
+  }
+  ~Posters() { Join(); }
+  void WaitForAnswers(std::size_t n) {
+    const auto deadline = Clock::now() + seconds(10);
+    while (Answers() < n && Clock::now() < deadline) std::this_thread::sleep_for(milliseconds(10));
+  }
+  std::size_t Answers() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return by_key_.size();
+  }
+  // Stops the posters and returns every answer per idempotency key.
+  std::map<std::string, std::vector<Posted>> Join() {
+    stop_ = true;
+    for (auto& th : threads_) {
+      if (th.joinable()) th.join();
+    }
+    return by_key_;
+  }
+  int during_fault() const { return during_fault_; }
+
+ private:
+  std::vector<std::thread> threads_;
+  std::mutex mu_;
+  std::map<std::string, std::vector<Posted>> by_key_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> during_fault_{0};
 };
 
 // Regression (issue #13): with MariaDB paused every request blocked for as long as the pause and
-// /healthz gave no answer. Now posts answer 503 + Retry-After within the commit timeout, /healthz
-// answers 503 within its timeout, and after the database resumes new posts are stored, replays of
-// the 503'd keys are stored once or answered as duplicates, and every 201 is in the database once.
-TEST(StoreFaultTest, APausedMariaDbAnswers503InBoundedTimeAndRecovers) {
+// /healthz gave no answer. For each fault under load: posts answer 201 or 503 + Retry-After within the
+// commit timeout, /healthz answers 503 within its timeout while the database is away, and once it is
+// back (the same server resumed, or a new one on the same data directory) — without restarting
+// `minyi serve` — /healthz is 200 again, new posts are stored, replays of the refused keys are stored
+// once or answered as duplicates, and every 201 is in the database exactly once.
+void FaultUnderLoad(DbFault fault) {
   auto started = testsupport::MariaDbServer::Start();
   ASSERT_TRUE(started.ok()) << started.status();
   std::unique_ptr<testsupport::MariaDbServer> db = std::move(started).value();
-  if (db->external()) GTEST_SKIP() << "an external server (MINYI_TEST_MYSQL_SOCKET) is not ours to pause";
+  if (db->external()) GTEST_SKIP() << "an external server (MINYI_TEST_MYSQL_SOCKET) is not ours to fault";
   const std::string database = testsupport::MariaDbServer::UniqueDatabaseName();
   const std::vector<std::string> global =
       WithCommonOptions({"-D", "store.backend=mysql",
@@ -119,69 +193,67 @@ TEST(StoreFaultTest, APausedMariaDbAnswers503InBoundedTimeAndRecovers) {
     const WebReply r = PostResponse(port, key, idem);
     return Posted{r.status, r.Header("Retry-After"), MsSince(start)};
   };
-  ASSERT_EQ(post("warm").status, 201);  // also caches the API key, so no request reads it while paused
+  ASSERT_EQ(post("warm").status, 201);  // also caches the API key, so no request reads it while faulted
   ASSERT_EQ(HttpGet(port, "/healthz").status, 200);
 
-  // Four posters, each with its own keys, until told to stop.
-  std::mutex mu;
-  std::map<std::string, std::vector<Posted>> by_key;  // every answer per idempotency key
-  std::atomic<bool> stop{false};
-  std::atomic<int> during_pause{0};
-  std::atomic<bool> paused{false};
-  std::vector<std::thread> posters;
-  for (int t = 0; t < 4; ++t) {
-    posters.emplace_back([&, t] {
-      for (int i = 0; !stop; ++i) {
-        const std::string idem = "p" + std::to_string(t) + "-" + std::to_string(i);
-        const bool was_paused = paused;
-        const Posted p = post(idem);
-        if (was_paused && paused) ++during_pause;
-        std::lock_guard<std::mutex> lock(mu);
-        by_key[idem].push_back(p);
-      }
-    });
-  }
-  const auto wait_for_posts = [&](std::size_t n) {
-    const auto deadline = Clock::now() + seconds(10);
-    for (;;) {
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        if (by_key.size() >= n || Clock::now() > deadline) return;
-      }
-      std::this_thread::sleep_for(milliseconds(10));
-    }
-  };
-  wait_for_posts(20);
+  std::atomic<bool> faulted{false};
+  Posters posters(post, faulted);
+  posters.WaitForAnswers(20);
 
-  ASSERT_EQ(::kill(db->pid(), SIGSTOP), 0);
-  Resume resume{db->pid()};
-  paused = true;
-  const auto pause_start = Clock::now();
-  // /healthz answers within its bound (1 s) while the store hangs.
+  Resume resume{0};
+  if (fault == DbFault::kPause) {
+    ASSERT_EQ(::kill(db->pid(), SIGSTOP), 0);
+    resume.pid = db->pid();
+  } else {
+    const Status stopped =
+        db->Stop(fault == DbFault::kShutdown ? testsupport::MariaDbServer::StopHow::kShutdown
+                                             : testsupport::MariaDbServer::StopHow::kKill);
+    ASSERT_TRUE(stopped.ok()) << stopped;
+  }
+  faulted = true;
+  const auto fault_start = Clock::now();
+  // /healthz answers within its bound (1 s) while the store is away.
   std::vector<HttpReply> health;
   std::vector<long long> health_ms;
-  while (MsSince(pause_start) < 6500) {
+  while (MsSince(fault_start) < (fault == DbFault::kPause ? 6500 : 4000)) {
     const auto start = Clock::now();
     health.push_back(HttpGet(port, "/healthz"));
     health_ms.push_back(MsSince(start));
     std::this_thread::sleep_for(milliseconds(300));
   }
-  paused = false;
-  ASSERT_EQ(::kill(db->pid(), SIGCONT), 0);
-  stop = true;
-  for (auto& th : posters) th.join();
+  const std::size_t answers_before_back = posters.Answers();
+  faulted = false;
+  if (fault == DbFault::kPause) {
+    ASSERT_EQ(::kill(db->pid(), SIGCONT), 0);
+    resume.pid = 0;
+  } else {
+    const Status restarted = db->Restart();
+    ASSERT_TRUE(restarted.ok()) << restarted;
+  }
+  // Recovery without restarting serve: /healthz is 200 again and the posters' posts are stored.
+  const auto back = Clock::now();
+  const auto deadline = back + seconds(20);
+  while (HttpGet(port, "/healthz").status != 200 && Clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  const long long recovery_ms = MsSince(back);
+  posters.WaitForAnswers(answers_before_back + 20);
+  const std::map<std::string, std::vector<Posted>> by_key = posters.Join();
+  std::printf("database %s: recovery (database back to /healthz 200) %lld ms, %d posts answered while away\n",
+              Name(fault), recovery_ms, posters.during_fault());
 
   ASSERT_FALSE(health.empty());
   for (std::size_t i = 0; i < health.size(); ++i) {
     EXPECT_EQ(health[i].status, 503) << "check " << i;
     EXPECT_LT(health_ms[i], 2500) << "check " << i;
   }
-  EXPECT_GE(during_pause.load(), 8) << "posts kept being answered while the database was paused";
+  EXPECT_GE(posters.during_fault(), 8) << "posts kept being answered while the database was " << Name(fault);
 
   // Every answer was 201 or 503 + Retry-After, and none waited much longer than the commit timeout
   // (2 s; the API key is cached, so nothing else reads the store).
   std::vector<std::string> refused;
   std::set<std::string> acknowledged = {"warm"};
+  std::size_t accepted_after = 0;
   for (const auto& [idem, answers] : by_key) {
     ASSERT_EQ(answers.size(), 1u);
     const Posted& p = answers.front();
@@ -195,12 +267,6 @@ TEST(StoreFaultTest, APausedMariaDbAnswers503InBoundedTimeAndRecovers) {
     }
   }
   EXPECT_GE(refused.size(), 4u);
-
-  // Recovery without a restart: /healthz is 200 again, new posts are stored.
-  const auto deadline = Clock::now() + seconds(20);
-  while (HttpGet(port, "/healthz").status != 200 && Clock::now() < deadline) {
-    std::this_thread::sleep_for(milliseconds(100));
-  }
   EXPECT_EQ(HttpGet(port, "/healthz").status, 200);
   EXPECT_EQ(post("after").status, 201);
   acknowledged.insert("after");
@@ -208,9 +274,13 @@ TEST(StoreFaultTest, APausedMariaDbAnswers503InBoundedTimeAndRecovers) {
   for (const std::string& idem : refused) {
     const Posted p = post(idem);
     EXPECT_TRUE(p.status == 201 || p.status == 200) << idem << " " << p.status;
+    if (p.status == 201) ++accepted_after;
     acknowledged.insert(idem);
     EXPECT_EQ(post(idem).status, 200) << "a second replay is a duplicate: " << idem;
   }
+  std::printf("database %s: %zu acknowledged, %zu refused (503), %zu of those committed after all\n",
+              Name(fault), acknowledged.size() - refused.size(), refused.size(),
+              refused.size() - accepted_after);
 
   // The database holds every acknowledged response exactly once, and nothing else.
   auto rows = db->Query("SELECT source_ref, COUNT(*) FROM `" + database + "`.responses GROUP BY source_ref");
@@ -223,6 +293,16 @@ TEST(StoreFaultTest, APausedMariaDbAnswers503InBoundedTimeAndRecovers) {
   for (const std::string& idem : acknowledged) EXPECT_EQ(stored[idem], 1) << idem;
   EXPECT_EQ(stored.size(), acknowledged.size());
   EXPECT_EQ(server.Stop(), 0) << server.log();
+}
+
+TEST(StoreFaultTest, APausedMariaDbAnswers503InBoundedTimeAndRecovers) { FaultUnderLoad(DbFault::kPause); }
+
+TEST(StoreFaultTest, AMariaDbShutDownUnderLoadAnswers503AndRecoversWhenItStartsAgain) {
+  FaultUnderLoad(DbFault::kShutdown);
+}
+
+TEST(StoreFaultTest, AMariaDbKilledUnderLoadAnswers503AndRecoversWhenItStartsAgain) {
+  FaultUnderLoad(DbFault::kKill);
 }
 
 // A small tmpfs mounted for one test (root only, as in CI), unmounted at the end.
