@@ -23,33 +23,12 @@ HARNESS_NAME=faults
 # shellcheck source=bench/serve_harness.sh
 source "$(dirname "$0")/serve_harness.sh"
 
-BATCH=${FAULTS_BATCH:-50}
-worker() {  # worker <cycle> <n>: posts until the first failed connection (or 20,000 posts)
-  local b i status key failed=0 keys cfg="$WORK/batch-$1-$2"
-  for ((b = 0; b < 20000; b += BATCH)); do
-    keys=()
-    for ((i = b; i < b + BATCH; i++)); do keys+=("f$1-w$2-$i"); done
-    batch_config "$cfg" "${keys[@]}"
-    i=$b
-    while read -r status; do
-      key="f$1-w$2-$i"
-      i=$((i + 1))
-      case "$status" in
-        200 | 201) echo "$key" >>"$WORK/acked-$1-$2" ;;
-        000) failed=1 ;;
-        *) echo "$key $status" >>"$WORK/other" ;;
-      esac
-    done < <(curl -s -K "$cfg" || true)
-    [ "$failed" = 0 ] || return 0  # a connection failed in this batch: the kill
-  done
-}
-
 start_server
 : >"$WORK/recovery"
 for ((c = 1; c <= CYCLES; c++)); do
   WORKER_PIDS=()
   for ((w = 1; w <= WORKERS; w++)); do
-    worker "$c" "$w" &
+    post_until_refused "f$c-w$w-" "$WORK/answers-$c-$w" &
     WORKER_PIDS+=($!)
   done
   delay=$((RANDOM % 2500 + 500))
@@ -62,11 +41,12 @@ for ((c = 1; c <= CYCLES; c++)); do
   WORKER_PIDS=()
   start_server
   echo $(($(now_ms) - killed)) >>"$WORK/recovery"
-  printf 'cycle %d: acknowledged so far %d, recovery %d ms\n' "$c" "$(cat "$WORK"/acked-* 2>/dev/null | wc -l)" \
+  printf 'cycle %d: answered so far %d, recovery %d ms\n' "$c" "$(cat "$WORK"/answers-* 2>/dev/null | wc -l)" \
     "$(tail -n1 "$WORK/recovery")"
 done
 
-cat "$WORK"/acked-* 2>/dev/null | sort >"$WORK/acked"
+cat "$WORK"/answers-* 2>/dev/null | awk '$2 == 200 || $2 == 201 {print $1}' | sort >"$WORK/acked"
+cat "$WORK"/answers-* 2>/dev/null | awk '$2 != 200 && $2 != 201 && $2 != "000"' >"$WORK/other"
 ACKED=$(wc -l <"$WORK/acked")
 stop_server
 

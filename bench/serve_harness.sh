@@ -108,6 +108,31 @@ batch_config() {  # batch_config <file> <key>...: a curl config posting each key
   done
 }
 
+# post_until_refused <key prefix> <out file>: posts keys <prefix>0, <prefix>1, ... in batches of 50
+# (batch_config) until a post gets no answer (the server was killed or stopped; the rest of that batch is
+# refused and not recorded) or 20,000 posts; appends "<key> <status>" for each answered post and
+# "<key> 000" for the first one without an answer.
+post_until_refused() {
+  local b i status key failed=0 keys cfg="$WORK/batch-${2##*/}"
+  for ((b = 0; b < 20000; b += 50)); do
+    keys=()
+    for ((i = b; i < b + 50; i++)); do keys+=("$1$i"); done
+    batch_config "$cfg" "${keys[@]}"
+    i=$b
+    while read -r status; do
+      key="$1$i"
+      i=$((i + 1))
+      if [ "$status" != 000 ]; then
+        echo "$key $status" >>"$2"
+      elif [ "$failed" = 0 ]; then
+        echo "$key 000" >>"$2"
+        failed=1
+      fi
+    done < <(curl -s -K "$cfg" || true)
+    [ "$failed" = 0 ] || return 0
+  done
+}
+
 # Stored idempotency keys, one line per row (source_ref is 'api:<key id>:<idempotency key>'), sorted.
 stored_keys() {
   local query="SELECT source_ref FROM responses WHERE source_ref LIKE 'api:%'"
