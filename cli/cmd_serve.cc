@@ -124,8 +124,10 @@ int RunServe(Context& context, const Args& args) {
   web.ingest().set_rejection_tally(&rejections);
   http::Router router;
   // Declared after the web service, so destroyed before it; its probe thread ends before the store closes.
-  sql::StoreHealth health(sql::StoreHealth::ForStore(db, [&web] { return web.writes_failing(); }),
-                          std::chrono::milliseconds(context.config().store.health_timeout_ms));
+  sql::StoreHealth health(
+      sql::StoreHealth::ForStore(
+          db, [&web] { return web.writes_failing(); }, [&web] { return web.unavailable_batches(); }),
+      std::chrono::milliseconds(context.config().store.health_timeout_ms));
   RegisterHealth(router, db, health);
   web.Register(router);
   // SMS webhooks, sender, expiry and retention (nothing when no sms.* provider or gateway is set).

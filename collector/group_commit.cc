@@ -144,7 +144,10 @@ void GroupCommitWriter::NoteCommitted() {
 }
 
 void GroupCommitWriter::NoteFailed(std::size_t batch_size, const Status& status) {
-  if (status.code() == StatusCode::kUnavailable) writes_failing_.store(true);
+  if (status.code() == StatusCode::kUnavailable) {
+    unavailable_batches_.fetch_add(1, std::memory_order_relaxed);  // before the flag: a check sees both
+    writes_failing_.store(true);
+  }
   const RepeatLimiter::Decision d = failure_log_.Admit();
   if (!d.pass) return;
   spdlog::error(

@@ -74,6 +74,9 @@ class GroupCommitWriter {
   // Whether the last batch failed with kUnavailable (database down, disk full, I/O error) and no
   // batch has committed since. For health checks; lock-free.
   bool writes_failing() const { return writes_failing_.load(std::memory_order_relaxed); }
+  // Batches failed with kUnavailable since the start (monotonic): a health check that saw a write
+  // succeed after the last of them need not write again (sql/store_health.h). Lock-free.
+  std::uint64_t unavailable_batches() const { return unavailable_batches_.load(std::memory_order_relaxed); }
 
   // Refuses new submissions, commits everything queued, joins the writer. Idempotent.
   void Stop();
@@ -99,6 +102,7 @@ class GroupCommitWriter {
   bool stopping_ = false;
   GroupCommitStats stats_;
   std::atomic<bool> writes_failing_{false};
+  std::atomic<std::uint64_t> unavailable_batches_{0};
   RepeatLimiter failure_log_;  // one error line per 10 s during an outage, not one per batch
   std::thread thread_;
 };

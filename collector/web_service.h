@@ -52,6 +52,7 @@ class WebService {
   GroupCommitStats stats() const { return writer_.stats(); }
   // Whether the last group-commit batch failed with kUnavailable and none committed since.
   bool writes_failing() const { return writer_.writes_failing(); }
+  std::uint64_t unavailable_batches() const { return writer_.unavailable_batches(); }
   // The ingest service (e.g. to set its rejection tally before serving).
   IngestService& ingest() { return ingest_; }
 

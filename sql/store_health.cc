@@ -7,11 +7,13 @@
 
 namespace minyi::sql {
 
-StoreHealth::Probes StoreHealth::ForStore(Store& store, std::function<bool()> writes_failing) {
+StoreHealth::Probes StoreHealth::ForStore(Store& store, std::function<bool()> writes_failing,
+                                          std::function<std::uint64_t()> failed_writes) {
   Probes p;
   p.read = [&store] { return store.SchemaVersion(); };
   p.write = [&store] { return store.SetMeta("health.write_probe", FormatTimestampUtc(NowMillis())); };
   p.writes_failing = std::move(writes_failing);
+  p.failed_writes = std::move(failed_writes);
   return p;
 }
 
@@ -62,8 +64,15 @@ StoreHealthReport StoreHealth::RunProbes() {
     Result<int> version = probes_.read();
     if (!version.ok()) return {false, 0, version.status().ToString()};
     if (probes_.writes_failing && probes_.writes_failing()) {
-      const Status written = probes_.write();
-      if (!written.ok()) return {false, 0, "writes are failing: " + written.ToString()};
+      const std::uint64_t failed = probes_.failed_writes ? probes_.failed_writes() : 0;
+      if (!(probe_ok_ && probes_.failed_writes && failed == probe_ok_at_)) {
+        const Status written = probes_.write();
+        probe_ok_ = written.ok();
+        if (!written.ok()) return {false, 0, "writes are failing: " + written.ToString()};
+        probe_ok_at_ = failed;
+      }
+    } else {
+      probe_ok_ = false;
     }
     return {true, version.value(), ""};
   } catch (const std::exception& e) {

@@ -8,7 +8,8 @@
 //
 // A check reads (the schema version). When the writers report that their last write failed
 // (`writes_failing`: a full disk or an I/O error fails batches while reads still work), it also makes
-// a cheap write (meta key "health.write_probe") and reports unavailable until a write succeeds again.
+// a cheap write (meta key "health.write_probe") and reports unavailable until a write succeeds again;
+// after a write probe succeeded it writes again only once another write failed (Probes::failed_writes).
 //
 // Thread-safe. The probes run on the checker thread; the destructor waits for a probe in flight
 // (bounded by the store's own timeouts), so destroy this before the store.
@@ -40,10 +41,16 @@ class StoreHealth {
     std::function<Result<int>()> read;     // the schema version
     std::function<Status()> write;         // a cheap durable write
     std::function<bool()> writes_failing;  // the last write failed and none succeeded since; may be empty
+    // Writes failed so far (monotonic); may be empty. With it, one write probe that succeeds stands for
+    // the outage until the count rises again: each probe is a durable write, and probing on every check
+    // (a balancer polls /healthz every second or so) ate, on a disk just given a little space back, the
+    // space the writers needed.
+    std::function<std::uint64_t()> failed_writes;
   };
 
   // The probes of a real store: SchemaVersion(), SetMeta("health.write_probe", <now>).
-  static Probes ForStore(Store& store, std::function<bool()> writes_failing);
+  static Probes ForStore(Store& store, std::function<bool()> writes_failing,
+                         std::function<std::uint64_t()> failed_writes);
 
   StoreHealth(Probes probes, std::chrono::milliseconds timeout);
   ~StoreHealth();
@@ -66,6 +73,10 @@ class StoreHealth {
   std::uint64_t requested_ = 0;  // checks asked for (numbered from 1)
   std::uint64_t finished_ = 0;   // the number of the latest finished check
   StoreHealthReport last_;
+  // The checker thread's own: a write probe succeeded while writes were failing, after failed_writes
+  // had reached probe_ok_at_.
+  bool probe_ok_ = false;
+  std::uint64_t probe_ok_at_ = 0;
   bool stop_ = false;
   std::thread thread_;
 };

@@ -82,6 +82,18 @@ TEST(StoreHealthTest, AReadFailureIsUnavailableWithItsReason) {
   EXPECT_NE(r.problem.find("connection refused"), std::string::npos) << r.problem;
 }
 
+// Probes of a store whose reads work and whose writes fail while `disk_full`; counts the write probes.
+StoreHealth::Probes DiskProbes(const std::atomic<bool>& disk_full, std::atomic<int>& write_probes) {
+  StoreHealth::Probes probes;
+  probes.read = [] { return Result<int>(8); };
+  probes.write = [full = &disk_full, count = &write_probes] {
+    ++*count;
+    return *full ? Status::Unavailable("sqlite: write probe: database or disk is full (code 13)")
+                 : Status::Ok();
+  };
+  return probes;
+}
+
 // Regression (issue #13): with a full disk writes answered 503 but /healthz stayed 200 (reads still
 // worked). While the writers report failures, the check writes too, and is unavailable until that
 // write succeeds.
@@ -89,13 +101,7 @@ TEST(StoreHealthTest, FailingWritesAreUnavailableUntilAWriteProbeSucceeds) {
   std::atomic<bool> writes_failing{false};
   std::atomic<bool> disk_full{true};
   std::atomic<int> write_probes{0};
-  StoreHealth::Probes probes;
-  probes.read = [] { return Result<int>(8); };
-  probes.write = [&] {
-    ++write_probes;
-    return disk_full ? Status::Unavailable("sqlite: write probe: database or disk is full (code 13)")
-                     : Status::Ok();
-  };
+  StoreHealth::Probes probes = DiskProbes(disk_full, write_probes);
   probes.writes_failing = [&] { return writes_failing.load(); };
   StoreHealth health(probes, milliseconds(2000));
 
@@ -110,6 +116,31 @@ TEST(StoreHealthTest, FailingWritesAreUnavailableUntilAWriteProbeSucceeds) {
   disk_full = false;  // space freed: the probe succeeds although no batch committed yet
   EXPECT_TRUE(health.Check().ok);
   EXPECT_EQ(write_probes.load(), 2);
+}
+
+// Regression (issue #13): after a full disk, until a batch committed again, every /healthz made a
+// durable write (a meta row: a page of WAL each). With 256 KB freed on a full 8 MB tmpfs, 300 checks
+// grew the WAL by 242 KB and filled the disk again before a post could use the space. Now one write
+// probe that succeeds stands until another write fails.
+TEST(StoreHealthTest, OneSuccessfulWriteProbeStandsUntilAnotherWriteFails) {
+  std::atomic<std::uint64_t> failed_writes{3};
+  std::atomic<bool> disk_full{true};
+  std::atomic<int> write_probes{0};
+  StoreHealth::Probes probes = DiskProbes(disk_full, write_probes);
+  probes.writes_failing = [] { return true; };  // no batch commits: nobody posts
+  probes.failed_writes = [&] { return failed_writes.load(); };
+  StoreHealth health(probes, milliseconds(2000));
+
+  EXPECT_FALSE(health.Check().ok);
+  EXPECT_FALSE(health.Check().ok);
+  EXPECT_EQ(write_probes.load(), 2) << "probes again while the probe fails";
+  disk_full = false;
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(health.Check().ok);
+  EXPECT_EQ(write_probes.load(), 3) << "one successful probe, then no more writes";
+  failed_writes = 4;  // a batch failed again: the disk is full again
+  disk_full = true;
+  EXPECT_FALSE(health.Check().ok);
+  EXPECT_EQ(write_probes.load(), 4);
 }
 
 }  // namespace

@@ -45,8 +45,11 @@ struct Server::Shared {
   // Readable once StopAll was called: every connection waiting for a request polls it too, so a stop
   // wakes them all without a per-connection timer.
   int stop_pipe[2] = {-1, -1};
-  std::mutex mu;                      // guards connections and per_address
+  std::mutex mu;                      // guards connections, per_address and closed
   std::set<Connection*> connections;  // registered for the lifetime of their run()
+  // Set (by Server::WaitIdle) once the server stopped and no connection is registered: the router may
+  // be gone, so a connection that starts later closes without serving anything.
+  bool closed = false;
   std::map<std::string, int> per_address;
   std::condition_variable reaper_cv;  // with mu: wakes the reaper to end
   bool reaper_stop = false;
@@ -199,7 +202,9 @@ class Connection final : public Poco::Net::TCPServerConnection {
     } catch (const Poco::Exception&) {
       return;  // the peer is gone already
     }
-    if (!Register(address)) {
+    const Admission admission = Register(address);
+    if (admission == Admission::kClosed) return;
+    if (admission == Admission::kOverCap) {
       spdlog::debug("http: refused a connection from {}: over http.max_connections_per_address", address);
       static constexpr char kBusy[] =
           "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
@@ -237,18 +242,22 @@ class Connection final : public Poco::Net::TCPServerConnection {
  private:
   int fd() { return socket().impl()->sockfd(); }
 
-  bool Register(const std::string& address) {
+  enum class Admission { kServe, kOverCap, kClosed };
+  Admission Register(const std::string& address) {
     const ServerOptions& o = shared_->options;
     std::lock_guard<std::mutex> lock(shared_->mu);
+    // Poco's dispatcher counts a connection only once its thread has started it: one taken from the
+    // queue just before the stop can start after Drain saw none left.
+    if (shared_->closed) return Admission::kClosed;
     const bool exempt = std::find(o.cap_exempt.begin(), o.cap_exempt.end(), address) != o.cap_exempt.end();
     if (o.max_connections_per_address > 0 && !exempt) {
       int& count = shared_->per_address[address];
-      if (count >= o.max_connections_per_address) return false;
+      if (count >= o.max_connections_per_address) return Admission::kOverCap;
       ++count;
       counted_ = true;
     }
     shared_->connections.insert(this);
-    return true;
+    return Admission::kServe;
   }
 
   void SetPhase(Watch::Phase phase) {
@@ -434,6 +443,9 @@ Server::Server(const Router& router, const Poco::Net::ServerSocket& socket, cons
 
 Server::~Server() {
   if (!shared_->stopped) StopAll(true);
+  if (!WaitIdle(std::chrono::seconds(5))) {
+    spdlog::error("http: connections still running as the server is destroyed");
+  }
   {
     std::lock_guard<std::mutex> lock(shared_->mu);
     shared_->reaper_stop = true;
@@ -477,19 +489,28 @@ void Server::StopAll(bool abort_current) {
   }
 }
 
+bool Server::WaitIdle(std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(shared_->mu);
+      if (shared_->connections.empty()) {
+        shared_->closed = true;
+        return true;
+      }
+    }
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
 bool Server::Drain(std::chrono::milliseconds timeout) {
   StopAll(false);
-  auto wait = [this](Clock::duration d) {
-    const auto deadline = Clock::now() + d;
-    while (CurrentConnections() > 0 && Clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    return CurrentConnections() == 0;
-  };
-  if (wait(timeout)) return true;
+  if (WaitIdle(timeout)) return true;
   spdlog::warn("http: {} connections still open after {} ms; closing them", CurrentConnections(),
                timeout.count());
   StopAll(true);
-  return wait(std::chrono::seconds(1));
+  return WaitIdle(std::chrono::seconds(1));
 }
 
 int Server::CurrentConnections() const { return tcp_->currentConnections(); }

@@ -77,7 +77,8 @@ class Server {
   // Never blocks on a connection; returns without waiting for connection threads (see Drain).
   void StopAll(bool abort_current);
   // StopAll(false), then waits up to `timeout` for the connections to end; those still open are shut
-  // down (StopAll(true)) and given one more second. True when every connection ended.
+  // down (StopAll(true)) and given one more second. True when every connection ended: from then on no
+  // handler runs (a connection that reaches a thread later is closed unserved), so the router may go.
   bool Drain(std::chrono::milliseconds timeout);
   // Connections being served (their threads still running).
   int CurrentConnections() const;
@@ -86,6 +87,9 @@ class Server {
 
  private:
   void Reap();  // the reaper thread: deadlines and idle connections under pressure
+  // Once stopped: waits up to `timeout` until no connection is being served, then closes the server to
+  // connections that start later. True when it closed.
+  bool WaitIdle(std::chrono::milliseconds timeout);
 
   std::shared_ptr<Shared> shared_;
   Poco::Net::ServerSocket socket_;  // closed by StopAll

@@ -5,7 +5,7 @@
 #include <Poco/PipeStream.h>
 #include <Poco/Process.h>
 #include <Poco/StreamCopier.h>
-
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -107,7 +107,6 @@ Result<std::unique_ptr<MariaDbServer>> MariaDbServer::Start() {
   server->dir_ = dir_template;
   server->socket_ = server->dir_ + "/mysql.sock";
   const std::string data = server->dir_ + "/data";
-  const std::string log = server->dir_ + "/mariadbd.log";
   // Each server gets its own tmpdir: servers sharing /tmp collide on internal temporary table names
   // when several test processes start at once (ctest -j), failing or crashing mariadb-install-db
   // ("Unknown table 'mysql.tmp_user_anonymous'", signal 11 in ha_maria::drop_table).
@@ -128,21 +127,32 @@ Result<std::unique_ptr<MariaDbServer>> MariaDbServer::Start() {
                                "): " + installed->output.substr(0, 2000));
   }
 
+  server->data_dir_ = data;
+  server->tmp_dir_ = tmp;
+  Status launched = server->Launch();
+  if (!launched.ok()) return launched;
+  return server;
+}
+
+Status MariaDbServer::Launch() {
+  const std::string mariadbd = FindProgram("mariadbd");
+  const std::string admin = FindProgram("mariadb-admin");
+  const std::string log = dir_ + "/mariadbd.log";
   try {
-    Poco::ProcessHandle handle = Poco::Process::launch(
-        mariadbd, {"--no-defaults", "--datadir=" + data, "--tmpdir=" + tmp, "--socket=" + server->socket_,
-                   "--skip-networking", "--user=root", "--pid-file=" + server->dir_ + "/mariadbd.pid",
-                   "--log-error=" + log});
-    server->process_ = std::make_unique<ServerProcess>(handle);
+    Poco::ProcessHandle handle =
+        Poco::Process::launch(mariadbd, {"--no-defaults", "--datadir=" + data_dir_, "--tmpdir=" + tmp_dir_,
+                                         "--socket=" + socket_, "--skip-networking", "--user=root",
+                                         "--pid-file=" + dir_ + "/mariadbd.pid", "--log-error=" + log});
+    process_ = std::make_unique<ServerProcess>(handle);
   } catch (const Poco::Exception& e) {
     return Status::Unavailable("cannot start mariadbd: " + e.displayText());
   }
 
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   for (;;) {
-    auto ping = RunProgram(admin, {"--no-defaults", "--socket=" + server->socket_, "--user=root", "ping"});
-    if (ping.ok() && ping->exit_code == 0) return server;
-    if (!Poco::Process::isRunning(server->process_->handle)) {
+    auto ping = RunProgram(admin, {"--no-defaults", "--socket=" + socket_, "--user=root", "ping"});
+    if (ping.ok() && ping->exit_code == 0) return Status::Ok();
+    if (!Poco::Process::isRunning(process_->handle)) {
       return Status::Unavailable("mariadbd exited during start-up; log tail:\n" + Tail(log));
     }
     if (std::chrono::steady_clock::now() > deadline) {
@@ -150,6 +160,31 @@ Result<std::unique_ptr<MariaDbServer>> MariaDbServer::Start() {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+}
+
+Status MariaDbServer::Stop(StopHow how) {
+  if (external_ || !process_) return Status::Conflict("mariadb: no private server running to stop");
+  if (how == StopHow::kShutdown) {
+    auto shutdown = RunProgram(FindProgram("mariadb-admin"),
+                               {"--no-defaults", "--socket=" + socket_, "--user=root", "shutdown"});
+    if (!shutdown.ok()) return shutdown.status();
+    if (shutdown->exit_code != 0) return Status::Unavailable("mariadb-admin shutdown: " + shutdown->output);
+  } else {
+    ::kill(static_cast<pid_t>(process_->handle.id()), SIGKILL);
+  }
+  try {
+    process_->handle.wait();  // mariadb-admin shutdown returns once the server has stopped, or nearly
+  } catch (const Poco::Exception& e) {
+    return Status::Unavailable("mariadb: waiting for the server to stop: " + e.displayText());
+  }
+  process_.reset();
+  return Status::Ok();
+}
+
+Status MariaDbServer::Restart() {
+  if (external_) return Status::Conflict("mariadb: an external server is not ours to restart");
+  if (process_) return Status::Conflict("mariadb: the private server is still running");
+  return Launch();
 }
 
 MariaDbServer::~MariaDbServer() {

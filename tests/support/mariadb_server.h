@@ -35,6 +35,15 @@ class MariaDbServer {
   // The private server's process id (to pause it with SIGSTOP in fault tests); 0 for an external one.
   int pid() const;
 
+  // Stops the private server: kShutdown as an operator would (mariadb-admin shutdown: a clean stop),
+  // kKill with SIGKILL (a crash: InnoDB recovers at the next start). Waits for the process to exit.
+  // kConflict for an external server or one already stopped.
+  enum class StopHow { kShutdown, kKill };
+  Status Stop(StopHow how);
+  // Starts the private server again on the same data directory and socket after Stop(), waiting (up
+  // to 30 s) for it to answer a ping.
+  Status Restart();
+
   // A database name not used before in this process: minyi_test_<pid>_<n>.
   static std::string UniqueDatabaseName();
 
@@ -44,8 +53,11 @@ class MariaDbServer {
 
  private:
   MariaDbServer() = default;
+  Status Launch();  // starts mariadbd on data_dir_ and socket_, waits for a ping
 
   std::string dir_;  // the private server's directory; empty for an external server
+  std::string data_dir_;
+  std::string tmp_dir_;
   std::string socket_;
   std::string user_ = "root";
   std::string password_;
