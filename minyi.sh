@@ -26,6 +26,9 @@ APT_PACKAGES=(
   libicu-dev libphonenumber-dev libfreexl-dev
   libxlsxwriter-dev libreadstat-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # The small-area model's linear algebra (aggregator/small_area.cc); R and metafor re-run its golden
+  # figures (tests/golden/small_area).
+  libeigen3-dev r-base-core r-cran-metafor
   mariadb-server mariadb-client
   # Fuzzing (tests/fuzz): clang with libFuzzer and the sanitizer runtimes.
   clang libclang-rt-14-dev
