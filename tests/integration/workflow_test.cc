@@ -171,8 +171,8 @@ TEST_P(WorkflowTest, DemoSeedAggregateAndServe) {
     }
     const bool town_security =
         line.find(",town,") != std::string::npos && line.find(",security,") != std::string::npos;
-    // 4,000 responses over 7 years leave about one per sampled town and year: REML finds no town variance
-    // and the model gives way to the direct share (method "direct"); with more data, "eblup".
+    // 4,000 responses over 7 years leave about one respondent per sampled town and year, too little for the
+    // model, which gives way to the direct share (method "direct"); with more data, "eblup".
     const std::string method = line.substr(line.rfind(',') + 1);
     if (town_security && (method == "eblup" || method == "direct")) ++modelled_towns;
   }
