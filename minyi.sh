@@ -29,9 +29,12 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # The docs citation check (tests/docs).
   python3
+  # The small-area model's linear algebra (aggregator/small_area.cc); R and metafor re-run its golden
+  # figures (tests/golden/small_area).
+  libeigen3-dev r-base-core r-cran-metafor
   mariadb-server mariadb-client
   # An independent reader of the .sav/.dta exports (exports_test reads them back with R's haven).
-  r-base-core r-cran-haven
+  r-cran-haven
   # Fuzzing (tests/fuzz): clang with libFuzzer and the sanitizer runtimes.
   clang libclang-rt-14-dev
   # Browser tests: Debian's Chromium (never a downloaded build) and CJK fonts, so the Chinese pages

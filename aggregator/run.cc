@@ -190,10 +190,15 @@ Result<AggregationSummary> RunAggregation(const AggregationOptions& options, Ana
   return summary;
 }
 
-Status WriteIndexCsv(const std::vector<IndexRow>& rows, std::ostream& out) {
+namespace {
+
+Status WriteCsvRows(const std::vector<IndexRow>& rows, const std::vector<SmallAreaEstimate>* model,
+                    std::ostream& out) {
   out << "period,level,area,index,n,n_eff,estimate,se,ci_low,ci_high,ci_method,score,score_se,score_ci_low,"
-         "score_ci_high,deff,low_n,weighting\n";
-  for (const IndexRow& r : rows) {
+         "score_ci_high,deff,low_n,weighting";
+  out << (model ? ",model_estimate,model_se,model_ci_low,model_ci_high,model_method\n" : "\n");
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const IndexRow& r = rows[i];
     out << r.period.ToString() << ',' << r.level << ',';
     out << CsvText(r.area_code);
     out << ',';
@@ -208,10 +213,31 @@ Status WriteIndexCsv(const std::vector<IndexRow>& rows, std::ostream& out) {
       Csv(out, x);
       out << ',';
     }
-    out << (r.low_n ? "true" : "false") << ',' << r.weighting << '\n';
+    out << (r.low_n ? "true" : "false") << ',' << r.weighting;
+    if (model) {
+      const SmallAreaEstimate& e = (*model)[i];
+      for (double x : {e.estimate, e.se, e.ci_low, e.ci_high}) {
+        out << ',';
+        Csv(out, x);
+      }
+      out << ',' << (e.method == SmallAreaMethod::kNone ? "" : SmallAreaMethodName(e.method));
+    }
+    out << '\n';
   }
   if (!out) return Status::Unavailable("writing the index CSV failed");
   return Status::Ok();
+}
+
+}  // namespace
+
+Status WriteIndexCsv(const std::vector<IndexRow>& rows, std::ostream& out) {
+  return WriteCsvRows(rows, nullptr, out);
+}
+
+Status WriteIndexCsv(const std::vector<IndexRow>& rows, const std::vector<SmallAreaEstimate>& model,
+                     std::ostream& out) {
+  if (model.size() != rows.size()) return Status::InvalidInput("model figures do not match the index rows");
+  return WriteCsvRows(rows, &model, out);
 }
 
 }  // namespace minyi::aggregator

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "aggregator/aggregate.h"
+#include "aggregator/small_area.h"
 #include "core/analysis.h"
 #include "core/areas.h"
 #include "core/ports.h"
@@ -82,5 +83,13 @@ Result<AggregationSummary> RunAggregation(const AggregationOptions& options, Ana
 // numbers at full precision (%.17g), NaN as an empty field, low_n as true/false. kUnavailable when
 // the stream fails.
 Status WriteIndexCsv(const std::vector<IndexRow>& rows, std::ostream& out);
+
+// The same with the model-based town figures (ModelTownRows, parallel to `rows`) in five more columns,
+// model_estimate,model_se,model_ci_low,model_ci_high,model_method (docs/small_area.md): for town rows the
+// EBLUP or synthetic share, its MSE-based SE and 95% interval, and the method (eblup, synthetic, or direct
+// with the direct figures and no interval when the model is not used for that period and index); empty for
+// other rows and indices without a share. kInvalidInput when the sizes differ.
+Status WriteIndexCsv(const std::vector<IndexRow>& rows, const std::vector<SmallAreaEstimate>& model,
+                     std::ostream& out);
 
 }  // namespace minyi::aggregator

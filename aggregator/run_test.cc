@@ -357,12 +357,18 @@ TEST(AggregatePeriodTest, ImplausibleFiguresInPeriodDataAreRefused) {
   EXPECT_EQ(AggregatePeriod(period(1000.25, 1), {}).status().code(), StatusCode::kInvalidInput);
 }
 
-TEST(WriteIndexCsvTest, FullPrecisionAndEmptyNaN) {
+// A town row of the CSV tests.
+IndexRow CsvTownRow(Period period) {
   IndexRow row;
-  row.period = Period{2024, 2};
+  row.period = period;
   row.level = "town";
   row.area_code = "320812001";
   row.index_id = "security";
+  return row;
+}
+
+TEST(WriteIndexCsvTest, FullPrecisionAndEmptyNaN) {
+  IndexRow row = CsvTownRow(Period{2024, 2});
   row.n = 3;
   row.n_eff = 2.5;
   row.estimate = 0.1;
@@ -384,6 +390,34 @@ TEST(WriteIndexCsvTest, FullPrecisionAndEmptyNaN) {
             "score_ci_high,deff,low_n,weighting\n"
             "2024Q2,town,320812001,security,3,2.5,0.10000000000000001,,,,none,0.33333333333333331,0,0,0,,true,"
             "raking\n");
+}
+
+TEST(WriteIndexCsvTest, ModelColumnsBesideTheDirectOnes) {
+  IndexRow town = CsvTownRow(Period{2025, 0});
+  town.n = 12;
+  town.weighting = "poststrat";
+  IndexRow county = town;
+  county.level = "county";
+  county.area_code = "320812";
+  SmallAreaEstimate model;
+  model.method = SmallAreaMethod::kEblup;
+  model.estimate = 0.5;
+  model.se = 0.25;
+  model.ci_low = 0.125;
+  model.ci_high = 0.75;
+  std::ostringstream out;
+  ASSERT_TRUE(WriteIndexCsv({town, county}, {model, SmallAreaEstimate{}}, out).ok());
+  std::istringstream lines(out.str());
+  std::string header, town_line, county_line;
+  std::getline(lines, header);
+  std::getline(lines, town_line);
+  std::getline(lines, county_line);
+  EXPECT_EQ(header.substr(header.find("weighting")),
+            "weighting,model_estimate,model_se,model_ci_low,model_ci_high,model_method");
+  EXPECT_EQ(town_line.substr(town_line.find("poststrat")), "poststrat,0.5,0.25,0.125,0.75,eblup");
+  EXPECT_EQ(county_line.substr(county_line.find("poststrat")), "poststrat,,,,,");  // direct figures only
+  std::ostringstream mismatched;
+  EXPECT_EQ(WriteIndexCsv({town, county}, {model}, mismatched).code(), StatusCode::kInvalidInput);
 }
 
 // Rows without their computation time, for comparing a live result with a batch one.

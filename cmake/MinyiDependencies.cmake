@@ -7,6 +7,8 @@ find_package(spdlog REQUIRED)
 find_package(GTest REQUIRED)
 find_package(benchmark REQUIRED)
 include(GoogleTest)
+# Eigen (Debian libeigen3-dev, headers only): the linear algebra of the small-area model (aggregator/small_area.cc).
+find_package(Eigen3 3.3 REQUIRED NO_MODULE)
 
 # MySQL Connector/C++ 1.1 (Debian libmysqlcppconn-dev) ships no CMake config.
 find_path(MYSQLCPPCONN_INCLUDE_DIR mysql_driver.h REQUIRED)

@@ -2,6 +2,8 @@
 // and every figure is compared with expected.csv, written by make_expected.R with R's survey package
 // (docs/methodology.md §7.2). Tolerance: 1e-8 relative, or 1e-10 absolute when either value is below 1e-10 in
 // magnitude (docs/methodology.md §7.1).
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -9,39 +11,18 @@
 #include <string>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "aggregator/aggregate.h"
 #include "aggregator/period_data.h"
 #include "core/csv.h"
+#include "tests/golden/golden_csv.h"
 
 namespace minyi::aggregator {
 namespace {
 
 const std::string kDir = std::string(MINYI_SOURCE_DIR) + "/tests/golden/aggregator/";
 
-using Table = std::vector<std::map<std::string, std::string>>;
-
-Table ReadCsv(const std::string& path) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in) << path;
-  CsvReader reader(in);
-  std::vector<std::string> header;
-  std::vector<std::string> fields;
-  Status error;
-  Table rows;
-  while (reader.Next(fields, &error)) {
-    EXPECT_TRUE(error.ok()) << path << ": " << error;
-    if (header.empty()) {
-      header = fields;
-      continue;
-    }
-    std::map<std::string, std::string> row;
-    for (std::size_t i = 0; i < header.size() && i < fields.size(); ++i) row[header[i]] = fields[i];
-    rows.push_back(row);
-  }
-  return rows;
-}
+using golden::ReadCsv;
+using golden::Table;
 
 // The two indices of the data sets: answer code 6 is "no answer"; scores 100/75/50/25/0 for 1..5.
 struct GoldenIndex {

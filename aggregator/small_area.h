@@ -1,0 +1,122 @@
+// Model-based town estimates: an area-level Fay–Herriot model per index and period over the towns
+// (issue 14; the method, its choices and its references are in docs/small_area.md).
+//
+// For town i with a direct share p̂_i (the aggregator's Hájek estimate) the model works on the
+// arcsine-square-root scale, y_i = asin(√p̂_i):
+//     y_i = θ_i + e_i,   e_i ~ N(0, ψ_i)          (sampling model; ψ_i known)
+//     θ_i = x_iᵀβ + u_i, u_i ~ N(0, σ²ᵤ)          (linking model)
+// ψ_i = γ̂ / (4 n_eff,i) comes from a generalized variance function (GVF) fitted over the towns: the
+// share's design variance is taken as γ · p(1 − p) / n_eff, γ̂ the (n − 1)-weighted mean over towns of
+// the ratio of the direct design variance to p̂(1 − p̂)/n_eff,i. So towns with p̂ ∈ {0, 1} or a tiny n keep a
+// sensible sampling variance, and the arcsine scale keeps every estimate and interval inside [0, 1].
+// x_i = (1, asin √(county share), asin √(previous-year town share) or 0, 1 if that is missing): the
+// last two columns only when some towns have a previous-year figure (the indicator only when some lack
+// it); linearly dependent columns are dropped (rank-revealing QR).
+// σ²ᵤ: REML by Fisher scoring; a negative or failed solution falls back as FitFayHerriot says.
+// Towns with respondents get the EBLUP θ̂_i = y_i − B_i (y_i − x_iᵀβ̂), B_i = ψ_i / (σ̂²ᵤ + ψ_i), with
+// the Prasad–Rao MSE for the REML estimator (Datta & Lahiri 2000): g1 + g2 + 2 g3. Towns without
+// respondents (n = 0) get the synthetic x_iᵀβ̂ with MSE σ̂²ᵤ + x_iᵀ(XᵀV⁻¹X)⁻¹x_i. Back-transformed: p = sin²θ,
+// interval sin²(clamp(θ̂ ± z √MSE, 0, π/2)), SE √MSE · sin 2θ̂ (delta method).
+//
+// Linear algebra by Eigen. Pure functions on value types; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/areas.h"
+#include "core/ports.h"
+#include "core/status.h"
+
+namespace minyi::aggregator {
+
+// One town of one index and period. A town without respondents has n = 0 (estimate, se ignored).
+struct SmallAreaTown {
+  std::string area_code;
+  std::int64_t n = 0;
+  double n_eff = 0;
+  double estimate = std::numeric_limits<double>::quiet_NaN();         // direct share p̂ ∈ [0, 1]
+  double se = std::numeric_limits<double>::quiet_NaN();               // its design SE (NaN when undefined)
+  double county_estimate = std::numeric_limits<double>::quiet_NaN();  // the county's direct share
+  double prev_estimate =
+      std::numeric_limits<double>::quiet_NaN();  // the town's previous-year share, NaN if none
+};
+
+enum class SmallAreaMethod {
+  kEblup,      // model-based: the EBLUP of a town with respondents
+  kSynthetic,  // model-based: a town without respondents, x_iᵀβ̂
+  kDirect,     // the model is not used for this index and period (see SmallAreaFit::reason)
+  kNone,       // no figure: no respondents and no covariates (a county without any respondent)
+};
+std::string_view SmallAreaMethodName(SmallAreaMethod method);  // "eblup", "synthetic", "direct", "none"
+
+struct SmallAreaEstimate {
+  SmallAreaMethod method = SmallAreaMethod::kNone;
+  double estimate = std::numeric_limits<double>::quiet_NaN();  // share: sin²θ̂ (direct p̂ when kDirect)
+  double se = std::numeric_limits<double>::quiet_NaN();        // √MSE · sin 2θ̂ (direct SE when kDirect)
+  double ci_low = std::numeric_limits<double>::quiet_NaN();    // 95%, back-transformed (NaN when kDirect)
+  double ci_high = std::numeric_limits<double>::quiet_NaN();
+  // On the transformed scale (NaN when not modelled):
+  double theta = std::numeric_limits<double>::quiet_NaN();         // θ̂_i (EBLUP or synthetic)
+  double mse = std::numeric_limits<double>::quiet_NaN();           // its estimated MSE
+  double direct_theta = std::numeric_limits<double>::quiet_NaN();  // y_i
+  double psi = std::numeric_limits<double>::quiet_NaN();           // ψ_i from the GVF
+  double shrinkage = std::numeric_limits<double>::quiet_NaN();     // B_i = ψ_i / (σ̂²ᵤ + ψ_i)
+  double std_residual = std::numeric_limits<double>::quiet_NaN();  // (y_i − x_iᵀβ̂) / √(σ̂²ᵤ + ψ_i)
+};
+
+struct SmallAreaOptions {
+  int min_towns = 15;        // towns with respondents needed, and at least 10 more than columns of X
+  int max_iterations = 100;  // Fisher scoring steps
+  double tolerance = 1e-12;  // |Δσ²ᵤ| ≤ tolerance · max(1, σ²ᵤ) stops
+};
+
+struct SmallAreaFit {
+  bool used = false;   // false: every town keeps its direct figure (method kDirect)
+  std::string reason;  // why not used ("" when used)
+  int towns = 0;       // towns with respondents in the fit
+  double gvf_gamma = std::numeric_limits<double>::quiet_NaN();  // γ̂ (1 for simple random sampling)
+  std::vector<std::string>
+      columns;               // names of X's kept columns: "intercept", "county", "prev", "prev_missing"
+  std::vector<double> beta;  // β̂ (same order)
+  double sigma2u = std::numeric_limits<double>::quiet_NaN();  // σ̂²ᵤ
+  int iterations = 0;
+  double restricted_loglik = std::numeric_limits<double>::quiet_NaN();  // at σ̂²ᵤ, without the constant
+  std::vector<SmallAreaEstimate> towns_out;                             // one per input town, same order
+};
+
+// Fits the model over `towns` (one index, one period). The model is not used (used = false, every town
+// kDirect, towns without respondents kNone) when fewer than options.min_towns towns have respondents
+// or fewer than columns + 10; when the GVF has no town to fit (no town with n ≥ 2 and 0 < p̂ < 1 and a
+// positive design variance); when REML puts σ̂²ᵤ at 0 (the covariates explain every difference between
+// towns, and the EBLUP would be the synthetic estimate with an MSE that ignores that σ²ᵤ may be
+// positive); or when Fisher scoring does not converge and the REML likelihood has no interior maximum
+// on a bracketing search (docs/small_area.md, "When the model is not used").
+// kInvalidInput names the town of an estimate outside [0, 1], a negative se or n_eff, or an n_eff
+// above n when n > 0.
+Result<SmallAreaFit> FitFayHerriot(const std::vector<SmallAreaTown>& towns,
+                                   const SmallAreaOptions& options = {});
+
+// The model's inputs from aggregated rows: the town rows of one (survey, period, index) in `rows`, their
+// county's direct share from the county rows, and the previous-year share from `previous` (rows of the
+// period a year earlier; may be empty). Towns of `town_codes` without a row enter with n = 0.
+// `county_of` maps a town code to its county code.
+std::vector<SmallAreaTown> SmallAreaTownsFromRows(const std::vector<IndexRow>& rows,
+                                                  const std::vector<IndexRow>& previous,
+                                                  const std::vector<std::string>& town_codes,
+                                                  const std::vector<std::string>& county_of);
+
+// Model-based figures for the rows of one survey's aggregation (AggregationSummary::index_rows): one fit
+// per (period, index) over the registry's towns, with the county rows of that period and index as the
+// county covariate and the town rows of the year-earlier period (same quarter) as the previous-year
+// covariate when `rows` holds them (with `minyi aggregate --period Y` they are absent and the column is
+// dropped). Returns one estimate per row, parallel to `rows`: kNone for rows that are not towns and for
+// indices without a share (composites). Errors: kInvalidInput from FitFayHerriot, with the period and index.
+Result<std::vector<SmallAreaEstimate>> ModelTownRows(const std::vector<IndexRow>& rows,
+                                                     const AreaRegistry& areas,
+                                                     const SmallAreaOptions& options = {});
+
+}  // namespace minyi::aggregator

@@ -1,0 +1,273 @@
+#include "aggregator/small_area.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace minyi::aggregator {
+namespace {
+
+// A deterministic uniform in (0, 1) from mt19937_64's raw output (its sequence is fixed by the standard;
+// the std distributions are not).
+double Uniform(std::mt19937_64& rng) { return (static_cast<double>(rng() >> 11) + 0.5) / 9007199254740992.0; }
+
+// `count` towns in 5 counties: true shares around 0.9 with a county effect and a town effect, n from 5 to
+// 5 + count - 1, binomial direct shares with the binomial design variance times `deff`; the previous-year
+// share (missing for every fourth town) is the true share moved by 0.02 on the arcsine scale.
+std::vector<SmallAreaTown> SimulatedTowns(int count, double town_sd, double deff = 1.0) {
+  std::mt19937_64 rng(14);
+  std::vector<SmallAreaTown> towns;
+  for (int i = 0; i < count; ++i) {
+    SmallAreaTown t;
+    t.area_code = "town" + std::to_string(i);
+    const double county_theta = 1.2 + 0.05 * (i % 5);
+    const double theta = county_theta + town_sd * (Uniform(rng) - 0.5) * 3.46;
+    const double p = std::pow(std::sin(theta), 2);
+    t.n = 5 + i;
+    int positive = 0;
+    for (std::int64_t k = 0; k < t.n; ++k) positive += Uniform(rng) < p ? 1 : 0;
+    t.n_eff = static_cast<double>(t.n) / deff;
+    t.estimate = static_cast<double>(positive) / static_cast<double>(t.n);
+    t.se = std::sqrt(deff * t.estimate * (1 - t.estimate) / static_cast<double>(t.n));
+    t.county_estimate = std::pow(std::sin(county_theta), 2);
+    if (i % 4 != 0) t.prev_estimate = std::pow(std::sin(theta + 0.02), 2);
+    towns.push_back(t);
+  }
+  return towns;
+}
+
+TEST(SmallAreaTest, FitsAndShrinksTowardTheSyntheticEstimate) {
+  const auto towns = SimulatedTowns(80, 0.08);
+  const auto fit = FitFayHerriot(towns);
+  ASSERT_TRUE(fit.ok()) << fit.status();
+  ASSERT_TRUE(fit->used) << fit->reason;
+  EXPECT_EQ(fit->towns, 80);
+  EXPECT_EQ(fit->columns, (std::vector<std::string>{"intercept", "county", "prev", "prev_missing"}));
+  EXPECT_GT(fit->sigma2u, 0);
+  for (std::size_t i = 0; i < towns.size(); ++i) {
+    const SmallAreaEstimate& e = fit->towns_out[i];
+    EXPECT_EQ(e.method, SmallAreaMethod::kEblup);
+    EXPECT_GT(e.shrinkage, 0);
+    EXPECT_LT(e.shrinkage, 1);
+    // The EBLUP lies between the direct and the synthetic estimate on the transformed scale.
+    const double synthetic = e.direct_theta - e.std_residual * std::sqrt(fit->sigma2u + e.psi);
+    EXPECT_LE(std::min(e.direct_theta, synthetic) - 1e-12, e.theta);
+    EXPECT_GE(std::max(e.direct_theta, synthetic) + 1e-12, e.theta);
+    // MSE at least g1 and below the direct variance for every town (shrinkage helps).
+    EXPECT_GE(e.mse, fit->sigma2u * e.shrinkage);
+    EXPECT_LT(e.mse, e.psi) << towns[i].area_code;
+    EXPECT_LE(0, e.ci_low);
+    EXPECT_LE(e.ci_low, e.estimate);
+    EXPECT_LE(e.estimate, e.ci_high);  // both 1 when x'β̂ and the direct share are at 1
+    EXPECT_LT(e.ci_low, e.ci_high);
+    EXPECT_LE(e.ci_high, 1);
+  }
+  // Larger towns are shrunk less.
+  EXPECT_GT(fit->towns_out.front().shrinkage, fit->towns_out.back().shrinkage);
+}
+
+TEST(SmallAreaTest, VarianceFunctionIsTheRatioToTheBinomialVarianceAtNeff) {
+  auto towns = SimulatedTowns(60, 0.15, 2.0);
+  for (auto& t : towns) t.prev_estimate = std::numeric_limits<double>::quiet_NaN();  // leave u_i to the model
+  const auto fit = FitFayHerriot(towns);
+  ASSERT_TRUE(fit.ok());
+  EXPECT_NEAR(fit->gvf_gamma, 1.0, 1e-12);  // se² = deff p(1−p)/n = p(1−p)/n_eff
+  ASSERT_TRUE(fit->used) << fit->reason;
+  EXPECT_NEAR(fit->towns_out[0].psi, 1 / (4 * 2.5), 1e-15);  // n = 5, n_eff = 2.5
+  for (auto& t : towns) t.se *= std::sqrt(1.5);
+  const auto scaled = FitFayHerriot(towns);
+  ASSERT_TRUE(scaled.ok());
+  EXPECT_NEAR(scaled->gvf_gamma, 1.5, 1e-12);
+}
+
+TEST(SmallAreaTest, SharesOfOneStayInsideTheUnitIntervalWithAWidthFromNeff) {
+  auto towns = SimulatedTowns(60, 0.08);
+  towns[3].estimate = 1;  // p̂ = 1: design variance 0
+  towns[3].se = 0;
+  towns[4].estimate = 0;
+  towns[4].se = 0;
+  const auto fit = FitFayHerriot(towns);
+  ASSERT_TRUE(fit.ok());
+  ASSERT_TRUE(fit->used);
+  for (int i : {3, 4}) {
+    const SmallAreaEstimate& e = fit->towns_out[static_cast<std::size_t>(i)];
+    EXPECT_GT(e.psi, 0);  // from the GVF, not the zero design variance
+    EXPECT_GE(e.ci_low, 0);
+    EXPECT_LE(e.ci_high, 1);
+    EXPECT_LT(e.ci_low, e.ci_high);
+  }
+  EXPECT_LT(fit->towns_out[3].estimate, 1);  // shrunk toward its county
+  EXPECT_GT(fit->towns_out[4].estimate, 0);
+}
+
+TEST(SmallAreaTest, TownsWithoutRespondentsGetTheSyntheticEstimate) {
+  auto towns = SimulatedTowns(60, 0.08);
+  SmallAreaTown empty;
+  empty.area_code = "empty";
+  empty.county_estimate = 0.9;
+  empty.prev_estimate = 0.92;
+  towns.push_back(empty);
+  SmallAreaTown no_county;  // a county without any respondent: no covariate, no figure
+  no_county.area_code = "nowhere";
+  towns.push_back(no_county);
+  const auto fit = FitFayHerriot(towns);
+  ASSERT_TRUE(fit.ok());
+  ASSERT_TRUE(fit->used);
+  const SmallAreaEstimate& e = fit->towns_out[60];
+  EXPECT_EQ(e.method, SmallAreaMethod::kSynthetic);
+  const double x[4] = {1, std::asin(std::sqrt(0.9)), std::asin(std::sqrt(0.92)), 0};
+  double synthetic = 0;
+  for (int j = 0; j < 4; ++j) synthetic += x[j] * fit->beta[static_cast<std::size_t>(j)];
+  EXPECT_NEAR(e.theta, synthetic, 1e-14);
+  EXPECT_GT(e.mse, fit->sigma2u);  // σ²ᵤ plus the variance of x'β̂
+  EXPECT_EQ(fit->towns_out[61].method, SmallAreaMethod::kNone);
+  EXPECT_TRUE(std::isnan(fit->towns_out[61].estimate));
+}
+
+TEST(SmallAreaTest, NotUsedWithTooFewTowns) {
+  const auto towns = SimulatedTowns(14, 0.08);
+  const auto fit = FitFayHerriot(towns);
+  ASSERT_TRUE(fit.ok());
+  EXPECT_FALSE(fit->used);
+  EXPECT_EQ(fit->reason, "fewer towns than min_towns");
+  EXPECT_EQ(fit->towns_out[0].method, SmallAreaMethod::kDirect);
+  EXPECT_EQ(fit->towns_out[0].estimate, towns[0].estimate);
+  EXPECT_EQ(fit->towns_out[0].se, towns[0].se);
+}
+
+TEST(SmallAreaTest, NotUsedWhenRemlPutsTheTownVarianceAtZero) {
+  auto towns = SimulatedTowns(60, 0.08);
+  for (auto& t : towns) {  // every town exactly at its county's share: nothing left for u_i
+    t.estimate = t.county_estimate;
+    t.se = std::sqrt(t.estimate * (1 - t.estimate) / static_cast<double>(t.n));
+    t.prev_estimate = std::numeric_limits<double>::quiet_NaN();
+  }
+  const auto fit = FitFayHerriot(towns);
+  ASSERT_TRUE(fit.ok());
+  EXPECT_FALSE(fit->used);
+  EXPECT_EQ(fit->reason, "REML estimate of sigma2u is 0");
+  EXPECT_EQ(fit->sigma2u, 0);
+  EXPECT_EQ(fit->columns, (std::vector<std::string>{"intercept", "county"}));
+}
+
+TEST(SmallAreaTest, CollinearCovariatesAreDropped) {
+  auto towns = SimulatedTowns(60, 0.08);
+  for (auto& t : towns) t.county_estimate = 0.9;  // one county: the county column is the intercept's multiple
+  const auto fit = FitFayHerriot(towns);
+  ASSERT_TRUE(fit.ok());
+  ASSERT_TRUE(fit->used) << fit->reason;
+  EXPECT_EQ(fit->columns.size(), 3u);
+  EXPECT_EQ(fit->beta.size(), 3u);
+}
+
+TEST(SmallAreaTest, BadInputNamesTheTown) {
+  auto towns = SimulatedTowns(60, 0.08);
+  towns[7].estimate = 1.5;
+  auto fit = FitFayHerriot(towns);
+  ASSERT_FALSE(fit.ok());
+  EXPECT_NE(fit.status().message().find("town7: estimate"), std::string::npos) << fit.status();
+  towns[7].estimate = 0.5;
+  towns[8].n_eff = static_cast<double>(towns[8].n) + 1;
+  fit = FitFayHerriot(towns);
+  ASSERT_FALSE(fit.ok());
+  EXPECT_NE(fit.status().message().find("town8: n_eff"), std::string::npos) << fit.status();
+}
+
+TEST(SmallAreaTest, InputsFromIndexRows) {
+  auto row = [](std::string level, std::string code, std::int64_t n, double estimate) {
+    IndexRow r;
+    r.level = std::move(level);
+    r.area_code = std::move(code);
+    r.n = n;
+    r.n_eff = static_cast<double>(n) / 2;
+    r.estimate = estimate;
+    r.se = 0.01;
+    return r;
+  };
+  const std::vector<IndexRow> rows = {row("county", "c1", 30, 0.9), row("town", "t1", 10, 0.8),
+                                      row("town", "t2", 20, 0.95)};
+  const std::vector<IndexRow> previous = {row("town", "t1", 12, 0.85), row("town", "t3", 5, 0.7)};
+  const auto towns =
+      SmallAreaTownsFromRows(rows, previous, {"t1", "t2", "t3", "t4"}, {"c1", "c1", "c1", "c2"});
+  ASSERT_EQ(towns.size(), 4u);
+  EXPECT_EQ(towns[0].n, 10);
+  EXPECT_EQ(towns[0].n_eff, 5);
+  EXPECT_EQ(towns[0].estimate, 0.8);
+  EXPECT_EQ(towns[0].county_estimate, 0.9);
+  EXPECT_EQ(towns[0].prev_estimate, 0.85);
+  EXPECT_TRUE(std::isnan(towns[1].prev_estimate));
+  EXPECT_EQ(towns[2].n, 0);  // no row this year
+  EXPECT_EQ(towns[2].prev_estimate, 0.7);
+  EXPECT_TRUE(std::isnan(towns[3].county_estimate));
+}
+
+}  // namespace
+}  // namespace minyi::aggregator
+
+namespace minyi::aggregator {
+namespace {
+
+// Rows of two years over 40 towns of 2 counties: the model fills town rows of the index with a share and
+// leaves county rows and the composite (no share) empty; the second year uses the first as its
+// previous-year covariate.
+TEST(SmallAreaTest, ModelTownRowsFitsEachPeriodAndIndex) {
+  std::vector<Area> areas = {{"32", "省", AreaLevel::kProvince, ""},
+                             {"3201", "市", AreaLevel::kCity, "32"},
+                             {"320101", "甲区", AreaLevel::kCounty, "3201"},
+                             {"320102", "乙区", AreaLevel::kCounty, "3201"}};
+  const auto towns = SimulatedTowns(40, 0.15);
+  std::vector<IndexRow> rows;
+  for (int year : {2024, 2025}) {
+    for (const std::string county : {"320101", "320102"}) {
+      IndexRow c;
+      c.period = Period{year, 0};
+      c.level = "county";
+      c.area_code = county;
+      c.index_id = "security";
+      c.n = 400;
+      c.estimate = county == "320101" ? 0.9 : 0.93;
+      rows.push_back(c);
+    }
+    for (std::size_t i = 0; i < towns.size(); ++i) {
+      IndexRow t;
+      t.period = Period{year, 0};
+      t.level = "town";
+      t.area_code = (i % 2 ? "320102" : "320101") + std::string(i < 10 ? "00" : "0") + std::to_string(i);
+      if (year == 2024)
+        areas.push_back({t.area_code, "镇" + std::to_string(i), AreaLevel::kTown, t.area_code.substr(0, 6)});
+      t.index_id = "security";
+      t.n = towns[i].n;
+      t.n_eff = towns[i].n_eff;
+      t.estimate = year == 2024 ? towns[i].estimate : towns[(i + 7) % towns.size()].estimate;
+      t.se = year == 2024 ? towns[i].se : towns[(i + 7) % towns.size()].se;
+      rows.push_back(t);
+      t.index_id = "composite";  // a score-only index: no share
+      t.estimate = std::numeric_limits<double>::quiet_NaN();
+      rows.push_back(t);
+    }
+  }
+  auto registry = AreaRegistry::FromAreas(areas);
+  ASSERT_TRUE(registry.ok()) << registry.status();
+  const auto model = ModelTownRows(rows, *registry);
+  ASSERT_TRUE(model.ok()) << model.status();
+  ASSERT_EQ(model->size(), rows.size());
+  int eblup = 0;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const SmallAreaEstimate& e = (*model)[i];
+    if (rows[i].level == "county" || rows[i].index_id == "composite") {
+      EXPECT_EQ(e.method, SmallAreaMethod::kNone) << rows[i].area_code;
+      continue;
+    }
+    EXPECT_EQ(e.method, SmallAreaMethod::kEblup) << rows[i].area_code;
+    eblup += e.method == SmallAreaMethod::kEblup;
+  }
+  EXPECT_EQ(eblup, 80);
+}
+
+}  // namespace
+}  // namespace minyi::aggregator

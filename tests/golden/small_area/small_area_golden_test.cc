@@ -1,0 +1,85 @@
+// The small-area model against R (make_expected.R, metafor 4.x): the GVF factor, σ̂²ᵤ, β̂ and, per town,
+// the EBLUP or synthetic estimate on the arcsine scale, its MSE, the shrinkage factor and the
+// back-transformed estimate, SE and interval, on the fixed data set data.csv. Tolerance 1e-6 (absolute,
+// or relative above 1).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "aggregator/small_area.h"
+#include "core/csv.h"
+#include "tests/golden/golden_csv.h"
+
+namespace minyi::aggregator {
+namespace {
+
+const std::string kDir = std::string(MINYI_SOURCE_DIR) + "/tests/golden/small_area/";
+constexpr double kTolerance = 1e-6;
+
+using golden::ReadCsv;
+using golden::Table;
+
+double Number(const std::string& field) {
+  return field.empty() || field == "NA" ? std::numeric_limits<double>::quiet_NaN() : std::stod(field);
+}
+
+void ExpectClose(double expected, double actual, const std::string& what) {
+  if (std::isnan(expected)) {
+    EXPECT_TRUE(std::isnan(actual)) << what << ": " << actual;
+    return;
+  }
+  EXPECT_LE(std::abs(actual - expected), kTolerance * std::max(1.0, std::abs(expected)))
+      << what << ": R " << expected << ", minyi " << actual;
+}
+
+TEST(SmallAreaGoldenTest, MatchesMetaforRemlAndThePrasadRaoMse) {
+  std::vector<SmallAreaTown> towns;
+  for (const auto& row : ReadCsv(kDir + "data.csv")) {
+    SmallAreaTown t;
+    t.area_code = row.at("town");
+    t.n = std::stoll(row.at("n"));
+    t.n_eff = t.n > 0 ? Number(row.at("n_eff")) : 0;
+    t.estimate = Number(row.at("estimate"));
+    t.se = Number(row.at("se"));
+    t.county_estimate = Number(row.at("county_estimate"));
+    t.prev_estimate = Number(row.at("prev_estimate"));
+    towns.push_back(t);
+  }
+  ASSERT_EQ(towns.size(), 70u);
+  const auto fit = FitFayHerriot(towns);
+  ASSERT_TRUE(fit.ok()) << fit.status();
+  ASSERT_TRUE(fit->used) << fit->reason;
+
+  std::map<std::string, double> r_fit;
+  for (const auto& row : ReadCsv(kDir + "fit.csv")) r_fit[row.at("name")] = Number(row.at("value"));
+  ExpectClose(r_fit.at("gvf_gamma"), fit->gvf_gamma, "gvf_gamma");
+  ExpectClose(r_fit.at("sigma2u"), fit->sigma2u, "sigma2u");
+  ASSERT_EQ(fit->columns, (std::vector<std::string>{"intercept", "county", "prev", "prev_missing"}));
+  for (std::size_t j = 0; j < fit->columns.size(); ++j) {
+    ExpectClose(r_fit.at(fit->columns[j]), fit->beta[j], "beta " + fit->columns[j]);
+  }
+
+  std::map<std::string, std::size_t> index;
+  for (std::size_t i = 0; i < towns.size(); ++i) index[towns[i].area_code] = i;
+  const Table expected = ReadCsv(kDir + "expected.csv");
+  ASSERT_EQ(expected.size(), towns.size());
+  for (const auto& row : expected) {
+    const std::string town = row.at("town");
+    const SmallAreaEstimate& e = fit->towns_out.at(index.at(town));
+    EXPECT_EQ(SmallAreaMethodName(e.method), row.at("method")) << town;
+    ExpectClose(Number(row.at("theta")), e.theta, town + " theta");
+    ExpectClose(Number(row.at("mse")), e.mse, town + " mse");
+    ExpectClose(Number(row.at("shrinkage")), e.shrinkage, town + " shrinkage");
+    ExpectClose(Number(row.at("estimate")), e.estimate, town + " estimate");
+    ExpectClose(Number(row.at("se")), e.se, town + " se");
+    ExpectClose(Number(row.at("ci_low")), e.ci_low, town + " ci_low");
+    ExpectClose(Number(row.at("ci_high")), e.ci_high, town + " ci_high");
+  }
+}
+
+}  // namespace
+}  // namespace minyi::aggregator
