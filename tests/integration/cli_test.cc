@@ -78,7 +78,12 @@ TEST(CliConfigTest, LayersFileEnvironmentAndOverridesAndMasksSecrets) {
   EXPECT_TRUE(Contains(r.out, "log.level = warn"));
   EXPECT_TRUE(Contains(r.out, "store.mysql.password = ********"));
   EXPECT_FALSE(Contains(r.out, "hunter2"));
-  EXPECT_TRUE(Contains(r.out, "store.sqlite.path = var/minyi.db"));  // untouched default
+  // The untouched default, in the state directory the tests give every minyi (never the checkout's var/).
+  const std::size_t state = r.out.find("paths.state_dir = ");
+  ASSERT_NE(state, std::string::npos) << r.out;
+  const std::string state_dir = r.out.substr(state + 18, r.out.find('\n', state) - state - 18);
+  EXPECT_EQ(state_dir.rfind("/tmp/minyi-test-", 0), 0u) << state_dir;
+  EXPECT_TRUE(Contains(r.out, "store.sqlite.path = " + state_dir + "/minyi.db\n")) << r.out;
 
   WriteFile(dir.File("typo.properties"), "store.sqlite.pth = x.db\n");
   RunResult bad = RunMinyi({"--config", dir.File("typo.properties"), "config"});
