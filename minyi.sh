@@ -7,6 +7,8 @@
 #                     the MariaDB tests (each starts its own private server) and the browser tests,
 #                     then every fuzz target for a bounded time (fuzz)
 #
+#   ./minyi.sh package   build the Debian package <build>/package/minyi_<version>_amd64.deb (cpack) and
+#                     check it with lintian (README "Deploy")
 #   ./minyi.sh deps | build | fuzz    the parts, on their own
 #
 # Idempotent: packages already installed are skipped, the build is incremental, demo data is seeded
@@ -40,6 +42,10 @@ APT_PACKAGES=(
   # Browser tests: Debian's Chromium (never a downloaded build) and CJK fonts, so the Chinese pages
   # render as text in screenshots.
   chromium fonts-noto-cjk
+  # The Debian package (./minyi.sh package, the `package` tests): its man page and its check.
+  help2man lintian
+  # The backup test (tests/package/backup_test.sh) and the package test's requests.
+  curl sqlite3
 )
 
 as_root() {
@@ -118,14 +124,29 @@ fuzz() {
   tests/fuzz/run.sh "$fuzz_dir" "${MINYI_FUZZ_SECONDS:-15}" ${MINYI_FUZZ_TARGETS:-}
 }
 
+# The .deb (cmake/MinyiPackage.cmake): the binary, the man page from its --help, then cpack and lintian.
+# Only what goes into the package is built (not the suite).
+package() {
+  deps
+  node_deps
+  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$BUILD_DIR" -j "$JOBS" --target minyi minyi_package_files
+  (cd "$BUILD_DIR" && cpack -G DEB)
+  local deb
+  deb=$(ls -t "$BUILD_DIR"/package/minyi_*_amd64.deb | head -n 1)
+  lintian --fail-on error "$deb"
+  echo "minyi.sh: $deb"
+}
+
 case "${1:-}" in
   run) run ;;
   test) test_all ;;
   deps) deps ;;
   build) deps; node_deps; build ;;
   fuzz) fuzz ;;
+  package) package ;;
   *)
-    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

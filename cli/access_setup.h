@@ -25,7 +25,9 @@ Result<AccessBundle> OpenAccess(Context& context);
 
 // When no account exists yet: creates the demo accounts (an admin, a statistician, a county and a city
 // official) with generated passwords, writes them to demo-credentials.txt (mode 0600) beside the
-// SQLite database (var/ for MySQL) and prints them once to `out`. Does nothing when any user exists.
+// SQLite database (paths.state_dir for MySQL) and prints them once to `out`. The file's first line names
+// the database; a file naming another one is kept (the passwords are then only printed). Does nothing
+// when any user exists.
 Status CreateDemoAccounts(Context& context, std::ostream& out);
 
 // What `serve` keeps alive for the dashboards (declare before the server so it outlives it).

@@ -1,8 +1,12 @@
-// minyi db migrate | db status
+// minyi db migrate | db status | db backup | db restore
+#include <Poco/File.h>
+#include <Poco/Path.h>
+
 #include <cstdio>
 #include <iostream>
 
 #include "cli/command.h"
+#include "sql/sqlite_backup.h"
 
 namespace minyi::cli {
 
@@ -39,6 +43,65 @@ int RunDbStatus(Context& context, const Args&) {
     total += c.count;
   }
   std::printf("%-24s %-8s %-8s %12lld\n", "total", "", "", total);
+  return kExitOk;
+}
+
+namespace {
+
+// db backup / db restore need their file option and work on the embedded store (a MariaDB server has its
+// own tools): the exit code when they cannot run, kExitOk when they can.
+int CheckBackupCommand(const Context& context, const Args& args, const char* what, const char* option) {
+  if (!args.Has(option)) {
+    std::cerr << "minyi: db " << what << " needs " << option << " FILE\n";
+    return kExitUsage;
+  }
+  if (context.config().store.backend == "sqlite") return kExitOk;
+  std::cerr << "minyi: db " << what << " works on the SQLite store; for MariaDB use mariadb-dump "
+            << "--single-transaction or mariabackup (README \"Deploy\")\n";
+  return kExitFailure;
+}
+
+// What a database backup does not contain, said every time (README "Deploy").
+void WarnAboutKeys(const Config& config) {
+  std::cerr
+      << "minyi: WARNING: the backup holds the database only. Back up with it (apart from it, encrypted):\n"
+      << "  - the respondent-key secret: "
+      << (config.collector.respondent_key_secret.empty()
+              ? (config.collector.secret_file.empty() ? std::string("collector.secret_file (not set here)")
+                                                      : config.collector.secret_file)
+              : std::string("MINYI_RESPONDENT_KEY_SECRET / collector.respondent_key_secret"))
+      << "\n  - the SMS encryption key: "
+      << (config.sms.encryption_key.empty() ? config.sms.encryption_key_file
+                                            : std::string("MINYI_SMS_ENCRYPTION_KEY / sms.encryption_key"))
+      << "\n  Without them a restored database cannot recognise returning respondents nor read phone "
+         "numbers.\n";
+}
+
+}  // namespace
+
+int RunDbBackup(Context& context, const Args& args) {
+  if (int code = CheckBackupCommand(context, args, "backup", "--out"); code != kExitOk) return code;
+  const auto& sqlite = context.config().store.sqlite;
+  auto copied = sql::BackupSqlite(sqlite.path, args.Get("--out"), sqlite.busy_timeout_ms);
+  if (!copied.ok()) return Fail(copied.status());
+  std::printf("backed up %s to %s (%lld pages of %lld bytes)\n", sqlite.path.c_str(),
+              args.Get("--out").c_str(), copied->pages, copied->page_size);
+  WarnAboutKeys(context.config());
+  return kExitOk;
+}
+
+int RunDbRestore(Context& context, const Args& args) {
+  if (int code = CheckBackupCommand(context, args, "restore", "--from"); code != kExitOk) return code;
+  const auto& sqlite = context.config().store.sqlite;
+  // A fresh state directory (paths.state_dir) may not exist yet.
+  const Poco::Path dir = Poco::Path(sqlite.path).parent();
+  if (!dir.toString().empty()) Poco::File(dir).createDirectories();
+  auto copied = sql::RestoreSqlite(args.Get("--from"), sqlite.path, sqlite.busy_timeout_ms);
+  if (!copied.ok()) return Fail(copied.status());
+  std::printf(
+      "restored %s into %s (%lld pages); `minyi db migrate` brings an older backup's schema up to date\n",
+      args.Get("--from").c_str(), sqlite.path.c_str(), copied->pages);
+  WarnAboutKeys(context.config());
   return kExitOk;
 }
 

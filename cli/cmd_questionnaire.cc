@@ -217,7 +217,7 @@ bool QuestionnaireEndpointsConfigured(const QuestionnaireConfig& config) {
 
 Result<std::unique_ptr<QuestionnaireUpload>> QuestionnaireUpload::Create(const Config& config,
                                                                          const Resources& resources) {
-  auto maps = q::LoadQuestionnaireMaps(ResolveDataPath(config.questionnaire.map_dir), resources.surveys);
+  auto maps = q::LoadQuestionnaireMaps(config.questionnaire.map_dir, resources.surveys);
   if (!maps.ok()) return maps.status().WithContext("questionnaire.map_dir");
   return std::unique_ptr<QuestionnaireUpload>(
       new QuestionnaireUpload(resources, std::move(maps).value(), config.questionnaire.utc_offset_minutes));
@@ -284,7 +284,7 @@ Result<std::unique_ptr<QuestionnaireRuntime>> StartQuestionnaire(Context& contex
   auto keyer = KeyerFrom(context.config(), respondent_secret);
   if (!keyer.ok()) return keyer.status();
   runtime->keyer = std::make_unique<collector::sms::RespondentKeyer>(std::move(keyer).value());
-  auto maps = q::LoadQuestionnaireMaps(ResolveDataPath(c.map_dir), resources.surveys);
+  auto maps = q::LoadQuestionnaireMaps(c.map_dir, resources.surveys);
   if (!maps.ok()) return maps.status().WithContext("questionnaire.map_dir");
   for (const q::QuestionnaireMap& m : maps.value()) {
     if (!m.provider || m.id.empty() || m.survey.empty()) {

@@ -85,14 +85,36 @@ Result<collector::WebServiceOptions> WebServiceOptionsFrom(const Config& config,
   return o;
 }
 
+// SIGHUP (`systemctl reload minyi`): the configuration is loaded again from the same file, environment
+// and -D options; what can change without a restart is applied: log.level. Every other key is read once
+// at start-up (listeners, store, thread pools, secrets): a changed one is named in a warning and needs a
+// restart. A configuration that no longer loads changes nothing.
+void ReloadConfiguration(const Config& running) {
+  auto reloaded = LoadConfig(running.sources);
+  if (!reloaded.ok()) {
+    spdlog::error("SIGHUP: configuration not reloaded, keeping the running one: {}",
+                  reloaded.status().message());
+    return;
+  }
+  spdlog::default_logger()->set_level(spdlog::level::from_str(reloaded->log.level));
+  spdlog::warn("SIGHUP: configuration reloaded, log.level = {}", reloaded->log.level);
+  for (std::size_t i = 0; i < running.effective.size() && i < reloaded->effective.size(); ++i) {
+    const auto& [key, value] = running.effective[i];
+    if (key != "log.level" && value != reloaded->effective[i].second) {
+      spdlog::warn("SIGHUP: {} changed; it takes effect at the next restart", key);
+    }
+  }
+}
+
 }  // namespace
 
 int RunServe(Context& context, const Args& args) {
-  // Block the termination signals in every thread we start; the main thread waits for them below.
+  // Block the termination signals and SIGHUP in every thread we start; the main thread waits for them below.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto opened = context.OpenAll();
@@ -214,7 +236,7 @@ int RunServe(Context& context, const Args& args) {
     }
 
     int received = 0;
-    sigwait(&signals, &received);
+    while (sigwait(&signals, &received) == 0 && received == SIGHUP) ReloadConfiguration(context.config());
     spdlog::info("received {}: stopping, letting requests in flight finish", received == SIGTERM ? "SIGTERM" : "SIGINT");
     // Stop accepting (new connections are refused), answer what was received with Connection: close,
     // let requests in flight finish within http.drain_timeout_s, then cut what is left.

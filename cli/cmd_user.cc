@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -174,18 +175,36 @@ Status CreateDemoAccounts(Context& context, std::ostream& out) {
     text << std::left << std::setw(13) << d.name << " " << password << "   # " << d.what << "\n";
   }
 
+  // The file names the database its passwords belong to; one naming another database is never replaced
+  // (issue 18: a test's throwaway MariaDB database overwrote the checkout's demo passwords).
   const auto& store = context.config().store;
-  std::string dir = "var";
+  std::string dir = context.config().paths.state_dir;
+  std::string database = "mysql " + store.mysql.user + "@" +
+                         (store.mysql.socket.empty() ? store.mysql.host + ":" + std::to_string(store.mysql.port)
+                                                     : store.mysql.socket) +
+                         "/" + store.mysql.database;
   if (store.backend == "sqlite" && store.sqlite.path != ":memory:") {
     dir = Poco::Path(store.sqlite.path).parent().toString();
     if (dir.empty()) dir = ".";
+    database = "sqlite " + Poco::Path(store.sqlite.path).absolute().toString();
   }
+  const std::string header = "# database: " + database + "\n";
   Poco::File(dir).createDirectories();
   const std::string path = Poco::Path(dir).append("demo-credentials.txt").toString();
+  const std::string content = header + text.str();
+  {
+    std::ifstream existing(path);
+    std::string first;
+    if (existing && std::getline(existing, first) && first + "\n" != header) {
+      out << "demo accounts created; " << path << " belongs to another database (" << TerminalSafe(first)
+          << ") and is kept. Their passwords, shown only here:\n"
+          << content;
+      return Status::Ok();
+    }
+  }
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   if (fd < 0) return Status::Unavailable("cannot write " + path);
   ::fchmod(fd, 0600);
-  const std::string content = text.str();
   const bool written = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
   ::close(fd);
   if (!written) return Status::Unavailable("cannot write " + path);
@@ -200,7 +219,7 @@ Result<std::unique_ptr<DashboardRuntime>> StartDashboard(Context& context, const
   auto access = OpenAccess(context);
   if (!access.ok()) return access.status();
   runtime->access = std::move(access).value();
-  auto topics = dashboards::TopicDictionary::LoadFile(ResolveDataPath(config.topics));
+  auto topics = dashboards::TopicDictionary::LoadFile(config.topics);
   if (!topics.ok()) return topics.status().WithContext("dashboard.topics");
   runtime->topics = std::move(topics).value();
   dashboards::DashboardDeps deps;

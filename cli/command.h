@@ -84,10 +84,6 @@ struct CommandSpec {
 // Every command, in help order.
 const std::vector<CommandSpec>& Commands();
 
-// Resolves a configured path (surveys, areas): as given when it exists, else relative to the
-// directory the project was built from (so the binary works from any working directory).
-std::string ResolveDataPath(const std::string& path);
-
 // Prints a failed status to stderr and returns kExitFailure.
 int Fail(const Status& status);
 
@@ -106,6 +102,8 @@ std::optional<long long> IntOption(const Args& args, const std::string& name, lo
 int RunServe(Context& context, const Args& args);
 int RunDbMigrate(Context& context, const Args& args);
 int RunDbStatus(Context& context, const Args& args);
+int RunDbBackup(Context& context, const Args& args);
+int RunDbRestore(Context& context, const Args& args);
 int RunImportResponses(Context& context, const Args& args);
 int RunImportPopulation(Context& context, const Args& args);
 int RunDemoSeed(Context& context, const Args& args);

@@ -24,14 +24,6 @@ const std::vector<std::string>& Args::All(const std::string& name) const {
   return it == options.end() ? kNone : it->second;
 }
 
-std::string ResolveDataPath(const std::string& path) {
-  if (Poco::File(path).exists() || Poco::Path(path).isAbsolute()) return path;
-  Poco::Path built_from(std::string(MINYI_SOURCE_DIR) + "/");
-  built_from.append(Poco::Path(path));
-  const std::string candidate = built_from.toString();
-  return Poco::File(candidate).exists() ? candidate : path;
-}
-
 Result<sql::Store*> Context::Store() {
   if (!store_) {
     const auto& options = config_.store;
@@ -52,7 +44,7 @@ Result<sql::Store*> Context::Store() {
 
 Result<const SurveyCatalog*> Context::Surveys() {
   if (!surveys_) {
-    auto loaded = SurveyCatalog::LoadDirectory(ResolveDataPath(config_.paths.surveys));
+    auto loaded = SurveyCatalog::LoadDirectory(config_.paths.surveys);
     if (!loaded.ok()) return loaded.status().WithContext("loading survey definitions");
     surveys_ = std::move(loaded).value();
   }
@@ -61,7 +53,7 @@ Result<const SurveyCatalog*> Context::Surveys() {
 
 Result<const AreaRegistry*> Context::Areas() {
   if (!areas_) {
-    auto loaded = AreaRegistry::LoadDirectory(ResolveDataPath(config_.paths.areas));
+    auto loaded = AreaRegistry::LoadDirectory(config_.paths.areas);
     if (!loaded.ok()) return loaded.status().WithContext("loading the area registry");
     areas_ = std::move(loaded).value();
   }
@@ -130,6 +122,17 @@ const std::vector<CommandSpec>& Commands() {
       {"db migrate", "apply pending schema migrations", "", "", {}, 0, 0, RunDbMigrate},
       {"db status", "print the schema version and stored responses per survey, period and channel", "", "", {},
        0, 0, RunDbStatus},
+      {"db backup", "copy the SQLite store to a new file, online and consistent (while serve runs)", "",
+       "Uses SQLite's online backup API (one snapshot; never a file copy of the live database and its WAL).\n"
+       "FILE must not exist; it is written mode 0600 and checked with PRAGMA integrity_check. The\n"
+       "respondent-key secret and the SMS encryption key are NOT in it: back them up too.",
+       {{"--out", "FILE", "the backup file to create (required)"}},
+       0, 0, RunDbBackup},
+      {"db restore", "restore a backup into store.sqlite.path, which must not exist", "",
+       "The backup is checked (PRAGMA integrity_check) before anything is written. Stop the service and\n"
+       "move the old database away first; restore the key files it was backed up with.",
+       {{"--from", "FILE", "the backup file (required)"}},
+       0, 0, RunDbRestore},
       {"import responses", "import canonical response CSV files (format: collector/README.md)", "FILE...",
        "Every bad line is reported with its line number and reason; every good line is stored.\n"
        "Importing the same file again changes nothing (each line is then a duplicate). '-' reads stdin.",

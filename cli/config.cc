@@ -28,7 +28,7 @@ using Poco::Util::AbstractConfiguration;
 const std::vector<std::pair<std::string, std::string>>& Defaults() {
   static const std::vector<std::pair<std::string, std::string>> kDefaults = {
       {"store.backend", "sqlite"},
-      {"store.sqlite.path", "var/minyi.db"},
+      {"store.sqlite.path", "${paths.state_dir}/minyi.db"},
       {"store.sqlite.synchronous", "FULL"},
       {"store.sqlite.busy_timeout_ms", "5000"},
       {"store.mysql.host", "127.0.0.1"},
@@ -86,7 +86,7 @@ const std::vector<std::pair<std::string, std::string>>& Defaults() {
       {"web.privacy.purpose", "了解群众安全感和对网格工作的满意度，只用于统计分析和改进工作，不用于其他目的"},
       {"web.privacy.retention", "调查结束后保存 3 年，到期删除；统计结果只以汇总形式公布"},
       {"sms.encryption_key", ""},
-      {"sms.encryption_key_file", "var/sms_encryption.key"},
+      {"sms.encryption_key_file", "${paths.state_dir}/sms_encryption.key"},
       {"sms.conversation_ttl_hours", "48"},
       {"sms.max_reasks", "1"},
       {"sms.retention_days", "30"},
@@ -112,6 +112,8 @@ const std::vector<std::pair<std::string, std::string>>& Defaults() {
       {"log.file", ""},
       {"log.max_size_mb", "50"},
       {"log.max_files", "5"},
+      {"paths.data_dir", ""},
+      {"paths.state_dir", ""},
       {"paths.surveys", "conf/surveys"},
       {"paths.areas", "data"},
       {"dashboard.survey", "jiangsu-safety"},
@@ -252,6 +254,48 @@ Result<AutoPtr<AbstractConfiguration>> ReadFile(const std::string& file) {
   return Status::InvalidInput("config file " + file + ": use a .properties, .ini or .json file");
 }
 
+// The directories of PathOptions (README "Deploy" says how they are chosen), from the configured
+// paths.data_dir and paths.state_dir (empty: chosen here) and where the executable is.
+PathOptions ResolveLayout(const AbstractConfiguration& c, const ConfigSources& sources) {
+  PathOptions paths;
+  std::string installed_data;
+  if (!sources.executable.empty()) {
+    Poco::Path share(sources.executable);  // <prefix>/bin/minyi → <prefix>/share/minyi/
+    share.makeParent();
+    share.popDirectory();
+    share.pushDirectory("share");
+    share.pushDirectory("minyi");
+    if (Poco::File(share.toString() + "conf/surveys").exists()) installed_data = share.toString();
+  }
+  paths.data_dir = c.getString("paths.data_dir");
+  if (paths.data_dir.empty()) {
+    paths.installed = !installed_data.empty();
+    paths.data_dir = paths.installed ? installed_data : sources.checkout_dir;
+  }
+  if (paths.data_dir.size() > 1 && paths.data_dir.back() == '/') paths.data_dir.pop_back();
+  paths.state_dir = c.getString("paths.state_dir");
+  if (paths.state_dir.empty()) {
+    // systemd's StateDirectory= sets $STATE_DIRECTORY (a colon-separated list when it names several).
+    const char* systemd = std::getenv("STATE_DIRECTORY");
+    if (systemd != nullptr && *systemd != '\0') {
+      paths.state_dir = std::string(systemd).substr(0, std::string(systemd).find(':'));
+    } else {
+      paths.state_dir = paths.installed ? "/var/lib/minyi" : "var";
+    }
+  }
+  return paths;
+}
+
+// A relative data path that does not exist from the working directory is looked up in data_dir.
+std::string ResolveDataPath(const std::string& path, const std::string& data_dir) {
+  if (path.empty() || data_dir.empty() || Poco::Path(path).isAbsolute() || Poco::File(path).exists())
+    return path;
+  Poco::Path in_data(data_dir + "/");
+  in_data.append(Poco::Path(path));
+  const std::string candidate = in_data.toString();
+  return Poco::File(candidate).exists() ? candidate : path;
+}
+
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> ConfigDefaults() { return Defaults(); }
@@ -272,6 +316,7 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
   layered->add(defaults, 40);
 
   Config config;
+  config.sources = sources;
   std::string file = sources.file;
   if (file.empty()) {
     if (const char* env = std::getenv("MINYI_CONFIG"); env != nullptr) file = env;
@@ -300,6 +345,19 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
     overrides->setString(k, v);
   }
   layered->add(overrides, 10);
+
+  // The chosen directories replace the empty defaults (and are what ${paths.state_dir} expands to).
+  AutoPtr<Poco::Util::MapConfiguration> layout(new Poco::Util::MapConfiguration);
+  bool own_data_dir = false;  // installed, or paths.data_dir given: the pages are in its web/
+  try {
+    config.paths = ResolveLayout(*layered, sources);
+    own_data_dir = config.paths.installed || !layered->getString("paths.data_dir").empty();
+  } catch (const Poco::Exception& e) {
+    return Status::InvalidInput("configuration: " + e.displayText());
+  }
+  layout->setString("paths.data_dir", config.paths.data_dir);
+  layout->setString("paths.state_dir", config.paths.state_dir);
+  layered->add(layout, 5);
 
   const AbstractConfiguration& c = *layered;
   try {
@@ -371,7 +429,7 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
     }
     {
       QuestionnaireConfig& q = config.questionnaire;
-      q.map_dir = c.getString("questionnaire.map_dir");
+      q.map_dir = ResolveDataPath(c.getString("questionnaire.map_dir"), config.paths.data_dir);
       q.wjx_push_secret = c.getString("questionnaire.wjx.push_secret");
       q.txwj_token = c.getString("questionnaire.txwj.token");
       q.wjx_allow_from = CommaList(c.getString("questionnaire.wjx.allow_from"));
@@ -412,13 +470,16 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
     config.log.file = c.getString("log.file");
     MINYI_RETURN_IF_ERROR(ReadInt(c, "log.max_size_mb", 1, 100000, config.log.max_size_mb));
     MINYI_RETURN_IF_ERROR(ReadInt(c, "log.max_files", 1, 1000, config.log.max_files));
-    config.paths.surveys = c.getString("paths.surveys");
-    config.paths.areas = c.getString("paths.areas");
+    config.paths.surveys = ResolveDataPath(c.getString("paths.surveys"), config.paths.data_dir);
+    config.paths.areas = ResolveDataPath(c.getString("paths.areas"), config.paths.data_dir);
     {
       DashboardConfig& d = config.dashboard;
       d.survey = c.getString("dashboard.survey");
       d.web_dir = c.getString("dashboard.web_dir");
-      d.topics = c.getString("dashboard.topics");
+      // Empty in a checkout: the copy in the build directory (dashboards::DefaultWebDir()).
+      if (d.web_dir.empty() && own_data_dir) d.web_dir = config.paths.data_dir + "/web";
+      d.web_dir = ResolveDataPath(d.web_dir, config.paths.data_dir);
+      d.topics = ResolveDataPath(c.getString("dashboard.topics"), config.paths.data_dir);
       MINYI_RETURN_IF_ERROR(ReadInt(c, "dashboard.refresh_ms", 100, 3600000, d.refresh_ms));
       MINYI_RETURN_IF_ERROR(ReadInt(c, "dashboard.session_ttl_minutes", 5, 43200, d.session_ttl_minutes));
       MINYI_RETURN_IF_ERROR(ReadBool(c, "dashboard.secure_cookie", d.secure_cookie));

@@ -67,9 +67,15 @@ struct LogOptions {
   int max_files = 5;
 };
 
+// Where read-only data and state live (README "Deploy"). LoadConfig resolves the relative data paths
+// (paths.surveys, paths.areas, dashboard.topics, questionnaire.map_dir) against data_dir, and the state
+// files' defaults (store.sqlite.path, sms.encryption_key_file) are inside state_dir.
 struct PathOptions {
   std::string surveys = "conf/surveys";  // survey definitions (*.json)
   std::string areas = "data";            // division code CSVs
+  std::string data_dir;    // paths.data_dir, else <exe>/../share/minyi when installed, else the checkout
+  std::string state_dir;   // paths.state_dir, else $STATE_DIRECTORY, else /var/lib/minyi installed, else var
+  bool installed = false;  // data_dir is the install prefix's share/minyi (found next to the executable)
 };
 
 // The officials' dashboards and their access control (dashboards/dashboard_api.h, access_service.h).
@@ -132,6 +138,16 @@ struct WechatConfig {
   long long max_upload_bytes = 67108864;  // the upload page's limit
 };
 
+struct ConfigSources {
+  std::string file;                                            // --config
+  std::vector<std::pair<std::string, std::string>> overrides;  // -D key=value, in order
+  // The running executable (main: /proc/self/exe) and the source tree it was built from: when
+  // <executable's dir>/../share/minyi holds the data (conf/surveys), the binary is installed and never
+  // looks into checkout_dir; otherwise relative data paths are looked up in checkout_dir.
+  std::string executable;
+  std::string checkout_dir;
+};
+
 struct Config {
   sql::StoreOptions store;
   HttpOptions http;
@@ -144,12 +160,8 @@ struct Config {
   SmsConfig sms;
   WechatConfig wechat;
   std::string config_file;  // the file read, empty when none
+  ConfigSources sources;    // what it was loaded from: `serve` loads it again on SIGHUP
   std::vector<std::pair<std::string, std::string>> effective;  // every key's resolved value, in key order
-};
-
-struct ConfigSources {
-  std::string file;                                      // --config
-  std::vector<std::pair<std::string, std::string>> overrides;  // -D key=value, in order
 };
 
 // Builds the configuration. kInvalidInput names the bad key, value or file.

@@ -1,9 +1,11 @@
 // LoadConfig on files (the command-line handling is covered end to end by tests/integration/cli_test.cc).
 #include "cli/config.h"
 
+#include <Poco/File.h>
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <tuple>
@@ -74,6 +76,52 @@ TEST(ConfigTest, HttpOptionsInitialisersAreTheDocumentedDefaults) {
   };
   const HttpOptions defaults;
   EXPECT_EQ(fields(defaults), fields(loaded->http));
+}
+
+// Issue #18: the binary found its data only through the source tree compiled into it. Installed as
+// <prefix>/bin/minyi beside <prefix>/share/minyi, it reads data from there and keeps state in /var/lib/minyi
+// ($STATE_DIRECTORY first); anywhere else it is a checkout build: the source tree, and var/.
+TEST(ConfigTest, LayoutFollowsTheExecutablesInstallPrefix) {
+  const std::string prefix = testing::TempDir() + "layout-prefix";
+  const std::string share = prefix + "/share/minyi";
+  Poco::File(share + "/conf/surveys").createDirectories();
+  ::unsetenv("STATE_DIRECTORY");
+
+  ConfigSources installed;
+  installed.executable = prefix + "/bin/minyi";
+  installed.checkout_dir = "/nonexistent/checkout";
+  auto config = LoadConfig(installed);
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_TRUE(config->paths.installed);
+  EXPECT_EQ(config->paths.data_dir, share);
+  EXPECT_EQ(config->paths.surveys, share + "/conf/surveys");
+  EXPECT_EQ(config->dashboard.web_dir, share + "/web");
+  EXPECT_EQ(config->paths.state_dir, "/var/lib/minyi");
+  EXPECT_EQ(config->store.sqlite.path, "/var/lib/minyi/minyi.db");
+  EXPECT_EQ(config->sms.encryption_key_file, "/var/lib/minyi/sms_encryption.key");
+
+  ::setenv("STATE_DIRECTORY", "/var/lib/minyi-test:/other", 1);  // systemd's StateDirectory=
+  config = LoadConfig(installed);
+  ::unsetenv("STATE_DIRECTORY");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->store.sqlite.path, "/var/lib/minyi-test/minyi.db");
+
+  installed.overrides = {{"paths.state_dir", "/srv/minyi"}, {"paths.data_dir", "/opt/minyi-data"}};
+  config = LoadConfig(installed);
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_FALSE(config->paths.installed);
+  EXPECT_EQ(config->store.sqlite.path, "/srv/minyi/minyi.db");
+  EXPECT_EQ(config->dashboard.web_dir, "/opt/minyi-data/web");
+
+  ConfigSources checkout;
+  checkout.executable = "/nonexistent/build/cli/minyi";
+  checkout.checkout_dir = share;  // stands for a source tree holding conf/surveys
+  config = LoadConfig(checkout);
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_FALSE(config->paths.installed);
+  EXPECT_EQ(config->paths.surveys, share + "/conf/surveys");
+  EXPECT_EQ(config->dashboard.web_dir, "");  // the build directory's copy (dashboards::DefaultWebDir)
+  EXPECT_EQ(config->store.sqlite.path, "var/minyi.db");
 }
 
 }  // namespace

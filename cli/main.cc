@@ -1,4 +1,6 @@
 // minyi: one executable, many subcommands. See command.h for the conventions.
+#include <unistd.h>
+
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -61,9 +63,19 @@ bool SplitAssignment(const std::string& text, std::pair<std::string, std::string
   return true;
 }
 
+// The running executable's path (Linux), which tells an installed binary where its data is.
+std::string SelfExecutable() {
+  std::string path(4096, '\0');
+  const ssize_t n = ::readlink("/proc/self/exe", path.data(), path.size());
+  path.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  return path;
+}
+
 int Main(int argc, char** argv) {
   std::vector<std::string> tokens(argv + 1, argv + argc);
   ConfigSources sources;
+  sources.executable = SelfExecutable();
+  sources.checkout_dir = MINYI_SOURCE_DIR;
   std::size_t i = 0;
   // Global options come before the command.
   for (; i < tokens.size(); ++i) {

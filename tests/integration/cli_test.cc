@@ -6,7 +6,11 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <csignal>
+#include <fstream>
+#include <iterator>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/integration/minyi_process.h"
@@ -74,7 +78,12 @@ TEST(CliConfigTest, LayersFileEnvironmentAndOverridesAndMasksSecrets) {
   EXPECT_TRUE(Contains(r.out, "log.level = warn"));
   EXPECT_TRUE(Contains(r.out, "store.mysql.password = ********"));
   EXPECT_FALSE(Contains(r.out, "hunter2"));
-  EXPECT_TRUE(Contains(r.out, "store.sqlite.path = var/minyi.db"));  // untouched default
+  // The untouched default, in the state directory the tests give every minyi (never the checkout's var/).
+  const std::size_t state = r.out.find("paths.state_dir = ");
+  ASSERT_NE(state, std::string::npos) << r.out;
+  const std::string state_dir = r.out.substr(state + 18, r.out.find('\n', state) - state - 18);
+  EXPECT_EQ(state_dir.rfind("/tmp/minyi-test-", 0), 0u) << state_dir;
+  EXPECT_TRUE(Contains(r.out, "store.sqlite.path = " + state_dir + "/minyi.db\n")) << r.out;
 
   WriteFile(dir.File("typo.properties"), "store.sqlite.pth = x.db\n");
   RunResult bad = RunMinyi({"--config", dir.File("typo.properties"), "config"});
@@ -252,6 +261,70 @@ TEST(CliTerminalTest, ImportReportsNeutraliseEscapeSequences) {
     EXPECT_FALSE(Contains(text, "\x07")) << text;
     EXPECT_FALSE(Contains(text, "\xc2\x9b")) << text;
   }
+}
+
+}  // namespace
+}  // namespace minyi::testing
+
+namespace minyi::testing {
+namespace {
+
+std::string FileText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Regression (issue #18): `demo seed` truncated demo-credentials.txt whatever database it belonged to, so a
+// test's throwaway database replaced the passwords of the one `./minyi.sh run` serves. The file now names
+// its database on its first line, and a file naming another database is kept.
+TEST(CliDemoTest, CredentialsFileOfAnotherDatabaseIsKept) {
+  TempDir dir;
+  const std::string other = "# database: mysql minyi@127.0.0.1:3306/elsewhere\ndemo-admin  kept-password\n";
+  WriteFile(dir.File("demo-credentials.txt"), other);
+  RunResult seeded =
+      RunMinyi({"-D", "store.sqlite.path=" + dir.File("minyi.db"), "demo", "seed", "--responses", "10"});
+  ASSERT_EQ(seeded.exit_code, 0) << seeded.err;
+  EXPECT_TRUE(Contains(seeded.out, "belongs to another database")) << seeded.out;
+  EXPECT_TRUE(Contains(seeded.out, "demo-admin ")) << seeded.out;  // the new passwords are still shown
+  EXPECT_EQ(FileText(dir.File("demo-credentials.txt")), other);
+
+  TempDir fresh;
+  RunResult own =
+      RunMinyi({"-D", "store.sqlite.path=" + fresh.File("minyi.db"), "demo", "seed", "--responses", "10"});
+  ASSERT_EQ(own.exit_code, 0) << own.err;
+  EXPECT_EQ(FileText(fresh.File("demo-credentials.txt"))
+                .rfind("# database: sqlite " + fresh.File("minyi.db") + "\n", 0),
+            0u);
+}
+
+// `systemctl reload minyi` (SIGHUP): the configuration file is read again and log.level applied; a file that
+// no longer loads leaves the running configuration in place.
+TEST(CliServeTest, SighupReloadsTheLogLevel) {
+  TempDir dir;
+  const std::string config = dir.File("minyi.properties");
+  WriteFile(config, "log.level = info\n");
+  ServerProcess server({"--config", config, "-D", "store.sqlite.path=" + dir.File("minyi.db"), "-D",
+                        "aggregator.interval_ms=0"});
+  ASSERT_TRUE(server.started()) << server.log();
+  auto wait_for_log = [&](const std::string& text) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (Contains(FileText(server.log_path()), text)) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  };
+  WriteFile(config, "log.level = debug\nhttp.max_queued = 7\n");
+  ASSERT_EQ(::kill(server.pid(), SIGHUP), 0);
+  EXPECT_TRUE(wait_for_log("SIGHUP: configuration reloaded, log.level = debug"))
+      << FileText(server.log_path());
+  EXPECT_TRUE(wait_for_log("SIGHUP: http.max_queued changed; it takes effect at the next restart"));
+  WriteFile(config, "log.levle = warn\n");
+  ASSERT_EQ(::kill(server.pid(), SIGHUP), 0);
+  EXPECT_TRUE(wait_for_log("configuration not reloaded, keeping the running one"))
+      << FileText(server.log_path());
+  EXPECT_EQ(HttpGet(server.port(), "/healthz").status, 200);  // still serving
+  EXPECT_EQ(server.Stop(), 0) << server.log();
 }
 
 }  // namespace

@@ -31,9 +31,17 @@ std::string ReadAll(const std::string& path) {
 
 std::string MinyiPath() { return std::string(MINYI_BINARY_DIR) + "/cli/minyi"; }
 
+std::vector<std::string> WithTestState(const std::vector<std::string>& args) {
+  static const TempDir state;  // this test process's, removed at exit
+  std::vector<std::string> all = {"-D", "paths.state_dir=" + state.path()};
+  all.insert(all.end(), args.begin(), args.end());
+  return all;
+}
+
 RunResult RunMinyi(const std::vector<std::string>& args, const std::string& stdin_text) {
   Poco::Pipe in_pipe, out_pipe, err_pipe;
-  Poco::ProcessHandle handle = Poco::Process::launch(MinyiPath(), args, MINYI_SOURCE_DIR, &in_pipe, &out_pipe, &err_pipe);
+  Poco::ProcessHandle handle = Poco::Process::launch(MinyiPath(), WithTestState(args), MINYI_SOURCE_DIR,
+                                                     &in_pipe, &out_pipe, &err_pipe);
   {
     Poco::PipeOutputStream in(in_pipe);
     in << stdin_text;
@@ -95,7 +103,8 @@ ServerProcess::ServerProcess(const std::vector<std::string>& global_args) {
   args.insert(args.end(), global_args.begin(), global_args.end());
   args.insert(args.end(), {"-D", "http.port=0", "-D", "log.file=" + log_path_, "serve", "--port-file", port_file,
                       "--routes-file", routes_file()});
-  handle_ = std::make_unique<Poco::ProcessHandle>(Poco::Process::launch(MinyiPath(), args, MINYI_SOURCE_DIR, nullptr, nullptr, nullptr));
+  handle_ = std::make_unique<Poco::ProcessHandle>(
+      Poco::Process::launch(MinyiPath(), WithTestState(args), MINYI_SOURCE_DIR, nullptr, nullptr, nullptr));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < deadline) {
     std::string text = ReadAll(port_file);

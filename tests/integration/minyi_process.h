@@ -22,6 +22,12 @@ struct RunResult {
 // The minyi binary of this build.
 std::string MinyiPath();
 
+// `-D paths.state_dir=<this test process's temporary directory>` before `args`: every minyi the tests
+// start keeps its state (the default SQLite file, key files, demo-credentials.txt on MySQL) there, never
+// in the checkout's var/ (issue 18). A test's own -D options come later and win. RunMinyi and
+// ServerProcess add it.
+std::vector<std::string> WithTestState(const std::vector<std::string>& args);
+
 // Runs `minyi <global...> <args...>` to completion. `global` typically holds -D options.
 RunResult RunMinyi(const std::vector<std::string>& args, const std::string& stdin_text = "");
 
