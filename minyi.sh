@@ -22,6 +22,8 @@ JOBS=${MINYI_JOBS:-2}
 # Debian 12 packages. Keep in sync with cmake/MinyiDependencies.cmake and README "Set-up".
 APT_PACKAGES=(
   build-essential cmake pkg-config git ca-certificates
+  # The architecture checks (tests/arch): the include graph between components.
+  python3
   libpoco-dev libmysqlcppconn-dev libboost-dev libspdlog-dev libfmt-dev libsqlite3-dev libsodium-dev
   libicu-dev libphonenumber-dev libfreexl-dev
   libxlsxwriter-dev libreadstat-dev

@@ -14,6 +14,7 @@
 #include "collector/sms/reply_parser.h"
 #include "collector/sms/unicode_text.h"
 #include "core/csv.h"
+#include "core/privacy.h"
 
 namespace minyi::collector::sms {
 namespace {

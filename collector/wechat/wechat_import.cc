@@ -12,6 +12,7 @@
 #include "collector/wechat/text_decoder.h"
 #include "core/collector_counters.h"
 #include "core/csv.h"
+#include "core/privacy.h"
 
 namespace minyi::collector::wechat {
 namespace {
