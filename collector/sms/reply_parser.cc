@@ -4,9 +4,14 @@
 #include <optional>
 #include <utility>
 
-#include "collector/sms/unicode_text.h"
+#include "core/text/unicode_text.h"
 
 namespace minyi::collector::sms {
+
+using text::IsCjkIdeograph;
+using text::NfkcFold;
+using text::ToUtf32;
+using text::ToUtf8;
 namespace {
 
 bool IsAsciiLetter(char32_t c) { return c >= U'a' && c <= U'z'; }

@@ -7,12 +7,12 @@
 
 #include "collector/response_import.h"
 #include "collector/sms/reply_parser.h"
-#include "collector/sms/unicode_text.h"
 #include "collector/wechat/solitaire.h"
 #include "collector/wechat/text_decoder.h"
 #include "core/collector_counters.h"
 #include "core/csv.h"
 #include "core/privacy.h"
+#include "core/text/unicode_text.h"
 
 namespace minyi::collector::wechat {
 namespace {
@@ -205,7 +205,7 @@ WechatImporter::WechatImporter(const SurveyDefinition& survey, const AreaRegistr
   }
   for (const WechatPrompt& prompt : survey_.wechat->prompts) {
     std::vector<std::string> folded;
-    for (const std::string& marker : prompt.markers) folded.push_back(sms::NfkcFold(marker));
+    for (const std::string& marker : prompt.markers) folded.push_back(text::NfkcFold(marker));
     std::vector<const Question*> questions;
     for (const std::string& code : prompt.questions) {
       if (const Question* q = survey_.FindQuestion(code)) questions.push_back(q);
@@ -437,7 +437,7 @@ void WechatImporter::Handle(const std::string& file, const std::string& file_gro
   if (IsGridWorker(g, m)) {
     ++report_.grid_worker_messages;
     if (m.kind != MessageKind::kText) return;
-    std::string folded = sms::NfkcFold(m.text);
+    std::string folded = text::NfkcFold(m.text);
     std::vector<const Question*> questions = MatchPrompt(folded);
     if (questions.empty() || SeenBefore(g, m)) return;
     Prompt p{m.time_ms, m.sender_name, std::move(folded), std::move(questions)};
@@ -461,7 +461,7 @@ void WechatImporter::HandleReply(const std::string& file, Group& g, const ChatMe
   const bool in_window = latest != nullptr && m.time_ms - latest->time_ms <= window;
   const Prompt* prompt = nullptr;
   if (m.kind == MessageKind::kQuote) {
-    const std::string quoted = sms::NfkcFold(Trim(m.quoted_text));
+    const std::string quoted = text::NfkcFold(Trim(m.quoted_text));
     for (auto it = g.prompts.rbegin(); it != g.prompts.rend() && !quoted.empty(); ++it) {
       if (it->time_ms > m.time_ms) continue;
       const bool name_ok = m.quoted_name.empty() || m.quoted_name == it->sender_name;
@@ -625,7 +625,7 @@ void WechatImporter::HandleSolitaire(const std::string& file, Group& g, const Ch
   Thread& t = threads_[g.key + '\x1f' + list.header];
   if (!t.counted) {
     t.counted = true;
-    t.questions = MatchPrompt(sms::NfkcFold(list.topic.empty() ? list.header : list.topic));
+    t.questions = MatchPrompt(text::NfkcFold(list.topic.empty() ? list.header : list.topic));
     if (!t.questions.empty()) {
       ChatMessage creator = m;
       if (!m.solitaire_creator.empty()) {
