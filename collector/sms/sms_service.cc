@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "collector/response_import.h"
-#include "collector/sms/reply_parser.h"
+#include "collector/common/reply_parser.h"
 #include "core/csv.h"
 #include "core/privacy.h"
 #include "core/text/unicode_text.h"

@@ -6,7 +6,7 @@
 #include <tuple>
 
 #include "collector/response_import.h"
-#include "collector/sms/reply_parser.h"
+#include "collector/common/reply_parser.h"
 #include "collector/wechat/solitaire.h"
 #include "collector/wechat/text_decoder.h"
 #include "core/collector_counters.h"
@@ -262,7 +262,7 @@ std::vector<const Question*> WechatImporter::MatchPrompt(const std::string& fold
 
 bool WechatImporter::MayHoldAnswer(std::string_view text,
                                    const std::vector<const Question*>& questions) const {
-  // Everything the reply parser reads (collector/sms/reply_parser.h): ASCII digits and letters,
+  // Everything the reply parser reads (collector/common/reply_parser.h): ASCII digits and letters,
   // fullwidth, circled, enclosed and dingbat forms, Chinese numerals, option labels and aliases,
   // opt-out words. Anything else cannot give an answer.
   static const char* const kNumerals[] = {"一", "二", "三", "四", "五", "六", "七",   "八",
@@ -551,29 +551,29 @@ bool WechatImporter::Record(const std::string& file, Group& g, const ChatMessage
       if (a == found->second.answers.end()) pending.push_back(q);
     }
   }
-  sms::ParsedReply parsed;
+  ParsedReply parsed;
   if (!pending.empty() && pending.size() < questions.size()) {
-    parsed = sms::ParseReply(text, pending);
-    if (parsed.kind == sms::ReplyKind::kUnparseable) parsed = sms::ParseReply(text, questions);
+    parsed = ParseReply(text, pending);
+    if (parsed.kind == ReplyKind::kUnparseable) parsed = ParseReply(text, questions);
   } else {
-    parsed = sms::ParseReply(text, questions);
+    parsed = ParseReply(text, questions);
   }
-  if (parsed.kind == sms::ReplyKind::kUnparseable && questions.size() > 1) {
+  if (parsed.kind == ReplyKind::kUnparseable && questions.size() > 1) {
     // A reply to one question only ("很满意" to a prompt asking security, then grid): accepted when
     // exactly one of the questions reads it, so nothing is guessed.
-    std::vector<sms::ParsedReply> single;
+    std::vector<ParsedReply> single;
     for (const Question* q : questions) {
-      sms::ParsedReply one = sms::ParseReply(text, {q});
-      if (one.kind == sms::ReplyKind::kAnswers && !one.answers.empty()) single.push_back(std::move(one));
+      ParsedReply one = ParseReply(text, {q});
+      if (one.kind == ReplyKind::kAnswers && !one.answers.empty()) single.push_back(std::move(one));
     }
     if (single.size() == 1) parsed = std::move(single.front());
   }
-  if (parsed.kind == sms::ReplyKind::kOptOut) {
+  if (parsed.kind == ReplyKind::kOptOut) {
     ++report_.not_answers;
     AddIssue(file, m.line, "ignored", "an opt-out word (" + parsed.reason + "): not an answer", text);
     return false;
   }
-  if (parsed.kind != sms::ReplyKind::kAnswers || parsed.answers.empty()) {
+  if (parsed.kind != ReplyKind::kAnswers || parsed.answers.empty()) {
     ++report_.not_understood;
     AddIssue(file, m.line, "not_understood", parsed.reason.empty() ? "no answer found" : parsed.reason, text);
     return false;

@@ -1,4 +1,4 @@
-#include "collector/sms/reply_parser.h"
+#include "collector/common/reply_parser.h"
 
 #include <algorithm>
 #include <optional>
@@ -6,7 +6,7 @@
 
 #include "core/text/unicode_text.h"
 
-namespace minyi::collector::sms {
+namespace minyi::collector {
 
 using text::IsCjkIdeograph;
 using text::NfkcFold;
@@ -350,4 +350,4 @@ ParsedReply ParseReply(std::string_view text, const std::vector<const Question*>
   return result;
 }
 
-}  // namespace minyi::collector::sms
+}  // namespace minyi::collector
