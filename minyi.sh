@@ -25,6 +25,8 @@ JOBS=${MINYI_JOBS:-2}
 # when they are installed).
 APT_PACKAGES=(
   build-essential cmake pkg-config git ca-certificates
+  # The architecture checks (tests/arch): the include graph between components.
+  python3
   libpoco-dev libmysqlcppconn-dev libboost-dev libspdlog-dev libfmt-dev libsqlite3-dev libsodium-dev
   libicu-dev libphonenumber-dev libfreexl-dev
   libxlsxwriter-dev libreadstat-dev
@@ -87,7 +89,7 @@ run() {
 
 # npm packages, each installed once (again when its package-lock.json changes): Apache ECharts for
 # the dashboards (dashboards/web; the build copies it into the build directory, never into git) and
-# playwright-core for the browser tests (tests/browser).
+# playwright-core for the browser tests (tests/browser) and jscpd for the duplicate-code report (tests/arch).
 node_deps() {
   if ! command -v npm >/dev/null 2>&1; then
     echo "minyi.sh: npm not found: the dashboards will show tables without charts, browser tests are skipped" >&2
@@ -99,6 +101,10 @@ node_deps() {
   fi
   if [ ! -d tests/browser/node_modules/playwright-core ]; then
     (cd tests/browser && npm ci --no-audit --no-fund)
+  fi
+  if [ ! -x tests/arch/node_modules/.bin/jscpd ] ||
+     [ tests/arch/package-lock.json -nt tests/arch/node_modules/.package-lock.json ]; then
+    (cd tests/arch && npm ci --no-audit --no-fund)
   fi
 }
 

@@ -6,12 +6,12 @@
 #include <string>
 #include <vector>
 
-#include "collector/sms/reply_parser.h"
+#include "collector/common/reply_parser.h"
 #include "core/survey.h"
 
 namespace {
 
-using minyi::collector::sms::ParseReply;
+using minyi::collector::ParseReply;
 
 const minyi::SurveyDefinition& Survey() {
   static const minyi::SurveyDefinition survey = [] {

@@ -6,6 +6,7 @@
 
 #include "collector/response_import.h"
 #include "collector/web_access.h"
+#include "core/privacy.h"
 
 namespace minyi::collector {
 namespace {

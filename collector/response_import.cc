@@ -16,6 +16,7 @@
 #include "core/csv.h"
 #include "core/csv_cell.h"
 #include "core/population.h"
+#include "core/privacy.h"
 
 namespace minyi::collector {
 namespace {
@@ -23,24 +24,6 @@ namespace {
 constexpr std::size_t kMaxIdBytes = 191;  // fits an indexed VARCHAR on every supported backend
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-bool IsMobile(std::string_view digits) {
-  return digits.size() == 11 && digits[0] == '1' && digits[1] >= '3' && digits[1] <= '9' &&
-         std::all_of(digits.begin(), digits.end(), IsDigit);
-}
-
-// Offset of the mobile number inside a run of digits that may carry a country prefix; npos if none.
-std::size_t MobileOffset(std::string_view digits) {
-  if (IsMobile(digits)) return 0;
-  if (digits.size() == 13 && digits.substr(0, 2) == "86" && IsMobile(digits.substr(2))) return 2;
-  if (digits.size() == 15 && digits.substr(0, 4) == "0086" && IsMobile(digits.substr(4))) return 4;
-  return std::string_view::npos;
-}
-
-// Masks the digits at positions[offset + 3 .. offset + 6] of `out`.
-void MaskAt(std::string& out, const std::vector<std::size_t>& positions, std::size_t offset) {
-  for (std::size_t k = offset + 3; k < offset + 7; ++k) out[positions[k]] = '*';
-}
 
 struct Columns {
   std::optional<std::size_t> source_ref, survey, period, town, channel, submitted_at, respondent_key, weight,
@@ -435,75 +418,6 @@ std::string CanonicalCsvRow(const Response& response, const SurveyDefinition& su
     out += CsvQuote(cell);
   }
   return out + "\n";
-}
-
-bool LooksLikePhoneNumber(std::string_view value) {
-  std::string compact;
-  for (char c : Trim(value)) {
-    if (c == ' ' || c == '-' || c == '.' || c == '(' || c == ')') continue;
-    compact += c;
-  }
-  if (compact.empty()) return false;
-  bool international = false;
-  std::string_view digits = compact;
-  if (digits[0] == '+') {
-    digits.remove_prefix(1);
-    international = true;
-  }
-  if (digits.empty() || !std::all_of(digits.begin(), digits.end(), IsDigit)) return false;
-  if (MobileOffset(digits) != std::string_view::npos) return true;
-  // Any other international (E.164) number, e.g. a landline +86 25 ..., or a foreign mobile.
-  if (international && digits.size() >= 7 && digits.size() <= 15) return true;
-  return digits.substr(0, 4) == "0086" && digits.size() >= 11;
-}
-
-std::string MaskPhoneNumbers(std::string_view text) {
-  std::string out(text);
-  if (std::count_if(text.begin(), text.end(), IsDigit) < 11) return out;  // the common case: nothing to mask
-  const std::size_t n = text.size();
-  std::size_t i = 0;
-  std::vector<std::size_t> positions;
-  std::vector<std::size_t> run;
-  while (i < n) {
-    if (!IsDigit(text[i]) || (i > 0 && IsDigit(text[i - 1]))) {
-      ++i;
-      continue;
-    }
-    // Digits from here, allowing a single space or dash between groups ("138 1234 5678").
-    positions.clear();
-    std::size_t j = i;
-    while (j < n && positions.size() <= 15) {
-      if (IsDigit(text[j])) {
-        positions.push_back(j++);
-      } else if ((text[j] == ' ' || text[j] == '-') && j + 1 < n && IsDigit(text[j + 1])) {
-        ++j;
-      } else {
-        break;
-      }
-    }
-    if (positions.size() >= 11) {
-      std::string digits;
-      for (std::size_t p : positions) digits += text[p];
-      const std::size_t offset = MobileOffset(digits);
-      if (offset != std::string_view::npos) {
-        MaskAt(out, positions, offset);
-      } else {
-        // The groups together are not one number; try each contiguous run on its own.
-        std::size_t start = 0;
-        for (std::size_t k = 1; k <= positions.size(); ++k) {
-          if (k == positions.size() || positions[k] != positions[k - 1] + 1) {
-            run.assign(positions.begin() + static_cast<std::ptrdiff_t>(start),
-                       positions.begin() + static_cast<std::ptrdiff_t>(k));
-            const std::size_t run_offset = MobileOffset(text.substr(run.front(), run.size()));
-            if (run_offset != std::string_view::npos) MaskAt(out, run, run_offset);
-            start = k;
-          }
-        }
-      }
-    }
-    i = std::max(j, i + 1);
-  }
-  return out;
 }
 
 }  // namespace minyi::collector

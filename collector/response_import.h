@@ -44,6 +44,7 @@
 #include "collector/import_issue.h"
 #include "core/areas.h"
 #include "core/ports.h"
+#include "core/privacy.h"  // LooksLikePhoneNumber, MaskPhoneNumbers (once, for every channel)
 #include "core/status.h"
 #include "core/survey.h"
 
@@ -89,14 +90,5 @@ std::string FormatImportReport(const ImportReport& report, const std::string& so
 // `survey`; answers to other questions are not written.
 std::string CanonicalCsvHeader(const SurveyDefinition& survey);
 std::string CanonicalCsvRow(const Response& response, const SurveyDefinition& survey);
-
-// True when `value` looks like a phone number: a mainland mobile in any common spelling
-// (13812345678, +86 138-1234-5678, 008613812345678, 86 13812345678), any "+<7..15 digits>" E.164
-// number, or "0086..." (spaces, dashes, dots and parentheses ignored).
-bool LooksLikePhoneNumber(std::string_view value);
-
-// Replaces the middle four digits of every mainland mobile number (an 11-digit run 1[3-9]xxxxxxxxx
-// not touching other digits) with '*': "call 13812345678" → "call 138****5678".
-std::string MaskPhoneNumbers(std::string_view text);
 
 }  // namespace minyi::collector

@@ -318,18 +318,6 @@ TEST_F(ResponseImportTest, EmptyFileHasNoHeader) {
   }
 }
 
-TEST(PhoneNumberTest, Detection) {
-  for (const char* phone : {"13812345678", "+8613812345678", "008613812345678", "86 138-1234-5678",
-                            "(+86) 138 1234 5678", "+86 25 8371 2345", "0086-25-83712345",
-                            "+1 415 555 0100"}) {
-    EXPECT_TRUE(LooksLikePhoneNumber(phone)) << phone;
-  }
-  for (const char* key : {"k-1", "12812345678", "1381234567", "138123456789", "a3f9c0d1e2b4", "20240512",
-                          "86", "+12345", "v1-13", "+abc"}) {
-    EXPECT_FALSE(LooksLikePhoneNumber(key)) << key;
-  }
-}
-
 TEST_F(ResponseImportTest, HashLikeKeysHoldingElevenDigitsAreNotPhoneNumbers) {
   Result<ImportReport> report =
       Import(kHeader + Row("h1", "jiangsu-safety,2024,320102002,web,,a13812345678b0c1d2,1,1,2,1,30-39,") +
@@ -361,16 +349,6 @@ TEST_F(ResponseImportTest, CanonicalCsvRoundTrip) {
   EXPECT_EQ(store_.rows[0].ContentHash(), r.ContentHash());
   EXPECT_EQ(store_.rows[0].submitted_at_ms, 1715475693123);
   EXPECT_EQ(store_.rows[0].answers, r.answers);
-}
-
-TEST(PhoneNumberTest, Masking) {
-  EXPECT_EQ(MaskPhoneNumbers("请联系13812345678谢谢"), "请联系138****5678谢谢");
-  EXPECT_EQ(MaskPhoneNumbers("+8613812345678"), "+86138****5678");
-  EXPECT_EQ(MaskPhoneNumbers("tel 138 1234 5678."), "tel 138 **** 5678.");
-  EXPECT_EQ(MaskPhoneNumbers("2024 13812345678"), "2024 138****5678");
-  EXPECT_EQ(MaskPhoneNumbers("138123456789"), "138123456789");
-  EXPECT_EQ(MaskPhoneNumbers("3号楼 张阿姨 1"), "3号楼 张阿姨 1");
-  EXPECT_EQ(MaskPhoneNumbers("a,13912345678,b,15012345678"), "a,139****5678,b,150****5678");
 }
 
 TEST_F(ResponseImportTest, PhoneNumberInACommentIsMaskedInAnswerAndRawPayload) {

@@ -1,11 +1,5 @@
-// Residents' comments on the dashboards: masking of personal data before display, and keyword-topic
-// counts from a dictionary (conf/topics.json).
-//
-// Masking is a heuristic, not a guarantee (README "Dashboards"): it hides digit runs of 7 or more
-// digits (phone numbers, 18-character ID-card numbers with a final X, house-number strings), also in
-// full-width digits and with - or spaces between groups, e-mail addresses, the 2-3 characters after
-// 我叫 / 姓名 / 名字叫 / 联系人 / 本人, and the surname before 先生 / 女士 / 阿姨 / 师傅. Names
-// mentioned any other way ("王建国说...") are NOT recognized.
+// Residents' comments on the dashboards: keyword-topic counts from a dictionary (conf/topics.json).
+// Masking of personal data before display is MaskPersonalInfo (core/privacy.h).
 #pragma once
 
 #include <cstdint>
@@ -16,9 +10,6 @@
 #include "core/status.h"
 
 namespace minyi::dashboards {
-
-// The masked text; valid UTF-8 in, valid UTF-8 out.
-std::string MaskPersonalInfo(std::string_view text);
 
 struct Topic {
   std::string name;                   // "夜间照明"

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "core/csv_cell.h"
+#include "core/privacy.h"
 #include "dashboards/guard.h"
 
 namespace minyi::dashboards {

@@ -9,7 +9,7 @@
 #include "aggregator/weighting.h"
 #include "core/analysis.h"
 #include "core/population.h"
-#include "dashboards/comments.h"
+#include "core/privacy.h"
 #include "exports/format.h"
 #include "exports/microdata_layout.h"
 #include "exports/release.h"
@@ -396,7 +396,7 @@ class Exporter {
             number(plan.first, found->second);
           }
         } else {
-          text(plan.first, dashboards::MaskPersonalInfo(it->second.front()));
+          text(plan.first, MaskPersonalInfo(it->second.front()));
         }
       }
       MINYI_RETURN_IF_ERROR(emit(cells_));
@@ -414,7 +414,7 @@ class Exporter {
         auto it = r.answers.find(plan.question->code);
         if (it == r.answers.end() || it->second.empty()) continue;
         std::size_t& w = text_widths_[plan.question->code];
-        w = std::max(w, std::min(dashboards::MaskPersonalInfo(it->second.front()).size(), kMaxStatStringBytes));
+        w = std::max(w, std::min(MaskPersonalInfo(it->second.front()).size(), kMaxStatStringBytes));
       }
       MINYI_RETURN_IF_ERROR(emit(cells_));
     }

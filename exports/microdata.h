@@ -6,7 +6,7 @@
 // digits of SHA-256(salt, key) with a salt that is random per live export (ids cannot be linked
 // across exports) or the release's own random salt (so a release exported twice gives the same
 // bytes, and its ids cannot be linked to another release's). Text answers are masked with the
-// dashboards' MaskPersonalInfo (phone, ID-card and e-mail numbers, names after 我叫/姓名/...,
+// MaskPersonalInfo of core/privacy.h (phone, ID-card and e-mail numbers, names after 我叫/姓名/...,
 // surnames before 先生/女士/...): a heuristic, documented as such in the codebook. Source references,
 // raw payloads and respondent keys are never written.
 //

@@ -18,14 +18,14 @@
 #include <set>
 #include <sstream>
 
-#include "collector/sms/unicode_text.h"
+#include "core/text/unicode_text.h"
 
 namespace minyi::collector::questionnaire {
 namespace {
 
-using sms::NfkcFold;
-using sms::ToUtf32;
-using sms::ToUtf8;
+using text::NfkcFold;
+using text::ToUtf32;
+using text::ToUtf8;
 
 // Trims ASCII whitespace, NBSP and the ideographic space (exported headers carry trailing spaces).
 std::string TrimAll(std::string_view s) {

@@ -22,6 +22,7 @@
 
 #include "collector/questionnaire/xls_limits.h"
 #include "core/csv.h"
+#include "core/text/unicode_text.h"
 
 namespace minyi::collector::questionnaire {
 namespace {
@@ -49,42 +50,6 @@ std::string FormatNumber(double v) {
     std::snprintf(buf, sizeof buf, "%.15g", v);
   }
   return buf;
-}
-
-bool IsStrictUtf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    std::size_t extra = 0;
-    unsigned cp = 0;
-    if (b < 0x80) {
-      ++i;
-      continue;
-    } else if (b >= 0xC2 && b <= 0xDF) {
-      extra = 1;
-      cp = b & 0x1Fu;
-    } else if ((b & 0xF0) == 0xE0) {
-      extra = 2;
-      cp = b & 0x0Fu;
-    } else if (b >= 0xF0 && b <= 0xF4) {
-      extra = 3;
-      cp = b & 0x07u;
-    } else {
-      return false;
-    }
-    if (i + extra >= s.size()) return false;  // truncated sequence
-    for (std::size_t k = 1; k <= extra; ++k) {
-      const auto c = static_cast<unsigned char>(s[i + k]);
-      if ((c & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (c & 0x3Fu);
-    }
-    if ((extra == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-        (extra == 3 && (cp < 0x10000 || cp > 0x10FFFF))) {
-      return false;
-    }
-    i += extra + 1;
-  }
-  return true;
 }
 
 Result<std::string> Gb18030ToUtf8(std::string_view bytes) {
@@ -807,11 +772,11 @@ Result<std::string> DecodeText(std::string_view bytes, TextEncoding* encoding) {
   if (bytes.substr(0, 3) == kUtf8Bom) {
     if (encoding != nullptr) *encoding = TextEncoding::kUtf8Bom;
     bytes.remove_prefix(3);
-    if (!IsStrictUtf8(bytes))
+    if (!text::IsValidUtf8(bytes))
       return Status::InvalidInput("the file starts with a UTF-8 BOM but is not UTF-8");
     return std::string(bytes);
   }
-  if (IsStrictUtf8(bytes)) {
+  if (text::IsValidUtf8(bytes)) {
     if (encoding != nullptr) *encoding = TextEncoding::kUtf8;
     return std::string(bytes);
   }

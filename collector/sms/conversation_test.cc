@@ -26,11 +26,13 @@
 #include "collector/sms/sender.h"
 #include "collector/sms/sms_routes.h"
 #include "collector/sms/sms_service.h"
-#include "collector/sms/unicode_text.h"
+#include "core/text/unicode_text.h"
 #include "sql/sms_store.h"
 #include "sql/store.h"
 
 namespace minyi::collector::sms {
+
+using text::Utf16Length;
 namespace {
 
 constexpr const char* kSurvey = "jiangsu-safety";

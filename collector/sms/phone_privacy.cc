@@ -28,14 +28,6 @@ std::string Hex(const unsigned char* data, std::size_t size) {
   return out;
 }
 
-std::string DigitsOf(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c >= '0' && c <= '9') out.push_back(c);
-  }
-  return out;
-}
-
 }  // namespace
 
 Result<std::string> NormalizePhone(std::string_view input) {
@@ -51,13 +43,6 @@ Result<std::string> NormalizePhone(std::string_view input) {
   std::string e164;
   util->Format(number, PhoneNumberUtil::E164, &e164);
   return e164;
-}
-
-std::string MaskPhone(std::string_view phone) {
-  std::string digits = DigitsOf(phone);
-  if (phone.substr(0, 1) == "+" && digits.size() == 13 && digits.compare(0, 2, "86") == 0) digits.erase(0, 2);
-  if (digits.size() < 7) return "****";
-  return digits.substr(0, 3) + "****" + digits.substr(digits.size() - 4);
 }
 
 Result<RespondentKeyer> RespondentKeyer::Create(const std::string& secret) {

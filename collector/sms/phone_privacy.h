@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/privacy.h"  // MaskPhone, for every component
 #include "core/status.h"
 
 namespace minyi::collector::sms {
@@ -21,10 +22,6 @@ namespace minyi::collector::sms {
 // "(0)138 1234 5678"; numbers without a country code are read as Chinese (region CN). kInvalidInput
 // (with the masked input) when the text is not a valid phone number.
 Result<std::string> NormalizePhone(std::string_view input);
-
-// "138****5678": the first 3 and last 4 digits of the national number. Works on E.164 and on bare
-// digits; text with fewer than 7 digits becomes "****".
-std::string MaskPhone(std::string_view phone);
 
 // The respondent key: lowercase hex HMAC-SHA256(secret, "respondent\n" + E.164), the web collector's
 // formula for respondent keys (collector/web_crypto.h). Stable for a given secret, so the

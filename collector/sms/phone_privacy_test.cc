@@ -31,13 +31,6 @@ TEST(NormalizePhoneTest, InvalidNumbersAreRejectedWithoutEchoingThem) {
   EXPECT_EQ(NormalizePhone("1381234567").status().message().find("1381234567"), std::string::npos);
 }
 
-TEST(MaskPhoneTest, ShowsOnlyPrefixAndLastFour) {
-  EXPECT_EQ(MaskPhone("+8613812345678"), "138****5678");
-  EXPECT_EQ(MaskPhone("13812345678"), "138****5678");
-  EXPECT_EQ(MaskPhone("+14155552671"), "141****2671");
-  EXPECT_EQ(MaskPhone("123"), "****");
-}
-
 TEST(RespondentKeyerTest, KeyedStableAndSecretDependent) {
   EXPECT_FALSE(RespondentKeyer::Create("short").ok());
   auto a = RespondentKeyer::Create("0123456789abcdef-secret");

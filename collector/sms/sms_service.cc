@@ -11,11 +11,17 @@
 #include <sstream>
 
 #include "collector/response_import.h"
-#include "collector/sms/reply_parser.h"
-#include "collector/sms/unicode_text.h"
+#include "collector/common/reply_parser.h"
 #include "core/csv.h"
+#include "core/privacy.h"
+#include "core/text/unicode_text.h"
 
 namespace minyi::collector::sms {
+
+using text::NfkcFold;
+using text::ToUtf32;
+using text::ToUtf8;
+using text::Utf16Length;
 namespace {
 
 constexpr std::size_t kSegment = 70;

@@ -6,12 +6,13 @@
 #include <tuple>
 
 #include "collector/response_import.h"
-#include "collector/sms/reply_parser.h"
-#include "collector/sms/unicode_text.h"
+#include "collector/common/reply_parser.h"
 #include "collector/wechat/solitaire.h"
 #include "collector/wechat/text_decoder.h"
 #include "core/collector_counters.h"
 #include "core/csv.h"
+#include "core/privacy.h"
+#include "core/text/unicode_text.h"
 
 namespace minyi::collector::wechat {
 namespace {
@@ -204,7 +205,7 @@ WechatImporter::WechatImporter(const SurveyDefinition& survey, const AreaRegistr
   }
   for (const WechatPrompt& prompt : survey_.wechat->prompts) {
     std::vector<std::string> folded;
-    for (const std::string& marker : prompt.markers) folded.push_back(sms::NfkcFold(marker));
+    for (const std::string& marker : prompt.markers) folded.push_back(text::NfkcFold(marker));
     std::vector<const Question*> questions;
     for (const std::string& code : prompt.questions) {
       if (const Question* q = survey_.FindQuestion(code)) questions.push_back(q);
@@ -261,7 +262,7 @@ std::vector<const Question*> WechatImporter::MatchPrompt(const std::string& fold
 
 bool WechatImporter::MayHoldAnswer(std::string_view text,
                                    const std::vector<const Question*>& questions) const {
-  // Everything the reply parser reads (collector/sms/reply_parser.h): ASCII digits and letters,
+  // Everything the reply parser reads (collector/common/reply_parser.h): ASCII digits and letters,
   // fullwidth, circled, enclosed and dingbat forms, Chinese numerals, option labels and aliases,
   // opt-out words. Anything else cannot give an answer.
   static const char* const kNumerals[] = {"一", "二", "三", "四", "五", "六", "七",   "八",
@@ -436,7 +437,7 @@ void WechatImporter::Handle(const std::string& file, const std::string& file_gro
   if (IsGridWorker(g, m)) {
     ++report_.grid_worker_messages;
     if (m.kind != MessageKind::kText) return;
-    std::string folded = sms::NfkcFold(m.text);
+    std::string folded = text::NfkcFold(m.text);
     std::vector<const Question*> questions = MatchPrompt(folded);
     if (questions.empty() || SeenBefore(g, m)) return;
     Prompt p{m.time_ms, m.sender_name, std::move(folded), std::move(questions)};
@@ -460,7 +461,7 @@ void WechatImporter::HandleReply(const std::string& file, Group& g, const ChatMe
   const bool in_window = latest != nullptr && m.time_ms - latest->time_ms <= window;
   const Prompt* prompt = nullptr;
   if (m.kind == MessageKind::kQuote) {
-    const std::string quoted = sms::NfkcFold(Trim(m.quoted_text));
+    const std::string quoted = text::NfkcFold(Trim(m.quoted_text));
     for (auto it = g.prompts.rbegin(); it != g.prompts.rend() && !quoted.empty(); ++it) {
       if (it->time_ms > m.time_ms) continue;
       const bool name_ok = m.quoted_name.empty() || m.quoted_name == it->sender_name;
@@ -550,29 +551,29 @@ bool WechatImporter::Record(const std::string& file, Group& g, const ChatMessage
       if (a == found->second.answers.end()) pending.push_back(q);
     }
   }
-  sms::ParsedReply parsed;
+  ParsedReply parsed;
   if (!pending.empty() && pending.size() < questions.size()) {
-    parsed = sms::ParseReply(text, pending);
-    if (parsed.kind == sms::ReplyKind::kUnparseable) parsed = sms::ParseReply(text, questions);
+    parsed = ParseReply(text, pending);
+    if (parsed.kind == ReplyKind::kUnparseable) parsed = ParseReply(text, questions);
   } else {
-    parsed = sms::ParseReply(text, questions);
+    parsed = ParseReply(text, questions);
   }
-  if (parsed.kind == sms::ReplyKind::kUnparseable && questions.size() > 1) {
+  if (parsed.kind == ReplyKind::kUnparseable && questions.size() > 1) {
     // A reply to one question only ("很满意" to a prompt asking security, then grid): accepted when
     // exactly one of the questions reads it, so nothing is guessed.
-    std::vector<sms::ParsedReply> single;
+    std::vector<ParsedReply> single;
     for (const Question* q : questions) {
-      sms::ParsedReply one = sms::ParseReply(text, {q});
-      if (one.kind == sms::ReplyKind::kAnswers && !one.answers.empty()) single.push_back(std::move(one));
+      ParsedReply one = ParseReply(text, {q});
+      if (one.kind == ReplyKind::kAnswers && !one.answers.empty()) single.push_back(std::move(one));
     }
     if (single.size() == 1) parsed = std::move(single.front());
   }
-  if (parsed.kind == sms::ReplyKind::kOptOut) {
+  if (parsed.kind == ReplyKind::kOptOut) {
     ++report_.not_answers;
     AddIssue(file, m.line, "ignored", "an opt-out word (" + parsed.reason + "): not an answer", text);
     return false;
   }
-  if (parsed.kind != sms::ReplyKind::kAnswers || parsed.answers.empty()) {
+  if (parsed.kind != ReplyKind::kAnswers || parsed.answers.empty()) {
     ++report_.not_understood;
     AddIssue(file, m.line, "not_understood", parsed.reason.empty() ? "no answer found" : parsed.reason, text);
     return false;
@@ -624,7 +625,7 @@ void WechatImporter::HandleSolitaire(const std::string& file, Group& g, const Ch
   Thread& t = threads_[g.key + '\x1f' + list.header];
   if (!t.counted) {
     t.counted = true;
-    t.questions = MatchPrompt(sms::NfkcFold(list.topic.empty() ? list.header : list.topic));
+    t.questions = MatchPrompt(text::NfkcFold(list.topic.empty() ? list.header : list.topic));
     if (!t.questions.empty()) {
       ChatMessage creator = m;
       if (!m.solitaire_creator.empty()) {

@@ -6,7 +6,7 @@
 //  - a prompt is a text message by a known grid worker (options, or the group map's grid_workers
 //    column) containing one of a prompt's markers; it asks that prompt's questions;
 //  - a member's text reply after a prompt of the same group, within reply_window_minutes, is read with
-//    the SMS reply parser (collector/sms/reply_parser.h); a quote reply counts for the prompt it
+//    the SMS reply parser (collector/common/reply_parser.h); a quote reply counts for the prompt it
 //    quotes; replies quoting anything else are not answers;
 //  - 接龙 lists whose topic contains a marker and that a grid worker started: the union of every
 //    snapshot, one entry per participant (the wxid from solitaire_info, else the sender of the

@@ -1,11 +1,11 @@
-// The SMS reply parser (collector/sms/reply_parser.h) with the default survey's questions: the first
+// The SMS reply parser (collector/common/reply_parser.h) with the default survey's questions: the first
 // byte says which question the conversation waits for (the later ones may be answered too).
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "collector/sms/reply_parser.h"
+#include "collector/common/reply_parser.h"
 #include "tests/fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -15,14 +15,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::size_t first = data[0] % survey.questions.size();
   for (std::size_t i = first; i < survey.questions.size(); ++i) pending.push_back(&survey.questions[i]);
   const auto text = minyi::fuzz::AsText(data + 1, size - 1);
-  const auto reply = minyi::collector::sms::ParseReply(text, pending);
+  const auto reply = minyi::collector::ParseReply(text, pending);
   const std::string described = reply.Describe();
-  if (reply.kind == minyi::collector::sms::ReplyKind::kAnswers) {
+  if (reply.kind == minyi::collector::ReplyKind::kAnswers) {
     if (reply.answered > pending.size()) __builtin_trap();
     for (const auto& [code, values] : reply.answers) {
       if (survey.FindQuestion(code) == nullptr) __builtin_trap();
     }
   }
-  (void)minyi::collector::sms::IsOptOut(text);
+  (void)minyi::collector::IsOptOut(text);
   return 0;
 }

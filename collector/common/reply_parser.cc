@@ -1,12 +1,17 @@
-#include "collector/sms/reply_parser.h"
+#include "collector/common/reply_parser.h"
 
 #include <algorithm>
 #include <optional>
 #include <utility>
 
-#include "collector/sms/unicode_text.h"
+#include "core/text/unicode_text.h"
 
-namespace minyi::collector::sms {
+namespace minyi::collector {
+
+using text::IsCjkIdeograph;
+using text::NfkcFold;
+using text::ToUtf32;
+using text::ToUtf8;
 namespace {
 
 bool IsAsciiLetter(char32_t c) { return c >= U'a' && c <= U'z'; }
@@ -345,4 +350,4 @@ ParsedReply ParseReply(std::string_view text, const std::vector<const Question*>
   return result;
 }
 
-}  // namespace minyi::collector::sms
+}  // namespace minyi::collector

@@ -1,6 +1,6 @@
 // The reply parser against the ways residents really answer (docs/channels.md §2.4): one row per reply,
 // with the question the conversation is waiting for and the expected reading.
-#include "collector/sms/reply_parser.h"
+#include "collector/common/reply_parser.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace minyi::collector::sms {
+namespace minyi::collector {
 namespace {
 
 const SurveyDefinition& DefaultSurvey() {
@@ -249,4 +249,4 @@ TEST(ReplyParserTest, NoPendingQuestionIsUnparseable) {
 }
 
 }  // namespace
-}  // namespace minyi::collector::sms
+}  // namespace minyi::collector

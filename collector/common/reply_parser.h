@@ -33,7 +33,7 @@
 #include "core/response.h"
 #include "core/survey.h"
 
-namespace minyi::collector::sms {
+namespace minyi::collector {
 
 enum class ReplyKind { kAnswers, kOptOut, kUnparseable };
 std::string_view ReplyKindName(ReplyKind kind);  // "answers", "optout", "unparseable"
@@ -55,4 +55,4 @@ ParsedReply ParseReply(std::string_view text, const std::vector<const Question*>
 // True when the text is an opt-out (rule 2), whatever else it contains.
 bool IsOptOut(std::string_view text);
 
-}  // namespace minyi::collector::sms
+}  // namespace minyi::collector
