@@ -15,10 +15,6 @@
 
 #include "sql/store.h"
 
-namespace sql {
-class Connection;
-}  // namespace sql
-
 namespace minyi::sql {
 
 class MysqlStore final : public Store {
@@ -35,6 +31,7 @@ class MysqlStore final : public Store {
   Result<std::vector<MigrationInfo>> Migrations() override;
   Result<std::string> GetMeta(const std::string& key) override;
   Status SetMeta(const std::string& key, const std::string& value) override;
+  db::Db& SqlDb() override;
 
   Status Append(const std::vector<Response>& batch, std::vector<AppendResult>* results) override;
   Status AppendHashed(const std::vector<Response>& batch, const std::vector<std::string>& hashes,
@@ -79,16 +76,12 @@ class MysqlStore final : public Store {
   Result<std::optional<StoredResponseRef>> FindResponseBySource(Channel channel,
                                                                 const std::string& source_ref) override;
 
-  // For feature stores in their own files (sql/sms_store.cc): runs `fn` on a pooled connection
-  // (autocommit on entry) with the pool's retry rules; a ::sql::SQLException thrown by `fn` is
-  // converted to a Status naming `what`. `fn` may run twice when the connection broke.
-  Status WithConnection(std::string_view what, const std::function<Status(::sql::Connection&)>& fn);
-
   struct Impl;
 
  private:
   explicit MysqlStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+  std::unique_ptr<db::Db> db_;  // over impl_
 };
 
 }  // namespace minyi::sql

@@ -13,8 +13,6 @@
 
 #include "sql/store.h"
 
-struct sqlite3;
-
 namespace minyi::sql {
 
 class SqliteStore final : public Store {
@@ -31,6 +29,7 @@ class SqliteStore final : public Store {
   Result<std::vector<MigrationInfo>> Migrations() override;
   Result<std::string> GetMeta(const std::string& key) override;
   Status SetMeta(const std::string& key, const std::string& value) override;
+  db::Db& SqlDb() override;
 
   Status Append(const std::vector<Response>& batch, std::vector<AppendResult>* results) override;
   Status AppendHashed(const std::vector<Response>& batch, const std::vector<std::string>& hashes,
@@ -75,15 +74,12 @@ class SqliteStore final : public Store {
   Result<std::optional<StoredResponseRef>> FindResponseBySource(Channel channel,
                                                                 const std::string& source_ref) override;
 
-  // For feature stores in their own files (sql/sms_store.cc): runs `fn` on the write connection
-  // while holding the write mutex, so it is serialized with every other write.
-  Status WithWriteConnection(const std::function<Status(sqlite3*)>& fn);
-
   struct Impl;
 
  private:
   explicit SqliteStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+  std::unique_ptr<db::Db> db_;  // over impl_
 };
 
 }  // namespace minyi::sql
