@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "sql/area_scope.h"
 #include "sql/db.h"
 
 namespace minyi::sql {
@@ -15,17 +16,6 @@ using db::Row;
 using db::Tx;
 using db::Value;
 using db::Work;
-
-// Town codes within `area`: [area, area + ":") since ':' sorts right after '9' (binary collation).
-Status AreaRange(const std::string& area, std::string* low, std::string* high) {
-  if (area.size() < 2 || area.size() > 9 ||
-      !std::all_of(area.begin(), area.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return Status::InvalidInput("area: a division code of 2 to 9 digits expected, got '" + area + "'");
-  }
-  *low = area;
-  *high = area + ":";
-  return Status::Ok();
-}
 
 constexpr const char* kUserColumns =
     "id, username, role, password_hash, disabled, created_at_ms, updated_at_ms";
@@ -215,8 +205,9 @@ class SqlAccessStore final : public AccessStore {
   Result<std::vector<ChannelCount>> CountByChannel(const std::string& survey_id,
                                                    const std::string& area_code) override {
     if (survey_id.empty()) return Status::InvalidInput("survey is required");
-    std::string low, high;
-    MINYI_RETURN_IF_ERROR(AreaRange(area_code, &low, &high));
+    MINYI_RETURN_IF_ERROR(internal::CheckAreaScope(area_code));
+    const std::string& low = area_code;
+    const std::string high = internal::AreaScopeEnd(area_code);
     std::vector<ChannelCount> out;
     Status s = db_.InTransaction("count responses by channel", Work::kIdempotent, [&](Tx& tx) -> Status {
       out.clear();  // a retried attempt starts afresh
@@ -249,8 +240,9 @@ class SqlAccessStore final : public AccessStore {
                                                   std::int64_t limit, std::int64_t* total) override {
     if (survey_id.empty() || question_code.empty()) return Status::InvalidInput("survey and question are required");
     if (limit < 1 || limit > 100000) return Status::InvalidInput("limit must be 1..100000");
-    std::string low, high;
-    MINYI_RETURN_IF_ERROR(AreaRange(area_code, &low, &high));
+    MINYI_RETURN_IF_ERROR(internal::CheckAreaScope(area_code));
+    const std::string& low = area_code;
+    const std::string high = internal::AreaScopeEnd(area_code);
     std::string where =
         " FROM responses r JOIN response_answers a ON a.response_id = r.id AND a.question_code = ?"
         " WHERE r.survey_id = ? AND r.town_code >= ? AND r.town_code < ? AND a.value <> ''";

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "sql/area_scope.h"
 #include "sql/db.h"
 
 namespace minyi::sql {
@@ -17,24 +18,6 @@ using db::Row;
 using db::Tx;
 using db::Value;
 using db::Work;
-
-bool IsAreaCode(const std::string& area) {
-  return area.size() >= 2 && area.size() <= 9 &&
-         std::all_of(area.begin(), area.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-Status CheckArea(const std::string& area) {
-  if (IsAreaCode(area)) return Status::Ok();
-  return Status::InvalidInput("area: a division code of 2 to 9 digits expected, got '" + area + "'");
-}
-
-// "code within area" for a column holding a code or '': [area, area + ":") since ':' sorts right
-// after '9'; '' rows too when unplaced ones are wanted.
-std::string WithinClause(const std::string& column, bool include_unplaced) {
-  std::string clause = "(" + column + " >= ? AND " + column + " < ?";
-  if (include_unplaced) clause += " OR " + column + " = ''";
-  return clause + ")";
-}
 
 class SqlCollectorCounters final : public CollectorCounters {
  public:
@@ -84,7 +67,7 @@ class SqlCollectorCounters final : public CollectorCounters {
     if (run.rows_read < 0 || run.rows_stored < 0 || run.rows_duplicate < 0 || run.rows_rejected < 0) {
       return Status::InvalidInput("import run: row counts must not be negative");
     }
-    if (!run.area_code.empty()) MINYI_RETURN_IF_ERROR(CheckArea(run.area_code));
+    if (!run.area_code.empty()) MINYI_RETURN_IF_ERROR(internal::CheckAreaScope(run.area_code));
     std::int64_t id = 0;
     Status s = db_.InTransaction("record import run", Work::kIdempotent, [&](Tx& tx) -> Status {
       auto inserted = tx.Execute(
@@ -104,12 +87,12 @@ class SqlCollectorCounters final : public CollectorCounters {
 
   Result<std::vector<RejectionCount>> Rejections(const std::string& survey_id, const std::string& area_code,
                                                  std::optional<Period> period, bool include_unplaced) override {
-    MINYI_RETURN_IF_ERROR(CheckArea(area_code));
+    MINYI_RETURN_IF_ERROR(internal::CheckAreaScope(area_code));
     std::string sql =
         "SELECT channel, reason, survey_id, period_year, period_quarter, SUM(rejected_count), MAX(last_at_ms)"
         " FROM collector_rejections WHERE (survey_id = ? OR survey_id = '') AND " +
-        WithinClause("town_code", include_unplaced);
-    std::vector<Value> params = {survey_id, area_code, area_code + ":"};
+        internal::WithinAreaClause("town_code", include_unplaced);
+    std::vector<Value> params = {survey_id, area_code, internal::AreaScopeEnd(area_code)};
     if (period) {
       sql += " AND ((period_year = ? AND period_quarter = ?) OR period_year = 0)";
       params.emplace_back(std::int64_t{period->year});
@@ -140,18 +123,18 @@ class SqlCollectorCounters final : public CollectorCounters {
 
   Result<std::vector<ImportRun>> ImportRuns(const std::string& area_code, bool include_unplaced, bool only_rejected,
                                             std::int64_t limit) override {
-    MINYI_RETURN_IF_ERROR(CheckArea(area_code));
+    MINYI_RETURN_IF_ERROR(internal::CheckAreaScope(area_code));
     if (limit < 1 || limit > 1000) return Status::InvalidInput("limit must be 1..1000");
     std::string sql =
         "SELECT id, command, actor, file_name, survey_id, area_code, started_at_ms, finished_at_ms, rows_read,"
         " rows_stored, rows_duplicate, rows_rejected FROM import_runs WHERE " +
-        WithinClause("area_code", include_unplaced);
+        internal::WithinAreaClause("area_code", include_unplaced);
     if (only_rejected) sql += " AND rows_rejected > 0";
     sql += " ORDER BY id DESC LIMIT ?";
     std::vector<ImportRun> out;
     Status s = db_.InTransaction("read import runs", Work::kIdempotent, [&](Tx& tx) -> Status {
       out.clear();  // a retried attempt starts afresh
-      auto rows = tx.Query(sql, {area_code, area_code + ":", limit});
+      auto rows = tx.Query(sql, {area_code, internal::AreaScopeEnd(area_code), limit});
       if (!rows.ok()) return rows.status();
       for (const Row& r : rows.value()) {
         ImportRun run;

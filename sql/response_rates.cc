@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <map>
 
+#include "sql/area_scope.h"
 #include "sql/collector_counters.h"
 #include "sql/db.h"
 
@@ -39,11 +40,6 @@ void PeriodRangeMs(const Period& p, std::int64_t* first, std::int64_t* end) {
   }
 }
 
-bool Within(const std::string& code, const std::string& area, bool include_unplaced) {
-  if (code.empty()) return include_unplaced;
-  return code.size() >= area.size() && code.compare(0, area.size(), area) == 0;
-}
-
 class SqlResponseRates final : public ResponseRateQueries {
  public:
   explicit SqlResponseRates(Db& db) : db_(db) {}
@@ -51,10 +47,7 @@ class SqlResponseRates final : public ResponseRateQueries {
   Result<std::vector<InvitationCounts>> CountInvitations(const std::string& survey_id, const std::string& area_code,
                                                          const Period& period, bool include_unplaced) override {
     if (survey_id.empty()) return Status::InvalidInput("survey is required");
-    if (area_code.size() < 2 || area_code.size() > 9 ||
-        !std::all_of(area_code.begin(), area_code.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-      return Status::InvalidInput("area: a division code of 2 to 9 digits expected, got '" + area_code + "'");
-    }
+    MINYI_RETURN_IF_ERROR(internal::CheckAreaScope(area_code));
     std::int64_t first = 0, end = 0;
     PeriodRangeMs(period, &first, &end);
     const std::int64_t year = period.year;
@@ -77,7 +70,7 @@ class SqlResponseRates final : public ResponseRateQueries {
       if (!web.ok()) return web.status();
       for (const Row& r : web.value()) {
         const std::string code = r.Text(0);
-        if (!Within(code, area_code, include_unplaced)) continue;
+        if (!internal::WithinArea(code, area_code, include_unplaced)) continue;
         InvitationCounts& c = row_for(code);
         c.web_issued += r.Int(1);
         c.web_used += r.Int(2);
@@ -100,7 +93,7 @@ class SqlResponseRates final : public ResponseRateQueries {
       if (!sms.ok()) return sms.status();
       for (const Row& r : sms.value()) {
         const std::string code = r.Text(0);
-        if (!Within(code, area_code, include_unplaced)) continue;
+        if (!internal::WithinArea(code, area_code, include_unplaced)) continue;
         const std::string state = r.Text(1);
         const bool has_answers = r.Int(2) != 0;
         const bool sent = r.Int(3) != 0;
@@ -129,7 +122,7 @@ class SqlResponseRates final : public ResponseRateQueries {
       if (!unparsed.ok()) return unparsed.status();
       for (const Row& r : unparsed.value()) {
         const std::string code = r.Text(0);
-        if (!Within(code, area_code, include_unplaced)) continue;
+        if (!internal::WithinArea(code, area_code, include_unplaced)) continue;
         row_for(code).sms_unparsed += r.Int(1);
       }
       return Status::Ok();
