@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "sql/sql_store.h"
 #include "sql/store_common.h"
 
 namespace minyi::sql::releases {
@@ -257,3 +258,27 @@ Result<std::vector<ManifestEntry>> ManifestPage(db::Db& db, std::int64_t release
 }
 
 }  // namespace minyi::sql::releases
+
+namespace minyi::sql {
+
+Result<std::int64_t> SqlStore::BeginRelease(const ReleaseRecord& draft) {
+  return releases::Begin(SqlDb(), draft);
+}
+Status SqlStore::AppendManifest(std::int64_t release_id, const std::vector<ManifestEntry>& entries) {
+  return releases::AppendManifest(SqlDb(), release_id, entries);
+}
+Result<int> SqlStore::FinishRelease(const ReleaseRecord& record) { return releases::Finish(SqlDb(), record); }
+Status SqlStore::AbandonRelease(std::int64_t release_id) { return releases::Abandon(SqlDb(), release_id); }
+Result<std::vector<ReleaseRecord>> SqlStore::ListReleases(const std::string& survey_id) {
+  return releases::List(SqlDb(), survey_id);
+}
+Result<std::optional<ReleaseRecord>> SqlStore::FindRelease(const std::string& survey_id, const Period& period,
+                                                           int revision) {
+  return releases::Find(SqlDb(), survey_id, period, revision);
+}
+Result<std::vector<ManifestEntry>> SqlStore::ManifestPage(std::int64_t release_id, const ManifestKey& after,
+                                                          int limit) {
+  return releases::ManifestPage(SqlDb(), release_id, after, limit);
+}
+
+}  // namespace minyi::sql

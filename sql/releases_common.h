@@ -1,6 +1,6 @@
 // Internal to sql/: the frozen releases (core/release_ports.h, migration 007) written once over the
-// dialect interface of sql/db.h; SqliteStore (sql/sqlite_releases.cc) and MysqlStore
-// (sql/mysql_releases.cc) forward to these functions. Not part of the store's API.
+// dialect interface of sql/db.h; SqlStore (sql/sql_store.h), the base of both
+// backends, forwards to these functions. Not part of the store's API.
 #pragma once
 
 #include <cstdint>
