@@ -1,51 +1,34 @@
-// AccessStore over the dialect adapter (sql/access_db.h): the SQL is written once, with '?'
+// AccessStore over the dialect interface (sql/db.h): the SQL is written once, with '?'
 // placeholders, and runs unchanged on SQLite and MySQL/MariaDB.
 #include "sql/access_store.h"
 
 #include <algorithm>
 #include <cstdlib>
 
-#include "sql/access_db.h"
-#include "sql/mysql_store.h"
-#include "sql/sqlite_store.h"
+#include "sql/area_scope.h"
+#include "sql/db.h"
 
 namespace minyi::sql {
 namespace {
 
-using access_detail::Db;
-using access_detail::Row;
-using access_detail::Tx;
-using access_detail::Value;
-
-std::int64_t Int(const std::optional<std::string>& v) {
-  if (!v || v->empty()) return 0;
-  return std::strtoll(v->c_str(), nullptr, 10);
-}
-std::string Str(const std::optional<std::string>& v) { return v.value_or(std::string()); }
-
-// Town codes within `area`: [area, area + ":") since ':' sorts right after '9' (binary collation).
-Status AreaRange(const std::string& area, std::string* low, std::string* high) {
-  if (area.size() < 2 || area.size() > 9 ||
-      !std::all_of(area.begin(), area.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return Status::InvalidInput("area: a division code of 2 to 9 digits expected, got '" + area + "'");
-  }
-  *low = area;
-  *high = area + ":";
-  return Status::Ok();
-}
+using db::Db;
+using db::Row;
+using db::Tx;
+using db::Value;
+using db::Work;
 
 constexpr const char* kUserColumns =
     "id, username, role, password_hash, disabled, created_at_ms, updated_at_ms";
 
 class SqlAccessStore final : public AccessStore {
  public:
-  explicit SqlAccessStore(std::unique_ptr<Db> db) : db_(std::move(db)) {}
+  explicit SqlAccessStore(Db& db) : db_(db) {}
 
   Status AddUser(const User& user, std::int64_t* id) override {
     if (user.username.empty() || user.password_hash.empty()) {
       return Status::InvalidInput("user: username and password hash are required");
     }
-    return db_->InTransaction("add user " + user.username, [&](Tx& tx) -> Status {
+    return db_.InTransaction("add user " + user.username, Work::kIdempotent, [&](Tx& tx) -> Status {
       auto inserted = tx.Execute(
           "INSERT INTO users (username, role, password_hash, disabled, created_at_ms, updated_at_ms)"
           " VALUES (?, ?, ?, ?, ?, ?)",
@@ -75,7 +58,8 @@ class SqlAccessStore final : public AccessStore {
 
   Result<std::vector<User>> ListUsers() override {
     std::vector<User> users;
-    Status s = db_->InTransaction("list users", [&](Tx& tx) -> Status {
+    Status s = db_.InTransaction("list users", Work::kIdempotent, [&](Tx& tx) -> Status {
+      users.clear();  // a retried attempt starts afresh
       auto rows = tx.Query(std::string("SELECT ") + kUserColumns + " FROM users ORDER BY username", {});
       if (!rows.ok()) return rows.status();
       auto areas = tx.Query("SELECT user_id, area_code FROM user_areas ORDER BY user_id, area_code", {});
@@ -83,7 +67,7 @@ class SqlAccessStore final : public AccessStore {
       for (const Row& row : rows.value()) {
         User u = ToUser(row);
         for (const Row& a : areas.value()) {
-          if (Int(a[0]) == u.id) u.areas.push_back(Str(a[1]));
+          if (a.Int(0) == u.id) u.areas.push_back(a.Text(1));
         }
         users.push_back(std::move(u));
       }
@@ -94,7 +78,7 @@ class SqlAccessStore final : public AccessStore {
   }
 
   Status SetUserDisabled(const std::string& username, bool disabled, std::int64_t at_ms) override {
-    return db_->InTransaction("disable user " + username, [&](Tx& tx) -> Status {
+    return db_.InTransaction("disable user " + username, Work::kIdempotent, [&](Tx& tx) -> Status {
       auto id = UserId(tx, username);
       if (!id.ok()) return id.status();
       auto r = tx.Execute("UPDATE users SET disabled = ?, updated_at_ms = ? WHERE id = ?",
@@ -111,7 +95,7 @@ class SqlAccessStore final : public AccessStore {
   Status SetPasswordHash(const std::string& username, const std::string& password_hash,
                          std::int64_t at_ms) override {
     if (password_hash.empty()) return Status::InvalidInput("password hash is empty");
-    return db_->InTransaction("set password of " + username, [&](Tx& tx) -> Status {
+    return db_.InTransaction("set password of " + username, Work::kIdempotent, [&](Tx& tx) -> Status {
       auto id = UserId(tx, username);
       if (!id.ok()) return id.status();
       auto r = tx.Execute("UPDATE users SET password_hash = ?, updated_at_ms = ? WHERE id = ?",
@@ -126,7 +110,7 @@ class SqlAccessStore final : public AccessStore {
     if (session.id_hash.size() != 64 || session.user_id <= 0) {
       return Status::InvalidInput("session: a 64-character id hash and a user id are required");
     }
-    return db_->InTransaction("add session", [&](Tx& tx) -> Status {
+    return db_.InTransaction("add session", Work::kIdempotent, [&](Tx& tx) -> Status {
       auto r = tx.Execute(
           "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at_ms, expires_at_ms, remote_address)"
           " VALUES (?, ?, ?, ?, ?, ?)",
@@ -138,7 +122,7 @@ class SqlAccessStore final : public AccessStore {
 
   Result<std::optional<Session>> FindSession(const std::string& id_hash) override {
     std::optional<Session> found;
-    Status s = db_->InTransaction("find session", [&](Tx& tx) -> Status {
+    Status s = db_.InTransaction("find session", Work::kIdempotent, [&](Tx& tx) -> Status {
       auto rows = tx.Query(
           "SELECT id_hash, user_id, csrf_token, created_at_ms, expires_at_ms, remote_address FROM sessions"
           " WHERE id_hash = ?",
@@ -147,12 +131,12 @@ class SqlAccessStore final : public AccessStore {
       if (rows.value().empty()) return Status::Ok();
       const Row& r = rows.value().front();
       Session session;
-      session.id_hash = Str(r[0]);
-      session.user_id = Int(r[1]);
-      session.csrf_token = Str(r[2]);
-      session.created_at_ms = Int(r[3]);
-      session.expires_at_ms = Int(r[4]);
-      session.remote_address = Str(r[5]);
+      session.id_hash = r.Text(0);
+      session.user_id = r.Int(1);
+      session.csrf_token = r.Text(2);
+      session.created_at_ms = r.Int(3);
+      session.expires_at_ms = r.Int(4);
+      session.remote_address = r.Text(5);
       found = std::move(session);
       return Status::Ok();
     });
@@ -161,7 +145,7 @@ class SqlAccessStore final : public AccessStore {
   }
 
   Status DeleteSession(const std::string& id_hash) override {
-    return db_->InTransaction("delete session", [&](Tx& tx) -> Status {
+    return db_.InTransaction("delete session", Work::kIdempotent, [&](Tx& tx) -> Status {
       auto r = tx.Execute("DELETE FROM sessions WHERE id_hash = ?", {id_hash});
       return r.ok() ? Status::Ok() : r.status();
     });
@@ -169,7 +153,7 @@ class SqlAccessStore final : public AccessStore {
 
   Result<std::int64_t> DeleteExpiredSessions(std::int64_t now_ms) override {
     std::int64_t deleted = 0;
-    Status s = db_->InTransaction("delete expired sessions", [&](Tx& tx) -> Status {
+    Status s = db_.InTransaction("delete expired sessions", Work::kIdempotent, [&](Tx& tx) -> Status {
       auto r = tx.Execute("DELETE FROM sessions WHERE expires_at_ms < ?", {now_ms});
       if (!r.ok()) return r.status();
       deleted = r.value();
@@ -181,7 +165,7 @@ class SqlAccessStore final : public AccessStore {
 
   Status AppendAudit(const AuditEvent& e) override {
     if (e.action.empty()) return Status::InvalidInput("audit: action is required");
-    return db_->InTransaction("append audit event", [&](Tx& tx) -> Status {
+    return db_.InTransaction("append audit event", Work::kIdempotent, [&](Tx& tx) -> Status {
       auto r = tx.Execute(
           "INSERT INTO audit_log (at_ms, username, action, area_code, remote_address, detail)"
           " VALUES (?, ?, ?, ?, ?, ?)",
@@ -194,7 +178,8 @@ class SqlAccessStore final : public AccessStore {
   Result<std::vector<AuditEvent>> ListAudit(std::int64_t limit) override {
     if (limit < 1 || limit > 100000) return Status::InvalidInput("audit: limit must be 1..100000");
     std::vector<AuditEvent> events;
-    Status s = db_->InTransaction("list audit events", [&](Tx& tx) -> Status {
+    Status s = db_.InTransaction("list audit events", Work::kIdempotent, [&](Tx& tx) -> Status {
+      events.clear();  // a retried attempt starts afresh
       auto rows = tx.Query(
           "SELECT id, at_ms, username, action, area_code, remote_address, detail FROM audit_log"
           " ORDER BY id DESC LIMIT ?",
@@ -202,13 +187,13 @@ class SqlAccessStore final : public AccessStore {
       if (!rows.ok()) return rows.status();
       for (const Row& r : rows.value()) {
         AuditEvent e;
-        e.id = Int(r[0]);
-        e.at_ms = Int(r[1]);
-        e.username = Str(r[2]);
-        e.action = Str(r[3]);
-        e.area_code = Str(r[4]);
-        e.remote_address = Str(r[5]);
-        e.detail = Str(r[6]);
+        e.id = r.Int(0);
+        e.at_ms = r.Int(1);
+        e.username = r.Text(2);
+        e.action = r.Text(3);
+        e.area_code = r.Text(4);
+        e.remote_address = r.Text(5);
+        e.detail = r.Text(6);
         events.push_back(std::move(e));
       }
       return Status::Ok();
@@ -220,10 +205,12 @@ class SqlAccessStore final : public AccessStore {
   Result<std::vector<ChannelCount>> CountByChannel(const std::string& survey_id,
                                                    const std::string& area_code) override {
     if (survey_id.empty()) return Status::InvalidInput("survey is required");
-    std::string low, high;
-    MINYI_RETURN_IF_ERROR(AreaRange(area_code, &low, &high));
+    MINYI_RETURN_IF_ERROR(internal::CheckAreaScope(area_code));
+    const std::string& low = area_code;
+    const std::string high = internal::AreaScopeEnd(area_code);
     std::vector<ChannelCount> out;
-    Status s = db_->InTransaction("count responses by channel", [&](Tx& tx) -> Status {
+    Status s = db_.InTransaction("count responses by channel", Work::kIdempotent, [&](Tx& tx) -> Status {
+      out.clear();  // a retried attempt starts afresh
       auto rows = tx.Query(
           "SELECT period_year, period_quarter, channel, completion, COUNT(*) FROM responses"
           " WHERE survey_id = ? AND town_code >= ? AND town_code < ?"
@@ -233,13 +220,13 @@ class SqlAccessStore final : public AccessStore {
       if (!rows.ok()) return rows.status();
       for (const Row& r : rows.value()) {
         ChannelCount c;
-        c.period = {static_cast<int>(Int(r[0])), static_cast<int>(Int(r[1]))};
-        const std::string channel = Str(r[2]);
+        c.period = {static_cast<int>(r.Int(0)), static_cast<int>(r.Int(1))};
+        const std::string channel = r.Text(2);
         for (Channel ch : {Channel::kWeb, Channel::kSms, Channel::kWechat, Channel::kImport}) {
           if (ChannelName(ch) == channel) c.channel = ch;
         }
-        c.completion = Str(r[3]) == "partial" ? Completion::kPartial : Completion::kComplete;
-        c.count = Int(r[4]);
+        c.completion = r.Text(3) == "partial" ? Completion::kPartial : Completion::kComplete;
+        c.count = r.Int(4);
         out.push_back(c);
       }
       return Status::Ok();
@@ -253,8 +240,9 @@ class SqlAccessStore final : public AccessStore {
                                                   std::int64_t limit, std::int64_t* total) override {
     if (survey_id.empty() || question_code.empty()) return Status::InvalidInput("survey and question are required");
     if (limit < 1 || limit > 100000) return Status::InvalidInput("limit must be 1..100000");
-    std::string low, high;
-    MINYI_RETURN_IF_ERROR(AreaRange(area_code, &low, &high));
+    MINYI_RETURN_IF_ERROR(internal::CheckAreaScope(area_code));
+    const std::string& low = area_code;
+    const std::string high = internal::AreaScopeEnd(area_code);
     std::string where =
         " FROM responses r JOIN response_answers a ON a.response_id = r.id AND a.question_code = ?"
         " WHERE r.survey_id = ? AND r.town_code >= ? AND r.town_code < ? AND a.value <> ''";
@@ -265,11 +253,12 @@ class SqlAccessStore final : public AccessStore {
       params.emplace_back(std::int64_t{period->quarter});
     }
     std::vector<TextAnswer> out;
-    Status s = db_->InTransaction("read text answers", [&](Tx& tx) -> Status {
+    Status s = db_.InTransaction("read text answers", Work::kIdempotent, [&](Tx& tx) -> Status {
+      out.clear();  // a retried attempt starts afresh
       if (total != nullptr) {
         auto count = tx.Query("SELECT COUNT(*)" + where, params);
         if (!count.ok()) return count.status();
-        *total = count.value().empty() ? 0 : Int(count.value().front()[0]);
+        *total = count.value().empty() ? 0 : count.value().front().Int(0);
       }
       std::vector<Value> with_limit = params;
       with_limit.emplace_back(limit);
@@ -280,10 +269,10 @@ class SqlAccessStore final : public AccessStore {
       if (!rows.ok()) return rows.status();
       for (const Row& r : rows.value()) {
         TextAnswer t;
-        t.response_id = Int(r[0]);
-        t.period = {static_cast<int>(Int(r[1])), static_cast<int>(Int(r[2]))};
-        t.town_code = Str(r[3]);
-        t.text = Str(r[4]);
+        t.response_id = r.Int(0);
+        t.period = {static_cast<int>(r.Int(1)), static_cast<int>(r.Int(2))};
+        t.town_code = r.Text(3);
+        t.text = r.Text(4);
         out.push_back(std::move(t));
       }
       return Status::Ok();
@@ -303,13 +292,13 @@ class SqlAccessStore final : public AccessStore {
 
   static User ToUser(const Row& r) {
     User u;
-    u.id = Int(r[0]);
-    u.username = Str(r[1]);
-    u.role = ParseRole(Str(r[2])).value_or(Role::kOfficial);
-    u.password_hash = Str(r[3]);
-    u.disabled = Int(r[4]) != 0;
-    u.created_at_ms = Int(r[5]);
-    u.updated_at_ms = Int(r[6]);
+    u.id = r.Int(0);
+    u.username = r.Text(1);
+    u.role = ParseRole(r.Text(2)).value_or(Role::kOfficial);
+    u.password_hash = r.Text(3);
+    u.disabled = r.Int(4) != 0;
+    u.created_at_ms = r.Int(5);
+    u.updated_at_ms = r.Int(6);
     return u;
   }
 
@@ -317,19 +306,19 @@ class SqlAccessStore final : public AccessStore {
     auto rows = tx.Query("SELECT id FROM users WHERE username = ?", {username});
     if (!rows.ok()) return rows.status();
     if (rows.value().empty()) return Status::NotFound("no user '" + username + "'");
-    return Int(rows.value().front()[0]);
+    return rows.value().front().Int(0);
   }
 
   Result<std::optional<User>> FindOne(const std::string& condition, const Value& key) {
     std::optional<User> found;
-    Status s = db_->InTransaction("find user", [&](Tx& tx) -> Status {
+    Status s = db_.InTransaction("find user", Work::kIdempotent, [&](Tx& tx) -> Status {
       auto rows = tx.Query(std::string("SELECT ") + kUserColumns + " FROM users WHERE " + condition, {key});
       if (!rows.ok()) return rows.status();
       if (rows.value().empty()) return Status::Ok();
       User u = ToUser(rows.value().front());
       auto areas = tx.Query("SELECT area_code FROM user_areas WHERE user_id = ? ORDER BY area_code", {u.id});
       if (!areas.ok()) return areas.status();
-      for (const Row& a : areas.value()) u.areas.push_back(Str(a[0]));
+      for (const Row& a : areas.value()) u.areas.push_back(a.Text(0));
       found = std::move(u);
       return Status::Ok();
     });
@@ -337,19 +326,13 @@ class SqlAccessStore final : public AccessStore {
     return found;
   }
 
-  std::unique_ptr<Db> db_;
+  Db& db_;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<AccessStore>> OpenAccessStore(Store& store) {
-  if (auto* sqlite = dynamic_cast<SqliteStore*>(&store)) {
-    return std::unique_ptr<AccessStore>(new SqlAccessStore(access_detail::MakeSqliteDb(*sqlite)));
-  }
-  if (auto* mysql = dynamic_cast<MysqlStore*>(&store)) {
-    return std::unique_ptr<AccessStore>(new SqlAccessStore(access_detail::MakeMysqlDb(*mysql)));
-  }
-  return Status::InvalidInput("access store: unsupported store backend '" + store.Backend() + "'");
+  return std::unique_ptr<AccessStore>(new SqlAccessStore(store.SqlDb()));
 }
 
 }  // namespace minyi::sql

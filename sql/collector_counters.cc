@@ -1,50 +1,27 @@
-// CollectorCounters over the dialect adapter (sql/access_db.h): '?' placeholders, the same SQL on
+// CollectorCounters over the dialect interface (sql/db.h): '?' placeholders, the same SQL on
 // SQLite and MySQL/MariaDB. Counts are added with UPDATE-then-INSERT in one transaction; two
 // processes adding the same new key at once make one INSERT fail on the primary key, and that
 // transaction is run again (it then finds the row).
+#include "sql/collector_counters.h"
+
 #include <algorithm>
 #include <cstdlib>
 
-#include "sql/access_db.h"
-#include "sql/collector_counters.h"
-#include "sql/mysql_store.h"
-#include "sql/sqlite_store.h"
+#include "sql/area_scope.h"
+#include "sql/db.h"
 
 namespace minyi::sql {
 namespace {
 
-using access_detail::Db;
-using access_detail::Row;
-using access_detail::Tx;
-using access_detail::Value;
-
-std::int64_t Int(const std::optional<std::string>& v) {
-  if (!v || v->empty()) return 0;
-  return std::strtoll(v->c_str(), nullptr, 10);
-}
-std::string Str(const std::optional<std::string>& v) { return v.value_or(std::string()); }
-
-bool IsAreaCode(const std::string& area) {
-  return area.size() >= 2 && area.size() <= 9 &&
-         std::all_of(area.begin(), area.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-Status CheckArea(const std::string& area) {
-  if (IsAreaCode(area)) return Status::Ok();
-  return Status::InvalidInput("area: a division code of 2 to 9 digits expected, got '" + area + "'");
-}
-
-// "code within area" for a column holding a code or '': [area, area + ":") since ':' sorts right
-// after '9'; '' rows too when unplaced ones are wanted.
-std::string WithinClause(const std::string& column, bool include_unplaced) {
-  std::string clause = "(" + column + " >= ? AND " + column + " < ?";
-  if (include_unplaced) clause += " OR " + column + " = ''";
-  return clause + ")";
-}
+using db::Db;
+using db::Row;
+using db::Tx;
+using db::Value;
+using db::Work;
 
 class SqlCollectorCounters final : public CollectorCounters {
  public:
-  explicit SqlCollectorCounters(std::unique_ptr<Db> db) : db_(std::move(db)) {}
+  explicit SqlCollectorCounters(Db& db) : db_(db) {}
 
   Status RecordRejections(const std::vector<RejectionCount>& counts) override {
     for (const RejectionCount& c : counts) {
@@ -55,7 +32,7 @@ class SqlCollectorCounters final : public CollectorCounters {
     if (counts.empty()) return Status::Ok();
     Status s;
     for (int attempt = 0; attempt < 3; ++attempt) {
-      s = db_->InTransaction("record rejections", [&](Tx& tx) -> Status {
+      s = db_.InTransaction("record rejections", Work::kIdempotent, [&](Tx& tx) -> Status {
         for (const RejectionCount& c : counts) {
           const std::vector<Value> key = {c.channel, c.reason, c.survey_id, std::int64_t{c.period.year},
                                           std::int64_t{c.period.quarter}, c.town_code};
@@ -90,9 +67,9 @@ class SqlCollectorCounters final : public CollectorCounters {
     if (run.rows_read < 0 || run.rows_stored < 0 || run.rows_duplicate < 0 || run.rows_rejected < 0) {
       return Status::InvalidInput("import run: row counts must not be negative");
     }
-    if (!run.area_code.empty()) MINYI_RETURN_IF_ERROR(CheckArea(run.area_code));
+    if (!run.area_code.empty()) MINYI_RETURN_IF_ERROR(internal::CheckAreaScope(run.area_code));
     std::int64_t id = 0;
-    Status s = db_->InTransaction("record import run", [&](Tx& tx) -> Status {
+    Status s = db_.InTransaction("record import run", Work::kIdempotent, [&](Tx& tx) -> Status {
       auto inserted = tx.Execute(
           "INSERT INTO import_runs (command, actor, file_name, survey_id, area_code, started_at_ms, finished_at_ms,"
           " rows_read, rows_stored, rows_duplicate, rows_rejected) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -110,12 +87,12 @@ class SqlCollectorCounters final : public CollectorCounters {
 
   Result<std::vector<RejectionCount>> Rejections(const std::string& survey_id, const std::string& area_code,
                                                  std::optional<Period> period, bool include_unplaced) override {
-    MINYI_RETURN_IF_ERROR(CheckArea(area_code));
+    MINYI_RETURN_IF_ERROR(internal::CheckAreaScope(area_code));
     std::string sql =
         "SELECT channel, reason, survey_id, period_year, period_quarter, SUM(rejected_count), MAX(last_at_ms)"
         " FROM collector_rejections WHERE (survey_id = ? OR survey_id = '') AND " +
-        WithinClause("town_code", include_unplaced);
-    std::vector<Value> params = {survey_id, area_code, area_code + ":"};
+        internal::WithinAreaClause("town_code", include_unplaced);
+    std::vector<Value> params = {survey_id, area_code, internal::AreaScopeEnd(area_code)};
     if (period) {
       sql += " AND ((period_year = ? AND period_quarter = ?) OR period_year = 0)";
       params.emplace_back(std::int64_t{period->year});
@@ -124,17 +101,18 @@ class SqlCollectorCounters final : public CollectorCounters {
     sql += " GROUP BY channel, reason, survey_id, period_year, period_quarter"
            " ORDER BY SUM(rejected_count) DESC, channel, reason, survey_id, period_year, period_quarter";
     std::vector<RejectionCount> out;
-    Status s = db_->InTransaction("read rejections", [&](Tx& tx) -> Status {
+    Status s = db_.InTransaction("read rejections", Work::kIdempotent, [&](Tx& tx) -> Status {
+      out.clear();  // a retried attempt starts afresh
       auto rows = tx.Query(sql, params);
       if (!rows.ok()) return rows.status();
       for (const Row& r : rows.value()) {
         RejectionCount c;
-        c.channel = Str(r[0]);
-        c.reason = Str(r[1]);
-        c.survey_id = Str(r[2]);
-        c.period = {static_cast<int>(Int(r[3])), static_cast<int>(Int(r[4]))};
-        c.count = Int(r[5]);
-        c.last_at_ms = Int(r[6]);
+        c.channel = r.Text(0);
+        c.reason = r.Text(1);
+        c.survey_id = r.Text(2);
+        c.period = {static_cast<int>(r.Int(3)), static_cast<int>(r.Int(4))};
+        c.count = r.Int(5);
+        c.last_at_ms = r.Int(6);
         out.push_back(std::move(c));
       }
       return Status::Ok();
@@ -145,32 +123,33 @@ class SqlCollectorCounters final : public CollectorCounters {
 
   Result<std::vector<ImportRun>> ImportRuns(const std::string& area_code, bool include_unplaced, bool only_rejected,
                                             std::int64_t limit) override {
-    MINYI_RETURN_IF_ERROR(CheckArea(area_code));
+    MINYI_RETURN_IF_ERROR(internal::CheckAreaScope(area_code));
     if (limit < 1 || limit > 1000) return Status::InvalidInput("limit must be 1..1000");
     std::string sql =
         "SELECT id, command, actor, file_name, survey_id, area_code, started_at_ms, finished_at_ms, rows_read,"
         " rows_stored, rows_duplicate, rows_rejected FROM import_runs WHERE " +
-        WithinClause("area_code", include_unplaced);
+        internal::WithinAreaClause("area_code", include_unplaced);
     if (only_rejected) sql += " AND rows_rejected > 0";
     sql += " ORDER BY id DESC LIMIT ?";
     std::vector<ImportRun> out;
-    Status s = db_->InTransaction("read import runs", [&](Tx& tx) -> Status {
-      auto rows = tx.Query(sql, {area_code, area_code + ":", limit});
+    Status s = db_.InTransaction("read import runs", Work::kIdempotent, [&](Tx& tx) -> Status {
+      out.clear();  // a retried attempt starts afresh
+      auto rows = tx.Query(sql, {area_code, internal::AreaScopeEnd(area_code), limit});
       if (!rows.ok()) return rows.status();
       for (const Row& r : rows.value()) {
         ImportRun run;
-        run.id = Int(r[0]);
-        run.command = Str(r[1]);
-        run.actor = Str(r[2]);
-        run.file_name = Str(r[3]);
-        run.survey_id = Str(r[4]);
-        run.area_code = Str(r[5]);
-        run.started_at_ms = Int(r[6]);
-        run.finished_at_ms = Int(r[7]);
-        run.rows_read = Int(r[8]);
-        run.rows_stored = Int(r[9]);
-        run.rows_duplicate = Int(r[10]);
-        run.rows_rejected = Int(r[11]);
+        run.id = r.Int(0);
+        run.command = r.Text(1);
+        run.actor = r.Text(2);
+        run.file_name = r.Text(3);
+        run.survey_id = r.Text(4);
+        run.area_code = r.Text(5);
+        run.started_at_ms = r.Int(6);
+        run.finished_at_ms = r.Int(7);
+        run.rows_read = r.Int(8);
+        run.rows_stored = r.Int(9);
+        run.rows_duplicate = r.Int(10);
+        run.rows_rejected = r.Int(11);
         out.push_back(std::move(run));
       }
       return Status::Ok();
@@ -180,21 +159,13 @@ class SqlCollectorCounters final : public CollectorCounters {
   }
 
  private:
-  std::unique_ptr<Db> db_;
+  Db& db_;
 };
 
 }  // namespace
 
-std::unique_ptr<Db> access_detail::MakeDb(Store& store) {
-  if (auto* sqlite = dynamic_cast<SqliteStore*>(&store)) return MakeSqliteDb(*sqlite);
-  if (auto* mysql = dynamic_cast<MysqlStore*>(&store)) return MakeMysqlDb(*mysql);
-  return nullptr;
-}
-
 Result<std::unique_ptr<CollectorCounters>> OpenCollectorCounters(Store& store) {
-  auto db = access_detail::MakeDb(store);
-  if (!db) return Status::InvalidInput("collector counters: unsupported store backend '" + store.Backend() + "'");
-  return std::unique_ptr<CollectorCounters>(new SqlCollectorCounters(std::move(db)));
+  return std::unique_ptr<CollectorCounters>(new SqlCollectorCounters(store.SqlDb()));
 }
 
 }  // namespace minyi::sql

@@ -3,7 +3,7 @@
 // web tokens of migration 002, SMS conversations/outbox/inbound of migration 004) over either SQL
 // backend. Both share the Store's connections (SQLite: the write connection under its mutex; MySQL:
 // the pool), so they work on ":memory:" databases too. The SQL is written once over the access
-// store's dialect adapter (sql/access_db.h).
+// store's dialect interface (sql/db.h).
 #pragma once
 
 #include <memory>

@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "sql/db.h"
 #include "sql/mysql_store.h"
 #include "sql/store_common.h"
 
@@ -36,7 +37,6 @@ namespace mysql_detail {
 using Clock = std::chrono::steady_clock;
 
 inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-inline constexpr int kMaxAttempts = 5;                       // per operation, for deadlocks / lock waits
 inline constexpr auto kPingAfterIdle = std::chrono::seconds(5);
 inline constexpr std::size_t kIdChunk = 128;                 // source refs per id look-up after an append
 inline constexpr std::size_t kAnswerRowsPerInsert = 32;      // rows per multi-row answer INSERT
@@ -47,8 +47,16 @@ inline bool ConnectionBroken(int code) {
          code == 4031 /* ER_CLIENT_INTERACTION_TIMEOUT */ || code == 1053 /* ER_SERVER_SHUTDOWN */;
 }
 
-inline bool RetryableTransaction(int code) { return code == 1213 /* deadlock */ || code == 1205 /* lock wait */; }
+// The retryable class (sql/db.h): the server rolled the transaction back, so running it again is
+// safe for idempotent work. Galera reports a certification failure at COMMIT as a deadlock (1213)
+// and a node not ready for queries (not synced, no primary component) as 1047.
+inline bool RetryableTransaction(int code) {
+  return code == 1213 /* deadlock */ || code == 1205 /* lock wait */ || code == 1047 /* WSREP not ready */;
+}
 
+// The MySQL dialect's one error mapping (sql/db.h): a lost connection, the retryable class, and a
+// server that refuses us or is out of space are kUnavailable; a duplicate key is kConflict; data the
+// schema rejects is the caller's input; anything else is our bug.
 inline Status FromException(const ::sql::SQLException& e, std::string_view what) {
   const int code = e.getErrorCode();
   std::string message = "mysql: " + std::string(what) + ": " + e.what() + " (error " + std::to_string(code) +
@@ -59,9 +67,10 @@ inline Status FromException(const ::sql::SQLException& e, std::string_view what)
       code == 1030 /* storage engine error, e.g. errno 28: no space left */) {
     return Status::Unavailable(std::move(message));
   }
-  if (code == 1406 /* data too long */ || code == 1366 /* incorrect string value */ ||
-      code == 3819 /* MySQL check constraint */ || code == 4025 /* MariaDB check constraint */ ||
-      code == 1264 /* out of range */) {
+  if (code == 1062 /* duplicate key */) return Status::Conflict(std::move(message));
+  if (code == 1406 /* data too long */ || code == 1048 /* column cannot be null */ ||
+      code == 1366 /* incorrect string value */ || code == 3819 /* MySQL check constraint */ ||
+      code == 4025 /* MariaDB check constraint */ || code == 1264 /* out of range */) {
     return Status::InvalidInput(std::move(message));
   }
   return Status::Internal(std::move(message));
@@ -273,9 +282,12 @@ struct MysqlStore::Impl {
           pc.reset();
           Release(nullptr);
         }
-        if (RetryableTransaction(code) && attempt < kMaxAttempts) {
+        // The store's own operations (Append, Scan pages, index writes...) are retried as before
+        // sql/db.h existed, every one of them: they are not on Db::InTransaction yet, which would
+        // make each declare its Work. Attempts and back-off are sql/db.h's policy.
+        if (RetryableTransaction(code) && attempt < db::Db::kMaxAttempts) {
           spdlog::debug("mysql: {}: transaction rolled back (error {}), attempt {}", what, code, attempt);
-          std::this_thread::sleep_for(std::chrono::milliseconds(5 * attempt));
+          std::this_thread::sleep_for(db::Db::Backoff(attempt));
           continue;
         }
         return FromException(e, what);
@@ -297,5 +309,8 @@ Status AppendPerRow(PooledConn& pc, const std::vector<Response>& batch, const st
 // Writes the analysis_responses rows (core/analysis.h) of the responses of `batch` whose result is
 // kStored, inside the caller's open transaction (sql/mysql_analysis.cc). Throws ::sql::SQLException.
 Status AppendAnalysisRows(PooledConn& pc, const std::vector<Response>& batch, const std::vector<AppendResult>& results);
+
+// The store's sql/db.h dialect (sql/mysql_db.cc).
+std::unique_ptr<db::Db> MakeMysqlDb(MysqlStore::Impl& impl);
 
 }  // namespace minyi::sql

@@ -33,7 +33,9 @@ using internal::ScanKey;
 
 }  // namespace
 
-MysqlStore::MysqlStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+MysqlStore::MysqlStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)), db_(MakeMysqlDb(*impl_)) {}
+
+db::Db& MysqlStore::SqlDb() { return *db_; }
 
 MysqlStore::~MysqlStore() = default;
 
@@ -759,10 +761,6 @@ Result<std::vector<IndexRow>> MysqlStore::ReadIndexRows(const IndexQuery& query)
   });
   if (!s.ok()) return s;
   return out;
-}
-
-Status MysqlStore::WithConnection(std::string_view what, const std::function<Status(::sql::Connection&)>& fn) {
-  return impl_->Run(what, [&fn](PooledConn& pc) { return fn(*pc.conn); });
 }
 
 }  // namespace minyi::sql

@@ -13,15 +13,11 @@
 #include <memory>
 #include <string_view>
 
-#include "sql/store.h"
-
-namespace sql {
-class Connection;
-}  // namespace sql
+#include "sql/sql_store.h"
 
 namespace minyi::sql {
 
-class MysqlStore final : public Store {
+class MysqlStore final : public SqlStore {
  public:
   // Connects once (creating the database first when options.create_database). Does not migrate.
   // kInvalidInput for bad options (database name not [A-Za-z0-9_]{1,64}, pool_size < 1);
@@ -35,6 +31,7 @@ class MysqlStore final : public Store {
   Result<std::vector<MigrationInfo>> Migrations() override;
   Result<std::string> GetMeta(const std::string& key) override;
   Status SetMeta(const std::string& key, const std::string& value) override;
+  db::Db& SqlDb() override;
 
   Status Append(const std::vector<Response>& batch, std::vector<AppendResult>* results) override;
   Status AppendHashed(const std::vector<Response>& batch, const std::vector<std::string>& hashes,
@@ -59,16 +56,6 @@ class MysqlStore final : public Store {
                                    std::string_view reason) override;
   Result<std::vector<RevisionRecord>> RevisionLog(Channel channel, std::string_view source_ref) override;
   Result<std::vector<RevisionActivity>> RevisionActivitySince(std::int64_t after_id) override;
-  // ReleaseStore (core/release_ports.h; defined in sql/mysql_releases.cc).
-  Result<std::int64_t> BeginRelease(const ReleaseRecord& draft) override;
-  Status AppendManifest(std::int64_t release_id, const std::vector<ManifestEntry>& entries) override;
-  Result<int> FinishRelease(const ReleaseRecord& record) override;
-  Status AbandonRelease(std::int64_t release_id) override;
-  Result<std::vector<ReleaseRecord>> ListReleases(const std::string& survey_id) override;
-  Result<std::optional<ReleaseRecord>> FindRelease(const std::string& survey_id, const Period& period,
-                                                   int revision) override;
-  Result<std::vector<ManifestEntry>> ManifestPage(std::int64_t release_id, const ManifestKey& after,
-                                                  int limit) override;
   // WebAccessStore (defined in sql/mysql_web.cc).
   Status AddInvitationTokens(const std::vector<InvitationToken>& tokens) override;
   Result<std::optional<InvitationToken>> FindInvitationToken(const std::string& token_hash) override;
@@ -79,16 +66,12 @@ class MysqlStore final : public Store {
   Result<std::optional<StoredResponseRef>> FindResponseBySource(Channel channel,
                                                                 const std::string& source_ref) override;
 
-  // For feature stores in their own files (sql/sms_store.cc): runs `fn` on a pooled connection
-  // (autocommit on entry) with the pool's retry rules; a ::sql::SQLException thrown by `fn` is
-  // converted to a Status naming `what`. `fn` may run twice when the connection broke.
-  Status WithConnection(std::string_view what, const std::function<Status(::sql::Connection&)>& fn);
-
   struct Impl;
 
  private:
   explicit MysqlStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+  std::unique_ptr<db::Db> db_;  // over impl_
 };
 
 }  // namespace minyi::sql

@@ -2,28 +2,20 @@
 
 #include <algorithm>
 
+#include "sql/sql_store.h"
 #include "sql/store_common.h"
 
 namespace minyi::sql::releases {
 namespace {
 
-using access_detail::Row;
-using access_detail::Tx;
-using access_detail::Value;
+using db::Row;
+using db::Tx;
+using db::Value;
+using db::Work;
 
 constexpr std::size_t kManifestRowsPerInsert = 200;
 constexpr std::size_t kMaxReasonChars = 255;
 constexpr std::size_t kMaxTextChars = 191;
-
-std::int64_t Int(const std::optional<std::string>& v) {
-  if (!v) return 0;
-  try {
-    return std::stoll(*v);
-  } catch (const std::exception&) {
-    return 0;
-  }
-}
-std::string Text(const std::optional<std::string>& v) { return v.value_or(std::string()); }
 
 bool IsHex64(const std::string& s) {
   return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
@@ -54,23 +46,23 @@ constexpr const char* kColumns =
 
 ReleaseRecord FromRow(const Row& row, bool with_texts) {
   ReleaseRecord r;
-  r.id = Int(row[0]);
-  r.survey_id = Text(row[1]);
-  r.period = {static_cast<int>(Int(row[2])), static_cast<int>(Int(row[3]))};
-  r.revision = static_cast<int>(Int(row[4]));
-  r.reason = Text(row[5]);
-  r.created_by = Text(row[6]);
-  r.frozen_at_ms = Int(row[7]);
-  r.definition_version = Text(row[8]);
-  r.code_version = Text(row[9]);
-  r.population_version = Text(row[10]);
-  r.response_count = Int(row[11]);
-  r.manifest_hash = Text(row[12]);
-  r.content_hash = Text(row[13]);
-  r.id_salt = Text(row[14]);
+  r.id = row.Int(0);
+  r.survey_id = row.Text(1);
+  r.period = {static_cast<int>(row.Int(2)), static_cast<int>(row.Int(3))};
+  r.revision = static_cast<int>(row.Int(4));
+  r.reason = row.Text(5);
+  r.created_by = row.Text(6);
+  r.frozen_at_ms = row.Int(7);
+  r.definition_version = row.Text(8);
+  r.code_version = row.Text(9);
+  r.population_version = row.Text(10);
+  r.response_count = row.Int(11);
+  r.manifest_hash = row.Text(12);
+  r.content_hash = row.Text(13);
+  r.id_salt = row.Text(14);
   if (with_texts) {
-    r.population_text = Text(row[15]);
-    r.indices_text = Text(row[16]);
+    r.population_text = row.Text(15);
+    r.indices_text = row.Text(16);
   }
   return r;
 }
@@ -79,15 +71,15 @@ Result<std::string> StateOf(Tx& tx, std::int64_t release_id) {
   auto rows = tx.Query("SELECT state FROM releases WHERE id = ?", {release_id});
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return std::string();
-  return Text(rows->front()[0]);
+  return rows->front().Text(0);
 }
 
 }  // namespace
 
-Result<std::int64_t> Begin(access_detail::Db& db, const ReleaseRecord& draft) {
+Result<std::int64_t> Begin(db::Db& db, const ReleaseRecord& draft) {
   MINYI_RETURN_IF_ERROR(ValidateRecord(draft));
   std::int64_t id = 0;
-  Status s = db.InTransaction("begin release", [&](Tx& tx) -> Status {
+  Status s = db.InTransaction("begin release", Work::kIdempotent, [&](Tx& tx) -> Status {
     auto inserted = tx.Execute(
         "INSERT INTO releases (survey_id, period_year, period_quarter, revision, state, reason, created_by,"
         " frozen_at_ms, definition_version, code_version, population_version, response_count, manifest_hash,"
@@ -106,7 +98,7 @@ Result<std::int64_t> Begin(access_detail::Db& db, const ReleaseRecord& draft) {
   return id;
 }
 
-Status AppendManifest(access_detail::Db& db, std::int64_t release_id, const std::vector<ManifestEntry>& entries) {
+Status AppendManifest(db::Db& db, std::int64_t release_id, const std::vector<ManifestEntry>& entries) {
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const ManifestEntry& e = entries[i];
     if (e.town_code.empty() || e.town_code.size() > internal::kMaxDemographicChars || e.response_id <= 0 ||
@@ -115,7 +107,7 @@ Status AppendManifest(access_detail::Db& db, std::int64_t release_id, const std:
                                   ": needs a town code, a positive response id and a 64-digit hex content hash");
     }
   }
-  return db.InTransaction("append release manifest", [&](Tx& tx) -> Status {
+  return db.InTransaction("append release manifest", Work::kIdempotent, [&](Tx& tx) -> Status {
     auto state = StateOf(tx, release_id);
     if (!state.ok()) return state.status();
     if (state.value() != "building") {
@@ -145,28 +137,29 @@ Status AppendManifest(access_detail::Db& db, std::int64_t release_id, const std:
   });
 }
 
-Result<int> Finish(access_detail::Db& db, const ReleaseRecord& record) {
+Result<int> Finish(db::Db& db, const ReleaseRecord& record) {
   MINYI_RETURN_IF_ERROR(ValidateRecord(record));
   int revision = 0;
-  Status s = db.InTransaction("finish release", [&](Tx& tx) -> Status {
+  Status s = db.InTransaction("finish release", Work::kIdempotent, [&](Tx& tx) -> Status {
     auto head = tx.Query("SELECT state, survey_id, period_year, period_quarter FROM releases WHERE id = ?", {record.id});
     if (!head.ok()) return head.status();
-    if (head->empty() || Text(head->front()[0]) != "building") {
+    if (head->empty() || head->front().Text(0) != "building") {
       return Status::Conflict("release " + std::to_string(record.id) + " is not being built");
     }
     const Row& h = head->front();
     auto count = tx.Query("SELECT COUNT(*) FROM release_responses WHERE release_id = ?", {record.id});
     if (!count.ok()) return count.status();
-    if (Int(count->front()[0]) != record.response_count) {
+    if (count->front().Int(0) != record.response_count) {
       return Status::InvalidInput("release: response_count " + std::to_string(record.response_count) +
-                                  " differs from the manifest's " + std::to_string(Int(count->front()[0])) + " entries");
+                                  " differs from the manifest's " + std::to_string(count->front().Int(0)) +
+                                  " entries");
     }
     auto latest = tx.Query(
         "SELECT MAX(revision) FROM releases WHERE survey_id = ? AND period_year = ? AND period_quarter = ?"
         " AND state = 'frozen'",
-        {Text(h[1]), Int(h[2]), Int(h[3])});
+        {h.Text(1), h.Int(2), h.Int(3)});
     if (!latest.ok()) return latest.status();
-    revision = static_cast<int>(Int(latest->front()[0])) + 1;
+    revision = static_cast<int>(latest->front().Int(0)) + 1;
     if (revision >= 2 && record.reason.empty()) {
       return Status::InvalidInput("release: revision R" + std::to_string(revision) +
                                   " needs a reason (why the figures are frozen again)");
@@ -179,15 +172,16 @@ Result<int> Finish(access_detail::Db& db, const ReleaseRecord& record) {
          record.code_version, record.population_version, record.response_count, record.manifest_hash,
          record.content_hash, record.id_salt, record.population_text, record.indices_text, record.id});
     if (!updated.ok()) return updated.status();
-    if (updated.value() != 1) return Status::Conflict("release " + std::to_string(record.id) + " changed meanwhile");
+    if (updated.value() != 1)
+      return Status::Conflict("release " + std::to_string(record.id) + " changed meanwhile");
     return Status::Ok();
   });
   if (!s.ok()) return s;
   return revision;
 }
 
-Status Abandon(access_detail::Db& db, std::int64_t release_id) {
-  return db.InTransaction("abandon release", [&](Tx& tx) -> Status {
+Status Abandon(db::Db& db, std::int64_t release_id) {
+  return db.InTransaction("abandon release", Work::kIdempotent, [&](Tx& tx) -> Status {
     auto state = StateOf(tx, release_id);
     if (!state.ok()) return state.status();
     if (state.value().empty()) return Status::Ok();
@@ -201,9 +195,10 @@ Status Abandon(access_detail::Db& db, std::int64_t release_id) {
   });
 }
 
-Result<std::vector<ReleaseRecord>> List(access_detail::Db& db, const std::string& survey_id) {
+Result<std::vector<ReleaseRecord>> List(db::Db& db, const std::string& survey_id) {
   std::vector<ReleaseRecord> out;
-  Status s = db.InTransaction("list releases", [&](Tx& tx) -> Status {
+  Status s = db.InTransaction("list releases", Work::kIdempotent, [&](Tx& tx) -> Status {
+    out.clear();  // a retried attempt starts afresh
     std::string sql = std::string("SELECT ") + kColumns + " FROM releases WHERE state = 'frozen'";
     std::vector<Value> params;
     if (!survey_id.empty()) {
@@ -220,10 +215,10 @@ Result<std::vector<ReleaseRecord>> List(access_detail::Db& db, const std::string
   return out;
 }
 
-Result<std::optional<ReleaseRecord>> Find(access_detail::Db& db, const std::string& survey_id, const Period& period,
+Result<std::optional<ReleaseRecord>> Find(db::Db& db, const std::string& survey_id, const Period& period,
                                           int revision) {
   std::optional<ReleaseRecord> out;
-  Status s = db.InTransaction("find release", [&](Tx& tx) -> Status {
+  Status s = db.InTransaction("find release", Work::kIdempotent, [&](Tx& tx) -> Status {
     std::string sql = std::string("SELECT ") + kColumns +
                       ", population_text, indices_text FROM releases WHERE state = 'frozen' AND survey_id = ?"
                       " AND period_year = ? AND period_quarter = ?";
@@ -242,11 +237,12 @@ Result<std::optional<ReleaseRecord>> Find(access_detail::Db& db, const std::stri
   return out;
 }
 
-Result<std::vector<ManifestEntry>> ManifestPage(access_detail::Db& db, std::int64_t release_id,
-                                                const ManifestKey& after, int limit) {
+Result<std::vector<ManifestEntry>> ManifestPage(db::Db& db, std::int64_t release_id, const ManifestKey& after,
+                                                int limit) {
   std::vector<ManifestEntry> out;
   if (limit <= 0) return out;
-  Status s = db.InTransaction("read release manifest", [&](Tx& tx) -> Status {
+  Status s = db.InTransaction("read release manifest", Work::kIdempotent, [&](Tx& tx) -> Status {
+    out.clear();  // a retried attempt starts afresh
     // (town = ? AND id > ?) OR town > ?: two range seeks on the primary key.
     auto rows = tx.Query(
         "SELECT town_code, response_id, content_hash FROM release_responses WHERE release_id = ? AND"
@@ -254,7 +250,7 @@ Result<std::vector<ManifestEntry>> ManifestPage(access_detail::Db& db, std::int6
         {release_id, after.town_code, after.response_id, after.town_code, std::int64_t{limit}});
     if (!rows.ok()) return rows.status();
     out.reserve(rows->size());
-    for (const Row& row : rows.value()) out.push_back({Text(row[0]), Int(row[1]), Text(row[2])});
+    for (const Row& row : rows.value()) out.push_back({row.Text(0), row.Int(1), row.Text(2)});
     return Status::Ok();
   });
   if (!s.ok()) return s;
@@ -262,3 +258,27 @@ Result<std::vector<ManifestEntry>> ManifestPage(access_detail::Db& db, std::int6
 }
 
 }  // namespace minyi::sql::releases
+
+namespace minyi::sql {
+
+Result<std::int64_t> SqlStore::BeginRelease(const ReleaseRecord& draft) {
+  return releases::Begin(SqlDb(), draft);
+}
+Status SqlStore::AppendManifest(std::int64_t release_id, const std::vector<ManifestEntry>& entries) {
+  return releases::AppendManifest(SqlDb(), release_id, entries);
+}
+Result<int> SqlStore::FinishRelease(const ReleaseRecord& record) { return releases::Finish(SqlDb(), record); }
+Status SqlStore::AbandonRelease(std::int64_t release_id) { return releases::Abandon(SqlDb(), release_id); }
+Result<std::vector<ReleaseRecord>> SqlStore::ListReleases(const std::string& survey_id) {
+  return releases::List(SqlDb(), survey_id);
+}
+Result<std::optional<ReleaseRecord>> SqlStore::FindRelease(const std::string& survey_id, const Period& period,
+                                                           int revision) {
+  return releases::Find(SqlDb(), survey_id, period, revision);
+}
+Result<std::vector<ManifestEntry>> SqlStore::ManifestPage(std::int64_t release_id, const ManifestKey& after,
+                                                          int limit) {
+  return releases::ManifestPage(SqlDb(), release_id, after, limit);
+}
+
+}  // namespace minyi::sql

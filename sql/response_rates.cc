@@ -1,25 +1,21 @@
-// ResponseRateQueries over the dialect adapter (sql/access_db.h): web invitation tokens (migration
+// ResponseRateQueries over the dialect interface (sql/db.h): web invitation tokens (migration
 // 002) joined with the responses stored under them, and SMS conversations (migration 004) with their
 // outbox messages and replies (indexed by conversation in migration 008).
 #include <algorithm>
 #include <cstdlib>
 #include <map>
 
-#include "sql/access_db.h"
+#include "sql/area_scope.h"
 #include "sql/collector_counters.h"
+#include "sql/db.h"
 
 namespace minyi::sql {
 namespace {
 
-using access_detail::Db;
-using access_detail::Row;
-using access_detail::Tx;
-
-std::int64_t Int(const std::optional<std::string>& v) {
-  if (!v || v->empty()) return 0;
-  return std::strtoll(v->c_str(), nullptr, 10);
-}
-std::string Str(const std::optional<std::string>& v) { return v.value_or(std::string()); }
+using db::Db;
+using db::Row;
+using db::Tx;
+using db::Work;
 
 // Days since 1970-01-01 of a proleptic Gregorian date.
 std::int64_t DaysFromCivil(std::int64_t y, int m, int d) {
@@ -44,35 +40,27 @@ void PeriodRangeMs(const Period& p, std::int64_t* first, std::int64_t* end) {
   }
 }
 
-bool Within(const std::string& code, const std::string& area, bool include_unplaced) {
-  if (code.empty()) return include_unplaced;
-  return code.size() >= area.size() && code.compare(0, area.size(), area) == 0;
-}
-
 class SqlResponseRates final : public ResponseRateQueries {
  public:
-  explicit SqlResponseRates(std::unique_ptr<Db> db) : db_(std::move(db)) {}
+  explicit SqlResponseRates(Db& db) : db_(db) {}
 
   Result<std::vector<InvitationCounts>> CountInvitations(const std::string& survey_id, const std::string& area_code,
                                                          const Period& period, bool include_unplaced) override {
     if (survey_id.empty()) return Status::InvalidInput("survey is required");
-    if (area_code.size() < 2 || area_code.size() > 9 ||
-        !std::all_of(area_code.begin(), area_code.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-      return Status::InvalidInput("area: a division code of 2 to 9 digits expected, got '" + area_code + "'");
-    }
+    MINYI_RETURN_IF_ERROR(internal::CheckAreaScope(area_code));
     std::int64_t first = 0, end = 0;
     PeriodRangeMs(period, &first, &end);
     const std::int64_t year = period.year;
     const std::int64_t quarter = period.quarter;
-    const std::string token_ref =
-        db_->mysql() ? "CONCAT('token:', t.token_hash)" : "('token:' || t.token_hash)";
+    const std::string token_ref = db_.Concat("'token:'", "t.token_hash");
     std::map<std::string, InvitationCounts> by_code;
     auto row_for = [&](const std::string& code) -> InvitationCounts& {
       InvitationCounts& c = by_code[code];
       c.area_code = code;
       return c;
     };
-    Status s = db_->InTransaction("count invitations", [&](Tx& tx) -> Status {
+    Status s = db_.InTransaction("count invitations", Work::kIdempotent, [&](Tx& tx) -> Status {
+      by_code.clear();  // a retried attempt starts afresh
       auto web = tx.Query(
           "SELECT t.town_code, COUNT(*), COUNT(r.id) FROM invitation_tokens t"
           " LEFT JOIN responses r ON r.channel = 'web' AND r.source_ref = " + token_ref +
@@ -81,11 +69,11 @@ class SqlResponseRates final : public ResponseRateQueries {
           {survey_id, first, end});
       if (!web.ok()) return web.status();
       for (const Row& r : web.value()) {
-        const std::string code = Str(r[0]);
-        if (!Within(code, area_code, include_unplaced)) continue;
+        const std::string code = r.Text(0);
+        if (!internal::WithinArea(code, area_code, include_unplaced)) continue;
         InvitationCounts& c = row_for(code);
-        c.web_issued += Int(r[1]);
-        c.web_used += Int(r[2]);
+        c.web_issued += r.Int(1);
+        c.web_used += r.Int(2);
       }
       // One row per kind of conversation: where (town, else roster county), state, whether it has
       // answers, and what its outbox and replies show.
@@ -104,14 +92,14 @@ class SqlResponseRates final : public ResponseRateQueries {
           {survey_id, year, quarter});
       if (!sms.ok()) return sms.status();
       for (const Row& r : sms.value()) {
-        const std::string code = Str(r[0]);
-        if (!Within(code, area_code, include_unplaced)) continue;
-        const std::string state = Str(r[1]);
-        const bool has_answers = Int(r[2]) != 0;
-        const bool sent = Int(r[3]) != 0;
-        const bool failed = Int(r[4]) != 0;
-        const bool replied = Int(r[5]) != 0;
-        const std::int64_t n = Int(r[6]);
+        const std::string code = r.Text(0);
+        if (!internal::WithinArea(code, area_code, include_unplaced)) continue;
+        const std::string state = r.Text(1);
+        const bool has_answers = r.Int(2) != 0;
+        const bool sent = r.Int(3) != 0;
+        const bool failed = r.Int(4) != 0;
+        const bool replied = r.Int(5) != 0;
+        const std::int64_t n = r.Int(6);
         InvitationCounts& c = row_for(code);
         c.sms_invited += n;
         if (sent || replied) {
@@ -133,9 +121,9 @@ class SqlResponseRates final : public ResponseRateQueries {
           {survey_id, year, quarter});
       if (!unparsed.ok()) return unparsed.status();
       for (const Row& r : unparsed.value()) {
-        const std::string code = Str(r[0]);
-        if (!Within(code, area_code, include_unplaced)) continue;
-        row_for(code).sms_unparsed += Int(r[1]);
+        const std::string code = r.Text(0);
+        if (!internal::WithinArea(code, area_code, include_unplaced)) continue;
+        row_for(code).sms_unparsed += r.Int(1);
       }
       return Status::Ok();
     });
@@ -147,15 +135,13 @@ class SqlResponseRates final : public ResponseRateQueries {
   }
 
  private:
-  std::unique_ptr<Db> db_;
+  Db& db_;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<ResponseRateQueries>> OpenResponseRates(Store& store) {
-  auto db = access_detail::MakeDb(store);
-  if (!db) return Status::InvalidInput("response rates: unsupported store backend '" + store.Backend() + "'");
-  return std::unique_ptr<ResponseRateQueries>(new SqlResponseRates(std::move(db)));
+  return std::unique_ptr<ResponseRateQueries>(new SqlResponseRates(store.SqlDb()));
 }
 
 }  // namespace minyi::sql

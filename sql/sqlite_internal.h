@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "sql/db.h"
 #include "sql/sqlite_store.h"
 #include "sql/store_common.h"
 
@@ -25,9 +26,11 @@ namespace sqlite_detail {
 
 inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// Maps a failed sqlite3 call to a Status. Busy/locked databases, I/O, full disks and unopenable
-// files are kUnavailable (retrying or fixing the environment may help); a constraint failure that
-// validation did not catch is the caller's input; anything else is our bug.
+// The SQLite dialect's one error mapping (sql/db.h): maps a failed sqlite3 call to a Status.
+// Busy/locked databases, I/O, full disks, unopenable or corrupt files and memory exhaustion are
+// kUnavailable (retrying or fixing the environment may help); a unique or primary key violation is
+// kConflict (the row exists); another constraint failure that validation did not catch is the
+// caller's input; anything else is our bug.
 inline Status SqliteError(sqlite3* db, int rc, std::string_view what) {
   const int extended = db != nullptr ? sqlite3_extended_errcode(db) : rc;
   std::string message = "sqlite: " + std::string(what) + ": " +
@@ -47,6 +50,9 @@ inline Status SqliteError(sqlite3* db, int rc, std::string_view what) {
     case SQLITE_PERM:
       return Status::Unavailable(std::move(message));
     case SQLITE_CONSTRAINT:
+      if (extended == SQLITE_CONSTRAINT_UNIQUE || extended == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        return Status::Conflict(std::move(message));
+      }
       return Status::InvalidInput(std::move(message));
     default:
       return Status::Internal(std::move(message));
@@ -115,6 +121,7 @@ class Stmt {
     return std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, i)));
   }
   sqlite3* db() const { return db_; }
+  sqlite3_stmt* raw() const { return stmt_; }
 
  private:
   sqlite3* db_ = nullptr;
@@ -367,5 +374,8 @@ struct SqliteStore::Impl {
     return s;
   }
 };
+
+// The store's sql/db.h dialect (sql/sqlite_db.cc).
+std::unique_ptr<db::Db> MakeSqliteDb(SqliteStore::Impl& impl);
 
 }  // namespace minyi::sql

@@ -35,7 +35,9 @@ std::string ToUpper(std::string s) {
 
 }  // namespace
 
-SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)), db_(MakeSqliteDb(*impl_)) {}
+
+db::Db& SqliteStore::SqlDb() { return *db_; }
 
 SqliteStore::~SqliteStore() {
   if (impl_ == nullptr) return;
@@ -590,11 +592,6 @@ Result<std::vector<IndexRow>> SqliteStore::ReadIndexRows(const IndexQuery& query
   }
   if (rc != SQLITE_DONE) return SqliteError(impl_->db.get(), rc, "read index rows");
   return out;
-}
-
-Status SqliteStore::WithWriteConnection(const std::function<Status(sqlite3*)>& fn) {
-  std::lock_guard<std::mutex> lock(impl_->write_mu);
-  return fn(impl_->db.get());
 }
 
 }  // namespace minyi::sql

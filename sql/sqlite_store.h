@@ -11,13 +11,11 @@
 #include <functional>
 #include <memory>
 
-#include "sql/store.h"
-
-struct sqlite3;
+#include "sql/sql_store.h"
 
 namespace minyi::sql {
 
-class SqliteStore final : public Store {
+class SqliteStore final : public SqlStore {
  public:
   // Opens or creates the database (creating missing parent directories) and applies the
   // connection settings. Does not migrate. kInvalidInput for a bad option (empty path, unknown
@@ -31,6 +29,7 @@ class SqliteStore final : public Store {
   Result<std::vector<MigrationInfo>> Migrations() override;
   Result<std::string> GetMeta(const std::string& key) override;
   Status SetMeta(const std::string& key, const std::string& value) override;
+  db::Db& SqlDb() override;
 
   Status Append(const std::vector<Response>& batch, std::vector<AppendResult>* results) override;
   Status AppendHashed(const std::vector<Response>& batch, const std::vector<std::string>& hashes,
@@ -55,16 +54,6 @@ class SqliteStore final : public Store {
                                    std::string_view reason) override;
   Result<std::vector<RevisionRecord>> RevisionLog(Channel channel, std::string_view source_ref) override;
   Result<std::vector<RevisionActivity>> RevisionActivitySince(std::int64_t after_id) override;
-  // ReleaseStore (core/release_ports.h; defined in sql/sqlite_releases.cc).
-  Result<std::int64_t> BeginRelease(const ReleaseRecord& draft) override;
-  Status AppendManifest(std::int64_t release_id, const std::vector<ManifestEntry>& entries) override;
-  Result<int> FinishRelease(const ReleaseRecord& record) override;
-  Status AbandonRelease(std::int64_t release_id) override;
-  Result<std::vector<ReleaseRecord>> ListReleases(const std::string& survey_id) override;
-  Result<std::optional<ReleaseRecord>> FindRelease(const std::string& survey_id, const Period& period,
-                                                   int revision) override;
-  Result<std::vector<ManifestEntry>> ManifestPage(std::int64_t release_id, const ManifestKey& after,
-                                                  int limit) override;
   // WebAccessStore (defined in sql/sqlite_web.cc).
   Status AddInvitationTokens(const std::vector<InvitationToken>& tokens) override;
   Result<std::optional<InvitationToken>> FindInvitationToken(const std::string& token_hash) override;
@@ -75,15 +64,12 @@ class SqliteStore final : public Store {
   Result<std::optional<StoredResponseRef>> FindResponseBySource(Channel channel,
                                                                 const std::string& source_ref) override;
 
-  // For feature stores in their own files (sql/sms_store.cc): runs `fn` on the write connection
-  // while holding the write mutex, so it is serialized with every other write.
-  Status WithWriteConnection(const std::function<Status(sqlite3*)>& fn);
-
   struct Impl;
 
  private:
   explicit SqliteStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+  std::unique_ptr<db::Db> db_;  // over impl_
 };
 
 }  // namespace minyi::sql

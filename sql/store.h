@@ -22,6 +22,10 @@
 
 namespace minyi::sql {
 
+namespace db {
+class Db;  // sql/db.h, internal to sql/
+}  // namespace db
+
 struct SqliteOptions {
   std::string path = "var/minyi.db";  // ":memory:" for an in-memory store (tests)
   // PRAGMA synchronous: "FULL" (every commit fsync'ed; survives power loss) or "NORMAL" (WAL:
@@ -91,6 +95,10 @@ class Store : public ResponseSink,
   // Free-form key/value metadata (e.g. which demo data set was seeded).
   virtual Result<std::string> GetMeta(const std::string& key) = 0;  // "" when absent
   virtual Status SetMeta(const std::string& key, const std::string& value) = 0;
+
+  // The store's connection(s) as the dialect interface of sql/db.h, for the stores of sql/ written
+  // once on it (access, SMS, counters, releases...). Lives as long as the store.
+  virtual db::Db& SqlDb() = 0;
 };
 
 // Opens (and for SQLite creates) the configured store. kUnavailable when it cannot connect.

@@ -1,0 +1,58 @@
+// The dialect-independent half of sql/db.h: value conversions and the transaction retry policy.
+#include "sql/db.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <thread>
+
+namespace minyi::sql::db {
+
+std::int64_t Value::AsInt() const {
+  if (const auto* n = int_value()) return *n;
+  if (const auto* d = double_value()) return static_cast<std::int64_t>(*d);
+  if (const auto* s = text_value()) return std::strtoll(s->c_str(), nullptr, 10);
+  return 0;
+}
+
+double Value::AsDouble() const {
+  if (const auto* d = double_value()) return *d;
+  if (const auto* n = int_value()) return static_cast<double>(*n);
+  if (const auto* s = text_value()) return std::strtod(s->c_str(), nullptr);
+  return std::numeric_limits<double>::quiet_NaN();
+}
+
+std::string Value::AsText() const {
+  if (const auto* s = text_value()) return *s;
+  if (const auto* n = int_value()) return std::to_string(*n);
+  if (const auto* d = double_value()) {
+    // The shortest form that reads back as the same double (what SQLite's text conversion aims at).
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.17g", *d);
+    return buffer;
+  }
+  return std::string();
+}
+
+std::chrono::milliseconds Db::Backoff(int attempt) { return std::chrono::milliseconds(5 * attempt); }
+
+std::string Db::Concat(std::string_view a, std::string_view b) const {
+  if (dialect() == Dialect::kMysql) return "CONCAT(" + std::string(a) + ", " + std::string(b) + ")";
+  return "(" + std::string(a) + " || " + std::string(b) + ")";
+}
+
+Status Db::InTransaction(std::string_view what, Work work, const std::function<Status(Tx&)>& fn) {
+  for (int attempt = 1;; ++attempt) {
+    Attempt a = RunOnce(what, fn);
+    if (a.status.ok() || !a.retryable) return a.status;
+    // Retryable: the transaction was rolled back. Its class is kUnavailable whatever a caller made
+    // of the failed statement's status, so a non-idempotent caller answers 503, never 500 or 4xx.
+    if (work != Work::kIdempotent || attempt >= kMaxAttempts) {
+      if (a.status.code() == StatusCode::kUnavailable) return a.status;
+      return Status::Unavailable(a.status.message());
+    }
+    std::this_thread::sleep_for(Backoff(attempt));
+  }
+}
+
+}  // namespace minyi::sql::db

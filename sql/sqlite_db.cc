@@ -1,0 +1,103 @@
+// The SQLite dialect of sql/db.h: transactions run on the store's write connection while its mutex
+// is held, so they are serialized with every other write and work on ":memory:" databases. Errors
+// are mapped by SqliteError (sql/sqlite_internal.h), the dialect's one mapping. No SQLite failure is
+// of the retryable class: a busy database has already been waited for (busy_timeout) and is
+// reported as kUnavailable.
+#include <memory>
+
+#include "sql/db.h"
+#include "sql/sqlite_internal.h"
+
+namespace minyi::sql {
+namespace {
+
+class SqliteTx final : public db::Tx {
+ public:
+  explicit SqliteTx(sqlite3* db) : db_(db) {}
+
+  Result<std::vector<db::Row>> Query(std::string_view sql, const std::vector<db::Value>& params) override {
+    std::vector<db::Row> rows;
+    MINYI_RETURN_IF_ERROR(Run(sql, params, &rows));
+    return rows;
+  }
+  Result<std::int64_t> Execute(std::string_view sql, const std::vector<db::Value>& params) override {
+    MINYI_RETURN_IF_ERROR(Run(sql, params, nullptr));
+    return static_cast<std::int64_t>(sqlite3_changes(db_));
+  }
+  Result<std::int64_t> LastInsertId() override {
+    return static_cast<std::int64_t>(sqlite3_last_insert_rowid(db_));
+  }
+
+ private:
+  Status Run(std::string_view sql, const std::vector<db::Value>& params, std::vector<db::Row>* rows) {
+    auto prepared = Stmt::Prepare(db_, sql);
+    if (!prepared.ok()) return prepared.status();
+    Stmt& s = prepared.value();
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const int index = static_cast<int>(i + 1);
+      const db::Value& v = params[i];
+      if (const auto* n = v.int_value()) {
+        s.Int(index, *n);
+      } else if (const auto* d = v.double_value()) {
+        s.Double(index, *d);  // NaN and infinities become NULL
+      } else if (const auto* text = v.text_value()) {
+        s.Text(index, *text);  // bound without copying: `params` outlives the statement's run
+      }                        // NULL: a parameter left unbound is NULL
+    }
+    sqlite3_stmt* raw = s.raw();
+    const int columns = sqlite3_column_count(raw);
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) {
+      if (rows == nullptr) continue;
+      std::vector<db::Value> row;
+      row.reserve(static_cast<std::size_t>(columns));
+      for (int c = 0; c < columns; ++c) {
+        switch (sqlite3_column_type(raw, c)) {
+          case SQLITE_NULL:
+            row.emplace_back();
+            break;
+          case SQLITE_INTEGER:
+            row.emplace_back(s.ColInt(c));
+            break;
+          case SQLITE_FLOAT:
+            row.emplace_back(sqlite3_column_double(raw, c));
+            break;
+          default:
+            row.emplace_back(s.ColText(c));
+        }
+      }
+      rows->emplace_back(std::move(row));
+    }
+    if (rc != SQLITE_DONE) return SqliteError(db_, rc, sql.substr(0, 60));
+    return Status::Ok();
+  }
+
+  sqlite3* db_;
+};
+
+class SqliteDb final : public db::Db {
+ public:
+  explicit SqliteDb(SqliteStore::Impl& impl) : impl_(impl) {}
+  db::Dialect dialect() const override { return db::Dialect::kSqlite; }
+
+ protected:
+  Attempt RunOnce(std::string_view what, const std::function<Status(db::Tx&)>& fn) override {
+    std::lock_guard<std::mutex> lock(impl_.write_mu);
+    sqlite3* db = impl_.db.get();
+    auto tx = Transaction::Begin(db);
+    if (!tx.ok()) return {tx.status().WithContext(what), false};
+    SqliteTx statements(db);
+    Status s = fn(statements);
+    if (s.ok()) s = tx.value()->Commit();
+    return {s.ok() ? s : s.WithContext(what), false};
+  }
+
+ private:
+  SqliteStore::Impl& impl_;
+};
+
+}  // namespace
+
+std::unique_ptr<db::Db> MakeSqliteDb(SqliteStore::Impl& impl) { return std::make_unique<SqliteDb>(impl); }
+
+}  // namespace minyi::sql
