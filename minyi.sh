@@ -98,7 +98,7 @@ test_all() {
   fuzz
 }
 
-# The suite under ASan + UBSan (README "Tests"): preset asan, a clang build of the whole tree in
+# The suite under ASan + UBSan (tests/README.md "Sanitizers"): preset asan, a clang build of the whole tree in
 # build-asan with -fsanitize=address,undefined (aborting on the first finding) and the libFuzzer
 # coverage (fuzzer-no-link), so that this one build also holds the fuzz targets (fuzz below) instead of
 # a third build. ctest runs everything but the browser tests (they measure pages, not memory, and need
@@ -106,8 +106,12 @@ test_all() {
 # Why one build for sanitize and fuzz (measured on the shared 2-core machine, load ~20, 2026-12-05): clang
 # with address,undefined and fuzzer-no-link costs 1.1-1.4x the CPU of the gcc RelWithDebInfo build per
 # object (collector/ingest.cc 7.8 s vs 7.0 s, core/http/server.cc 13.1 s vs 9.3 s of user time), so a cold
-# build-asan adds about 1.3 x the 8 min of build/ to CI, and the separate build-fuzz (core and collector
-# with the same flags) is no longer built. Test times under ASan: see README "The two commands".
+# build-asan (198 objects against build/'s 166) adds about 1.2 x 1.25 x the 8 min of build/, ~12 min, to
+# CI, and the separate build-fuzz (64 objects with the same flags, ~3 min of the old 7 min fuzz step) is
+# no longer built. Estimate for CI: 8 + 2.5 (build/, ctest) + ~12 + ~5-8 (build-asan, its ctest at
+# 2-3x) + ~4.5 (fuzz runs) = ~32-35 min of the 40. Not measured end to end: at load 16-20 the cold
+# build-asan built 71 of 198 objects in 61 min (the machine ~8x slower than idle). If CI runs over,
+# `ctest --preset asan -L 'unit|integration'` drops the store/golden tests from this step first.
 sanitize() {
   cmake --preset asan >/dev/null
   cmake --build build-asan -j "$JOBS"
@@ -118,8 +122,8 @@ sanitize() {
 # targets and the libraries they need when run on its own), then each target for MINYI_FUZZ_SECONDS on
 # a copy of its seed corpus. A crash, leak or timeout fails; the input is kept in build-asan/fuzz-artifacts.
 # 15 s, not 20: measured on the shared 2-core machine, 16 targets × 20 s plus rebuilding the targets took
-# 8.7 min (5.7 min without the rebuild); 15 s keeps the step near 7 min. A first build of build-fuzz (the
-# sanitized core and collector libraries) comes on top of that once.
+# 8.7 min (5.7 min without the rebuild); 15 s keeps the step near 7 min. In `test`, sanitize has built
+# build-asan (the targets included) already, so this step is the runs alone.
 fuzz() {
   local fuzz_dir=build-asan
   cmake --preset asan >/dev/null

@@ -1,6 +1,6 @@
 # MINYI_SANITIZE=address,undefined | thread: every object of the tree compiled and linked with those
-# sanitizers (README "Tests", CMakePresets.json: presets asan and tsan). UBSan and ASan abort on the
-# first finding (-fno-sanitize-recover=all), so a finding fails the test that triggered it; frame
+# sanitizers (tests/README.md "Sanitizers"; CMakePresets.json: presets asan and tsan). UBSan and ASan
+# abort on the first finding (-fno-sanitize-recover=all), so a finding fails the test that triggered it; frame
 # pointers stay for readable stacks. Suppressions (tests/sanitize/*.supp) are only for faults inside
 # third-party libraries, each with its reason; the environment that uses them is set by CTest below.
 set(MINYI_SANITIZE "" CACHE STRING "Sanitizers for the whole tree: address,undefined or thread (empty: none)")
