@@ -1,4 +1,4 @@
-# MINYI_FUZZ=ON: the libFuzzer targets (tests/fuzz, README "Tests"). Clang only. Every object is
+# MINYI_FUZZ=ON: the libFuzzer targets (tests/fuzz, tests/README.md "Fuzzing"). Clang only. Every object is
 # compiled with -fsanitize=fuzzer-no-link (coverage for libFuzzer) and ASan + UBSan that aborts, so a
 # finding is a crash (cmake/MinyiSanitize.cmake); the fuzz targets link -fsanitize=fuzzer.
 # - With MINYI_SANITIZE=address,undefined (preset asan, what CI uses): the whole tree and its tests are
