@@ -5,11 +5,12 @@
 #                     and serve on http://127.0.0.1:8080/ (Ctrl-C stops)
 #   ./minyi.sh test   install what is missing, build, and run the whole test suite (ctest), including
 #                     the MariaDB tests (each starts its own private server) and the browser tests,
-#                     then every fuzz target for a bounded time (fuzz)
+#                     then the suite again under ASan + UBSan (sanitize), then every fuzz target for a
+#                     bounded time (fuzz)
 #
 #   ./minyi.sh package   build the Debian package <build>/package/minyi_<version>_amd64.deb (cpack) and
 #                     check it with lintian (README "Deploy")
-#   ./minyi.sh deps | build | fuzz    the parts, on their own
+#   ./minyi.sh deps | build | sanitize | fuzz    the parts, on their own
 #
 # Idempotent: packages already installed are skipped, the build is incremental, demo data is seeded
 # once. Environment: MINYI_BUILD_DIR (default build), MINYI_JOBS (default 2), MINYI_RUN_ARGS (extra
@@ -113,19 +114,40 @@ test_all() {
   node_deps
   build
   ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS" --timeout 900
+  sanitize
   fuzz
 }
 
-# The libFuzzer targets (tests/fuzz): a clang build of the parsers with ASan + UBSan in build-fuzz
-# (MINYI_FUZZ=ON skips tests, benchmarks and the cli), then each target for MINYI_FUZZ_SECONDS on a
-# copy of its seed corpus. A crash, leak or timeout fails; the input is kept in build-fuzz/fuzz-artifacts.
+# The suite under ASan + UBSan (tests/README.md "Sanitizers"): preset asan, a clang build of the whole tree in
+# build-asan with -fsanitize=address,undefined (aborting on the first finding) and the libFuzzer
+# coverage (fuzzer-no-link), so that this one build also holds the fuzz targets (fuzz below) instead of
+# a third build. ctest runs everything but the browser tests (they measure pages, not memory, and need
+# Chromium's time); a sanitizer report fails the test with exit code 23.
+# Why one build for sanitize and fuzz (measured on the shared 2-core machine, load ~20, 2026-12-05): clang
+# with address,undefined and fuzzer-no-link costs 1.1-1.4x the CPU of the gcc RelWithDebInfo build per
+# object (collector/ingest.cc 7.8 s vs 7.0 s, core/http/server.cc 13.1 s vs 9.3 s of user time), so a cold
+# build-asan (198 objects against build/'s 166) adds about 1.2 x 1.25 x the 8 min of build/, ~12 min, to
+# CI, and the separate build-fuzz (64 objects with the same flags, ~3 min of the old 7 min fuzz step) is
+# no longer built. Estimate for CI: 8 + 2.5 (build/, ctest) + ~12 + ~5-8 (build-asan, its ctest at
+# 2-3x) + ~4.5 (fuzz runs) = ~32-35 min of the 40. Not measured end to end: at load 16-20 the cold
+# build-asan built 71 of 198 objects in 61 min (the machine ~8x slower than idle). If CI runs over,
+# `ctest --preset asan -L 'unit|integration'` drops the store/golden tests from this step first.
+sanitize() {
+  cmake --preset asan >/dev/null
+  cmake --build build-asan -j "$JOBS"
+  ctest --preset asan -j "$JOBS"
+}
+
+# The libFuzzer targets (tests/fuzz), built in build-asan (preset asan, shared with sanitize: only the
+# targets and the libraries they need when run on its own), then each target for MINYI_FUZZ_SECONDS on
+# a copy of its seed corpus. A crash, leak or timeout fails; the input is kept in build-asan/fuzz-artifacts.
 # 15 s, not 20: measured on the shared 2-core machine, 16 targets × 20 s plus rebuilding the targets took
-# 8.7 min (5.7 min without the rebuild); 15 s keeps the step near 7 min. A first build of build-fuzz (the
-# sanitized core and collector libraries) comes on top of that once.
+# 8.7 min (5.7 min without the rebuild); 15 s keeps the step near 7 min. In `test`, sanitize has built
+# build-asan (the targets included) already, so this step is the runs alone.
 fuzz() {
-  local fuzz_dir=build-fuzz
-  CC=clang CXX=clang++ cmake -S . -B "$fuzz_dir" -DMINYI_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build "$fuzz_dir" -j "$JOBS"
+  local fuzz_dir=build-asan
+  cmake --preset asan >/dev/null
+  cmake --build "$fuzz_dir" -j "$JOBS" --target minyi_fuzz_targets
   # shellcheck disable=SC2086
   tests/fuzz/run.sh "$fuzz_dir" "${MINYI_FUZZ_SECONDS:-15}" ${MINYI_FUZZ_TARGETS:-}
 }
@@ -149,10 +171,11 @@ case "${1:-}" in
   test) test_all ;;
   deps) deps ;;
   build) deps; node_deps; build ;;
+  sanitize) deps; sanitize ;;
   fuzz) fuzz ;;
   package) package ;;
   *)
-    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

@@ -1,17 +1,24 @@
-# MINYI_FUZZ=ON: the libFuzzer build (tests/fuzz, tests/README.md "Fuzzing"). Clang only. Every object is compiled
-# with -fsanitize=fuzzer-no-link,address,undefined (coverage for libFuzzer, ASan, UBSan that aborts so a
-# finding is a crash); the fuzz targets link -fsanitize=fuzzer. Only core, core/http and collector/ are
-# built: the unit tests, benchmarks, the cli, sql, aggregator, dashboards and exports are skipped.
-option(MINYI_FUZZ "Build the libFuzzer targets in tests/fuzz (clang only) instead of the rest of the tree" OFF)
+# MINYI_FUZZ=ON: the libFuzzer targets (tests/fuzz, tests/README.md "Fuzzing"). Clang only. Every object is
+# compiled with -fsanitize=fuzzer-no-link (coverage for libFuzzer) and ASan + UBSan that aborts, so a
+# finding is a crash (cmake/MinyiSanitize.cmake); the fuzz targets link -fsanitize=fuzzer.
+# - With MINYI_SANITIZE=address,undefined (preset asan, what CI uses): the whole tree and its tests are
+#   built too, so one build directory serves the sanitized test run and the fuzz targets.
+# - Alone (MINYI_FUZZ_ONLY): only core, core/http and collector/ are built; the tests, benchmarks, the
+#   cli, sql, aggregator, dashboards and exports are skipped.
+option(MINYI_FUZZ "Build the libFuzzer targets in tests/fuzz (clang only)" OFF)
 
+set(MINYI_FUZZ_ONLY OFF)
 if(MINYI_FUZZ)
   if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
     message(FATAL_ERROR "MINYI_FUZZ needs clang (CXX=clang++), not ${CMAKE_CXX_COMPILER_ID}")
   endif()
-  set(MINYI_SANITIZERS address,undefined)
-  add_compile_options(-fsanitize=fuzzer-no-link,${MINYI_SANITIZERS} -fno-sanitize-recover=undefined
-                      -fno-omit-frame-pointer)
-  add_link_options(-fsanitize=${MINYI_SANITIZERS})
+  if(NOT MINYI_SANITIZE)
+    set(MINYI_FUZZ_ONLY ON)
+    set(MINYI_SANITIZE address,undefined)
+  elseif(NOT MINYI_SANITIZE STREQUAL "address,undefined")
+    message(FATAL_ERROR "MINYI_FUZZ goes with MINYI_SANITIZE=address,undefined, not '${MINYI_SANITIZE}'")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link)
 endif()
 
 # minyi_add_fuzz_target(<name> LIBS ... [SOURCES ...]): tests/fuzz/fuzz_<name>.cc linked with libFuzzer.
@@ -23,4 +30,5 @@ function(minyi_add_fuzz_target name)
   target_include_directories(fuzz_${name} PRIVATE "${PROJECT_SOURCE_DIR}")
   target_compile_definitions(fuzz_${name} PRIVATE MINYI_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   target_link_options(fuzz_${name} PRIVATE -fsanitize=fuzzer)
+  add_dependencies(minyi_fuzz_targets fuzz_${name})
 endfunction()

@@ -17,7 +17,7 @@ endfunction()
 # registers the binary as a single CTest test instead: for suites that share an expensive fixture (a
 # private MariaDB server per process), which would otherwise be started once per test case.
 function(minyi_add_test name)
-  if(MINYI_FUZZ)  # the fuzz build skips the tests (cmake/MinyiFuzz.cmake)
+  if(MINYI_FUZZ_ONLY)  # the fuzz-only build skips the tests (cmake/MinyiFuzz.cmake)
     return()
   endif()
   cmake_parse_arguments(ARG "WHOLE" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})

@@ -339,7 +339,9 @@ struct ScanStatements {
     ResetOnExit reset(answers);
     BindScanFilter(answers, q);
     BindKey(answers, "a", after);
-    BindKey(answers, "b", ScanKey{last.period.year, last.period.quarter, last.town_code, last.id});
+    // Named, not a temporary: Stmt::Text binds without copying, so the town code must outlive Step().
+    const ScanKey last_key{last.period.year, last.period.quarter, last.town_code, last.id};
+    BindKey(answers, "b", last_key);
     int rc;
     while ((rc = answers.Step()) == SQLITE_ROW) {
       // Responses appended since the page was read may fall inside the range: not in by_id, skipped.

@@ -235,6 +235,17 @@ class LongLineBuf : public std::streambuf {
 };
 
 // Issue 13: a line of hundreds of MiB without a line end was held whole (std::getline).
+#if defined(__SANITIZE_ADDRESS__)
+#define MINYI_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MINYI_UNDER_ASAN 1
+#endif
+#endif
+#ifndef MINYI_UNDER_ASAN
+#define MINYI_UNDER_ASAN 0
+#endif
+
 TEST(ChatReaderTest, HugeLineIsCutWithBoundedMemoryAndTheRestIsRead) {
   for (const bool exporter : {false, true}) {
     const std::string head =
@@ -256,7 +267,12 @@ TEST(ChatReaderTest, HugeLineIsCutWithBoundedMemoryAndTheRestIsRead) {
     ChatMessage m;
     while (reader->Next(&m, &issues)) messages.push_back(m);
     const std::size_t peak = minyi::testing::ProcStatusKib("VmHWM");
+#if !MINYI_UNDER_ASAN  // ASan's shadow memory and quarantine grow the RSS: the bound measures nothing there
     EXPECT_LT(peak - std::min(peak, before), 48u * 1024) << "KiB; exporter " << exporter;
+#else
+    (void)peak;
+    (void)before;
+#endif
     ASSERT_EQ(messages.size(), 3u) << exporter;
     EXPECT_EQ(messages[0].text, "1");
     EXPECT_LE(messages[1].text.size(), ReaderOptions().max_message_bytes);
@@ -484,7 +500,7 @@ TEST_F(WechatImportTest, WeChatMsgTxtPromptsRepliesQuotesAndNonAnswers) {
   // 赵六 quoted the prompt and answered only the grid question: a partial response.
   EXPECT_EQ(answers.at(Ref(KeyName(group, "赵六"))), (Answers{{"grid", {"1"}}}));
   EXPECT_EQ(reviser.Current().at(Ref(KeyName(group, "赵六"))).completion, Completion::kPartial);
-  const Response& zhang = reviser.Current().at(Ref(KeyName(group, "张阿姨")));
+  const Response zhang = reviser.Current().at(Ref(KeyName(group, "张阿姨")));  // Current() returns a copy
   EXPECT_EQ(zhang.channel, Channel::kWechat);
   EXPECT_EQ(zhang.town_code, kTown);
   EXPECT_EQ(zhang.submitted_at_ms, 1715477520000);  // 09:32:00 +08:00

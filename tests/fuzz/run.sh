@@ -62,7 +62,7 @@ for name in "${names[@]}"; do
   log="$build_dir/fuzz-logs/$name.log"
   status=0
   # The targets write temporary files (config, .xls) into TMPDIR: keep them in the work directory.
-  TMPDIR="$work" UBSAN_OPTIONS=print_stacktrace=1 LSAN_OPTIONS="suppressions=$here/lsan.supp" "$bin" "${args[@]}" "$corpus" >"$log" 2>&1 || status=$?
+  TMPDIR="$work" UBSAN_OPTIONS=print_stacktrace=1 LSAN_OPTIONS="suppressions=$here/../sanitize/lsan.supp" "$bin" "${args[@]}" "$corpus" >"$log" 2>&1 || status=$?
   execs=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' "$log" | tail -n 1)
