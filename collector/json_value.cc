@@ -106,15 +106,14 @@ class JsonReader {
       }
       return Error("',' or '}' expected");
     }
-    // Sorted by name; of members with the same name, the last one written is kept.
-    std::stable_sort(members.begin(), members.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-    std::size_t kept = 0;
-    for (std::size_t i = 0; i < members.size(); ++i) {
-      if (i + 1 < members.size() && members[i + 1].first == members[i].first) continue;
-      if (kept != i) members[kept] = std::move(members[i]);
-      ++kept;
+    // Sorted by name. A name given twice is refused: parsers disagree on which one counts (a proxy
+    // that checks the first "town" and a store that takes the last would see different requests).
+    std::sort(members.begin(), members.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (std::size_t i = 0; i + 1 < members.size(); ++i) {
+      if (members[i + 1].first == members[i].first) {
+        return Error("member \"" + members[i].first.substr(0, 64) + "\" given more than once");
+      }
     }
-    members.resize(kept);
     return Status::Ok();
   }
 

@@ -4,8 +4,9 @@
 // (bench/RESULTS.md, web ingest). Pure functions, no I/O.
 //
 // Strictness: one value with optional surrounding whitespace; no comments, trailing commas, NaN or
-// leading zeros; strings must be valid UTF-8 and escapes valid (\u surrogates paired). Objects keep
-// one member per name: the last one, as in Poco's and most parsers; members are sorted by name.
+// leading zeros; strings must be valid UTF-8 and escapes valid (\u surrogates paired); a member name
+// given twice in one object is an error (parsers disagree on which one counts). Members are sorted by
+// name.
 #pragma once
 
 #include <string>

@@ -198,6 +198,8 @@ Result<std::int64_t> ParseTimestamp(std::string_view text, int utc_offset_minute
           if (!digits(2, oh)) return bad("bad UTC offset");
           sep(":");
           if (pos < s.size() && !digits(2, om)) return bad("bad UTC offset");
+          // Real offsets run from -12:00 to +14:00; "+99:00" would move the time by four days.
+          if (om > 59 || oh * 60 + om > 14 * 60) return bad("UTC offset out of range (at most 14:00)");
           utc_offset_minutes = sign * (oh * 60 + om);
         }
       }

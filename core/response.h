@@ -82,8 +82,8 @@ Result<Answers> ParseAnswersJson(std::string_view json);
 std::int64_t NowMillis();
 
 // Parses "2024-05-12 09:01:33", "2024-05-12T09:01:33", "2024/05/12 09:01:33", with optional
-// fractional seconds and an optional "Z" or "+08:00" offset. Without an offset the time is local time
-// at utc_offset_minutes (Asia/Shanghai = +480). Returns UTC epoch ms.
+// fractional seconds and an optional "Z" or "+08:00" offset (at most 14:00 either way). Without an offset the
+// time is local time at utc_offset_minutes (Asia/Shanghai = +480). Returns UTC epoch ms.
 Result<std::int64_t> ParseTimestamp(std::string_view text, int utc_offset_minutes = 480);
 // "2024-05-12T01:01:33Z" (UTC, second precision).
 std::string FormatTimestampUtc(std::int64_t epoch_ms);

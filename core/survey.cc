@@ -10,12 +10,15 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
 #include <set>
 #include <sstream>
 #include <utility>
+
+#include "core/utf8.h"
 
 namespace minyi {
 
@@ -64,8 +67,8 @@ double LinearScore(std::size_t rank, std::size_t count) {
   return 100.0 * static_cast<double>(count - 1 - rank) / static_cast<double>(count - 1);
 }
 
-// Number of code points, or nullopt when `text` is not well-formed UTF-8 (overlong forms,
-// surrogates and values above U+10FFFF are rejected).
+}  // namespace
+
 std::optional<std::size_t> Utf8Length(std::string_view text) {
   std::size_t count = 0;
   std::size_t i = 0;
@@ -102,6 +105,8 @@ std::optional<std::size_t> Utf8Length(std::string_view text) {
   }
   return count;
 }
+
+namespace {
 
 bool IsObject(const Var& v) { return v.type() == typeid(Object::Ptr); }
 bool IsArray(const Var& v) { return v.type() == typeid(Array::Ptr); }
@@ -710,8 +715,18 @@ std::vector<FieldError> SurveyDefinition::ValidateAnswers(const Answers& answers
       }
       const std::string& text = values.front();
       const std::optional<std::size_t> length = Utf8Length(text);
+      const auto control = std::find_if(text.begin(), text.end(), [](char c) {
+        const auto b = static_cast<unsigned char>(c);
+        return (b < 0x20 && b != '\t' && b != '\n' && b != '\r') || b == 0x7F;
+      });
       if (!length) {
         add(code, "text is not valid UTF-8");
+      } else if (control != text.end()) {
+        // NUL cuts the text short in C APIs and log lines; escape sequences drive terminals.
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "%04X", static_cast<unsigned>(static_cast<unsigned char>(*control)));
+        add(code, std::string("text holds the control character U+") + hex +
+                      " (only tab and line breaks are accepted)");
       } else if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
         add(code, "empty text (leave an unanswered question out)");
       } else if (*length > kMaxTextLength) {

@@ -106,9 +106,9 @@ struct SurveyDefinition {
 
   // Checks answers against the questions: unknown question codes, option codes not in the question,
   // several values for a single-choice question, duplicated multi-choice values, a missing option
-  // combined with others, empty values, text over kMaxTextLength code points or not UTF-8, and (for a
-  // complete response only) required questions left out. Field names are "answers.<question code>".
-  // Does not check town or period (the caller knows its registries). Empty result: valid.
+  // combined with others, empty values, text over kMaxTextLength code points, not UTF-8 or with control
+  // characters but tab/CR/LF, and (for a complete response only) required questions left out. Fields are
+  // "answers.<question code>". Does not check town or period (the caller knows them). Empty result: valid.
   std::vector<FieldError> ValidateAnswers(const Answers& answers,
                                           Completion completion = Completion::kComplete) const;
 };

@@ -195,6 +195,11 @@ EndpointAnswer QuestionnaireEndpoints::HandleWjxPush(std::string_view body,
     if (key.size() < 2 || key[0] != 'q' || key.find_first_not_of("0123456789", 1) != std::string::npos)
       continue;
     const std::string number = key.substr(1);
+    if (!value.isEmpty() && !value.isString() && !value.isNumeric() && !value.isBoolean()) {
+      // An object or array would read as "" and the question as skipped: the push is malformed.
+      problems.push_back({key, "expected text or a number"});
+      continue;
+    }
     std::string cell = Text(value);
     if (number == map->town_question) {
       town_value = cell;
@@ -219,7 +224,11 @@ EndpointAnswer QuestionnaireEndpoints::HandleWjxPush(std::string_view body,
         {map->town_question.empty() ? "town" : "q" + map->town_question, town.status().message()});
   auto period = PeriodFor(*map, r.submitted_at_ms, options_.utc_offset_minutes);
   if (!period.ok()) problems.push_back({"submittime", period.status().message()});
-  if (answer_id.empty()) problems.push_back({"index", "neither index nor joinid given"});
+  if (answer_id.empty()) {
+    problems.push_back({"index", "neither index nor joinid given"});
+  } else if (std::string why = AnswerIdProblem(answer_id); !why.empty()) {
+    problems.push_back({!index.empty() ? "index" : "joinid", why});
+  }
   if (!problems.empty()) return Invalid("the push cannot be stored", problems);
 
   r.town_code = town.value();
@@ -258,7 +267,11 @@ EndpointAnswer QuestionnaireEndpoints::HandleTxwjWebhook(std::string_view path_t
   const std::string answer_id = Text(payload->get("answer_id"));
   std::vector<FieldError> missing;
   if (survey_id.empty()) missing.push_back({"payload.survey_id", "required"});
-  if (answer_id.empty()) missing.push_back({"payload.answer_id", "required"});
+  if (answer_id.empty()) {
+    missing.push_back({"payload.answer_id", "required"});
+  } else if (std::string why = AnswerIdProblem(answer_id); !why.empty()) {
+    missing.push_back({"payload.answer_id", why});
+  }
   if (!missing.empty()) return Invalid("the event cannot be used", missing);
   const std::string ref = SourceRefFor({Provider::kTxwj, survey_id, answer_id});
 

@@ -1,5 +1,6 @@
 #include "collector/questionnaire/questionnaire_import.h"
 
+#include <map>
 #include <sstream>
 
 #include "core/http/router.h"
@@ -63,6 +64,7 @@ Result<QuestionnaireImportReport> ImportQuestionnaireFile(
     issues.Add({row, std::move(ref), std::move(reason)});
   };
   std::vector<std::string> batch_refs;  // each response's answer reference, for the report
+  std::map<std::string, std::size_t> first_row;  // answer id → the row that first gave it
   auto flush = [&]() -> Status {
     if (batch.empty()) return Status::Ok();
     std::vector<ReviseResult> results;
@@ -127,6 +129,13 @@ Result<QuestionnaireImportReport> ImportQuestionnaireFile(
         }
         const std::string ref =
             SourceRefFor({layout->provider, report.questionnaire_id, converted->answer_id});
+        // An answer id given twice in one file: the later row would silently revise the earlier one.
+        if (const auto [first, added] = first_row.emplace(converted->answer_id, row.number); !added) {
+          reject(row.number, ref,
+                 "answer id " + converted->answer_id + " is given again (first on row " +
+                     std::to_string(first->second) + ")");
+          return Status::Ok();
+        }
         Response r;
         r.survey_id = survey->id;
         r.period = period.value();

@@ -633,7 +633,12 @@ Result<ConvertedRow> ConvertRow(const Layout& layout, const SurveyDefinition& su
         break;
       case Column::Role::kAnswerId:
         row.answer_id = TrimAll(cell);
-        if (row.answer_id.empty()) problems.push_back("no answer id in column '" + col.header + "'");
+        if (row.answer_id.empty()) {
+          problems.push_back("no answer id in column '" + col.header + "'");
+        } else if (std::string why = AnswerIdProblem(row.answer_id); !why.empty()) {
+          problems.push_back("answer id in column '" + col.header + "' " + why);
+          row.answer_id.clear();  // never echoed into a reference
+        }
         break;
       case Column::Role::kSubmitted: {
         auto t = ParseSubmitTime(cell, utc_offset_minutes);
@@ -690,6 +695,21 @@ Result<ConvertedRow> ConvertRow(const Layout& layout, const SurveyDefinition& su
   }
   row.raw_json = std::move(raw);
   return row;
+}
+
+std::string AnswerIdProblem(std::string_view id) {
+  constexpr std::size_t kMaxAnswerIdBytes = 64;
+  if (id.empty()) return "empty";
+  if (id.size() > kMaxAnswerIdBytes) {
+    return std::to_string(id.size()) + " bytes long; at most " + std::to_string(kMaxAnswerIdBytes) +
+           " are accepted";
+  }
+  for (const char c : id) {
+    const bool ok =
+        (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_';
+    if (!ok) return "holds a character other than letters, digits, '-' and '_'";
+  }
+  return "";
 }
 
 }  // namespace minyi::collector::questionnaire

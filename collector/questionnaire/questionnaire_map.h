@@ -56,6 +56,11 @@ Result<std::vector<QuestionnaireMap>> LoadQuestionnaireMaps(const std::string& d
 // NFKC, ASCII lowercase, without whitespace and punctuation (for matching titles and option texts).
 std::string NormalizeText(std::string_view text);
 
+// Why an answer id (问卷星 序号/index/joinid, 腾讯问卷 编号/answer_id) cannot name a response, or "" when it
+// can: 1 to 64 ASCII letters, digits, '-' or '_'. It becomes part of the stored source_ref (an indexed
+// column of at most 191 bytes), so anything longer or stranger is refused rather than cut.
+std::string AnswerIdProblem(std::string_view id);
+
 // True for the values that mean "not answered": "", -2, -3, (跳过), (空), "-".
 bool IsNoAnswer(std::string_view value);
 

@@ -48,8 +48,12 @@ void Handle(SmsService& service, const SmsRouteOptions& options, http::Request& 
     }
     return http::SendError(response, auth);
   }
-  auto messages = ParseWebhookBody(w);
+  std::vector<std::string> malformed;
+  auto messages = ParseWebhookBody(w, &malformed);
   if (!messages.ok()) return http::SendError(response, messages.status());
+  for (const std::string& reason : malformed) {
+    spdlog::warn("sms webhook {}: rejected: {}", http::LogSafe(w.provider), http::LogSafe(reason));
+  }
   // Every message is handled on its own: one with a bad phone number does not lose the others.
   std::size_t rejected = 0;
   for (const InboundSms& m : *messages) {

@@ -397,6 +397,7 @@ Result<SmsService::RosterReport> SmsService::ImportRoster(std::istream& csv, con
   if (phone_col < 0 || town_col < 0) return Status::InvalidInput("roster: header must name columns phone and town");
   RosterReport report;
   std::vector<SmsRosterEntry> batch;
+  std::map<std::string, std::size_t> first_line;  // phone key → line of its first entry in this file
   const std::int64_t now = clock_();
   while (reader.Next(fields, &error)) {
     const std::string where = "line " + std::to_string(reader.line()) + ": ";
@@ -420,7 +421,15 @@ Result<SmsService::RosterReport> SmsService::ImportRoster(std::istream& csv, con
       report.rejected.push_back(where + "town '" + area + "' is not a known town (9 digits) or county (6 digits) code");
       continue;
     }
-    batch.push_back({survey_id, deps_.keyer->KeyFor(*e164), deps_.cipher->Encrypt(*e164), area, now});
+    // The same number twice in one file: the later line would silently move the person to its town
+    // (the store upserts by number), so it is reported and the first line kept.
+    std::string key = deps_.keyer->KeyFor(*e164);
+    if (const auto [first, added] = first_line.emplace(key, reader.line()); !added) {
+      report.rejected.push_back(where + "the phone number is already on line " +
+                                std::to_string(first->second));
+      continue;
+    }
+    batch.push_back({survey_id, std::move(key), deps_.cipher->Encrypt(*e164), area, now});
     if (batch.size() >= 500) {
       MINYI_RETURN_IF_ERROR(deps_.sms->UpsertRoster(batch));
       report.stored += static_cast<int>(batch.size());

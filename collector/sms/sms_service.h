@@ -84,7 +84,8 @@ class SmsService {
     std::vector<std::string> rejected;  // "line 7: ..." (phones masked)
   };
   // Reads a roster CSV (header "phone,town"; town: a 9-digit town code, or a 6-digit county code when
-  // the town is to be asked) and stores it encrypted. kInvalidInput when the header is wrong.
+  // the town is to be asked) and stores it encrypted. kInvalidInput when the header is wrong. A number
+  // given again later in the file is rejected (the first line is kept).
   Result<RosterReport> ImportRoster(std::istream& csv, const std::string& survey_id);
 
   struct CsvImportReport {

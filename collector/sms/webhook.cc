@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "core/response.h"
+#include "core/utf8.h"
 
 namespace minyi::collector::sms {
 namespace {
@@ -56,7 +57,8 @@ Result<std::string> TextField(const Object& o, const std::string& key, const std
   }
   const Var v = o.get(key);
   if (v.isString()) return v.extract<std::string>();
-  if (v.isInteger()) return v.toString();
+  // Poco counts a bool as an integer (numeric_limits<bool>::is_integer): true would become "true".
+  if (v.isInteger() && !v.isBoolean()) return v.toString();
   return Status::InvalidInput(path + "." + key + ": expected a string or an integer");
 }
 
@@ -92,7 +94,51 @@ Result<Var> ParseJson(const std::string& body) {
   }
 }
 
-Result<std::vector<InboundSms>> ParseAliyun(const std::string& body) {
+// What every message must be before it reaches the ledger (sms_inbound.message_ref is a VARCHAR(128);
+// MariaDB refuses bytes that are not UTF-8, which would fail the batch with a 503 and make the
+// gateway retry it forever). `id_name` empty: the id is a hash made here.
+constexpr std::size_t kMaxMessageRefBytes = 128;
+Status CheckMessage(const InboundSms& m, const std::string& id_name, const std::string& from_name,
+                    const std::string& text_name) {
+  if (!id_name.empty() && m.message_ref.size() > kMaxMessageRefBytes) {
+    return Status::InvalidInput(id_name + ": longer than " + std::to_string(kMaxMessageRefBytes) + " bytes");
+  }
+  if (!id_name.empty() && !Utf8Length(m.message_ref))
+    return Status::InvalidInput(id_name + ": not valid UTF-8");
+  if (!Utf8Length(m.from)) return Status::InvalidInput(from_name + ": not valid UTF-8");
+  if (!Utf8Length(m.text)) return Status::InvalidInput(text_name + ": not valid UTF-8");
+  return Status::Ok();
+}
+
+// One message of an Aliyun batch; kInvalidInput naming the item's field.
+Result<InboundSms> AliyunItem(const Poco::JSON::Array& array, std::size_t i) {
+  const std::string path = "$[" + std::to_string(i) + "]";
+  Object::Ptr o = array.getObject(static_cast<unsigned>(i));
+  if (o.isNull()) return Status::InvalidInput(path + ": expected an object");
+  InboundSms m;
+  m.provider = "aliyun";
+  auto id = TextField(*o, "sequence_id", path, true);
+  if (!id.ok()) return id.status();
+  auto phone = TextField(*o, "phone_number", path, true);
+  if (!phone.ok()) return phone.status();
+  auto content = TextField(*o, "content", path, true);
+  if (!content.ok()) return content.status();
+  auto time = TextField(*o, "send_time", path, false);
+  if (!time.ok()) return time.status();
+  if (id->empty()) return Status::InvalidInput(path + ".sequence_id: empty");
+  m.message_ref = *id;
+  m.from = *phone;
+  m.text = *content;
+  if (!time->empty()) {
+    auto t = AliyunTime(*time, path + ".send_time");
+    if (!t.ok()) return t.status();
+    m.sent_at_ms = *t;
+  }
+  MINYI_RETURN_IF_ERROR(CheckMessage(m, path + ".sequence_id", path + ".phone_number", path + ".content"));
+  return m;
+}
+
+Result<std::vector<InboundSms>> ParseAliyun(const std::string& body, std::vector<std::string>* rejected) {
   auto json = ParseJson(body);
   if (!json.ok()) return json.status();
   Poco::JSON::Array::Ptr array;
@@ -102,32 +148,20 @@ Result<std::vector<InboundSms>> ParseAliyun(const std::string& body) {
     return Status::InvalidInput("$: expected a JSON array of messages");
   }
   if (array.isNull() || array->size() == 0) return Status::InvalidInput("$: expected a non-empty array");
+  // A malformed item costs that item only: the batch's other messages are kept (a gateway that gets
+  // an error for the batch would either drop all of it or retry it forever).
   std::vector<InboundSms> out;
+  Status first_error;
   for (std::size_t i = 0; i < array->size(); ++i) {
-    const std::string path = "$[" + std::to_string(i) + "]";
-    Object::Ptr o = array->getObject(static_cast<unsigned>(i));
-    if (o.isNull()) return Status::InvalidInput(path + ": expected an object");
-    InboundSms m;
-    m.provider = "aliyun";
-    auto id = TextField(*o, "sequence_id", path, true);
-    if (!id.ok()) return id.status();
-    auto phone = TextField(*o, "phone_number", path, true);
-    if (!phone.ok()) return phone.status();
-    auto content = TextField(*o, "content", path, true);
-    if (!content.ok()) return content.status();
-    auto time = TextField(*o, "send_time", path, false);
-    if (!time.ok()) return time.status();
-    if (id->empty()) return Status::InvalidInput(path + ".sequence_id: empty");
-    m.message_ref = *id;
-    m.from = *phone;
-    m.text = *content;
-    if (!time->empty()) {
-      auto t = AliyunTime(*time, path + ".send_time");
-      if (!t.ok()) return t.status();
-      m.sent_at_ms = *t;
+    auto item = AliyunItem(*array, i);
+    if (item.ok()) {
+      out.push_back(std::move(item).value());
+      continue;
     }
-    out.push_back(std::move(m));
+    if (first_error.ok()) first_error = item.status();
+    if (rejected != nullptr) rejected->push_back(item.status().message());
   }
+  if (out.empty()) return first_error;
   return out;
 }
 
@@ -157,6 +191,7 @@ Result<std::vector<InboundSms>> ParseTencent(const std::string& body) {
   if (!t.ok()) return t.status();
   m.sent_at_ms = *t;
   m.message_ref = HashMessageRef(m.from, *time, m.text);
+  MINYI_RETURN_IF_ERROR(CheckMessage(m, "", "$.mobile", "$.text"));
   return std::vector<InboundSms>{m};
 }
 
@@ -177,6 +212,7 @@ Result<std::vector<InboundSms>> ParseTwilio(const std::string& body) {
   m.text = FormValue(*form, "Body");
   if (m.message_ref.empty()) return Status::InvalidInput("MessageSid: missing");
   if (m.from.empty()) return Status::InvalidInput("From: missing");
+  MINYI_RETURN_IF_ERROR(CheckMessage(m, "MessageSid", "From", "Body"));
   return std::vector<InboundSms>{m};
 }
 
@@ -196,6 +232,7 @@ Result<std::vector<InboundSms>> ParseHuawei(const std::string& body) {
     if (!t.ok()) return Status::InvalidInput("createTime: '" + created + "' is not a time");
     m.sent_at_ms = *t;
   }
+  MINYI_RETURN_IF_ERROR(CheckMessage(m, "smsMsgId", "from", "body"));
   return std::vector<InboundSms>{m};
 }
 
@@ -234,6 +271,7 @@ Result<std::vector<InboundSms>> ParseGeneric(const std::string& body) {
       return Status::InvalidInput("$.time: expected an ISO time string or epoch seconds");
     }
   }
+  MINYI_RETURN_IF_ERROR(CheckMessage(m, "$.id", "$.from", "$.text"));
   return std::vector<InboundSms>{m};
 }
 
@@ -320,8 +358,9 @@ Status Authenticate(const WebhookAuthConfig& config, const WebhookRequest& reque
   return Status::Ok();
 }
 
-Result<std::vector<InboundSms>> ParseWebhookBody(const WebhookRequest& request) {
-  if (request.provider == "aliyun") return ParseAliyun(request.body);
+Result<std::vector<InboundSms>> ParseWebhookBody(const WebhookRequest& request,
+                                                 std::vector<std::string>* rejected) {
+  if (request.provider == "aliyun") return ParseAliyun(request.body, rejected);
   if (request.provider == "tencent") return ParseTencent(request.body);
   if (request.provider == "twilio") return ParseTwilio(request.body);
   if (request.provider == "huawei") return ParseHuawei(request.body);

@@ -61,8 +61,11 @@ struct InboundSms {
 };
 
 // Reads the body. kInvalidInput naming the field (JSON path or form key) when the body as a whole
-// is malformed; nothing of it should then be stored.
-Result<std::vector<InboundSms>> ParseWebhookBody(const WebhookRequest& request);
+// is malformed, or when no message of a batch (aliyun) is readable; nothing of it should then be
+// stored. A malformed message of a batch with readable ones is left out, and its reason (naming its
+// JSON path, "$[1].sequence_id: missing") appended to `rejected` when given.
+Result<std::vector<InboundSms>> ParseWebhookBody(const WebhookRequest& request,
+                                                 std::vector<std::string>* rejected = nullptr);
 
 struct WebhookAck {
   int status = 200;

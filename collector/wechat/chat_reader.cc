@@ -752,7 +752,10 @@ Result<std::int64_t> ParseLocalTime(std::string_view text, int utc_offset_minute
   if (text.size() == 19 && LooksLikeTime(text)) {
     const int y = Num(text, 0, 4), mo = Num(text, 5, 2), d = Num(text, 8, 2);
     const int h = Num(text, 11, 2), mi = Num(text, 14, 2), s = Num(text, 17, 2);
-    if (y < 1990 || y > 2100 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) {
+    static constexpr int kDaysIn[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    const bool leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    if (y < 1990 || y > 2100 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 60 ||
+        d > kDaysIn[mo - 1] + (mo == 2 && leap ? 1 : 0)) {  // "2024-02-30" would become 1 March
       return Status::InvalidInput("not a valid time: " + std::string(text));
     }
     const std::int64_t days = DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
