@@ -65,6 +65,7 @@ void LiveAggregator::WatchRevisions(ResponseReviser& revisions) {
 
 Result<std::int64_t> LiveAggregator::PollOnce() {
   std::lock_guard<std::mutex> lock(poll_mu_);
+  const std::int64_t poll_started_ms = NowMillis();
   bool initialised;
   {
     std::lock_guard<std::mutex> s(stats_mu_);
@@ -156,6 +157,7 @@ Result<std::int64_t> LiveAggregator::PollOnce() {
   std::lock_guard<std::mutex> s(stats_mu_);
   stats_.last_seen_response_id = last_seen_id_;
   if (done.ok()) {
+    stats_.caught_up_ms = poll_started_ms;
     stats_.last_error.clear();
     if (stats_.initialised) stats_.town_recomputations += *done;
     stats_.initialised = true;

@@ -67,6 +67,10 @@ struct LiveStats {
   bool initialised = false;           // the first full computation has been written
   std::int64_t last_computed_ms = 0;  // wall time of the last write (ms since the epoch), 0 = none yet
   std::int64_t last_seen_response_id = 0;
+  // Wall time (ms since the epoch) when the last successful poll began: every response stored before it
+  // is reflected in the index tables. 0 = no successful poll yet. `minyi serve` exports now minus this
+  // as minyi_live_aggregation_lag_seconds.
+  std::int64_t caught_up_ms = 0;
   std::int64_t town_recomputations = 0;  // town-periods recomputed since the start (initial pass excluded)
   std::int64_t period_writes = 0;        // periods written since the start (initial pass included)
   std::string last_error;                // the last poll's failure, empty after a successful poll

@@ -464,12 +464,18 @@ TEST(LiveAggregatorTest, RecomputesOnlyChangedTownsAndMatchesTheBatchResult) {
   options.code_version = "c";
   options.reconcile_ms = 1000000;
   LiveAggregator live(options, f.responses, f.population, f.catalog, f.areas, f.sink);
+  EXPECT_EQ(live.stats().caught_up_ms, 0) << "no poll yet";
+  const std::int64_t before_first = NowMillis();
   Result<std::int64_t> first = live.PollOnce();
+  const std::int64_t after_first = NowMillis();
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_EQ(*first, 6) << "3 towns x 2 periods on the initial pass";
   EXPECT_EQ(Fingerprint(Latest(f.sink.rows)), Fingerprint(Batch(f)));
   EXPECT_TRUE(live.stats().initialised);
   EXPECT_EQ(live.stats().last_seen_response_id, 48);
+  // Caught up as of the poll's start (what serve's lag gauge is computed from).
+  EXPECT_GE(live.stats().caught_up_ms, before_first);
+  EXPECT_LE(live.stats().caught_up_ms, after_first);
 
   // Nothing new: nothing recomputed or written.
   std::vector<IndexRow> written = f.sink.rows;

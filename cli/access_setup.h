@@ -6,6 +6,7 @@
 
 #include "cli/command.h"
 #include "core/http/router.h"
+#include "core/metrics.h"
 #include "dashboards/access_service.h"
 #include "dashboards/comments.h"
 #include "dashboards/dashboard_api.h"
@@ -20,8 +21,9 @@ struct AccessBundle {
 };
 
 dashboards::AccessOptions AccessOptionsFrom(const Config& config);
-// Opens the store (migrated), the area registry and the access service over them.
-Result<AccessBundle> OpenAccess(Context& context);
+// Opens the store (migrated), the area registry and the access service over them. With `registry`, the
+// service counts failed and throttled logins there (minyi_login_failures_total, minyi_login_throttled_total).
+Result<AccessBundle> OpenAccess(Context& context, metrics::Registry* registry = nullptr);
 
 // When no account exists yet: creates the demo accounts (an admin, a statistician, a county and a city
 // official) with generated passwords, writes them to demo-credentials.txt (mode 0600) beside the
@@ -40,8 +42,9 @@ struct DashboardRuntime {
 };
 
 // Opens the access service, loads the topic dictionary and the pages, and registers the dashboard
-// routes on `router`, reading figures from `indices`.
+// routes on `router`, reading figures from `indices`; logins are counted in `registry` when given.
 Result<std::unique_ptr<DashboardRuntime>> StartDashboard(Context& context, const Resources& resources,
-                                                         IndexSource& indices, http::Router& router);
+                                                         IndexSource& indices, http::Router& router,
+                                                         metrics::Registry* registry = nullptr);
 
 }  // namespace minyi::cli

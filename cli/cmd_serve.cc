@@ -1,8 +1,8 @@
 // minyi serve: the HTTP server. Routes come from the components; this file wires them to the store
 // and runs the server until SIGINT/SIGTERM.
+#include <Poco/Exception.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
-#include <Poco/Exception.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -20,9 +20,13 @@
 #include "cli/version.h"
 #include "cli/wechat_commands.h"
 #include "collector/rejection_tally.h"
+#include "collector/sms/webhook.h"
+#include "collector/web_crypto.h"
 #include "collector/web_service.h"
 #include "core/http/router.h"
 #include "core/http/server.h"
+#include "core/http/telemetry.h"
+#include "core/metrics.h"
 #include "core/repeat_limiter.h"
 #include "dashboards/export_routes.h"
 #include "dashboards/status_page.h"
@@ -53,6 +57,38 @@ void RegisterHealth(http::Router& router, sql::Store& store, sql::StoreHealth& h
                                   "\",\"store\":\"" + store.Backend() +
                                   "\",\"schema_version\":" + std::to_string(report.schema_version) + "}");
              });
+}
+
+// GET /metrics: the registry in the Prometheus text format, for clients in metrics.allow_from or with
+// "Authorization: Bearer <token>" (metrics.token_file); 403 for everyone else (deny by default).
+Status RegisterMetrics(http::Router& router, const metrics::Registry& registry, const Config& config) {
+  std::string token;
+  if (!config.metrics.token_file.empty()) {
+    std::ifstream in(config.metrics.token_file);
+    if (!in) return Status::InvalidInput("metrics.token_file: cannot read " + config.metrics.token_file);
+    std::getline(in, token);
+    while (!token.empty() && (token.back() == '\r' || token.back() == ' ' || token.back() == '\t'))
+      token.pop_back();
+    if (token.size() < 16) {
+      return Status::InvalidInput("metrics.token_file " + config.metrics.token_file +
+                                  ": the token (first line) must have at least 16 characters");
+    }
+  }
+  router.Add("GET", "/metrics",
+             [&registry, allow = config.metrics.allow_from, token, trust = config.http.trust_forwarded_for](
+                 http::Request& request, http::Response& response, const http::PathParams&) {
+               // Behind a proxy (http.trust_forwarded_for) the address the proxy saw, not the proxy's.
+               const std::string client = http::ClientAddress(request, trust);
+               bool allowed = !allow.empty() && collector::sms::AddressAllowed(client, allow);
+               const std::string authorization = request.get("Authorization", "");
+               if (!allowed && !token.empty() && authorization.rfind("Bearer ", 0) == 0) {
+                 allowed = collector::ConstantTimeEquals(std::string_view(authorization).substr(7), token);
+               }
+               if (!allowed)
+                 return http::SendError(response, Status::PermissionDenied("metrics: not allowed"));
+               http::SendText(response, 200, metrics::kContentType, registry.Render());
+             });
+  return Status::Ok();
 }
 
 // The web collector's options from the configuration (README "Configuration").
@@ -122,8 +158,17 @@ int RunServe(Context& context, const Args& args) {
   const Resources& r = opened.value();
   sql::Store& db = *r.store;
 
+  // GET /metrics (core/metrics.h); declared first so that it outlives everything that counts into it.
+  metrics::Registry registry;
   auto web_options = WebServiceOptionsFrom(context.config(), *r.surveys);
   if (!web_options.ok()) return Fail(web_options.status());
+  web_options.value().group_commit.batch_sizes =
+      &registry
+           .AddHistogram("minyi_group_commit_batch_size", "Responses per group-commit transaction.", {},
+                         {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024})
+           .With({});
+  web_options.value().group_commit.store_errors = &registry.AddCounter(
+      "minyi_store_errors_total", "Failed group-commit writes to the store, by status kind.", {"kind"});
   bool secret_created = false;
   auto secret = collector::LoadRespondentSecret(context.config().collector.respondent_key_secret,
                                                 context.config().collector.secret_file, &secret_created);
@@ -144,7 +189,25 @@ int RunServe(Context& context, const Args& args) {
                             std::move(web_options).value());
 
   web.ingest().set_rejection_tally(&rejections);
+  registry.AddGauge("minyi_group_commit_queue_depth", "Responses waiting for a group commit.",
+                    [&web] { return static_cast<double>(web.stats().queued); });
   http::Router router;
+  http::HttpMetrics http_metrics(registry);
+  std::unique_ptr<http::AccessLog> access_log;
+  if (const LogOptions& log = context.config().log; !log.access_file.empty()) {
+    auto opened_log = http::AccessLog::Open(
+        log.access_file == "-" ? "" : log.access_file,
+        log.access_format == "json" ? http::AccessLogFormat::kJson : http::AccessLogFormat::kText,
+        context.config().http.trust_forwarded_for);
+    if (!opened_log.ok()) return Fail(opened_log.status());
+    access_log = std::move(opened_log).value();
+  }
+  router.set_observer([&http_metrics, &access_log](const http::RequestRecord& record) {
+    http_metrics.Record(record);
+    if (access_log) access_log->Record(record);
+  });
+  const Status metrics_route = RegisterMetrics(router, registry, context.config());
+  if (!metrics_route.ok()) return Fail(metrics_route);
   // Declared after the web service, so destroyed before it; its probe thread ends before the store closes.
   sql::StoreHealth health(
       sql::StoreHealth::ForStore(
@@ -173,7 +236,7 @@ int RunServe(Context& context, const Args& args) {
   });
 
   // Officials' dashboards: login, pages, the guarded JSON API (dashboards/dashboard_api.h).
-  auto dashboard = StartDashboard(context, r, db, router);
+  auto dashboard = StartDashboard(context, r, db, router, &registry);
   if (!dashboard.ok()) return Fail(dashboard.status().WithContext("dashboard"));
   // The per-town cap of web responses reads the stored counts through the dashboards' queries.
   web.ingest().set_town_counts(dashboard.value()->access.store.get());
@@ -206,6 +269,15 @@ int RunServe(Context& context, const Args& args) {
     live->WatchRevisions(db);
     const Status started = live->Start();
     if (!started.ok()) return Fail(started.WithContext("aggregator"));
+    // Before the first successful poll: the time since serve started.
+    registry.AddGauge("minyi_live_aggregation_lag_seconds",
+                      "Seconds since the live aggregator was last caught up: every response stored before "
+                      "then is reflected in the index tables.",
+                      [live = live.get(), started_ms = NowMillis()] {
+                        const std::int64_t caught_up = live->stats().caught_up_ms;
+                        return static_cast<double>(NowMillis() - (caught_up > 0 ? caught_up : started_ms)) /
+                               1000;
+                      });
   }
 
   const auto& options = context.config().http;

@@ -25,7 +25,7 @@ dashboards::AccessOptions AccessOptionsFrom(const Config& config) {
   return o;
 }
 
-Result<AccessBundle> OpenAccess(Context& context) {
+Result<AccessBundle> OpenAccess(Context& context, metrics::Registry* registry) {
   auto opened = context.OpenAll();
   if (!opened.ok()) return opened.status();
   MINYI_RETURN_IF_ERROR(dashboards::AccessService::Init());
@@ -33,8 +33,21 @@ Result<AccessBundle> OpenAccess(Context& context) {
   if (!store.ok()) return store.status();
   AccessBundle bundle;
   bundle.store = std::move(store).value();
-  bundle.service = std::make_unique<dashboards::AccessService>(*bundle.store, *opened->areas,
-                                                               AccessOptionsFrom(context.config()));
+  dashboards::AccessOptions options = AccessOptionsFrom(context.config());
+  if (registry != nullptr) {
+    options.login_failures =
+        &registry
+             ->AddCounter("minyi_login_failures_total",
+                          "Dashboard logins refused: unknown user, wrong password or disabled account.", {})
+             .With({});
+    options.login_throttled =
+        &registry
+             ->AddCounter(
+                 "minyi_login_throttled_total",
+                 "Dashboard logins refused by the throttle (too many failures per account or address).", {})
+             .With({});
+  }
+  bundle.service = std::make_unique<dashboards::AccessService>(*bundle.store, *opened->areas, options);
   return bundle;
 }
 
@@ -213,10 +226,11 @@ Status CreateDemoAccounts(Context& context, std::ostream& out) {
 }
 
 Result<std::unique_ptr<DashboardRuntime>> StartDashboard(Context& context, const Resources& resources,
-                                                         IndexSource& indices, http::Router& router) {
+                                                         IndexSource& indices, http::Router& router,
+                                                         metrics::Registry* registry) {
   const DashboardConfig& config = context.config().dashboard;
   auto runtime = std::make_unique<DashboardRuntime>();
-  auto access = OpenAccess(context);
+  auto access = OpenAccess(context, registry);
   if (!access.ok()) return access.status();
   runtime->access = std::move(access).value();
   auto topics = dashboards::TopicDictionary::LoadFile(config.topics);

@@ -114,6 +114,10 @@ const std::vector<std::pair<std::string, std::string>>& Defaults() {
       {"log.max_files", "5"},
       {"paths.data_dir", ""},
       {"paths.state_dir", ""},
+      {"log.access_file", ""},
+      {"log.access_format", "text"},
+      {"metrics.allow_from", "127.0.0.0/8"},
+      {"metrics.token_file", ""},
       {"paths.surveys", "conf/surveys"},
       {"paths.areas", "data"},
       {"dashboard.survey", "jiangsu-safety"},
@@ -470,6 +474,11 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
     config.log.file = c.getString("log.file");
     MINYI_RETURN_IF_ERROR(ReadInt(c, "log.max_size_mb", 1, 100000, config.log.max_size_mb));
     MINYI_RETURN_IF_ERROR(ReadInt(c, "log.max_files", 1, 1000, config.log.max_files));
+    config.log.access_file = c.getString("log.access_file");
+    MINYI_RETURN_IF_ERROR(ReadChoice(c, "log.access_format", {"text", "json"}, config.log.access_format));
+    config.metrics.allow_from = CommaList(c.getString("metrics.allow_from"));
+    MINYI_RETURN_IF_ERROR(CheckAllowList("metrics.allow_from", config.metrics.allow_from));
+    config.metrics.token_file = c.getString("metrics.token_file");
     config.paths.surveys = ResolveDataPath(c.getString("paths.surveys"), config.paths.data_dir);
     config.paths.areas = ResolveDataPath(c.getString("paths.areas"), config.paths.data_dir);
     {

@@ -65,6 +65,17 @@ struct LogOptions {
   std::string file;            // empty: console only; else also a rotating file
   int max_size_mb = 50;
   int max_files = 5;
+  // The access log of `serve` (core/http/telemetry.h): one line per request. Empty: none; "-": stderr;
+  // else this file (created 0600, appended to).
+  std::string access_file;
+  std::string access_format = "text";  // text or json (JSON lines)
+};
+
+// GET /metrics (Prometheus text format). Denied unless the client's address is in allow_from or the
+// request carries "Authorization: Bearer <the token in token_file>".
+struct MetricsOptions {
+  std::vector<std::string> allow_from = {"127.0.0.0/8"};  // IPv4 addresses / CIDR blocks; empty: none
+  std::string token_file;  // a file holding the scrape token (at least 16 characters); empty: no token
 };
 
 // Where read-only data and state live (README "Deploy"). LoadConfig resolves the relative data paths
@@ -153,6 +164,7 @@ struct Config {
   HttpOptions http;
   CollectorOptions collector;
   LogOptions log;
+  MetricsOptions metrics;
   PathOptions paths;
   DashboardConfig dashboard;
   AggregatorConfig aggregator;

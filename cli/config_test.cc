@@ -124,5 +124,34 @@ TEST(ConfigTest, LayoutFollowsTheExecutablesInstallPrefix) {
   EXPECT_EQ(config->store.sqlite.path, "var/minyi.db");
 }
 
+// The metrics and access-log keys: the struct initialisers are the documented defaults, and a bad value
+// names its key.
+TEST(ConfigTest, MetricsAndAccessLogKeys) {
+  auto loaded = LoadConfig(ConfigSources{});
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  const MetricsOptions metrics;
+  EXPECT_EQ(loaded->metrics.allow_from, metrics.allow_from);
+  EXPECT_EQ(loaded->metrics.token_file, metrics.token_file);
+  const LogOptions log;
+  EXPECT_EQ(loaded->log.access_file, log.access_file);
+  EXPECT_EQ(loaded->log.access_format, log.access_format);
+
+  ConfigSources sources;
+  sources.overrides = {{"metrics.allow_from", "10.0.0.0/8, 127.0.0.1"}, {"log.access_format", "json"}};
+  auto set = LoadConfig(sources);
+  ASSERT_TRUE(set.ok()) << set.status().message();
+  EXPECT_EQ(set->metrics.allow_from, (std::vector<std::string>{"10.0.0.0/8", "127.0.0.1"}));
+  EXPECT_EQ(set->log.access_format, "json");
+
+  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
+           {"metrics.allow_from", "localhost"}, {"log.access_format", "xml"}}) {
+    ConfigSources bad;
+    bad.overrides = {{key, value}};
+    auto refused = LoadConfig(bad);
+    ASSERT_FALSE(refused.ok()) << key;
+    EXPECT_NE(refused.status().message().find(key), std::string::npos) << refused.status().message();
+  }
+}
+
 }  // namespace
 }  // namespace minyi::cli

@@ -65,12 +65,15 @@ std::vector<Result<AppendResult>> GroupCommitWriter::AwaitAll(std::vector<Future
 
 GroupCommitStats GroupCommitWriter::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return stats_;
+  GroupCommitStats s = stats_;
+  s.queued = queue_.size();
+  return s;
 }
 
 void GroupCommitWriter::Loop() {
   std::vector<Item> batch;
   for (;;) {
+    std::size_t n = 0;
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
@@ -80,7 +83,7 @@ void GroupCommitWriter::Loop() {
         cv_.wait_until(lock, deadline,
                        [this] { return stopping_ || queue_.size() >= options_.max_batch; });
       }
-      const std::size_t n = std::min(queue_.size(), options_.max_batch);
+      n = std::min(queue_.size(), options_.max_batch);
       batch.reserve(n);
       for (std::size_t i = 0; i < n; ++i) {
         batch.push_back(std::move(queue_.front()));
@@ -90,6 +93,7 @@ void GroupCommitWriter::Loop() {
       stats_.responses += n;
       stats_.largest_batch = std::max(stats_.largest_batch, n);
     }
+    if (options_.batch_sizes != nullptr) options_.batch_sizes->Observe(static_cast<double>(n));
     Commit(batch);
     batch.clear();
   }
@@ -126,7 +130,9 @@ void GroupCommitWriter::Commit(std::vector<Item>& batch) {
       if (s.ok() && one.size() == 1) {
         batch[i].promise.set_value(one[0]);
       } else {
-        batch[i].promise.set_value(s.ok() ? Status::Internal("append returned no result") : s);
+        if (s.ok()) s = Status::Internal("append returned no result");
+        CountError(s);
+        batch[i].promise.set_value(s);
       }
     }
     return;
@@ -143,7 +149,15 @@ void GroupCommitWriter::NoteCommitted() {
                unlogged > 0 ? "; " + std::to_string(unlogged) + " more failed batches were not logged" : "");
 }
 
+void GroupCommitWriter::CountError(const Status& status) {
+  if (options_.store_errors == nullptr) return;
+  std::string kind(StatusCodeName(status.code()));
+  for (char& c : kind) c = c == ' ' ? '_' : c;
+  options_.store_errors->With({kind}).Inc();
+}
+
 void GroupCommitWriter::NoteFailed(std::size_t batch_size, const Status& status) {
+  CountError(status);
   if (status.code() == StatusCode::kUnavailable) {
     unavailable_batches_.fetch_add(1, std::memory_order_relaxed);  // before the flag: a check sees both
     writes_failing_.store(true);

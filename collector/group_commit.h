@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/metrics.h"
 #include "core/ports.h"
 #include "core/repeat_limiter.h"
 #include "core/status.h"
@@ -43,6 +44,11 @@ struct GroupCommitOptions {
   std::size_t max_queue = 10000;  // queued responses at most; beyond: kResourceExhausted
   // AwaitAll gives up after this long: the store did not commit in time (kUnavailable).
   std::chrono::milliseconds commit_timeout{5000};
+  // Optional metrics (core/metrics.h), owned by the caller and outliving the writer: the size of every
+  // batch taken from the queue, and failed batches by kind (the status code's name: "unavailable",
+  // "internal", "invalid_input" for a row refused on its own after a batch was split).
+  metrics::Histogram* batch_sizes = nullptr;
+  metrics::CounterFamily* store_errors = nullptr;  // one label: kind
 };
 
 struct GroupCommitStats {
@@ -50,6 +56,7 @@ struct GroupCommitStats {
   std::uint64_t responses = 0;
   std::uint64_t rejected_full = 0;  // submissions refused because the queue was full
   std::size_t largest_batch = 0;
+  std::size_t queued = 0;  // responses waiting for a batch now
 };
 
 class GroupCommitWriter {
@@ -93,6 +100,7 @@ class GroupCommitWriter {
   void Commit(std::vector<Item>& batch);
   void NoteCommitted();
   void NoteFailed(std::size_t batch_size, const Status& status);
+  void CountError(const Status& status);  // options_.store_errors, when set
 
   ResponseSink& sink_;
   GroupCommitOptions options_;

@@ -126,6 +126,66 @@ TEST(GroupCommitTest, InvalidRowIsIsolated) {
   EXPECT_EQ((*f)[2].get()->outcome, AppendOutcome::kStored);
 }
 
+// Batch sizes, the queue depth and store errors by kind, for GET /metrics.
+TEST(GroupCommitTest, MetricsCountBatchesAndStoreErrorsByKind) {
+  FakeStore store;
+  store.fail_append_call = 0;  // the first batch fails: unavailable
+  metrics::Registry registry;
+  GroupCommitOptions options{64, std::chrono::microseconds(0), 100};
+  options.batch_sizes = &registry.AddHistogram("batch", "", {}, {1, 2, 4}).With({});
+  options.store_errors = &registry.AddCounter("errors_total", "", {"kind"});
+  {
+    GroupCommitWriter writer(store, options);
+    auto failed = writer.Submit({MakeResponse("a")});
+    ASSERT_TRUE(failed.ok());
+    EXPECT_EQ((*failed)[0].get().status().code(), StatusCode::kUnavailable);
+    auto f = writer.Submit({MakeResponse("b"), MakeResponse(""), MakeResponse("c")});  // "" is refused alone
+    ASSERT_TRUE(f.ok());
+    EXPECT_EQ((*f)[1].get().status().code(), StatusCode::kInvalidInput);
+    EXPECT_EQ(writer.stats().queued, 0u);
+  }
+  const metrics::Histogram::Snapshot sizes = options.batch_sizes->Read();
+  EXPECT_EQ(sizes.count, 2u);
+  EXPECT_EQ(sizes.sum, 4.0);
+  EXPECT_EQ(options.store_errors->With({"unavailable"}).Value(), 1u);
+  EXPECT_EQ(options.store_errors->With({"invalid_input"}).Value(), 1u);
+}
+
+TEST(GroupCommitTest, QueuedCountsWhatWaitsForABatch) {
+  struct BlockingStore : FakeStore {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool entered = false;
+    bool release = false;
+    Status AppendHashed(const std::vector<Response>& batch, const std::vector<std::string>&,
+                        std::vector<AppendResult>* results) override {
+      std::unique_lock<std::mutex> lock(mu);
+      entered = true;
+      cv.notify_all();
+      cv.wait(lock, [this] { return release; });
+      lock.unlock();
+      return FakeStore::Append(batch, results);
+    }
+  } store;
+  GroupCommitWriter writer(store, {1, std::chrono::microseconds(0), 100});
+  auto first = writer.Submit({MakeResponse("a")});
+  ASSERT_TRUE(first.ok());
+  {
+    std::unique_lock<std::mutex> lock(store.mu);
+    ASSERT_TRUE(store.cv.wait_for(lock, std::chrono::seconds(10), [&] { return store.entered; }));
+  }
+  auto more = writer.Submit({MakeResponse("b"), MakeResponse("c")});
+  ASSERT_TRUE(more.ok());
+  EXPECT_EQ(writer.stats().queued, 2u) << "the writer holds the first batch; two wait";
+  {
+    std::lock_guard<std::mutex> lock(store.mu);
+    store.release = true;
+  }
+  store.cv.notify_all();
+  writer.Stop();
+  EXPECT_EQ(writer.stats().queued, 0u);
+}
+
 TEST(GroupCommitTest, StopCommitsEverythingQueuedThenRefuses) {
   FakeStore store;
   std::vector<GroupCommitWriter::Future> futures;

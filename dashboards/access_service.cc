@@ -177,6 +177,7 @@ Result<LoginResult> AccessService::Login(const std::string& username, std::strin
                       now, &wait_s)) {
     event.action = "login_throttled";
     Audit(event);
+    if (options_.login_throttled != nullptr) options_.login_throttled->Inc();
     if (retry_after_s != nullptr) *retry_after_s = wait_s;
     return Status::ResourceExhausted("登录失败次数过多，请 " + std::to_string((wait_s + 59) / 60) + " 分钟后再试");
   }
@@ -206,6 +207,7 @@ Result<LoginResult> AccessService::Login(const std::string& username, std::strin
     event.action = "login_failed";
     event.detail = !user ? "unknown user" : (!password_ok ? "wrong password" : "account disabled");
     Audit(event);
+    if (options_.login_failures != nullptr) options_.login_failures->Inc();
     return Status::Unauthenticated(kWrongCredentials);
   }
   ClearFailures(account_key);

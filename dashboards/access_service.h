@@ -31,6 +31,7 @@
 
 #include "core/access.h"
 #include "core/areas.h"
+#include "core/metrics.h"
 #include "core/status.h"
 #include "dashboards/password_policy.h"
 
@@ -47,6 +48,10 @@ struct AccessOptions {
   // Argon2id cost; 0 = libsodium's INTERACTIVE limits (2 passes, 64 MiB). Tests use the minimum.
   unsigned long long pwhash_opslimit = 0;
   std::size_t pwhash_memlimit = 0;
+  // Optional (core/metrics.h), owned by the caller and outliving the service: logins refused for a wrong
+  // user, password or a disabled account, and logins refused by the throttle.
+  metrics::Counter* login_failures = nullptr;
+  metrics::Counter* login_throttled = nullptr;
 };
 
 inline constexpr std::string_view kSessionCookie = "minyi_session";

@@ -234,6 +234,23 @@ TEST_F(AccessServiceTest, ThrottlesPerAccountThenLetsInAfterTheWindow) {
   EXPECT_TRUE(service_->Login("county", "correct horse battery", "10.0.0.9").ok());
 }
 
+// GET /metrics counts refused and throttled logins (minyi_login_failures_total, _throttled_total).
+TEST_F(AccessServiceTest, CountsFailedAndThrottledLogins) {
+  metrics::Counter failures;
+  metrics::Counter throttled;
+  AccessOptions options = service_->options();
+  options.login_failures = &failures;
+  options.login_throttled = &throttled;
+  AccessService service(*users_, areas_, options, [this] { return now_; });
+  EXPECT_TRUE(service.Login("county", "correct horse battery", "10.0.0.1").ok());
+  for (int i = 0; i < 3; ++i) (void)service.Login("county", "wrong password!", "10.0.0.1");
+  (void)service.Login("nobody", "wrong password!", "10.0.0.2");
+  EXPECT_EQ(service.Login("county", "correct horse battery", "10.0.0.1").status().code(),
+            StatusCode::kResourceExhausted);
+  EXPECT_EQ(failures.Value(), 4u);
+  EXPECT_EQ(throttled.Value(), 1u);
+}
+
 TEST_F(AccessServiceTest, ThrottlesPerAddressAcrossAccounts) {
   for (int i = 0; i < 5; ++i) {
     (void)service_->Login("user" + std::to_string(i), "wrong password!", "10.9.9.9");

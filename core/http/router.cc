@@ -213,6 +213,19 @@ void Router::Dispatch(Request& request, Response& response) const {
     spdlog::debug("{} {} {} -> {} ({} us)", request_id, LogSafe(request.getMethod()), logged_path(),
                   static_cast<int>(response.getStatus()), micros);
   }
+  if (observer_) {
+    const Poco::Int64 length = response.getContentLength64();
+    const RequestRecord record{request,
+                               found != nullptr ? std::string_view(found->pattern) : std::string_view(),
+                               static_cast<int>(response.getStatus()),
+                               length == Poco::Net::HTTPMessage::UNKNOWN_CONTENT_LENGTH ? -1 : length,
+                               std::chrono::microseconds(micros)};
+    try {
+      observer_(record);
+    } catch (const std::exception& e) {
+      spdlog::error("request {}: recording it failed: {}", request_id, LogSafe(e.what()));
+    }
+  }
 }
 
 Poco::Net::HTTPRequestHandlerFactory::Ptr Router::MakeFactory() { return new RouterFactory(*this); }

@@ -17,6 +17,8 @@
 #include <Poco/Net/StreamSocket.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -31,6 +33,16 @@ namespace minyi::http {
 using Request = Poco::Net::HTTPServerRequest;
 using Response = Poco::Net::HTTPServerResponse;
 
+// One request as the router answered it, for metrics and the access log (core/http/telemetry.h).
+struct RequestRecord {
+  const Request& request;
+  std::string_view route;  // the pattern of the matched route as given to Add; "" when none matched
+  int status = 0;
+  std::int64_t bytes = -1;  // body bytes (Content-Length of the answer); -1 when unknown (streamed)
+  std::chrono::microseconds duration{0};
+};
+using RequestObserver = std::function<void(const RequestRecord&)>;
+
 // Path parameters captured by a pattern such as "/s/{survey}".
 using PathParams = std::map<std::string, std::string>;
 using Handler = std::function<void(Request&, Response&, const PathParams&)>;
@@ -43,6 +55,10 @@ class Router {
 
   // A factory for Poco's HTTPServer. The router must outlive the server.
   Poco::Net::HTTPRequestHandlerFactory::Ptr MakeFactory();
+
+  // Called once per dispatched request, after its answer was sent (also for 404, 405 and 500), on the
+  // worker thread. Set before the server starts; it must not throw (an exception is logged and dropped).
+  void set_observer(RequestObserver observer) { observer_ = std::move(observer); }
 
   // Dispatches one request (used by the factory's handler; exposed for tests).
   void Dispatch(Request& request, Response& response) const;
@@ -69,6 +85,7 @@ class Router {
   static std::string LoggedPath(const Route* route, const std::vector<std::string_view>& path);
 
   std::vector<Route> routes_;
+  RequestObserver observer_;
 };
 
 // Response helpers. All set Content-Length and send the body.

@@ -41,6 +41,9 @@ struct Policy {
 
 // Who may call what. Keep in the order of registration when adding a route.
 const std::vector<Policy> kPolicies = {
+    // Prometheus scrapes: metrics.allow_from or the scrape token (metrics.token_file). The matrix's server
+    // allows no address of the test's, so every identity must be refused.
+    {"GET", "/metrics", Access::kCredential},
     {"GET", "/healthz", Access::kPublic},
     {"POST", "/api/v1/responses", Access::kCredential},
     {"POST", "/api/v1/responses:batch", Access::kCredential},
@@ -135,11 +138,12 @@ class AccessMatrixTest : public ::testing::Test {
     }
     // Every optional route registered: SMS webhooks, the 问卷星 push and the 腾讯问卷 webhook.
     std::vector<std::string> serve = global_;
-    serve.insert(serve.end(), {"-D", "sms.generic.secret=generic-secret-0123456789", "-D",
-                               "sms.aliyun.token=aliyun-token-0123456789", "-D",
-                               "sms.encryption_key_file=" + dir_->File("sms.key"), "-D",
-                               "questionnaire.wjx.push_secret=wjx-secret-0123456789", "-D",
-                               "questionnaire.txwj.token=txwj-token-0123456789abcdef"});
+    serve.insert(
+        serve.end(),
+        {"-D", "metrics.allow_from=10.255.255.1", "-D", "sms.generic.secret=generic-secret-0123456789", "-D",
+         "sms.aliyun.token=aliyun-token-0123456789", "-D", "sms.encryption_key_file=" + dir_->File("sms.key"),
+         "-D", "questionnaire.wjx.push_secret=wjx-secret-0123456789", "-D",
+         "questionnaire.txwj.token=txwj-token-0123456789abcdef"});
     server_ = new ServerProcess(serve);
     ASSERT_TRUE(server_->started()) << server_->log();
   }
