@@ -140,7 +140,7 @@ std::vector<ChatCase> Cases() {
   add("chatlog-csv", "text after closing quote", "2024-05-12 09:02:00,钱七,wxid_c,群,66666@chatroom,\"1\"x\n",
       "rejected");
   // A NUL byte makes the file binary: refused as a whole, named (with the offset).
-  add("chatlog-csv", "NUL bytes", std::string("2024-05-12 09:02:00,\0\0\0,wxid_c,群,66666@chatroom,\0\n", 48),
+  add("chatlog-csv", "NUL bytes", std::string("2024-05-12 09:02:00,\0\0\0,wxid_c,群,66666@chatroom,\0\n", 52),
       "!");
   add("chatlog-csv", "invalid UTF-8 line", "2024-05-12 09:02:00,\xff\xfe,wxid_c,群,66666@chatroom,\xc0\xaf\n",
       "-");
@@ -153,7 +153,7 @@ std::vector<ChatCase> Cases() {
   add("chatlog-csv", "blank lines", "\n\n\n", "-");
   add("wechatmsg-txt", "header with bad time", "2024-13-12 09:02:00 钱七\n1\n\n", "-");
   add("wechatmsg-txt", "CRLF message", "2024-05-12 09:02:00 钱七\r\n基本安全 一般\r\n\r\n", "");
-  add("wechatmsg-txt", "NUL in text", std::string("2024-05-12 09:02:00 钱七\n\0\0\n\n", 33), "!");
+  add("wechatmsg-txt", "NUL in text", std::string("2024-05-12 09:02:00 钱七\n") + std::string(2, '\0') + "\n\n", "!");
   // A line wholly in GBK is decoded on its own as GB18030 and read.
   add("wechatmsg-txt", "GBK message",
       "2024-05-12 09:02:00 \xc7\xae\xc6\xdf\n\xbb\xf9\xb1\xbe\xb0\xb2\xc8\xab \xd2\xbb\xb0\xe3\n\n", "");
