@@ -592,7 +592,9 @@ TEST_P(ExportsTest, SavAndDtaReadBackWithTheSameValuesAndChineseLabels) {
 
 // What R's haven (exports/haven_readback.R) reads from a .sav or .dta: records by their first field.
 std::multimap<std::string, std::vector<std::string>> ReadWithHaven(const std::string& path) {
-  const std::string command = "Rscript '" MINYI_HAVEN_SCRIPT "' '" + path + "' 2>&1";
+  // Only standard output is parsed: R's messages on standard error (shown in the test log) must not
+  // interleave with the records.
+  const std::string command = "Rscript '" MINYI_HAVEN_SCRIPT "' '" + path + "'";
   std::multimap<std::string, std::vector<std::string>> out;
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return out;
@@ -600,7 +602,7 @@ std::multimap<std::string, std::vector<std::string>> ReadWithHaven(const std::st
   char buf[4096];
   while (std::size_t n = fread(buf, 1, sizeof buf, pipe)) text.append(buf, n);
   const int status = pclose(pipe);
-  EXPECT_EQ(status, 0) << "Rscript with haven (Debian r-cran-haven, installed by minyi.sh): " << text;
+  EXPECT_EQ(status, 0) << "Rscript with haven (Debian r-cran-haven, installed by minyi.sh) failed; its output: " << text;
   std::istringstream lines(text);
   std::string line;
   while (std::getline(lines, line)) {
@@ -659,9 +661,11 @@ TEST_P(ExportsTest, SavAndDtaReadBackWithRHaven) {
         char* end_num = nullptr;
         const double want = std::strtod(expected.c_str(), &end_num);
         if (!expected.empty() && *end_num == '\0') {
-          ASSERT_FALSE(row[c].empty()) << kind << " row " << r << " " << names[c];
-          EXPECT_NEAR(std::stod(row[c]), want, 1e-12 * std::max(1.0, std::fabs(want)))
-              << kind << " row " << r << " " << names[c];
+          char* end_got = nullptr;
+          const double got = std::strtod(row[c].c_str(), &end_got);
+          ASSERT_TRUE(!row[c].empty() && *end_got == '\0')
+              << kind << " row " << r << " " << names[c] << ": '" << row[c] << "' is not a number";
+          EXPECT_NEAR(got, want, 1e-12 * std::max(1.0, std::fabs(want))) << kind << " row " << r << " " << names[c];
         } else {
           EXPECT_EQ(row[c], expected) << kind << " row " << r << " " << names[c];
         }
