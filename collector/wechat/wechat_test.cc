@@ -15,6 +15,7 @@
 #include "core/areas.h"
 #include "core/survey.h"
 #include "tests/support/proc_status.h"
+#include "tests/support/under_asan.h"
 
 namespace minyi::collector::wechat {
 namespace {
@@ -235,16 +236,6 @@ class LongLineBuf : public std::streambuf {
 };
 
 // Issue 13: a line of hundreds of MiB without a line end was held whole (std::getline).
-#if defined(__SANITIZE_ADDRESS__)
-#define MINYI_UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define MINYI_UNDER_ASAN 1
-#endif
-#endif
-#ifndef MINYI_UNDER_ASAN
-#define MINYI_UNDER_ASAN 0
-#endif
 
 TEST(ChatReaderTest, HugeLineIsCutWithBoundedMemoryAndTheRestIsRead) {
   for (const bool exporter : {false, true}) {
