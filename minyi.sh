@@ -26,14 +26,13 @@ JOBS=${MINYI_JOBS:-2}
 # when they are installed).
 APT_PACKAGES=(
   build-essential cmake pkg-config git ca-certificates
-  # The architecture checks (tests/arch): the include graph between components.
+  # The architecture checks (tests/arch: the include graph between components) and the docs citation
+  # check (tests/docs).
   python3
   libpoco-dev libmysqlcppconn-dev libboost-dev libspdlog-dev libfmt-dev libsqlite3-dev libsodium-dev
   libicu-dev libphonenumber-dev libfreexl-dev
   libxlsxwriter-dev libreadstat-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  # The docs citation check (tests/docs).
-  python3
   # The small-area model's linear algebra (aggregator/small_area.cc); R and metafor re-run its golden
   # figures (tests/golden/small_area).
   libeigen3-dev r-base-core r-cran-metafor
@@ -93,7 +92,7 @@ run() {
 # playwright-core for the browser tests (tests/browser) and jscpd for the duplicate-code report (tests/arch).
 node_deps() {
   if ! command -v npm >/dev/null 2>&1; then
-    echo "minyi.sh: npm not found: the dashboards will show tables without charts, browser tests are skipped" >&2
+    echo "minyi.sh: npm not found: the dashboards will show tables without charts, and the browser and duplicate-code tests fail" >&2
     return 0
   fi
   if [ ! -f dashboards/web/node_modules/echarts/dist/echarts.min.js ] ||
