@@ -210,6 +210,28 @@ TEST_P(DbTest, LockWaitTimeoutIsRetriedOnlyForIdempotentWork) {
   }
 }
 
+// Regression (issue 13, "MariaDB killed under load" lost acknowledged responses): the connection dies
+// after the last statement and before COMMIT. The transaction is gone with it, so the commit must fail
+// (503-class), never report success: Connector/C++ 1.1's Connection::commit() did not throw here.
+TEST_P(DbTest, ACommitOnALostConnectionFailsInsteadOfReportingSuccess) {
+  if (GetParam() != StoreBackend::kMariaDb) GTEST_SKIP() << "a lost connection is the MySQL dialect's";
+  auto server = testsupport::SharedMariaDb();
+  ASSERT_TRUE(server.ok()) << server.status();
+  db::Db& db = store_->SqlDb();
+  Status s = db.InTransaction("insert, then lose the connection", db::Work::kOnce, [&](db::Tx& tx) -> Status {
+    MINYI_RETURN_IF_ERROR(tx.Execute("INSERT INTO meta (`key`, `value`) VALUES ('lost', 'v')", {}).status());
+    auto id = tx.Query("SELECT CONNECTION_ID()", {});
+    if (!id.ok()) return id.status();
+    auto killed = server.value()->Query("KILL CONNECTION " + std::to_string(id->front().Int(0)));
+    EXPECT_TRUE(killed.ok()) << killed.status();
+    return Status::Ok();
+  });
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s;
+  auto value = store_->GetMeta("lost");
+  ASSERT_TRUE(value.ok()) << value.status();
+  EXPECT_EQ(value.value(), "");
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, DbTest, ::testing::ValuesIn(testsupport::AllStoreBackends()),
                          testsupport::StoreBackendParamName);
 

@@ -138,7 +138,7 @@ class MysqlDb final : public db::Db {
       code = tx.error_code();
       if (s.ok()) {
         commit_sent = true;
-        pc->conn->commit();
+        pc->Commit();
         pc->conn->setAutoCommit(true);
       }
     } catch (const ::sql::SQLException& e) {
@@ -153,7 +153,7 @@ class MysqlDb final : public db::Db {
     }
     try {
       if (!pc->conn->getAutoCommit()) {
-        pc->conn->rollback();
+        pc->Rollback();
         pc->conn->setAutoCommit(true);
       }
       impl_.Release(std::move(pc));

@@ -204,7 +204,7 @@ Status MysqlStore::StoreRevisions(const std::vector<Response>& batch, std::strin
       out[i].response_id = appended[0].response_id;
     }
     pc.commit_sent = true;
-    pc.conn->commit();
+    pc.Commit();
     pc.conn->setAutoCommit(true);
     return Status::Ok();
   });
@@ -227,7 +227,7 @@ Result<WithdrawOutcome> MysqlStore::Withdraw(Channel channel, std::string_view s
       outcomes.push_back(*one);
     }
     pc.commit_sent = true;
-    pc.conn->commit();
+    pc.Commit();
     pc.conn->setAutoCommit(true);
     return Status::Ok();
   });

@@ -457,13 +457,13 @@ Status MysqlStore::AppendHashed(const std::vector<Response>& batch, const std::v
       if (e.getErrorCode() != 1062) throw;
       spdlog::debug("mysql: a concurrent append stored a ref of this batch; appending it row by row");
       // Another transaction stored one of our refs after we looked: start over row by row.
-      pc.conn->rollback();
+      pc.Rollback();
       batched = false;
     }
     if (!batched) MINYI_RETURN_IF_ERROR(AppendPerRow(pc, batch, hashes, order, out));
     MINYI_RETURN_IF_ERROR(AppendAnalysisRows(pc, batch, out));
     pc.commit_sent = true;
-    pc.conn->commit();
+    pc.Commit();
     pc.conn->setAutoCommit(true);
     return Status::Ok();
   });
@@ -621,7 +621,7 @@ Status MysqlStore::UpsertPopulation(const std::vector<PopulationCell>& cells) {
       ps->executeUpdate();
     }
     pc.commit_sent = true;
-    pc.conn->commit();
+    pc.Commit();
     pc.conn->setAutoCommit(true);
     return Status::Ok();
   });
@@ -696,7 +696,7 @@ Status MysqlStore::WriteIndexRows(const std::vector<IndexRow>& rows) {
       ps->executeUpdate();
     }
     pc.commit_sent = true;
-    pc.conn->commit();
+    pc.Commit();
     pc.conn->setAutoCommit(true);
     return Status::Ok();
   });

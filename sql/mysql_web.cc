@@ -47,7 +47,7 @@ Status MysqlStore::AddInvitationTokens(const std::vector<InvitationToken>& token
       }
     }
     pc.commit_sent = true;
-    pc.conn->commit();
+    pc.Commit();
     pc.conn->setAutoCommit(true);
     return Status::Ok();
   });

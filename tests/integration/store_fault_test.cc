@@ -258,6 +258,7 @@ void FaultUnderLoad(DbFault fault) {
   // Every answer was 201 or 503 + Retry-After, and none waited much longer than the commit timeout
   // (2 s; the API key is cached, so nothing else reads the store).
   std::vector<std::string> refused;
+  std::map<std::string, std::string> how_acknowledged;  // for the failure messages
   std::set<std::string> acknowledged = {"warm"};
   std::size_t accepted_after = 0;
   for (const auto& [idem, answers] : by_key) {
@@ -266,6 +267,7 @@ void FaultUnderLoad(DbFault fault) {
     EXPECT_LT(p.ms, 4000) << idem;
     if (p.status == 201) {
       acknowledged.insert(idem);
+      how_acknowledged[idem] = "201 to the poster after " + std::to_string(p.ms) + " ms";
     } else {
       EXPECT_EQ(p.status, 503) << idem;
       EXPECT_EQ(p.retry_after, "1") << idem;
@@ -282,6 +284,7 @@ void FaultUnderLoad(DbFault fault) {
     EXPECT_TRUE(p.status == 201 || p.status == 200) << idem << " " << p.status;
     if (p.status == 201) ++accepted_after;
     acknowledged.insert(idem);
+    how_acknowledged[idem] = std::to_string(p.status) + " to the replay after a 503";
     EXPECT_EQ(post(idem).status, 200) << "a second replay is a duplicate: " << idem;
   }
   std::printf("database %s: %zu acknowledged, %zu refused (503), %zu of those committed after all\n",
@@ -295,9 +298,22 @@ void FaultUnderLoad(DbFault fault) {
   std::istringstream lines(rows.value());
   std::string ref;
   int count = 0;
-  while (lines >> ref >> count) stored[ref.substr(ref.rfind(':') + 1)] = count;
-  for (const std::string& idem : acknowledged) EXPECT_EQ(stored[idem], 1) << idem;
-  EXPECT_EQ(stored.size(), acknowledged.size());
+  std::map<std::string, std::string> full_ref;
+  while (lines >> ref >> count) {
+    const std::string idem = ref.substr(ref.rfind(':') + 1);
+    stored[idem] = count;
+    full_ref[idem] = ref;
+  }
+  for (const std::string& idem : acknowledged) {
+    const auto it = stored.find(idem);
+    EXPECT_TRUE(it != stored.end() && it->second == 1)
+        << idem << " acknowledged (" << how_acknowledged[idem] << "), stored "
+        << (it == stored.end() ? 0 : it->second) << " times";
+  }
+  for (const auto& [idem, n] : stored) {
+    EXPECT_EQ(acknowledged.count(idem), 1u)
+        << full_ref[idem] << " stored " << n << " times, never acknowledged";
+  }
   EXPECT_EQ(server.Stop(), 0) << server.log();
 }
 
