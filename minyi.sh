@@ -3,14 +3,15 @@
 #
 #   ./minyi.sh run    install what is missing, build, seed demo data into the embedded SQLite store,
 #                     and serve on http://127.0.0.1:8080/ (Ctrl-C stops)
-#   ./minyi.sh test   install what is missing, build, and run the whole test suite (ctest), including
-#                     the MariaDB tests (each starts its own private server) and the browser tests,
-#                     then the suite again under ASan + UBSan (sanitize), then every fuzz target for a
-#                     bounded time (fuzz)
+#   ./minyi.sh test   install what is missing, build the whole tree once with clang, ASan and UBSan
+#                     (build-asan, preset asan), run the whole test suite there (ctest), including the
+#                     MariaDB tests (each starts its own private server) and the browser tests, then
+#                     every fuzz target for a bounded time (fuzz)
 #
 #   ./minyi.sh package   build the Debian package <build>/package/minyi_<version>_amd64.deb (cpack) and
 #                     check it with lintian (README "Deploy")
-#   ./minyi.sh deps | build | sanitize | fuzz    the parts, on their own
+#   ./minyi.sh deps | build | check | sanitize | fuzz    the parts, on their own (check: the suite
+#                     against the normal build/ instead of build-asan)
 #
 # Idempotent: packages already installed are skipped, the build is incremental, demo data is seeded
 # once. Environment: MINYI_BUILD_DIR (default build), MINYI_JOBS (default 2), MINYI_RUN_ARGS (extra
@@ -111,26 +112,26 @@ node_deps() {
 test_all() {
   deps
   node_deps
+  sanitize
+  fuzz_runs
+}
+
+# The suite against the normal gcc build in build/ (what `run` and `package` build), by hand.
+check() {
   build
   ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS" --timeout 900
-  sanitize
-  fuzz
 }
 
 # The suite under ASan + UBSan (tests/README.md "Sanitizers"): preset asan, a clang build of the whole tree in
 # build-asan with -fsanitize=address,undefined (aborting on the first finding) and the libFuzzer
-# coverage (fuzzer-no-link), so that this one build also holds the fuzz targets (fuzz below) instead of
-# a third build. ctest runs everything but the browser tests (they measure pages, not memory, and need
-# Chromium's time); a sanitizer report fails the test with exit code 23.
-# Why one build for sanitize and fuzz (measured on the shared 2-core machine, load ~20, 2026-12-05): clang
-# with address,undefined and fuzzer-no-link costs 1.1-1.4x the CPU of the gcc RelWithDebInfo build per
-# object (collector/ingest.cc 7.8 s vs 7.0 s, core/http/server.cc 13.1 s vs 9.3 s of user time), so a cold
-# build-asan (198 objects against build/'s 166) adds about 1.2 x 1.25 x the 8 min of build/, ~12 min, to
-# CI, and the separate build-fuzz (64 objects with the same flags, ~3 min of the old 7 min fuzz step) is
-# no longer built. Estimate for CI: 8 + 2.5 (build/, ctest) + ~12 + ~5-8 (build-asan, its ctest at
-# 2-3x) + ~4.5 (fuzz runs) = ~32-35 min of the 40. Not measured end to end: at load 16-20 the cold
-# build-asan built 71 of 198 objects in 61 min (the machine ~8x slower than idle). If CI runs over,
-# `ctest --preset asan -L 'unit|integration'` drops the store/golden tests from this step first.
+# coverage (fuzzer-no-link), so that this one build also holds the fuzz targets (fuzz below). ctest
+# runs every test there (`ctest --preset asan`); a sanitizer report fails the test with exit code 23.
+# Why `test` builds only build-asan, not build/ as well (CI, 2026-12-05, commit 8df9548: apt, npm, the
+# gcc build, its ctest, the cold build-asan and its ctest took 2021 s, of which the asan ctest 369 s
+# at -j2; a cold gcc build of build/ is 637 s on an idle machine here, the apt step 34 s of download
+# and 473 s of installing in a fresh Debian 12 chroot at a load of 2-6): the gcc build and its ctest repeated what the
+# sanitized run checks, at ~15 of the ~38 minutes with the fuzz step. One build keeps CI near 25 min.
+# The gcc build is still what `run`, `package` and the benchmarks use; `check` runs the suite on it.
 sanitize() {
   cmake --preset asan >/dev/null
   cmake --build build-asan -j "$JOBS"
@@ -144,11 +145,14 @@ sanitize() {
 # 8.7 min (5.7 min without the rebuild); 15 s keeps the step near 7 min. In `test`, sanitize has built
 # build-asan (the targets included) already, so this step is the runs alone.
 fuzz() {
-  local fuzz_dir=build-asan
   cmake --preset asan >/dev/null
-  cmake --build "$fuzz_dir" -j "$JOBS" --target minyi_fuzz_targets
+  cmake --build build-asan -j "$JOBS" --target minyi_fuzz_targets
+  fuzz_runs
+}
+
+fuzz_runs() {
   # shellcheck disable=SC2086
-  tests/fuzz/run.sh "$fuzz_dir" "${MINYI_FUZZ_SECONDS:-15}" ${MINYI_FUZZ_TARGETS:-}
+  tests/fuzz/run.sh build-asan "${MINYI_FUZZ_SECONDS:-15}" ${MINYI_FUZZ_TARGETS:-}
 }
 
 # The .deb (cmake/MinyiPackage.cmake): the binary, the man page from its --help, then cpack and lintian.
@@ -170,7 +174,8 @@ case "${1:-}" in
   test) test_all ;;
   deps) deps ;;
   build) deps; node_deps; build ;;
-  sanitize) deps; sanitize ;;
+  check) deps; node_deps; check ;;
+  sanitize) deps; node_deps; sanitize ;;
   fuzz) fuzz ;;
   package) package ;;
   *)
