@@ -20,6 +20,7 @@
 #include <sstream>
 #include <streambuf>
 
+#include "collector/questionnaire/isolated_reader.h"
 #include "collector/questionnaire/xls_limits.h"
 #include "core/csv.h"
 #include "core/text/unicode_text.h"
@@ -677,7 +678,8 @@ std::string FreexlError(int code) {
   }
 }
 
-Status ReadXls(const std::string& path, const RowCallback& on_row, const TableLimits& limits) {
+// In the reading child process (ReadXls below): FreeXL itself.
+Status ReadXlsWithFreexl(const std::string& path, const RowCallback& on_row, const TableLimits& limits) {
   const void* handle = nullptr;
   const int opened = freexl_open(path.c_str(), &handle);
   std::unique_ptr<const void, void (*)(const void*)> guard(handle, [](const void* h) {
@@ -729,6 +731,22 @@ Status ReadXls(const std::string& path, const RowCallback& on_row, const TableLi
     MINYI_RETURN_IF_ERROR(gate.Deliver(row));
   }
   return Status::Ok();
+}
+
+// FreeXL runs in a child process (isolated_reader.h): a fault inside it ends the child and refuses the
+// file, never the server. The rows come back through the limits once more (RowGate).
+Status ReadXls(const std::string& path, const RowCallback& on_row, const TableLimits& limits) {
+  IsolationLimits isolation;
+  isolation.seconds = limits.max_xls_seconds;
+  // The rows' text within max_text_bytes, plus the record framing: 4 bytes per cell, 16 per row.
+  isolation.max_bytes = limits.max_text_bytes + 4 * limits.max_xls_cells + (std::size_t{16} << 20);
+  RowGate gate(limits, on_row);
+  return ReadIsolated([&](const RowCallback& emit) { return ReadXlsWithFreexl(path, emit, limits); },
+                      [&](const TableRow& row) {
+                        TableRow copy = row;
+                        return gate.Deliver(copy);
+                      },
+                      isolation, "the .xls file");
 }
 
 }  // namespace

@@ -65,6 +65,7 @@ struct TableLimits {
   std::size_t max_columns = 16384;                         // Excel's last column, XFD
   std::size_t max_text_bytes = std::size_t{64} << 20;      // every cell of the table together
   std::size_t max_xls_cells = std::size_t{2} << 20;        // rows x columns an .xls sheet declares
+  int max_xls_seconds = 60;  // reading an .xls (FreeXL, in a child process): then it is killed
 };
 
 // Called for every row, header first. A non-OK return stops reading and is returned.
