@@ -394,6 +394,11 @@ TEST_F(ConversationTest, RemarkAfterTheLastAnswerBecomesTheComment) {
   EXPECT_EQ(Stored()[0].answers.at("comment"),
             std::vector<std::string>{"路灯坏了希望修一下，电话138****5678；还有 垃圾没人清理"});
 
+  // The same remark again (sent twice) adds nothing.
+  ASSERT_EQ(generic("13812345678", "还有\\n垃圾没人清理").status, 200);
+  EXPECT_EQ(Stored()[0].answers.at("comment"),
+            std::vector<std::string>{"路灯坏了希望修一下，电话138****5678；还有 垃圾没人清理"});
+
   // After the window: no_conversation, nothing changes.
   now_ += 22LL * 3600 * 1000;
   ASSERT_EQ(generic("13812345678", "再说一句").status, 200);

@@ -355,10 +355,16 @@ Result<std::optional<SmsConversation>> SmsService::AttachComment(const std::stri
       remark.begin(), remark.end(), [](char ch) { return ch == '\n' || ch == '\r' || ch == '\t'; }, ' ');
   remark = Trimmed(std::move(remark));  // line breaks would make the text answer invalid
   if (comment == nullptr || remark.empty()) return std::optional<SmsConversation>();
-  // A second remark is added to the first; the whole is cut at the survey's text limit.
+  // A second remark is added to the first; the whole is cut at the survey's text limit. The same remark
+  // again (sent twice, or handled again after a store failure between the two writes below) adds nothing.
   Answers answers = AnswersFromJson(c.answers_json);
   std::vector<std::string>& values = answers[comment->code];
-  std::u32string joined = ToUtf32(values.empty() ? remark : values.front() + "；" + remark);
+  const std::string previous = values.empty() ? std::string() : values.front();
+  const std::string tail = "；" + remark;
+  const bool repeated =
+      previous == remark || (previous.size() > tail.size() &&
+                             previous.compare(previous.size() - tail.size(), tail.size(), tail) == 0);
+  std::u32string joined = ToUtf32(previous.empty() ? remark : repeated ? previous : previous + tail);
   if (joined.size() > kMaxTextLength) joined.resize(kMaxTextLength);
   values = {ToUtf8(joined)};
   c.answers_json = AnswersToJson(answers);
