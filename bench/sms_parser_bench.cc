@@ -23,11 +23,10 @@ const minyi::SurveyDefinition& Survey() {
   return survey;
 }
 
-void BM_ParseReplyMix(benchmark::State& state) {
+// Parses `replies` in turn against the default survey's five pending questions.
+void ParseInTurn(benchmark::State& state, const std::vector<std::string>& replies) {
   std::vector<const minyi::Question*> pending;
   for (const auto& q : Survey().questions) pending.push_back(&q);
-  const std::vector<std::string> replies = {"1", "１", "①", "很安全", "不太安全", "1 2 1 3", "3号楼 张三 1",
-                                            "一般", "TD", "谢谢", "很安全，比较满意", "选2", "我今年65岁，感觉很安全"};
   std::size_t i = 0;
   for (auto _ : state) {
     benchmark::DoNotOptimize(ParseReply(replies[i], pending));
@@ -35,7 +34,18 @@ void BM_ParseReplyMix(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
+
+void BM_ParseReplyMix(benchmark::State& state) {
+  ParseInTurn(state, {"1", "１", "①", "很安全", "不太安全", "1 2 1 3", "3号楼 张三 1", "一般", "TD", "谢谢",
+                      "很安全，比较满意", "选2", "我今年65岁，感觉很安全"});
+}
 BENCHMARK(BM_ParseReplyMix);
+
+// The common path: a plain exact answer (a digit or an option label as listed), nothing else.
+void BM_ParseReplyExact(benchmark::State& state) {
+  ParseInTurn(state, {"1", "2", "3", "很安全", "安全", "基本安全", "不太安全", "6"});
+}
+BENCHMARK(BM_ParseReplyExact);
 
 }  // namespace
 

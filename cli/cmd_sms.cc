@@ -54,8 +54,10 @@ Result<std::unique_ptr<SmsKit>> OpenKit(Context& context, const std::string& sec
   sms::SmsServiceOptions options;
   options.conversation_ttl_ms = config.sms.conversation_ttl_hours * 3600LL * 1000;
   options.max_reasks = config.sms.max_reasks;
-  sms::SmsService::Deps deps{kit->store.get(), kit->resources.store, kit->resources.surveys, kit->resources.areas,
-                             kit->keyer.get(), kit->cipher.get()};
+  options.comment_window_ms = config.sms.comment_window_hours * 3600LL * 1000;
+  sms::SmsService::Deps deps{kit->store.get(),     kit->resources.store, kit->resources.surveys,
+                             kit->resources.areas, kit->keyer.get(),     kit->cipher.get(),
+                             kit->resources.store};
   kit->service = std::make_unique<sms::SmsService>(deps, options);
   return kit;
 }

@@ -88,6 +88,7 @@ const std::vector<std::pair<std::string, std::string>>& Defaults() {
       {"sms.encryption_key", ""},
       {"sms.encryption_key_file", "${paths.state_dir}/sms_encryption.key"},
       {"sms.conversation_ttl_hours", "48"},
+      {"sms.comment_window_hours", "24"},
       {"sms.max_reasks", "1"},
       {"sms.retention_days", "30"},
       {"sms.max_body_bytes", "1048576"},
@@ -447,6 +448,7 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
       m.encryption_key = c.getString("sms.encryption_key");
       m.encryption_key_file = c.getString("sms.encryption_key_file");
       MINYI_RETURN_IF_ERROR(ReadInt(c, "sms.conversation_ttl_hours", 1, 24 * 365, m.conversation_ttl_hours));
+      MINYI_RETURN_IF_ERROR(ReadInt(c, "sms.comment_window_hours", 0, 24 * 30, m.comment_window_hours));
       MINYI_RETURN_IF_ERROR(ReadInt(c, "sms.max_reasks", 0, 5, m.max_reasks));
       MINYI_RETURN_IF_ERROR(ReadInt(c, "sms.retention_days", 1, 36500, m.retention_days));
       MINYI_RETURN_IF_ERROR(ReadInt(c, "sms.max_body_bytes", 1024, 1 << 30, m.max_body_bytes));

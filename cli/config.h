@@ -124,6 +124,7 @@ struct SmsConfig {
   std::string encryption_key;  // MINYI_SMS_ENCRYPTION_KEY (base64, 32 bytes); never logged
   std::string encryption_key_file = "var/sms_encryption.key";
   int conversation_ttl_hours = 48;
+  int comment_window_hours = 24;  // a remark this long after the last answer becomes the comment; 0: never
   int max_reasks = 1;         // re-asks after a reply that is not understood
   int retention_days = 30;    // phone numbers in rosters, outbox and conversations
   int max_body_bytes = 1048576;

@@ -153,5 +153,27 @@ TEST(ConfigTest, MetricsAndAccessLogKeys) {
   }
 }
 
+// sms.comment_window_hours (issue 16): the initialiser is the documented default, 0 turns remarks off,
+// and a value outside 0..720 names the key.
+TEST(ConfigTest, SmsCommentWindowKey) {
+  auto loaded = LoadConfig(ConfigSources{});
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  EXPECT_EQ(loaded->sms.comment_window_hours, SmsConfig{}.comment_window_hours);
+  EXPECT_EQ(loaded->sms.comment_window_hours, 24);
+  ConfigSources off;
+  off.overrides = {{"sms.comment_window_hours", "0"}};
+  auto set = LoadConfig(off);
+  ASSERT_TRUE(set.ok()) << set.status().message();
+  EXPECT_EQ(set->sms.comment_window_hours, 0);
+  for (const char* value : {"-1", "721", "soon"}) {
+    ConfigSources bad;
+    bad.overrides = {{"sms.comment_window_hours", value}};
+    auto refused = LoadConfig(bad);
+    ASSERT_FALSE(refused.ok()) << value;
+    EXPECT_NE(refused.status().message().find("sms.comment_window_hours"), std::string::npos)
+        << refused.status().message();
+  }
+}
+
 }  // namespace
 }  // namespace minyi::cli

@@ -31,7 +31,8 @@ struct SmsInbound {
   std::int64_t sent_at_ms = 0;    // the gateway's timestamp (UTC ms), 0 when unknown
   std::int64_t received_at_ms = 0;
   // "received" (stored, not yet processed), "answered", "unparsed", "reasked", "optout",
-  // "no_conversation", "closed" (arrived after the conversation ended).
+  // "no_conversation", "closed" (arrived after the conversation ended), "comment" (attached to the
+  // response of a completed conversation as its comment).
   std::string status = "received";
   std::string detail;             // the parse result or the reason
   std::string survey_id;          // the conversation's survey, empty when none
@@ -149,6 +150,8 @@ class SmsStore {
 
   // The most recently updated open conversation of a phone, if any.
   virtual Result<std::optional<SmsConversation>> FindOpenConversation(const std::string& phone_key) = 0;
+  // The conversation of a phone that started last, whatever its state, if any.
+  virtual Result<std::optional<SmsConversation>> FindLatestConversation(const std::string& phone_key) = 0;
   virtual Result<std::optional<SmsConversation>> FindConversation(const std::string& survey_id, const Period& period,
                                                                   const std::string& phone_key) = 0;
   // Creates a conversation; kConflict when (survey, period, phone_key) already has one. Returns its id.

@@ -176,6 +176,13 @@ class SqlSmsStore final : public SmsStore {
                    {phone_key});
   }
 
+  Result<std::optional<SmsConversation>> FindLatestConversation(const std::string& phone_key) override {
+    return FindOne(
+        std::string("SELECT ") + kConversationColumns +
+            " FROM sms_conversations WHERE phone_key = ? ORDER BY started_at_ms DESC, id DESC LIMIT 1",
+        {phone_key});
+  }
+
   Result<std::optional<SmsConversation>> FindConversation(const std::string& survey_id, const Period& period,
                                                           const std::string& phone_key) override {
     return FindOne(std::string("SELECT ") + kConversationColumns +

@@ -173,6 +173,34 @@ TEST_P(SmsStoreTest, ConversationsAreUniquePerSurveyPeriodAndPhone) {
   EXPECT_FALSE(none->has_value());
 }
 
+// Issue 16: the conversation that started last, whatever its state (a remark after the last answer goes
+// to it only if it is complete).
+TEST_P(SmsStoreTest, LatestConversationIsTheOneThatStartedLast) {
+  auto none = sms_->FindLatestConversation("key-a");
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_FALSE(none->has_value());
+  SmsConversation first = Conversation("key-a");
+  first.state = SmsConversationState::kComplete;
+  first.updated_at_ms = 9000;  // updated after the second one started: the start decides
+  auto first_id = sms_->CreateConversation(first);
+  ASSERT_TRUE(first_id.ok()) << first_id.status();
+  auto only = sms_->FindLatestConversation("key-a");
+  ASSERT_TRUE(only.ok() && only->has_value());
+  EXPECT_EQ((*only)->id, *first_id);
+  EXPECT_EQ((*only)->state, SmsConversationState::kComplete);
+  SmsConversation second = Conversation("key-a");
+  second.period = Period{2026, 0};
+  second.started_at_ms = 2000;
+  second.state = SmsConversationState::kOptedOut;
+  auto second_id = sms_->CreateConversation(second);
+  ASSERT_TRUE(second_id.ok()) << second_id.status();
+  ASSERT_TRUE(sms_->CreateConversation(Conversation("key-b")).ok());
+  auto latest = sms_->FindLatestConversation("key-a");
+  ASSERT_TRUE(latest.ok() && latest->has_value());
+  EXPECT_EQ((*latest)->id, *second_id);
+  EXPECT_EQ((*latest)->state, SmsConversationState::kOptedOut);
+}
+
 TEST_P(SmsStoreTest, OutboxDueOrderAndUpdates) {
   std::vector<SmsOutboxMessage> messages;
   for (int i = 0; i < 3; ++i) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <optional>
+#include <string_view>
+#include <tuple>
 #include <utility>
 
 #include "core/text/unicode_text.h"
@@ -86,11 +88,68 @@ struct Reading {
   bool single_symbol = false;                          // kNumber: one digit, numeral or letter
 };
 
+// An option word (label or alias, folded) of one pending question. Sorted longest first, then by text,
+// so the options a word reads as (一般 and 不清楚 belong to two questions) are one run of equal texts.
 struct Phrase {
   std::u32string text;
   std::size_t question;  // index into pending
   std::string code;
 };
+
+// The end of the run of phrases with the same text as phrases[p].
+std::size_t RunEnd(const std::vector<Phrase>& phrases, std::size_t p) {
+  std::size_t e = p + 1;
+  while (e < phrases.size() && phrases[e].text == phrases[p].text) ++e;
+  return e;
+}
+
+// Whether the runs starting at a and b read as the same options.
+bool SameOptions(const std::vector<Phrase>& phrases, std::size_t a, std::size_t b) {
+  const std::size_t a_end = RunEnd(phrases, a);
+  const std::size_t b_end = RunEnd(phrases, b);
+  if (a_end - a != b_end - b) return false;
+  for (std::size_t i = 0; i < a_end - a; ++i) {
+    if (phrases[a + i].question != phrases[b + i].question || phrases[a + i].code != phrases[b + i].code)
+      return false;
+  }
+  return true;
+}
+
+// Rule 4a: the closed list of fillers residents put inside an option word (基本上安全, 很是满意, 比较的满意,
+// 还算是满意, 不 满意). They carry no meaning of their own; no negation or degree word is among them.
+constexpr std::u32string_view kFillers = U"上是的地得算还也都 ";
+constexpr int kMaxFillersPerGap = 3;
+bool IsFiller(char32_t c) { return kFillers.find(c) != std::u32string_view::npos; }
+
+// Rule 4b: negations, and what may stand between a negation and the word it negates (不算满意, 不是太安全,
+// 没那么满意, 不觉得安全): the fillers and degree words.
+constexpr std::u32string_view kNegations = U"不没未无";
+constexpr std::u32string_view kNegationBridge = U"很太大够怎么那有觉感";
+constexpr int kMaxNegationBridge = 4;
+bool IsNegation(char32_t c) { return kNegations.find(c) != std::u32string_view::npos; }
+
+// Where `phrase` matches `s` from `at` (its first character) with up to kMaxFillersPerGap fillers between
+// two of its characters; after a negation character only 是 or a space (不是太满意 is 不太满意, 不算满意 is
+// not 不满意). The end of the match, or npos; `fillers` says whether any was skipped.
+// `used` (null: nothing is consumed) marks characters already read as another word.
+std::size_t MatchAt(const std::u32string& s, std::size_t at, std::u32string_view phrase,
+                    const std::vector<bool>* used, bool& fillers) {
+  auto consumed = [used](std::size_t i) { return used != nullptr && (*used)[i]; };
+  std::size_t k = at;
+  for (std::size_t j = 0; j < phrase.size(); ++j, ++k) {
+    if (j > 0 && k < s.size() && s[k] != phrase[j]) {
+      const bool after_negation = IsNegation(phrase[j - 1]);
+      for (int skipped = 0;
+           k < s.size() && s[k] != phrase[j] && skipped < kMaxFillersPerGap && !consumed(k) &&
+           IsFiller(s[k]) && (!after_negation || s[k] == U'是' || s[k] == U' ');
+           ++skipped, ++k) {
+        fillers = true;
+      }
+    }
+    if (k >= s.size() || consumed(k) || s[k] != phrase[j]) return std::u32string::npos;
+  }
+  return k;
+}
 
 bool IsChoice(const Question* q) { return q->type != QuestionType::kText; }
 
@@ -100,6 +159,71 @@ const Option* OptionAt(const Question* q, long position) {
 }
 
 std::string Range(const Question* q) { return "1-" + std::to_string(q->options.size()); }
+
+// Rule 4 for the phrases [begin, end) of one length: every match not on a consumed character, exact
+// matches first, then matches with fillers, each in text order; a match overlapping one already taken is
+// dropped, unless fillers are involved and the two read differently (rule 4c): then the reason to give
+// up. Marks the matches in `used` and adds them to `readings`.
+std::optional<std::string> MatchPhrases(const std::u32string& s, const std::vector<Phrase>& phrases,
+                                        std::size_t begin, std::size_t end, std::vector<bool>& used,
+                                        std::vector<Reading>& readings) {
+  struct Match {
+    std::size_t pos, end, phrase;
+    bool fillers;
+  };
+  std::vector<Match> found;
+  for (std::size_t p = begin; p < end; p = RunEnd(phrases, p)) {
+    const std::u32string& text = phrases[p].text;
+    if (text.empty()) continue;
+    for (std::size_t at = s.find(text[0]); at != std::u32string::npos; at = s.find(text[0], at + 1)) {
+      if (used[at]) continue;
+      bool fillers = false;
+      const std::size_t stop = MatchAt(s, at, text, &used, fillers);
+      if (stop != std::u32string::npos) found.push_back({at, stop, p, fillers});
+    }
+  }
+  std::sort(found.begin(), found.end(), [](const Match& a, const Match& b) {
+    return std::tie(a.fillers, a.pos, a.phrase) < std::tie(b.fillers, b.pos, b.phrase);
+  });
+  std::vector<Match> taken;
+  for (const Match& m : found) {
+    auto overlap = std::find_if(taken.begin(), taken.end(),
+                                [&](const Match& t) { return m.pos < t.end && t.pos < m.end; });
+    if (overlap != taken.end()) {
+      if ((m.fillers || overlap->fillers) && !SameOptions(phrases, m.phrase, overlap->phrase)) {
+        return "'" + ToUtf8(s.substr(m.pos, m.end - m.pos)) + "' and '" +
+               ToUtf8(s.substr(overlap->pos, overlap->end - overlap->pos)) + "' overlap and read differently";
+      }
+      continue;
+    }
+    taken.push_back(m);
+    std::fill(used.begin() + static_cast<long>(m.pos), used.begin() + static_cast<long>(m.end), true);
+    Reading r;
+    r.pos = m.pos;
+    r.kind = Reading::Kind::kPhrase;
+    r.text = ToUtf8(s.substr(m.pos, m.end - m.pos));
+    for (std::size_t same = m.phrase; same < RunEnd(phrases, m.phrase); ++same) {
+      r.options.emplace_back(phrases[same].question, phrases[same].code);
+    }
+    readings.push_back(std::move(r));
+  }
+  return std::nullopt;
+}
+
+// Rule 4b: the start of a negation standing before `pos` (over at most kMaxNegationBridge fillers or
+// degree words, none consumed), or nullopt.
+std::optional<std::size_t> NegationBefore(const std::u32string& s, std::size_t pos,
+                                          const std::vector<bool>& used) {
+  std::size_t k = pos;
+  for (int bridged = 0; k > 0 && !used[k - 1]; ++bridged, --k) {
+    if (IsNegation(s[k - 1])) return k - 1;
+    if (bridged == kMaxNegationBridge ||
+        (!IsFiller(s[k - 1]) && kNegationBridge.find(s[k - 1]) == std::u32string_view::npos)) {
+      break;
+    }
+  }
+  return std::nullopt;
+}
 
 }  // namespace
 
@@ -124,6 +248,45 @@ std::string ParsedReply::Describe() const {
 }
 
 bool IsOptOut(std::string_view text) { return FindOptOut(Prepare(text)).has_value(); }
+
+bool MentionsOptionWord(std::string_view text, const std::vector<const Question*>& questions) {
+  auto any_word = [&questions](auto&& matches) {
+    for (const Question* q : questions) {
+      for (const Option& o : q->options) {
+        if (matches(std::string_view(o.label))) return true;
+        for (const std::string& alias : o.aliases) {
+          if (matches(std::string_view(alias))) return true;
+        }
+      }
+    }
+    return false;
+  };
+  // A word matches exactly, or with fillers; either way the text holds its first character as written,
+  // and with fillers its last one too: only then is the text decoded (once) and matched. Most chat
+  // holds neither, so this costs about what a plain search for each word does.
+  std::u32string s;
+  return any_word([text, &s](std::string_view w) {
+    if (w.empty()) return false;
+    auto is_continuation = [w](std::size_t i) { return (static_cast<unsigned char>(w[i]) & 0xC0) == 0x80; };
+    std::size_t first_end = 1;
+    while (first_end < w.size() && is_continuation(first_end)) ++first_end;
+    const std::size_t first_at = text.find(w.substr(0, first_end));
+    if (first_at == std::string_view::npos) return false;
+    if (text.find(w, first_at) != std::string_view::npos) return true;
+    std::size_t last_start = w.size() - 1;
+    while (last_start > 0 && is_continuation(last_start)) --last_start;
+    if (last_start < first_end || text.find(w.substr(last_start), first_at) == std::string_view::npos) {
+      return false;  // a single character (not there as written), or the last one is missing
+    }
+    if (s.empty()) s = ToUtf32(text);
+    const std::u32string word = ToUtf32(w);
+    for (std::size_t at = s.find(word[0]); at != std::u32string::npos; at = s.find(word[0], at + 1)) {
+      bool fillers = false;
+      if (MatchAt(s, at, word, nullptr, fillers) != std::u32string::npos) return true;
+    }
+    return false;
+  });
+}
 
 ParsedReply ParseReply(std::string_view text, const std::vector<const Question*>& pending) {
   ParsedReply result;
@@ -155,7 +318,8 @@ ParsedReply ParseReply(std::string_view text, const std::vector<const Question*>
     return result;
   }
 
-  // Rule 4: labels and aliases, longest first, each match consumed.
+  // Rule 4: labels and aliases, longest first, each match consumed; fillers inside (rule 4a), never
+  // after a negation (rule 4b), never two options on overlapping words (rule 4c).
   std::vector<Phrase> phrases;
   for (std::size_t qi = 0; qi < pending.size(); ++qi) {
     if (!IsChoice(pending[qi])) break;  // a text question ends what one message can answer
@@ -164,28 +328,29 @@ ParsedReply ParseReply(std::string_view text, const std::vector<const Question*>
       for (const std::string& alias : o.aliases) phrases.push_back({ToUtf32(NfkcFold(alias)), qi, o.code});
     }
   }
-  std::stable_sort(phrases.begin(), phrases.end(),
-                   [](const Phrase& a, const Phrase& b) { return a.text.size() > b.text.size(); });
+  std::sort(phrases.begin(), phrases.end(), [](const Phrase& a, const Phrase& b) {
+    if (a.text.size() != b.text.size()) return a.text.size() > b.text.size();
+    return std::tie(a.text, a.question) < std::tie(b.text, b.question);
+  });
   std::vector<Reading> readings;
   std::vector<bool> used(s.size(), false);
-  for (std::size_t p = 0; p < phrases.size(); ++p) {
-    const std::u32string& needle = phrases[p].text;
-    if (needle.empty()) continue;
-    for (std::size_t at = s.find(needle); at != std::u32string::npos; at = s.find(needle, at + 1)) {
-      if (std::any_of(used.begin() + static_cast<long>(at), used.begin() + static_cast<long>(at + needle.size()),
-                      [](bool u) { return u; })) {
-        continue;
-      }
-      Reading r;
-      r.pos = at;
-      r.kind = Reading::Kind::kPhrase;
-      r.text = ToUtf8(needle);
-      // The same word may be an option of several pending questions (一般, 不清楚).
-      for (const Phrase& same : phrases) {
-        if (same.text == needle) r.options.emplace_back(same.question, same.code);
-      }
-      std::fill(used.begin() + static_cast<long>(at), used.begin() + static_cast<long>(at + needle.size()), true);
-      readings.push_back(std::move(r));
+  for (std::size_t group = 0; group < phrases.size();) {
+    const std::size_t length = phrases[group].text.size();
+    std::size_t group_end = group;
+    while (group_end < phrases.size() && phrases[group_end].text.size() == length) ++group_end;
+    if (auto ambiguity = MatchPhrases(s, phrases, group, group_end, used, readings)) {
+      ParsedReply r;
+      r.reason = std::move(*ambiguity);
+      return r;
+    }
+    group = group_end;
+  }
+  for (const Reading& r : readings) {
+    if (auto negation = NegationBefore(s, r.pos, used)) {
+      ParsedReply out;
+      out.reason = "'" + r.text + "' follows the negation '" +
+                   ToUtf8(s.substr(*negation, r.pos - *negation)) + "': not read as that option";
+      return out;
     }
   }
   for (std::size_t i = 0; i < s.size(); ++i) {

@@ -9,7 +9,18 @@
 //     containing an opt-out is never an answer.
 //  3. A pending text question (the first pending one) takes the whole reply as its answer.
 //  4. Option labels and aliases of the pending choice questions are matched as substrings, longest
-//     first (非常满意 before 满意, 不满意 before 满意); a matched span is consumed.
+//     first (非常满意 before 满意, 不满意 before 满意); a matched span is consumed. Of words of equal
+//     length, exact matches come before matches with fillers (4a), then text order.
+//     4a. Fillers: between two characters of a label or alias, up to 3 characters of the closed list
+//         上 是 的 地 得 算 还 也 都 and space may stand (基本上安全 = 基本安全, 很是满意 = 很满意,
+//         比较的满意, 还算是满意, 不 满意). Right after a negation character of the word only 是 or a space
+//         (不是太满意 = 不太满意; 不算满意 is not 不满意). Fillers around a word need no rule: what
+//         no rule reads is ignored.
+//     4b. Negation: a word preceded by 不 没 未 无 — directly or over at most 4 fillers or degree words
+//         很 太 大 够 怎 么 那 有 觉 感, none of them part of another matched word — is never read: the
+//         reply is unparseable (不算满意, 不很安全, 没那么满意, 不是不满意, 不是男的).
+//     4c. Ambiguity: when a match with fillers overlaps another match of the same length that reads as
+//         other options, the reply is unparseable.
 //  5. In what remains: ASCII digit runs; single Chinese numerals 一..十 / 壹..拾 when standalone
 //     (neighbours are not ideographs, except 选/择/第/是/答 before and 号/项 after — so 一般 is not 1);
 //     single ASCII letters a, b, c ... (option positions). Numbers and letters are option POSITIONS
@@ -54,5 +65,11 @@ ParsedReply ParseReply(std::string_view text, const std::vector<const Question*>
 
 // True when the text is an opt-out (rule 2), whatever else it contains.
 bool IsOptOut(std::string_view text);
+
+// True when an option label or alias of `questions` occurs in `text` (UTF-8 as written), exactly or
+// with fillers inside (rule 4a). No normalisation and no negation test: a cheap test for callers that
+// drop messages the parser could not read before parsing them; true is not yet an answer. Null
+// pointers are not allowed. Thread-safe.
+bool MentionsOptionWord(std::string_view text, const std::vector<const Question*>& questions);
 
 }  // namespace minyi::collector

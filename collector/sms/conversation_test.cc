@@ -142,7 +142,8 @@ class ConversationTest : public ::testing::Test {
     std::array<unsigned char, 32> key{};
     key[5] = 42;
     cipher_ = std::make_unique<PhoneCipher>(PhoneCipher::FromKey(key));
-    SmsService::Deps deps{sms_.get(), store_.get(), &surveys_, &areas_, keyer_.get(), cipher_.get()};
+    SmsService::Deps deps{sms_.get(),   store_.get(),  &surveys_,   &areas_,
+                          keyer_.get(), cipher_.get(), store_.get()};
     service_ = std::make_unique<SmsService>(deps, SmsServiceOptions{}, [this] { return now_.load(); });
 
     // The fake gateway and the sender.
@@ -277,13 +278,13 @@ TEST_F(ConversationTest, FullConversationsThroughTheFakeGateway) {
   ASSERT_EQ(Aliyun("13812345678", "很满意", "1002").status, 200);
   ASSERT_EQ(Aliyun("13812345678", "女 3", "1003").status, 200);  // sex and age band in one message
   SendAll();
-  EXPECT_EQ(fake_.TextsTo("+8613812345678").back(), ThanksText());
+  EXPECT_EQ(fake_.TextsTo("+8613812345678").back(), ThanksInvitingCommentText(24));
 
   // Resident B names the town first, then answers everything in one message.
   ASSERT_EQ(Aliyun("13912345678", "清江", "2001").status, 200);
   ASSERT_EQ(Aliyun("13912345678", "1 2 1 3", "2002").status, 200);
   SendAll();
-  EXPECT_EQ(fake_.TextsTo("+8613912345678").back(), ThanksText());
+  EXPECT_EQ(fake_.TextsTo("+8613912345678").back(), ThanksInvitingCommentText(24));
 
   const std::vector<Response> stored = Stored();
   ASSERT_EQ(stored.size(), 2u);
@@ -345,6 +346,76 @@ TEST_F(ConversationTest, ExpiryStoresAPartialResponse) {
   // A late reply finds no open conversation.
   ASSERT_EQ(Aliyun("13812345678", "1", "2").status, 200);
   EXPECT_EQ(Stored().size(), 1u);
+}
+
+// Issue 16: a remark after the last answer, through the generic webhook. Within the window (24 h by
+// default) it becomes the response's comment, a revision with the number masked; a second remark is
+// added to it; after the window, or once another survey's conversation started, it is no_conversation.
+TEST_F(ConversationTest, RemarkAfterTheLastAnswerBecomesTheComment) {
+  std::istringstream roster("phone,town\n13812345678,320812001\n13912345678,320812001\n");
+  ASSERT_TRUE(service_->ImportRoster(roster, kSurvey).ok());
+  ASSERT_TRUE(service_->Invite(kSurvey, Period{2025, 0}, "").ok());
+  int id = 0;
+  auto generic = [&](const std::string& phone, const std::string& text) {
+    const std::string body = "{\"id\":\"g-" + std::to_string(++id) + "\",\"from\":\"" + phone +
+                             "\",\"to\":\"1069\",\"text\":\"" + text + "\",\"time\":\"2025-05-12 09:00:00\"}";
+    return Post(port_, "/api/v1/sms/generic", "application/json", body,
+                {{"X-Minyi-Signature", "sha256=" + GenericSignature(kGenericSecret, body)}});
+  };
+  auto status_of_last = [&] {
+    std::map<std::string, std::int64_t> by_status;
+    auto counts = sms_->CountInbound();
+    EXPECT_TRUE(counts.ok());
+    for (const auto& c : *counts) by_status[c.status] += c.count;
+    return by_status;
+  };
+  ASSERT_EQ(generic("13812345678", "1 2 1 3").status, 200);
+  SendAll();
+  EXPECT_EQ(fake_.TextsTo("+8613812345678").back(), ThanksInvitingCommentText(24));
+  ASSERT_EQ(Stored().size(), 1u);
+  const std::int64_t first_id = Stored()[0].id;
+
+  now_ += 3LL * 3600 * 1000;
+  ASSERT_EQ(generic("13812345678", "路灯坏了希望修一下，电话13812345678").status, 200);
+  EXPECT_EQ(status_of_last()["comment"], 1);
+  std::vector<Response> stored = Stored();
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_NE(stored[0].id, first_id);  // a revision: the new version has a new id
+  EXPECT_EQ(stored[0].answers.at("comment"), std::vector<std::string>{"路灯坏了希望修一下，电话138****5678"});
+  EXPECT_EQ(stored[0].answers.at("security"), std::vector<std::string>{"1"});
+  EXPECT_EQ(stored[0].completion, Completion::kComplete);
+  auto log = store_->RevisionLog(Channel::kSms, stored[0].source_ref);
+  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_EQ(log->size(), 1u);
+  EXPECT_EQ((*log)[0].action, "revised");
+  EXPECT_EQ((*log)[0].answers_json.find("comment"), std::string::npos);
+
+  ASSERT_EQ(generic("13812345678", "还有\\n垃圾没人清理").status, 200);  // a line break in the remark
+  EXPECT_EQ(Stored()[0].answers.at("comment"),
+            std::vector<std::string>{"路灯坏了希望修一下，电话138****5678；还有 垃圾没人清理"});
+
+  // The same remark again (sent twice) adds nothing.
+  ASSERT_EQ(generic("13812345678", "还有\\n垃圾没人清理").status, 200);
+  EXPECT_EQ(Stored()[0].answers.at("comment"),
+            std::vector<std::string>{"路灯坏了希望修一下，电话138****5678；还有 垃圾没人清理"});
+
+  // After the window: no_conversation, nothing changes.
+  now_ += 22LL * 3600 * 1000;
+  ASSERT_EQ(generic("13812345678", "再说一句").status, 200);
+  EXPECT_EQ(status_of_last()["no_conversation"], 1);
+  EXPECT_EQ(Stored()[0].answers.at("comment").front().find("再说一句"), std::string::npos);
+
+  // Another survey's conversation started for the phone (here: the next period): a remark after it
+  // belongs to no completed conversation and is not attached to the old one.
+  ASSERT_EQ(generic("13912345678", "1 2 1 3").status, 200);
+  ASSERT_TRUE(service_->Invite(kSurvey, Period{2026, 0}, "").ok());
+  ASSERT_EQ(generic("13912345678", "TD").status, 200);  // opts out of the new one: none is open
+  ASSERT_EQ(generic("13912345678", "网格员很好").status, 200);
+  EXPECT_EQ(status_of_last()["no_conversation"], 2);
+  const std::string other = keyer_->KeyFor("+8613912345678");
+  for (const Response& r : Stored()) {
+    EXPECT_EQ(r.answers.count("comment"), r.respondent_key == other ? 0u : 1u) << r.source_ref;
+  }
 }
 
 TEST_F(ConversationTest, UnauthenticatedAndMalformedRequestsChangeNothing) {
@@ -423,6 +494,7 @@ TEST(SmsTextTest, QuestionsFitOneSegmentOrAreSplitDeliberately) {
     }
   }
   EXPECT_EQ(SplitSegments(ThanksText()).size(), 1u);
+  EXPECT_EQ(SplitSegments(ThanksInvitingCommentText(24)).size(), 1u);
   const std::vector<std::string> long_parts = SplitSegments(std::string(150, 'x'));
   for (const std::string& part : long_parts) EXPECT_LE(Utf16Length(part), 67u);
 }

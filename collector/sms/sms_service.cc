@@ -94,6 +94,10 @@ std::string TownQuestionText() { return "请回复您所在的乡镇（街道）
 
 std::string ThanksText() { return "感谢您的参与！祝您生活愉快。"; }
 
+std::string ThanksInvitingCommentText(std::int64_t window_hours) {
+  return "感谢您的参与！如有意见建议，" + std::to_string(window_hours) + "小时内直接回复本短信即可。";
+}
+
 Answers AnswersFromJson(const std::string& json) {
   auto answers = ParseAnswersJson(json);
   if (!answers.ok()) {
@@ -149,8 +153,21 @@ Status SmsService::QueueStep(const SmsConversation& c, const SurveyDefinition& s
   return QueueText(c, QuestionText(*step.question, number, total));
 }
 
-Status SmsService::StoreResponse(const SmsConversation& c, const SurveyDefinition& survey, Completion completion,
-                                 std::int64_t submitted_at_ms) {
+const Question* SmsService::CommentQuestion(const SurveyDefinition& survey) const {
+  if (deps_.revisions == nullptr || options_.comment_window_ms <= 0) return nullptr;
+  for (const Question& q : survey.questions) {
+    if (q.type == QuestionType::kText) return &q;
+  }
+  return nullptr;
+}
+
+std::string SmsService::Thanks(const SurveyDefinition& survey) const {
+  if (CommentQuestion(survey) == nullptr) return ThanksText();
+  return ThanksInvitingCommentText(std::max<std::int64_t>(1, options_.comment_window_ms / (3600LL * 1000)));
+}
+
+Response SmsService::ResponseOf(const SmsConversation& c, Completion completion,
+                                std::int64_t submitted_at_ms) const {
   Response r;
   r.survey_id = c.survey_id;
   r.period = c.period;
@@ -163,6 +180,12 @@ Status SmsService::StoreResponse(const SmsConversation& c, const SurveyDefinitio
   r.received_at_ms = clock_();
   r.source_ref = "sms:" + c.survey_id + ":" + c.period.ToString() + ":" + c.phone_key;
   r.raw_payload = "{\"conversation\":" + std::to_string(c.id) + ",\"answers\":" + AnswersToJson(r.answers) + "}";
+  return r;
+}
+
+Status SmsService::StoreResponse(const SmsConversation& c, const SurveyDefinition& survey,
+                                 Completion completion, std::int64_t submitted_at_ms) {
+  const Response r = ResponseOf(c, completion, submitted_at_ms);
   const std::vector<FieldError> errors = survey.ValidateAnswers(r.answers, completion);
   if (!errors.empty()) {
     return Status::InvalidInput("conversation " + std::to_string(c.id) + ": " + errors.front().field + ": " +
@@ -213,7 +236,16 @@ Result<SmsService::InboundResult> SmsService::HandleInbound(const InboundSms& me
     }
     spdlog::info("sms: {} opted out", MaskPhone(*e164));
   } else if (!open->has_value()) {
-    result.status = "no_conversation";
+    auto attached =
+        AttachComment(phone_key, message.text, message.sent_at_ms != 0 ? message.sent_at_ms : now, &result);
+    if (!attached.ok()) return attached.status();
+    if (attached->has_value()) {
+      row.conversation_id = (*attached)->id;
+      row.survey_id = (*attached)->survey_id;
+      row.period = (*attached)->period;
+    } else {
+      result.status = "no_conversation";
+    }
   } else {
     SmsConversation c = **open;
     auto advanced = Advance(c, message.text, message.sent_at_ms != 0 ? message.sent_at_ms : now);
@@ -288,7 +320,7 @@ Result<SmsService::InboundResult> SmsService::Advance(SmsConversation& c, const 
     if (static_cast<std::size_t>(c.step) >= steps.size()) {
       MINYI_RETURN_IF_ERROR(StoreResponse(c, *survey, Completion::kComplete, sent_at_ms));
       c.state = SmsConversationState::kComplete;
-      MINYI_RETURN_IF_ERROR(QueueText(c, ThanksText()));
+      MINYI_RETURN_IF_ERROR(QueueText(c, Thanks(*survey)));
     } else {
       MINYI_RETURN_IF_ERROR(QueueStep(c, *survey));
     }
@@ -303,6 +335,60 @@ Result<SmsService::InboundResult> SmsService::Advance(SmsConversation& c, const 
   }
   MINYI_RETURN_IF_ERROR(deps_.sms->UpdateConversation(c));
   return result;
+}
+
+Result<std::optional<SmsConversation>> SmsService::AttachComment(const std::string& phone_key,
+                                                                 const std::string& text,
+                                                                 std::int64_t sent_at_ms,
+                                                                 InboundResult* result) {
+  auto latest = deps_.sms->FindLatestConversation(phone_key);
+  if (!latest.ok()) return latest.status();
+  if (!latest->has_value() || (*latest)->state != SmsConversationState::kComplete ||
+      clock_() - (*latest)->updated_at_ms > options_.comment_window_ms) {
+    return std::optional<SmsConversation>();
+  }
+  SmsConversation c = **latest;
+  auto survey = deps_.surveys->Find(c.survey_id);
+  const Question* comment = survey != nullptr ? CommentQuestion(*survey) : nullptr;
+  std::string remark = MaskPhoneNumbers(text);
+  std::replace_if(
+      remark.begin(), remark.end(), [](char ch) { return ch == '\n' || ch == '\r' || ch == '\t'; }, ' ');
+  remark = Trimmed(std::move(remark));  // line breaks would make the text answer invalid
+  if (comment == nullptr || remark.empty()) return std::optional<SmsConversation>();
+  // A second remark is added to the first; the whole is cut at the survey's text limit. The same remark
+  // again (sent twice, or handled again after a store failure between the two writes below) adds nothing.
+  Answers answers = AnswersFromJson(c.answers_json);
+  std::vector<std::string>& values = answers[comment->code];
+  const std::string previous = values.empty() ? std::string() : values.front();
+  const std::string tail = "；" + remark;
+  const bool repeated =
+      previous == remark || (previous.size() > tail.size() &&
+                             previous.compare(previous.size() - tail.size(), tail.size(), tail) == 0);
+  std::u32string joined = ToUtf32(previous.empty() ? remark : repeated ? previous : previous + tail);
+  if (joined.size() > kMaxTextLength) joined.resize(kMaxTextLength);
+  values = {ToUtf8(joined)};
+  c.answers_json = AnswersToJson(answers);
+  // Submitted no earlier than the last answer, so the stored response is revised, never stale.
+  const Response r = ResponseOf(c, Completion::kComplete, std::max(sent_at_ms, c.updated_at_ms));
+  if (const std::vector<FieldError> errors = survey->ValidateAnswers(r.answers, Completion::kComplete);
+      !errors.empty()) {
+    result->detail = errors.front().field + ": " + errors.front().reason;
+    return std::optional<SmsConversation>();
+  }
+  std::vector<ReviseResult> revised;
+  MINYI_RETURN_IF_ERROR(deps_.revisions->StoreRevisions({r}, "sms remark after the last answer", &revised));
+  if (revised.empty() || revised.front().outcome == ReviseOutcome::kStale ||
+      revised.front().outcome == ReviseOutcome::kRefused) {
+    result->detail =
+        "the remark was not attached: " +
+        std::string(ReviseOutcomeName(revised.empty() ? ReviseOutcome::kRefused : revised.front().outcome));
+    return std::optional<SmsConversation>();
+  }
+  // The conversation keeps its time: the window runs from the last answer, not from the last remark.
+  MINYI_RETURN_IF_ERROR(deps_.sms->UpdateConversation(c));
+  result->status = "comment";
+  result->detail = comment->code + " (" + std::to_string(joined.size()) + " characters)";
+  return std::optional<SmsConversation>(std::move(c));
 }
 
 Result<SmsService::InviteReport> SmsService::Invite(const std::string& survey_id, const Period& period,

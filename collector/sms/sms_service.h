@@ -5,7 +5,11 @@
 // one answer as partial responses (through ResponseSink::Append). Outgoing texts go to the outbox;
 // collector/sms/sender.h delivers them.
 //
-// Only the choice questions of a survey are asked over SMS (free text is left to the web form).
+// Only the choice questions of a survey are asked over SMS (free text is left to the web form), but a
+// message that arrives within SmsServiceOptions::comment_window_ms after the last answer of a
+// completed conversation, before another conversation starts for that phone, is attached to the
+// stored response as the survey's first free-text question (its comment): a revision of that
+// response (ResponseReviser), phone numbers masked. The thanks message says so.
 // Numbers in the messages are option positions (1 = first option), as the reply parser reads them.
 //
 // Thread safety: all methods may be called from several threads; inbound handling, invitations and
@@ -16,6 +20,7 @@
 #include <functional>
 #include <istream>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +28,7 @@
 #include "collector/sms/webhook.h"
 #include "core/areas.h"
 #include "core/ports.h"
+#include "core/revisions.h"
 #include "core/sms_ports.h"
 #include "core/survey.h"
 
@@ -31,6 +37,8 @@ namespace minyi::collector::sms {
 struct SmsServiceOptions {
   std::int64_t conversation_ttl_ms = 48LL * 3600 * 1000;  // since the last message; then closed as partial
   int max_reasks = 1;                                     // polite re-asks per question
+  // A remark within this time after the last answer becomes the response's comment; 0: never.
+  std::int64_t comment_window_ms = 24LL * 3600 * 1000;
 };
 
 // Splits a text into SMS segments: one segment when it fits 70 UCS-2 units, else parts of at most
@@ -43,6 +51,8 @@ std::string QuestionText(const Question& q, std::size_t number, std::size_t tota
 std::string ReaskText(const Question& q);
 std::string TownQuestionText();
 std::string ThanksText();
+// The thanks when a remark may follow (within `window_hours`, see comment_window_ms).
+std::string ThanksInvitingCommentText(std::int64_t window_hours);
 
 class SmsService {
  public:
@@ -53,12 +63,14 @@ class SmsService {
     const AreaRegistry* areas = nullptr;
     const RespondentKeyer* keyer = nullptr;
     const PhoneCipher* cipher = nullptr;
+    ResponseReviser* revisions = nullptr;  // for remarks after the last answer; null: not attached
   };
   SmsService(Deps deps, SmsServiceOptions options, std::function<std::int64_t()> clock = NowMillis);
 
   struct InboundResult {
     bool duplicate = false;  // already handled (a gateway retry): acknowledge, change nothing
-    std::string status;      // the ledger status: answered, unparsed, reasked, optout, no_conversation, closed
+    std::string status;  // the ledger status: answered, unparsed, reasked, optout, no_conversation, closed,
+                         // comment (a remark attached to a completed conversation's response)
     std::string detail;
   };
   // Handles one message: normalize the phone, record it once (dedupe), then opt-out or advance the
@@ -110,6 +122,13 @@ class SmsService {
   Status StoreResponse(const SmsConversation& c, const SurveyDefinition& survey, Completion completion,
                        std::int64_t submitted_at_ms);
   Result<InboundResult> Advance(SmsConversation& c, const std::string& text, std::int64_t sent_at_ms);
+  const Question* CommentQuestion(const SurveyDefinition& survey) const;
+  std::string Thanks(const SurveyDefinition& survey) const;
+  Response ResponseOf(const SmsConversation& c, Completion completion, std::int64_t submitted_at_ms) const;
+  // A message without an open conversation: attached as the comment of the phone's latest conversation
+  // when that one is complete and its last answer is recent (see comment_window_ms); else nullopt.
+  Result<std::optional<SmsConversation>> AttachComment(const std::string& phone_key, const std::string& text,
+                                                       std::int64_t sent_at_ms, InboundResult* result);
 
   Deps deps_;
   SmsServiceOptions options_;

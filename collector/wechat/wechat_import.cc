@@ -316,15 +316,7 @@ bool WechatImporter::MayHoldAnswer(std::string_view text,
       if (before_ok && after_ok) return true;
     }
   }
-  for (const Question* q : questions) {
-    for (const Option& o : q->options) {
-      if (text.find(o.label) != std::string_view::npos) return true;
-      for (const std::string& a : o.aliases) {
-        if (text.find(a) != std::string_view::npos) return true;
-      }
-    }
-  }
-  return false;
+  return MentionsOptionWord(text, questions);
 }
 
 bool WechatImporter::SeenBefore(const Group& g, const ChatMessage& m) {

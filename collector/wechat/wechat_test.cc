@@ -498,6 +498,24 @@ TEST_F(WechatImportTest, WeChatMsgTxtPromptsRepliesQuotesAndNonAnswers) {
   EXPECT_NE(zhang.raw_payload.find("\"key_basis\":\"group+name\""), std::string::npos);
 }
 
+// Issue 16: option words with fillers (reply parser rule 4a) count in chat too, also those in which no
+// label or alias stands as written (还算可以 is 还可以), and a negated word (不算满意) is not an answer.
+TEST_F(WechatImportTest, OptionWordsWithFillersAreAnswers) {
+  FakeReviser reviser;
+  const WechatReport report = Import({"wechatmsg-fillers.txt"}, Options({"网格员_小王"}), reviser);
+  const auto answers = AnswersOf(reviser);
+  const std::string group = "wechatmsg-fillers";
+  EXPECT_EQ(answers.at(Ref(KeyName(group, "周大爷"))), (Answers{{"security", {"3"}}}));
+  EXPECT_EQ(answers.at(Ref(KeyName(group, "吴阿姨"))), (Answers{{"grid", {"1"}}, {"security", {"3"}}}));
+  EXPECT_EQ(answers.at(Ref(KeyName(group, "冯大姐"))), (Answers{{"security", {"3"}}}));
+  EXPECT_EQ(answers.count(Ref(KeyName(group, "郑师傅"))), 0u);
+  EXPECT_TRUE(HasIssue(report, 12, "not_understood", "negation"));
+  EXPECT_TRUE(HasIssue(report, 18, "not_understood", "no answer found"));  // 我还以为是骗子短信
+  EXPECT_EQ(report.replies_read, 5u);
+  EXPECT_EQ(report.answers_accepted, 3u);
+  EXPECT_EQ(report.not_understood, 2u);
+}
+
 TEST_F(WechatImportTest, WeChatMsgCsvWithQuotesRecallsOptOutAndAppSolitaire) {
   FakeReviser reviser;
   const WechatReport report = Import({"wechatmsg.csv"}, Options({"wxid_grid01"}), reviser);

@@ -28,6 +28,9 @@ class RosterOnlyStore : public minyi::SmsStore {
   Result<std::optional<minyi::SmsConversation>> FindOpenConversation(const std::string&) override {
     return Unused();
   }
+  Result<std::optional<minyi::SmsConversation>> FindLatestConversation(const std::string&) override {
+    return Unused();
+  }
   Result<std::optional<minyi::SmsConversation>> FindConversation(const std::string&, const minyi::Period&,
                                                                  const std::string&) override {
     return Unused();
