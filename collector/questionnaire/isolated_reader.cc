@@ -17,7 +17,9 @@ namespace {
 // Hand-written: Poco::Process and posix_spawn start an executable, and a reader executable would have
 // to be found beside `minyi`, each unit test binary and the fuzz target alike; fork without exec runs
 // the reader that is already linked in. The child only reads the file and writes to the pipe (no
-// logging, no locks of ours), and leaves with _exit.
+// logging, no locks of ours), and leaves with _exit. glibc's fork leaves malloc usable in the child;
+// should the child still block on a lock another thread held at the fork (FreeXL's iconv loading a
+// conversion module, say), the deadline kills it and the file is refused, not the server stalled.
 
 using Clock = std::chrono::steady_clock;
 
