@@ -331,6 +331,24 @@ TEST(ChatReaderTest, ChatlogRejectsBadLinesAndKeepsTheRest) {
   EXPECT_EQ(messages[4].text, "不太满意，\n上次报修没人管");
 }
 
+// Issue 16: what a bare line must look like to be split off as a notice; residents' own lines are not.
+TEST(ChatReaderTest, NoticeLinesAreWeChatsOwnWordingNotResidentsLines) {
+  for (const char* notice :
+       {"\"张三\" 撤回了一条消息", "你撤回了一条消息 重新编辑",
+        "\"网格员小王\"邀请\"刘阿姨\"和\"老周\"加入了群聊", "你邀请\"刘阿姨\"加入了群聊",
+        "\"刘阿姨\"通过扫描\"网格员小王\"分享的二维码加入群聊", "\"网格员小王\"将\"广告号\"移出了群聊",
+        "\"李建国\" 拍了拍 \"张阿姨\" 的肩膀说不满意", "我拍了拍 \"张阿姨\"", "“张阿姨” 拍了拍我",
+        "\"网格员小王\"修改群名为\"幸福里3号楼居民群\"", "你领取了张阿姨的红包", "张阿姨领取了你的红包",
+        "你的红包已被领完", "  \"网格员小王\"已成为新群主  "}) {
+    EXPECT_TRUE(IsNoticeLine(notice)) << notice;
+  }
+  for (const char* line : {"1 2", "满意", "很安全，比较满意", "我昨天加入了群聊，大家好", "我也加入群聊",
+                           "刚才拍了拍门没人应", "3号楼后面那条路很黑", "群名改一下吧 修改群名为平安群",
+                           "他撤回了一条消息，说的是2", "\"张三\" 撤回了一条消息\n1", ""}) {
+    EXPECT_FALSE(IsNoticeLine(line)) << line;
+  }
+}
+
 TEST(ChatReaderTest, XmlTagTextDecodesEntitiesAndCdata) {
   EXPECT_EQ(XmlTagText("<a><title>x &lt;1&gt; &#24456;</title></a>", "title"), "x <1> 很");
   EXPECT_EQ(XmlTagText("<title><![CDATA[很<安>全]]></title>", "title"), "很<安>全");
@@ -386,11 +404,19 @@ class WechatImportTest : public ::testing::Test {
   // Imports the fixtures into `reviser`; returns the report.
   WechatReport Import(const std::vector<std::string>& files, WechatImportOptions options,
                       FakeReviser& reviser) {
+    std::vector<std::pair<std::string, std::string>> texts;
+    for (const std::string& f : files) texts.emplace_back(f, ReadFile(kFixtures + f));
+    return ImportTexts(texts, std::move(options), reviser);
+  }
+
+  // Imports exports given as (name, bytes) into `reviser`; returns the report.
+  WechatReport ImportTexts(const std::vector<std::pair<std::string, std::string>>& files,
+                           WechatImportOptions options, FakeReviser& reviser) {
     auto importer = WechatImporter::Create(*survey_, *areas_, *keyer_, std::move(options));
     EXPECT_TRUE(importer.ok()) << importer.status();
-    for (const std::string& f : files) {
-      std::ifstream in(kFixtures + f, std::ios::binary);
-      Status added = (*importer)->AddFile(f, in);
+    for (const auto& [name, bytes] : files) {
+      std::istringstream in(bytes);
+      Status added = (*importer)->AddFile(name, in);
       EXPECT_TRUE(added.ok()) << added;
     }
     Status stored = (*importer)->Store(reviser, 1700000000000);
@@ -739,6 +765,164 @@ TEST_F(WechatImportTest, ReportAsJson) {
   EXPECT_NE(json.find("\"format\":\"chatlog-csv\""), std::string::npos);
   EXPECT_NE(json.find("\"stored\":2"), std::string::npos);
   EXPECT_NE(json.find("\"category\":\"rejected\""), std::string::npos);
+}
+
+// ---- issue 16: notices without a sender
+
+// One export per layout; a line starting with '!' is a notice (a recall, a join, an invitation, a pat, a
+// rename, a red packet) that the exporter wrote without a sender header, between and after the answers.
+struct NoticeLayout {
+  const char* file;
+  const char* grid_worker;
+  std::string marked;
+};
+
+std::vector<NoticeLayout> NoticeLayouts() {
+  return {
+      {"notices.txt", "网格员_小王",
+       "2024-05-12 09:00:00 网格员_小王\n"
+       "#安全感调查 各位居民好！请回复两个问题：\n"
+       "1. 您觉得我们这里安全吗？（很安全/安全/基本安全/不太安全/很不安全）\n"
+       "2. 您对网格员工作满意吗？（满意/比较满意/一般/不太满意/不满意）\n"
+       "!\"网格员_小王\"邀请\"5栋刘阿姨\"加入了群聊\n"
+       "\n"
+       "2024-05-12 09:01:33 张阿姨\n"
+       "1 2\n"
+       "!\"网格员_小王\"修改群名为\"幸福里3号楼4单元\"\n"
+       "\n"
+       "2024-05-12 09:02:10 李_建国\n"
+       "安全，满意\n"
+       "\n"
+       "!\"张阿姨\" 拍了拍 \"李_建国\" 说不满意\n"
+       "\n"
+       "2024-05-12 09:03:00 王五\n"
+       "2\n"
+       "2\n"
+       "!2024-05-12 09:03:30 \"王五\" 撤回了一条消息\n"
+       "\n"
+       "2024-05-12 09:04:00 Tom_Lee\n"
+       "很安全\n"
+       "不满意\n"
+       "!你领取了Tom_Lee的红包\n"
+       "!\"Tom_Lee\" 撤回了一条消息\n"},
+      {"notices-exporter.txt", "网格员 小王",
+       "幸福里二群 - 微信聊天记录\n"
+       "\n"
+       "网格员 小王 (2024-05-12 09:00:00):#安全感调查 请大家回复：您觉得安全吗？对网格员工作满意吗？\n"
+       "!\"网格员 小王\"邀请\"5栋刘阿姨\"加入了群聊\n"
+       "张阿姨 (2024-05-12 09:01:00):1 2\n"
+       "!\"网格员 小王\"修改群名为\"幸福里3号楼4单元\"\n"
+       "李 建国 (2024-05-12 09:02:00):安全\n"
+       "满意\n"
+       "!\"张阿姨\" 拍了拍 \"李 建国\" 说不满意\n"
+       "吴十 (2024-05-12 09:03:00):「网格员 小王：#安全感调查 请大家回复：您觉得安全吗？」\n"
+       "- - - - - - - - - - - - - - -\n"
+       "2 2\n"
+       "!\"Tom Lee\"通过扫描\"网格员 小王\"分享的二维码加入群聊\n"
+       "Tom Lee (2024-05-12 09:04:00):很安全\n"
+       "不满意\n"
+       "!你领取了Tom Lee的红包\n"
+       "!\"Tom Lee\" 撤回了一条消息\n"},
+      {"notices.csv", "wxid_grid01",
+       "\xEF\xBB\xBFlocalId,TalkerId,Type,SubType,IsSender,CreateTime,Status,StrContent,StrTime,Remark,"
+       "NickName,Sender\n"
+       "1,12345678@chatroom,1,0,1,1715475600,2,#平安建设满意度 请大家回复安全感和网格员满意度,2024-05-12 "
+       "09:00:00,网格员小王,小王,wxid_grid01\n"
+       "!2,12345678@chatroom,10000,0,0,1715475610,2,\"\"\"网格员小王\"\"邀请\"\"刘阿姨\"\"加入了群聊\",2024-"
+       "05-12 "
+       "09:00:10,,,\n"
+       "3,12345678@chatroom,1,0,0,1715475693,2,1 2,2024-05-12 09:01:33,张阿姨,阿姨,wxid_zhang\n"
+       "!4,12345678@chatroom,10000,0,0,1715475700,2,"
+       "\"\"\"网格员小王\"\"修改群名为\"\"幸福里3号楼居民群\"\"\","
+       "2024-05-12 09:01:40,,,\n"
+       "5,12345678@chatroom,1,0,0,1715475720,2,安全，满意,2024-05-12 09:02:00,李建国,,wxid_li\n"
+       "!6,12345678@chatroom,10000,4,0,1715475730,2,\"\"\"李建国\"\" 拍了拍 \"\"张阿姨\"\"\",2024-05-12 "
+       "09:02:10,,,\n"
+       "6,12345678@chatroom,1,0,0,1715475780,2,2 2,2024-05-12 09:03:00,王五,,wxid_wang\n"
+       "7,12345678@chatroom,1,0,0,1715475840,2,\"很安全\n不满意\",2024-05-12 09:04:00,,Tom,wxid_tom\n"
+       "!8,12345678@chatroom,10000,0,0,1715475850,2,你领取了Tom的红包,2024-05-12 09:04:10,,,\n"
+       "!9,12345678@chatroom,10002,0,0,1715475860,2,\"\"\"Tom\"\" 撤回了一条消息\",2024-05-12 09:04:20,,,\n"},
+      {"notices_py.csv", "wxid_grid02",
+       "id,MsgSvrID,type_name,is_sender,talker,room_name,msg,src,CreateTime\n"
+       "1,7100000000000000001,文本,0,wxid_grid02,88888@chatroom,#安全感调查 "
+       "大家觉得小区安全吗？对网格员满意吗？,,"
+       "2024-05-20 19:00:00\n"
+       "!2,7100000000000000002,邀请加群,0,88888@chatroom,88888@chatroom,\"\"\"wxid_"
+       "grid02\"\"邀请\"\"刘阿姨\"\"加入了"
+       "群聊\",,2024-05-20 19:00:30\n"
+       "3,7100000000000000003,文本,0,wxid_a,88888@chatroom,1 2,,2024-05-20 19:01:00\n"
+       "!4,7100000000000000004,系统通知,0,,88888@chatroom,\"\"\"wxid_"
+       "grid02\"\"修改群名为\"\"幸福里3号楼居民群\"\"\",,"
+       "2024-05-20 19:01:30\n"
+       "5,7100000000000000005,文本,0,wxid_b,88888@chatroom,安全，满意,,2024-05-20 19:02:00\n"
+       "!6,7100000000000000006,拍一拍,0,88888@chatroom,88888@chatroom,\"\"\"wxid_b\"\" 拍了拍 "
+       "\"\"wxid_a\"\"\",,"
+       "2024-05-20 19:02:30\n"
+       "6,7100000000000000009,文本,0,wxid_d,88888@chatroom,2 2,,2024-05-20 19:02:40\n"
+       "7,7100000000000000007,文本,0,wxid_c,88888@chatroom,很安全 不满意,,2024-05-20 19:03:00\n"
+       "!8,7100000000000000008,消息撤回1,0,,88888@chatroom,\"\"\"wxid_c\"\"撤回了一条消息\",,2024-05-20 "
+       "19:03:30\n"},
+      {"notices_chatlog.csv", "网格员老陈",
+       "Time,SenderName,Sender,TalkerName,Talker,Content\n"
+       "2024-07-01 20:00:00,网格员老陈,wxid_chen,和平里居民群,66666@chatroom,#安全感调查 "
+       "大家觉得小区安全吗？对网格员"
+       "满意吗？\n"
+       "!2024-07-01 "
+       "20:00:30,,,和平里居民群,66666@chatroom,\"\"\"网格员老陈\"\"邀请\"\"刘阿姨\"\"加入了群聊\"\n"
+       "2024-07-01 20:01:00,小明,wxid_ming,和平里居民群,66666@chatroom,1 2\n"
+       "!2024-07-01 "
+       "20:01:30,,,和平里居民群,66666@chatroom,\"\"\"网格员老陈\"\"修改群名为\"\"和平里3号楼居民群\"\"\"\n"
+       "2024-07-01 20:02:00,小红,wxid_hong,和平里居民群,66666@chatroom,安全，满意\n"
+       "!2024-07-01 20:02:30,小红,wxid_hong,和平里居民群,66666@chatroom,\"\"\"小红\"\" 拍了拍 \"\"小明\"\" "
+       "的3号楼\"\n"
+       "2024-07-01 20:02:40,老李,wxid_li,和平里居民群,66666@chatroom,2 2\n"
+       "2024-07-01 20:03:00,老王,wxid_wang,和平里居民群,66666@chatroom,\"很安全\n不满意\"\n"
+       "!2024-07-01 20:03:30,,,和平里居民群,66666@chatroom,你领取了老王的红包\n"
+       "!2024-07-01 20:04:00,,,和平里居民群,66666@chatroom,\"\"\"老王\"\" 撤回了一条消息\"\n"},
+  };
+}
+
+// The export with its notices (the '!' dropped) and without them; *notices counts them.
+std::pair<std::string, std::string> WithAndWithoutNotices(const std::string& marked, std::size_t* notices) {
+  std::string with, without;
+  *notices = 0;
+  std::istringstream in(marked);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line[0] == '!') {
+      ++*notices;
+      with += line.substr(1) + "\n";
+    } else {
+      with += line + "\n";
+      without += line + "\n";
+    }
+  }
+  return {with, without};
+}
+
+// Issue 16: a notice an exporter writes as a bare line (no sender header) was glued to the message
+// above it, which could make an answer "not understood" or change it ("1 2" + a rename naming 3号楼).
+// In every layout the answers read with the notices equal those read without them, and each notice is
+// counted like any other non-message line after a prompt (messages read, not answers).
+TEST_F(WechatImportTest, NoticesWithoutASenderNeverChangeTheAnswersInAnyLayout) {
+  for (const NoticeLayout& layout : NoticeLayouts()) {
+    SCOPED_TRACE(layout.file);
+    std::size_t notices = 0;
+    const auto [with, without] = WithAndWithoutNotices(layout.marked, &notices);
+    FakeReviser plain, noisy;
+    const WechatReport base = ImportTexts({{layout.file, without}}, Options({layout.grid_worker}), plain);
+    const WechatReport report = ImportTexts({{layout.file, with}}, Options({layout.grid_worker}), noisy);
+    const auto answers = AnswersOf(plain);
+    ASSERT_EQ(answers.size(), 4u);
+    for (const auto& [ref, a] : answers) EXPECT_EQ(a.size(), 2u) << ref;  // every member answered both
+    EXPECT_EQ(AnswersOf(noisy), answers);
+    EXPECT_EQ(base.not_understood, 0u);
+    EXPECT_EQ(report.answers_accepted, base.answers_accepted);
+    EXPECT_EQ(report.not_understood, base.not_understood);
+    EXPECT_EQ(report.replies_read, base.replies_read);
+    EXPECT_EQ(report.lines_rejected, 0u);
+    EXPECT_EQ(report.messages_read, base.messages_read + notices);
+    EXPECT_EQ(report.not_answers, base.not_answers + notices);
+  }
 }
 
 }  // namespace
