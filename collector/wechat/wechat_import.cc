@@ -529,8 +529,7 @@ bool WechatImporter::Record(const std::string& file, Group& g, const ChatMessage
     return false;
   }
   const bool weak = participant_wxid.empty();
-  const std::string key = weak ? keyer_.KeyFor("wechat-name:" + g.key + "\n" + participant_name)
-                               : keyer_.KeyFor("wechat-wxid:" + participant_wxid);
+  const std::string key = RespondentKey(g, participant_wxid, participant_name);
   auto found = members_.find(key);
   // A reply already recorded (an overlapping export, a page given twice) changes nothing and is counted
   // once. Compared with the member's current answers only, so memory does not grow with the messages.
@@ -647,18 +646,6 @@ void WechatImporter::HandleSolitaire(const std::string& file, Group& g, const Ch
   }
   if (!t.survey || SeenBefore(g, m)) return;
   ++report_.solitaire_snapshots;
-  // Entries not seen in any earlier snapshot (as a multiset: identical entries of two people count twice).
-  std::unordered_map<std::string, int> counts;
-  std::vector<std::pair<std::size_t, std::string>> fresh;  // (index in list, text)
-  for (std::size_t i = 0; i < list.entries.size(); ++i) {
-    const int n = ++counts[list.entries[i]];
-    auto& seen = t.seen_counts[list.entries[i]];
-    if (n > seen) {
-      seen = n;
-      fresh.emplace_back(i, list.entries[i]);
-    }
-  }
-  report_.solitaire_entries += fresh.size();
   const bool attributed = !m.solitaire.empty() && m.solitaire.size() == list.entries.size();
   if (!m.solitaire.empty() && !attributed) {
     AddIssue(file, m.line, "ignored",
@@ -666,37 +653,98 @@ void WechatImporter::HandleSolitaire(const std::string& file, Group& g, const Ch
                  std::to_string(m.solitaire.size()) + " participants: entries attributed by their poster",
              "");
   }
-  for (const auto& [index, entry] : fresh) {
-    std::string wxid, name;
-    std::int64_t time_ms = m.time_ms;
-    bool skip = false;
-    if (attributed) {
-      wxid = m.solitaire[index].wxid;
-      if (m.solitaire[index].time_ms > 0) time_ms = m.solitaire[index].time_ms;
-      ChatMessage who;
-      who.sender_wxid = wxid;
-      skip = IsGridWorker(g, who);
-    } else if (fresh.size() == 1) {
-      // The participant who re-posted the list with one new entry wrote it.
-      wxid = m.sender_wxid;
-      name = m.sender_name;
-      skip = IsGridWorker(g, m);
-    } else {
-      // Several new entries at once: whose each is cannot be told; the entry itself names the member.
-      name = "接龙:" + entry;
-    }
-    if (skip) continue;
-    if (Record(file, g, m, wxid, name, entry, time_ms, t.questions, false, false)) {
-      const std::string location = EntryLocation(entry);
-      const std::string key = wxid.empty() ? keyer_.KeyFor("wechat-name:" + g.key + "\n" + name)
-                                           : keyer_.KeyFor("wechat-wxid:" + wxid);
-      Member& member = members_[key];
-      if (!location.empty() && time_ms >= member.location_time_ms) {
-        member.location = location;
-        member.location_time_ms = time_ms;
-      }
+  report_.solitaire_entries +=
+      attributed ? MergeByAuthor(file, g, t, m, list) : MergeByPoster(file, g, t, m, list);
+}
+
+// Issue 16: a 接龙 forks when two members post the same number from the same list; later posts may go on
+// from one branch only. The union is by person: everyone who appears in any snapshot is a participant,
+// a post that lacks someone's entry erases nothing, and only a member's own newer words revise theirs.
+std::size_t WechatImporter::MergeByAuthor(const std::string& file, Group& g, Thread& t, const ChatMessage& m,
+                                          const SolitaireList& list) {
+  // solitaire_info names each entry's author (and when it was written). An entry counts when its
+  // author never had these words (two members writing the same words are two entries), or wrote them
+  // after the words that count now (an edit back to earlier words); a post of another branch that
+  // still shows an author's older words changes nothing.
+  std::size_t taken = 0;
+  for (std::size_t i = 0; i < list.entries.size(); ++i) {
+    const SolitaireEntryInfo& info = m.solitaire[i];
+    ChatMessage who;
+    who.sender_wxid = info.wxid;
+    if (info.wxid.empty() || IsGridWorker(g, who)) continue;
+    const std::string& entry = list.entries[i];
+    auto found = t.participants.find(RespondentKey(g, info.wxid, ""));
+    const bool new_words = found == t.participants.end() || found->second.texts.count(entry) == 0;
+    const bool rewritten =
+        found != t.participants.end() && info.time_ms > found->second.time_ms && entry != found->second.text;
+    if (!new_words && !rewritten) continue;
+    ++taken;
+    TakeEntry(file, g, t, m, info.wxid, "", entry, info.time_ms > 0 ? info.time_ms : m.time_ms);
+  }
+  return taken;
+}
+
+std::size_t WechatImporter::MergeByPoster(const std::string& file, Group& g, Thread& t, const ChatMessage& m,
+                                          const SolitaireList& list) {
+  // Without solitaire_info an entry's author is known only as the member who posted the snapshot that
+  // changed it. Entries not seen in any earlier snapshot (as a multiset: identical entries of two
+  // people count twice), whichever branch they are on:
+  std::unordered_map<std::string, int> counts;
+  std::vector<std::string> fresh;
+  for (const std::string& entry : list.entries) {
+    const int n = ++counts[entry];
+    int& seen = t.seen_counts[entry];
+    if (n > seen) {
+      seen = n;
+      fresh.push_back(entry);
     }
   }
+  const bool worker = IsGridWorker(g, m);
+  if (fresh.size() == 1) {
+    // The member who re-posted the list with one new entry wrote it: theirs, new or edited.
+    if (!worker) TakeEntry(file, g, t, m, m.sender_wxid, m.sender_name, fresh.front(), m.time_ms);
+  } else if (fresh.empty() && !worker) {
+    // No new words: the poster may have gone back to words they had before. Taken when the words that
+    // count for them are gone from the list and exactly one entry holds earlier words of theirs.
+    auto found = t.participants.find(RespondentKey(g, m.sender_wxid, m.sender_name));
+    if (found != t.participants.end() && counts.count(found->second.text) == 0) {
+      const std::string* back = nullptr;
+      int earlier = 0;
+      for (const std::string& entry : list.entries) {
+        if (found->second.texts.count(entry) != 0) back = &entry, ++earlier;
+      }
+      if (earlier == 1) TakeEntry(file, g, t, m, m.sender_wxid, m.sender_name, *back, m.time_ms);
+    }
+  } else {
+    // Several new entries at once: whose each is cannot be told; the entry itself names the member.
+    for (const std::string& entry : fresh) TakeEntry(file, g, t, m, "", "接龙:" + entry, entry, m.time_ms);
+  }
+  return fresh.size();
+}
+
+void WechatImporter::TakeEntry(const std::string& file, Group& g, Thread& t, const ChatMessage& m,
+                               const std::string& wxid, const std::string& name, const std::string& entry,
+                               std::int64_t time_ms) {
+  const std::string key = RespondentKey(g, wxid, name);
+  Participant& p = t.participants[key];
+  p.texts.insert(entry);
+  if (time_ms >= p.time_ms) {
+    p.text = entry;
+    p.time_ms = time_ms;
+  }
+  if (!Record(file, g, m, wxid, name, entry, time_ms, t.questions, false, false)) return;
+  const std::string location = EntryLocation(entry);
+  Member& member = members_[key];
+  if (!location.empty() && time_ms >= member.location_time_ms) {
+    member.location = location;
+    member.location_time_ms = time_ms;
+  }
+}
+
+std::string WechatImporter::RespondentKey(const Group& g, const std::string& wxid,
+                                          const std::string& name) const {
+  return wxid.empty() ? keyer_.KeyFor("wechat-name:" + g.key + "\n" + name)
+                      : keyer_.KeyFor("wechat-wxid:" + wxid);
 }
 
 std::vector<Response> WechatImporter::BuildResponses(std::int64_t received_at_ms) {

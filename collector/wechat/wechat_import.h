@@ -8,9 +8,10 @@
 //  - a member's text reply after a prompt of the same group, within reply_window_minutes, is read with
 //    the SMS reply parser (collector/common/reply_parser.h); a quote reply counts for the prompt it
 //    quotes; replies quoting anything else are not answers;
-//  - 接龙 lists whose topic contains a marker and that a grid worker started: the union of every
-//    snapshot, one entry per participant (the wxid from solitaire_info, else the sender of the
-//    snapshot that added the entry), the latest entry winning; numbering is ignored;
+//  - 接龙 lists whose topic contains a marker and that a grid worker started: the union by person of
+//    every snapshot, forks included (the wxid from solitaire_info, else the sender of the snapshot
+//    that added or changed the entry); a snapshot lacking an entry erases nothing, only the member's
+//    own newer words revise it; numbering and positions are ignored (MergeByAuthor, MergeByPoster);
 //  - recalls, system notices, media placeholders and the grid workers' own messages are never
 //    answers; an opt-out word is not an answer.
 // Per member and question the latest answer counts; a member's answers form one response with
@@ -41,6 +42,7 @@
 
 #include "collector/sms/phone_privacy.h"
 #include "collector/wechat/chat_reader.h"
+#include "collector/wechat/solitaire.h"
 #include "core/areas.h"
 #include "core/response.h"
 #include "core/revisions.h"
@@ -202,11 +204,19 @@ class WechatImporter {
     std::string location;
     std::int64_t location_time_ms = -1;
   };
+  // A member's part in a 接龙 thread: the words that count now (and when they were written) and every
+  // text the member had in it.
+  struct Participant {
+    std::string text;
+    std::int64_t time_ms = -1;
+    std::set<std::string> texts;
+  };
   struct Thread {
     bool survey = false;
     bool counted = false;
     std::vector<const Question*> questions;
     std::unordered_map<std::string, int> seen_counts;  // entry text → most copies in one snapshot
+    std::map<std::string, Participant> participants;   // by respondent key
   };
 
   // The responses and, for each, the index in report_.files of the file it counts for.
@@ -229,6 +239,17 @@ class WechatImporter {
   void Handle(const std::string& file, const std::string& file_group, ChatMessage& m);
   void HandleReply(const std::string& file, Group& g, const ChatMessage& m);
   void HandleSolitaire(const std::string& file, Group& g, const ChatMessage& m);
+  // The two ways a 接龙 snapshot is merged into its thread (docs/channels.md §3.6): by each entry's
+  // author (solitaire_info), or by the member who posted it. Return the entries taken.
+  std::size_t MergeByAuthor(const std::string& file, Group& g, Thread& t, const ChatMessage& m,
+                            const SolitaireList& list);
+  std::size_t MergeByPoster(const std::string& file, Group& g, Thread& t, const ChatMessage& m,
+                            const SolitaireList& list);
+  // Records one participant's 接龙 entry (answers, and the building it names).
+  void TakeEntry(const std::string& file, Group& g, Thread& t, const ChatMessage& m, const std::string& wxid,
+                 const std::string& name, const std::string& entry, std::int64_t time_ms);
+  // The keyed respondent key of a member: by wxid when known, else by (group, display name).
+  std::string RespondentKey(const Group& g, const std::string& wxid, const std::string& name) const;
   // Parses `text` against `questions` and records the answers for the member; returns false (and
   // lists the issue) when the text gives none.
   bool Record(const std::string& file, Group& g, const ChatMessage& m, const std::string& participant_wxid,

@@ -925,5 +925,190 @@ TEST_F(WechatImportTest, NoticesWithoutASenderNeverChangeTheAnswersInAnyLayout) 
   }
 }
 
+// ---- issue 16: 接龙 forks
+
+// An entry of a 接龙 list: its author and text, and the minute (after 10:00) the author wrote that text.
+struct ListEntry {
+  std::string author;
+  std::string text;
+  int minute;
+};
+// One post of the list: the member who posted it, when, and the whole list as they posted it.
+struct ListPost {
+  std::string poster;
+  int minute;
+  std::vector<ListEntry> entries;
+};
+
+const std::string kListWorker = "网格员 小王";
+const std::string kListTopic =
+    "幸福里社区平安建设满意度接龙（安全感：很安全/安全/基本安全/不太安全/很不安全；网格员满意度：满意/"
+    "比较满意/"
+    "一般/不太满意/不满意）";
+
+std::string ListText(const ListPost& post) {
+  std::string text = "#接龙\n" + kListTopic + "\n\n例 3号楼 张三 很安全 满意\n\n";
+  for (std::size_t i = 0; i < post.entries.size(); ++i)
+    text += std::to_string(i + 1) + ". " + post.entries[i].text + (i + 1 < post.entries.size() ? "\n" : "");
+  return text;
+}
+
+std::string ListTime(int minute) {
+  return "2024-05-12 10:" + std::string(minute < 10 ? "0" : "") + std::to_string(minute) + ":00";
+}
+
+// The posts as a WechatExporter TXT export (the text layout: no author per entry).
+std::string ListAsExporterTxt(const std::vector<ListPost>& posts) {
+  std::string out = "幸福里接龙群 - 微信聊天记录\n\n";
+  for (const ListPost& post : posts)
+    out += post.poster + " (" + ListTime(post.minute) + "):" + ListText(post) + "\n";
+  return out;
+}
+
+// The posts as a WeChatMsg CSV export of app messages (type 49/53), solitaire_info naming each entry's
+// author and time.
+std::string ListAsWeChatMsgCsv(const std::vector<ListPost>& posts) {
+  constexpr std::int64_t kTen = 1715479200;  // 2024-05-12 10:00:00 +08:00
+  std::string out =
+      "\xEF\xBB\xBFlocalId,TalkerId,Type,SubType,IsSender,CreateTime,Status,StrContent,StrTime,Remark,"
+      "NickName,"
+      "Sender\n";
+  int id = 0;
+  for (const ListPost& post : posts) {
+    std::string info = "<au>wxid_" + kListWorker + "</au>";
+    for (const ListEntry& e : post.entries)
+      info += "<i><u>wxid_" + e.author + "</u><t>" + std::to_string(kTen + e.minute * 60) + "</t></i>";
+    out += std::to_string(++id) + ",12345678@chatroom,49,53,0," + std::to_string(kTen + post.minute * 60) +
+           ",2,\"<msg><appmsg><title>" + ListText(post) + "</title><type>53</type><extinfo><solitaire_info>" +
+           info + "</solitaire_info></extinfo></appmsg></msg>\"," + ListTime(post.minute) + ",," +
+           post.poster + ",wxid_" + post.poster + "\n";
+  }
+  return out;
+}
+
+class SolitaireForkTest : public WechatImportTest {
+ protected:
+  // Imports the posts in both layouts and checks each member's answers (security, grid) in each.
+  void ExpectMembers(const std::vector<ListPost>& posts,
+                     const std::map<std::string, std::pair<std::string, std::string>>& expected) {
+    const WechatImportOptions options = Options({kListWorker, "wxid_" + kListWorker});
+    for (const bool app_messages : {false, true}) {
+      SCOPED_TRACE(app_messages ? "WeChatMsg CSV, solitaire_info" : "WechatExporter TXT");
+      FakeReviser reviser;
+      const std::string file = app_messages ? "list.csv" : "list.txt";
+      const WechatReport report = ImportTexts(
+          {{file, app_messages ? ListAsWeChatMsgCsv(posts) : ListAsExporterTxt(posts)}}, options, reviser);
+      EXPECT_EQ(report.solitaire_threads, 1u);
+      EXPECT_EQ(report.not_understood, 0u);
+      std::map<std::string, Answers> want;
+      for (const auto& [author, answers] : expected) {
+        const std::string key = app_messages ? KeyWxid("wxid_" + author) : KeyName("幸福里接龙群", author);
+        want[Ref(key)] = Answers{{"grid", {answers.second}}, {"security", {answers.first}}};
+      }
+      EXPECT_EQ(AnswersOf(reviser), want);
+      EXPECT_EQ(report.respondents, expected.size());
+    }
+  }
+
+  // 王五 and 赵六 post entry 4 from 李建国's list; 钱七 goes on from 王五's branch only.
+  std::vector<ListPost> ForkAtFour() const {
+    return {{kListWorker, 0, {worker_}},
+            {"张阿姨", 1, {worker_, zhang_}},
+            {"李建国", 2, {worker_, zhang_, li_}},
+            {"王五", 3, {worker_, zhang_, li_, wang_}},
+            {"赵六", 3, {worker_, zhang_, li_, zhao_}},
+            {"钱七", 5, {worker_, zhang_, li_, wang_, qian_}}};
+  }
+
+  const ListEntry worker_{kListWorker, "网格员小王 很安全 满意", 0};
+  const ListEntry zhang_{"张阿姨", "张阿姨 很安全 满意", 1};
+  const ListEntry li_{"李建国", "李建国 安全 比较满意", 2};
+  const ListEntry wang_{"王五", "王五 基本安全 一般", 3};
+  const ListEntry zhao_{"赵六", "赵六 安全 满意", 3};
+  const ListEntry qian_{"钱七", "钱七 很安全 比较满意", 5};
+};
+
+// Two members post entry 4 from the same list; the list goes on from one branch only. Both are
+// respondents; the branch left behind is not erased.
+TEST_F(SolitaireForkTest, TwoBranchesBothCountWhenTheListGoesOnFromOne) {
+  std::vector<ListPost> posts = ForkAtFour();
+  posts.push_back({"孙八", 6, {worker_, zhang_, li_, wang_, qian_, {"孙八", "孙八 不太安全 不太满意", 6}}});
+  ExpectMembers(posts, {{"张阿姨", {"1", "1"}},
+                        {"李建国", {"2", "2"}},
+                        {"王五", {"3", "3"}},
+                        {"赵六", {"2", "1"}},
+                        {"钱七", {"1", "2"}},
+                        {"孙八", {"4", "4"}}});
+}
+
+// Three members post entry 3 from the same list; two of them write the very same words. The list goes
+// on from the third branch. In the app-message layout solitaire_info tells the two apart (union by
+// person, not by text or position); in the text layout a word-for-word copy cannot be told from a
+// re-post of the list, so the second of them is not a respondent there (docs/channels.md §3.6).
+TEST_F(SolitaireForkTest, ThreeBranchesAndTwoMembersWithTheSameWords) {
+  const ListEntry wang{"王五", "很安全 满意", 3}, zhao{"赵六", "赵六 安全 比较满意", 3};
+  const ListEntry qian{"钱七", "很安全 满意", 3}, sun{"孙八", "孙八 基本安全 一般", 4};
+  const std::vector<ListPost> posts = {
+      {kListWorker, 0, {worker_}},          {"张阿姨", 1, {worker_, zhang_}},
+      {"王五", 3, {worker_, zhang_, wang}}, {"赵六", 3, {worker_, zhang_, zhao}},
+      {"钱七", 3, {worker_, zhang_, qian}}, {"孙八", 4, {worker_, zhang_, zhao, sun}}};
+  std::map<std::string, std::pair<std::string, std::string>> expected = {
+      {"张阿姨", {"1", "1"}}, {"王五", {"1", "1"}}, {"赵六", {"2", "2"}}, {"孙八", {"3", "3"}}};
+  FakeReviser reviser;
+  const WechatImportOptions options = Options({kListWorker, "wxid_" + kListWorker});
+  ImportTexts({{"list.csv", ListAsWeChatMsgCsv(posts)}}, options, reviser);
+  EXPECT_EQ(AnswersOf(reviser).count(Ref(KeyWxid("wxid_钱七"))), 1u);
+  EXPECT_EQ(AnswersOf(reviser).size(), 5u);
+  FakeReviser text_reviser;
+  ImportTexts({{"list.txt", ListAsExporterTxt(posts)}}, options, text_reviser);
+  EXPECT_EQ(AnswersOf(text_reviser).size(), 4u);
+  EXPECT_EQ(AnswersOf(text_reviser).count(Ref(KeyName("幸福里接龙群", "钱七"))), 0u);
+  // With words of her own, 钱七 counts in both layouts.
+  std::vector<ListPost> own_words = posts;
+  own_words[4].entries.back().text = "钱七 很安全 满意";
+  expected["钱七"] = {"1", "1"};
+  ExpectMembers(own_words, expected);
+}
+
+// After a fork each member edits their own entry in later posts, on whichever branch they see; one
+// edits and then goes back to the words they first wrote. The latest words of each count.
+TEST_F(SolitaireForkTest, EditsAfterAForkReviseTheirAuthorsEntry) {
+  const ListEntry zhao_edit{"赵六", "赵六 很安全 满意", 7};  // on the branch that lost her entry
+  const ListEntry wang_edit{"王五", "王五 不太安全 一般", 8};
+  const ListEntry wang_back{"王五", "王五 基本安全 一般", 9};  // back to the first words
+  std::vector<ListPost> posts = ForkAtFour();
+  posts.push_back({"赵六", 7, {worker_, zhang_, li_, wang_, qian_, zhao_edit}});
+  posts.push_back({"王五", 8, {worker_, zhang_, li_, wang_edit, qian_, zhao_edit}});
+  posts.push_back({"王五", 9, {worker_, zhang_, li_, wang_back, qian_, zhao_edit}});
+  ExpectMembers(posts, {{"张阿姨", {"1", "1"}},
+                        {"李建国", {"2", "2"}},
+                        {"王五", {"3", "3"}},
+                        {"赵六", {"1", "1"}},
+                        {"钱七", {"1", "2"}}});
+}
+
+// One member adds herself to both branches (the same words, then new words on one branch); a later
+// post of the other branch still shows her first words. She is one respondent, her latest words count.
+TEST_F(SolitaireForkTest, TheSameMemberInTwoBranchesIsOneRespondent) {
+  const ListEntry wang{"王五", "王五 安全 满意", 2}, zhao{"赵六", "赵六 基本安全 一般", 2};
+  const ListEntry zhou{"周九", "周九 很安全 满意", 3}, zhou_new{"周九", "周九 安全 比较满意", 6};
+  const ListEntry sun{"孙八", "孙八 安全 比较满意", 5}, qian{"钱七", "钱七 很安全 满意", 7};
+  ExpectMembers({{kListWorker, 0, {worker_}},
+                 {"张阿姨", 1, {worker_, zhang_}},
+                 {"王五", 2, {worker_, zhang_, wang}},
+                 {"赵六", 2, {worker_, zhang_, zhao}},
+                 {"周九", 3, {worker_, zhang_, wang, zhou}},
+                 {"周九", 4, {worker_, zhang_, zhao, zhou}},
+                 {"孙八", 5, {worker_, zhang_, zhao, zhou, sun}},
+                 {"周九", 6, {worker_, zhang_, wang, zhou_new}},
+                 {"钱七", 7, {worker_, zhang_, zhao, zhou, sun, qian}}},
+                {{"张阿姨", {"1", "1"}},
+                 {"王五", {"2", "1"}},
+                 {"赵六", {"3", "3"}},
+                 {"周九", {"2", "2"}},
+                 {"孙八", {"2", "2"}},
+                 {"钱七", {"1", "1"}}});
+}
+
 }  // namespace
 }  // namespace minyi::collector::wechat
