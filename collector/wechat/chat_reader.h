@@ -65,6 +65,7 @@ struct ChatMessage {
   std::string text;            // the message text (a 接龙: the whole list; may be empty)
   std::string quoted_name;     // kQuote: the quoted message's sender
   std::string quoted_text;     // kQuote: the quoted text (as the exporter kept it)
+  std::string quoted_wxid;     // kQuote: the quoted message's sender's wxid when the export has it
   std::string server_id;       // the server message id (PyWxDump MsgSvrID), for dedupe; may be empty
   std::string solitaire_creator;                 // app-message 接龙: the creator's wxid (au)
   std::vector<SolitaireEntryInfo> solitaire;     // app-message 接龙: per entry, in list order
@@ -116,8 +117,9 @@ bool IsRecallNotice(std::string_view text);
 //   a pat          "\"A\" 拍了拍 \"B\"" (and any suffix B set), "我拍了拍…", "你拍了拍…"
 //   a rename       "\"A\"修改群名为\"…\""
 //   a red packet   "…领取了…的红包", "…的红包已被领完"
-// Except the recall and the red packet, each names a member in quotes (ASCII or “”), which a
-// resident's own line almost never does. False for text with a line end or longer than 400 bytes.
+// The recall and the red packet are told by how the line ends; every other notice begins with a
+// member's name in quotes (ASCII or “”) or with 你/我 and names a member in quotes, which a resident's
+// own line almost never does. False for text with a line end or longer than 400 bytes.
 bool IsNoticeLine(std::string_view line);
 // The text of <tag>…</tag> in a small XML fragment (first occurrence, entities and CDATA decoded);
 // empty when absent.

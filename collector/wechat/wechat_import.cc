@@ -91,6 +91,31 @@ std::vector<std::string> SplitWorkers(std::string_view text) {
   return out;
 }
 
+// A name as WeChatMsg TXT writes it in message headers: white space and \ / : * ? " < > | . become '_'.
+std::string SafeName(std::string_view name) {
+  std::string out(name);
+  for (char& c : out) {
+    if (std::string_view(" \t\\/:*?\"<>|.").find(c) != std::string_view::npos) c = '_';
+  }
+  return out;
+}
+
+// A name compared across exporters: NFKC-folded and written as WeChatMsg TXT would.
+std::string NameKey(std::string_view name) { return SafeName(text::NfkcFold(Trim(name))); }
+
+// Quoted text compared with a prompt (issue 16): NFKC-folded, without white space (exporters keep the
+// quoted lines, or join them with spaces, or cut them), without a trailing ellipsis ("…" folds to "...").
+std::string QuoteText(std::string_view text) {
+  const std::string folded = text::NfkcFold(text);
+  std::string out;
+  out.reserve(folded.size());
+  for (char c : folded) {
+    if (c != ' ' && c != '\t' && c != '\n' && c != '\r') out.push_back(c);
+  }
+  while (!out.empty() && out.back() == '.') out.pop_back();
+  return out;
+}
+
 }  // namespace
 
 // ---- GroupMap
@@ -202,6 +227,7 @@ WechatImporter::WechatImporter(const SurveyDefinition& survey, const AreaRegistr
   for (const std::string& w : options_.grid_workers) {
     const std::string_view t = Trim(w);
     if (!t.empty()) global_grid_workers_.emplace(t);
+    if (!t.empty() && SafeName(t) != t) global_safe_grid_workers_.insert(SafeName(t));
   }
   for (const WechatPrompt& prompt : survey_.wechat->prompts) {
     std::vector<std::string> folded;
@@ -239,6 +265,9 @@ WechatImporter::Group& WechatImporter::GroupOf(const ChatMessage& m, const std::
     if (const GroupMap::Entry* e = options_.group_map->Find(m.room_id, name)) {
       g.town = e->town_code;
       g.grid_workers.insert(e->grid_workers.begin(), e->grid_workers.end());
+      for (const std::string& w : e->grid_workers) {
+        if (SafeName(w) != w) g.safe_grid_workers.insert(SafeName(w));
+      }
     }
   }
   return groups_.emplace(key, std::move(g)).first->second;
@@ -248,7 +277,29 @@ bool WechatImporter::IsGridWorker(const Group& g, const ChatMessage& m) const {
   auto known = [&](const std::string& id) {
     return !id.empty() && (global_grid_workers_.count(id) != 0 || g.grid_workers.count(id) != 0);
   };
-  return known(m.sender_wxid) || known(m.sender_name);
+  if (known(m.sender_wxid) || known(m.sender_name)) return true;
+  // WeChatMsg TXT writes "网格员 小王" as "网格员_小王": a configured name so written (the sets hold only
+  // names that change so, usually none, which keeps the common path at the lookups above).
+  if (global_safe_grid_workers_.empty() && g.safe_grid_workers.empty()) return false;
+  return global_safe_grid_workers_.count(m.sender_name) != 0 || g.safe_grid_workers.count(m.sender_name) != 0;
+}
+
+bool WechatImporter::QuotesPromptSender(const Group& g, const ChatMessage& m, const Prompt& p) const {
+  if (m.quoted_name.empty() && m.quoted_wxid.empty()) return true;  // the export names no one
+  if (!m.quoted_wxid.empty()) {
+    ChatMessage quoted;
+    quoted.sender_wxid = m.quoted_wxid;
+    if (m.quoted_wxid == p.sender_wxid || IsGridWorker(g, quoted)) return true;
+  }
+  if (m.quoted_name.empty()) return false;
+  const std::string key = NameKey(m.quoted_name);
+  if (key == NameKey(p.sender_name) || key == NameKey(p.sender_wxid)) return true;
+  for (const std::set<std::string>* names : {&global_grid_workers_, &g.grid_workers}) {
+    for (const std::string& name : *names) {
+      if (NameKey(name) == key) return true;
+    }
+  }
+  return false;
 }
 
 std::vector<const Question*> WechatImporter::MatchPrompt(const std::string& folded) const {
@@ -440,7 +491,7 @@ void WechatImporter::Handle(const std::string& file, const std::string& file_gro
     std::string folded = text::NfkcFold(m.text);
     std::vector<const Question*> questions = MatchPrompt(folded);
     if (questions.empty() || SeenBefore(g, m)) return;
-    Prompt p{m.time_ms, m.sender_name, std::move(folded), std::move(questions)};
+    Prompt p{m.time_ms, m.sender_name, m.sender_wxid, QuoteText(folded), std::move(questions)};
     auto at = std::upper_bound(g.prompts.begin(), g.prompts.end(), p.time_ms,
                                [](std::int64_t t, const Prompt& q) { return t < q.time_ms; });
     g.prompts.insert(at, std::move(p));
@@ -461,15 +512,18 @@ void WechatImporter::HandleReply(const std::string& file, Group& g, const ChatMe
   const bool in_window = latest != nullptr && m.time_ms - latest->time_ms <= window;
   const Prompt* prompt = nullptr;
   if (m.kind == MessageKind::kQuote) {
-    const std::string quoted = text::NfkcFold(Trim(m.quoted_text));
-    for (auto it = g.prompts.rbegin(); it != g.prompts.rend() && !quoted.empty(); ++it) {
-      if (it->time_ms > m.time_ms) continue;
-      const bool name_ok = m.quoted_name.empty() || m.quoted_name == it->sender_name;
-      // The exporters may shorten the quoted text: its start must be in the prompt.
-      std::string probe = quoted.substr(0, std::min<std::size_t>(quoted.size(), 60));
+    // Issue 16: whichever part of the prompt the quote keeps (a line, the whole with its lines joined,
+    // a cut start) its start must be in the prompt, white space aside; whichever name of the grid
+    // worker the header uses.
+    std::string probe = QuoteText(m.quoted_text);
+    if (probe.size() > 60) {
+      probe.resize(60);
       while (!probe.empty() && (static_cast<unsigned char>(probe.back()) & 0xC0) == 0x80) probe.pop_back();
-      while (!probe.empty() && (static_cast<unsigned char>(probe.back()) & 0xC0) == 0xC0) probe.pop_back();
-      if (name_ok && !probe.empty() && it->folded_text.find(probe) != std::string::npos) {
+      if (!probe.empty() && (static_cast<unsigned char>(probe.back()) & 0xC0) == 0xC0) probe.pop_back();
+    }
+    for (auto it = g.prompts.rbegin(); it != g.prompts.rend() && !probe.empty(); ++it) {
+      if (it->time_ms > m.time_ms) continue;
+      if (it->quote_text.find(probe) != std::string::npos && QuotesPromptSender(g, m, *it)) {
         prompt = &*it;
         break;
       }

@@ -7,7 +7,8 @@
 //    column) containing one of a prompt's markers; it asks that prompt's questions;
 //  - a member's text reply after a prompt of the same group, within reply_window_minutes, is read with
 //    the SMS reply parser (collector/common/reply_parser.h); a quote reply counts for the prompt it
-//    quotes; replies quoting anything else are not answers;
+//    quotes, whichever name of the grid worker its header uses (QuotesPromptSender) and whichever part
+//    of the prompt it keeps (QuoteText); replies quoting anything else are not answers;
 //  - 接龙 lists whose topic contains a marker and that a grid worker started: the union by person of
 //    every snapshot, forks included (the wxid from solitaire_info, else the sender of the snapshot
 //    that added or changed the entry); a snapshot lacking an entry erases nothing, only the member's
@@ -176,7 +177,8 @@ class WechatImporter {
   struct Prompt {
     std::int64_t time_ms = 0;
     std::string sender_name;
-    std::string folded_text;  // NFKC-folded, for matching quotes
+    std::string sender_wxid;
+    std::string quote_text;  // NFKC-folded, without white space (QuoteText), for matching quotes
     std::vector<const Question*> questions;
   };
   struct Group {
@@ -184,7 +186,8 @@ class WechatImporter {
     std::string display;              // name, else room id
     std::optional<std::string> town;  // nullopt: not mapped
     std::set<std::string> grid_workers;
-    std::vector<Prompt> prompts;  // in time order
+    std::set<std::string> safe_grid_workers;  // those SafeName changes, as WeChatMsg TXT writes them
+    std::vector<Prompt> prompts;              // in time order
   };
   struct Answer {
     std::vector<std::string> values;
@@ -233,6 +236,9 @@ class WechatImporter {
 
   Group& GroupOf(const ChatMessage& m, const std::string& file_group);
   bool IsGridWorker(const Group& g, const ChatMessage& m) const;
+  // True when a quote reply's header names the prompt's sender by any of the names minyi knows for a
+  // grid worker (issue 16): the prompt's sender name or wxid, or any configured grid worker name.
+  bool QuotesPromptSender(const Group& g, const ChatMessage& m, const Prompt& p) const;
   std::vector<const Question*> MatchPrompt(const std::string& folded) const;
   // True when the message was seen before (counted as a duplicate).
   bool SeenBefore(const Group& g, const ChatMessage& m);
@@ -265,6 +271,7 @@ class WechatImporter {
   const sms::RespondentKeyer& keyer_;
   WechatImportOptions options_;
   std::set<std::string> global_grid_workers_;
+  std::set<std::string> global_safe_grid_workers_;  // those SafeName changes, so written
   std::vector<std::pair<std::vector<std::string>, std::vector<const Question*>>> markers_;  // folded markers
   std::map<std::string, Group> groups_;
   std::map<std::string, Member> members_;  // by respondent key

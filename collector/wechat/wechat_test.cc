@@ -1110,5 +1110,97 @@ TEST_F(SolitaireForkTest, TheSameMemberInTwoBranchesIsOneRespondent) {
                  {"钱七", {"1", "1"}}});
 }
 
+// ---- issue 16: quoted replies
+
+// The grid worker's names: WeChat display name, group nickname, the exporting account's remark, wxid.
+const std::vector<std::string> kWorkerNames = {"小王", "网格员小王", "网格员 王明", "wxid_grid01"};
+const std::vector<std::string> kPromptLines = {
+    "#安全感调查 各位居民好！请回复两个问题：",
+    "1. 您觉得我们这里安全吗？（很安全/安全/基本安全/不太安全/很不安全）",
+    "2. 您对网格员工作满意吗？（满意/比较满意/一般/不太满意/不满意）"};
+
+// What a quote may keep of the prompt: any one line, the whole (lines kept, or joined by spaces), or
+// its start cut with an ellipsis.
+std::vector<std::string> QuotedParts() {
+  const std::string& a = kPromptLines[0];
+  const std::string& b = kPromptLines[1];
+  const std::string& c = kPromptLines[2];
+  return {a, b, c, a + "\n" + b + "\n" + c, a + " " + b + " " + c, "#安全感调查 各位居民好！请回复…"};
+}
+
+std::string QuoteXml(const std::string& name, const std::string& quoted) {
+  const bool wxid = name.rfind("wxid_", 0) == 0;
+  return "<msg><appmsg><title>很安全 满意</title><type>57</type><refermsg><type>1</type>" +
+         std::string(wxid ? "<chatusr>" + name + "</chatusr><displayname></displayname>"
+                          : "<displayname>" + name + "</displayname>") +
+         "<content>" + quoted + "</content></refermsg></appmsg></msg>";
+}
+
+// A prompt, then one member per (name, quoted part) answering "很安全 满意" by quoting it, in `layout`.
+std::string QuoteExport(const std::string& layout) {
+  std::string prompt = kPromptLines[0] + "\n" + kPromptLines[1] + "\n" + kPromptLines[2];
+  std::string out;
+  if (layout == "wechatmsg-txt") out = "2024-05-12 09:00:00 网格员_王明\n" + prompt + "\n\n";
+  if (layout == "wechatexporter-txt")
+    out = "幸福里引用群 - 微信聊天记录\n\n网格员小王 (2024-05-12 09:00:00):" + prompt + "\n";
+  if (layout == "wechatmsg-csv") {
+    out =
+        "\xEF\xBB\xBFlocalId,TalkerId,Type,SubType,IsSender,CreateTime,Status,StrContent,StrTime,Remark,"
+        "NickName,"
+        "Sender\n1,12345678@chatroom,1,0,0,1715475600,2,\"" +
+        prompt + "\",2024-05-12 09:00:00,网格员 王明,小王,wxid_grid01\n";
+  }
+  if (layout == "pywxdump-csv") {
+    out =
+        "id,MsgSvrID,type_name,is_sender,talker,room_name,msg,src,CreateTime\n1,7200000000000000001,文本,0,"
+        "wxid_grid01,88888@chatroom,\"" +
+        prompt + "\",,2024-05-12 09:00:00\n";
+  }
+  int n = 0;
+  for (const std::string& name : kWorkerNames) {
+    for (const std::string& quoted : QuotedParts()) {
+      ++n;
+      const std::string member = "居民" + std::to_string(n);
+      const std::string time = "2024-05-12 09:" + std::string(n < 10 ? "0" : "") + std::to_string(n) + ":00";
+      if (layout == "wechatmsg-txt")
+        out += time + " " + member + "\n很安全 满意\n引用:" + name + ":" + quoted + "\n\n";
+      if (layout == "wechatexporter-txt")
+        out += member + " (" + time + "):「" + name + "：" + quoted +
+               "」\n- - - - - - - - - - - - - - -\n很安全 满意\n";
+      if (layout == "wechatmsg-csv") {
+        out += std::to_string(n + 1) + ",12345678@chatroom,49,57,0," + std::to_string(1715475600 + n * 60) +
+               ",2,\"" + QuoteXml(name, quoted) + "\"," + time + ",," + member + ",wxid_m" +
+               std::to_string(n) + "\n";
+      }
+      if (layout == "pywxdump-csv") {
+        out += std::to_string(n + 1) + ",72000000000000001" + std::to_string(10 + n) + ",引用回复,0,wxid_m" +
+               std::to_string(n) + ",88888@chatroom,\"" + QuoteXml(name, quoted) + "\",," + time + "\n";
+      }
+    }
+  }
+  return out;
+}
+
+// Issue 16: a resident who answers by quoting the survey prompt counts in every layout that keeps the
+// reply, whichever of the grid worker's names the quote header uses and whichever part of the prompt
+// it keeps.
+TEST_F(WechatImportTest, QuotesOfThePromptCountWhicheverNameAndLineTheyKeep) {
+  for (const std::string layout : {"wechatmsg-txt", "wechatexporter-txt", "wechatmsg-csv", "pywxdump-csv"}) {
+    SCOPED_TRACE(layout);
+    FakeReviser reviser;
+    const WechatReport report =
+        ImportTexts({{"quotes-" + layout, QuoteExport(layout)}}, Options(kWorkerNames), reviser);
+    ASSERT_EQ(report.files.at(0).format, layout);
+    EXPECT_EQ(report.prompts_found, 1u);
+    const std::size_t quotes = kWorkerNames.size() * QuotedParts().size();
+    EXPECT_EQ(report.answers_accepted, quotes);
+    EXPECT_EQ(report.not_answers, 0u);
+    for (const WechatIssue& i : report.issues) ADD_FAILURE() << i.line << " " << i.reason << ": " << i.text;
+    const auto answers = AnswersOf(reviser);
+    EXPECT_EQ(answers.size(), quotes);
+    for (const auto& [ref, a] : answers) EXPECT_EQ(a, (Answers{{"grid", {"1"}}, {"security", {"1"}}})) << ref;
+  }
+}
+
 }  // namespace
 }  // namespace minyi::collector::wechat
