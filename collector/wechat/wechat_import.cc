@@ -228,6 +228,7 @@ WechatImporter::WechatImporter(const SurveyDefinition& survey, const AreaRegistr
     const std::string_view t = Trim(w);
     if (!t.empty()) global_grid_workers_.emplace(t);
     if (!t.empty() && SafeName(t) != t) global_safe_grid_workers_.insert(SafeName(t));
+    if (!t.empty()) global_grid_worker_keys_.insert(NameKey(t));
   }
   for (const WechatPrompt& prompt : survey_.wechat->prompts) {
     std::vector<std::string> folded;
@@ -267,6 +268,7 @@ WechatImporter::Group& WechatImporter::GroupOf(const ChatMessage& m, const std::
       g.grid_workers.insert(e->grid_workers.begin(), e->grid_workers.end());
       for (const std::string& w : e->grid_workers) {
         if (SafeName(w) != w) g.safe_grid_workers.insert(SafeName(w));
+        g.grid_worker_keys.insert(NameKey(w));
       }
     }
   }
@@ -284,7 +286,8 @@ bool WechatImporter::IsGridWorker(const Group& g, const ChatMessage& m) const {
   return global_safe_grid_workers_.count(m.sender_name) != 0 || g.safe_grid_workers.count(m.sender_name) != 0;
 }
 
-bool WechatImporter::QuotesPromptSender(const Group& g, const ChatMessage& m, const Prompt& p) const {
+bool WechatImporter::QuotesPromptSender(const Group& g, const ChatMessage& m, const std::string& quoted_key,
+                                        const Prompt& p) const {
   if (m.quoted_name.empty() && m.quoted_wxid.empty()) return true;  // the export names no one
   if (!m.quoted_wxid.empty()) {
     ChatMessage quoted;
@@ -292,14 +295,8 @@ bool WechatImporter::QuotesPromptSender(const Group& g, const ChatMessage& m, co
     if (m.quoted_wxid == p.sender_wxid || IsGridWorker(g, quoted)) return true;
   }
   if (m.quoted_name.empty()) return false;
-  const std::string key = NameKey(m.quoted_name);
-  if (key == NameKey(p.sender_name) || key == NameKey(p.sender_wxid)) return true;
-  for (const std::set<std::string>* names : {&global_grid_workers_, &g.grid_workers}) {
-    for (const std::string& name : *names) {
-      if (NameKey(name) == key) return true;
-    }
-  }
-  return false;
+  return quoted_key == p.sender_key || m.quoted_name == p.sender_wxid ||
+         global_grid_worker_keys_.count(quoted_key) != 0 || g.grid_worker_keys.count(quoted_key) != 0;
 }
 
 std::vector<const Question*> WechatImporter::MatchPrompt(const std::string& folded) const {
@@ -491,7 +488,8 @@ void WechatImporter::Handle(const std::string& file, const std::string& file_gro
     std::string folded = text::NfkcFold(m.text);
     std::vector<const Question*> questions = MatchPrompt(folded);
     if (questions.empty() || SeenBefore(g, m)) return;
-    Prompt p{m.time_ms, m.sender_name, m.sender_wxid, QuoteText(folded), std::move(questions)};
+    Prompt p{m.time_ms,         m.sender_name,       m.sender_wxid, NameKey(m.sender_name),
+             QuoteText(folded), std::move(questions)};
     auto at = std::upper_bound(g.prompts.begin(), g.prompts.end(), p.time_ms,
                                [](std::int64_t t, const Prompt& q) { return t < q.time_ms; });
     g.prompts.insert(at, std::move(p));
@@ -521,9 +519,10 @@ void WechatImporter::HandleReply(const std::string& file, Group& g, const ChatMe
       while (!probe.empty() && (static_cast<unsigned char>(probe.back()) & 0xC0) == 0x80) probe.pop_back();
       if (!probe.empty() && (static_cast<unsigned char>(probe.back()) & 0xC0) == 0xC0) probe.pop_back();
     }
+    const std::string quoted_key = NameKey(m.quoted_name);
     for (auto it = g.prompts.rbegin(); it != g.prompts.rend() && !probe.empty(); ++it) {
       if (it->time_ms > m.time_ms) continue;
-      if (it->quote_text.find(probe) != std::string::npos && QuotesPromptSender(g, m, *it)) {
+      if (it->quote_text.find(probe) != std::string::npos && QuotesPromptSender(g, m, quoted_key, *it)) {
         prompt = &*it;
         break;
       }

@@ -178,6 +178,7 @@ class WechatImporter {
     std::int64_t time_ms = 0;
     std::string sender_name;
     std::string sender_wxid;
+    std::string sender_key;  // NameKey of sender_name
     std::string quote_text;  // NFKC-folded, without white space (QuoteText), for matching quotes
     std::vector<const Question*> questions;
   };
@@ -187,6 +188,7 @@ class WechatImporter {
     std::optional<std::string> town;  // nullopt: not mapped
     std::set<std::string> grid_workers;
     std::set<std::string> safe_grid_workers;  // those SafeName changes, as WeChatMsg TXT writes them
+    std::set<std::string> grid_worker_keys;   // NameKey of each, for quote headers
     std::vector<Prompt> prompts;              // in time order
   };
   struct Answer {
@@ -238,7 +240,9 @@ class WechatImporter {
   bool IsGridWorker(const Group& g, const ChatMessage& m) const;
   // True when a quote reply's header names the prompt's sender by any of the names minyi knows for a
   // grid worker (issue 16): the prompt's sender name or wxid, or any configured grid worker name.
-  bool QuotesPromptSender(const Group& g, const ChatMessage& m, const Prompt& p) const;
+  // `quoted_key` is NameKey(m.quoted_name).
+  bool QuotesPromptSender(const Group& g, const ChatMessage& m, const std::string& quoted_key,
+                          const Prompt& p) const;
   std::vector<const Question*> MatchPrompt(const std::string& folded) const;
   // True when the message was seen before (counted as a duplicate).
   bool SeenBefore(const Group& g, const ChatMessage& m);
@@ -272,6 +276,7 @@ class WechatImporter {
   WechatImportOptions options_;
   std::set<std::string> global_grid_workers_;
   std::set<std::string> global_safe_grid_workers_;  // those SafeName changes, so written
+  std::set<std::string> global_grid_worker_keys_;   // NameKey of each, for quote headers
   std::vector<std::pair<std::vector<std::string>, std::vector<const Question*>>> markers_;  // folded markers
   std::map<std::string, Group> groups_;
   std::map<std::string, Member> members_;  // by respondent key

@@ -1200,6 +1200,15 @@ TEST_F(WechatImportTest, QuotesOfThePromptCountWhicheverNameAndLineTheyKeep) {
     EXPECT_EQ(answers.size(), quotes);
     for (const auto& [ref, a] : answers) EXPECT_EQ(a, (Answers{{"grid", {"1"}}, {"security", {"1"}}})) << ref;
   }
+  // The names given for the group in a group map instead.
+  GroupMap map;
+  map.Add("12345678@chatroom", GroupMap::Entry{kTown, kWorkerNames});
+  WechatImportOptions options = Options({});
+  options.town_code.clear();
+  options.group_map = &map;
+  FakeReviser reviser;
+  const WechatReport report = ImportTexts({{"quotes.csv", QuoteExport("wechatmsg-csv")}}, options, reviser);
+  EXPECT_EQ(report.answers_accepted, kWorkerNames.size() * QuotedParts().size());
 }
 
 }  // namespace
