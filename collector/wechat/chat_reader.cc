@@ -66,6 +66,23 @@ void ClassifyText(ChatMessage& m) {
   }
 }
 
+// A notice's kind by its text.
+MessageKind NoticeKind(std::string_view text) {
+  return IsRecallNotice(text) ? MessageKind::kRecall : MessageKind::kSystem;
+}
+
+// A notice the exporter wrote as a bare line, without a sender header (IsNoticeLine): a message of its
+// own, at the time of the message before it (the notice came after it; 0 at the top of a file).
+void BareNotice(std::size_t line_no, std::string_view line, std::int64_t time_ms,
+                const std::string& local_time, ChatMessage* m) {
+  *m = ChatMessage();
+  m->line = line_no;
+  m->time_ms = time_ms;
+  m->local_time = local_time;
+  m->text = std::string(TrimView(line));
+  m->kind = NoticeKind(m->text);
+}
+
 std::string Cut(std::string_view s, std::size_t max = 200) {
   if (s.size() <= max) return std::string(s);
   std::size_t n = max;
@@ -165,6 +182,10 @@ class WeChatMsgTxtReader final : public ChatReader {
     for (;;) {
       if (!lines_.Next(&line)) return false;
       if (IsHeader(line)) break;
+      if (IsNoticeLine(line)) {
+        BareNotice(lines_.line(), line, last_time_ms_, last_local_time_, m);
+        return true;
+      }
       if (!TrimView(line).empty()) {
         issues->push_back(
             {lines_.line(), "not part of a message (expected \"YYYY-MM-DD HH:MM:SS name\")", Cut(line)});
@@ -179,16 +200,23 @@ class WeChatMsgTxtReader final : public ChatReader {
     } else {
       m->time_ms = t.value();
     }
+    last_time_ms_ = m->time_ms;
+    last_local_time_ = m->local_time;
     const std::string rest = line.size() > 20 ? line.substr(20) : std::string();
-    // Content: up to a blank line followed by a header (or the end).
+    // Content: up to a blank line followed by a header (or the end), or up to a notice (IsNoticeLine:
+    // bare, or "<time> <notice>" without the blank line before it) after the first line. A header
+    // that is itself a notice has no content.
     std::vector<std::string> content;
     std::size_t bytes = 0;
     bool cut = false;
     bool previous_blank = false;
-    for (;;) {
+    const bool notice_header = IsNoticeLine(rest);
+    while (!notice_header) {
       const std::string* next = lines_.Peek();
       if (next == nullptr) break;
-      if (IsHeader(*next) && (previous_blank || content.empty())) break;
+      const bool header = IsHeader(*next);
+      if (header && (previous_blank || content.empty())) break;
+      if (!content.empty() && IsNoticeLine(header ? std::string_view(*next).substr(19) : *next)) break;
       std::string l;
       lines_.Next(&l);
       previous_blank = TrimView(l).empty();
@@ -204,7 +232,7 @@ class WeChatMsgTxtReader final : public ChatReader {
     if (content.empty()) {
       // A system notice: "<time> <text>" on one line.
       m->text = rest;
-      m->kind = IsRecallNotice(rest) ? MessageKind::kRecall : MessageKind::kSystem;
+      m->kind = NoticeKind(rest);
       return true;
     }
     m->sender_name = rest;
@@ -241,6 +269,8 @@ class WeChatMsgTxtReader final : public ChatReader {
   }
   LineSource lines_;
   ReaderOptions options_;
+  std::int64_t last_time_ms_ = 0;  // of the last header, for bare notices
+  std::string last_local_time_;
 };
 
 // ---- WechatExporter TXT (docs/channels.md §3.4)
@@ -272,6 +302,11 @@ class WechatExporterTxtReader final : public ChatReader {
         continue;
       }
       if (SplitHeader(line, &name, &time, &first)) break;
+      if (IsNoticeLine(line)) {
+        BareNotice(lines_.line(), line, last_time_ms_, last_local_time_, m);
+        m->group_name = group_;
+        return true;
+      }
       if (!TrimView(line).empty()) {
         issues->push_back({lines_.line(),
                            "not part of a message (expected \"NAME (YYYY-MM-DD HH:MM:SS):text\")",
@@ -285,6 +320,8 @@ class WechatExporterTxtReader final : public ChatReader {
     m->local_time = time;
     auto t = ParseLocalTime(time, options_.utc_offset_minutes);
     if (t.ok()) m->time_ms = t.value();
+    last_time_ms_ = m->time_ms;
+    last_local_time_ = m->local_time;
     std::vector<std::string> content{first};
     std::size_t bytes = first.size();
     bool cut = false;
@@ -293,6 +330,7 @@ class WechatExporterTxtReader final : public ChatReader {
       if (next == nullptr) break;
       std::string n1, t1, f1;
       if (SplitHeader(*next, &n1, &t1, &f1)) break;
+      if (IsNoticeLine(*next)) break;  // a notice written without a header (issue 16)
       std::string l;
       lines_.Next(&l);
       bytes += l.size() + 1;
@@ -361,6 +399,8 @@ class WechatExporterTxtReader final : public ChatReader {
   LineSource lines_;
   ReaderOptions options_;
   std::string group_;
+  std::int64_t last_time_ms_ = 0;  // of the last header, for bare notices
+  std::string last_local_time_;
 };
 
 // ---- CSV formats (docs/channels.md §3.2, §3.3, §3.5)
@@ -455,6 +495,7 @@ void ReadQuoteXml(ChatMessage* m, const std::string& xml) {
   const std::string refer = XmlTagText(xml, "refermsg");
   m->quoted_name = XmlTagText(refer.empty() ? xml : refer, "displayname");
   m->quoted_text = XmlTagText(refer.empty() ? xml : refer, "content");
+  m->quoted_wxid = XmlTagText(refer.empty() ? xml : refer, "chatusr");
 }
 
 // Reads a 53 (接龙) app message's XML: <title> holds the list, solitaire_info the participants.
@@ -541,7 +582,7 @@ class WeChatMsgCsvReader final : public CsvChatReader {
         }
         break;
       case 10000:
-        m->kind = IsRecallNotice(content) ? MessageKind::kRecall : MessageKind::kSystem;
+        m->kind = NoticeKind(content);
         m->text = content;
         break;
       case 10002:
@@ -585,7 +626,7 @@ class PyWxDumpCsvReader final : public CsvChatReader {
       m->kind = MessageKind::kSolitaire;
       if (TrimView(msg) == "接龙") m->text.clear();  // PyWxDump keeps only the word
     } else if (type == "系统通知" || type == "系统消息") {
-      m->kind = IsRecallNotice(msg) ? MessageKind::kRecall : MessageKind::kSystem;
+      m->kind = NoticeKind(msg);
     } else if (type.find("撤回") != std::string::npos) {
       m->kind = MessageKind::kRecall;
     } else if (type == "图片" || type == "语音" || type == "视频" || type == "动画表情" || type == "文件" ||
@@ -612,9 +653,10 @@ class ChatlogCsvReader final : public CsvChatReader {
     m->room_id = std::string(TrimView(Field(f, "talker")));
     m->text = Field(f, "content");
     if (m->sender_wxid.empty() && m->sender_name.empty()) {
-      m->kind = IsRecallNotice(m->text) ? MessageKind::kRecall : MessageKind::kSystem;
-    } else if (IsRecallNotice(m->text) && m->text.size() < 80) {
-      m->kind = MessageKind::kRecall;
+      m->kind = NoticeKind(m->text);
+    } else if ((IsRecallNotice(m->text) && m->text.size() < 80) || IsNoticeLine(m->text)) {
+      // WeChat 4.x keeps the member who caused a notice (a pat, an invitation) as its sender.
+      m->kind = NoticeKind(m->text);
     } else {
       m->kind = MessageKind::kText;
       ClassifyText(*m);
@@ -781,6 +823,33 @@ bool IsMediaPlaceholder(std::string_view text) {
 }
 
 bool IsRecallNotice(std::string_view text) { return text.find("撤回了一条消息") != std::string_view::npos; }
+
+bool IsNoticeLine(std::string_view line) {
+  line = TrimView(line);
+  // The shortest notice ("你撤回了一条消息") is 24 bytes. Every test below looks at the line's ends
+  // first, so that an ordinary line costs a few comparisons, not a scan per wording: this runs on
+  // every continuation line of the TXT exports.
+  if (line.size() < 12 || line.size() > 400) return false;
+  const auto ends = [line](std::string_view s) {
+    return line.size() >= s.size() && line.substr(line.size() - s.size()) == s;
+  };
+  const auto has = [line](std::string_view s) { return line.find(s) != std::string_view::npos; };
+  // Not StartsWith: more callers made the compiler stop inlining it into IsMediaPlaceholder's loop.
+  const auto begins = [line](std::string_view s) { return line.substr(0, s.size()) == s; };
+  if (ends("撤回了一条消息") || ends("撤回了一条消息 重新编辑") || ends("撤回了一条消息重新编辑")) {
+    return line.find('\n') == std::string_view::npos;
+  }
+  if (ends("的红包") || ends("红包已被领完")) return has("领取了") || has("已被领完");
+  const bool opens_with_name = begins("\"") || begins("“");
+  const bool by_you = begins("你") || begins("我");
+  if (!opens_with_name && !by_you) return false;
+  if (line.find('\n') != std::string_view::npos) return false;
+  if (has("拍了拍")) return opens_with_name || begins("我拍了拍") || begins("你拍了拍");
+  const bool quotes_a_name = has("\"") || has("“");
+  if (!quotes_a_name) return false;
+  return ((ends("加入了群聊") || ends("加入群聊")) && (has("邀请") || has("二维码"))) || ends("移出了群聊") ||
+         ends("成为新群主") || has("修改群名为");
+}
 
 std::string XmlTagText(std::string_view xml, std::string_view tag) {
   const std::string open = "<" + std::string(tag);

@@ -8,6 +8,9 @@
 //   WechatExporter TXT (iOS)    "<group> - 微信聊天记录", then "NAME (YYYY-MM-DD HH:MM:SS):message"
 //   chatlog CSV (WeChat 4.x)    Time,SenderName,Sender,TalkerName,Talker,Content
 //
+// In the TXT formats a notice written as a bare line, without a sender header (IsNoticeLine), ends the
+// message above it and is returned as a notice of its own, timed like that message (issue 16).
+//
 // Readers never stop at a bad record: a line that cannot be read is returned as a ReaderIssue (line
 // and reason) and reading continues with the next record. Times in exports are local time of the
 // exporting machine without an offset; they are converted to UTC with the configured offset (epoch
@@ -62,6 +65,7 @@ struct ChatMessage {
   std::string text;            // the message text (a 接龙: the whole list; may be empty)
   std::string quoted_name;     // kQuote: the quoted message's sender
   std::string quoted_text;     // kQuote: the quoted text (as the exporter kept it)
+  std::string quoted_wxid;     // kQuote: the quoted message's sender's wxid when the export has it
   std::string server_id;       // the server message id (PyWxDump MsgSvrID), for dedupe; may be empty
   std::string solitaire_creator;                 // app-message 接龙: the creator's wxid (au)
   std::vector<SolitaireEntryInfo> solitaire;     // app-message 接龙: per entry, in list order
@@ -105,6 +109,18 @@ Result<std::int64_t> ParseLocalTime(std::string_view text, int utc_offset_minute
 bool IsMediaPlaceholder(std::string_view text);
 // A system notice's text that reports a recall ("撤回了一条消息").
 bool IsRecallNotice(std::string_view text);
+// True when one line is a notice WeChat writes itself (issue 16, docs/channels.md §3.8), so that an
+// exporter writing it as a bare line, without a sender header, does not glue it to the message above:
+//   a recall       "…撤回了一条消息" (optionally followed by "重新编辑")
+//   a join         "\"A\"邀请\"B\"加入了群聊", "\"B\"通过扫描\"A\"分享的二维码加入群聊"
+//   a removal      "\"A\"将\"B\"移出了群聊"; a new owner "\"A\"已成为新群主"
+//   a pat          "\"A\" 拍了拍 \"B\"" (and any suffix B set), "我拍了拍…", "你拍了拍…"
+//   a rename       "\"A\"修改群名为\"…\""
+//   a red packet   "…领取了…的红包", "…的红包已被领完"
+// The recall and the red packet are told by how the line ends; every other notice begins with a
+// member's name in quotes (ASCII or “”) or with 你/我 and names a member in quotes, which a resident's
+// own line almost never does. False for text with a line end or longer than 400 bytes.
+bool IsNoticeLine(std::string_view line);
 // The text of <tag>…</tag> in a small XML fragment (first occurrence, entities and CDATA decoded);
 // empty when absent.
 std::string XmlTagText(std::string_view xml, std::string_view tag);

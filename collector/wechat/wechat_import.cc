@@ -91,6 +91,31 @@ std::vector<std::string> SplitWorkers(std::string_view text) {
   return out;
 }
 
+// A name as WeChatMsg TXT writes it in message headers: white space and \ / : * ? " < > | . become '_'.
+std::string SafeName(std::string_view name) {
+  std::string out(name);
+  for (char& c : out) {
+    if (std::string_view(" \t\\/:*?\"<>|.").find(c) != std::string_view::npos) c = '_';
+  }
+  return out;
+}
+
+// A name compared across exporters: NFKC-folded and written as WeChatMsg TXT would.
+std::string NameKey(std::string_view name) { return SafeName(text::NfkcFold(Trim(name))); }
+
+// Quoted text compared with a prompt (issue 16): NFKC-folded, without white space (exporters keep the
+// quoted lines, or join them with spaces, or cut them), without a trailing ellipsis ("…" folds to "...").
+std::string QuoteText(std::string_view text) {
+  const std::string folded = text::NfkcFold(text);
+  std::string out;
+  out.reserve(folded.size());
+  for (char c : folded) {
+    if (c != ' ' && c != '\t' && c != '\n' && c != '\r') out.push_back(c);
+  }
+  while (!out.empty() && out.back() == '.') out.pop_back();
+  return out;
+}
+
 }  // namespace
 
 // ---- GroupMap
@@ -202,6 +227,8 @@ WechatImporter::WechatImporter(const SurveyDefinition& survey, const AreaRegistr
   for (const std::string& w : options_.grid_workers) {
     const std::string_view t = Trim(w);
     if (!t.empty()) global_grid_workers_.emplace(t);
+    if (!t.empty() && SafeName(t) != t) global_safe_grid_workers_.insert(SafeName(t));
+    if (!t.empty()) global_grid_worker_keys_.insert(NameKey(t));
   }
   for (const WechatPrompt& prompt : survey_.wechat->prompts) {
     std::vector<std::string> folded;
@@ -239,6 +266,10 @@ WechatImporter::Group& WechatImporter::GroupOf(const ChatMessage& m, const std::
     if (const GroupMap::Entry* e = options_.group_map->Find(m.room_id, name)) {
       g.town = e->town_code;
       g.grid_workers.insert(e->grid_workers.begin(), e->grid_workers.end());
+      for (const std::string& w : e->grid_workers) {
+        if (SafeName(w) != w) g.safe_grid_workers.insert(SafeName(w));
+        g.grid_worker_keys.insert(NameKey(w));
+      }
     }
   }
   return groups_.emplace(key, std::move(g)).first->second;
@@ -248,7 +279,24 @@ bool WechatImporter::IsGridWorker(const Group& g, const ChatMessage& m) const {
   auto known = [&](const std::string& id) {
     return !id.empty() && (global_grid_workers_.count(id) != 0 || g.grid_workers.count(id) != 0);
   };
-  return known(m.sender_wxid) || known(m.sender_name);
+  if (known(m.sender_wxid) || known(m.sender_name)) return true;
+  // WeChatMsg TXT writes "网格员 小王" as "网格员_小王": a configured name so written (the sets hold only
+  // names that change so, usually none, which keeps the common path at the lookups above).
+  if (global_safe_grid_workers_.empty() && g.safe_grid_workers.empty()) return false;
+  return global_safe_grid_workers_.count(m.sender_name) != 0 || g.safe_grid_workers.count(m.sender_name) != 0;
+}
+
+bool WechatImporter::QuotesPromptSender(const Group& g, const ChatMessage& m, const std::string& quoted_key,
+                                        const Prompt& p) const {
+  if (m.quoted_name.empty() && m.quoted_wxid.empty()) return true;  // the export names no one
+  if (!m.quoted_wxid.empty()) {
+    ChatMessage quoted;
+    quoted.sender_wxid = m.quoted_wxid;
+    if (m.quoted_wxid == p.sender_wxid || IsGridWorker(g, quoted)) return true;
+  }
+  if (m.quoted_name.empty()) return false;
+  return quoted_key == p.sender_key || m.quoted_name == p.sender_wxid ||
+         global_grid_worker_keys_.count(quoted_key) != 0 || g.grid_worker_keys.count(quoted_key) != 0;
 }
 
 std::vector<const Question*> WechatImporter::MatchPrompt(const std::string& folded) const {
@@ -432,7 +480,8 @@ void WechatImporter::Handle(const std::string& file, const std::string& file_gro
     std::string folded = text::NfkcFold(m.text);
     std::vector<const Question*> questions = MatchPrompt(folded);
     if (questions.empty() || SeenBefore(g, m)) return;
-    Prompt p{m.time_ms, m.sender_name, std::move(folded), std::move(questions)};
+    Prompt p{m.time_ms,         m.sender_name,       m.sender_wxid, NameKey(m.sender_name),
+             QuoteText(folded), std::move(questions)};
     auto at = std::upper_bound(g.prompts.begin(), g.prompts.end(), p.time_ms,
                                [](std::int64_t t, const Prompt& q) { return t < q.time_ms; });
     g.prompts.insert(at, std::move(p));
@@ -453,15 +502,19 @@ void WechatImporter::HandleReply(const std::string& file, Group& g, const ChatMe
   const bool in_window = latest != nullptr && m.time_ms - latest->time_ms <= window;
   const Prompt* prompt = nullptr;
   if (m.kind == MessageKind::kQuote) {
-    const std::string quoted = text::NfkcFold(Trim(m.quoted_text));
-    for (auto it = g.prompts.rbegin(); it != g.prompts.rend() && !quoted.empty(); ++it) {
-      if (it->time_ms > m.time_ms) continue;
-      const bool name_ok = m.quoted_name.empty() || m.quoted_name == it->sender_name;
-      // The exporters may shorten the quoted text: its start must be in the prompt.
-      std::string probe = quoted.substr(0, std::min<std::size_t>(quoted.size(), 60));
+    // Issue 16: whichever part of the prompt the quote keeps (a line, the whole with its lines joined,
+    // a cut start) its start must be in the prompt, white space aside; whichever name of the grid
+    // worker the header uses.
+    std::string probe = QuoteText(m.quoted_text);
+    if (probe.size() > 60) {
+      probe.resize(60);
       while (!probe.empty() && (static_cast<unsigned char>(probe.back()) & 0xC0) == 0x80) probe.pop_back();
-      while (!probe.empty() && (static_cast<unsigned char>(probe.back()) & 0xC0) == 0xC0) probe.pop_back();
-      if (name_ok && !probe.empty() && it->folded_text.find(probe) != std::string::npos) {
+      if (!probe.empty() && (static_cast<unsigned char>(probe.back()) & 0xC0) == 0xC0) probe.pop_back();
+    }
+    const std::string quoted_key = NameKey(m.quoted_name);
+    for (auto it = g.prompts.rbegin(); it != g.prompts.rend() && !probe.empty(); ++it) {
+      if (it->time_ms > m.time_ms) continue;
+      if (it->quote_text.find(probe) != std::string::npos && QuotesPromptSender(g, m, quoted_key, *it)) {
         prompt = &*it;
         break;
       }
@@ -521,8 +574,7 @@ bool WechatImporter::Record(const std::string& file, Group& g, const ChatMessage
     return false;
   }
   const bool weak = participant_wxid.empty();
-  const std::string key = weak ? keyer_.KeyFor("wechat-name:" + g.key + "\n" + participant_name)
-                               : keyer_.KeyFor("wechat-wxid:" + participant_wxid);
+  const std::string key = RespondentKey(g, participant_wxid, participant_name);
   auto found = members_.find(key);
   // A reply already recorded (an overlapping export, a page given twice) changes nothing and is counted
   // once. Compared with the member's current answers only, so memory does not grow with the messages.
@@ -639,18 +691,6 @@ void WechatImporter::HandleSolitaire(const std::string& file, Group& g, const Ch
   }
   if (!t.survey || SeenBefore(g, m)) return;
   ++report_.solitaire_snapshots;
-  // Entries not seen in any earlier snapshot (as a multiset: identical entries of two people count twice).
-  std::unordered_map<std::string, int> counts;
-  std::vector<std::pair<std::size_t, std::string>> fresh;  // (index in list, text)
-  for (std::size_t i = 0; i < list.entries.size(); ++i) {
-    const int n = ++counts[list.entries[i]];
-    auto& seen = t.seen_counts[list.entries[i]];
-    if (n > seen) {
-      seen = n;
-      fresh.emplace_back(i, list.entries[i]);
-    }
-  }
-  report_.solitaire_entries += fresh.size();
   const bool attributed = !m.solitaire.empty() && m.solitaire.size() == list.entries.size();
   if (!m.solitaire.empty() && !attributed) {
     AddIssue(file, m.line, "ignored",
@@ -658,37 +698,98 @@ void WechatImporter::HandleSolitaire(const std::string& file, Group& g, const Ch
                  std::to_string(m.solitaire.size()) + " participants: entries attributed by their poster",
              "");
   }
-  for (const auto& [index, entry] : fresh) {
-    std::string wxid, name;
-    std::int64_t time_ms = m.time_ms;
-    bool skip = false;
-    if (attributed) {
-      wxid = m.solitaire[index].wxid;
-      if (m.solitaire[index].time_ms > 0) time_ms = m.solitaire[index].time_ms;
-      ChatMessage who;
-      who.sender_wxid = wxid;
-      skip = IsGridWorker(g, who);
-    } else if (fresh.size() == 1) {
-      // The participant who re-posted the list with one new entry wrote it.
-      wxid = m.sender_wxid;
-      name = m.sender_name;
-      skip = IsGridWorker(g, m);
-    } else {
-      // Several new entries at once: whose each is cannot be told; the entry itself names the member.
-      name = "接龙:" + entry;
-    }
-    if (skip) continue;
-    if (Record(file, g, m, wxid, name, entry, time_ms, t.questions, false, false)) {
-      const std::string location = EntryLocation(entry);
-      const std::string key = wxid.empty() ? keyer_.KeyFor("wechat-name:" + g.key + "\n" + name)
-                                           : keyer_.KeyFor("wechat-wxid:" + wxid);
-      Member& member = members_[key];
-      if (!location.empty() && time_ms >= member.location_time_ms) {
-        member.location = location;
-        member.location_time_ms = time_ms;
-      }
+  report_.solitaire_entries +=
+      attributed ? MergeByAuthor(file, g, t, m, list) : MergeByPoster(file, g, t, m, list);
+}
+
+// Issue 16: a 接龙 forks when two members post the same number from the same list; later posts may go on
+// from one branch only. The union is by person: everyone who appears in any snapshot is a participant,
+// a post that lacks someone's entry erases nothing, and only a member's own newer words revise theirs.
+std::size_t WechatImporter::MergeByAuthor(const std::string& file, Group& g, Thread& t, const ChatMessage& m,
+                                          const SolitaireList& list) {
+  // solitaire_info names each entry's author (and when it was written). An entry counts when its
+  // author never had these words (two members writing the same words are two entries), or wrote them
+  // after the words that count now (an edit back to earlier words); a post of another branch that
+  // still shows an author's older words changes nothing.
+  std::size_t taken = 0;
+  for (std::size_t i = 0; i < list.entries.size(); ++i) {
+    const SolitaireEntryInfo& info = m.solitaire[i];
+    ChatMessage who;
+    who.sender_wxid = info.wxid;
+    if (info.wxid.empty() || IsGridWorker(g, who)) continue;
+    const std::string& entry = list.entries[i];
+    auto found = t.participants.find(RespondentKey(g, info.wxid, ""));
+    const bool new_words = found == t.participants.end() || found->second.texts.count(entry) == 0;
+    const bool rewritten =
+        found != t.participants.end() && info.time_ms > found->second.time_ms && entry != found->second.text;
+    if (!new_words && !rewritten) continue;
+    ++taken;
+    TakeEntry(file, g, t, m, info.wxid, "", entry, info.time_ms > 0 ? info.time_ms : m.time_ms);
+  }
+  return taken;
+}
+
+std::size_t WechatImporter::MergeByPoster(const std::string& file, Group& g, Thread& t, const ChatMessage& m,
+                                          const SolitaireList& list) {
+  // Without solitaire_info an entry's author is known only as the member who posted the snapshot that
+  // changed it. Entries not seen in any earlier snapshot (as a multiset: identical entries of two
+  // people count twice), whichever branch they are on:
+  std::unordered_map<std::string, int> counts;
+  std::vector<std::string> fresh;
+  for (const std::string& entry : list.entries) {
+    const int n = ++counts[entry];
+    int& seen = t.seen_counts[entry];
+    if (n > seen) {
+      seen = n;
+      fresh.push_back(entry);
     }
   }
+  const bool worker = IsGridWorker(g, m);
+  if (fresh.size() == 1) {
+    // The member who re-posted the list with one new entry wrote it: theirs, new or edited.
+    if (!worker) TakeEntry(file, g, t, m, m.sender_wxid, m.sender_name, fresh.front(), m.time_ms);
+  } else if (fresh.empty() && !worker) {
+    // No new words: the poster may have gone back to words they had before. Taken when the words that
+    // count for them are gone from the list and exactly one entry holds earlier words of theirs.
+    auto found = t.participants.find(RespondentKey(g, m.sender_wxid, m.sender_name));
+    if (found != t.participants.end() && counts.count(found->second.text) == 0) {
+      const std::string* back = nullptr;
+      int earlier = 0;
+      for (const std::string& entry : list.entries) {
+        if (found->second.texts.count(entry) != 0) back = &entry, ++earlier;
+      }
+      if (earlier == 1) TakeEntry(file, g, t, m, m.sender_wxid, m.sender_name, *back, m.time_ms);
+    }
+  } else {
+    // Several new entries at once: whose each is cannot be told; the entry itself names the member.
+    for (const std::string& entry : fresh) TakeEntry(file, g, t, m, "", "接龙:" + entry, entry, m.time_ms);
+  }
+  return fresh.size();
+}
+
+void WechatImporter::TakeEntry(const std::string& file, Group& g, Thread& t, const ChatMessage& m,
+                               const std::string& wxid, const std::string& name, const std::string& entry,
+                               std::int64_t time_ms) {
+  const std::string key = RespondentKey(g, wxid, name);
+  Participant& p = t.participants[key];
+  p.texts.insert(entry);
+  if (time_ms >= p.time_ms) {
+    p.text = entry;
+    p.time_ms = time_ms;
+  }
+  if (!Record(file, g, m, wxid, name, entry, time_ms, t.questions, false, false)) return;
+  const std::string location = EntryLocation(entry);
+  Member& member = members_[key];
+  if (!location.empty() && time_ms >= member.location_time_ms) {
+    member.location = location;
+    member.location_time_ms = time_ms;
+  }
+}
+
+std::string WechatImporter::RespondentKey(const Group& g, const std::string& wxid,
+                                          const std::string& name) const {
+  return wxid.empty() ? keyer_.KeyFor("wechat-name:" + g.key + "\n" + name)
+                      : keyer_.KeyFor("wechat-wxid:" + wxid);
 }
 
 std::vector<Response> WechatImporter::BuildResponses(std::int64_t received_at_ms) {

@@ -7,10 +7,12 @@
 //    column) containing one of a prompt's markers; it asks that prompt's questions;
 //  - a member's text reply after a prompt of the same group, within reply_window_minutes, is read with
 //    the SMS reply parser (collector/common/reply_parser.h); a quote reply counts for the prompt it
-//    quotes; replies quoting anything else are not answers;
-//  - 接龙 lists whose topic contains a marker and that a grid worker started: the union of every
-//    snapshot, one entry per participant (the wxid from solitaire_info, else the sender of the
-//    snapshot that added the entry), the latest entry winning; numbering is ignored;
+//    quotes, whichever name of the grid worker its header uses (QuotesPromptSender) and whichever part
+//    of the prompt it keeps (QuoteText); replies quoting anything else are not answers;
+//  - 接龙 lists whose topic contains a marker and that a grid worker started: the union by person of
+//    every snapshot, forks included (the wxid from solitaire_info, else the sender of the snapshot
+//    that added or changed the entry); a snapshot lacking an entry erases nothing, only the member's
+//    own newer words revise it; numbering and positions are ignored (MergeByAuthor, MergeByPoster);
 //  - recalls, system notices, media placeholders and the grid workers' own messages are never
 //    answers; an opt-out word is not an answer.
 // Per member and question the latest answer counts; a member's answers form one response with
@@ -41,6 +43,7 @@
 
 #include "collector/sms/phone_privacy.h"
 #include "collector/wechat/chat_reader.h"
+#include "collector/wechat/solitaire.h"
 #include "core/areas.h"
 #include "core/response.h"
 #include "core/revisions.h"
@@ -174,7 +177,9 @@ class WechatImporter {
   struct Prompt {
     std::int64_t time_ms = 0;
     std::string sender_name;
-    std::string folded_text;  // NFKC-folded, for matching quotes
+    std::string sender_wxid;
+    std::string sender_key;  // NameKey of sender_name
+    std::string quote_text;  // NFKC-folded, without white space (QuoteText), for matching quotes
     std::vector<const Question*> questions;
   };
   struct Group {
@@ -182,7 +187,9 @@ class WechatImporter {
     std::string display;              // name, else room id
     std::optional<std::string> town;  // nullopt: not mapped
     std::set<std::string> grid_workers;
-    std::vector<Prompt> prompts;  // in time order
+    std::set<std::string> safe_grid_workers;  // those SafeName changes, as WeChatMsg TXT writes them
+    std::set<std::string> grid_worker_keys;   // NameKey of each, for quote headers
+    std::vector<Prompt> prompts;              // in time order
   };
   struct Answer {
     std::vector<std::string> values;
@@ -202,11 +209,19 @@ class WechatImporter {
     std::string location;
     std::int64_t location_time_ms = -1;
   };
+  // A member's part in a 接龙 thread: the words that count now (and when they were written) and every
+  // text the member had in it.
+  struct Participant {
+    std::string text;
+    std::int64_t time_ms = -1;
+    std::set<std::string> texts;
+  };
   struct Thread {
     bool survey = false;
     bool counted = false;
     std::vector<const Question*> questions;
     std::unordered_map<std::string, int> seen_counts;  // entry text → most copies in one snapshot
+    std::map<std::string, Participant> participants;   // by respondent key
   };
 
   // The responses and, for each, the index in report_.files of the file it counts for.
@@ -223,12 +238,28 @@ class WechatImporter {
 
   Group& GroupOf(const ChatMessage& m, const std::string& file_group);
   bool IsGridWorker(const Group& g, const ChatMessage& m) const;
+  // True when a quote reply's header names the prompt's sender by any of the names minyi knows for a
+  // grid worker (issue 16): the prompt's sender name or wxid, or any configured grid worker name.
+  // `quoted_key` is NameKey(m.quoted_name).
+  bool QuotesPromptSender(const Group& g, const ChatMessage& m, const std::string& quoted_key,
+                          const Prompt& p) const;
   std::vector<const Question*> MatchPrompt(const std::string& folded) const;
   // True when the message was seen before (counted as a duplicate).
   bool SeenBefore(const Group& g, const ChatMessage& m);
   void Handle(const std::string& file, const std::string& file_group, ChatMessage& m);
   void HandleReply(const std::string& file, Group& g, const ChatMessage& m);
   void HandleSolitaire(const std::string& file, Group& g, const ChatMessage& m);
+  // The two ways a 接龙 snapshot is merged into its thread (docs/channels.md §3.6): by each entry's
+  // author (solitaire_info), or by the member who posted it. Return the entries taken.
+  std::size_t MergeByAuthor(const std::string& file, Group& g, Thread& t, const ChatMessage& m,
+                            const SolitaireList& list);
+  std::size_t MergeByPoster(const std::string& file, Group& g, Thread& t, const ChatMessage& m,
+                            const SolitaireList& list);
+  // Records one participant's 接龙 entry (answers, and the building it names).
+  void TakeEntry(const std::string& file, Group& g, Thread& t, const ChatMessage& m, const std::string& wxid,
+                 const std::string& name, const std::string& entry, std::int64_t time_ms);
+  // The keyed respondent key of a member: by wxid when known, else by (group, display name).
+  std::string RespondentKey(const Group& g, const std::string& wxid, const std::string& name) const;
   // Parses `text` against `questions` and records the answers for the member; returns false (and
   // lists the issue) when the text gives none.
   bool Record(const std::string& file, Group& g, const ChatMessage& m, const std::string& participant_wxid,
@@ -244,6 +275,8 @@ class WechatImporter {
   const sms::RespondentKeyer& keyer_;
   WechatImportOptions options_;
   std::set<std::string> global_grid_workers_;
+  std::set<std::string> global_safe_grid_workers_;  // those SafeName changes, so written
+  std::set<std::string> global_grid_worker_keys_;   // NameKey of each, for quote headers
   std::vector<std::pair<std::vector<std::string>, std::vector<const Question*>>> markers_;  // folded markers
   std::map<std::string, Group> groups_;
   std::map<std::string, Member> members_;  // by respondent key

@@ -331,6 +331,24 @@ TEST(ChatReaderTest, ChatlogRejectsBadLinesAndKeepsTheRest) {
   EXPECT_EQ(messages[4].text, "不太满意，\n上次报修没人管");
 }
 
+// Issue 16: what a bare line must look like to be split off as a notice; residents' own lines are not.
+TEST(ChatReaderTest, NoticeLinesAreWeChatsOwnWordingNotResidentsLines) {
+  for (const char* notice :
+       {"\"张三\" 撤回了一条消息", "你撤回了一条消息 重新编辑",
+        "\"网格员小王\"邀请\"刘阿姨\"和\"老周\"加入了群聊", "你邀请\"刘阿姨\"加入了群聊",
+        "\"刘阿姨\"通过扫描\"网格员小王\"分享的二维码加入群聊", "\"网格员小王\"将\"广告号\"移出了群聊",
+        "\"李建国\" 拍了拍 \"张阿姨\" 的肩膀说不满意", "我拍了拍 \"张阿姨\"", "“张阿姨” 拍了拍我",
+        "\"网格员小王\"修改群名为\"幸福里3号楼居民群\"", "你领取了张阿姨的红包", "张阿姨领取了你的红包",
+        "你的红包已被领完", "  \"网格员小王\"已成为新群主  "}) {
+    EXPECT_TRUE(IsNoticeLine(notice)) << notice;
+  }
+  for (const char* line : {"1 2", "满意", "很安全，比较满意", "我昨天加入了群聊，大家好", "我也加入群聊",
+                           "刚才拍了拍门没人应", "3号楼后面那条路很黑", "群名改一下吧 修改群名为平安群",
+                           "他撤回了一条消息，说的是2", "\"张三\" 撤回了一条消息\n1", ""}) {
+    EXPECT_FALSE(IsNoticeLine(line)) << line;
+  }
+}
+
 TEST(ChatReaderTest, XmlTagTextDecodesEntitiesAndCdata) {
   EXPECT_EQ(XmlTagText("<a><title>x &lt;1&gt; &#24456;</title></a>", "title"), "x <1> 很");
   EXPECT_EQ(XmlTagText("<title><![CDATA[很<安>全]]></title>", "title"), "很<安>全");
@@ -386,11 +404,19 @@ class WechatImportTest : public ::testing::Test {
   // Imports the fixtures into `reviser`; returns the report.
   WechatReport Import(const std::vector<std::string>& files, WechatImportOptions options,
                       FakeReviser& reviser) {
+    std::vector<std::pair<std::string, std::string>> texts;
+    for (const std::string& f : files) texts.emplace_back(f, ReadFile(kFixtures + f));
+    return ImportTexts(texts, std::move(options), reviser);
+  }
+
+  // Imports exports given as (name, bytes) into `reviser`; returns the report.
+  WechatReport ImportTexts(const std::vector<std::pair<std::string, std::string>>& files,
+                           WechatImportOptions options, FakeReviser& reviser) {
     auto importer = WechatImporter::Create(*survey_, *areas_, *keyer_, std::move(options));
     EXPECT_TRUE(importer.ok()) << importer.status();
-    for (const std::string& f : files) {
-      std::ifstream in(kFixtures + f, std::ios::binary);
-      Status added = (*importer)->AddFile(f, in);
+    for (const auto& [name, bytes] : files) {
+      std::istringstream in(bytes);
+      Status added = (*importer)->AddFile(name, in);
       EXPECT_TRUE(added.ok()) << added;
     }
     Status stored = (*importer)->Store(reviser, 1700000000000);
@@ -757,6 +783,450 @@ TEST_F(WechatImportTest, ReportAsJson) {
   EXPECT_NE(json.find("\"format\":\"chatlog-csv\""), std::string::npos);
   EXPECT_NE(json.find("\"stored\":2"), std::string::npos);
   EXPECT_NE(json.find("\"category\":\"rejected\""), std::string::npos);
+}
+
+// ---- issue 16: notices without a sender
+
+// One export per layout; a line starting with '!' is a notice (a recall, a join, an invitation, a pat, a
+// rename, a red packet) that the exporter wrote without a sender header, between and after the answers.
+struct NoticeLayout {
+  const char* file;
+  const char* grid_worker;
+  std::string marked;
+};
+
+std::vector<NoticeLayout> NoticeLayouts() {
+  return {
+      {"notices.txt", "网格员_小王",
+       "2024-05-12 09:00:00 网格员_小王\n"
+       "#安全感调查 各位居民好！请回复两个问题：\n"
+       "1. 您觉得我们这里安全吗？（很安全/安全/基本安全/不太安全/很不安全）\n"
+       "2. 您对网格员工作满意吗？（满意/比较满意/一般/不太满意/不满意）\n"
+       "!\"网格员_小王\"邀请\"5栋刘阿姨\"加入了群聊\n"
+       "\n"
+       "2024-05-12 09:01:33 张阿姨\n"
+       "1 2\n"
+       "!\"网格员_小王\"修改群名为\"幸福里3号楼4单元\"\n"
+       "\n"
+       "2024-05-12 09:02:10 李_建国\n"
+       "安全，满意\n"
+       "\n"
+       "!\"张阿姨\" 拍了拍 \"李_建国\" 说不满意\n"
+       "\n"
+       "2024-05-12 09:03:00 王五\n"
+       "2\n"
+       "2\n"
+       "!2024-05-12 09:03:30 \"王五\" 撤回了一条消息\n"
+       "\n"
+       "2024-05-12 09:04:00 Tom_Lee\n"
+       "很安全\n"
+       "不满意\n"
+       "!你领取了Tom_Lee的红包\n"
+       "!\"Tom_Lee\" 撤回了一条消息\n"},
+      {"notices-exporter.txt", "网格员 小王",
+       "幸福里二群 - 微信聊天记录\n"
+       "\n"
+       "网格员 小王 (2024-05-12 09:00:00):#安全感调查 请大家回复：您觉得安全吗？对网格员工作满意吗？\n"
+       "!\"网格员 小王\"邀请\"5栋刘阿姨\"加入了群聊\n"
+       "张阿姨 (2024-05-12 09:01:00):1 2\n"
+       "!\"网格员 小王\"修改群名为\"幸福里3号楼4单元\"\n"
+       "李 建国 (2024-05-12 09:02:00):安全\n"
+       "满意\n"
+       "!\"张阿姨\" 拍了拍 \"李 建国\" 说不满意\n"
+       "吴十 (2024-05-12 09:03:00):「网格员 小王：#安全感调查 请大家回复：您觉得安全吗？」\n"
+       "- - - - - - - - - - - - - - -\n"
+       "2 2\n"
+       "!\"Tom Lee\"通过扫描\"网格员 小王\"分享的二维码加入群聊\n"
+       "Tom Lee (2024-05-12 09:04:00):很安全\n"
+       "不满意\n"
+       "!你领取了Tom Lee的红包\n"
+       "!\"Tom Lee\" 撤回了一条消息\n"},
+      {"notices.csv", "wxid_grid01",
+       "\xEF\xBB\xBFlocalId,TalkerId,Type,SubType,IsSender,CreateTime,Status,StrContent,StrTime,Remark,"
+       "NickName,Sender\n"
+       "1,12345678@chatroom,1,0,1,1715475600,2,#平安建设满意度 请大家回复安全感和网格员满意度,2024-05-12 "
+       "09:00:00,网格员小王,小王,wxid_grid01\n"
+       "!2,12345678@chatroom,10000,0,0,1715475610,2,\"\"\"网格员小王\"\"邀请\"\"刘阿姨\"\"加入了群聊\",2024-"
+       "05-12 "
+       "09:00:10,,,\n"
+       "3,12345678@chatroom,1,0,0,1715475693,2,1 2,2024-05-12 09:01:33,张阿姨,阿姨,wxid_zhang\n"
+       "!4,12345678@chatroom,10000,0,0,1715475700,2,"
+       "\"\"\"网格员小王\"\"修改群名为\"\"幸福里3号楼居民群\"\"\","
+       "2024-05-12 09:01:40,,,\n"
+       "5,12345678@chatroom,1,0,0,1715475720,2,安全，满意,2024-05-12 09:02:00,李建国,,wxid_li\n"
+       "!6,12345678@chatroom,10000,4,0,1715475730,2,\"\"\"李建国\"\" 拍了拍 \"\"张阿姨\"\"\",2024-05-12 "
+       "09:02:10,,,\n"
+       "6,12345678@chatroom,1,0,0,1715475780,2,2 2,2024-05-12 09:03:00,王五,,wxid_wang\n"
+       "7,12345678@chatroom,1,0,0,1715475840,2,\"很安全\n不满意\",2024-05-12 09:04:00,,Tom,wxid_tom\n"
+       "!8,12345678@chatroom,10000,0,0,1715475850,2,你领取了Tom的红包,2024-05-12 09:04:10,,,\n"
+       "!9,12345678@chatroom,10002,0,0,1715475860,2,\"\"\"Tom\"\" 撤回了一条消息\",2024-05-12 09:04:20,,,\n"},
+      {"notices_py.csv", "wxid_grid02",
+       "id,MsgSvrID,type_name,is_sender,talker,room_name,msg,src,CreateTime\n"
+       "1,7100000000000000001,文本,0,wxid_grid02,88888@chatroom,#安全感调查 "
+       "大家觉得小区安全吗？对网格员满意吗？,,"
+       "2024-05-20 19:00:00\n"
+       "!2,7100000000000000002,邀请加群,0,88888@chatroom,88888@chatroom,\"\"\"wxid_"
+       "grid02\"\"邀请\"\"刘阿姨\"\"加入了"
+       "群聊\",,2024-05-20 19:00:30\n"
+       "3,7100000000000000003,文本,0,wxid_a,88888@chatroom,1 2,,2024-05-20 19:01:00\n"
+       "!4,7100000000000000004,系统通知,0,,88888@chatroom,\"\"\"wxid_"
+       "grid02\"\"修改群名为\"\"幸福里3号楼居民群\"\"\",,"
+       "2024-05-20 19:01:30\n"
+       "5,7100000000000000005,文本,0,wxid_b,88888@chatroom,安全，满意,,2024-05-20 19:02:00\n"
+       "!6,7100000000000000006,拍一拍,0,88888@chatroom,88888@chatroom,\"\"\"wxid_b\"\" 拍了拍 "
+       "\"\"wxid_a\"\"\",,"
+       "2024-05-20 19:02:30\n"
+       "6,7100000000000000009,文本,0,wxid_d,88888@chatroom,2 2,,2024-05-20 19:02:40\n"
+       "7,7100000000000000007,文本,0,wxid_c,88888@chatroom,很安全 不满意,,2024-05-20 19:03:00\n"
+       "!8,7100000000000000008,消息撤回1,0,,88888@chatroom,\"\"\"wxid_c\"\"撤回了一条消息\",,2024-05-20 "
+       "19:03:30\n"},
+      {"notices_chatlog.csv", "网格员老陈",
+       "Time,SenderName,Sender,TalkerName,Talker,Content\n"
+       "2024-07-01 20:00:00,网格员老陈,wxid_chen,和平里居民群,66666@chatroom,#安全感调查 "
+       "大家觉得小区安全吗？对网格员"
+       "满意吗？\n"
+       "!2024-07-01 "
+       "20:00:30,,,和平里居民群,66666@chatroom,\"\"\"网格员老陈\"\"邀请\"\"刘阿姨\"\"加入了群聊\"\n"
+       "2024-07-01 20:01:00,小明,wxid_ming,和平里居民群,66666@chatroom,1 2\n"
+       "!2024-07-01 "
+       "20:01:30,,,和平里居民群,66666@chatroom,\"\"\"网格员老陈\"\"修改群名为\"\"和平里3号楼居民群\"\"\"\n"
+       "2024-07-01 20:02:00,小红,wxid_hong,和平里居民群,66666@chatroom,安全，满意\n"
+       "!2024-07-01 20:02:30,小红,wxid_hong,和平里居民群,66666@chatroom,\"\"\"小红\"\" 拍了拍 \"\"小明\"\" "
+       "的3号楼\"\n"
+       "2024-07-01 20:02:40,老李,wxid_li,和平里居民群,66666@chatroom,2 2\n"
+       "2024-07-01 20:03:00,老王,wxid_wang,和平里居民群,66666@chatroom,\"很安全\n不满意\"\n"
+       "!2024-07-01 20:03:30,,,和平里居民群,66666@chatroom,你领取了老王的红包\n"
+       "!2024-07-01 20:04:00,,,和平里居民群,66666@chatroom,\"\"\"老王\"\" 撤回了一条消息\"\n"},
+  };
+}
+
+// The export with its notices (the '!' dropped) and without them; *notices counts them.
+std::pair<std::string, std::string> WithAndWithoutNotices(const std::string& marked, std::size_t* notices) {
+  std::string with, without;
+  *notices = 0;
+  std::istringstream in(marked);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line[0] == '!') {
+      ++*notices;
+      with += line.substr(1) + "\n";
+    } else {
+      with += line + "\n";
+      without += line + "\n";
+    }
+  }
+  return {with, without};
+}
+
+// Issue 16: a notice an exporter writes as a bare line (no sender header) was glued to the message
+// above it, which could make an answer "not understood" or change it ("1 2" + a rename naming 3号楼).
+// In every layout the answers read with the notices equal those read without them, and each notice is
+// counted like any other non-message line after a prompt (messages read, not answers).
+TEST_F(WechatImportTest, NoticesWithoutASenderNeverChangeTheAnswersInAnyLayout) {
+  for (const NoticeLayout& layout : NoticeLayouts()) {
+    SCOPED_TRACE(layout.file);
+    std::size_t notices = 0;
+    const auto [with, without] = WithAndWithoutNotices(layout.marked, &notices);
+    FakeReviser plain, noisy;
+    const WechatReport base = ImportTexts({{layout.file, without}}, Options({layout.grid_worker}), plain);
+    const WechatReport report = ImportTexts({{layout.file, with}}, Options({layout.grid_worker}), noisy);
+    const auto answers = AnswersOf(plain);
+    ASSERT_EQ(answers.size(), 4u);
+    for (const auto& [ref, a] : answers) EXPECT_EQ(a.size(), 2u) << ref;  // every member answered both
+    EXPECT_EQ(AnswersOf(noisy), answers);
+    EXPECT_EQ(base.not_understood, 0u);
+    EXPECT_EQ(report.answers_accepted, base.answers_accepted);
+    EXPECT_EQ(report.not_understood, base.not_understood);
+    EXPECT_EQ(report.replies_read, base.replies_read);
+    EXPECT_EQ(report.lines_rejected, 0u);
+    EXPECT_EQ(report.messages_read, base.messages_read + notices);
+    EXPECT_EQ(report.not_answers, base.not_answers + notices);
+  }
+}
+
+// ---- issue 16: 接龙 forks
+
+// An entry of a 接龙 list: its author and text, and the minute (after 10:00) the author wrote that text.
+struct ListEntry {
+  std::string author;
+  std::string text;
+  int minute;
+};
+// One post of the list: the member who posted it, when, and the whole list as they posted it.
+struct ListPost {
+  std::string poster;
+  int minute;
+  std::vector<ListEntry> entries;
+};
+
+const std::string kListWorker = "网格员 小王";
+const std::string kListTopic =
+    "幸福里社区平安建设满意度接龙（安全感：很安全/安全/基本安全/不太安全/很不安全；网格员满意度：满意/"
+    "比较满意/"
+    "一般/不太满意/不满意）";
+
+std::string ListText(const ListPost& post) {
+  std::string text = "#接龙\n" + kListTopic + "\n\n例 3号楼 张三 很安全 满意\n\n";
+  for (std::size_t i = 0; i < post.entries.size(); ++i)
+    text += std::to_string(i + 1) + ". " + post.entries[i].text + (i + 1 < post.entries.size() ? "\n" : "");
+  return text;
+}
+
+std::string ListTime(int minute) {
+  return "2024-05-12 10:" + std::string(minute < 10 ? "0" : "") + std::to_string(minute) + ":00";
+}
+
+// The posts as a WechatExporter TXT export (the text layout: no author per entry).
+std::string ListAsExporterTxt(const std::vector<ListPost>& posts) {
+  std::string out = "幸福里接龙群 - 微信聊天记录\n\n";
+  for (const ListPost& post : posts)
+    out += post.poster + " (" + ListTime(post.minute) + "):" + ListText(post) + "\n";
+  return out;
+}
+
+// The posts as a WeChatMsg CSV export of app messages (type 49/53), solitaire_info naming each entry's
+// author and time.
+std::string ListAsWeChatMsgCsv(const std::vector<ListPost>& posts) {
+  constexpr std::int64_t kTen = 1715479200;  // 2024-05-12 10:00:00 +08:00
+  std::string out =
+      "\xEF\xBB\xBFlocalId,TalkerId,Type,SubType,IsSender,CreateTime,Status,StrContent,StrTime,Remark,"
+      "NickName,"
+      "Sender\n";
+  int id = 0;
+  for (const ListPost& post : posts) {
+    std::string info = "<au>wxid_" + kListWorker + "</au>";
+    for (const ListEntry& e : post.entries)
+      info += "<i><u>wxid_" + e.author + "</u><t>" + std::to_string(kTen + e.minute * 60) + "</t></i>";
+    out += std::to_string(++id) + ",12345678@chatroom,49,53,0," + std::to_string(kTen + post.minute * 60) +
+           ",2,\"<msg><appmsg><title>" + ListText(post) + "</title><type>53</type><extinfo><solitaire_info>" +
+           info + "</solitaire_info></extinfo></appmsg></msg>\"," + ListTime(post.minute) + ",," +
+           post.poster + ",wxid_" + post.poster + "\n";
+  }
+  return out;
+}
+
+class SolitaireForkTest : public WechatImportTest {
+ protected:
+  // Imports the posts in both layouts and checks each member's answers (security, grid) in each.
+  void ExpectMembers(const std::vector<ListPost>& posts,
+                     const std::map<std::string, std::pair<std::string, std::string>>& expected) {
+    const WechatImportOptions options = Options({kListWorker, "wxid_" + kListWorker});
+    for (const bool app_messages : {false, true}) {
+      SCOPED_TRACE(app_messages ? "WeChatMsg CSV, solitaire_info" : "WechatExporter TXT");
+      FakeReviser reviser;
+      const std::string file = app_messages ? "list.csv" : "list.txt";
+      const WechatReport report = ImportTexts(
+          {{file, app_messages ? ListAsWeChatMsgCsv(posts) : ListAsExporterTxt(posts)}}, options, reviser);
+      EXPECT_EQ(report.solitaire_threads, 1u);
+      EXPECT_EQ(report.not_understood, 0u);
+      std::map<std::string, Answers> want;
+      for (const auto& [author, answers] : expected) {
+        const std::string key = app_messages ? KeyWxid("wxid_" + author) : KeyName("幸福里接龙群", author);
+        want[Ref(key)] = Answers{{"grid", {answers.second}}, {"security", {answers.first}}};
+      }
+      EXPECT_EQ(AnswersOf(reviser), want);
+      EXPECT_EQ(report.respondents, expected.size());
+    }
+  }
+
+  // 王五 and 赵六 post entry 4 from 李建国's list; 钱七 goes on from 王五's branch only.
+  std::vector<ListPost> ForkAtFour() const {
+    return {{kListWorker, 0, {worker_}},
+            {"张阿姨", 1, {worker_, zhang_}},
+            {"李建国", 2, {worker_, zhang_, li_}},
+            {"王五", 3, {worker_, zhang_, li_, wang_}},
+            {"赵六", 3, {worker_, zhang_, li_, zhao_}},
+            {"钱七", 5, {worker_, zhang_, li_, wang_, qian_}}};
+  }
+
+  const ListEntry worker_{kListWorker, "网格员小王 很安全 满意", 0};
+  const ListEntry zhang_{"张阿姨", "张阿姨 很安全 满意", 1};
+  const ListEntry li_{"李建国", "李建国 安全 比较满意", 2};
+  const ListEntry wang_{"王五", "王五 基本安全 一般", 3};
+  const ListEntry zhao_{"赵六", "赵六 安全 满意", 3};
+  const ListEntry qian_{"钱七", "钱七 很安全 比较满意", 5};
+};
+
+// Two members post entry 4 from the same list; the list goes on from one branch only. Both are
+// respondents; the branch left behind is not erased.
+TEST_F(SolitaireForkTest, TwoBranchesBothCountWhenTheListGoesOnFromOne) {
+  std::vector<ListPost> posts = ForkAtFour();
+  posts.push_back({"孙八", 6, {worker_, zhang_, li_, wang_, qian_, {"孙八", "孙八 不太安全 不太满意", 6}}});
+  ExpectMembers(posts, {{"张阿姨", {"1", "1"}},
+                        {"李建国", {"2", "2"}},
+                        {"王五", {"3", "3"}},
+                        {"赵六", {"2", "1"}},
+                        {"钱七", {"1", "2"}},
+                        {"孙八", {"4", "4"}}});
+}
+
+// Three members post entry 3 from the same list; two of them write the very same words. The list goes
+// on from the third branch. In the app-message layout solitaire_info tells the two apart (union by
+// person, not by text or position); in the text layout a word-for-word copy cannot be told from a
+// re-post of the list, so the second of them is not a respondent there (docs/channels.md §3.6).
+TEST_F(SolitaireForkTest, ThreeBranchesAndTwoMembersWithTheSameWords) {
+  const ListEntry wang{"王五", "很安全 满意", 3}, zhao{"赵六", "赵六 安全 比较满意", 3};
+  const ListEntry qian{"钱七", "很安全 满意", 3}, sun{"孙八", "孙八 基本安全 一般", 4};
+  const std::vector<ListPost> posts = {
+      {kListWorker, 0, {worker_}},          {"张阿姨", 1, {worker_, zhang_}},
+      {"王五", 3, {worker_, zhang_, wang}}, {"赵六", 3, {worker_, zhang_, zhao}},
+      {"钱七", 3, {worker_, zhang_, qian}}, {"孙八", 4, {worker_, zhang_, zhao, sun}}};
+  std::map<std::string, std::pair<std::string, std::string>> expected = {
+      {"张阿姨", {"1", "1"}}, {"王五", {"1", "1"}}, {"赵六", {"2", "2"}}, {"孙八", {"3", "3"}}};
+  FakeReviser reviser;
+  const WechatImportOptions options = Options({kListWorker, "wxid_" + kListWorker});
+  ImportTexts({{"list.csv", ListAsWeChatMsgCsv(posts)}}, options, reviser);
+  EXPECT_EQ(AnswersOf(reviser).count(Ref(KeyWxid("wxid_钱七"))), 1u);
+  EXPECT_EQ(AnswersOf(reviser).size(), 5u);
+  FakeReviser text_reviser;
+  ImportTexts({{"list.txt", ListAsExporterTxt(posts)}}, options, text_reviser);
+  EXPECT_EQ(AnswersOf(text_reviser).size(), 4u);
+  EXPECT_EQ(AnswersOf(text_reviser).count(Ref(KeyName("幸福里接龙群", "钱七"))), 0u);
+  // With words of her own, 钱七 counts in both layouts.
+  std::vector<ListPost> own_words = posts;
+  own_words[4].entries.back().text = "钱七 很安全 满意";
+  expected["钱七"] = {"1", "1"};
+  ExpectMembers(own_words, expected);
+}
+
+// After a fork each member edits their own entry in later posts, on whichever branch they see; one
+// edits and then goes back to the words they first wrote. The latest words of each count.
+TEST_F(SolitaireForkTest, EditsAfterAForkReviseTheirAuthorsEntry) {
+  const ListEntry zhao_edit{"赵六", "赵六 很安全 满意", 7};  // on the branch that lost her entry
+  const ListEntry wang_edit{"王五", "王五 不太安全 一般", 8};
+  const ListEntry wang_back{"王五", "王五 基本安全 一般", 9};  // back to the first words
+  std::vector<ListPost> posts = ForkAtFour();
+  posts.push_back({"赵六", 7, {worker_, zhang_, li_, wang_, qian_, zhao_edit}});
+  posts.push_back({"王五", 8, {worker_, zhang_, li_, wang_edit, qian_, zhao_edit}});
+  posts.push_back({"王五", 9, {worker_, zhang_, li_, wang_back, qian_, zhao_edit}});
+  ExpectMembers(posts, {{"张阿姨", {"1", "1"}},
+                        {"李建国", {"2", "2"}},
+                        {"王五", {"3", "3"}},
+                        {"赵六", {"1", "1"}},
+                        {"钱七", {"1", "2"}}});
+}
+
+// One member adds herself to both branches (the same words, then new words on one branch); a later
+// post of the other branch still shows her first words. She is one respondent, her latest words count.
+TEST_F(SolitaireForkTest, TheSameMemberInTwoBranchesIsOneRespondent) {
+  const ListEntry wang{"王五", "王五 安全 满意", 2}, zhao{"赵六", "赵六 基本安全 一般", 2};
+  const ListEntry zhou{"周九", "周九 很安全 满意", 3}, zhou_new{"周九", "周九 安全 比较满意", 6};
+  const ListEntry sun{"孙八", "孙八 安全 比较满意", 5}, qian{"钱七", "钱七 很安全 满意", 7};
+  ExpectMembers({{kListWorker, 0, {worker_}},
+                 {"张阿姨", 1, {worker_, zhang_}},
+                 {"王五", 2, {worker_, zhang_, wang}},
+                 {"赵六", 2, {worker_, zhang_, zhao}},
+                 {"周九", 3, {worker_, zhang_, wang, zhou}},
+                 {"周九", 4, {worker_, zhang_, zhao, zhou}},
+                 {"孙八", 5, {worker_, zhang_, zhao, zhou, sun}},
+                 {"周九", 6, {worker_, zhang_, wang, zhou_new}},
+                 {"钱七", 7, {worker_, zhang_, zhao, zhou, sun, qian}}},
+                {{"张阿姨", {"1", "1"}},
+                 {"王五", {"2", "1"}},
+                 {"赵六", {"3", "3"}},
+                 {"周九", {"2", "2"}},
+                 {"孙八", {"2", "2"}},
+                 {"钱七", {"1", "1"}}});
+}
+
+// ---- issue 16: quoted replies
+
+// The grid worker's names: WeChat display name, group nickname, the exporting account's remark, wxid.
+const std::vector<std::string> kWorkerNames = {"小王", "网格员小王", "网格员 王明", "wxid_grid01"};
+const std::vector<std::string> kPromptLines = {
+    "#安全感调查 各位居民好！请回复两个问题：",
+    "1. 您觉得我们这里安全吗？（很安全/安全/基本安全/不太安全/很不安全）",
+    "2. 您对网格员工作满意吗？（满意/比较满意/一般/不太满意/不满意）"};
+
+// What a quote may keep of the prompt: any one line, the whole (lines kept, or joined by spaces), or
+// its start cut with an ellipsis.
+std::vector<std::string> QuotedParts() {
+  const std::string& a = kPromptLines[0];
+  const std::string& b = kPromptLines[1];
+  const std::string& c = kPromptLines[2];
+  return {a, b, c, a + "\n" + b + "\n" + c, a + " " + b + " " + c, "#安全感调查 各位居民好！请回复…"};
+}
+
+std::string QuoteXml(const std::string& name, const std::string& quoted) {
+  const bool wxid = name.rfind("wxid_", 0) == 0;
+  return "<msg><appmsg><title>很安全 满意</title><type>57</type><refermsg><type>1</type>" +
+         std::string(wxid ? "<chatusr>" + name + "</chatusr><displayname></displayname>"
+                          : "<displayname>" + name + "</displayname>") +
+         "<content>" + quoted + "</content></refermsg></appmsg></msg>";
+}
+
+// A prompt, then one member per (name, quoted part) answering "很安全 满意" by quoting it, in `layout`.
+std::string QuoteExport(const std::string& layout) {
+  std::string prompt = kPromptLines[0] + "\n" + kPromptLines[1] + "\n" + kPromptLines[2];
+  std::string out;
+  if (layout == "wechatmsg-txt") out = "2024-05-12 09:00:00 网格员_王明\n" + prompt + "\n\n";
+  if (layout == "wechatexporter-txt")
+    out = "幸福里引用群 - 微信聊天记录\n\n网格员小王 (2024-05-12 09:00:00):" + prompt + "\n";
+  if (layout == "wechatmsg-csv") {
+    out =
+        "\xEF\xBB\xBFlocalId,TalkerId,Type,SubType,IsSender,CreateTime,Status,StrContent,StrTime,Remark,"
+        "NickName,"
+        "Sender\n1,12345678@chatroom,1,0,0,1715475600,2,\"" +
+        prompt + "\",2024-05-12 09:00:00,网格员 王明,小王,wxid_grid01\n";
+  }
+  if (layout == "pywxdump-csv") {
+    out =
+        "id,MsgSvrID,type_name,is_sender,talker,room_name,msg,src,CreateTime\n1,7200000000000000001,文本,0,"
+        "wxid_grid01,88888@chatroom,\"" +
+        prompt + "\",,2024-05-12 09:00:00\n";
+  }
+  int n = 0;
+  for (const std::string& name : kWorkerNames) {
+    for (const std::string& quoted : QuotedParts()) {
+      ++n;
+      const std::string member = "居民" + std::to_string(n);
+      const std::string time = "2024-05-12 09:" + std::string(n < 10 ? "0" : "") + std::to_string(n) + ":00";
+      if (layout == "wechatmsg-txt")
+        out += time + " " + member + "\n很安全 满意\n引用:" + name + ":" + quoted + "\n\n";
+      if (layout == "wechatexporter-txt")
+        out += member + " (" + time + "):「" + name + "：" + quoted +
+               "」\n- - - - - - - - - - - - - - -\n很安全 满意\n";
+      if (layout == "wechatmsg-csv") {
+        out += std::to_string(n + 1) + ",12345678@chatroom,49,57,0," + std::to_string(1715475600 + n * 60) +
+               ",2,\"" + QuoteXml(name, quoted) + "\"," + time + ",," + member + ",wxid_m" +
+               std::to_string(n) + "\n";
+      }
+      if (layout == "pywxdump-csv") {
+        out += std::to_string(n + 1) + ",72000000000000001" + std::to_string(10 + n) + ",引用回复,0,wxid_m" +
+               std::to_string(n) + ",88888@chatroom,\"" + QuoteXml(name, quoted) + "\",," + time + "\n";
+      }
+    }
+  }
+  return out;
+}
+
+// Issue 16: a resident who answers by quoting the survey prompt counts in every layout that keeps the
+// reply, whichever of the grid worker's names the quote header uses and whichever part of the prompt
+// it keeps.
+TEST_F(WechatImportTest, QuotesOfThePromptCountWhicheverNameAndLineTheyKeep) {
+  for (const std::string layout : {"wechatmsg-txt", "wechatexporter-txt", "wechatmsg-csv", "pywxdump-csv"}) {
+    SCOPED_TRACE(layout);
+    FakeReviser reviser;
+    const WechatReport report =
+        ImportTexts({{"quotes-" + layout, QuoteExport(layout)}}, Options(kWorkerNames), reviser);
+    ASSERT_EQ(report.files.at(0).format, layout);
+    EXPECT_EQ(report.prompts_found, 1u);
+    const std::size_t quotes = kWorkerNames.size() * QuotedParts().size();
+    EXPECT_EQ(report.answers_accepted, quotes);
+    EXPECT_EQ(report.not_answers, 0u);
+    for (const WechatIssue& i : report.issues) ADD_FAILURE() << i.line << " " << i.reason << ": " << i.text;
+    const auto answers = AnswersOf(reviser);
+    EXPECT_EQ(answers.size(), quotes);
+    for (const auto& [ref, a] : answers) EXPECT_EQ(a, (Answers{{"grid", {"1"}}, {"security", {"1"}}})) << ref;
+  }
+  // The names given for the group in a group map instead.
+  GroupMap map;
+  map.Add("12345678@chatroom", GroupMap::Entry{kTown, kWorkerNames});
+  WechatImportOptions options = Options({});
+  options.town_code.clear();
+  options.group_map = &map;
+  FakeReviser reviser;
+  const WechatReport report = ImportTexts({{"quotes.csv", QuoteExport("wechatmsg-csv")}}, options, reviser);
+  EXPECT_EQ(report.answers_accepted, kWorkerNames.size() * QuotedParts().size());
 }
 
 }  // namespace
