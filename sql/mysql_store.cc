@@ -462,9 +462,7 @@ Status MysqlStore::AppendHashed(const std::vector<Response>& batch, const std::v
     }
     if (!batched) MINYI_RETURN_IF_ERROR(AppendPerRow(pc, batch, hashes, order, out));
     MINYI_RETURN_IF_ERROR(AppendAnalysisRows(pc, batch, out));
-    pc.commit_sent = true;
-    pc.conn->commit();
-    pc.conn->setAutoCommit(true);
+    Commit(pc);
     return Status::Ok();
   });
   if (!s.ok()) return s;
@@ -620,9 +618,7 @@ Status MysqlStore::UpsertPopulation(const std::vector<PopulationCell>& cells) {
       ps->setDouble(5, c.population);
       ps->executeUpdate();
     }
-    pc.commit_sent = true;
-    pc.conn->commit();
-    pc.conn->setAutoCommit(true);
+    Commit(pc);
     return Status::Ok();
   });
 }
@@ -695,9 +691,7 @@ Status MysqlStore::WriteIndexRows(const std::vector<IndexRow>& rows) {
       ps->setInt64(30, r.computed_at_ms);
       ps->executeUpdate();
     }
-    pc.commit_sent = true;
-    pc.conn->commit();
-    pc.conn->setAutoCommit(true);
+    Commit(pc);
     return Status::Ok();
   });
 }

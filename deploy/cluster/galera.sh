@@ -13,9 +13,10 @@
 # <dir>/n<i>.sock, log <dir>/n<i>.log and these 127.0.0.1 ports, from base_port (default 27000):
 #   base+10*(i-1)+0 SQL, +1 group communication (gcomm), +2 IST, +3 SST. Keep them below the
 #   ephemeral range (32768+ on Linux), where an outgoing connection may hold the port.
-# Node 1 is bootstrapped with --wsrep-new-cluster; nodes 2 and 3 join it by SST with mariabackup (the
-# rsync method fails when run as root: its rsync daemon drops to `nobody`, which cannot write the 0700
-# datadir; /work/shared/docs/environment.md). Packages: mariadb-server galera-4 mariadb-backup socat.
+# Node 1 is bootstrapped with --wsrep-new-cluster; nodes 2 and 3 start from copies of its datadir and
+# join by IST (see cmd_start). A full state transfer (SST), for a node that lost its data, is by
+# mariabackup: the rsync method fails when run as root (its rsync daemon drops to `nobody`, which
+# cannot write the 0700 datadir), as tried on this project's build machines. Packages: mariadb-server galera-4 mariadb-backup socat.
 # Everything listens on 127.0.0.1 only. Nothing here is for production (root user, empty password).
 set -euo pipefail
 

@@ -1,0 +1,228 @@
+// Two `minyi serve` on two nodes of a 3-node MariaDB Galera cluster (issue 15): the same
+// idempotency key posted to both at the same moment must be stored once and acknowledged (201) once.
+// The other answer is 200 (the same content: a duplicate), 409 (other content: a conflict) or 503
+// with Retry-After; never 500, and never a 201 whose id no row has. Label `cluster`; the cluster
+// (tests/support/galera_cluster.h, deploy/cluster/galera.sh) is started once for the binary.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/integration/minyi_process.h"
+#include "tests/integration/web_http.h"
+#include "tests/support/galera_cluster.h"
+
+namespace minyi::testing {
+namespace {
+
+// How many keys each case posts to both servers at once (the issue measured 100).
+constexpr int kKeys = 100;
+
+std::string Body(const std::string& idem, const std::string& security) {
+  return R"({"survey":"jiangsu-safety","period":2025,"town":"320812007","idempotency_key":")" + idem +
+         R"(","answers":{"security":")" + security + R"(","grid":"2","age_band":"60+"}})";
+}
+
+// The response id in a reply body {"id":N,...}; -1 when there is none.
+long long IdOf(const std::string& body) {
+  const auto at = body.find("\"id\":");
+  if (at == std::string::npos) return -1;
+  try {
+    return std::stoll(body.substr(at + 5));
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
+// Releases two threads at the same moment, once per round.
+class Barrier {
+ public:
+  void Arrive() {
+    std::unique_lock<std::mutex> lock(mu_);
+    const int round = round_;
+    if (++waiting_ == 2) {
+      waiting_ = 0;
+      ++round_;
+      cv_.notify_all();
+      return;
+    }
+    cv_.wait(lock, [&] { return round_ != round; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int waiting_ = 0;
+  int round_ = 0;
+};
+
+class GaleraTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto started = testsupport::GaleraCluster::Start();
+    if (!started.ok()) {
+      start_error_ = new std::string(started.status().ToString());
+      return;
+    }
+    cluster_ = std::move(started).value().release();
+    std::cerr
+        << "galera_test: 3-node cluster Synced in "
+        << std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - t0).count()
+        << " s\n";
+  }
+  static void TearDownTestSuite() {
+    delete cluster_;
+    cluster_ = nullptr;
+    delete start_error_;
+    start_error_ = nullptr;
+  }
+  void SetUp() override {
+    if (start_error_ != nullptr) GTEST_SKIP() << "no Galera cluster: " << *start_error_;
+  }
+
+  // The options of the server on `node`: the same database, a node's own socket.
+  static std::vector<std::string> Global(int node, const std::string& database) {
+    return {"-D", "store.backend=mysql",
+            "-D", "store.mysql.socket=" + cluster_->socket_path(node),
+            "-D", "store.mysql.user=root",
+            "-D", "store.mysql.database=" + database,
+            "-D", "store.mysql.create_database=true",
+            "-D", "collector.open_periods=2025",
+            "-D", "collector.respondent_key_secret=integration-test-secret-0123456789",
+            "-D", "web.rate_limit.per_minute=0",
+            "-D", "aggregator.interval_ms=0",
+            "-D", "api.key_cache_seconds=3600",
+            "-D", "paths.surveys=" + std::string(MINYI_SOURCE_DIR) + "/conf/surveys"};
+  }
+
+  static testsupport::GaleraCluster* cluster_;
+  static std::string* start_error_;
+};
+
+testsupport::GaleraCluster* GaleraTest::cluster_ = nullptr;
+std::string* GaleraTest::start_error_ = nullptr;
+
+struct Answer {
+  int status = 0;
+  long long id = -1;
+  std::string retry_after;
+  std::string body;
+};
+
+// Posts kKeys keys to both servers at the same moment (server A with `security_a`, B with
+// `security_b`) and checks every rule of the header comment against the database.
+void PostPairsAndCheck(testsupport::GaleraCluster& cluster, const std::string& database, int port_a,
+                       int port_b, const std::string& api_key, const std::string& prefix,
+                       const std::string& security_a, const std::string& security_b) {
+  std::vector<Answer> a(kKeys), b(kKeys);
+  Barrier barrier;
+  auto poster = [&](int port, const std::string& security, std::vector<Answer>& out) {
+    for (int i = 0; i < kKeys; ++i) {
+      const std::string idem = prefix + std::to_string(i);
+      barrier.Arrive();
+      const WebReply r =
+          HttpCall(port, "POST", "/api/v1/responses", Body(idem, security),
+                   {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + api_key}});
+      out[i] = {r.status, IdOf(r.body), r.Header("Retry-After"), r.body};
+    }
+  };
+  std::thread ta(poster, port_a, security_a, std::ref(a));
+  std::thread tb(poster, port_b, security_b, std::ref(b));
+  ta.join();
+  tb.join();
+
+  // Every node's view, after waiting for what the cluster has committed (wsrep_sync_wait).
+  auto stored =
+      cluster.Query(3, "SET SESSION wsrep_sync_wait = 1; SELECT r.source_ref, r.id, a.value FROM " +
+                           database + ".responses r JOIN " + database +
+                           ".response_answers a ON a.response_id = r.id AND a.question_code = 'security'"
+                           " WHERE r.source_ref LIKE 'api:%:" +
+                           prefix + "%'");
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  std::map<std::string, std::vector<std::pair<long long, std::string>>> rows;  // idem -> (id, security)
+  std::istringstream lines(*stored);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream fields(line);
+    std::string ref, id, value;
+    std::getline(fields, ref, '\t');
+    std::getline(fields, id, '\t');
+    std::getline(fields, value, '\t');
+    rows[ref.substr(ref.rfind(':') + 1)].push_back({std::stoll(id), value});
+  }
+
+  const bool same = security_a == security_b;
+  std::map<std::string, int> pairs;  // "201/409" -> count, for the failure message
+  int double_201 = 0, missing_201 = 0, other = 0, rows_wrong = 0;
+  for (int i = 0; i < kKeys; ++i) {
+    const std::string idem = prefix + std::to_string(i);
+    ++pairs[std::to_string(a[i].status) + "/" + std::to_string(b[i].status)];
+    const auto& row = rows[idem];
+    if (row.size() != 1) ++rows_wrong;
+    int created = 0;
+    for (const auto* ans : {&a[i], &b[i]}) {
+      const std::string& security = ans == &a[i] ? security_a : security_b;
+      switch (ans->status) {
+        case 201:
+          ++created;
+          // The acknowledged content is the stored one, under the acknowledged id.
+          if (row.size() != 1 || row[0].first != ans->id || row[0].second != security) ++missing_201;
+          break;
+        case 200:
+          if (!same || row.size() != 1 || row[0].first != ans->id) ++other;
+          break;
+        case 409:
+          if (same || row.size() != 1) ++other;
+          break;
+        case 503:
+          if (ans->retry_after.empty()) ++other;
+          break;
+        default:
+          ++other;
+          ADD_FAILURE() << idem << ": status " << ans->status << " " << ans->body;
+      }
+    }
+    if (created > 1) ++double_201;
+  }
+  std::string summary;
+  for (const auto& [pair, n] : pairs) summary += " " + pair + "×" + std::to_string(n);
+  EXPECT_EQ(double_201, 0) << "keys acknowledged 201 by both servers; answers (A/B):" << summary;
+  EXPECT_EQ(missing_201, 0) << "201s whose id or content is not the stored row; answers:" << summary;
+  EXPECT_EQ(rows_wrong, 0) << "keys without exactly one stored row; answers:" << summary;
+  EXPECT_EQ(other, 0) << "answers of the wrong kind; answers:" << summary;
+  std::cerr << "galera_test " << prefix << ": answers (A/B):" << summary << "\n";
+}
+
+TEST_F(GaleraTest, SameKeyOnTwoNodesAtOnceIsStoredAndAcknowledgedOnce) {
+  const std::string database = "minyi_galera_" + std::to_string(::getpid());
+  const std::vector<std::string> on1 = Global(1, database), on2 = Global(2, database);
+  std::vector<std::string> migrate = on1;
+  migrate.insert(migrate.end(), {"db", "migrate"});
+  const RunResult migrated = RunMinyi(migrate);
+  ASSERT_EQ(migrated.exit_code, 0) << migrated.err;
+  std::vector<std::string> create = on1;
+  create.insert(create.end(), {"apikey", "create", "--name", "partner", "--survey", "jiangsu-safety"});
+  const RunResult created = RunMinyi(create);
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  const std::string api_key = created.out.substr(0, created.out.find('\n'));
+
+  ServerProcess a(on1);
+  ASSERT_TRUE(a.started()) << a.log();
+  ServerProcess b(on2);
+  ASSERT_TRUE(b.started()) << b.log();
+
+  PostPairsAndCheck(*cluster_, database, a.port(), b.port(), api_key, "diff-", "1", "4");
+  PostPairsAndCheck(*cluster_, database, a.port(), b.port(), api_key, "same-", "2", "2");
+}
+
+}  // namespace
+}  // namespace minyi::testing
