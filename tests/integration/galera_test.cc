@@ -1,8 +1,9 @@
 // Two `minyi serve` on two nodes of a 3-node MariaDB Galera cluster (issue 15): the same
 // idempotency key posted to both at the same moment must be stored once and acknowledged (201) once.
 // The other answer is 200 (the same content: a duplicate), 409 (other content: a conflict) or 503
-// with Retry-After; never 500, and never a 201 whose id no row has. Label `cluster`; the cluster
-// (tests/support/galera_cluster.h, deploy/cluster/galera.sh) is started once for the binary.
+// with Retry-After; never 500, and never a 201 whose id no row has. And /readyz follows the node's
+// Galera state. Label `cluster`; the cluster (tests/support/galera_cluster.h, deploy/cluster/galera.sh)
+// is started once for the binary.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -222,6 +223,49 @@ TEST_F(GaleraTest, SameKeyOnTwoNodesAtOnceIsStoredAndAcknowledgedOnce) {
 
   PostPairsAndCheck(*cluster_, database, a.port(), b.port(), api_key, "diff-", "1", "4");
   PostPairsAndCheck(*cluster_, database, a.port(), b.port(), api_key, "same-", "2", "2");
+}
+
+// Polls GET `path` until it answers `status` or `seconds` pass; the last reply.
+WebReply WaitFor(int port, const std::string& path, int status, int seconds) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  for (;;) {
+    WebReply r = HttpCall(port, "GET", path);
+    if (r.status == status || std::chrono::steady_clock::now() > deadline) return r;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+// /readyz follows the node under its server: 503 with Retry-After while the node is desynced
+// (wsrep_local_state_comment Donor/Desynced) or killed, 200 once it is Synced again; /healthz stays
+// 200 while the node is only desynced.
+TEST_F(GaleraTest, ReadyzFollowsTheNodeState) {
+  const std::string database = "minyi_ready_" + std::to_string(::getpid());
+  std::vector<std::string> migrate = Global(1, database);
+  migrate.insert(migrate.end(), {"db", "migrate"});
+  const RunResult migrated = RunMinyi(migrate);
+  ASSERT_EQ(migrated.exit_code, 0) << migrated.err;
+  std::vector<std::string> on3 = Global(3, database);
+  on3.insert(on3.end(),
+             {"-D", "store.health_timeout_ms=1000", "-D", "store.mysql.connect_timeout_seconds=2"});
+  ServerProcess server(on3);
+  ASSERT_TRUE(server.started()) << server.log();
+  const int port = server.port();
+  EXPECT_EQ(WaitFor(port, "/readyz", 200, 20).status, 200);
+
+  ASSERT_TRUE(cluster_->Query(3, "SET GLOBAL wsrep_desync = ON").ok());
+  const WebReply desynced = WaitFor(port, "/readyz", 503, 20);
+  EXPECT_EQ(desynced.status, 503) << desynced.body;
+  EXPECT_FALSE(desynced.Header("Retry-After").empty());
+  EXPECT_EQ(HttpCall(port, "GET", "/healthz").status, 200);  // liveness: the store still answers
+  ASSERT_TRUE(cluster_->Query(3, "SET GLOBAL wsrep_desync = OFF").ok());
+  EXPECT_EQ(WaitFor(port, "/readyz", 200, 20).status, 200);
+
+  // A crashed node: unreachable store, then the node rejoins (GaleraCluster::Restart waits for Synced).
+  ASSERT_TRUE(cluster_->Kill(3).ok());
+  EXPECT_EQ(WaitFor(port, "/readyz", 503, 20).status, 503);
+  const Status restarted = cluster_->Restart(3);
+  ASSERT_TRUE(restarted.ok()) << restarted.ToString();
+  EXPECT_EQ(WaitFor(port, "/readyz", 200, 30).status, 200);
 }
 
 }  // namespace
