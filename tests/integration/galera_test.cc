@@ -203,18 +203,25 @@ void PostPairsAndCheck(testsupport::GaleraCluster& cluster, const std::string& d
   std::cerr << "galera_test " << prefix << ": answers (A/B):" << summary << "\n";
 }
 
-TEST_F(GaleraTest, SameKeyOnTwoNodesAtOnceIsStoredAndAcknowledgedOnce) {
-  const std::string database = "minyi_galera_" + std::to_string(::getpid());
-  const std::vector<std::string> on1 = Global(1, database), on2 = Global(2, database);
+// Migrates `database` through node 1 and creates an API key for the survey; "" on failure.
+std::string MigrateWithKey(const std::vector<std::string>& on1) {
   std::vector<std::string> migrate = on1;
   migrate.insert(migrate.end(), {"db", "migrate"});
   const RunResult migrated = RunMinyi(migrate);
-  ASSERT_EQ(migrated.exit_code, 0) << migrated.err;
+  EXPECT_EQ(migrated.exit_code, 0) << migrated.err;
   std::vector<std::string> create = on1;
   create.insert(create.end(), {"apikey", "create", "--name", "partner", "--survey", "jiangsu-safety"});
   const RunResult created = RunMinyi(create);
-  ASSERT_EQ(created.exit_code, 0) << created.err;
-  const std::string api_key = created.out.substr(0, created.out.find('\n'));
+  EXPECT_EQ(created.exit_code, 0) << created.err;
+  return migrated.exit_code == 0 && created.exit_code == 0 ? created.out.substr(0, created.out.find('\n'))
+                                                           : "";
+}
+
+TEST_F(GaleraTest, SameKeyOnTwoNodesAtOnceIsStoredAndAcknowledgedOnce) {
+  const std::string database = "minyi_galera_" + std::to_string(::getpid());
+  const std::vector<std::string> on1 = Global(1, database), on2 = Global(2, database);
+  const std::string api_key = MigrateWithKey(on1);
+  ASSERT_FALSE(api_key.empty());
 
   ServerProcess a(on1);
   ASSERT_TRUE(a.started()) << a.log();
@@ -223,6 +230,45 @@ TEST_F(GaleraTest, SameKeyOnTwoNodesAtOnceIsStoredAndAcknowledgedOnce) {
 
   PostPairsAndCheck(*cluster_, database, a.port(), b.port(), api_key, "diff-", "1", "4");
   PostPairsAndCheck(*cluster_, database, a.port(), b.port(), api_key, "same-", "2", "2");
+}
+
+// A node that refuses queries (error 1047, as while it is not ready; here wsrep_reject_queries) makes
+// the server on it answer posts 503 with Retry-After, never 500 nor 201; once the node takes queries
+// again the same keys are stored (201) and their replays are duplicates (200).
+TEST_F(GaleraTest, ANodeRefusingQueriesIsAnswered503AndRecovers) {
+  const std::string database = "minyi_refuse_" + std::to_string(::getpid());
+  const std::string api_key = MigrateWithKey(Global(1, database));
+  ASSERT_FALSE(api_key.empty());
+  ServerProcess server(Global(2, database));
+  ASSERT_TRUE(server.started()) << server.log();
+  auto post = [&](const std::string& idem) {
+    return HttpCall(server.port(), "POST", "/api/v1/responses", Body(idem, "3"),
+                    {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + api_key}});
+  };
+  ASSERT_EQ(post("refuse-warm").status, 201);  // also caches the API key
+
+  ASSERT_TRUE(cluster_->Query(2, "SET GLOBAL wsrep_reject_queries = ALL").ok());
+  std::map<int, int> refused;  // status -> count
+  for (int i = 0; i < 10; ++i) {
+    const WebReply r = post("refuse-" + std::to_string(i));
+    ++refused[r.status];
+    if (r.status == 503) EXPECT_FALSE(r.Header("Retry-After").empty());
+  }
+  const auto accepted = cluster_->Query(2, "SET GLOBAL wsrep_reject_queries = NONE");
+  ASSERT_TRUE(accepted.ok()) << accepted.status().ToString();
+  EXPECT_EQ(refused[503], 10) << "statuses while node 2 refused queries: 201×" << refused[201] << " 500×"
+                              << refused[500];
+  for (int i = 0; i < 10; ++i) {
+    // The pool's connections may have been dropped: a few 503s until it reconnects are fine.
+    WebReply r = post("refuse-" + std::to_string(i));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (r.status == 503 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      r = post("refuse-" + std::to_string(i));
+    }
+    EXPECT_EQ(r.status, 201) << r.body;
+    EXPECT_EQ(post("refuse-" + std::to_string(i)).status, 200);
+  }
 }
 
 // Polls GET `path` until it answers `status` or `seconds` pass; the last reply.
