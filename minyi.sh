@@ -38,6 +38,9 @@ APT_PACKAGES=(
   # figures (tests/golden/small_area).
   libeigen3-dev r-base-core r-cran-metafor
   mariadb-server mariadb-client
+  # The 3-node Galera cluster of the `cluster` tests (deploy/cluster/galera.sh): Galera, the mariabackup
+  # SST and its streamer.
+  galera-4 mariadb-backup socat
   # An independent reader of the .sav/.dta exports (exports_test reads them back with R's haven).
   r-cran-haven
   # Fuzzing (tests/fuzz): clang with libFuzzer and the sanitizer runtimes.

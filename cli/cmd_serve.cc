@@ -37,7 +37,21 @@ namespace minyi::cli {
 namespace {
 
 // /healthz answers within store.health_timeout_ms whatever the store does (sql/store_health.h).
+// /readyz (for a load balancer: take this server out) also answers 503 while the store's readiness
+// probe fails: a Galera node not Synced (StoreHealth::ClusterReady).
 void RegisterHealth(http::Router& router, sql::Store& store, sql::StoreHealth& health) {
+  router.Add("GET", "/readyz",
+             [&store, &health](http::Request&, http::Response& response, const http::PathParams&) {
+               const sql::StoreHealthReport report = health.Check();
+               if (!report.ok || !report.ready) {
+                 const std::string why = !report.ok ? "store unavailable" : "database node not ready";
+                 spdlog::debug("readiness: {}: {}", why, !report.ok ? report.problem : report.not_ready);
+                 response.set("Retry-After", "1");
+                 return http::SendJson(response, 503,
+                                       "{\"status\":\"" + why + "\",\"store\":\"" + store.Backend() + "\"}");
+               }
+               http::SendJson(response, 200, "{\"status\":\"ready\",\"store\":\"" + store.Backend() + "\"}");
+             });
   auto log_limit = std::make_shared<RepeatLimiter>();  // one warning per 10 s while the store is down
   router.Add("GET", "/healthz",
              [&store, &health, log_limit](http::Request&, http::Response& response, const http::PathParams&) {

@@ -14,7 +14,10 @@
 //   before COMMIT was sent) rolls the attempt back and, only when the caller declared the work
 //   Work::kIdempotent, runs it again with a bounded back-off; otherwise, or when the attempts are
 //   used up, it comes back as kUnavailable, which the HTTP layer answers 503 with Retry-After.
-//   Never retried: anything after COMMIT was sent (the outcome is unknown), and every other error.
+//   A deadlock answered to COMMIT itself is of the retryable class too: it is how Galera reports a
+//   certification failure, and the transaction was not committed (sql/mysql_internal.h, Commit).
+//   Never retried: a connection lost after COMMIT was sent (the outcome is unknown: on one MariaDB
+//   server the commit may have happened), and every other error.
 #pragma once
 
 #include <chrono>

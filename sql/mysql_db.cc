@@ -138,8 +138,7 @@ class MysqlDb final : public db::Db {
       code = tx.error_code();
       if (s.ok()) {
         commit_sent = true;
-        pc->Commit();
-        pc->conn->setAutoCommit(true);
+        Commit(*pc);
       }
     } catch (const ::sql::SQLException& e) {
       code = e.getErrorCode();

@@ -203,9 +203,7 @@ Status MysqlStore::StoreRevisions(const std::vector<Response>& batch, std::strin
       MINYI_RETURN_IF_ERROR(AppendAnalysisRows(pc, one, appended));
       out[i].response_id = appended[0].response_id;
     }
-    pc.commit_sent = true;
-    pc.Commit();
-    pc.conn->setAutoCommit(true);
+    Commit(pc);
     return Status::Ok();
   });
   if (!s.ok()) return s;
@@ -226,9 +224,7 @@ Result<WithdrawOutcome> MysqlStore::Withdraw(Channel channel, std::string_view s
       if (!one.ok()) return one.status();
       outcomes.push_back(*one);
     }
-    pc.commit_sent = true;
-    pc.Commit();
-    pc.conn->setAutoCommit(true);
+    Commit(pc);
     return Status::Ok();
   });
   if (!s.ok()) return s;

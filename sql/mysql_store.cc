@@ -280,9 +280,13 @@ std::unordered_map<std::string, std::pair<std::int64_t, std::string>> LookUpRefs
                                    const std::string& head, const char* row, std::size_t n) {
   auto it = cache.find(n);
   if (it != cache.end()) return *it->second;
+  // Prepare before making the slot: a prepare that throws (on Galera, any statement of a transaction
+  // another node's write aborted fails with 1213) left an empty slot, and the retry on the same
+  // connection dereferenced it (minyi crashed in galera_test's batched case).
+  std::unique_ptr<::sql::PreparedStatement> prepared(pc.conn->prepareStatement(head + Placeholders(n, row)));
   if (cache.size() >= 8) cache.clear();
   auto& slot = cache[n];
-  slot.reset(pc.conn->prepareStatement(head + Placeholders(n, row)));
+  slot = std::move(prepared);
   return *slot;
 }
 
@@ -462,9 +466,7 @@ Status MysqlStore::AppendHashed(const std::vector<Response>& batch, const std::v
     }
     if (!batched) MINYI_RETURN_IF_ERROR(AppendPerRow(pc, batch, hashes, order, out));
     MINYI_RETURN_IF_ERROR(AppendAnalysisRows(pc, batch, out));
-    pc.commit_sent = true;
-    pc.Commit();
-    pc.conn->setAutoCommit(true);
+    Commit(pc);
     return Status::Ok();
   });
   if (!s.ok()) return s;
@@ -620,9 +622,7 @@ Status MysqlStore::UpsertPopulation(const std::vector<PopulationCell>& cells) {
       ps->setDouble(5, c.population);
       ps->executeUpdate();
     }
-    pc.commit_sent = true;
-    pc.Commit();
-    pc.conn->setAutoCommit(true);
+    Commit(pc);
     return Status::Ok();
   });
 }
@@ -695,9 +695,7 @@ Status MysqlStore::WriteIndexRows(const std::vector<IndexRow>& rows) {
       ps->setInt64(30, r.computed_at_ms);
       ps->executeUpdate();
     }
-    pc.commit_sent = true;
-    pc.Commit();
-    pc.conn->setAutoCommit(true);
+    Commit(pc);
     return Status::Ok();
   });
 }

@@ -46,9 +46,7 @@ Status MysqlStore::AddInvitationTokens(const std::vector<InvitationToken>& token
         return Status::Conflict("invitation token already exists");  // Run rolls back
       }
     }
-    pc.commit_sent = true;
-    pc.Commit();
-    pc.conn->setAutoCommit(true);
+    Commit(pc);
     return Status::Ok();
   });
   return s;

@@ -3,6 +3,7 @@
 #include <exception>
 #include <utility>
 
+#include "sql/db.h"
 #include "sql/store.h"
 
 namespace minyi::sql {
@@ -14,7 +15,41 @@ StoreHealth::Probes StoreHealth::ForStore(Store& store, std::function<bool()> wr
   p.write = [&store] { return store.SetMeta("health.write_probe", FormatTimestampUtc(NowMillis())); };
   p.writes_failing = std::move(writes_failing);
   p.failed_writes = std::move(failed_writes);
+  p.ready = [&store] { return ClusterReady(store.SqlDb()); };
   return p;
+}
+
+Status StoreHealth::ClusterReady(db::Db& db) {
+  if (db.dialect() != db::Dialect::kMysql) return Status::Ok();
+  std::string ready, state;
+  bool galera = false;
+  // SHOW STATUS answers also on a node that refuses queries with 1047 (not ready, non-primary).
+  MINYI_RETURN_IF_ERROR(
+      db.InTransaction("cluster readiness", db::Work::kIdempotent, [&](db::Tx& tx) -> Status {
+        auto rows = tx.Query(
+            "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_ready', 'wsrep_local_state_comment', "
+            "'wsrep_on')",
+            {});
+        if (!rows.ok()) return rows.status();
+        galera = false;
+        for (const db::Row& row : *rows) {
+          const std::string name = row.Text(0);
+          if (name == "wsrep_ready") {
+            ready = row.Text(1);
+            galera = true;
+          } else if (name == "wsrep_local_state_comment") {
+            state = row.Text(1);
+          }
+        }
+        return Status::Ok();
+      }));
+  // Without the Galera provider loaded the server reports no wsrep_ready: a single server.
+  if (!galera) return Status::Ok();
+  if (ready != "ON" || state != "Synced") {
+    return Status::Unavailable("galera node not ready: wsrep_ready=" + ready +
+                               ", wsrep_local_state_comment=" + state);
+  }
+  return Status::Ok();
 }
 
 StoreHealth::StoreHealth(Probes probes, std::chrono::milliseconds timeout)
@@ -74,7 +109,13 @@ StoreHealthReport StoreHealth::RunProbes() {
     } else {
       probe_ok_ = false;
     }
-    return {true, version.value(), ""};
+    StoreHealthReport report{true, version.value(), "", true, ""};
+    if (probes_.ready) {
+      const Status ready = probes_.ready();
+      report.ready = ready.ok();
+      if (!ready.ok()) report.not_ready = ready.ToString();
+    }
+    return report;
   } catch (const std::exception& e) {
     return {false, 0, std::string("store check threw: ") + e.what()};
   }

@@ -11,6 +11,8 @@
 // a cheap write (meta key "health.write_probe") and reports unavailable until a write succeeds again;
 // after a write probe succeeded it writes again only once another write failed (Probes::failed_writes).
 //
+// With a `ready` probe, a check whose read succeeded also runs it (serve's /readyz; /healthz ignores it).
+//
 // Thread-safe. The probes run on the checker thread; the destructor waits for a probe in flight
 // (bounded by the store's own timeouts), so destroy this before the store.
 #pragma once
@@ -28,11 +30,18 @@
 namespace minyi::sql {
 
 class Store;
+namespace db {
+class Db;
+}  // namespace db
 
 struct StoreHealthReport {
   bool ok = false;
   int schema_version = 0;  // when ok
   std::string problem;     // when not ok: why, for the log (no secrets: store messages only)
+  // Readiness (serve's /readyz), when ok: the `ready` probe passed (a Galera node Synced, or no
+  // cluster). not_ready says why not.
+  bool ready = false;
+  std::string not_ready;
 };
 
 class StoreHealth {
@@ -46,7 +55,15 @@ class StoreHealth {
     // (a balancer polls /healthz every second or so) ate, on a disk just given a little space back, the
     // space the writers needed.
     std::function<std::uint64_t()> failed_writes;
+    // Whether the database takes traffic beyond answering reads (ClusterReady); may be empty (ready).
+    std::function<Status()> ready;
   };
+
+  // The readiness probe of a MySQL-protocol store: on a MariaDB Galera node, kUnavailable unless
+  // wsrep_ready is ON and wsrep_local_state_comment is Synced (a joining, donor/desynced or
+  // non-primary node would serve stale reads or refuse writes); OK on a server without wsrep and on
+  // SQLite.
+  static Status ClusterReady(db::Db& db);
 
   // The probes of a real store: SchemaVersion(), SetMeta("health.write_probe", <now>).
   static Probes ForStore(Store& store, std::function<bool()> writes_failing,

@@ -45,6 +45,7 @@ const std::vector<Policy> kPolicies = {
     // allows no address of the test's, so every identity must be refused.
     {"GET", "/metrics", Access::kCredential},
     {"GET", "/healthz", Access::kPublic},
+    {"GET", "/readyz", Access::kPublic},
     {"POST", "/api/v1/responses", Access::kCredential},
     {"POST", "/api/v1/responses:batch", Access::kCredential},
     {"GET", "/s/{survey}", Access::kPublic},

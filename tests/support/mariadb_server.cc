@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -22,6 +23,18 @@ namespace minyi::testsupport {
 namespace {
 
 namespace fs = std::filesystem;
+
+std::string Tail(const std::string& path, std::size_t max_chars = 2000) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string text = ss.str();
+  return text.size() > max_chars ? text.substr(text.size() - max_chars) : text;
+}
+
+std::atomic<int> g_database_counter{0};
+
+}  // namespace
 
 // Looks a program up on PATH and in the sbin directories (mariadbd lives in /usr/sbin, which a
 // test runner's PATH may lack).
@@ -42,17 +55,12 @@ std::string FindProgram(const std::string& name) {
   return "";
 }
 
-struct Outcome {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-// Runs a program to completion, capturing its output.
 Result<Outcome> RunProgram(const std::string& program, const std::vector<std::string>& args,
-                           const Poco::Process::Env& env = {}) {
+                           const std::map<std::string, std::string>& env) {
   try {
     Poco::Pipe out;
-    Poco::ProcessHandle handle = Poco::Process::launch(program, args, ".", nullptr, &out, &out, env);
+    Poco::Process::Env penv(env.begin(), env.end());
+    Poco::ProcessHandle handle = Poco::Process::launch(program, args, ".", nullptr, &out, &out, penv);
     Poco::PipeInputStream stream(out);
     Outcome outcome;
     Poco::StreamCopier::copyToString(stream, outcome.output);
@@ -63,17 +71,19 @@ Result<Outcome> RunProgram(const std::string& program, const std::vector<std::st
   }
 }
 
-std::string Tail(const std::string& path, std::size_t max_chars = 2000) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string text = ss.str();
-  return text.size() > max_chars ? text.substr(text.size() - max_chars) : text;
+Result<std::string> QuerySocket(const std::string& socket, const std::string& user,
+                                const std::string& password, const std::string& sql) {
+  const std::string client = FindProgram("mariadb");
+  if (client.empty()) return Status::NotFound("the mariadb client is not installed (package mariadb-client)");
+  std::map<std::string, std::string> env;
+  if (!password.empty()) env["MYSQL_PWD"] = password;  // not on the command line, where ps shows it
+  auto run = RunProgram(
+      client, {"--no-defaults", "--socket=" + socket, "--user=" + user, "-N", "-B", "-e", sql}, env);
+  if (!run.ok()) return run.status();
+  if (run->exit_code != 0)
+    return Status::Unavailable("mariadb client failed: " + run->output.substr(0, 2000));
+  return run->output;
 }
-
-std::atomic<int> g_database_counter{0};
-
-}  // namespace
 
 // The server process, kept out of the header so it need not include Poco.
 struct ServerProcess {
@@ -209,14 +219,7 @@ std::string MariaDbServer::UniqueDatabaseName() {
 }
 
 Result<std::string> MariaDbServer::Query(const std::string& sql) const {
-  const std::string client = FindProgram("mariadb");
-  if (client.empty()) return Status::NotFound("the mariadb client is not installed (package mariadb-client)");
-  Poco::Process::Env env;
-  if (!password_.empty()) env["MYSQL_PWD"] = password_;  // not on the command line, where ps shows it
-  auto run = RunProgram(client, {"--no-defaults", "--socket=" + socket_, "--user=" + user_, "-N", "-B", "-e", sql}, env);
-  if (!run.ok()) return run.status();
-  if (run->exit_code != 0) return Status::Unavailable("mariadb client failed: " + run->output.substr(0, 2000));
-  return run->output;
+  return QuerySocket(socket_, user_, password_, sql);
 }
 
 }  // namespace minyi::testsupport

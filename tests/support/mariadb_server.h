@@ -8,12 +8,28 @@
 // Not thread-safe to start; the accessors are safe to share once started.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 
 namespace minyi::testsupport {
+
+// Helpers shared with tests/support/galera_cluster.cc.
+// Looks a program up on PATH and in the sbin directories; "" when not found.
+std::string FindProgram(const std::string& name);
+struct Outcome {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+// Runs a program to completion, capturing its output; `env` is added to the environment.
+Result<Outcome> RunProgram(const std::string& program, const std::vector<std::string>& args,
+                           const std::map<std::string, std::string>& env = {});
+// Runs SQL through the `mariadb` command-line client on `socket` (tab-separated output, no headers).
+Result<std::string> QuerySocket(const std::string& socket, const std::string& user,
+                                const std::string& password, const std::string& sql);
 
 struct ServerProcess;  // the running mariadbd (a Poco::ProcessHandle), defined in the .cc
 
