@@ -279,15 +279,13 @@ std::unordered_map<std::string, std::pair<std::int64_t, std::string>> LookUpRefs
 ::sql::PreparedStatement& MultiRow(PooledConn& pc, std::map<std::size_t, std::unique_ptr<::sql::PreparedStatement>>& cache,
                                    const std::string& head, const char* row, std::size_t n) {
   auto it = cache.find(n);
-  if (it != cache.end()) return *it->second;
-  // Prepare before making the slot: a prepare that throws (on Galera, any statement of a transaction
-  // another node's write aborted fails with 1213) left an empty slot, and the retry on the same
-  // connection dereferenced it (minyi crashed in galera_test's batched case).
-  std::unique_ptr<::sql::PreparedStatement> prepared(pc.conn->prepareStatement(head + Placeholders(n, row)));
-  if (cache.size() >= 8) cache.clear();
-  auto& slot = cache[n];
-  slot = std::move(prepared);
-  return *slot;
+  if (it != cache.end() && it->second) return *it->second;
+  if (it == cache.end() && cache.size() >= 8) cache.clear();
+  // Through PooledConn::Prepared, which fills an empty slot: a prepare that throws (on Galera, any
+  // statement of a transaction another node's write aborted fails with 1213) leaves the slot empty,
+  // and the retry prepares again. MultiRow used to return an empty slot it had made before a failed
+  // prepare, and the retry dereferenced it (minyi crashed in galera_test's batched case).
+  return pc.Prepared(cache[n], head + Placeholders(n, row));
 }
 
 // The fast path, a few round trips per batch: read which refs exist, insert the new ones with
