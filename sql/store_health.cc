@@ -7,6 +7,16 @@
 #include "sql/store.h"
 
 namespace minyi::sql {
+namespace {
+
+// A failed check: neither healthy nor ready.
+StoreHealthReport Unhealthy(std::string problem) {
+  StoreHealthReport report;
+  report.problem = std::move(problem);
+  return report;
+}
+
+}  // namespace
 
 StoreHealth::Probes StoreHealth::ForStore(Store& store, std::function<bool()> writes_failing,
                                           std::function<std::uint64_t()> failed_writes) {
@@ -74,7 +84,7 @@ StoreHealthReport StoreHealth::Check() {
   const std::uint64_t ticket = requested_ > finished_ ? requested_ : ++requested_;
   requested_cv_.notify_one();
   if (!finished_cv_.wait_until(lock, deadline, [&] { return finished_ >= ticket; })) {
-    return {false, 0, "the store did not answer within " + std::to_string(timeout_.count()) + " ms"};
+    return Unhealthy("the store did not answer within " + std::to_string(timeout_.count()) + " ms");
   }
   return last_;
 }
@@ -97,13 +107,13 @@ void StoreHealth::Loop() {
 StoreHealthReport StoreHealth::RunProbes() {
   try {
     Result<int> version = probes_.read();
-    if (!version.ok()) return {false, 0, version.status().ToString()};
+    if (!version.ok()) return Unhealthy(version.status().ToString());
     if (probes_.writes_failing && probes_.writes_failing()) {
       const std::uint64_t failed = probes_.failed_writes ? probes_.failed_writes() : 0;
       if (!(probe_ok_ && probes_.failed_writes && failed == probe_ok_at_)) {
         const Status written = probes_.write();
         probe_ok_ = written.ok();
-        if (!written.ok()) return {false, 0, "writes are failing: " + written.ToString()};
+        if (!written.ok()) return Unhealthy("writes are failing: " + written.ToString());
         probe_ok_at_ = failed;
       }
     } else {
@@ -117,7 +127,7 @@ StoreHealthReport StoreHealth::RunProbes() {
     }
     return report;
   } catch (const std::exception& e) {
-    return {false, 0, std::string("store check threw: ") + e.what()};
+    return Unhealthy(std::string("store check threw: ") + e.what());
   }
 }
 

@@ -289,7 +289,9 @@ TEST_F(GaleraTest, ANodeRefusingQueriesIsAnswered503AndRecovers) {
   for (int i = 0; i < 10; ++i) {
     const WebReply r = post("refuse-" + std::to_string(i));
     ++refused[r.status];
-    if (r.status == 503) EXPECT_FALSE(r.Header("Retry-After").empty());
+    if (r.status == 503) {
+      EXPECT_FALSE(r.Header("Retry-After").empty());
+    }
   }
   const auto accepted = cluster_->Query(2, "SET GLOBAL wsrep_reject_queries = NONE");
   ASSERT_TRUE(accepted.ok()) << accepted.status().ToString();
