@@ -39,8 +39,8 @@ APT_PACKAGES=(
   libeigen3-dev r-base-core r-cran-metafor
   mariadb-server mariadb-client
   # The 3-node Galera cluster of the `cluster` tests (deploy/cluster/galera.sh): Galera, the mariabackup
-  # SST and its streamer.
-  galera-4 mariadb-backup socat
+  # SST and its streamer; HAProxy in front of the nodes and of the servers (deploy/cluster/cluster.sh).
+  galera-4 mariadb-backup socat haproxy
   # An independent reader of the .sav/.dta exports (exports_test reads them back with R's haven).
   r-cran-haven
   # Fuzzing (tests/fuzz): clang with libFuzzer and the sanitizer runtimes.
