@@ -8,13 +8,17 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -28,7 +32,7 @@ namespace minyi::testing {
 namespace {
 
 // How many keys each case posts to both servers at once (the issue measured 100).
-constexpr int kKeys = 100;
+constexpr std::size_t kKeys = 100;
 
 std::string Body(const std::string& idem, const std::string& security) {
   return R"({"survey":"jiangsu-safety","period":2025,"town":"320812007","idempotency_key":")" + idem +
@@ -46,13 +50,14 @@ long long IdOf(const std::string& body) {
   }
 }
 
-// Releases two threads at the same moment, once per round.
+// Releases `parties` threads at the same moment, once per round.
 class Barrier {
  public:
+  explicit Barrier(int parties = 2) : parties_(parties) {}
   void Arrive() {
     std::unique_lock<std::mutex> lock(mu_);
     const int round = round_;
-    if (++waiting_ == 2) {
+    if (++waiting_ == parties_) {
       waiting_ = 0;
       ++round_;
       cv_.notify_all();
@@ -62,6 +67,7 @@ class Barrier {
   }
 
  private:
+  const int parties_;
   std::mutex mu_;
   std::condition_variable cv_;
   int waiting_ = 0;
@@ -124,10 +130,10 @@ struct Answer {
 
 // The answers of a responses:batch reply {"results":[{"index":0,"status":201,"body":{"id":7,...}},...]},
 // by item; the reply's Retry-After goes to every item.
-std::vector<Answer> BatchAnswers(const WebReply& r, int n) {
+std::vector<Answer> BatchAnswers(const WebReply& r, std::size_t n) {
   std::vector<Answer> out(n, Answer{r.status, -1, r.Header("Retry-After"), r.body});
   if (r.status != 200) return out;
-  for (int j = 0; j < n; ++j) {
+  for (std::size_t j = 0; j < n; ++j) {
     const std::string head = "{\"index\":" + std::to_string(j) + ",\"status\":";
     const auto at = r.body.find(head);
     if (at == std::string::npos) continue;
@@ -141,51 +147,19 @@ std::vector<Answer> BatchAnswers(const WebReply& r, int n) {
   return out;
 }
 
-// Posts kKeys keys to both servers at the same moment (server A with `security_a`, B with
-// `security_b`), one key per request (`batch` 1) or `batch` keys per responses:batch request (the
-// store's batched append: its read before the insert may miss the other node's row), and checks
-// every rule of the header comment against the database.
-void PostPairsAndCheck(testsupport::GaleraCluster& cluster, const std::string& database, int port_a,
-                       int port_b, const std::string& api_key, const std::string& prefix,
-                       const std::string& security_a, const std::string& security_b, int batch = 1) {
-  std::vector<Answer> a(kKeys), b(kKeys);
-  Barrier barrier;
-  auto poster = [&](int port, const std::string& security, std::vector<Answer>& out) {
-    const std::map<std::string, std::string> headers = {{"Content-Type", "application/json"},
-                                                        {"Authorization", "Bearer " + api_key}};
-    for (int first = 0; first < kKeys; first += batch) {
-      if (batch == 1) {
-        barrier.Arrive();
-        const WebReply r = HttpCall(port, "POST", "/api/v1/responses",
-                                    Body(prefix + std::to_string(first), security), headers);
-        out[first] = {r.status, IdOf(r.body), r.Header("Retry-After"), r.body};
-        continue;
-      }
-      const int n = std::min(batch, kKeys - first);
-      std::string body = "{\"responses\":[";
-      for (int j = 0; j < n; ++j)
-        body += (j > 0 ? "," : "") + Body(prefix + std::to_string(first + j), security);
-      body += "]}";
-      barrier.Arrive();
-      const std::vector<Answer> answers =
-          BatchAnswers(HttpCall(port, "POST", "/api/v1/responses:batch", body, headers), n);
-      for (int j = 0; j < n; ++j) out[first + j] = answers[j];
-    }
-  };
-  std::thread ta(poster, port_a, security_a, std::ref(a));
-  std::thread tb(poster, port_b, security_b, std::ref(b));
-  ta.join();
-  tb.join();
-
-  // Every node's view, after waiting for what the cluster has committed (wsrep_sync_wait).
-  auto stored =
+// The stored responses whose idempotency key starts with `prefix`, by key: (id, security answer) of
+// each row. Every node's view, after waiting for what the cluster has committed (wsrep_sync_wait).
+using StoredRows = std::map<std::string, std::vector<std::pair<long long, std::string>>>;
+Result<StoredRows> StoredByKey(const testsupport::GaleraCluster& cluster, const std::string& database,
+                               const std::string& prefix) {
+  const auto stored =
       cluster.Query(3, "SET SESSION wsrep_sync_wait = 1; SELECT r.source_ref, r.id, a.value FROM " +
                            database + ".responses r JOIN " + database +
                            ".response_answers a ON a.response_id = r.id AND a.question_code = 'security'"
                            " WHERE r.source_ref LIKE 'api:%:" +
                            prefix + "%'");
-  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
-  std::map<std::string, std::vector<std::pair<long long, std::string>>> rows;  // idem -> (id, security)
+  if (!stored.ok()) return stored.status();
+  StoredRows rows;
   std::istringstream lines(*stored);
   for (std::string line; std::getline(lines, line);) {
     std::istringstream fields(line);
@@ -195,11 +169,53 @@ void PostPairsAndCheck(testsupport::GaleraCluster& cluster, const std::string& d
     std::getline(fields, value, '\t');
     rows[ref.substr(ref.rfind(':') + 1)].push_back({std::stoll(id), value});
   }
+  return rows;
+}
+
+// Posts kKeys keys to both servers at the same moment (server A with `security_a`, B with
+// `security_b`), one key per request (`batch` 1) or `batch` keys per responses:batch request (the
+// store's batched append: its read before the insert may miss the other node's row), and checks
+// every rule of the header comment against the database.
+void PostPairsAndCheck(testsupport::GaleraCluster& cluster, const std::string& database, int port_a,
+                       int port_b, const std::string& api_key, const std::string& prefix,
+                       const std::string& security_a, const std::string& security_b, std::size_t batch = 1) {
+  std::vector<Answer> a(kKeys), b(kKeys);
+  Barrier barrier;
+  auto poster = [&](int port, const std::string& security, std::vector<Answer>& out) {
+    const std::map<std::string, std::string> headers = {{"Content-Type", "application/json"},
+                                                        {"Authorization", "Bearer " + api_key}};
+    for (std::size_t first = 0; first < kKeys; first += batch) {
+      if (batch == 1) {
+        barrier.Arrive();
+        const WebReply r = HttpCall(port, "POST", "/api/v1/responses",
+                                    Body(prefix + std::to_string(first), security), headers);
+        out[first] = {r.status, IdOf(r.body), r.Header("Retry-After"), r.body};
+        continue;
+      }
+      const std::size_t n = std::min(batch, kKeys - first);
+      std::string body = "{\"responses\":[";
+      for (std::size_t j = 0; j < n; ++j)
+        body += (j > 0 ? "," : "") + Body(prefix + std::to_string(first + j), security);
+      body += "]}";
+      barrier.Arrive();
+      const std::vector<Answer> answers =
+          BatchAnswers(HttpCall(port, "POST", "/api/v1/responses:batch", body, headers), n);
+      for (std::size_t j = 0; j < n; ++j) out[first + j] = answers[j];
+    }
+  };
+  std::thread ta(poster, port_a, security_a, std::ref(a));
+  std::thread tb(poster, port_b, security_b, std::ref(b));
+  ta.join();
+  tb.join();
+
+  auto stored = StoredByKey(cluster, database, prefix);
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  StoredRows& rows = *stored;
 
   const bool same = security_a == security_b;
   std::map<std::string, int> pairs;  // "201/409" -> count, for the failure message
   int double_201 = 0, missing_201 = 0, other = 0, rows_wrong = 0;
-  for (int i = 0; i < kKeys; ++i) {
+  for (std::size_t i = 0; i < kKeys; ++i) {
     const std::string idem = prefix + std::to_string(i);
     ++pairs[std::to_string(a[i].status) + "/" + std::to_string(b[i].status)];
     const auto& row = rows[idem];
@@ -310,6 +326,74 @@ TEST_F(GaleraTest, ANodeRefusingQueriesIsAnswered503AndRecovers) {
   }
 }
 
+// One invitation token submitted to three servers on the three nodes at the same moment (each with its
+// own idempotency key, as three devices of one resident would): one response is stored and
+// acknowledged 201, the two others are told it was already used (200, the stored id), never 500.
+TEST_F(GaleraTest, OneInvitationTokenOnThreeNodesAtOnceStoresOneResponse) {
+  constexpr std::size_t kTokens = 20;
+  const std::string database = "minyi_token_" + std::to_string(::getpid());
+  const std::string api_key = MigrateWithKey(Global(1, database));
+  ASSERT_FALSE(api_key.empty());
+  TempDir dir;
+  std::vector<std::string> create = Global(1, database);
+  create.insert(create.end(),
+                {"invite", "create", "--survey", "jiangsu-safety", "--count", std::to_string(kTokens),
+                 "--town", "320812007", "--out", dir.File("tokens.csv")});
+  const RunResult created = RunMinyi(create);
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  std::vector<std::string> tokens;
+  std::ifstream csv(dir.File("tokens.csv"));
+  std::string line;
+  std::getline(csv, line);  // header
+  while (std::getline(csv, line)) tokens.push_back(line.substr(0, line.find(',')));
+  ASSERT_EQ(tokens.size(), kTokens);
+
+  std::vector<std::unique_ptr<ServerProcess>> servers;
+  for (int node = 1; node <= 3; ++node) {
+    servers.push_back(std::make_unique<ServerProcess>(Global(node, database)));
+    ASSERT_TRUE(servers.back()->started()) << servers.back()->log();
+  }
+  std::vector<std::array<Answer, 3>> answers(kTokens);
+  Barrier barrier(3);  // the three servers' posts of one token leave at the same moment
+  auto poster = [&](std::size_t s) {
+    for (std::size_t t = 0; t < kTokens; ++t) {
+      barrier.Arrive();
+      const std::string body = R"({"survey":"jiangsu-safety","period":2025,"token":")" + tokens[t] +
+                               R"(","idempotency_key":"tok-)" + std::to_string(t) + "-" + std::to_string(s) +
+                               R"(","answers":{"security":"2","grid":"1"}})";
+      const WebReply r =
+          HttpCall(servers[s]->port(), "POST", "/api/v1/responses", body,
+                   {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + api_key}});
+      answers[t][s] = {r.status, IdOf(r.body), r.Header("Retry-After"), r.body};
+    }
+  };
+  std::vector<std::thread> threads;
+  for (std::size_t s = 0; s < 3; ++s) threads.emplace_back(poster, s);
+  for (auto& t : threads) t.join();
+
+  const auto stored = cluster_->Query(
+      2, "SET SESSION wsrep_sync_wait = 1; SELECT id FROM " + database + ".responses WHERE channel = 'web'");
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  std::set<long long> ids;
+  std::istringstream rows(*stored);
+  for (std::string id; std::getline(rows, id);) ids.insert(std::stoll(id));
+  EXPECT_EQ(ids.size(), kTokens) << "responses stored for " << kTokens << " tokens";
+  for (std::size_t t = 0; t < kTokens; ++t) {
+    int created_here = 0;
+    for (std::size_t s = 0; s < 3; ++s) {
+      const Answer& a = answers[t][s];
+      if (a.status == 201) ++created_here;
+      EXPECT_TRUE(a.status == 201 || a.status == 200 || (a.status == 503 && !a.retry_after.empty()))
+          << "token " << t << " on server " << s + 1 << ": " << a.status << " " << a.body;
+      if (a.status == 201 || a.status == 200) {
+        EXPECT_EQ(ids.count(a.id), 1u)
+            << "token " << t << " answered with id " << a.id << ", which no row has";
+      }
+    }
+    EXPECT_EQ(created_here, 1) << "token " << t << " acknowledged 201 by " << created_here << " servers";
+  }
+}
+
 // Polls GET `path` until it answers `status` or `seconds` pass; the last reply.
 WebReply WaitFor(int port, const std::string& path, int status, int seconds) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
@@ -351,6 +435,213 @@ TEST_F(GaleraTest, ReadyzFollowsTheNodeState) {
   const Status restarted = cluster_->Restart(3);
   ASSERT_TRUE(restarted.ok()) << restarted.ToString();
   EXPECT_EQ(WaitFor(port, "/readyz", 200, 30).status, 200);
+}
+
+// HAProxy's view of one server: the status column (18th) of /stats;csv for proxy/server ("UP", "DOWN").
+std::string ProxyState(int stats_port, const std::string& proxy, const std::string& server) {
+  std::istringstream lines(HttpCall(stats_port, "GET", "/stats;csv").body);
+  for (std::string line; std::getline(lines, line);) {
+    std::vector<std::string> fields;
+    std::istringstream cells(line);
+    for (std::string cell; std::getline(cells, cell, ',');) fields.push_back(cell);
+    if (fields.size() > 17 && fields[0] == proxy && fields[1] == server) return fields[17];
+  }
+  return "";
+}
+
+bool WaitProxyState(int stats_port, const std::string& proxy, const std::string& server,
+                    const std::string& want, int seconds) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (ProxyState(stats_port, proxy, server) != want) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return true;
+}
+
+// Clients posting unique idempotency keys through the proxy, as a partner system would: each key is
+// repeated (same key, same content) until it is acknowledged (201, or 200 for a replay of what an
+// earlier, unanswered attempt stored) or a minute has passed; a connection refused or cut, 502, 503
+// and 504 mean "repeat later". What each key's last answer was is kept for the checks.
+class ProxyLoad {
+ public:
+  struct Key {
+    std::string idem;
+    std::string security;
+    int status = 0;
+    long long id = -1;
+    int attempts = 0;
+  };
+
+  ProxyLoad(int port, std::string api_key, std::string prefix, int clients)
+      : port_(port), api_key_(std::move(api_key)), prefix_(std::move(prefix)) {
+    for (int c = 0; c < clients; ++c) threads_.emplace_back([this, c] { Run(c); });
+  }
+  ~ProxyLoad() { Stop(); }
+
+  void Stop() {
+    stop_ = true;
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+  }
+  int acknowledged() const { return acknowledged_; }
+  // Waits until `more` keys beyond the count at the call are acknowledged; false after `seconds`.
+  bool WaitForMore(int more, int seconds) const {
+    const int target = acknowledged_ + more;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    while (acknowledged_ < target) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return true;
+  }
+  std::vector<Key> keys() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return keys_;
+  }
+
+ private:
+  void Run(int client) {
+    const std::map<std::string, std::string> headers = {{"Content-Type", "application/json"},
+                                                        {"Authorization", "Bearer " + api_key_}};
+    for (int n = 0; !stop_; ++n) {
+      Key key{prefix_ + std::to_string(client) + "-" + std::to_string(n), std::to_string(1 + n % 4)};
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+      for (;;) {
+        const WebReply r =
+            HttpCall(port_, "POST", "/api/v1/responses", Body(key.idem, key.security), headers);
+        ++key.attempts;
+        key.status = r.status;
+        key.id = IdOf(r.body);
+        const bool retry = r.status == 0 || r.status == 502 || r.status == 503 || r.status == 504;
+        if (!retry || std::chrono::steady_clock::now() > give_up) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      if (key.status == 201 || key.status == 200) ++acknowledged_;
+      std::lock_guard<std::mutex> lock(mu_);
+      keys_.push_back(std::move(key));
+    }
+  }
+
+  const int port_;
+  const std::string api_key_;
+  const std::string prefix_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> acknowledged_{0};
+  mutable std::mutex mu_;
+  std::vector<Key> keys_;
+  std::vector<std::thread> threads_;
+};
+
+// The cluster layout of issue 15 (deploy/cluster/cluster.sh): three servers behind HAProxy (HTTP,
+// /readyz-checked), writing through HAProxy (TCP, one Galera node at a time). Under steady load
+// through the proxy, in turn: one server killed (kill -9) and started again; the writer node killed
+// and rejoined (IST); every server restarted one after the other (SIGTERM, rolling). Then every
+// acknowledged key is stored exactly once with the acknowledged id and content, every key was
+// acknowledged in the end (repeated by its client across the failures), and replays answer 200.
+TEST_F(GaleraTest, ThroughHAProxyEveryAcknowledgedResponseSurvivesKillsAndARollingRestart) {
+  const std::string database = "minyi_proxy_" + std::to_string(::getpid());
+  std::vector<int> ports;
+  for (int i = 0; i < 3; ++i) ports.push_back(cluster_->FreePort());
+  ASSERT_NE(ports.back(), 0);
+  const auto proxy = cluster_->StartHAProxy(ports);
+  ASSERT_TRUE(proxy.ok()) << proxy.status().ToString();
+  ASSERT_TRUE(WaitProxyState(proxy->stats_port, "galera", "n1", "UP", 20))
+      << ProxyState(proxy->stats_port, "galera", "n1");
+
+  // Every server (and the migration) reaches the database only through the proxy's MySQL front.
+  std::vector<std::string> global = Global(1, database);
+  global.insert(global.end(),
+                {"-D", "store.mysql.socket=", "-D", "store.mysql.host=127.0.0.1", "-D",
+                 "store.mysql.port=" + std::to_string(proxy->mysql_port), "-D",
+                 std::string("store.mysql.user=") + cluster_->kProxyUser, "-D",
+                 std::string("store.mysql.password=") + cluster_->kProxyPassword, "-D",
+                 "store.mysql.connect_timeout_seconds=2", "-D", "store.mysql.read_timeout_seconds=10", "-D",
+                 "store.mysql.write_timeout_seconds=10", "-D", "store.health_timeout_ms=1000"});
+  const std::string api_key = MigrateWithKey(global);
+  ASSERT_FALSE(api_key.empty());
+  std::vector<std::unique_ptr<ServerProcess>> servers(3);
+  auto start = [&](std::size_t i) {
+    servers[i] = std::make_unique<ServerProcess>(global, ports[i]);
+    ASSERT_TRUE(servers[i]->started()) << servers[i]->log();
+    ASSERT_TRUE(WaitProxyState(proxy->stats_port, "minyi", "s" + std::to_string(i + 1), "UP", 20));
+  };
+  for (std::size_t i = 0; i < 3; ++i) ASSERT_NO_FATAL_FAILURE(start(i));
+
+  ProxyLoad load(proxy->http_port, api_key, "px-", 4);
+  ASSERT_TRUE(load.WaitForMore(100, 60)) << "no steady load through the proxy";
+
+  // 1. A server crashes; the proxy takes it out (its requests in flight are repeated by the clients).
+  servers[1]->Kill();
+  EXPECT_TRUE(WaitProxyState(proxy->stats_port, "minyi", "s2", "DOWN", 10));
+  EXPECT_TRUE(load.WaitForMore(100, 30)) << "collection stopped with one server down";
+  ASSERT_NO_FATAL_FAILURE(start(1));
+
+  // 2. The writer node crashes: the proxy moves the writes to a backup node; the node rejoins.
+  const auto t_kill = std::chrono::steady_clock::now();
+  ASSERT_TRUE(cluster_->Kill(1).ok());
+  EXPECT_TRUE(WaitProxyState(proxy->stats_port, "galera", "n1", "DOWN", 10));
+  EXPECT_TRUE(load.WaitForMore(100, 60)) << "collection stopped after the writer node died";
+  std::cerr << "galera_test proxy: 100 more acknowledged "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                     t_kill)
+                   .count()
+            << " ms after the writer node was killed\n";
+  const Status rejoined = cluster_->Restart(1);
+  ASSERT_TRUE(rejoined.ok()) << rejoined.ToString();
+  EXPECT_TRUE(WaitProxyState(proxy->stats_port, "galera", "n1", "UP", 20));
+  EXPECT_TRUE(load.WaitForMore(50, 30)) << "collection stopped after the node rejoined";
+
+  // 3. A rolling restart: each server drains (SIGTERM) and starts again before the next one stops.
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(servers[i]->Stop(), 0) << servers[i]->log();
+    EXPECT_TRUE(WaitProxyState(proxy->stats_port, "minyi", "s" + std::to_string(i + 1), "DOWN", 10));
+    ASSERT_NO_FATAL_FAILURE(start(i));
+    EXPECT_TRUE(load.WaitForMore(30, 30)) << "collection stopped in the rolling restart of s" << i + 1;
+  }
+  load.Stop();
+
+  auto stored = StoredByKey(*cluster_, database, "px-");
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  StoredRows& rows = *stored;
+  const std::vector<ProxyLoad::Key> keys = load.keys();
+  std::map<int, int> last_status;
+  int lost = 0, wrong = 0, repeated = 0, duplicated = 0;
+  for (const auto& key : keys) {
+    ++last_status[key.status];
+    const auto& row = rows[key.idem];
+    if (row.size() > 1) ++duplicated;
+    if (key.attempts > 1) ++repeated;
+    if (key.status != 201 && key.status != 200) continue;
+    if (row.empty()) {
+      ++lost;
+      ADD_FAILURE() << key.idem << " acknowledged " << key.status << " (id " << key.id << ") but not stored";
+    } else if (row[0].first != key.id || row[0].second != key.security) {
+      ++wrong;
+    }
+  }
+  std::string summary;
+  for (const auto& [status, n] : last_status)
+    summary += " " + std::to_string(status) + "×" + std::to_string(n);
+  std::cerr << "galera_test proxy: " << keys.size() << " keys, " << repeated
+            << " repeated by their client; last answers:" << summary << "\n";
+  EXPECT_EQ(lost, 0);
+  EXPECT_EQ(wrong, 0) << "acknowledged ids or contents that are not the stored row";
+  EXPECT_EQ(duplicated, 0) << "keys stored more than once";
+  EXPECT_EQ(last_status[201] + last_status[200], static_cast<int>(keys.size()))
+      << "keys never acknowledged in a minute of repeats; last answers:" << summary;
+  EXPECT_EQ(rows.size(), keys.size());
+
+  // Replays through the proxy are duplicates with the stored id.
+  const std::map<std::string, std::string> headers = {{"Content-Type", "application/json"},
+                                                      {"Authorization", "Bearer " + api_key}};
+  for (std::size_t k = 0; k < keys.size(); k += std::max<std::size_t>(1, keys.size() / 50)) {
+    const WebReply r = HttpCall(proxy->http_port, "POST", "/api/v1/responses",
+                                Body(keys[k].idem, keys[k].security), headers);
+    EXPECT_EQ(r.status, 200) << keys[k].idem << ": " << r.body;
+    EXPECT_EQ(IdOf(r.body), keys[k].id) << keys[k].idem;
+  }
 }
 
 }  // namespace

@@ -91,7 +91,7 @@ void WriteFile(const std::string& path, const std::string& content) {
   out << content;
 }
 
-ServerProcess::ServerProcess(const std::vector<std::string>& global_args) {
+ServerProcess::ServerProcess(const std::vector<std::string>& global_args, int port) {
   char pattern[] = "/tmp/minyi-serve-XXXXXX";
   if (mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
   dir_ = pattern;
@@ -101,8 +101,8 @@ ServerProcess::ServerProcess(const std::vector<std::string>& global_args) {
   // options come later and win.
   std::vector<std::string> args = {"-D", "collector.secret_file=" + dir_ + "/respondent.secret"};
   args.insert(args.end(), global_args.begin(), global_args.end());
-  args.insert(args.end(), {"-D", "http.port=0", "-D", "log.file=" + log_path_, "serve", "--port-file", port_file,
-                      "--routes-file", routes_file()});
+  args.insert(args.end(), {"-D", "http.port=" + std::to_string(port), "-D", "log.file=" + log_path_, "serve",
+                           "--port-file", port_file, "--routes-file", routes_file()});
   handle_ = std::make_unique<Poco::ProcessHandle>(
       Poco::Process::launch(MinyiPath(), WithTestState(args), MINYI_SOURCE_DIR, nullptr, nullptr, nullptr));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);

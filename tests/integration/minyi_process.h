@@ -45,7 +45,9 @@ RunResult AddUser(const std::vector<std::string>& global, const std::vector<std:
 class ServerProcess {
  public:
   // Starts the server and waits (up to 30 s) until it has written its port.
-  explicit ServerProcess(const std::vector<std::string>& global_args);
+  explicit ServerProcess(const std::vector<std::string>& global_args) : ServerProcess(global_args, 0) {}
+  // The same on a given port (0: an ephemeral one), e.g. one a load balancer's configuration names.
+  ServerProcess(const std::vector<std::string>& global_args, int port);
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;

@@ -75,7 +75,11 @@ Result<std::unique_ptr<GaleraCluster>> GaleraCluster::Start() {
     const int base = FreeBasePort(attempt * 7);
     if (base == 0) return Status::Unavailable("no free 127.0.0.1 ports for a Galera cluster in 20000..32767");
     auto started = cluster->Script({"start", cluster->dir_, std::to_string(base)});
-    if (started.ok()) return cluster;
+    if (started.ok()) {
+      cluster->base_ = base;
+      cluster->next_port_ = base + 24;
+      return cluster;
+    }
     last = started.status();
     static_cast<void>(cluster->Script({"stop", cluster->dir_}));
     if (last.message().find("Address already in use") == std::string::npos) break;
@@ -84,6 +88,8 @@ Result<std::unique_ptr<GaleraCluster>> GaleraCluster::Start() {
 }
 
 GaleraCluster::~GaleraCluster() {
+  std::ifstream haproxy(dir_ + "/haproxy.pid");
+  if (int p = 0; haproxy >> p && p > 0) ::kill(p, SIGKILL);
   // SIGKILL: nothing in a test cluster needs a clean shutdown, and it is quicker.
   for (int node = 1; node <= kNodes; ++node) static_cast<void>(Kill(node));
   if (!dir_.empty()) {
@@ -129,6 +135,33 @@ Status GaleraCluster::Kill(int node) {
 
 Status GaleraCluster::Restart(int node) {
   return Script({"start-node", dir_, std::to_string(node)}).status();
+}
+
+int GaleraCluster::FreePort() {
+  // FreeBasePort hands out blocks of 40 ports; the nodes use the first 24 of this cluster's block.
+  while (next_port_ > 0 && next_port_ < base_ + 40) {
+    const int port = next_port_++;
+    if (PortFree(port)) return port;
+  }
+  return 0;
+}
+
+Result<GaleraCluster::Proxy> GaleraCluster::StartHAProxy(const std::vector<int>& server_ports) {
+  if (FindProgram("haproxy").empty())
+    return Status::NotFound("haproxy not found: install the Debian package haproxy");
+  Proxy proxy{FreePort(), FreePort(), FreePort()};
+  if (proxy.stats_port == 0) return Status::Unavailable("no free ports left in the cluster's block");
+  std::vector<std::string> args = {std::string(MINYI_SOURCE_DIR) + "/deploy/cluster/cluster.sh",
+                                   "haproxy",
+                                   dir_,
+                                   std::to_string(proxy.mysql_port),
+                                   std::to_string(proxy.http_port),
+                                   std::to_string(proxy.stats_port)};
+  for (const int port : server_ports) args.push_back(std::to_string(port));
+  auto run = RunProgram("/bin/bash", args);
+  if (!run.ok()) return run.status();
+  if (run->exit_code != 0) return Status::Unavailable("cluster.sh haproxy failed: " + run->output);
+  return proxy;
 }
 
 Result<std::string> GaleraCluster::Query(int node, const std::string& sql) const {

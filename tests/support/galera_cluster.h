@@ -38,6 +38,24 @@ class GaleraCluster {
   // Start a stopped or killed node again (it rejoins by IST or SST) and wait until it is Synced.
   Status Restart(int node);
 
+  // HAProxy in front of the cluster, started by deploy/cluster/cluster.sh (the one source of truth for
+  // its configuration): MySQL in TCP mode (one writer node at a time, the others backups, each checked
+  // for Galera's Synced state) and HTTP in front of minyi servers on `server_ports` (checked on /readyz).
+  // It creates the database user `minyi` (password kProxyPassword, all rights on minyi%.*) and the
+  // check user. Restarting it replaces the previous one; the destructor stops it.
+  struct Proxy {
+    int mysql_port = 0;
+    int http_port = 0;
+    int stats_port = 0;  // GET /stats;csv: HAProxy's view of every server
+  };
+  static constexpr const char* kProxyUser = "minyi";
+  static constexpr const char* kProxyPassword = "minyi-cluster-demo";
+  Result<Proxy> StartHAProxy(const std::vector<int>& server_ports);
+
+  // A 127.0.0.1 port free now, from the cluster's own block of ports (for servers and the proxy);
+  // never the same one twice. 0 when the block is used up.
+  int FreePort();
+
   // Runs SQL on node i through the `mariadb` client (tab-separated, no headers), for set-up and
   // inspection only.
   Result<std::string> Query(int node, const std::string& sql) const;
@@ -48,6 +66,8 @@ class GaleraCluster {
 
   std::string script_;
   std::string dir_;
+  int base_ = 0;       // galera.sh's base port; its nodes use base_ .. base_ + 23
+  int next_port_ = 0;  // FreePort's next candidate, from base_ + 24 up to the next block (base_ + 40)
 };
 
 }  // namespace minyi::testsupport
