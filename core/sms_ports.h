@@ -157,6 +157,17 @@ class SmsStore {
   // Creates a conversation; kConflict when (survey, period, phone_key) already has one. Returns its id.
   virtual Result<std::int64_t> CreateConversation(const SmsConversation& conversation) = 0;
   virtual Status UpdateConversation(const SmsConversation& conversation) = 0;
+  // Records what handling one inbound message did, in one transaction, so that two servers handling
+  // the same message or two messages of one phone at once never both take effect (issue 15):
+  //  - `after` (when given) replaces the conversation, but only while the stored one is still
+  //    `before` (the same state, step, re-asks, unparsed count, answers and update time);
+  //  - `queue` is appended to the outbox;
+  //  - `outcome`'s status, detail, survey, period and conversation are set on its inbound row, but only
+  //    while that row is still "received" (not yet handled).
+  // kConflict, with nothing written, when either condition fails: read again and handle again.
+  // `after` must differ from `before` (MySQL counts only changed rows).
+  virtual Status RecordInbound(const SmsInbound& outcome, const SmsConversation* before, const SmsConversation* after,
+                               const std::vector<SmsOutboxMessage>& queue) = 0;
   // Open conversations whose expiry is at or before now_ms, oldest first, at most `limit`.
   virtual Result<std::vector<SmsConversation>> ExpiredConversations(std::int64_t now_ms, int limit) = 0;
 

@@ -221,11 +221,7 @@ class SqlSmsStore final : public SmsStore {
 
   Status UpdateConversation(const SmsConversation& c) override {
     return db_.InTransaction("update sms conversation", Work::kIdempotent, [&](Tx& tx) -> Status {
-      auto changed = tx.Execute(
-          "UPDATE sms_conversations SET survey_id = ?, period_year = ?, period_quarter = ?, phone_key = ?,"
-          " phone_enc = ?, town_code = ?, county_code = ?, state = ?, step = ?, reasks = ?, unparsed = ?,"
-          " answers_json = ?, started_at_ms = ?, updated_at_ms = ?, expires_at_ms = ? WHERE id = ?",
-          ConversationParams(c, true));
+      auto changed = tx.Execute(kUpdateConversation, ConversationParams(c, true));
       if (!changed.ok()) return changed.status();
       return Status::Ok();
     });
@@ -250,17 +246,42 @@ class SqlSmsStore final : public SmsStore {
 
   Status EnqueueOutbox(const std::vector<SmsOutboxMessage>& messages) override {
     for (const auto& m : messages) MINYI_RETURN_IF_ERROR(RequireKey(m.phone_key, "phone key"));
-    return db_.InTransaction("enqueue sms", Work::kIdempotent, [&](Tx& tx) -> Status {
-      for (const SmsOutboxMessage& m : messages) {
-        auto changed = tx.Execute(
-            "INSERT INTO sms_outbox (conversation_id, survey_id, phone_key, phone_enc, body, status, attempts,"
-            " created_at_ms, next_attempt_at_ms, sent_at_ms, gateway_ref, last_error)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            {m.conversation_id, m.survey_id, m.phone_key, m.phone_enc, m.body,
-             std::string(SmsOutboxStatusName(m.status)), static_cast<std::int64_t>(m.attempts), m.created_at_ms,
-             m.next_attempt_at_ms, m.sent_at_ms, m.gateway_ref, m.last_error});
+    return db_.InTransaction("enqueue sms", Work::kIdempotent,
+                             [&](Tx& tx) -> Status { return InsertOutbox(tx, messages); });
+  }
+
+  Status RecordInbound(const SmsInbound& outcome, const SmsConversation* before, const SmsConversation* after,
+                       const std::vector<SmsOutboxMessage>& queue) override {
+    for (const auto& m : queue) MINYI_RETURN_IF_ERROR(RequireKey(m.phone_key, "phone key"));
+    return db_.InTransaction("record inbound sms", Work::kIdempotent, [&](Tx& tx) -> Status {
+      if (after != nullptr) {
+        std::vector<Value> params = ConversationParams(*after, true);
+        std::string sql = std::string(kUpdateConversation);
+        if (before != nullptr) {
+          // Optimistic: the conversation as this server read it. On Galera a concurrent change on
+          // another node fails certification at COMMIT instead; InTransaction runs this again and the
+          // condition then fails here.
+          sql += " AND state = ? AND step = ? AND reasks = ? AND unparsed = ? AND answers_json = ? AND updated_at_ms = ?";
+          params.insert(params.end(), {std::string(SmsConversationStateName(before->state)),
+                                       static_cast<std::int64_t>(before->step), static_cast<std::int64_t>(before->reasks),
+                                       static_cast<std::int64_t>(before->unparsed),
+                                       before->answers_json.empty() ? std::string("{}") : before->answers_json,
+                                       before->updated_at_ms});
+        }
+        auto changed = tx.Execute(sql, params);
         if (!changed.ok()) return changed.status();
+        if (*changed == 0) {
+          return Status::Conflict("sms conversation " + std::to_string(after->id) + " changed meanwhile");
+        }
       }
+      MINYI_RETURN_IF_ERROR(InsertOutbox(tx, queue));
+      auto handled = tx.Execute(
+          "UPDATE sms_inbound SET status = ?, detail = ?, survey_id = ?, period_year = ?, period_quarter = ?,"
+          " conversation_id = ? WHERE id = ? AND status = 'received'",
+          {outcome.status, outcome.detail, outcome.survey_id, static_cast<std::int64_t>(outcome.period.year),
+           static_cast<std::int64_t>(outcome.period.quarter), outcome.conversation_id, outcome.id});
+      if (!handled.ok()) return handled.status();
+      if (*handled == 0) return Status::Conflict("inbound sms " + std::to_string(outcome.id) + " was handled meanwhile");
       return Status::Ok();
     });
   }
@@ -416,6 +437,25 @@ class SqlSmsStore final : public SmsStore {
   }
 
  private:
+  static constexpr const char* kUpdateConversation =
+      "UPDATE sms_conversations SET survey_id = ?, period_year = ?, period_quarter = ?, phone_key = ?,"
+      " phone_enc = ?, town_code = ?, county_code = ?, state = ?, step = ?, reasks = ?, unparsed = ?,"
+      " answers_json = ?, started_at_ms = ?, updated_at_ms = ?, expires_at_ms = ? WHERE id = ?";
+
+  static Status InsertOutbox(Tx& tx, const std::vector<SmsOutboxMessage>& messages) {
+    for (const SmsOutboxMessage& m : messages) {
+      auto changed = tx.Execute(
+          "INSERT INTO sms_outbox (conversation_id, survey_id, phone_key, phone_enc, body, status, attempts,"
+          " created_at_ms, next_attempt_at_ms, sent_at_ms, gateway_ref, last_error)"
+          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          {m.conversation_id, m.survey_id, m.phone_key, m.phone_enc, m.body,
+           std::string(SmsOutboxStatusName(m.status)), static_cast<std::int64_t>(m.attempts), m.created_at_ms,
+           m.next_attempt_at_ms, m.sent_at_ms, m.gateway_ref, m.last_error});
+      if (!changed.ok()) return changed.status();
+    }
+    return Status::Ok();
+  }
+
   static std::vector<Value> ConversationParams(const SmsConversation& c, bool with_id) {
     std::vector<Value> v = {c.survey_id,
                             static_cast<std::int64_t>(c.period.year),

@@ -173,6 +173,61 @@ TEST_P(SmsStoreTest, ConversationsAreUniquePerSurveyPeriodAndPhone) {
   EXPECT_FALSE(none->has_value());
 }
 
+// Issue 15: the outcome of one inbound message is written only over the conversation it was computed
+// from, and only once per message; otherwise kConflict and nothing of it is written (no outbox row).
+TEST_P(SmsStoreTest, RecordInboundWritesOnlyOverTheStateItWasComputedFrom) {
+  auto id = sms_->CreateConversation(Conversation("key-a"));
+  ASSERT_TRUE(id.ok()) << id.status();
+  auto read = sms_->FindOpenConversation("key-a");
+  ASSERT_TRUE(read.ok() && read->has_value());
+  const SmsConversation before = **read;
+  bool inserted = false;
+  auto first = sms_->InsertInbound(Inbound("rec-1", "1"), &inserted);
+  auto second = sms_->InsertInbound(Inbound("rec-2", "2"), &inserted);
+  ASSERT_TRUE(first.ok() && second.ok());
+  auto outbox_rows = [&] {
+    std::int64_t n = 0;
+    auto counts = sms_->CountOutbox();
+    EXPECT_TRUE(counts.ok());
+    for (const auto& [status, count] : *counts) n += count;
+    return n;
+  };
+  SmsOutboxMessage question;
+  question.conversation_id = *id;
+  question.phone_key = "key-a";
+  question.body = "next question";
+
+  // Two servers computed from the same conversation: the first outcome is written...
+  SmsConversation a = before, b = before;
+  a.step = 1;
+  a.updated_at_ms = before.updated_at_ms + 10;
+  b.step = 1;
+  b.answers_json = "{\"security\":[\"2\"]}";
+  SmsInbound outcome_a = *first, outcome_b = *second;
+  outcome_a.status = outcome_b.status = "answered";
+  outcome_a.conversation_id = outcome_b.conversation_id = *id;
+  ASSERT_TRUE(sms_->RecordInbound(outcome_a, &before, &a, {question}).ok());
+  EXPECT_EQ(outbox_rows(), 1);
+  // ...the second, computed from what is no longer stored, is refused and writes nothing.
+  EXPECT_EQ(sms_->RecordInbound(outcome_b, &before, &b, {question}).code(), StatusCode::kConflict);
+  EXPECT_EQ(outbox_rows(), 1);
+  auto reread = sms_->InsertInbound(Inbound("rec-2", "2"), &inserted);
+  ASSERT_TRUE(reread.ok());
+  EXPECT_EQ(reread->status, "received") << "the refused outcome was not written";
+  // The same message handled twice (from the new state): the second time it is refused.
+  SmsConversation a2 = a;
+  a2.step = 2;
+  EXPECT_EQ(sms_->RecordInbound(outcome_a, &a, &a2, {question}).code(), StatusCode::kConflict);
+  EXPECT_EQ(outbox_rows(), 1);
+  // Computed again from the stored state, the second message is taken.
+  b.step = 2;
+  EXPECT_TRUE(sms_->RecordInbound(outcome_b, &a, &b, {question}).ok());
+  auto now = sms_->FindOpenConversation("key-a");
+  ASSERT_TRUE(now.ok() && now->has_value());
+  EXPECT_EQ((*now)->step, 2);
+  EXPECT_EQ(outbox_rows(), 2);
+}
+
 // Issue 16: the conversation that started last, whatever its state (a remark after the last answer goes
 // to it only if it is complete).
 TEST_P(SmsStoreTest, LatestConversationIsTheOneThatStartedLast) {

@@ -121,7 +121,8 @@ std::vector<SmsService::Step> SmsService::StepsFor(const SurveyDefinition& surve
   return steps;
 }
 
-Status SmsService::QueueText(const SmsConversation& c, const std::string& text) {
+Status SmsService::QueueText(const SmsConversation& c, const std::string& text,
+                             std::vector<SmsOutboxMessage>* into) {
   std::vector<SmsOutboxMessage> messages;
   const std::int64_t now = clock_();
   for (const std::string& part : SplitSegments(text)) {
@@ -135,14 +136,17 @@ Status SmsService::QueueText(const SmsConversation& c, const std::string& text) 
     m.next_attempt_at_ms = now;
     messages.push_back(std::move(m));
   }
-  return deps_.sms->EnqueueOutbox(messages);
+  if (into == nullptr) return deps_.sms->EnqueueOutbox(messages);
+  into->insert(into->end(), messages.begin(), messages.end());
+  return Status::Ok();
 }
 
-Status SmsService::QueueStep(const SmsConversation& c, const SurveyDefinition& survey) {
+Status SmsService::QueueStep(const SmsConversation& c, const SurveyDefinition& survey,
+                             std::vector<SmsOutboxMessage>* into) {
   const std::vector<Step> steps = StepsFor(survey, c);
-  if (c.step < 0 || static_cast<std::size_t>(c.step) >= steps.size()) return QueueText(c, ThanksText());
+  if (c.step < 0 || static_cast<std::size_t>(c.step) >= steps.size()) return QueueText(c, ThanksText(), into);
   const Step& step = steps[static_cast<std::size_t>(c.step)];
-  if (step.town) return QueueText(c, TownQuestionText());
+  if (step.town) return QueueText(c, TownQuestionText(), into);
   std::size_t number = 0;
   std::size_t total = 0;
   for (std::size_t i = 0; i < steps.size(); ++i) {
@@ -150,7 +154,7 @@ Status SmsService::QueueStep(const SmsConversation& c, const SurveyDefinition& s
     ++total;
     if (i <= static_cast<std::size_t>(c.step)) ++number;
   }
-  return QueueText(c, QuestionText(*step.question, number, total));
+  return QueueText(c, QuestionText(*step.question, number, total), into);
 }
 
 const Question* SmsService::CommentQuestion(const SurveyDefinition& survey) const {
@@ -213,33 +217,56 @@ Result<SmsService::InboundResult> SmsService::HandleInbound(const InboundSms& me
   ledger.text = MaskPhoneNumbers(message.text);
   ledger.sent_at_ms = message.sent_at_ms;
   ledger.received_at_ms = now;
-  bool inserted = false;
-  auto stored = deps_.sms->InsertInbound(ledger, &inserted);
-  if (!stored.ok()) return stored.status();
-  SmsInbound row = std::move(stored).value();
-  if (!inserted && row.status != "received") return InboundResult{true, row.status, row.detail};
+  // Two servers may handle the same message (a gateway retrying elsewhere) or two messages of one
+  // phone at the same moment: RecordInbound writes an outcome only over the state it was computed from,
+  // and a conflict is handled again from what the other server wrote. A few rounds settle any real
+  // contention (one phone's messages); more means something else is wrong.
+  constexpr int kAttempts = 8;
+  for (int attempt = 1;; ++attempt) {
+    bool inserted = false;
+    auto stored = deps_.sms->InsertInbound(ledger, &inserted);
+    if (!stored.ok()) return stored.status();
+    // Handled already (here or on another server): acknowledged again, nothing changes. A row still
+    // "received" was stored but not handled (a crash in between, or another server right now).
+    if (!inserted && stored->status != "received") return InboundResult{true, stored->status, stored->detail};
+    auto handled = HandleOnce(message, *e164, phone_key, std::move(stored).value());
+    if (handled.ok() || handled.status().code() != StatusCode::kConflict || attempt == kAttempts) {
+      return handled;
+    }
+    spdlog::debug("sms: {} handled again: {}", message.provider + ":" + message.message_ref,
+                  handled.status().message());
+  }
+}
 
+Result<SmsService::InboundResult> SmsService::HandleOnce(const InboundSms& message, const std::string& e164,
+                                                         const std::string& phone_key, SmsInbound row) {
+  const std::int64_t now = clock_();
   InboundResult result;
+  std::optional<SmsConversation> before, after;
+  std::vector<SmsOutboxMessage> queue;
   auto open = deps_.sms->FindOpenConversation(phone_key);
   if (!open.ok()) return open.status();
   if (IsOptOut(message.text)) {
     MINYI_RETURN_IF_ERROR(deps_.sms->AddSuppression(phone_key, now, "reply"));
     result.status = "optout";
     if (open->has_value()) {
-      SmsConversation c = **open;
-      c.state = SmsConversationState::kOptedOut;
-      c.updated_at_ms = now;
-      MINYI_RETURN_IF_ERROR(deps_.sms->UpdateConversation(c));
-      row.conversation_id = c.id;
-      row.survey_id = c.survey_id;
-      row.period = c.period;
+      before = **open;
+      after = **open;
+      after->state = SmsConversationState::kOptedOut;
+      after->updated_at_ms = now;
     }
-    spdlog::info("sms: {} opted out", MaskPhone(*e164));
+    spdlog::info("sms: {} opted out", MaskPhone(e164));
   } else if (!open->has_value()) {
-    auto attached =
-        AttachComment(phone_key, message.text, message.sent_at_ms != 0 ? message.sent_at_ms : now, &result);
+    SmsConversation read;
+    auto attached = AttachComment(phone_key, message.text, message.sent_at_ms != 0 ? message.sent_at_ms : now,
+                                  &result, &read);
     if (!attached.ok()) return attached.status();
     if (attached->has_value()) {
+      // The same remark again leaves the answers as they were: nothing to write to the conversation.
+      if ((*attached)->answers_json != read.answers_json) {
+        before = read;
+        after = **attached;
+      }
       row.conversation_id = (*attached)->id;
       row.survey_id = (*attached)->survey_id;
       row.period = (*attached)->period;
@@ -247,22 +274,30 @@ Result<SmsService::InboundResult> SmsService::HandleInbound(const InboundSms& me
       result.status = "no_conversation";
     }
   } else {
-    SmsConversation c = **open;
-    auto advanced = Advance(c, message.text, message.sent_at_ms != 0 ? message.sent_at_ms : now);
+    before = **open;
+    after = **open;
+    auto advanced = Advance(*after, message.text, message.sent_at_ms != 0 ? message.sent_at_ms : now, &queue);
     if (!advanced.ok()) return advanced.status();
     result = *advanced;
-    row.conversation_id = c.id;
-    row.survey_id = c.survey_id;
-    row.period = c.period;
+    row.conversation_id = after->id;
+    row.survey_id = after->survey_id;
+    row.period = after->period;
+  }
+  // RecordInbound needs a change it can see (MySQL counts changed rows only): a second message in
+  // the same millisecond that changes nothing else still moves the update time.
+  if (after.has_value() && after->updated_at_ms <= before->updated_at_ms &&
+      after->answers_json == before->answers_json) {
+    after->updated_at_ms = before->updated_at_ms + 1;
   }
   row.status = result.status;
   row.detail = result.detail;
-  MINYI_RETURN_IF_ERROR(deps_.sms->UpdateInbound(row));
+  MINYI_RETURN_IF_ERROR(deps_.sms->RecordInbound(row, before ? &*before : nullptr, after ? &*after : nullptr, queue));
   return result;
 }
 
 Result<SmsService::InboundResult> SmsService::Advance(SmsConversation& c, const std::string& text,
-                                                      std::int64_t sent_at_ms) {
+                                                      std::int64_t sent_at_ms,
+                                                      std::vector<SmsOutboxMessage>* queue) {
   const std::int64_t now = clock_();
   auto survey = deps_.surveys->Find(c.survey_id);
   if (survey == nullptr) return Status::NotFound("survey '" + c.survey_id + "' of an SMS conversation is not loaded");
@@ -320,27 +355,26 @@ Result<SmsService::InboundResult> SmsService::Advance(SmsConversation& c, const 
     if (static_cast<std::size_t>(c.step) >= steps.size()) {
       MINYI_RETURN_IF_ERROR(StoreResponse(c, *survey, Completion::kComplete, sent_at_ms));
       c.state = SmsConversationState::kComplete;
-      MINYI_RETURN_IF_ERROR(QueueText(c, Thanks(*survey)));
+      MINYI_RETURN_IF_ERROR(QueueText(c, Thanks(*survey), queue));
     } else {
-      MINYI_RETURN_IF_ERROR(QueueStep(c, *survey));
+      MINYI_RETURN_IF_ERROR(QueueStep(c, *survey, queue));
     }
   } else if (c.reasks < options_.max_reasks) {
     ++c.reasks;
     ++c.unparsed;
     result.status = "reasked";
-    MINYI_RETURN_IF_ERROR(QueueText(c, reask));
+    MINYI_RETURN_IF_ERROR(QueueText(c, reask, queue));
   } else {
     ++c.unparsed;
     result.status = "unparsed";  // kept and counted; never guessed, no further re-ask
   }
-  MINYI_RETURN_IF_ERROR(deps_.sms->UpdateConversation(c));
   return result;
 }
 
 Result<std::optional<SmsConversation>> SmsService::AttachComment(const std::string& phone_key,
                                                                  const std::string& text,
                                                                  std::int64_t sent_at_ms,
-                                                                 InboundResult* result) {
+                                                                 InboundResult* result, SmsConversation* before) {
   auto latest = deps_.sms->FindLatestConversation(phone_key);
   if (!latest.ok()) return latest.status();
   if (!latest->has_value() || (*latest)->state != SmsConversationState::kComplete ||
@@ -348,6 +382,7 @@ Result<std::optional<SmsConversation>> SmsService::AttachComment(const std::stri
     return std::optional<SmsConversation>();
   }
   SmsConversation c = **latest;
+  *before = c;
   auto survey = deps_.surveys->Find(c.survey_id);
   const Question* comment = survey != nullptr ? CommentQuestion(*survey) : nullptr;
   std::string remark = MaskPhoneNumbers(text);
@@ -385,7 +420,6 @@ Result<std::optional<SmsConversation>> SmsService::AttachComment(const std::stri
     return std::optional<SmsConversation>();
   }
   // The conversation keeps its time: the window runs from the last answer, not from the last remark.
-  MINYI_RETURN_IF_ERROR(deps_.sms->UpdateConversation(c));
   result->status = "comment";
   result->detail = comment->code + " (" + std::to_string(joined.size()) + " characters)";
   return std::optional<SmsConversation>(std::move(c));

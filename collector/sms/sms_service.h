@@ -117,18 +117,31 @@ class SmsService {
     const Question* question = nullptr;
   };
   std::vector<Step> StepsFor(const SurveyDefinition& survey, const SmsConversation& c) const;
-  Status QueueText(const SmsConversation& c, const std::string& text);
-  Status QueueStep(const SmsConversation& c, const SurveyDefinition& survey);
+  // Queue a text or the conversation's current question: into `into` when given (the caller writes
+  // them with the conversation, SmsStore::RecordInbound), else straight to the outbox.
+  Status QueueText(const SmsConversation& c, const std::string& text, std::vector<SmsOutboxMessage>* into = nullptr);
+  Status QueueStep(const SmsConversation& c, const SurveyDefinition& survey,
+                   std::vector<SmsOutboxMessage>* into = nullptr);
   Status StoreResponse(const SmsConversation& c, const SurveyDefinition& survey, Completion completion,
                        std::int64_t submitted_at_ms);
-  Result<InboundResult> Advance(SmsConversation& c, const std::string& text, std::int64_t sent_at_ms);
+  // Takes `text` as the reply to conversation `c`'s current step: changes `c` and puts the messages to
+  // send into `queue`; the caller records both (RecordInbound).
+  Result<InboundResult> Advance(SmsConversation& c, const std::string& text, std::int64_t sent_at_ms,
+                                std::vector<SmsOutboxMessage>* queue);
+  // One attempt at handling a stored, not yet handled inbound message (HandleInbound repeats it when
+  // another server changed the conversation or handled the message meanwhile: kConflict).
+  Result<InboundResult> HandleOnce(const InboundSms& message, const std::string& e164, const std::string& phone_key,
+                                   SmsInbound row);
   const Question* CommentQuestion(const SurveyDefinition& survey) const;
   std::string Thanks(const SurveyDefinition& survey) const;
   Response ResponseOf(const SmsConversation& c, Completion completion, std::int64_t submitted_at_ms) const;
   // A message without an open conversation: attached as the comment of the phone's latest conversation
   // when that one is complete and its last answer is recent (see comment_window_ms); else nullopt.
+  // Returns the conversation with the comment in its answers (the caller records it) and sets
+  // `*before` to the conversation as read.
   Result<std::optional<SmsConversation>> AttachComment(const std::string& phone_key, const std::string& text,
-                                                       std::int64_t sent_at_ms, InboundResult* result);
+                                                       std::int64_t sent_at_ms, InboundResult* result,
+                                                       SmsConversation* before);
 
   Deps deps_;
   SmsServiceOptions options_;

@@ -37,6 +37,10 @@ class RosterOnlyStore : public minyi::SmsStore {
   }
   Result<std::int64_t> CreateConversation(const minyi::SmsConversation&) override { return Unused(); }
   Status UpdateConversation(const minyi::SmsConversation&) override { return Unused(); }
+  Status RecordInbound(const minyi::SmsInbound&, const minyi::SmsConversation*, const minyi::SmsConversation*,
+                       const std::vector<minyi::SmsOutboxMessage>&) override {
+    return Unused();
+  }
   Result<std::vector<minyi::SmsConversation>> ExpiredConversations(std::int64_t, int) override {
     return Unused();
   }

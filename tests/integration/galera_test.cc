@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "collector/sms/webhook.h"
 #include "tests/integration/minyi_process.h"
 #include "tests/integration/web_http.h"
 #include "tests/support/galera_cluster.h"
@@ -391,6 +392,99 @@ TEST_F(GaleraTest, OneInvitationTokenOnThreeNodesAtOnceStoresOneResponse) {
       }
     }
     EXPECT_EQ(created_here, 1) << "token " << t << " acknowledged 201 by " << created_here << " servers";
+  }
+}
+
+// SMS replies on two servers on two nodes at once (issue 15): the same webhook delivered to both (a
+// gateway retrying on another server) is stored once and advances the conversation once; two replies
+// of one phone, one to each server, are both taken, one after the other: the conversation advances by
+// two questions and neither reply is lost. Both servers acknowledge every delivery (200).
+TEST_F(GaleraTest, SmsWebhooksOnTwoNodesAtOnceAreStoredOnceAndAdvanceTheConversationOnce) {
+  constexpr std::size_t kPhones = 20;
+  constexpr const char* kSecret = "cluster-generic-secret-0123456789";
+  const std::string database = "minyi_sms_" + std::to_string(::getpid());
+  TempDir dir;
+  auto with_sms = [&](int node, std::vector<std::string> args) {
+    std::vector<std::string> all = Global(node, database);
+    all.insert(all.end(), {"-D", "sms.encryption_key_file=" + dir.File("sms.key"), "-D",
+                           std::string("sms.generic.secret=") + kSecret});
+    all.insert(all.end(), args.begin(), args.end());
+    return all;
+  };
+  std::string roster = "phone,town\n";
+  for (std::size_t i = 0; i < kPhones; ++i) roster += std::to_string(13812340000 + i) + ",320812007\n";
+  WriteFile(dir.File("roster.csv"), roster);
+  for (const std::vector<std::string>& step : std::vector<std::vector<std::string>>{
+           {"db", "migrate"}, {"sms", "roster", "import", dir.File("roster.csv")}, {"sms", "invite", "--period", "2025"}}) {
+    const RunResult r = RunMinyi(with_sms(1, step));
+    ASSERT_EQ(r.exit_code, 0) << step[0] << " " << step[1] << ": " << r.out << r.err;
+  }
+  ServerProcess a(with_sms(1, {})), b(with_sms(2, {}));
+  ASSERT_TRUE(a.started()) << a.log();
+  ASSERT_TRUE(b.started()) << b.log();
+
+  auto deliver = [&](int port, const std::string& id, std::size_t phone, const std::string& text) {
+    const std::string body = "{\"id\":\"" + id + "\",\"from\":\"" + std::to_string(13812340000 + phone) +
+                             "\",\"to\":\"1069\",\"text\":\"" + text + "\",\"time\":\"2025-05-12 09:00:00\"}";
+    return HttpCall(port, "POST", "/api/v1/sms/generic", body,
+                    {{"Content-Type", "application/json"},
+                     {"X-Minyi-Signature", "sha256=" + collector::sms::GenericSignature(kSecret, body)}})
+        .status;
+  };
+  // Phones 0..9: the same message (one id) to both servers. Phones 10..19: "1" to A and "2" to B.
+  std::vector<std::array<int, 2>> statuses(kPhones);
+  Barrier barrier;
+  auto sender = [&](std::size_t side) {
+    const int port = side == 0 ? a.port() : b.port();
+    for (std::size_t p = 0; p < kPhones; ++p) {
+      barrier.Arrive();
+      statuses[p][side] = p < kPhones / 2 ? deliver(port, "same-" + std::to_string(p), p, "1")
+                                          : deliver(port, "pair-" + std::to_string(p) + "-" + std::to_string(side),
+                                                    p, side == 0 ? "1" : "2");
+    }
+  };
+  std::thread ta(sender, 0), tb(sender, 1);
+  ta.join();
+  tb.join();
+  for (std::size_t p = 0; p < kPhones; ++p) {
+    EXPECT_EQ(statuses[p][0], 200) << "phone " << p << " on server A";
+    EXPECT_EQ(statuses[p][1], 200) << "phone " << p << " on server B";
+  }
+
+  // Per conversation: its step and state, the ids of its inbound messages, how many were answers, and
+  // how many messages it queued (the invitation, then one question per answer taken).
+  const auto rows = cluster_->Query(
+      3, "SET SESSION wsrep_sync_wait = 1; SELECT c.step, c.state,"
+         " (SELECT GROUP_CONCAT(i.message_ref ORDER BY i.message_ref) FROM " + database +
+         ".sms_inbound i WHERE i.conversation_id = c.id),"
+         " (SELECT COUNT(*) FROM " + database + ".sms_inbound i WHERE i.conversation_id = c.id AND i.status = 'answered'),"
+         " (SELECT COUNT(*) FROM " + database + ".sms_outbox o WHERE o.conversation_id = c.id)"
+         " FROM " + database + ".sms_conversations c");
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  std::map<std::string, std::vector<std::string>> by_refs;  // inbound ids -> step, state, answered, outbox
+  std::istringstream lines(*rows);
+  for (std::string line; std::getline(lines, line);) {
+    std::vector<std::string> fields;
+    std::istringstream cells(line);
+    for (std::string cell; std::getline(cells, cell, '\t');) fields.push_back(cell);
+    ASSERT_EQ(fields.size(), 5u) << line;
+    by_refs[fields[2]] = {fields[0], fields[1], fields[3], fields[4]};
+  }
+  const std::string one_outbox = by_refs["same-0"].size() == 4 ? by_refs["same-0"][3] : "?";
+  const std::string two_outbox = std::to_string(std::atoi(one_outbox.c_str()) + 1);
+  for (std::size_t p = 0; p < kPhones; ++p) {
+    const std::string n = std::to_string(p);
+    const bool same = p < kPhones / 2;
+    const std::string refs = same ? "same-" + n : "pair-" + n + "-0,pair-" + n + "-1";
+    const auto found = by_refs.find(refs);
+    if (found == by_refs.end()) {
+      ADD_FAILURE() << "phone " << p << ": no conversation whose inbound messages are exactly " << refs
+                    << "; conversations by their inbound messages:\n" << *rows;
+      continue;
+    }
+    const std::vector<std::string> want =
+        same ? std::vector<std::string>{"1", "open", "1", one_outbox} : std::vector<std::string>{"2", "open", "2", two_outbox};
+    EXPECT_EQ(found->second, want) << "phone " << p << " (" << refs << "): step, state, answered, outbox";
   }
 }
 
