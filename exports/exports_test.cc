@@ -473,6 +473,8 @@ TEST_P(ExportsTest, MicrodataHasNoIdentifiersMasksTextAndNeutralizesFormulas) {
   EXPECT_NE(text.find("'=HYPERLINK"), std::string::npos);
   EXPECT_EQ(text.find(",=HYPERLINK"), std::string::npos);
   EXPECT_NE(text.find("'@SUM"), std::string::npos);
+  EXPECT_NE(text.find(",'+cmd|"), std::string::npos);
+  EXPECT_EQ(text.find(",+cmd|"), std::string::npos);
   const auto rows = ReadCsv(Path("m.csv"));
   ASSERT_EQ(rows.size(), 183U);
   std::map<std::string, std::size_t> col;
