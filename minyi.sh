@@ -46,8 +46,9 @@ APT_PACKAGES=(
   # Fuzzing (tests/fuzz): clang with libFuzzer and the sanitizer runtimes.
   clang libclang-rt-14-dev
   # Browser tests: Debian's Chromium (never a downloaded build) and CJK fonts, so the Chinese pages
-  # render as text in screenshots.
-  chromium fonts-noto-cjk
+  # render as text in screenshots; node runs them (npm, for the npm packages below, is added by deps when
+  # no npm is on PATH: a nodejs from elsewhere may bring its own and conflict with Debian's).
+  chromium fonts-noto-cjk nodejs
   # The Debian package (./minyi.sh package, the `package` tests): its man page and its check.
   help2man lintian
   # The backup test (tests/package/backup_test.sh) and the package test's requests.
@@ -63,6 +64,7 @@ deps() {
   for p in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "minyi.sh: installing ${missing[*]}"
     as_root apt-get update -q

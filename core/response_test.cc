@@ -53,37 +53,60 @@ TEST(ResponseTest, CanonicalContentIsUnambiguous) {
 // Stored rows carry these hashes, and a replay is told from a conflict by comparing them: a change of
 // the serialisation would turn every replay against stored rows into a 409. The expected texts are
 // written out by hand and the hashes were computed from them with coreutils' sha256sum, not with
-// this code. Changing either is a migration of every stored content_hash.
-TEST(ResponseTest, ContentHashIsPinned) {
-  Response web;
-  web.survey_id = "js-security";
-  web.period = {2025, 0};
-  web.town_code = "320102001";
-  web.channel = Channel::kWeb;
-  web.respondent_key = "rk-abc123";
-  web.weight = 1.0;
-  web.answers = {{"Q02", {"A", "C"}}, {"Q01", {"4"}}};
-  web.submitted_at_ms = 1735689600000;
-  web.received_at_ms = 1735689601234;
-  web.raw_payload = "{}";
-  EXPECT_EQ(web.CanonicalContent(),
-            "minyi-response-v1;11:js-security;4:2025;9:320102001;3:web;9:rk-abc123;1:1;8:complete;"
-            "13:1735689600000;1:2;3:Q01;1:1;1:4;3:Q02;1:2;1:A;1:C;");
-  EXPECT_EQ(web.ContentHash(), "f20267bbefae3ac64acf368288b5bf730e831ceb71434a6cc2f6fcb2c5322c48");
+// this code. Changing either is a migration of every stored content_hash. One response per channel:
+// with and without a comment, a key with the field separators in it, a comment with a formula, CJK and
+// a 4-byte emoji (lengths are bytes), a weight whose shortest form has an exponent.
+struct PinnedHash {
+  Response response;
+  const char* text;
+  const char* hash;
+};
 
-  Response sms;
-  sms.survey_id = "js-security";
-  sms.period = {2025, 3};
-  sms.town_code = "320582103";
-  sms.channel = Channel::kSms;
-  sms.respondent_key = "k-x:y;";
-  sms.weight = 2.75;
-  sms.completion = Completion::kPartial;
-  sms.answers = {{"Q10", {"路灯坏了"}}};
-  EXPECT_EQ(sms.CanonicalContent(),
-            "minyi-response-v1;11:js-security;6:2025Q3;9:320582103;3:sms;6:k-x:y;;4:2.75;7:partial;1:0;1:1;"
-            "3:Q10;1:1;12:路灯坏了;");
-  EXPECT_EQ(sms.ContentHash(), "ecb81f6e91388b7122d79e0c049c6340db9839615ea24b7861474e071a509a87");
+Response Hashed(Channel channel, Period period, const char* town, const char* key, double weight,
+                Completion completion, std::int64_t submitted_at_ms, Answers answers) {
+  Response r;
+  r.survey_id = "jiangsu-safety";
+  r.period = period;
+  r.town_code = town;
+  r.channel = channel;
+  r.respondent_key = key;
+  r.weight = weight;
+  r.completion = completion;
+  r.submitted_at_ms = submitted_at_ms;
+  r.answers = std::move(answers);
+  r.received_at_ms = submitted_at_ms + 1234;  // neither is hashed
+  r.raw_payload = "{}";
+  return r;
+}
+
+TEST(ResponseTest, ContentHashIsPinned) {
+  const PinnedHash cases[] = {
+      {Hashed(Channel::kWeb, {2025, 0}, "320102001", "rk-abc123", 1.0, Completion::kComplete, 1735689600000,
+              {{"Q02", {"A", "C"}}, {"Q01", {"4"}}}),
+       "minyi-response-v1;14:jiangsu-safety;4:2025;9:320102001;3:web;9:rk-abc123;1:1;8:complete;"
+       "13:1735689600000;1:2;3:Q01;1:1;1:4;3:Q02;1:2;1:A;1:C;",
+       "30c050b896d2be9de11e9d1e52a004be6389b2e537e80ee857d55c784282f3cf"},
+      {Hashed(Channel::kSms, {2025, 3}, "320582103", "k-x:y;", 2.75, Completion::kPartial, 0,
+              {{"Q10", {"路灯坏了"}}}),
+       "minyi-response-v1;14:jiangsu-safety;6:2025Q3;9:320582103;3:sms;6:k-x:y;;4:2.75;7:partial;1:0;1:1;"
+       "3:Q10;1:1;12:路灯坏了;",
+       "de9e0906571722ccaaa04f730e6cf06b7766ac5542412c06f0312729f8cd099b"},
+      {Hashed(Channel::kWechat, {2024, 0}, "320812003", "群友-王", 0.5, Completion::kComplete, 1704067200123,
+              {{"security", {"1"}}, {"comment", {"=HYPERLINK(\"http://x\",\"点我\") 😀"}}}),
+       "minyi-response-v1;14:jiangsu-safety;4:2024;9:320812003;6:wechat;10:群友-王;3:0.5;8:complete;"
+       "13:1704067200123;1:2;7:comment;1:1;36:=HYPERLINK(\"http://x\",\"点我\") 😀;8:security;1:1;1:1;",
+       "9c84125d307c62cd0d710d5a3e5dbb06fe13a07f1a084ca07bf5ffd6823dfcd9"},
+      {Hashed(Channel::kImport, {2025, 4}, "320803001", "7f3a9c1e0b2d4f6a8c0e1f2a3b4c5d6e", 1e-05,
+              Completion::kComplete, 0, {{"security", {"1"}}, {"grid", {"2"}}}),
+       "minyi-response-v1;14:jiangsu-safety;6:2025Q4;9:320803001;6:import;32:"
+       "7f3a9c1e0b2d4f6a8c0e1f2a3b4c5d6e;"
+       "5:1e-05;8:complete;1:0;1:2;4:grid;1:1;1:2;8:security;1:1;1:1;",
+       "d23a13ffb4baae75ed807ca02a46b4cb4c3764258083e6750629c05afb45c17d"},
+  };
+  for (const PinnedHash& c : cases) {
+    EXPECT_EQ(c.response.CanonicalContent(), c.text);
+    EXPECT_EQ(c.response.ContentHash(), c.hash) << c.text;
+  }
 }
 
 TEST(PeriodTest, ParsesYearsAndQuarters) {

@@ -43,10 +43,10 @@ constexpr char kSurveyJson[] = R"({
       {"code": "9", "label": "不了解", "missing": true}]},
     {"code": "sex", "text": "性别", "type": "single", "options": [{"code": "1", "label": "男"}, {"code": "2", "label": "女"}]},
     {"code": "age_band", "text": "年龄", "type": "single", "options": [
-      {"code": "18-39", "label": "18-39岁"}, {"code": "40-59", "label": "40-59岁"}, {"code": "60+", "label": "60岁及以上"}]},
+      {"code": "18-39", "label": "18-39岁"}, {"code": "40-59", "label": "40-59岁"}, {"code": "60+", "label": "@SUM(1) 60岁及以上"}]},
     {"code": "concerns", "text": "您担心哪些问题？", "type": "multi", "options": [
       {"code": "theft", "label": "盗窃"}, {"code": "fraud", "label": "诈骗"}, {"code": "traffic", "label": "交通"}]},
-    {"code": "comment", "text": "意见建议", "type": "text"}
+    {"code": "comment", "text": "+cmd|' /C calc'!A0 意见建议", "type": "text"}
   ],
   "indices": [
     {"id": "security", "name": "群众安全感", "question": "security", "positive": ["1", "2", "3"], "min_n": 30},
@@ -140,6 +140,7 @@ class ExportsTest : public testsupport::FreshStoreTest {
     if (n % 7 == 0) r.answers["comment"] = {"请联系我 13812345678，路灯坏了"};
     if (n % 11 == 0) r.answers["comment"] = {"=HYPERLINK(\"http://x\")"};
     if (n % 13 == 0) r.answers["comment"] = {"@SUM(A1), 建议\"多巡逻\""};
+    if (n % 17 == 0) r.answers["comment"] = {"+cmd|' /C calc'!A0"};
     r.submitted_at_ms = 1700000000000LL + n;
     r.received_at_ms = r.submitted_at_ms;
     r.source_ref = "test:" + std::to_string(year) + ":" + town + ":" + std::to_string(n);
@@ -472,6 +473,8 @@ TEST_P(ExportsTest, MicrodataHasNoIdentifiersMasksTextAndNeutralizesFormulas) {
   EXPECT_NE(text.find("'=HYPERLINK"), std::string::npos);
   EXPECT_EQ(text.find(",=HYPERLINK"), std::string::npos);
   EXPECT_NE(text.find("'@SUM"), std::string::npos);
+  EXPECT_NE(text.find(",'+cmd|"), std::string::npos);
+  EXPECT_EQ(text.find(",+cmd|"), std::string::npos);
   const auto rows = ReadCsv(Path("m.csv"));
   ASSERT_EQ(rows.size(), 183U);
   std::map<std::string, std::size_t> col;
@@ -767,11 +770,40 @@ TEST_P(ExportsTest, IndexWorkbookCellsAreTheCsvFigures) {
   EXPECT_GT(numbers, 20U);
 }
 
-// In the microdata workbook a comment that looks like a formula is text with the apostrophe in front
-// (as in the CSV), and weights are numbers.
+// In the microdata workbook a comment that looks like a formula (=, @, +) is text with the apostrophe in
+// front (as in the CSV), and weights are numbers; in its codebook workbook so are a question text and an
+// option label that look like formulas.
 TEST_P(ExportsTest, MicrodataWorkbookNeutralizesFormulasInItsCells) {
   ASSERT_TRUE(Freeze(2025).ok());
-  ASSERT_TRUE(Microdata(MicrodataFormat::kXlsx, 1, Path("m.xlsx")).ok());
+  MicrodataRequest req;
+  req.survey_id = "test-survey";
+  req.periods = {{2025, 0}};
+  req.release = 1;
+  req.format = MicrodataFormat::kXlsx;
+  req.path = Path("m.xlsx");
+  req.codebook_xlsx_path = Path("cb.xlsx");
+  MicrodataSources sources{store_.get(), store_.get(), store_.get(), &catalog_, areas_};
+  ASSERT_TRUE(ExportMicrodata(req, sources).ok());
+  const testing::XlsxSheets codebook = testing::ReadXlsxSheets(Path("cb.xlsx"));
+  ASSERT_EQ(codebook.count("variables"), 1U);
+  ASSERT_EQ(codebook.count("values"), 1U);
+  const auto& variables = codebook.at("variables");
+  const auto& values = codebook.at("values");
+  const auto text_at = [](const auto& sheet, const std::string& ref) {
+    auto it = sheet.find(ref);
+    return it == sheet.end() ? std::string() : it->second.text;
+  };
+  std::string comment_label, age_label;
+  for (const auto& [ref, cell] : variables) {
+    if (ref[0] == 'B' && cell.text == "comment") comment_label = text_at(variables, "D" + ref.substr(1));
+  }
+  for (const auto& [ref, cell] : values) {
+    if (ref[0] == 'A' && cell.text == "age_band" && text_at(values, "C" + ref.substr(1)) == "60+")
+      age_label = text_at(values, "D" + ref.substr(1));
+  }
+  EXPECT_EQ(comment_label, "'+cmd|' /C calc'!A0 意见建议");
+  EXPECT_EQ(age_label, "'@SUM(1) 60岁及以上");
+
   const testing::XlsxSheets book = testing::ReadXlsxSheets(Path("m.xlsx"));
   ASSERT_EQ(book.count("data"), 1U);
   const auto& data = book.at("data");
@@ -780,7 +812,8 @@ TEST_P(ExportsTest, MicrodataWorkbookNeutralizesFormulasInItsCells) {
     const std::size_t digits = ref.find_first_of("0123456789");
     if (ref.substr(digits) == "1") header[ref.substr(0, digits)] = cell.text;
   }
-  std::size_t neutralized = 0, weights = 0;
+  std::map<std::string, std::size_t> neutralized;  // by the neutralised prefix
+  std::size_t weights = 0;
   for (const auto& [ref, cell] : data) {
     const std::size_t digits = ref.find_first_of("0123456789");
     if (ref.substr(digits) == "1") continue;
@@ -788,7 +821,9 @@ TEST_P(ExportsTest, MicrodataWorkbookNeutralizesFormulasInItsCells) {
     if (cell.is_string) {
       EXPECT_TRUE(cell.text.empty() || std::string("=+-@\t\r").find(cell.text[0]) == std::string::npos)
           << ref << " " << name << ": " << cell.text;
-      if (cell.text.rfind("'=HYPERLINK", 0) == 0 || cell.text.rfind("'@SUM", 0) == 0) ++neutralized;
+      for (const char* prefix : {"'=HYPERLINK", "'@SUM", "'+cmd"}) {
+        if (cell.text.rfind(prefix, 0) == 0) ++neutralized[prefix];
+      }
     }
     if (name == "weight") {
       EXPECT_FALSE(cell.is_string) << ref;
@@ -796,7 +831,7 @@ TEST_P(ExportsTest, MicrodataWorkbookNeutralizesFormulasInItsCells) {
       ++weights;
     }
   }
-  EXPECT_GT(neutralized, 5U);
+  for (const char* prefix : {"'=HYPERLINK", "'@SUM", "'+cmd"}) EXPECT_GT(neutralized[prefix], 2U) << prefix;
   EXPECT_EQ(weights, 182U);
 }
 

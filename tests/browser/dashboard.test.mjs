@@ -23,7 +23,15 @@ let server;
 let browser;
 try {
   run(['demo', 'seed', '--responses', '40000']);
-  run(['aggregate']);
+  // The index tables the page shows, and the same rows as the aggregator's own CSV to compare with.
+  const batchCsv = path.join(work, 'batch.csv');
+  run(['aggregate', '--csv', batchCsv]);
+  const [head, ...lines] = fs.readFileSync(batchCsv, 'utf8').trim().split('\n').map((l) => l.split(','));
+  const batch = new Map(lines.map((f) => {
+    const row = Object.fromEntries(head.map((h, i) => [h, f[i]]));
+    return [`${row.period}|${row.area}|${row.index}`, row];
+  }));
+  const shownAs = (row) => (row.low_n === 'true' ? '不予公布' : `${(Number(row.estimate) * 100).toFixed(1)}%`);
   const password = 'county-official-pass';
   run(['user', 'add', 'county1', '--role', 'official', '--area', '320812', '--password-stdin'], password + '\n');
   run(['user', 'add', 'admin1', '--role', 'admin', '--password-stdin'], 'administrator-pass\n');
@@ -61,6 +69,19 @@ try {
   check(kpis[0].includes('置信区间') || kpis[0].includes('样本不足'), 'the security card shows its CI (or a low-n notice)');
   const rows = await page.$$eval('#ranking tbody tr', (n) => n.length);
   check(rows >= 5, `the ranked table lists the county's towns (${rows})`);
+  // The figures printed are the aggregator's shares (as percentages), not some other field: the cards
+  // of the county and the first index's column of every town (issue 17).
+  const period = (await page.textContent('.kpi .kpi-title')).split(' ')[0];
+  const cardValues = await page.$$eval('.kpi .kpi-value', (n) => n.map((x) => x.textContent));
+  const cardsWant = ['security', 'grid'].map((ix) => batch.get(`${period}|320812|${ix}`));
+  check(cardsWant.every(Boolean) && cardValues.join(' ') === cardsWant.map(shownAs).join(' '),
+    `the cards print the county's ${period} figures (${cardValues.join(' ')}; aggregated: ${cardsWant.filter(Boolean).map(shownAs).join(' ')})`);
+  const printed = await page.$$eval('#ranking tbody tr', (trs) => trs.map((tr) => [tr.dataset.code,
+    tr.querySelectorAll('td')[1].firstChild.textContent]));
+  const wrong = printed.filter(([code, text]) => !batch.has(`${period}|${code}|security`) ||
+    shownAs(batch.get(`${period}|${code}|security`)) !== text);
+  check(printed.length === rows && wrong.length === 0,
+    `every town's printed 群众安全感 is its aggregated share (${wrong.length ? `differ: ${JSON.stringify(wrong)}` : printed.length + ' towns'})`);
   check(await page.$('#updated') !== null && (await page.textContent('#updated')).includes('数据计算于'), 'the page says when the data was computed');
   check(await page.waitForSelector('#trend-chart canvas', { timeout: 5000 }).then(() => true, () => false), 'the overview trend chart is drawn (ECharts)');
   await page.waitForTimeout(600);

@@ -2,6 +2,7 @@
 // imports, demo data and the server, run as a user would run them.
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
+#include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -114,6 +115,24 @@ TEST(CliVersionTest, PrintsCodeAndSchemaVersion) {
 
 namespace minyi::testing {
 namespace {
+
+// A server that does not exit after SIGTERM (here: stopped with SIGSTOP, so it cannot) fails the test
+// that stops it once the bound has passed, instead of being killed quietly (issue 17); a server that
+// exits is reaped at once, not after the bound.
+TEST(CliServeTest, AStopOutlastingItsBoundFailsTheTest) {
+  TempDir dir;
+  ServerProcess quick({"-D", "store.sqlite.path=" + dir.File("quick.db"), "-D", "aggregator.interval_ms=0"});
+  ASSERT_TRUE(quick.started()) << quick.log();
+  EXPECT_EQ(quick.Stop(), 0) << quick.log();
+  EXPECT_LT(quick.stop_time(), std::chrono::seconds(5)) << quick.log();
+
+  ServerProcess stuck({"-D", "store.sqlite.path=" + dir.File("stuck.db"), "-D", "aggregator.interval_ms=0"});
+  ASSERT_TRUE(stuck.started()) << stuck.log();
+  ASSERT_EQ(::kill(stuck.pid(), SIGSTOP), 0);
+  stuck.set_stop_bound(std::chrono::milliseconds(500));
+  EXPECT_NONFATAL_FAILURE(stuck.Stop(), "did not exit within 500 ms of SIGTERM");
+  EXPECT_GE(stuck.stop_time(), std::chrono::milliseconds(500));
+}
 
 // Regression (issue #13): a connection that had sent half a request kept `serve` alive for ~61 s after
 // SIGTERM. The drain is bounded by http.drain_timeout_s. Also: the log file is created 0600 (was 0644).

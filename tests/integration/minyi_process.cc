@@ -6,6 +6,7 @@
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/PipeStream.h>
 #include <Poco/StreamCopier.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -136,16 +137,25 @@ int ServerProcess::Stop() {
     return handle_->wait();
   }
   ::kill(pid, SIGTERM);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  const auto sent = std::chrono::steady_clock::now();
+  const auto deadline = sent + stop_bound_;
   // tryWait reaps the exited server (isRunning sees its zombie as running until the deadline, so every
-  // stop took the whole 10 s).
+  // stop took the whole bound).
   int code = -1;
   while ((code = handle_->tryWait()) == -1 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  stop_time_ = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - sent);
   if (code == -1) {
     ::kill(pid, SIGKILL);
     code = handle_->wait();
+    log_ = ReadAll(log_path_);
+    // A slow shutdown is a failure of the test that started the server, also when only the destructor
+    // stopped it.
+    ADD_FAILURE() << "minyi serve (pid " << pid << ") did not exit within " << stop_bound_.count()
+                  << " ms of SIGTERM and was killed; its log:\n"
+                  << log_;
+    return code;
   }
   log_ = ReadAll(log_path_);
   return code;

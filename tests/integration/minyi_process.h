@@ -5,6 +5,7 @@
 #include <Poco/Pipe.h>
 #include <Poco/Process.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -41,9 +42,13 @@ RunResult AddUser(const std::vector<std::string>& global, const std::vector<std:
                   const std::string& password);
 
 // A `minyi serve` child process on an ephemeral port. The destructor stops it (SIGTERM, then
-// SIGKILL after 10 s).
+// SIGKILL after the stop bound, which fails the running test).
 class ServerProcess {
  public:
+  // How long serve may take to exit after SIGTERM: http.drain_timeout_s (10 s by default) for the
+  // requests in flight, plus 5 s for the store and the logs.
+  static constexpr std::chrono::milliseconds kDefaultStopBound{15000};
+
   // Starts the server and waits (up to 30 s) until it has written its port.
   explicit ServerProcess(const std::vector<std::string>& global_args) : ServerProcess(global_args, 0) {}
   // The same on a given port (0: an ephemeral one), e.g. one a load balancer's configuration names.
@@ -55,8 +60,12 @@ class ServerProcess {
   bool started() const { return port_ != 0; }
   int port() const { return port_; }
   int pid() const;  // the server's process id (for /proc/<pid>/status)
-  // Sends SIGTERM and waits; returns the exit code.
+  // Sends SIGTERM and reaps the server; returns its exit code. A server still running `stop_bound`
+  // after SIGTERM is killed and the running test fails (ADD_FAILURE), naming the pid and the log.
   int Stop();
+  void set_stop_bound(std::chrono::milliseconds bound) { stop_bound_ = bound; }
+  // From SIGTERM to the reaped exit, measured by Stop() (zero before it, or if the server had exited).
+  std::chrono::milliseconds stop_time() const { return stop_time_; }
   // Sends SIGKILL (a crash: nothing is flushed or cleaned up) and waits.
   void Kill();
   // The file where serve wrote its routes (`serve --routes-file`), one "METHOD PATTERN" a line.
@@ -73,6 +82,8 @@ class ServerProcess {
   std::string log_;
   int port_ = 0;
   bool stopped_ = false;
+  std::chrono::milliseconds stop_bound_ = kDefaultStopBound;
+  std::chrono::milliseconds stop_time_{0};
   std::optional<int> exit_code_;  // set when the server exited before writing its port
 };
 
