@@ -131,8 +131,9 @@ TEST(MetricsEndpointTest, ExpositionCountsRequestsRefusesStrangersAndTheAccessLo
       200);
   requests += 3;
 
-  // A request is counted after its answer was sent, so the last one may not be counted yet when the
-  // client has its answer: scrape until it is (deadline 10 s), then compare exactly.
+  // A request is counted after its answer was sent, on its worker's thread, so any of them (not only
+  // the last: the threads run in any order) may not be counted yet when the client has its answer:
+  // scrape until every count is there (deadline 10 s), then compare exactly.
   int scrapes_made = 2;  // the first one and the one with the token
   Reply second;
   std::map<std::string, double> after;
@@ -143,7 +144,9 @@ TEST(MetricsEndpointTest, ExpositionCountsRequestsRefusesStrangersAndTheAccessLo
     ASSERT_EQ(second.status, 200);
     after = Parse(second.body, &types);
     if (Value(after, refused) - Value(before, refused) == 2 &&
-        Value(after, scrapes) - Value(before, scrapes) >= 2) {
+        Value(after, scrapes) - Value(before, scrapes) >= 2 && Value(after, healthz) - Value(before, healthz) == 4 &&
+        Value(after, unmatched) - Value(before, unmatched) == 1 &&
+        Value(after, R"(minyi_http_request_duration_seconds_count{route="/healthz"})") == 4) {
       break;
     }
     ++scrapes_made;
