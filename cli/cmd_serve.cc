@@ -15,6 +15,7 @@
 #include "aggregator/live.h"
 #include "cli/access_setup.h"
 #include "cli/command.h"
+#include "cli/openapi_json.h"  // generated: docs/openapi.json
 #include "cli/questionnaire_commands.h"
 #include "cli/sms_commands.h"
 #include "cli/version.h"
@@ -39,6 +40,16 @@ namespace {
 // /healthz answers within store.health_timeout_ms whatever the store does (sql/store_health.h).
 // /readyz (for a load balancer: take this server out) also answers 503 while the store's readiness
 // probe fails: a Galera node not Synced (StoreHealth::ClusterReady).
+// The OpenAPI 3 description of the HTTP API (docs/openapi.json, embedded at build time); public, like
+// the README. access_matrix_test checks it against every registered route, both ways.
+void RegisterOpenApi(http::Router& router) {
+  router.Add("GET", "/api/v1/openapi.json",
+             [](http::Request&, http::Response& response, const http::PathParams&) {
+               response.set("Cache-Control", "public, max-age=3600");
+               http::SendJson(response, 200, kOpenApiJson);
+             });
+}
+
 void RegisterHealth(http::Router& router, sql::Store& store, sql::StoreHealth& health) {
   router.Add("GET", "/readyz",
              [&store, &health](http::Request&, http::Response& response, const http::PathParams&) {
@@ -228,6 +239,7 @@ int RunServe(Context& context, const Args& args) {
           db, [&web] { return web.writes_failing(); }, [&web] { return web.unavailable_batches(); }),
       std::chrono::milliseconds(context.config().store.health_timeout_ms));
   RegisterHealth(router, db, health);
+  RegisterOpenApi(router);
   web.Register(router);
   // SMS webhooks, sender, expiry and retention (nothing when no sms.* provider or gateway is set).
   auto sms_runtime = StartSms(context, r, "", router);

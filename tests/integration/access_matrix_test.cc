@@ -7,8 +7,11 @@
 // gone. The expectations are generic, not per route: a route that is not public must refuse anonymous
 // and forged callers, an admin route every other role, an area route every caller whose scope does not
 // hold the area; and no call of any route by anyone may answer 5xx.
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <fstream>
 #include <map>
 #include <set>
@@ -46,6 +49,7 @@ const std::vector<Policy> kPolicies = {
     {"GET", "/metrics", Access::kCredential},
     {"GET", "/healthz", Access::kPublic},
     {"GET", "/readyz", Access::kPublic},
+    {"GET", "/api/v1/openapi.json", Access::kPublic},
     {"POST", "/api/v1/responses", Access::kCredential},
     {"POST", "/api/v1/responses:batch", Access::kCredential},
     {"GET", "/s/{survey}", Access::kPublic},
@@ -212,6 +216,47 @@ TEST_F(AccessMatrixTest, EveryRegisteredRouteHasAPolicyAndEveryPolicyARoute) {
   for (const auto& policy : covered) {
     EXPECT_TRUE(registered.count(policy)) << policy.first << " " << policy.second
                                           << " is in kPolicies but no longer registered";
+  }
+}
+
+// The OpenAPI description served by serve (docs/openapi.json, issue 18) lists every registered route
+// with its method, and nothing else: a new route without its description fails here.
+TEST_F(AccessMatrixTest, TheOpenApiDocumentDescribesExactlyTheRegisteredRoutes) {
+  const WebReply reply = HttpCall(server_->port(), "GET", "/api/v1/openapi.json");
+  ASSERT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.Header("Content-Type").rfind("application/json", 0), 0u) << reply.Header("Content-Type");
+  Poco::JSON::Object::Ptr doc;
+  try {
+    doc = Poco::JSON::Parser().parse(reply.body).extract<Poco::JSON::Object::Ptr>();
+  } catch (const Poco::Exception& e) {
+    FAIL() << "/api/v1/openapi.json is not JSON: " << e.displayText();
+  }
+  EXPECT_EQ(doc->getValue<std::string>("openapi").rfind("3.", 0), 0u);
+  std::set<std::pair<std::string, std::string>> described;
+  const Poco::JSON::Object::Ptr paths = doc->getObject("paths");
+  ASSERT_FALSE(paths.isNull());
+  for (const std::string& path : paths->getNames()) {
+    const Poco::JSON::Object::Ptr ops = paths->getObject(path);
+    for (const std::string& method : ops->getNames()) {
+      std::string upper = method;
+      for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      described.insert({upper, path});
+      // Every operation says what it answers.
+      const Poco::JSON::Object::Ptr op = ops->getObject(method);
+      EXPECT_FALSE(op.isNull() || op->getObject("responses").isNull() ||
+                   op->getObject("responses")->size() == 0)
+          << upper << " " << path << " has no responses";
+    }
+  }
+  const auto routes = Routes();
+  const std::set<std::pair<std::string, std::string>> registered(routes.begin(), routes.end());
+  for (const auto& route : registered) {
+    EXPECT_TRUE(described.count(route))
+        << route.first << " " << route.second << " is registered but missing from docs/openapi.json";
+  }
+  for (const auto& op : described) {
+    EXPECT_TRUE(registered.count(op))
+        << op.first << " " << op.second << " is in docs/openapi.json but no route of serve";
   }
 }
 
