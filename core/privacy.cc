@@ -134,6 +134,14 @@ std::string MaskNumbers(std::string_view t) {
 }  // namespace
 
 bool LooksLikePhoneNumber(std::string_view value) {
+  // Every number recognised below has at least 7 digits and nothing but digits, separators and '+':
+  // other values (ids checked on every imported row, hex hashes) are answered without building the
+  // compact copy, which was a tenth of a CSV import's time.
+  const std::string_view trimmed = TrimSpaces(value);
+  if (std::count_if(trimmed.begin(), trimmed.end(), IsDigit) < 7) return false;
+  for (char c : trimmed) {
+    if (!IsDigit(c) && c != ' ' && c != '-' && c != '.' && c != '(' && c != ')' && c != '+') return false;
+  }
   std::string compact;
   for (char c : TrimSpaces(value)) {
     if (c == ' ' || c == '-' || c == '.' || c == '(' || c == ')') continue;
@@ -159,6 +167,7 @@ std::string MaskPhoneNumbers(std::string_view text) {
   const std::size_t n = text.size();
   std::size_t i = 0;
   std::vector<std::size_t> positions;
+  positions.reserve(16);  // at most 16 below: one allocation per call instead of five as it grows
   std::vector<std::size_t> run;
   while (i < n) {
     if (!IsDigit(text[i]) || (i > 0 && IsDigit(text[i - 1]))) {
