@@ -167,26 +167,32 @@ std::string MaskPhoneNumbers(std::string_view text) {
   const std::size_t n = text.size();
   std::size_t i = 0;
   std::vector<std::size_t> positions;
-  positions.reserve(16);  // at most 16 below: one allocation per call instead of five as it grows
   std::vector<std::size_t> run;
   while (i < n) {
     if (!IsDigit(text[i]) || (i > 0 && IsDigit(text[i - 1]))) {
       ++i;
       continue;
     }
-    // Digits from here, allowing a single space or dash between groups ("138 1234 5678").
-    positions.clear();
+    // Digits from here, allowing a single space or dash between groups ("138 1234 5678"). Counted
+    // first: most runs (dates, codes, ids in a raw import line) are shorter than a phone number and
+    // need no positions (recording every digit's position was a fifth of a CSV import's time).
+    std::size_t count = 0;
     std::size_t j = i;
-    while (j < n && positions.size() <= 15) {
+    while (j < n && count <= 15) {
       if (IsDigit(text[j])) {
-        positions.push_back(j++);
+        ++count;
+        ++j;
       } else if ((text[j] == ' ' || text[j] == '-') && j + 1 < n && IsDigit(text[j + 1])) {
         ++j;
       } else {
         break;
       }
     }
-    if (positions.size() >= 11) {
+    if (count >= 11) {
+      positions.clear();
+      for (std::size_t k = i; k < j; ++k) {
+        if (IsDigit(text[k])) positions.push_back(k);
+      }
       std::string digits;
       for (std::size_t p : positions) digits += text[p];
       const std::size_t offset = MobileOffset(digits);
