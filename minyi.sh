@@ -32,7 +32,7 @@ APT_PACKAGES=(
   python3
   libpoco-dev libmysqlcppconn-dev libboost-dev libspdlog-dev libfmt-dev libsqlite3-dev libsodium-dev
   libicu-dev libphonenumber-dev libfreexl-dev
-  libxlsxwriter-dev libreadstat-dev
+  libxlsxwriter-dev libreadstat-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # The small-area model's linear algebra (aggregator/small_area.cc); R and metafor re-run its golden
   # figures (tests/golden/small_area).

@@ -1,21 +1,44 @@
 #!/usr/bin/env bash
 # Microdata export benchmark (bench/RESULTS.md, "Exports"). Usage:
-#   bench/export_bench.sh MINYI DB [RUNS]
-# DB: a SQLite store seeded with `minyi demo seed --responses 10000000` (7 periods, 2019-2025).
-# For each format (csv, sav): exports every period (`--period all`, all 10M responses) and one period
-# (2025) RUNS times (default 3), printing wall time and peak RSS (GNU time). Flat memory shows as the
-# same peak RSS for one period and for all seven.
+#   bench/export_bench.sh MINYI DB [RUNS] [FORMATS]
+# DB: a SQLite store seeded with `minyi demo seed --responses N` (7 periods, 2019-2025).
+# FORMATS: default "csv sav".
+# For each format: exports every period (`--period all`) and one period (2025) RUNS times (default 3),
+# printing wall time, rows/s and peak RSS (GNU time) of each run and their medians. Flat memory shows as
+# the same peak RSS for one period and for all seven.
+# The limit measured in the same run: right after each export, `cat FILE FILE FILE FILE FILE > /dev/null` reads the exported
+# file from the page cache (five times over, the time divided by five); its rate, in the file's own rows per second, is what merely reading those
+# bytes costs. Each export's rate is printed as a fraction of that limit.
 set -euo pipefail
-MINYI=$1; DB=$2; RUNS=${3:-3}
+MINYI=$1; DB=$2; RUNS=${3:-3}; FORMATS=${4:-"csv sav"}
 WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
-echo "machine: nproc $(nproc), $(lscpu | grep 'Model name' | sed 's/  */ /g'), $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)"
-for fmt in csv sav; do
+echo "machine: nproc $(nproc), $(lscpu | grep 'Model name' | sed 's/  */ /g'), $(date -u +%FT%TZ)"
+median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+for fmt in $FORMATS; do
   for period in all 2025; do
+    : > "$WORK/runs"
     for i in $(seq 1 "$RUNS"); do
-      /usr/bin/time -f "microdata $fmt period=$period run $i: wall %e s, peak RSS %M KB" \
+      load=$(cut -d' ' -f1 /proc/loadavg)
+      /usr/bin/time -o "$WORK/time" -f "%e %M" \
         "$MINYI" -D store.sqlite.path="$DB" -D log.level=warn export microdata --period "$period" --format "$fmt" \
-        --out "$WORK/m.$fmt" --no-codebook 2>&1 | grep -E "wrote|wall"
-      ls -l "$WORK/m.$fmt" | awk '{print "  file bytes: " $5}'
+        --out "$WORK/m.$fmt" --no-codebook > "$WORK/out" 2>&1
+      read -r wall rss < "$WORK/time"
+      rows=$(grep -o 'wrote [0-9]*' "$WORK/out" | cut -d' ' -f2)
+      bytes=$(stat -c %s "$WORK/m.$fmt")
+      f="$WORK/m.$fmt"; start=$(date +%s.%N); cat "$f" "$f" "$f" "$f" "$f" > /dev/null; end=$(date +%s.%N)
+      end=$(awk -v s="$start" -v e="$end" 'BEGIN {printf "%.9f", s + (e - s) / 5}')
+      awk -v f="$fmt" -v p="$period" -v i="$i" -v w="$wall" -v r="$rows" -v b="$bytes" -v s="$start" -v e="$end" \
+        -v m="$rss" -v l="$load" 'BEGIN {
+          cat_rows = r / (e - s); rate = r / w;
+          printf "microdata %s period=%s run %d: %d rows in %.2f s = %.0f rows/s; cat %.0f MB/s = %.0f rows/s; export/cat %.1f%%; peak RSS %.1f MB; file %.1f MB; load %s\n",
+            f, p, i, r, w, rate, b / 1e6 / (e - s), cat_rows, 100 * rate / cat_rows, m / 1024, b / 1e6, l }'
+      printf '%s %s %s %s %s\n' "$wall" "$rows" "$rss" "$bytes" "$(awk -v s="$start" -v e="$end" 'BEGIN {print e - s}')" >> "$WORK/runs"
     done
+    w=$(cut -d' ' -f1 "$WORK/runs" | median); c=$(cut -d' ' -f5 "$WORK/runs" | median)
+    r=$(head -1 "$WORK/runs" | cut -d' ' -f2); m=$(cut -d' ' -f3 "$WORK/runs" | median); b=$(head -1 "$WORK/runs" | cut -d' ' -f4)
+    awk -v f="$fmt" -v p="$period" -v n="$RUNS" -v w="$w" -v c="$c" -v r="$r" -v m="$m" -v b="$b" 'BEGIN {
+      printf "median of %d, %s period=%s: %.2f s, %.0f rows/s; cat %.0f MB/s (%.0f rows/s): export/cat %.1f%%; peak RSS %.1f MB; file %.1f MB\n",
+        n, f, p, w, r / w, b / 1e6 / c, r / c, 100 * (r / w) / (r / c), m / 1024, b / 1e6 }'
   done
 done
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -11,6 +11,14 @@
 // --synchronous none imports into a sink that stores nothing: the cost of parsing and validation alone.
 //
 // DIR (default $TMPDIR or /tmp) holds the CSV and the database files; they are removed at the end.
+//
+// The limits, measured in the same run (issue 16 quotes each figure as a ratio to one):
+// - the page-cache read rate of the CSV: reading the file in 1 MiB blocks and counting its lines, as
+//   `wc -l` does (median of 3, after the imports); the parse + validate rate is a fraction of it;
+// - with a store: the store's own batched append rate, the same demo responses appended with
+//   Store::Append in batches of 1,000 into a new database (only the Append calls timed, in a child
+//   process like the imports; median of R runs); the import's records/s is a fraction of it.
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +29,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -51,6 +60,8 @@ struct RunResult {
   std::size_t stored = 0;
   std::size_t bytes = 0;
   long max_rss_kb = 0;
+  double cpu_seconds =
+      0;  // the child's user + system time (wait4): steadier than wall time on a shared machine
   bool ok = false;
 };
 
@@ -98,7 +109,68 @@ int ImportOnce(const std::string& csv, const std::string& db, const std::string&
   return 0;
 }
 
-RunResult RunInChild(const std::string& csv, const std::string& db, const std::string& synchronous) {
+// Child process body: the demo responses appended with Store::Append in batches of 1,000 into a new
+// database; prints "seconds records" (the Append calls only, not the generation).
+int AppendOnce(std::size_t responses, const std::string& db, const std::string& synchronous) {
+  auto areas = minyi::AreaRegistry::LoadDirectory(MINYI_SOURCE_DIR "/data");
+  auto catalog = minyi::SurveyCatalog::LoadDirectory(MINYI_SOURCE_DIR "/conf/surveys");
+  if (!areas.ok() || !catalog.ok()) return 1;
+  minyi::sql::StoreOptions options;
+  options.backend = "sqlite";
+  options.sqlite.path = db;
+  options.sqlite.synchronous = synchronous;
+  auto opened = minyi::sql::OpenStore(options);
+  if (!opened.ok() || !(*opened)->Migrate().ok()) return 1;
+  minyi::sql::Store& store = **opened;
+  minyi::collector::DemoOptions demo;
+  demo.responses = responses;
+  std::vector<Response> batch;
+  std::vector<minyi::AppendResult> results;
+  double seconds = 0;
+  std::size_t stored = 0;
+  minyi::Status failed;
+  auto append = [&]() {
+    const auto start = std::chrono::steady_clock::now();
+    failed = store.Append(batch, &results);
+    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    stored += batch.size();
+    batch.clear();
+    return failed.ok();
+  };
+  minyi::Status status = minyi::collector::GenerateDemoResponses(demo, *catalog->Find("jiangsu-safety"),
+                                                                 *areas, [&](const Response& r) {
+                                                                   batch.push_back(r);
+                                                                   return batch.size() < 1000 || append();
+                                                                 });
+  if (status.ok() && failed.ok() && !batch.empty()) append();
+  if (!status.ok() || !failed.ok()) {
+    std::cerr << status << " / " << failed << "\n";
+    return 1;
+  }
+  std::printf("%.6f %zu 0 0\n", seconds, stored);
+  std::fflush(stdout);  // the child ends with _exit
+  return 0;
+}
+
+// The page-cache read rate of `path` in MB/s: read in 1 MiB blocks, newlines counted (as `wc -l`).
+double ReadRate(const std::string& path) {
+  std::vector<char> buffer(1 << 20);
+  const int fd = open(path.c_str(), O_RDONLY);
+  if (fd < 0) return 0;
+  std::size_t bytes = 0, lines = 0;
+  const auto start = std::chrono::steady_clock::now();
+  ssize_t got;
+  while ((got = read(fd, buffer.data(), buffer.size())) > 0) {
+    bytes += static_cast<std::size_t>(got);
+    lines += static_cast<std::size_t>(std::count(buffer.data(), buffer.data() + got, '\n'));
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  close(fd);
+  return lines > 0 ? static_cast<double>(bytes) / 1e6 / seconds : 0;
+}
+
+// Runs `body` in a forked child that prints "seconds records stored bytes"; its peak RSS is the child's.
+RunResult RunInChild(const std::function<int()>& body) {
   RunResult result;
   int fds[2];
   if (pipe(fds) != 0) return result;
@@ -107,7 +179,7 @@ RunResult RunInChild(const std::string& csv, const std::string& db, const std::s
   if (pid == 0) {
     close(fds[0]);
     dup2(fds[1], STDOUT_FILENO);
-    _exit(ImportOnce(csv, db, synchronous));
+    _exit(body());
   }
   close(fds[1]);
   std::string output;
@@ -119,10 +191,30 @@ RunResult RunInChild(const std::string& csv, const std::string& db, const std::s
   struct rusage usage {};
   wait4(pid, &status, 0, &usage);
   result.max_rss_kb = usage.ru_maxrss;
+  result.cpu_seconds = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                       static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
   result.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
               std::sscanf(output.c_str(), "%lf %zu %zu %zu", &result.seconds, &result.records, &result.stored,
                           &result.bytes) == 4;
   return result;
+}
+
+// `body` once per run, each in its own child on a new database file (`prefix` + run + ".db", removed
+// afterwards); empty when a run failed.
+std::vector<RunResult> RunEach(int runs, const std::string& prefix,
+                               const std::function<int(const std::string&)>& body) {
+  std::vector<RunResult> results;
+  for (int run = 0; run < runs; ++run) {
+    const std::string db = prefix + std::to_string(run) + ".db";
+    RunResult r = RunInChild([&] { return body(db); });
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db + suffix);
+    if (!r.ok) {
+      std::cerr << prefix << " run " << run << " failed\n";
+      return {};
+    }
+    results.push_back(r);
+  }
+  return results;
 }
 
 }  // namespace
@@ -181,28 +273,50 @@ int main(int argc, char** argv) {
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
 
-  std::vector<RunResult> results;
-  for (int run = 0; run < runs; ++run) {
-    const std::string db = work + "/run" + std::to_string(run) + ".db";
-    RunResult r = RunInChild(csv, db, synchronous);
-    if (!r.ok) {
-      std::cerr << "run " << run << " failed\n";
-      return 1;
-    }
-    std::printf("run %d: %zu records (%zu stored) in %.2f s: %.0f records/s, %.1f MB/s, peak RSS %.1f MB\n", run + 1,
-                r.records, r.stored, r.seconds, static_cast<double>(r.records) / r.seconds,
-                static_cast<double>(r.bytes) / 1e6 / r.seconds, static_cast<double>(r.max_rss_kb) / 1024.0);
-    results.push_back(r);
-    std::filesystem::remove(db);
-    std::filesystem::remove(db + "-wal");
-    std::filesystem::remove(db + "-shm");
+  std::vector<RunResult> results =
+      RunEach(runs, work + "/run", [&](const std::string& db) { return ImportOnce(csv, db, synchronous); });
+  if (results.empty()) return 1;
+  for (std::size_t run = 0; run < results.size(); ++run) {
+    const RunResult& r = results[run];
+    std::printf(
+        "run %zu: %zu records (%zu stored) in %.2f s: %.0f records/s, %.1f MB/s, peak RSS %.1f MB; child "
+        "CPU %.2f s\n",
+        run + 1, r.records, r.stored, r.seconds, static_cast<double>(r.records) / r.seconds,
+        static_cast<double>(r.bytes) / 1e6 / r.seconds, static_cast<double>(r.max_rss_kb) / 1024.0,
+        r.cpu_seconds);
   }
   std::sort(results.begin(), results.end(), [](const RunResult& a, const RunResult& b) { return a.seconds < b.seconds; });
   const RunResult& median = results[results.size() / 2];
+  const double records_per_s = static_cast<double>(median.records) / median.seconds;
+  const double mb_per_s = static_cast<double>(median.bytes) / 1e6 / median.seconds;
   std::printf("median of %d (synchronous=%s): %.2f s, %.0f records/s, %.1f MB/s, peak RSS %.1f MB\n", runs,
-              synchronous.c_str(), median.seconds, static_cast<double>(median.records) / median.seconds,
-              static_cast<double>(median.bytes) / 1e6 / median.seconds,
+              synchronous.c_str(), median.seconds, records_per_s, mb_per_s,
               static_cast<double>(median.max_rss_kb) / 1024.0);
+
+  std::vector<double> reads;
+  for (int i = 0; i < 3; ++i) reads.push_back(ReadRate(csv));
+  std::sort(reads.begin(), reads.end());
+  std::printf(
+      "limit: page-cache read of the CSV (wc -l), median of 3: %.0f MB/s; the import reaches %.1f%% of it\n",
+      reads[1], 100 * mb_per_s / reads[1]);
+  if (synchronous != "none") {
+    const std::vector<RunResult> append_runs = RunEach(runs, work + "/append", [&](const std::string& db) {
+      return AppendOnce(responses, db, synchronous);
+    });
+    if (append_runs.empty()) return 1;
+    std::vector<double> appends;
+    for (const RunResult& r : append_runs) {
+      appends.push_back(static_cast<double>(r.records) / r.seconds);
+      std::printf("append run %zu: %zu responses in %.2f s: %.0f responses/s\n", appends.size(), r.records,
+                  r.seconds, appends.back());
+    }
+    std::sort(appends.begin(), appends.end());
+    const double append = appends[appends.size() / 2];
+    std::printf(
+        "limit: Store::Append in batches of 1,000 (synchronous=%s), median of %d: %.0f responses/s; the "
+        "import reaches %.1f%% of it\n",
+        synchronous.c_str(), runs, append, 100 * records_per_s / append);
+  }
   std::filesystem::remove_all(work);
   return 0;
 }

@@ -2,12 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "collector/demo.h"
 #include "collector/fake_store_for_test.h"
 
 namespace minyi::collector {
@@ -349,6 +351,75 @@ TEST_F(ResponseImportTest, CanonicalCsvRoundTrip) {
   EXPECT_EQ(store_.rows[0].ContentHash(), r.ContentHash());
   EXPECT_EQ(store_.rows[0].submitted_at_ms, 1715475693123);
   EXPECT_EQ(store_.rows[0].answers, r.answers);
+}
+
+// Everything an import produces — the report with its issues, and each stored response (its canonical
+// CSV row and the masked raw line) — for 500 demo rows and rows that probe the phone-number checks,
+// masking and validation, against a copy made before the importer was made faster (issue 16):
+// tests/golden/import/oracle.txt. MINYI_UPDATE_GOLDEN=1 rewrites it.
+TEST_F(ResponseImportTest, EverythingAnImportProducesEqualsTheGoldenCopy) {
+  auto survey = catalog_->Find("jiangsu-safety");
+  std::string text = CanonicalCsvHeader(*survey);
+  DemoOptions demo;
+  demo.responses = 500;
+  ASSERT_TRUE(GenerateDemoResponses(demo, *survey, *areas_, [&](const Response& r) {
+                text += CanonicalCsvRow(r, *survey);
+                return true;
+              }).ok());
+  const std::string rest = "jiangsu-safety,2024,320102002,web,2024-05-12 09:01:33,";
+  const std::vector<std::string> keys = {"13812345678",
+                                         " 138-1234-5678 ",
+                                         "k-138 1234 5678",
+                                         "+86 25 8888 7777",
+                                         "(010) 1234-5678",
+                                         "0086123456789012",
+                                         "abc13812345678def",
+                                         "wjx+8613912345678",
+                                         "a.b-1381234567",
+                                         "1234567",
+                                         "+123456",
+                                         "0086 1381234567",
+                                         "8e40a1b2c3d4e5f60718293a4b5c6d7e",
+                                         "k\t13812345678",
+                                         "k-20240512-090133"};
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    text += "key-" + std::to_string(i) + "," + rest + "\"" + keys[i] + "\",1,complete,1,2,1,60+,\n";
+    text += "\"ref " + keys[i] + "\"," + rest + "k-ok-" + std::to_string(i) + ",1,complete,1,2,1,60+,\n";
+  }
+  const std::vector<std::string> comments = {"联系 139 1234 5678",
+                                             "0086 13812345678 谢谢",
+                                             "8613812345678",
+                                             "12345678901234567",
+                                             "电话13812345678，13912345678",
+                                             "138 1234 5678 9",
+                                             "2024-05-12 09:01:33",
+                                             "138-1234-5678",
+                                             "+8613812345678",
+                                             "1 3 8 1 2 3 4 5 6 7 8"};
+  for (std::size_t i = 0; i < comments.size(); ++i) {
+    text += "comment-" + std::to_string(i) + "," + rest + "k-c" + std::to_string(i) +
+            ",1,complete,1,2,1,60+,\"" + comments[i] + "\"\n";
+  }
+  const std::vector<std::string> answers = {"1;2,2,1,60+", "9,9,1,60+", "7,2,1,60+", ";,2,1,60+",
+                                            "1,2,3,60+",   "1,2,1,61+", "1,,1,60+",  " 2 , 3 ,2,18-29"};
+  for (std::size_t i = 0; i < answers.size(); ++i) {
+    text += "answers-" + std::to_string(i) + "," + rest + "k-a,1,complete," + answers[i] + ",\n";
+  }
+  ImportOptions options;
+  options.max_issues = 1000;
+  Result<ImportReport> report = Import(text, options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_GT(report->stored, 500u);
+  EXPECT_GT(report->rejected, 10u);
+  std::string got = FormatImportReport(*report, "oracle.csv");
+  for (const Response& r : store_.rows) got += CanonicalCsvRow(r, *survey) + r.raw_payload + "\n";
+  const std::string path = MINYI_SOURCE_DIR "/tests/golden/import/oracle.txt";
+  if (std::getenv("MINYI_UPDATE_GOLDEN") != nullptr) std::ofstream(path, std::ios::binary) << got;
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream expected;
+  expected << in.rdbuf();
+  EXPECT_GT(expected.str().size(), 1000u) << path;
+  EXPECT_TRUE(got == expected.str()) << "the import's output differs from " << path;
 }
 
 TEST_F(ResponseImportTest, PhoneNumberInACommentIsMaskedInAnswerAndRawPayload) {

@@ -1,5 +1,6 @@
 #include "core/csv.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace minyi {
@@ -112,6 +113,28 @@ bool CsvReader::Next(std::vector<std::string>& fields, Status* error) {
   bool at_eof = false;
 
   for (;;) {
+    // Inside a field, a run of ordinary characters (no delimiter, line break or, when quoted, quote)
+    // is copied at once: character by character through Get() was most of the reader's time, and the
+    // reader a sixth of a CSV import's. The run stops where the size check below would have fired,
+    // so the result is the same as taking its characters one at a time.
+    if ((state == State::kUnquoted || state == State::kQuoted) && pos_ < buf_.size() &&
+        raw_.size() <= options_.max_record_bytes) {
+      const char stop = state == State::kQuoted ? '"' : options_.delimiter;
+      const std::size_t limit = std::min(buf_.size(), pos_ + (options_.max_record_bytes + 1 - raw_.size()));
+      std::size_t end = pos_;
+      while (end < limit && buf_[end] != stop && !IsLineBreak(buf_[end])) ++end;
+      if (end > pos_) {
+        field.append(buf_, pos_, end - pos_);
+        raw_.append(buf_, pos_, end - pos_);
+        bytes_read_ += end - pos_;
+        pos_ = end;
+        if (raw_.size() > options_.max_record_bytes) {
+          problem = "record is longer than the size limit";
+          break;
+        }
+        continue;
+      }
+    }
     const int c = Get();
     if (c == kEof) {
       if (state == State::kQuoted) {

@@ -134,6 +134,14 @@ std::string MaskNumbers(std::string_view t) {
 }  // namespace
 
 bool LooksLikePhoneNumber(std::string_view value) {
+  // Every number recognised below has at least 7 digits and nothing but digits, separators and '+':
+  // other values (ids checked on every imported row, hex hashes) are answered without building the
+  // compact copy, which was a tenth of a CSV import's time.
+  const std::string_view trimmed = TrimSpaces(value);
+  if (std::count_if(trimmed.begin(), trimmed.end(), IsDigit) < 7) return false;
+  for (char c : trimmed) {
+    if (!IsDigit(c) && c != ' ' && c != '-' && c != '.' && c != '(' && c != ')' && c != '+') return false;
+  }
   std::string compact;
   for (char c : TrimSpaces(value)) {
     if (c == ' ' || c == '-' || c == '.' || c == '(' || c == ')') continue;
@@ -165,19 +173,26 @@ std::string MaskPhoneNumbers(std::string_view text) {
       ++i;
       continue;
     }
-    // Digits from here, allowing a single space or dash between groups ("138 1234 5678").
-    positions.clear();
+    // Digits from here, allowing a single space or dash between groups ("138 1234 5678"). Counted
+    // first: most runs (dates, codes, ids in a raw import line) are shorter than a phone number and
+    // need no positions (recording every digit's position was a fifth of a CSV import's time).
+    std::size_t count = 0;
     std::size_t j = i;
-    while (j < n && positions.size() <= 15) {
+    while (j < n && count <= 15) {
       if (IsDigit(text[j])) {
-        positions.push_back(j++);
+        ++count;
+        ++j;
       } else if ((text[j] == ' ' || text[j] == '-') && j + 1 < n && IsDigit(text[j + 1])) {
         ++j;
       } else {
         break;
       }
     }
-    if (positions.size() >= 11) {
+    if (count >= 11) {
+      positions.clear();
+      for (std::size_t k = i; k < j; ++k) {
+        if (IsDigit(text[k])) positions.push_back(k);
+      }
       std::string digits;
       for (std::size_t p : positions) digits += text[p];
       const std::size_t offset = MobileOffset(digits);

