@@ -63,6 +63,8 @@ write_haproxy_cfg() {  # <dir> <db_port> <http_port> <stats_port> <server_port>.
 global
     maxconn 4096
     pidfile $dir/haproxy.pid
+    # The runtime API (disable/enable a server for maintenance, show stat): socat stdio unix:$dir/haproxy.sock
+    stats socket $dir/haproxy.sock mode 600 level admin
     # The Galera node check runs a program (below); HAProxy only forks for it when told so.
     external-check
     insecure-fork-wanted
