@@ -31,6 +31,8 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+# shellcheck source=bench/private_mariadb.sh
+. bench/private_mariadb.sh
 
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'); $(date -u +%Y-%m-%dT%H:%MZ); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 # The current year in UTC+8: the period the servers accept by default (collector.open_periods empty).
@@ -46,12 +48,7 @@ load() {  # load <label> <port>: one run, printed and kept for the medians
 }
 
 # One server on one plain MariaDB (durable: flush at every commit, like the Galera nodes' default).
-mariadb-install-db --no-defaults --datadir="$WORK/mysql" --user=root --auth-root-authentication-method=normal \
-  >"$WORK/mysql-install.log" 2>&1
-mariadbd --no-defaults --datadir="$WORK/mysql" --socket="$WORK/mysql.sock" --skip-networking --user=root \
-  --pid-file="$WORK/mariadbd.pid" --innodb-flush-log-at-trx-commit=1 >"$WORK/mariadbd.log" 2>&1 &
-DB_PID=$!
-for _ in $(seq 1 100); do mariadb-admin --socket="$WORK/mysql.sock" ping >/dev/null 2>&1 && break; sleep 0.2; done
+start_private_mariadb
 SINGLE=(-D store.backend=mysql -D store.mysql.socket="$WORK/mysql.sock" -D store.mysql.user=root
         -D store.mysql.database=minyi_bench -D store.mysql.create_database=true
         -D collector.secret_file="$WORK/secret" -D paths.state_dir="$WORK" -D log.level=warn)

@@ -27,6 +27,8 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+# shellcheck source=bench/private_mariadb.sh
+. bench/private_mariadb.sh
 
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'); $(date -u +%Y-%m-%dT%H:%MZ)"
 
@@ -88,12 +90,7 @@ COMMON=(-D collector.open_periods=2025 -D collector.secret_file="$WORK/secret")
 run_backend sqlite -D store.sqlite.path="$WORK/minyi.db" -D store.sqlite.synchronous=FULL "${COMMON[@]}"
 
 if command -v mariadbd >/dev/null && command -v mariadb-install-db >/dev/null; then
-  mariadb-install-db --no-defaults --datadir="$WORK/mysql" --user=root --auth-root-authentication-method=normal \
-    >"$WORK/mysql-install.log" 2>&1
-  mariadbd --no-defaults --datadir="$WORK/mysql" --socket="$WORK/mysql.sock" --skip-networking --user=root \
-    --pid-file="$WORK/mariadbd.pid" --innodb-flush-log-at-trx-commit=1 >"$WORK/mariadbd.log" 2>&1 &
-  DB_PID=$!
-  for _ in $(seq 1 100); do mariadb-admin --socket="$WORK/mysql.sock" ping >/dev/null 2>&1 && break; sleep 0.2; done
+  start_private_mariadb
   run_backend mariadb -D store.backend=mysql -D store.mysql.socket="$WORK/mysql.sock" -D store.mysql.user=root \
     -D store.mysql.database=minyi_bench -D store.mysql.create_database=true -D store.mysql.pool_size=8 "${COMMON[@]}"
 else
