@@ -223,7 +223,7 @@ int RunServe(Context& context, const Args& args) {
     auto opened_log = http::AccessLog::Open(
         log.access_file == "-" ? "" : log.access_file,
         log.access_format == "json" ? http::AccessLogFormat::kJson : http::AccessLogFormat::kText,
-        context.config().http.trust_forwarded_for);
+        context.config().http.trust_forwarded_for, static_cast<std::uint64_t>(log.min_free_mb) << 20);
     if (!opened_log.ok()) return Fail(opened_log.status());
     access_log = std::move(opened_log).value();
   }

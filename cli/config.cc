@@ -113,6 +113,7 @@ const std::vector<std::pair<std::string, std::string>>& Defaults() {
       {"log.file", ""},
       {"log.max_size_mb", "50"},
       {"log.max_files", "5"},
+      {"log.min_free_mb", "64"},
       {"paths.data_dir", ""},
       {"paths.state_dir", ""},
       {"log.access_file", ""},
@@ -476,6 +477,7 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
     config.log.file = c.getString("log.file");
     MINYI_RETURN_IF_ERROR(ReadInt(c, "log.max_size_mb", 1, 100000, config.log.max_size_mb));
     MINYI_RETURN_IF_ERROR(ReadInt(c, "log.max_files", 1, 1000, config.log.max_files));
+    MINYI_RETURN_IF_ERROR(ReadInt(c, "log.min_free_mb", 0, 1 << 20, config.log.min_free_mb));
     config.log.access_file = c.getString("log.access_file");
     MINYI_RETURN_IF_ERROR(ReadChoice(c, "log.access_format", {"text", "json"}, config.log.access_format));
     config.metrics.allow_from = CommaList(c.getString("metrics.allow_from"));

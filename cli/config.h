@@ -65,6 +65,10 @@ struct LogOptions {
   std::string file;            // empty: console only; else also a rotating file
   int max_size_mb = 50;
   int max_files = 5;
+  // The log files (log.file, access_file) stop writing while their file system has less than this
+  // free (issue 13: the database gets the space an operator frees); dropped lines are counted and the
+  // count logged when space returns. 0: never stop.
+  int min_free_mb = 64;
   // The access log of `serve` (core/http/telemetry.h): one line per request. Empty: none; "-": stderr;
   // else this file (created 0600, appended to).
   std::string access_file;

@@ -10,6 +10,8 @@
 #include <memory>
 #include <vector>
 
+#include "core/http/free_space_sink.h"
+
 namespace minyi::cli {
 
 Status SetupLogging(const LogOptions& options) {
@@ -27,9 +29,11 @@ Status SetupLogging(const LogOptions& options) {
           ::close(fd);
         }
       };
-      sinks.push_back(std::make_shared<spdlog::sinks::rotating_file_sink_mt>(
-          options.file, static_cast<std::size_t>(options.max_size_mb) * 1024 * 1024,
-          static_cast<std::size_t>(options.max_files), false, owner_only));
+      sinks.push_back(std::make_shared<http::FreeSpaceSink>(
+          std::make_shared<spdlog::sinks::rotating_file_sink_st>(
+              options.file, static_cast<std::size_t>(options.max_size_mb) * 1024 * 1024,
+              static_cast<std::size_t>(options.max_files), false, owner_only),
+          http::LogDirectory(options.file), static_cast<std::uint64_t>(options.min_free_mb) << 20));
     } catch (const spdlog::spdlog_ex& e) {
       return Status::InvalidInput("log.file " + options.file + ": " + e.what());
     }

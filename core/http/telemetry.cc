@@ -11,6 +11,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "core/http/free_space_sink.h"
+
 namespace minyi::http {
 
 HttpMetrics::HttpMetrics(metrics::Registry& registry)
@@ -63,7 +65,7 @@ std::string FormatAccessLine(const AccessLogEntry& entry, AccessLogFormat format
 }
 
 Result<std::unique_ptr<AccessLog>> AccessLog::Open(const std::string& path, AccessLogFormat format,
-                                                   bool trust_forwarded_for) {
+                                                   bool trust_forwarded_for, std::uint64_t min_free_bytes) {
   std::shared_ptr<spdlog::logger> logger;
   try {
     if (path.empty()) {
@@ -75,7 +77,9 @@ Result<std::unique_ptr<AccessLog>> AccessLog::Open(const std::string& path, Acce
       if (fd < 0) return Status::Unavailable("log.access_file " + path + ": " + std::strerror(errno));
       ::close(fd);
       logger = std::make_shared<spdlog::logger>(
-          "access", std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, false));
+          "access",
+          std::make_shared<FreeSpaceSink>(std::make_shared<spdlog::sinks::basic_file_sink_st>(path, false),
+                                          LogDirectory(path), min_free_bytes));
     }
   } catch (const spdlog::spdlog_ex& e) {
     return Status::Unavailable("log.access_file " + path + ": " + e.what());

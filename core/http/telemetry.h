@@ -58,8 +58,9 @@ class AccessLog {
  public:
   // Lines go to `path` (created with mode 0600 when missing, appended to otherwise), or to stderr when
   // `path` is empty. kUnavailable when the file cannot be opened.
+  // A file stops writing below `min_free_bytes` free on its file system (FreeSpaceSink).
   static Result<std::unique_ptr<AccessLog>> Open(const std::string& path, AccessLogFormat format,
-                                                 bool trust_forwarded_for);
+                                                 bool trust_forwarded_for, std::uint64_t min_free_bytes = 0);
   // Writes the request's line at info level.
   void Record(const RequestRecord& record);
   void Flush();

@@ -103,6 +103,26 @@ TEST(CliConfigTest, LayersFileEnvironmentAndOverridesAndMasksSecrets) {
   }
 }
 
+// The log file keeps a reserve of free space (log.min_free_mb, issue 13): asked for more than the file
+// system has, it writes nothing while the console still logs; with no reserve it writes.
+TEST(CliLogTest, TheLogFileStopsBelowItsFreeSpaceReserve) {
+  TempDir dir;
+  auto run = [&](const std::string& reserve_mb, const std::string& file) {
+    // A new database each time: migrating it logs every migration applied.
+    return RunMinyi({"-D", "store.sqlite.path=" + dir.File(file + ".db"), "-D", "log.file=" + dir.File(file),
+                     "-D", "log.level=debug", "-D", "log.min_free_mb=" + reserve_mb, "db", "migrate"});
+  };
+  const RunResult starved = run("1048576", "starved.log");  // 1 TB
+  ASSERT_EQ(starved.exit_code, 0) << starved.err;
+  EXPECT_FALSE(starved.err.empty()) << "the console logs whatever the reserve";
+  std::ifstream starved_log(dir.File("starved.log"));
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(starved_log), {}), "");
+  const RunResult written = run("0", "written.log");
+  ASSERT_EQ(written.exit_code, 0) << written.err;
+  std::ifstream written_log(dir.File("written.log"));
+  EXPECT_NE(std::string(std::istreambuf_iterator<char>(written_log), {}), "");
+}
+
 TEST(CliVersionTest, PrintsCodeAndSchemaVersion) {
   RunResult r = RunMinyi({"version"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
