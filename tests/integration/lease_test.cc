@@ -91,36 +91,7 @@ class GatewayFactory : public Poco::Net::HTTPRequestHandlerFactory {
   GatewayCounts& counts_;
 };
 
-// job → holder ("" when nobody holds it), as one server's /api/v1/status shows it.
-std::map<std::string, std::string> Holders(int port) {
-  std::map<std::string, std::string> out;
-  const HttpReply reply = HttpGet(port, "/api/v1/status");
-  if (reply.status != 200) return out;
-  try {
-    auto o = Poco::JSON::Parser().parse(reply.body).extract<Poco::JSON::Object::Ptr>();
-    auto leases = o->getArray("leases");
-    for (std::size_t i = 0; leases && i < leases->size(); ++i) {
-      auto l = leases->getObject(static_cast<unsigned>(i));
-      out[l->getValue<std::string>("job")] = l->getValue<std::string>("holder");
-    }
-  } catch (const Poco::Exception&) {
-  }
-  return out;
-}
-
-// Waits (bounded) until the server on `port` shows `holder` for live aggregation and the SMS sender;
-// returns how long it took, or -1.
-long long WaitForHolder(int port, const std::string& holder, milliseconds limit) {
-  const auto start = Clock::now();
-  while (Clock::now() - start < limit) {
-    auto h = Holders(port);
-    if (h["live_aggregation"] == holder && h["sms_sender"] == holder) {
-      return std::chrono::duration_cast<milliseconds>(Clock::now() - start).count();
-    }
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-  return -1;
-}
+const std::vector<std::string> kJobs = {"live_aggregation", "sms_sender"};
 
 class LeaseTest : public ::testing::Test {
  protected:
@@ -211,12 +182,13 @@ TEST_F(LeaseTest, OneServerHoldsEachJobAndAnotherTakesOverAfterKillAndAtOnceAfte
 
   auto a = std::make_unique<ServerProcess>(Node("server-a"));
   ASSERT_TRUE(a->started()) << a->log();
-  ASSERT_GE(WaitForHolder(a->port(), "server-a", 3 * lease), 0) << "server-a alone takes every job";
+  ASSERT_GE(WaitForLeaseHolder(a->port(), "server-a", kJobs, 3 * lease.count()), 0)
+      << "server-a alone takes every job";
   auto b = std::make_unique<ServerProcess>(Node("server-b"));
   ASSERT_TRUE(b->started()) << b->log();
   // Both servers show the same single holder, for several lease periods.
   for (int i = 0; i < 10; ++i) {
-    auto seen_by_b = Holders(b->port());
+    auto seen_by_b = LeaseHolders(b->port());
     EXPECT_EQ(seen_by_b["live_aggregation"], "server-a");
     EXPECT_EQ(seen_by_b["sms_sender"], "server-a");
     EXPECT_EQ(seen_by_b["sms_expiry"], "server-a");
@@ -228,7 +200,7 @@ TEST_F(LeaseTest, OneServerHoldsEachJobAndAnotherTakesOverAfterKillAndAtOnceAfte
 
   // kill -9 the holder: server-b takes over within 3 lease periods.
   a->Kill();
-  const long long took = WaitForHolder(b->port(), "server-b", 3 * lease + milliseconds(500));
+  const long long took = WaitForLeaseHolder(b->port(), "server-b", kJobs, 3 * lease.count() + 500);
   EXPECT_GE(took, 0) << "server-b did not take over within 3 lease periods of kill -9";
   EXPECT_EQ(Count("SELECT MIN(fencing_token) FROM leases WHERE name IN ('live_aggregation', 'sms_sender')"),
             2)
@@ -237,13 +209,14 @@ TEST_F(LeaseTest, OneServerHoldsEachJobAndAnotherTakesOverAfterKillAndAtOnceAfte
   // SIGTERM releases: at exit no lease of server-b is live any more, and server-c takes over at once.
   auto c = std::make_unique<ServerProcess>(Node("server-c"));
   ASSERT_TRUE(c->started()) << c->log();
-  EXPECT_EQ(Holders(c->port())["sms_sender"], "server-b");
+  EXPECT_EQ(LeaseHolders(c->port())["sms_sender"], "server-b");
   EXPECT_EQ(b->Stop(), 0) << b->log();
   const std::string live_of_b =
       "SELECT COUNT(*) FROM leases WHERE holder = 'server-b' AND expires_at_ms > "
       "TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) DIV 1000";
   EXPECT_EQ(Count(live_of_b), 0) << "a stopped server released its leases";
-  EXPECT_GE(WaitForHolder(c->port(), "server-c", lease), 0) << "server-c took over within one lease period";
+  EXPECT_GE(WaitForLeaseHolder(c->port(), "server-c", kJobs, lease.count()), 0)
+      << "server-c took over within one lease period";
   // The new holder sends what is queued next, once.
   InviteAndExpectEachSentOnce(100, 5, "2025");
 }
