@@ -45,8 +45,15 @@ void LiveAggregator::Stop() {
 
 void LiveAggregator::Loop() {
   for (;;) {
-    const Result<std::int64_t> polled = PollOnce();
-    if (!polled.ok()) spdlog::warn("live aggregation: {}", polled.status().ToString());
+    if (!gate_ || gate_()) {
+      const Result<std::int64_t> polled = PollOnce();
+      if (!polled.ok()) spdlog::warn("live aggregation: {}", polled.status().ToString());
+    } else {
+      // Another server writes the index tables. Forget the cached states: a later tenure starts with
+      // a full computation of the data as that server left it.
+      std::lock_guard<std::mutex> s(stats_mu_);
+      stats_.initialised = false;
+    }
     std::unique_lock<std::mutex> lock(thread_mu_);
     if (wake_.wait_for(lock, std::chrono::milliseconds(options_.interval_ms), [this] { return stopping_; }))
       return;
@@ -378,6 +385,10 @@ Status LiveAggregator::WritePeriod(SurveyCache& survey, const Period& period,
     }
   } else {
     changed = result.rows;
+  }
+  // Asked again just before the write: a server that lost its lease during the poll writes nothing.
+  if (!changed.empty() && gate_ && !gate_()) {
+    return Status::Unavailable("the live aggregation lease is not held");
   }
   if (!changed.empty()) MINYI_RETURN_IF_ERROR(sink_.WriteIndexRows(changed));
   cache.rows = std::move(result.rows);

@@ -32,6 +32,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -100,6 +101,11 @@ class LiveAggregator {
 
   LiveStats stats() const;
 
+  // With several servers on one database: the background thread polls only while `gate` answers
+  // true (this server holds the live aggregation lease, core/lease_keeper.h), and a poll asks it again
+  // before each write. Call before Start(). PollOnce() itself is not gated.
+  void set_gate(std::function<bool()> gate) { gate_ = std::move(gate); }
+
   // Also follows the revision log of revisable responses (core/revisions.h). Call before Start();
   // `revisions` must outlive the aggregator.
   void WatchRevisions(ResponseReviser& revisions);
@@ -149,6 +155,7 @@ class LiveAggregator {
   const SurveyCatalog& catalog_;
   const AreaRegistry& areas_;
   IndexSink& sink_;
+  std::function<bool()> gate_;
 
   std::mutex poll_mu_;  // one poll at a time; guards the caches below
   std::map<std::string, SurveyCache> surveys_;

@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -607,6 +609,41 @@ TEST(LiveAggregatorTest, BackgroundThreadStartsComputesAndStops) {
   bad.interval_ms = 1;
   LiveAggregator rejected(bad, f.responses, f.population, f.catalog, f.areas, f.sink);
   EXPECT_EQ(rejected.Start().code(), StatusCode::kInvalidInput);
+}
+
+// Issue 15: with several servers, only the holder of the live aggregation lease writes the index tables.
+TEST(LiveAggregatorTest, TheThreadWritesOnlyWhileItsGateIsOpen) {
+  Fixture f;
+  Fill(&f);
+  LiveOptions options;
+  options.interval_ms = 10;
+  std::atomic<int> asked{0};
+  std::atomic<int> open_for{0};  // how many more times the gate answers true
+  const auto wait_until = [](const std::function<bool()>& done) {
+    for (int i = 0; i < 1000 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return done();
+  };
+  {
+    LiveAggregator live(options, f.responses, f.population, f.catalog, f.areas, f.sink);
+    live.set_gate([&] {
+      ++asked;
+      return open_for > 0 && open_for-- > 0;
+    });
+    ASSERT_TRUE(live.Start().ok());
+    ASSERT_TRUE(wait_until([&] { return asked >= 5; }));
+    // Open for the loop's question only: the lease is lost before the write, which is not made.
+    open_for = 1;
+    ASSERT_TRUE(wait_until([&] { return open_for == 0 && asked >= 10; }));
+    live.Stop();
+    EXPECT_TRUE(f.sink.rows.empty()) << "a server without the lease wrote index rows";
+    EXPECT_FALSE(live.stats().initialised);
+  }
+  LiveAggregator live(options, f.responses, f.population, f.catalog, f.areas, f.sink);
+  live.set_gate([] { return true; });
+  ASSERT_TRUE(live.Start().ok());
+  EXPECT_TRUE(wait_until([&] { return live.stats().initialised; }));
+  live.Stop();
+  EXPECT_FALSE(f.sink.rows.empty()) << "the holder writes";
 }
 
 }  // namespace

@@ -27,11 +27,13 @@
 #include "core/http/router.h"
 #include "core/http/server.h"
 #include "core/http/telemetry.h"
+#include "core/lease_keeper.h"
 #include "core/metrics.h"
 #include "core/repeat_limiter.h"
 #include "dashboards/export_routes.h"
 #include "dashboards/status_page.h"
 #include "sql/collector_counters.h"
+#include "sql/lease_store.h"
 #include "sql/store_health.h"
 
 namespace minyi::cli {
@@ -241,25 +243,44 @@ int RunServe(Context& context, const Args& args) {
   RegisterHealth(router, db, health);
   RegisterOpenApi(router);
   web.Register(router);
+  // The singleton jobs' leases (README "Cluster"): with several servers on one database, live
+  // aggregation and the SMS sender, expiry and purges run only on the server holding their lease.
+  // Declared before those jobs so that it outlives them; its destructor, after theirs, releases the
+  // leases so that another server takes over at once.
+  const std::unique_ptr<LeaseStore> lease_store = sql::OpenLeaseStore(db);
+  LeaseKeeperOptions keeper_options;
+  keeper_options.holder = context.config().cluster.node_name;
+  keeper_options.ttl_ms = context.config().cluster.lease_seconds * 1000LL;
+  if (context.config().aggregator.interval_ms > 0) keeper_options.names.push_back(leases::kLiveAggregation);
+  if (!context.config().sms.gateway_url.empty()) {
+    keeper_options.names.insert(keeper_options.names.end(),
+                                {leases::kSmsSender, leases::kSmsExpiry, leases::kSmsRetention});
+  }
+  keeper_options.log = [](const std::string& line) { spdlog::info("{}", line); };
+  LeaseKeeper keeper(*lease_store, keeper_options);
+  keeper.Start();
   // SMS webhooks, sender, expiry and retention (nothing when no sms.* provider or gateway is set).
-  auto sms_runtime = StartSms(context, r, "", router);
+  auto sms_runtime = StartSms(context, r, "", router, &keeper);
   if (!sms_runtime.ok()) return Fail(sms_runtime.status().WithContext("sms"));
   // 问卷星 push and 腾讯问卷 webhook (nothing unless questionnaire.wjx.push_secret / .txwj.token is set).
   auto questionnaire_runtime = StartQuestionnaire(context, r, "", router);
   if (!questionnaire_runtime.ok()) return Fail(questionnaire_runtime.status().WithContext("questionnaire"));
-  dashboards::RegisterStatusRoutes(router, *r.surveys, [&db]() -> Result<dashboards::StatusSnapshot> {
-    dashboards::StatusSnapshot snapshot;
-    snapshot.backend = db.Backend();
-    auto version = db.SchemaVersion();
-    if (!version.ok()) return version.status();
-    snapshot.schema_version = version.value();
-    auto counts = db.CountResponses();
-    if (!counts.ok()) return counts.status();
-    snapshot.counts = std::move(counts).value();
-    auto note = db.GetMeta("demo.note");
-    if (note.ok()) snapshot.data_note = note.value();
-    return snapshot;
-  });
+  dashboards::RegisterStatusRoutes(
+      router, *r.surveys,
+      [&db]() -> Result<dashboards::StatusSnapshot> {
+        dashboards::StatusSnapshot snapshot;
+        snapshot.backend = db.Backend();
+        auto version = db.SchemaVersion();
+        if (!version.ok()) return version.status();
+        snapshot.schema_version = version.value();
+        auto counts = db.CountResponses();
+        if (!counts.ok()) return counts.status();
+        snapshot.counts = std::move(counts).value();
+        auto note = db.GetMeta("demo.note");
+        if (note.ok()) snapshot.data_note = note.value();
+        return snapshot;
+      },
+      5000, [&lease_store] { return lease_store->List(); });
 
   // Officials' dashboards: login, pages, the guarded JSON API (dashboards/dashboard_api.h).
   auto dashboard = StartDashboard(context, r, db, router, &registry);
@@ -293,13 +314,16 @@ int RunServe(Context& context, const Args& args) {
     live_options.code_version = kVersion;
     live = std::make_unique<aggregator::LiveAggregator>(live_options, db, db, *r.surveys, *r.areas, db);
     live->WatchRevisions(db);
+    live->set_gate([&keeper] { return keeper.Held(leases::kLiveAggregation).has_value(); });
     const Status started = live->Start();
     if (!started.ok()) return Fail(started.WithContext("aggregator"));
     // Before the first successful poll: the time since serve started.
     registry.AddGauge("minyi_live_aggregation_lag_seconds",
                       "Seconds since the live aggregator was last caught up: every response stored before "
                       "then is reflected in the index tables.",
-                      [live = live.get(), started_ms = NowMillis()] {
+                      [live = live.get(), started_ms = NowMillis(), &keeper] {
+                        // Only the lease holder aggregates; the other servers report no lag of their own.
+                        if (!keeper.Held(leases::kLiveAggregation)) return 0.0;
                         const std::int64_t caught_up = live->stats().caught_up_ms;
                         return static_cast<double>(NowMillis() - (caught_up > 0 ? caught_up : started_ms)) /
                                1000;

@@ -194,8 +194,9 @@ int RunImportSms(Context& context, const Args& args) {
   return exit;
 }
 
-Result<std::unique_ptr<SmsRuntime>> StartSms(Context& context, const Resources& resources, const std::string& secret,
-                                             http::Router& router) {
+Result<std::unique_ptr<SmsRuntime>> StartSms(Context& context, const Resources& resources,
+                                             const std::string& secret, http::Router& router,
+                                             const LeaseKeeper* leases) {
   (void)resources;
   const Config& config = context.config();
   sms::SmsRouteOptions routes;
@@ -234,11 +235,16 @@ Result<std::unique_ptr<SmsRuntime>> StartSms(Context& context, const Resources& 
                                                           *runtime->kit->cipher, so);
     SmsKit* k = runtime->kit.get();
     const std::int64_t retention_ms = config.sms.retention_days * 24LL * 3600 * 1000;
-    runtime->sender->Start([k, retention_ms] {
-      auto expired = k->service->ExpireDue();
-      if (!expired.ok()) spdlog::warn("sms: expiry: {}", expired.status().ToString());
-      auto purged = k->store->PurgeBefore(NowMillis() - retention_ms);
-      if (!purged.ok()) spdlog::warn("sms: retention purge: {}", purged.status().ToString());
+    if (leases != nullptr) runtime->sender->set_fence([leases] { return leases->Held(leases::kSmsSender); });
+    runtime->sender->Start([k, retention_ms, leases] {
+      if (leases == nullptr || leases->Held(leases::kSmsExpiry)) {
+        auto expired = k->service->ExpireDue();
+        if (!expired.ok()) spdlog::warn("sms: expiry: {}", expired.status().ToString());
+      }
+      if (leases == nullptr || leases->Held(leases::kSmsRetention)) {
+        auto purged = k->store->PurgeBefore(NowMillis() - retention_ms);
+        if (!purged.ok()) spdlog::warn("sms: retention purge: {}", purged.status().ToString());
+      }
     });
     spdlog::info("sms: sending through {} at most {}/s", gateway_url, config.sms.gateway_rate_per_second);
   }

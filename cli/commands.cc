@@ -2,14 +2,18 @@
 #include <Poco/Path.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <iostream>
+#include <thread>
 
 #include "cli/command.h"
 #include "cli/questionnaire_commands.h"
 #include "cli/sms_commands.h"
 #include "cli/wechat_commands.h"
 #include "cli/version.h"
+#include "core/lease_keeper.h"
 #include "core/terminal_text.h"
+#include "sql/lease_store.h"
 
 namespace minyi::cli {
 
@@ -24,6 +28,45 @@ const std::vector<std::string>& Args::All(const std::string& name) const {
   return it == options.end() ? kNone : it->second;
 }
 
+namespace {
+
+// Applies the pending migrations while holding the 'migrate' lease (core/lease_ports.h), so that two
+// servers starting (or `db migrate` run) at once against one database never migrate together; the
+// second waits for the lease, at most cluster.migrate_wait_seconds, then fails naming the holder. The
+// lease is renewed while the migrations run and released at the end. Nothing pending: no lease.
+Result<std::vector<sql::MigrationInfo>> MigrateUnderLease(sql::Store& store, const ClusterConfig& cluster) {
+  auto version = store.SchemaVersion();
+  if (version.ok() && version.value() >= sql::LatestSchemaVersion()) return store.Migrate();
+  // The leases table is itself made by a migration: create it first (IF NOT EXISTS) to lease the rest.
+  MINYI_RETURN_IF_ERROR(sql::EnsureLeaseTable(store));
+  const std::unique_ptr<LeaseStore> leases = sql::OpenLeaseStore(store);
+  LeaseKeeperOptions options;
+  options.holder = cluster.node_name;
+  options.ttl_ms = cluster.lease_seconds * 1000LL;
+  options.names = {leases::kMigrate};
+  LeaseKeeper keeper(*leases, options);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(cluster.migrate_wait_seconds);
+  for (bool told = false;;) {
+    keeper.RunOnce();
+    if (keeper.Held(leases::kMigrate)) break;
+    const std::string holder = keeper.LastSeenHolder(leases::kMigrate);
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Status::Unavailable(
+          "another server is migrating this database: the 'migrate' lease is held by '" + holder +
+          "'; waited " + std::to_string(cluster.migrate_wait_seconds) + " s (cluster.migrate_wait_seconds)");
+    }
+    if (!told) spdlog::info("waiting for '{}' to finish migrating the database", holder);
+    told = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  keeper.Start();  // renews the lease while the migrations run
+  auto applied = store.Migrate();
+  keeper.Stop();  // releases it
+  return applied;
+}
+
+}  // namespace
+
 Result<sql::Store*> Context::Store() {
   if (!store_) {
     const auto& options = config_.store;
@@ -34,7 +77,7 @@ Result<sql::Store*> Context::Store() {
     }
     auto opened = sql::OpenStore(options);
     if (!opened.ok()) return opened.status();
-    auto applied = opened.value()->Migrate();
+    auto applied = MigrateUnderLease(*opened.value(), config_.cluster);
     if (!applied.ok()) return applied.status().WithContext("migrating the store");
     for (const auto& m : applied.value()) spdlog::info("applied migration {} {}", m.version, m.name);
     store_ = std::move(opened).value();

@@ -12,7 +12,9 @@
 #include <Poco/Util/LayeredConfiguration.h>
 #include <Poco/Util/MapConfiguration.h>
 #include <Poco/Util/PropertyFileConfiguration.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <set>
@@ -47,6 +49,9 @@ const std::vector<std::pair<std::string, std::string>>& Defaults() {
       {"aggregator.interval_ms", "2000"},
       {"aggregator.reconcile_ms", "60000"},
       {"aggregator.threads", "2"},
+      {"cluster.node_name", ""},
+      {"cluster.lease_seconds", "15"},
+      {"cluster.migrate_wait_seconds", "120"},
       {"http.host", "127.0.0.1"},
       {"http.port", "8080"},
       {"http.threads", "256"},
@@ -394,6 +399,21 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
     MINYI_RETURN_IF_ERROR(ReadInt(c, "aggregator.interval_ms", 0, 86400000, config.aggregator.interval_ms));
     MINYI_RETURN_IF_ERROR(ReadInt(c, "aggregator.reconcile_ms", 10, 86400000, config.aggregator.reconcile_ms));
     MINYI_RETURN_IF_ERROR(ReadInt(c, "aggregator.threads", 1, 64, config.aggregator.threads));
+    config.cluster.node_name = c.getString("cluster.node_name");
+    if (config.cluster.node_name.empty()) {
+      char host[256] = {};
+      if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') {
+        std::snprintf(host, sizeof host, "minyi");
+      }
+      config.cluster.node_name = std::string(host) + "-" + std::to_string(static_cast<long long>(getpid()));
+    }
+    if (config.cluster.node_name.size() > 128) {
+      return Status::InvalidInput("cluster.node_name is longer than 128 bytes");
+    }
+    // At least 2 s, so that renewing every third of it leaves the database time to answer.
+    MINYI_RETURN_IF_ERROR(ReadInt(c, "cluster.lease_seconds", 2, 3600, config.cluster.lease_seconds));
+    MINYI_RETURN_IF_ERROR(
+        ReadInt(c, "cluster.migrate_wait_seconds", 0, 86400, config.cluster.migrate_wait_seconds));
     config.http.host = c.getString("http.host");
     MINYI_RETURN_IF_ERROR(ReadInt(c, "http.port", 0, 65535, config.http.port));
     MINYI_RETURN_IF_ERROR(ReadInt(c, "http.threads", 1, 1024, config.http.threads));

@@ -112,6 +112,13 @@ struct AggregatorConfig {
   int threads = 2;           // towns weighted in parallel
 };
 
+// Several `serve` on one database (issue 15): the leases of the singleton jobs (core/lease_keeper.h).
+struct ClusterConfig {
+  std::string node_name;           // this server's name as a lease holder; default "<hostname>-<pid>"
+  int lease_seconds = 15;          // lease period: a dead holder's jobs are taken over within about this long
+  int migrate_wait_seconds = 120;  // how long migrating waits for another server's migration
+};
+
 // Questionnaire exports and endpoints (collector/questionnaire/, cli/cmd_questionnaire.cc).
 struct QuestionnaireConfig {
   std::string map_dir = "conf/questionnaires";  // questionnaire maps (*.json): live endpoints, upload
@@ -173,6 +180,7 @@ struct Config {
   PathOptions paths;
   DashboardConfig dashboard;
   AggregatorConfig aggregator;
+  ClusterConfig cluster;
   QuestionnaireConfig questionnaire;
   SmsConfig sms;
   WechatConfig wechat;

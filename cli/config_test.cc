@@ -3,12 +3,15 @@
 
 #include <Poco/File.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
 #include <tuple>
+#include <utility>
+#include <vector>
 
 namespace minyi::cli {
 namespace {
@@ -172,6 +175,34 @@ TEST(ConfigTest, SmsCommentWindowKey) {
     ASSERT_FALSE(refused.ok()) << value;
     EXPECT_NE(refused.status().message().find("sms.comment_window_hours"), std::string::npos)
         << refused.status().message();
+  }
+}
+
+TEST(ConfigTest, ClusterKeys) {
+  auto loaded = LoadConfig(ConfigSources{});
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  EXPECT_EQ(loaded->cluster.lease_seconds, ClusterConfig{}.lease_seconds);
+  EXPECT_EQ(loaded->cluster.lease_seconds, 15);
+  EXPECT_EQ(loaded->cluster.migrate_wait_seconds, 120);
+  // The default node name is this host and process: unique among servers on other hosts and this one.
+  EXPECT_NE(loaded->cluster.node_name.find("-" + std::to_string(getpid())), std::string::npos)
+      << loaded->cluster.node_name;
+  ConfigSources named;
+  named.overrides = {{"cluster.node_name", "node-1"}, {"cluster.lease_seconds", "2"}};
+  auto set = LoadConfig(named);
+  ASSERT_TRUE(set.ok()) << set.status().message();
+  EXPECT_EQ(set->cluster.node_name, "node-1");
+  EXPECT_EQ(set->cluster.lease_seconds, 2);
+  for (const auto& [key, value] :
+       std::vector<std::pair<std::string, std::string>>{{"cluster.lease_seconds", "1"},
+                                                        {"cluster.lease_seconds", "3601"},
+                                                        {"cluster.migrate_wait_seconds", "-1"},
+                                                        {"cluster.node_name", std::string(129, 'n')}}) {
+    ConfigSources bad;
+    bad.overrides = {{key, value}};
+    auto refused = LoadConfig(bad);
+    ASSERT_FALSE(refused.ok()) << key << "=" << value;
+    EXPECT_NE(refused.status().message().find(key), std::string::npos) << refused.status().message();
   }
 }
 

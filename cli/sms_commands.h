@@ -7,6 +7,7 @@
 
 #include "cli/command.h"
 #include "core/http/router.h"
+#include "core/lease_keeper.h"
 
 namespace minyi::cli {
 
@@ -24,8 +25,11 @@ class SmsRuntime {
 
 // Registers the webhook routes of every enabled provider and starts the sender (when
 // sms.gateway.url is set) with expiry and retention purges. Returns nullptr when SMS is not
-// configured at all (no provider enabled, no gateway). `secret` is the respondent-key secret.
-Result<std::unique_ptr<SmsRuntime>> StartSms(Context& context, const Resources& resources, const std::string& secret,
-                                             http::Router& router);
+// configured at all (no provider enabled, no gateway). `secret` is the respondent-key secret. With
+// `leases` (must outlive the runtime), the sender, expiry and retention purges run only while this
+// server holds their leases (leases::kSmsSender, kSmsExpiry, kSmsRetention).
+Result<std::unique_ptr<SmsRuntime>> StartSms(Context& context, const Resources& resources,
+                                             const std::string& secret, http::Router& router,
+                                             const LeaseKeeper* leases = nullptr);
 
 }  // namespace minyi::cli

@@ -81,9 +81,34 @@ struct AuditEvent {
   std::string detail;          // short free text (never a secret)
 };
 
+// One throttle counter a login attempt takes a slot in: "u:<username>" or "a:<address>", and how many
+// attempts (failed, or being checked) it allows within the window.
+struct LoginSlot {
+  std::string key;
+  int limit = 1;
+};
+
+struct LoginReservation {
+  bool reserved = false;
+  std::vector<std::int64_t> ids;    // one per slot, in order, when reserved
+  std::int64_t retry_after_ms = 0;  // when refused: until a slot frees
+};
+
 class UserStore {
  public:
   virtual ~UserStore() = default;
+
+  // Login throttling, counted in the database so that every server sees every attempt. Takes a slot in
+  // each of `slots` at once, or in none: refused when a slot's key already has `limit` attempts (failed,
+  // or still being checked) after now_ms - window_ms. Reservations of one key are serialized
+  // across connections and servers.
+  virtual Result<LoginReservation> ReserveLoginAttempt(const std::vector<LoginSlot>& slots,
+                                                       std::int64_t now_ms, std::int64_t window_ms) = 0;
+  // Ends a reserved attempt: a failure keeps its slot (as a failure at now_ms) until it leaves the
+  // window; otherwise the slot is given back.
+  virtual Status EndLoginAttempt(std::int64_t id, bool failed, std::int64_t now_ms) = 0;
+  // Forgets the failures of `key` (attempts being checked still count).
+  virtual Status ClearLoginFailures(const std::string& key) = 0;
 
   // Stores a new user (already normalized). On OK `*id` (when not null) is the new id. kConflict
   // when the username exists; kInvalidInput for missing fields.

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/lease_ports.h"
 #include "core/response.h"
 #include "core/status.h"
 
@@ -175,6 +176,14 @@ class SmsStore {
   virtual Status EnqueueOutbox(const std::vector<SmsOutboxMessage>& messages) = 0;
   // Pending messages due at now_ms, in id order, at most `limit`.
   virtual Result<std::vector<SmsOutboxMessage>> DueOutbox(std::int64_t now_ms, int limit) = 0;
+  // Claims a due message for one delivery attempt, so that it is sent by one sender only: moves its
+  // next attempt to claim_until_ms (after which an unfinished claim, e.g. of a sender that died, may be
+  // claimed again), only when it is still pending with the attempts and next attempt it was read with
+  // (no other sender claimed it since) and — with a fence — only while that lease is held with that
+  // fencing token, checked by the same statement. True when claimed: the caller sends it, then records
+  // the attempt with UpdateOutbox.
+  virtual Result<bool> ClaimOutbox(const SmsOutboxMessage& message, std::int64_t claim_until_ms,
+                                   const LeaseFence* fence) = 0;
   // Records a delivery attempt: status, attempts, next_attempt_at_ms, sent_at_ms, gateway_ref, last_error.
   virtual Status UpdateOutbox(const SmsOutboxMessage& message) = 0;
   // Counts of outbox rows by status name.

@@ -10,7 +10,6 @@ namespace minyi::dashboards {
 namespace {
 
 constexpr const char* kWrongCredentials = "用户名或密码错误";
-constexpr std::size_t kMaxTrackedKeys = 100000;
 
 std::int64_t SystemNow() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -104,62 +103,27 @@ AccessService::AccessService(UserStore& store, const AreaRegistry& areas, Access
   if (dummy.ok()) dummy_hash_ = std::move(dummy).value();
 }
 
-bool AccessService::ReserveAttempt(const std::vector<std::pair<std::string, int>>& keys, std::int64_t now,
-                                   std::int64_t* retry_after_s) {
-  const std::int64_t window = options_.failure_window_ms;
-  std::lock_guard<std::mutex> lock(throttle_mu_);
-  if (attempts_.size() >= kMaxTrackedKeys) {
-    // Forget keys with nothing in flight whose failures have all left the window (bounded memory under
-    // a spray attack).
-    for (auto it = attempts_.begin(); it != attempts_.end();) {
-      const Attempts& a = it->second;
-      if (a.in_flight == 0 && (a.failures.empty() || a.failures.back() <= now - window)) {
-        it = attempts_.erase(it);
-      } else {
-        ++it;
-      }
-    }
+Result<std::vector<std::int64_t>> AccessService::ReserveAttempt(const std::vector<LoginSlot>& slots,
+                                                                std::int64_t now, bool* reserved,
+                                                                std::int64_t* retry_after_s) {
+  auto r = store_.ReserveLoginAttempt(slots, now, options_.failure_window_ms);
+  if (!r.ok()) return r.status();
+  *reserved = r->reserved;
+  if (!r->reserved && retry_after_s != nullptr) {
+    *retry_after_s = std::max<std::int64_t>(1, (r->retry_after_ms + 999) / 1000);
   }
-  for (const auto& [key, limit] : keys) {
-    auto it = attempts_.find(key);
-    if (it == attempts_.end()) continue;
-    auto& times = it->second.failures;
-    times.erase(times.begin(), std::upper_bound(times.begin(), times.end(), now - window));
-    const std::size_t used = times.size() + static_cast<std::size_t>(it->second.in_flight);
-    if (used < static_cast<std::size_t>(std::max(1, limit))) continue;
-    if (retry_after_s != nullptr) {
-      // Counting the attempts in flight as failures of now, a slot frees when the (used - limit + 1)th
-      // oldest entry leaves the window.
-      const std::size_t index = used - static_cast<std::size_t>(std::max(1, limit));
-      const std::int64_t leaves = (index < times.size() ? times[index] : now) + window;
-      *retry_after_s = std::max<std::int64_t>(1, (leaves - now + 999) / 1000);
-    }
-    return false;
-  }
-  for (const auto& key : keys) ++attempts_[key.first].in_flight;
-  return true;
+  return std::move(r->ids);
 }
 
-void AccessService::EndAttempt(const std::string& key, bool failed, std::int64_t now) {
-  std::lock_guard<std::mutex> lock(throttle_mu_);
-  auto it = attempts_.find(key);
-  if (it == attempts_.end()) return;
-  Attempts& a = it->second;
-  a.in_flight = std::max(0, a.in_flight - 1);
-  if (failed) {
-    // Kept oldest first: an attempt that started earlier may end later.
-    a.failures.insert(std::upper_bound(a.failures.begin(), a.failures.end(), now), now);
-    if (a.failures.size() > 1000) a.failures.erase(a.failures.begin(), a.failures.begin() + 500);
+void AccessService::EndAttempt(const std::vector<std::int64_t>& ids, bool failed, std::int64_t now) {
+  for (std::int64_t id : ids) {
+    // A slot the store could not end stays taken until it leaves the window (fails safe).
+    const Status ended = store_.EndLoginAttempt(id, failed, now);
+    (void)ended;
   }
 }
 
-void AccessService::ClearFailures(const std::string& key) {
-  std::lock_guard<std::mutex> lock(throttle_mu_);
-  auto it = attempts_.find(key);
-  if (it == attempts_.end()) return;
-  it->second.failures.clear();
-  if (it->second.in_flight == 0) attempts_.erase(it);
-}
+void AccessService::ClearFailures(const std::string& key) { (void)store_.ClearLoginFailures(key); }
 
 Result<LoginResult> AccessService::Login(const std::string& username, std::string_view password,
                                          const std::string& remote, std::int64_t* retry_after_s) {
@@ -172,9 +136,12 @@ Result<LoginResult> AccessService::Login(const std::string& username, std::strin
   std::int64_t wait_s = 0;
   // The slots are taken before the password is checked: a burst of parallel attempts cannot all pass a
   // check that only counts finished ones.
-  if (!ReserveAttempt({{account_key, options_.max_failures_per_account},
-                       {address_key, options_.max_failures_per_address}},
-                      now, &wait_s)) {
+  bool reserved = false;
+  auto slots = ReserveAttempt(
+      {{account_key, options_.max_failures_per_account}, {address_key, options_.max_failures_per_address}},
+      now, &reserved, &wait_s);
+  if (!slots.ok()) return slots.status();
+  if (!reserved) {
     event.action = "login_throttled";
     Audit(event);
     if (options_.login_throttled != nullptr) options_.login_throttled->Inc();
@@ -189,8 +156,7 @@ Result<LoginResult> AccessService::Login(const std::string& username, std::strin
     auto found = store_.FindUser(username);
     if (!found.ok()) {
       // Not an answer about the password: the slots are given back.
-      EndAttempt(account_key, false, now);
-      EndAttempt(address_key, false, now);
+      EndAttempt(*slots, false, now);
       return found.status();
     }
     user = std::move(found).value();
@@ -201,8 +167,7 @@ Result<LoginResult> AccessService::Login(const std::string& username, std::strin
     }
   }
   const bool failed = !user || !password_ok || user->disabled;
-  EndAttempt(account_key, failed, now);
-  EndAttempt(address_key, failed, now);
+  EndAttempt(*slots, failed, now);
   if (failed) {
     event.action = "login_failed";
     event.detail = !user ? "unknown user" : (!password_ok ? "wrong password" : "account disabled");

@@ -132,18 +132,13 @@ class AccessService {
     bool refreshing = false;  // one request is asking the store; the others use `principal` meanwhile
   };
 
-  // Throttling. One key's attempts: failures within the window, and attempts being checked now.
-  struct Attempts {
-    std::vector<std::int64_t> failures;  // oldest first
-    int in_flight = 0;
-  };
-  // Takes a slot in each of `keys` (with their limits) at once, or in none: false when any of them has
-  // failures + attempts in flight >= its limit, with *retry_after_s set.
-  bool ReserveAttempt(const std::vector<std::pair<std::string, int>>& keys, std::int64_t now,
-                      std::int64_t* retry_after_s);
-  // Ends an attempt that ReserveAttempt let through: a failure keeps its slot until the window has
-  // passed (`failed`), otherwise the slot is given back.
-  void EndAttempt(const std::string& key, bool failed, std::int64_t now);
+  // Throttling, counted in the store (UserStore::ReserveLoginAttempt) so that every server sees every
+  // attempt. Takes a slot in each of `slots` at once, or in none; *reserved false (with *retry_after_s)
+  // when any of them is full. A store failure is returned.
+  Result<std::vector<std::int64_t>> ReserveAttempt(const std::vector<LoginSlot>& slots, std::int64_t now,
+                                                   bool* reserved, std::int64_t* retry_after_s);
+  // Ends the attempts ReserveAttempt let through: failures keep their slots until the window has passed.
+  void EndAttempt(const std::vector<std::int64_t>& ids, bool failed, std::int64_t now);
   // Forgets the failures of `key` (attempts in flight still count).
   void ClearFailures(const std::string& key);
   void ForgetSessionsOf(std::int64_t user_id);
@@ -155,9 +150,6 @@ class AccessService {
   AccessOptions options_;
   Clock now_;
   std::string dummy_hash_;  // verified against for unknown users, so they take as long as known ones
-
-  std::mutex throttle_mu_;
-  std::unordered_map<std::string, Attempts> attempts_;
 
   std::mutex hash_mu_;
   std::condition_variable hash_cv_;

@@ -59,6 +59,14 @@ class GatedUserStore : public UserStore {
   }
 
   Status AddUser(const User& user, std::int64_t* id) override { return inner_.AddUser(user, id); }
+  Result<LoginReservation> ReserveLoginAttempt(const std::vector<LoginSlot>& slots, std::int64_t now_ms,
+                                               std::int64_t window_ms) override {
+    return inner_.ReserveLoginAttempt(slots, now_ms, window_ms);
+  }
+  Status EndLoginAttempt(std::int64_t id, bool failed, std::int64_t now_ms) override {
+    return inner_.EndLoginAttempt(id, failed, now_ms);
+  }
+  Status ClearLoginFailures(const std::string& key) override { return inner_.ClearLoginFailures(key); }
   Result<std::optional<User>> FindUserById(std::int64_t id) override { return inner_.FindUserById(id); }
   Result<std::vector<User>> ListUsers() override { return inner_.ListUsers(); }
   Status SetUserDisabled(const std::string& u, bool d, std::int64_t at) override {
@@ -232,6 +240,23 @@ TEST_F(AccessServiceTest, ThrottlesPerAccountThenLetsInAfterTheWindow) {
   EXPECT_EQ(CountAudit("login_throttled"), 1);
   now_ += 60001;
   EXPECT_TRUE(service_->Login("county", "correct horse battery", "10.0.0.9").ok());
+}
+
+// Issue 15: two servers on one database share the counts (they are in the store), so a client cannot
+// multiply its attempts by the number of servers.
+TEST_F(AccessServiceTest, TwoServersOnOneDatabaseShareTheThrottle) {
+  AccessService other(*users_, areas_, service_->options(), [this] { return now_; });
+  for (int i = 0; i < 3; ++i) {
+    AccessService& server = i % 2 == 0 ? *service_ : other;
+    EXPECT_EQ(server.Login("county", "wrong password!", "10.0.0." + std::to_string(i)).status().code(),
+              StatusCode::kUnauthenticated);
+  }
+  EXPECT_EQ(other.Login("county", "correct horse battery", "10.0.0.9").status().code(),
+            StatusCode::kResourceExhausted);
+  EXPECT_EQ(service_->Login("county", "correct horse battery", "10.0.0.9").status().code(),
+            StatusCode::kResourceExhausted);
+  now_ += 60001;
+  EXPECT_TRUE(other.Login("county", "correct horse battery", "10.0.0.9").ok());
 }
 
 // GET /metrics counts refused and throttled logins (minyi_login_failures_total, _throttled_total).

@@ -64,6 +64,23 @@ std::string RenderStatusPage(const StatusSnapshot& snapshot, const SurveyCatalog
   html += "<p class=\"note\">统计时间 " + HtmlEscape(FormatTimestampLocal(snapshot.taken_at_ms)) +
           "（北京时间）。本页只显示回收数量，不含任何答卷内容。</p></section>";
 
+  if (!snapshot.leases.empty()) {
+    html +=
+        "<section><h2>单例任务</h2>"
+        "<p class=\"note\">多台服务器共用一个数据库时，每项任务只由持有其租约的服务器执行。</p>"
+        "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">任务</th><th scope=\"col\">服务器</th>"
+        "<th scope=\"col\">持有自</th><th scope=\"col\">到期</th>"
+        "<th scope=\"col\">令牌</th></tr></thead><tbody>";
+    for (const LeaseInfo& l : snapshot.leases) {
+      html += "<tr><td>" + HtmlEscape(l.name) + "</td><td>" +
+              (l.live ? HtmlEscape(l.holder) : std::string("（无）")) + "</td><td>" +
+              HtmlEscape(FormatTimestampLocal(l.acquired_at_ms)) + "</td><td>" +
+              HtmlEscape(FormatTimestampLocal(l.expires_at_ms)) + "</td><td>" +
+              std::to_string(l.fencing_token) + "</td></tr>";
+    }
+    html += "</tbody></table></div></section>";
+  }
+
   // survey → year → channel → count (quarters are summed into their year).
   std::map<std::string, std::map<int, std::map<Channel, std::int64_t>>> table;
   std::set<Channel> channels;
@@ -117,17 +134,32 @@ std::string RenderStatusJson(const StatusSnapshot& snapshot) {
             "\",\"channel\":\"" + std::string(ChannelName(c.channel)) + "\",\"responses\":" + std::to_string(c.count) +
             "}";
   }
+  json += "],\"leases\":[";
+  first = true;
+  for (const LeaseInfo& l : snapshot.leases) {
+    if (!first) json += ',';
+    first = false;
+    // holder is "" when the lease has expired or was released: nobody does the job right now.
+    json += "{\"job\":\"" + JsonEscape(l.name) + "\",\"holder\":\"" + JsonEscape(l.live ? l.holder : "") +
+            "\",\"last_holder\":\"" + JsonEscape(l.holder) +
+            "\",\"fencing_token\":" + std::to_string(l.fencing_token) + ",\"since\":\"" +
+            FormatTimestampUtc(l.acquired_at_ms) + "\",\"renewed\":\"" + FormatTimestampUtc(l.renewed_at_ms) +
+            "\",\"expires\":\"" + FormatTimestampUtc(l.expires_at_ms) + "\"}";
+  }
   json += "]}";
   return json;
 }
 
 void RegisterStatusRoutes(http::Router& router, const SurveyCatalog& surveys,
-                          std::function<Result<StatusSnapshot>()> load, std::int64_t cache_ms) {
+                          std::function<Result<StatusSnapshot>()> load, std::int64_t cache_ms,
+                          std::function<Result<std::vector<LeaseInfo>>()> leases) {
   struct Cache {
     std::mutex mu;
     std::function<Result<StatusSnapshot>()> load;
+    std::function<Result<std::vector<LeaseInfo>>()> load_leases;
     std::int64_t cache_ms = 0;
     std::shared_ptr<const StatusSnapshot> snapshot;
+    std::int64_t leases_at_ms = 0;
 
     Result<std::shared_ptr<const StatusSnapshot>> Get() {
       std::lock_guard<std::mutex> lock(mu);
@@ -136,13 +168,24 @@ void RegisterStatusRoutes(http::Router& router, const SurveyCatalog& surveys,
         auto loaded = load();
         if (!loaded.ok()) return loaded.status();
         loaded.value().taken_at_ms = now;
+        if (snapshot) loaded.value().leases = snapshot->leases;
         snapshot = std::make_shared<const StatusSnapshot>(std::move(loaded).value());
+        leases_at_ms = 0;
+      }
+      if (load_leases && now - leases_at_ms >= kLeaseCacheMs) {
+        auto loaded = load_leases();
+        if (!loaded.ok()) return loaded.status();
+        auto fresh = std::make_shared<StatusSnapshot>(*snapshot);
+        fresh->leases = std::move(loaded).value();
+        snapshot = std::move(fresh);
+        leases_at_ms = now;
       }
       return snapshot;
     }
   };
   auto cache = std::make_shared<Cache>();
   cache->load = std::move(load);
+  cache->load_leases = std::move(leases);
   cache->cache_ms = cache_ms;
 
   router.Add("GET", "/", [cache, &surveys](http::Request&, http::Response& response, const http::PathParams&) {

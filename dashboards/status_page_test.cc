@@ -44,6 +44,28 @@ TEST(StatusPageTest, EscapesEverythingItDidNotWrite) {
   EXPECT_NE(html.find("安全感 &amp; &lt;满意度&gt;"), std::string::npos);
 }
 
+TEST(StatusPageTest, ShowsWhichServerHoldsWhichJobEscaped) {
+  StatusSnapshot s = Sample();
+  s.leases = {{"live_aggregation", "node-<b>\"1\"", 3, 1715475690000, 1715475693000, 1715475708000, true},
+              {"sms_sender", "node-2", 1, 1715475600000, 1715475600000, 1715475615000, false}};
+  const std::string html = RenderStatusPage(s, Catalog());
+  EXPECT_EQ(html.find("node-<b>"), std::string::npos);
+  EXPECT_NE(html.find("<td>live_aggregation</td><td>node-&lt;b&gt;&quot;1&quot;</td>"), std::string::npos)
+      << html;
+  EXPECT_NE(html.find("<td>sms_sender</td><td>（无）</td>"), std::string::npos)
+      << "an expired lease has no holder";
+  const std::string json = RenderStatusJson(s);
+  EXPECT_EQ(json.find("<b>"), std::string::npos);
+  EXPECT_NE(json.find("\"leases\":[{\"job\":\"live_aggregation\",\"holder\":\"node-"
+                      "\\u003cb\\u003e\\\"1\\\"\",\"last_holder\""),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"fencing_token\":3,\"since\":\"2024-05-12T01:01:30Z\""), std::string::npos) << json;
+  EXPECT_NE(json.find("{\"job\":\"sms_sender\",\"holder\":\"\",\"last_holder\":\"node-2\""),
+            std::string::npos)
+      << json;
+}
+
 TEST(StatusPageTest, EmptyStoreExplainsHowToGetData) {
   StatusSnapshot s;
   s.backend = "mysql";

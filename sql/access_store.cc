@@ -3,8 +3,10 @@
 #include "sql/access_store.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 
+#include "core/response.h"
 #include "sql/area_scope.h"
 #include "sql/db.h"
 
@@ -161,6 +163,78 @@ class SqlAccessStore final : public AccessStore {
     });
     if (!s.ok()) return s;
     return deleted;
+  }
+
+  Result<LoginReservation> ReserveLoginAttempt(const std::vector<LoginSlot>& slots, std::int64_t now_ms,
+                                               std::int64_t window_ms) override {
+    for (const LoginSlot& slot : slots) {
+      if (slot.key.empty() || slot.key.size() > 191) {
+        return Status::InvalidInput("login throttle key must be 1..191 bytes");
+      }
+    }
+    const std::int64_t since = now_ms - window_ms;
+    const std::string touch =
+        db_.dialect() == db::Dialect::kMysql
+            ? " ON DUPLICATE KEY UPDATE uses = uses + 1, touched_at_ms = VALUES(touched_at_ms)"
+            : " ON CONFLICT (throttle_key) DO UPDATE"
+              " SET uses = uses + 1, touched_at_ms = excluded.touched_at_ms";
+    LoginReservation out;
+    MINYI_RETURN_IF_ERROR(
+        db_.InTransaction("reserve login attempt", Work::kIdempotent, [&](Tx& tx) -> Status {
+          out = LoginReservation();  // a retried attempt starts afresh
+          // Written first (a real change every time, so Galera certifies it): the reservations of a key
+          // wait for each other on one server and conflict between Galera nodes, the loser being retried.
+          for (const LoginSlot& slot : slots) {
+            auto touched = tx.Execute(
+                "INSERT INTO login_throttle_keys (throttle_key, uses, touched_at_ms) VALUES (?, 1, ?)" +
+                    touch,
+                {slot.key, now_ms});
+            if (!touched.ok()) return touched.status();
+          }
+          for (const LoginSlot& slot : slots) {
+            auto purged = tx.Execute("DELETE FROM login_attempts WHERE throttle_key = ? AND at_ms <= ?",
+                                     {slot.key, since});
+            if (!purged.ok()) return purged.status();
+            auto rows = tx.Query("SELECT at_ms FROM login_attempts WHERE throttle_key = ? ORDER BY at_ms",
+                                 {slot.key});
+            if (!rows.ok()) return rows.status();
+            const std::size_t limit = static_cast<std::size_t>(std::max(1, slot.limit));
+            if (rows->size() < limit) continue;
+            // A slot frees when the (used - limit + 1)th oldest attempt leaves the window.
+            const std::int64_t leaves = (*rows)[rows->size() - limit].Int(0) + window_ms;
+            out.retry_after_ms = std::max<std::int64_t>(1, leaves - now_ms);
+            return Status::Ok();
+          }
+          for (const LoginSlot& slot : slots) {
+            auto added =
+                tx.Execute("INSERT INTO login_attempts (throttle_key, at_ms, in_flight) VALUES (?, ?, 1)",
+                           {slot.key, now_ms});
+            if (!added.ok()) return added.status();
+            auto id = tx.LastInsertId();
+            if (!id.ok()) return id.status();
+            out.ids.push_back(*id);
+          }
+          out.reserved = true;
+          return Status::Ok();
+        }));
+    PurgeLoginKeys(since);
+    return out;
+  }
+
+  Status EndLoginAttempt(std::int64_t id, bool failed, std::int64_t now_ms) override {
+    return db_.InTransaction("end login attempt", Work::kIdempotent, [&](Tx& tx) -> Status {
+      auto r =
+          failed ? tx.Execute("UPDATE login_attempts SET in_flight = 0, at_ms = ? WHERE id = ?", {now_ms, id})
+                 : tx.Execute("DELETE FROM login_attempts WHERE id = ?", {id});
+      return r.ok() ? Status::Ok() : r.status();
+    });
+  }
+
+  Status ClearLoginFailures(const std::string& key) override {
+    return db_.InTransaction("clear login failures", Work::kIdempotent, [&](Tx& tx) -> Status {
+      auto r = tx.Execute("DELETE FROM login_attempts WHERE throttle_key = ? AND in_flight = 0", {key});
+      return r.ok() ? Status::Ok() : r.status();
+    });
   }
 
   Status AppendAudit(const AuditEvent& e) override {
@@ -326,7 +400,22 @@ class SqlAccessStore final : public AccessStore {
     return found;
   }
 
+  // Keys whose last attempt left the window, and their attempts, at most once a minute per process (an
+  // address spray leaves one row per address behind). A failed purge is tried again next time.
+  void PurgeLoginKeys(std::int64_t before_ms) {
+    const std::int64_t now = NowMillis();
+    if (now - last_login_purge_ms_.load() < 60000) return;
+    last_login_purge_ms_ = now;
+    (void)db_.InTransaction("purge login attempts", Work::kIdempotent, [&](Tx& tx) -> Status {
+      auto attempts = tx.Execute("DELETE FROM login_attempts WHERE at_ms < ?", {before_ms});
+      if (!attempts.ok()) return attempts.status();
+      auto keys = tx.Execute("DELETE FROM login_throttle_keys WHERE touched_at_ms < ?", {before_ms});
+      return keys.ok() ? Status::Ok() : keys.status();
+    });
+  }
+
   Db& db_;
+  std::atomic<std::int64_t> last_login_purge_ms_{0};
 };
 
 }  // namespace

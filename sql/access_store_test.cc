@@ -80,6 +80,58 @@ class AccessStoreTest : public testsupport::FreshStoreTest {
   std::unique_ptr<AccessStore> access_;
 };
 
+// Login throttling in the database (issue 15): slots per key within the window, all or none, failures
+// kept and successes given back, and two servers racing for the last slot of a key: one gets it.
+TEST_P(AccessStoreTest, LoginAttemptsAreCountedPerKeyWithinTheWindow) {
+  const std::vector<LoginSlot> slots = {{"u:county", 2}, {"a:10.0.0.1", 3}};
+  auto first = access_->ReserveLoginAttempt(slots, 1000, 60000);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(first->reserved);
+  ASSERT_EQ(first->ids.size(), 2u);
+  auto second = access_->ReserveLoginAttempt(slots, 2000, 60000);
+  ASSERT_TRUE(second.ok() && second->reserved);
+  // Two attempts in flight on u:county: full, and the address gets no slot either.
+  auto refused = access_->ReserveLoginAttempt(slots, 3000, 60000);
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  EXPECT_FALSE(refused->reserved);
+  EXPECT_EQ(refused->retry_after_ms, 58000) << "the oldest attempt leaves the window at 61000";
+  auto other_account = access_->ReserveLoginAttempt({{"u:other", 2}, {"a:10.0.0.1", 3}}, 3000, 60000);
+  ASSERT_TRUE(other_account.ok() && other_account->reserved) << "the refused attempt took no address slot";
+  // A success gives its slots back; a failure keeps them.
+  for (std::int64_t id : first->ids) ASSERT_TRUE(access_->EndLoginAttempt(id, false, 4000).ok());
+  for (std::int64_t id : second->ids) ASSERT_TRUE(access_->EndLoginAttempt(id, true, 4000).ok());
+  auto third = access_->ReserveLoginAttempt(slots, 5000, 60000);
+  ASSERT_TRUE(third.ok() && third->reserved);
+  auto full_again = access_->ReserveLoginAttempt(slots, 6000, 60000);
+  ASSERT_TRUE(full_again.ok());
+  EXPECT_FALSE(full_again->reserved);
+  // Clearing forgets the failure, not the attempt in flight.
+  ASSERT_TRUE(access_->ClearLoginFailures("u:county").ok());
+  auto after_clear = access_->ReserveLoginAttempt({{"u:county", 2}}, 7000, 60000);
+  ASSERT_TRUE(after_clear.ok() && after_clear->reserved);
+  auto full_in_flight = access_->ReserveLoginAttempt({{"u:county", 2}}, 7000, 60000);
+  ASSERT_TRUE(full_in_flight.ok());
+  EXPECT_FALSE(full_in_flight->reserved);
+  // Past the window every attempt has left it.
+  auto later = access_->ReserveLoginAttempt({{"u:county", 2}}, 7000 + 60001, 60000);
+  ASSERT_TRUE(later.ok() && later->reserved);
+
+  // The last slot of a key, raced for by two connections (two servers): one gets it.
+  for (int round = 0; round < 10; ++round) {
+    const std::string key = "u:race-" + std::to_string(round);
+    auto taken = access_->ReserveLoginAttempt({{key, 2}}, 1000, 60000);
+    ASSERT_TRUE(taken.ok() && taken->reserved);
+    Result<LoginReservation> raced[2] = {LoginReservation(), LoginReservation()};
+    testsupport::RunAtOnce(2, [&](int i) {
+      raced[i] = access_->ReserveLoginAttempt({{key, 2}}, 2000, 60000);
+    });
+    ASSERT_TRUE(raced[0].ok()) << raced[0].status();
+    ASSERT_TRUE(raced[1].ok()) << raced[1].status();
+    EXPECT_NE(raced[0]->reserved, raced[1]->reserved)
+        << "round " << round << ": exactly one gets the last slot";
+  }
+}
+
 TEST_P(AccessStoreTest, AddsFindsAndListsUsersWithAreas) {
   std::int64_t id = 0;
   ASSERT_TRUE(access_->AddUser(MakeUser("zhang", Role::kOfficial, {"320812", "320803"}), &id).ok());

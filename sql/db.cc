@@ -41,6 +41,13 @@ std::string Db::Concat(std::string_view a, std::string_view b) const {
   return "(" + std::string(a) + " || " + std::string(b) + ")";
 }
 
+std::string Db::NowMillis() const {
+  if (dialect() == Dialect::kMysql) {
+    return "(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) DIV 1000)";
+  }
+  return "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
+}
+
 Status Db::InTransaction(std::string_view what, Work work, const std::function<Status(Tx&)>& fn) {
   for (int attempt = 1;; ++attempt) {
     Attempt a = RunOnce(what, fn);

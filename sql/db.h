@@ -117,6 +117,10 @@ class Db {
 
   // SQL text for the dialect: `a || b` (SQLite) or CONCAT(a, b) (MySQL).
   std::string Concat(std::string_view a, std::string_view b) const;
+  // SQL text for the database's clock, UTC ms since the epoch, fixed for the statement (SQLite:
+  // julianday('now'); MySQL: UTC_TIMESTAMP(6), which no session time zone shifts). The leases compare
+  // times on it, never on a server's clock (core/lease_ports.h).
+  std::string NowMillis() const;
 
   // The retry policy (also used by the MySQL store's own fast paths): attempts and back-off.
   static constexpr int kMaxAttempts = 5;

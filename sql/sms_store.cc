@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sql/db.h"
+#include "sql/lease_fence.h"
 
 namespace minyi::sql {
 namespace {
@@ -300,6 +301,29 @@ class SqlSmsStore final : public SmsStore {
       return Status::Ok();
     }));
     return out;
+  }
+
+  Result<bool> ClaimOutbox(const SmsOutboxMessage& m, std::int64_t claim_until_ms,
+                           const LeaseFence* fence) override {
+    std::string sql =
+        "UPDATE sms_outbox SET next_attempt_at_ms = ? WHERE id = ? AND status = 'pending' AND attempts = ?"
+        " AND next_attempt_at_ms = ?";
+    std::vector<Value> params{claim_until_ms, m.id, static_cast<std::int64_t>(m.attempts),
+                              m.next_attempt_at_ms};
+    if (fence != nullptr) {
+      sql += " AND " + internal::LeaseFenceSql(db_);
+      for (Value& v : internal::LeaseFenceParams(*fence)) params.push_back(std::move(v));
+    }
+    bool claimed = false;
+    // Idempotent: on Galera a claim racing another sender's (or a lease takeover) conflicts at COMMIT
+    // and is retried, when the row or the lease no longer matches.
+    MINYI_RETURN_IF_ERROR(db_.InTransaction("claim sms", Work::kIdempotent, [&](Tx& tx) -> Status {
+      auto changed = tx.Execute(sql, params);
+      if (!changed.ok()) return changed.status();
+      claimed = *changed > 0;
+      return Status::Ok();
+    }));
+    return claimed;
   }
 
   Status UpdateOutbox(const SmsOutboxMessage& m) override {

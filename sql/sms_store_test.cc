@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "sql/lease_store.h"
 #include "tests/support/store_backends.h"
 
 namespace minyi::sql {
@@ -301,6 +302,55 @@ TEST_P(SmsStoreTest, OutboxDueOrderAndUpdates) {
   ASSERT_EQ(counts->size(), 2u);
   EXPECT_EQ((*counts)[0], (std::pair<std::string, std::int64_t>{"pending", 2}));
   EXPECT_EQ((*counts)[1], (std::pair<std::string, std::int64_t>{"sent", 1}));
+}
+
+TEST_P(SmsStoreTest, AnOutboxMessageIsClaimedByOneSenderOnly) {
+  SmsOutboxMessage m;
+  m.survey_id = "jiangsu-safety";
+  m.phone_key = "key-0";
+  m.phone_enc = "enc";
+  m.body = "问题";
+  m.created_at_ms = 100;
+  m.next_attempt_at_ms = 100;
+  ASSERT_TRUE(sms_->EnqueueOutbox({m, m, m}).ok());
+  auto due = sms_->DueOutbox(1000, 10);
+  ASSERT_TRUE(due.ok()) << due.status();
+  ASSERT_EQ(due->size(), 3u);
+
+  // Two senders that read the same due row: one claim wins, whichever thread runs first.
+  Result<bool> claims[2] = {false, false};
+  testsupport::RunAtOnce(2, [&](int i) { claims[i] = sms_->ClaimOutbox((*due)[0], 61000, nullptr); });
+  ASSERT_TRUE(claims[0].ok()) << claims[0].status();
+  ASSERT_TRUE(claims[1].ok()) << claims[1].status();
+  EXPECT_NE(*claims[0], *claims[1]) << "exactly one sender claims the message";
+  auto still_due = sms_->DueOutbox(1000, 10);
+  ASSERT_TRUE(still_due.ok());
+  EXPECT_EQ(still_due->size(), 2u) << "a claimed message is not due until its claim ends";
+  auto after_claim = sms_->DueOutbox(61000, 10);
+  ASSERT_TRUE(after_claim.ok());
+  EXPECT_EQ(after_claim->size(), 3u) << "an unfinished claim ends (its sender may have died)";
+
+  // Under a lease: the claim checks the fencing token in the same statement.
+  std::unique_ptr<LeaseStore> leases = OpenLeaseStore(*store_);
+  auto a = leases->TryAcquire("sms_sender", "server-a", 60000);
+  ASSERT_TRUE(a.ok() && a->held);
+  const LeaseFence fence{"sms_sender", "server-a", a->token};
+  const LeaseFence stale{"sms_sender", "server-a", a->token + 1};
+  const LeaseFence other{"sms_sender", "server-b", a->token};
+  auto by_stale = sms_->ClaimOutbox((*due)[1], 61000, &stale);
+  ASSERT_TRUE(by_stale.ok()) << by_stale.status();
+  EXPECT_FALSE(*by_stale) << "a wrong fencing token claims nothing";
+  auto by_other = sms_->ClaimOutbox((*due)[1], 61000, &other);
+  ASSERT_TRUE(by_other.ok());
+  EXPECT_FALSE(*by_other) << "a server without the lease claims nothing";
+  auto by_holder = sms_->ClaimOutbox((*due)[1], 61000, &fence);
+  ASSERT_TRUE(by_holder.ok()) << by_holder.status();
+  EXPECT_TRUE(*by_holder);
+  // Once released, the former holder's fence claims nothing.
+  ASSERT_TRUE(leases->Release(fence).ok());
+  auto after_release = sms_->ClaimOutbox((*due)[2], 61000, &fence);
+  ASSERT_TRUE(after_release.ok());
+  EXPECT_FALSE(*after_release) << "an ended lease claims nothing";
 }
 
 TEST_P(SmsStoreTest, SuppressionIsIdempotent) {

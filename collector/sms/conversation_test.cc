@@ -27,6 +27,7 @@
 #include "collector/sms/sms_routes.h"
 #include "collector/sms/sms_service.h"
 #include "core/text/unicode_text.h"
+#include "sql/lease_store.h"
 #include "sql/sms_store.h"
 #include "sql/store.h"
 
@@ -346,6 +347,30 @@ TEST_F(ConversationTest, ExpiryStoresAPartialResponse) {
   // A late reply finds no open conversation.
   ASSERT_EQ(Aliyun("13812345678", "1", "2").status, 200);
   EXPECT_EQ(Stored().size(), 1u);
+}
+
+// Issue 15: with several servers, the sender sends only while it holds the sender lease, and each claim
+// checks the lease's fencing token in the database: a stale token (another server took over) sends nothing.
+TEST_F(ConversationTest, TheSenderSendsOnlyUnderItsLease) {
+  std::istringstream roster("phone,town\n13812345678,320812001\n");
+  ASSERT_TRUE(service_->ImportRoster(roster, kSurvey).ok());
+  ASSERT_TRUE(service_->Invite(kSurvey, Period{2025, 0}, "320812001").ok());
+  std::optional<LeaseFence> fence;
+  sender_->set_fence([&fence] { return fence; });
+  auto none = sender_->SendDue();
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(*none, 0) << "no lease, nothing sent";
+  const std::unique_ptr<LeaseStore> leases = sql::OpenLeaseStore(*store_);
+  auto grant = leases->TryAcquire(leases::kSmsSender, "server-a", 60000);
+  ASSERT_TRUE(grant.ok() && grant->held);
+  fence = LeaseFence{leases::kSmsSender, "server-a", grant->token + 1};
+  auto stale = sender_->SendDue();
+  ASSERT_TRUE(stale.ok()) << stale.status();
+  EXPECT_EQ(*stale, 0) << "a fencing token the database does not hold claims nothing";
+  EXPECT_TRUE(fake_.TextsTo("+8613812345678").empty());
+  fence->token = grant->token;
+  SendAll();
+  EXPECT_FALSE(fake_.TextsTo("+8613812345678").empty()) << "the holder sends";
 }
 
 // Issue 16: a remark after the last answer, through the generic webhook. Within the window (24 h by

@@ -91,10 +91,19 @@ void OutboxSender::Pace() {
 }
 
 Result<int> OutboxSender::SendDue() {
+  if (fence_ && !fence_()) return 0;  // not the lease holder: read nothing
   auto due = store_.DueOutbox(clock_(), options_.batch);
   if (!due.ok()) return due.status();
   int sent = 0;
   for (SmsOutboxMessage& m : *due) {
+    std::optional<LeaseFence> fence;
+    if (fence_) {
+      fence = fence_();
+      if (!fence) break;  // the lease is not (or no longer) ours: another server sends
+    }
+    auto claimed = store_.ClaimOutbox(m, clock_() + options_.claim_ms, fence ? &*fence : nullptr);
+    if (!claimed.ok()) return claimed.status();
+    if (!*claimed) continue;  // another sender has it
     ++m.attempts;
     auto suppressed = store_.IsSuppressed(m.phone_key);
     if (!suppressed.ok()) return suppressed.status();

@@ -12,10 +12,12 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "collector/sms/phone_privacy.h"
+#include "core/lease_ports.h"
 #include "core/sms_ports.h"
 #include "core/status.h"
 
@@ -52,6 +54,9 @@ struct SenderOptions {
   std::int64_t backoff_ms = 2000;  // first retry delay; doubled per attempt
   int batch = 100;               // messages read per pass
   int poll_ms = 500;             // idle wait of the background thread
+  // How long a claimed message stays with its sender (SmsStore::ClaimOutbox): a sender that dies
+  // between its claim and recording the attempt leaves the message to be sent again after this.
+  std::int64_t claim_ms = 60000;
 };
 
 class OutboxSender {
@@ -66,6 +71,12 @@ class OutboxSender {
   // never sent to (their messages are marked failed).
   Result<int> SendDue();
 
+  // With several servers on one database: SendDue() sends only while `fence` answers the fence of
+  // the sender's lease (core/lease_keeper.h Held), asked again before each message, and each claim
+  // checks that fencing token in the database. Without it (one process), claims are not fenced.
+  // Call before Start().
+  void set_fence(std::function<std::optional<LeaseFence>()> fence) { fence_ = std::move(fence); }
+
   // A background thread calling SendDue() and then `also` (e.g. conversation expiry) every poll_ms
   // until Stop(). Start() twice is a no-op.
   void Start(std::function<void()> also = nullptr);
@@ -79,6 +90,7 @@ class OutboxSender {
   const PhoneCipher& cipher_;
   SenderOptions options_;
   std::function<std::int64_t()> clock_;
+  std::function<std::optional<LeaseFence>()> fence_;
   std::chrono::steady_clock::time_point next_send_ = std::chrono::steady_clock::now();
 
   std::mutex mu_;

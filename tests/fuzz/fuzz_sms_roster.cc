@@ -46,6 +46,9 @@ class RosterOnlyStore : public minyi::SmsStore {
   }
   Status EnqueueOutbox(const std::vector<minyi::SmsOutboxMessage>&) override { return Unused(); }
   Result<std::vector<minyi::SmsOutboxMessage>> DueOutbox(std::int64_t, int) override { return Unused(); }
+  Result<bool> ClaimOutbox(const minyi::SmsOutboxMessage&, std::int64_t, const minyi::LeaseFence*) override {
+    return Unused();
+  }
   Status UpdateOutbox(const minyi::SmsOutboxMessage&) override { return Unused(); }
   Result<std::vector<std::pair<std::string, std::int64_t>>> CountOutbox() override { return Unused(); }
   Status AddSuppression(const std::string&, std::int64_t, const std::string&) override { return Unused(); }

@@ -290,6 +290,33 @@ TEST_F(GaleraTest, SameKeyOnTwoNodesAtOnceIsStoredAndAcknowledgedOnce) {
   PostPairsAndCheck(*cluster_, database, a.port(), b.port(), api_key, "bsame-", "3", "3", 5);
 }
 
+// Leases on Galera (issue 15): two servers on two nodes, live aggregation on and a 2 s lease; both show
+// the same single holder, and when it is killed the server on the other node takes over within 3 lease
+// periods (the takeover's write to the lease row is certified across the nodes).
+TEST_F(GaleraTest, OneServerHoldsLiveAggregationAndTheOtherTakesOverAfterKill) {
+  const std::string database = "minyi_galera_leases_" + std::to_string(::getpid());
+  const std::vector<std::string> lease_options = {"-D", "aggregator.interval_ms=200", "-D",
+                                                  "cluster.lease_seconds=2"};
+  std::vector<std::string> on1 = Global(1, database), on2 = Global(2, database);
+  on1.insert(on1.end(), lease_options.begin(), lease_options.end());
+  on2.insert(on2.end(), lease_options.begin(), lease_options.end());
+  on1.insert(on1.end(), {"-D", "cluster.node_name=server-on-1"});
+  on2.insert(on2.end(), {"-D", "cluster.node_name=server-on-2"});
+  auto a = std::make_unique<ServerProcess>(on1);
+  ASSERT_TRUE(a->started()) << a->log();
+  ASSERT_GE(WaitForLeaseHolder(a->port(), "server-on-1", {"live_aggregation"}, 6000), 0);
+  ServerProcess b(on2);
+  ASSERT_TRUE(b.started()) << b.log();
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(LeaseHolders(b.port())["live_aggregation"], "server-on-1") << "seen by the server on node 2";
+    EXPECT_EQ(LeaseHolders(a->port())["live_aggregation"], "server-on-1");
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  a->Kill();
+  EXPECT_GE(WaitForLeaseHolder(b.port(), "server-on-2", {"live_aggregation"}, 3 * 2000 + 500), 0)
+      << "not taken over within 3 lease periods";
+}
+
 // A node that refuses queries (error 1047, as while it is not ready; here wsrep_reject_queries) makes
 // the server on it answer posts 503 with Retry-After, never 500 nor 201; once the node takes queries
 // again the same keys are stored (201) and their replays are duplicates (200).

@@ -1,6 +1,9 @@
 #include "tests/integration/minyi_process.h"
 
+#include <Poco/Exception.h>
 #include <Poco/File.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
@@ -12,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -177,6 +181,41 @@ ServerProcess::~ServerProcess() {
     Poco::File(dir_).remove(true);
   } catch (...) {
   }
+}
+
+std::map<std::string, std::string> LeaseHolders(int port) {
+  std::map<std::string, std::string> out;
+  const HttpReply reply = HttpGet(port, "/api/v1/status");
+  if (reply.status != 200) return out;
+  try {
+    auto o = Poco::JSON::Parser().parse(reply.body).extract<Poco::JSON::Object::Ptr>();
+    auto leases = o->getArray("leases");
+    for (std::size_t i = 0; leases && i < leases->size(); ++i) {
+      auto l = leases->getObject(static_cast<unsigned>(i));
+      out[l->getValue<std::string>("job")] = l->getValue<std::string>("holder");
+    }
+  } catch (const Poco::Exception&) {
+    out.clear();
+  }
+  return out;
+}
+
+long long WaitForLeaseHolder(int port, const std::string& holder, const std::vector<std::string>& jobs,
+                             long long limit_ms) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto elapsed = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)
+        .count();
+  };
+  while (elapsed() < limit_ms) {
+    std::map<std::string, std::string> holders = LeaseHolders(port);
+    if (std::all_of(jobs.begin(), jobs.end(),
+                    [&](const std::string& job) { return holders[job] == holder; })) {
+      return elapsed();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return -1;
 }
 
 HttpReply HttpGet(int port, const std::string& path) {

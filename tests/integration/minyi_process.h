@@ -94,6 +94,14 @@ struct HttpReply {
 };
 HttpReply HttpGet(int port, const std::string& path);
 
+// Which server holds which singleton job, as the server on `port` shows it in /api/v1/status: job →
+// holder ("" while nobody holds it); empty when the status cannot be read.
+std::map<std::string, std::string> LeaseHolders(int port);
+// Waits (bounded by `limit_ms`) until the server on `port` shows `holder` for every job of `jobs`;
+// returns how long it took in ms, or -1.
+long long WaitForLeaseHolder(int port, const std::string& holder, const std::vector<std::string>& jobs,
+                             long long limit_ms);
+
 // A fresh temporary directory, removed by the destructor.
 class TempDir {
  public:

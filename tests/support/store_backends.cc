@@ -2,8 +2,11 @@
 
 #include <stdlib.h>
 
+#include <atomic>
 #include <filesystem>
 #include <mutex>
+#include <thread>
+#include <vector>
 
 namespace minyi::testsupport {
 
@@ -116,6 +119,22 @@ void FreshStoreTest::SetUp() {
 void FreshStoreTest::TearDown() {
   store_.reset();
   databases_.reset();  // removes the database once the store on it is closed
+}
+
+void RunAtOnce(int n, const std::function<void(int)>& fn) {
+  std::atomic<int> ready{0};
+  std::atomic<bool> go{false};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n; ++i) {
+    threads.emplace_back([&, i] {
+      ++ready;
+      while (!go) std::this_thread::yield();
+      fn(i);
+    });
+  }
+  while (ready < n) std::this_thread::yield();
+  go = true;
+  for (auto& t : threads) t.join();
 }
 
 }  // namespace minyi::testsupport

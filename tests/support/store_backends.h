@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -56,6 +57,10 @@ class TestDatabases {
 // the importers' store tests compare against after each import.
 std::map<std::string, Response> StoredBySourceRef(ResponseSource& source, const std::string& survey_id,
                                                   bool include_raw_payload = false);
+
+// Runs fn(0) .. fn(n - 1) on n threads released at the same moment (races between servers), and
+// joins them.
+void RunAtOnce(int n, const std::function<void(int)>& fn);
 
 // A fixture with a fresh, migrated store of the parameter's backend in `store_`, closed and its
 // database removed after each test. A derived fixture that opens more (feature stores on `store_`)

@@ -1,0 +1,16 @@
+-- minyi schema, SQLite dialect, version 10: leases for the singleton jobs of several `minyi serve`
+-- on one database (issue 15; core/lease_ports.h, sql/lease_store.cc). Keep the logical schema identical
+-- to mysql/010_leases.sql.
+--
+-- One row per job ever leased; the row is never deleted (a release only ends its expiry), so the
+-- fencing token only grows. Times are the database's clock in ms since the epoch. IF NOT EXISTS:
+-- `db migrate` creates this table before it takes the 'migrate' lease (cli/commands.cc), i.e.
+-- before this migration is recorded.
+CREATE TABLE IF NOT EXISTS leases (
+  name           TEXT    NOT NULL PRIMARY KEY,
+  holder         TEXT    NOT NULL,
+  fencing_token  INTEGER NOT NULL,
+  acquired_at_ms INTEGER NOT NULL,
+  renewed_at_ms  INTEGER NOT NULL,
+  expires_at_ms  INTEGER NOT NULL
+);
