@@ -241,9 +241,12 @@ Result<WithdrawOutcome> SqlStore::Withdraw(Channel channel, std::string_view sou
   return internal::CombineWithdrawals(outcomes);
 }
 
+// The two reads below take no write lock (Db::Read): on a SQLite file a BEGIN IMMEDIATE would wait
+// behind another process's writer, and the live aggregator polls RevisionActivitySince beside
+// TownActivitySince, which reads on a read-only connection too.
 Result<std::vector<RevisionRecord>> SqlStore::RevisionLog(Channel channel, std::string_view source_ref) {
   std::vector<RevisionRecord> out;
-  MINYI_RETURN_IF_ERROR(SqlDb().InTransaction("read revision log", Work::kIdempotent, [&](Tx& tx) -> Status {
+  MINYI_RETURN_IF_ERROR(SqlDb().Read("read revision log", [&](Tx& tx) -> Status {
     auto rows = tx.Query(std::string("SELECT id, ") + internal::kRevisionColumns +
                              " FROM response_revisions WHERE channel = ? AND source_ref = ? ORDER BY id",
                          {ChannelName(channel), source_ref});
@@ -273,7 +276,7 @@ Result<std::vector<RevisionRecord>> SqlStore::RevisionLog(Channel channel, std::
 Result<std::vector<RevisionActivity>> SqlStore::RevisionActivitySince(std::int64_t after_id) {
   std::vector<RevisionActivity> out;
   MINYI_RETURN_IF_ERROR(
-      SqlDb().InTransaction("read revision activity", Work::kIdempotent, [&](Tx& tx) -> Status {
+      SqlDb().Read("read revision activity", [&](Tx& tx) -> Status {
         auto rows = tx.Query(
             "SELECT id, survey_id, period_year, period_quarter, town_code FROM response_revisions"
             " WHERE id > ? AND action <> 'stale' ORDER BY id",

@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <memory>
 #include <string>
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "core/analysis.h"
+#include "sql/held_write_for_test.h"
 #include "sql/store.h"
 #include "tests/support/store_backends.h"
 
@@ -365,6 +368,29 @@ TEST_P(RevisionsStoreTest, ConcurrentVersionsOfOneSlotLeaveOneResponseAndAConsis
   };
   EXPECT_EQ(count("revised"), revised);
   EXPECT_EQ(count("stale"), stale);
+}
+
+// The revision log and the activity the live aggregator polls are reads: with a second connection
+// (SQLite in a file, a MariaDB pool) they answer while a write transaction is open, and see only
+// committed rows. Regression: written on db.h as transactions, on SQLite they took the write
+// mutex and BEGIN IMMEDIATE, so they waited for the writer.
+TEST_P(RevisionsStoreTest, LogReadsAnswerWhileAWriteTransactionIsOpen) {
+  if (GetParam() == StoreBackend::kSqliteMemory) GTEST_SKIP() << "one connection: reads share the writer's";
+  const Response first = Version("a", "1", 1000);
+  Store({first});
+  Store({Version("a", "4", 2000)});
+
+  HeldWrite held(store_->SqlDb(), "UPDATE response_revisions SET reason = 'uncommitted'", {});
+  auto reads = std::async(std::launch::async, [&] {
+    auto log = store_->RevisionLog(Channel::kWechat, first.source_ref);
+    auto activity = store_->RevisionActivitySince(0);
+    return log.ok() && log->size() == 1 && (*log)[0].reason == "later answer" && activity.ok() &&
+           activity->size() == 1;
+  });
+  const bool answered = reads.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  EXPECT_TRUE(held.Release().ok());
+  EXPECT_TRUE(answered) << "a revision read waited for the open write transaction";
+  EXPECT_TRUE(reads.get());
 }
 
 TEST(TownSlotMigrationTest, SlotsStoredBeforeItKeepWorkingUnderTheirTownSlot) {

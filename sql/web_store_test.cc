@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "sql/db.h"
+#include "sql/held_write_for_test.h"
 #include "sql/store.h"
 #include "tests/support/store_backends.h"
 
@@ -141,22 +141,10 @@ TEST_P(WebStoreTest, LookupsAnswerWhileAWriteTransactionIsOpen) {
   ASSERT_TRUE(store_->AddInvitationTokens({{committed, "s", "", "b", 1}}).ok());
   ASSERT_TRUE(store_->AddApiKey({"k_1", std::string(64, 'e'), "hotline", {"s"}, 5, 0}).ok());
 
-  std::promise<void> inserted, release;
-  std::shared_future<void> released = release.get_future().share();
-  auto writer = std::async(std::launch::async, [&] {
-    return store_->SqlDb().InTransaction("hold a write", db::Work::kOnce, [&](db::Tx& tx) -> Status {
-      auto done = tx.Execute(
-          "INSERT INTO invitation_tokens (token_hash, survey_id, town_code, batch_id, created_at_ms)"
-          " VALUES (?, 's', '', 'b', 1)",
-          {pending});
-      inserted.set_value();
-      if (released.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
-        return Status::Internal("the test never released the writer");
-      }
-      return done.ok() ? Status::Ok() : done.status();
-    });
-  });
-  inserted.get_future().wait();
+  HeldWrite held(store_->SqlDb(),
+                 "INSERT INTO invitation_tokens (token_hash, survey_id, town_code, batch_id, created_at_ms)"
+                 " VALUES (?, 's', '', 'b', 1)",
+                 {pending});
 
   auto reads = std::async(std::launch::async, [&] {
     auto token = store_->FindInvitationToken(committed);
@@ -168,10 +156,9 @@ TEST_P(WebStoreTest, LookupsAnswerWhileAWriteTransactionIsOpen) {
            key->has_value() && keys.ok() && keys->size() == 1 && response.ok() && !response->has_value();
   });
   const bool answered = reads.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
-  release.set_value();
+  EXPECT_TRUE(held.Release().ok());
   EXPECT_TRUE(answered) << "a lookup waited for the open write transaction";
   EXPECT_TRUE(reads.get());
-  EXPECT_TRUE(writer.get().ok());
   auto now_committed = store_->FindInvitationToken(pending);
   ASSERT_TRUE(now_committed.ok());
   EXPECT_TRUE(now_committed->has_value());
