@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -14,6 +15,7 @@
 #include "collector/wechat/wechat_import.h"
 #include "core/areas.h"
 #include "core/survey.h"
+#include "tests/support/chat_export_generator.h"
 #include "tests/support/proc_status.h"
 #include "tests/support/under_asan.h"
 
@@ -1227,6 +1229,64 @@ TEST_F(WechatImportTest, QuotesOfThePromptCountWhicheverNameAndLineTheyKeep) {
   FakeReviser reviser;
   const WechatReport report = ImportTexts({{"quotes.csv", QuoteExport("wechatmsg-csv")}}, options, reviser);
   EXPECT_EQ(report.answers_accepted, kWorkerNames.size() * QuotedParts().size());
+}
+
+// ---- golden: whole imports against a reference (issue 16: the speed work must not change a result)
+
+// The report (JSON) and every stored response (slot, canonical content, raw payload) of one import.
+std::string ImportDump(const WechatReport& report, FakeReviser& reviser) {
+  std::string out = report.ToJson() + "\n";
+  for (const auto& [ref, r] : reviser.Current()) {
+    out += ref + "\n  " + r.CanonicalContent() + "\n  " + r.raw_payload + "\n";
+  }
+  return out;
+}
+
+// Compares `dump` with tests/fixtures/wechat/golden/<name>.golden; MINYI_UPDATE_GOLDEN=1 rewrites the
+// reference (review the diff before committing it).
+void ExpectGolden(const std::string& name, const std::string& dump) {
+  const std::string path = kFixtures + "golden/" + name + ".golden";
+  if (const char* update = std::getenv("MINYI_UPDATE_GOLDEN");
+      update != nullptr && std::string(update) == "1") {
+    std::ofstream(path, std::ios::binary) << dump;
+  }
+  const std::string want = ReadFile(path);
+  ASSERT_FALSE(want.empty()) << path << " is missing (MINYI_UPDATE_GOLDEN=1 writes it)";
+  EXPECT_TRUE(dump == want) << name << ": the import differs from " << path
+                            << " (MINYI_UPDATE_GOLDEN=1 rewrites it; then see git diff)";
+}
+
+TEST_F(WechatImportTest, GoldenFixturesInEveryLayout) {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> sets = {
+      {"wechatmsg-txt", {"wechatmsg.txt", "wechatmsg-fillers.txt"}},
+      {"wechatmsg-csv", {"wechatmsg.csv", "wechatmsg-gbk.csv"}},
+      {"pywxdump-csv", {"pywxdump_1.csv", "pywxdump_2.csv"}},
+      {"wechatexporter-txt", {"wechatexporter.txt"}},
+      {"chatlog-csv", {"chatlog.csv"}},
+  };
+  for (const auto& [name, files] : sets) {
+    FakeReviser reviser;
+    const WechatReport report = Import(
+        files,
+        Options({"网格员小王", "网格员_小王", "网格员 小王", "wxid_grid01", "wxid_grid02", "wxid_chen"}),
+        reviser);
+    ExpectGolden(name, ImportDump(report, reviser));
+  }
+}
+
+TEST_F(WechatImportTest, GoldenGeneratedChatterInEveryLayout) {
+  for (const minyi::testing::ChatLayout layout : minyi::testing::kAllChatLayouts) {
+    std::ostringstream out;
+    minyi::testing::GenerateChatExport(out, layout, 96 << 10, /*first_prompt_seconds=*/60);
+    FakeReviser reviser;
+    WechatImportOptions options = Options({"网格员_小王", "wxid_grid"});
+    options.group = "幸福里一群";
+    const WechatReport report =
+        ImportTexts({{minyi::testing::ChatLayoutFileName(layout), out.str()}}, options, reviser);
+    EXPECT_GT(report.answers_accepted, 30u) << minyi::testing::ChatLayoutFileName(layout);
+    ExpectGolden(std::string("generated-") + minyi::testing::ChatLayoutFileName(layout),
+                 ImportDump(report, reviser));
+  }
 }
 
 }  // namespace
