@@ -101,6 +101,10 @@ std::string SafeName(std::string_view name) {
 }
 
 // A name compared across exporters: NFKC-folded and written as WeChatMsg TXT would.
+// Chinese numerals (standing alone they are answers) and the opt-out words MayHoldAnswer looks for.
+const char* const kNumerals[] = {"一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "两",   "壹",
+                                 "贰", "叁", "肆", "伍", "陆", "柒", "捌", "玖", "拾", "〇", "退订", "拒收"};
+
 std::string NameKey(std::string_view name) { return SafeName(text::NfkcFold(Trim(name))); }
 
 // Quoted text compared with a prompt (issue 16): NFKC-folded, without white space (exporters keep the
@@ -239,6 +243,26 @@ WechatImporter::WechatImporter(const SurveyDefinition& survey, const AreaRegistr
     }
     markers_.emplace_back(std::move(folded), std::move(questions));
   }
+  answer_starts_.assign(0x10000, false);
+  auto note_start = [this](std::string_view word) {
+    if (word.empty()) return;
+    const auto c = static_cast<unsigned char>(word[0]);
+    std::uint32_t cp = c;  // a 4-byte first character is never needed: MayHoldAnswer accepts those
+    if ((c & 0xE0) == 0xC0 && word.size() >= 2) {
+      cp = ((c & 0x1Fu) << 6) | (static_cast<unsigned char>(word[1]) & 0x3Fu);
+    } else if ((c & 0xF0) == 0xE0 && word.size() >= 3) {
+      cp = ((c & 0x0Fu) << 12) | ((static_cast<unsigned char>(word[1]) & 0x3Fu) << 6) |
+           (static_cast<unsigned char>(word[2]) & 0x3Fu);
+    }
+    if (cp < answer_starts_.size()) answer_starts_[cp] = true;
+  };
+  for (const char* n : kNumerals) note_start(n);
+  for (const Question& q : survey_.questions) {
+    for (const Option& o : q.options) {
+      note_start(o.label);
+      for (const std::string& alias : o.aliases) note_start(alias);
+    }
+  }
 }
 
 void WechatImporter::AddIssue(const std::string& file, std::size_t line, const char* category,
@@ -313,13 +337,18 @@ bool WechatImporter::MayHoldAnswer(std::string_view text,
   // Everything the reply parser reads (collector/common/reply_parser.h): ASCII digits and letters,
   // fullwidth, circled, enclosed and dingbat forms, Chinese numerals, option labels and aliases,
   // opt-out words. Anything else cannot give an answer.
-  static const char* const kNumerals[] = {"一", "二", "三", "四", "五", "六", "七",   "八",
-                                          "九", "十", "两", "壹", "贰", "叁", "肆",   "伍",
-                                          "陆", "柒", "捌", "玖", "拾", "〇", "退订", "拒收"};
+  //
+  // One pass also notes whether any character could begin a numeral or a word of the searches below
+  // (answer_starts_): each of them first looks for its word's first character as written, so without
+  // one they all fail. Most chat in a window has none, and skipping the searches made the import of a
+  // chatty group about twice as fast (callgrind, wechat_import_bench: 33% of the instructions were
+  // these searches, one memchr/memcmp per word and Chinese character).
+  bool may_start_word = false;
   for (std::size_t i = 0; i < text.size(); ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
     if (c < 0x80) {
       if ((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')) return true;
+      may_start_word = may_start_word || answer_starts_[c];
       continue;
     }
     if ((c & 0xF0) == 0xE0 && i + 2 < text.size()) {
@@ -332,10 +361,17 @@ bool WechatImporter::MayHoldAnswer(std::string_view text,
           (cp >= 0xF900 && cp <= 0xFAFF)) {
         return true;
       }
+      may_start_word = may_start_word || answer_starts_[cp];
     } else if ((c & 0xF8) == 0xF0) {
       return true;  // beyond the BMP: let NFKC decide
+    } else if ((c & 0xE0) == 0xC0 && i + 1 < text.size()) {
+      const std::uint32_t cp = ((c & 0x1Fu) << 6) | (static_cast<unsigned char>(text[i + 1]) & 0x3Fu);
+      may_start_word = may_start_word || answer_starts_[cp];
+    } else if ((c & 0xC0) != 0x80) {
+      may_start_word = true;  // a lead byte cut off at the end: search as before
     }
   }
+  if (!may_start_word) return false;
   // A numeral counts only standing alone (rule 5 of the parser): not inside a word like 一下 or 十分.
   auto is_ideograph_at = [&text](std::size_t at, bool before) {
     if (before) {

@@ -278,6 +278,9 @@ class WechatImporter {
   std::set<std::string> global_safe_grid_workers_;  // those SafeName changes, so written
   std::set<std::string> global_grid_worker_keys_;   // NameKey of each, for quote headers
   std::vector<std::pair<std::vector<std::string>, std::vector<const Question*>>> markers_;  // folded markers
+  // MayHoldAnswer's quick test: the BMP characters (as code points) that begin a numeral, an opt-out word
+  // of its list, or an option label or alias of any of the survey's questions.
+  std::vector<bool> answer_starts_;
   std::map<std::string, Group> groups_;
   std::map<std::string, Member> members_;  // by respondent key
   std::map<std::string, Thread> threads_;  // by group key + header
