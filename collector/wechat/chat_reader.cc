@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <map>
 
 #include "core/csv.h"
@@ -94,6 +95,16 @@ std::string Cut(std::string_view s, std::size_t max = 200) {
   return std::string(s.substr(0, n)) + "…";
 }
 
+// The get area of any stream buffer: the member pointers are the language's way to reach protected
+// members of a base-class object. GetBoundedLine scans the buffered text with memchr instead of taking
+// it one sbumpc at a time: per byte that was 18% of a chatty import's instructions (callgrind,
+// wechat_import_bench), now one call per line.
+struct GetArea : std::streambuf {
+  static char* Next(std::streambuf* b) { return (b->*&GetArea::gptr)(); }
+  static char* End(std::streambuf* b) { return (b->*&GetArea::egptr)(); }
+  static void Skip(std::streambuf* b, std::size_t n) { (b->*&GetArea::gbump)(static_cast<int>(n)); }
+};
+
 // One physical line of at most `max` bytes (its line end not kept); the rest of a longer line is
 // read and dropped, never held, and *cut is set. False at the end of input. Hand-written because
 // std::getline has no bound (a 1 GiB line without a newline would be held whole).
@@ -103,18 +114,34 @@ bool GetBoundedLine(std::istream& in, std::string* line, std::size_t max, bool* 
   std::streambuf* buf = in.rdbuf();
   bool any = false;
   for (;;) {
-    const auto c = buf->sbumpc();
-    if (c == std::streambuf::traits_type::eof()) {
-      if (!any) in.setstate(std::ios::eofbit | std::ios::failbit);
-      return any;
+    char* from = GetArea::Next(buf);
+    char* end = GetArea::End(buf);
+    if (from == end) {
+      const auto c = buf->sgetc();  // refills the get area
+      if (c == std::streambuf::traits_type::eof()) {
+        if (!any) in.setstate(std::ios::eofbit | std::ios::failbit);
+        return any;
+      }
+      if (GetArea::Next(buf) == GetArea::End(buf)) {  // an unbuffered stream: a byte at a time
+        buf->sbumpc();
+        any = true;
+        if (c == '\n') return true;
+        if (line->size() < max) {
+          line->push_back(static_cast<char>(c));
+        } else {
+          *cut = true;
+        }
+      }
+      continue;
     }
     any = true;
-    if (c == '\n') return true;
-    if (line->size() < max) {
-      line->push_back(static_cast<char>(c));
-    } else {
-      *cut = true;
-    }
+    const auto* nl = static_cast<const char*>(std::memchr(from, '\n', static_cast<std::size_t>(end - from)));
+    const std::size_t n = static_cast<std::size_t>((nl != nullptr ? nl : end) - from);
+    const std::size_t room = max - std::min(max, line->size());
+    line->append(from, std::min(n, room));
+    if (n > room) *cut = true;
+    GetArea::Skip(buf, n + (nl != nullptr ? 1 : 0));
+    if (nl != nullptr) return true;
   }
 }
 

@@ -203,6 +203,49 @@ TEST(ChatReaderTest, WeChatMsgTxt) {
   EXPECT_EQ(messages[9].quoted_name, "网格员_小王");
 }
 
+// A stream buffer without a get area: every character through uflow() (the line reader scans buffered
+// text in place, and must still read such a stream).
+class UnbufferedBuf : public std::streambuf {
+ public:
+  explicit UnbufferedBuf(std::string text) : text_(std::move(text)) {}
+
+ protected:
+  int_type underflow() override {
+    return at_ < text_.size() ? traits_type::to_int_type(text_[at_]) : traits_type::eof();
+  }
+  int_type uflow() override {
+    return at_ < text_.size() ? traits_type::to_int_type(text_[at_++]) : traits_type::eof();
+  }
+
+ private:
+  std::string text_;
+  std::size_t at_ = 0;
+};
+
+TEST(ChatReaderTest, TxtLayoutsReadTheSameFromAnUnbufferedStream) {
+  for (const std::string file : {"wechatmsg.txt", "wechatexporter.txt"}) {
+    std::vector<ReaderIssue> buffered_issues, unbuffered_issues;
+    const std::vector<ChatMessage> buffered = ReadAll(file, &buffered_issues);
+    const std::string text = Decode(ReadFile(kFixtures + file));
+    UnbufferedBuf buf(text);
+    std::istream in(&buf);
+    auto reader = MakeReader(DetectFormat(text).value(), in, ReaderOptions());
+    std::vector<ChatMessage> unbuffered;
+    ChatMessage m;
+    while (reader->Next(&m, &unbuffered_issues)) unbuffered.push_back(m);
+    ASSERT_EQ(unbuffered.size(), buffered.size()) << file;
+    ASSERT_GT(buffered.size(), 5u) << file;
+    for (std::size_t i = 0; i < buffered.size(); ++i) {
+      EXPECT_EQ(unbuffered[i].line, buffered[i].line) << file << " #" << i;
+      EXPECT_EQ(unbuffered[i].sender_name, buffered[i].sender_name) << file << " #" << i;
+      EXPECT_EQ(unbuffered[i].text, buffered[i].text) << file << " #" << i;
+      EXPECT_EQ(unbuffered[i].quoted_text, buffered[i].quoted_text) << file << " #" << i;
+      EXPECT_EQ(unbuffered[i].kind, buffered[i].kind) << file << " #" << i;
+    }
+    EXPECT_EQ(unbuffered_issues.size(), buffered_issues.size()) << file;
+  }
+}
+
 // A stream of `head`, `fill` bytes of 'x' without a line end, then `tail`, generated as it is read.
 class LongLineBuf : public std::streambuf {
  public:
