@@ -597,6 +597,20 @@ void WechatImporter::HandleReply(const std::string& file, Group& g, const ChatMe
   Record(file, g, m, m.sender_wxid, m.sender_name, m.text, m.time_ms, prompt->questions, true, true);
 }
 
+ParsedReply WechatImporter::Parse(std::string_view text, const std::vector<const Question*>& questions) {
+  // ParseReply (NFKC folding, the rules of collector/common/reply_parser.h) was about a quarter of a
+  // chatty import's instructions (callgrind, wechat_import_bench), most of it on the same short answers
+  // again; it depends on nothing but the text and the questions, so a short text's reading is kept.
+  if (text.size() > kMaxRememberedReplyBytes) return ParseReply(text, questions);
+  std::string key;
+  for (const Question* q : questions) key.append(reinterpret_cast<const char*>(&q), sizeof q);
+  key.push_back('\0');
+  key.append(text);
+  if (auto it = parsed_.find(key); it != parsed_.end()) return it->second;
+  if (parsed_.size() >= kMaxRememberedReplies) parsed_.clear();
+  return parsed_.emplace(std::move(key), ParseReply(text, questions)).first->second;
+}
+
 bool WechatImporter::Record(const std::string& file, Group& g, const ChatMessage& m,
                             const std::string& participant_wxid, const std::string& participant_name,
                             const std::string& text, std::int64_t time_ms,
@@ -633,17 +647,17 @@ bool WechatImporter::Record(const std::string& file, Group& g, const ChatMessage
   }
   ParsedReply parsed;
   if (!pending.empty() && pending.size() < questions.size()) {
-    parsed = ParseReply(text, pending);
-    if (parsed.kind == ReplyKind::kUnparseable) parsed = ParseReply(text, questions);
+    parsed = Parse(text, pending);
+    if (parsed.kind == ReplyKind::kUnparseable) parsed = Parse(text, questions);
   } else {
-    parsed = ParseReply(text, questions);
+    parsed = Parse(text, questions);
   }
   if (parsed.kind == ReplyKind::kUnparseable && questions.size() > 1) {
     // A reply to one question only ("很满意" to a prompt asking security, then grid): accepted when
     // exactly one of the questions reads it, so nothing is guessed.
     std::vector<ParsedReply> single;
     for (const Question* q : questions) {
-      ParsedReply one = ParseReply(text, {q});
+      ParsedReply one = Parse(text, {q});
       if (one.kind == ReplyKind::kAnswers && !one.answers.empty()) single.push_back(std::move(one));
     }
     if (single.size() == 1) parsed = std::move(single.front());

@@ -41,6 +41,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "collector/common/reply_parser.h"
 #include "collector/sms/phone_privacy.h"
 #include "collector/wechat/chat_reader.h"
 #include "collector/wechat/solitaire.h"
@@ -281,6 +282,11 @@ class WechatImporter {
   // MayHoldAnswer's quick test: the BMP characters (as code points) that begin a numeral, an opt-out word
   // of its list, or an option label or alias of any of the survey's questions.
   std::vector<bool> answer_starts_;
+  // ParseReply, remembered for short texts (kMaxRememberedReplyBytes) by questions and text: the same
+  // few answers ("1", "满意", "很安全 满意") come again and again. At most kMaxRememberedReplies entries.
+  ParsedReply Parse(std::string_view text, const std::vector<const Question*>& questions);
+  static constexpr std::size_t kMaxRememberedReplyBytes = 32, kMaxRememberedReplies = 4096;
+  std::unordered_map<std::string, ParsedReply> parsed_;
   std::map<std::string, Group> groups_;
   std::map<std::string, Member> members_;  // by respondent key
   std::map<std::string, Thread> threads_;  // by group key + header
