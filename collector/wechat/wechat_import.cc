@@ -1,12 +1,13 @@
 #include "collector/wechat/wechat_import.h"
 
 #include <algorithm>
+#include <array>
 #include <functional>
 #include <sstream>
 #include <tuple>
 
-#include "collector/response_import.h"
 #include "collector/common/reply_parser.h"
+#include "collector/response_import.h"
 #include "collector/wechat/solitaire.h"
 #include "collector/wechat/text_decoder.h"
 #include "core/collector_counters.h"
@@ -243,24 +244,37 @@ WechatImporter::WechatImporter(const SurveyDefinition& survey, const AreaRegistr
     }
     markers_.emplace_back(std::move(folded), std::move(questions));
   }
-  answer_starts_.assign(0x10000, false);
-  auto note_start = [this](std::string_view word) {
-    if (word.empty()) return;
-    const auto c = static_cast<unsigned char>(word[0]);
-    std::uint32_t cp = c;  // a 4-byte first character is never needed: MayHoldAnswer accepts those
-    if ((c & 0xE0) == 0xC0 && word.size() >= 2) {
-      cp = ((c & 0x1Fu) << 6) | (static_cast<unsigned char>(word[1]) & 0x3Fu);
-    } else if ((c & 0xF0) == 0xE0 && word.size() >= 3) {
-      cp = ((c & 0x0Fu) << 12) | ((static_cast<unsigned char>(word[1]) & 0x3Fu) << 6) |
-           (static_cast<unsigned char>(word[2]) & 0x3Fu);
+  answer_chars_.assign(0x10000, 0);
+  // The code point of the UTF-8 character at `at` (0x10000 for one beyond the BMP: MayHoldAnswer
+  // accepts those before it looks at words).
+  auto code_point = [](std::string_view w, std::size_t at) -> std::uint32_t {
+    const auto c = static_cast<unsigned char>(w[at]);
+    if (c < 0x80) return c;
+    if ((c & 0xE0) == 0xC0 && at + 1 < w.size()) {
+      return ((c & 0x1Fu) << 6) | (static_cast<unsigned char>(w[at + 1]) & 0x3Fu);
     }
-    if (cp < answer_starts_.size()) answer_starts_[cp] = true;
+    if ((c & 0xF0) == 0xE0 && at + 2 < w.size()) {
+      return ((c & 0x0Fu) << 12) | ((static_cast<unsigned char>(w[at + 1]) & 0x3Fu) << 6) |
+             (static_cast<unsigned char>(w[at + 2]) & 0x3Fu);
+    }
+    return 0x10000;
   };
-  for (const char* n : kNumerals) note_start(n);
+  auto note = [this](std::uint32_t cp, unsigned kind) {
+    if (cp < answer_chars_.size()) answer_chars_[cp] = static_cast<std::uint8_t>(answer_chars_[cp] | kind);
+  };
+  for (const char* n : kNumerals) note(code_point(n, 0), kNumeral);
   for (const Question& q : survey_.questions) {
     for (const Option& o : q.options) {
-      note_start(o.label);
-      for (const std::string& alias : o.aliases) note_start(alias);
+      std::vector<std::string_view> words = {o.label};
+      words.insert(words.end(), o.aliases.begin(), o.aliases.end());
+      for (const std::string_view w : words) {
+        if (w.empty()) continue;
+        std::size_t last = w.size() - 1;
+        while (last > 0 && (static_cast<unsigned char>(w[last]) & 0xC0) == 0x80) --last;
+        word_ends_.emplace_back(code_point(w, 0), code_point(w, last));
+        note(word_ends_.back().first, kWordFirst);
+        note(word_ends_.back().second, kWordLast);
+      }
     }
   }
 }
@@ -338,17 +352,25 @@ bool WechatImporter::MayHoldAnswer(std::string_view text,
   // fullwidth, circled, enclosed and dingbat forms, Chinese numerals, option labels and aliases,
   // opt-out words. Anything else cannot give an answer.
   //
-  // One pass also notes whether any character could begin a numeral or a word of the searches below
-  // (answer_starts_): each of them first looks for its word's first character as written, so without
-  // one they all fail. Most chat in a window has none, and skipping the searches made the import of a
-  // chatty group about twice as fast (callgrind, wechat_import_bench: 33% of the instructions were
-  // these searches, one memchr/memcmp per word and Chinese character).
-  bool may_start_word = false;
+  // One pass also notes the characters that could begin a numeral, or begin or end an option word
+  // (answer_chars_): a numeral search needs its numeral as written, and MentionsOptionWord needs its
+  // word's first and last characters as written (with fillers between them or not), so without them
+  // those searches fail and need not run. Most chat in a window has none: the searches were 33% of a
+  // chatty import's instructions (callgrind, wechat_import_bench; one memchr/memcmp per word).
+  unsigned seen = 0;
+  std::array<std::uint32_t, 32> ends{};  // characters seen that begin or end a word
+  std::size_t n_ends = 0;
+  auto note = [&](std::uint32_t cp) {
+    const unsigned kind = answer_chars_[cp];
+    seen |= kind;
+    if ((kind & (kWordFirst | kWordLast)) != 0 && n_ends < ends.size()) ends[n_ends++] = cp;
+    if ((kind & (kWordFirst | kWordLast)) != 0 && n_ends == ends.size()) seen |= kUnsure;
+  };
   for (std::size_t i = 0; i < text.size(); ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
     if (c < 0x80) {
       if ((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')) return true;
-      may_start_word = may_start_word || answer_starts_[c];
+      note(c);
       continue;
     }
     if ((c & 0xF0) == 0xE0 && i + 2 < text.size()) {
@@ -361,17 +383,28 @@ bool WechatImporter::MayHoldAnswer(std::string_view text,
           (cp >= 0xF900 && cp <= 0xFAFF)) {
         return true;
       }
-      may_start_word = may_start_word || answer_starts_[cp];
+      note(cp);
     } else if ((c & 0xF8) == 0xF0) {
       return true;  // beyond the BMP: let NFKC decide
     } else if ((c & 0xE0) == 0xC0 && i + 1 < text.size()) {
-      const std::uint32_t cp = ((c & 0x1Fu) << 6) | (static_cast<unsigned char>(text[i + 1]) & 0x3Fu);
-      may_start_word = may_start_word || answer_starts_[cp];
+      note(((c & 0x1Fu) << 6) | (static_cast<unsigned char>(text[i + 1]) & 0x3Fu));
     } else if ((c & 0xC0) != 0x80) {
-      may_start_word = true;  // a lead byte cut off at the end: search as before
+      seen |= kUnsure;  // a lead byte cut off at the end: search as before
     }
   }
-  if (!may_start_word) return false;
+  if (seen == 0) return false;
+  const bool unsure = (seen & kUnsure) != 0;
+  auto word_may_be_there = [&]() {
+    if (unsure) return true;
+    if ((seen & kWordFirst) == 0 || (seen & kWordLast) == 0) return false;
+    auto has = [&](std::uint32_t cp) {
+      return std::find(ends.begin(), ends.begin() + n_ends, cp) != ends.begin() + n_ends;
+    };
+    for (const auto& [first, last] : word_ends_) {
+      if (has(first) && has(last)) return true;
+    }
+    return false;
+  };
   // A numeral counts only standing alone (rule 5 of the parser): not inside a word like 一下 or 十分.
   auto is_ideograph_at = [&text](std::size_t at, bool before) {
     if (before) {
@@ -389,6 +422,7 @@ bool WechatImporter::MayHoldAnswer(std::string_view text,
   static const char* const kBefore[] = {"选", "择", "第", "是", "答"};
   static const char* const kAfter[] = {"号", "项"};
   for (const char* n : kNumerals) {
+    if (!unsure && (seen & kNumeral) == 0) break;
     const std::string_view numeral(n);
     for (std::size_t at = text.find(numeral); at != std::string_view::npos; at = text.find(numeral, at + 1)) {
       if (numeral.size() > 3) return true;  // 退订, 拒收
@@ -400,7 +434,7 @@ bool WechatImporter::MayHoldAnswer(std::string_view text,
       if (before_ok && after_ok) return true;
     }
   }
-  return MentionsOptionWord(text, questions);
+  return word_may_be_there() && MentionsOptionWord(text, questions);
 }
 
 bool WechatImporter::SeenBefore(const Group& g, const ChatMessage& m) {

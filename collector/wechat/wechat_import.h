@@ -279,9 +279,12 @@ class WechatImporter {
   std::set<std::string> global_safe_grid_workers_;  // those SafeName changes, so written
   std::set<std::string> global_grid_worker_keys_;   // NameKey of each, for quote headers
   std::vector<std::pair<std::vector<std::string>, std::vector<const Question*>>> markers_;  // folded markers
-  // MayHoldAnswer's quick test: the BMP characters (as code points) that begin a numeral, an opt-out word
-  // of its list, or an option label or alias of any of the survey's questions.
-  std::vector<bool> answer_starts_;
+  // MayHoldAnswer's quick test, by BMP code point: whether the character begins a numeral or an opt-out
+  // word of its list (kNumeral), begins or ends an option label or alias of any of the survey's
+  // questions (kWordFirst, kWordLast); and the first and last characters of each such word.
+  static constexpr unsigned kNumeral = 1, kWordFirst = 2, kWordLast = 4, kUnsure = 8;
+  std::vector<std::uint8_t> answer_chars_;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> word_ends_;
   // ParseReply, remembered for short texts (kMaxRememberedReplyBytes) by questions and text: the same
   // few answers ("1", "满意", "很安全 满意") come again and again. At most kMaxRememberedReplies entries.
   ParsedReply Parse(std::string_view text, const std::vector<const Question*>& questions);
