@@ -870,10 +870,13 @@ void WechatImporter::TakeEntry(const std::string& file, Group& g, Thread& t, con
   }
 }
 
-std::string WechatImporter::RespondentKey(const Group& g, const std::string& wxid,
-                                          const std::string& name) const {
-  return wxid.empty() ? keyer_.KeyFor("wechat-name:" + g.key + "\n" + name)
-                      : keyer_.KeyFor("wechat-wxid:" + wxid);
+std::string WechatImporter::RespondentKey(const Group& g, const std::string& wxid, const std::string& name) {
+  std::string input = wxid.empty() ? "wechat-name:" + g.key + "\n" + name : "wechat-wxid:" + wxid;
+  if (auto it = keys_.find(input); it != keys_.end()) return it->second;
+  if (keys_.size() >= kMaxRememberedKeys) keys_.clear();
+  std::string key = keyer_.KeyFor(input);
+  keys_.emplace(std::move(input), key);
+  return key;
 }
 
 std::vector<Response> WechatImporter::BuildResponses(std::int64_t received_at_ms) {

@@ -260,7 +260,11 @@ class WechatImporter {
   void TakeEntry(const std::string& file, Group& g, Thread& t, const ChatMessage& m, const std::string& wxid,
                  const std::string& name, const std::string& entry, std::int64_t time_ms);
   // The keyed respondent key of a member: by wxid when known, else by (group, display name).
-  std::string RespondentKey(const Group& g, const std::string& wxid, const std::string& name) const;
+  std::string RespondentKey(const Group& g, const std::string& wxid, const std::string& name);
+  // RespondentKey's keyed hashes by their input, at most kMaxRememberedKeys (emptied when full): the same
+  // members answer and post again and again, and each hash is an HMAC.
+  static constexpr std::size_t kMaxRememberedKeys = 65536;
+  std::unordered_map<std::string, std::string> keys_;
   // Parses `text` against `questions` and records the answers for the member; returns false (and
   // lists the issue) when the text gives none.
   bool Record(const std::string& file, Group& g, const ChatMessage& m, const std::string& participant_wxid,
