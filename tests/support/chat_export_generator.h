@@ -100,9 +100,10 @@ inline std::size_t GenerateChatExport(std::ostream& out, ChatLayout layout, std:
   while (written < bytes) {
     t += 1 + static_cast<std::int64_t>(rng() % 9);
     const std::int64_t day = t / 86400, sec = t % 86400;
-    // Civil date from day count (2024-01-01 + day), with 30-day months: only the order matters here.
-    const int year = 2024 + static_cast<int>(day / 360), month = 1 + static_cast<int>((day % 360) / 30),
-              dom = 1 + static_cast<int>(day % 30);
+    // A date from the day count with 28-day months (only the order matters here; 30-day months wrote
+    // 2024-02-30, which the CSV readers rightly reject, losing a day of messages every 360).
+    const int year = 2024 + static_cast<int>(day / 336), month = 1 + static_cast<int>((day % 336) / 28),
+              dom = 1 + static_cast<int>(day % 28);
     const std::string stamp = std::to_string(year) + "-" + Two(month) + "-" + Two(dom) + " " +
                               Two(static_cast<int>(sec / 3600)) + ":" +
                               Two(static_cast<int>(sec % 3600 / 60)) + ":" + Two(static_cast<int>(sec % 60));
