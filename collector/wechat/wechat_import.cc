@@ -1,12 +1,13 @@
 #include "collector/wechat/wechat_import.h"
 
 #include <algorithm>
+#include <array>
 #include <functional>
 #include <sstream>
 #include <tuple>
 
-#include "collector/response_import.h"
 #include "collector/common/reply_parser.h"
+#include "collector/response_import.h"
 #include "collector/wechat/solitaire.h"
 #include "collector/wechat/text_decoder.h"
 #include "core/collector_counters.h"
@@ -101,6 +102,10 @@ std::string SafeName(std::string_view name) {
 }
 
 // A name compared across exporters: NFKC-folded and written as WeChatMsg TXT would.
+// Chinese numerals (standing alone they are answers) and the opt-out words MayHoldAnswer looks for.
+const char* const kNumerals[] = {"一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "两",   "壹",
+                                 "贰", "叁", "肆", "伍", "陆", "柒", "捌", "玖", "拾", "〇", "退订", "拒收"};
+
 std::string NameKey(std::string_view name) { return SafeName(text::NfkcFold(Trim(name))); }
 
 // Quoted text compared with a prompt (issue 16): NFKC-folded, without white space (exporters keep the
@@ -239,6 +244,39 @@ WechatImporter::WechatImporter(const SurveyDefinition& survey, const AreaRegistr
     }
     markers_.emplace_back(std::move(folded), std::move(questions));
   }
+  answer_chars_.assign(0x10000, 0);
+  // The code point of the UTF-8 character at `at` (0x10000 for one beyond the BMP: MayHoldAnswer
+  // accepts those before it looks at words).
+  auto code_point = [](std::string_view w, std::size_t at) -> std::uint32_t {
+    const auto c = static_cast<unsigned char>(w[at]);
+    if (c < 0x80) return c;
+    if ((c & 0xE0) == 0xC0 && at + 1 < w.size()) {
+      return ((c & 0x1Fu) << 6) | (static_cast<unsigned char>(w[at + 1]) & 0x3Fu);
+    }
+    if ((c & 0xF0) == 0xE0 && at + 2 < w.size()) {
+      return ((c & 0x0Fu) << 12) | ((static_cast<unsigned char>(w[at + 1]) & 0x3Fu) << 6) |
+             (static_cast<unsigned char>(w[at + 2]) & 0x3Fu);
+    }
+    return 0x10000;
+  };
+  auto note = [this](std::uint32_t cp, unsigned kind) {
+    if (cp < answer_chars_.size()) answer_chars_[cp] = static_cast<std::uint8_t>(answer_chars_[cp] | kind);
+  };
+  for (const char* n : kNumerals) note(code_point(n, 0), kNumeral);
+  for (const Question& q : survey_.questions) {
+    for (const Option& o : q.options) {
+      std::vector<std::string_view> words = {o.label};
+      words.insert(words.end(), o.aliases.begin(), o.aliases.end());
+      for (const std::string_view w : words) {
+        if (w.empty()) continue;
+        std::size_t last = w.size() - 1;
+        while (last > 0 && (static_cast<unsigned char>(w[last]) & 0xC0) == 0x80) --last;
+        word_ends_.emplace_back(code_point(w, 0), code_point(w, last));
+        note(word_ends_.back().first, kWordFirst);
+        note(word_ends_.back().second, kWordLast);
+      }
+    }
+  }
 }
 
 void WechatImporter::AddIssue(const std::string& file, std::size_t line, const char* category,
@@ -313,13 +351,26 @@ bool WechatImporter::MayHoldAnswer(std::string_view text,
   // Everything the reply parser reads (collector/common/reply_parser.h): ASCII digits and letters,
   // fullwidth, circled, enclosed and dingbat forms, Chinese numerals, option labels and aliases,
   // opt-out words. Anything else cannot give an answer.
-  static const char* const kNumerals[] = {"一", "二", "三", "四", "五", "六", "七",   "八",
-                                          "九", "十", "两", "壹", "贰", "叁", "肆",   "伍",
-                                          "陆", "柒", "捌", "玖", "拾", "〇", "退订", "拒收"};
+  //
+  // One pass also notes the characters that could begin a numeral, or begin or end an option word
+  // (answer_chars_): a numeral search needs its numeral as written, and MentionsOptionWord needs its
+  // word's first and last characters as written (with fillers between them or not), so without them
+  // those searches fail and need not run. Most chat in a window has none: the searches were 33% of a
+  // chatty import's instructions (callgrind, wechat_import_bench; one memchr/memcmp per word).
+  unsigned seen = 0;
+  std::array<std::uint32_t, 32> ends{};  // characters seen that begin or end a word
+  std::size_t n_ends = 0;
+  auto note = [&](std::uint32_t cp) {
+    const unsigned kind = answer_chars_[cp];
+    seen |= kind;
+    if ((kind & (kWordFirst | kWordLast)) != 0 && n_ends < ends.size()) ends[n_ends++] = cp;
+    if ((kind & (kWordFirst | kWordLast)) != 0 && n_ends == ends.size()) seen |= kUnsure;
+  };
   for (std::size_t i = 0; i < text.size(); ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
     if (c < 0x80) {
       if ((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')) return true;
+      note(c);
       continue;
     }
     if ((c & 0xF0) == 0xE0 && i + 2 < text.size()) {
@@ -332,10 +383,28 @@ bool WechatImporter::MayHoldAnswer(std::string_view text,
           (cp >= 0xF900 && cp <= 0xFAFF)) {
         return true;
       }
+      note(cp);
     } else if ((c & 0xF8) == 0xF0) {
       return true;  // beyond the BMP: let NFKC decide
+    } else if ((c & 0xE0) == 0xC0 && i + 1 < text.size()) {
+      note(((c & 0x1Fu) << 6) | (static_cast<unsigned char>(text[i + 1]) & 0x3Fu));
+    } else if ((c & 0xC0) != 0x80) {
+      seen |= kUnsure;  // a lead byte cut off at the end: search as before
     }
   }
+  if (seen == 0) return false;
+  const bool unsure = (seen & kUnsure) != 0;
+  auto word_may_be_there = [&]() {
+    if (unsure) return true;
+    if ((seen & kWordFirst) == 0 || (seen & kWordLast) == 0) return false;
+    auto has = [&](std::uint32_t cp) {
+      return std::find(ends.begin(), ends.begin() + n_ends, cp) != ends.begin() + n_ends;
+    };
+    for (const auto& [first, last] : word_ends_) {
+      if (has(first) && has(last)) return true;
+    }
+    return false;
+  };
   // A numeral counts only standing alone (rule 5 of the parser): not inside a word like 一下 or 十分.
   auto is_ideograph_at = [&text](std::size_t at, bool before) {
     if (before) {
@@ -353,6 +422,7 @@ bool WechatImporter::MayHoldAnswer(std::string_view text,
   static const char* const kBefore[] = {"选", "择", "第", "是", "答"};
   static const char* const kAfter[] = {"号", "项"};
   for (const char* n : kNumerals) {
+    if (!unsure && (seen & kNumeral) == 0) break;
     const std::string_view numeral(n);
     for (std::size_t at = text.find(numeral); at != std::string_view::npos; at = text.find(numeral, at + 1)) {
       if (numeral.size() > 3) return true;  // 退订, 拒收
@@ -364,7 +434,7 @@ bool WechatImporter::MayHoldAnswer(std::string_view text,
       if (before_ok && after_ok) return true;
     }
   }
-  return MentionsOptionWord(text, questions);
+  return word_may_be_there() && MentionsOptionWord(text, questions);
 }
 
 bool WechatImporter::SeenBefore(const Group& g, const ChatMessage& m) {
@@ -561,6 +631,20 @@ void WechatImporter::HandleReply(const std::string& file, Group& g, const ChatMe
   Record(file, g, m, m.sender_wxid, m.sender_name, m.text, m.time_ms, prompt->questions, true, true);
 }
 
+ParsedReply WechatImporter::Parse(std::string_view text, const std::vector<const Question*>& questions) {
+  // ParseReply (NFKC folding, the rules of collector/common/reply_parser.h) was about a quarter of a
+  // chatty import's instructions (callgrind, wechat_import_bench), most of it on the same short answers
+  // again; it depends on nothing but the text and the questions, so a short text's reading is kept.
+  if (text.size() > kMaxRememberedReplyBytes) return ParseReply(text, questions);
+  std::string key;
+  for (const Question* q : questions) key.append(reinterpret_cast<const char*>(&q), sizeof q);
+  key.push_back('\0');
+  key.append(text);
+  if (auto it = parsed_.find(key); it != parsed_.end()) return it->second;
+  if (parsed_.size() >= kMaxRememberedReplies) parsed_.clear();
+  return parsed_.emplace(std::move(key), ParseReply(text, questions)).first->second;
+}
+
 bool WechatImporter::Record(const std::string& file, Group& g, const ChatMessage& m,
                             const std::string& participant_wxid, const std::string& participant_name,
                             const std::string& text, std::int64_t time_ms,
@@ -597,17 +681,17 @@ bool WechatImporter::Record(const std::string& file, Group& g, const ChatMessage
   }
   ParsedReply parsed;
   if (!pending.empty() && pending.size() < questions.size()) {
-    parsed = ParseReply(text, pending);
-    if (parsed.kind == ReplyKind::kUnparseable) parsed = ParseReply(text, questions);
+    parsed = Parse(text, pending);
+    if (parsed.kind == ReplyKind::kUnparseable) parsed = Parse(text, questions);
   } else {
-    parsed = ParseReply(text, questions);
+    parsed = Parse(text, questions);
   }
   if (parsed.kind == ReplyKind::kUnparseable && questions.size() > 1) {
     // A reply to one question only ("很满意" to a prompt asking security, then grid): accepted when
     // exactly one of the questions reads it, so nothing is guessed.
     std::vector<ParsedReply> single;
     for (const Question* q : questions) {
-      ParsedReply one = ParseReply(text, {q});
+      ParsedReply one = Parse(text, {q});
       if (one.kind == ReplyKind::kAnswers && !one.answers.empty()) single.push_back(std::move(one));
     }
     if (single.size() == 1) parsed = std::move(single.front());
@@ -786,10 +870,13 @@ void WechatImporter::TakeEntry(const std::string& file, Group& g, Thread& t, con
   }
 }
 
-std::string WechatImporter::RespondentKey(const Group& g, const std::string& wxid,
-                                          const std::string& name) const {
-  return wxid.empty() ? keyer_.KeyFor("wechat-name:" + g.key + "\n" + name)
-                      : keyer_.KeyFor("wechat-wxid:" + wxid);
+std::string WechatImporter::RespondentKey(const Group& g, const std::string& wxid, const std::string& name) {
+  std::string input = wxid.empty() ? "wechat-name:" + g.key + "\n" + name : "wechat-wxid:" + wxid;
+  if (auto it = keys_.find(input); it != keys_.end()) return it->second;
+  if (keys_.size() >= kMaxRememberedKeys) keys_.clear();
+  std::string key = keyer_.KeyFor(input);
+  keys_.emplace(std::move(input), key);
+  return key;
 }
 
 std::vector<Response> WechatImporter::BuildResponses(std::int64_t received_at_ms) {

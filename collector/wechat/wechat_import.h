@@ -41,6 +41,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "collector/common/reply_parser.h"
 #include "collector/sms/phone_privacy.h"
 #include "collector/wechat/chat_reader.h"
 #include "collector/wechat/solitaire.h"
@@ -259,7 +260,11 @@ class WechatImporter {
   void TakeEntry(const std::string& file, Group& g, Thread& t, const ChatMessage& m, const std::string& wxid,
                  const std::string& name, const std::string& entry, std::int64_t time_ms);
   // The keyed respondent key of a member: by wxid when known, else by (group, display name).
-  std::string RespondentKey(const Group& g, const std::string& wxid, const std::string& name) const;
+  std::string RespondentKey(const Group& g, const std::string& wxid, const std::string& name);
+  // RespondentKey's keyed hashes by their input, at most kMaxRememberedKeys (emptied when full): the same
+  // members answer and post again and again, and each hash is an HMAC.
+  static constexpr std::size_t kMaxRememberedKeys = 65536;
+  std::unordered_map<std::string, std::string> keys_;
   // Parses `text` against `questions` and records the answers for the member; returns false (and
   // lists the issue) when the text gives none.
   bool Record(const std::string& file, Group& g, const ChatMessage& m, const std::string& participant_wxid,
@@ -278,6 +283,17 @@ class WechatImporter {
   std::set<std::string> global_safe_grid_workers_;  // those SafeName changes, so written
   std::set<std::string> global_grid_worker_keys_;   // NameKey of each, for quote headers
   std::vector<std::pair<std::vector<std::string>, std::vector<const Question*>>> markers_;  // folded markers
+  // MayHoldAnswer's quick test, by BMP code point: whether the character begins a numeral or an opt-out
+  // word of its list (kNumeral), begins or ends an option label or alias of any of the survey's
+  // questions (kWordFirst, kWordLast); and the first and last characters of each such word.
+  static constexpr unsigned kNumeral = 1, kWordFirst = 2, kWordLast = 4, kUnsure = 8;
+  std::vector<std::uint8_t> answer_chars_;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> word_ends_;
+  // ParseReply, remembered for short texts (kMaxRememberedReplyBytes) by questions and text: the same
+  // few answers ("1", "满意", "很安全 满意") come again and again. At most kMaxRememberedReplies entries.
+  ParsedReply Parse(std::string_view text, const std::vector<const Question*>& questions);
+  static constexpr std::size_t kMaxRememberedReplyBytes = 32, kMaxRememberedReplies = 4096;
+  std::unordered_map<std::string, ParsedReply> parsed_;
   std::map<std::string, Group> groups_;
   std::map<std::string, Member> members_;  // by respondent key
   std::map<std::string, Thread> threads_;  // by group key + header

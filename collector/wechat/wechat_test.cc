@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -14,6 +15,7 @@
 #include "collector/wechat/wechat_import.h"
 #include "core/areas.h"
 #include "core/survey.h"
+#include "tests/support/chat_export_generator.h"
 #include "tests/support/proc_status.h"
 #include "tests/support/under_asan.h"
 
@@ -199,6 +201,49 @@ TEST(ChatReaderTest, WeChatMsgTxt) {
   EXPECT_EQ(messages[6].kind, MessageKind::kMedia);
   EXPECT_EQ(messages[9].kind, MessageKind::kQuote);
   EXPECT_EQ(messages[9].quoted_name, "网格员_小王");
+}
+
+// A stream buffer without a get area: every character through uflow() (the line reader scans buffered
+// text in place, and must still read such a stream).
+class UnbufferedBuf : public std::streambuf {
+ public:
+  explicit UnbufferedBuf(std::string text) : text_(std::move(text)) {}
+
+ protected:
+  int_type underflow() override {
+    return at_ < text_.size() ? traits_type::to_int_type(text_[at_]) : traits_type::eof();
+  }
+  int_type uflow() override {
+    return at_ < text_.size() ? traits_type::to_int_type(text_[at_++]) : traits_type::eof();
+  }
+
+ private:
+  std::string text_;
+  std::size_t at_ = 0;
+};
+
+TEST(ChatReaderTest, TxtLayoutsReadTheSameFromAnUnbufferedStream) {
+  for (const std::string file : {"wechatmsg.txt", "wechatexporter.txt"}) {
+    std::vector<ReaderIssue> buffered_issues, unbuffered_issues;
+    const std::vector<ChatMessage> buffered = ReadAll(file, &buffered_issues);
+    const std::string text = Decode(ReadFile(kFixtures + file));
+    UnbufferedBuf buf(text);
+    std::istream in(&buf);
+    auto reader = MakeReader(DetectFormat(text).value(), in, ReaderOptions());
+    std::vector<ChatMessage> unbuffered;
+    ChatMessage m;
+    while (reader->Next(&m, &unbuffered_issues)) unbuffered.push_back(m);
+    ASSERT_EQ(unbuffered.size(), buffered.size()) << file;
+    ASSERT_GT(buffered.size(), 5u) << file;
+    for (std::size_t i = 0; i < buffered.size(); ++i) {
+      EXPECT_EQ(unbuffered[i].line, buffered[i].line) << file << " #" << i;
+      EXPECT_EQ(unbuffered[i].sender_name, buffered[i].sender_name) << file << " #" << i;
+      EXPECT_EQ(unbuffered[i].text, buffered[i].text) << file << " #" << i;
+      EXPECT_EQ(unbuffered[i].quoted_text, buffered[i].quoted_text) << file << " #" << i;
+      EXPECT_EQ(unbuffered[i].kind, buffered[i].kind) << file << " #" << i;
+    }
+    EXPECT_EQ(unbuffered_issues.size(), buffered_issues.size()) << file;
+  }
 }
 
 // A stream of `head`, `fill` bytes of 'x' without a line end, then `tail`, generated as it is read.
@@ -1227,6 +1272,64 @@ TEST_F(WechatImportTest, QuotesOfThePromptCountWhicheverNameAndLineTheyKeep) {
   FakeReviser reviser;
   const WechatReport report = ImportTexts({{"quotes.csv", QuoteExport("wechatmsg-csv")}}, options, reviser);
   EXPECT_EQ(report.answers_accepted, kWorkerNames.size() * QuotedParts().size());
+}
+
+// ---- golden: whole imports against a reference (issue 16: the speed work must not change a result)
+
+// The report (JSON) and every stored response (slot, canonical content, raw payload) of one import.
+std::string ImportDump(const WechatReport& report, FakeReviser& reviser) {
+  std::string out = report.ToJson() + "\n";
+  for (const auto& [ref, r] : reviser.Current()) {
+    out += ref + "\n  " + r.CanonicalContent() + "\n  " + r.raw_payload + "\n";
+  }
+  return out;
+}
+
+// Compares `dump` with tests/fixtures/wechat/golden/<name>.golden; MINYI_UPDATE_GOLDEN=1 rewrites the
+// reference (review the diff before committing it).
+void ExpectGolden(const std::string& name, const std::string& dump) {
+  const std::string path = kFixtures + "golden/" + name + ".golden";
+  if (const char* update = std::getenv("MINYI_UPDATE_GOLDEN");
+      update != nullptr && std::string(update) == "1") {
+    std::ofstream(path, std::ios::binary) << dump;
+  }
+  const std::string want = ReadFile(path);
+  ASSERT_FALSE(want.empty()) << path << " is missing (MINYI_UPDATE_GOLDEN=1 writes it)";
+  EXPECT_TRUE(dump == want) << name << ": the import differs from " << path
+                            << " (MINYI_UPDATE_GOLDEN=1 rewrites it; then see git diff)";
+}
+
+TEST_F(WechatImportTest, GoldenFixturesInEveryLayout) {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> sets = {
+      {"wechatmsg-txt", {"wechatmsg.txt", "wechatmsg-fillers.txt"}},
+      {"wechatmsg-csv", {"wechatmsg.csv", "wechatmsg-gbk.csv"}},
+      {"pywxdump-csv", {"pywxdump_1.csv", "pywxdump_2.csv"}},
+      {"wechatexporter-txt", {"wechatexporter.txt"}},
+      {"chatlog-csv", {"chatlog.csv"}},
+  };
+  for (const auto& [name, files] : sets) {
+    FakeReviser reviser;
+    const WechatReport report = Import(
+        files,
+        Options({"网格员小王", "网格员_小王", "网格员 小王", "wxid_grid01", "wxid_grid02", "wxid_chen"}),
+        reviser);
+    ExpectGolden(name, ImportDump(report, reviser));
+  }
+}
+
+TEST_F(WechatImportTest, GoldenGeneratedChatterInEveryLayout) {
+  for (const minyi::testing::ChatLayout layout : minyi::testing::kAllChatLayouts) {
+    std::ostringstream out;
+    minyi::testing::GenerateChatExport(out, layout, 96 << 10, /*first_prompt_seconds=*/60);
+    FakeReviser reviser;
+    WechatImportOptions options = Options({"网格员_小王", "wxid_grid"});
+    options.group = "幸福里一群";
+    const WechatReport report =
+        ImportTexts({{minyi::testing::ChatLayoutFileName(layout), out.str()}}, options, reviser);
+    EXPECT_GT(report.answers_accepted, 30u) << minyi::testing::ChatLayoutFileName(layout);
+    ExpectGolden(std::string("generated-") + minyi::testing::ChatLayoutFileName(layout),
+                 ImportDump(report, reviser));
+  }
 }
 
 }  // namespace
