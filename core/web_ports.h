@@ -1,6 +1,6 @@
 // Ports for the web collector (issue 3): invitation tokens, partner API keys, and a look-up of a
-// stored response by its source reference. The SQL stores implement them (sql/sqlite_web.cc,
-// sql/mysql_web.cc); the collector uses them through this interface only.
+// stored response by its source reference. The SQL stores implement them (sql/web_store.cc, once
+// for both dialects); the collector uses them through this interface only.
 //
 // Secrets are never stored: a token or API key is kept as the hex SHA-256 of its text (both are at
 // least 128 random bits, so a plain hash cannot be reversed by guessing). Thread safety: every

@@ -48,9 +48,10 @@ std::string Db::NowMillis() const {
   return "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
 }
 
-Status Db::InTransaction(std::string_view what, Work work, const std::function<Status(Tx&)>& fn) {
+template <typename RunFn>
+Status Db::Retrying(Work work, RunFn&& run_once) {
   for (int attempt = 1;; ++attempt) {
-    Attempt a = RunOnce(what, fn);
+    Attempt a = run_once();
     if (a.status.ok() || !a.retryable) return a.status;
     // Retryable: the transaction was rolled back. Its class is kUnavailable whatever a caller made
     // of the failed statement's status, so a non-idempotent caller answers 503, never 500 or 4xx.
@@ -60,6 +61,14 @@ Status Db::InTransaction(std::string_view what, Work work, const std::function<S
     }
     std::this_thread::sleep_for(Backoff(attempt));
   }
+}
+
+Status Db::InTransaction(std::string_view what, Work work, const std::function<Status(Tx&)>& fn) {
+  return Retrying(work, [&] { return RunOnce(what, fn); });
+}
+
+Status Db::Read(std::string_view what, const std::function<Status(Tx&)>& fn) {
+  return Retrying(Work::kIdempotent, [&] { return RunReadOnce(what, fn); });
 }
 
 }  // namespace minyi::sql::db

@@ -115,6 +115,11 @@ class Db {
   // be safe to run more than once, which `work` declares.
   Status InTransaction(std::string_view what, Work work, const std::function<Status(Tx&)>& fn);
 
+  // Runs `fn`, which only reads, as idempotent work (retried like InTransaction). A dialect may run
+  // it on a read-only connection: SQLite in a file uses a WAL reader, so a short read (a token or an
+  // API key looked up per request) never waits behind the group-commit writer's fsync.
+  Status Read(std::string_view what, const std::function<Status(Tx&)>& fn);
+
   // SQL text for the dialect: `a || b` (SQLite) or CONCAT(a, b) (MySQL).
   std::string Concat(std::string_view a, std::string_view b) const;
   // SQL text for the database's clock, UTC ms since the epoch, fixed for the statement (SQLite:
@@ -135,6 +140,14 @@ class Db {
   };
   // Runs `fn` once in a transaction on a connection of the dialect; the dialect maps its errors.
   virtual Attempt RunOnce(std::string_view what, const std::function<Status(Tx&)>& fn) = 0;
+  // Runs the read `fn` once; by default as a transaction (RunOnce).
+  virtual Attempt RunReadOnce(std::string_view what, const std::function<Status(Tx&)>& fn) {
+    return RunOnce(what, fn);
+  }
+
+ private:
+  template <typename RunFn>
+  Status Retrying(Work work, RunFn&& run_once);
 };
 
 }  // namespace minyi::sql::db

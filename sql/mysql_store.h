@@ -48,24 +48,6 @@ class MysqlStore final : public SqlStore {
                       const std::function<bool(const AnalysisRow&)>& visit) override;
   Result<std::vector<SurveyPeriod>> AnalysisPeriods() override;
   Result<std::vector<TownActivity>> TownActivitySince(std::int64_t after_id) override;
-  // ResponseReviser (core/revisions.h; defined in sql/mysql_revisions.cc).
-  using ResponseReviser::StoreRevisions;
-  Status StoreRevisions(const std::vector<Response>& batch, std::string_view reason,
-                        const RevisePolicy& policy, std::vector<ReviseResult>* results) override;
-  Result<WithdrawOutcome> Withdraw(Channel channel, std::string_view source_ref,
-                                   std::string_view reason) override;
-  Result<std::vector<RevisionRecord>> RevisionLog(Channel channel, std::string_view source_ref) override;
-  Result<std::vector<RevisionActivity>> RevisionActivitySince(std::int64_t after_id) override;
-  // WebAccessStore (defined in sql/mysql_web.cc).
-  Status AddInvitationTokens(const std::vector<InvitationToken>& tokens) override;
-  Result<std::optional<InvitationToken>> FindInvitationToken(const std::string& token_hash) override;
-  Status AddApiKey(const ApiKey& key) override;
-  Result<std::optional<ApiKey>> FindApiKeyByHash(const std::string& key_hash) override;
-  Result<std::vector<ApiKey>> ListApiKeys() override;
-  Status RevokeApiKey(const std::string& key_id, std::int64_t at_ms) override;
-  Result<std::optional<StoredResponseRef>> FindResponseBySource(Channel channel,
-                                                                const std::string& source_ref) override;
-
   struct Impl;
 
  private:

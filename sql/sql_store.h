@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sql/store.h"
@@ -13,6 +14,15 @@ namespace minyi::sql {
 
 class SqlStore : public Store {
  public:
+  // ResponseReviser (core/revisions.h; defined once in sql/revisions_store.cc).
+  using ResponseReviser::StoreRevisions;
+  Status StoreRevisions(const std::vector<Response>& batch, std::string_view reason,
+                        const RevisePolicy& policy, std::vector<ReviseResult>* results) final;
+  Result<WithdrawOutcome> Withdraw(Channel channel, std::string_view source_ref,
+                                   std::string_view reason) final;
+  Result<std::vector<RevisionRecord>> RevisionLog(Channel channel, std::string_view source_ref) final;
+  Result<std::vector<RevisionActivity>> RevisionActivitySince(std::int64_t after_id) final;
+
   // ReleaseStore (core/release_ports.h; defined once in sql/releases_common.cc).
   Result<std::int64_t> BeginRelease(const ReleaseRecord& draft) final;
   Status AppendManifest(std::int64_t release_id, const std::vector<ManifestEntry>& entries) final;
@@ -23,6 +33,16 @@ class SqlStore : public Store {
                                                    int revision) final;
   Result<std::vector<ManifestEntry>> ManifestPage(std::int64_t release_id, const ManifestKey& after,
                                                   int limit) final;
+
+  // WebAccessStore (core/web_ports.h; defined once in sql/web_store.cc).
+  Status AddInvitationTokens(const std::vector<InvitationToken>& tokens) final;
+  Result<std::optional<InvitationToken>> FindInvitationToken(const std::string& token_hash) final;
+  Status AddApiKey(const ApiKey& key) final;
+  Result<std::optional<ApiKey>> FindApiKeyByHash(const std::string& key_hash) final;
+  Result<std::vector<ApiKey>> ListApiKeys() final;
+  Status RevokeApiKey(const std::string& key_id, std::int64_t at_ms) final;
+  Result<std::optional<StoredResponseRef>> FindResponseBySource(Channel channel,
+                                                                const std::string& source_ref) final;
 };
 
 }  // namespace minyi::sql

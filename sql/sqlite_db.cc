@@ -92,6 +92,19 @@ class SqliteDb final : public db::Db {
     return {s.ok() ? s : s.WithContext(what), false};
   }
 
+  // A file database reads on a pooled read-only connection, each statement in autocommit (its own
+  // snapshot), beside the writer; ":memory:" has only the write connection.
+  Attempt RunReadOnce(std::string_view what, const std::function<Status(db::Tx&)>& fn) override {
+    if (impl_.in_memory) return RunOnce(what, fn);
+    auto reader = impl_.AcquireReader();
+    if (!reader.ok()) return {reader.status().WithContext(what), false};
+    DbPtr db = std::move(reader).value();
+    SqliteTx statements(db.get());
+    Status s = fn(statements);
+    impl_.ReleaseReader(std::move(db));
+    return {s.ok() ? s : s.WithContext(what), false};
+  }
+
  private:
   SqliteStore::Impl& impl_;
 };

@@ -4,12 +4,15 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "sql/held_write_for_test.h"
 #include "sql/store.h"
 #include "tests/support/store_backends.h"
 
@@ -127,6 +130,38 @@ TEST_P(WebStoreTest, ConcurrentAppendsOfOneTokenStoreOneResponse) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(stored.load(), 1);
   EXPECT_EQ(other.load(), 7);
+}
+
+// The per-request lookups are reads (db::Db::Read): with a second connection (SQLite in a file, a
+// MariaDB pool) they answer while a write transaction is open, and see only committed rows. On
+// SQLite they would otherwise wait for the writer's mutex, behind a whole group commit.
+TEST_P(WebStoreTest, LookupsAnswerWhileAWriteTransactionIsOpen) {
+  if (GetParam() == StoreBackend::kSqliteMemory) GTEST_SKIP() << "one connection: reads share the writer's";
+  const std::string committed(64, 'a'), pending(64, 'b');
+  ASSERT_TRUE(store_->AddInvitationTokens({{committed, "s", "", "b", 1}}).ok());
+  ASSERT_TRUE(store_->AddApiKey({"k_1", std::string(64, 'e'), "hotline", {"s"}, 5, 0}).ok());
+
+  HeldWrite held(store_->SqlDb(),
+                 "INSERT INTO invitation_tokens (token_hash, survey_id, town_code, batch_id, created_at_ms)"
+                 " VALUES (?, 's', '', 'b', 1)",
+                 {pending});
+
+  auto reads = std::async(std::launch::async, [&] {
+    auto token = store_->FindInvitationToken(committed);
+    auto uncommitted = store_->FindInvitationToken(pending);
+    auto key = store_->FindApiKeyByHash(std::string(64, 'e'));
+    auto keys = store_->ListApiKeys();
+    auto response = store_->FindResponseBySource(Channel::kWeb, "token:none");
+    return token.ok() && token->has_value() && uncommitted.ok() && !uncommitted->has_value() && key.ok() &&
+           key->has_value() && keys.ok() && keys->size() == 1 && response.ok() && !response->has_value();
+  });
+  const bool answered = reads.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  EXPECT_TRUE(held.Release().ok());
+  EXPECT_TRUE(answered) << "a lookup waited for the open write transaction";
+  EXPECT_TRUE(reads.get());
+  auto now_committed = store_->FindInvitationToken(pending);
+  ASSERT_TRUE(now_committed.ok());
+  EXPECT_TRUE(now_committed->has_value());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, WebStoreTest, ::testing::ValuesIn(testsupport::AllStoreBackends()),
