@@ -683,12 +683,16 @@ TEST_F(GaleraTest, ThroughHAProxyEveryAcknowledgedResponseSurvivesKillsAndARolli
                  std::string("store.mysql.user=") + cluster_->kProxyUser, "-D",
                  std::string("store.mysql.password=") + cluster_->kProxyPassword, "-D",
                  "store.mysql.connect_timeout_seconds=2", "-D", "store.mysql.read_timeout_seconds=10", "-D",
-                 "store.mysql.write_timeout_seconds=10", "-D", "store.health_timeout_ms=1000"});
+                 "store.mysql.write_timeout_seconds=10", "-D", "store.health_timeout_ms=1000",
+                 // Live aggregation on, under a 2 s lease: one server writes the index tables.
+                 "-D", "aggregator.interval_ms=500", "-D", "cluster.lease_seconds=2"});
   const std::string api_key = MigrateWithKey(global);
   ASSERT_FALSE(api_key.empty());
   std::vector<std::unique_ptr<ServerProcess>> servers(3);
   auto start = [&](std::size_t i) {
-    servers[i] = std::make_unique<ServerProcess>(global, ports[i]);
+    std::vector<std::string> named = global;
+    named.insert(named.end(), {"-D", "cluster.node_name=s" + std::to_string(i + 1)});
+    servers[i] = std::make_unique<ServerProcess>(named, ports[i]);
     ASSERT_TRUE(servers[i]->started()) << servers[i]->log();
     ASSERT_TRUE(WaitProxyState(proxy->stats_port, "minyi", "s" + std::to_string(i + 1), "UP", 20));
   };
@@ -726,6 +730,27 @@ TEST_F(GaleraTest, ThroughHAProxyEveryAcknowledgedResponseSurvivesKillsAndARolli
     EXPECT_TRUE(load.WaitForMore(30, 30)) << "collection stopped in the rolling restart of s" << i + 1;
   }
   load.Stop();
+
+  // After the kills and the rolling restart, one server holds live aggregation and every server says
+  // the same one (within 3 lease periods of the last restart).
+  std::string holder;
+  const auto lease_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(6);
+  for (;;) {
+    std::set<std::string> seen;
+    for (const auto& server : servers) seen.insert(LeaseHolders(server->port())["live_aggregation"]);
+    if (seen.size() == 1 && !seen.begin()->empty()) {
+      holder = *seen.begin();
+      break;
+    }
+    if (std::chrono::steady_clock::now() > lease_deadline) {
+      std::string shown;
+      for (const auto& h : seen) shown += " '" + h + "'";
+      ADD_FAILURE() << "the servers do not agree on one holder of live aggregation:" << shown;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_TRUE(holder == "s1" || holder == "s2" || holder == "s3") << holder;
 
   auto stored = StoredByKey(*cluster_, database, "px-");
   ASSERT_TRUE(stored.ok()) << stored.status().ToString();
