@@ -12,6 +12,8 @@ std::string WithoutNul(std::string_view text) {
   return out;
 }
 
+}  // namespace
+
 bool StartsLikeFormula(std::string_view text) {
   if (text.empty()) return false;
   switch (text[0]) {
@@ -26,8 +28,6 @@ bool StartsLikeFormula(std::string_view text) {
       return false;
   }
 }
-
-}  // namespace
 
 std::string NeutralizeFormula(std::string_view text) {
   std::string clean = WithoutNul(text);

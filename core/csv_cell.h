@@ -18,6 +18,9 @@ namespace minyi {
 // text without NUL bytes, with "'" in front when it starts with = + - @ TAB or CR.
 std::string NeutralizeFormula(std::string_view text);
 
+// Whether a spreadsheet would read `text` as a formula (it starts with = + - @ TAB or CR).
+bool StartsLikeFormula(std::string_view text);
+
 // A CSV field for a text cell that people open in a spreadsheet: NeutralizeFormula, then quoted (with
 // "" for ") when it holds , " CR or LF.
 std::string CsvText(std::string_view text);
