@@ -39,9 +39,6 @@
 namespace minyi::cli {
 namespace {
 
-// /healthz answers within store.health_timeout_ms whatever the store does (sql/store_health.h).
-// /readyz (for a load balancer: take this server out) also answers 503 while the store's readiness
-// probe fails: a Galera node not Synced (StoreHealth::ClusterReady).
 // The OpenAPI 3 description of the HTTP API (docs/openapi.json, embedded at build time); public, like
 // the README. access_matrix_test checks it against every registered route, both ways.
 void RegisterOpenApi(http::Router& router) {
@@ -52,6 +49,9 @@ void RegisterOpenApi(http::Router& router) {
              });
 }
 
+// /healthz answers within store.health_timeout_ms whatever the store does (sql/store_health.h).
+// /readyz (for a load balancer: take this server out) also answers 503 while the store's readiness
+// probe fails: a Galera node not Synced (StoreHealth::ClusterReady).
 void RegisterHealth(http::Router& router, sql::Store& store, sql::StoreHealth& health) {
   router.Add("GET", "/readyz",
              [&store, &health](http::Request&, http::Response& response, const http::PathParams&) {
