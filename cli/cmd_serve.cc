@@ -260,7 +260,7 @@ int RunServe(Context& context, const Args& args) {
   LeaseKeeper keeper(*lease_store, keeper_options);
   keeper.Start();
   // SMS webhooks, sender, expiry and retention (nothing when no sms.* provider or gateway is set).
-  auto sms_runtime = StartSms(context, r, "", router, &keeper);
+  auto sms_runtime = StartSms(context, r, "", router, &keeper, &registry);
   if (!sms_runtime.ok()) return Fail(sms_runtime.status().WithContext("sms"));
   // 问卷星 push and 腾讯问卷 webhook (nothing unless questionnaire.wjx.push_secret / .txwj.token is set).
   auto questionnaire_runtime = StartQuestionnaire(context, r, "", router);

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <mutex>
 
 #include "cli/import_runs.h"
 #include "cli/sms_commands.h"
@@ -83,6 +84,33 @@ class ServeRuntime final : public SmsRuntime {
   ~ServeRuntime() override {
     if (sender) sender->Stop();
   }
+};
+
+// The outbox's pending messages for the minyi_sms_outbox_pending gauge, read at most every 10 s.
+class OutboxDepthCache {
+ public:
+  double Read(SmsStore& store) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const std::int64_t now = NowMillis();
+    if (read_at_ms_ == 0 || now - read_at_ms_ >= 10000) {
+      read_at_ms_ = now;
+      auto counts = store.CountOutbox();
+      if (counts.ok()) {
+        pending_ = 0;
+        for (const auto& [status, n] : *counts) {
+          if (status == "pending") pending_ = static_cast<double>(n);
+        }
+      } else {
+        spdlog::warn("sms: outbox depth for /metrics: {}", counts.status().ToString());
+      }
+    }
+    return pending_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::int64_t read_at_ms_ = 0;
+  double pending_ = 0;
 };
 
 }  // namespace
@@ -196,7 +224,7 @@ int RunImportSms(Context& context, const Args& args) {
 
 Result<std::unique_ptr<SmsRuntime>> StartSms(Context& context, const Resources& resources,
                                              const std::string& secret, http::Router& router,
-                                             const LeaseKeeper* leases) {
+                                             const LeaseKeeper* leases, metrics::Registry* registry) {
   (void)resources;
   const Config& config = context.config();
   sms::SmsRouteOptions routes;
@@ -219,6 +247,18 @@ Result<std::unique_ptr<SmsRuntime>> StartSms(Context& context, const Resources& 
   if (!kit.ok()) return kit.status();
   runtime->kit = std::move(kit).value();
   routes.max_body_bytes = static_cast<std::size_t>(config.sms.max_body_bytes);
+  if (registry != nullptr) {
+    routes.inbound = &registry->AddCounter(
+        "minyi_sms_inbound_total", "SMS messages received by webhook, by provider and what became of them.",
+        {"provider", "status"});
+    // Read on the scrape's thread: one COUNT over the outbox's status index, at most every 10 s (a hung
+    // database then delays one scrape by the store's read timeout, not every one).
+    registry->AddGauge("minyi_sms_outbox_pending",
+                       "SMS messages waiting in the outbox to be sent (the queue depth of the SMS sender).",
+                       [store = runtime->kit->store.get(), cache = std::make_shared<OutboxDepthCache>()] {
+                         return cache->Read(*store);
+                       });
+  }
   sms::RegisterSmsRoutes(router, *runtime->kit->service, routes);
   std::string list;
   for (const auto& p : enabled) list += (list.empty() ? "" : ", ") + p;

@@ -8,6 +8,7 @@
 #include "cli/command.h"
 #include "core/http/router.h"
 #include "core/lease_keeper.h"
+#include "core/metrics.h"
 
 namespace minyi::cli {
 
@@ -28,8 +29,11 @@ class SmsRuntime {
 // configured at all (no provider enabled, no gateway). `secret` is the respondent-key secret. With
 // `leases` (must outlive the runtime), the sender, expiry and retention purges run only while this
 // server holds their leases (leases::kSmsSender, kSmsExpiry, kSmsRetention).
+// With `registry`, the inbound messages are counted (minyi_sms_inbound_total{provider,status}) and the
+// outbox's pending messages shown (minyi_sms_outbox_pending).
 Result<std::unique_ptr<SmsRuntime>> StartSms(Context& context, const Resources& resources,
                                              const std::string& secret, http::Router& router,
-                                             const LeaseKeeper* leases = nullptr);
+                                             const LeaseKeeper* leases = nullptr,
+                                             metrics::Registry* registry = nullptr);
 
 }  // namespace minyi::cli

@@ -51,21 +51,31 @@ void Handle(SmsService& service, const SmsRouteOptions& options, http::Request& 
   std::vector<std::string> malformed;
   auto messages = ParseWebhookBody(w, &malformed);
   if (!messages.ok()) return http::SendError(response, messages.status());
+  // The provider is one of WebhookProviders() here (Authenticate refused any other): labels stay bounded.
+  auto count = [&](const std::string& status, std::uint64_t n = 1) {
+    if (options.inbound != nullptr && n > 0) options.inbound->With({w.provider, status}).Inc(n);
+  };
   for (const std::string& reason : malformed) {
     spdlog::warn("sms webhook {}: rejected: {}", http::LogSafe(w.provider), http::LogSafe(reason));
   }
+  count("rejected", malformed.size());
   // Every message is handled on its own: one with a bad phone number does not lose the others.
   std::size_t rejected = 0;
   for (const InboundSms& m : *messages) {
     auto handled = service.HandleInbound(m);
-    if (handled.ok()) continue;
+    if (handled.ok()) {
+      count(handled->duplicate ? "duplicate" : handled->status);
+      continue;
+    }
     if (handled.status().code() != StatusCode::kInvalidInput) {
+      count("unavailable");
       spdlog::error("sms webhook {}: {}", http::LogSafe(w.provider),
                     http::LogSafe(handled.status().ToString()));
       return http::SendError(response, Status::Unavailable("the message could not be stored; retry"));
     }
     spdlog::warn("sms webhook {}: rejected: {}", http::LogSafe(w.provider),
                  http::LogSafe(handled.status().message()));
+    count("rejected");
     ++rejected;
   }
   if (rejected == messages->size()) {

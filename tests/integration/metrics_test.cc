@@ -19,7 +19,9 @@
 #include <string>
 #include <vector>
 
+#include "collector/sms/webhook.h"
 #include "tests/integration/minyi_process.h"
+#include "tests/integration/web_http.h"
 
 namespace minyi::testing {
 namespace {
@@ -180,6 +182,45 @@ TEST(MetricsEndpointTest, ExpositionCountsRequestsRefusesStrangersAndTheAccessLo
                             return l.find(" 127.0.0.2 GET /metrics 403 ") != std::string::npos;
                           }),
             2);
+}
+
+// SMS on /metrics (issue 18): every message of an authenticated webhook is counted by provider and by
+// what became of it, and the outbox's pending messages are shown.
+TEST(MetricsEndpointTest, SmsInboundIsCountedByProviderAndStatusAndTheOutboxDepthShown) {
+  TempDir dir;
+  constexpr const char* kSecret = "metrics-generic-secret-0123456789";
+  ServerProcess server({"-D", "store.sqlite.path=" + dir.File("minyi.db"), "-D",
+                        "collector.secret_file=" + dir.File("secret"), "-D", "log.level=warn", "-D",
+                        "sms.encryption_key_file=" + dir.File("sms.key"), "-D",
+                        std::string("sms.generic.secret=") + kSecret});
+  ASSERT_TRUE(server.started()) << server.log();
+  auto deliver = [&](const std::string& id, const std::string& from) {
+    const std::string body = "{\"id\":\"" + id + "\",\"from\":\"" + from +
+                             "\",\"to\":\"1069\",\"text\":\"1\",\"time\":\"2025-05-12 09:00:00\"}";
+    return HttpCall(server.port(), "POST", "/api/v1/sms/generic", body,
+                    {{"Content-Type", "application/json"},
+                     {"X-Minyi-Signature", "sha256=" + collector::sms::GenericSignature(kSecret, body)}})
+        .status;
+  };
+  EXPECT_EQ(deliver("m-1", "13812345678"), 200);  // no conversation for this phone
+  EXPECT_EQ(deliver("m-1", "13812345678"), 200);  // the gateway's retry
+  EXPECT_EQ(deliver("m-2", "12345"), 400);        // not a phone number
+  // A request that fails authentication is not a message: not counted.
+  EXPECT_EQ(HttpCall(server.port(), "POST", "/api/v1/sms/generic", "{}", {{"X-Minyi-Signature", "sha256=00"}})
+                .status,
+            401);
+
+  std::map<std::string, std::string> types;
+  const Reply scrape = GetFrom("127.0.0.1", server.port(), "/metrics");
+  ASSERT_EQ(scrape.status, 200);
+  const auto values = Parse(scrape.body, &types);
+  EXPECT_EQ(types["minyi_sms_inbound_total"], "counter");
+  EXPECT_EQ(Value(values, R"(minyi_sms_inbound_total{provider="generic",status="no_conversation"})"), 1);
+  EXPECT_EQ(Value(values, R"(minyi_sms_inbound_total{provider="generic",status="duplicate"})"), 1);
+  EXPECT_EQ(Value(values, R"(minyi_sms_inbound_total{provider="generic",status="rejected"})"), 1);
+  EXPECT_EQ(types["minyi_sms_outbox_pending"], "gauge");
+  EXPECT_EQ(values.count("minyi_sms_outbox_pending"), 1u) << scrape.body;
+  EXPECT_EQ(Value(values, "minyi_sms_outbox_pending"), 0);
 }
 
 }  // namespace
