@@ -4,6 +4,8 @@
 # HAProxy's MySQL front: one writer node), beside one server on one plain MariaDB (no Galera) and
 # no echo ceiling: the layouts are compared with each other, in the same run.
 # Servers are taken out with HAProxy's runtime API (disable server), not stopped. Loopback only.
+# Then the lease takeover: kill -9 of the server holding live aggregation, and the time until another
+# server holds it and until the index tables are written again.
 #
 #   bench/cluster_bench.sh [build dir] [seconds per run] [runs] [connections]   (defaults: build, 10, 3, 64)
 #
@@ -79,6 +81,48 @@ for _ in $(seq 1 "$RUNS"); do
     MINYI_BENCH_KEY=$CLUSTER_KEY load "$n server(s), Galera via HAProxy" "$HTTP_PORT"
   done
 done
+
+# The lease takeover: kill -9 the server holding live aggregation, then time until another server shows
+# itself as the holder in /api/v1/status, and until the index tables (index_results.computed_at_ms) are
+# written again. Leases at their default (cluster.lease_seconds 15) and the default aggregation interval.
+servers 3
+holder_of() {  # prints the holder of live_aggregation as server $1 shows it
+  curl -fsS "http://127.0.0.1:$((BASE + 50 + $1))/api/v1/status" 2>/dev/null |
+    python3 -c 'import json,sys; print(next((l["holder"] for l in json.load(sys.stdin).get("leases", []) if l["job"] == "live_aggregation"), ""))' 2>/dev/null || true
+}
+newest_index() {
+  mariadb --no-defaults --socket="$WORK/cluster/n2.sock" --user=root -N -B \
+    -e "SELECT COALESCE(MAX(computed_at_ms), 0) FROM minyi.index_results" 2>/dev/null
+}
+victim=""
+for i in 1 2 3; do
+  h=$(holder_of "$i")
+  for j in 1 2 3; do
+    [ "$h" = "$(hostname)-$(cat "$WORK/cluster/s$j.pid" 2>/dev/null)" ] && victim=$j
+  done
+  [ -n "$victim" ] && break
+done
+if [ -z "$victim" ]; then
+  echo "takeover: no server holds live aggregation (holder '${h:-}'); not measured"
+else
+  before=$(newest_index)
+  t0=$(date +%s%3N)
+  kill -9 "$(cat "$WORK/cluster/s$victim.pid")"
+  other=$((victim % 3 + 1))
+  took_lease="" took_index=""
+  while [ $(($(date +%s%3N) - t0)) -lt 120000 ]; do
+    now=$(($(date +%s%3N) - t0))
+    if [ -z "$took_lease" ]; then
+      h=$(holder_of "$other")
+      [ -n "$h" ] && [ "$h" != "$(hostname)-$(cat "$WORK/cluster/s$victim.pid")" ] && took_lease=$now
+    fi
+    [ -z "$took_index" ] && [ "$(newest_index)" -gt "$before" ] && took_index=$now
+    [ -n "$took_lease" ] && [ -n "$took_index" ] && break
+    sleep 0.2
+  done
+  echo "takeover after kill -9 of s$victim (lease 15 s): another holder after ${took_lease:-?} ms," \
+    "index tables written again after ${took_index:-?} ms"
+fi
 
 echo "medians of $RUNS runs (load after: $(cut -d' ' -f1-3 /proc/loadavg)):"
 for label in $(cut -d' ' -f1 "$WORK/runs" | awk '!seen[$0]++'); do
