@@ -262,7 +262,8 @@ class SqlSmsStore final : public SmsStore {
           // Optimistic: the conversation as this server read it. On Galera a concurrent change on
           // another node fails certification at COMMIT instead; InTransaction runs this again and the
           // condition then fails here.
-          sql += " AND state = ? AND step = ? AND reasks = ? AND unparsed = ? AND answers_json = ? AND updated_at_ms = ?";
+          sql += " AND state = ? AND step = ? AND reasks = ? AND unparsed = ? AND answers_json = ?"
+                 " AND updated_at_ms = ?";
           params.insert(params.end(), {std::string(SmsConversationStateName(before->state)),
                                        static_cast<std::int64_t>(before->step), static_cast<std::int64_t>(before->reasks),
                                        static_cast<std::int64_t>(before->unparsed),
