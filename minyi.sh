@@ -105,7 +105,8 @@ node_deps() {
      [ dashboards/web/package-lock.json -nt dashboards/web/node_modules/.package-lock.json ]; then
     (cd dashboards/web && npm ci --no-audit --no-fund)
   fi
-  if [ ! -d tests/browser/node_modules/playwright-core ]; then
+  if [ ! -d tests/browser/node_modules/playwright-core ] ||
+     [ tests/browser/package-lock.json -nt tests/browser/node_modules/.package-lock.json ]; then
     (cd tests/browser && npm ci --no-audit --no-fund)
   fi
   if [ ! -x tests/arch/node_modules/.bin/jscpd ] ||
