@@ -39,6 +39,7 @@
 namespace minyi::dashboards {
 
 class Guard;
+class ScopedArea;
 
 struct DashboardOptions {
   std::string survey_id = "jiangsu-safety";
@@ -126,6 +127,24 @@ class Dashboard {
   Result<std::string> CachedStat(const std::string& key, const std::function<Result<std::string>()>& make);
   // The `period` parameter, else the latest period with figures, else the current year (UTC+8).
   Result<Period> PeriodParam(const http::Request& request);
+
+  // The routes, by subject (Register calls each; dashboard_*_routes.cc).
+  void RegisterPages(http::Router& router);
+  void RegisterSession(http::Router& router, Guard& guard);
+  void RegisterIndices(Guard& guard);
+  void RegisterTrend(const std::shared_ptr<Guard>& guard);  // compares other areas through the guard
+  void RegisterActivity(Guard& guard);
+  void RegisterRates(Guard& guard);
+  void RegisterQuality(Guard& guard);
+  void RegisterAdmin(Guard& guard);
+
+  struct IndicesRequest {
+    std::shared_ptr<const IndexSnapshot> snapshot;
+    Period period;
+    AreaLevel level = AreaLevel::kTown;
+  };
+  // Parses period and level for /indices and /indices.csv; the Status is the client's error.
+  Result<IndicesRequest> ParseIndicesRequest(const ScopedArea& scoped, http::Request& request);
 
   DashboardDeps deps_;
   DashboardOptions options_;

@@ -1,0 +1,94 @@
+#include "dashboards/dashboard_json.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "core/http/router.h"
+
+namespace minyi::dashboards::json {
+
+using http::JsonEscape;
+
+std::string Num(double v) {
+  if (!std::isfinite(v)) return "null";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.10g", v);
+  return buf;
+}
+
+std::string Str(std::string_view s) { return "\"" + JsonEscape(s) + "\""; }
+
+int Depth(AreaLevel level) {
+  switch (level) {
+    case AreaLevel::kProvince:
+      return 0;
+    case AreaLevel::kCity:
+      return 1;
+    case AreaLevel::kCounty:
+      return 2;
+    case AreaLevel::kTown:
+      return 3;
+  }
+  return 3;
+}
+
+std::string AreaJson(const Area& a) {
+  return "{\"code\":" + Str(a.code) + ",\"name\":" + Str(a.name) +
+         ",\"level\":" + Str(AreaLevelName(a.level)) + "}";
+}
+
+std::string ValueJson(const IndexRow* r, bool sees_low_n) {
+  if (r == nullptr) return "null";
+  const bool suppressed = r->low_n && !sees_low_n;
+  auto v = [&](double x) { return suppressed ? std::string("null") : Num(x); };
+  std::string out = "{\"estimate\":" + v(r->estimate) + ",\"se\":" + v(r->se) + ",\"ci\":[" + v(r->ci_low) +
+                    "," + v(r->ci_high) + "],\"score\":" + v(r->score) + ",\"score_ci\":[" +
+                    v(r->score_ci_low) + "," + v(r->score_ci_high) + "],\"n\":" + std::to_string(r->n) +
+                    ",\"n_eff\":" + v(r->n_eff) + ",\"deff\":" + v(r->deff) +
+                    ",\"low_n\":" + (r->low_n ? "true" : "false") +
+                    ",\"suppressed\":" + (suppressed ? "true" : "false") + ",\"change\":" + v(r->change) +
+                    ",\"change_se\":" + v(r->change_se) +
+                    ",\"change_significant\":" + (!suppressed && r->change_significant ? "true" : "false") +
+                    ",\"ci_method\":" + Str(r->ci_method) + ",\"weighting\":" + Str(r->weighting) + "}";
+  return out;
+}
+
+std::string CsvNum(double v, bool suppressed) { return suppressed || !std::isfinite(v) ? "" : Num(v); }
+
+std::vector<const Area*> AreasAt(const AreaRegistry& registry, const Area& area, AreaLevel level) {
+  std::vector<const Area*> out;
+  if (area.level == level) return {&area};
+  std::vector<const Area*> frontier = {&area};
+  while (!frontier.empty()) {
+    std::vector<const Area*> next;
+    for (const Area* a : frontier) {
+      for (const Area* c : registry.Children(a->code)) {
+        if (c->level == level) {
+          out.push_back(c);
+        } else if (Depth(c->level) < Depth(level)) {
+          next.push_back(c);
+        }
+      }
+    }
+    frontier = std::move(next);
+  }
+  std::sort(out.begin(), out.end(), [](const Area* a, const Area* b) { return a->code < b->code; });
+  return out;
+}
+
+std::optional<AreaLevel> ChildLevel(AreaLevel level) {
+  switch (level) {
+    case AreaLevel::kProvince:
+      return AreaLevel::kCity;
+    case AreaLevel::kCity:
+      return AreaLevel::kCounty;
+    case AreaLevel::kCounty:
+      return AreaLevel::kTown;
+    case AreaLevel::kTown:
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+}  // namespace minyi::dashboards::json
