@@ -113,6 +113,10 @@ struct SurveyDefinition {
                                           Completion completion = Completion::kComplete) const;
 };
 
+// The default score of the rank-th of count non-missing options (best first): 100·(count-1-rank)/(count-1),
+// 100 when count == 1.
+double LinearScore(std::size_t rank, std::size_t count);
+
 // Parses and validates one definition. Errors are kInvalidInput with the JSON path(s) of the bad
 // field(s) in the message (all problems found, one per line).
 Result<SurveyDefinition> ParseSurveyDefinition(std::string_view json_text);

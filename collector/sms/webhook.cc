@@ -15,7 +15,7 @@
 #include <sstream>
 
 #include "core/response.h"
-#include "core/utf8.h"
+#include "core/text/unicode_text.h"
 
 namespace minyi::collector::sms {
 namespace {
@@ -103,10 +103,10 @@ Status CheckMessage(const InboundSms& m, const std::string& id_name, const std::
   if (!id_name.empty() && m.message_ref.size() > kMaxMessageRefBytes) {
     return Status::InvalidInput(id_name + ": longer than " + std::to_string(kMaxMessageRefBytes) + " bytes");
   }
-  if (!id_name.empty() && !Utf8Length(m.message_ref))
+  if (!id_name.empty() && !text::IsValidUtf8(m.message_ref))
     return Status::InvalidInput(id_name + ": not valid UTF-8");
-  if (!Utf8Length(m.from)) return Status::InvalidInput(from_name + ": not valid UTF-8");
-  if (!Utf8Length(m.text)) return Status::InvalidInput(text_name + ": not valid UTF-8");
+  if (!text::IsValidUtf8(m.from)) return Status::InvalidInput(from_name + ": not valid UTF-8");
+  if (!text::IsValidUtf8(m.text)) return Status::InvalidInput(text_name + ": not valid UTF-8");
   return Status::Ok();
 }
 

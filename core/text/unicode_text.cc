@@ -64,6 +64,17 @@ bool IsValidUtf8(std::string_view utf8) {
   return valid;
 }
 
+std::optional<std::size_t> CodePointCount(std::string_view utf8) {
+  std::size_t n = 0;
+  bool valid = true;
+  ForEachCodePoint(utf8, [&](std::int32_t c) {
+    valid = valid && c >= 0;
+    ++n;
+  });
+  if (!valid) return std::nullopt;
+  return n;
+}
+
 std::size_t Utf16Length(std::string_view utf8) {
   std::size_t n = 0;
   ForEachCodePoint(utf8, [&n](std::int32_t c) { n += c >= 0x10000 ? 2 : 1; });

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,9 @@ std::string ToUtf8(std::u32string_view text);
 
 // True when `utf8` is well-formed UTF-8 (no overlong forms, surrogates or values above U+10FFFF).
 bool IsValidUtf8(std::string_view utf8);
+
+// Number of code points, or nullopt when `utf8` is not well-formed (as IsValidUtf8).
+std::optional<std::size_t> CodePointCount(std::string_view utf8);
 
 // Length in UTF-16 code units (what a UCS-2 SMS segment counts; characters beyond the BMP take 2).
 std::size_t Utf16Length(std::string_view utf8);

@@ -19,7 +19,14 @@ TEST(Utf8Test, OverlongFormsSurrogatesAndOutOfRangeAreReplaced) {
   for (const char* bad :
        {"\xC0\xAF", "\xE0\x80\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xE8\xB7", "\x80"}) {
     EXPECT_FALSE(IsValidUtf8(bad)) << bad;
+    EXPECT_FALSE(CodePointCount(bad).has_value()) << bad;
   }
+}
+
+TEST(Utf8Test, CodePointCountCountsCharactersNotBytes) {
+  EXPECT_EQ(CodePointCount(""), std::optional<std::size_t>(0));
+  EXPECT_EQ(CodePointCount("路灯a😡é"), std::optional<std::size_t>(5));
+  EXPECT_FALSE(CodePointCount(std::string("路灯") + "\xE7\x81").has_value());  // cut after two bytes
 }
 
 TEST(Utf8Test, TruncatedAndStrayBytesAreReplacedWithoutReadingPastTheEnd) {
