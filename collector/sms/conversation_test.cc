@@ -485,7 +485,8 @@ TEST_F(ConversationTest, RepliesCsvImportUsesTheSamePipelineAndDedupe) {
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->stored, 2);
   EXPECT_EQ(report->rejected.size(), 2u);
-  // The progress (issue 18): before each of the file's 3 messages (the row without a time is none) and at the end.
+  // The progress (issue 18): before each of the file's 3 messages (the row without a time is none), and at
+  // the end.
   EXPECT_EQ(progress, (std::vector<std::pair<std::uint64_t, std::uint64_t>>{{0, 3}, {1, 3}, {2, 3}, {3, 3}}));
   // A webhook delivery of the same message later is a duplicate.
   Posted p = Aliyun("13812345678", "1", "10");
