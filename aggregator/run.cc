@@ -117,6 +117,7 @@ Result<AggregationSummary> RunAggregation(const AggregationOptions& options, Ana
   };
 
   std::map<Period, std::vector<IndexRow>> previous;  // rows by period, for the year-over-year change
+  std::uint64_t responses_read = 0;                  // for the progress
   Status failure;
   for (std::size_t i = 0; i < periods.size() && failure.ok(); ++i) {
     const Period period = periods[i];
@@ -179,6 +180,8 @@ Result<AggregationSummary> RunAggregation(const AggregationOptions& options, Ana
       for (std::string& w : result->warnings) summary.warnings.push_back(std::move(w));
       summary.index_rows.insert(summary.index_rows.end(), rows.begin(), rows.end());
     }
+    responses_read += static_cast<std::uint64_t>(read->responses);
+    if (options.progress) options.progress(responses_read, 0);
     previous[period] = std::move(rows);
     // Only the year-earlier period is ever needed again.
     for (auto it = previous.begin(); it != previous.end();) {

@@ -37,6 +37,7 @@
 #include "core/analysis.h"
 #include "core/areas.h"
 #include "core/ports.h"
+#include "core/progress.h"
 #include "core/status.h"
 #include "core/survey.h"
 
@@ -50,6 +51,9 @@ struct AggregationOptions {
   std::string code_version;       // recorded with every row (e.g. CMake's MINYI_CODE_VERSION)
   std::int64_t computed_at_ms = 0;  // recorded with every row; 0 = now
   bool write = true;              // false: compute only; rows are returned in the summary either way
+  // (responses read so far, 0: the total is not known) after each period is computed, the year-earlier
+  // periods read for the change included; called on the calling thread; may be empty.
+  ProgressCallback progress;
 };
 
 struct AggregationSummary {

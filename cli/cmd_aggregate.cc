@@ -9,6 +9,7 @@
 
 #include "aggregator/run.h"
 #include "cli/command.h"
+#include "cli/progress.h"
 #include "cli/version.h"
 
 namespace minyi::cli {
@@ -72,9 +73,12 @@ int RunAggregate(Context& context, const Args& args) {
     options.compute.threads = static_cast<int>(*threads);
     options.compute.weighting.trim_factor = trim;
     options.code_version = kVersion;
+    ProgressReporter progress = CliProgress("aggregate " + survey_id, ProgressUnit::kResponses);
+    options.progress = progress.Callback();
     const auto started = std::chrono::steady_clock::now();
     auto summary = aggregator::RunAggregation(options, db, db, *r.surveys, *r.areas, db);
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    progress.Finish(summary.ok());
     if (!summary.ok()) return Fail(summary.status().WithContext("survey " + survey_id));
     const auto& s = summary.value();
     std::string periods;

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "cli/progress.h"
 #include "sql/sqlite_backup.h"
 
 namespace minyi::cli {
@@ -82,7 +83,10 @@ void WarnAboutKeys(const Config& config) {
 int RunDbBackup(Context& context, const Args& args) {
   if (int code = CheckBackupCommand(context, args, "backup", "--out"); code != kExitOk) return code;
   const auto& sqlite = context.config().store.sqlite;
-  auto copied = sql::BackupSqlite(sqlite.path, args.Get("--out"), sqlite.busy_timeout_ms);
+  ProgressReporter progress = CliProgress("db backup", ProgressUnit::kPages);
+  auto copied =
+      sql::BackupSqlite(sqlite.path, args.Get("--out"), sqlite.busy_timeout_ms, progress.Callback());
+  progress.Finish(copied.ok());
   if (!copied.ok()) return Fail(copied.status());
   std::printf("backed up %s to %s (%lld pages of %lld bytes)\n", sqlite.path.c_str(),
               args.Get("--out").c_str(), copied->pages, copied->page_size);

@@ -1,10 +1,9 @@
 // minyi demo seed: the synthetic demo data set (collector/demo.h), seeded once per parameter set.
-#include <spdlog/spdlog.h>
-
 #include <iostream>
 
 #include "cli/access_setup.h"
 #include "cli/command.h"
+#include "cli/progress.h"
 #include "collector/demo.h"
 
 namespace minyi::cli {
@@ -37,14 +36,11 @@ int RunDemoSeed(Context& context, const Args& args) {
     return kExitOk;
   }
 
-  std::size_t next_report = 0;
-  auto summary = collector::SeedDemo(options, *survey, *r.areas, db, db,
-                                     [&next_report](std::size_t done, std::size_t total) {
-                                       if (done >= next_report || done == total) {
-                                         spdlog::info("demo seed: {} of {} responses", done, total);
-                                         next_report = done + total / 10;
-                                       }
-                                     });
+  ProgressReporter progress = CliProgress("demo seed", ProgressUnit::kResponses);
+  auto summary =
+      collector::SeedDemo(options, *survey, *r.areas, db, db,
+                          [&progress](std::size_t done, std::size_t total) { progress.Update(done, total); });
+  progress.Finish(summary.ok());
   if (!summary.ok()) return Fail(summary.status());
   MINYI_RETURN_IF_ERROR_CLI(db.SetMeta("demo.seeded", fingerprint));
   MINYI_RETURN_IF_ERROR_CLI(db.SetMeta("demo.note", "合成演示数据（随机种子 " + std::to_string(options.seed) + "，共 " +

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "cli/command.h"
+#include "cli/progress.h"
 #include "exports/index_export.h"
 #include "exports/microdata.h"
 #include "exports/release.h"
@@ -69,7 +70,11 @@ int RunExportIndices(Context& context, const Args& args) {
   options.edition = *edition;
   std::int64_t rows = 0;
   const std::string out = args.Get("--out");
-  MINYI_RETURN_IF_ERROR_CLI(exports::WriteIndexExport(figures.value(), *def, *r.areas, options, out, &rows));
+  ProgressReporter progress = CliProgress("export indices " + out, ProgressUnit::kRows);
+  options.progress = progress.Callback();
+  const Status written = exports::WriteIndexExport(figures.value(), *def, *r.areas, options, out, &rows);
+  progress.Finish(written.ok());
+  MINYI_RETURN_IF_ERROR_CLI(written);
   const std::string label = figures->frozen ? figures->release.Label() : "live (not frozen)";
   spdlog::info("export indices by {}: {} {} {} edition={} format={} rows={} -> {}", CliActor(), survey_id,
                period->ToString(), label, exports::EditionName(*edition), args.Get("--format"), rows, out);
@@ -138,7 +143,10 @@ int RunExportMicrodata(Context& context, const Args& args) {
   sources.releases = r.store;
   sources.catalog = r.surveys;
   sources.areas = r.areas;
+  ProgressReporter progress = CliProgress("export microdata " + request.path, ProgressUnit::kRows);
+  request.progress = progress.Callback();
   auto summary = exports::ExportMicrodata(request, sources);
+  progress.Finish(summary.ok());
   if (!summary.ok()) return Fail(summary.status());
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   spdlog::info("export microdata by {}: {} {} {} format={} rows={} -> {}", CliActor(), survey_id, text,

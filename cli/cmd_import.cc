@@ -11,6 +11,7 @@
 
 #include "cli/command.h"
 #include "cli/import_runs.h"
+#include "cli/progress.h"
 #include "collector/population_import.h"
 #include "collector/response_import.h"
 #include "core/terminal_text.h"
@@ -94,16 +95,15 @@ int RunImportResponses(Context& context, const Args& args) {
     collector::ImportOptions options;
     options.batch_size = static_cast<std::size_t>(*batch);
     options.source_name = path;
-    std::size_t last_logged = 0;
-    options.progress = [&](const collector::ImportReport& so_far) {
-      if (so_far.records - last_logged >= 100000) {
-        last_logged = so_far.records;
-        spdlog::info("{}: {} records read, {} stored", path, so_far.records, so_far.stored);
-      }
-    };
+    // Bytes of the file: the number of rows is not known before the end.
+    ProgressReporter progress = CliProgress("import responses " + path, ProgressUnit::kBytes);
+    const std::uint64_t size = InputSize(path);
+    options.progress = [&](const collector::ImportReport& so_far) { progress.Update(so_far.bytes, size); };
     const std::int64_t started = NowMillis();
     TrackingSink sink(*r.store);
     auto report = collector::ImportResponsesCsv(in, *r.surveys, *r.areas, sink, options);
+    if (report.ok()) progress.Update(report->bytes, size);
+    progress.Finish(report.ok());
     if (!report.ok()) return report.status();
     std::cout << TerminalSafe(collector::FormatImportReport(report.value(), path), LineBreaks::kKeep);
     ImportRun run;

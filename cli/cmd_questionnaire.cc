@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "cli/import_runs.h"
+#include "cli/progress.h"
 #include "cli/questionnaire_commands.h"
 #include "collector/questionnaire/questionnaire_endpoints.h"
 #include "collector/questionnaire/questionnaire_import.h"
@@ -193,7 +194,11 @@ int RunImportQuestionnaire(Context& context, const Args& args) {
   for (const std::string& path : args.positionals) {
     const std::int64_t started = NowMillis();
     TrackingReviser reviser(*r.store);
+    ProgressReporter progress = CliProgress("import questionnaire " + path, ProgressUnit::kRows);
+    options.progress = progress.Callback();
     auto report = q::ImportQuestionnaireFile(path, *r.surveys, *r.areas, keyer.value(), reviser, options);
+    if (report.ok()) progress.Update(report->rows);
+    progress.Finish(report.ok());
     if (!report.ok()) {
       exit_code = Fail(report.status().WithContext(path));
       continue;

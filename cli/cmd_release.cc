@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "cli/progress.h"
 #include "cli/version.h"
 #include "exports/release.h"
 
@@ -34,7 +35,11 @@ int RunReleaseFreeze(Context& context, const Args& args) {
   options.reason = args.Get("--reason");
   options.created_by = CliActor();
   options.code_version = kVersion;
+  ProgressReporter progress = CliProgress(
+      "release freeze " + options.survey_id + " " + options.period.ToString(), ProgressUnit::kResponses);
+  options.progress = progress.Callback();
   auto frozen = exports::FreezeRelease(options, *r.store, *r.store, *r.store, *r.store, *r.surveys, *r.areas);
+  progress.Finish(frozen.ok());
   if (!frozen.ok()) return Fail(frozen.status());
   const ReleaseRecord& rel = frozen->release;
   if (frozen->unchanged) {

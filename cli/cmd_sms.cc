@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "cli/import_runs.h"
+#include "cli/progress.h"
 #include "cli/sms_commands.h"
 #include "collector/sms/phone_privacy.h"
 #include "collector/sms/sender.h"
@@ -204,7 +205,9 @@ int RunImportSms(Context& context, const Args& args) {
     std::ifstream in(file);
     if (!in) return Fail(Status::InvalidInput("cannot open " + file));
     const std::int64_t started = NowMillis();
-    auto report = (*kit)->service->ImportRepliesCsv(in, provider);
+    ProgressReporter progress = CliProgress("import sms " + file, ProgressUnit::kMessages);
+    auto report = (*kit)->service->ImportRepliesCsv(in, provider, progress.Callback());
+    progress.Finish(report.ok());
     if (!report.ok()) return Fail(report.status().WithContext(file));
     std::cout << file << ": " << report->stored << " replies handled, " << report->duplicates << " duplicates, "
               << report->rejected.size() << " rejected\n";

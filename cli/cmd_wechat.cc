@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "cli/import_runs.h"
+#include "cli/progress.h"
 #include "cli/questionnaire_commands.h"
 #include "cli/wechat_commands.h"
 #include "collector/questionnaire/questionnaire_import.h"
@@ -277,6 +278,10 @@ int RunImportWechat(Context& context, const Args& args) {
   for (const std::string& w : args.All("--grid-worker")) options.grid_workers.push_back(w);
   options.group = args.Get("--group");
   options.utc_offset_minutes = kit->utc_offset_minutes;
+  ProgressReporter* storing = nullptr;  // the progress of Store, once it begins
+  options.progress = [&storing](std::uint64_t done, std::uint64_t total) {
+    if (storing != nullptr) storing->Update(done, total);
+  };
   auto importer = wechat::WechatImporter::Create(*kit->survey, *r.areas, *kit->keyer, options);
   if (!importer.ok()) return Fail(importer.status());
 
@@ -313,7 +318,11 @@ int RunImportWechat(Context& context, const Args& args) {
   }
   if (!args.Has("--dry-run")) {
     TrackingReviser reviser(*r.store);
+    ProgressReporter progress = CliProgress("import wechat", ProgressUnit::kResponses);
+    storing = &progress;
     const Status stored = (*importer)->Store(reviser, NowMillis());
+    progress.Finish(stored.ok());
+    storing = nullptr;
     if (!stored.ok()) {
       std::cout << TerminalSafe((*importer)->report().ToText(), LineBreaks::kKeep);
       return Fail(stored);

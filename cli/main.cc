@@ -9,6 +9,7 @@
 #include "cli/command.h"
 #include "cli/config.h"
 #include "cli/logging.h"
+#include "cli/progress.h"
 #include "cli/version.h"
 
 namespace minyi::cli {
@@ -16,10 +17,12 @@ namespace {
 
 void PrintGlobalHelp(std::ostream& out) {
   out << "minyi " << kVersion << " — public-satisfaction surveys: collect responses, compute indices\n\n"
-      << "Usage: minyi [--config FILE] [-D key=value]... COMMAND [options] [args]\n\n"
+      << "Usage: minyi [--config FILE] [-D key=value]... [--no-progress] COMMAND [options] [args]\n\n"
       << "Global options:\n"
       << "  --config FILE     configuration file (.properties, .ini or .json); default $MINYI_CONFIG\n"
       << "  -D key=value      override one configuration key (repeatable); see `minyi config`\n"
+      << "  --no-progress     no progress line on the terminal nor periodic progress log lines (the long\n"
+      << "                    commands still log a summary at the end)\n"
       << "  -h, --help        this help; `minyi COMMAND --help` for a command\n"
       << "  --version         print the version\n\n"
       << "Commands:\n";
@@ -87,6 +90,10 @@ int Main(int argc, char** argv) {
     if (t == "--version") {
       std::cout << "minyi " << kVersion << "\n";
       return kExitOk;
+    }
+    if (t == "--no-progress") {
+      SetProgressShown(false);
+      continue;
     }
     if (t == "--config" || t.rfind("--config=", 0) == 0) {
       if (t == "--config") {

@@ -146,14 +146,21 @@ std::vector<std::pair<std::string, std::string>> Provenance(const IndexFigures& 
   return p;
 }
 
-Status WriteCsv(const Prepared& prepared, const std::string& path) {
+// options.progress after every 1,000th row and the last.
+void ReportRows(const IndexExportOptions& options, std::size_t done, std::size_t total) {
+  if (options.progress && (done % 1000 == 0 || done == total)) options.progress(done, total);
+}
+
+Status WriteCsv(const Prepared& prepared, const IndexExportOptions& options, const std::string& path) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) return Status::Unavailable("cannot write " + path);
   out << kUtf8Bom;
   const auto& columns = Columns();
   for (std::size_t i = 0; i < columns.size(); ++i) out << (i ? "," : "") << columns[i];
   out << "\n";
+  std::size_t done = 0;
   for (const auto& [level, cells] : prepared.rows) {
+    ReportRows(options, ++done, prepared.rows.size());
     for (std::size_t i = 0; i < cells.size(); ++i) {
       if (i) out << ',';
       const Cell& c = cells[i];
@@ -185,7 +192,9 @@ Status WriteJson(const Prepared& prepared, const IndexFigures& f, const SurveyDe
   out << "],\"rows\":[";
   const auto& columns = Columns();
   bool first = true;
+  std::size_t done = 0;
   for (const auto& [level, cells] : prepared.rows) {
+    ReportRows(options, ++done, prepared.rows.size());
     out << (first ? "" : ",") << "\n{";
     first = false;
     for (std::size_t i = 0; i < cells.size(); ++i) {
@@ -256,7 +265,9 @@ Status WriteXlsx(const Prepared& prepared, const IndexFigures& f, const SurveyDe
       book.Text(sheets[l], 0, static_cast<lxw_col_t>(c), columns[c], bold);
     }
   }
+  std::size_t done = 0;
   for (const auto& [level, cells] : prepared.rows) {
+    ReportRows(options, ++done, prepared.rows.size());
     if (level > 3) continue;
     const std::uint32_t r = next_row[level]++;
     for (std::size_t c = 0; c < cells.size(); ++c) {
@@ -310,7 +321,8 @@ Status WriteIndexExport(const IndexFigures& figures, const SurveyDefinition& sur
   const Prepared prepared = Prepare(figures, survey, areas, options);
   if (rows_written != nullptr) *rows_written = static_cast<std::int64_t>(prepared.rows.size());
   switch (options.format) {
-    case IndexFormat::kCsv: return WriteCsv(prepared, path);
+    case IndexFormat::kCsv:
+      return WriteCsv(prepared, options, path);
     case IndexFormat::kJson: return WriteJson(prepared, figures, survey, options, path);
     case IndexFormat::kXlsx: return WriteXlsx(prepared, figures, survey, options, path);
   }

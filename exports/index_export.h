@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/areas.h"
+#include "core/progress.h"
 #include "core/status.h"
 #include "core/survey.h"
 #include "exports/release.h"
@@ -38,6 +39,7 @@ struct IndexExportOptions {
   Edition edition = Edition::kInternal;
   std::vector<std::string> scope;  // area codes; only areas within one of them are written (empty: all)
   std::int64_t live_time_ms = 0;   // XLSX creation time for live figures (0: now)
+  ProgressCallback progress;  // (rows written, rows in all) every 1,000 rows and at the last; may be empty
 };
 
 // Writes the export to `path` (created or replaced). kInvalidInput when the figures' survey is not

@@ -623,6 +623,8 @@ Result<MicrodataSummary> ExportMicrodata(const MicrodataRequest& request, const 
   for (const PeriodSource& p : periods) {
     auto walked = exporter.Walk(p, [&](const std::vector<Cell>& cells) -> Status {
       ++written;
+      if (request.progress)
+        request.progress(static_cast<std::uint64_t>(written), stat ? static_cast<std::uint64_t>(rows) : 0);
       if (stat && written > rows) {
         return Status::Conflict("responses were added or changed during the export; retry, or export a frozen release");
       }

@@ -37,6 +37,7 @@
 
 #include "core/areas.h"
 #include "core/ports.h"
+#include "core/progress.h"
 #include "core/release_ports.h"
 #include "core/status.h"
 #include "core/survey.h"
@@ -61,6 +62,9 @@ struct MicrodataRequest {
   std::string codebook_md_path;     // "" = none
   std::string codebook_xlsx_path;   // "" = none
   std::int64_t live_time_ms = 0;    // file timestamps of a live export (0: now); a release uses its freezing time
+  // (rows written, rows in all) after every row written; the total is known for .sav and .dta (counted by
+  // their first pass), 0 for CSV and XLSX. May be empty.
+  ProgressCallback progress;
 };
 
 struct MicrodataSummary {

@@ -22,8 +22,13 @@ constexpr std::string_view kBaselineKey = "#change_baseline\t";
 // offers one) and hands each to the aggregator as an AnalysisRow, recording the manifest on the way.
 class FreezingSource final : public AnalysisSource {
  public:
-  FreezingSource(ResponseSource& responses, ReleaseStore& releases, std::int64_t release_id)
-      : responses_(responses), releases_(releases), release_id_(release_id), hash_(Poco::SHA2Engine::SHA_256) {}
+  FreezingSource(ResponseSource& responses, ReleaseStore& releases, std::int64_t release_id,
+                 const ProgressCallback& progress)
+      : responses_(responses),
+        releases_(releases),
+        release_id_(release_id),
+        progress_(progress),
+        hash_(Poco::SHA2Engine::SHA_256) {}
 
   Status ScanAnalysis(const AnalysisQuery& query, const std::function<bool(const AnalysisRow&)>& visit) override {
     if (scanned_) return Status::Internal("freeze: the period was read twice");
@@ -67,12 +72,14 @@ class FreezingSource final : public AnalysisSource {
     if (batch_.empty()) return Status::Ok();
     Status s = releases_.AppendManifest(release_id_, batch_);
     batch_.clear();
+    if (s.ok() && progress_) progress_(static_cast<std::uint64_t>(count_), 0);
     return s;
   }
 
   ResponseSource& responses_;
   ReleaseStore& releases_;
   std::int64_t release_id_;
+  const ProgressCallback& progress_;
   Poco::SHA2Engine hash_;
   std::vector<ManifestEntry> batch_;
   std::int64_t count_ = 0;
@@ -164,7 +171,7 @@ Result<FreezeResult> FreezeRelease(const FreezeOptions& options, ResponseSource&
 
   FreezeResult result;
   Status status = [&]() -> Status {
-    FreezingSource source(responses, releases, record.id);
+    FreezingSource source(responses, releases, record.id, options.progress);
     auto read = reader->ReadPeriod(source, options.period, nullptr, table.value(), areas);
     if (!read.ok()) return read.status();
     if (source.count() == 0) {

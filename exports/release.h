@@ -26,6 +26,7 @@
 
 #include "core/areas.h"
 #include "core/ports.h"
+#include "core/progress.h"
 #include "core/release_ports.h"
 #include "core/status.h"
 #include "core/survey.h"
@@ -44,6 +45,9 @@ struct FreezeOptions {
   std::string code_version;  // this build's version (cli/version.h)
   std::int64_t now_ms = 0;   // freezing time; 0 = now
   std::string id_salt;       // the respondent ids' salt; empty = random (tests fix it to compare files)
+  // (responses read so far, 0: the total is not known) after every 10,000 responses and at the end of the
+  // read; may be empty.
+  ProgressCallback progress;
 };
 
 struct FreezeResult {

@@ -24,23 +24,51 @@ Status CreatePrivate(const std::string& path) {
   return Status::Ok();
 }
 
-// The whole of `from` copied into `to` in one backup step: one read transaction of `from`, so the copy
-// is one snapshot even while other connections write (an incremental backup would restart on every
-// write of another process).
-Result<SqliteCopyStats> CopyAll(sqlite3* from, sqlite3* to, const std::string& what) {
+// Ends CopyAll's read transaction: nothing to commit, and the connection is closed next whatever happens.
+void EndRead(sqlite3* db) { sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr); }
+
+// Pages per backup step (4 MiB of 4 KiB pages): the progress is reported after each.
+constexpr int kStepPages = 1024;
+
+// The whole of `from` copied into `to` as one snapshot: a read transaction of `from` is held across the
+// backup steps, so the copy is one snapshot even while other connections write (without it, a write of
+// another process between two steps would restart the backup).
+Result<SqliteCopyStats> CopyAll(sqlite3* from, sqlite3* to, const std::string& what,
+                                const ProgressCallback& progress) {
+  // BEGIN is deferred: the read transaction (the snapshot) starts at the first read.
+  MINYI_RETURN_IF_ERROR(Exec(from, "BEGIN"));
+  Status begun = Exec(from, "SELECT count(*) FROM sqlite_master");
+  if (!begun.ok()) {
+    EndRead(from);
+    return begun;
+  }
   sqlite3_backup* backup = sqlite3_backup_init(to, "main", from, "main");
-  if (backup == nullptr) return SqliteError(to, sqlite3_errcode(to), what);
+  if (backup == nullptr) {
+    EndRead(from);
+    return SqliteError(to, sqlite3_errcode(to), what);
+  }
   int rc = SQLITE_OK;
-  // BUSY/LOCKED: a writer holds a lock the read transaction needs for a moment; retried with a pause
-  // (the connections' busy timeout covers most of it).
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    rc = sqlite3_backup_step(backup, -1);
-    if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) break;
-    sqlite3_sleep(50);
+  // BUSY/LOCKED: a lock is needed for a moment; retried with a pause (the connections' busy timeout covers
+  // most of it).
+  for (int busy = 0; busy < 100;) {
+    rc = sqlite3_backup_step(backup, kStepPages);
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+      ++busy;
+      sqlite3_sleep(50);
+      continue;
+    }
+    if (rc != SQLITE_OK && rc != SQLITE_DONE) break;
+    const int total = sqlite3_backup_pagecount(backup);
+    if (progress) {
+      progress(static_cast<std::uint64_t>(total - sqlite3_backup_remaining(backup)),
+               static_cast<std::uint64_t>(total));
+    }
+    if (rc == SQLITE_DONE) break;
   }
   SqliteCopyStats stats;
   stats.pages = sqlite3_backup_pagecount(backup);
   sqlite3_backup_finish(backup);
+  EndRead(from);
   if (rc != SQLITE_DONE) return SqliteError(to, rc, what);
   return stats;
 }
@@ -64,7 +92,7 @@ long long PageSize(sqlite3* db) {
 // Copies `from` (opened read-only) into the new file `dest` through dest.partial, checks the copy and
 // renames it into place.
 Result<SqliteCopyStats> CopyInto(const std::string& from_path, const std::string& dest, int busy_timeout_ms,
-                                 const char* final_journal_mode) {
+                                 const char* final_journal_mode, const ProgressCallback& progress) {
   if (Exists(dest)) return Status::InvalidInput(dest + " already exists: it is never overwritten");
   if (!Exists(from_path)) return Status::NotFound(from_path + " does not exist");
   auto from = OpenConnection(from_path, /*read_only=*/true, busy_timeout_ms);
@@ -77,7 +105,7 @@ Result<SqliteCopyStats> CopyInto(const std::string& from_path, const std::string
     auto to = OpenConnection(partial, /*read_only=*/false, busy_timeout_ms);
     if (!to.ok()) return to.status();
     MINYI_RETURN_IF_ERROR(Exec(to->get(), "PRAGMA synchronous = FULL"));
-    auto stats = CopyAll(from->get(), to->get(), "backup of " + from_path);
+    auto stats = CopyAll(from->get(), to->get(), "backup of " + from_path, progress);
     if (!stats.ok()) return stats.status();
     stats->page_size = PageSize(to->get());
     auto check = IntegrityCheck(to->get());
@@ -113,10 +141,10 @@ Result<SqliteCopyStats> CopyInto(const std::string& from_path, const std::string
 
 }  // namespace
 
-Result<SqliteCopyStats> BackupSqlite(const std::string& source, const std::string& dest,
-                                     int busy_timeout_ms) {
+Result<SqliteCopyStats> BackupSqlite(const std::string& source, const std::string& dest, int busy_timeout_ms,
+                                     const ProgressCallback& progress) {
   // A backup file is a single self-contained file: rollback journal, no -wal beside it.
-  return CopyInto(source, dest, busy_timeout_ms, "PRAGMA journal_mode = DELETE");
+  return CopyInto(source, dest, busy_timeout_ms, "PRAGMA journal_mode = DELETE", progress);
 }
 
 Result<SqliteCopyStats> RestoreSqlite(const std::string& backup, const std::string& dest,
@@ -124,7 +152,7 @@ Result<SqliteCopyStats> RestoreSqlite(const std::string& backup, const std::stri
   auto check = SqliteIntegrityCheck(backup);
   if (!check.ok()) return check.status();
   if (*check != "ok") return Status::InvalidInput(backup + " fails integrity_check: " + *check);
-  return CopyInto(backup, dest, busy_timeout_ms, "PRAGMA journal_mode = WAL");
+  return CopyInto(backup, dest, busy_timeout_ms, "PRAGMA journal_mode = WAL", {});
 }
 
 Result<std::string> SqliteIntegrityCheck(const std::string& path) {

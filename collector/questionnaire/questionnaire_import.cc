@@ -92,6 +92,7 @@ Result<QuestionnaireImportReport> ImportQuestionnaireFile(
     batch.clear();
     batch_rows.clear();
     batch_refs.clear();
+    if (options.progress) options.progress(report.rows, 0);
     return Status::Ok();
   };
 

@@ -26,6 +26,7 @@
 #include "collector/questionnaire/table_reader.h"
 #include "collector/sms/phone_privacy.h"
 #include "core/areas.h"
+#include "core/progress.h"
 #include "core/revisions.h"
 #include "core/survey.h"
 
@@ -48,6 +49,9 @@ struct QuestionnaireImportOptions {
   // rejects the row with that reason, e.g. a town outside the uploader's area or scope. Unset: every
   // known town is accepted.
   std::function<std::string(const std::string& town_code)> refuse_town;
+  // (rows read so far, 0: the number of rows is not known before the end) after every stored batch; may
+  // be empty.
+  ProgressCallback progress;
 };
 
 struct QuestionnaireImportReport {

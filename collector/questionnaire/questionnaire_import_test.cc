@@ -53,6 +53,19 @@ class QuestionnaireImportTest : public ::testing::Test {
   FakeReviser reviser_;
 };
 
+// Issue 18: the rows read so far after every stored batch (the total is not known before the end).
+TEST_F(QuestionnaireImportTest, ReportsTheRowsReadAfterEveryBatch) {
+  QuestionnaireImportOptions o = TownColumnOptions();
+  o.batch_size = 2;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> progress;
+  o.progress = [&](std::uint64_t done, std::uint64_t total) { progress.emplace_back(done, total); };
+  auto report = Import("wjx_text.csv", o);
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->stored, 4u);
+  // Rows 1 and 2 make the first batch, rows 3 and 5 the second (4 and 6 are rejected).
+  EXPECT_EQ(progress, (std::vector<std::pair<std::uint64_t, std::uint64_t>>{{2, 0}, {5, 0}}));
+}
+
 TEST_F(QuestionnaireImportTest, WjxTextExportsInEveryFormatGiveTheSameResponses) {
   for (const char* file : {"wjx_text.xls", "wjx_text.csv", "wjx_text_bom.csv", "wjx_text_gbk.csv"}) {
     FakeReviser reviser;

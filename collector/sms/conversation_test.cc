@@ -479,10 +479,15 @@ TEST_F(ConversationTest, RepliesCsvImportUsesTheSamePipelineAndDedupe) {
       "12,bad,1,2025-05-12 09:03:00\n"
       "13,13812345678,1,not-a-time\n";
   std::istringstream first(csv);
-  auto report = service_->ImportRepliesCsv(first, "aliyun");
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> progress;
+  auto report = service_->ImportRepliesCsv(
+      first, "aliyun", [&](std::uint64_t done, std::uint64_t total) { progress.emplace_back(done, total); });
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->stored, 2);
   EXPECT_EQ(report->rejected.size(), 2u);
+  // The progress (issue 18): before each of the file's 3 messages (the row without a time is none), and at
+  // the end.
+  EXPECT_EQ(progress, (std::vector<std::pair<std::uint64_t, std::uint64_t>>{{0, 3}, {1, 3}, {2, 3}, {3, 3}}));
   // A webhook delivery of the same message later is a duplicate.
   Posted p = Aliyun("13812345678", "1", "10");
   EXPECT_EQ(p.status, 200);

@@ -561,7 +561,9 @@ Result<SmsService::RosterReport> SmsService::ImportRoster(std::istream& csv, con
   return report;
 }
 
-Result<SmsService::CsvImportReport> SmsService::ImportRepliesCsv(std::istream& csv, const std::string& provider) {
+Result<SmsService::CsvImportReport> SmsService::ImportRepliesCsv(std::istream& csv,
+                                                                 const std::string& provider,
+                                                                 const ProgressCallback& progress) {
   CsvReader reader(csv);
   std::vector<std::string> fields;
   Status error;
@@ -616,7 +618,9 @@ Result<SmsService::CsvImportReport> SmsService::ImportRepliesCsv(std::istream& c
   }
   std::stable_sort(rows.begin(), rows.end(),
                    [](const Row& a, const Row& b) { return a.message.sent_at_ms < b.message.sent_at_ms; });
+  std::uint64_t done = 0;
   for (const Row& row : rows) {
+    if (progress) progress(done++, rows.size());
     auto handled = HandleInbound(row.message);
     if (!handled.ok()) {
       if (handled.status().code() == StatusCode::kUnavailable) return handled.status();
@@ -629,6 +633,7 @@ Result<SmsService::CsvImportReport> SmsService::ImportRepliesCsv(std::istream& c
       ++report.stored;
     }
   }
+  if (progress) progress(done, rows.size());
   return report;
 }
 

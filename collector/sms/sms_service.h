@@ -28,6 +28,7 @@
 #include "collector/sms/webhook.h"
 #include "core/areas.h"
 #include "core/ports.h"
+#include "core/progress.h"
 #include "core/revisions.h"
 #include "core/sms_ports.h"
 #include "core/survey.h"
@@ -106,10 +107,13 @@ class SmsService {
     std::vector<std::string> rejected;  // "line 7: ..."
   };
   // Reads a gateway's CSV export of replies (columns by header: phone/phone_number/mobile/from/手机号码,
-  // text/content/body/短信内容, time/send_time/createTime/接收时间, optional id/sequence_id/smsMsgId/MessageSid)
-  // and handles every row like a webhook message of `provider`, oldest first. Rows without an id are
-  // deduped by a hash of (phone, time, text), like Tencent's webhook.
-  Result<CsvImportReport> ImportRepliesCsv(std::istream& csv, const std::string& provider);
+  // text/content/body/短信内容, time/send_time/createTime/接收时间, optional
+  // id/sequence_id/smsMsgId/MessageSid) and handles every row like a webhook message of `provider`, oldest
+  // first. Rows without an id are deduped by a hash of (phone, time, text), like Tencent's webhook.
+  // `progress` (may be empty) gets (messages handled, messages in the file) before each message and at the
+  // end.
+  Result<CsvImportReport> ImportRepliesCsv(std::istream& csv, const std::string& provider,
+                                           const ProgressCallback& progress = {});
 
  private:
   struct Step {

@@ -981,6 +981,7 @@ Status WechatImporter::Store(ResponseReviser& reviser, std::int64_t received_at_
           break;
       }
     }
+    if (options_.progress) options_.progress(to, responses.size());
   }
   return Status::Ok();
 }

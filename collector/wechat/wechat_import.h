@@ -46,6 +46,7 @@
 #include "collector/wechat/chat_reader.h"
 #include "collector/wechat/solitaire.h"
 #include "core/areas.h"
+#include "core/progress.h"
 #include "core/response.h"
 #include "core/revisions.h"
 #include "core/status.h"
@@ -87,6 +88,9 @@ struct WechatImportOptions {
   std::size_t max_issues = 500;                 // issues listed (the rest are counted)
   std::size_t batch = 500;                      // responses per StoreRevisions call
   std::string reason = "later answer in chat";  // recorded with each revision
+  // (responses stored, responses in all) after every batch of Store (reading the files is not reported:
+  // it holds them in memory and is quick beside the store's transactions); may be empty.
+  ProgressCallback progress;
 };
 
 // A line the importer did not take as an answer, with why.

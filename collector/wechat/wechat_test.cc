@@ -610,6 +610,18 @@ TEST_F(WechatImportTest, WeChatMsgCsvWithQuotesRecallsOptOutAndAppSolitaire) {
   EXPECT_EQ(answers.size(), 5u);
 }
 
+// Issue 18: Store reports (responses stored, responses in all) after every batch.
+TEST_F(WechatImportTest, StoreReportsItsProgressAfterEveryBatch) {
+  WechatImportOptions options = Options({"网格员_小王"});
+  options.batch = 2;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> progress;
+  options.progress = [&](std::uint64_t done, std::uint64_t total) { progress.emplace_back(done, total); };
+  FakeReviser reviser;
+  const WechatReport report = Import({"wechatmsg.txt"}, options, reviser);
+  ASSERT_EQ(report.stored, 3u);
+  EXPECT_EQ(progress, (std::vector<std::pair<std::uint64_t, std::uint64_t>>{{2, 3}, {3, 3}}));
+}
+
 // Issue 13: one GBK line in a UTF-8 export lost every answer of the file.
 TEST_F(WechatImportTest, GbkLineInUtf8ExportKeepsEveryAnswer) {
   std::string bytes = ReadFile(kFixtures + "wechatmsg.txt");

@@ -302,6 +302,51 @@ TEST(CliTerminalTest, ImportReportsNeutraliseEscapeSequences) {
   }
 }
 
+// Issue 18: the long commands report their progress on stderr; with stderr not a terminal (a pipe here)
+// as log lines, never the in-place line, and nothing of it on stdout (which carries the reports).
+TEST(CliProgressTest, LongCommandsLogTheirProgressOnStderrOnly) {
+  TempDir dir;
+  struct Case {
+    std::vector<std::string> args;
+    std::string summary;
+  } cases[] = {
+      {{"demo", "seed", "--responses", "300"}, "demo seed: done, 300 responses in "},
+      {{"aggregate", "--csv", dir.File("indices.csv")}, "aggregate jiangsu-safety: done, 300 responses in "},
+      {{"export", "indices", "--period", "2025", "--format", "csv", "--out", dir.File("indices-2025.csv")},
+       "export indices " + dir.File("indices-2025.csv") + ": done, "},
+      {{"export", "microdata", "--period", "all", "--format", "csv", "--no-codebook", "--out",
+        dir.File("micro.csv")},
+       "export microdata " + dir.File("micro.csv") + ": done, 300 rows in "},
+      {{"release", "freeze", "--period", "2025"}, "release freeze jiangsu-safety 2025: done, "},
+      {{"db", "backup", "--out", dir.File("backup.db")}, "db backup: done, "},
+      {{"import", "responses", dir.File("responses.csv")},
+       "import responses " + dir.File("responses.csv") + ": done, 0.0 MiB in "},
+  };
+  WriteFile(
+      dir.File("responses.csv"),
+      "source_ref,survey,period,town,channel,submitted_at,respondent_key,weight,security,grid,sex,age_band\n"
+      "q-1,jiangsu-safety,2025,320812001,import,2025-05-12 "
+      "09:01:33,7f3a9c1e0b2d4f6a8c0e1f2a3b4c5d6e,1,1,1,2,60+"
+      "\n");
+  for (const Case& c : cases) {
+    std::vector<std::string> args = {"-D", "store.sqlite.path=" + dir.File("minyi.db"), "-D",
+                                     "collector.secret_file=" + dir.File("secret")};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    const RunResult r = RunMinyi(args);
+    ASSERT_EQ(r.exit_code, 0) << c.args[0] << "\n" << r.err;
+    EXPECT_TRUE(Contains(r.err, c.summary)) << "expected '" << c.summary << "' in: " << r.err;
+    EXPECT_TRUE(Contains(r.err, " info ")) << "a log line: " << r.err;
+    EXPECT_FALSE(Contains(r.err, "\r")) << r.err;
+    EXPECT_FALSE(Contains(r.err, "\x1b[K")) << r.err;
+    EXPECT_FALSE(Contains(r.out, ": done, ")) << r.out;
+  }
+  // --no-progress leaves the summary (a log line at the end).
+  const RunResult quiet = RunMinyi({"-D", "store.sqlite.path=" + dir.File("minyi.db"), "--no-progress", "db",
+                                    "backup", "--out", dir.File("backup2.db")});
+  ASSERT_EQ(quiet.exit_code, 0) << quiet.err;
+  EXPECT_TRUE(Contains(quiet.err, "db backup: done, ")) << quiet.err;
+}
+
 }  // namespace
 }  // namespace minyi::testing
 
