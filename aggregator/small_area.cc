@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstddef>
 #include <map>
+#include <random>
 #include <utility>
 
 #include "aggregator/estimate.h"
@@ -35,42 +36,78 @@ struct RemlAt {
   bool ok = false;
 };
 
-RemlAt EvaluateReml(const MatrixXd& x, const VectorXd& y, const VectorXd& psi, double a) {
+RemlAt EvaluateReml(const MatrixXd& x, const VectorXd& y, const VectorXd& psi, double a,
+                    bool with_loglik = true) {
   RemlAt out;
-  const VectorXd w = (psi.array() + a).inverse().matrix();
-  const MatrixXd wx = w.asDiagonal() * x;
-  const MatrixXd m = x.transpose() * wx;
-  Eigen::LDLT<MatrixXd> ldlt(m);
+  // One pass for XᵀWX, XᵀW²X, XᵀW³X and XᵀWy (W = V⁻¹): hand-written because p ≤ 4 and m ≈ 1,500, where
+  // Eigen's general matrix products spend most of their time packing (the bootstrap calls this thousands
+  // of times per fit).
+  const Index m = x.rows();
+  const Index p = x.cols();
+  MatrixXd xwx = MatrixXd::Zero(p, p);
+  MatrixXd xw2x = MatrixXd::Zero(p, p);
+  MatrixXd xw3x = MatrixXd::Zero(p, p);
+  VectorXd xwy = VectorXd::Zero(p);
+  double sum_w = 0;
+  double sum_w2 = 0;
+  for (Index i = 0; i < m; ++i) {
+    const double w = 1 / (psi(i) + a);
+    const double w2 = w * w;
+    sum_w += w;
+    sum_w2 += w2;
+    for (Index j = 0; j < p; ++j) {
+      const double xij = x(i, j);
+      xwy(j) += w * xij * y(i);
+      for (Index k = 0; k <= j; ++k) {
+        const double xx = xij * x(i, k);
+        xwx(j, k) += w * xx;
+        xw2x(j, k) += w2 * xx;
+        xw3x(j, k) += w2 * w * xx;
+      }
+    }
+  }
+  xwx = xwx.selfadjointView<Eigen::Lower>();
+  xw2x = xw2x.selfadjointView<Eigen::Lower>();
+  xw3x = xw3x.selfadjointView<Eigen::Lower>();
+  Eigen::LDLT<MatrixXd> ldlt(xwx);
   if (ldlt.info() != Eigen::Success || !ldlt.isPositive()) return out;
-  out.m_inv = ldlt.solve(MatrixXd::Identity(m.rows(), m.cols()));
-  out.beta = out.m_inv * (wx.transpose() * y);
-  const VectorXd r = y - x * out.beta;
-  const VectorXd w2 = w.array().square().matrix();
-  const MatrixXd xw2x = x.transpose() * w2.asDiagonal() * x;
-  const MatrixXd xw3x = x.transpose() * (w2.array() * w.array()).matrix().asDiagonal() * x;
+  out.m_inv = ldlt.solve(MatrixXd::Identity(p, p));
+  out.beta = out.m_inv * xwy;
+  double py2 = 0;
+  double rwr = 0;
+  for (Index i = 0; i < m; ++i) {
+    const double w = 1 / (psi(i) + a);
+    const double r = y(i) - x.row(i).dot(out.beta);
+    py2 += (w * r) * (w * r);
+    rwr += w * r * r;
+  }
   const MatrixXd q = out.m_inv * xw2x;
-  const double trace_p = w.sum() - q.trace();
-  const double trace_p2 = w2.sum() - 2 * (out.m_inv * xw3x).trace() + (q * q).trace();
-  const double py2 = (w.array() * r.array()).square().sum();
+  const double trace_p = sum_w - q.trace();
+  const double trace_p2 = sum_w2 - 2 * (out.m_inv * xw3x).trace() + (q * q).trace();
   out.score = -0.5 * trace_p + 0.5 * py2;
   out.information = 0.5 * trace_p2;
-  out.loglik = -0.5 * (psi.array() + a).log().sum() - 0.5 * std::log(ldlt.vectorD().prod()) -
-               0.5 * (r.array().square() * w.array()).sum();
+  if (with_loglik) {
+    out.loglik = -0.5 * (psi.array() + a).log().sum() - 0.5 * std::log(ldlt.vectorD().prod()) - 0.5 * rwr;
+  }
   out.ok = std::isfinite(out.score) && std::isfinite(out.information) && out.information > 0;
   return out;
 }
 
-// σ̂²ᵤ by Fisher scoring from a moment start, truncated at 0 (as metafor::rma(method = "REML")).
-// Returns false when it does not converge.
+// σ̂²ᵤ by Fisher scoring, truncated at 0 (as metafor::rma(method = "REML")), from `start`, or from a
+// moment value when `start` is negative. Returns false when it does not converge.
 bool FisherScoring(const MatrixXd& x, const VectorXd& y, const VectorXd& psi, const SmallAreaOptions& options,
-                   double* a, int* iterations) {
-  const MatrixXd ols = x.colPivHouseholderQr().solve(y);
-  const VectorXd r = y - x * ols;
-  const double m = static_cast<double>(x.rows());
-  const double p = static_cast<double>(x.cols());
-  *a = std::max(0.0, r.squaredNorm() / (m - p) - psi.mean());
+                   double start, double* a, int* iterations) {
+  if (start >= 0) {
+    *a = start;
+  } else {
+    const MatrixXd ols = x.colPivHouseholderQr().solve(y);
+    const VectorXd r = y - x * ols;
+    const double m = static_cast<double>(x.rows());
+    const double p = static_cast<double>(x.cols());
+    *a = std::max(0.0, r.squaredNorm() / (m - p) - psi.mean());
+  }
   for (*iterations = 1; *iterations <= options.max_iterations; ++*iterations) {
-    const RemlAt at = EvaluateReml(x, y, psi, *a);
+    const RemlAt at = EvaluateReml(x, y, psi, *a, false);
     if (!at.ok) return false;
     const double next = std::max(0.0, *a + at.score / at.information);
     const bool done = std::abs(next - *a) <= options.tolerance * std::max(1.0, *a);
@@ -181,6 +218,122 @@ void SetBackTransformed(double theta, double mse, SmallAreaEstimate* out) {
   out->ci_high = SineSquared(out->theta + kZ975 * root);
 }
 
+// A uniform in (0, 1) from mt19937_64's raw output, whose sequence the standard fixes (the std
+// distributions are implementation-defined: the bootstrap must give the same figures everywhere).
+double Uniform01(std::mt19937_64& rng) {
+  return (static_cast<double>(rng() >> 11) + 0.5) / 9007199254740992.0;
+}
+
+// A standard normal by the Box–Muller transform (hand-written for the same reason as Uniform01).
+double StandardNormal(std::mt19937_64& rng) {
+  return std::sqrt(-2 * std::log(Uniform01(rng))) * std::cos(2 * 3.141592653589793 * Uniform01(rng));
+}
+
+// A Binomial(k, p) draw by inversion of the CDF, counting the rarer outcome (expected cost k·min(p, 1 − p)
+// steps); beyond 30 expected rare outcomes the normal approximation on the arcsine scale is used.
+double BinomialShare(std::mt19937_64& rng, int k, double p) {
+  const bool flip = p > 0.5;
+  const double r = flip ? 1 - p : p;
+  if (r <= 0) return flip ? 1.0 : 0.0;
+  const double kd = static_cast<double>(k);
+  if (kd * r > 30) return SineSquared(ArcsineRoot(p) + StandardNormal(rng) / (2 * std::sqrt(kd)));
+  double u = Uniform01(rng);
+  double f = std::pow(1 - r, kd);
+  int x = 0;
+  while (u > f && x < k) {
+    u -= f;
+    f *= (kd - x) / (x + 1) * r / (1 - r);
+    ++x;
+  }
+  const double share = static_cast<double>(x) / kd;
+  return flip ? 1 - share : share;
+}
+
+// FNV-1a over the bytes of the inputs that determine the fit, so that equal inputs give equal bootstrap
+// figures (published indices must be reproducible).
+std::uint64_t InputHash(const std::vector<SmallAreaTown>& towns, int replicates) {
+  std::uint64_t h = 14695981039346656037ULL;
+  auto mix = [&h](const void* data, std::size_t size) {
+    const auto* bytes = static_cast<const unsigned char*>(data);
+    for (std::size_t i = 0; i < size; ++i) h = (h ^ bytes[i]) * 1099511628211ULL;
+  };
+  mix(&replicates, sizeof replicates);
+  for (const SmallAreaTown& t : towns) {
+    const double values[5] = {t.n_eff, t.estimate, t.se, t.county_estimate, t.prev_estimate};
+    mix(&t.n, sizeof t.n);
+    for (double v : values) mix(&v, sizeof v);
+  }
+  return h;
+}
+
+// The EBLUP (or synthetic) errors θ̂*_j − θ*_j of the parametric bootstrap, one row per replicate, one
+// column per modelled town: the towns with respondents (rows of x) then those without (rows of
+// `synthetic_rows`). Replicates whose REML fit fails are left out.
+MatrixXd BootstrapErrors(const MatrixXd& x, const MatrixXd& synthetic_rows, const VectorXd& psi,
+                         const std::vector<int>& trials, const VectorXd& beta, double a,
+                         const SmallAreaOptions& options, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  // σ̂²ᵤ* to 1e-8 (about 1e-5 of the σ̂²ᵤ we see) rather than 1e-12: it halves the steps, and the errors move
+  // by less than the Monte Carlo noise of B replicates.
+  SmallAreaOptions replicate_options = options;
+  replicate_options.tolerance = std::max(options.tolerance, 1e-8);
+  const Index m = x.rows();
+  const Index s = synthetic_rows.rows();
+  MatrixXd errors(options.bootstrap_replicates, m + s);
+  const VectorXd mean_sampled = x * beta;
+  const VectorXd mean_synthetic = synthetic_rows * beta;
+  const double sd = std::sqrt(a);
+  VectorXd truth(m + s);
+  VectorXd y(m);
+  Index done = 0;
+  for (int b = 0; b < options.bootstrap_replicates; ++b) {
+    for (Index j = 0; j < m + s; ++j) {
+      truth(j) = std::clamp((j < m ? mean_sampled(j) : mean_synthetic(j - m)) + sd * StandardNormal(rng), 0.0,
+                            kHalfPi);
+    }
+    for (Index j = 0; j < m; ++j) {
+      y(j) = ArcsineRoot(BinomialShare(rng, trials[static_cast<std::size_t>(j)], SineSquared(truth(j))));
+    }
+    double a_star = 0;
+    int iterations = 0;
+    if (!FisherScoring(x, y, psi, replicate_options, a, &a_star, &iterations) &&
+        !GoldenSection(x, y, psi, &a_star)) {
+      continue;
+    }
+    const RemlAt at = EvaluateReml(x, y, psi, a_star);
+    if (!at.ok) continue;
+    const VectorXd fitted = x * at.beta;
+    for (Index j = 0; j < m; ++j) {
+      const double shrinkage = psi(j) / (a_star + psi(j));
+      errors(done, j) = std::clamp(y(j) - shrinkage * (y(j) - fitted(j)), 0.0, kHalfPi) - truth(j);
+    }
+    const VectorXd synthetic = synthetic_rows * at.beta;
+    for (Index j = 0; j < s; ++j) errors(done, m + j) = std::clamp(synthetic(j), 0.0, kHalfPi) - truth(m + j);
+    ++done;
+  }
+  return errors.topRows(done);
+}
+
+// The q-quantile of the sorted `v`, interpolated between order statistics (R's type 7).
+double Quantile(const std::vector<double>& v, double q) {
+  const double h = (static_cast<double>(v.size()) - 1) * q;
+  const auto lo = static_cast<std::size_t>(std::floor(h));
+  const std::size_t hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (h - static_cast<double>(lo)) * (v[hi] - v[lo]);
+}
+
+// Replaces the Prasad–Rao SE and interval of `out` by the bootstrap ones from its column of errors
+// d_b = θ̂*_b − θ*_b: the basic bootstrap interval [θ̂ − d_(0.975), θ̂ − d_(0.025)] and the SE from the
+// bootstrap MSE, mean d².
+void SetBootstrapInterval(const VectorXd& errors, SmallAreaEstimate* out) {
+  std::vector<double> d(errors.data(), errors.data() + errors.size());
+  std::sort(d.begin(), d.end());
+  out->mse_bootstrap = errors.squaredNorm() / static_cast<double>(d.size());
+  out->se = std::sqrt(out->mse_bootstrap) * std::sin(2 * out->theta);
+  out->ci_low = SineSquared(out->theta - Quantile(d, 0.975));
+  out->ci_high = SineSquared(out->theta - Quantile(d, 0.025));
+  out->interval = SmallAreaInterval::kBootstrap;
+}
 }  // namespace
 
 std::string_view SmallAreaMethodName(SmallAreaMethod method) {
@@ -248,7 +401,7 @@ Result<SmallAreaFit> FitFayHerriot(const std::vector<SmallAreaTown>& towns, cons
   if (m < x.cols() + 10) return NotUsed(towns, std::move(fit), "fewer towns than columns + 10");
 
   double a = 0;
-  if (!FisherScoring(x, y, psi, options, &a, &fit.iterations) && !GoldenSection(x, y, psi, &a)) {
+  if (!FisherScoring(x, y, psi, options, -1, &a, &fit.iterations) && !GoldenSection(x, y, psi, &a)) {
     return NotUsed(towns, std::move(fit), "REML did not converge");
   }
   fit.sigma2u = a;
@@ -262,6 +415,8 @@ Result<SmallAreaFit> FitFayHerriot(const std::vector<SmallAreaTown>& towns, cons
   // Prasad–Rao MSE for REML (Datta & Lahiri 2000): g3's V̄(σ̂²ᵤ) = 2 / Σ (σ̂²ᵤ + ψ_j)⁻².
   const double var_a = 2 / (psi.array() + a).square().inverse().sum();
   fit.towns_out.assign(towns.size(), SmallAreaEstimate{});
+  std::vector<std::size_t> synthetic_towns;
+  std::vector<VectorXd> synthetic_rows;
   for (std::size_t i = 0; i < towns.size(); ++i) {
     const SmallAreaTown& t = towns[i];
     SmallAreaEstimate& out = fit.towns_out[i];
@@ -272,6 +427,8 @@ Result<SmallAreaFit> FitFayHerriot(const std::vector<SmallAreaTown>& towns, cons
     if (t.n == 0) {
       out.method = SmallAreaMethod::kSynthetic;
       SetBackTransformed(synthetic, a + leverage, &out);
+      synthetic_towns.push_back(i);
+      synthetic_rows.push_back(row);
       continue;
     }
     out.method = SmallAreaMethod::kEblup;
@@ -284,6 +441,29 @@ Result<SmallAreaFit> FitFayHerriot(const std::vector<SmallAreaTown>& towns, cons
     const double g3 = out.psi * out.psi / std::pow(a + out.psi, 3) * var_a;
     SetBackTransformed(out.direct_theta - out.shrinkage * (out.direct_theta - synthetic), g1 + g2 + 2 * g3,
                        &out);
+  }
+  if (options.bootstrap_replicates <= 0) return fit;
+
+  // Parametric bootstrap (docs/small_area.md, "Intervals"): the trials of each town's binomial draw are
+  // its effective size for the share, n_eff / γ̂ (the GVF's variance), at least 1.
+  std::vector<int> trials;
+  for (std::size_t i : sampled) {
+    trials.push_back(static_cast<int>(std::max(1.0, std::round(towns[i].n_eff / fit.gvf_gamma))));
+  }
+  MatrixXd synthetic_x(static_cast<Index>(synthetic_rows.size()), x.cols());
+  for (std::size_t j = 0; j < synthetic_rows.size(); ++j) {
+    synthetic_x.row(static_cast<Index>(j)) = synthetic_rows[j].transpose();
+  }
+  fit.bootstrap_seed = InputHash(towns, options.bootstrap_replicates);
+  const MatrixXd errors =
+      BootstrapErrors(x, synthetic_x, psi, trials, at.beta, a, options, fit.bootstrap_seed);
+  fit.bootstrap_replicates = static_cast<int>(errors.rows());
+  if (errors.rows() < std::max(20, options.bootstrap_replicates / 2)) return fit;  // Prasad–Rao kept
+  for (Index r = 0; r < m; ++r) {
+    SetBootstrapInterval(errors.col(r), &fit.towns_out[sampled[static_cast<std::size_t>(r)]]);
+  }
+  for (std::size_t j = 0; j < synthetic_towns.size(); ++j) {
+    SetBootstrapInterval(errors.col(m + static_cast<Index>(j)), &fit.towns_out[synthetic_towns[j]]);
   }
   return fit;
 }

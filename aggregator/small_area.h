@@ -15,8 +15,11 @@
 // σ²ᵤ: REML by Fisher scoring; a negative or failed solution falls back as FitFayHerriot says.
 // Towns with respondents get the EBLUP θ̂_i = y_i − B_i (y_i − x_iᵀβ̂), B_i = ψ_i / (σ̂²ᵤ + ψ_i), with
 // the Prasad–Rao MSE for the REML estimator (Datta & Lahiri 2000): g1 + g2 + 2 g3. Towns without
-// respondents (n = 0) get the synthetic x_iᵀβ̂ with MSE σ̂²ᵤ + x_iᵀ(XᵀV⁻¹X)⁻¹x_i. Back-transformed: p = sin²θ,
-// interval sin²(clamp(θ̂ ± z √MSE, 0, π/2)), SE √MSE · sin 2θ̂ (delta method).
+// respondents (n = 0) get the synthetic x_iᵀβ̂ with MSE σ̂²ᵤ + x_iᵀ(XᵀV⁻¹X)⁻¹x_i. Back-transformed: p = sin²θ.
+// The published interval and SE come from a parametric bootstrap of the EBLUP's error with binomial
+// sampling errors (B = options.bootstrap_replicates, seeded by a hash of the inputs): the basic bootstrap
+// interval sin²(θ̂ − d_(0.975)), sin²(θ̂ − d_(0.025)) and SE √MSE_boot · sin 2θ̂ (delta method). With B = 0
+// they come from the Prasad–Rao MSE: sin²(clamp(θ̂ ± z √MSE, 0, π/2)), √MSE · sin 2θ̂.
 //
 // Linear algebra by Eigen. Pure functions on value types; thread-safe.
 #pragma once
@@ -53,25 +56,34 @@ enum class SmallAreaMethod {
 };
 std::string_view SmallAreaMethodName(SmallAreaMethod method);  // "eblup", "synthetic", "direct", "none"
 
+// Where a model-based town's published SE and interval come from.
+enum class SmallAreaInterval {
+  kPrasadRao,  // θ̂ ± z √mse (the Prasad–Rao MSE), back-transformed
+  kBootstrap,  // the parametric bootstrap (docs/small_area.md, "Intervals: parametric bootstrap")
+};
+
 struct SmallAreaEstimate {
   SmallAreaMethod method = SmallAreaMethod::kNone;
   double estimate = std::numeric_limits<double>::quiet_NaN();  // share: sin²θ̂ (direct p̂ when kDirect)
-  double se = std::numeric_limits<double>::quiet_NaN();        // √MSE · sin 2θ̂ (direct SE when kDirect)
+  double se = std::numeric_limits<double>::quiet_NaN();  // √MSE · sin 2θ̂, MSE by `interval` (or direct SE)
   double ci_low = std::numeric_limits<double>::quiet_NaN();    // 95%, back-transformed (NaN when kDirect)
   double ci_high = std::numeric_limits<double>::quiet_NaN();
   // On the transformed scale (NaN when not modelled):
   double theta = std::numeric_limits<double>::quiet_NaN();         // θ̂_i (EBLUP or synthetic)
-  double mse = std::numeric_limits<double>::quiet_NaN();           // its estimated MSE
+  double mse = std::numeric_limits<double>::quiet_NaN();           // its Prasad–Rao MSE
   double direct_theta = std::numeric_limits<double>::quiet_NaN();  // y_i
   double psi = std::numeric_limits<double>::quiet_NaN();           // ψ_i from the GVF
   double shrinkage = std::numeric_limits<double>::quiet_NaN();     // B_i = ψ_i / (σ̂²ᵤ + ψ_i)
   double std_residual = std::numeric_limits<double>::quiet_NaN();  // (y_i − x_iᵀβ̂) / √(σ̂²ᵤ + ψ_i)
+  SmallAreaInterval interval = SmallAreaInterval::kPrasadRao;      // of se, ci_low, ci_high (modelled towns)
+  double mse_bootstrap = std::numeric_limits<double>::quiet_NaN();  // bootstrap MSE of θ̂_i (kBootstrap)
 };
 
 struct SmallAreaOptions {
   int min_towns = 15;        // towns with respondents needed, and at least 10 more than columns of X
   int max_iterations = 100;  // Fisher scoring steps
   double tolerance = 1e-12;  // |Δσ²ᵤ| ≤ tolerance · max(1, σ²ᵤ) stops
+  int bootstrap_replicates = 200;  // B of the parametric bootstrap; 0: Prasad–Rao SE and intervals
 };
 
 struct SmallAreaFit {
@@ -85,6 +97,8 @@ struct SmallAreaFit {
   double sigma2u = std::numeric_limits<double>::quiet_NaN();  // σ̂²ᵤ
   int iterations = 0;
   double restricted_loglik = std::numeric_limits<double>::quiet_NaN();  // at σ̂²ᵤ, without the constant
+  int bootstrap_replicates = 0;      // replicates whose REML fit succeeded (0: no bootstrap)
+  std::uint64_t bootstrap_seed = 0;  // mt19937_64 seed: FNV-1a hash of the inputs and B
   std::vector<SmallAreaEstimate> towns_out;                             // one per input town, same order
 };
 
@@ -95,6 +109,9 @@ struct SmallAreaFit {
 // towns, and the EBLUP would be the synthetic estimate with an MSE that ignores that σ²ᵤ may be
 // positive); or when Fisher scoring does not converge and the REML likelihood has no interior maximum
 // on a bracketing search (docs/small_area.md, "When the model is not used").
+// When the model is used and options.bootstrap_replicates > 0, the modelled towns' se and interval come
+// from the parametric bootstrap (interval kBootstrap; mse stays the Prasad–Rao MSE), unless fewer than
+// max(20, B/2) replicates could be fitted (then Prasad–Rao). Deterministic: equal inputs give equal figures.
 // kInvalidInput names the town of an estimate outside [0, 1], a negative se or n_eff, or an n_eff
 // above n when n > 0.
 Result<SmallAreaFit> FitFayHerriot(const std::vector<SmallAreaTown>& towns,

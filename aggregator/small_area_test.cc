@@ -16,10 +16,11 @@ namespace {
 // the std distributions are not).
 double Uniform(std::mt19937_64& rng) { return (static_cast<double>(rng() >> 11) + 0.5) / 9007199254740992.0; }
 
-// `count` towns in 5 counties: true shares around 0.9 with a county effect and a town effect, n from 5 to
-// 5 + count - 1, binomial direct shares with the binomial design variance times `deff`; the previous-year
-// share (missing for every fourth town) is the true share moved by 0.02 on the arcsine scale.
-std::vector<SmallAreaTown> SimulatedTowns(int count, double town_sd, double deff = 1.0) {
+// `count` towns in 5 counties: true shares around 0.9 with a county effect and a town effect, n from
+// `first_n` to first_n + count - 1, binomial direct shares with the binomial design variance times `deff`;
+// the previous-year share (missing for every fourth town) is the true share moved by 0.02 on the arcsine
+// scale.
+std::vector<SmallAreaTown> SimulatedTowns(int count, double town_sd, double deff = 1.0, int first_n = 5) {
   std::mt19937_64 rng(14);
   std::vector<SmallAreaTown> towns;
   for (int i = 0; i < count; ++i) {
@@ -28,7 +29,7 @@ std::vector<SmallAreaTown> SimulatedTowns(int count, double town_sd, double deff
     const double county_theta = 1.2 + 0.05 * (i % 5);
     const double theta = county_theta + town_sd * (Uniform(rng) - 0.5) * 3.46;
     const double p = std::pow(std::sin(theta), 2);
-    t.n = 5 + i;
+    t.n = first_n + i;
     int positive = 0;
     for (std::int64_t k = 0; k < t.n; ++k) positive += Uniform(rng) < p ? 1 : 0;
     t.n_eff = static_cast<double>(t.n) / deff;
@@ -163,6 +164,92 @@ TEST(SmallAreaTest, CollinearCovariatesAreDropped) {
   ASSERT_TRUE(fit->used) << fit->reason;
   EXPECT_EQ(fit->columns.size(), 3u);
   EXPECT_EQ(fit->beta.size(), 3u);
+}
+
+TEST(SmallAreaTest, BootstrapIsDeterministicAndSeededByTheInputs) {
+  auto towns = SimulatedTowns(80, 0.08);
+  const auto first = FitFayHerriot(towns);
+  const auto second = FitFayHerriot(towns);
+  ASSERT_TRUE(first.ok() && second.ok());
+  ASSERT_TRUE(first->used) << first->reason;
+  EXPECT_EQ(first->bootstrap_replicates, 200);
+  EXPECT_EQ(first->bootstrap_seed, second->bootstrap_seed);
+  for (std::size_t i = 0; i < towns.size(); ++i) {
+    const SmallAreaEstimate& a = first->towns_out[i];
+    const SmallAreaEstimate& b = second->towns_out[i];
+    EXPECT_EQ(a.interval, SmallAreaInterval::kBootstrap);
+    EXPECT_EQ(a.mse_bootstrap, b.mse_bootstrap);  // bit for bit
+    EXPECT_EQ(a.ci_low, b.ci_low);
+    EXPECT_EQ(a.ci_high, b.ci_high);
+    EXPECT_EQ(a.se, b.se);
+  }
+  ASSERT_GT(towns[79].se, 0);
+  towns[79].se *= 1.001;  // any input changes the seed (here γ̂ hardly moves)
+  const auto changed = FitFayHerriot(towns);
+  ASSERT_TRUE(changed.ok());
+  EXPECT_NE(changed->bootstrap_seed, first->bootstrap_seed);
+  EXPECT_NE(changed->towns_out[40].ci_low, first->towns_out[40].ci_low);
+}
+
+TEST(SmallAreaTest, WithoutReplicatesThePrasadRaoIntervalIsPublished) {
+  const auto towns = SimulatedTowns(80, 0.08);
+  SmallAreaOptions options;
+  options.bootstrap_replicates = 0;
+  const auto fit = FitFayHerriot(towns, options);
+  ASSERT_TRUE(fit.ok());
+  ASSERT_TRUE(fit->used) << fit->reason;
+  EXPECT_EQ(fit->bootstrap_replicates, 0);
+  for (const SmallAreaEstimate& e : fit->towns_out) {
+    EXPECT_EQ(e.interval, SmallAreaInterval::kPrasadRao);
+    EXPECT_TRUE(std::isnan(e.mse_bootstrap));
+    EXPECT_DOUBLE_EQ(e.se, std::sqrt(e.mse) * std::sin(2 * e.theta));
+    EXPECT_DOUBLE_EQ(e.ci_low, std::pow(std::sin(e.theta - 1.959963984540054 * std::sqrt(e.mse)), 2));
+  }
+}
+
+// Large towns: the binomial sampling errors are close to normal on the arcsine scale and σ²ᵤ is well
+// estimated, so the bootstrap MSE is close to the Prasad–Rao MSE (to its Monte Carlo error with B = 400).
+TEST(SmallAreaTest, BootstrapMseIsCloseToPrasadRaoWhenTheModelHolds) {
+  const auto towns = SimulatedTowns(150, 0.08, 1.0, 300);
+  SmallAreaOptions options;
+  options.bootstrap_replicates = 400;
+  const auto fit = FitFayHerriot(towns, options);
+  ASSERT_TRUE(fit.ok());
+  ASSERT_TRUE(fit->used) << fit->reason;
+  double ratio = 0;
+  for (const SmallAreaEstimate& e : fit->towns_out) {
+    ASSERT_EQ(e.interval, SmallAreaInterval::kBootstrap);
+    EXPECT_GT(e.mse_bootstrap, 0);
+    EXPECT_GT(e.mse_bootstrap / e.mse, 0.75);
+    EXPECT_LT(e.mse_bootstrap / e.mse, 1.33);
+    ratio += e.mse_bootstrap / e.mse / static_cast<double>(towns.size());
+  }
+  EXPECT_NEAR(ratio, 1.0, 0.05);
+}
+
+// Small towns near 1 (n from 5, shares around 0.9, some at exactly 1): every interval inside [0, 1] and
+// not empty, also for a town without respondents.
+TEST(SmallAreaTest, BootstrapIntervalsStayInsideTheUnitInterval) {
+  auto towns = SimulatedTowns(60, 0.08);
+  towns[3].estimate = 1;
+  towns[3].se = 0;
+  SmallAreaTown empty;
+  empty.area_code = "empty";
+  empty.county_estimate = 0.97;
+  empty.prev_estimate = 0.99;
+  towns.push_back(empty);
+  const auto fit = FitFayHerriot(towns);
+  ASSERT_TRUE(fit.ok());
+  ASSERT_TRUE(fit->used) << fit->reason;
+  for (const SmallAreaEstimate& e : fit->towns_out) {
+    EXPECT_EQ(e.interval, SmallAreaInterval::kBootstrap);
+    EXPECT_GE(e.mse_bootstrap, 0);
+    EXPECT_LE(0, e.ci_low);
+    EXPECT_LT(e.ci_low, e.ci_high);
+    EXPECT_LE(e.ci_high, 1);
+    EXPECT_GE(e.se, 0);
+  }
+  EXPECT_EQ(fit->towns_out.back().method, SmallAreaMethod::kSynthetic);
 }
 
 TEST(SmallAreaTest, BadInputNamesTheTown) {
