@@ -109,6 +109,7 @@ Result<std::vector<TownResult>> ComputeTowns(const PeriodData& data, const Perio
     towns[t].county = town.county;
     towns[t].city = town.city;
     towns[t].province = town.province;
+    towns[t].response_id_sum = town.response_id_sum;
     towns[t].weighting = std::move(weights.towns[t]);
   }
   return towns;
@@ -123,6 +124,7 @@ Result<TownResult> ComputeTownFromSums(const TownSums& sums, const TownMargins* 
   town.county = sums.county;
   town.city = sums.city;
   town.province = sums.province;
+  town.response_id_sum = sums.response_id_sum;
   town.state = TownUpdateFromCells(sums, weights, index_count);
   town.weighting = std::move(weights.town);
   return town;
@@ -136,6 +138,7 @@ TownSums TownSumsFromData(const PeriodData& data, std::size_t t, TownMargins* ma
   sums.city = town.city;
   sums.province = town.province;
   sums.response_hash = town.response_hash;
+  sums.response_id_sum = town.response_id_sum;
   auto code = [](const std::vector<std::string>& dictionary, std::int32_t id) -> std::string_view {
     return id == kBlankCode ? std::string_view() : std::string_view(dictionary[static_cast<std::size_t>(id)]);
   };

@@ -52,6 +52,7 @@ struct TownResult {
   std::string province;
   TownWeighting weighting;
   AreaState state;
+  std::int64_t response_id_sum = 0;  // Σ of the ids of the responses read (TownActivity's fingerprint)
 };
 
 // Update: weights and reduces every town of `data`, on options.threads threads. Without trimming each

@@ -106,7 +106,7 @@ Result<std::int64_t> LiveAggregator::PollOnce() {
           }
         }
       }
-      // Periodically, the complete counts against the cached ones.
+      // Periodically, the complete per-town fingerprints (count and sum of ids) against the cached ones.
       const std::int64_t now = NowMillis();
       if (done.ok() && now - last_reconcile_ms_ >= options_.reconcile_ms) {
         Result<std::vector<TownActivity>> all = source_.TownActivitySince(0);
@@ -127,7 +127,8 @@ Result<std::int64_t> LiveAggregator::PollOnce() {
             bool same = false;
             if (cached != nullptr) {
               const auto town = cached->towns.find(a.town_code);
-              same = town != cached->towns.end() && town->second.state.respondents == a.responses;
+              same = town != cached->towns.end() && town->second.state.respondents == a.responses &&
+                     town->second.response_id_sum == a.response_id_sum;
             }
             if (!same) dirty[{a.survey_id, a.period}][a.town_code] = true;
           }

@@ -8,9 +8,14 @@
 // another process against the same database):
 //  - every interval: AnalysisSource::TownActivitySince(last seen id), an indexed range of the newest
 //    response ids (cheap), marks their (survey, period, town) dirty;
-//  - every reconcile interval: the complete per-town counts (TownActivitySince(0)) are compared with
-//    the cached counts, catching anything the id window cannot see (on MySQL, a transaction that
-//    took its auto-increment id before a newer one but committed after it);
+//  - every reconcile interval: the complete per-town counts and sums of response ids
+//    (TownActivitySince(0)) are compared with those of the responses read into the cache, catching
+//    anything the id windows cannot see (on MySQL, a transaction that took its auto-increment id
+//    before a newer one but committed after it; on Galera, a revision replacing a response inside its
+//    town whose log entry and replacement both took ids below the windows: the count is unchanged,
+//    the sum is not). Missed only if several such changes in one town between two reconciliations
+//    cancel out in the sum (replacements whose ids are lower than their originals' by as much as
+//    others are higher);
 //  - every interval: PopulationVersion of each cached year; a change recomputes that year's periods;
 //  - every interval, when a ResponseReviser is watched: RevisionActivitySince(last seen log id) marks
 //    the towns that a revised or withdrawn response left (its replacement has a new response id and
@@ -21,7 +26,7 @@
 // one town at a time, and a town with at least kKeepSumsFrom respondents keeps them: new responses
 // are read by id above the town's last one and added (issue 13), so a poll costs what arrived plus a
 // period's Combine and Finalize, and memory does not grow with a town's size. A town touched by a
-// revision or withdrawal, or whose count disagrees at reconciliation, is read again from its first
+// revision or withdrawal, or whose count or id sum disagrees at reconciliation, is read again from its first
 // response. With trimming, changed towns are read whole into a PeriodData (the weights are individual).
 //
 // Reproducible: the rows written for a period are those RunAggregation (run.h) writes for the same
@@ -59,7 +64,7 @@ inline constexpr std::int64_t kKeepSumsFrom = 1000;
 
 struct LiveOptions {
   int interval_ms = 2000;    // poll period (≥ 10)
-  int reconcile_ms = 60000;  // full per-town count check period (≥ interval_ms)
+  int reconcile_ms = 60000;  // full per-town count and id-sum check period (≥ interval_ms)
   PeriodOptions compute;     // weighting and threads, as for RunAggregation
   std::string code_version;  // recorded with every row
 };
@@ -128,7 +133,7 @@ class LiveAggregator {
     std::string version;
   };
   // (survey, period) → town → whether the town must be read again from its first response (a
-  // withdrawal, a count mismatch); false: only its responses above the cached ones are read.
+  // withdrawal, a fingerprint mismatch); false: only its responses above the cached ones are read.
   using Dirty = std::map<std::pair<std::string, Period>, std::map<std::string, bool>>;
 
   Result<std::int64_t> Initialise();

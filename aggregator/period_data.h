@@ -52,6 +52,7 @@ struct TownData {
   std::uint32_t begin = 0;  // the town's respondents are rows [begin, end) of the PeriodData arrays
   std::uint32_t end = 0;
   std::uint64_t response_hash = 0;  // content hash of the town's responses (run.h documents the scheme)
+  std::int64_t response_id_sum = 0;  // Σ of the town's response ids (TownActivity's fingerprint)
 };
 
 struct IndexSpec {

@@ -154,6 +154,7 @@ class Builder {
       data_.towns.push_back(std::move(town));
     }
     MINYI_RETURN_IF_ERROR(translator_.Translate(r, &town_hash_));
+    data_.towns.back().response_id_sum += r.response_id;
     data_.AddRespondent(r.weight, CodeId(&data_.sex_codes, translator_.sex()),
                         CodeId(&data_.age_codes, translator_.age()), translator_.positive(),
                         translator_.score());

@@ -67,6 +67,7 @@ class MemResponses : public AnalysisSource {
       a.town_code = r.town_code;
       ++a.responses;
       a.max_response_id = std::max(a.max_response_id, r.id);
+      a.response_id_sum += r.id;
     }
     std::vector<TownActivity> out;
     for (auto& [key, a] : by_key) out.push_back(a);
@@ -590,6 +591,62 @@ TEST(LiveAggregatorTest, ReconciliationFindsResponsesBelowTheWatermark) {
   ASSERT_TRUE(polled.ok()) << polled.status();
   EXPECT_EQ(*polled, 1);
   EXPECT_EQ(FindRow(Latest(f.sink.rows), 2024, "town", "320812001", "security")->response_count, 9);
+}
+
+// Issue 15: a revision that replaces a response inside its town, whose revision log entry and replacement
+// both take ids below the windows already read (two writers at once on Galera: ids are not monotonic),
+// leaves the town's count unchanged. The reconciliation compared counts only, so the town kept the old
+// answer; it now compares the count and the sum of the town's response ids.
+TEST(LiveAggregatorTest, ReconciliationFindsAReplacementBelowTheWindowsAndMatchesTheBatchResult) {
+  Fixture f;
+  Fill(&f);
+  LiveOptions options;
+  options.code_version = "c";
+  options.interval_ms = 10;
+  options.reconcile_ms = 10;
+  LiveAggregator live(options, f.responses, f.population, f.catalog, f.areas, f.sink);
+  // A response with a high id (the other writer's) moves the id window past the gap the replacement
+  // falls into.
+  f.Respond(2024, "320813001", "f", "2", "2");
+  f.responses.all.back().id = 1000;
+  ASSERT_TRUE(live.PollOnce().ok());
+  ASSERT_EQ(live.stats().last_seen_response_id, 1000);
+  ASSERT_EQ(Fingerprint(Latest(f.sink.rows)), Fingerprint(Batch(f)));
+
+  // Town 320812001's first 2024 response replaced by a revision: the old one is gone, the new one (other
+  // answers) has id 500, below the window; no revision log is watched (its entry is below that window too).
+  const auto old = std::find_if(f.responses.all.begin(), f.responses.all.end(), [](const Response& r) {
+    return r.period.year == 2024 && r.town_code == "320812001";
+  });
+  ASSERT_NE(old, f.responses.all.end());
+  Response replacement = *old;
+  replacement.id = 500;
+  replacement.answers["security"] = {replacement.answers["security"][0] == "1" ? "5" : "1"};
+  replacement.answers["grid"] = {"6"};
+  f.responses.all.erase(old);
+  f.responses.all.push_back(replacement);
+  ASSERT_NE(Fingerprint(Latest(f.sink.rows)), Fingerprint(Batch(f))) << "the replacement changes the figures";
+
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  Result<std::int64_t> polled = live.PollOnce();
+  ASSERT_TRUE(polled.ok()) << polled.status();
+  EXPECT_EQ(*polled, 1) << "the town of the replacement, read again";
+  EXPECT_EQ(Fingerprint(Latest(f.sink.rows)), Fingerprint(Batch(f)));
+
+  // Nothing changed since: a reconciliation recomputes nothing, with trimming too (the fingerprints of
+  // the towns read into a PeriodData are kept as well).
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  polled = live.PollOnce();
+  ASSERT_TRUE(polled.ok()) << polled.status();
+  EXPECT_EQ(*polled, 0);
+  LiveOptions trimmed = options;
+  trimmed.compute.weighting.trim_factor = 3;
+  LiveAggregator trimming(trimmed, f.responses, f.population, f.catalog, f.areas, f.sink);
+  ASSERT_TRUE(trimming.PollOnce().ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  polled = trimming.PollOnce();
+  ASSERT_TRUE(polled.ok()) << polled.status();
+  EXPECT_EQ(*polled, 0);
 }
 
 TEST(LiveAggregatorTest, BackgroundThreadStartsComputesAndStops) {

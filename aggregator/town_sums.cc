@@ -16,6 +16,7 @@ void TownSums::Add(std::int64_t response_id, double d, std::string_view sex, std
   }
   ++respondents;
   last_response_id = std::max(last_response_id, response_id);
+  response_id_sum += response_id;
   ++cell.respondents;
   if (!(d > 0)) return;  // carried in the counts only: every sum is d-weighted (README, zero base weights)
   const double d2 = d * d;

@@ -77,6 +77,7 @@ struct TownSums {
   std::string province;
   std::int64_t respondents = 0;
   std::int64_t last_response_id = 0;                    // the highest response id added
+  std::int64_t response_id_sum = 0;                     // Σ of the ids added (TownActivity's fingerprint)
   std::int64_t unknown_codes = 0;                       // answers with a code the question does not have
   std::uint64_t response_hash = 0xcbf29ce484222325ULL;  // FNV-1a 64 state over the responses (run.h)
   std::map<std::pair<std::string, std::string>, CellSums> cells;  // by (sex code, age-band code); "" = blank

@@ -13,6 +13,16 @@
 #include "cli/version.h"
 
 namespace minyi::cli {
+namespace {
+
+// `--dry-run`: the rows are computed (and written to --csv) but not published, so that the index
+// tables another process keeps (live aggregation in `serve`) can be compared with a batch run.
+class DiscardRows : public IndexSink {
+ public:
+  Status WriteIndexRows(const std::vector<IndexRow>&) override { return Status::Ok(); }
+};
+
+}  // namespace
 
 int RunAggregate(Context& context, const Args& args) {
   auto threads = IntOption(args, "--threads", 2, 1, 64);
@@ -64,6 +74,9 @@ int RunAggregate(Context& context, const Args& args) {
     if (!*csv) return Fail(Status::InvalidInput("cannot write " + args.Get("--csv")));
   }
 
+  const bool dry_run = args.Has("--dry-run");
+  DiscardRows discard;
+  IndexSink& sink = dry_run ? static_cast<IndexSink&>(discard) : db;
   bool header_written = false;
   for (const std::string& survey_id : survey_ids) {
     if (!r.surveys->Find(survey_id)) return Fail(Status::NotFound("no survey definition '" + survey_id + "'"));
@@ -76,7 +89,7 @@ int RunAggregate(Context& context, const Args& args) {
     ProgressReporter progress = CliProgress("aggregate " + survey_id, ProgressUnit::kResponses);
     options.progress = progress.Callback();
     const auto started = std::chrono::steady_clock::now();
-    auto summary = aggregator::RunAggregation(options, db, db, *r.surveys, *r.areas, db);
+    auto summary = aggregator::RunAggregation(options, db, db, *r.surveys, *r.areas, sink);
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     progress.Finish(summary.ok());
     if (!summary.ok()) return Fail(summary.status().WithContext("survey " + survey_id));
@@ -84,7 +97,8 @@ int RunAggregate(Context& context, const Args& args) {
     std::string periods;
     for (const auto& p : s.periods) periods += (periods.empty() ? "" : ", ") + p.ToString();
     std::cout << "survey " << survey_id << ": periods " << (periods.empty() ? "none" : periods) << "; "
-              << s.responses << " responses, " << s.towns << " town-periods, " << s.rows << " index rows written\n"
+              << s.responses << " responses, " << s.towns << " town-periods, " << s.rows
+              << (dry_run ? " index rows computed (not written: --dry-run)\n" : " index rows written\n")
               << "  weighting: " << s.fallback_towns << " town-periods fell back to post-stratification, "
               << s.unweighted_towns << " without a population total, " << s.lonely_strata
               << " with a single respondent (lonely strata)\n"

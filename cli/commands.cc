@@ -216,6 +216,7 @@ const std::vector<CommandSpec>& Commands() {
        {{"--survey", "ID", "only this survey (default: every survey with responses)"},
         {"--period", "Y", "only this period, e.g. 2025 or 2025Q2 (default: all)"},
         {"--csv", "FILE", "also write every computed row to FILE"},
+        {"--dry-run", "", "compute without writing the index tables (with --csv: check the published figures)"},
         {"--threads", "N", "worker threads (default 2)"},
         {"--trim", "K", "trim weights at K x the town's median weight (default: no trimming)"},
         {"--all-warnings", "", "list every warning (default: the first 20)"}},

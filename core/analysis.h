@@ -76,13 +76,17 @@ struct SurveyPeriod {
   }
 };
 
-// Responses of one (survey, period, town): how many, and the highest response id among them.
+// Responses of one (survey, period, town): how many, the highest response id among them, and the sum
+// of their ids. Count and sum together change with every response added or removed, and with a
+// revision that replaces a response inside the town (the replacement has a new id) even when the
+// count stays: the live aggregator's reconciliation fingerprint (aggregator/live.h).
 struct TownActivity {
   std::string survey_id;
   Period period;
   std::string town_code;
   std::int64_t responses = 0;
   std::int64_t max_response_id = 0;
+  std::int64_t response_id_sum = 0;
 };
 
 class AnalysisSource {
@@ -100,9 +104,10 @@ class AnalysisSource {
   virtual Result<std::vector<SurveyPeriod>> AnalysisPeriods() = 0;
 
   // For every (survey, period, town) with responses whose id is greater than `after_id`: the number
-  // of such responses and their highest id, ordered by (survey, period, town). after_id = 0 gives the
-  // complete per-town counts (a reconciliation; reads one row per response, so it is the costly
-  // form). A small after_id window is cheap (the id is the primary key).
+  // of such responses, their highest id and the sum of their ids, ordered by (survey, period, town).
+  // after_id = 0 gives the complete per-town counts (a reconciliation; reads one row per response, so
+  // it is the costly form; the sum comes from the same index). A small after_id window is cheap (the
+  // id is the primary key). A town's ids must sum below 2^63 (SQLite refuses the sum otherwise).
   virtual Result<std::vector<TownActivity>> TownActivitySince(std::int64_t after_id) = 0;
 };
 

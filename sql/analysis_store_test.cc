@@ -169,6 +169,7 @@ TEST_P(AnalysisStoreTest, PeriodsAndTownActivity) {
   EXPECT_EQ((*all)[3].period, (Period{2024, 0}));
   EXPECT_EQ((*all)[3].responses, 2);
   EXPECT_EQ((*all)[3].max_response_id, first[3].response_id);
+  EXPECT_EQ((*all)[3].response_id_sum, first[0].response_id + first[3].response_id);
 
   std::int64_t last = 0;
   for (const AppendResult& r : first) last = std::max(last, r.response_id);
@@ -182,6 +183,7 @@ TEST_P(AnalysisStoreTest, PeriodsAndTownActivity) {
   EXPECT_EQ((*since)[0].town_code, "320812001");
   EXPECT_EQ((*since)[0].responses, 2);
   EXPECT_EQ((*since)[0].max_response_id, more[1].response_id);
+  EXPECT_EQ((*since)[0].response_id_sum, more[0].response_id + more[1].response_id);
   EXPECT_EQ(store_->TownActivitySince(-1).status().code(), StatusCode::kInvalidInput);
 }
 
@@ -314,12 +316,27 @@ TEST_P(AnalysisStoreTest, LiveAggregationFollowsRevisionsAndWithdrawals) {
   EXPECT_EQ(count("320812001"), 2);
   EXPECT_EQ(count("320812002"), 2);
 
+  // The reconciliation's fingerprint of a town (aggregator/live.h): its count and its sum of ids.
+  auto fingerprint = [&](const std::string& town) {
+    auto all = store_->TownActivitySince(0);
+    EXPECT_TRUE(all.ok()) << all.status();
+    for (const TownActivity& a : *all) {
+      if (a.town_code == town) return std::make_pair(a.responses, a.response_id_sum);
+    }
+    return std::make_pair(std::int64_t{0}, std::int64_t{0});
+  };
+  const auto fingerprint_before = fingerprint("320812001");
+
   // A version of "a" from the other town is refused; "a" answers again in its town: a revision.
   const double before = security_row("320812001").estimate;
   ASSERT_TRUE(store_->StoreRevisions({version("a", "320812002", 2)}, "later answer", &results).ok());
   ASSERT_EQ(results[0].outcome, ReviseOutcome::kRefused);
   ASSERT_TRUE(store_->StoreRevisions({version("a", "320812001", 3, "5")}, "later answer", &results).ok());
   ASSERT_EQ(results[0].outcome, ReviseOutcome::kRevised);
+  // The same count, another sum: a replacement inside the town changes the fingerprint even when
+  // neither it nor its log entry is seen through the id windows (issue 15).
+  EXPECT_EQ(fingerprint("320812001").first, fingerprint_before.first);
+  EXPECT_NE(fingerprint("320812001").second, fingerprint_before.second);
   auto polled = live.PollOnce();
   ASSERT_TRUE(polled.ok()) << polled.status();
   EXPECT_EQ(count("320812001"), 2);

@@ -151,11 +151,12 @@ Result<std::vector<TownActivity>> MysqlStore::TownActivitySince(std::int64_t aft
     std::unique_ptr<::sql::PreparedStatement> ps(pc.conn->prepareStatement(
         // FORCE INDEX (PRIMARY): a range of new ids, never a scan of the (survey, period, town) index for the
         // GROUP BY (sqlite_analysis.cc says why, issue 13).
-        after_id > 0 ? "SELECT survey_id, period_year, period_quarter, town_code, COUNT(*), MAX(id)"
+        after_id > 0 ? "SELECT survey_id, period_year, period_quarter, town_code, COUNT(*), MAX(id), SUM(id)"
                        " FROM responses FORCE INDEX (PRIMARY) WHERE id > ? GROUP BY survey_id, period_year, "
                        "period_quarter, town_code"
                        " ORDER BY survey_id, period_year, period_quarter, town_code"
-                     : "SELECT survey_id, period_year, period_quarter, town_code, COUNT(*), MAX(response_id)"
+                     : "SELECT survey_id, period_year, period_quarter, town_code, COUNT(*), MAX(response_id),"
+                       " SUM(response_id)"
                        " FROM analysis_responses WHERE response_id > ?"
                        " GROUP BY survey_id, period_year, period_quarter, town_code"
                        " ORDER BY survey_id, period_year, period_quarter, town_code"));
@@ -163,7 +164,7 @@ Result<std::vector<TownActivity>> MysqlStore::TownActivitySince(std::int64_t aft
     std::unique_ptr<::sql::ResultSet> rs(ps->executeQuery());
     while (rs->next()) {
       out.push_back({Str(rs->getString(1)), Period{rs->getInt(2), rs->getInt(3)}, Str(rs->getString(4)),
-                     rs->getInt64(5), rs->getInt64(6)});
+                     rs->getInt64(5), rs->getInt64(6), rs->getInt64(7)});
     }
     return Status::Ok();
   });

@@ -230,11 +230,12 @@ Result<std::vector<TownActivity>> SqliteStore::TownActivitySince(std::int64_t af
   // of the live aggregator then read every response (issue 13; EXPLAIN QUERY PLAN: "SCAN responses
   // USING COVERING INDEX"); the rowid range stays usable ("SEARCH responses USING INTEGER PRIMARY KEY").
   const char* sql =
-      after_id > 0 ? "SELECT survey_id, period_year, period_quarter, town_code, COUNT(*), MAX(id)"
+      after_id > 0 ? "SELECT survey_id, period_year, period_quarter, town_code, COUNT(*), MAX(id), SUM(id)"
                      " FROM responses NOT INDEXED WHERE id > ?1 GROUP BY survey_id, period_year, "
                      "period_quarter, town_code"
                      " ORDER BY survey_id, period_year, period_quarter, town_code"
-                   : "SELECT survey_id, period_year, period_quarter, town_code, COUNT(*), MAX(response_id)"
+                   : "SELECT survey_id, period_year, period_quarter, town_code, COUNT(*), MAX(response_id),"
+                     " SUM(response_id)"
                      " FROM analysis_responses WHERE response_id > ?1"
                      " GROUP BY survey_id, period_year, period_quarter, town_code"
                      " ORDER BY survey_id, period_year, period_quarter, town_code";
@@ -246,7 +247,8 @@ Result<std::vector<TownActivity>> SqliteStore::TownActivitySince(std::int64_t af
     s->Int(1, after_id);
     int rc;
     while ((rc = s->Step()) == SQLITE_ROW) {
-      out.push_back({s->ColText(0), Period{s->ColInt32(1), s->ColInt32(2)}, s->ColText(3), s->ColInt(4), s->ColInt(5)});
+      out.push_back({s->ColText(0), Period{s->ColInt32(1), s->ColInt32(2)}, s->ColText(3), s->ColInt(4),
+                     s->ColInt(5), s->ColInt(6)});
     }
     if (rc != SQLITE_DONE) return SqliteError(db, rc, "read town activity");
     return Status::Ok();

@@ -4,6 +4,7 @@
 #include <Poco/Net/StreamSocket.h>
 #include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <chrono>
@@ -379,6 +380,38 @@ TEST(CliDemoTest, CredentialsFileOfAnotherDatabaseIsKept) {
   EXPECT_EQ(FileText(fresh.File("demo-credentials.txt"))
                 .rfind("# database: sqlite " + fresh.File("minyi.db") + "\n", 0),
             0u);
+}
+
+// Rows in the index tables of the SQLite database at `path` (-1: unreadable).
+long long IndexRowsStored(const std::string& path) {
+  sqlite3* db = nullptr;
+  long long rows = -1;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM index_results", -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      rows = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close(db);
+  return rows;
+}
+
+// `aggregate --dry-run --csv` computes what `aggregate` publishes without publishing it (issue 15: the
+// cluster test compares the index tables live aggregation keeps with it).
+TEST(CliAggregateTest, DryRunComputesTheRowsButWritesNoIndexRows) {
+  TempDir dir;
+  const std::string store = "store.sqlite.path=" + dir.File("minyi.db");
+  ASSERT_EQ(RunMinyi({"-D", store, "demo", "seed", "--responses", "300"}).exit_code, 0);
+  const RunResult dry = RunMinyi({"-D", store, "aggregate", "--dry-run", "--csv", dir.File("dry.csv")});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_TRUE(Contains(dry.out, "index rows computed (not written: --dry-run)")) << dry.out;
+  EXPECT_EQ(IndexRowsStored(dir.File("minyi.db")), 0);
+  const RunResult real = RunMinyi({"-D", store, "aggregate", "--csv", dir.File("real.csv")});
+  ASSERT_EQ(real.exit_code, 0) << real.err;
+  EXPECT_GT(IndexRowsStored(dir.File("minyi.db")), 100);
+  EXPECT_EQ(FileText(dir.File("dry.csv")), FileText(dir.File("real.csv")));
 }
 
 // `systemctl reload minyi` (SIGHUP): the configuration file is read again and log.level applied; a file that

@@ -26,6 +26,7 @@
 
 #include "core/csv.h"
 #include "core/csv_cell.h"
+#include "tests/integration/index_figures.h"
 #include "tests/integration/minyi_process.h"
 
 namespace minyi::testing {
@@ -372,29 +373,6 @@ TEST_F(DashboardTest, ResponseRatesAndDataQualityForTheCallersArea) {
   EXPECT_EQ(Get(county, "/api/v1/response-rates?area=320812&level=city").status, 400);
 }
 
-// The aggregator's rows from `aggregate --csv`, by "period|area|index" → column → text.
-std::map<std::string, std::map<std::string, std::string>> BatchRows(const std::string& path) {
-  std::ifstream in(path);
-  CsvReader reader(in);
-  std::vector<std::string> header, fields;
-  reader.Next(header, nullptr);
-  std::map<std::string, std::map<std::string, std::string>> rows;
-  while (reader.Next(fields, nullptr)) {
-    if (fields.size() != header.size()) continue;
-    std::map<std::string, std::string> row;
-    for (std::size_t i = 0; i < header.size(); ++i) row[header[i]] = fields[i];
-    rows[row["period"] + "|" + row["area"] + "|" + row["index"]] = row;
-  }
-  return rows;
-}
-
-// The dashboards print figures with 10 significant digits.
-void ExpectFigure(double shown, const std::string& computed, const std::string& what) {
-  ASSERT_FALSE(computed.empty()) << what;
-  const double want = std::stod(computed);
-  EXPECT_NEAR(shown, want, 1e-9 * std::max(1.0, std::fabs(want))) << what;
-}
-
 // Compares one ValueJson object with the aggregator's row: the share as `estimate` (not the 0-100
 // score), its SE and interval, the score, n and n_eff.
 void ExpectSameFigures(const Poco::JSON::Object::Ptr& v, const std::map<std::string, std::string>& row,
@@ -409,7 +387,7 @@ void ExpectSameFigures(const Poco::JSON::Object::Ptr& v, const std::map<std::str
   EXPECT_EQ(std::to_string(v->getValue<long long>("n")), row.at("n")) << what;
 }
 
-using Batch = std::map<std::string, std::map<std::string, std::string>>;
+using Batch = IndexCsvRows;
 const std::vector<std::string> kIndices = {"security", "grid"};
 
 // The /indices answer for `area`, `period` and `level` against the aggregator's rows: the summary of the

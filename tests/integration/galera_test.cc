@@ -11,6 +11,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdlib>
 #include <fstream>
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "collector/sms/webhook.h"
+#include "tests/integration/index_figures.h"
 #include "tests/integration/minyi_process.h"
 #include "tests/integration/web_http.h"
 #include "tests/support/galera_cluster.h"
@@ -659,12 +661,61 @@ class ProxyLoad {
   std::vector<std::thread> threads_;
 };
 
+// The index rows published in `database` (read on node 3 once it has applied what was committed before),
+// by "period|area|index": n, estimate and se as the CSV of `aggregate --csv` writes them ("" undefined).
+Result<IndexCsvRows> PublishedRows(const testsupport::GaleraCluster& cluster, const std::string& database) {
+  const auto out = cluster.Query(
+      3,
+      "SET SESSION wsrep_sync_wait = 1; SELECT CONCAT(period_year, IF(period_quarter = 0, '', CONCAT('Q',"
+      " period_quarter))), area_code, index_id, n, estimate, se FROM " +
+          database + ".index_results");
+  if (!out.ok()) return out.status();
+  IndexCsvRows rows;
+  std::istringstream lines(*out);
+  for (std::string line; std::getline(lines, line);) {
+    std::vector<std::string> f;
+    std::istringstream cells(line);
+    for (std::string cell; std::getline(cells, cell, '\t');) f.push_back(cell == "NULL" ? "" : cell);
+    if (f.size() == 6) rows[f[0] + "|" + f[1] + "|" + f[2]] = {{"n", f[3]}, {"estimate", f[4]}, {"se", f[5]}};
+  }
+  return rows;
+}
+
+// How the published rows differ from the batch ones (areas, periods and indices; n; estimate and SE to
+// 1e-9): the first few differences, "" when they agree.
+std::string IndexMismatch(const IndexCsvRows& published, const IndexCsvRows& batch) {
+  std::vector<std::string> found;
+  for (const auto& [key, row] : batch) {
+    const auto p = published.find(key);
+    if (p == published.end()) {
+      found.push_back(key + " not published");
+      continue;
+    }
+    if (p->second.at("n") != row.at("n"))
+      found.push_back(key + " n " + p->second.at("n") + " != " + row.at("n"));
+    for (const char* figure : {"estimate", "se"}) {
+      const std::string& shown = p->second.at(figure);
+      if (!SameFigure(shown.empty() ? std::nan("") : std::stod(shown), row.at(figure))) {
+        found.push_back(key + " " + figure + " " + shown + " != " + row.at(figure));
+      }
+    }
+  }
+  for (const auto& [key, row] : published) {
+    if (batch.count(key) == 0) found.push_back(key + " published, not computed in batch");
+  }
+  std::string text;
+  for (std::size_t i = 0; i < found.size() && i < 10; ++i) text += (i ? "; " : "") + found[i];
+  if (found.size() > 10) text += "; and " + std::to_string(found.size() - 10) + " more";
+  return text;
+}
+
 // The cluster layout of issue 15 (deploy/cluster/cluster.sh): three servers behind HAProxy (HTTP,
 // /readyz-checked), writing through HAProxy (TCP, one Galera node at a time). Under steady load
 // through the proxy, in turn: one server killed (kill -9) and started again; the writer node killed
 // and rejoined (IST); every server restarted one after the other (SIGTERM, rolling). Then every
 // acknowledged key is stored exactly once with the acknowledged id and content, every key was
-// acknowledged in the end (repeated by its client across the failures), and replays answer 200.
+// acknowledged in the end (repeated by its client across the failures), replays answer 200, and the
+// index tables live aggregation publishes converge to what `minyi aggregate` computes in batch.
 TEST_F(GaleraTest, ThroughHAProxyEveryAcknowledgedResponseSurvivesKillsAndARollingRestart) {
   const std::string database = "minyi_proxy_" + std::to_string(::getpid());
   std::vector<int> ports;
@@ -684,8 +735,10 @@ TEST_F(GaleraTest, ThroughHAProxyEveryAcknowledgedResponseSurvivesKillsAndARolli
                  std::string("store.mysql.password=") + cluster_->kProxyPassword, "-D",
                  "store.mysql.connect_timeout_seconds=2", "-D", "store.mysql.read_timeout_seconds=10", "-D",
                  "store.mysql.write_timeout_seconds=10", "-D", "store.health_timeout_ms=1000",
-                 // Live aggregation on, under a 2 s lease: one server writes the index tables.
-                 "-D", "aggregator.interval_ms=500", "-D", "cluster.lease_seconds=2"});
+                 // Live aggregation on, under a 2 s lease: one server writes the index tables; a
+                 // short poll and reconciliation, so that they converge within seconds of the load.
+                 "-D", "aggregator.interval_ms=500", "-D", "aggregator.reconcile_ms=1000", "-D",
+                 "cluster.lease_seconds=2"});
   const std::string api_key = MigrateWithKey(global);
   ASSERT_FALSE(api_key.empty());
   std::vector<std::unique_ptr<ServerProcess>> servers(3);
@@ -792,6 +845,37 @@ TEST_F(GaleraTest, ThroughHAProxyEveryAcknowledgedResponseSurvivesKillsAndARolli
     EXPECT_EQ(r.status, 200) << keys[k].idem << ": " << r.body;
     EXPECT_EQ(IdOf(r.body), keys[k].id) << keys[k].idem;
   }
+
+  // The index tables converge to the batch computation over the same database through the proxy
+  // (`--dry-run`: computed, not published, so the published rows stay those of live aggregation).
+  TempDir dir;
+  std::vector<std::string> batch_run = global;
+  batch_run.insert(batch_run.end(), {"aggregate", "--dry-run", "--csv", dir.File("batch.csv")});
+  const auto t_converge = std::chrono::steady_clock::now();
+  const auto converge_deadline = t_converge + std::chrono::seconds(60);
+  std::string mismatch;
+  std::size_t compared = 0;
+  for (int round = 1;; ++round) {
+    const auto published = PublishedRows(*cluster_, database);
+    ASSERT_TRUE(published.ok()) << published.status().ToString();
+    const RunResult computed = RunMinyi(batch_run);
+    ASSERT_EQ(computed.exit_code, 0) << computed.err;
+    const IndexCsvRows batch = BatchRows(dir.File("batch.csv"));
+    compared = batch.size();
+    mismatch = IndexMismatch(*published, batch);
+    if (mismatch.empty() || std::chrono::steady_clock::now() > converge_deadline) {
+      std::cerr << "galera_test proxy: index tables " << (mismatch.empty() ? "equal to" : "still unlike")
+                << " the batch run (" << compared << " rows) after " << round << " comparisons, "
+                << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                         t_converge)
+                       .count()
+                << " ms\n";
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  EXPECT_GE(compared, 4U) << "a town, its county, city and province";
+  EXPECT_EQ(mismatch, "") << "the index tables did not converge to `minyi aggregate` within 60 s";
 }
 
 }  // namespace
