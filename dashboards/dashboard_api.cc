@@ -45,8 +45,38 @@ std::string AreaJson(const Area& a) {
   return "{\"code\":" + Str(a.code) + ",\"name\":" + Str(a.name) + ",\"level\":" + Str(AreaLevelName(a.level)) + "}";
 }
 
+// Where a town row's model-based figure (issue 14, IndexRow model_*, docs/small_area.md) is shown: never
+// (trend), where it is needed (the direct figure is suppressed for this viewer or its 95% interval is wider
+// than kWideInterval), or beside every direct one (`model=both`).
+enum class ModelView { kNever, kWhereNeeded, kBoth };
+// 10 percentage points: wider than the differences between towns that officials compare (issue 14: the
+// median town's interval is 7 points for 群众安全感 and 13 for 网格工作满意率 in the demo).
+constexpr double kWideInterval = 0.10;
+
+// The "model" member of a VALUE ("" when not shown). Only model-based figures (eblup, synthetic): with
+// method "direct" the model is not used and the figure would repeat the direct one, suppressed or not.
+std::string ModelJson(const IndexRow& r, bool suppressed, ModelView view) {
+  if (view == ModelView::kNever || (r.model_method != "eblup" && r.model_method != "synthetic")) return "";
+  const bool wide = !(r.ci_high - r.ci_low <= kWideInterval);  // also when there is no direct interval
+  const char* reason = suppressed ? "suppressed" : wide ? "wide" : "requested";
+  if (view == ModelView::kWhereNeeded && !suppressed && !wide) return "";
+  return ",\"model\":{\"label\":\"模型估计\",\"method\":" + Str(r.model_method) +
+         ",\"estimate\":" + Num(r.model_estimate) + ",\"se\":" + Num(r.model_se) + ",\"ci\":[" +
+         Num(r.model_ci_low) + "," + Num(r.model_ci_high) + "],\"reason\":\"" + reason + "\"}";
+}
+
+std::string CsvNum(double v, bool suppressed) { return suppressed || !std::isfinite(v) ? "" : Num(v); }
+
+// The model columns of indices.csv, each followed by a comma: the model-based figure of every town row that
+// has one (eblup, synthetic), as `model=both` shows them; empty otherwise.
+std::string ModelCsv(const IndexRow& r) {
+  if (r.model_method != "eblup" && r.model_method != "synthetic") return ",,,,,";
+  return CsvNum(r.model_estimate, false) + "," + CsvNum(r.model_se, false) + "," +
+         CsvNum(r.model_ci_low, false) + "," + CsvNum(r.model_ci_high, false) + "," + r.model_method + ",";
+}
+
 // One figure as JSON; values nulled when suppressed for this viewer.
-std::string ValueJson(const IndexRow* r, bool sees_low_n) {
+std::string ValueJson(const IndexRow* r, bool sees_low_n, ModelView model = ModelView::kNever) {
   if (r == nullptr) return "null";
   const bool suppressed = r->low_n && !sees_low_n;
   auto v = [&](double x) { return suppressed ? std::string("null") : Num(x); };
@@ -58,10 +88,10 @@ std::string ValueJson(const IndexRow* r, bool sees_low_n) {
                     ",\"change_se\":" + v(r->change_se) + ",\"change_significant\":" +
                     (!suppressed && r->change_significant ? "true" : "false") +
                     ",\"ci_method\":" + Str(r->ci_method) + ",\"weighting\":" + Str(r->weighting) + "}";
+  const std::string model_json = ModelJson(*r, suppressed, model);
+  if (!model_json.empty()) out.insert(out.size() - 1, model_json);  // inside the closing brace
   return out;
 }
-
-std::string CsvNum(double v, bool suppressed) { return suppressed || !std::isfinite(v) ? "" : Num(v); }
 
 // Areas at `level` inside `area` (the area itself when it is at that level), ordered by code.
 std::vector<const Area*> AreasAt(const AreaRegistry& registry, const Area& area, AreaLevel level) {
@@ -423,6 +453,11 @@ void Dashboard::Register(http::Router& router) {
     auto req = parse_indices(scoped, request);
     if (!req.ok()) return http::SendError(response, req.status());
     const bool sees = SeesLowN(c.principal.user.role);
+    const std::string model_text = QueryParam(request, "model");
+    if (!model_text.empty() && model_text != "both") {
+      return http::SendError(response, Status::InvalidInput("model: 'both' expected (or leave it out)"));
+    }
+    const ModelView model = model_text.empty() ? ModelView::kWhereNeeded : ModelView::kBoth;
     const IndexSnapshot& snap = *req->snapshot;
     const auto& indices = self->survey_->indices;
     std::string out;
@@ -439,7 +474,8 @@ void Dashboard::Register(http::Router& router) {
     // Everything after the caller-specific path is the same for every caller with the same low-n
     // view: rendered once per snapshot and reused (the hot path of the benchmark).
     const std::string key = "i|" + scoped.code() + "|" + req->period.ToString() + "|" +
-                            std::string(AreaLevelName(req->level)) + (sees ? "|s" : "|p");
+                            std::string(AreaLevelName(req->level)) + (sees ? "|s" : "|p") +
+                            (model == ModelView::kBoth ? "|m" : "");
     auto cached = self->Rendered(req->snapshot, key, [&]() {
       std::string rest;
       // The areas one level down: looked up only when the answer is rendered, not per request.
@@ -458,7 +494,7 @@ void Dashboard::Register(http::Router& router) {
       rest += "],\"summary\":{";
       for (std::size_t i = 0; i < indices.size(); ++i) {
         rest += (i ? "," : "") + Str(indices[i].id) + ":" +
-               ValueJson(snap.Find(scoped.code(), req->period, indices[i].id), sees);
+                ValueJson(snap.Find(scoped.code(), req->period, indices[i].id), sees, model);
       }
       rest += "},\"rows\":[";
       for (std::size_t r = 0; r < rows.size(); ++r) {
@@ -466,7 +502,8 @@ void Dashboard::Register(http::Router& router) {
         rest += (r ? "," : "") + std::string("{\"code\":") + Str(a->code) + ",\"name\":" + Str(a->name) +
                ",\"level\":" + Str(AreaLevelName(a->level)) + ",\"values\":{";
         for (std::size_t i = 0; i < indices.size(); ++i) {
-          rest += (i ? "," : "") + Str(indices[i].id) + ":" + ValueJson(snap.Find(a->code, req->period, indices[i].id), sees);
+          rest += (i ? "," : "") + Str(indices[i].id) + ":" +
+                  ValueJson(snap.Find(a->code, req->period, indices[i].id), sees, model);
         }
         rest += "}}";
       }
@@ -483,8 +520,9 @@ void Dashboard::Register(http::Router& router) {
     if (!req.ok()) return http::SendError(response, req.status());
     const bool sees = SeesLowN(c.principal.user.role);
     std::string out =
-        "area_code,area_name,level,period,index,estimate,se,ci_low,ci_high,n,n_eff,low_n,suppressed,change,change_se,"
-        "change_significant,computed_at\n";
+        "area_code,area_name,level,period,index,estimate,se,ci_low,ci_high,n,n_eff,low_n,suppressed,change,"
+        "change_se,change_significant,model_estimate,model_se,model_ci_low,model_ci_high,model_method,"
+        "computed_at\n";
     std::vector<const Area*> areas_out = {&scoped.area()};
     for (const Area* a : AreasAt(areas, scoped.area(), req->level)) {
       if (a != &scoped.area()) areas_out.push_back(a);
@@ -500,7 +538,7 @@ void Dashboard::Register(http::Router& router) {
                CsvNum(r->ci_high, suppressed) + "," + std::to_string(r->n) + "," +
                CsvNum(r->n_eff, suppressed) + "," + (r->low_n ? "1" : "0") + "," + (suppressed ? "1" : "0") +
                "," + CsvNum(r->change, suppressed) + "," + CsvNum(r->change_se, suppressed) + "," +
-               (!suppressed && r->change_significant ? "1" : "0") + "," +
+               (!suppressed && r->change_significant ? "1" : "0") + "," + ModelCsv(*r) +
                FormatTimestampUtc(r->computed_at_ms) + "\n";
       }
     }
