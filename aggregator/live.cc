@@ -8,6 +8,8 @@
 #include <tuple>
 #include <utility>
 
+#include "aggregator/town_model.h"
+
 namespace minyi::aggregator {
 
 LiveAggregator::LiveAggregator(LiveOptions options, AnalysisSource& source, PopulationSource& population,
@@ -371,14 +373,20 @@ Status LiveAggregator::WritePeriod(SurveyCache& survey, const Period& period,
   }
   const auto previous = survey.periods.find(Period{period.year - 1, period.quarter});
   if (previous != survey.periods.end()) ApplyChange(previous->second.rows, &result.rows);
-  // Rows of unaffected areas are unchanged: keep the cached ones (and their computation time).
+  // The small-area model is refitted over every town of the period (town_model.h): a changed town moves
+  // the model figures of the others too.
+  MINYI_RETURN_IF_ERROR(
+      ApplySmallAreaModel(previous != survey.periods.end() ? previous->second.rows : std::vector<IndexRow>(),
+                          &result.rows, areas_));
+  // Rows of unaffected areas are unchanged apart from their model figures: keep the cached ones (and their
+  // computation time), and rewrite those whose model figure the refit moved.
   std::vector<IndexRow> changed;
   if (areas != nullptr) {
     std::map<std::tuple<std::string, std::string, std::string>, const IndexRow*> old;
     for (const IndexRow& row : cache.rows) old[{row.level, row.area_code, row.index_id}] = &row;
     for (IndexRow& row : result.rows) {
       const auto it = old.find({row.level, row.area_code, row.index_id});
-      if (areas->count(row.area_code) == 0 && it != old.end()) {
+      if (areas->count(row.area_code) == 0 && it != old.end() && SameModelFigures(row, *it->second)) {
         row = *it->second;
       } else {
         changed.push_back(row);

@@ -29,8 +29,12 @@
 // revision or withdrawal, or whose count or id sum disagrees at reconciliation, is read again from its first
 // response. With trimming, changed towns are read whole into a PeriodData (the weights are individual).
 //
+// The small-area model (town_model.h) is refitted over every town of each period written; a row of an
+// unchanged town whose model-based figure the refit moved is written too.
+//
 // Reproducible: the rows written for a period are those RunAggregation (run.h) writes for the same
-// data, apart from computed_at_ms (states are combined in town-code order either way).
+// data, model-based figures included, apart from computed_at_ms (states are combined in town-code order
+// either way).
 //
 // Thread safety: Start/Stop/PollOnce/stats may be called from any thread; one poll runs at a time.
 #pragma once

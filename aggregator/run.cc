@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "aggregator/period_reader.h"
+#include "aggregator/town_model.h"
 #include "core/csv_cell.h"
 #include "core/population.h"
 
@@ -158,6 +159,13 @@ Result<AggregationSummary> RunAggregation(const AggregationOptions& options, Ana
     }
     const auto prev = previous.find(Period{period.year - 1, period.quarter});
     if (prev != previous.end()) ApplyChange(prev->second, &rows);
+    if (write) {
+      // The model-based town figures (town_model.h), with the year-earlier town rows as a covariate.
+      failure =
+          ApplySmallAreaModel(prev != previous.end() ? prev->second : std::vector<IndexRow>(), &rows, areas)
+              .WithContext(period.ToString() + ": small-area model");
+      if (!failure.ok()) break;
+    }
     summary.compute_seconds += seconds_since(compute_start);
     if (write) {
       const Clock::time_point write_start = Clock::now();
@@ -193,15 +201,11 @@ Result<AggregationSummary> RunAggregation(const AggregationOptions& options, Ana
   return summary;
 }
 
-namespace {
-
-Status WriteCsvRows(const std::vector<IndexRow>& rows, const std::vector<SmallAreaEstimate>* model,
-                    std::ostream& out) {
+Status WriteIndexCsv(const std::vector<IndexRow>& rows, std::ostream& out) {
   out << "period,level,area,index,n,n_eff,estimate,se,ci_low,ci_high,ci_method,score,score_se,score_ci_low,"
-         "score_ci_high,deff,low_n,weighting";
-  out << (model ? ",model_estimate,model_se,model_ci_low,model_ci_high,model_method\n" : "\n");
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    const IndexRow& r = rows[i];
+         "score_ci_high,deff,low_n,weighting,"
+         "model_estimate,model_se,model_ci_low,model_ci_high,model_method\n";
+  for (const IndexRow& r : rows) {
     out << r.period.ToString() << ',' << r.level << ',';
     out << CsvText(r.area_code);
     out << ',';
@@ -217,30 +221,14 @@ Status WriteCsvRows(const std::vector<IndexRow>& rows, const std::vector<SmallAr
       out << ',';
     }
     out << (r.low_n ? "true" : "false") << ',' << r.weighting;
-    if (model) {
-      const SmallAreaEstimate& e = (*model)[i];
-      for (double x : {e.estimate, e.se, e.ci_low, e.ci_high}) {
-        out << ',';
-        Csv(out, x);
-      }
-      out << ',' << (e.method == SmallAreaMethod::kNone ? "" : SmallAreaMethodName(e.method));
+    for (double x : {r.model_estimate, r.model_se, r.model_ci_low, r.model_ci_high}) {
+      out << ',';
+      Csv(out, x);
     }
-    out << '\n';
+    out << ',' << r.model_method << '\n';
   }
   if (!out) return Status::Unavailable("writing the index CSV failed");
   return Status::Ok();
-}
-
-}  // namespace
-
-Status WriteIndexCsv(const std::vector<IndexRow>& rows, std::ostream& out) {
-  return WriteCsvRows(rows, nullptr, out);
-}
-
-Status WriteIndexCsv(const std::vector<IndexRow>& rows, const std::vector<SmallAreaEstimate>& model,
-                     std::ostream& out) {
-  if (model.size() != rows.size()) return Status::InvalidInput("model figures do not match the index rows");
-  return WriteCsvRows(rows, &model, out);
 }
 
 }  // namespace minyi::aggregator

@@ -33,7 +33,6 @@
 #include <vector>
 
 #include "aggregator/aggregate.h"
-#include "aggregator/small_area.h"
 #include "core/analysis.h"
 #include "core/areas.h"
 #include "core/ports.h"
@@ -83,17 +82,12 @@ Result<AggregationSummary> RunAggregation(const AggregationOptions& options, Ana
 
 // Writes rows as CSV with the header
 // period,level,area,index,n,n_eff,estimate,se,ci_low,ci_high,ci_method,score,score_se,score_ci_low,
-// score_ci_high,deff,low_n,weighting
-// numbers at full precision (%.17g), NaN as an empty field, low_n as true/false. kUnavailable when
-// the stream fails.
-Status WriteIndexCsv(const std::vector<IndexRow>& rows, std::ostream& out);
-
-// The same with the model-based town figures (ModelTownRows, parallel to `rows`) in five more columns,
-// model_estimate,model_se,model_ci_low,model_ci_high,model_method (docs/small_area.md): for town rows the
+// score_ci_high,deff,low_n,weighting,model_estimate,model_se,model_ci_low,model_ci_high,model_method
+// numbers at full precision (%.17g), NaN as an empty field, low_n as true/false. The model columns are the
+// rows' model-based town figures (IndexRow model_*, town_model.h; docs/small_area.md): for town rows the
 // EBLUP or synthetic share, its MSE-based SE and 95% interval, and the method (eblup, synthetic, or direct
 // with the direct figures and no interval when the model is not used for that period and index); empty for
-// other rows and indices without a share. kInvalidInput when the sizes differ.
-Status WriteIndexCsv(const std::vector<IndexRow>& rows, const std::vector<SmallAreaEstimate>& model,
-                     std::ostream& out);
+// other rows and indices without a share. kUnavailable when the stream fails.
+Status WriteIndexCsv(const std::vector<IndexRow>& rows, std::ostream& out);
 
 }  // namespace minyi::aggregator

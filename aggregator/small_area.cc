@@ -503,39 +503,4 @@ std::vector<SmallAreaTown> SmallAreaTownsFromRows(const std::vector<IndexRow>& r
   return towns;
 }
 
-Result<std::vector<SmallAreaEstimate>> ModelTownRows(const std::vector<IndexRow>& rows,
-                                                     const AreaRegistry& areas,
-                                                     const SmallAreaOptions& options) {
-  std::vector<std::string> town_codes;
-  std::vector<std::string> county_of;
-  for (const Area* town : areas.Towns()) {
-    town_codes.push_back(town->code);
-    county_of.push_back(town->parent_code);
-  }
-  std::map<std::string, std::size_t> town_position;
-  for (std::size_t t = 0; t < town_codes.size(); ++t) town_position[town_codes[t]] = t;
-  // Row positions by (period, index); the model's towns are every registry town.
-  std::map<std::pair<Period, std::string>, std::vector<std::size_t>> groups;
-  for (std::size_t i = 0; i < rows.size(); ++i) groups[{rows[i].period, rows[i].index_id}].push_back(i);
-  std::vector<SmallAreaEstimate> out(rows.size());
-  for (const auto& [key, positions] : groups) {
-    std::vector<IndexRow> group;
-    for (std::size_t i : positions) group.push_back(rows[i]);
-    std::vector<IndexRow> previous;
-    if (const auto p = groups.find({Period{key.first.year - 1, key.first.quarter}, key.second});
-        p != groups.end()) {
-      for (std::size_t i : p->second) previous.push_back(rows[i]);
-    }
-    auto fit = FitFayHerriot(SmallAreaTownsFromRows(group, previous, town_codes, county_of), options);
-    if (!fit.ok()) return fit.status().WithContext(key.first.ToString() + " index " + key.second);
-    for (std::size_t i : positions) {
-      if (rows[i].level != "town") continue;
-      if (const auto t = town_position.find(rows[i].area_code); t != town_position.end()) {
-        out[i] = fit->towns_out[t->second];
-      }
-    }
-  }
-  return out;
-}
-
 }  // namespace minyi::aggregator

@@ -113,13 +113,10 @@ int RunAggregate(Context& context, const Args& args) {
       std::cout << "  ... and " << s.warnings.size() - shown << " more warnings (--all-warnings lists them)\n";
     }
     if (csv) {
-      // Model-based town figures beside the direct ones (docs/small_area.md); the store keeps the direct
-      // only.
-      auto model = aggregator::ModelTownRows(s.index_rows, *r.areas);
-      if (!model.ok()) return Fail(model.status().WithContext("survey " + survey_id + ": small-area model"));
+      // The rows carry the model-based town figures (docs/small_area.md), computed with the run.
       // One header for the whole file: WriteIndexCsv writes one per call, so keep only the first.
       std::ostringstream text;
-      MINYI_RETURN_IF_ERROR_CLI(aggregator::WriteIndexCsv(s.index_rows, model.value(), text));
+      MINYI_RETURN_IF_ERROR_CLI(aggregator::WriteIndexCsv(s.index_rows, text));
       std::string out = text.str();
       if (header_written) out = out.substr(out.find('\n') + 1);
       *csv << out;

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -153,6 +154,16 @@ struct IndexRow {
   std::string response_hash;
   std::string code_version;
   std::int64_t computed_at_ms = 0;
+  // The model-based figure of a town row (issue 14: a Fay–Herriot EBLUP fitted per index and period over
+  // the towns, docs/small_area.md; aggregator/town_model.h): the share, its MSE-based SE and 95% interval,
+  // and the method ("eblup", "synthetic", "direct" — the model is not used for this index and period, the
+  // direct share and SE are repeated, no interval — or "none"). Other levels, indices without a share and
+  // rows computed before migration 012 have NaN and "".
+  double model_estimate = std::numeric_limits<double>::quiet_NaN();
+  double model_se = std::numeric_limits<double>::quiet_NaN();
+  double model_ci_low = std::numeric_limits<double>::quiet_NaN();
+  double model_ci_high = std::numeric_limits<double>::quiet_NaN();
+  std::string model_method;
 };
 
 struct IndexQuery {

@@ -14,6 +14,8 @@ using json::AreasAt;
 using json::ChildLevel;
 using json::CsvNum;
 using json::Depth;
+using json::ModelCsv;
+using json::ModelView;
 using json::Str;
 using json::ValueJson;
 
@@ -59,6 +61,11 @@ void Dashboard::RegisterIndices(Guard& guard) {
     auto req = self->ParseIndicesRequest(scoped, request);
     if (!req.ok()) return http::SendError(response, req.status());
     const bool sees = SeesLowN(c.principal.user.role);
+    const std::string model_text = QueryParam(request, "model");
+    if (!model_text.empty() && model_text != "both") {
+      return http::SendError(response, Status::InvalidInput("model: 'both' expected (or leave it out)"));
+    }
+    const ModelView model = model_text.empty() ? ModelView::kWhereNeeded : ModelView::kBoth;
     const IndexSnapshot& snap = *req->snapshot;
     const auto& indices = self->survey_->indices;
     std::string out;
@@ -75,7 +82,8 @@ void Dashboard::RegisterIndices(Guard& guard) {
     // Everything after the caller-specific path is the same for every caller with the same low-n
     // view: rendered once per snapshot and reused (the hot path of the benchmark).
     const std::string key = "i|" + scoped.code() + "|" + req->period.ToString() + "|" +
-                            std::string(AreaLevelName(req->level)) + (sees ? "|s" : "|p");
+                            std::string(AreaLevelName(req->level)) + (sees ? "|s" : "|p") +
+                            (model == ModelView::kBoth ? "|m" : "");
     auto cached = self->Rendered(req->snapshot, key, [&]() {
       std::string rest;
       // The areas one level down: looked up only when the answer is rendered, not per request.
@@ -95,7 +103,7 @@ void Dashboard::RegisterIndices(Guard& guard) {
       rest += "],\"summary\":{";
       for (std::size_t i = 0; i < indices.size(); ++i) {
         rest += (i ? "," : "") + Str(indices[i].id) + ":" +
-                ValueJson(snap.Find(scoped.code(), req->period, indices[i].id), sees);
+                ValueJson(snap.Find(scoped.code(), req->period, indices[i].id), sees, model);
       }
       rest += "},\"rows\":[";
       for (std::size_t r = 0; r < rows.size(); ++r) {
@@ -104,7 +112,7 @@ void Dashboard::RegisterIndices(Guard& guard) {
                 ",\"level\":" + Str(AreaLevelName(a->level)) + ",\"values\":{";
         for (std::size_t i = 0; i < indices.size(); ++i) {
           rest += (i ? "," : "") + Str(indices[i].id) + ":" +
-                  ValueJson(snap.Find(a->code, req->period, indices[i].id), sees);
+                  ValueJson(snap.Find(a->code, req->period, indices[i].id), sees, model);
         }
         rest += "}}";
       }
@@ -123,8 +131,8 @@ void Dashboard::RegisterIndices(Guard& guard) {
     const bool sees = SeesLowN(c.principal.user.role);
     std::string out =
         "area_code,area_name,level,period,index,estimate,se,ci_low,ci_high,n,n_eff,low_n,suppressed,change,"
-        "change_se,"
-        "change_significant,computed_at\n";
+        "change_se,change_significant,model_estimate,model_se,model_ci_low,model_ci_high,model_method,"
+        "computed_at\n";
     std::vector<const Area*> areas_out = {&scoped.area()};
     for (const Area* a : AreasAt(areas, scoped.area(), req->level)) {
       if (a != &scoped.area()) areas_out.push_back(a);
@@ -140,7 +148,7 @@ void Dashboard::RegisterIndices(Guard& guard) {
                CsvNum(r->ci_high, suppressed) + "," + std::to_string(r->n) + "," +
                CsvNum(r->n_eff, suppressed) + "," + (r->low_n ? "1" : "0") + "," + (suppressed ? "1" : "0") +
                "," + CsvNum(r->change, suppressed) + "," + CsvNum(r->change_se, suppressed) + "," +
-               (!suppressed && r->change_significant ? "1" : "0") + "," +
+               (!suppressed && r->change_significant ? "1" : "0") + "," + ModelCsv(*r) +
                FormatTimestampUtc(r->computed_at_ms) + "\n";
       }
     }

@@ -38,7 +38,29 @@ std::string AreaJson(const Area& a) {
          ",\"level\":" + Str(AreaLevelName(a.level)) + "}";
 }
 
-std::string ValueJson(const IndexRow* r, bool sees_low_n) {
+namespace {
+
+// The "model" member of a VALUE ("" when not shown). Only model-based figures (eblup, synthetic): with
+// method "direct" the model is not used and the figure would repeat the direct one, suppressed or not.
+std::string ModelJson(const IndexRow& r, bool suppressed, ModelView view) {
+  if (view == ModelView::kNever || (r.model_method != "eblup" && r.model_method != "synthetic")) return "";
+  const bool wide = !(r.ci_high - r.ci_low <= kWideInterval);  // also when there is no direct interval
+  const char* reason = suppressed ? "suppressed" : wide ? "wide" : "requested";
+  if (view == ModelView::kWhereNeeded && !suppressed && !wide) return "";
+  return ",\"model\":{\"label\":\"模型估计\",\"method\":" + Str(r.model_method) +
+         ",\"estimate\":" + Num(r.model_estimate) + ",\"se\":" + Num(r.model_se) + ",\"ci\":[" +
+         Num(r.model_ci_low) + "," + Num(r.model_ci_high) + "],\"reason\":\"" + reason + "\"}";
+}
+
+}  // namespace
+
+std::string ModelCsv(const IndexRow& r) {
+  if (r.model_method != "eblup" && r.model_method != "synthetic") return ",,,,,";
+  return CsvNum(r.model_estimate, false) + "," + CsvNum(r.model_se, false) + "," +
+         CsvNum(r.model_ci_low, false) + "," + CsvNum(r.model_ci_high, false) + "," + r.model_method + ",";
+}
+
+std::string ValueJson(const IndexRow* r, bool sees_low_n, ModelView view) {
   if (r == nullptr) return "null";
   const bool suppressed = r->low_n && !sees_low_n;
   auto v = [&](double x) { return suppressed ? std::string("null") : Num(x); };
@@ -51,6 +73,8 @@ std::string ValueJson(const IndexRow* r, bool sees_low_n) {
                     ",\"change_se\":" + v(r->change_se) +
                     ",\"change_significant\":" + (!suppressed && r->change_significant ? "true" : "false") +
                     ",\"ci_method\":" + Str(r->ci_method) + ",\"weighting\":" + Str(r->weighting) + "}";
+  const std::string model_json = ModelJson(*r, suppressed, view);
+  if (!model_json.empty()) out.insert(out.size() - 1, model_json);  // inside the closing brace
   return out;
 }
 

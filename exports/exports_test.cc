@@ -281,6 +281,28 @@ TEST(ExportFormat, IndexRowsAndPopulationSurviveTheirCanonicalText) {
   EXPECT_TRUE((*back)[0].low_n);
   EXPECT_EQ(EncodeIndexRows(back.value()), EncodeIndexRows({r}));
   EXPECT_FALSE(DecodeIndexRows("a\tb\n").ok());
+  // The model-based figures (34 fields); a release frozen before them has 29 and reads back NaN and "".
+  r.model_estimate = 0.3125;
+  r.model_se = 0.0625;
+  r.model_ci_low = std::nan("");
+  r.model_ci_high = 0.5;
+  r.model_method = "eblup";
+  const std::string text = EncodeIndexRows({r});
+  auto modelled = DecodeIndexRows(text);
+  ASSERT_TRUE(modelled.ok()) << modelled.status();
+  EXPECT_EQ((*modelled)[0].model_estimate, 0.3125);
+  EXPECT_EQ((*modelled)[0].model_se, 0.0625);
+  EXPECT_TRUE(std::isnan((*modelled)[0].model_ci_low));
+  EXPECT_EQ((*modelled)[0].model_ci_high, 0.5);
+  EXPECT_EQ((*modelled)[0].model_method, "eblup");
+  std::string old_text = text.substr(0, text.size() - 1);  // without '\n'
+  for (int i = 0; i < 5; ++i) old_text.erase(old_text.rfind('\t'));
+  auto old = DecodeIndexRows(old_text + "\n");
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ((*old)[0].estimate, r.estimate);
+  EXPECT_TRUE(std::isnan((*old)[0].model_estimate));
+  EXPECT_EQ((*old)[0].model_method, "");
+  EXPECT_FALSE(DecodeIndexRows(old_text + "\tx\n").ok()) << "30 fields";
   auto cells = DecodePopulation(EncodePopulation({{2025, "320812001", "1", "", 1234.5}}));
   ASSERT_TRUE(cells.ok());
   EXPECT_EQ((*cells)[0].population, 1234.5);
@@ -315,7 +337,143 @@ TEST_P(ExportsTest, FreezeRecomputesTheLiveFiguresOnTheSameResponses) {
     EXPECT_EQ(r.response_hash, l->response_hash);
     EXPECT_TRUE(std::isnan(r.change) ? std::isnan(l->change) : r.change == l->change);
     EXPECT_EQ(r.weighting, l->weighting);
+    EXPECT_EQ(FormatNumber(r.model_estimate), FormatNumber(l->model_estimate)) << r.area_code;
+    EXPECT_EQ(FormatNumber(r.model_se), FormatNumber(l->model_se)) << r.area_code;
+    EXPECT_EQ(r.model_method, l->model_method) << r.area_code;
   }
+}
+
+// Issue 14: 30 more towns with shares between 0.3 and 0.9, so the small-area model is used. The model-based
+// town figures are stored with the live rows, frozen with the release (equal to the live ones at freezing,
+// unchanged when the live tables change), exported beside the direct ones, and published for a low-n town
+// in the public edition.
+TEST_P(ExportsTest, ModelBasedTownFiguresAreFrozenAndExported) {
+  std::vector<std::string> extra;
+  for (const Area* a : areas_->Towns()) {
+    const std::string& code = a->code;
+    if (extra.size() < 30 && code != kTownA && code != kTownB && code != kTownC && code != kTownD)
+      extra.push_back(code);
+  }
+  std::vector<PopulationCell> cells;
+  for (int year : {2024, 2025}) {
+    std::mt19937 rng(static_cast<unsigned>(year));
+    std::vector<Response> batch;
+    for (std::size_t t = 0; t < extra.size(); ++t) {
+      cells.push_back({year, extra[t], "", "", 20000});
+      const int n = 25 + static_cast<int>((t * 11) % 40);
+      const double share =
+          0.3 + 0.6 * static_cast<double>((t * 17 + static_cast<std::size_t>(year)) % 30) / 30;
+      for (int i = 0; i < n; ++i) {
+        Response r = MakeResponse(year, extra[t], rng, i);
+        r.answers["security"] = {i < share * n ? "2" : "4"};
+        batch.push_back(r);
+      }
+    }
+    std::vector<AppendResult> results;
+    ASSERT_TRUE(store_->Append(batch, &results).ok());
+  }
+  ASSERT_TRUE(store_->UpsertPopulation(cells).ok());
+  Aggregate();
+  auto live = LoadIndexFigures("test-survey", {2025, 0}, -1, *store_, *store_);
+  ASSERT_TRUE(live.ok()) << live.status();
+  int eblup = 0;
+  for (const IndexRow& r : live->rows) {
+    if (r.level != "town") {
+      EXPECT_EQ(r.model_method, "") << r.level << " " << r.area_code;
+    }
+    if (r.level == "town" && r.index_id == "security") {
+      EXPECT_EQ(r.model_method, "eblup") << r.area_code;
+      eblup += r.model_method == "eblup";
+    }
+  }
+  EXPECT_EQ(eblup, 34);
+
+  auto frozen = Freeze(2025);
+  ASSERT_TRUE(frozen.ok()) << frozen.status();
+  auto release = LoadIndexFigures("test-survey", {2025, 0}, 1, *store_, *store_);
+  ASSERT_TRUE(release.ok()) << release.status();
+  ASSERT_EQ(release->rows.size(), live->rows.size());
+  std::map<std::string, const IndexRow*> live_row;
+  for (const IndexRow& l : live->rows) live_row[l.level + l.area_code + l.index_id] = &l;
+  for (const IndexRow& r : release->rows) {
+    ASSERT_EQ(live_row.count(r.level + r.area_code + r.index_id), 1U);
+    const IndexRow& l = *live_row[r.level + r.area_code + r.index_id];
+    EXPECT_EQ(FormatNumber(r.model_estimate), FormatNumber(l.model_estimate)) << r.area_code;
+    EXPECT_EQ(FormatNumber(r.model_ci_low), FormatNumber(l.model_ci_low)) << r.area_code;
+    EXPECT_EQ(FormatNumber(r.model_ci_high), FormatNumber(l.model_ci_high)) << r.area_code;
+    EXPECT_EQ(r.model_method, l.model_method) << r.area_code;
+  }
+  ASSERT_TRUE(Indices(1, IndexFormat::kCsv, Edition::kInternal, Path("r1.csv")).ok());
+  ASSERT_TRUE(Indices(1, IndexFormat::kCsv, Edition::kPublic, Path("r1-public.csv")).ok());
+  const std::string r1_before = ReadFile(Path("r1.csv"));
+
+  // The exported cells: the model columns beside the direct ones; a low-n town keeps its model figure in
+  // the public edition.
+  std::map<std::string, const IndexRow*> frozen_row;
+  for (const IndexRow& r : release->rows) frozen_row[r.level + r.area_code + r.index_id] = &r;
+  for (const std::string& name : {std::string("r1.csv"), std::string("r1-public.csv")}) {
+    const auto rows = ReadCsv(Path(name));
+    std::map<std::string, std::size_t> col;
+    for (std::size_t i = 0; i < rows[0].size(); ++i) col[rows[0][i]] = i;
+    ASSERT_EQ(col["model_estimate"], col["ci_method"] + 1) << "beside the direct figures";
+    bool seen_low = false;
+    int suppressed_direct = 0;
+    for (std::size_t i = 1; i < rows.size(); ++i) {
+      const auto& c = rows[i];
+      const IndexRow* r = frozen_row[c[col["level"]] + c[col["area_code"]] + c[col["index_id"]]];
+      ASSERT_NE(r, nullptr);
+      if (name == "r1-public.csv" && r->low_n && r->model_method == "direct") {
+        // The model is not used (grid: the shares hardly differ between towns): the direct figures repeated,
+        // suppressed with them.
+        EXPECT_EQ(c[col["estimate"]], "");
+        EXPECT_EQ(c[col["model_method"]], "");
+        EXPECT_EQ(c[col["model_estimate"]], "");
+        EXPECT_EQ(c[col["model_se"]], "");
+        ++suppressed_direct;
+        continue;
+      }
+      EXPECT_EQ(c[col["model_method"]], r->model_method);
+      EXPECT_EQ(c[col["model_estimate"]], FormatNumber(r->model_estimate));
+      EXPECT_EQ(c[col["model_se"]], FormatNumber(r->model_se));
+      EXPECT_EQ(c[col["model_ci_low"]], FormatNumber(r->model_ci_low));
+      EXPECT_EQ(c[col["model_ci_high"]], FormatNumber(r->model_ci_high));
+      if (c[col["area_code"]] == kTownC && c[col["index_id"]] == "security") {
+        seen_low = true;
+        EXPECT_EQ(c[col["low_n"]], "true");
+        EXPECT_EQ(c[col["estimate"]].empty(), name == "r1-public.csv");
+        EXPECT_NE(c[col["model_estimate"]], "");
+        EXPECT_NE(c[col["model_ci_low"]], "");
+      }
+    }
+    EXPECT_TRUE(seen_low) << name;
+    EXPECT_EQ(suppressed_direct > 0, name == "r1-public.csv");
+  }
+
+  // New responses change the live model figures of every town; R1 does not change.
+  std::mt19937 rng(99);
+  std::vector<Response> late;
+  for (int i = 0; i < 40; ++i) {
+    Response r = MakeResponse(2025, kTownA, rng, 1000 + i);
+    r.answers["security"] = {"5"};
+    late.push_back(r);
+  }
+  std::vector<AppendResult> results;
+  ASSERT_TRUE(store_->Append(late, &results).ok());
+  Aggregate();
+  auto after = LoadIndexFigures("test-survey", {2025, 0}, -1, *store_, *store_);
+  ASSERT_TRUE(after.ok());
+  const auto find = [](const std::vector<IndexRow>& rows, const std::string& area) {
+    return *std::find_if(rows.begin(), rows.end(), [&](const IndexRow& r) {
+      return r.level == "town" && r.area_code == area && r.index_id == "security";
+    });
+  };
+  EXPECT_NE(find(after->rows, extra[0]).model_estimate, find(live->rows, extra[0]).model_estimate);
+  EXPECT_EQ(find(after->rows, extra[0]).estimate, find(live->rows, extra[0]).estimate);
+  auto release_after = LoadIndexFigures("test-survey", {2025, 0}, 1, *store_, *store_);
+  ASSERT_TRUE(release_after.ok());
+  EXPECT_EQ(find(release_after->rows, extra[0]).model_estimate, find(release->rows, extra[0]).model_estimate);
+  ASSERT_TRUE(Indices(1, IndexFormat::kCsv, Edition::kInternal, Path("r1-after.csv")).ok());
+  EXPECT_EQ(ReadFile(Path("r1-after.csv")), r1_before);
 }
 
 TEST_P(ExportsTest, LateResponsesMakeARevisionWithAReasonAndR1NeverChanges) {
@@ -769,6 +927,9 @@ TEST_P(ExportsTest, IndexWorkbookCellsAreTheCsvFigures) {
   }
   EXPECT_NE(readme_lines["方法"].find("methodology"), std::string::npos);
   EXPECT_NE(readme_lines["estimate"].find("0–1"), std::string::npos);
+  EXPECT_NE(readme_lines["model_estimate / model_se"].find("模型估计"), std::string::npos);
+  EXPECT_NE(readme_lines["model_estimate / model_se"].find("Fay–Herriot EBLUP"), std::string::npos);
+  EXPECT_NE(readme_lines["model_estimate / model_se"].find("MSE"), std::string::npos);
   bool hash_shown = false;
   for (const auto& [key, value] : readme_lines)
     hash_shown = hash_shown || value == frozen->release.content_hash;
@@ -794,7 +955,8 @@ TEST_P(ExportsTest, IndexWorkbookCellsAreTheCsvFigures) {
     const int row = ++next_row[sheet] + 1;
     const auto& cells = book.at(sheet);
     EXPECT_EQ(cells.at("E" + std::to_string(row)).text, csv[i][col["area_code"]]);
-    for (const char* name : {"estimate", "se", "ci_low", "ci_high", "score", "n_eff"}) {
+    for (const char* name :
+         {"estimate", "se", "ci_low", "ci_high", "model_estimate", "model_se", "score", "n_eff"}) {
       const std::string& want = csv[i][col[name]];
       const std::string ref = column_letter(col[name]) + std::to_string(row);
       if (want.empty()) {

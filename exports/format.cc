@@ -126,6 +126,7 @@ std::string EncodeIndexRows(const std::vector<IndexRow>& rows) {
                            &r.definition_version, &r.population_version, &r.response_hash, &r.code_version}) {
       Clean(s);
     }
+    Clean(&r.model_method);
     const std::vector<std::string> fields = {
         r.survey_id, r.period.ToString(), r.level, r.area_code, r.index_id, std::to_string(r.n),
         FormatNumber(r.n_eff), FormatNumber(r.sum_w), FormatNumber(r.estimate), FormatNumber(r.se),
@@ -138,6 +139,13 @@ std::string EncodeIndexRows(const std::vector<IndexRow>& rows) {
       if (i > 0) out += '\t';
       out += fields[i];
     }
+    // The model-based town figures (issue 14), after the 29 fields that releases frozen before them hold.
+    for (const std::string& model :
+         {FormatNumber(r.model_estimate), FormatNumber(r.model_se), FormatNumber(r.model_ci_low),
+          FormatNumber(r.model_ci_high), r.model_method}) {
+      out += '\t';
+      out += model;
+    }
     out += '\n';
   }
   return out;
@@ -148,7 +156,8 @@ Result<std::vector<IndexRow>> DecodeIndexRows(std::string_view text) {
   Status s = ForEachLine(text, [&](std::string_view line, std::size_t number) -> Status {
     const auto f = Split(line, '\t');
     const Status bad = Status::InvalidInput("frozen index rows, line " + std::to_string(number) + ": malformed");
-    if (f.size() != 29) return bad;
+    // 34 fields; 29 in releases frozen before the model-based town figures (they read back NaN and "").
+    if (f.size() != 29 && f.size() != 34) return bad;
     IndexRow r;
     r.survey_id = std::string(f[0]);
     auto period = Period::Parse(f[1]);
@@ -173,6 +182,13 @@ Result<std::vector<IndexRow>> DecodeIndexRows(std::string_view text) {
                     ParseDouble(f[20], &r.change) && ParseDouble(f[21], &r.change_se) &&
                     ParseInt(f[25], &r.response_count) && ParseInt(f[28], &r.computed_at_ms);
     if (!ok) return bad;
+    if (f.size() == 34) {
+      if (!ParseDouble(f[29], &r.model_estimate) || !ParseDouble(f[30], &r.model_se) ||
+          !ParseDouble(f[31], &r.model_ci_low) || !ParseDouble(f[32], &r.model_ci_high)) {
+        return bad;
+      }
+      r.model_method = std::string(f[33]);
+    }
     rows.push_back(std::move(r));
     return Status::Ok();
   });

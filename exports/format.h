@@ -36,7 +36,8 @@ std::string Sha256Hex(std::string_view text);
 
 // Index rows as canonical text: one line per row, every IndexRow field in declaration order,
 // separated by '\t' (no field holds a tab or newline; NaN as an empty field, numbers %.17g).
-// Decoding gives back rows equal field by field (NaN as NaN). kInvalidInput names the bad line.
+// Decoding gives back rows equal field by field (NaN as NaN); it also reads the 29 fields of releases
+// frozen before the model_* fields (issue 14), which then read NaN and "". kInvalidInput names the bad line.
 std::string EncodeIndexRows(const std::vector<IndexRow>& rows);
 Result<std::vector<IndexRow>> DecodeIndexRows(std::string_view text);
 

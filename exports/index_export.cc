@@ -35,11 +35,16 @@ Cell N(double v) { return std::isfinite(v) ? Cell{Cell::kNumber, "", v} : Cell{}
 Cell B(bool v) { return {Cell::kBool, "", v ? 1.0 : 0.0}; }
 
 const std::vector<std::string>& Columns() {
+  // One line per group of columns, as the export lists them.
+  // clang-format off
   static const std::vector<std::string> kColumns = {
       "survey", "period", "release", "level", "area_code", "area_name", "parent_code", "index_id", "index_name",
-      "estimate", "se", "ci_low", "ci_high", "ci_method", "score", "score_se", "score_ci_low", "score_ci_high",
+      "estimate", "se", "ci_low", "ci_high", "ci_method",
+      "model_estimate", "model_se", "model_ci_low", "model_ci_high", "model_method",
+      "score", "score_se", "score_ci_low", "score_ci_high",
       "n", "n_eff", "deff", "low_n", "suppressed", "change", "change_se", "change_significant", "weighting",
       "response_count", "response_hash"};
+  // clang-format on
   return kColumns;
 }
 
@@ -76,14 +81,24 @@ Prepared Prepare(const IndexFigures& f, const SurveyDefinition& survey, const Ar
     const Area* area = areas.Find(r->area_code);
     const IndexDefinition* def = survey.FindIndex(r->index_id);
     auto V = [&](double v) { return suppressed ? Cell{} : N(v); };
+    // The model-based figure of a low-n town is published (it is what the model is for: the public edition
+    // suppresses the direct figure only), except with method "direct", which repeats the direct figures.
+    const bool model_suppressed = suppressed && r->model_method == "direct";
+    auto M = [&](double v) { return model_suppressed ? Cell{} : N(v); };
+    // In the order of Columns().
+    // clang-format off
     std::vector<Cell> cells = {
         T(f.survey_id), T(f.period.ToString()), T(ReleaseLabel(f)), T(r->level), T(r->area_code),
         T(area ? area->name : std::string()), T(area ? area->parent_code : std::string()), T(r->index_id),
         T(def ? def->name : std::string()), V(r->estimate), V(r->se), V(r->ci_low), V(r->ci_high),
-        suppressed ? Cell{} : T(r->ci_method), V(r->score), V(r->score_se), V(r->score_ci_low),
+        suppressed ? Cell{} : T(r->ci_method),
+        M(r->model_estimate), M(r->model_se), M(r->model_ci_low), M(r->model_ci_high),
+        model_suppressed || r->model_method.empty() ? Cell{} : T(r->model_method),
+        V(r->score), V(r->score_se), V(r->score_ci_low),
         V(r->score_ci_high), N(static_cast<double>(r->n)), V(r->n_eff), V(r->deff), B(r->low_n), B(suppressed),
         V(r->change), V(r->change_se), suppressed || !std::isfinite(r->change) ? Cell{} : B(r->change_significant),
         T(r->weighting), N(static_cast<double>(r->response_count)), T(r->response_hash)};
+    // clang-format on
     out.rows.emplace_back(LevelRank(r->level), std::move(cells));
   }
   return out;
@@ -243,6 +258,15 @@ Status WriteXlsx(const Prepared& prepared, const IndexFigures& f, const SurveyDe
       {"se", "标准误（泰勒线性化，含校准残差；分层=乡镇）"},
       {"ci_low / ci_high", "95% 置信区间（logit 区间，t 分布；全正/全负时为 n_eff 下的 Clopper–Pearson）"},
       {"ci_method", "logit / exact-neff / none"},
+      {"model_estimate / model_se",
+       "模型估计：乡镇的小区域估计（Fay–Herriot EBLUP，按指数和期次在全部乡镇上拟合，"
+       "协变量为所属县的直接估计和本乡镇上年的直接估计），及其基于 MSE 的标准误（Prasad–Rao，REML）；"
+       "仅乡镇、仅有占比的指数"},
+      {"model_ci_low / model_ci_high",
+       "模型估计的 95% 区间（在反正弦平方根尺度上构造后反变换，落在 0–1 内）"},
+      {"model_method",
+       "eblup 模型估计 / synthetic 合成估计（无受访者）/ direct 模型未采用，重复直接估计（无区间）/ "
+       "none 无估计；县及以上为空。公开版中样本过少的乡镇仍给出模型估计（direct 除外）"},
       {"score", "得分指数（0–100，加权平均）及其标准误、正态区间"},
       {"n", "回答该指数的受访者数（不含“说不清/不了解”）"},
       {"n_eff", "有效样本量 (Σw)²/Σw²"},
@@ -250,11 +274,15 @@ Status WriteXlsx(const Prepared& prepared, const IndexFigures& f, const SurveyDe
       {"low_n", "n 低于该指数的 min_n"},
       {"suppressed", "公开版中因样本过少而隐藏数值"},
       {"change / change_se / change_significant", "与上一期相比的变化、其标准误、5% 水平是否显著"},
-      {"weighting", "加权方式：poststrat 事后分层 / raking 迭代比例拟合 / fallback 退回事后分层 / mixed 汇总"},
+      {"weighting",
+       "加权方式：poststrat 事后分层 / raking 迭代比例拟合 / fallback 退回事后分层 / mixed 汇总"},
   };
   for (const auto& [k, v] : definitions) line(k, v);
   ++row;
   line("方法", "权数按乡镇人口边际校准（仅总数：事后分层；有性别/年龄段边际：raking）。估计与 R survey 4.1 一致，见 docs/methodology.md。");
+  line("模型估计",
+       "乡镇的小区域估计（model_*）：Fay–Herriot 模型、REML、EBLUP 与 Prasad–Rao MSE，见 "
+       "docs/small_area.md。");
 
   const auto& columns = Columns();
   lxw_worksheet* sheets[4];

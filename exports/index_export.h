@@ -1,10 +1,13 @@
 // The annual index export (issue 8): every area level, both indices, with estimate, SE, CI, n, n_eff,
-// deff, low_n and the change from the previous period, as CSV (UTF-8 with BOM), XLSX (libxlsxwriter:
-// a README sheet with definitions, method and provenance, then one sheet per level) or JSON (the
-// same fields).
+// deff, low_n and the change from the previous period, and for towns the model-based figure beside the
+// direct one (model_estimate, model_se, model_ci_low, model_ci_high, model_method: IndexRow model_*,
+// docs/small_area.md), as CSV (UTF-8 with BOM), XLSX (libxlsxwriter: a README sheet with definitions,
+// method and provenance, then one sheet per level) or JSON (the same fields).
 //
 // Editions: "internal" shows low-n figures flagged (statisticians); "public" suppresses them — every
-// figure of a row with low_n is left empty (JSON null) and `suppressed` is set; n stays visible.
+// direct figure of a row with low_n is left empty (JSON null) and `suppressed` is set; n stays visible.
+// A low-n town's model-based figure stays (borrowing strength from the other towns is what makes it
+// publishable), unless its method is "direct" (the model is not used: it repeats the direct figures).
 // Officials only ever get the public edition, limited to their areas (`scope`).
 //
 // Deterministic: the same figures and options give the same bytes (the XLSX creation time is the

@@ -8,6 +8,7 @@
 
 #include "aggregator/aggregate.h"
 #include "aggregator/period_reader.h"
+#include "aggregator/town_model.h"
 #include "core/analysis.h"
 #include "core/population.h"
 #include "exports/format.h"
@@ -195,11 +196,17 @@ Result<FreezeResult> FreezeRelease(const FreezeOptions& options, ResponseSource&
     }
     std::string baseline = "none";
     const Period previous{options.period.year - 1, options.period.quarter};
+    std::vector<IndexRow> previous_rows;
     if (previous.year >= 1990) {
       auto prev = PreviousRows(options.survey_id, previous, live_indices, releases, &baseline);
       if (!prev.ok()) return prev.status();
-      aggregator::ApplyChange(prev.value(), &rows);
+      previous_rows = std::move(prev).value();
+      aggregator::ApplyChange(previous_rows, &rows);
     }
+    // The model-based town figures are frozen with the direct ones, fitted on the frozen rows; the
+    // previous-year covariate comes from the change's baseline.
+    MINYI_RETURN_IF_ERROR(
+        aggregator::ApplySmallAreaModel(previous_rows, &rows, areas).WithContext("small-area model"));
     result.index_rows = static_cast<std::int64_t>(rows.size());
     record.population_text = EncodePopulation(cells.value());
     record.indices_text = std::string(kBaselineKey) + baseline + "\n" + EncodeIndexRows(rows);

@@ -658,8 +658,9 @@ Status MysqlStore::WriteIndexRows(const std::vector<IndexRow>& rows) {
   if (rows.empty()) return Status::Ok();
   return impl_->Run("write index rows", [&](PooledConn& pc) {
     pc.conn->setAutoCommit(false);
-    std::unique_ptr<::sql::PreparedStatement> ps(pc.conn->prepareStatement(
-        std::string("REPLACE INTO index_results (") + internal::kIndexColumns + ") VALUES (" + Placeholders(30, "?") + ")"));
+    std::unique_ptr<::sql::PreparedStatement> ps(
+        pc.conn->prepareStatement(std::string("REPLACE INTO index_results (") + internal::kIndexColumns +
+                                  ") VALUES (" + Placeholders(35, "?") + ")"));
     for (const IndexRow& r : rows) {
       ps->setString(1, r.survey_id);
       ps->setInt(2, r.period.year);
@@ -691,6 +692,15 @@ Status MysqlStore::WriteIndexRows(const std::vector<IndexRow>& rows) {
       ps->setString(28, r.response_hash);
       ps->setString(29, r.code_version);
       ps->setInt64(30, r.computed_at_ms);
+      SetDouble(*ps, 31, r.model_estimate);
+      SetDouble(*ps, 32, r.model_se);
+      SetDouble(*ps, 33, r.model_ci_low);
+      SetDouble(*ps, 34, r.model_ci_high);
+      if (r.model_method.empty()) {  // not modelled: NULL, as in rows written before migration 012
+        ps->setNull(35, ::sql::DataType::VARCHAR);
+      } else {
+        ps->setString(35, r.model_method);
+      }
       ps->executeUpdate();
     }
     Commit(pc);
@@ -751,6 +761,11 @@ Result<std::vector<IndexRow>> MysqlStore::ReadIndexRows(const IndexQuery& query)
       r.response_hash = Str(rs->getString(28));
       r.code_version = Str(rs->getString(29));
       r.computed_at_ms = rs->getInt64(30);
+      r.model_estimate = GetDouble(*rs, 31);
+      r.model_se = GetDouble(*rs, 32);
+      r.model_ci_low = GetDouble(*rs, 33);
+      r.model_ci_high = GetDouble(*rs, 34);
+      r.model_method = Str(rs->getString(35));
       out.push_back(std::move(r));
     }
     return Status::Ok();

@@ -500,7 +500,7 @@ Status SqliteStore::WriteIndexRows(const std::vector<IndexRow>& rows) {
   auto tx = Transaction::Begin(db);
   if (!tx.ok()) return tx.status();
   std::string sql = std::string("INSERT OR REPLACE INTO index_results (") + internal::kIndexColumns + ") VALUES (";
-  for (int i = 1; i <= 30; ++i) sql += (i > 1 ? ", ?" : "?") + std::to_string(i);
+  for (int i = 1; i <= 35; ++i) sql += (i > 1 ? ", ?" : "?") + std::to_string(i);
   sql += ")";
   auto st = Stmt::Prepare(db, sql);
   if (!st.ok()) return st.status();
@@ -536,6 +536,15 @@ Status SqliteStore::WriteIndexRows(const std::vector<IndexRow>& rows) {
     s.Text(28, r.response_hash);
     s.Text(29, r.code_version);
     s.Int(30, r.computed_at_ms);
+    s.Double(31, r.model_estimate);
+    s.Double(32, r.model_se);
+    s.Double(33, r.model_ci_low);
+    s.Double(34, r.model_ci_high);
+    if (r.model_method.empty()) {  // not modelled: NULL, as in rows written before migration 012
+      sqlite3_bind_null(s.raw(), 35);
+    } else {
+      s.Text(35, r.model_method);
+    }
     MINYI_RETURN_IF_ERROR(Run(s, "write index row"));
   }
   return (*tx)->Commit();
@@ -594,6 +603,11 @@ Result<std::vector<IndexRow>> SqliteStore::ReadIndexRows(const IndexQuery& query
     r.response_hash = s.ColText(27);
     r.code_version = s.ColText(28);
     r.computed_at_ms = s.ColInt(29);
+    r.model_estimate = s.ColDouble(30);
+    r.model_se = s.ColDouble(31);
+    r.model_ci_low = s.ColDouble(32);
+    r.model_ci_high = s.ColDouble(33);
+    r.model_method = s.ColText(34);
     out.push_back(std::move(r));
   }
   if (rc != SQLITE_DONE) return SqliteError(impl_->db.get(), rc, "read index rows");

@@ -164,6 +164,7 @@ Status ValidateIndexRows(const std::vector<IndexRow>& rows) {
     MINYI_RETURN_IF_ERROR(CheckLength("population_version", r.population_version, 64, where));
     MINYI_RETURN_IF_ERROR(CheckLength("response_hash", r.response_hash, 128, where));
     MINYI_RETURN_IF_ERROR(CheckLength("code_version", r.code_version, kMaxKeyChars, where));
+    MINYI_RETURN_IF_ERROR(CheckLength("model_method", r.model_method, 16, where));
   }
   return Status::Ok();
 }

@@ -45,7 +45,8 @@ inline constexpr const char* kIndexColumns =
     "survey_id, period_year, period_quarter, level, area_code, index_id, n, n_eff, sum_w, estimate, se,"
     " ci_low, ci_high, ci_method, score, score_se, score_ci_low, score_ci_high, deff, low_n, weighting,"
     " change_value, change_se, change_significant, definition_version, population_version, response_count,"
-    " response_hash, code_version, computed_at_ms";
+    " response_hash, code_version, computed_at_ms, model_estimate, model_se, model_ci_low, model_ci_high,"
+    " model_method";
 
 // An API key's survey scope as stored: sorted, unique, comma-separated ids — and back.
 std::string JoinSurveys(std::vector<std::string> surveys);

@@ -20,6 +20,7 @@
 #include <tuple>
 #include <vector>
 
+#include "sql/db.h"
 #include "tests/support/store_backends.h"
 
 namespace minyi::sql {
@@ -671,6 +672,58 @@ TEST_P(StoreTest, IndexRowsRoundTripWithNaNStoredAsNull) {
   EXPECT_EQ(got.response_hash, r.response_hash);
   EXPECT_EQ(got.code_version, r.code_version);
   EXPECT_EQ(got.computed_at_ms, r.computed_at_ms);
+}
+
+// Migration 012: the model-based town figures round-trip; a row without them (a county, or a row of a
+// server that predates the columns) reads back NaN and "" (NULL in the table).
+TEST_P(StoreTest, IndexRowsKeepTheModelBasedTownFigures) {
+  IndexRow town = MakeIndexRow("320102002", "security", 0.91);
+  town.model_estimate = 0.9342;
+  town.model_se = 0.0123;
+  town.model_ci_low = 0.905;
+  town.model_ci_high = 0.9561;
+  town.model_method = "eblup";
+  IndexRow direct = MakeIndexRow("320102003", "security", 0.88);
+  direct.model_estimate = direct.estimate;  // the model is not used: the direct share, no interval
+  direct.model_se = direct.se;
+  direct.model_method = "direct";
+  const IndexRow county = MakeIndexRow("320102", "security", 0.9);  // not modelled
+  ASSERT_TRUE(store_->WriteIndexRows({town, direct, county}).ok());
+  auto rows = store_->ReadIndexRows({"security", std::nullopt, std::nullopt, std::nullopt, std::nullopt});
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->size(), 3u);
+  const IndexRow& got_county = (*rows)[0];  // ordered by level: county before town
+  const IndexRow& got_town = (*rows)[1];
+  const IndexRow& got_direct = (*rows)[2];
+  EXPECT_EQ(got_town.model_estimate, 0.9342);
+  EXPECT_EQ(got_town.model_se, 0.0123);
+  EXPECT_EQ(got_town.model_ci_low, 0.905);
+  EXPECT_EQ(got_town.model_ci_high, 0.9561);
+  EXPECT_EQ(got_town.model_method, "eblup");
+  EXPECT_EQ(got_direct.model_estimate, 0.88);
+  EXPECT_EQ(got_direct.model_se, direct.se);
+  EXPECT_TRUE(std::isnan(got_direct.model_ci_low));
+  EXPECT_TRUE(std::isnan(got_direct.model_ci_high));
+  EXPECT_EQ(got_direct.model_method, "direct");
+  EXPECT_EQ(got_county.level, "county");
+  EXPECT_TRUE(std::isnan(got_county.model_estimate));
+  EXPECT_TRUE(std::isnan(got_county.model_se));
+  EXPECT_EQ(got_county.model_method, "");
+  // NULL, not "", in the table: what a server of the previous schema leaves behind reads the same.
+  auto nulls = store_->SqlDb().Read("count model_method NULLs", [&](db::Tx& tx) -> Status {
+    auto r = tx.Query(
+        "SELECT COUNT(*) FROM index_results WHERE model_method IS NULL AND model_estimate IS NULL", {});
+    if (!r.ok()) return r.status();
+    EXPECT_EQ(r->at(0).Int(0), 1);
+    return Status::Ok();
+  });
+  EXPECT_TRUE(nulls.ok()) << nulls;
+
+  IndexRow too_long = town;
+  too_long.model_method = std::string(17, 'x');
+  const Status refused = store_->WriteIndexRows({too_long});
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidInput);
+  EXPECT_NE(refused.message().find("model_method"), std::string::npos) << refused;
 }
 
 TEST_P(StoreTest, WriteIndexRowsReplacesRowsWithTheSameKeyAndReadFilters) {

@@ -111,6 +111,14 @@
       text: `${v.change > 0 ? '▲' : '▼'} ${pp(v.change)} · 显著` });
   }
 
+  // The model-based town figure (issue 14: Fay–Herriot EBLUP, docs/small_area.md), which the API adds where
+  // the direct one is suppressed or its interval is wide, labelled 模型估计 with its interval.
+  function modelLine(v, cls) {
+    if (!v || !v.model) return null;
+    return el('div', { class: cls, title: '小区域模型估计（Fay–Herriot EBLUP），借用其他乡镇的信息；95% 区间基于均方误差',
+      text: `${v.model.label} ${pct(v.model.estimate)}（${ci(v.model)}）` });
+  }
+
   function kpiCard(index, v, period) {
     const card = el('section', { class: 'kpi panel', 'aria-label': index.name });
     card.appendChild(el('div', { class: 'kpi-title', text: `${period} 年 ${index.name}` }));
@@ -121,6 +129,8 @@
     if (v.suppressed) {
       card.appendChild(el('div', { class: 'kpi-value muted', text: '样本不足' }));
       card.appendChild(el('div', { class: 'kpi-meta', text: `样本量 ${int(v.n)}，少于公布下限 ${index.min_n}，不予公布` }));
+      const model = modelLine(v, 'kpi-meta');
+      if (model) card.appendChild(model);
       return card;
     }
     card.appendChild(el('div', { class: 'kpi-value', text: pct(v.estimate) }));
@@ -197,7 +207,8 @@
         }
         tr.appendChild(el('td', { class: 'num' },
           el('div', { text: v.suppressed ? '不予公布' : pct(v.estimate) }),
-          v.suppressed ? null : el('div', { class: 'ci small muted', text: ci(v) })));
+          v.suppressed ? null : el('div', { class: 'ci small muted', text: ci(v) }),
+          modelLine(v, 'model small')));
         const change = v.suppressed || v.change === null ? '—' : pp(v.change).replace(' 个百分点', '');
         tr.appendChild(el('td', { class: 'num' + (v.change_significant ? (v.change > 0 ? ' up' : ' down') : ' muted'),
           title: v.change_significant ? '变化显著' : '变化不显著', text: change + (v.change_significant ? ' *' : '') }));
