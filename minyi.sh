@@ -153,7 +153,7 @@ sanitize() {
 # -fsanitize=thread, build-tsan), only the test executables labelled `threads` and the minyi binary the
 # integration ones start (target minyi_threads_tests), then those tests (test preset tsan: `ctest -L
 # threads`). Not part of `test` (CI): on 2026-12-06 (2 shared cores at a load of 10-11) the cold build of
-# those targets took about 50 min with ccache partly warm, and the 336 tests about 7 min at -j2: far over
+# those targets took about 50 min with ccache partly warm, and the 336 tests 3.5-7 min at -j2: far over
 # the 3 minutes `test` could give it.
 tsan() {
   cmake --preset tsan >/dev/null
