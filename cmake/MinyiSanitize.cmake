@@ -14,6 +14,17 @@ if(MINYI_SANITIZE)
   add_link_options(-fsanitize=${MINYI_SANITIZE})
 endif()
 
+# MINYI_TEST_TIMEOUT_SCALE multiplies the CTest TIMEOUT of every minyi_add_test (cmake/MinyiWarnings.cmake),
+# so a test that only runs slower under a sanitizer does not fail on its time limit while the normal build
+# keeps the tight one. 3 under ThreadSanitizer: dashboard_test (TIMEOUT 300) took 202 s in one run of the
+# tsan selection and was killed at 300 s in the next, on 2 cores loaded by other builds. 1 under ASan +
+# UBSan, where the whole suite keeps its limits (the asan preset, CI).
+if(MINYI_SANITIZE STREQUAL "thread")
+  set(MINYI_TEST_TIMEOUT_SCALE 3)
+else()
+  set(MINYI_TEST_TIMEOUT_SCALE 1)
+endif()
+
 # The sanitizer runtime options of every test (and of the minyi processes a test starts, which inherit
 # them): CTest reads build-dir/minyi_sanitize_env.cmake before the tests (TEST_INCLUDE_FILES) and sets
 # them in its own environment, unless they are set already. A property ENVIRONMENT would not do:

@@ -16,12 +16,20 @@ endfunction()
 # registered with CTest. By default each test case is its own CTest test (gtest_discover_tests). WHOLE
 # registers the binary as a single CTest test instead: for suites that share an expensive fixture (a
 # private MariaDB server per process), which would otherwise be started once per test case.
+# The label `threads` marks the tests that run minyi's own concurrent code (the HTTP server, the group
+# commit, the lease keeper, live aggregation, `minyi serve` under parallel clients): the ThreadSanitizer
+# selection (./minyi.sh tsan: `ctest -L threads` in build-tsan). Their executables, and with them the
+# minyi binary of the integration tests, are the dependencies of the target minyi_threads_tests.
+add_custom_target(minyi_threads_tests)
 function(minyi_add_test name)
   if(MINYI_FUZZ_ONLY)  # the fuzz-only build skips the tests (cmake/MinyiFuzz.cmake)
     return()
   endif()
   cmake_parse_arguments(ARG "WHOLE" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
+  if("threads" IN_LIST ARG_LABELS)
+    add_dependencies(minyi_threads_tests ${name})
+  endif()
   minyi_target_warnings(${name})
   target_link_libraries(${name} PRIVATE ${ARG_LIBS} GTest::gtest GTest::gtest_main GTest::gmock)
   target_compile_definitions(${name} PRIVATE
@@ -29,6 +37,7 @@ function(minyi_add_test name)
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 600)
   endif()
+  math(EXPR ARG_TIMEOUT "${ARG_TIMEOUT} * ${MINYI_TEST_TIMEOUT_SCALE}")  # cmake/MinyiSanitize.cmake
   if(ARG_WHOLE)
     add_test(NAME ${name} COMMAND ${name})
     set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT})

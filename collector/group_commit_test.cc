@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "collector/fake_store_for_test.h"
+#include "tests/support/log_registry_first.h"
 
 namespace minyi::collector {
 namespace {

@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/log_registry_first.h"
+
 namespace minyi::http {
 namespace {
 
