@@ -10,10 +10,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include "core/http/server.h"
 
@@ -83,9 +86,11 @@ TEST(TelemetryServerTest, CountsAndLogsEveryRequestByPattern) {
   router.Add("GET", "/s/{survey}",
              [](Request&, Response& r, const PathParams&) { SendText(r, 200, "text/plain", "ok"); });
   router.Add("GET", "/boom", [](Request&, Response&, const PathParams&) { throw std::runtime_error("x"); });
+  std::atomic<int> recorded{0};
   router.set_observer([&](const RequestRecord& record) {
     http_metrics.Record(record);
     log.value()->Record(record);
+    ++recorded;
   });
   Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
   ServerOptions options;
@@ -106,6 +111,12 @@ TEST(TelemetryServerTest, CountsAndLogsEveryRequestByPattern) {
   EXPECT_EQ(get("/s/two"), 200);
   EXPECT_EQ(get("/nowhere/s3cret"), 404);
   EXPECT_EQ(get("/boom"), 500);
+  // The observer runs on the worker after the response is sent, so the client can hold the last answer
+  // before its request is counted: wait (bounded) for the four records, then stop.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (recorded.load() < 4 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   server.StopAll(true);
   log.value()->Flush();
 
