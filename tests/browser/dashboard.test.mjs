@@ -97,7 +97,9 @@ try {
   await page.click(`#ranking tbody tr[data-code="${town.code}"] td:first-child`);
   await page.waitForSelector('#trend-chart');
   await page.waitForURL(new RegExp(`#/trend/${town.code}`));
-  check((await page.textContent('#area-title')).includes(town.name), `a click on ${town.name} opens its trend`);
+  // The title follows the URL once the town's figures have been fetched: wait for it (bounded).
+  check(await page.waitForFunction((name) => (document.querySelector('#area-title')?.textContent ?? '').includes(name),
+    town.name, { timeout: 10000 }).then(() => true, () => false), `a click on ${town.name} opens its trend`);
   check(await page.waitForSelector('#trend-chart canvas', { timeout: 5000 }).then(() => true, () => false), 'the trend chart is drawn');
   check((await page.getAttribute('#trend-chart', 'aria-label') || '').includes('置信区间'), 'the chart has a text alternative');
   // Compare with another town of the county.
