@@ -660,7 +660,7 @@ Status MysqlStore::WriteIndexRows(const std::vector<IndexRow>& rows) {
     pc.conn->setAutoCommit(false);
     std::unique_ptr<::sql::PreparedStatement> ps(
         pc.conn->prepareStatement(std::string("REPLACE INTO index_results (") + internal::kIndexColumns +
-                                  ") VALUES (" + Placeholders(35, "?") + ")"));
+                                  ") VALUES (" + Placeholders(internal::kIndexColumnCount, "?") + ")"));
     for (const IndexRow& r : rows) {
       ps->setString(1, r.survey_id);
       ps->setInt(2, r.period.year);

@@ -500,7 +500,7 @@ Status SqliteStore::WriteIndexRows(const std::vector<IndexRow>& rows) {
   auto tx = Transaction::Begin(db);
   if (!tx.ok()) return tx.status();
   std::string sql = std::string("INSERT OR REPLACE INTO index_results (") + internal::kIndexColumns + ") VALUES (";
-  for (int i = 1; i <= 35; ++i) sql += (i > 1 ? ", ?" : "?") + std::to_string(i);
+  for (int i = 1; i <= internal::kIndexColumnCount; ++i) sql += (i > 1 ? ", ?" : "?") + std::to_string(i);
   sql += ")";
   auto st = Stmt::Prepare(db, sql);
   if (!st.ok()) return st.status();

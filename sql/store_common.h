@@ -48,6 +48,15 @@ inline constexpr const char* kIndexColumns =
     " response_hash, code_version, computed_at_ms, model_estimate, model_se, model_ci_low, model_ci_high,"
     " model_method";
 
+// How many columns kIndexColumns names (one more than its commas), so the INSERTs' placeholders follow it.
+constexpr int CountColumns(const char* list) {
+  int n = 1;
+  for (const char* c = list; *c != '\0'; ++c) n += *c == ',' ? 1 : 0;
+  return n;
+}
+inline constexpr int kIndexColumnCount = CountColumns(kIndexColumns);
+static_assert(kIndexColumnCount == 35, "IndexRow's binds in both stores follow kIndexColumns");
+
 // An API key's survey scope as stored: sorted, unique, comma-separated ids — and back.
 std::string JoinSurveys(std::vector<std::string> surveys);
 std::vector<std::string> SplitSurveys(const std::string& text);
