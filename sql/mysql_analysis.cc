@@ -32,11 +32,14 @@ Status AppendAnalysisRows(PooledConn& pc, const std::vector<Response>& batch,
   }
   for (std::size_t start = 0; start < stored.size(); start += kAnalysisRowsPerInsert) {
     const std::size_t n = std::min(kAnalysisRowsPerInsert, stored.size() - start);
-    // Prepared per chunk size: appends are batches, so this is a handful of statements per batch.
-    std::unique_ptr<::sql::PreparedStatement> ps(pc.conn->prepareStatement(
+    // One statement per chunk size, kept on the connection: a statement closed inside the append's
+    // transaction can lose a Galera abort, and the COMMIT after it would succeed without the responses
+    // (PooledConn::statements).
+    ::sql::PreparedStatement* ps = &pc.Prepared(
+        pc.insert_analysis[n],
         "INSERT INTO analysis_responses (survey_id, period_year, period_quarter, town_code, response_id, weight,"
         " codes) VALUES " +
-        Placeholders(n, "(?, ?, ?, ?, ?, ?, ?)")));
+            Placeholders(n, "(?, ?, ?, ?, ?, ?, ?)"));
     std::uint32_t p = 1;
     for (std::size_t k = start; k < start + n; ++k) {
       const Response& r = batch[stored[k]];

@@ -16,12 +16,12 @@ namespace {
 
 class MysqlTx final : public db::Tx {
  public:
-  explicit MysqlTx(::sql::Connection& conn) : conn_(conn) {}
+  explicit MysqlTx(PooledConn& pc) : pc_(pc) {}
 
   Result<std::vector<db::Row>> Query(std::string_view sql, const std::vector<db::Value>& params) override {
     if (poisoned_) return failure_;
     try {
-      std::unique_ptr<::sql::PreparedStatement> ps = Prepare(sql, params);
+      ::sql::PreparedStatement* ps = Prepare(sql, params);
       std::unique_ptr<::sql::ResultSet> rs(ps->executeQuery());
       ::sql::ResultSetMetaData* meta = rs->getMetaData();
       const unsigned columns = meta->getColumnCount();
@@ -43,8 +43,7 @@ class MysqlTx final : public db::Tx {
   Result<std::int64_t> Execute(std::string_view sql, const std::vector<db::Value>& params) override {
     if (poisoned_) return failure_;
     try {
-      std::unique_ptr<::sql::PreparedStatement> ps = Prepare(sql, params);
-      return static_cast<std::int64_t>(ps->executeUpdate());
+      return static_cast<std::int64_t>(Prepare(sql, params)->executeUpdate());
     } catch (const ::sql::SQLException& e) {
       return Fail(e, sql);
     }
@@ -79,9 +78,12 @@ class MysqlTx final : public db::Tx {
     }
   }
 
-  std::unique_ptr<::sql::PreparedStatement> Prepare(std::string_view sql,
-                                                    const std::vector<db::Value>& params) {
-    std::unique_ptr<::sql::PreparedStatement> ps(conn_.prepareStatement(std::string(sql)));
+  // The connection's cached statement with `params` bound. Never a statement prepared and closed
+  // here: closing one inside the transaction can lose a Galera abort (PooledConn::statements), and a
+  // first prepare is checked (PooledConn::PrepareInTransaction).
+  ::sql::PreparedStatement* Prepare(std::string_view sql, const std::vector<db::Value>& params) {
+    ::sql::PreparedStatement* ps = &pc_.Statement(sql);
+    ps->clearParameters();
     for (std::size_t i = 0; i < params.size(); ++i) {
       const auto index = static_cast<unsigned>(i + 1);
       const db::Value& v = params[i];
@@ -112,7 +114,7 @@ class MysqlTx final : public db::Tx {
     return s;
   }
 
-  ::sql::Connection& conn_;
+  PooledConn& pc_;
   bool poisoned_ = false;
   Status failure_;
   int error_code_ = 0;
@@ -128,7 +130,7 @@ class MysqlDb final : public db::Db {
     auto acquired = impl_.Acquire();
     if (!acquired.ok()) return {acquired.status().WithContext(what), false};
     std::unique_ptr<PooledConn> pc = std::move(acquired).value();
-    MysqlTx tx(*pc->conn);
+    MysqlTx tx(*pc);
     Status s;
     int code = 0;
     bool commit_sent = false;
