@@ -307,12 +307,12 @@
 
   let aliasTable = null;
   async function loadAliases() {
-    if (!aliasTable) {
-      const response = await fetch('/assets/map_aliases.txt', { credentials: 'same-origin' });
-      const parsed = minyiParseAliases(response.ok ? await response.text() : '');
-      for (const e of parsed.errors) console.warn(e);
-      aliasTable = parsed.aliases;
-    }
+    if (aliasTable) return aliasTable;
+    const response = await fetch('/assets/map_aliases.txt', { credentials: 'same-origin' });
+    if (!response.ok) return new Map();  // matched by code and name only this time; asked again next time
+    const parsed = minyiParseAliases(await response.text());
+    for (const e of parsed.errors) console.warn(e);
+    aliasTable = parsed.aliases;
     return aliasTable;
   }
 

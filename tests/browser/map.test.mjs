@@ -133,6 +133,21 @@ try {
   await page.waitForTimeout(800);
   await page.screenshot({ path: path.join(artifacts, 'map-02-city-official.png') });
 
+  // The year selector: an earlier year's figures, again the JSON's.
+  const earlier = await page.$$eval('#map-period option', (o) => o.map((x) => x.value)).then((v) => v[v.length - 1]);
+  await page.selectOption('#map-period', earlier);
+  await page.waitForURL(new RegExp(`period=${earlier}`));
+  await page.waitForFunction((p) => (document.querySelector('#map-title')?.textContent ?? '').includes(`${p} 年`), earlier, { timeout: 10000 });
+  const before = await tableAgainstApi(page, '3208', earlier, index);
+  check(earlier !== period && before.diffs.length === 0,
+    `the year selector shows ${earlier}'s figures, the JSON's (${before.diffs.join('; ') || `${before.rows.length} counties`})`);
+
+  // A county of the city: towns have no boundaries, the map tab points to the ranked town table.
+  await page.goto(`${base}/dashboard#/map/320812`);
+  await page.waitForSelector('#map-towns');
+  check(await page.$('#map-chart') === null && await page.$('#map-towns a[href^="#/overview/320812"]') !== null,
+    'a county\'s map tab draws no town map and links to the ranked town table');
+
   // Another city's map and the province's: refused.
   for (const [code, what] of [['32', 'the province map'], ['3201', "another city's map"]]) {
     await page.goto(`${base}/dashboard#/map/${code}`);
