@@ -321,7 +321,7 @@
     return `${v.vs_parent.significant === 'above' ? '▲ 显著高于' : '▼ 显著低于'}${parentName}`;
   }
 
-  function mapTable(data, index, parentName) {
+  function mapTable(data, index, parentName, query) {
     const body = el('tbody');
     const rows = data.rows.slice().sort((a, b) => {
       const x = a.values[index.id];
@@ -338,7 +338,7 @@
       const mark = vsParentText(v, parentName);
       const sig = v && v.vs_parent ? v.vs_parent.significant : null;
       body.appendChild(el('tr', { 'data-code': r.code, class: sig ? `sig-${sig}` : '' },
-        el('th', { scope: 'row' }, r.level === 'city' ? el('a', { href: `#/map/${r.code}`, text: r.name }) : r.name),
+        el('th', { scope: 'row' }, r.level === 'city' ? el('a', { href: `#/map/${r.code}?${query}`, text: r.name }) : r.name),
         el('td', { class: 'num estimate', text: !v ? '—' : v.suppressed ? '不予公布' : pct(v.estimate) }),
         el('td', { class: 'num small', text: v && !v.suppressed ? ci(v) : '—' }),
         el('td', { class: 'vs-parent' + (sig ? (sig === 'above' ? ' up' : ' down') : ' muted'),
@@ -387,7 +387,7 @@
     mapPanel.appendChild(box);
     const tablePanel = el('section', { class: 'panel', 'aria-labelledby': 'map-table-title' },
       el('h2', { id: 'map-table-title', text: '地图数据' }),
-      el('div', { class: 'table-scroll' }, mapTable(data, index, data.area.name)));
+      el('div', { class: 'table-scroll' }, mapTable(data, index, data.area.name, query({}).toString())));
     grid.append(mapPanel, tablePanel);
     main.appendChild(grid);
     mapPanel.appendChild(el('p', { class: 'muted small', text:

@@ -87,6 +87,8 @@ try {
   check(province.rows.length === 13 && province.diffs.length === 0,
     `the province table is the JSON's 13 cities, figures and marks (${province.diffs.join('; ') || `${province.marked} marked`})`);
   check(await page.$('#map-unmatched') === null, 'every city has a shape');
+  const link = await page.getAttribute('#map-table tr[data-code="3201"] a', 'href');
+  check(link === `#/map/3201?${new URLSearchParams({ period, index })}`, `the table's city links keep the year and index (${link})`);
   // The map's own data: one item per shape, each with the city's figure (what colours it).
   const items = await page.evaluate(() => {
     const chart = window.echarts.getInstanceByDom(document.getElementById('map-chart'));
