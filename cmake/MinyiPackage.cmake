@@ -21,11 +21,14 @@ endif()
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/data/" DESTINATION "${MINYI_SHARE}/data" FILES_MATCHING PATTERN "*.csv")
 # The pages as the build copied them (dashboards/CMakeLists.txt), ECharts in vendor/ included.
 install(DIRECTORY "${MINYI_DASHBOARD_WEB_DIR}/" DESTINATION "${MINYI_SHARE}/web")
-# A package without ECharts would serve dashboards without charts: refuse to install one.
+# A package without ECharts would serve dashboards without charts, one without the boundaries
+# (dashboards/copy_maps.cmake) a map view without maps: refuse to install either.
 install(CODE "
-  if(NOT EXISTS \"${MINYI_DASHBOARD_WEB_DIR}/vendor/echarts.min.js\")
-    message(FATAL_ERROR \"${MINYI_DASHBOARD_WEB_DIR}/vendor/echarts.min.js is missing: run npm ci in dashboards/web (./minyi.sh build) first\")
-  endif()")
+  foreach(_asset echarts.min.js map-32.js map-3213.js)
+    if(NOT EXISTS \"${MINYI_DASHBOARD_WEB_DIR}/vendor/\${_asset}\")
+      message(FATAL_ERROR \"${MINYI_DASHBOARD_WEB_DIR}/vendor/\${_asset} is missing: run npm ci in dashboards/web (./minyi.sh build) first\")
+    endif()
+  endforeach()")
 
 # /etc/minyi/minyi.properties: conf/minyi.sample.properties with every setting commented out, so that
 # the defaults (and the installed layout's directories) apply until the operator sets a key.

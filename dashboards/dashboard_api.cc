@@ -26,6 +26,7 @@ const char* ContentTypeFor(const std::string& name) {
   if (ends(".svg")) return "image/svg+xml";
   if (ends(".png")) return "image/png";
   if (ends(".ico")) return "image/x-icon";
+  if (ends(".txt")) return "text/plain; charset=utf-8";
   return nullptr;
 }
 
@@ -154,10 +155,19 @@ Result<std::unique_ptr<Dashboard>> Dashboard::Create(DashboardDeps deps, Dashboa
     if (it->isFile() && ContentTypeFor(it.name()) != nullptr) names.push_back(it.name());
   }
   names.push_back("vendor/echarts.min.js");
+  // The boundaries (vendor/map-CODE.js, from npm; dashboards/copy_maps.cmake): only those of the
+  // registry's provinces and cities, each registering its GeoJSON with ECharts.
+  std::set<std::string> map_areas;
+  for (const Area* town : deps.areas->Towns()) {
+    for (const Area* a = deps.areas->Parent(town->code); a != nullptr; a = deps.areas->Parent(a->code)) {
+      if (a->level == AreaLevel::kCity || a->level == AreaLevel::kProvince) map_areas.insert(a->code);
+    }
+  }
+  for (const std::string& code : map_areas) names.push_back("vendor/map-" + code + ".js");
   for (const std::string& name : names) {
     auto body = ReadWholeFile(dir + "/" + name);
     if (!body.ok()) {
-      spdlog::warn("dashboard: {} (charts are shown as tables only)", body.status().ToString());
+      spdlog::warn("dashboard: {} (charts or maps are shown as tables only)", body.status().ToString());
       continue;
     }
     d->files_[name] = StaticFile{ContentTypeFor(name), std::move(body).value()};
@@ -242,7 +252,8 @@ void Dashboard::RegisterPages(http::Router& router) {
   router.Add("GET", "/admin", page("admin.html"));
   router.Add("GET", "/assets/{file}", [self](http::Request&, http::Response& response, const http::PathParams& p) {
     const std::string& name = p.at("file");
-    auto it = self->files_.find(name == "echarts.min.js" ? "vendor/echarts.min.js" : name);
+    const bool vendor = name == "echarts.min.js" || name.rfind("map-", 0) == 0;
+    auto it = self->files_.find(vendor ? "vendor/" + name : name);
     if (it == self->files_.end() || name.find(".html") != std::string::npos) {
       return http::SendError(response, Status::NotFound("no such asset"));
     }

@@ -18,6 +18,7 @@ using json::ModelCsv;
 using json::ModelView;
 using json::Str;
 using json::ValueJson;
+using json::VsParentJson;
 
 Result<Dashboard::IndicesRequest> Dashboard::ParseIndicesRequest(const ScopedArea& scoped,
                                                                  http::Request& request) {
@@ -110,9 +111,15 @@ void Dashboard::RegisterIndices(Guard& guard) {
         const Area* a = rows[r];
         rest += (r ? "," : "") + std::string("{\"code\":") + Str(a->code) + ",\"name\":" + Str(a->name) +
                 ",\"level\":" + Str(AreaLevelName(a->level)) + ",\"values\":{";
+        const Area* parent = areas.Parent(a->code);
         for (std::size_t i = 0; i < indices.size(); ++i) {
-          rest += (i ? "," : "") + Str(indices[i].id) + ":" +
-                  ValueJson(snap.Find(a->code, req->period, indices[i].id), sees, model);
+          const IndexRow* row = snap.Find(a->code, req->period, indices[i].id);
+          std::string value = ValueJson(row, sees, model);
+          if (parent != nullptr) {  // the figure against the parent's, inside the VALUE's closing brace
+            value.insert(value.size() - 1,
+                         VsParentJson(row, snap.Find(parent->code, req->period, indices[i].id), sees));
+          }
+          rest += (i ? "," : "") + Str(indices[i].id) + ":" + value;
         }
         rest += "}}";
       }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 
 #include "core/http/router.h"
 
@@ -76,6 +77,26 @@ std::string ValueJson(const IndexRow* r, bool sees_low_n, ModelView view) {
   const std::string model_json = ModelJson(*r, suppressed, view);
   if (!model_json.empty()) out.insert(out.size() - 1, model_json);  // inside the closing brace
   return out;
+}
+
+std::string VsParentJson(const IndexRow* child, const IndexRow* parent, bool sees_low_n) {
+  if (child == nullptr || parent == nullptr) return "";
+  if (!sees_low_n && (child->low_n || parent->low_n)) return "";
+  const bool share = std::isfinite(child->estimate) && std::isfinite(parent->estimate);
+  const double pc = share ? child->estimate : child->score, pp = share ? parent->estimate : parent->score;
+  const double sc = share ? child->se : child->score_se, sp = share ? parent->se : parent->score_se;
+  if (!std::isfinite(pc) || !std::isfinite(pp) || !std::isfinite(sc) || !std::isfinite(sp)) return "";
+  const double w = parent->sum_w > 0 ? std::clamp(child->sum_w / parent->sum_w, 0.0, 1.0) : 0.0;
+  const double var = sc * sc + sp * sp - 2 * w * sc * sc;
+  const double diff = pc - pp;
+  const double se = var > 0 ? std::sqrt(var) : 0.0;
+  // 97.5% point of the standard normal (aggregator/estimate.h kZ975, which dashboards/ may not include).
+  constexpr double kZ975 = 1.959963984540054;
+  const double z = se > 0 ? diff / se : std::numeric_limits<double>::quiet_NaN();
+  const bool significant = diff != 0 && (se == 0 || std::fabs(z) > kZ975);
+  const char* direction = !significant ? "null" : diff > 0 ? "\"above\"" : "\"below\"";
+  return ",\"vs_parent\":{\"parent\":" + Str(parent->area_code) + ",\"diff\":" + Num(diff) +
+         ",\"se\":" + Num(se) + ",\"z\":" + Num(z) + ",\"significant\":" + direction + "}";
 }
 
 std::string CsvNum(double v, bool suppressed) { return suppressed || !std::isfinite(v) ? "" : Num(v); }

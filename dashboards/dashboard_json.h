@@ -29,6 +29,18 @@ constexpr double kWideInterval = 0.10;
 // One figure as JSON; values nulled when suppressed for this viewer; with its model-based figure as `view`
 // says.
 std::string ValueJson(const IndexRow* r, bool sees_low_n, ModelView view = ModelView::kNever);
+// An area's figure against its parent's (a city against the province, a county against its city), from the
+// stored direct estimates and SEs: ",\"vs_parent\":{...}" to place inside the area's VALUE, or "" when
+// there is no figure to compare. A two-sided z test at 95%,
+//   z = (p_c − p_p) / sqrt(se_c² + se_p² − 2·cov(p_c, p_p)),
+// where the whole's estimate is the weighted mean of its parts, p_p = Σ_k W_k·p_k with W_k the part's share
+// of the weights (sum_w), and the parts are sampled independently (the towns are the strata), so
+// cov(p_c, p_p) ≈ W_c·se_c². The approximation ignores the raking/post-stratification that ties the parts
+// together and treats W_c as fixed; W_c is clamped to [0, 1]. Uses the score (and score_se) when the index
+// has no share, as the year-on-year change does. No multiplicity correction: with 13 cities about one in 20
+// comparisons of equal areas is flagged by chance, which the page says. Nothing when the child or the
+// parent is suppressed for this viewer, or when either SE is missing.
+std::string VsParentJson(const IndexRow* child, const IndexRow* parent, bool sees_low_n);
 // The model columns of indices.csv, each followed by a comma: the model-based figure of every town row that
 // has one (eblup, synthetic), as `model=both` shows them; empty otherwise.
 std::string ModelCsv(const IndexRow& r);

@@ -1,6 +1,6 @@
 // The officials' dashboard: overview, trend, channels and comments for one area at a time.
-// Routes (location.hash): #/overview/CODE, #/trend/CODE, #/channels/CODE, #/comments/CODE, with
-// optional ?period=2025 (overview, comments) and ?index=ID&compare=A,B (trend).
+// Routes (location.hash): #/overview/CODE, #/map/CODE, #/trend/CODE, #/channels/CODE, #/comments/CODE, with
+// optional ?period=2025 (overview, map, comments), ?index=ID (map) and ?index=ID&compare=A,B (trend).
 // Scope is enforced by the server; a refused area shows the server's message.
 'use strict';
 
@@ -11,6 +11,7 @@
   const CHANNEL_LABEL = { web: '网页', sms: '短信', wechat: '微信群', import: '文件导入' };
   const VIEWS = [
     ['overview', '概览'],
+    ['map', '地图'],
     ['trend', '趋势'],
     ['channels', '渠道与样本'],
     ['comments', '居民意见'],
@@ -279,6 +280,174 @@
       trendChart(trendPanel, trend);
     } catch (e) {
       trendPanel.appendChild(el('p', { class: 'muted', text: e.message }));
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Map (issue 14): the province by city, a city by county, coloured by one index; towns have no
+  // public boundaries and stay the overview's ranked table. The boundaries are npm files served as
+  // /assets/map-CODE.js (each calls echarts.registerMap), matched to the registry by map_match.js and
+  // the alias table /assets/map_aliases.txt. "Above/below the parent" is the server's vs_parent.
+
+  const mapScripts = new Map();
+  function loadMapScript(code) {
+    if (!mapScripts.has(code)) {
+      mapScripts.set(code, new Promise((resolve, reject) => {
+        const script = el('script', { src: `/assets/map-${encodeURIComponent(code)}.js` });
+        script.addEventListener('load', resolve);
+        script.addEventListener('error', () => {
+          mapScripts.delete(code);
+          reject(new Error('该地区的地图边界未安装（dashboards/web 中运行 npm ci），数据见右表。'));
+        });
+        document.head.appendChild(script);
+      }));
+    }
+    return mapScripts.get(code);
+  }
+
+  let aliasTable = null;
+  async function loadAliases() {
+    if (aliasTable) return aliasTable;
+    const response = await fetch('/assets/map_aliases.txt', { credentials: 'same-origin' });
+    if (!response.ok) return new Map();  // matched by code and name only this time; asked again next time
+    const parsed = minyiParseAliases(await response.text());
+    for (const e of parsed.errors) console.warn(e);
+    aliasTable = parsed.aliases;
+    return aliasTable;
+  }
+
+  function vsParentText(v, parentName) {
+    if (!v || !v.vs_parent || !v.vs_parent.significant) return '';
+    return `${v.vs_parent.significant === 'above' ? '▲ 显著高于' : '▼ 显著低于'}${parentName}`;
+  }
+
+  function mapTable(data, index, parentName, query) {
+    const body = el('tbody');
+    const rows = data.rows.slice().sort((a, b) => {
+      const x = a.values[index.id];
+      const y = b.values[index.id];
+      const vx = x && !x.suppressed ? x.estimate : null;
+      const vy = y && !y.suppressed ? y.estimate : null;
+      if (vx === vy) return a.code < b.code ? -1 : 1;
+      if (vx === null) return 1;
+      if (vy === null) return -1;
+      return vy - vx;
+    });
+    for (const r of rows) {
+      const v = r.values[index.id];
+      const mark = vsParentText(v, parentName);
+      const sig = v && v.vs_parent ? v.vs_parent.significant : null;
+      body.appendChild(el('tr', { 'data-code': r.code, class: sig ? `sig-${sig}` : '' },
+        el('th', { scope: 'row' }, r.level === 'city' ? el('a', { href: `#/map/${r.code}?${query}`, text: r.name }) : r.name),
+        el('td', { class: 'num estimate', text: !v ? '—' : v.suppressed ? '不予公布' : pct(v.estimate) }),
+        el('td', { class: 'num small', text: v && !v.suppressed ? ci(v) : '—' }),
+        el('td', { class: 'vs-parent' + (sig ? (sig === 'above' ? ' up' : ' down') : ' muted'),
+          text: mark || (v && v.vs_parent ? '无显著差异' : '—') }),
+        el('td', { class: 'num', text: v ? int(v.n) : '—' })));
+    }
+    return el('table', { class: 'data compact', id: 'map-table' },
+      el('caption', { text: `${data.period} 年${index.name}，按${LEVEL_LABEL[data.level] || '地区'}（与地图同一数据；▲/▼ 表示与${parentName}相比差异显著，95% 双侧检验）` }),
+      el('thead', {}, el('tr', {}, ['地区', index.name, '95% 置信区间', `与${parentName}比较`, '样本量']
+        .map((h, i) => el('th', { scope: 'col', class: i === 1 || i === 4 ? 'num' : '', text: h })))),
+      body);
+  }
+
+  async function mapView(route) {
+    const params = new URLSearchParams({ area: route.area });
+    if (route.params.get('period')) params.set('period', route.params.get('period'));
+    const data = await api('/api/v1/indices?' + params.toString());
+    const main = frame(route, data);
+    const index = data.indices.find((ix) => ix.id === route.params.get('index')) || data.indices[0];
+    const query = (changes) => new URLSearchParams(Object.assign({ period: data.period, index: index.id }, changes));
+
+    const controls = el('div', { class: 'controls' });
+    const year = el('select', { id: 'map-period', 'aria-label': '年份' },
+      data.periods.slice().reverse().map((p) => el('option', { value: p, selected: p === data.period, text: `${p} 年` })));
+    year.addEventListener('change', () => go('map', data.area.code, query({ period: year.value })));
+    const which = el('select', { id: 'map-index', 'aria-label': '指数' },
+      data.indices.map((ix) => el('option', { value: ix.id, selected: ix.id === index.id, text: ix.name })));
+    which.addEventListener('change', () => go('map', data.area.code, query({ index: which.value })));
+    controls.append(el('label', { for: 'map-period', text: '年份 ' }), year, el('label', { for: 'map-index', text: ' 指数 ' }), which);
+    const parent = data.path.length > 1 ? data.path[data.path.length - 2] : null;
+    if (parent && parent.in_scope) {
+      controls.appendChild(el('a', { class: 'btn btn-ghost', id: 'map-up', href: `#/map/${parent.code}?${query({}).toString()}`, text: `返回${parent.name}` }));
+    }
+    main.appendChild(controls);
+
+    if (data.level === 'town') {
+      main.appendChild(el('p', { class: 'notice', id: 'map-towns', },
+        '乡镇（街道）没有公开的边界数据，不绘制地图：乡镇的数字（含模型估计）见',
+        el('a', { href: `#/overview/${data.area.code}?period=${data.period}`, text: '概览中的排名表' }), '。'));
+      return;
+    }
+    const grid = el('div', { class: 'grid-2' });
+    const mapPanel = el('section', { class: 'panel', 'aria-labelledby': 'map-title' },
+      el('h2', { id: 'map-title', text: `${data.area.name} ${data.period} 年${index.name}（按${LEVEL_LABEL[data.level]}）` }));
+    const box = el('div', { class: 'chart map-chart', id: 'map-chart' });
+    mapPanel.appendChild(box);
+    const tablePanel = el('section', { class: 'panel', 'aria-labelledby': 'map-table-title' },
+      el('h2', { id: 'map-table-title', text: '地图数据' }),
+      el('div', { class: 'table-scroll' }, mapTable(data, index, data.area.name, query({}).toString())));
+    grid.append(mapPanel, tablePanel);
+    main.appendChild(grid);
+    mapPanel.appendChild(el('p', { class: 'muted small', text:
+      `颜色为各地区的${index.name}（直接估计）；粗绿框 ▲ 为显著高于${data.area.name}，粗红框 ▼ 为显著低于（z 检验，考虑了地区与其上级共有的样本；` +
+      '多个地区同时比较时，约每 20 个无差异的地区中会有 1 个被误判为显著）。灰色为样本不足不予公布或无数据。' }));
+
+    let geo;
+    try {
+      if (!hasCharts()) throw new Error('图表组件未安装，数据见右表。');
+      await loadMapScript(data.area.code);
+      geo = window.echarts.getMap(minyiMapName(data.area.name));
+      if (!geo) throw new Error('该地区的地图边界未安装，数据见右表。');
+    } catch (e) {
+      box.classList.add('chart-missing');
+      box.appendChild(el('p', { class: 'muted', text: e.message }));
+      return;
+    }
+    const { shapes, unmatched } = minyiMatchAreas(data.rows, geo.geoJSON.features, await loadAliases());
+    const items = [];
+    const values = [];
+    const summary = [];
+    for (const r of data.rows) {
+      const v = r.values[index.id];
+      const value = v && !v.suppressed && v.estimate !== null ? +(v.estimate * 100).toFixed(2) : null;
+      if (value !== null) values.push(value);
+      const sig = v && v.vs_parent ? v.vs_parent.significant : null;
+      if (value !== null) summary.push(`${r.name} ${pct(v.estimate)}${sig ? (sig === 'above' ? '（显著高于）' : '（显著低于）') : ''}`);
+      for (const name of shapes.get(r.code) || []) {
+        items.push({ name, code: r.code, area: r.name, value, v,
+          // The page's colours for up and down (style.css --up, --down), as in the table.
+          itemStyle: sig ? { borderColor: sig === 'above' ? '#0f8a5f' : '#c0392b', borderWidth: 3 } : undefined,
+          label: sig ? { show: true, formatter: `{b}\n${sig === 'above' ? '▲' : '▼'}`, fontWeight: 'bold' } : undefined });
+      }
+    }
+    if (unmatched.length) {
+      mapPanel.appendChild(el('div', { class: 'notice', id: 'map-unmatched' },
+        el('p', { text: `以下 ${unmatched.length} 个地区没有边界数据（开发区等功能区，地图数据中没有单独的形状），其数字见右表：` }),
+        el('ul', {}, unmatched.map((a) => el('li', { text: a.name })))));
+    }
+    const lo = values.length ? Math.floor(Math.min(...values)) : 0;
+    const hi = values.length ? Math.ceil(Math.max(...values)) : 100;
+    makeChart(box, {
+      // The tooltip is HTML: every name goes through ECharts' encodeHTML.
+      tooltip: { trigger: 'item', formatter: (p) => {
+        const esc = window.echarts.format.encodeHTML;
+        const v = p.data && p.data.v;
+        if (!v) return `${esc(p.name)}：无数据`;
+        if (v.suppressed) return `${esc(p.data.area)}：样本不足，不予公布（n=${int(v.n)}）`;
+        const mark = vsParentText(v, data.area.name);
+        return `${esc(p.data.area)}：${pct(v.estimate)}（95% 置信区间 ${ci(v)}，n=${int(v.n)}）${mark ? '<br>' + esc(mark) : ''}`;
+      } },
+      visualMap: { type: 'continuous', min: lo, max: Math.max(hi, lo + 1), calculable: true, text: ['高', '低'],
+        left: 10, bottom: 10, formatter: (x) => `${Number(x).toFixed(1)}%`, inRange: { color: ['#f3e5c8', '#e3872d', '#8c2d04'] } },
+      series: [{ type: 'map', map: minyiMapName(data.area.name), roam: true, nameProperty: 'name',
+        label: { show: true, fontSize: 11 }, emphasis: { label: { show: true } },
+        itemStyle: { areaColor: '#e8e8e8', borderColor: '#fff' }, data: items }],
+    }, `地图，${data.area.name} ${data.period} 年${index.name}：${summary.join('，')}`);
+    const chart = charts[charts.length - 1];
+    if (chart && data.level === 'city') {
+      chart.on('click', (p) => { if (p.data && p.data.code) go('map', p.data.code, query({})); });
     }
   }
 
@@ -661,6 +830,7 @@
     }
     try {
       if (route.view === 'overview') await overview(route);
+      else if (route.view === 'map') await mapView(route);
       else if (route.view === 'trend') await trendView(route);
       else if (route.view === 'channels') await channelsView(route);
       else await commentsView(route);

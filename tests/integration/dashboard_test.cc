@@ -390,6 +390,35 @@ void ExpectSameFigures(const Poco::JSON::Object::Ptr& v, const std::map<std::str
 using Batch = IndexCsvRows;
 const std::vector<std::string> kIndices = {"security", "grid"};
 
+// A row's `vs_parent` (issue 14's map) against the aggregator's rows: the parent is the registry parent
+// (the code one level shorter), the difference is the two shares', z = diff / se, the mark follows
+// |z| > 1.96, and se lies where the part-whole covariance puts it (W·se_c² with W in [0, 1]):
+// se_p² − se_c² ≤ se² ≤ se_c² + se_p². The province has no parent and no vs_parent.
+void ExpectVsParentIsTheBatch(const Poco::JSON::Object::Ptr& v, const Batch& batch, const std::string& period,
+                              const std::string& code, const std::string& index, const std::string& what) {
+  const std::size_t parent_length = code.size() == 9 ? 6 : code.size() == 6 ? 4 : code.size() == 4 ? 2 : 0;
+  if (parent_length == 0) {
+    EXPECT_FALSE(v->has("vs_parent")) << what;
+    return;
+  }
+  const std::string parent = code.substr(0, parent_length);
+  auto vs = v->getObject("vs_parent");
+  ASSERT_TRUE(vs) << what << ": no vs_parent";
+  EXPECT_EQ(vs->getValue<std::string>("parent"), parent) << what;
+  const auto& c = batch.at(period + "|" + code + "|" + index);
+  const auto& p = batch.at(period + "|" + parent + "|" + index);
+  const double se_c = std::stod(c.at("se")), se_p = std::stod(p.at("se"));
+  const double diff = vs->getValue<double>("diff"), se = vs->getValue<double>("se");
+  EXPECT_NEAR(diff, std::stod(c.at("estimate")) - std::stod(p.at("estimate")), 1e-9) << what;
+  EXPECT_GE(se * se, se_p * se_p - se_c * se_c - 1e-12) << what;
+  EXPECT_LE(se * se, se_c * se_c + se_p * se_p + 1e-12) << what;
+  if (se > 0) {
+    EXPECT_NEAR(vs->getValue<double>("z"), diff / se, 1e-6 * (1 + std::fabs(diff / se))) << what;
+    const std::string want = std::fabs(diff / se) <= 1.959963984540054 ? "" : diff > 0 ? "above" : "below";
+    EXPECT_EQ(vs->isNull("significant") ? "" : vs->getValue<std::string>("significant"), want) << what;
+  }
+}
+
 // The /indices answer for `area`, `period` and `level` against the aggregator's rows: the summary of the
 // area and every row at `level`, each row at that level. Returns how many values were compared.
 std::size_t ExpectIndicesAreTheBatch(const Reply& r, const Batch& batch, const std::string& area,
@@ -415,6 +444,7 @@ std::size_t ExpectIndicesAreTheBatch(const Reply& r, const Batch& batch, const s
         continue;
       }
       ExpectSameFigures(v, it->second, what + " " + code + " " + index);
+      ExpectVsParentIsTheBatch(v, batch, period, code, index, what + " " + code + " " + index);
       ++compared;
     }
   }
@@ -939,6 +969,23 @@ TEST_F(DashboardTest, PagesAndAssetsAreServedWithCsp) {
   }
   EXPECT_EQ(Send(Port(), "GET", "/assets/..%2F..%2Fetc%2Fpasswd").status, 404);
   EXPECT_EQ(Send(Port(), "GET", "/assets/login.html").status, 404);
+}
+
+// The map's boundaries (issue 14): the province's and each registry city's file from npm, nothing else
+// (needs `npm ci` in dashboards/web, as ./minyi.sh does), and the alias table as text.
+TEST_F(DashboardTest, OnlyTheRegistryProvinceAndCityMapsAreServed) {
+  for (const std::string code : {"32", "3201", "3208", "3213"}) {
+    Reply r = Send(Port(), "GET", "/assets/map-" + code + ".js");
+    EXPECT_EQ(r.status, 200) << code << " (npm ci in dashboards/web installs the boundaries)";
+    EXPECT_NE(r.body.find("registerMap"), std::string::npos) << code;
+  }
+  for (const std::string name : {"map-320812.js", "map-4101.js", "map-.js", "map-32.json"}) {
+    EXPECT_EQ(Send(Port(), "GET", "/assets/" + name).status, 404) << name;
+  }
+  Reply aliases = Send(Port(), "GET", "/assets/map_aliases.txt");
+  EXPECT_EQ(aliases.status, 200);
+  EXPECT_EQ(aliases.headers["Content-Type"].rfind("text/plain", 0), 0u) << aliases.headers["Content-Type"];
+  EXPECT_NE(aliases.body.find("320613"), std::string::npos);
 }
 
 }  // namespace

