@@ -13,8 +13,8 @@
 #include "cli/progress.h"
 #include "cli/questionnaire_commands.h"
 #include "cli/wechat_commands.h"
+#include "collector/common/crypto.h"
 #include "collector/questionnaire/questionnaire_import.h"
-#include "collector/sms/phone_privacy.h"
 #include "collector/web_service.h"
 #include "collector/wechat/wechat_import.h"
 #include "core/terminal_text.h"
@@ -29,7 +29,7 @@ namespace wechat = collector::wechat;
 // What both the command and the upload need: the survey, the keyer and the configured options.
 struct WechatKit {
   std::shared_ptr<const SurveyDefinition> survey;
-  std::unique_ptr<collector::sms::RespondentKeyer> keyer;
+  std::unique_ptr<collector::RespondentKeyer> keyer;
   int utc_offset_minutes = 480;
   std::vector<std::string> grid_workers;
 };
@@ -47,9 +47,9 @@ Result<WechatKit> OpenKit(const Config& config, const SurveyCatalog& surveys, co
     if (created) spdlog::warn("generated a new respondent-key secret in {}", config.collector.secret_file);
     secret = std::move(loaded).value();
   }
-  auto keyer = collector::sms::RespondentKeyer::Create(secret);
+  auto keyer = collector::RespondentKeyer::Create(secret);
   if (!keyer.ok()) return keyer.status();
-  kit.keyer = std::make_unique<collector::sms::RespondentKeyer>(std::move(keyer).value());
+  kit.keyer = std::make_unique<collector::RespondentKeyer>(std::move(keyer).value());
   kit.utc_offset_minutes = config.wechat.utc_offset_minutes;
   kit.grid_workers = config.wechat.grid_workers;
   return kit;

@@ -17,11 +17,13 @@ std::string Trim(std::string_view s) {
   return std::string(s);
 }
 
-// A partner's respondent id as hashed: mainland mobiles in any spelling become +86XXXXXXXXXXX so the
-// same person gets the same key whichever way the number was written.
-std::string NormalizeRespondent(std::string_view text) {
+// The identity a partner's respondent id is hashed as (KeyedHasher::RespondentKey). A phone number is
+// its E.164 alone, mainland mobiles in any spelling +86XXXXXXXXXXX: the identity the SMS channel hashes
+// (RespondentKeyer::KeyFor), so one resident is one respondent on both channels (ingest_test
+// PartnerPhoneHasTheSmsChannelsRespondentKey). Any other id is "respondent:<id>", a domain of its own.
+std::string PartnerIdentity(std::string_view text) {
   std::string trimmed = Trim(text);
-  if (!LooksLikePhoneNumber(trimmed)) return trimmed;
+  if (!LooksLikePhoneNumber(trimmed)) return "respondent:" + trimmed;
   std::string digits;
   for (char c : trimmed) {
     if (c >= '0' && c <= '9') digits += c;
@@ -234,7 +236,7 @@ std::optional<Response> IngestService::Build(const Submission& s, const Submitte
     r.source_ref = "api:" + who.api_key->key_id + ":" +
                    (s.idempotency_key.empty() ? "auto:" + RandomHex(16) : s.idempotency_key);
     r.respondent_key = hasher_.RespondentKey(s.respondent.empty() ? "source:" + r.source_ref
-                                                                  : "respondent:" + NormalizeRespondent(s.respondent));
+                                                                  : PartnerIdentity(s.respondent));
   } else {
     r.source_ref = DeviceSourceRef(who.device_id, r.survey_id, r.period);
     r.respondent_key = hasher_.RespondentKey("device:" + who.device_id);

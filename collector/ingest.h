@@ -37,9 +37,9 @@
 #include <tuple>
 #include <vector>
 
+#include "collector/common/crypto.h"
 #include "collector/group_commit.h"
 #include "collector/rejection_tally.h"
-#include "collector/web_crypto.h"
 #include "core/areas.h"
 #include "core/dashboard_ports.h"
 #include "core/response.h"

@@ -8,7 +8,7 @@
 #include <istream>
 #include <sstream>
 
-#include "collector/web_crypto.h"
+#include "collector/common/crypto.h"
 #include "collector/web_json.h"
 
 namespace minyi::collector {

@@ -11,8 +11,8 @@
 #include <memory>
 #include <sstream>
 
+#include "collector/common/address_allow.h"
 #include "collector/questionnaire/questionnaire_import.h"
-#include "collector/sms/webhook.h"
 
 namespace minyi::collector::questionnaire {
 namespace {
@@ -106,7 +106,7 @@ std::string WjxSign(std::string_view activity, std::string_view index, std::stri
 }
 
 QuestionnaireEndpoints::QuestionnaireEndpoints(const SurveyCatalog& surveys, const AreaRegistry& areas,
-                                               const sms::RespondentKeyer& keyer, ResponseReviser& reviser,
+                                               const RespondentKeyer& keyer, ResponseReviser& reviser,
                                                EndpointOptions options)
     : surveys_(surveys), areas_(areas), keyer_(keyer), reviser_(reviser), options_(std::move(options)) {}
 
@@ -151,7 +151,7 @@ EndpointAnswer QuestionnaireEndpoints::Store(Response response, std::string_view
 
 EndpointAnswer QuestionnaireEndpoints::HandleWjxPush(std::string_view body,
                                                      const std::string& peer_address) const {
-  if (!options_.wjx_allow_from.empty() && !sms::AddressAllowed(peer_address, options_.wjx_allow_from)) {
+  if (!options_.wjx_allow_from.empty() && !AddressAllowed(peer_address, options_.wjx_allow_from)) {
     return Error(401, "unauthenticated", "source address not allowed");
   }
   auto parsed = ParseObject(body);

@@ -208,7 +208,7 @@ std::set<std::string> GroupMap::Towns() const {
 
 Result<std::unique_ptr<WechatImporter>> WechatImporter::Create(const SurveyDefinition& survey,
                                                                const AreaRegistry& areas,
-                                                               const sms::RespondentKeyer& keyer,
+                                                               const RespondentKeyer& keyer,
                                                                WechatImportOptions options) {
   if (!survey.wechat) {
     return Status::InvalidInput(
@@ -227,7 +227,7 @@ Result<std::unique_ptr<WechatImporter>> WechatImporter::Create(const SurveyDefin
 }
 
 WechatImporter::WechatImporter(const SurveyDefinition& survey, const AreaRegistry& areas,
-                               const sms::RespondentKeyer& keyer, WechatImportOptions options)
+                               const RespondentKeyer& keyer, WechatImportOptions options)
     : survey_(survey), areas_(areas), keyer_(keyer), options_(std::move(options)) {
   for (const std::string& w : options_.grid_workers) {
     const std::string_view t = Trim(w);
