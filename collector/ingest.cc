@@ -6,6 +6,7 @@
 
 #include "collector/response_import.h"
 #include "collector/web_access.h"
+#include "core/http/error_reply.h"
 #include "core/privacy.h"
 
 namespace minyi::collector {
@@ -47,6 +48,28 @@ std::string RejectionReason(const IngestResult& r) {
   if (first.field == "town") return "invalid_town";
   if (first.field.rfind("answers", 0) == 0) return "invalid_answers";
   return "invalid";
+}
+
+// What a result stands for in the vocabulary of failures (core/status.h); kOk for stored and duplicate.
+StatusCode StatusCodeOf(IngestCode code) {
+  switch (code) {
+    case IngestCode::kStored:
+    case IngestCode::kDuplicate:
+      return StatusCode::kOk;
+    case IngestCode::kConflict:
+      return StatusCode::kConflict;
+    case IngestCode::kInvalid:
+      return StatusCode::kInvalidInput;
+    case IngestCode::kForbidden:
+    case IngestCode::kInvitationRequired:
+      return StatusCode::kPermissionDenied;
+    case IngestCode::kTownCapReached:
+      return StatusCode::kResourceExhausted;
+    case IngestCode::kBusy:
+    case IngestCode::kUnavailable:
+      return StatusCode::kUnavailable;
+  }
+  return StatusCode::kInternal;
 }
 
 const char* ChannelOf(const Submitter& who) { return who.kind == Submitter::Kind::kApiKey ? "api" : "web"; }
@@ -92,18 +115,12 @@ Result<std::set<std::string>> ParseSurveyList(std::string_view text, const Surve
 }
 
 int IngestResult::HttpStatus() const {
-  switch (code) {
-    case IngestCode::kStored: return 201;
-    case IngestCode::kDuplicate: return 200;
-    case IngestCode::kConflict: return 409;
-    case IngestCode::kInvalid: return 422;
-    case IngestCode::kForbidden: return 403;
-    case IngestCode::kInvitationRequired: return 403;
-    case IngestCode::kTownCapReached: return 429;
-    case IngestCode::kBusy: return 503;
-    case IngestCode::kUnavailable: return 503;
-  }
-  return 500;
+  if (code == IngestCode::kStored) return 201;
+  return http::HttpErrorFor(StatusCodeOf(code), http::ErrorKind::kUnprocessable).status;
+}
+
+int IngestResult::RetryAfterSeconds() const {
+  return http::HttpErrorFor(StatusCodeOf(code), http::ErrorKind::kUnprocessable).retry_after_seconds;
 }
 
 std::string_view IngestResult::CodeName() const {

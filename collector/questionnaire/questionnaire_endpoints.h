@@ -55,6 +55,7 @@ struct EndpointOptions {
 struct EndpointAnswer {
   int status = 200;
   std::string json;
+  int retry_after_seconds = 0;  // > 0: sent as Retry-After (a 503 from core/http/error_reply.h)
 };
 
 // The hex SHA-1 问卷星 signs with (lowercase).
