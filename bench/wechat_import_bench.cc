@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
 
   auto areas = minyi::AreaRegistry::LoadDirectory(std::string(MINYI_SOURCE_DIR) + "/data");
   auto surveys = minyi::SurveyCatalog::LoadDirectory(std::string(MINYI_SOURCE_DIR) + "/conf/surveys");
-  auto keyer = minyi::collector::sms::RespondentKeyer::Create("bench-secret-0123456789");
+  auto keyer = minyi::collector::RespondentKeyer::Create("bench-secret-0123456789");
   if (!areas.ok() || !surveys.ok() || !keyer.ok()) {
     std::cerr << "setup failed\n";
     return 1;

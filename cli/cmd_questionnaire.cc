@@ -23,7 +23,7 @@ namespace {
 
 namespace q = collector::questionnaire;
 
-Result<collector::sms::RespondentKeyer> KeyerFrom(const Config& config, const std::string& given) {
+Result<collector::RespondentKeyer> KeyerFrom(const Config& config, const std::string& given) {
   std::string secret = given;
   if (secret.empty()) {
     bool created = false;
@@ -33,7 +33,7 @@ Result<collector::sms::RespondentKeyer> KeyerFrom(const Config& config, const st
     if (created) spdlog::warn("generated a new respondent-key secret in {}", config.collector.secret_file);
     secret = std::move(loaded).value();
   }
-  return collector::sms::RespondentKeyer::Create(secret);
+  return collector::RespondentKeyer::Create(secret);
 }
 
 // One import run for the data-quality view: a revision counts as stored (it changed what counts), a
@@ -85,7 +85,7 @@ class PrivateTempFile {
 
 class Runtime final : public QuestionnaireRuntime {
  public:
-  std::unique_ptr<collector::sms::RespondentKeyer> keyer;
+  std::unique_ptr<collector::RespondentKeyer> keyer;
   std::unique_ptr<q::QuestionnaireEndpoints> endpoints;
 };
 
@@ -229,7 +229,7 @@ Result<std::unique_ptr<QuestionnaireUpload>> QuestionnaireUpload::Create(const C
 }
 
 Result<std::string> QuestionnaireUpload::Import(std::string_view body,
-                                                const collector::sms::RespondentKeyer& keyer,
+                                                const collector::RespondentKeyer& keyer,
                                                 const Request& request) const {
   const std::int64_t started = NowMillis();
   const bool by_area = request.town.empty();
@@ -288,7 +288,7 @@ Result<std::unique_ptr<QuestionnaireRuntime>> StartQuestionnaire(Context& contex
   auto runtime = std::make_unique<Runtime>();
   auto keyer = KeyerFrom(context.config(), respondent_secret);
   if (!keyer.ok()) return keyer.status();
-  runtime->keyer = std::make_unique<collector::sms::RespondentKeyer>(std::move(keyer).value());
+  runtime->keyer = std::make_unique<collector::RespondentKeyer>(std::move(keyer).value());
   auto maps = q::LoadQuestionnaireMaps(c.map_dir, resources.surveys);
   if (!maps.ok()) return maps.status().WithContext("questionnaire.map_dir");
   for (const q::QuestionnaireMap& m : maps.value()) {

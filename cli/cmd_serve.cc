@@ -20,9 +20,9 @@
 #include "cli/sms_commands.h"
 #include "cli/version.h"
 #include "cli/wechat_commands.h"
+#include "collector/common/address_allow.h"
+#include "collector/common/crypto.h"
 #include "collector/rejection_tally.h"
-#include "collector/sms/webhook.h"
-#include "collector/web_crypto.h"
 #include "collector/web_service.h"
 #include "core/http/router.h"
 #include "core/http/server.h"
@@ -106,7 +106,7 @@ Status RegisterMetrics(http::Router& router, const metrics::Registry& registry, 
                  http::Request& request, http::Response& response, const http::PathParams&) {
                // Behind a proxy (http.trust_forwarded_for) the address the proxy saw, not the proxy's.
                const std::string client = http::ClientAddress(request, trust);
-               bool allowed = !allow.empty() && collector::sms::AddressAllowed(client, allow);
+               bool allowed = !allow.empty() && collector::AddressAllowed(client, allow);
                const std::string authorization = request.get("Authorization", "");
                if (!allowed && !token.empty() && authorization.rfind("Bearer ", 0) == 0) {
                  allowed = collector::ConstantTimeEquals(std::string_view(authorization).substr(7), token);

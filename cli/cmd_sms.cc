@@ -25,7 +25,7 @@ namespace sms = collector::sms;
 struct SmsKit {
   Resources resources;
   std::unique_ptr<SmsStore> store;
-  std::unique_ptr<sms::RespondentKeyer> keyer;
+  std::unique_ptr<collector::RespondentKeyer> keyer;
   std::unique_ptr<sms::PhoneCipher> cipher;
   std::unique_ptr<sms::SmsService> service;
 };
@@ -44,9 +44,9 @@ Result<std::unique_ptr<SmsKit>> OpenKit(Context& context, const std::string& sec
     if (!loaded.ok()) return loaded.status();
     secret = std::move(loaded).value();
   }
-  auto keyer = sms::RespondentKeyer::Create(secret);
+  auto keyer = collector::RespondentKeyer::Create(secret);
   if (!keyer.ok()) return keyer.status();
-  kit->keyer = std::make_unique<sms::RespondentKeyer>(std::move(keyer).value());
+  kit->keyer = std::make_unique<collector::RespondentKeyer>(std::move(keyer).value());
   auto cipher = sms::PhoneCipher::Load(config.sms.encryption_key, config.sms.encryption_key_file);
   if (!cipher.ok()) return cipher.status();
   kit->cipher = std::make_unique<sms::PhoneCipher>(std::move(cipher).value());

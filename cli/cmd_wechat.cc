@@ -13,8 +13,8 @@
 #include "cli/progress.h"
 #include "cli/questionnaire_commands.h"
 #include "cli/wechat_commands.h"
+#include "collector/common/crypto.h"
 #include "collector/questionnaire/questionnaire_import.h"
-#include "collector/sms/phone_privacy.h"
 #include "collector/web_service.h"
 #include "collector/wechat/wechat_import.h"
 #include "core/terminal_text.h"
@@ -29,7 +29,7 @@ namespace wechat = collector::wechat;
 // What both the command and the upload need: the survey, the keyer and the configured options.
 struct WechatKit {
   std::shared_ptr<const SurveyDefinition> survey;
-  std::unique_ptr<collector::sms::RespondentKeyer> keyer;
+  std::unique_ptr<collector::RespondentKeyer> keyer;
   int utc_offset_minutes = 480;
   std::vector<std::string> grid_workers;
 };
@@ -47,9 +47,9 @@ Result<WechatKit> OpenKit(const Config& config, const SurveyCatalog& surveys, co
     if (created) spdlog::warn("generated a new respondent-key secret in {}", config.collector.secret_file);
     secret = std::move(loaded).value();
   }
-  auto keyer = collector::sms::RespondentKeyer::Create(secret);
+  auto keyer = collector::RespondentKeyer::Create(secret);
   if (!keyer.ok()) return keyer.status();
-  kit.keyer = std::make_unique<collector::sms::RespondentKeyer>(std::move(keyer).value());
+  kit.keyer = std::make_unique<collector::RespondentKeyer>(std::move(keyer).value());
   kit.utc_offset_minutes = config.wechat.utc_offset_minutes;
   kit.grid_workers = config.wechat.grid_workers;
   return kit;
@@ -152,10 +152,10 @@ std::string TownRefusal(const User& user, const AreaRegistry& areas, const std::
   return std::string();
 }
 
-void SendJsonError(http::Response& response, int status, const std::string& code,
-                   const std::string& message) {
-  http::SendJson(response, status,
-                 "{\"error\":{\"code\":\"" + code + "\",\"message\":\"" + http::JsonEscape(message) + "\"}}");
+// A refused upload that cannot be used as given: 422 (error_reply.h) with its own code.
+void SendUnusable(http::Response& response, std::string code, std::string message) {
+  http::SendError(
+      response, {Status::InvalidInput(std::move(message)), http::ErrorKind::kUnprocessable, std::move(code)});
 }
 
 // A 问卷星/腾讯问卷 export: imported into the target's town, or placed by its town column.
@@ -163,11 +163,12 @@ void UploadQuestionnaire(const UploadRuntime& runtime, const AreaRegistry& areas
                          const dashboards::Caller& caller, const UploadTarget& target,
                          QuestionnaireUpload::Request q, std::string_view body, http::Response& response) {
   if (!runtime.questionnaire) {
-    return SendJsonError(response, 503, "questionnaire_maps_unusable",
-                         "'" + q.file_name +
-                             "' is a questionnaire export, but questionnaire uploads are off until " +
-                             "an administrator fixes the questionnaire maps (" +
-                             runtime.questionnaire_off.message() + "); nothing was stored");
+    return http::SendError(
+        response, {Status::Unavailable("'" + q.file_name +
+                                       "' is a questionnaire export, but questionnaire uploads are "
+                                       "off until an administrator fixes the questionnaire maps (" +
+                                       runtime.questionnaire_off.message() + "); nothing was stored"),
+                   http::ErrorKind::kDefault, "questionnaire_maps_unusable"});
   }
   q.town = target.town;
   q.area = target.area;
@@ -185,9 +186,9 @@ void UploadQuestionnaire(const UploadRuntime& runtime, const AreaRegistry& areas
   }
   // Over a reader limit (a workbook that unpacks too large: table_reader.h): 413; else 422.
   if (report.status().code() == StatusCode::kResourceExhausted) {
-    return SendJsonError(response, 413, "too_large", report.status().message());
+    return http::SendError(response, {report.status(), http::ErrorKind::kTooLarge});
   }
-  if (!report.ok()) return SendJsonError(response, 422, "unusable_questionnaire", report.status().message());
+  if (!report.ok()) return SendUnusable(response, "unusable_questionnaire", report.status().message());
   http::SendJson(response, 200, report.value());
 }
 
@@ -209,8 +210,8 @@ void UploadChat(const UploadRuntime& runtime, const AreaRegistry& areas, sql::St
   auto importer = collector::wechat::WechatImporter::Create(survey, areas, *runtime.kit.keyer, options);
   if (!importer.ok()) {
     // A survey asked only through questionnaires: the file was neither kind.
-    return SendJsonError(
-        response, 422, "unreadable_file",
+    return SendUnusable(
+        response, "unreadable_file",
         "not a 问卷星/腾讯问卷 export, and not usable as a chat export: " + importer.status().message());
   }
   ImportRun run;
@@ -223,10 +224,10 @@ void UploadChat(const UploadRuntime& runtime, const AreaRegistry& areas, sql::St
   std::istringstream in(body);
   const Status added = (*importer)->AddFile(name, in);
   if (!added.ok()) {
-    return http::SendJson(response, 422,
-                          "{\"error\":{\"code\":\"unreadable_file\",\"message\":\"" +
-                              http::JsonEscape(added.message()) +
-                              "\"},\"report\":" + (*importer)->report().ToJson() + "}");
+    return http::SendJson(
+        response, http::HttpErrorFor(StatusCode::kInvalidInput, http::ErrorKind::kUnprocessable).status,
+        "{\"error\":" + http::ErrorObject("unreadable_file", added.message()) +
+            ",\"report\":" + (*importer)->report().ToJson() + "}");
   }
   const Status stored = (*importer)->Store(store, NowMillis());
   if (!stored.ok()) {
@@ -408,7 +409,9 @@ Result<std::unique_ptr<WechatUploadRuntime>> RegisterWechatUpload(Context& conte
                                  Status::InvalidInput("survey: unknown survey '" + survey_id + "'"));
         std::string body;
         if (!http::ReadBody(request, response, max_bytes, body)) {
-          return SendJsonError(response, 413, "too_large", "the file is larger than wechat.max_upload_bytes");
+          return http::SendError(
+              response, {Status::ResourceExhausted("the file is larger than wechat.max_upload_bytes"),
+                         http::ErrorKind::kTooLarge});
         }
         std::string name = dashboards::QueryParam(request, "name");
         if (name.empty()) name = "upload";

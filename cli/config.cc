@@ -19,7 +19,7 @@
 #include <functional>
 #include <set>
 
-#include "collector/sms/webhook.h"
+#include "collector/common/address_allow.h"
 
 namespace minyi::cli {
 namespace {
@@ -226,13 +226,13 @@ Status ReadBool(const AbstractConfiguration& c, const std::string& key, bool& ou
 }
 
 // Each entry must be an IPv4 address or CIDR block. Checked with the matcher that will use the list
-// (collector/sms/webhook.h AddressAllowed), so that what is accepted here is what it understands: the
-// address must match itself as a /32 (it is IPv4) and the entry (its prefix length is usable).
+// (collector/common/address_allow.h AddressAllowed), so that what is accepted here is what it understands:
+// the address must match itself as a /32 (it is IPv4) and the entry (its prefix length is usable).
 Status CheckAllowList(const std::string& key, const std::vector<std::string>& entries) {
   for (const std::string& entry : entries) {
     const std::string address = entry.substr(0, entry.find('/'));
-    if (!collector::sms::AddressAllowed(address, {address + "/32"}) ||
-        !collector::sms::AddressAllowed(address, {entry})) {
+    if (!collector::AddressAllowed(address, {address + "/32"}) ||
+        !collector::AddressAllowed(address, {entry})) {
       return Status::InvalidInput(key + " = '" + entry + "': not an IPv4 address or CIDR block (10.0.0.0/8)");
     }
   }

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "collector/common/crypto.h"
 #include "collector/questionnaire/questionnaire_map.h"
-#include "collector/sms/phone_privacy.h"
 #include "core/http/router.h"
 
 namespace minyi::cli {
@@ -56,7 +56,7 @@ class QuestionnaireUpload {
   // for a file that cannot be read, a header that names no survey question (saying whether a map was
   // found), several maps to choose from, or an area upload without a map that names the town
   // column; nothing is stored then. kUnavailable when the store fails (batches committed before stay).
-  Result<std::string> Import(std::string_view body, const collector::sms::RespondentKeyer& keyer,
+  Result<std::string> Import(std::string_view body, const collector::RespondentKeyer& keyer,
                              const Request& request) const;
 
  private:

@@ -6,6 +6,7 @@
 
 #include "collector/response_import.h"
 #include "collector/web_access.h"
+#include "core/http/error_reply.h"
 #include "core/privacy.h"
 
 namespace minyi::collector {
@@ -17,11 +18,13 @@ std::string Trim(std::string_view s) {
   return std::string(s);
 }
 
-// A partner's respondent id as hashed: mainland mobiles in any spelling become +86XXXXXXXXXXX so the
-// same person gets the same key whichever way the number was written.
-std::string NormalizeRespondent(std::string_view text) {
+// The identity a partner's respondent id is hashed as (KeyedHasher::RespondentKey). A phone number is
+// its E.164 alone, mainland mobiles in any spelling +86XXXXXXXXXXX: the identity the SMS channel hashes
+// (RespondentKeyer::KeyFor), so one resident is one respondent on both channels (ingest_test
+// PartnerPhoneHasTheSmsChannelsRespondentKey). Any other id is "respondent:<id>", a domain of its own.
+std::string PartnerIdentity(std::string_view text) {
   std::string trimmed = Trim(text);
-  if (!LooksLikePhoneNumber(trimmed)) return trimmed;
+  if (!LooksLikePhoneNumber(trimmed)) return "respondent:" + trimmed;
   std::string digits;
   for (char c : trimmed) {
     if (c >= '0' && c <= '9') digits += c;
@@ -45,6 +48,28 @@ std::string RejectionReason(const IngestResult& r) {
   if (first.field == "town") return "invalid_town";
   if (first.field.rfind("answers", 0) == 0) return "invalid_answers";
   return "invalid";
+}
+
+// What a result stands for in the vocabulary of failures (core/status.h); kOk for stored and duplicate.
+StatusCode StatusCodeOf(IngestCode code) {
+  switch (code) {
+    case IngestCode::kStored:
+    case IngestCode::kDuplicate:
+      return StatusCode::kOk;
+    case IngestCode::kConflict:
+      return StatusCode::kConflict;
+    case IngestCode::kInvalid:
+      return StatusCode::kInvalidInput;
+    case IngestCode::kForbidden:
+    case IngestCode::kInvitationRequired:
+      return StatusCode::kPermissionDenied;
+    case IngestCode::kTownCapReached:
+      return StatusCode::kResourceExhausted;
+    case IngestCode::kBusy:
+    case IngestCode::kUnavailable:
+      return StatusCode::kUnavailable;
+  }
+  return StatusCode::kInternal;
 }
 
 const char* ChannelOf(const Submitter& who) { return who.kind == Submitter::Kind::kApiKey ? "api" : "web"; }
@@ -90,18 +115,12 @@ Result<std::set<std::string>> ParseSurveyList(std::string_view text, const Surve
 }
 
 int IngestResult::HttpStatus() const {
-  switch (code) {
-    case IngestCode::kStored: return 201;
-    case IngestCode::kDuplicate: return 200;
-    case IngestCode::kConflict: return 409;
-    case IngestCode::kInvalid: return 422;
-    case IngestCode::kForbidden: return 403;
-    case IngestCode::kInvitationRequired: return 403;
-    case IngestCode::kTownCapReached: return 429;
-    case IngestCode::kBusy: return 503;
-    case IngestCode::kUnavailable: return 503;
-  }
-  return 500;
+  if (code == IngestCode::kStored) return 201;
+  return http::HttpErrorFor(StatusCodeOf(code), http::ErrorKind::kUnprocessable).status;
+}
+
+int IngestResult::RetryAfterSeconds() const {
+  return http::HttpErrorFor(StatusCodeOf(code), http::ErrorKind::kUnprocessable).retry_after_seconds;
 }
 
 std::string_view IngestResult::CodeName() const {
@@ -234,7 +253,7 @@ std::optional<Response> IngestService::Build(const Submission& s, const Submitte
     r.source_ref = "api:" + who.api_key->key_id + ":" +
                    (s.idempotency_key.empty() ? "auto:" + RandomHex(16) : s.idempotency_key);
     r.respondent_key = hasher_.RespondentKey(s.respondent.empty() ? "source:" + r.source_ref
-                                                                  : "respondent:" + NormalizeRespondent(s.respondent));
+                                                                  : PartnerIdentity(s.respondent));
   } else {
     r.source_ref = DeviceSourceRef(who.device_id, r.survey_id, r.period);
     r.respondent_key = hasher_.RespondentKey("device:" + who.device_id);

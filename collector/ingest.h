@@ -37,9 +37,9 @@
 #include <tuple>
 #include <vector>
 
+#include "collector/common/crypto.h"
 #include "collector/group_commit.h"
 #include "collector/rejection_tally.h"
-#include "collector/web_crypto.h"
 #include "core/areas.h"
 #include "core/dashboard_ports.h"
 #include "core/response.h"
@@ -106,7 +106,11 @@ struct IngestResult {
   std::vector<FieldError> errors;
   std::string message;
 
+  // 201 stored, 200 duplicate; a refusal answers its Status code's HTTP status as the ingest API reads it
+  // (core/http/error_reply.h, ErrorKind::kUnprocessable: an invalid submission is 422).
   int HttpStatus() const;
+  // Seconds for Retry-After: busy and unavailable results may be retried (error_reply.h); else 0.
+  int RetryAfterSeconds() const;
   std::string_view CodeName() const;  // "stored", "duplicate", "conflict", "invalid", ...
 };
 

@@ -6,6 +6,7 @@
 
 #include "collector/fake_store_for_test.h"
 #include "collector/rejection_tally.h"
+#include "collector/sms/phone_privacy.h"
 #include "collector/web_access.h"
 #include "collector/web_fakes_for_test.h"
 
@@ -91,6 +92,34 @@ TEST_F(IngestTest, StoresThenReplaysThenConflicts) {
   EXPECT_EQ(conflict.code, IngestCode::kConflict);
   EXPECT_EQ(conflict.HttpStatus(), 409);
   EXPECT_EQ(store_.rows.size(), 1u);
+}
+
+// One resident, one respondent key: a partner's respondent given as a phone number (any spelling) gets the
+// key the SMS channel derives for that phone under the same secret (NormalizePhone, then KeyFor, as
+// SmsService::HandleInbound does), and an id that is not a phone keeps a key of its own domain.
+TEST_F(IngestTest, PartnerPhoneHasTheSmsChannelsRespondentKey) {
+  auto keyer = RespondentKeyer::Create("test-secret-0123456789abcdef");  // hasher_'s secret
+  ASSERT_TRUE(keyer.ok()) << keyer.status();
+  auto e164 = sms::NormalizePhone("13812345678");
+  ASSERT_TRUE(e164.ok()) << e164.status();
+  const std::string sms_key = keyer->KeyFor(*e164);
+
+  const char* spellings[] = {"13812345678", " +86 138-1234-5678", "008613812345678"};
+  for (std::size_t i = 0; i < std::size(spellings); ++i) {
+    Submission s = Valid();
+    s.idempotency_key = "same-person-" + std::to_string(i);
+    s.respondent = spellings[i];
+    IngestResult stored = ingest_.SubmitOne(s, Api(key_));
+    ASSERT_EQ(stored.code, IngestCode::kStored) << stored.message;
+    EXPECT_EQ(store_.rows.back().respondent_key, sms_key) << "web respondent '" << spellings[i] << "'";
+  }
+
+  Submission partner_id = Valid();
+  partner_id.idempotency_key = "partner-id";
+  partner_id.respondent = "caller-0042";
+  ASSERT_EQ(ingest_.SubmitOne(partner_id, Api(key_)).code, IngestCode::kStored);
+  EXPECT_NE(store_.rows.back().respondent_key, keyer->KeyFor("caller-0042"))
+      << "a partner's own id is not an identity of another channel";
 }
 
 TEST_F(IngestTest, FieldLevelReasons) {

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "collector/web_crypto.h"
+#include "collector/common/crypto.h"
 #include "core/csv.h"
 #include "core/csv_cell.h"
 

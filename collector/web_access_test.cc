@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "collector/web_crypto.h"
+#include "collector/common/crypto.h"
 #include "collector/web_fakes_for_test.h"
 
 namespace minyi::collector {

@@ -2,12 +2,12 @@
 
 #include <set>
 
-#include "core/http/router.h"
+#include "core/http/error_reply.h"
 
 namespace minyi::collector {
 namespace {
 
-using http::JsonEscape;
+using http::ErrorJson;
 
 // An option code or text given as a string, or as a whole number (partners often send 1 for "1").
 bool ScalarAnswer(const JsonValue& v, std::string& out) {
@@ -117,27 +117,14 @@ Submission SubmissionFromJson(const JsonValue& o, std::string raw, std::vector<F
   return s;
 }
 
-std::string ErrorJson(std::string_view code, std::string_view message, const std::vector<FieldError>& fields) {
-  std::string out = "{\"error\":{\"code\":\"" + JsonEscape(code) + "\",\"message\":\"" + JsonEscape(message) + "\"";
-  if (!fields.empty()) {
-    out += ",\"fields\":[";
-    for (std::size_t i = 0; i < fields.size(); ++i) {
-      if (i > 0) out += ',';
-      out += "{\"field\":\"" + JsonEscape(fields[i].field) + "\",\"reason\":\"" + JsonEscape(fields[i].reason) + "\"}";
-    }
-    out += "]";
-  }
-  return out + "}}";
-}
-
 std::string IngestResultJson(const IngestResult& r) {
   switch (r.code) {
     case IngestCode::kStored:
     case IngestCode::kDuplicate:
       return "{\"id\":" + std::to_string(r.response_id) + ",\"status\":\"" + std::string(r.CodeName()) + "\"}";
     case IngestCode::kConflict:
-      return "{\"id\":" + std::to_string(r.response_id) + ",\"error\":{\"code\":\"conflict\",\"message\":\"" +
-             JsonEscape(r.message) + "\"}}";
+      return "{\"id\":" + std::to_string(r.response_id) +
+             ",\"error\":" + http::ErrorObject("conflict", r.message) + "}";
     case IngestCode::kInvalid:
       return ErrorJson("invalid_input", "the response does not fit the survey", r.errors);
     case IngestCode::kForbidden: return ErrorJson("permission_denied", r.message);

@@ -19,9 +19,8 @@ namespace minyi::collector {
 // raw payload.
 Submission SubmissionFromJson(const JsonValue& object, std::string raw, std::vector<FieldError>& errors);
 
-// {"error":{"code":..,"message":..,"fields":[{"field":..,"reason":..}]}}
-std::string ErrorJson(std::string_view code, std::string_view message, const std::vector<FieldError>& fields = {});
-// The body of one ingest result: {"id":..,"status":"stored","source_ref":..} or an error object.
+// The body of one ingest result: {"id":..,"status":"stored","source_ref":..} or the error body of
+// core/http/error_reply.h ({"id":..,"error":{..}} for a conflict).
 std::string IngestResultJson(const IngestResult& result);
 
 }  // namespace minyi::collector

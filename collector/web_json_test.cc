@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/http/error_reply.h"
+
 namespace minyi::collector {
 namespace {
 
@@ -85,8 +87,9 @@ TEST(WebJsonTest, AnswerValueTypes) {
 }
 
 TEST(WebJsonTest, ErrorAndResultBodies) {
-  EXPECT_EQ(ErrorJson("invalid_input", "bad \"x\"", {{"answers.q", "unknown <q>"}}),
-            R"({"error":{"code":"invalid_input","message":"bad \"x\"","fields":[{"field":"answers.q","reason":"unknown \u003cq\u003e"}]}})");
+  EXPECT_EQ(
+      http::ErrorJson("invalid_input", "bad \"x\"", {{"answers.q", "unknown <q>"}}),
+      R"({"error":{"code":"invalid_input","message":"bad \"x\"","fields":[{"field":"answers.q","reason":"unknown \u003cq\u003e"}]}})");
   IngestResult stored;
   stored.code = IngestCode::kStored;
   stored.response_id = 42;

@@ -8,7 +8,7 @@
 #include <istream>
 #include <sstream>
 
-#include "collector/web_crypto.h"
+#include "collector/common/crypto.h"
 #include "collector/web_json.h"
 
 namespace minyi::collector {
@@ -30,13 +30,30 @@ std::string PresentedKey(http::Request& request) {
   return "";
 }
 
-void SendJsonError(http::Response& response, int status, std::string_view code, std::string_view message,
-                   const std::vector<FieldError>& fields = {}) {
-  http::SendJson(response, status, ErrorJson(code, message, fields));
+// 413 too_large (error_reply.h).
+void SendTooLarge(http::Response& response, std::string message) {
+  http::SendError(response, {Status::ResourceExhausted(std::move(message)), http::ErrorKind::kTooLarge});
 }
 
-void SendPage(http::Response& response, int status, const std::string& html) {
-  http::SendText(response, status, kHtml, html);
+// 400 with a JSON code more specific than invalid_input ("invalid_json"), or with the fields at fault.
+void SendMalformed(http::Response& response, std::string message, std::string_view code,
+                   std::vector<FieldError> fields = {}) {
+  http::SendError(response, {Status::InvalidInput(std::move(message)), http::ErrorKind::kDefault,
+                             std::string(code), std::move(fields)});
+}
+
+// A resident page answering an outcome: the HTTP status (and Retry-After, unless the caller set a longer
+// one) of the one mapping, core/http/error_reply.h.
+struct PageOutcome {
+  StatusCode code;
+  http::ErrorKind kind = http::ErrorKind::kDefault;
+};
+void SendPage(http::Response& response, PageOutcome outcome, const std::string& html) {
+  const http::HttpError e = http::HttpErrorFor(outcome.code, outcome.kind);
+  if (e.retry_after_seconds > 0 && !response.has("Retry-After")) {
+    response.set("Retry-After", std::to_string(e.retry_after_seconds));
+  }
+  http::SendText(response, e.status, kHtml, html);
 }
 
 // Authenticates the partner; on failure the response has been sent and nullopt is returned.
@@ -45,10 +62,10 @@ std::optional<ApiKey> Authenticate(ApiKeyAuthenticator& auth, http::Request& req
   if (key.ok()) return std::move(key).value();
   if (key.status().code() == StatusCode::kUnauthenticated) {
     response.set("WWW-Authenticate", "Bearer realm=\"minyi\"");
-    SendJsonError(response, 401, "unauthenticated", key.status().message());
+    http::SendError(response, key.status());
   } else {
     spdlog::warn("API key check failed: {}", key.status().ToString());
-    SendJsonError(response, 503, "unavailable", "the server cannot check API keys right now; retry");
+    http::SendError(response, Status::Unavailable("the server cannot check API keys right now; retry"));
   }
   return std::nullopt;
 }
@@ -122,7 +139,7 @@ void WebCollector::Register(http::Router& router) {
     router.Add("POST", "/bench/echo", [this](http::Request& rq, http::Response& rs, const http::PathParams&) {
       std::string body;
       if (!http::ReadBody(rq, rs, options_.max_body_bytes, body)) {
-        return SendJsonError(rs, 413, "too_large", "request body too large");
+        return SendTooLarge(rs, "request body too large");
       }
       http::SendJson(rs, 200, "{\"ok\":true,\"bytes\":" + std::to_string(body.size()) + "}");
     });
@@ -134,8 +151,8 @@ void WebCollector::PostResponse(http::Request& request, http::Response& response
   if (!key) return;
   std::string body;
   if (!http::ReadBody(request, response, options_.max_body_bytes, body)) {
-    return SendJsonError(response, 413, "too_large",
-                         "request body larger than " + std::to_string(options_.max_body_bytes) + " bytes");
+    return SendTooLarge(response,
+                        "request body larger than " + std::to_string(options_.max_body_bytes) + " bytes");
   }
   Submitter who;
   who.kind = Submitter::Kind::kApiKey;
@@ -143,23 +160,22 @@ void WebCollector::PostResponse(http::Request& request, http::Response& response
   auto parsed = ParseJson(body, options_.max_json_depth);
   if (!parsed.ok()) {
     ingest_.CountMalformed(who, "invalid_json");
-    return SendJsonError(response, 400, "invalid_json", parsed.status().message());
+    return SendMalformed(response, parsed.status().message(), "invalid_json");
   }
   if (!parsed->is_object()) {
     ingest_.CountMalformed(who, "malformed");
-    return SendJsonError(response, 400, "invalid_input", "the body must be a JSON object");
+    return http::SendError(response, Status::InvalidInput("the body must be a JSON object"));
   }
   std::vector<FieldError> errors;
   Submission submission = SubmissionFromJson(*parsed, std::move(body), errors);
   if (!errors.empty()) {
     ingest_.CountMalformed(who, "malformed");
-    return SendJsonError(response, 400, "invalid_input", "the request is malformed", errors);
+    return SendMalformed(response, "the request is malformed", "invalid_input", errors);
   }
   const IngestResult result = ingest_.SubmitOne(submission, who);
   // Busy (queue full) or unavailable (the store failed or did not commit in time): worth retrying.
-  if (result.code == IngestCode::kBusy || result.code == IngestCode::kUnavailable) {
-    response.set("Retry-After", "1");
-  }
+  if (const int wait = result.RetryAfterSeconds(); wait > 0)
+    response.set("Retry-After", std::to_string(wait));
   http::SendJson(response, result.HttpStatus(), IngestResultJson(result));
 }
 
@@ -168,8 +184,8 @@ void WebCollector::PostBatch(http::Request& request, http::Response& response) {
   if (!key) return;
   std::string body;
   if (!http::ReadBody(request, response, options_.max_body_bytes, body)) {
-    return SendJsonError(response, 413, "too_large",
-                         "request body larger than " + std::to_string(options_.max_body_bytes) + " bytes");
+    return SendTooLarge(response,
+                        "request body larger than " + std::to_string(options_.max_body_bytes) + " bytes");
   }
   Submitter who;
   who.kind = Submitter::Kind::kApiKey;
@@ -177,7 +193,7 @@ void WebCollector::PostBatch(http::Request& request, http::Response& response) {
   auto parsed = ParseJson(body, options_.max_json_depth);
   if (!parsed.ok()) {
     ingest_.CountMalformed(who, "invalid_json");
-    return SendJsonError(response, 400, "invalid_json", parsed.status().message());
+    return SendMalformed(response, parsed.status().message(), "invalid_json");
   }
   const JsonValue* items = nullptr;
   if (parsed->is_object()) {
@@ -187,12 +203,11 @@ void WebCollector::PostBatch(http::Request& request, http::Response& response) {
   }
   if (items == nullptr || !items->is_array()) {
     ingest_.CountMalformed(who, "malformed");
-    return SendJsonError(response, 400, "invalid_input", "the body must be {\"responses\": [ ... ]}");
+    return http::SendError(response, Status::InvalidInput("the body must be {\"responses\": [ ... ]}"));
   }
   if (items->items().size() > options_.max_batch) {
-    return SendJsonError(response, 413, "too_large",
-                         "a batch holds at most " + std::to_string(options_.max_batch) + " responses, got " +
-                             std::to_string(items->items().size()));
+    return SendTooLarge(response, "a batch holds at most " + std::to_string(options_.max_batch) +
+                                      " responses, got " + std::to_string(items->items().size()));
   }
   const std::size_t n = items->items().size();
   std::vector<std::vector<FieldError>> shape_errors(n);
@@ -217,8 +232,7 @@ void WebCollector::PostBatch(http::Request& request, http::Response& response) {
   const std::vector<IngestResult> results = ingest_.Submit(submissions, who);
   std::vector<const IngestResult*> by_item(n, nullptr);
   for (std::size_t j = 0; j < index.size(); ++j) by_item[index[j]] = &results[j];
-  int stored = 0, duplicates = 0, conflicts = 0, rejected = 0;
-  bool busy = false;
+  int stored = 0, duplicates = 0, conflicts = 0, rejected = 0, retry_after = 0;
   std::string out = "{\"results\":[";
   for (std::size_t i = 0; i < n; ++i) {
     if (i > 0) out += ',';
@@ -226,25 +240,24 @@ void WebCollector::PostBatch(http::Request& request, http::Response& response) {
     const IngestResult* r = by_item[i];
     if (r == nullptr) {
       ++rejected;
-      out += "\"status\":400,\"body\":" + ErrorJson("invalid_input", "the item is malformed", shape_errors[i]) + "}";
+      out += "\"status\":" + std::to_string(http::HttpErrorFor(StatusCode::kInvalidInput).status) +
+             ",\"body\":" + http::ErrorJson("invalid_input", "the item is malformed", shape_errors[i]) + "}";
       continue;
     }
     switch (r->code) {
       case IngestCode::kStored: ++stored; break;
       case IngestCode::kDuplicate: ++duplicates; break;
-      case IngestCode::kConflict: ++conflicts; break;
-      case IngestCode::kBusy:
-      case IngestCode::kUnavailable:
-        busy = true;
-        ++rejected;
+      case IngestCode::kConflict:
+        ++conflicts;
         break;
       default: ++rejected;
     }
+    retry_after = std::max(retry_after, r->RetryAfterSeconds());
     out += "\"status\":" + std::to_string(r->HttpStatus()) + ",\"body\":" + IngestResultJson(*r) + "}";
   }
   out += "],\"stored\":" + std::to_string(stored) + ",\"duplicates\":" + std::to_string(duplicates) +
          ",\"conflicts\":" + std::to_string(conflicts) + ",\"rejected\":" + std::to_string(rejected) + "}";
-  if (busy) response.set("Retry-After", "1");
+  if (retry_after > 0) response.set("Retry-After", std::to_string(retry_after));
   http::SendJson(response, 200, out);
 }
 
@@ -298,11 +311,13 @@ void FreshFormKeys(FormView& view, const KeyedHasher& hasher, const std::string&
 void WebCollector::GetPage(http::Request& request, http::Response& response, const std::string& survey_id) {
   if (int wait = limiter_.Take(http::ClientAddress(request, options_.trust_forwarded_for)); wait > 0) {
     response.set("Retry-After", std::to_string(wait));
-    return SendPage(response, 429, RenderMessagePage("请稍后再试", "请稍后再试", "您的操作太频繁了，请过一会儿再打开。"));
+    return SendPage(response, {StatusCode::kResourceExhausted},
+                    RenderMessagePage("请稍后再试", "请稍后再试", "您的操作太频繁了，请过一会儿再打开。"));
   }
   auto survey = ingest_.surveys().Find(survey_id);
   if (survey == nullptr) {
-    return SendPage(response, 404, RenderMessagePage("问卷不存在", "没有找到这份问卷", "请检查链接是否完整。"));
+    return SendPage(response, {StatusCode::kNotFound},
+                    RenderMessagePage("问卷不存在", "没有找到这份问卷", "请检查链接是否完整。"));
   }
   const PageRequest device = DeviceOf(request);
   SetDeviceCookie(response, device, options_.secure_cookies);
@@ -314,17 +329,19 @@ void WebCollector::GetPage(http::Request& request, http::Response& response, con
     if (k == "t") view.token = v;
   }
   if (view.token.empty() && ingest_.InvitationOnly(survey_id)) {
-    return SendPage(response, 403, InvitationRequiredPage());
+    return SendPage(response, {StatusCode::kPermissionDenied}, InvitationRequiredPage());
   }
   std::string used_ref;
   if (!view.token.empty()) {
     auto invitation = ingest_.FindToken(view.token);
     if (!invitation.ok()) {
-      return SendPage(response, 503, RenderMessagePage("请稍后再试", "系统繁忙", "请稍后重新打开链接。"));
+      return SendPage(response, {StatusCode::kUnavailable},
+                      RenderMessagePage("请稍后再试", "系统繁忙", "请稍后重新打开链接。"));
     }
     if (!invitation->has_value() || (*invitation)->survey_id != survey_id) {
-      return SendPage(response, 404,
-                      RenderMessagePage("链接无效", "邀请链接无效", "这个链接不完整或已失效，请核对短信或通知中的链接。"));
+      return SendPage(response, {StatusCode::kNotFound},
+                      RenderMessagePage("链接无效", "邀请链接无效",
+                                        "这个链接不完整或已失效，请核对短信或通知中的链接。"));
     }
     view.fixed_town = (*invitation)->town_code;
     used_ref = TokenSourceRef((*invitation)->token_hash);
@@ -333,26 +350,30 @@ void WebCollector::GetPage(http::Request& request, http::Response& response, con
   }
   auto answered = ingest_.AlreadyAnswered(used_ref);
   if (answered.ok() && *answered) {
-    return SendPage(response, 200,
-                    RenderMessagePage(survey->title, "您已提交过，感谢参与", "这份问卷您已经填写过了，不需要再次填写。"));
+    return SendPage(
+        response, {StatusCode::kOk},
+        RenderMessagePage(survey->title, "您已提交过，感谢参与", "这份问卷您已经填写过了，不需要再次填写。"));
   }
   FreshFormKeys(view, ingest_.hasher(), device.device_id);
-  SendPage(response, 200, RenderSurveyForm(view, ingest_.areas(), options_.privacy));
+  SendPage(response, {StatusCode::kOk}, RenderSurveyForm(view, ingest_.areas(), options_.privacy));
 }
 
 void WebCollector::PostPage(http::Request& request, http::Response& response, const std::string& survey_id) {
   if (int wait = limiter_.Take(http::ClientAddress(request, options_.trust_forwarded_for)); wait > 0) {
     response.set("Retry-After", std::to_string(wait));
-    return SendPage(response, 429,
-                    RenderMessagePage("请稍后再试", "请稍后再试", "您的操作太频繁了，请过一会儿再点“提交”。"));
+    return SendPage(
+        response, {StatusCode::kResourceExhausted},
+        RenderMessagePage("请稍后再试", "请稍后再试", "您的操作太频繁了，请过一会儿再点“提交”。"));
   }
   auto survey = ingest_.surveys().Find(survey_id);
   if (survey == nullptr) {
-    return SendPage(response, 404, RenderMessagePage("问卷不存在", "没有找到这份问卷", "请检查链接是否完整。"));
+    return SendPage(response, {StatusCode::kNotFound},
+                    RenderMessagePage("问卷不存在", "没有找到这份问卷", "请检查链接是否完整。"));
   }
   std::string body;
   if (!http::ReadBody(request, response, options_.max_form_bytes, body)) {
-    return SendPage(response, 413, RenderMessagePage("内容太长", "提交的内容太长", "请缩短意见建议后再提交。"));
+    return SendPage(response, {StatusCode::kResourceExhausted, http::ErrorKind::kTooLarge},
+                    RenderMessagePage("内容太长", "提交的内容太长", "请缩短意见建议后再提交。"));
   }
   const auto form = ParsePageForm(body);
   const PageRequest device = DeviceOf(request);
@@ -377,11 +398,13 @@ void WebCollector::PostPage(http::Request& request, http::Response& response, co
   if (!view.token.empty()) {
     auto invitation = ingest_.FindToken(view.token);
     if (!invitation.ok()) {
-      return SendPage(response, 503, RenderMessagePage("请稍后再试", "系统繁忙", "请稍后再点“提交”。"));
+      return SendPage(response, {StatusCode::kUnavailable},
+                      RenderMessagePage("请稍后再试", "系统繁忙", "请稍后再点“提交”。"));
     }
     if (!invitation->has_value() || (*invitation)->survey_id != survey_id) {
-      return SendPage(response, 404,
-                      RenderMessagePage("链接无效", "邀请链接无效", "这个链接不完整或已失效，请核对短信或通知中的链接。"));
+      return SendPage(response, {StatusCode::kNotFound},
+                      RenderMessagePage("链接无效", "邀请链接无效",
+                                        "这个链接不完整或已失效，请核对短信或通知中的链接。"));
     }
     view.fixed_town = (*invitation)->town_code;
   }
@@ -422,7 +445,7 @@ void WebCollector::PostPage(http::Request& request, http::Response& response, co
     if (FormValue(form, "action") == "submit") {
       ingest_.CountRefused(Submitter{}, "invitation_required", survey_id, view.period, view.town);
     }
-    return SendPage(response, 403, InvitationRequiredPage());
+    return SendPage(response, {StatusCode::kPermissionDenied}, InvitationRequiredPage());
   }
   const std::string idem = FormValue(form, "k");
   const std::string rendered_at = FormValue(form, "rt");
@@ -446,14 +469,16 @@ void WebCollector::PostPage(http::Request& request, http::Response& response, co
     } else {
       FreshFormKeys(view, ingest_.hasher(), device.device_id);
     }
-    return SendPage(response, FormValue(form, "action") == "submit" ? 403 : 200,
+    return SendPage(response,
+                    {FormValue(form, "action") == "submit" ? StatusCode::kPermissionDenied : StatusCode::kOk},
                     RenderSurveyForm(view, areas, options_.privacy));
   }
   if (!view.errors.empty()) {
     view.idempotency_key = idem;
     view.rendered_at = rendered_at;
     view.csrf = csrf;
-    return SendPage(response, 422, RenderSurveyForm(view, areas, options_.privacy));
+    return SendPage(response, {StatusCode::kInvalidInput, http::ErrorKind::kUnprocessable},
+                    RenderSurveyForm(view, areas, options_.privacy));
   }
 
   Submission submission;
@@ -480,35 +505,39 @@ void WebCollector::PostPage(http::Request& request, http::Response& response, co
   switch (result.code) {
     case IngestCode::kStored:
     case IngestCode::kDuplicate:
-      return SendPage(response, 200,
+      return SendPage(response, {StatusCode::kOk},
                       RenderMessagePage(survey->title, "提交成功，感谢您的参与！",
                                         "您的答卷已经保存。您的意见对改进平安建设和网格工作很重要。"));
     case IngestCode::kConflict:
-      return SendPage(response, 200,
-                      RenderMessagePage(survey->title, "您已提交过，感谢参与", "这份问卷您已经填写过了，不需要再次填写。"));
+      return SendPage(response, {StatusCode::kOk},
+                      RenderMessagePage(survey->title, "您已提交过，感谢参与",
+                                        "这份问卷您已经填写过了，不需要再次填写。"));
     case IngestCode::kInvalid: {
       bool closed = false;
       for (const FieldError& e : result.errors) {
         if (e.field == "period") closed = true;
         if (e.field == "token") {
-          return SendPage(response, 404, RenderMessagePage("链接无效", "邀请链接无效", "这个链接不完整或已失效。"));
+          return SendPage(response, {StatusCode::kNotFound},
+                          RenderMessagePage("链接无效", "邀请链接无效", "这个链接不完整或已失效。"));
         }
         const std::string key = e.field.rfind("answers.", 0) == 0 ? e.field.substr(8) : e.field;
         if (!view.errors.count(key)) view.errors[key] = ChineseFieldMessage(e);
       }
       if (closed) {
-        return SendPage(response, 422, RenderMessagePage(survey->title, "本次调查已经结束", "感谢您的关注。"));
+        return SendPage(response, {StatusCode::kInvalidInput, http::ErrorKind::kUnprocessable},
+                        RenderMessagePage(survey->title, "本次调查已经结束", "感谢您的关注。"));
       }
       view.idempotency_key = idem;
       view.rendered_at = rendered_at;
       view.csrf = csrf;
-      return SendPage(response, 422, RenderSurveyForm(view, areas, options_.privacy));
+      return SendPage(response, {StatusCode::kInvalidInput, http::ErrorKind::kUnprocessable},
+                      RenderSurveyForm(view, areas, options_.privacy));
     }
     case IngestCode::kInvitationRequired:
-      return SendPage(response, 403, InvitationRequiredPage());
+      return SendPage(response, {StatusCode::kPermissionDenied}, InvitationRequiredPage());
     case IngestCode::kTownCapReached:
       return SendPage(
-          response, 429,
+          response, {StatusCode::kResourceExhausted},
           RenderMessagePage(
               survey->title, "本乡镇（街道）的网上答卷已满",
               "本次调查在您所在乡镇（街道）的网上答卷数量已达到上限，暂不再接收，感谢您的参与。"));
@@ -522,7 +551,7 @@ void WebCollector::PostPage(http::Request& request, http::Response& response, co
   view.idempotency_key = idem;
   view.rendered_at = rendered_at;
   view.csrf = csrf;
-  SendPage(response, 503, RenderSurveyForm(view, areas, options_.privacy));
+  SendPage(response, {StatusCode::kUnavailable}, RenderSurveyForm(view, areas, options_.privacy));
 }
 
 }  // namespace minyi::collector

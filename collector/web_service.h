@@ -10,11 +10,11 @@
 #include <memory>
 #include <string>
 
+#include "collector/common/crypto.h"
 #include "collector/group_commit.h"
 #include "collector/ingest.h"
 #include "collector/rate_limit.h"
 #include "collector/web_access.h"
-#include "collector/web_crypto.h"
 #include "collector/web_routes.h"
 #include "core/http/router.h"
 #include "core/ports.h"

@@ -18,9 +18,8 @@ void Dashboard::RegisterSession(http::Router& router, Guard& guard) {
       [&access](http::Request& request, http::Response& response, const http::PathParams&) {
         // JSON only: a cross-site form cannot send application/json without a CORS preflight.
         if (request.getContentType().rfind("application/json", 0) != 0) {
-          return http::SendJson(
-              response, 415,
-              "{\"error\":{\"code\":\"unsupported_media_type\",\"message\":\"application/json expected\"}}");
+          return http::SendError(response, {Status::InvalidInput("application/json expected"),
+                                            http::ErrorKind::kUnsupportedMediaType});
         }
         std::string body;
         if (!http::ReadBody(request, response, 4096, body)) {

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 
+#include "core/json_text.h"
 #include "exports/format.h"
 #include "exports/xlsx_util.h"
 
@@ -102,29 +103,6 @@ Prepared Prepare(const IndexFigures& f, const SurveyDefinition& survey, const Ar
     out.rows.emplace_back(LevelRank(r->level), std::move(cells));
   }
   return out;
-}
-
-std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
 }
 
 // Provenance lines (key, value), shared by the XLSX README sheet and the JSON "release" object.

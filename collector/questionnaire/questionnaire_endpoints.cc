@@ -11,8 +11,9 @@
 #include <memory>
 #include <sstream>
 
+#include "collector/common/address_allow.h"
 #include "collector/questionnaire/questionnaire_import.h"
-#include "collector/sms/webhook.h"
+#include "core/http/error_reply.h"
 
 namespace minyi::collector::questionnaire {
 namespace {
@@ -20,23 +21,21 @@ namespace {
 using Poco::JSON::Array;
 using Poco::JSON::Object;
 
-EndpointAnswer Error(int status, std::string_view code, std::string_view message,
-                     const std::vector<FieldError>& fields = {}) {
-  std::string json =
-      "{\"error\":{\"code\":\"" + std::string(code) + "\",\"message\":\"" + http::JsonEscape(message) + "\"";
-  if (!fields.empty()) {
-    json += ",\"fields\":[";
-    for (std::size_t i = 0; i < fields.size(); ++i) {
-      json += (i == 0 ? "" : ",") + std::string("{\"field\":\"") + http::JsonEscape(fields[i].field) +
-              "\",\"reason\":\"" + http::JsonEscape(fields[i].reason) + "\"}";
-    }
-    json += "]";
-  }
-  return {status, json + "}}"};
+// A refusal: the HTTP status and Retry-After of the one mapping and the one error body
+// (core/http/error_reply.h).
+EndpointAnswer Error(const Status& status, const std::vector<FieldError>& fields = {}) {
+  const http::HttpError e = http::HttpErrorFor(status.code());
+  return {e.status, http::ErrorJson(http::ErrorCodeName(status.code()), status.message(), fields),
+          e.retry_after_seconds};
 }
 
 EndpointAnswer Invalid(std::string_view message, const std::vector<FieldError>& fields = {}) {
-  return Error(400, "invalid_input", message, fields);
+  return Error(Status::InvalidInput(std::string(message)), fields);
+}
+
+// A broken invariant (the mapped survey vanished): 500 with {"error":{"code":"internal",...}}.
+EndpointAnswer InternalError() {
+  return {http::HttpErrorFor(StatusCode::kInternal).status, http::ErrorJson("internal", "internal error")};
 }
 
 // Constant-time comparison: the token and the sign are secrets to an attacker.
@@ -106,7 +105,7 @@ std::string WjxSign(std::string_view activity, std::string_view index, std::stri
 }
 
 QuestionnaireEndpoints::QuestionnaireEndpoints(const SurveyCatalog& surveys, const AreaRegistry& areas,
-                                               const sms::RespondentKeyer& keyer, ResponseReviser& reviser,
+                                               const RespondentKeyer& keyer, ResponseReviser& reviser,
                                                EndpointOptions options)
     : surveys_(surveys), areas_(areas), keyer_(keyer), reviser_(reviser), options_(std::move(options)) {}
 
@@ -120,7 +119,7 @@ const QuestionnaireMap* QuestionnaireEndpoints::FindMap(Provider provider, std::
 EndpointAnswer QuestionnaireEndpoints::Store(Response response, std::string_view reason,
                                              const RevisePolicy& policy) const {
   const auto survey = surveys_.Find(response.survey_id);
-  if (!survey) return Error(500, "internal", "internal error");
+  if (!survey) return InternalError();
   std::vector<FieldError> errors = survey->ValidateAnswers(response.answers, Completion::kComplete);
   if (!errors.empty()) {
     if (!response.answers.empty() &&
@@ -136,14 +135,14 @@ EndpointAnswer QuestionnaireEndpoints::Store(Response response, std::string_view
   if (!stored.ok()) {
     if (stored.code() == StatusCode::kInvalidInput) return Invalid(stored.message());
     spdlog::error("questionnaire {}: {}", response.source_ref, stored.ToString());
-    return Error(503, "unavailable", "the answer could not be stored; retry");
+    return Error(Status::Unavailable("the answer could not be stored; retry"));
   }
   if (results.front().outcome == ReviseOutcome::kRefused) {
-    return Error(409, "conflict",
-                 results.front().refusal == Refusal::kOtherTown
-                     ? "the answer is stored for another town; it was not changed"
-                     : "the answer is already stored with other answers, and revisions by push are off"
-                       " (questionnaire.wjx.allow_revisions); it was not changed");
+    return Error(Status::Conflict(
+        results.front().refusal == Refusal::kOtherTown
+            ? "the answer is stored for another town; it was not changed"
+            : "the answer is already stored with other answers, and revisions by push are off"
+              " (questionnaire.wjx.allow_revisions); it was not changed"));
   }
   return {200, "{\"status\":\"" + std::string(ReviseOutcomeName(results.front().outcome)) +
                    "\",\"response_id\":" + std::to_string(results.front().response_id) + "}"};
@@ -151,8 +150,8 @@ EndpointAnswer QuestionnaireEndpoints::Store(Response response, std::string_view
 
 EndpointAnswer QuestionnaireEndpoints::HandleWjxPush(std::string_view body,
                                                      const std::string& peer_address) const {
-  if (!options_.wjx_allow_from.empty() && !sms::AddressAllowed(peer_address, options_.wjx_allow_from)) {
-    return Error(401, "unauthenticated", "source address not allowed");
+  if (!options_.wjx_allow_from.empty() && !AddressAllowed(peer_address, options_.wjx_allow_from)) {
+    return Error(Status::Unauthenticated("source address not allowed"));
   }
   auto parsed = ParseObject(body);
   if (!parsed.ok()) return Invalid(parsed.status().message());
@@ -170,12 +169,12 @@ EndpointAnswer QuestionnaireEndpoints::HandleWjxPush(std::string_view body,
       }
     }
   }
-  if (!signed_ok) return Error(401, "unauthenticated", "missing or wrong sign");
+  if (!signed_ok) return Error(Status::Unauthenticated("missing or wrong sign"));
   const std::string answer_id = !index.empty() ? index : joinid;
   const QuestionnaireMap* map = FindMap(Provider::kWjx, activity);
-  if (map == nullptr) return Error(404, "not_found", "questionnaire " + activity + " has no map");
+  if (map == nullptr) return Error(Status::NotFound("questionnaire " + activity + " has no map"));
   const auto survey = surveys_.Find(map->survey);
-  if (!survey) return Error(500, "internal", "internal error");
+  if (!survey) return InternalError();
 
   std::vector<FieldError> problems;
   Response r;
@@ -251,7 +250,7 @@ EndpointAnswer QuestionnaireEndpoints::HandleWjxPush(std::string_view body,
 EndpointAnswer QuestionnaireEndpoints::HandleTxwjWebhook(std::string_view path_token,
                                                          std::string_view body) const {
   if (options_.txwj_token.empty() || !SameSecret(path_token, options_.txwj_token)) {
-    return Error(401, "unauthenticated", "unknown webhook token");
+    return Error(Status::Unauthenticated("unknown webhook token"));
   }
   auto parsed = ParseObject(body);
   if (!parsed.ok()) return Invalid(parsed.status().message());
@@ -279,15 +278,15 @@ EndpointAnswer QuestionnaireEndpoints::HandleTxwjWebhook(std::string_view path_t
     auto withdrawn = reviser_.Withdraw(Channel::kWechat, ref, "answer.delete");
     if (!withdrawn.ok()) {
       spdlog::error("questionnaire {}: {}", ref, withdrawn.status().ToString());
-      return Error(503, "unavailable", "the deletion could not be recorded; retry");
+      return Error(Status::Unavailable("the deletion could not be recorded; retry"));
     }
     return {200, "{\"status\":\"" + std::string(WithdrawOutcomeName(withdrawn.value())) + "\"}"};
   }
 
   const QuestionnaireMap* map = FindMap(Provider::kTxwj, survey_id);
-  if (map == nullptr) return Error(404, "not_found", "questionnaire " + survey_id + " has no map");
+  if (map == nullptr) return Error(Status::NotFound("questionnaire " + survey_id + " has no map"));
   const auto survey = surveys_.Find(map->survey);
-  if (!survey) return Error(500, "internal", "internal error");
+  if (!survey) return InternalError();
 
   std::vector<FieldError> problems;
   Response r;
@@ -397,13 +396,15 @@ EndpointAnswer QuestionnaireEndpoints::HandleTxwjWebhook(std::string_view path_t
 
 void QuestionnaireEndpoints::Register(http::Router& router) const {
   auto send = [](http::Response& response, const EndpointAnswer& answer) {
+    if (answer.retry_after_seconds > 0)
+      response.set("Retry-After", std::to_string(answer.retry_after_seconds));
     http::SendJson(response, answer.status, answer.json);
   };
   const std::size_t limit = options_.max_body_bytes;
   auto too_large = [limit](http::Response& response) {
-    http::SendJson(response, 413,
-                   "{\"error\":{\"code\":\"too_large\",\"message\":\"body larger than " +
-                       std::to_string(limit) + " bytes\"}}");
+    http::SendError(response,
+                    {Status::ResourceExhausted("body larger than " + std::to_string(limit) + " bytes"),
+                     http::ErrorKind::kTooLarge});
   };
   if (!options_.wjx_push_secret.empty()) {
     router.Add("POST", "/api/v1/questionnaire/wjx",

@@ -33,8 +33,8 @@
 #include <string_view>
 #include <vector>
 
+#include "collector/common/crypto.h"
 #include "collector/questionnaire/questionnaire_map.h"
-#include "collector/sms/phone_privacy.h"
 #include "core/areas.h"
 #include "core/http/router.h"
 #include "core/revisions.h"
@@ -55,6 +55,7 @@ struct EndpointOptions {
 struct EndpointAnswer {
   int status = 200;
   std::string json;
+  int retry_after_seconds = 0;  // > 0: sent as Retry-After (a 503 from core/http/error_reply.h)
 };
 
 // The hex SHA-1 问卷星 signs with (lowercase).
@@ -64,8 +65,7 @@ class QuestionnaireEndpoints {
  public:
   // All references must outlive the object (and the server).
   QuestionnaireEndpoints(const SurveyCatalog& surveys, const AreaRegistry& areas,
-                         const sms::RespondentKeyer& keyer, ResponseReviser& reviser,
-                         EndpointOptions options);
+                         const RespondentKeyer& keyer, ResponseReviser& reviser, EndpointOptions options);
 
   // The handlers without HTTP (the routes read the body and call these).
   // `peer_address`: the address the request came from (checked against wjx_allow_from).
@@ -81,7 +81,7 @@ class QuestionnaireEndpoints {
 
   const SurveyCatalog& surveys_;
   const AreaRegistry& areas_;
-  const sms::RespondentKeyer& keyer_;
+  const RespondentKeyer& keyer_;
   ResponseReviser& reviser_;
   EndpointOptions options_;
 };

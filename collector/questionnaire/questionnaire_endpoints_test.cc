@@ -26,8 +26,7 @@ class EndpointsTest : public ::testing::Test {
     auto areas = AreaRegistry::LoadDirectory(std::string(MINYI_SOURCE_DIR) + "/data");
     ASSERT_TRUE(areas.ok());
     areas_ = std::make_unique<AreaRegistry>(std::move(areas).value());
-    keyer_ = std::make_unique<sms::RespondentKeyer>(
-        sms::RespondentKeyer::Create("endpoint-test-secret-0123").value());
+    keyer_ = std::make_unique<RespondentKeyer>(RespondentKeyer::Create("endpoint-test-secret-0123").value());
     EndpointOptions& options = options_;
     options.wjx_push_secret = kSecret;
     options.txwj_token = kToken;
@@ -70,7 +69,7 @@ class EndpointsTest : public ::testing::Test {
 
   SurveyCatalog catalog_;
   std::unique_ptr<AreaRegistry> areas_;
-  std::unique_ptr<sms::RespondentKeyer> keyer_;
+  std::unique_ptr<RespondentKeyer> keyer_;
   FakeReviser reviser_;
   EndpointOptions options_;
   std::unique_ptr<QuestionnaireEndpoints> endpoints_;

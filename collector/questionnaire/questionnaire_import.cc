@@ -22,7 +22,7 @@ std::string SourceRefFor(const AnswerSource& source) {
 
 Result<QuestionnaireImportReport> ImportQuestionnaireFile(
     const std::string& path, const SurveyCatalog& surveys, const AreaRegistry& areas,
-    const sms::RespondentKeyer& keyer, ResponseReviser& reviser, const QuestionnaireImportOptions& options) {
+    const RespondentKeyer& keyer, ResponseReviser& reviser, const QuestionnaireImportOptions& options) {
   const QuestionnaireMap* map = options.map;
   // An explicit town wins over the map's town question, whose column then need not be there.
   std::optional<QuestionnaireMap> map_with_fixed_town;

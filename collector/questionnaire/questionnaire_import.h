@@ -21,10 +21,10 @@
 #include <string_view>
 #include <vector>
 
+#include "collector/common/crypto.h"
 #include "collector/import_issue.h"
 #include "collector/questionnaire/questionnaire_map.h"
 #include "collector/questionnaire/table_reader.h"
-#include "collector/sms/phone_privacy.h"
 #include "core/areas.h"
 #include "core/progress.h"
 #include "core/revisions.h"
@@ -74,7 +74,7 @@ struct QuestionnaireImportReport {
 // when the store fails (batches committed before stay; the report is lost with the error).
 Result<QuestionnaireImportReport> ImportQuestionnaireFile(
     const std::string& path, const SurveyCatalog& surveys, const AreaRegistry& areas,
-    const sms::RespondentKeyer& keyer, ResponseReviser& reviser, const QuestionnaireImportOptions& options);
+    const RespondentKeyer& keyer, ResponseReviser& reviser, const QuestionnaireImportOptions& options);
 
 // "file.xls (xls, 问卷星 5657754): 120 rows, 118 stored, 0 duplicates, 1 revised, 0 stale, 1 rejected\n"
 // then the warnings and issues.

@@ -21,9 +21,9 @@ class QuestionnaireImportTest : public ::testing::Test {
     auto survey = ParseSurveyDefinition(text.str());
     ASSERT_TRUE(survey.ok()) << survey.status();
     catalog_.Add(std::make_shared<SurveyDefinition>(std::move(survey).value()));
-    auto keyer = sms::RespondentKeyer::Create("questionnaire-test-secret-0123456789");
+    auto keyer = RespondentKeyer::Create("questionnaire-test-secret-0123456789");
     ASSERT_TRUE(keyer.ok());
-    keyer_ = std::make_unique<sms::RespondentKeyer>(std::move(keyer).value());
+    keyer_ = std::make_unique<RespondentKeyer>(std::move(keyer).value());
   }
 
   static const AreaRegistry& Areas() {
@@ -49,7 +49,7 @@ class QuestionnaireImportTest : public ::testing::Test {
   }
 
   SurveyCatalog catalog_;
-  std::unique_ptr<sms::RespondentKeyer> keyer_;
+  std::unique_ptr<RespondentKeyer> keyer_;
   FakeReviser reviser_;
 };
 

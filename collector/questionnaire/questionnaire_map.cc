@@ -18,6 +18,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/json_text.h"
 #include "core/text/unicode_text.h"
 
 namespace minyi::collector::questionnaire {
@@ -47,28 +48,6 @@ std::string TrimAll(std::string_view s) {
   while (std::size_t n = starts_space(s)) s.remove_prefix(n);
   while (std::size_t n = ends_space(s)) s.remove_suffix(n);
   return std::string(s);
-}
-
-std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
 }
 
 // Drops a 问卷星 fill-in "〖...〗" (其他〖住在附近〗 → 其他).

@@ -33,9 +33,9 @@ class QuestionnaireStoreTest : public testsupport::FreshStoreTest {
     auto areas = AreaRegistry::LoadDirectory(std::string(MINYI_SOURCE_DIR) + "/data");
     ASSERT_TRUE(areas.ok()) << areas.status();
     areas_ = std::make_unique<AreaRegistry>(std::move(areas).value());
-    auto keyer = sms::RespondentKeyer::Create("questionnaire-test-secret-0123456789");
+    auto keyer = RespondentKeyer::Create("questionnaire-test-secret-0123456789");
     ASSERT_TRUE(keyer.ok());
-    keyer_ = std::make_unique<sms::RespondentKeyer>(std::move(keyer).value());
+    keyer_ = std::make_unique<RespondentKeyer>(std::move(keyer).value());
     FreshStoreTest::SetUp();
   }
 
@@ -55,7 +55,7 @@ class QuestionnaireStoreTest : public testsupport::FreshStoreTest {
 
   SurveyCatalog catalog_;
   std::unique_ptr<AreaRegistry> areas_;
-  std::unique_ptr<sms::RespondentKeyer> keyer_;
+  std::unique_ptr<RespondentKeyer> keyer_;
 };
 
 // 问卷星: the .xls stored, the GBK CSV of the same answers adds nothing, the edited export revises one

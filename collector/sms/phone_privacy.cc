@@ -1,9 +1,9 @@
 #include "collector/sms/phone_privacy.h"
 
+#include <fcntl.h>
 #include <phonenumbers/phonenumber.pb.h>
 #include <phonenumbers/phonenumberutil.h>
 #include <sodium.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,19 +13,14 @@
 #include <fstream>
 #include <vector>
 
+#include "collector/common/crypto.h"
+
 namespace minyi::collector::sms {
 namespace {
 
 bool SodiumReady() {
   static const bool ready = sodium_init() >= 0;
   return ready;
-}
-
-std::string Hex(const unsigned char* data, std::size_t size) {
-  std::string out(size * 2 + 1, '\0');
-  sodium_bin2hex(out.data(), out.size(), data, size);
-  out.pop_back();
-  return out;
 }
 
 }  // namespace
@@ -43,30 +38,6 @@ Result<std::string> NormalizePhone(std::string_view input) {
   std::string e164;
   util->Format(number, PhoneNumberUtil::E164, &e164);
   return e164;
-}
-
-Result<RespondentKeyer> RespondentKeyer::Create(const std::string& secret) {
-  if (secret.size() < 16) {
-    return Status::InvalidInput(
-        "the respondent key secret (MINYI_RESPONDENT_KEY_SECRET or collector.respondent_key_secret) must be set "
-        "and at least 16 bytes long");
-  }
-  if (!SodiumReady()) return Status::Internal("libsodium failed to initialize");
-  RespondentKeyer keyer;
-  keyer.secret_ = secret;
-  return keyer;
-}
-
-std::string RespondentKeyer::KeyFor(std::string_view e164) const {
-  // The web collector's formula (KeyedHasher::RespondentKey in collector/web_crypto.h), so one
-  // resident identified by phone number is one respondent on every channel.
-  const std::string message = "respondent\n" + std::string(e164);
-  unsigned char mac[crypto_auth_hmacsha256_BYTES];
-  crypto_auth_hmacsha256_state state;
-  crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(secret_.data()), secret_.size());
-  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(message.data()), message.size());
-  crypto_auth_hmacsha256_final(&state, mac);
-  return Hex(mac, sizeof mac);
 }
 
 PhoneCipher PhoneCipher::FromKey(const std::array<unsigned char, 32>& key) {
@@ -97,7 +68,7 @@ Result<PhoneCipher> PhoneCipher::Load(const std::string& key_hex, const std::str
     const fs::path parent = fs::path(key_file).parent_path();
     if (!parent.empty()) fs::create_directories(parent, ec);
     randombytes_buf(key.data(), key.size());
-    const std::string hex = Hex(key.data(), key.size()) + "\n";
+    const std::string hex = HexOf(key.data(), key.size()) + "\n";
     // O_EXCL: two processes starting at once must not both write a key.
     const int fd = ::open(key_file.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
     if (fd >= 0) {

@@ -1,6 +1,7 @@
-// Phone numbers in the SMS channel: normalization to E.164 (libphonenumber), the respondent key
-// (HMAC-SHA256 with a secret kept outside the database), masking for display, and encryption at
-// rest (libsodium crypto_secretbox) for rosters, conversations and the outbox.
+// Phone numbers in the SMS channel: normalization to E.164 (libphonenumber), and encryption at rest
+// (libsodium crypto_secretbox) for rosters, conversations and the outbox. The respondent key of a phone
+// (RespondentKeyer, HMAC-SHA256 with a secret kept outside the database) is every channel's, in
+// collector/common/crypto.h; masking for display is core/privacy.h's.
 //
 // Keys come from the environment or configuration, never from the database:
 //   respondent key secret: MINYI_RESPONDENT_KEY_SECRET / collector.respondent_key_secret (>= 16 bytes);
@@ -22,21 +23,6 @@ namespace minyi::collector::sms {
 // "(0)138 1234 5678"; numbers without a country code are read as Chinese (region CN). kInvalidInput
 // (with the masked input) when the text is not a valid phone number.
 Result<std::string> NormalizePhone(std::string_view input);
-
-// The respondent key: lowercase hex HMAC-SHA256(secret, "respondent\n" + E.164), the web collector's
-// formula for respondent keys (collector/web_crypto.h). Stable for a given secret, so the
-// same phone is the same respondent across messages and restarts; without the secret it cannot be
-// brute-forced from the ~10^10 possible numbers.
-class RespondentKeyer {
- public:
-  // kInvalidInput when the secret is shorter than 16 bytes (or empty: not configured).
-  static Result<RespondentKeyer> Create(const std::string& secret);
-  std::string KeyFor(std::string_view e164) const;
-
- private:
-  RespondentKeyer() = default;
-  std::string secret_;
-};
 
 // Authenticated encryption of phone numbers (XSalsa20-Poly1305, a fresh random nonce per value).
 class PhoneCipher {

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "collector/common/crypto.h"
+
 namespace minyi::collector::sms {
 namespace {
 

@@ -14,9 +14,9 @@ namespace {
 
 // 413: the body is over the configured limit (a gateway will not retry a request this large).
 void SendTooLarge(http::Response& response, std::size_t max_bytes) {
-  http::SendJson(response, 413,
-                 "{\"error\":{\"code\":\"too_large\",\"message\":\"body larger than " +
-                     std::to_string(max_bytes) + " bytes\"}}");
+  http::SendError(response,
+                  {Status::ResourceExhausted("body larger than " + std::to_string(max_bytes) + " bytes"),
+                   http::ErrorKind::kTooLarge});
 }
 
 std::string LowerAscii(std::string s) {

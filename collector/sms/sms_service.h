@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "collector/common/crypto.h"
 #include "collector/sms/phone_privacy.h"
 #include "collector/sms/webhook.h"
 #include "core/areas.h"

@@ -9,11 +9,12 @@
 #include <Poco/JSON/Parser.h>
 #include <Poco/SHA1Engine.h>
 #include <Poco/URI.h>
-#include <sodium.h>
 
 #include <algorithm>
 #include <sstream>
 
+#include "collector/common/address_allow.h"
+#include "collector/common/crypto.h"
 #include "core/response.h"
 #include "core/text/unicode_text.h"
 
@@ -24,24 +25,8 @@ using Poco::Dynamic::Var;
 using Poco::JSON::Object;
 
 bool SecretEquals(const std::string& a, const std::string& b) {
-  if (sodium_init() < 0) return false;
   // Compare fixed-size digests so neither the length nor the content leaks through timing.
-  unsigned char da[crypto_hash_sha256_BYTES];
-  unsigned char db[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(da, reinterpret_cast<const unsigned char*>(a.data()), a.size());
-  crypto_hash_sha256(db, reinterpret_cast<const unsigned char*>(b.data()), b.size());
-  return sodium_memcmp(da, db, sizeof da) == 0 && !a.empty();
-}
-
-std::string HexOf(const unsigned char* data, std::size_t size) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
-  for (std::size_t i = 0; i < size; ++i) {
-    out.push_back(kDigits[data[i] >> 4]);
-    out.push_back(kDigits[data[i] & 0xF]);
-  }
-  return out;
+  return !a.empty() && ConstantTimeEquals(Sha256Hex(a), Sha256Hex(b));
 }
 
 std::string Header(const WebhookRequest& r, const std::string& name) {
@@ -275,32 +260,6 @@ Result<std::vector<InboundSms>> ParseGeneric(const std::string& body) {
   return std::vector<InboundSms>{m};
 }
 
-bool ParseIpv4(const std::string& text, std::uint32_t* out) {
-  std::uint32_t value = 0;
-  int parts = 0;
-  std::size_t i = 0;
-  while (parts < 4) {
-    if (i >= text.size() || text[i] < '0' || text[i] > '9') return false;
-    unsigned octet = 0;
-    std::size_t digits = 0;
-    while (i < text.size() && text[i] >= '0' && text[i] <= '9' && digits < 4) {
-      octet = octet * 10 + static_cast<unsigned>(text[i] - '0');
-      ++i;
-      ++digits;
-    }
-    if (octet > 255) return false;
-    value = (value << 8) | octet;
-    ++parts;
-    if (parts < 4) {
-      if (i >= text.size() || text[i] != '.') return false;
-      ++i;
-    }
-  }
-  if (i != text.size()) return false;
-  *out = value;
-  return true;
-}
-
 }  // namespace
 
 const std::vector<std::string>& WebhookProviders() {
@@ -397,13 +356,7 @@ std::string TwilioSignature(const std::string& auth_token, const std::string& ur
 }
 
 std::string GenericSignature(const std::string& secret, std::string_view body) {
-  if (sodium_init() < 0) return std::string();
-  unsigned char mac[crypto_auth_hmacsha256_BYTES];
-  crypto_auth_hmacsha256_state state;
-  crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(secret.data()), secret.size());
-  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(body.data()), body.size());
-  crypto_auth_hmacsha256_final(&state, mac);
-  return HexOf(mac, sizeof mac);
+  return HmacSha256Hex(secret, body);
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> ParseForm(std::string_view body) {
@@ -433,34 +386,7 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseForm(std::string_v
 
 std::string HashMessageRef(std::string_view phone, std::string_view time, std::string_view text) {
   const std::string data = std::string(phone) + "\n" + std::string(time) + "\n" + std::string(text);
-  if (sodium_init() < 0) return std::string();
-  unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(data.data()), data.size());
-  return "h" + HexOf(digest, 16);
-}
-
-bool AddressAllowed(const std::string& address, const std::vector<std::string>& allow) {
-  std::string a = address;
-  if (a.rfind("::ffff:", 0) == 0) a = a.substr(7);
-  std::uint32_t ip = 0;
-  if (!ParseIpv4(a, &ip)) return std::find(allow.begin(), allow.end(), address) != allow.end();
-  for (const std::string& entry : allow) {
-    const std::size_t slash = entry.find('/');
-    std::uint32_t net = 0;
-    if (!ParseIpv4(entry.substr(0, slash), &net)) continue;
-    int bits = 32;
-    if (slash != std::string::npos) {
-      try {
-        bits = std::stoi(entry.substr(slash + 1));
-      } catch (const std::exception&) {
-        continue;
-      }
-      if (bits < 0 || bits > 32) continue;
-    }
-    const std::uint32_t mask = bits == 0 ? 0U : (0xFFFFFFFFU << (32 - bits));
-    if ((ip & mask) == (net & mask)) return true;
-  }
-  return false;
+  return "h" + Sha256Hex(data).substr(0, 32);  // the first 16 bytes
 }
 
 }  // namespace minyi::collector::sms

@@ -88,8 +88,4 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseForm(std::string_v
 // SHA-256(phone \n time \n text).
 std::string HashMessageRef(std::string_view phone, std::string_view time, std::string_view text);
 
-// True when `address` (dotted IPv4, or IPv4-mapped IPv6 "::ffff:a.b.c.d") matches an entry of
-// `allow` ("10.0.0.1", "10.0.0.0/8").
-bool AddressAllowed(const std::string& address, const std::vector<std::string>& allow);
-
 }  // namespace minyi::collector::sms

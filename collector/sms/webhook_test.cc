@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "collector/common/address_allow.h"
 #include "core/response.h"
 
 namespace minyi::collector::sms {

@@ -12,6 +12,7 @@
 #include "collector/wechat/text_decoder.h"
 #include "core/collector_counters.h"
 #include "core/csv.h"
+#include "core/json_text.h"
 #include "core/privacy.h"
 #include "core/text/unicode_text.h"
 
@@ -33,39 +34,6 @@ std::string CutText(std::string_view s, std::size_t max = 200) {
   std::size_t n = max;
   while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
   return std::string(s.substr(0, n)) + "…";
-}
-
-std::string Json(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          static const char* kHex = "0123456789abcdef";
-          out += "\\u00";
-          out += kHex[(c >> 4) & 0xF];
-          out += kHex[c & 0xF];
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
 }
 
 // The file's name without directory and extension ("exports/幸福里一群.txt" → "幸福里一群").
@@ -208,7 +176,7 @@ std::set<std::string> GroupMap::Towns() const {
 
 Result<std::unique_ptr<WechatImporter>> WechatImporter::Create(const SurveyDefinition& survey,
                                                                const AreaRegistry& areas,
-                                                               const sms::RespondentKeyer& keyer,
+                                                               const RespondentKeyer& keyer,
                                                                WechatImportOptions options) {
   if (!survey.wechat) {
     return Status::InvalidInput(
@@ -227,7 +195,7 @@ Result<std::unique_ptr<WechatImporter>> WechatImporter::Create(const SurveyDefin
 }
 
 WechatImporter::WechatImporter(const SurveyDefinition& survey, const AreaRegistry& areas,
-                               const sms::RespondentKeyer& keyer, WechatImportOptions options)
+                               const RespondentKeyer& keyer, WechatImportOptions options)
     : survey_(survey), areas_(areas), keyer_(keyer), options_(std::move(options)) {
   for (const std::string& w : options_.grid_workers) {
     const std::string_view t = Trim(w);
@@ -908,10 +876,11 @@ WechatImporter::Built WechatImporter::Build(std::int64_t received_at_ms) {
       }
       r.answers[code] = answer.values;
       r.submitted_at_ms = std::max(r.submitted_at_ms, answer.time_ms);
-      messages += std::string(messages.empty() ? "" : ",") + "{\"question\":" + Json(code) +
-                  ",\"file\":" + Json(answer.file) + ",\"line\":" + std::to_string(answer.line) +
-                  ",\"time\":" + Json(FormatTimestampLocal(answer.time_ms, options_.utc_offset_minutes)) +
-                  ",\"text\":" + Json(answer.text) + "}";
+      messages +=
+          std::string(messages.empty() ? "" : ",") + "{\"question\":" + JsonString(code) +
+          ",\"file\":" + JsonString(answer.file) + ",\"line\":" + std::to_string(answer.line) +
+          ",\"time\":" + JsonString(FormatTimestampLocal(answer.time_ms, options_.utc_offset_minutes)) +
+          ",\"text\":" + JsonString(answer.text) + "}";
     }
     if (!location_question.empty() && !member.location.empty())
       r.answers[location_question] = {member.location};
@@ -932,11 +901,12 @@ WechatImporter::Built WechatImporter::Build(std::int64_t received_at_ms) {
                errors.front().field + ": " + errors.front().reason, "");
       continue;
     }
-    r.raw_payload = "{\"source\":\"wechat\",\"group\":" + Json(member.group) +
-                    ",\"key_basis\":" + Json(member.weak ? "group+name" : "wxid") +
-                    ",\"weak_key\":" + (member.weak ? "true" : "false") +
-                    (member.location.empty() ? std::string() : ",\"location\":" + Json(member.location)) +
-                    ",\"messages\":[" + messages + "]}";
+    r.raw_payload =
+        "{\"source\":\"wechat\",\"group\":" + JsonString(member.group) +
+        ",\"key_basis\":" + JsonString(member.weak ? "group+name" : "wxid") +
+        ",\"weak_key\":" + (member.weak ? "true" : "false") +
+        (member.location.empty() ? std::string() : ",\"location\":" + JsonString(member.location)) +
+        ",\"messages\":[" + messages + "]}";
     out.responses.push_back(std::move(r));
     out.files.push_back(newest->file_index);
     out.newest.push_back(newest);
@@ -1044,9 +1014,9 @@ std::string WechatReport::ToJson() const {
   std::string out = "{\"files\":[";
   for (std::size_t i = 0; i < files.size(); ++i) {
     const WechatFileReport& f = files[i];
-    out += std::string(i ? "," : "") + "{\"name\":" + Json(f.name) + ",\"format\":" + Json(f.format) +
-           ",\"encoding\":" + Json(f.encoding) + ",\"bytes\":" + std::to_string(f.bytes) +
-           ",\"messages\":" + std::to_string(f.messages) +
+    out += std::string(i ? "," : "") + "{\"name\":" + JsonString(f.name) +
+           ",\"format\":" + JsonString(f.format) + ",\"encoding\":" + JsonString(f.encoding) +
+           ",\"bytes\":" + std::to_string(f.bytes) + ",\"messages\":" + std::to_string(f.messages) +
            ",\"truncated\":" + (f.truncated ? "true" : "false") + "}";
   }
   auto n = [](const char* name, std::size_t v) {
@@ -1064,9 +1034,9 @@ std::string WechatReport::ToJson() const {
          n("revisions", revisions) + n("stale", stale) + n("refused", refused) + ",\"issues\":[";
   for (std::size_t i = 0; i < issues.size(); ++i) {
     const WechatIssue& x = issues[i];
-    out += std::string(i ? "," : "") + "{\"file\":" + Json(x.file) + ",\"line\":" + std::to_string(x.line) +
-           ",\"category\":" + Json(x.category) + ",\"reason\":" + Json(x.reason) +
-           ",\"text\":" + Json(x.text) + "}";
+    out += std::string(i ? "," : "") + "{\"file\":" + JsonString(x.file) +
+           ",\"line\":" + std::to_string(x.line) + ",\"category\":" + JsonString(x.category) +
+           ",\"reason\":" + JsonString(x.reason) + ",\"text\":" + JsonString(x.text) + "}";
   }
   return out + "]" + n("issues_dropped", issues_dropped) + "}";
 }

@@ -41,8 +41,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "collector/common/crypto.h"
 #include "collector/common/reply_parser.h"
-#include "collector/sms/phone_privacy.h"
 #include "collector/wechat/chat_reader.h"
 #include "collector/wechat/solitaire.h"
 #include "core/areas.h"
@@ -161,7 +161,7 @@ class WechatImporter {
   // `wechat` section, or neither town nor group map is given.
   static Result<std::unique_ptr<WechatImporter>> Create(const SurveyDefinition& survey,
                                                         const AreaRegistry& areas,
-                                                        const sms::RespondentKeyer& keyer,
+                                                        const RespondentKeyer& keyer,
                                                         WechatImportOptions options);
 
   // Reads one export. `name` names it in the report (a path or the upload's file name). Whole-file
@@ -236,7 +236,7 @@ class WechatImporter {
     std::vector<const Answer*> newest;  // the answer that made each response what it is (in members_)
   };
 
-  WechatImporter(const SurveyDefinition& survey, const AreaRegistry& areas, const sms::RespondentKeyer& keyer,
+  WechatImporter(const SurveyDefinition& survey, const AreaRegistry& areas, const RespondentKeyer& keyer,
                  WechatImportOptions options);
 
   Built Build(std::int64_t received_at_ms);
@@ -281,7 +281,7 @@ class WechatImporter {
 
   const SurveyDefinition& survey_;
   const AreaRegistry& areas_;
-  const sms::RespondentKeyer& keyer_;
+  const RespondentKeyer& keyer_;
   WechatImportOptions options_;
   std::set<std::string> global_grid_workers_;
   std::set<std::string> global_safe_grid_workers_;  // those SafeName changes, so written

@@ -37,9 +37,9 @@ class WechatStoreTest : public testsupport::FreshStoreTest {
     ASSERT_TRUE(surveys.ok()) << surveys.status();
     survey_ = surveys->Find("jiangsu-safety");
     ASSERT_NE(survey_, nullptr);
-    auto keyer = sms::RespondentKeyer::Create("test-secret-0123456789");
+    auto keyer = RespondentKeyer::Create("test-secret-0123456789");
     ASSERT_TRUE(keyer.ok());
-    keyer_ = std::make_unique<sms::RespondentKeyer>(std::move(keyer).value());
+    keyer_ = std::make_unique<RespondentKeyer>(std::move(keyer).value());
     FreshStoreTest::SetUp();
   }
 
@@ -74,7 +74,7 @@ class WechatStoreTest : public testsupport::FreshStoreTest {
 
   std::unique_ptr<AreaRegistry> areas_;
   std::shared_ptr<const SurveyDefinition> survey_;
-  std::unique_ptr<sms::RespondentKeyer> keyer_;
+  std::unique_ptr<RespondentKeyer> keyer_;
 };
 
 // WeChatMsg TXT (members keyed by group and display name): the same export again adds nothing; an

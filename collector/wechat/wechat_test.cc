@@ -433,9 +433,9 @@ class WechatImportTest : public ::testing::Test {
     ASSERT_TRUE(surveys.ok()) << surveys.status();
     survey_ = surveys->Find("jiangsu-safety");
     ASSERT_NE(survey_, nullptr);
-    auto keyer = sms::RespondentKeyer::Create("test-secret-0123456789");
+    auto keyer = RespondentKeyer::Create("test-secret-0123456789");
     ASSERT_TRUE(keyer.ok());
-    keyer_ = std::make_unique<sms::RespondentKeyer>(std::move(keyer).value());
+    keyer_ = std::make_unique<RespondentKeyer>(std::move(keyer).value());
   }
 
   WechatImportOptions Options(std::vector<std::string> grid_workers) {
@@ -495,7 +495,7 @@ class WechatImportTest : public ::testing::Test {
 
   std::unique_ptr<AreaRegistry> areas_;
   std::shared_ptr<const SurveyDefinition> survey_;
-  std::unique_ptr<sms::RespondentKeyer> keyer_;
+  std::unique_ptr<RespondentKeyer> keyer_;
 };
 
 // Issue 13: should a member's slot ever hold another town's response (identities that collide), the

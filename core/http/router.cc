@@ -18,6 +18,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/json_text.h"
 #include "core/terminal_text.h"
 
 namespace minyi::http {
@@ -190,7 +191,7 @@ void Router::Dispatch(Request& request, Response& response) const {
       std::string allow;
       for (const auto& m : allowed) allow += (allow.empty() ? "" : ", ") + m;
       response.set("Allow", allow);
-      SendJson(response, 405, "{\"error\":{\"code\":\"method_not_allowed\",\"message\":\"allowed: " + allow + "\"}}");
+      SendJson(response, 405, ErrorJson("method_not_allowed", "allowed: " + allow));
     } else {
       SendError(response, Status::NotFound("no such page: " + path));
     }
@@ -199,13 +200,12 @@ void Router::Dispatch(Request& request, Response& response) const {
                   LogSafe(e.what()));
     if (!Sent(response)) {
       SendText(response, 500, "application/json",
-               "{\"error\":{\"code\":\"internal\",\"message\":\"internal error, request " +
-                   std::to_string(request_id) + "\"}}");
+               ErrorJson("internal", "internal error, request " + std::to_string(request_id)));
     }
   } catch (...) {
     spdlog::error("request {} {} {} failed with an unknown exception", request_id,
                   LogSafe(request.getMethod()), logged_path());
-    if (!Sent(response)) SendText(response, 500, "application/json", "{\"error\":{\"code\":\"internal\"}}");
+    if (!Sent(response)) SendText(response, 500, "application/json", ErrorJson("internal", "internal error"));
   }
   const auto micros =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
@@ -290,31 +290,6 @@ void SendJson(Response& response, int status, std::string_view json_body) {
   SendText(response, status, "application/json; charset=utf-8", json_body);
 }
 
-int HttpStatusFor(const Status& status) {
-  switch (status.code()) {
-    case StatusCode::kOk: return 200;
-    case StatusCode::kInvalidInput: return 400;
-    case StatusCode::kNotFound: return 404;
-    case StatusCode::kConflict: return 409;
-    case StatusCode::kPermissionDenied: return 403;
-    case StatusCode::kUnauthenticated: return 401;
-    case StatusCode::kResourceExhausted: return 429;
-    case StatusCode::kUnavailable: return 503;
-    case StatusCode::kInternal: return 500;
-  }
-  return 500;
-}
-
-void SendError(Response& response, const Status& status) {
-  const int code = HttpStatusFor(status);
-  std::string name(StatusCodeName(status.code()));
-  for (char& c : name) c = c == ' ' ? '_' : c;
-  // Internal errors never echo details to the client.
-  std::string message = status.code() == StatusCode::kInternal ? "internal error" : status.message();
-  SendJson(response, code,
-           "{\"error\":{\"code\":\"" + name + "\",\"message\":\"" + JsonEscape(message) + "\"}}");
-}
-
 std::string HtmlEscape(std::string_view text) {
   std::string out;
   out.reserve(text.size());
@@ -360,32 +335,7 @@ bool ReadBody(Request& request, Response& response, std::size_t limit, std::stri
   return false;
 }
 
-std::string JsonEscape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + 2);
-  for (char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '<': out += "\\u003c"; break;  // safe inside <script> blocks too
-      case '>': out += "\\u003e"; break;
-      case '&': out += "\\u0026"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out;
-}
+std::string JsonEscape(std::string_view text) { return minyi::JsonEscape(text, JsonEscaping::kHtmlSafe); }
 
 std::string LogSafe(std::string_view text) {
   // The terminal escaper (core/terminal_text.h) with backslash escaped first, so that every "\x" in a

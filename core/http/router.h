@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/http/error_reply.h"  // SendError, for every route
 #include "core/status.h"
 
 namespace minyi::http {
@@ -91,9 +92,7 @@ class Router {
 // Response helpers. All set Content-Length and send the body.
 void SendText(Response& response, int status, std::string_view content_type, std::string_view body);
 void SendJson(Response& response, int status, std::string_view json_body);
-// {"error": {"code": "...", "message": "..."}} with the HTTP status that matches the Status code.
-void SendError(Response& response, const Status& status);
-int HttpStatusFor(const Status& status);
+// Errors (SendError, the one Status → HTTP mapping and JSON error shape): core/http/error_reply.h.
 
 // Reads the request body into `body`, at most `limit` bytes. False when the declared or actual body is
 // longer: the caller answers 413. The rest of an over-long body is read and discarded (up to a bound) and
@@ -136,7 +135,8 @@ class ScopedDirectSend {
 
 // Escapes text for HTML element content and attribute values (& < > " ').
 std::string HtmlEscape(std::string_view text);
-// Escapes a string for inclusion inside a JSON string literal (without the quotes).
+// Escapes a string for inclusion inside a JSON string literal (without the quotes), HTML-safe (< > & too):
+// core/json_text.h's JsonEscape with JsonEscaping::kHtmlSafe.
 std::string JsonEscape(std::string_view text);
 // Text from a request (path, method, header) made safe for one log line: TerminalSafe (control
 // characters: CR and LF forge log lines; C1, bidi controls, invalid UTF-8) with backslash as \x5c.

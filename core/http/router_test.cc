@@ -364,16 +364,5 @@ TEST(EscapeTest, HtmlAndJson) {
   EXPECT_EQ(JsonEscape("a\"b\\c\n</script>\x01"), "a\\\"b\\\\c\\n\\u003c/script\\u003e\\u0001");
 }
 
-TEST(StatusMappingTest, EveryCodeHasAnHttpStatus) {
-  EXPECT_EQ(HttpStatusFor(Status::InvalidInput("x")), 400);
-  EXPECT_EQ(HttpStatusFor(Status::Unauthenticated("x")), 401);
-  EXPECT_EQ(HttpStatusFor(Status::PermissionDenied("x")), 403);
-  EXPECT_EQ(HttpStatusFor(Status::NotFound("x")), 404);
-  EXPECT_EQ(HttpStatusFor(Status::Conflict("x")), 409);
-  EXPECT_EQ(HttpStatusFor(Status::ResourceExhausted("x")), 429);
-  EXPECT_EQ(HttpStatusFor(Status::Internal("x")), 500);
-  EXPECT_EQ(HttpStatusFor(Status::Unavailable("x")), 503);
-}
-
 }  // namespace
 }  // namespace minyi::http

@@ -384,7 +384,8 @@ class Connection final : public Poco::Net::TCPServerConnection {
       ScopedDirectSend direct(response, socket(), request.getMethod() == Poco::Net::HTTPRequest::HTTP_HEAD,
                               &shared_->stopped);
       shared_->router->Dispatch(request, response);
-      if (!Sent(response)) SendText(response, 500, "application/json", "{\"error\":{\"code\":\"internal\"}}");
+      if (!Sent(response))
+        SendText(response, 500, "application/json", ErrorJson("internal", "internal error"));
       SetPhase(Watch::Phase::kHandler);
       const bool body_read = SkipUnreadBody(request);
       const bool keep_alive = params.getKeepAlive() && response.getKeepAlive() && can_keep_alive &&

@@ -71,7 +71,7 @@ class RosterOnlyStore : public minyi::SmsStore {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   namespace sms = minyi::collector::sms;
-  static const auto keyer = sms::RespondentKeyer::Create("fuzz-respondent-key-secret").value();
+  static const auto keyer = minyi::collector::RespondentKeyer::Create("fuzz-respondent-key-secret").value();
   static const auto cipher = sms::PhoneCipher::FromKey({});
   RosterOnlyStore store;
   minyi::collector::FakeStore responses;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "collector/common/address_allow.h"
 #include "collector/sms/phone_privacy.h"
 #include "collector/sms/webhook.h"
 #include "tests/fuzz/fuzz_support.h"
@@ -28,6 +29,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)form;
   // The body's first line as a peer address against a fixed allow-list.
   const std::string address = request.body.substr(0, request.body.find('\n'));
-  (void)sms::AddressAllowed(address, {"10.0.0.1", "192.168.0.0/16", "172.16.0.0/12"});
+  (void)minyi::collector::AddressAllowed(address, {"10.0.0.1", "192.168.0.0/16", "172.16.0.0/12"});
   return 0;
 }

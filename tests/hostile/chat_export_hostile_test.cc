@@ -197,7 +197,7 @@ Result<std::unique_ptr<wechat::WechatImporter>> MakeImporter() {
   o.town_code = "320812007";
   o.grid_workers = {"网格员小王", "wxid_grid"};
   o.group = "幸福里一群";
-  static const auto keyer = collector::sms::RespondentKeyer::Create("hostile-chat-secret-0123456").value();
+  static const auto keyer = collector::RespondentKeyer::Create("hostile-chat-secret-0123456").value();
   return wechat::WechatImporter::Create(fuzz::DefaultSurvey(), fuzz::Areas(), keyer, o);
 }
 

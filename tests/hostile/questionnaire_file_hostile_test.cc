@@ -135,9 +135,8 @@ q::QuestionnaireImportOptions Options() {
   return o;
 }
 
-const collector::sms::RespondentKeyer& Keyer() {
-  static const auto keyer =
-      collector::sms::RespondentKeyer::Create("hostile-questionnaire-secret-01").value();
+const collector::RespondentKeyer& Keyer() {
+  static const auto keyer = collector::RespondentKeyer::Create("hostile-questionnaire-secret-01").value();
   return keyer;
 }
 

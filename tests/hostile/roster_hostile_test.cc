@@ -33,8 +33,8 @@ class RosterHostileBase {
     auto sms_store = sql::OpenSmsStore(*store_);
     ASSERT_TRUE(sms_store.ok()) << sms_store.status();
     sms_ = std::move(sms_store).value();
-    keyer_ = std::make_unique<sms::RespondentKeyer>(
-        sms::RespondentKeyer::Create("hostile-roster-secret-0123").value());
+    keyer_ = std::make_unique<collector::RespondentKeyer>(
+        collector::RespondentKeyer::Create("hostile-roster-secret-0123").value());
     std::array<unsigned char, 32> key{};
     key.fill(7);
     cipher_ = std::make_unique<sms::PhoneCipher>(sms::PhoneCipher::FromKey(key));
@@ -56,7 +56,7 @@ class RosterHostileBase {
   std::unique_ptr<sql::Store> store_;
   std::unique_ptr<SmsStore> sms_;
   collector::FakeStore responses_;
-  std::unique_ptr<sms::RespondentKeyer> keyer_;
+  std::unique_ptr<collector::RespondentKeyer> keyer_;
   std::unique_ptr<sms::PhoneCipher> cipher_;
   std::unique_ptr<sms::SmsService> service_;
 };

@@ -291,8 +291,8 @@ class SmsWebhookHostile : public ::testing::TestWithParam<WebhookCase> {
     store_ = std::move(sql::OpenStore(o)).value();
     ASSERT_TRUE(store_->Migrate().ok());
     sms_ = std::move(sql::OpenSmsStore(*store_)).value();
-    keyer_ = std::make_unique<sms::RespondentKeyer>(
-        sms::RespondentKeyer::Create("hostile-sms-secret-012345").value());
+    keyer_ = std::make_unique<collector::RespondentKeyer>(
+        collector::RespondentKeyer::Create("hostile-sms-secret-012345").value());
     std::array<unsigned char, 32> key{};
     key[3] = 9;
     cipher_ = std::make_unique<sms::PhoneCipher>(sms::PhoneCipher::FromKey(key));
@@ -336,7 +336,7 @@ class SmsWebhookHostile : public ::testing::TestWithParam<WebhookCase> {
 
   std::unique_ptr<sql::Store> store_;
   std::unique_ptr<SmsStore> sms_;
-  std::unique_ptr<sms::RespondentKeyer> keyer_;
+  std::unique_ptr<collector::RespondentKeyer> keyer_;
   std::unique_ptr<sms::PhoneCipher> cipher_;
   std::unique_ptr<sms::SmsService> service_;
   http::Router router_;

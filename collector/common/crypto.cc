@@ -1,8 +1,9 @@
-#include "collector/web_crypto.h"
+#include "collector/common/crypto.h"
 
 #include <sodium.h>
 
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 namespace minyi::collector {
@@ -15,20 +16,20 @@ void EnsureSodium() {
   if (kInit < 0) throw std::runtime_error("libsodium failed to initialise");
 }
 
-std::string ToHex(const unsigned char* data, std::size_t size) {
+}  // namespace
+
+std::string HexOf(const unsigned char* data, std::size_t size) {
   std::string out(size * 2 + 1, '\0');
   sodium_bin2hex(out.data(), out.size(), data, size);
   out.pop_back();
   return out;
 }
 
-}  // namespace
-
 std::string Sha256Hex(std::string_view data) {
   EnsureSodium();
   unsigned char digest[crypto_hash_sha256_BYTES];
   crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(data.data()), data.size());
-  return ToHex(digest, sizeof digest);
+  return HexOf(digest, sizeof digest);
 }
 
 std::string HmacSha256Hex(std::string_view key, std::string_view message) {
@@ -38,7 +39,7 @@ std::string HmacSha256Hex(std::string_view key, std::string_view message) {
   crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(message.data()), message.size());
   unsigned char mac[crypto_auth_hmacsha256_BYTES];
   crypto_auth_hmacsha256_final(&state, mac);
-  return ToHex(mac, sizeof mac);
+  return HexOf(mac, sizeof mac);
 }
 
 std::string RandomUrlToken(std::size_t bytes) {
@@ -57,7 +58,7 @@ std::string RandomHex(std::size_t bytes) {
   EnsureSodium();
   std::vector<unsigned char> raw(bytes);
   randombytes_buf(raw.data(), raw.size());
-  return ToHex(raw.data(), raw.size());
+  return HexOf(raw.data(), raw.size());
 }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
@@ -79,6 +80,17 @@ std::string KeyedHasher::Mac(std::string_view purpose, std::string_view message,
   std::string mac = HmacSha256Hex(secret_, text);
   if (hex_chars < mac.size()) mac.resize(hex_chars);
   return mac;
+}
+
+Result<RespondentKeyer> RespondentKeyer::Create(const std::string& secret) {
+  if (secret.size() < 16) {
+    return Status::InvalidInput(
+        "the respondent key secret (MINYI_RESPONDENT_KEY_SECRET or collector.respondent_key_secret) must be "
+        "set "
+        "and at least 16 bytes long");
+  }
+  if (sodium_init() < 0) return Status::Internal("libsodium failed to initialize");
+  return RespondentKeyer(secret);
 }
 
 }  // namespace minyi::collector
