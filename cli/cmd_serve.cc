@@ -123,10 +123,7 @@ Result<collector::WebServiceOptions> WebServiceOptionsFrom(const Config& config,
                                                            const SurveyCatalog& surveys) {
   const CollectorOptions& c = config.collector;
   collector::WebServiceOptions o;
-  o.group_commit.max_batch = static_cast<std::size_t>(c.group_commit_max_batch);
-  o.group_commit.max_wait = std::chrono::microseconds(c.group_commit_max_wait_us);
-  o.group_commit.max_queue = static_cast<std::size_t>(c.group_commit_max_queue);
-  o.group_commit.commit_timeout = std::chrono::milliseconds(c.group_commit_commit_timeout_ms);
+  o.group_commit = GroupCommitOptionsFrom(c);
   auto periods = collector::ParsePeriodList(c.open_periods);
   if (!periods.ok()) return periods.status().WithContext("collector.open_periods");
   o.ingest.open_periods = std::move(periods).value();

@@ -1,6 +1,7 @@
 // minyi sms roster import | invite | purge | status, minyi import sms, and SMS in serve.
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -115,6 +116,15 @@ class OutboxDepthCache {
 };
 
 }  // namespace
+
+collector::GroupCommitOptions GroupCommitOptionsFrom(const CollectorOptions& c) {
+  collector::GroupCommitOptions o;
+  o.max_batch = static_cast<std::size_t>(c.group_commit_max_batch);
+  o.max_wait = std::chrono::microseconds(c.group_commit_max_wait_us);
+  o.max_queue = static_cast<std::size_t>(c.group_commit_max_queue);
+  o.commit_timeout = std::chrono::milliseconds(c.group_commit_commit_timeout_ms);
+  return o;
+}
 
 int RunSmsRosterImport(Context& context, const Args& args) {
   auto kit = OpenKit(context, "");
@@ -262,6 +272,8 @@ Result<std::unique_ptr<SmsRuntime>> StartSms(Context& context, const Resources& 
                          return cache->Read(*store);
                        });
   }
+  if (config.sms.group_commit)
+    runtime->kit->service->StartGroupCommit(GroupCommitOptionsFrom(config.collector));
   sms::RegisterSmsRoutes(router, *runtime->kit->service, routes);
   std::string list;
   for (const auto& p : enabled) list += (list.empty() ? "" : ", ") + p;

@@ -95,6 +95,7 @@ const std::vector<std::pair<std::string, std::string>>& Defaults() {
       {"sms.conversation_ttl_hours", "48"},
       {"sms.comment_window_hours", "24"},
       {"sms.max_reasks", "1"},
+      {"sms.group_commit", "true"},
       {"sms.retention_days", "30"},
       {"sms.max_body_bytes", "1048576"},
       {"sms.gateway.url", ""},
@@ -471,6 +472,7 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
       MINYI_RETURN_IF_ERROR(ReadInt(c, "sms.conversation_ttl_hours", 1, 24 * 365, m.conversation_ttl_hours));
       MINYI_RETURN_IF_ERROR(ReadInt(c, "sms.comment_window_hours", 0, 24 * 30, m.comment_window_hours));
       MINYI_RETURN_IF_ERROR(ReadInt(c, "sms.max_reasks", 0, 5, m.max_reasks));
+      MINYI_RETURN_IF_ERROR(ReadBool(c, "sms.group_commit", m.group_commit));
       MINYI_RETURN_IF_ERROR(ReadInt(c, "sms.retention_days", 1, 36500, m.retention_days));
       MINYI_RETURN_IF_ERROR(ReadInt(c, "sms.max_body_bytes", 1024, 1 << 30, m.max_body_bytes));
       m.gateway_url = c.getString("sms.gateway.url");

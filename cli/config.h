@@ -137,6 +137,8 @@ struct SmsConfig {
   int conversation_ttl_hours = 48;
   int comment_window_hours = 24;  // a remark this long after the last answer becomes the comment; 0: never
   int max_reasks = 1;         // re-asks after a reply that is not understood
+  // Webhook messages share transactions (collector.group_commit.*); false: each in its own.
+  bool group_commit = true;
   int retention_days = 30;    // phone numbers in rosters, outbox and conversations
   int max_body_bytes = 1048576;
   std::string gateway_url;    // empty: no sending

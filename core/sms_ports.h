@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -138,9 +139,18 @@ struct SmsPurgeCounts {
   std::int64_t conversations = 0;  // conversations whose phone ciphertext was erased
 };
 
+class SmsTransaction;
+
 class SmsStore {
  public:
   virtual ~SmsStore() = default;
+
+  // Runs `fn` in one transaction, committed (one fsync) when it returns OK and rolled back otherwise:
+  // every call on the SmsTransaction it is given joins that transaction, so many messages' work can
+  // share one commit (collector/sms/sms_service.h). `fn` may run more than once (a retryable failure,
+  // e.g. a Galera certification conflict, rolled the attempt back): it sets its outputs afresh each time.
+  // On an SmsTransaction itself, `fn` joins the open transaction.
+  virtual Status InTransaction(const std::string& what, const std::function<Status(SmsTransaction&)>& fn) = 0;
 
   // Records an inbound message unless (provider, message_ref) is already stored (a UNIQUE key in the
   // database). Returns the stored row: the new one (*inserted = true) or the existing one.
@@ -207,6 +217,14 @@ class SmsStore {
   // Deletes sent or failed outbox rows created before `before_ms` and erases the phone ciphertext of
   // conversations that ended (not open) before it.
   virtual Result<SmsPurgeCounts> PurgeBefore(std::int64_t before_ms) = 0;
+};
+
+// The SmsStore of one open transaction (SmsStore::InTransaction): its calls run in that transaction.
+class SmsTransaction : public SmsStore {
+ public:
+  // Runs `step` in the transaction so that, when it returns an error, its writes are undone (a
+  // savepoint) and the transaction's other work is kept. Returns the step's status.
+  virtual Status Isolated(const std::function<Status()>& step) = 0;
 };
 
 }  // namespace minyi

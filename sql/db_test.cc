@@ -122,6 +122,51 @@ TEST_P(DbTest, TypedValuesRoundTrip) {
         }).ok());
 }
 
+// SQLite keeps the write connection's statements prepared (issue 16, sql/sqlite_internal.h
+// db_statements): a statement run again starts from fresh bindings (a parameter left out is NULL, not
+// the previous run's value), a failed run leaves it usable, and more texts than the cache keeps still run.
+TEST_P(DbTest, StatementsRunAgainStartFreshAndManyTextsStillRun) {
+  // MySQL prepares per run and refuses a parameter left unset; the cache is SQLite's.
+  if (GetParam() == StoreBackend::kMariaDb) GTEST_SKIP() << "the statement cache is SQLite's";
+  db::Db& db = store_->SqlDb();
+  const std::string sql = "SELECT COUNT(*) FROM population_cells WHERE ? IS NULL";
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_TRUE(db.InTransaction("bound", db::Work::kIdempotent, [&](db::Tx& tx) -> Status {
+                    auto bound = tx.Query("SELECT ? IS NULL", {"x"});
+                    if (!bound.ok()) return bound.status();
+                    EXPECT_EQ(bound->front().Int(0), 0);
+                    auto unbound = tx.Query("SELECT ? IS NULL", {});  // the same text, nothing bound
+                    if (!unbound.ok()) return unbound.status();
+                    EXPECT_EQ(unbound->front().Int(0), 1) << "round " << round;
+                    return Status::Ok();
+                  }).ok());
+  }
+  auto insert = [&](const std::string& town) {
+    return db.InTransaction("insert", db::Work::kIdempotent, [&](db::Tx& tx) -> Status {
+      return tx
+          .Execute(
+              "INSERT INTO population_cells (period_year, town_code, sex, age_band, population)"
+              " VALUES (?, ?, '', '', 1)",
+              {2025, town})
+          .status();
+    });
+  };
+  ASSERT_TRUE(insert("320102001").ok());
+  EXPECT_EQ(insert("320102001").code(), StatusCode::kConflict);  // the same cell: the primary key
+  ASSERT_TRUE(insert("320102002").ok()) << "the statement stays usable after a failed run";
+  ASSERT_TRUE(db.InTransaction("many", db::Work::kIdempotent, [&](db::Tx& tx) -> Status {
+                  for (int i = 0; i < 600; ++i) {  // more texts than the cache keeps (256)
+                    auto rows = tx.Query("SELECT " + std::to_string(i), {});
+                    if (!rows.ok()) return rows.status();
+                    EXPECT_EQ(rows->front().Int(0), i);
+                  }
+                  auto cells = tx.Query(sql, {db::Null{}});
+                  if (!cells.ok()) return cells.status();
+                  EXPECT_EQ(cells->front().Int(0), 2);
+                  return Status::Ok();
+                }).ok());
+}
+
 TEST_P(DbTest, OneErrorMappingPerDialect) {
   db::Db& db = store_->SqlDb();
   auto set = [&](const std::string& key) {

@@ -100,9 +100,33 @@ Status RequireKey(const std::string& key, std::string_view what) {
   return Status::Ok();
 }
 
-class SqlSmsStore final : public SmsStore {
+class SqlSmsStore final : public SmsTransaction {
  public:
-  explicit SqlSmsStore(Db& db) : db_(db) {}
+  // `tx`: the open transaction every call joins (InTransaction); null: each call is its own.
+  explicit SqlSmsStore(Db& db, Tx* tx = nullptr) : db_(db), tx_(tx) {}
+
+  Status InTransaction(const std::string& what, const std::function<Status(SmsTransaction&)>& fn) override {
+    if (tx_ != nullptr) return fn(*this);
+    return db_.InTransaction(what, Work::kIdempotent, [&](Tx& tx) -> Status {
+      SqlSmsStore joined(db_, &tx);
+      return fn(joined);
+    });
+  }
+
+  Status Isolated(const std::function<Status()>& step) override {
+    if (tx_ == nullptr) return Status::Internal("sms: Isolated outside a transaction");
+    // One name is enough: steps do not nest, and a released savepoint's name may be used again.
+    auto begun = tx_->Execute("SAVEPOINT sms_step", {});
+    if (!begun.ok()) return begun.status();
+    const Status status = step();
+    if (!status.ok()) {
+      auto undone = tx_->Execute("ROLLBACK TO SAVEPOINT sms_step", {});
+      if (!undone.ok()) return undone.status();
+    }
+    auto released = tx_->Execute("RELEASE SAVEPOINT sms_step", {});
+    if (!released.ok()) return released.status();
+    return status;
+  }
 
   // "INSERT ... <suffix>": a no-op (0 rows changed) when the unique key already holds a row.
   std::string IgnoreDuplicate(const char* conflict_columns) const {
@@ -117,7 +141,7 @@ class SqlSmsStore final : public SmsStore {
     MINYI_RETURN_IF_ERROR(RequireKey(m.phone_key, "phone key"));
     SmsInbound out;
     bool added = false;
-    MINYI_RETURN_IF_ERROR(db_.InTransaction("insert inbound sms", Work::kIdempotent, [&](Tx& tx) -> Status {
+    MINYI_RETURN_IF_ERROR(Run("insert inbound sms", [&](Tx& tx) -> Status {
       auto changed = tx.Execute(
           "INSERT INTO sms_inbound (provider, message_ref, phone_key, text, sent_at_ms, received_at_ms, status,"
           " detail, survey_id, period_year, period_quarter, conversation_id)"
@@ -141,7 +165,7 @@ class SqlSmsStore final : public SmsStore {
   }
 
   Status UpdateInbound(const SmsInbound& m) override {
-    return db_.InTransaction("update inbound sms", Work::kIdempotent, [&](Tx& tx) -> Status {
+    return Run("update inbound sms", [&](Tx& tx) -> Status {
       auto changed = tx.Execute(
           "UPDATE sms_inbound SET status = ?, detail = ?, survey_id = ?, period_year = ?, period_quarter = ?,"
           " conversation_id = ? WHERE id = ?",
@@ -153,7 +177,7 @@ class SqlSmsStore final : public SmsStore {
 
   Result<std::vector<SmsInboundCount>> CountInbound() override {
     std::vector<SmsInboundCount> out;
-    MINYI_RETURN_IF_ERROR(db_.InTransaction("count inbound sms", Work::kIdempotent, [&](Tx& tx) -> Status {
+    MINYI_RETURN_IF_ERROR(Run("count inbound sms", [&](Tx& tx) -> Status {
       out.clear();  // a retried attempt starts afresh
       auto rows = tx.Query(
           "SELECT survey_id, period_year, period_quarter, status, COUNT(*) FROM sms_inbound"
@@ -198,7 +222,7 @@ class SqlSmsStore final : public SmsStore {
     MINYI_RETURN_IF_ERROR(RequireKey(c.phone_key, "phone key"));
     std::int64_t id = 0;
     MINYI_RETURN_IF_ERROR(
-        db_.InTransaction("create sms conversation", Work::kIdempotent, [&](Tx& tx) -> Status {
+        Run("create sms conversation", [&](Tx& tx) -> Status {
           auto changed = tx.Execute(
               "INSERT INTO sms_conversations (survey_id, period_year, period_quarter, phone_key, phone_enc, "
               "town_code,"
@@ -221,7 +245,7 @@ class SqlSmsStore final : public SmsStore {
   }
 
   Status UpdateConversation(const SmsConversation& c) override {
-    return db_.InTransaction("update sms conversation", Work::kIdempotent, [&](Tx& tx) -> Status {
+    return Run("update sms conversation", [&](Tx& tx) -> Status {
       auto changed = tx.Execute(kUpdateConversation, ConversationParams(c, true));
       if (!changed.ok()) return changed.status();
       return Status::Ok();
@@ -231,7 +255,7 @@ class SqlSmsStore final : public SmsStore {
   Result<std::vector<SmsConversation>> ExpiredConversations(std::int64_t now_ms, int limit) override {
     std::vector<SmsConversation> out;
     MINYI_RETURN_IF_ERROR(
-        db_.InTransaction("expired sms conversations", Work::kIdempotent, [&](Tx& tx) -> Status {
+        Run("expired sms conversations", [&](Tx& tx) -> Status {
           out.clear();  // a retried attempt starts afresh
           auto rows = tx.Query(std::string("SELECT ") + kConversationColumns +
                                    " FROM sms_conversations WHERE state = 'open' AND expires_at_ms <= ?"
@@ -247,14 +271,13 @@ class SqlSmsStore final : public SmsStore {
 
   Status EnqueueOutbox(const std::vector<SmsOutboxMessage>& messages) override {
     for (const auto& m : messages) MINYI_RETURN_IF_ERROR(RequireKey(m.phone_key, "phone key"));
-    return db_.InTransaction("enqueue sms", Work::kIdempotent,
-                             [&](Tx& tx) -> Status { return InsertOutbox(tx, messages); });
+    return Run("enqueue sms", [&](Tx& tx) -> Status { return InsertOutbox(tx, messages); });
   }
 
   Status RecordInbound(const SmsInbound& outcome, const SmsConversation* before, const SmsConversation* after,
                        const std::vector<SmsOutboxMessage>& queue) override {
     for (const auto& m : queue) MINYI_RETURN_IF_ERROR(RequireKey(m.phone_key, "phone key"));
-    return db_.InTransaction("record inbound sms", Work::kIdempotent, [&](Tx& tx) -> Status {
+    return Run("record inbound sms", [&](Tx& tx) -> Status {
       if (after != nullptr) {
         std::vector<Value> params = ConversationParams(*after, true);
         std::string sql = std::string(kUpdateConversation);
@@ -290,7 +313,7 @@ class SqlSmsStore final : public SmsStore {
 
   Result<std::vector<SmsOutboxMessage>> DueOutbox(std::int64_t now_ms, int limit) override {
     std::vector<SmsOutboxMessage> out;
-    MINYI_RETURN_IF_ERROR(db_.InTransaction("due sms", Work::kIdempotent, [&](Tx& tx) -> Status {
+    MINYI_RETURN_IF_ERROR(Run("due sms", [&](Tx& tx) -> Status {
       out.clear();  // a retried attempt starts afresh
       auto rows = tx.Query(std::string("SELECT ") + kOutboxColumns +
                                " FROM sms_outbox WHERE status = 'pending' AND next_attempt_at_ms <= ?"
@@ -318,7 +341,7 @@ class SqlSmsStore final : public SmsStore {
     bool claimed = false;
     // Idempotent: on Galera a claim racing another sender's (or a lease takeover) conflicts at COMMIT
     // and is retried, when the row or the lease no longer matches.
-    MINYI_RETURN_IF_ERROR(db_.InTransaction("claim sms", Work::kIdempotent, [&](Tx& tx) -> Status {
+    MINYI_RETURN_IF_ERROR(Run("claim sms", [&](Tx& tx) -> Status {
       auto changed = tx.Execute(sql, params);
       if (!changed.ok()) return changed.status();
       claimed = *changed > 0;
@@ -328,7 +351,7 @@ class SqlSmsStore final : public SmsStore {
   }
 
   Status UpdateOutbox(const SmsOutboxMessage& m) override {
-    return db_.InTransaction("update sms outbox", Work::kIdempotent, [&](Tx& tx) -> Status {
+    return Run("update sms outbox", [&](Tx& tx) -> Status {
       auto changed = tx.Execute(
           "UPDATE sms_outbox SET status = ?, attempts = ?, next_attempt_at_ms = ?, sent_at_ms = ?,"
           " gateway_ref = ?, last_error = ? WHERE id = ?",
@@ -340,7 +363,7 @@ class SqlSmsStore final : public SmsStore {
 
   Result<std::vector<std::pair<std::string, std::int64_t>>> CountOutbox() override {
     std::vector<std::pair<std::string, std::int64_t>> out;
-    MINYI_RETURN_IF_ERROR(db_.InTransaction("count sms outbox", Work::kIdempotent, [&](Tx& tx) -> Status {
+    MINYI_RETURN_IF_ERROR(Run("count sms outbox", [&](Tx& tx) -> Status {
       out.clear();  // a retried attempt starts afresh
       auto rows = tx.Query("SELECT status, COUNT(*) FROM sms_outbox GROUP BY status ORDER BY status", {});
       if (!rows.ok()) return rows.status();
@@ -352,7 +375,7 @@ class SqlSmsStore final : public SmsStore {
 
   Status AddSuppression(const std::string& phone_key, std::int64_t at_ms, const std::string& reason) override {
     MINYI_RETURN_IF_ERROR(RequireKey(phone_key, "phone key"));
-    return db_.InTransaction("add sms suppression", Work::kIdempotent, [&](Tx& tx) -> Status {
+    return Run("add sms suppression", [&](Tx& tx) -> Status {
       const std::string sql =
           std::string("INSERT INTO sms_suppression (phone_key, created_at_ms, reason) VALUES (?, ?, ?)") +
           ((db_.dialect() == db::Dialect::kMysql) ? " ON DUPLICATE KEY UPDATE phone_key = phone_key"
@@ -364,7 +387,7 @@ class SqlSmsStore final : public SmsStore {
 
   Result<bool> IsSuppressed(const std::string& phone_key) override {
     bool found = false;
-    MINYI_RETURN_IF_ERROR(db_.InTransaction("read sms suppression", Work::kIdempotent, [&](Tx& tx) -> Status {
+    MINYI_RETURN_IF_ERROR(Run("read sms suppression", [&](Tx& tx) -> Status {
       auto rows = tx.Query("SELECT 1 FROM sms_suppression WHERE phone_key = ?", {phone_key});
       if (!rows.ok()) return rows.status();
       found = !rows->empty();
@@ -387,7 +410,7 @@ class SqlSmsStore final : public SmsStore {
                " imported_at_ms = VALUES(imported_at_ms)"
              : " ON CONFLICT (survey_id, phone_key) DO UPDATE SET phone_enc = excluded.phone_enc,"
                " area_code = excluded.area_code, imported_at_ms = excluded.imported_at_ms");
-    return db_.InTransaction("upsert sms roster", Work::kIdempotent, [&](Tx& tx) -> Status {
+    return Run("upsert sms roster", [&](Tx& tx) -> Status {
       for (const SmsRosterEntry& e : entries) {
         auto changed = tx.Execute(sql, {e.survey_id, e.phone_key, e.phone_enc, e.area_code, e.imported_at_ms});
         if (!changed.ok()) return changed.status();
@@ -399,7 +422,7 @@ class SqlSmsStore final : public SmsStore {
   Result<std::optional<SmsRosterEntry>> FindRosterEntry(const std::string& survey_id,
                                                         const std::string& phone_key) override {
     std::optional<SmsRosterEntry> out;
-    MINYI_RETURN_IF_ERROR(db_.InTransaction("read sms roster", Work::kIdempotent, [&](Tx& tx) -> Status {
+    MINYI_RETURN_IF_ERROR(Run("read sms roster", [&](Tx& tx) -> Status {
       auto rows = tx.Query(std::string("SELECT ") + kRosterColumns +
                                " FROM sms_roster WHERE survey_id = ? AND phone_key = ?",
                            {survey_id, phone_key});
@@ -413,7 +436,7 @@ class SqlSmsStore final : public SmsStore {
   Result<std::vector<SmsRosterEntry>> RosterEntries(const std::string& survey_id,
                                                     const std::string& area_prefix) override {
     std::vector<SmsRosterEntry> out;
-    MINYI_RETURN_IF_ERROR(db_.InTransaction("read sms roster", Work::kIdempotent, [&](Tx& tx) -> Status {
+    MINYI_RETURN_IF_ERROR(Run("read sms roster", [&](Tx& tx) -> Status {
       out.clear();  // a retried attempt starts afresh
       // A prefix match on codes (digits only, so no LIKE wildcards to escape): validated by callers.
       auto rows = tx.Query(std::string("SELECT ") + kRosterColumns +
@@ -429,7 +452,7 @@ class SqlSmsStore final : public SmsStore {
 
   Result<SmsPurgeCounts> PurgeSurvey(const std::string& survey_id) override {
     SmsPurgeCounts counts;
-    MINYI_RETURN_IF_ERROR(db_.InTransaction("purge sms survey", Work::kIdempotent, [&](Tx& tx) -> Status {
+    MINYI_RETURN_IF_ERROR(Run("purge sms survey", [&](Tx& tx) -> Status {
       auto roster = tx.Execute("DELETE FROM sms_roster WHERE survey_id = ?", {survey_id});
       if (!roster.ok()) return roster.status();
       auto outbox = tx.Execute("DELETE FROM sms_outbox WHERE survey_id = ?", {survey_id});
@@ -446,7 +469,7 @@ class SqlSmsStore final : public SmsStore {
 
   Result<SmsPurgeCounts> PurgeBefore(std::int64_t before_ms) override {
     SmsPurgeCounts counts;
-    MINYI_RETURN_IF_ERROR(db_.InTransaction("purge old sms", Work::kIdempotent, [&](Tx& tx) -> Status {
+    MINYI_RETURN_IF_ERROR(Run("purge old sms", [&](Tx& tx) -> Status {
       auto outbox =
           tx.Execute("DELETE FROM sms_outbox WHERE status <> 'pending' AND created_at_ms < ?", {before_ms});
       if (!outbox.ok()) return outbox.status();
@@ -503,17 +526,23 @@ class SqlSmsStore final : public SmsStore {
 
   Result<std::optional<SmsConversation>> FindOne(const std::string& sql, const std::vector<Value>& params) {
     std::optional<SmsConversation> out;
-    MINYI_RETURN_IF_ERROR(
-        db_.InTransaction("read sms conversation", Work::kIdempotent, [&](Tx& tx) -> Status {
-          auto rows = tx.Query(sql, params);
-          if (!rows.ok()) return rows.status();
-          if (!rows->empty()) out = ConversationFromRow(rows->front());
-          return Status::Ok();
-        }));
+    MINYI_RETURN_IF_ERROR(Run("read sms conversation", [&](Tx& tx) -> Status {
+      auto rows = tx.Query(sql, params);
+      if (!rows.ok()) return rows.status();
+      if (!rows->empty()) out = ConversationFromRow(rows->front());
+      return Status::Ok();
+    }));
     return out;
   }
 
+  // `fn` in the open transaction, else in one of its own.
+  Status Run(const char* what, const std::function<Status(Tx&)>& fn) {
+    if (tx_ != nullptr) return fn(*tx_);
+    return db_.InTransaction(what, Work::kIdempotent, fn);
+  }
+
   Db& db_;
+  Tx* tx_;
 };
 
 }  // namespace

@@ -229,6 +229,71 @@ TEST_P(SmsStoreTest, RecordInboundWritesOnlyOverTheStateItWasComputedFrom) {
   EXPECT_EQ(outbox_rows(), 2);
 }
 
+// Issue 16 (group commit of the webhooks): the work of many messages in one transaction. A step that
+// fails inside it (Isolated) is undone alone, its neighbours kept; a failing transaction keeps nothing.
+TEST_P(SmsStoreTest, OneTransactionForManyMessagesUndoesOnlyTheFailedStep) {
+  auto id = sms_->CreateConversation(Conversation("key-a"));
+  ASSERT_TRUE(id.ok()) << id.status();
+  SmsOutboxMessage question;
+  question.conversation_id = *id;
+  question.phone_key = "key-a";
+  question.body = "next question";
+  auto handle = [&](SmsTransaction& tx, const std::string& ref) -> Status {
+    bool inserted = false;
+    auto row = tx.InsertInbound(Inbound(ref, "1"), &inserted);
+    if (!row.ok()) return row.status();
+    auto open = tx.FindOpenConversation("key-a");  // sees the earlier steps of the same transaction
+    if (!open.ok()) return open.status();
+    if (!open->has_value()) return Status::NotFound("no open conversation");
+    SmsConversation after = **open;
+    ++after.step;
+    after.updated_at_ms += 1;
+    SmsInbound outcome = *row;
+    outcome.status = "answered";
+    outcome.conversation_id = *id;
+    return tx.RecordInbound(outcome, &**open, &after, {question});
+  };
+  Status second_step;
+  const Status committed = sms_->InTransaction("batch", [&](SmsTransaction& tx) -> Status {
+    MINYI_RETURN_IF_ERROR(tx.Isolated([&] { return handle(tx, "b-1"); }));
+    second_step = tx.Isolated([&]() -> Status {
+      MINYI_RETURN_IF_ERROR(handle(tx, "b-2"));  // written, then undone by the failure after it
+      return Status::InvalidInput("this message fails after its writes");
+    });
+    return tx.Isolated([&] { return handle(tx, "b-3"); });
+  });
+  ASSERT_TRUE(committed.ok()) << committed;
+  EXPECT_EQ(second_step.code(), StatusCode::kInvalidInput);
+  auto now = sms_->FindOpenConversation("key-a");
+  ASSERT_TRUE(now.ok() && now->has_value());
+  EXPECT_EQ((*now)->step, 2) << "steps 1 and 3 kept, step 2 undone";
+  bool inserted = false;
+  auto undone = sms_->InsertInbound(Inbound("b-2", "1"), &inserted);
+  ASSERT_TRUE(undone.ok());
+  EXPECT_TRUE(inserted) << "the failed step's ledger row was undone";
+  auto kept = sms_->InsertInbound(Inbound("b-3", "1"), &inserted);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_FALSE(inserted);
+  EXPECT_EQ(kept->status, "answered");
+  auto outbox = sms_->CountOutbox();
+  ASSERT_TRUE(outbox.ok());
+  ASSERT_EQ(outbox->size(), 1u);
+  EXPECT_EQ(outbox->front().second, 2);
+
+  // A transaction that fails keeps none of its steps.
+  const Status failed = sms_->InTransaction("batch", [&](SmsTransaction& tx) -> Status {
+    MINYI_RETURN_IF_ERROR(tx.Isolated([&] { return handle(tx, "c-1"); }));
+    return Status::Unavailable("the batch fails");
+  });
+  EXPECT_EQ(failed.code(), StatusCode::kUnavailable);
+  auto after_failure = sms_->FindOpenConversation("key-a");
+  ASSERT_TRUE(after_failure.ok() && after_failure->has_value());
+  EXPECT_EQ((*after_failure)->step, 2);
+  auto rolled_back = sms_->InsertInbound(Inbound("c-1", "1"), &inserted);
+  ASSERT_TRUE(rolled_back.ok());
+  EXPECT_TRUE(inserted);
+}
+
 // Issue 16: the conversation that started last, whatever its state (a remark after the last answer goes
 // to it only if it is complete).
 TEST_P(SmsStoreTest, LatestConversationIsTheOneThatStartedLast) {

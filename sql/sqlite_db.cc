@@ -3,7 +3,10 @@
 // are mapped by SqliteError (sql/sqlite_internal.h), the dialect's one mapping. No SQLite failure is
 // of the retryable class: a busy database has already been waited for (busy_timeout) and is
 // reported as kUnavailable.
+#include <functional>
+#include <map>
 #include <memory>
+#include <string>
 
 #include "sql/db.h"
 #include "sql/sqlite_internal.h"
@@ -13,7 +16,10 @@ namespace {
 
 class SqliteTx final : public db::Tx {
  public:
-  explicit SqliteTx(sqlite3* db) : db_(db) {}
+  // `cache`: the write connection's statement cache (SqliteStore::Impl::db_statements, its mutex held);
+  // null on a reader, whose statements are prepared for each run.
+  explicit SqliteTx(sqlite3* db, std::map<std::string, Stmt, std::less<>>* cache = nullptr)
+      : db_(db), cache_(cache) {}
 
   Result<std::vector<db::Row>> Query(std::string_view sql, const std::vector<db::Value>& params) override {
     std::vector<db::Row> rows;
@@ -30,9 +36,25 @@ class SqliteTx final : public db::Tx {
 
  private:
   Status Run(std::string_view sql, const std::vector<db::Value>& params, std::vector<db::Row>* rows) {
-    auto prepared = Stmt::Prepare(db_, sql);
-    if (!prepared.ok()) return prepared.status();
-    Stmt& s = prepared.value();
+    Stmt owned;
+    Stmt* statement = nullptr;
+    if (cache_ != nullptr) {
+      auto it = cache_->find(sql);
+      if (it == cache_->end()) {
+        auto prepared = Stmt::Prepare(db_, sql, /*persistent=*/true);
+        if (!prepared.ok()) return prepared.status();
+        if (cache_->size() >= SqliteStore::Impl::kMaxDbStatements) cache_->clear();
+        it = cache_->emplace(std::string(sql), std::move(prepared).value()).first;
+      }
+      statement = &it->second;
+    } else {
+      auto prepared = Stmt::Prepare(db_, sql);
+      if (!prepared.ok()) return prepared.status();
+      owned = std::move(prepared).value();
+      statement = &owned;
+    }
+    Stmt& s = *statement;
+    ResetOnExit reset(s);  // a kept statement holds no lock nor the caller's text after the run
     for (std::size_t i = 0; i < params.size(); ++i) {
       const int index = static_cast<int>(i + 1);
       const db::Value& v = params[i];
@@ -73,6 +95,7 @@ class SqliteTx final : public db::Tx {
   }
 
   sqlite3* db_;
+  std::map<std::string, Stmt, std::less<>>* cache_;
 };
 
 class SqliteDb final : public db::Db {
@@ -86,7 +109,7 @@ class SqliteDb final : public db::Db {
     sqlite3* db = impl_.db.get();
     auto tx = Transaction::Begin(db);
     if (!tx.ok()) return {tx.status().WithContext(what), false};
-    SqliteTx statements(db);
+    SqliteTx statements(db, &impl_.db_statements);
     Status s = fn(statements);
     if (s.ok()) s = tx.value()->Commit();
     return {s.ok() ? s : s.WithContext(what), false};

@@ -276,12 +276,20 @@ struct SqliteStore::Impl {
   };
   std::vector<PendingAnswer> pending_answers;
 
+  // The statements of the db::Db transactions on the write connection (sql/sqlite_db.cc), prepared once
+  // per SQL text and kept: preparing was a large part of a statement's cost (issue 16, the SMS
+  // webhooks run about ten per message). Bounded: beyond kMaxDbStatements texts all are finalized and
+  // the cache starts again. Guarded by write_mu.
+  static constexpr std::size_t kMaxDbStatements = 256;
+  std::map<std::string, Stmt, std::less<>> db_statements;
+
   // Finalizes every cached statement (before the connection closes, or when the schema changes).
   void FinalizeStatements() {
     insert_response = Stmt();
     select_existing = Stmt();
     insert_answers.clear();
     insert_analysis.clear();
+    db_statements.clear();
   }
 
   std::mutex readers_mu;  // guards `readers` (idle read-only connections, file databases only)

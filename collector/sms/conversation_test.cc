@@ -19,8 +19,10 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "collector/sms/sender.h"
@@ -146,6 +148,7 @@ class ConversationTest : public ::testing::Test {
     SmsService::Deps deps{sms_.get(),   store_.get(),  &surveys_,   &areas_,
                           keyer_.get(), cipher_.get(), store_.get()};
     service_ = std::make_unique<SmsService>(deps, SmsServiceOptions{}, [this] { return now_.load(); });
+    service_->StartGroupCommit(GroupCommitOptions{});  // as `minyi serve` runs it (sms.group_commit)
 
     // The fake gateway and the sender.
     gateway_socket_.bind(Poco::Net::SocketAddress("127.0.0.1", 0), true);
@@ -166,6 +169,8 @@ class ConversationTest : public ::testing::Test {
     SmsRouteOptions ro;
     ro.auth["aliyun"].token = kAliyunToken;
     ro.auth["generic"].secret = kGenericSecret;
+    inbound_ = &registry_.AddCounter("minyi_sms_inbound_total", "test", {"provider", "status"});
+    ro.inbound = inbound_;
     RegisterSmsRoutes(router_, *service_, ro);
     webhook_socket_.bind(Poco::Net::SocketAddress("127.0.0.1", 0), true);
     webhook_socket_.listen();
@@ -225,6 +230,8 @@ class ConversationTest : public ::testing::Test {
   std::unique_ptr<Poco::Net::HTTPServer> gateway_server_;
   std::unique_ptr<HttpSmsGateway> http_gateway_;
   std::unique_ptr<OutboxSender> sender_;
+  metrics::Registry registry_;
+  metrics::CounterFamily* inbound_ = nullptr;
   http::Router router_;
   Poco::Net::ServerSocket webhook_socket_;
   std::unique_ptr<Poco::Net::HTTPServer> webhook_server_;
@@ -325,6 +332,90 @@ TEST_F(ConversationTest, FullConversationsThroughTheFakeGateway) {
   EXPECT_EQ(next_year->suppressed, 1);  // never messaged again
   EXPECT_EQ(next_year->queued, 0);
   EXPECT_EQ(Stored().size(), 2u);
+}
+
+// Issue 16: many phones posting at once through the webhook route, their messages sharing transactions
+// (the group commit). Every message of every phone is posted three times: twice in one request (a retry
+// within a batch) and once alone (a retry in another batch, before or after); the requests of all phones
+// run on 16 threads in a shuffled order, so one phone's messages may share a batch. Each message must be
+// taken exactly once, each conversation must end complete with all four answers, and each next question
+// and the thanks must be queued exactly once. The fourth reply completes the conversation, which stores the
+// response: handled on its own after its batch, with any later message of its phone.
+TEST_F(ConversationTest, ManyPhonesAtOnceShareTransactionsAndEveryMessageCountsOnce) {
+  constexpr int kPhones = 40;
+  constexpr int kReplies = 4;  // the survey's four choice questions, each answered "1"
+  std::string csv = "phone,town\n";
+  for (int p = 0; p < kPhones; ++p) csv += std::to_string(13800000000LL + p) + ",320812001\n";
+  std::istringstream roster(csv);
+  ASSERT_TRUE(service_->ImportRoster(roster, kSurvey).ok());
+  auto invited = service_->Invite(kSurvey, Period{2025, 0}, "");
+  ASSERT_TRUE(invited.ok() && invited->queued == kPhones);
+
+  auto item = [](int p, int r) {
+    return "{\"phone_number\":\"" + std::to_string(13800000000LL + p) +
+           "\",\"send_time\":\"2025-05-12 09:01:33\",\"content\":\"1\",\"sequence_id\":\"m" +
+           std::to_string(p) + "-" + std::to_string(r) + "\"}";
+  };
+  std::vector<std::string> bodies;
+  for (int p = 0; p < kPhones; ++p) {
+    for (int r = 0; r < kReplies; ++r) {
+      bodies.push_back("[" + item(p, r) + "," + item(p, r) + "]");
+      bodies.push_back("[" + item(p, r) + "]");
+    }
+  }
+  std::shuffle(bodies.begin(), bodies.end(), std::mt19937(16));
+  std::atomic<std::size_t> next{0};
+  std::atomic<int> acknowledged{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&] {
+      for (std::size_t i = next++; i < bodies.size(); i = next++) {
+        const Posted posted =
+            Post(port_, std::string("/api/v1/sms/aliyun/") + kAliyunToken, "application/json", bodies[i]);
+        if (posted.status == 200) ++acknowledged;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(acknowledged.load(), static_cast<int>(bodies.size()));
+
+  metrics::CounterFamily& inbound = *inbound_;
+  EXPECT_EQ(inbound.With({"aliyun", "answered"}).Value(), static_cast<std::uint64_t>(kPhones * kReplies));
+  EXPECT_EQ(inbound.With({"aliyun", "duplicate"}).Value(),
+            static_cast<std::uint64_t>(2 * kPhones * kReplies));
+  auto counts = sms_->CountInbound();
+  ASSERT_TRUE(counts.ok());
+  ASSERT_EQ(counts->size(), 1u);
+  EXPECT_EQ(counts->front().status, "answered");
+  EXPECT_EQ(counts->front().count, kPhones * kReplies);
+
+  auto outbox = sms_->DueOutbox(now_.load(), 100000);
+  ASSERT_TRUE(outbox.ok());
+  for (int p = 0; p < kPhones; ++p) {
+    const std::string key = keyer_->KeyFor("+86" + std::to_string(13800000000LL + p));
+    auto c = sms_->FindLatestConversation(key);
+    ASSERT_TRUE(c.ok() && c->has_value());
+    EXPECT_EQ((*c)->state, SmsConversationState::kComplete) << "phone " << p;
+    EXPECT_EQ((*c)->step, kReplies);
+    std::map<std::string, int> texts;  // the question number ("2/4") or the thanks, queued after a reply
+    for (const SmsOutboxMessage& m : *outbox) {
+      if (m.phone_key == key) ++texts[m.body.substr(0, 3) == "感" ? "thanks" : m.body.substr(0, 3)];
+    }
+    EXPECT_EQ(texts["2/4"], 1) << "phone " << p;
+    EXPECT_EQ(texts["3/4"], 1) << "phone " << p;
+    EXPECT_EQ(texts["4/4"], 1) << "phone " << p;
+    EXPECT_EQ(texts["thanks"], 1) << "phone " << p;
+  }
+  const std::vector<Response> stored = Stored();
+  ASSERT_EQ(stored.size(), static_cast<std::size_t>(kPhones));
+  for (const Response& r : stored) {
+    EXPECT_EQ(r.completion, Completion::kComplete);
+    EXPECT_EQ(r.answers.size(), static_cast<std::size_t>(kReplies));
+    EXPECT_EQ(r.answers.at("security"), std::vector<std::string>{"1"});
+  }
+  const GroupCommitStats stats = service_->group_commit_stats();
+  EXPECT_EQ(stats.responses, static_cast<std::uint64_t>(3 * kPhones * kReplies));
+  EXPECT_LT(stats.batches, stats.responses) << "messages must share transactions";
 }
 
 TEST_F(ConversationTest, ExpiryStoresAPartialResponse) {

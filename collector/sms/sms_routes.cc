@@ -59,10 +59,10 @@ void Handle(SmsService& service, const SmsRouteOptions& options, http::Request& 
     spdlog::warn("sms webhook {}: rejected: {}", http::LogSafe(w.provider), http::LogSafe(reason));
   }
   count("rejected", malformed.size());
-  // Every message is handled on its own: one with a bad phone number does not lose the others.
+  // Every message has its own outcome: one with a bad phone number does not lose the others. With the
+  // group commit they share transactions with other requests' messages; each outcome is final (committed).
   std::size_t rejected = 0;
-  for (const InboundSms& m : *messages) {
-    auto handled = service.HandleInbound(m);
+  for (Result<SmsService::InboundResult>& handled : service.HandleInboundAll(*messages)) {
     if (handled.ok()) {
       count(handled->duplicate ? "duplicate" : handled->status);
       continue;

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "collector/response_import.h"
@@ -49,6 +50,13 @@ std::string OptionList(const Question& q) {
 }
 
 std::string CountyOf(const std::string& area) { return area.size() >= 6 ? area.substr(0, 6) : area; }
+
+// In a batch, a message that must write outside the SMS tables (the response store shares the SQLite
+// writer, which the batch's transaction holds): undone there and handled on its own after the commit.
+Status OnItsOwn(bool* own_transaction) {
+  *own_transaction = true;
+  return Status::Conflict("handled on its own after the batch");
+}
 
 }  // namespace
 
@@ -109,6 +117,97 @@ Answers AnswersFromJson(const std::string& json) {
 
 SmsService::SmsService(Deps deps, SmsServiceOptions options, std::function<std::int64_t()> clock)
     : deps_(deps), options_(options), clock_(std::move(clock)) {}
+
+SmsService::~SmsService() {
+  if (group_commit_) group_commit_->Stop();
+}
+
+void SmsService::StartGroupCommit(GroupCommitOptions options) {
+  if (group_commit_) return;
+  group_commit_ = std::make_unique<GroupCommitQueue<Pending, InboundResult>>(
+      [this](std::vector<Pending>& batch) { return HandleBatch(batch); }, options);
+}
+
+GroupCommitStats SmsService::group_commit_stats() const {
+  return group_commit_ ? group_commit_->stats() : GroupCommitStats{};
+}
+
+std::vector<Result<SmsService::InboundResult>> SmsService::HandleInboundAll(
+    const std::vector<InboundSms>& messages) {
+  std::vector<Result<InboundResult>> out;
+  out.reserve(messages.size());
+  if (!group_commit_) {
+    for (const InboundSms& m : messages) out.push_back(HandleInbound(m));
+    return out;
+  }
+  // Phones are checked and keyed on the request's thread; only valid messages are queued.
+  std::vector<Pending> pending;
+  std::vector<std::size_t> slot;  // the index in `out` of each pending message
+  for (const InboundSms& m : messages) {
+    auto e164 = NormalizePhone(m.from);
+    if (!e164.ok()) {
+      out.push_back(e164.status().WithContext("message " + m.provider + ":" + m.message_ref));
+      continue;
+    }
+    std::string key = deps_.keyer->KeyFor(*e164);
+    slot.push_back(out.size());
+    out.push_back(Status::Internal("not handled"));
+    pending.push_back(Pending{m, std::move(e164).value(), std::move(key)});
+  }
+  if (pending.empty()) return out;
+  auto futures = group_commit_->Submit(std::move(pending));
+  if (!futures.ok()) {
+    for (std::size_t i : slot) out[i] = futures.status();
+    return out;
+  }
+  std::vector<Result<InboundResult>> handled = group_commit_->AwaitAll(*futures);
+  for (std::size_t i = 0; i < slot.size(); ++i) out[slot[i]] = std::move(handled[i]);
+  return out;
+}
+
+std::vector<Result<SmsService::InboundResult>> SmsService::HandleBatch(std::vector<Pending>& batch) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const std::size_t n = batch.size();
+  std::vector<Result<InboundResult>> out;
+  std::vector<bool> own;  // handled on its own after the commit
+  const Status committed = deps_.sms->InTransaction("handle sms batch", [&](SmsTransaction& tx) -> Status {
+    out.assign(n, Status::Internal("not handled"));  // afresh: a retried attempt starts over
+    own.assign(n, false);
+    std::set<std::string> own_phones;  // a phone's later messages follow its message handled on its own
+    for (std::size_t i = 0; i < n; ++i) {
+      const Pending& p = batch[i];
+      if (own_phones.count(p.phone_key) > 0) {
+        own[i] = true;
+        continue;
+      }
+      bool on_its_own = false;
+      Result<InboundResult> result = Status::Internal("not handled");
+      const Status step = tx.Isolated([&]() -> Status {
+        result = HandleLocked(tx, p.message, p.e164, p.phone_key, &on_its_own);
+        return result.status();
+      });
+      if (step.ok()) {
+        out[i] = std::move(result);
+      } else if (on_its_own) {
+        own[i] = true;
+        own_phones.insert(p.phone_key);
+      } else if (result.ok() || result.status().code() == StatusCode::kUnavailable) {
+        return step;  // the savepoint itself or the database failed: the whole batch fails (503, retried)
+      } else {
+        out[i] = step;  // this message's own error; the others are kept
+      }
+    }
+    return Status::Ok();
+  });
+  for (std::size_t i = 0; i < n; ++i) {
+    if (own[i]) {
+      out[i] = HandleLocked(*deps_.sms, batch[i].message, batch[i].e164, batch[i].phone_key, nullptr);
+    } else if (!committed.ok()) {
+      out[i] = committed;
+    }
+  }
+  return out;
+}
 
 std::vector<SmsService::Step> SmsService::StepsFor(const SurveyDefinition& survey, const SmsConversation& c) const {
   std::vector<Step> steps;
@@ -208,6 +307,13 @@ Result<SmsService::InboundResult> SmsService::HandleInbound(const InboundSms& me
   if (!e164.ok()) return e164.status().WithContext("message " + message.provider + ":" + message.message_ref);
   const std::string phone_key = deps_.keyer->KeyFor(*e164);
   std::lock_guard<std::mutex> lock(mu_);
+  return HandleLocked(*deps_.sms, message, *e164, phone_key, nullptr);
+}
+
+Result<SmsService::InboundResult> SmsService::HandleLocked(SmsStore& store, const InboundSms& message,
+                                                           const std::string& e164,
+                                                           const std::string& phone_key,
+                                                           bool* own_transaction) {
   const std::int64_t now = clock_();
 
   SmsInbound ledger;
@@ -224,30 +330,34 @@ Result<SmsService::InboundResult> SmsService::HandleInbound(const InboundSms& me
   constexpr int kAttempts = 8;
   for (int attempt = 1;; ++attempt) {
     bool inserted = false;
-    auto stored = deps_.sms->InsertInbound(ledger, &inserted);
+    auto stored = store.InsertInbound(ledger, &inserted);
     if (!stored.ok()) return stored.status();
     // Handled already (here or on another server): acknowledged again, nothing changes. A row still
     // "received" was stored but not handled (a crash in between, or another server right now).
     if (!inserted && stored->status != "received") return InboundResult{true, stored->status, stored->detail};
-    auto handled = HandleOnce(message, *e164, phone_key, std::move(stored).value());
+    auto handled = HandleOnce(store, message, e164, phone_key, std::move(stored).value(), own_transaction);
     if (handled.ok() || handled.status().code() != StatusCode::kConflict || attempt == kAttempts) {
       return handled;
     }
+    // In a batch, the message is handled again on its own after the commit, from what was written.
+    if (own_transaction != nullptr) return OnItsOwn(own_transaction);
     spdlog::debug("sms: {} handled again: {}", message.provider + ":" + message.message_ref,
                   handled.status().message());
   }
 }
 
-Result<SmsService::InboundResult> SmsService::HandleOnce(const InboundSms& message, const std::string& e164,
-                                                         const std::string& phone_key, SmsInbound row) {
+Result<SmsService::InboundResult> SmsService::HandleOnce(SmsStore& store, const InboundSms& message,
+                                                         const std::string& e164,
+                                                         const std::string& phone_key, SmsInbound row,
+                                                         bool* own_transaction) {
   const std::int64_t now = clock_();
   InboundResult result;
   std::optional<SmsConversation> before, after;
   std::vector<SmsOutboxMessage> queue;
-  auto open = deps_.sms->FindOpenConversation(phone_key);
+  auto open = store.FindOpenConversation(phone_key);
   if (!open.ok()) return open.status();
   if (IsOptOut(message.text)) {
-    MINYI_RETURN_IF_ERROR(deps_.sms->AddSuppression(phone_key, now, "reply"));
+    MINYI_RETURN_IF_ERROR(store.AddSuppression(phone_key, now, "reply"));
     result.status = "optout";
     if (open->has_value()) {
       before = **open;
@@ -258,8 +368,9 @@ Result<SmsService::InboundResult> SmsService::HandleOnce(const InboundSms& messa
     spdlog::info("sms: {} opted out", MaskPhone(e164));
   } else if (!open->has_value()) {
     SmsConversation read;
-    auto attached = AttachComment(phone_key, message.text, message.sent_at_ms != 0 ? message.sent_at_ms : now,
-                                  &result, &read);
+    auto attached =
+        AttachComment(store, phone_key, message.text, message.sent_at_ms != 0 ? message.sent_at_ms : now,
+                      &result, &read, own_transaction);
     if (!attached.ok()) return attached.status();
     if (attached->has_value()) {
       // The same remark again leaves the answers as they were: nothing to write to the conversation.
@@ -276,7 +387,8 @@ Result<SmsService::InboundResult> SmsService::HandleOnce(const InboundSms& messa
   } else {
     before = **open;
     after = **open;
-    auto advanced = Advance(*after, message.text, message.sent_at_ms != 0 ? message.sent_at_ms : now, &queue);
+    auto advanced = Advance(*after, message.text, message.sent_at_ms != 0 ? message.sent_at_ms : now, &queue,
+                            own_transaction);
     if (!advanced.ok()) return advanced.status();
     result = *advanced;
     row.conversation_id = after->id;
@@ -291,13 +403,15 @@ Result<SmsService::InboundResult> SmsService::HandleOnce(const InboundSms& messa
   }
   row.status = result.status;
   row.detail = result.detail;
-  MINYI_RETURN_IF_ERROR(deps_.sms->RecordInbound(row, before ? &*before : nullptr, after ? &*after : nullptr, queue));
+  MINYI_RETURN_IF_ERROR(
+      store.RecordInbound(row, before ? &*before : nullptr, after ? &*after : nullptr, queue));
   return result;
 }
 
 Result<SmsService::InboundResult> SmsService::Advance(SmsConversation& c, const std::string& text,
                                                       std::int64_t sent_at_ms,
-                                                      std::vector<SmsOutboxMessage>* queue) {
+                                                      std::vector<SmsOutboxMessage>* queue,
+                                                      bool* own_transaction) {
   const std::int64_t now = clock_();
   auto survey = deps_.surveys->Find(c.survey_id);
   if (survey == nullptr) return Status::NotFound("survey '" + c.survey_id + "' of an SMS conversation is not loaded");
@@ -353,6 +467,7 @@ Result<SmsService::InboundResult> SmsService::Advance(SmsConversation& c, const 
     c.reasks = 0;
     result.status = "answered";
     if (static_cast<std::size_t>(c.step) >= steps.size()) {
+      if (own_transaction != nullptr) return OnItsOwn(own_transaction);
       MINYI_RETURN_IF_ERROR(StoreResponse(c, *survey, Completion::kComplete, sent_at_ms));
       c.state = SmsConversationState::kComplete;
       MINYI_RETURN_IF_ERROR(QueueText(c, Thanks(*survey), queue));
@@ -371,11 +486,10 @@ Result<SmsService::InboundResult> SmsService::Advance(SmsConversation& c, const 
   return result;
 }
 
-Result<std::optional<SmsConversation>> SmsService::AttachComment(const std::string& phone_key,
-                                                                 const std::string& text,
-                                                                 std::int64_t sent_at_ms,
-                                                                 InboundResult* result, SmsConversation* before) {
-  auto latest = deps_.sms->FindLatestConversation(phone_key);
+Result<std::optional<SmsConversation>> SmsService::AttachComment(
+    SmsStore& store, const std::string& phone_key, const std::string& text, std::int64_t sent_at_ms,
+    InboundResult* result, SmsConversation* before, bool* own_transaction) {
+  auto latest = store.FindLatestConversation(phone_key);
   if (!latest.ok()) return latest.status();
   if (!latest->has_value() || (*latest)->state != SmsConversationState::kComplete ||
       clock_() - (*latest)->updated_at_ms > options_.comment_window_ms) {
@@ -410,6 +524,7 @@ Result<std::optional<SmsConversation>> SmsService::AttachComment(const std::stri
     result->detail = errors.front().field + ": " + errors.front().reason;
     return std::optional<SmsConversation>();
   }
+  if (own_transaction != nullptr) return OnItsOwn(own_transaction);
   std::vector<ReviseResult> revised;
   MINYI_RETURN_IF_ERROR(deps_.revisions->StoreRevisions({r}, "sms remark after the last answer", &revised));
   if (revised.empty() || revised.front().outcome == ReviseOutcome::kStale ||

@@ -12,6 +12,16 @@
 // response (ResponseReviser), phone numbers masked. The thanks message says so.
 // Numbers in the messages are option positions (1 = first option), as the reply parser reads them.
 //
+// Group commit (StartGroupCommit, as `minyi serve` runs it): HandleInboundAll queues the messages of
+// all webhook requests to one writer thread (collector/group_commit.h, the web ingest's machinery),
+// which handles a batch of them in ONE transaction (SmsStore::InTransaction: one commit, one fsync for
+// the inserts, conversation steps, outbox replies and status updates of all) and fulfils every
+// message's outcome only after that commit. Each message runs in its own savepoint: one that fails is
+// undone and gets its own error, the others are kept. A message that must write outside the SMS
+// tables (the last answer stores the response, a remark revises it) is undone in the batch and handled
+// on its own right after the commit, with every later message of the same phone in that batch, in
+// order. A gateway retry of a message id is recognised within a batch and across batches (the ledger).
+//
 // Thread safety: all methods may be called from several threads; inbound handling, invitations and
 // expiry are serialized by one mutex (a conversation is read, advanced and written as one step).
 #pragma once
@@ -19,12 +29,14 @@
 #include <cstdint>
 #include <functional>
 #include <istream>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "collector/common/crypto.h"
+#include "collector/group_commit.h"
 #include "collector/sms/phone_privacy.h"
 #include "collector/sms/webhook.h"
 #include "core/areas.h"
@@ -68,6 +80,7 @@ class SmsService {
     ResponseReviser* revisions = nullptr;  // for remarks after the last answer; null: not attached
   };
   SmsService(Deps deps, SmsServiceOptions options, std::function<std::int64_t()> clock = NowMillis);
+  ~SmsService();  // stops the group commit (everything queued is handled first)
 
   struct InboundResult {
     bool duplicate = false;  // already handled (a gateway retry): acknowledge, change nothing
@@ -79,6 +92,17 @@ class SmsService {
   // sender's open conversation. kInvalidInput when the phone number is not valid (nothing stored);
   // kUnavailable when the store fails (the gateway should retry).
   Result<InboundResult> HandleInbound(const InboundSms& message);
+
+  // Handles the messages through the group commit when it runs (StartGroupCommit), else one by one with
+  // HandleInbound: one result per message, in order, each as HandleInbound's. Waits at most the group
+  // commit's commit_timeout (then kUnavailable: the outcome is unknown, the gateway retries); a full
+  // queue is kResourceExhausted.
+  std::vector<Result<InboundResult>> HandleInboundAll(const std::vector<InboundSms>& messages);
+  // Starts the group commit of HandleInboundAll (once; before the first call). `options.max_batch`
+  // messages per transaction at most.
+  void StartGroupCommit(GroupCommitOptions options);
+  // Stats of the group commit (zeros when it does not run).
+  GroupCommitStats group_commit_stats() const;
 
   struct InviteReport {
     int queued = 0;       // conversations started
@@ -132,11 +156,25 @@ class SmsService {
   // Takes `text` as the reply to conversation `c`'s current step: changes `c` and puts the messages to
   // send into `queue`; the caller records both (RecordInbound).
   Result<InboundResult> Advance(SmsConversation& c, const std::string& text, std::int64_t sent_at_ms,
-                                std::vector<SmsOutboxMessage>* queue);
+                                std::vector<SmsOutboxMessage>* queue, bool* own_transaction);
   // One attempt at handling a stored, not yet handled inbound message (HandleInbound repeats it when
   // another server changed the conversation or handled the message meanwhile: kConflict).
-  Result<InboundResult> HandleOnce(const InboundSms& message, const std::string& e164, const std::string& phone_key,
-                                   SmsInbound row);
+  // `store`: deps_.sms or the open transaction of a batch. `own_transaction` is null on its own; in a
+  // batch, set to true (with an error returned) when the message must write outside the SMS tables.
+  Result<InboundResult> HandleOnce(SmsStore& store, const InboundSms& message, const std::string& e164,
+                                   const std::string& phone_key, SmsInbound row, bool* own_transaction);
+  // One message of a valid phone, with mu_ held: records it once (dedupe), then handles it. In a batch
+  // (`own_transaction` set) a conflict is not retried here: the message is handled on its own after the
+  // batch (*own_transaction = true).
+  Result<InboundResult> HandleLocked(SmsStore& store, const InboundSms& message, const std::string& e164,
+                                     const std::string& phone_key, bool* own_transaction);
+  struct Pending {
+    InboundSms message;
+    std::string e164;
+    std::string phone_key;
+  };
+  // The group commit's work: one batch in one transaction (see the header comment).
+  std::vector<Result<InboundResult>> HandleBatch(std::vector<Pending>& batch);
   const Question* CommentQuestion(const SurveyDefinition& survey) const;
   std::string Thanks(const SurveyDefinition& survey) const;
   Response ResponseOf(const SmsConversation& c, Completion completion, std::int64_t submitted_at_ms) const;
@@ -144,14 +182,16 @@ class SmsService {
   // when that one is complete and its last answer is recent (see comment_window_ms); else nullopt.
   // Returns the conversation with the comment in its answers (the caller records it) and sets
   // `*before` to the conversation as read.
-  Result<std::optional<SmsConversation>> AttachComment(const std::string& phone_key, const std::string& text,
-                                                       std::int64_t sent_at_ms, InboundResult* result,
-                                                       SmsConversation* before);
+  Result<std::optional<SmsConversation>> AttachComment(SmsStore& store, const std::string& phone_key,
+                                                       const std::string& text, std::int64_t sent_at_ms,
+                                                       InboundResult* result, SmsConversation* before,
+                                                       bool* own_transaction);
 
   Deps deps_;
   SmsServiceOptions options_;
   std::function<std::int64_t()> clock_;
   std::mutex mu_;
+  std::unique_ptr<GroupCommitQueue<Pending, InboundResult>> group_commit_;  // last: its thread uses the rest
 };
 
 // Answers as stored in SmsConversation::answers_json (written with AnswersToJson, core/response.h);
