@@ -185,7 +185,8 @@
     const body = el('tbody');
     let rank = 0;
     for (const r of sortedRows(data.rows)) {
-      const suppressed = indices.every((ix) => !r.values[ix.id] || r.values[ix.id].suppressed);
+      // Not ranked without a direct figure: suppressed, or a town without respondents (n = 0, model only).
+      const suppressed = indices.every((ix) => !r.values[ix.id] || r.values[ix.id].suppressed || r.values[ix.id].n === 0);
       const lowN = indices.some((ix) => r.values[ix.id] && r.values[ix.id].low_n);
       const canDrill = r.level !== 'town';
       const target = canDrill ? `#/overview/${r.code}` : `#/trend/${r.code}`;
@@ -206,8 +207,8 @@
           continue;
         }
         tr.appendChild(el('td', { class: 'num' },
-          el('div', { text: v.suppressed ? '不予公布' : pct(v.estimate) }),
-          v.suppressed ? null : el('div', { class: 'ci small muted', text: ci(v) }),
+          el('div', { text: v.n === 0 ? '无受访者' : v.suppressed ? '不予公布' : pct(v.estimate) }),
+          v.suppressed || v.n === 0 ? null : el('div', { class: 'ci small muted', text: ci(v) }),
           modelLine(v, 'model small')));
         const change = v.suppressed || v.change === null ? '—' : pp(v.change).replace(' 个百分点', '');
         tr.appendChild(el('td', { class: 'num' + (v.change_significant ? (v.change > 0 ? ' up' : ' down') : ' muted'),

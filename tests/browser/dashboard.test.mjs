@@ -31,7 +31,8 @@ try {
     const row = Object.fromEntries(head.map((h, i) => [h, f[i]]));
     return [`${row.period}|${row.area}|${row.index}`, row];
   }));
-  const shownAs = (row) => (row.low_n === 'true' ? '不予公布' : `${(Number(row.estimate) * 100).toFixed(1)}%`);
+  // A town without respondents (n = 0, issue 14: only its synthetic estimate) reads 无受访者.
+  const shownAs = (row) => (row.n === '0' ? '无受访者' : row.low_n === 'true' ? '不予公布' : `${(Number(row.estimate) * 100).toFixed(1)}%`);
   const password = 'county-official-pass';
   run(['user', 'add', 'county1', '--role', 'official', '--area', '320812', '--password-stdin'], password + '\n');
   run(['user', 'add', 'admin1', '--role', 'admin', '--password-stdin'], 'administrator-pass\n');
