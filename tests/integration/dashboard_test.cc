@@ -654,6 +654,101 @@ TEST_F(DashboardTest, TownTablesShowTheModelBasedFigureWhereTheDirectOneFallsSho
   EXPECT_EQ(csv_modelled, modelled[county]);
 }
 
+// Issue 14: a town's trend shows its model-based figure (模型估计) where its town table does — the direct
+// figure suppressed for the viewer or wide, or no respondents at all (n = 0: the synthetic estimate) — and
+// beside every direct one with model=both. Every point's figures are the stored rows' (`aggregate --csv`)
+// and its model figure is the one the town table of that period shows. Years before 2025 (other tests post
+// 2025 responses, which the live aggregation then reflects).
+TEST_F(DashboardTest, TrendShowsTheModelBasedTownFigureAsTheTownTable) {
+  const Batch batch = BatchRows(dir_->File("batch.csv"));
+  // Towns outside city 3208 with, in a year before 2025, a synthetic figure (no respondents), an EBLUP
+  // beside a low-n direct figure, and an EBLUP beside a narrow direct interval.
+  std::string empty_town, low_town, narrow_town;
+  for (const auto& [key, row] : batch) {
+    if (row.at("level") != "town" || row.at("period") >= "2025" || row.at("area").rfind("3208", 0) == 0)
+      continue;
+    const std::string& method = row.at("model_method");
+    if (method == "synthetic" && empty_town.empty()) empty_town = row.at("area");
+    if (method == "eblup" && row.at("low_n") == "true" && low_town.empty()) low_town = row.at("area");
+    if (method == "eblup" && narrow_town.empty() &&
+        std::stod(row.at("ci_high")) - std::stod(row.at("ci_low")) <= 0.10)
+      narrow_town = row.at("area");
+  }
+  ASSERT_FALSE(empty_town.empty()) << "no town without respondents got a synthetic figure";
+  ASSERT_FALSE(low_town.empty());
+  ASSERT_FALSE(narrow_town.empty());
+  // The `model` member of a VALUE as text ("" when absent), to compare the trend with the town table.
+  auto model_text = [](const Poco::JSON::Object::Ptr& v) {
+    auto model = v->getObject("model");
+    if (!model) return std::string();
+    std::ostringstream out;
+    model->stringify(out);
+    return out.str();
+  };
+  int points_compared = 0, no_respondents = 0, requested = 0, shown_where_needed = 0;
+  for (const std::string user : {"prov1", "stat1"}) {  // an official (low-n suppressed) and a statistician
+    const Login who = LogIn(user);
+    for (const bool both : {false, true}) {
+      for (const std::string& town : {empty_town, low_town, narrow_town}) {
+        const std::string view = both ? "&model=both" : "";
+        const Reply r = Get(who, "/api/v1/trend?area=" + town + view);
+        ASSERT_EQ(r.status, 200) << r.body;
+        auto series = Json(r.body)->getArray("series");
+        ASSERT_EQ(series->size(), kIndices.size());
+        for (unsigned s = 0; s < series->size(); ++s) {
+          const std::string index = series->getObject(s)->getValue<std::string>("index");
+          auto points = series->getObject(s)->getArray("points");
+          std::set<std::string> periods_shown;
+          for (unsigned i = 0; i < points->size(); ++i) {
+            auto p = points->getObject(i);
+            const std::string period = p->getValue<std::string>("period");
+            if (period >= "2025") continue;
+            periods_shown.insert(period);
+            const std::string what = user + " " + town + " " + index + " " + period + (both ? " both" : "");
+            const auto it = batch.find(period + "|" + town + "|" + index);
+            ASSERT_NE(it, batch.end()) << what << ": a point without a stored row";
+            const auto& row = it->second;
+            const bool suppressed = p->getValue<bool>("suppressed");
+            EXPECT_EQ(suppressed, user == "prov1" && row.at("low_n") == "true") << what;
+            if (!suppressed) ExpectSameFigures(p, row, what);
+            const std::string reason = ExpectModelByTheRule(p, row, both, what);
+            no_respondents += reason == "no_respondents";
+            requested += reason == "requested";
+            shown_where_needed += !both && !reason.empty();
+            if (row.at("n") == "0") EXPECT_TRUE(p->isNull("estimate")) << what;
+            // The town table of that period shows the same model figure for the town.
+            const Reply table = Get(who, "/api/v1/indices?area=" + town.substr(0, 6) + "&period=" + period +
+                                             "&level=town" + view);
+            ASSERT_EQ(table.status, 200) << table.body;
+            auto rows = Json(table.body)->getArray("rows");
+            bool found = false;
+            for (unsigned k = 0; k < rows->size(); ++k) {
+              if (rows->getObject(k)->getValue<std::string>("code") != town) continue;
+              found = true;
+              EXPECT_EQ(model_text(p), model_text(rows->getObject(k)->getObject("values")->getObject(index)))
+                  << what;
+            }
+            EXPECT_TRUE(found) << what;
+            ++points_compared;
+          }
+          // Every stored row of the town before 2025 is a point.
+          for (const auto& [key, row] : batch) {
+            if (row.at("area") == town && row.at("index") == index && row.at("period") < "2025")
+              EXPECT_EQ(periods_shown.count(row.at("period")), 1u) << town << " " << index << " " << key;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(points_compared, 20);
+  EXPECT_GT(no_respondents, 0) << empty_town << ": the synthetic figure of a town without respondents";
+  EXPECT_GT(shown_where_needed, 0)
+      << "without model=both the model is shown where the direct figure falls short";
+  EXPECT_GT(requested, 0) << "model=both shows it beside narrow direct intervals too";
+  const Login stat = LogIn("stat1");
+  EXPECT_EQ(Get(stat, "/api/v1/trend?area=" + low_town + "&model=all").status, 400);
+}
+
 // Area names that a spreadsheet would run as formulas (=, +, @) are text in the indices.csv download:
 // the documented apostrophe in front (core/csv_cell.h), quoted where they hold a comma or a quote; the
 // JSON shows them as they are.
