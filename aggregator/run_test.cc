@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -185,6 +186,13 @@ const IndexRow* FindRow(const std::vector<IndexRow>& rows, int year, const std::
   return nullptr;
 }
 
+// The registry towns of `counties` less the `sampled` ones: the n = 0 rows of a share index per period.
+std::int64_t UnsampledTownsOf(const AreaRegistry& areas, const std::set<std::string>& counties, int sampled) {
+  std::int64_t towns = 0;
+  for (const Area* t : areas.Towns()) towns += static_cast<std::int64_t>(counties.count(t->parent_code));
+  return towns - sampled;
+}
+
 TEST(RunAggregationTest, ComputesEveryPeriodAreaAndIndexWithProvenance) {
   Fixture f;
   Fill(&f);
@@ -196,9 +204,21 @@ TEST(RunAggregationTest, ComputesEveryPeriodAreaAndIndexWithProvenance) {
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(s->periods.size(), 2u);
   EXPECT_EQ(f.sink.calls, 2);
-  // Per period: 3 towns + 2 counties + 1 city + 1 province, 2 indices.
-  EXPECT_EQ(s->rows, 2 * 7 * 2);
-  EXPECT_EQ(f.sink.rows.size(), 28u);
+  // Per period: 3 towns + 2 counties + 1 city + 1 province, 2 indices; and for the share index (security)
+  // an n = 0 row for each other registry town of the two counties (issue 14: their synthetic estimate).
+  const std::int64_t unsampled = UnsampledTownsOf(f.areas, {"320812", "320813"}, 3);
+  ASSERT_GT(unsampled, 0);
+  EXPECT_EQ(s->rows, 2 * 7 * 2 + 2 * unsampled);
+  EXPECT_EQ(f.sink.rows.size(), static_cast<std::size_t>(28 + 2 * unsampled));
+  const IndexRow* empty = nullptr;
+  for (const IndexRow& r : f.sink.rows) {
+    if (r.n == 0 && r.period.year == 2024) empty = &r;
+  }
+  ASSERT_NE(empty, nullptr);
+  EXPECT_EQ(empty->level, "town");
+  EXPECT_EQ(empty->index_id, "security");
+  EXPECT_TRUE(empty->low_n);
+  EXPECT_EQ(empty->model_method, "none") << "3 towns: the model is not used, so no synthetic figure";
   EXPECT_EQ(s->responses, 48);
   const IndexRow* town = FindRow(f.sink.rows, 2024, "town", "320812001", "security");
   ASSERT_NE(town, nullptr);
@@ -269,7 +289,8 @@ TEST(RunAggregationTest, OnePeriodUsesTheYearBeforeForTheChangeButWritesOnlyItse
   Result<AggregationSummary> s = RunAggregation(options, f.responses, f.population, f.catalog, f.areas, f.sink);
   ASSERT_TRUE(s.ok()) << s.status();
   ASSERT_EQ(s->periods.size(), 1u);
-  EXPECT_EQ(f.sink.rows.size(), 14u);
+  EXPECT_EQ(f.sink.rows.size(),
+            static_cast<std::size_t>(14 + UnsampledTownsOf(f.areas, {"320812", "320813"}, 3)));
   for (const IndexRow& r : f.sink.rows) EXPECT_EQ(r.period.year, 2024);
   EXPECT_FALSE(std::isnan(FindRow(f.sink.rows, 2024, "province", "32", "security")->change));
 }
@@ -552,9 +573,15 @@ TEST(LiveAggregatorTest, ModelFiguresRefitThePeriodAndMatchTheBatchResult) {
   std::vector<IndexRow> written = f.sink.rows;
   EXPECT_EQ(Fingerprint(Latest(written)), Fingerprint(Batch(f)));
   int eblup = 0;
+  std::set<std::string> without_respondents;
   for (const IndexRow& r : written) {
     if (r.level == "town" && r.index_id == "security") {
       eblup += r.model_method == "eblup";
+      if (r.n == 0) {  // the unsampled towns of the sampled counties: the synthetic figure, stored
+        EXPECT_EQ(r.model_method, "synthetic") << r.area_code;
+        EXPECT_TRUE(std::isnan(r.estimate)) << r.area_code;
+        without_respondents.insert(r.area_code);
+      }
       EXPECT_FALSE(std::isnan(r.model_ci_low)) << r.area_code;
     } else {
       EXPECT_EQ(r.model_method, "") << r.level << " " << r.area_code << " " << r.index_id;
@@ -562,6 +589,8 @@ TEST(LiveAggregatorTest, ModelFiguresRefitThePeriodAndMatchTheBatchResult) {
     }
   }
   EXPECT_EQ(eblup, 120) << "the model is used for every town of both years";
+  EXPECT_FALSE(without_respondents.empty());
+  for (const std::string& code : towns) EXPECT_EQ(without_respondents.count(code), 0u) << code;
   const IndexRow before_2023 = *FindRow(written, 2023, "town", towns[5], "security");
   const IndexRow before_2024 = *FindRow(written, 2024, "town", towns[5], "security");
 

@@ -262,6 +262,7 @@ std::uint64_t InputHash(const std::vector<SmallAreaTown>& towns, int replicates)
     const double values[5] = {t.n_eff, t.estimate, t.se, t.county_estimate, t.prev_estimate};
     mix(&t.n, sizeof t.n);
     for (double v : values) mix(&v, sizeof v);
+    if (!std::isnan(t.prev_n_eff)) mix(&t.prev_n_eff, sizeof t.prev_n_eff);  // inputs without it: as before
   }
   return h;
 }
@@ -269,9 +270,11 @@ std::uint64_t InputHash(const std::vector<SmallAreaTown>& towns, int replicates)
 // The EBLUP (or synthetic) errors θ̂*_j − θ*_j of the parametric bootstrap, one row per replicate, one
 // column per modelled town: the towns with respondents (rows of x) then those without (rows of
 // `synthetic_rows`). Replicates whose REML fit fails are left out.
+// `extra` (sampled towns, then towns without respondents) is each town's added linking variance (the
+// covariate's measurement error; 0 without it).
 MatrixXd BootstrapErrors(const MatrixXd& x, const MatrixXd& synthetic_rows, const VectorXd& psi,
-                         const std::vector<int>& trials, const VectorXd& beta, double a,
-                         const SmallAreaOptions& options, std::uint64_t seed) {
+                         const VectorXd& extra, const std::vector<int>& trials, const VectorXd& beta,
+                         double a, const SmallAreaOptions& options, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   // σ̂²ᵤ* to 1e-8 (about 1e-5 of the σ̂²ᵤ we see) rather than 1e-12: it halves the steps, and the errors move
   // by less than the Monte Carlo noise of B replicates.
@@ -282,29 +285,30 @@ MatrixXd BootstrapErrors(const MatrixXd& x, const MatrixXd& synthetic_rows, cons
   MatrixXd errors(options.bootstrap_replicates, m + s);
   const VectorXd mean_sampled = x * beta;
   const VectorXd mean_synthetic = synthetic_rows * beta;
-  const double sd = std::sqrt(a);
+  const VectorXd psi_total = psi + extra.head(m);
   VectorXd truth(m + s);
   VectorXd y(m);
   Index done = 0;
   for (int b = 0; b < options.bootstrap_replicates; ++b) {
     for (Index j = 0; j < m + s; ++j) {
-      truth(j) = std::clamp((j < m ? mean_sampled(j) : mean_synthetic(j - m)) + sd * StandardNormal(rng), 0.0,
-                            kHalfPi);
+      truth(j) = std::clamp(
+          (j < m ? mean_sampled(j) : mean_synthetic(j - m)) + std::sqrt(a + extra(j)) * StandardNormal(rng),
+          0.0, kHalfPi);
     }
     for (Index j = 0; j < m; ++j) {
       y(j) = ArcsineRoot(BinomialShare(rng, trials[static_cast<std::size_t>(j)], SineSquared(truth(j))));
     }
     double a_star = 0;
     int iterations = 0;
-    if (!FisherScoring(x, y, psi, replicate_options, a, &a_star, &iterations) &&
-        !GoldenSection(x, y, psi, &a_star)) {
+    if (!FisherScoring(x, y, psi_total, replicate_options, a, &a_star, &iterations) &&
+        !GoldenSection(x, y, psi_total, &a_star)) {
       continue;
     }
-    const RemlAt at = EvaluateReml(x, y, psi, a_star);
+    const RemlAt at = EvaluateReml(x, y, psi_total, a_star);
     if (!at.ok) continue;
     const VectorXd fitted = x * at.beta;
     for (Index j = 0; j < m; ++j) {
-      const double shrinkage = psi(j) / (a_star + psi(j));
+      const double shrinkage = psi(j) / (a_star + psi_total(j));
       errors(done, j) = std::clamp(y(j) - shrinkage * (y(j) - fitted(j)), 0.0, kHalfPi) - truth(j);
     }
     const VectorXd synthetic = synthetic_rows * at.beta;
@@ -404,16 +408,59 @@ Result<SmallAreaFit> FitFayHerriot(const std::vector<SmallAreaTown>& towns, cons
   if (!FisherScoring(x, y, psi, options, -1, &a, &fit.iterations) && !GoldenSection(x, y, psi, &a)) {
     return NotUsed(towns, std::move(fit), "REML did not converge");
   }
-  fit.sigma2u = a;
-  if (!(a > 0)) return NotUsed(towns, std::move(fit), "REML estimate of sigma2u is 0");
-  const RemlAt at = EvaluateReml(x, y, psi, a);
+  if (!(a > 0)) {
+    fit.sigma2u = a;
+    return NotUsed(towns, std::move(fit), "REML estimate of sigma2u is 0");
+  }
+  RemlAt at = EvaluateReml(x, y, psi, a);
   if (!at.ok) return NotUsed(towns, std::move(fit), "REML did not converge");
+  // The covariate's measurement error (options.measurement_error): each town's linking variance gains
+  // β̂²_prev C_i, C_i = γ̂ / (4 prev_n_eff,i); β̂ and σ̂²ᵤ refitted with it, a few fixed-point steps.
+  std::vector<double> extra_of(towns.size(), 0.0);
+  const auto prev_at = std::find(kept.begin(), kept.end(), 2);
+  const bool any_known = std::any_of(towns.begin(), towns.end(), [](const SmallAreaTown& t) {
+    return !std::isnan(t.prev_estimate) && t.prev_n_eff > 0;
+  });
+  if (options.measurement_error && prev_at != kept.end() && any_known) {  // else the plain model, unchanged
+    const auto prev_column = static_cast<Index>(prev_at - kept.begin());
+    VectorXd extra(m);
+    // Fixed point in β̂_prev: it converges in a few steps (the term is small beside ψ_i + σ̂²ᵤ for most towns).
+    bool converged = false;
+    for (int step = 0; step < options.max_iterations && !converged; ++step) {
+      const double slope = at.beta(prev_column);
+      const double slope2 = slope * slope;
+      for (std::size_t i = 0; i < towns.size(); ++i) {
+        const SmallAreaTown& t = towns[i];
+        extra_of[i] = std::isnan(t.prev_estimate) || !(t.prev_n_eff > 0)
+                          ? 0.0
+                          : slope2 * fit.gvf_gamma / (4 * t.prev_n_eff);
+      }
+      for (Index r = 0; r < m; ++r) extra(r) = extra_of[sampled[static_cast<std::size_t>(r)]];
+      int steps = 0;
+      if (!FisherScoring(x, y, psi + extra, options, a, &a, &steps)) {
+        return NotUsed(towns, std::move(fit), "REML with the covariate's measurement error did not converge");
+      }
+      if (!(a > 0)) {  // the previous-year figures' noise explains the differences between towns
+        fit.sigma2u = a;
+        return NotUsed(towns, std::move(fit), "REML estimate of sigma2u is 0");
+      }
+      at = EvaluateReml(x, y, psi + extra, a);
+      if (!at.ok) return NotUsed(towns, std::move(fit), "REML did not converge");
+      converged = std::abs(at.beta(prev_column) - slope) <= 1e-12 * std::max(1.0, std::abs(slope));
+    }
+    if (!converged) {
+      return NotUsed(towns, std::move(fit), "the measurement-error fixed point did not converge");
+    }
+  }
+  fit.sigma2u = a;
   fit.used = true;
   fit.beta.assign(at.beta.data(), at.beta.data() + at.beta.size());
   fit.restricted_loglik = at.loglik;
 
   // Prasad–Rao MSE for REML (Datta & Lahiri 2000): g3's V̄(σ̂²ᵤ) = 2 / Σ (σ̂²ᵤ + ψ_j)⁻².
-  const double var_a = 2 / (psi.array() + a).square().inverse().sum();
+  VectorXd extra_sampled(m);
+  for (Index r = 0; r < m; ++r) extra_sampled(r) = extra_of[sampled[static_cast<std::size_t>(r)]];
+  const double var_a = 2 / (psi.array() + extra_sampled.array() + a).square().inverse().sum();
   fit.towns_out.assign(towns.size(), SmallAreaEstimate{});
   std::vector<std::size_t> synthetic_towns;
   std::vector<VectorXd> synthetic_rows;
@@ -424,9 +471,10 @@ Result<SmallAreaFit> FitFayHerriot(const std::vector<SmallAreaTown>& towns, cons
     if (!DesignRow(t, kept, has_missing_column, &row)) continue;  // kNone
     const double synthetic = row.dot(at.beta);
     const double leverage = row.dot(at.m_inv * row);
+    const double linking = a + extra_of[i];  // σ̂²ᵤ (+ β̂²_prev C_i with the measurement error)
     if (t.n == 0) {
       out.method = SmallAreaMethod::kSynthetic;
-      SetBackTransformed(synthetic, a + leverage, &out);
+      SetBackTransformed(synthetic, linking + leverage, &out);
       synthetic_towns.push_back(i);
       synthetic_rows.push_back(row);
       continue;
@@ -434,11 +482,11 @@ Result<SmallAreaFit> FitFayHerriot(const std::vector<SmallAreaTown>& towns, cons
     out.method = SmallAreaMethod::kEblup;
     out.direct_theta = ArcsineRoot(t.estimate);
     out.psi = fit.gvf_gamma / (4 * t.n_eff);
-    out.shrinkage = out.psi / (a + out.psi);
-    out.std_residual = (out.direct_theta - synthetic) / std::sqrt(a + out.psi);
-    const double g1 = a * out.shrinkage;
+    out.shrinkage = out.psi / (linking + out.psi);
+    out.std_residual = (out.direct_theta - synthetic) / std::sqrt(linking + out.psi);
+    const double g1 = linking * out.shrinkage;
     const double g2 = out.shrinkage * out.shrinkage * leverage;
-    const double g3 = out.psi * out.psi / std::pow(a + out.psi, 3) * var_a;
+    const double g3 = out.psi * out.psi / std::pow(linking + out.psi, 3) * var_a;
     SetBackTransformed(out.direct_theta - out.shrinkage * (out.direct_theta - synthetic), g1 + g2 + 2 * g3,
                        &out);
   }
@@ -455,8 +503,12 @@ Result<SmallAreaFit> FitFayHerriot(const std::vector<SmallAreaTown>& towns, cons
     synthetic_x.row(static_cast<Index>(j)) = synthetic_rows[j].transpose();
   }
   fit.bootstrap_seed = InputHash(towns, options.bootstrap_replicates);
+  VectorXd extra_all(m + static_cast<Index>(synthetic_towns.size()));
+  extra_all.head(m) = extra_sampled;
+  for (std::size_t j = 0; j < synthetic_towns.size(); ++j)
+    extra_all(m + static_cast<Index>(j)) = extra_of[synthetic_towns[j]];
   const MatrixXd errors =
-      BootstrapErrors(x, synthetic_x, psi, trials, at.beta, a, options, fit.bootstrap_seed);
+      BootstrapErrors(x, synthetic_x, psi, extra_all, trials, at.beta, a, options, fit.bootstrap_seed);
   fit.bootstrap_replicates = static_cast<int>(errors.rows());
   if (errors.rows() < std::max(20, options.bootstrap_replicates / 2)) return fit;  // Prasad–Rao kept
   for (Index r = 0; r < m; ++r) {
@@ -478,9 +530,9 @@ std::vector<SmallAreaTown> SmallAreaTownsFromRows(const std::vector<IndexRow>& r
     if (r.level == "town") town_rows[r.area_code] = &r;
     if (r.level == "county" && r.n > 0) county_share[r.area_code] = r.estimate;
   }
-  std::map<std::string, double> previous_share;
+  std::map<std::string, const IndexRow*> previous_share;
   for (const IndexRow& r : previous) {
-    if (r.level == "town" && r.n > 0 && !std::isnan(r.estimate)) previous_share[r.area_code] = r.estimate;
+    if (r.level == "town" && r.n > 0 && !std::isnan(r.estimate)) previous_share[r.area_code] = &r;
   }
   std::vector<SmallAreaTown> towns;
   towns.reserve(town_codes.size());
@@ -489,8 +541,10 @@ std::vector<SmallAreaTown> SmallAreaTownsFromRows(const std::vector<IndexRow>& r
     t.area_code = town_codes[i];
     if (const auto c = county_share.find(county_of[i]); c != county_share.end())
       t.county_estimate = c->second;
-    if (const auto p = previous_share.find(t.area_code); p != previous_share.end())
-      t.prev_estimate = p->second;
+    if (const auto p = previous_share.find(t.area_code); p != previous_share.end()) {
+      t.prev_estimate = p->second->estimate;
+      t.prev_n_eff = p->second->n_eff;
+    }
     if (const auto r = town_rows.find(t.area_code);
         r != town_rows.end() && r->second->n > 0 && !std::isnan(r->second->estimate)) {
       t.n = r->second->n;

@@ -11,7 +11,9 @@
 // sensible sampling variance, and the arcsine scale keeps every estimate and interval inside [0, 1].
 // x_i = (1, asin √(county share), asin √(previous-year town share) or 0, 1 if that is missing): the
 // last two columns only when some towns have a previous-year figure (the indicator only when some lack
-// it); linearly dependent columns are dropped (rank-revealing QR).
+// it); linearly dependent columns are dropped (rank-revealing QR). The previous-year share is itself a
+// sampled figure: its sampling variance C_i = γ̂ / (4 prev_n_eff,i) adds β̂²_prev C_i to the town's linking
+// variance (Ybarra & Lohr 2008; SmallAreaOptions::measurement_error), wherever σ²ᵤ appears below.
 // σ²ᵤ: REML by Fisher scoring; a negative or failed solution falls back as FitFayHerriot says.
 // Towns with respondents get the EBLUP θ̂_i = y_i − B_i (y_i − x_iᵀβ̂), B_i = ψ_i / (σ̂²ᵤ + ψ_i), with
 // the Prasad–Rao MSE for the REML estimator (Datta & Lahiri 2000): g1 + g2 + 2 g3. Towns without
@@ -46,6 +48,9 @@ struct SmallAreaTown {
   double county_estimate = std::numeric_limits<double>::quiet_NaN();  // the county's direct share
   double prev_estimate =
       std::numeric_limits<double>::quiet_NaN();  // the town's previous-year share, NaN if none
+  // The previous-year share's effective size (its sampling variance on the arcsine scale is γ̂ / (4 n_eff));
+  // NaN when unknown (no measurement-error term). See SmallAreaOptions::measurement_error.
+  double prev_n_eff = std::numeric_limits<double>::quiet_NaN();
 };
 
 enum class SmallAreaMethod {
@@ -84,6 +89,10 @@ struct SmallAreaOptions {
   int max_iterations = 100;  // Fisher scoring steps
   double tolerance = 1e-12;  // |Δσ²ᵤ| ≤ tolerance · max(1, σ²ᵤ) stops
   int bootstrap_replicates = 200;  // B of the parametric bootstrap; 0: Prasad–Rao SE and intervals
+  // The previous-year covariate's sampling error enters each town's linking variance as in Ybarra & Lohr
+  // (2008): σ²ᵤ + β̂²_prev C_i, C_i = γ̂ / (4 prev_n_eff,i) (0 where prev_n_eff is unknown: the plain model).
+  // false: the plain Fay–Herriot model (bench/small_area_bench --no-me).
+  bool measurement_error = true;
 };
 
 struct SmallAreaFit {

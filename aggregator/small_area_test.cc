@@ -252,6 +252,51 @@ TEST(SmallAreaTest, BootstrapIntervalsStayInsideTheUnitInterval) {
   EXPECT_EQ(fit->towns_out.back().method, SmallAreaMethod::kSynthetic);
 }
 
+// The previous-year covariate's measurement error (Ybarra & Lohr 2008): a town whose previous-year figure
+// comes from few respondents gets the larger linking variance σ̂²ᵤ + β̂²_prev C_i, so its EBLUP leans less on
+// the synthetic part (smaller shrinkage), and its synthetic MSE grows. Without a previous-year effective size
+// the fit is the plain one, bit for bit (the metafor golden test keeps its figures).
+TEST(SmallAreaTest, MeasurementErrorOfThePreviousYearWidensTheLinkingVariance) {
+  auto towns = SimulatedTowns(80, 0.08);
+  SmallAreaOptions adjusted;  // the default
+  adjusted.bootstrap_replicates = 50;
+  ASSERT_TRUE(adjusted.measurement_error);
+  SmallAreaOptions plain = adjusted;
+  plain.measurement_error = false;
+  const auto base = FitFayHerriot(towns, plain);
+  const auto unknown = FitFayHerriot(towns, adjusted);  // no prev_n_eff: nothing to adjust
+  ASSERT_TRUE(base.ok() && unknown.ok());
+  ASSERT_TRUE(base->used);
+  EXPECT_EQ(unknown->sigma2u, base->sigma2u);
+  for (std::size_t i = 0; i < towns.size(); ++i) {
+    EXPECT_EQ(unknown->towns_out[i].estimate, base->towns_out[i].estimate);
+    EXPECT_EQ(unknown->towns_out[i].ci_low, base->towns_out[i].ci_low);
+    EXPECT_EQ(unknown->towns_out[i].ci_high, base->towns_out[i].ci_high);
+  }
+  for (std::size_t i = 0; i < towns.size(); ++i) towns[i].prev_n_eff = i % 2 ? 3.0 : 3000.0;
+  towns[1].n = 0;  // a town without respondents, with a noisy previous-year figure
+  const auto noisy_base = FitFayHerriot(towns, plain);
+  const auto me = FitFayHerriot(towns, adjusted);
+  ASSERT_TRUE(noisy_base.ok() && me.ok());
+  ASSERT_TRUE(me->used) << me->reason;
+  int less_shrunk = 0;
+  for (std::size_t i = 2; i < towns.size(); ++i) {
+    if (std::isnan(towns[i].prev_estimate) || i % 2 == 0) continue;
+    const SmallAreaEstimate& e = me->towns_out[i];
+    ASSERT_EQ(e.method, SmallAreaMethod::kEblup);
+    // B_i = ψ_i / (σ̂²ᵤ + β̂²_prev C_i + ψ_i) with C_i = γ̂ / (4 · 3).
+    const double prev_slope = me->beta[2];
+    const double linking = me->sigma2u + prev_slope * prev_slope * me->gvf_gamma / 12;
+    EXPECT_NEAR(e.shrinkage, e.psi / (linking + e.psi), 1e-12) << i;
+    less_shrunk += e.shrinkage < e.psi / (me->sigma2u + e.psi) ? 1 : 0;
+  }
+  EXPECT_GT(less_shrunk, 20);
+  EXPECT_EQ(me->towns_out[1].method, SmallAreaMethod::kSynthetic);
+  EXPECT_GT(me->towns_out[1].mse, noisy_base->towns_out[1].mse) << "the synthetic MSE carries β̂² C_i";
+  EXPECT_LE(0, me->towns_out[1].ci_low);
+  EXPECT_LE(me->towns_out[1].ci_high, 1);
+}
+
 TEST(SmallAreaTest, BadInputNamesTheTown) {
   auto towns = SimulatedTowns(60, 0.08);
   towns[7].estimate = 1.5;

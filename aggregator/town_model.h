@@ -6,8 +6,9 @@
 //
 // The fit of a (period, index) depends on every town of the period (the GVF, β̂, σ̂²ᵤ): a change in one town
 // changes every town's model figure of that period, and of the next year's period, whose previous-year
-// covariate it is. Cost: about 3 ms per period of 1,487 towns with two indices, one modelled (measured by
-// town_model_test's ARefitOverEveryRegistryTown; docs/small_area.md).
+// covariate it is. Cost: about 130 ms per period of 1,487 towns with two indices, one modelled, almost all
+// of it the parametric bootstrap (measured by town_model_test's ARefitOverEveryRegistryTown;
+// docs/small_area.md).
 //
 // Pure functions on value types; thread-safe.
 #pragma once
@@ -34,11 +35,23 @@ Result<std::vector<SmallAreaEstimate>> ModelTownRows(const std::vector<IndexRow>
                                                      const SmallAreaOptions& options = {});
 
 // The model_* fields of one row from its estimate: the town row of an index with a share (estimate not
-// NaN) gets the share, SE, interval and SmallAreaMethodName (also "none"); every other row NaN and "".
+// NaN) and a town row without respondents (n = 0) get the share, SE, interval and SmallAreaMethodName
+// (also "none"); every other row NaN and "".
 void SetModelFigures(const SmallAreaEstimate& model, IndexRow* row);
 
-// Sets the model_* fields of every row of `rows` (ModelTownRows with `previous`, then SetModelFigures), as
-// ApplyChange (aggregate.h) sets the change fields. On error the rows are left unchanged.
+// Adds the town rows without respondents (issue 14: they carry the synthetic estimate): for every (period,
+// index) of `rows` and every county row there with respondents and a share (n > 0, estimate not NaN), an
+// n = 0 row for each registry town of that county without a row — n, n_eff, sum_w 0; the direct figures,
+// score, deff and change NaN; ci_method and weighting "none"; low_n true (suppressed like any low-n town);
+// response_count 0; survey, versions and time from the county row. Counties without respondents and
+// indices without a share (composites) get none. The rows are merged into the period's town rows in code
+// order. The set depends only on which counties have respondents, so a live rewrite never leaves one behind.
+void AddTownsWithoutRespondents(const AreaRegistry& areas, std::vector<IndexRow>* rows);
+
+// Adds the town rows without respondents (AddTownsWithoutRespondents), then sets the model_* fields of
+// every row (ModelTownRows with `previous`, then SetModelFigures), as ApplyChange (aggregate.h) sets the
+// change fields: an n = 0 row gets "synthetic" (x'β̂, its interval from the bootstrap) or "none" (the model
+// is not used for that period and index). On error the rows are left unchanged.
 Status ApplySmallAreaModel(const std::vector<IndexRow>& previous, std::vector<IndexRow>* rows,
                            const AreaRegistry& areas, const SmallAreaOptions& options = {});
 

@@ -6,12 +6,15 @@
 // bootstrap's (covFH); covPR is the Prasad–Rao interval sin²(θ̂ ± z √mse) of the same fits. "fit ms" is
 // the CPU time of one FitFayHerriot call (1,487 towns, bootstrap included).
 //
-//   small_area_bench [responses per year ...] [--reps N] [--seed S] [--no-prev] [--boot B]
-//   (default: 10000 50000, 200 reps, B = SmallAreaOptions' default)
+//   small_area_bench [responses per year ...] [--reps N] [--seed S] [--no-prev] [--prev-min-n K] [--no-me]
+//   [--boot B] (default: 10000 50000, 200 reps, B = SmallAreaOptions' default)
 //
-// --no-prev leaves out the previous-year covariate; --boot 0 publishes the Prasad–Rao intervals. Where the
-// model is not used for a sample (σ̂²ᵤ = 0, ...) the figure published is the direct one, and so is what the
-// model-based columns count for that sample.
+// --no-prev leaves out the previous-year covariate; --prev-min-n K takes the previous-year figure only from
+// towns with at least K respondents that year (the others enter as missing: the indicator column), to measure
+// dropping the covariate where its sampling noise dominates; --no-me fits the plain model, without the
+// covariate's sampling error in the linking variance (SmallAreaOptions::measurement_error); --boot 0
+// publishes the Prasad–Rao intervals. Where the model is not used for a sample (σ̂²ᵤ = 0, ...) the figure
+// published is the direct one, and so is what the model-based columns count for that sample.
 //
 // Population, after the demo generator (collector/demo.cc): per town a logit level of each index,
 //   security: 3.66 + 0.45 z (≈ 97.5%),   grid: 1.99 + 0.6 z (≈ 88%),   z = √0.5 z_county + √0.5 z_town,
@@ -143,6 +146,7 @@ int main(int argc, char** argv) {
   int reps = 200;
   std::uint64_t seed = 14;
   bool use_prev = true;
+  std::int64_t prev_min_n = 1;  // --prev-min-n: the previous-year figure only from towns with n ≥ K then
   minyi::aggregator::SmallAreaOptions options;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -152,6 +156,10 @@ int main(int argc, char** argv) {
       options.bootstrap_replicates = std::atoi(argv[++i]);
     } else if (arg == "--no-prev") {
       use_prev = false;
+    } else if (arg == "--no-me") {
+      options.measurement_error = false;
+    } else if (arg == "--prev-min-n" && i + 1 < argc) {
+      prev_min_n = std::max<std::int64_t>(1, std::atoll(argv[++i]));
     } else if (arg == "--seed" && i + 1 < argc) {
       seed = std::strtoull(argv[++i], nullptr, 10);
     } else {
@@ -179,8 +187,10 @@ int main(int argc, char** argv) {
   pop.counties = county_index.size();
   const std::size_t m = pop.towns.size();
 
-  std::printf("towns %zu, counties %zu, reps %d, seed %llu, bootstrap B %d\n", m, pop.counties, reps,
-              static_cast<unsigned long long>(seed), options.bootstrap_replicates);
+  std::printf("towns %zu, counties %zu, reps %d, seed %llu, bootstrap B %d, previous year %s (n >= %lld)%s\n",
+              m, pop.counties, reps, static_cast<unsigned long long>(seed), options.bootstrap_replicates,
+              use_prev ? "used" : "not used", static_cast<long long>(prev_min_n),
+              options.measurement_error ? ", its measurement error in the model" : "");
   std::printf("%-8s %7s | %9s %9s %6s | %8s | %8s %8s %8s | %8s %8s | %9s | %7s | %s\n", "index", "R/year",
               "towns<50", "RMSEdir", "RMSEfh", "change", "covDir", "covFH", "covPR", "synth n", "RMSEsyn",
               "covSyn", "fit ms", "mean s2u (not used)");
@@ -201,7 +211,10 @@ int main(int argc, char** argv) {
         const DirectFigures before = SampleYear(pop, truth.before, responses, rng);
         DirectFigures now = SampleYear(pop, truth.now, responses, rng);
         for (std::size_t t = 0; t < m; ++t) {
-          if (before.towns[t].n > 0 && use_prev) now.towns[t].prev_estimate = before.towns[t].estimate;
+          if (before.towns[t].n >= prev_min_n && use_prev) {
+            now.towns[t].prev_estimate = before.towns[t].estimate;
+            now.towns[t].prev_n_eff = before.towns[t].n_eff;
+          }
         }
         const std::clock_t started = std::clock();
         const auto fit = minyi::aggregator::FitFayHerriot(now.towns, options);

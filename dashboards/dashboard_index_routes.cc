@@ -20,6 +20,19 @@ using json::Str;
 using json::ValueJson;
 using json::VsParentJson;
 
+namespace {
+
+// The `model` parameter of /api/v1/indices and /api/v1/trend: absent, the model-based town figure where
+// needed (direct suppressed or wide); "both", beside every direct one.
+Result<ModelView> ParseModelView(http::Request& request) {
+  const std::string text = QueryParam(request, "model");
+  if (!text.empty() && text != "both")
+    return Status::InvalidInput("model: 'both' expected (or leave it out)");
+  return text.empty() ? ModelView::kWhereNeeded : ModelView::kBoth;
+}
+
+}  // namespace
+
 Result<Dashboard::IndicesRequest> Dashboard::ParseIndicesRequest(const ScopedArea& scoped,
                                                                  http::Request& request) {
   IndicesRequest out;
@@ -62,11 +75,9 @@ void Dashboard::RegisterIndices(Guard& guard) {
     auto req = self->ParseIndicesRequest(scoped, request);
     if (!req.ok()) return http::SendError(response, req.status());
     const bool sees = SeesLowN(c.principal.user.role);
-    const std::string model_text = QueryParam(request, "model");
-    if (!model_text.empty() && model_text != "both") {
-      return http::SendError(response, Status::InvalidInput("model: 'both' expected (or leave it out)"));
-    }
-    const ModelView model = model_text.empty() ? ModelView::kWhereNeeded : ModelView::kBoth;
+    auto model_view = ParseModelView(request);
+    if (!model_view.ok()) return http::SendError(response, model_view.status());
+    const ModelView model = *model_view;
     const IndexSnapshot& snap = *req->snapshot;
     const auto& indices = self->survey_->indices;
     std::string out;
@@ -181,6 +192,10 @@ void Dashboard::RegisterTrend(const std::shared_ptr<Guard>& guard) {
     if (!snapshot.ok()) return http::SendError(response, snapshot.status());
     const IndexSnapshot& snap = *snapshot.value();
     const bool sees = SeesLowN(c.principal.user.role);
+    // The model-based town figure as in the town table (/api/v1/indices): where the direct one is
+    // suppressed or wide, beside every direct one with model=both.
+    auto model = ParseModelView(request);
+    if (!model.ok()) return http::SendError(response, model.status());
     std::vector<const IndexDefinition*> indices;
     const std::string index_id = QueryParam(request, "index");
     if (index_id.empty()) {
@@ -206,7 +221,8 @@ void Dashboard::RegisterTrend(const std::shared_ptr<Guard>& guard) {
         return http::SendError(response, Status::InvalidInput("compare: at most 7 areas"));
       series_areas.push_back(&other->area());
     }
-    std::string key = "t|" + std::string(sees ? "s|" : "p|") + index_id;
+    std::string key =
+        "t|" + std::string(sees ? "s|" : "p|") + (*model == ModelView::kBoth ? "m|" : "") + index_id;
     for (const Area* a : series_areas) key += "|" + a->code;
     auto cached = self->Rendered(snapshot.value(), key, [&]() {
       std::string out =
@@ -232,7 +248,7 @@ void Dashboard::RegisterTrend(const std::shared_ptr<Guard>& guard) {
           for (const Period& p : snap.periods) {
             const IndexRow* r = snap.Find(a->code, p, d->id);
             if (r == nullptr) continue;
-            std::string v = ValueJson(r, sees);
+            std::string v = ValueJson(r, sees, *model);
             out += (first_point ? "" : ",") + std::string("{\"period\":") + Str(p.ToString()) + "," +
                    v.substr(1);
             first_point = false;

@@ -46,7 +46,8 @@ namespace {
 std::string ModelJson(const IndexRow& r, bool suppressed, ModelView view) {
   if (view == ModelView::kNever || (r.model_method != "eblup" && r.model_method != "synthetic")) return "";
   const bool wide = !(r.ci_high - r.ci_low <= kWideInterval);  // also when there is no direct interval
-  const char* reason = suppressed ? "suppressed" : wide ? "wide" : "requested";
+  // A town without respondents (n = 0, issue 14) has no direct figure at all: its synthetic estimate.
+  const char* reason = r.n == 0 ? "no_respondents" : suppressed ? "suppressed" : wide ? "wide" : "requested";
   if (view == ModelView::kWhereNeeded && !suppressed && !wide) return "";
   return ",\"model\":{\"label\":\"模型估计\",\"method\":" + Str(r.model_method) +
          ",\"estimate\":" + Num(r.model_estimate) + ",\"se\":" + Num(r.model_se) + ",\"ci\":[" +

@@ -19,15 +19,15 @@ std::string Str(std::string_view s);
 // 0 for the province down to 3 for a town.
 int Depth(AreaLevel level);
 std::string AreaJson(const Area& a);
-// Where a town row's model-based figure (issue 14, IndexRow model_*, docs/small_area.md) is shown: never
-// (trend), where it is needed (the direct figure is suppressed for this viewer or its 95% interval is wider
+// Where a town row's model-based figure (issue 14, IndexRow model_*, docs/small_area.md) is shown: never,
+// where it is needed (the direct figure is suppressed for this viewer or its 95% interval is wider
 // than kWideInterval), or beside every direct one (`model=both`).
 enum class ModelView { kNever, kWhereNeeded, kBoth };
 // 10 percentage points: wider than the differences between towns that officials compare (issue 14: the
 // median town's interval is 7 points for 群众安全感 and 13 for 网格工作满意率 in the demo).
 constexpr double kWideInterval = 0.10;
 // One figure as JSON; values nulled when suppressed for this viewer; with its model-based figure as `view`
-// says.
+// says (its "reason": "no_respondents" for an n = 0 town row, else "suppressed", "wide" or "requested").
 std::string ValueJson(const IndexRow* r, bool sees_low_n, ModelView view = ModelView::kNever);
 // An area's figure against its parent's (a city against the province, a county against its city), from the
 // stored direct estimates and SEs: ",\"vs_parent\":{...}" to place inside the area's VALUE, or "" when

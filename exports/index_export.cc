@@ -246,7 +246,9 @@ Status WriteXlsx(const Prepared& prepared, const IndexFigures& f, const SurveyDe
        "eblup 模型估计 / synthetic 合成估计（无受访者）/ direct 模型未采用，重复直接估计（无区间）/ "
        "none 无估计；县及以上为空。公开版中样本过少的乡镇仍给出模型估计（direct 除外）"},
       {"score", "得分指数（0–100，加权平均）及其标准误、正态区间"},
-      {"n", "回答该指数的受访者数（不含“说不清/不了解”）"},
+      {"n",
+       "回答该指数的受访者数（不含“说不清/"
+       "不了解”）；0：该乡镇本期无受访者，无直接估计，只有合成估计（model_*）"},
       {"n_eff", "有效样本量 (Σw)²/Σw²"},
       {"deff", "得分指数的设计效应"},
       {"low_n", "n 低于该指数的 min_n"},

@@ -186,7 +186,8 @@
     const body = el('tbody');
     let rank = 0;
     for (const r of sortedRows(data.rows)) {
-      const suppressed = indices.every((ix) => !r.values[ix.id] || r.values[ix.id].suppressed);
+      // Not ranked without a direct figure: suppressed, or a town without respondents (n = 0, model only).
+      const suppressed = indices.every((ix) => !r.values[ix.id] || r.values[ix.id].suppressed || r.values[ix.id].n === 0);
       const lowN = indices.some((ix) => r.values[ix.id] && r.values[ix.id].low_n);
       const canDrill = r.level !== 'town';
       const target = canDrill ? `#/overview/${r.code}` : `#/trend/${r.code}`;
@@ -207,8 +208,8 @@
           continue;
         }
         tr.appendChild(el('td', { class: 'num' },
-          el('div', { text: v.suppressed ? '不予公布' : pct(v.estimate) }),
-          v.suppressed ? null : el('div', { class: 'ci small muted', text: ci(v) }),
+          el('div', { text: v.n === 0 ? '无受访者' : v.suppressed ? '不予公布' : pct(v.estimate) }),
+          v.suppressed || v.n === 0 ? null : el('div', { class: 'ci small muted', text: ci(v) }),
           modelLine(v, 'model small')));
         const change = v.suppressed || v.change === null ? '—' : pp(v.change).replace(' 个百分点', '');
         tr.appendChild(el('td', { class: 'num' + (v.change_significant ? (v.change > 0 ? ' up' : ' down') : ' muted'),
@@ -475,8 +476,23 @@
       series.push({ name, type: 'line', data: est, color, symbolSize: 7, lineStyle: { width: 2.5 }, connectNulls: false });
       const last = s.points.filter((p) => p.estimate !== null).slice(-1)[0];
       if (last) summaryParts.push(`${name}：${last.period} 年 ${pct(last.estimate)}（95% 置信区间 ${ci(last)}）`);
+      // A town's model-based figure (模型估计, issue 14) where the API gives one (direct figure suppressed or
+      // wide, or model=both): its own dashed line and band, as a triple like the direct one.
+      const models = periods.map((p) => { const v = byPeriod.get(p); return v && v.model ? v.model : null; });
+      if (models.some((m) => m !== null)) {
+        const mName = `${name} · 模型估计`;
+        const mLo = models.map((m) => (m && m.ci[0] !== null ? +(m.ci[0] * 100).toFixed(2) : null));
+        const mBand = models.map((m, k) => (m && m.ci[1] !== null && mLo[k] !== null ? +((m.ci[1] * 100) - mLo[k]).toFixed(2) : null));
+        legend.push(mName);
+        series.push({ name: `${mName} 下限`, type: 'line', data: mLo, stack: `mci${i}`, symbol: 'none', lineStyle: { opacity: 0 }, tooltip: { show: false }, silent: true, legendHoverLink: false });
+        series.push({ name: `${mName} 95% 区间`, type: 'line', data: mBand, stack: `mci${i}`, symbol: 'none', lineStyle: { opacity: 0 }, areaStyle: { color, opacity: 0.07 }, tooltip: { show: false }, silent: true });
+        series.push({ name: mName, type: 'line', data: models.map((m) => (m && m.estimate !== null ? +(m.estimate * 100).toFixed(2) : null)),
+          color, symbol: 'emptyCircle', symbolSize: 7, lineStyle: { width: 2, type: 'dashed' }, connectNulls: false });
+        const lastModel = periods.map((p, k) => [p, models[k]]).filter(([, m]) => m && m.estimate !== null).slice(-1)[0];
+        if (lastModel) summaryParts.push(`${mName}：${lastModel[0]} 年 ${pct(lastModel[1].estimate)}（95% 区间 ${ci(lastModel[1])}）`);
+      }
     });
-    if (!summaryParts.length) {
+    if (!trend.series.some((s) => s.points.some((p) => p.estimate !== null))) {
       panel.insertBefore(el('p', { class: 'notice', text: '各年份样本量均不足公布下限，数值不予公布（样本量见下表）。' }), chartBox);
     }
     const allLo = series.filter((s, k) => k % 3 === 0).flatMap((s) => s.data).filter((x) => x !== null);
@@ -491,7 +507,7 @@
       yAxis: { type: 'value', min, max: (v) => Math.min(100, Math.ceil(v.max / 5) * 5), interval: 100 - min > 40 ? 10 : 5,
         axisLabel: { formatter: '{value}%' } },
       series,
-    }, `折线图，各年指数及其 95% 置信区间（阴影）。${summaryParts.join('；')}`);
+    }, `折线图，各年指数及其 95% 置信区间（阴影；虚线为模型估计）。${summaryParts.join('；')}`);
 
     // Text alternative: the same figures as a table.
     const head = el('tr', {}, el('th', { scope: 'col', text: '年份' }));
@@ -504,8 +520,10 @@
       const tr = el('tr', {}, el('th', { scope: 'row', text: p }));
       for (const s of trend.series) {
         const v = s.points.find((x) => x.period === p);
+        const direct = !v ? '—' : v.n === 0 ? '无受访者' : v.suppressed ? `样本不足（n=${v.n}）`
+          : `${pct(v.estimate)}（${ci(v)}，n=${int(v.n)}${v.change_significant ? '，变化显著' : ''}）`;
         tr.appendChild(el('td', { class: 'num' + (v && v.low_n ? ' muted' : '') },
-          !v ? '—' : v.suppressed ? `样本不足（n=${v.n}）` : `${pct(v.estimate)}（${ci(v)}，n=${int(v.n)}${v.change_significant ? '，变化显著' : ''}）`));
+          v && v.model ? `${direct}；模型估计 ${pct(v.model.estimate)}（${ci(v.model)}）` : direct));
       }
       body.appendChild(tr);
     }
@@ -574,7 +592,7 @@
     }
     panel.appendChild(controls);
     trendChart(panel, trend);
-    panel.appendChild(el('p', { class: 'muted small', text: '阴影为 95% 置信区间；区间重叠较多时，地区之间或年份之间的差异可能只是抽样误差。样本不足的年份不予公布。' }));
+    panel.appendChild(el('p', { class: 'muted small', text: '阴影为 95% 置信区间；区间重叠较多时，地区之间或年份之间的差异可能只是抽样误差。样本不足的年份不予公布。乡镇的虚线为模型估计（小区域模型，借用其他乡镇的信息），在直接估计不予公布或区间过宽时给出。' }));
     main.appendChild(panel);
   }
 

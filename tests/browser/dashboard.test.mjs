@@ -31,7 +31,8 @@ try {
     const row = Object.fromEntries(head.map((h, i) => [h, f[i]]));
     return [`${row.period}|${row.area}|${row.index}`, row];
   }));
-  const shownAs = (row) => (row.low_n === 'true' ? '不予公布' : `${(Number(row.estimate) * 100).toFixed(1)}%`);
+  // A town without respondents (n = 0, issue 14: only its synthetic estimate) reads 无受访者.
+  const shownAs = (row) => (row.n === '0' ? '无受访者' : row.low_n === 'true' ? '不予公布' : `${(Number(row.estimate) * 100).toFixed(1)}%`);
   const password = 'county-official-pass';
   run(['user', 'add', 'county1', '--role', 'official', '--area', '320812', '--password-stdin'], password + '\n');
   run(['user', 'add', 'admin1', '--role', 'admin', '--password-stdin'], 'administrator-pass\n');
@@ -102,6 +103,15 @@ try {
     town.name, { timeout: 10000 }).then(() => true, () => false), `a click on ${town.name} opens its trend`);
   check(await page.waitForSelector('#trend-chart canvas', { timeout: 5000 }).then(() => true, () => false), 'the trend chart is drawn');
   check((await page.getAttribute('#trend-chart', 'aria-label') || '').includes('置信区间'), 'the chart has a text alternative');
+  // Issue 14: where the town's direct figure is suppressed for the official or wide, the chart also draws its
+  // model-based figure (模型估计, a dashed line with its band), named in the text alternative.
+  const needsModel = [...batch.values()].some((r) => r.area === town.code &&
+    (r.model_method === 'eblup' || r.model_method === 'synthetic') &&
+    (r.low_n === 'true' || r.ci_low === '' || Number(r.ci_high) - Number(r.ci_low) > 0.10));
+  const modelNamed = (await page.getAttribute('#trend-chart', 'aria-label') || '').includes('· 模型估计：');
+  await page.waitForTimeout(600);
+  await page.screenshot({ path: path.join(artifacts, '03-trend-town-model.png'), fullPage: true });
+  check(modelNamed === needsModel, `the trend shows ${town.name}'s model-based figure where its direct one falls short (${needsModel ? 'expected' : 'not expected'}, ${modelNamed ? 'shown' : 'not shown'})`);
   // Compare with another town of the county.
   const options = await page.$$eval('#compare-add option', (o) => o.map((x) => x.value).filter(Boolean));
   if (options.length) {

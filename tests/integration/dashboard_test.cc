@@ -19,6 +19,7 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -373,16 +374,29 @@ TEST_F(DashboardTest, ResponseRatesAndDataQualityForTheCallersArea) {
   EXPECT_EQ(Get(county, "/api/v1/response-rates?area=320812&level=city").status, 400);
 }
 
+// A number of a JSON object or array, NaN for null.
+double Figure(const Poco::JSON::Object::Ptr& v, const std::string& name) {
+  return v->isNull(name) ? std::nan("") : v->getValue<double>(name);
+}
+double Element(const Poco::JSON::Array::Ptr& a, unsigned i) {
+  return a->isNull(i) ? std::nan("") : a->getElement<double>(i);
+}
+
 // Compares one ValueJson object with the aggregator's row: the share as `estimate` (not the 0-100
 // score), its SE and interval, the score, n and n_eff.
 void ExpectSameFigures(const Poco::JSON::Object::Ptr& v, const std::map<std::string, std::string>& row,
                        const std::string& what) {
   ASSERT_TRUE(v) << what;
-  ExpectFigure(v->getValue<double>("estimate"), row.at("estimate"), what + " estimate");
-  ExpectFigure(v->getValue<double>("se"), row.at("se"), what + " se");
-  ExpectFigure(v->getArray("ci")->getElement<double>(0), row.at("ci_low"), what + " ci_low");
-  ExpectFigure(v->getArray("ci")->getElement<double>(1), row.at("ci_high"), what + " ci_high");
-  ExpectFigure(v->getValue<double>("score"), row.at("score"), what + " score");
+  // A town without respondents (n = 0, issue 14) has no direct figures: null shown, empty computed.
+  auto same = [&](const std::string& name, double shown) {
+    EXPECT_TRUE(SameFigure(shown, row.at(name)))
+        << what << " " << name << ": " << shown << " shown, '" << row.at(name) << "' computed";
+  };
+  same("estimate", Figure(v, "estimate"));
+  same("se", Figure(v, "se"));
+  same("ci_low", Element(v->getArray("ci"), 0));
+  same("ci_high", Element(v->getArray("ci"), 1));
+  same("score", Figure(v, "score"));
   ExpectFigure(v->getValue<double>("n_eff"), row.at("n_eff"), what + " n_eff");
   EXPECT_EQ(std::to_string(v->getValue<long long>("n")), row.at("n")) << what;
 }
@@ -417,6 +431,35 @@ void ExpectVsParentIsTheBatch(const Poco::JSON::Object::Ptr& v, const Batch& bat
     const std::string want = std::fabs(diff / se) <= 1.959963984540054 ? "" : diff > 0 ? "above" : "below";
     EXPECT_EQ(vs->isNull("significant") ? "" : vs->getValue<std::string>("significant"), want) << what;
   }
+}
+
+// The "model" member of a town's VALUE against the aggregator's row, by the dashboards' rule: present for a
+// model-based figure (eblup, synthetic) where the direct one is suppressed for the viewer, missing (n = 0) or
+// wider than 10 points, and with model=both beside every direct one; its label, method, figures and reason.
+// Returns the reason ("" when absent).
+std::string ExpectModelByTheRule(const Poco::JSON::Object::Ptr& v,
+                                 const std::map<std::string, std::string>& row, bool both,
+                                 const std::string& what) {
+  const bool model_based = row.at("model_method") == "eblup" || row.at("model_method") == "synthetic";
+  const bool suppressed = v->getValue<bool>("suppressed");
+  const bool wide =
+      row.at("ci_low").empty() || !(std::stod(row.at("ci_high")) - std::stod(row.at("ci_low")) <= 0.10);
+  auto model = v->getObject("model");
+  EXPECT_EQ(static_cast<bool>(model), model_based && (both || suppressed || wide)) << what;
+  if (!model) return "";
+  EXPECT_EQ(model->getValue<std::string>("label"), "模型估计") << what;
+  EXPECT_EQ(model->getValue<std::string>("method"), row.at("model_method")) << what;
+  ExpectFigure(model->getValue<double>("estimate"), row.at("model_estimate"), what + " model estimate");
+  ExpectFigure(model->getValue<double>("se"), row.at("model_se"), what + " model se");
+  ExpectFigure(model->getArray("ci")->getElement<double>(0), row.at("model_ci_low"), what + " model ci");
+  ExpectFigure(model->getArray("ci")->getElement<double>(1), row.at("model_ci_high"), what + " model ci");
+  const std::string reason = model->getValue<std::string>("reason");
+  EXPECT_EQ(reason, row.at("n") == "0" ? "no_respondents"
+                    : suppressed       ? "suppressed"
+                    : wide             ? "wide"
+                                       : "requested")
+      << what;
+  return reason;
 }
 
 // The /indices answer for `area`, `period` and `level` against the aggregator's rows: the summary of the
@@ -469,7 +512,9 @@ std::size_t ExpectCsvIsTheBatch(const Reply& csv, const Batch& batch, const std:
     const auto& row = batch.at(fields[col.at("period")] + "|" + fields[col.at("area_code")] + "|" +
                                fields[col.at("index")]);
     for (const char* name : {"estimate", "se", "ci_low", "ci_high", "n_eff"}) {
-      ExpectFigure(std::stod(fields[col.at(name)]), row.at(name), row_what + " " + name);
+      const std::string& text = fields[col.at(name)];  // empty: undefined (a town without respondents)
+      EXPECT_TRUE(SameFigure(text.empty() ? std::nan("") : std::stod(text), row.at(name)))
+          << row_what << " " << name << ": '" << text << "' shown, '" << row.at(name) << "' computed";
     }
     EXPECT_EQ(fields[col.at("n")], row.at("n")) << row_what;
     ++csv_rows;
@@ -599,25 +644,9 @@ TEST_F(DashboardTest, TownTablesShowTheModelBasedFigureWhereTheDirectOneFallsSho
           if (!v || it == batch.end()) continue;
           const auto& row = it->second;
           const std::string what = user + " " + code + " " + index + (both ? " both" : "");
-          const bool model_based = row.at("model_method") == "eblup" || row.at("model_method") == "synthetic";
-          const bool suppressed = v->getValue<bool>("suppressed");
-          const bool wide = row.at("ci_low").empty() ||
-                            !(std::stod(row.at("ci_high")) - std::stod(row.at("ci_low")) <= 0.10);
-          auto model = v->getObject("model");
-          EXPECT_EQ(static_cast<bool>(model), model_based && (both || suppressed || wide)) << what;
-          if (!model) continue;
+          const std::string reason = ExpectModelByTheRule(v, row, both, what);
+          if (reason.empty()) continue;
           ++shown;
-          EXPECT_EQ(model->getValue<std::string>("label"), "模型估计") << what;
-          EXPECT_EQ(model->getValue<std::string>("method"), row.at("model_method")) << what;
-          ExpectFigure(model->getValue<double>("estimate"), row.at("model_estimate"),
-                       what + " model estimate");
-          ExpectFigure(model->getValue<double>("se"), row.at("model_se"), what + " model se");
-          ExpectFigure(model->getArray("ci")->getElement<double>(0), row.at("model_ci_low"),
-                       what + " model ci");
-          ExpectFigure(model->getArray("ci")->getElement<double>(1), row.at("model_ci_high"),
-                       what + " model ci");
-          const std::string reason = model->getValue<std::string>("reason");
-          EXPECT_EQ(reason, suppressed ? "suppressed" : wide ? "wide" : "requested") << what;
           suppressed_shown += reason == "suppressed";
           wide_shown += reason == "wide";
           requested_shown += reason == "requested";
@@ -653,6 +682,101 @@ TEST_F(DashboardTest, TownTablesShowTheModelBasedFigureWhereTheDirectOneFallsSho
     ExpectFigure(std::stod(fields[col["model_ci_high"]]), row.at("model_ci_high"), "csv model_ci_high");
   }
   EXPECT_EQ(csv_modelled, modelled[county]);
+}
+
+// Issue 14: a town's trend shows its model-based figure (模型估计) where its town table does — the direct
+// figure suppressed for the viewer or wide, or no respondents at all (n = 0: the synthetic estimate) — and
+// beside every direct one with model=both. Every point's figures are the stored rows' (`aggregate --csv`)
+// and its model figure is the one the town table of that period shows. Years before 2025 (other tests post
+// 2025 responses, which the live aggregation then reflects).
+TEST_F(DashboardTest, TrendShowsTheModelBasedTownFigureAsTheTownTable) {
+  const Batch batch = BatchRows(dir_->File("batch.csv"));
+  // Towns outside city 3208 with, in a year before 2025, a synthetic figure (no respondents), an EBLUP
+  // beside a low-n direct figure, and an EBLUP beside a narrow direct interval.
+  std::string empty_town, low_town, narrow_town;
+  for (const auto& [key, row] : batch) {
+    if (row.at("level") != "town" || row.at("period") >= "2025" || row.at("area").rfind("3208", 0) == 0)
+      continue;
+    const std::string& method = row.at("model_method");
+    if (method == "synthetic" && empty_town.empty()) empty_town = row.at("area");
+    if (method == "eblup" && row.at("low_n") == "true" && low_town.empty()) low_town = row.at("area");
+    if (method == "eblup" && narrow_town.empty() &&
+        std::stod(row.at("ci_high")) - std::stod(row.at("ci_low")) <= 0.10)
+      narrow_town = row.at("area");
+  }
+  ASSERT_FALSE(empty_town.empty()) << "no town without respondents got a synthetic figure";
+  ASSERT_FALSE(low_town.empty());
+  ASSERT_FALSE(narrow_town.empty());
+  // The `model` member of a VALUE as text ("" when absent), to compare the trend with the town table.
+  auto model_text = [](const Poco::JSON::Object::Ptr& v) {
+    auto model = v->getObject("model");
+    if (!model) return std::string();
+    std::ostringstream out;
+    model->stringify(out);
+    return out.str();
+  };
+  int points_compared = 0, no_respondents = 0, requested = 0, shown_where_needed = 0;
+  for (const std::string user : {"prov1", "stat1"}) {  // an official (low-n suppressed) and a statistician
+    const Login who = LogIn(user);
+    for (const bool both : {false, true}) {
+      for (const std::string& town : {empty_town, low_town, narrow_town}) {
+        const std::string view = both ? "&model=both" : "";
+        const Reply r = Get(who, "/api/v1/trend?area=" + town + view);
+        ASSERT_EQ(r.status, 200) << r.body;
+        auto series = Json(r.body)->getArray("series");
+        ASSERT_EQ(series->size(), kIndices.size());
+        for (unsigned s = 0; s < series->size(); ++s) {
+          const std::string index = series->getObject(s)->getValue<std::string>("index");
+          auto points = series->getObject(s)->getArray("points");
+          std::set<std::string> periods_shown;
+          for (unsigned i = 0; i < points->size(); ++i) {
+            auto p = points->getObject(i);
+            const std::string period = p->getValue<std::string>("period");
+            if (period >= "2025") continue;
+            periods_shown.insert(period);
+            const std::string what = user + " " + town + " " + index + " " + period + (both ? " both" : "");
+            const auto it = batch.find(period + "|" + town + "|" + index);
+            ASSERT_NE(it, batch.end()) << what << ": a point without a stored row";
+            const auto& row = it->second;
+            const bool suppressed = p->getValue<bool>("suppressed");
+            EXPECT_EQ(suppressed, user == "prov1" && row.at("low_n") == "true") << what;
+            if (!suppressed) ExpectSameFigures(p, row, what);
+            const std::string reason = ExpectModelByTheRule(p, row, both, what);
+            no_respondents += reason == "no_respondents";
+            requested += reason == "requested";
+            shown_where_needed += !both && !reason.empty();
+            if (row.at("n") == "0") EXPECT_TRUE(p->isNull("estimate")) << what;
+            // The town table of that period shows the same model figure for the town.
+            const Reply table = Get(who, "/api/v1/indices?area=" + town.substr(0, 6) + "&period=" + period +
+                                             "&level=town" + view);
+            ASSERT_EQ(table.status, 200) << table.body;
+            auto rows = Json(table.body)->getArray("rows");
+            bool found = false;
+            for (unsigned k = 0; k < rows->size(); ++k) {
+              if (rows->getObject(k)->getValue<std::string>("code") != town) continue;
+              found = true;
+              EXPECT_EQ(model_text(p), model_text(rows->getObject(k)->getObject("values")->getObject(index)))
+                  << what;
+            }
+            EXPECT_TRUE(found) << what;
+            ++points_compared;
+          }
+          // Every stored row of the town before 2025 is a point.
+          for (const auto& [key, row] : batch) {
+            if (row.at("area") == town && row.at("index") == index && row.at("period") < "2025")
+              EXPECT_EQ(periods_shown.count(row.at("period")), 1u) << town << " " << index << " " << key;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(points_compared, 20);
+  EXPECT_GT(no_respondents, 0) << empty_town << ": the synthetic figure of a town without respondents";
+  EXPECT_GT(shown_where_needed, 0)
+      << "without model=both the model is shown where the direct figure falls short";
+  EXPECT_GT(requested, 0) << "model=both shows it beside narrow direct intervals too";
+  const Login stat = LogIn("stat1");
+  EXPECT_EQ(Get(stat, "/api/v1/trend?area=" + low_town + "&model=all").status, 400);
 }
 
 // Area names that a spreadsheet would run as formulas (=, +, @) are text in the indices.csv download:
