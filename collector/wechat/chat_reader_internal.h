@@ -1,8 +1,9 @@
 // Internals of the chat readers shared by their translation units (chat_reader.cc, which detects the
 // format and dispatches, and one chat_reader_<layout>.cc per exporter layout): text and time helpers,
 // the reset of a message, bounded line reading. Not part of the readers' API; include it only from
-// collector/wechat/chat_reader*.cc. The helpers are inline: they run per message or per line, and
-// were inlined when they lived in one file (callgrind, wechat_import_bench).
+// collector/wechat/chat_reader*.cc and wechat_import_internal.h (the importer trims and cuts text
+// alike). The helpers are inline: they run per message or per line, and were inlined when they
+// lived in one file (callgrind, wechat_import_bench).
 #pragma once
 
 #include <algorithm>

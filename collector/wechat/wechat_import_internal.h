@@ -8,26 +8,14 @@
 #include <string>
 #include <string_view>
 
+#include "collector/wechat/chat_reader_internal.h"
 #include "core/text/unicode_text.h"
 
 namespace minyi::collector::wechat::import_detail {
 
-inline std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-inline std::string CutText(std::string_view s, std::size_t max = 200) {
-  if (s.size() <= max) return std::string(s);
-  std::size_t n = max;
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  return std::string(s.substr(0, n)) + "…";
-}
+// The chat readers' trimming and cutting (chat_reader_internal.h), under the importer's names.
+inline std::string_view Trim(std::string_view s) { return chat_detail::TrimView(s); }
+inline std::string CutText(std::string_view s, std::size_t max = 200) { return chat_detail::Cut(s, max); }
 
 inline std::string Json(std::string_view s) {
   std::string out = "\"";
