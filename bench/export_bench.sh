@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Microdata export benchmark (bench/RESULTS.md, "Exports"). Usage:
-#   bench/export_bench.sh MINYI DB [RUNS] [FORMATS]
+#   bench/export_bench.sh MINYI DB [RUNS] [FORMATS] [LIMITS]
 # DB: a SQLite store seeded with `minyi demo seed --responses N` (7 periods, 2019-2025).
 # FORMATS: default "csv sav".
+# LIMITS: the build's bench/microdata_limits_bench; when given, it runs RUNS times after the exports (the
+# store's scan alone over every period, then ReadStat alone writing as many rows of the same shape), and
+# the all-period exports' medians are printed as a fraction of those two limits as well.
 # For each format: exports every period (`--period all`) and one period (2025) RUNS times (default 3),
 # printing wall time, rows/s and peak RSS (GNU time) of each run and their medians. Flat memory shows as
 # the same peak RSS for one period and for all seven.
@@ -10,7 +13,7 @@
 # file from the page cache (five times over, the time divided by five); its rate, in the file's own rows per second, is what merely reading those
 # bytes costs. Each export's rate is printed as a fraction of that limit.
 set -euo pipefail
-MINYI=$1; DB=$2; RUNS=${3:-3}; FORMATS=${4:-"csv sav"}
+MINYI=$1; DB=$2; RUNS=${3:-3}; FORMATS=${4:-"csv sav"}; LIMITS=${5:-}
 WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
 echo "machine: nproc $(nproc), $(lscpu | grep 'Model name' | sed 's/  */ /g'), $(date -u +%FT%TZ)"
 median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
@@ -36,9 +39,22 @@ for fmt in $FORMATS; do
     done
     w=$(cut -d' ' -f1 "$WORK/runs" | median); c=$(cut -d' ' -f5 "$WORK/runs" | median)
     r=$(head -1 "$WORK/runs" | cut -d' ' -f2); m=$(cut -d' ' -f3 "$WORK/runs" | median); b=$(head -1 "$WORK/runs" | cut -d' ' -f4)
+    [ "$period" = all ] && awk -v w="$w" -v r="$r" 'BEGIN {printf "%.0f", r / w}' > "$WORK/all.$fmt"
     awk -v f="$fmt" -v p="$period" -v n="$RUNS" -v w="$w" -v c="$c" -v r="$r" -v m="$m" -v b="$b" 'BEGIN {
       printf "median of %d, %s period=%s: %.2f s, %.0f rows/s; cat %.0f MB/s (%.0f rows/s): export/cat %.1f%%; peak RSS %.1f MB; file %.1f MB\n",
         n, f, p, w, r / w, b / 1e6 / c, r / c, 100 * (r / w) / (r / c), m / 1024, b / 1e6 }'
   done
 done
+if [ -n "$LIMITS" ]; then
+  "$LIMITS" "$DB" jiangsu-safety "$WORK/limit.sav" "$RUNS" | tee "$WORK/limits"
+  read -r scan_rate sav_rate < <(grep '^median' "$WORK/limits" | grep -o '= [0-9]* rows/s' | cut -d' ' -f2 | paste -sd' ')
+  for fmt in $FORMATS; do
+    [ -f "$WORK/all.$fmt" ] || continue
+    rate=$(cat "$WORK/all.$fmt")
+    awk -v f="$fmt" -v r="$rate" -v s="$scan_rate" -v v="$sav_rate" 'BEGIN {
+      printf "limits, %s period=all: export %.0f rows/s = %.1f%% of the scan alone (%.0f rows/s)", f, r, 100 * r / s, s
+      if (f == "sav") printf "; %.1f%% of ReadStat alone (%.0f rows/s); two scans (the two passes) and ReadStat in sequence: %.0f rows/s (export %.1f%% of that)", 100 * r / v, v, 1 / (2 / s + 1 / v), 100 * r * (2 / s + 1 / v)
+      printf "\n" }'
+  done
+fi
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

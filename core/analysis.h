@@ -37,6 +37,9 @@ bool IsOptionCodeForm(std::string_view value);
 
 // The codes text of `answers` (see above). Empty when nothing is answered.
 std::string AnalysisCodes(const Answers& answers);
+// The same text for flattened answers (ResponseView's order), appended to `out` (which may hold other
+// text before it: an export keeps a town's codes in one buffer).
+void AppendAnalysisCodes(const AnswerView* answers, std::size_t count, std::string* out);
 
 // Calls visit(question, value) for each token of a codes text, in order. Malformed tokens (no '=')
 // are skipped.

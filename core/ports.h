@@ -85,6 +85,15 @@ class ResponseSource {
   // town's responses takes them without copying their answers).
   virtual Status Scan(const ResponseQuery& query, const std::function<bool(Response&)>& visit) = 0;
 
+  // Scan's responses as views (core/response.h), valid during the call only: the same responses in the
+  // same order, without materialising each one. This default goes through Scan; a store may read its
+  // pages straight into reused buffers instead (the SQLite store does).
+  virtual Status ScanViews(const ResponseQuery& query,
+                           const std::function<bool(const ResponseView&)>& visit) {
+    std::vector<AnswerView> answers;
+    return Scan(query, [&](Response& r) { return visit(ViewOf(r, &answers)); });
+  }
+
   // Stored responses per survey, period and channel, ordered by those keys.
   virtual Result<std::vector<ResponseCount>> CountResponses() = 0;
 };

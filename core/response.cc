@@ -266,4 +266,47 @@ Result<Answers> ParseAnswersJson(std::string_view json) {
   return out;
 }
 
+Response ResponseView::ToResponse() const {
+  Response r;
+  r.id = id;
+  r.survey_id = std::string(survey_id);
+  r.period = period;
+  r.town_code = std::string(town_code);
+  r.channel = channel;
+  r.respondent_key = std::string(respondent_key);
+  r.weight = weight;
+  for (std::size_t i = 0; i < answer_count; ++i) {
+    r.answers[std::string(answers[i].question)].emplace_back(answers[i].value);
+  }
+  r.completion = completion;
+  r.submitted_at_ms = submitted_at_ms;
+  r.received_at_ms = received_at_ms;
+  r.source_ref = std::string(source_ref);
+  r.raw_payload = std::string(raw_payload);
+  return r;
+}
+
+ResponseView ViewOf(const Response& response, std::vector<AnswerView>* answers) {
+  answers->clear();
+  for (const auto& [question, values] : response.answers) {
+    for (const std::string& v : values) answers->push_back({question, v});
+  }
+  ResponseView v;
+  v.id = response.id;
+  v.survey_id = response.survey_id;
+  v.period = response.period;
+  v.town_code = response.town_code;
+  v.channel = response.channel;
+  v.respondent_key = response.respondent_key;
+  v.weight = response.weight;
+  v.answers = answers->data();
+  v.answer_count = answers->size();
+  v.completion = response.completion;
+  v.submitted_at_ms = response.submitted_at_ms;
+  v.received_at_ms = response.received_at_ms;
+  v.source_ref = response.source_ref;
+  v.raw_payload = response.raw_payload;
+  return v;
+}
+
 }  // namespace minyi

@@ -72,6 +72,39 @@ struct Response {
   std::string CanonicalContent() const;
 };
 
+// One answer value of a scanned response (ResponseView).
+struct AnswerView {
+  std::string_view question;
+  std::string_view value;
+};
+
+// A stored response as ResponseSource::ScanViews lends it: the fields of Response, its texts as views
+// into the scan's own buffers (valid only during the visit), and its answers flattened to one entry per
+// value in Response::answers' order (question code, then the values' order). Exports read a million
+// responses this way without a map, vector and strings per response (bench/RESULTS.md, "Exports").
+struct ResponseView {
+  std::int64_t id = 0;
+  std::string_view survey_id;
+  Period period;
+  std::string_view town_code;
+  Channel channel = Channel::kImport;
+  std::string_view respondent_key;
+  double weight = 1.0;
+  const AnswerView* answers = nullptr;
+  std::size_t answer_count = 0;
+  Completion completion = Completion::kComplete;
+  std::int64_t submitted_at_ms = 0;
+  std::int64_t received_at_ms = 0;
+  std::string_view source_ref;
+  std::string_view raw_payload;  // "" unless the query asked for it
+
+  // An owning copy.
+  Response ToResponse() const;
+};
+
+// `response` as a view (its texts must outlive the view); the flattened answers go to `answers`.
+ResponseView ViewOf(const Response& response, std::vector<AnswerView>* answers);
+
 // Answers as a JSON object {"question": ["value", ...]} (keys in code order), and back. The stored
 // form of answers outside the response tables (SMS conversations, the revision log).
 std::string AnswersToJson(const Answers& answers);

@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "core/text_arena.h"
 #include "sql/migrations.h"
 #include "sql/sqlite_internal.h"
 #include "sql/store_common.h"
@@ -276,6 +277,71 @@ void BindKey(Stmt& s, const char* prefix, const ScanKey& k) {
   if (const int i = s.Param((p + "i").c_str()); i > 0) s.Int(i, k.id);
 }
 
+// The text of a column as a view of SQLite's own buffer (valid until the next step).
+std::string_view ColView(const Stmt& s, int i) {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s.raw(), i));
+  return p == nullptr ? std::string_view()
+                      : std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(s.raw(), i)));
+}
+
+// One page of a scan: its responses and answers, every text in one buffer (offsets, since the buffer
+// grows while the page loads). Reused from page to page.
+struct ScanPage {
+  using Text = TextArena::Ref;
+  struct Row {
+    std::int64_t id = 0;
+    Period period;
+    Text town;
+    Channel channel = Channel::kImport;
+    Text respondent_key;
+    double weight = 1;
+    Completion completion = Completion::kComplete;
+    std::int64_t submitted_at_ms = 0;
+    std::int64_t received_at_ms = 0;
+    Text source_ref;
+    Text raw_payload;
+    std::size_t answers_begin = 0;  // [begin, end) in `answers`
+    std::size_t answers_end = 0;
+  };
+  TextArena text;
+  std::vector<Row> rows;
+  std::vector<TextArena::AnswerRef> answers;
+  std::vector<AnswerView> answer_views;
+  std::vector<std::pair<std::int64_t, std::size_t>> by_id;  // (id, row), sorted
+
+  void Clear() {
+    text.clear();
+    rows.clear();
+    answers.clear();
+    by_id.clear();
+  }
+  Text Add(const Stmt& s, int column) { return text.Add(ColView(s, column)); }
+  std::string_view View(Text t) const { return text.View(t); }
+  void MakeAnswerViews() {
+    answer_views.resize(answers.size());
+    for (std::size_t i = 0; i < answers.size(); ++i)
+      answer_views[i] = {View(answers[i].question), View(answers[i].value)};
+  }
+  ResponseView ViewOf(const Row& row, std::string_view survey_id) const {
+    ResponseView v;
+    v.id = row.id;
+    v.survey_id = survey_id;  // the scan's filter is equality on it
+    v.period = row.period;
+    v.town_code = View(row.town);
+    v.channel = row.channel;
+    v.respondent_key = View(row.respondent_key);
+    v.weight = row.weight;
+    v.answers = answer_views.data() + row.answers_begin;
+    v.answer_count = row.answers_end - row.answers_begin;
+    v.completion = row.completion;
+    v.submitted_at_ms = row.submitted_at_ms;
+    v.received_at_ms = row.received_at_ms;
+    v.source_ref = View(row.source_ref);
+    v.raw_payload = View(row.raw_payload);
+    return v;
+  }
+};
+
 // The statements of one Scan, on one connection.
 struct ScanStatements {
   Stmt page;     // the next page of responses after :a (exclusive)
@@ -306,9 +372,10 @@ struct ScanStatements {
     return out;
   }
 
-  // Loads the page after `after` into `page` (cleared first).
-  Status LoadPage(const ResponseQuery& q, const ScanKey& after, std::vector<Response>* rows) {
-    rows->clear();
+  // Loads the page after `after` into `page` (its buffers are reused: no allocation per response once
+  // they have grown). Texts are copied from sqlite3_column_text straight into the page's one buffer.
+  Status LoadPage(const ResponseQuery& q, const ScanKey& after, ScanPage* out) {
+    out->Clear();
     {
       ResetOnExit reset(page);
       BindScanFilter(page, q);
@@ -316,41 +383,63 @@ struct ScanStatements {
       page.Int(page.Param(":limit"), internal::kScanPageSize);
       int rc;
       while ((rc = page.Step()) == SQLITE_ROW) {
-        Response r;
+        ScanPage::Row r;
         r.id = page.ColInt(0);
-        r.survey_id = page.ColText(1);
         r.period = {page.ColInt32(2), page.ColInt32(3)};
-        r.town_code = page.ColText(4);
-        const auto channel = ParseChannel(page.ColText(5));
+        r.town = out->Add(page, 4);
+        const auto channel = ParseChannel(ColView(page, 5));
         if (!channel) return Status::Internal("sqlite: response " + std::to_string(r.id) + " has an unknown channel");
         r.channel = *channel;
-        r.respondent_key = page.ColText(6);
+        r.respondent_key = out->Add(page, 6);
         r.weight = page.ColDouble(7);
-        r.completion = page.ColText(8) == "partial" ? Completion::kPartial : Completion::kComplete;
+        r.completion = ColView(page, 8) == "partial" ? Completion::kPartial : Completion::kComplete;
         r.submitted_at_ms = page.ColInt(9);
         r.received_at_ms = page.ColInt(10);
-        r.source_ref = page.ColText(11);
-        r.raw_payload = page.ColText(12);
-        rows->push_back(std::move(r));
+        r.source_ref = out->Add(page, 11);
+        r.raw_payload = out->Add(page, 12);
+        out->rows.push_back(r);
       }
       if (rc != SQLITE_DONE) return SqliteError(page.db(), rc, "scan responses");
     }
-    if (rows->empty()) return Status::Ok();
-    std::unordered_map<std::int64_t, std::size_t> by_id;
-    by_id.reserve(rows->size());
-    for (std::size_t i = 0; i < rows->size(); ++i) by_id.emplace((*rows)[i].id, i);
-    const Response& last = rows->back();
+    if (out->rows.empty()) return Status::Ok();
+    // The answers come in the page's order, so the next answer's response is almost always the current
+    // row or the next one; a sorted id index finds the others (and skips responses appended since the
+    // page was read, which may fall inside the range).
+    auto& by_id = out->by_id;
+    for (std::size_t i = 0; i < out->rows.size(); ++i) by_id.emplace_back(out->rows[i].id, i);
+    std::sort(by_id.begin(), by_id.end());
+    const ScanPage::Row& last = out->rows.back();
     ResetOnExit reset(answers);
     BindScanFilter(answers, q);
     BindKey(answers, "a", after);
     // Named, not a temporary: Stmt::Text binds without copying, so the town code must outlive Step().
-    const ScanKey last_key{last.period.year, last.period.quarter, last.town_code, last.id};
+    const ScanKey last_key{last.period.year, last.period.quarter, std::string(out->View(last.town)), last.id};
     BindKey(answers, "b", last_key);
+    std::size_t current = 0;
+    std::size_t previous = out->rows.size();  // the row of the previous answer
     int rc;
     while ((rc = answers.Step()) == SQLITE_ROW) {
-      // Responses appended since the page was read may fall inside the range: not in by_id, skipped.
-      const auto it = by_id.find(answers.ColInt(0));
-      if (it != by_id.end()) (*rows)[it->second].answers[answers.ColText(1)].push_back(answers.ColText(2));
+      const std::int64_t id = answers.ColInt(0);
+      if (out->rows[current].id != id) {
+        if (current + 1 < out->rows.size() && out->rows[current + 1].id == id) {
+          ++current;
+        } else {
+          const auto it = std::lower_bound(by_id.begin(), by_id.end(), std::make_pair(id, std::size_t{0}));
+          if (it == by_id.end() || it->first != id) continue;
+          current = it->second;
+        }
+      }
+      ScanPage::Row& row = out->rows[current];
+      if (current != previous) {
+        if (row.answers_end != row.answers_begin) {
+          return Status::Internal("sqlite: the answers of response " + std::to_string(id) +
+                                  " came out of order");
+        }
+        row.answers_begin = row.answers_end = out->answers.size();
+        previous = current;
+      }
+      out->answers.push_back({out->Add(answers, 1), out->Add(answers, 2)});
+      row.answers_end = out->answers.size();
     }
     if (rc != SQLITE_DONE) return SqliteError(answers.db(), rc, "scan answers");
     return Status::Ok();
@@ -359,11 +448,23 @@ struct ScanStatements {
 
 }  // namespace
 
-Status SqliteStore::Scan(const ResponseQuery& query, const std::function<bool(Response&)>& visit) {
+// The scan's paging: one page of responses and their answers at a time (kScanPageSize), each page's
+// views visited outside any lock. Scan and ScanViews share it.
+Status SqliteStore::ScanPages(const ResponseQuery& query,
+                              const std::function<bool(const ResponseView&)>& visit) {
   if (query.survey_id.empty()) return Status::InvalidInput("Scan: survey_id is required");
-  std::vector<Response> rows;
-  rows.reserve(internal::kScanPageSize);
+  ScanPage page;
   ScanKey after;
+  // Visits the loaded page; false when `visit` stopped the scan. The next page's key is taken first.
+  const auto visit_page = [&]() {
+    const ScanPage::Row& last = page.rows.back();
+    after = {last.period.year, last.period.quarter, std::string(page.View(last.town)), last.id};
+    page.MakeAnswerViews();
+    for (const ScanPage::Row& row : page.rows) {
+      if (!visit(page.ViewOf(row, query.survey_id))) return false;
+    }
+    return true;
+  };
 
   if (impl_->in_memory) {
     // One connection: load each page under the write mutex, visit with it released.
@@ -377,20 +478,16 @@ Status SqliteStore::Scan(const ResponseQuery& query, const std::function<bool(Re
           if (!prepared.ok()) return prepared.status();
           stmts.emplace(std::move(prepared).value());
         }
-        status = stmts->LoadPage(query, after, &rows);
-        if (!status.ok() || rows.empty()) {
+        status = stmts->LoadPage(query, after, &page);
+        if (!status.ok() || page.rows.empty()) {
           stmts.reset();
           return status;
         }
       }
-      const Response& last = rows.back();  // the next page's key, taken before `visit` may move from it
-      after = {last.period.year, last.period.quarter, last.town_code, last.id};
-      for (Response& r : rows) {
-        if (!visit(r)) {
-          std::lock_guard<std::mutex> lock(impl_->write_mu);
-          stmts.reset();
-          return Status::Ok();
-        }
+      if (!visit_page()) {
+        std::lock_guard<std::mutex> lock(impl_->write_mu);
+        stmts.reset();
+        return Status::Ok();
       }
     }
   }
@@ -405,22 +502,25 @@ Status SqliteStore::Scan(const ResponseQuery& query, const std::function<bool(Re
     if (!stmts.ok()) return stmts.status();
     auto tx = Transaction::Begin(db.get(), "BEGIN");
     if (!tx.ok()) return tx.status();
-    bool more = true;
-    while (more) {
-      status = stmts->LoadPage(query, after, &rows);
-      if (!status.ok() || rows.empty()) break;
-      const Response& last = rows.back();  // the next page's key, taken before `visit` may move from it
-      after = {last.period.year, last.period.quarter, last.town_code, last.id};
-      for (Response& r : rows) {
-        if (!visit(r)) {
-          more = false;
-          break;
-        }
-      }
+    for (;;) {
+      status = stmts->LoadPage(query, after, &page);
+      if (!status.ok() || page.rows.empty() || !visit_page()) break;
     }
   }
   if (status.ok()) impl_->ReleaseReader(std::move(db));
   return status;
+}
+
+Status SqliteStore::Scan(const ResponseQuery& query, const std::function<bool(Response&)>& visit) {
+  return ScanPages(query, [&](const ResponseView& v) {
+    Response r = v.ToResponse();
+    return visit(r);
+  });
+}
+
+Status SqliteStore::ScanViews(const ResponseQuery& query,
+                              const std::function<bool(const ResponseView&)>& visit) {
+  return ScanPages(query, visit);
 }
 
 Result<std::vector<ResponseCount>> SqliteStore::CountResponses() {

@@ -35,6 +35,8 @@ class SqliteStore final : public SqlStore {
   Status AppendHashed(const std::vector<Response>& batch, const std::vector<std::string>& hashes,
                       std::vector<AppendResult>* results) override;
   Status Scan(const ResponseQuery& query, const std::function<bool(Response&)>& visit) override;
+  Status ScanViews(const ResponseQuery& query,
+                   const std::function<bool(const ResponseView&)>& visit) override;
   Result<std::vector<ResponseCount>> CountResponses() override;
   Result<std::vector<PopulationCell>> LoadPopulation(int year) override;
   Result<std::string> PopulationVersion(int year) override;
@@ -50,6 +52,8 @@ class SqliteStore final : public SqlStore {
 
  private:
   explicit SqliteStore(std::unique_ptr<Impl> impl);
+  // The paging under Scan and ScanViews (sqlite_store.cc).
+  Status ScanPages(const ResponseQuery& query, const std::function<bool(const ResponseView&)>& visit);
   std::unique_ptr<Impl> impl_;
   std::unique_ptr<db::Db> db_;  // over impl_
 };

@@ -474,6 +474,67 @@ TEST_P(StoreTest, ScanStreamsAcrossPagesKeepingEachResponsesOwnAnswers) {
   for (const Response& r : by_town) EXPECT_EQ(r.town_code, "320102002");
 }
 
+// ScanViews lends the responses Scan gives (every field, answers flattened in the map's order), across
+// pages and towns, with and without raw payloads; responses without answers keep none of their neighbours'.
+TEST_P(StoreTest, ScanViewsLendsEveryFieldOfEachResponseInScanOrder) {
+  const std::vector<std::string> towns = {"320102004", "320102002", "320102003"};
+  std::vector<Response> batch;
+  for (int i = 0; i < 1100; ++i) {
+    Response r = MakeResponse("view-" + std::to_string(i), towns[static_cast<std::size_t>(i) % towns.size()]);
+    r.channel = i % 2 == 0 ? Channel::kSms : Channel::kWechat;
+    r.completion = i % 5 == 0 ? Completion::kPartial : Completion::kComplete;
+    r.weight = 0.5 + i;
+    r.submitted_at_ms += i;
+    r.answers["text"] = {"第" + std::to_string(i) + "条，含逗号"};
+    if (i % 7 == 0) r.answers.clear();
+    if (i % 11 == 0) r.respondent_key.clear();
+    batch.push_back(r);
+  }
+  AppendOk(batch);
+  std::map<std::string, const Response*> expected;
+  for (const Response& r : batch) expected[r.source_ref] = &r;
+  for (const bool raw : {false, true}) {
+    const ResponseQuery q{"security", std::nullopt, std::nullopt, raw};
+    std::vector<Response> viewed;
+    ASSERT_TRUE(store_
+                    ->ScanViews(q,
+                                [&](const ResponseView& v) {
+                                  EXPECT_EQ(v.survey_id, "security");
+                                  viewed.push_back(v.ToResponse());
+                                  return true;
+                                })
+                    .ok());
+    ASSERT_EQ(viewed.size(), batch.size());
+    const std::vector<Response> scanned = ScanAll(q);
+    ASSERT_EQ(scanned.size(), viewed.size());
+    for (std::size_t i = 0; i < viewed.size(); ++i) {
+      const Response& v = viewed[i];
+      ASSERT_EQ(expected.count(v.source_ref), 1u) << v.source_ref;
+      const Response& want = *expected.at(v.source_ref);
+      EXPECT_EQ(v.id, scanned[i].id);
+      EXPECT_EQ(v.town_code, want.town_code);
+      EXPECT_EQ(v.period, want.period);
+      EXPECT_EQ(v.channel, want.channel);
+      EXPECT_EQ(v.respondent_key, want.respondent_key);
+      EXPECT_EQ(v.weight, want.weight);
+      EXPECT_EQ(v.completion, want.completion);
+      EXPECT_EQ(v.submitted_at_ms, want.submitted_at_ms);
+      EXPECT_EQ(v.received_at_ms, want.received_at_ms);
+      EXPECT_EQ(v.answers, want.answers) << v.source_ref;
+      EXPECT_EQ(v.raw_payload, raw ? want.raw_payload : std::string()) << v.source_ref;
+      EXPECT_EQ(v.ContentHash(), want.ContentHash()) << v.source_ref;
+    }
+  }
+  int visited = 0;
+  ASSERT_TRUE(store_
+                  ->ScanViews({"security", std::nullopt, std::nullopt, false},
+                              [&](const ResponseView&) {
+                                return ++visited < 600;  // stops inside the second page
+                              })
+                  .ok());
+  EXPECT_EQ(visited, 600);
+}
+
 TEST_P(StoreTest, ScanVisitMayCallBackIntoTheStore) {
   AppendOk({MakeResponse("outer-1"), MakeResponse("outer-2")});
   ASSERT_TRUE(store_->SetMeta("k", "v").ok());
