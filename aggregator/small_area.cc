@@ -147,6 +147,40 @@ bool GoldenSection(const MatrixXd& x, const VectorXd& y, const VectorXd& psi, do
   return std::isfinite(f(*a));
 }
 
+// The adjusted residual likelihood of Li & Lahiri (2010): σ̂²ᵤ maximises ℓ_R(a) + log a, which tends to −∞ at
+// a = 0, so the maximiser is positive. Newton steps with the expected information of ℓ_R plus 1/a² (the
+// adjustment's), from the moment value or ψ̄ / 100, halving toward 0 where a step would leave (0, ∞).
+// Returns false when it does not converge.
+bool AdjustedScoring(const MatrixXd& x, const VectorXd& y, const VectorXd& psi,
+                     const SmallAreaOptions& options, double* a, int* iterations) {
+  const MatrixXd ols = x.colPivHouseholderQr().solve(y);
+  const double moment = (y - x * ols).squaredNorm() / static_cast<double>(x.rows() - x.cols()) - psi.mean();
+  *a = std::max(moment, psi.mean() / 100);
+  for (*iterations = 1; *iterations <= options.max_iterations; ++*iterations) {
+    const RemlAt at = EvaluateReml(x, y, psi, *a, false);
+    if (!at.ok) return false;
+    double next = *a + (at.score + 1 / *a) / (at.information + 1 / (*a * *a));
+    if (!(next > 0)) next = *a / 2;
+    const bool done = std::abs(next - *a) <= options.tolerance * std::max(1.0, *a);
+    *a = next;
+    if (done) return true;
+  }
+  return false;
+}
+
+// σ̂²ᵤ by the fit's rule: REML (Fisher scoring from `start`, golden section when it fails); where its
+// maximum is at 0 and options.adjusted_reml_fallback, the adjusted likelihood's (*adjusted = true).
+// Returns false when neither converges.
+bool EstimateSigma2u(const MatrixXd& x, const VectorXd& y, const VectorXd& psi,
+                     const SmallAreaOptions& options, double start, double* a, int* iterations,
+                     bool* adjusted) {
+  *adjusted = false;
+  if (!FisherScoring(x, y, psi, options, start, a, iterations) && !GoldenSection(x, y, psi, a)) return false;
+  if (*a > 0 || !options.adjusted_reml_fallback) return true;
+  *adjusted = true;
+  return AdjustedScoring(x, y, psi, options, a, iterations);
+}
+
 // The (n − 1)-weighted mean of v̂_i / (p̂_i (1 − p̂_i) / n_eff,i) over towns where it is defined.
 double FitGvf(const std::vector<SmallAreaTown>& towns) {
   double num = 0;
@@ -300,10 +334,8 @@ MatrixXd BootstrapErrors(const MatrixXd& x, const MatrixXd& synthetic_rows, cons
     }
     double a_star = 0;
     int iterations = 0;
-    if (!FisherScoring(x, y, psi_total, replicate_options, a, &a_star, &iterations) &&
-        !GoldenSection(x, y, psi_total, &a_star)) {
-      continue;
-    }
+    bool adjusted = false;  // the replicate's σ̂²ᵤ* by the fit's rule, the adjusted fallback included
+    if (!EstimateSigma2u(x, y, psi_total, replicate_options, a, &a_star, &iterations, &adjusted)) continue;
     const RemlAt at = EvaluateReml(x, y, psi_total, a_star);
     if (!at.ok) continue;
     const VectorXd fitted = x * at.beta;
@@ -405,8 +437,10 @@ Result<SmallAreaFit> FitFayHerriot(const std::vector<SmallAreaTown>& towns, cons
   if (m < x.cols() + 10) return NotUsed(towns, std::move(fit), "fewer towns than columns + 10");
 
   double a = 0;
-  if (!FisherScoring(x, y, psi, options, -1, &a, &fit.iterations) && !GoldenSection(x, y, psi, &a)) {
-    return NotUsed(towns, std::move(fit), "REML did not converge");
+  bool adjusted = false;
+  if (!EstimateSigma2u(x, y, psi, options, -1, &a, &fit.iterations, &adjusted)) {
+    return NotUsed(towns, std::move(fit),
+                   adjusted ? "adjusted REML did not converge" : "REML did not converge");
   }
   if (!(a > 0)) {
     fit.sigma2u = a;
@@ -437,7 +471,7 @@ Result<SmallAreaFit> FitFayHerriot(const std::vector<SmallAreaTown>& towns, cons
       }
       for (Index r = 0; r < m; ++r) extra(r) = extra_of[sampled[static_cast<std::size_t>(r)]];
       int steps = 0;
-      if (!FisherScoring(x, y, psi + extra, options, a, &a, &steps)) {
+      if (!EstimateSigma2u(x, y, psi + extra, options, a, &a, &steps, &adjusted)) {
         return NotUsed(towns, std::move(fit), "REML with the covariate's measurement error did not converge");
       }
       if (!(a > 0)) {  // the previous-year figures' noise explains the differences between towns
@@ -453,6 +487,7 @@ Result<SmallAreaFit> FitFayHerriot(const std::vector<SmallAreaTown>& towns, cons
     }
   }
   fit.sigma2u = a;
+  fit.sigma2u_method = adjusted ? "adjr" : "reml";
   fit.used = true;
   fit.beta.assign(at.beta.data(), at.beta.data() + at.beta.size());
   fit.restricted_loglik = at.loglik;
@@ -461,6 +496,9 @@ Result<SmallAreaFit> FitFayHerriot(const std::vector<SmallAreaTown>& towns, cons
   VectorXd extra_sampled(m);
   for (Index r = 0; r < m; ++r) extra_sampled(r) = extra_of[sampled[static_cast<std::size_t>(r)]];
   const double var_a = 2 / (psi.array() + extra_sampled.array() + a).square().inverse().sum();
+  // With the adjusted likelihood, Li & Lahiri (2010): the O(1/m) bias of σ̂²ᵤ, (1/σ̂²ᵤ) · V̄(σ̂²ᵤ), enters
+  // the MSE as − B_i² · bias (second-order unbiased; as emdi's fh(method = "amrl")).
+  const double bias_a = adjusted ? var_a / a : 0.0;
   fit.towns_out.assign(towns.size(), SmallAreaEstimate{});
   std::vector<std::size_t> synthetic_towns;
   std::vector<VectorXd> synthetic_rows;
@@ -487,8 +525,12 @@ Result<SmallAreaFit> FitFayHerriot(const std::vector<SmallAreaTown>& towns, cons
     const double g1 = linking * out.shrinkage;
     const double g2 = out.shrinkage * out.shrinkage * leverage;
     const double g3 = out.psi * out.psi / std::pow(linking + out.psi, 3) * var_a;
-    SetBackTransformed(out.direct_theta - out.shrinkage * (out.direct_theta - synthetic), g1 + g2 + 2 * g3,
-                       &out);
+    // Where the correction exceeds the Prasad–Rao terms (σ̂²ᵤ small beside ψ_i: its O(1/m) expansion does
+    // not hold), the uncorrected g1 + g2 + 2 g3 is kept rather than a negative MSE.
+    const double prasad_rao = g1 + g2 + 2 * g3;
+    const double corrected = prasad_rao - out.shrinkage * out.shrinkage * bias_a;
+    SetBackTransformed(out.direct_theta - out.shrinkage * (out.direct_theta - synthetic),
+                       corrected > 0 ? corrected : prasad_rao, &out);
   }
   if (options.bootstrap_replicates <= 0) return fit;
 

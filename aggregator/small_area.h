@@ -93,6 +93,11 @@ struct SmallAreaOptions {
   // (2008): σ²ᵤ + β̂²_prev C_i, C_i = γ̂ / (4 prev_n_eff,i) (0 where prev_n_eff is unknown: the plain model).
   // false: the plain Fay–Herriot model (bench/small_area_bench --no-me).
   bool measurement_error = true;
+  // When REML's maximum is at σ²ᵤ = 0: true fits σ̂²ᵤ by the adjusted residual likelihood of Li & Lahiri
+  // (2010), the maximiser of σ²ᵤ · L_R(σ²ᵤ), always positive (fit.sigma2u_method "adjr"; the MSE gets their
+  // bias term, and the bootstrap replicates use the same rule); false: the model is not used there.
+  // Off by default: at 10k responses it does not meet issue 14's coverage goal (bench/RESULTS.md).
+  bool adjusted_reml_fallback = false;
 };
 
 struct SmallAreaFit {
@@ -104,6 +109,9 @@ struct SmallAreaFit {
       columns;               // names of X's kept columns: "intercept", "county", "prev", "prev_missing"
   std::vector<double> beta;  // β̂ (same order)
   double sigma2u = std::numeric_limits<double>::quiet_NaN();  // σ̂²ᵤ
+  // How σ̂²ᵤ was estimated: "reml", or "adjr" (REML's maximum was at 0 and
+  // SmallAreaOptions::adjusted_reml_fallback took the maximiser of σ²ᵤ · L_R(σ²ᵤ) instead).
+  std::string sigma2u_method = "reml";
   int iterations = 0;
   double restricted_loglik = std::numeric_limits<double>::quiet_NaN();  // at σ̂²ᵤ, without the constant
   int bootstrap_replicates = 0;      // replicates whose REML fit succeeded (0: no bootstrap)
@@ -116,10 +124,10 @@ struct SmallAreaFit {
 // or fewer than columns + 10; when the GVF has no town to fit (no town with n ≥ 2 and 0 < p̂ < 1 and a
 // positive design variance); when REML puts σ̂²ᵤ at 0 (the covariates explain every difference between
 // towns, and the EBLUP would be the synthetic estimate with an MSE that ignores that σ²ᵤ may be
-// positive); or when Fisher scoring does not converge and the REML likelihood has no interior maximum
-// on a bracketing search (docs/small_area.md, "When the model is not used").
-// When the model is used and options.bootstrap_replicates > 0, the modelled towns' se and interval come
-// from the parametric bootstrap (interval kBootstrap; mse stays the Prasad–Rao MSE), unless fewer than
+// positive), unless options.adjusted_reml_fallback; or when Fisher scoring does not converge and the REML
+// likelihood has no interior maximum on a bracketing search (docs/small_area.md, "When the model is not
+// used"). When the model is used and options.bootstrap_replicates > 0, the modelled towns' se and interval
+// come from the parametric bootstrap (interval kBootstrap; mse stays the Prasad–Rao MSE), unless fewer than
 // max(20, B/2) replicates could be fitted (then Prasad–Rao). Deterministic: equal inputs give equal figures.
 // kInvalidInput names the town of an estimate outside [0, 1], a negative se or n_eff, or an n_eff
 // above n when n > 0.

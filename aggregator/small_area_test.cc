@@ -156,6 +156,92 @@ TEST(SmallAreaTest, NotUsedWhenRemlPutsTheTownVarianceAtZero) {
   EXPECT_EQ(fit->columns, (std::vector<std::string>{"intercept", "county"}));
 }
 
+// The restricted log likelihood of y = Xβ + u + e at σ²ᵤ = a for X = (1, x), written out independently of
+// small_area.cc: −½ Σ log(a + ψ_i) − ½ log det(XᵀV⁻¹X) − ½ yᵀPy (yᵀPy = Σ w r² at the GLS β̂).
+double RestrictedLoglik(const std::vector<double>& x, const std::vector<double>& y,
+                        const std::vector<double>& psi, double a) {
+  double s0 = 0, s1 = 0, s2 = 0, t0 = 0, t1 = 0, logdet_v = 0;
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    const double w = 1 / (a + psi[i]);
+    s0 += w, s1 += w * x[i], s2 += w * x[i] * x[i], t0 += w * y[i], t1 += w * x[i] * y[i];
+    logdet_v += std::log(a + psi[i]);
+  }
+  const double det = s0 * s2 - s1 * s1;
+  const double b0 = (s2 * t0 - s1 * t1) / det;
+  const double b1 = (s0 * t1 - s1 * t0) / det;
+  double rwr = 0;
+  for (std::size_t i = 0; i < y.size(); ++i) rwr += std::pow(y[i] - b0 - b1 * x[i], 2) / (a + psi[i]);
+  return -0.5 * logdet_v - 0.5 * std::log(det) - 0.5 * rwr;
+}
+
+// Fits 60 towns with n = first_n, first_n + 1, ... at their county's share moved by step · (i mod 7 − 3) on
+// the arcsine scale (less spread than their sampling error: REML gives 0), with and without the adjusted
+// fallback, checks σ̂²ᵤ and the MSE against values computed here, and returns how many towns got Li & Lahiri's
+// corrected MSE (rather than the Prasad–Rao terms alone).
+int CheckAdjustedFit(int first_n, double step) {
+  auto towns = SimulatedTowns(60, 0.08, 1.0, first_n);
+  std::vector<double> x, y, psi;
+  for (std::size_t i = 0; i < towns.size(); ++i) {  // towns scattered far less than their sampling error
+    auto& t = towns[i];
+    const double theta = std::asin(std::sqrt(t.county_estimate)) + step * (static_cast<double>(i % 7) - 3);
+    t.estimate = std::pow(std::sin(theta), 2);
+    t.se = std::sqrt(t.estimate * (1 - t.estimate) / static_cast<double>(t.n));  // GVF γ̂ = 1
+    t.prev_estimate = std::numeric_limits<double>::quiet_NaN();
+    x.push_back(std::asin(std::sqrt(t.county_estimate)));
+    y.push_back(theta);
+    psi.push_back(1 / (4 * t.n_eff));
+  }
+  SmallAreaOptions options;
+  options.bootstrap_replicates = 0;
+  const auto reml = FitFayHerriot(towns, options);
+  EXPECT_TRUE(reml.ok());
+  if (!reml.ok()) return -1;
+  EXPECT_FALSE(reml->used);
+  EXPECT_EQ(reml->sigma2u, 0);
+
+  options.adjusted_reml_fallback = true;
+  const auto fit = FitFayHerriot(towns, options);
+  EXPECT_TRUE(fit.ok() && fit->used);
+  if (!fit.ok() || !fit->used) return -1;
+  EXPECT_EQ(fit->sigma2u_method, "adjr");
+  // The maximiser of log a + ℓ_R(a): a grid of step 1e-6 over (0, 0.01], then of step 1e-10 around its best.
+  auto adjusted = [&](double a) { return std::log(a) + RestrictedLoglik(x, y, psi, a); };
+  double best = 1e-6;
+  for (double a = 1e-6; a <= 0.01; a += 1e-6) best = adjusted(a) > adjusted(best) ? a : best;
+  const double coarse = best;
+  for (double a = coarse - 1e-6; a <= coarse + 1e-6; a += 1e-10)
+    best = adjusted(a) > adjusted(best) ? a : best;
+  EXPECT_GT(best, 1e-5);  // interior, not the grid's edge
+  EXPECT_LT(best, 0.01 - 1e-5);
+  EXPECT_NEAR(fit->sigma2u, best, 1e-9);
+  // Li & Lahiri's MSE: the Prasad–Rao terms at σ̂²ᵤ minus B_i² (1/σ̂²ᵤ) · 2 / Σ (σ̂²ᵤ + ψ_j)⁻², or the
+  // Prasad–Rao terms alone where that is not positive.
+  const double a = fit->sigma2u;
+  double sum_w = 0, sum_wx = 0, sum_wxx = 0, sum_w2 = 0;
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    const double w = 1 / (a + psi[i]);
+    sum_w += w, sum_wx += w * x[i], sum_wxx += w * x[i] * x[i], sum_w2 += w * w;
+  }
+  const double det = sum_w * sum_wxx - sum_wx * sum_wx;
+  const double var_a = 2 / sum_w2;
+  int corrected_towns = 0;
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    const double b = psi[i] / (a + psi[i]);
+    const double leverage = (sum_wxx - 2 * sum_wx * x[i] + sum_w * x[i] * x[i]) / det;
+    const double prasad_rao =
+        a * b + b * b * leverage + 2 * psi[i] * psi[i] / std::pow(a + psi[i], 3) * var_a;
+    const double corrected = prasad_rao - b * b * var_a / a;
+    corrected_towns += corrected > 0 ? 1 : 0;
+    EXPECT_NEAR(fit->towns_out[i].mse, corrected > 0 ? corrected : prasad_rao, 1e-12) << i;
+  }
+  return corrected_towns;
+}
+
+TEST(SmallAreaTest, AdjustedLikelihoodGivesAPositiveTownVarianceWhereRemlGivesZero) {
+  EXPECT_EQ(CheckAdjustedFit(200, 0.016), 60);  // σ̂²ᵤ large enough for the correction everywhere
+  EXPECT_EQ(CheckAdjustedFit(5, 0.004), 0);  // σ̂²ᵤ tiny beside ψ_i: the correction would be negative
+}
+
 TEST(SmallAreaTest, CollinearCovariatesAreDropped) {
   auto towns = SimulatedTowns(60, 0.08);
   for (auto& t : towns) t.county_estimate = 0.9;  // one county: the county column is the intercept's multiple

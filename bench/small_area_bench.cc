@@ -7,14 +7,16 @@
 // the CPU time of one FitFayHerriot call (1,487 towns, bootstrap included).
 //
 //   small_area_bench [responses per year ...] [--reps N] [--seed S] [--no-prev] [--prev-min-n K] [--no-me]
-//   [--boot B] (default: 10000 50000, 200 reps, B = SmallAreaOptions' default)
+//   [--boot B] [--adjr] (default: 10000 50000, 200 reps, B = SmallAreaOptions' default)
 //
 // --no-prev leaves out the previous-year covariate; --prev-min-n K takes the previous-year figure only from
 // towns with at least K respondents that year (the others enter as missing: the indicator column), to measure
 // dropping the covariate where its sampling noise dominates; --no-me fits the plain model, without the
 // covariate's sampling error in the linking variance (SmallAreaOptions::measurement_error); --boot 0
-// publishes the Prasad–Rao intervals. Where the model is not used for a sample (σ̂²ᵤ = 0, ...) the figure
-// published is the direct one, and so is what the model-based columns count for that sample.
+// publishes the Prasad–Rao intervals; --adjr fits σ̂²ᵤ by the adjusted likelihood where REML's is 0
+// (SmallAreaOptions::adjusted_reml_fallback; the last column then counts such fits in brackets). Where the
+// model is not used for a sample (σ̂²ᵤ = 0, ...) the figure published is the direct one, and so is what the
+// model-based columns count for that sample.
 //
 // Population, after the demo generator (collector/demo.cc): per town a logit level of each index,
 //   security: 3.66 + 0.45 z (≈ 97.5%),   grid: 1.99 + 0.6 z (≈ 88%),   z = √0.5 z_county + √0.5 z_town,
@@ -128,7 +130,7 @@ struct Tally {
   long cover_direct = 0, cover_model = 0, cover_pr = 0, count = 0;
   double sq_synthetic = 0;
   long cover_synthetic = 0, synthetic_count = 0;
-  long fits = 0, not_used = 0;
+  long fits = 0, not_used = 0, adjusted = 0;
   double sigma2u = 0;
   double fit_seconds = 0;  // CPU
 };
@@ -156,6 +158,8 @@ int main(int argc, char** argv) {
       options.bootstrap_replicates = std::atoi(argv[++i]);
     } else if (arg == "--no-prev") {
       use_prev = false;
+    } else if (arg == "--adjr") {
+      options.adjusted_reml_fallback = true;
     } else if (arg == "--no-me") {
       options.measurement_error = false;
     } else if (arg == "--prev-min-n" && i + 1 < argc) {
@@ -191,6 +195,7 @@ int main(int argc, char** argv) {
               m, pop.counties, reps, static_cast<unsigned long long>(seed), options.bootstrap_replicates,
               use_prev ? "used" : "not used", static_cast<long long>(prev_min_n),
               options.measurement_error ? ", its measurement error in the model" : "");
+  if (options.adjusted_reml_fallback) std::printf("adjusted REML (Li-Lahiri) where REML's sigma2u is 0\n");
   std::printf("%-8s %7s | %9s %9s %6s | %8s | %8s %8s %8s | %8s %8s | %9s | %7s | %s\n", "index", "R/year",
               "towns<50", "RMSEdir", "RMSEfh", "change", "covDir", "covFH", "covPR", "synth n", "RMSEsyn",
               "covSyn", "fit ms", "mean s2u (not used)");
@@ -231,6 +236,7 @@ int main(int argc, char** argv) {
           ++tally.not_used;
         } else {
           tally.sigma2u += fit->sigma2u;
+          tally.adjusted += fit->sigma2u_method == "adjr" ? 1 : 0;
         }
         for (std::size_t t = 0; t < m; ++t) {
           const auto& town = now.towns[t];
@@ -263,7 +269,7 @@ int main(int argc, char** argv) {
       std::printf(
           "%-8s %7zu | %9.1f %9.4f %6.4f | %+7.1f%% | %7.1f%% %7.1f%% %7.1f%% | %8.1f %8.4f | %8.1f%% | "
           "%7.1f | %.3g "
-          "(%ld)\n",
+          "(%ld) [adjr %ld]\n",
           index.name, responses, static_cast<double>(tally.count) / fits, rmse_direct, rmse_model,
           100 * (rmse_model / rmse_direct - 1),
           100.0 * static_cast<double>(tally.cover_direct) / static_cast<double>(tally.count),
@@ -273,7 +279,7 @@ int main(int argc, char** argv) {
           std::sqrt(tally.sq_synthetic / static_cast<double>(std::max(1L, tally.synthetic_count))),
           100.0 * static_cast<double>(tally.cover_synthetic) /
               static_cast<double>(std::max(1L, tally.synthetic_count)),
-          1000 * tally.fit_seconds / fits, tally.sigma2u / used, tally.not_used);
+          1000 * tally.fit_seconds / fits, tally.sigma2u / used, tally.not_used, tally.adjusted);
       std::fflush(stdout);
     }
   }
