@@ -2,6 +2,7 @@
 // into a store that keeps nothing but the roster rows' count.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <sstream>
 #include <string>
 
@@ -62,6 +63,9 @@ class RosterOnlyStore : public minyi::SmsStore {
   }
   Result<minyi::SmsPurgeCounts> PurgeSurvey(const std::string&) override { return Unused(); }
   Result<minyi::SmsPurgeCounts> PurgeBefore(std::int64_t) override { return Unused(); }
+  Status InTransaction(const std::string&, const std::function<Status(minyi::SmsTransaction&)>&) override {
+    return Unused();
+  }
 
  private:
   static Status Unused() { return Status::Unavailable("not used by the roster import"); }
