@@ -166,14 +166,14 @@ struct PooledConn {
   // the transaction back and answered the PREPARE as if nothing had happened. So inside a transaction
   // that has run a statement (@@in_transaction is 1; an abort before this check is reported to the
   // check itself), a transaction found closed after the prepare is reported as the abort it was,
-  // error 1213, and the work runs again, with the statement now cached. With this check, 0 of 2,000
-  // such transactions committed half. Two round trips, only when a statement is not cached yet.
+  // error 1213, and the work runs again (its prepares checked the same way). With this check, 0 of
+  // 2,000 such transactions committed half. Two round trips, only when a statement is not cached yet.
   std::unique_ptr<::sql::PreparedStatement> PrepareInTransaction(const std::string& sql) {
     const bool was_open = !conn->getAutoCommit() && InTransaction();
     std::unique_ptr<::sql::PreparedStatement> ps(conn->prepareStatement(sql));
     if (was_open && !InTransaction()) {
-      throw ::sql::SQLException("the transaction was rolled back by the cluster (found closed after a prepare)",
-                                "40001", 1213);
+      throw ::sql::SQLException(
+          "the transaction was rolled back by the cluster (found closed after a prepare)", "40001", 1213);
     }
     return ps;
   }
