@@ -41,6 +41,20 @@ std::string Db::Concat(std::string_view a, std::string_view b) const {
   return "(" + std::string(a) + " || " + std::string(b) + ")";
 }
 
+std::string Db::OnConflictUpdate(std::string_view key_columns,
+                                 std::initializer_list<std::string_view> columns) const {
+  const bool mysql = dialect() == Dialect::kMysql;
+  std::string out =
+      mysql ? " ON DUPLICATE KEY UPDATE " : " ON CONFLICT (" + std::string(key_columns) + ") DO UPDATE SET ";
+  bool first = true;
+  for (std::string_view c : columns) {
+    out += first ? "" : ", ";
+    first = false;
+    out += std::string(c) + (mysql ? " = VALUES(" + std::string(c) + ")" : " = excluded." + std::string(c));
+  }
+  return out;
+}
+
 std::string Db::NowMillis() const {
   if (dialect() == Dialect::kMysql) {
     return "(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) DIV 1000)";
@@ -65,6 +79,10 @@ Status Db::Retrying(Work work, RunFn&& run_once) {
 
 Status Db::InTransaction(std::string_view what, Work work, const std::function<Status(Tx&)>& fn) {
   return Retrying(work, [&] { return RunOnce(what, fn); });
+}
+
+Status Db::SchemaChange(std::string_view what, const std::function<Status(Tx&)>& fn) {
+  return Retrying(Work::kIdempotent, [&] { return RunSchemaChangeOnce(what, fn); });
 }
 
 Status Db::Read(std::string_view what, const std::function<Status(Tx&)>& fn) {

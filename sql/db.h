@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -94,6 +95,10 @@ class Tx {
   virtual Result<std::int64_t> Execute(std::string_view sql, const std::vector<Value>& params) = 0;
   // The auto-increment id of this transaction's last INSERT.
   virtual Result<std::int64_t> LastInsertId() = 0;
+  // Runs a script of statements without parameters (a migration file), unprepared: SQLite runs it
+  // whole (sqlite3_exec), MySQL statement by statement (internal::SplitSqlStatements) on the text
+  // protocol, where every DDL statement is accepted.
+  virtual Status ExecuteScript(std::string_view script) = 0;
 };
 
 // Whether a transaction's work may run again after a retryable failure rolled it back. Idempotent
@@ -120,8 +125,21 @@ class Db {
   // API key looked up per request) never waits behind the group-commit writer's fsync.
   Status Read(std::string_view what, const std::function<Status(Tx&)>& fn);
 
+  // Runs one schema change `fn` (a migration) as idempotent work, so that of two processes changing
+  // one database at once only one applies it (`fn` re-checks inside). The one dialect difference of
+  // the migration runner: SQLite runs it in one IMMEDIATE transaction (its DDL is transactional);
+  // MySQL commits DDL implicitly, so `fn` is not atomic there, and a named lock (GET_LOCK, waited for
+  // 60 s, released on every path) keeps other processes out while it runs. On Galera, which does not
+  // replicate GET_LOCK, the CLI migrates only while holding the `migrate` lease (README "Cluster").
+  Status SchemaChange(std::string_view what, const std::function<Status(Tx&)>& fn);
+
   // SQL text for the dialect: `a || b` (SQLite) or CONCAT(a, b) (MySQL).
   std::string Concat(std::string_view a, std::string_view b) const;
+  // SQL text ending an INSERT into a table whose key is `key_columns` (comma-separated) so that a row
+  // whose key exists takes `columns` from the new row instead: SQLite `ON CONFLICT (keys) DO UPDATE
+  // SET c = excluded.c, ...`; MySQL `ON DUPLICATE KEY UPDATE c = VALUES(c), ...`.
+  std::string OnConflictUpdate(std::string_view key_columns,
+                               std::initializer_list<std::string_view> columns) const;
   // SQL text for the database's clock, UTC ms since the epoch, fixed for the statement (SQLite:
   // julianday('now'); MySQL: UTC_TIMESTAMP(6), which no session time zone shifts). The leases compare
   // times on it, never on a server's clock (core/lease_ports.h).
@@ -142,6 +160,10 @@ class Db {
   virtual Attempt RunOnce(std::string_view what, const std::function<Status(Tx&)>& fn) = 0;
   // Runs the read `fn` once; by default as a transaction (RunOnce).
   virtual Attempt RunReadOnce(std::string_view what, const std::function<Status(Tx&)>& fn) {
+    return RunOnce(what, fn);
+  }
+  // Runs the schema change `fn` once (SchemaChange); by default as a transaction (RunOnce).
+  virtual Attempt RunSchemaChangeOnce(std::string_view what, const std::function<Status(Tx&)>& fn) {
     return RunOnce(what, fn);
   }
 

@@ -63,7 +63,7 @@ Status MysqlStore::ScanAnalysis(const AnalysisQuery& query, const std::function<
   std::int64_t after_id = query.town_code ? query.after_response_id : 0;
   for (;;) {
     // Keyset pages over the primary key; the connection goes back to the pool before visiting.
-    MINYI_RETURN_IF_ERROR(impl_->Run("scan analysis rows", [&](PooledConn& pc) -> Status {
+    MINYI_RETURN_IF_ERROR(impl_->Run("scan analysis rows", Work::kIdempotent, [&](PooledConn& pc) -> Status {
       page.clear();
       std::unique_ptr<::sql::PreparedStatement> ps(pc.conn->prepareStatement(
           query.town_code
@@ -104,7 +104,7 @@ Status MysqlStore::ScanAnalysis(const AnalysisQuery& query, const std::function<
 
 Result<std::vector<SurveyPeriod>> MysqlStore::AnalysisPeriods() {
   std::vector<SurveyPeriod> out;
-  Status s = impl_->Run("read analysis periods", [&](PooledConn& pc) -> Status {
+  Status s = impl_->Run("read analysis periods", Work::kIdempotent, [&](PooledConn& pc) -> Status {
     out.clear();
     // A skip scan over the primary key, one seek per step (each query a single-column range after
     // an equality prefix).
@@ -149,7 +149,7 @@ Result<std::vector<SurveyPeriod>> MysqlStore::AnalysisPeriods() {
 Result<std::vector<TownActivity>> MysqlStore::TownActivitySince(std::int64_t after_id) {
   if (after_id < 0) return Status::InvalidInput("TownActivitySince: after_id is negative");
   std::vector<TownActivity> out;
-  Status s = impl_->Run("read town activity", [&](PooledConn& pc) -> Status {
+  Status s = impl_->Run("read town activity", Work::kIdempotent, [&](PooledConn& pc) -> Status {
     out.clear();
     std::unique_ptr<::sql::PreparedStatement> ps(pc.conn->prepareStatement(
         // FORCE INDEX (PRIMARY): a range of new ids, never a scan of the (survey, period, town) index for the

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "sql/db.h"
+#include "sql/migrations.h"
 #include "sql/mysql_internal.h"
 
 namespace minyi::sql {
@@ -54,6 +55,18 @@ class MysqlTx final : public db::Tx {
     if (!rows.ok()) return rows.status();
     if (rows->empty()) return Status::Internal("mysql: LAST_INSERT_ID() returned no row");
     return rows->front().Int(0);
+  }
+
+  Status ExecuteScript(std::string_view script) override {
+    if (poisoned_) return failure_;
+    for (const std::string& statement : internal::SplitSqlStatements(script)) {
+      try {
+        pc_.Execute(statement);
+      } catch (const ::sql::SQLException& e) {
+        return Fail(e, statement);
+      }
+    }
+    return Status::Ok();
   }
 
   // The error code of the failure that ended the transaction (0: none).
@@ -127,6 +140,17 @@ class MysqlDb final : public db::Db {
 
  protected:
   Attempt RunOnce(std::string_view what, const std::function<Status(db::Tx&)>& fn) override {
+    return Run(what, fn, /*migration_lock=*/false);
+  }
+  Attempt RunSchemaChangeOnce(std::string_view what, const std::function<Status(db::Tx&)>& fn) override {
+    return Run(what, fn, /*migration_lock=*/true);
+  }
+
+ private:
+  // One attempt of `fn` on a pooled connection; with `migration_lock`, holding the database's named
+  // migration lock from before the transaction until after it ended (a session lock: RELEASE_LOCK runs
+  // after the rollback too, and a lost connection takes the lock with it).
+  Attempt Run(std::string_view what, const std::function<Status(db::Tx&)>& fn, bool migration_lock) {
     auto acquired = impl_.Acquire();
     if (!acquired.ok()) return {acquired.status().WithContext(what), false};
     std::unique_ptr<PooledConn> pc = std::move(acquired).value();
@@ -134,9 +158,16 @@ class MysqlDb final : public db::Db {
     Status s;
     int code = 0;
     bool commit_sent = false;
+    bool locked = false;
     try {
-      pc->conn->setAutoCommit(false);
-      s = fn(tx);
+      if (migration_lock) {
+        std::unique_ptr<::sql::ResultSet> lock(
+            pc->stmt->executeQuery("SELECT GET_LOCK(CONCAT('minyi_migrate_', DATABASE()), 60)"));
+        locked = lock->next() && lock->getInt(1) == 1;
+        if (!locked) s = Status::Unavailable("mysql: another process holds the migration lock");
+      }
+      if (s.ok()) pc->conn->setAutoCommit(false);
+      if (s.ok()) s = fn(tx);
       code = tx.error_code();
       if (s.ok()) {
         commit_sent = true;
@@ -157,6 +188,10 @@ class MysqlDb final : public db::Db {
         pc->Rollback();
         pc->conn->setAutoCommit(true);
       }
+      if (locked) {
+        std::unique_ptr<::sql::ResultSet> r(
+            pc->stmt->executeQuery("SELECT RELEASE_LOCK(CONCAT('minyi_migrate_', DATABASE()))"));
+      }
       impl_.Release(std::move(pc));
     } catch (const ::sql::SQLException&) {
       pc.reset();
@@ -166,7 +201,6 @@ class MysqlDb final : public db::Db {
     return {s.ok() ? s : s.WithContext(what), !s.ok() && RetryableTransaction(code)};
   }
 
- private:
   MysqlStore::Impl& impl_;
 };
 

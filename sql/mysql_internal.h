@@ -35,6 +35,7 @@ namespace minyi::sql {
 namespace mysql_detail {
 
 using Clock = std::chrono::steady_clock;
+using Work = db::Work;  // what MysqlStore::Impl::Run's callers declare (sql/db.h)
 
 inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 inline constexpr auto kPingAfterIdle = std::chrono::seconds(5);
@@ -316,11 +317,16 @@ struct MysqlStore::Impl {
     }
   }
 
-  // Runs fn(PooledConn&) -> Status on a pooled connection, converting exceptions. Deadlocks and
-  // lock-wait timeouts are retried (the server rolled the transaction back); a broken connection
-  // is dropped and the operation retried once unless it had sent COMMIT.
+  // Runs fn(PooledConn&) -> Status on a pooled connection, converting exceptions: the store's own
+  // fast paths (Append, Scan pages, the analysis reads), which work on the connection's prepared
+  // statements directly. The retry policy is sql/db.h's, for the Work the caller declares: idempotent
+  // work is run again after a failure of the retryable class (the server rolled the transaction back;
+  // attempts and back-off of db::Db) and once more on a fresh connection when the connection broke
+  // before COMMIT was sent; work declared kOnce, and a connection lost after COMMIT was sent, come
+  // back kUnavailable.
   template <typename Fn>
-  Status Run(std::string_view what, Fn&& fn) {
+  Status Run(std::string_view what, Work work, Fn&& fn) {
+    const bool idempotent = work == Work::kIdempotent;
     for (int attempt = 1;; ++attempt) {
       auto acquired = Acquire();
       if (!acquired.ok()) return acquired.status();
@@ -337,7 +343,7 @@ struct MysqlStore::Impl {
       } catch (const ::sql::SQLException& e) {
         const int code = e.getErrorCode();
         if (ConnectionBroken(code)) {
-          const bool may_retry = !pc->commit_sent && attempt == 1;
+          const bool may_retry = idempotent && !pc->commit_sent && attempt == 1;
           pc.reset();
           Release(nullptr);
           DropIdle();
@@ -356,10 +362,7 @@ struct MysqlStore::Impl {
           pc.reset();
           Release(nullptr);
         }
-        // The store's own operations (Append, Scan pages, index writes...) are retried as before
-        // sql/db.h existed, every one of them: they are not on Db::InTransaction yet, which would
-        // make each declare its Work. Attempts and back-off are sql/db.h's policy.
-        if (RetryableTransaction(code) && attempt < db::Db::kMaxAttempts) {
+        if (RetryableTransaction(code) && idempotent && attempt < db::Db::kMaxAttempts) {
           spdlog::debug("mysql: {}: transaction rolled back (error {}), attempt {}", what, code, attempt);
           std::this_thread::sleep_for(db::Db::Backoff(attempt));
           continue;

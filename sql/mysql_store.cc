@@ -21,7 +21,6 @@
 #include <unordered_map>
 #include <utility>
 
-#include "sql/migrations.h"
 #include "sql/mysql_internal.h"
 #include "sql/store_common.h"
 
@@ -70,140 +69,6 @@ Result<std::unique_ptr<MysqlStore>> MysqlStore::Open(const MysqlOptions& options
   if (!first.ok()) return first.status();
   impl->Release(std::move(first).value());
   return std::unique_ptr<MysqlStore>(new MysqlStore(std::move(impl)));
-}
-
-// ---------------------------------------------------------------------------------------------
-// Migrations and meta
-
-namespace {
-
-constexpr const char* kCreateSchemaMigrations =
-    "CREATE TABLE IF NOT EXISTS schema_migrations (version INT NOT NULL PRIMARY KEY,"
-    " name VARCHAR(191) NOT NULL, applied_at VARCHAR(32) NOT NULL)"
-    " ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin";
-
-std::vector<MigrationInfo> ReadApplied(PooledConn& pc) {
-  std::vector<MigrationInfo> out;
-  std::unique_ptr<::sql::ResultSet> exists(pc.stmt->executeQuery(
-      "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()"
-      " AND table_name = 'schema_migrations'"));
-  if (!exists->next() || exists->getInt(1) == 0) return out;
-  std::unique_ptr<::sql::ResultSet> rs(
-      pc.stmt->executeQuery("SELECT version, name, applied_at FROM schema_migrations ORDER BY version"));
-  while (rs->next()) out.push_back({rs->getInt(1), Str(rs->getString(2)), Str(rs->getString(3))});
-  return out;
-}
-
-}  // namespace
-
-Result<std::vector<MigrationInfo>> MysqlStore::Migrate() {
-  std::vector<MigrationInfo> applied_now;
-  Status s = impl_->Run("migrate", [&](PooledConn& pc) -> Status {
-    applied_now.clear();
-    pc.Execute(kCreateSchemaMigrations);
-    // MySQL commits DDL implicitly, so migrations cannot be transactional; a named lock keeps two
-    // processes from migrating the same database at once.
-    {
-      std::unique_ptr<::sql::ResultSet> lock(
-          pc.stmt->executeQuery("SELECT GET_LOCK(CONCAT('minyi_migrate_', DATABASE()), 60)"));
-      if (!lock->next() || lock->getInt(1) != 1) {
-        return Status::Unavailable("mysql: another process holds the migration lock");
-      }
-    }
-    struct Unlock {
-      PooledConn& pc;
-      ~Unlock() {
-        try {
-          std::unique_ptr<::sql::ResultSet> r(pc.stmt->executeQuery("SELECT RELEASE_LOCK(CONCAT('minyi_migrate_', DATABASE()))"));
-        } catch (const ::sql::SQLException&) {
-          // The lock dies with the session anyway.
-        }
-      }
-    } unlock{pc};
-    std::vector<MigrationInfo> applied = ReadApplied(pc);
-    for (const internal::EmbeddedMigration& m : internal::MigrationsFor("mysql")) {
-      if (std::any_of(applied.begin(), applied.end(), [&](const MigrationInfo& a) { return a.version == m.version; })) {
-        continue;
-      }
-      for (const std::string& statement : internal::SplitSqlStatements(m.sql)) pc.Execute(statement);
-      const MigrationInfo info{m.version, m.name, FormatTimestampUtc(NowMillis())};
-      std::unique_ptr<::sql::PreparedStatement> insert(
-          pc.conn->prepareStatement("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"));
-      insert->setInt(1, info.version);
-      insert->setString(2, info.name);
-      insert->setString(3, info.applied_at);
-      insert->executeUpdate();
-      applied_now.push_back(info);
-      applied.push_back(info);
-    }
-    const int highest = std::accumulate(applied.begin(), applied.end(), 0,
-                                        [](int v, const MigrationInfo& a) { return std::max(v, a.version); });
-    if (highest > LatestSchemaVersion()) {
-      return Status::Internal("mysql: the database is at schema version " + std::to_string(highest) +
-                              ", newer than this build's " + std::to_string(LatestSchemaVersion()));
-    }
-    return Status::Ok();
-  });
-  if (!s.ok()) return s;
-  return applied_now;
-}
-
-Result<int> MysqlStore::SchemaVersion() {
-  int version = 0;
-  Status s = impl_->Run("read schema version", [&](PooledConn& pc) {
-    const std::vector<MigrationInfo> applied = ReadApplied(pc);
-    version = applied.empty() ? 0 : applied.back().version;
-    return Status::Ok();
-  });
-  if (!s.ok()) return s;
-  return version;
-}
-
-Result<std::vector<MigrationInfo>> MysqlStore::Migrations() {
-  std::vector<MigrationInfo> applied;
-  Status s = impl_->Run("read migrations", [&](PooledConn& pc) {
-    applied = ReadApplied(pc);
-    return Status::Ok();
-  });
-  if (!s.ok()) return s;
-  std::vector<MigrationInfo> out;
-  for (const internal::EmbeddedMigration& m : internal::MigrationsFor("mysql")) out.push_back({m.version, m.name, ""});
-  for (const MigrationInfo& a : applied) {
-    auto it = std::find_if(out.begin(), out.end(), [&](const MigrationInfo& o) { return o.version == a.version; });
-    if (it == out.end()) {
-      out.push_back(a);
-    } else {
-      it->applied_at = a.applied_at;
-    }
-  }
-  std::sort(out.begin(), out.end(), [](const MigrationInfo& a, const MigrationInfo& b) { return a.version < b.version; });
-  return out;
-}
-
-Result<std::string> MysqlStore::GetMeta(const std::string& key) {
-  MINYI_RETURN_IF_ERROR(internal::ValidateMetaKey(key));
-  std::string value;
-  Status s = impl_->Run("read meta", [&](PooledConn& pc) {
-    std::unique_ptr<::sql::PreparedStatement> ps(pc.conn->prepareStatement("SELECT `value` FROM meta WHERE `key` = ?"));
-    ps->setString(1, key);
-    std::unique_ptr<::sql::ResultSet> rs(ps->executeQuery());
-    value = rs->next() ? Str(rs->getString(1)) : std::string();
-    return Status::Ok();
-  });
-  if (!s.ok()) return s;
-  return value;
-}
-
-Status MysqlStore::SetMeta(const std::string& key, const std::string& value) {
-  MINYI_RETURN_IF_ERROR(internal::ValidateMetaKey(key));
-  return impl_->Run("write meta", [&](PooledConn& pc) {
-    std::unique_ptr<::sql::PreparedStatement> ps(pc.conn->prepareStatement(
-        "INSERT INTO meta (`key`, `value`) VALUES (?, ?) ON DUPLICATE KEY UPDATE `value` = VALUES(`value`)"));
-    ps->setString(1, key);
-    ps->setString(2, value);
-    ps->executeUpdate();
-    return Status::Ok();
-  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -449,7 +314,8 @@ Status MysqlStore::AppendHashed(const std::vector<Response>& batch, const std::v
   });
 
   std::vector<AppendResult> out(batch.size());
-  Status s = impl_->Run("append", [&](PooledConn& pc) -> Status {
+  // Idempotent: an attempt rolled back wrote nothing, and the next one sets every entry of `out` again.
+  Status s = impl_->Run("append", Work::kIdempotent, [&](PooledConn& pc) -> Status {
     pc.conn->setAutoCommit(false);
     // Two responses or fewer: the per-row path needs no more round trips than the batched one.
     bool batched = batch.size() > 2;
@@ -570,7 +436,8 @@ Status MysqlStore::Scan(const ResponseQuery& query, const std::function<bool(Res
   ScanKey after;
   for (;;) {
     // The connection goes back to the pool before visiting, so `visit` may use the store.
-    MINYI_RETURN_IF_ERROR(impl_->Run("scan", [&](PooledConn& pc) { return LoadPage(pc, query, after, &rows); }));
+    MINYI_RETURN_IF_ERROR(impl_->Run("scan", Work::kIdempotent,
+                                     [&](PooledConn& pc) { return LoadPage(pc, query, after, &rows); }));
     if (rows.empty()) return Status::Ok();
     const Response& last = rows.back();  // the next page's key, taken before `visit` may move from it
     after = {last.period.year, last.period.quarter, last.town_code, last.id};
@@ -578,200 +445,6 @@ Status MysqlStore::Scan(const ResponseQuery& query, const std::function<bool(Res
       if (!visit(r)) return Status::Ok();
     }
   }
-}
-
-Result<std::vector<ResponseCount>> MysqlStore::CountResponses() {
-  std::vector<ResponseCount> out;
-  Status s = impl_->Run("count responses", [&](PooledConn& pc) -> Status {
-    out.clear();
-    std::unique_ptr<::sql::ResultSet> rs(pc.stmt->executeQuery(
-        "SELECT survey_id, period_year, period_quarter, channel, COUNT(*) FROM responses"
-        " GROUP BY survey_id, period_year, period_quarter, channel"));
-    while (rs->next()) {
-      const auto channel = ParseChannel(Str(rs->getString(4)));
-      if (!channel) return Status::Internal("mysql: unknown channel '" + Str(rs->getString(4)) + "' in responses");
-      out.push_back({Str(rs->getString(1)), {rs->getInt(2), rs->getInt(3)}, *channel, rs->getInt64(5)});
-    }
-    return Status::Ok();
-  });
-  if (!s.ok()) return s;
-  std::sort(out.begin(), out.end(), [](const ResponseCount& a, const ResponseCount& b) {
-    return std::tie(a.survey_id, a.period, a.channel) < std::tie(b.survey_id, b.period, b.channel);
-  });
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Population
-
-Status MysqlStore::UpsertPopulation(const std::vector<PopulationCell>& cells) {
-  MINYI_RETURN_IF_ERROR(internal::ValidatePopulation(cells));
-  if (cells.empty()) return Status::Ok();
-  return impl_->Run("upsert population", [&](PooledConn& pc) {
-    pc.conn->setAutoCommit(false);
-    std::unique_ptr<::sql::PreparedStatement> ps(pc.conn->prepareStatement(
-        "INSERT INTO population_cells (period_year, town_code, sex, age_band, population) VALUES (?, ?, ?, ?, ?)"
-        " ON DUPLICATE KEY UPDATE population = VALUES(population)"));
-    for (const PopulationCell& c : cells) {
-      ps->setInt(1, c.year);
-      ps->setString(2, c.town_code);
-      ps->setString(3, c.sex);
-      ps->setString(4, c.age_band);
-      ps->setDouble(5, c.population);
-      ps->executeUpdate();
-    }
-    Commit(pc);
-    return Status::Ok();
-  });
-}
-
-Result<std::vector<PopulationCell>> MysqlStore::LoadPopulation(int year) {
-  std::vector<PopulationCell> out;
-  Status s = impl_->Run("load population", [&](PooledConn& pc) {
-    out.clear();
-    std::unique_ptr<::sql::PreparedStatement> ps(pc.conn->prepareStatement(
-        "SELECT period_year, town_code, sex, age_band, population FROM population_cells WHERE period_year = ?"
-        " ORDER BY town_code, sex, age_band"));
-    ps->setInt(1, year);
-    std::unique_ptr<::sql::ResultSet> rs(ps->executeQuery());
-    while (rs->next()) {
-      out.push_back({rs->getInt(1), Str(rs->getString(2)), Str(rs->getString(3)), Str(rs->getString(4)),
-                     GetDouble(*rs, 5)});
-    }
-    return Status::Ok();
-  });
-  if (!s.ok()) return s;
-  return out;
-}
-
-Result<std::string> MysqlStore::PopulationVersion(int year) {
-  auto cells = LoadPopulation(year);
-  if (!cells.ok()) return cells.status();
-  return internal::PopulationFingerprint(*cells);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Index rows
-
-Status MysqlStore::WriteIndexRows(const std::vector<IndexRow>& rows) {
-  MINYI_RETURN_IF_ERROR(internal::ValidateIndexRows(rows));
-  if (rows.empty()) return Status::Ok();
-  return impl_->Run("write index rows", [&](PooledConn& pc) {
-    pc.conn->setAutoCommit(false);
-    std::unique_ptr<::sql::PreparedStatement> ps(
-        pc.conn->prepareStatement(std::string("REPLACE INTO index_results (") + internal::kIndexColumns +
-                                  ") VALUES (" + Placeholders(internal::kIndexColumnCount, "?") + ")"));
-    for (const IndexRow& r : rows) {
-      ps->setString(1, r.survey_id);
-      ps->setInt(2, r.period.year);
-      ps->setInt(3, r.period.quarter);
-      ps->setString(4, r.level);
-      ps->setString(5, r.area_code);
-      ps->setString(6, r.index_id);
-      ps->setInt64(7, r.n);
-      SetDouble(*ps, 8, r.n_eff);
-      SetDouble(*ps, 9, r.sum_w);
-      SetDouble(*ps, 10, r.estimate);
-      SetDouble(*ps, 11, r.se);
-      SetDouble(*ps, 12, r.ci_low);
-      SetDouble(*ps, 13, r.ci_high);
-      ps->setString(14, r.ci_method);
-      SetDouble(*ps, 15, r.score);
-      SetDouble(*ps, 16, r.score_se);
-      SetDouble(*ps, 17, r.score_ci_low);
-      SetDouble(*ps, 18, r.score_ci_high);
-      SetDouble(*ps, 19, r.deff);
-      ps->setInt(20, r.low_n ? 1 : 0);
-      ps->setString(21, r.weighting);
-      SetDouble(*ps, 22, r.change);
-      SetDouble(*ps, 23, r.change_se);
-      ps->setInt(24, r.change_significant ? 1 : 0);
-      ps->setString(25, r.definition_version);
-      ps->setString(26, r.population_version);
-      ps->setInt64(27, r.response_count);
-      ps->setString(28, r.response_hash);
-      ps->setString(29, r.code_version);
-      ps->setInt64(30, r.computed_at_ms);
-      SetDouble(*ps, 31, r.model_estimate);
-      SetDouble(*ps, 32, r.model_se);
-      SetDouble(*ps, 33, r.model_ci_low);
-      SetDouble(*ps, 34, r.model_ci_high);
-      if (r.model_method.empty()) {  // not modelled: NULL, as in rows written before migration 012
-        ps->setNull(35, ::sql::DataType::VARCHAR);
-      } else {
-        ps->setString(35, r.model_method);
-      }
-      ps->executeUpdate();
-    }
-    Commit(pc);
-    return Status::Ok();
-  });
-}
-
-Result<std::vector<IndexRow>> MysqlStore::ReadIndexRows(const IndexQuery& query) {
-  if (query.survey_id.empty()) return Status::InvalidInput("ReadIndexRows: survey_id is required");
-  std::string sql = std::string("SELECT ") + internal::kIndexColumns + " FROM index_results WHERE survey_id = ?";
-  if (query.period) sql += " AND period_year = ? AND period_quarter = ?";
-  if (query.level) sql += " AND level = ?";
-  if (query.area_code) sql += " AND area_code = ?";
-  if (query.index_id) sql += " AND index_id = ?";
-  sql += " ORDER BY period_year, period_quarter, level, area_code, index_id";
-  std::vector<IndexRow> out;
-  Status s = impl_->Run("read index rows", [&](PooledConn& pc) {
-    out.clear();
-    std::unique_ptr<::sql::PreparedStatement> ps(pc.conn->prepareStatement(sql));
-    std::uint32_t p = 1;
-    ps->setString(p++, query.survey_id);
-    if (query.period) {
-      ps->setInt(p++, query.period->year);
-      ps->setInt(p++, query.period->quarter);
-    }
-    if (query.level) ps->setString(p++, *query.level);
-    if (query.area_code) ps->setString(p++, *query.area_code);
-    if (query.index_id) ps->setString(p++, *query.index_id);
-    std::unique_ptr<::sql::ResultSet> rs(ps->executeQuery());
-    while (rs->next()) {
-      IndexRow r;
-      r.survey_id = Str(rs->getString(1));
-      r.period = {rs->getInt(2), rs->getInt(3)};
-      r.level = Str(rs->getString(4));
-      r.area_code = Str(rs->getString(5));
-      r.index_id = Str(rs->getString(6));
-      r.n = rs->getInt64(7);
-      r.n_eff = GetDouble(*rs, 8);
-      r.sum_w = GetDouble(*rs, 9);
-      r.estimate = GetDouble(*rs, 10);
-      r.se = GetDouble(*rs, 11);
-      r.ci_low = GetDouble(*rs, 12);
-      r.ci_high = GetDouble(*rs, 13);
-      r.ci_method = Str(rs->getString(14));
-      r.score = GetDouble(*rs, 15);
-      r.score_se = GetDouble(*rs, 16);
-      r.score_ci_low = GetDouble(*rs, 17);
-      r.score_ci_high = GetDouble(*rs, 18);
-      r.deff = GetDouble(*rs, 19);
-      r.low_n = rs->getInt(20) != 0;
-      r.weighting = Str(rs->getString(21));
-      r.change = GetDouble(*rs, 22);
-      r.change_se = GetDouble(*rs, 23);
-      r.change_significant = rs->getInt(24) != 0;
-      r.definition_version = Str(rs->getString(25));
-      r.population_version = Str(rs->getString(26));
-      r.response_count = rs->getInt64(27);
-      r.response_hash = Str(rs->getString(28));
-      r.code_version = Str(rs->getString(29));
-      r.computed_at_ms = rs->getInt64(30);
-      r.model_estimate = GetDouble(*rs, 31);
-      r.model_se = GetDouble(*rs, 32);
-      r.model_ci_low = GetDouble(*rs, 33);
-      r.model_ci_high = GetDouble(*rs, 34);
-      r.model_method = Str(rs->getString(35));
-      out.push_back(std::move(r));
-    }
-    return Status::Ok();
-  });
-  if (!s.ok()) return s;
-  return out;
 }
 
 }  // namespace minyi::sql

@@ -26,23 +26,12 @@ class MysqlStore final : public SqlStore {
   ~MysqlStore() override;
 
   std::string Backend() const override { return "mysql"; }
-  Result<std::vector<MigrationInfo>> Migrate() override;
-  Result<int> SchemaVersion() override;
-  Result<std::vector<MigrationInfo>> Migrations() override;
-  Result<std::string> GetMeta(const std::string& key) override;
-  Status SetMeta(const std::string& key, const std::string& value) override;
   db::Db& SqlDb() override;
 
   Status Append(const std::vector<Response>& batch, std::vector<AppendResult>* results) override;
   Status AppendHashed(const std::vector<Response>& batch, const std::vector<std::string>& hashes,
                       std::vector<AppendResult>* results) override;
   Status Scan(const ResponseQuery& query, const std::function<bool(Response&)>& visit) override;
-  Result<std::vector<ResponseCount>> CountResponses() override;
-  Result<std::vector<PopulationCell>> LoadPopulation(int year) override;
-  Result<std::string> PopulationVersion(int year) override;
-  Status UpsertPopulation(const std::vector<PopulationCell>& cells) override;
-  Status WriteIndexRows(const std::vector<IndexRow>& rows) override;
-  Result<std::vector<IndexRow>> ReadIndexRows(const IndexQuery& query) override;
   // AnalysisSource (core/analysis.h; defined in sql/mysql_analysis.cc).
   Status ScanAnalysis(const AnalysisQuery& query,
                       const std::function<bool(const AnalysisRow&)>& visit) override;

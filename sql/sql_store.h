@@ -14,6 +14,21 @@ namespace minyi::sql {
 
 class SqlStore : public Store {
  public:
+  // Migrations and meta (defined once in sql/schema_store.cc).
+  Result<std::vector<MigrationInfo>> Migrate() final;
+  Result<int> SchemaVersion() final;
+  Result<std::vector<MigrationInfo>> Migrations() final;
+  Result<std::string> GetMeta(const std::string& key) final;
+  Status SetMeta(const std::string& key, const std::string& value) final;
+
+  // Population cells, index rows and response counts (defined once in sql/aggregation_store.cc).
+  Result<std::vector<ResponseCount>> CountResponses() final;
+  Result<std::vector<PopulationCell>> LoadPopulation(int year) final;
+  Result<std::string> PopulationVersion(int year) final;
+  Status UpsertPopulation(const std::vector<PopulationCell>& cells) final;
+  Status WriteIndexRows(const std::vector<IndexRow>& rows) final;
+  Result<std::vector<IndexRow>> ReadIndexRows(const IndexQuery& query) final;
+
   // ResponseReviser (core/revisions.h; defined once in sql/revisions_store.cc).
   using ResponseReviser::StoreRevisions;
   Status StoreRevisions(const std::vector<Response>& batch, std::string_view reason,

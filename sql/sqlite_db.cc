@@ -33,6 +33,7 @@ class SqliteTx final : public db::Tx {
   Result<std::int64_t> LastInsertId() override {
     return static_cast<std::int64_t>(sqlite3_last_insert_rowid(db_));
   }
+  Status ExecuteScript(std::string_view script) override { return Exec(db_, std::string(script).c_str()); }
 
  private:
   Status Run(std::string_view sql, const std::vector<db::Value>& params, std::vector<db::Row>* rows) {

@@ -1,9 +1,9 @@
 // The SQLite backend of Store (the embedded default). Prefer OpenStore() from sql/store.h; this
 // header is for code that needs the concrete type (benchmarks, tests of SQLite-only behaviour).
 //
-// One write connection, serialized by a mutex, carries every write and the short reads. In a file
-// database (WAL mode) Scan runs on a separate read-only connection inside one read transaction, so it
-// sees one snapshot and never blocks appends. In ":memory:" there is only one connection: Scan loads
+// One write connection, serialized by a mutex, carries every write. In a file database (WAL mode)
+// the short reads (sql/db.h Db::Read) run on pooled read-only connections beside it, and Scan on a
+// read-only connection inside one read transaction, so it sees one snapshot and never blocks appends. In ":memory:" there is only one connection: Scan loads
 // a page of rows under the mutex and visits them with the mutex released (rows appended during such
 // a scan may or may not be visited).
 #pragma once
@@ -24,11 +24,6 @@ class SqliteStore final : public SqlStore {
   ~SqliteStore() override;
 
   std::string Backend() const override { return "sqlite"; }
-  Result<std::vector<MigrationInfo>> Migrate() override;
-  Result<int> SchemaVersion() override;
-  Result<std::vector<MigrationInfo>> Migrations() override;
-  Result<std::string> GetMeta(const std::string& key) override;
-  Status SetMeta(const std::string& key, const std::string& value) override;
   db::Db& SqlDb() override;
 
   Status Append(const std::vector<Response>& batch, std::vector<AppendResult>* results) override;
@@ -37,12 +32,6 @@ class SqliteStore final : public SqlStore {
   Status Scan(const ResponseQuery& query, const std::function<bool(Response&)>& visit) override;
   Status ScanViews(const ResponseQuery& query,
                    const std::function<bool(const ResponseView&)>& visit) override;
-  Result<std::vector<ResponseCount>> CountResponses() override;
-  Result<std::vector<PopulationCell>> LoadPopulation(int year) override;
-  Result<std::string> PopulationVersion(int year) override;
-  Status UpsertPopulation(const std::vector<PopulationCell>& cells) override;
-  Status WriteIndexRows(const std::vector<IndexRow>& rows) override;
-  Result<std::vector<IndexRow>> ReadIndexRows(const IndexQuery& query) override;
   // AnalysisSource (core/analysis.h; defined in sql/sqlite_analysis.cc).
   Status ScanAnalysis(const AnalysisQuery& query,
                       const std::function<bool(const AnalysisRow&)>& visit) override;

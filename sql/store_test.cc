@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -156,6 +157,71 @@ TEST_P(StoreTest, MigrateAppliesEveryMigrationOnceAndReportsSchemaVersion) {
   for (const MigrationInfo& m : *applied) {
     EXPECT_EQ(m.applied_at.size(), 20u) << "ISO time like 2025-01-02T03:04:05Z, got " << m.applied_at;
   }
+}
+
+// Three stores on one database migrate it at once: each migration is applied exactly once (the
+// runner re-checks inside db::Db::SchemaChange: SQLite's IMMEDIATE transaction, MySQL's named lock).
+TEST_P(StoreTest, ConcurrentMigrationsOfOneDatabaseApplyEachMigrationOnce) {
+  if (GetParam() == Backend::kSqliteMemory) GTEST_SKIP() << "a :memory: database has one store";
+  auto options = FreshOptions();
+  ASSERT_TRUE(options.ok()) << options.status();
+  std::vector<std::unique_ptr<Store>> stores;
+  for (int i = 0; i < 3; ++i) {
+    auto store = OpenStore(*options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    stores.push_back(std::move(store).value());
+  }
+  std::vector<Result<std::vector<MigrationInfo>>> applied(3, Status::Internal("not run"));
+  testsupport::RunAtOnce(3, [&](int i) {
+    applied[static_cast<std::size_t>(i)] = stores[static_cast<std::size_t>(i)]->Migrate();
+  });
+  std::map<int, int> times_applied;
+  for (const auto& a : applied) {
+    ASSERT_TRUE(a.ok()) << a.status();
+    for (const MigrationInfo& m : *a) ++times_applied[m.version];
+  }
+  ASSERT_EQ(times_applied.size(), static_cast<std::size_t>(LatestSchemaVersion()));
+  for (const auto& [version, times] : times_applied) EXPECT_EQ(times, 1) << "migration " << version;
+  for (const auto& store : stores) {
+    auto version = store->SchemaVersion();
+    ASSERT_TRUE(version.ok()) << version.status();
+    EXPECT_EQ(*version, LatestSchemaVersion());
+  }
+  stores.clear();  // before the fixture removes the database
+}
+
+// A schema change that fails leaves the database to the next one: on MySQL the named migration lock is
+// released with the rolled-back attempt, so another store's Migrate does not wait 60 s for it.
+TEST_P(StoreTest, AFailedSchemaChangeLeavesTheMigrationLockFree) {
+  const Status failed = store_->SqlDb().SchemaChange("failing change", [](db::Tx& tx) -> Status {
+    MINYI_RETURN_IF_ERROR(
+        tx.ExecuteScript("CREATE TABLE schema_change_probe (id INTEGER NOT NULL PRIMARY KEY)"));
+    return Status::InvalidInput("the change gives up");
+  });
+  EXPECT_EQ(failed.code(), StatusCode::kInvalidInput) << failed;
+  EXPECT_NE(failed.message().find("failing change"), std::string::npos) << failed;
+  Store* other = store_.get();
+  std::unique_ptr<Store> second;
+  if (GetParam() != Backend::kSqliteMemory) {
+    auto opened = OpenStore(options_);
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    second = std::move(opened).value();
+    other = second.get();
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const Status next = other->SqlDb().SchemaChange("next change", [](db::Tx& tx) {
+    return tx.ExecuteScript(
+        "CREATE TABLE IF NOT EXISTS schema_change_probe2 (id INTEGER NOT NULL PRIMARY KEY);"
+        " CREATE TABLE IF NOT EXISTS schema_change_probe3 (id INTEGER NOT NULL PRIMARY KEY)");
+  });
+  EXPECT_TRUE(next.ok()) << next;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+  // Both statements of the script ran.
+  const Status read = other->SqlDb().Read("probe", [](db::Tx& tx) -> Status {
+    MINYI_RETURN_IF_ERROR(tx.Query("SELECT COUNT(*) FROM schema_change_probe2", {}).status());
+    return tx.Query("SELECT COUNT(*) FROM schema_change_probe3", {}).status();
+  });
+  EXPECT_TRUE(read.ok()) << read;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -821,6 +887,41 @@ TEST_P(StoreTest, WriteIndexRowsReplacesRowsWithTheSameKeyAndReadFilters) {
 
   IndexRow bad = MakeIndexRow("320102002", "", 0.5);
   EXPECT_EQ(store_->WriteIndexRows({bad}).code(), StatusCode::kInvalidInput);
+}
+
+// More rows than one multi-row statement holds (64, then 8, then 1 at a time): every row is stored
+// with its own values, and a key repeated in one call keeps its last row, as when written row by row.
+TEST_P(StoreTest, WriteIndexRowsStoresEveryRowOfALargeBatchAndTheLastOfARepeatedKey) {
+  std::vector<IndexRow> rows;
+  for (int i = 0; i < 83; ++i) {
+    IndexRow r = MakeIndexRow(std::to_string(320102000 + i), "security", 0.5 + i / 1000.0);
+    r.n = 100 + i;
+    if (i % 3 == 0) r.se = std::numeric_limits<double>::quiet_NaN();
+    if (i % 5 == 0) {
+      r.model_estimate = 0.4 + i / 1000.0;
+      r.model_method = "fh";
+    }
+    rows.push_back(r);
+  }
+  IndexRow repeated = rows[5];
+  repeated.estimate = 0.123;
+  repeated.n = 7;
+  rows.insert(rows.begin() + 70, repeated);  // in the 2nd statement of 64; the first is in the 1st
+  ASSERT_TRUE(store_->WriteIndexRows(rows).ok());
+
+  auto stored = store_->ReadIndexRows({"security", std::nullopt, std::nullopt, std::nullopt, std::nullopt});
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  ASSERT_EQ(stored->size(), 83u);
+  for (int i = 0; i < 83; ++i) {
+    const IndexRow& got = (*stored)[static_cast<std::size_t>(i)];  // ordered by area code
+    EXPECT_EQ(got.area_code, std::to_string(320102000 + i));
+    EXPECT_EQ(got.estimate, i == 5 ? 0.123 : 0.5 + i / 1000.0) << i;
+    EXPECT_EQ(got.n, i == 5 ? 7 : 100 + i) << i;
+    EXPECT_EQ(std::isnan(got.se), i % 3 == 0) << i;
+    EXPECT_EQ(got.model_method, i % 5 == 0 ? "fh" : "") << i;
+    if (i % 5 == 0) EXPECT_EQ(got.model_estimate, 0.4 + i / 1000.0) << i;
+    if (i % 5 != 0) EXPECT_TRUE(std::isnan(got.model_estimate)) << i;
+  }
 }
 
 TEST_P(StoreTest, MetaReturnsEmptyWhenAbsentAndLastValueWritten) {
