@@ -120,7 +120,9 @@
       text: `${v.model.label} ${pct(v.model.estimate)}（${ci(v.model)}）` });
   }
 
-  function kpiCard(index, v, period) {
+  // parentName: the area's parent, whose figure the server tested it against (vs_parent: only for a parent
+  // the viewer may see); null without one.
+  function kpiCard(index, v, period, parentName) {
     const card = el('section', { class: 'kpi panel', 'aria-label': index.name });
     card.appendChild(el('div', { class: 'kpi-title', text: `${period} 年 ${index.name}` }));
     if (!v) {
@@ -138,6 +140,11 @@
     card.appendChild(el('div', { class: 'kpi-meta' }, '95% 置信区间 ', el('strong', { text: ci(v) })));
     card.appendChild(el('div', { class: 'kpi-meta', text: `样本量 ${int(v.n)} · 有效样本量 ${v.n_eff === null ? '—' : Math.round(v.n_eff)}` }));
     card.appendChild(el('div', { class: 'kpi-change' }, el('span', { class: 'muted', text: '较上年 ' }), changeBadge(v)));
+    if (parentName && v.vs_parent) {  // the map's wording and the server's rule (vsParentText)
+      const sig = v.vs_parent.significant;
+      card.appendChild(el('div', { class: 'kpi-vs-parent' + (sig ? (sig === 'above' ? ' up' : ' down') : ' muted'),
+        title: `与${parentName}相比，z 检验，95% 双侧`, text: vsParentText(v, parentName) || `无显著差异（与${parentName}相比）` }));
+    }
     if (v.low_n) card.appendChild(el('div', { class: 'kpi-warn', text: '注意：样本量低于公布下限，仅供内部参考' }));
     return card;
   }
@@ -259,7 +266,8 @@
     main.appendChild(controls);
 
     const kpis = el('div', { class: 'kpis' });
-    for (const ix of data.indices) kpis.appendChild(kpiCard(ix, data.summary[ix.id], data.period));
+    const parent = data.path.length > 1 ? data.path[data.path.length - 2] : null;
+    for (const ix of data.indices) kpis.appendChild(kpiCard(ix, data.summary[ix.id], data.period, parent ? parent.name : null));
     main.appendChild(kpis);
 
     const grid = el('div', { class: 'grid-2' });
