@@ -451,7 +451,9 @@
       visualMap: { type: 'continuous', min: lo, max: Math.max(hi, lo + 1), calculable: true, text: ['高', '低'],
         left: 10, bottom: 10, formatter: (x) => `${Number(x).toFixed(1)}%`, inRange: { color: ['#f3e5c8', '#e3872d', '#8c2d04'] } },
       series: [{ type: 'map', map: minyiMapName(data.area.name), roam: true, nameProperty: 'name',
-        label: { show: true, fontSize: 11 }, emphasis: { label: { show: true } },
+        // Names that would overlap (small areas side by side, e.g. 南京 and 镇江 on the province map) are
+        // hidden, the larger area's kept, and shown on hover; every figure stays in the table beside.
+        label: { show: true, fontSize: 11 }, labelLayout: { hideOverlap: true }, emphasis: { label: { show: true } },
         itemStyle: { areaColor: '#e8e8e8', borderColor: '#fff' }, data: items }],
     }, `地图，${data.area.name} ${data.period} 年${index.name}：${summary.join('，')}`);
     const chart = charts[charts.length - 1];
