@@ -20,6 +20,15 @@ using Eigen::MatrixXd;
 using Eigen::VectorXd;
 
 double ArcsineRoot(double p) { return std::asin(std::sqrt(std::clamp(p, 0.0, 1.0))); }
+// The model's input y_i and its sampling variance ψ_i for a share p̂ with k = n_eff / γ̂ effective trials
+// (the GVF): asin √p̂ and 1 / (4k) = γ̂ / (4 n_eff); with SmallAreaOptions::anscombe_input Anscombe's
+// asin √((k p̂ + 3/8) / (k + 3/4)) and 1 / (4k + 2).
+double InputTheta(double p, double k, bool anscombe) {
+  return anscombe ? std::asin(std::sqrt((k * std::clamp(p, 0.0, 1.0) + 0.375) / (k + 0.75))) : ArcsineRoot(p);
+}
+double InputPsi(double n_eff, double gamma, bool anscombe) {
+  return anscombe ? 1 / (4 * n_eff / gamma + 2) : gamma / (4 * n_eff);
+}
 double SineSquared(double theta) {
   const double s = std::sin(std::clamp(theta, 0.0, kHalfPi));
   return s * s;
@@ -307,9 +316,12 @@ std::uint64_t InputHash(const std::vector<SmallAreaTown>& towns, int replicates)
 // `extra` (sampled towns, then towns without respondents) is each town's added linking variance (the
 // covariate's measurement error; 0 without it).
 MatrixXd BootstrapErrors(const MatrixXd& x, const MatrixXd& synthetic_rows, const VectorXd& psi,
-                         const VectorXd& extra, const std::vector<int>& trials, const VectorXd& beta,
-                         double a, const SmallAreaOptions& options, std::uint64_t seed) {
+                         const VectorXd& extra, const std::vector<int>& trials, const VectorXd& k_eff,
+                         const VectorXd& beta, double a, const SmallAreaOptions& options, std::uint64_t seed,
+                         VectorXd* mean_beta = nullptr, double* mean_a = nullptr) {
   std::mt19937_64 rng(seed);
+  if (mean_beta != nullptr) *mean_beta = VectorXd::Zero(beta.size());
+  if (mean_a != nullptr) *mean_a = 0;
   // σ̂²ᵤ* to 1e-8 (about 1e-5 of the σ̂²ᵤ we see) rather than 1e-12: it halves the steps, and the errors move
   // by less than the Monte Carlo noise of B replicates.
   SmallAreaOptions replicate_options = options;
@@ -330,7 +342,12 @@ MatrixXd BootstrapErrors(const MatrixXd& x, const MatrixXd& synthetic_rows, cons
           0.0, kHalfPi);
     }
     for (Index j = 0; j < m; ++j) {
-      y(j) = ArcsineRoot(BinomialShare(rng, trials[static_cast<std::size_t>(j)], SineSquared(truth(j))));
+      int k = trials[static_cast<std::size_t>(j)];
+      if (options.bootstrap_random_rounding) {  // ⌊k⌋ or ⌈k⌉, with mean n_eff / γ̂
+        const double whole = std::floor(k_eff(j));
+        k = std::max(1, static_cast<int>(whole) + (Uniform01(rng) < k_eff(j) - whole ? 1 : 0));
+      }
+      y(j) = InputTheta(BinomialShare(rng, k, SineSquared(truth(j))), k_eff(j), options.anscombe_input);
     }
     double a_star = 0;
     int iterations = 0;
@@ -338,6 +355,8 @@ MatrixXd BootstrapErrors(const MatrixXd& x, const MatrixXd& synthetic_rows, cons
     if (!EstimateSigma2u(x, y, psi_total, replicate_options, a, &a_star, &iterations, &adjusted)) continue;
     const RemlAt at = EvaluateReml(x, y, psi_total, a_star);
     if (!at.ok) continue;
+    if (mean_beta != nullptr) *mean_beta += at.beta;
+    if (mean_a != nullptr) *mean_a += a_star;
     const VectorXd fitted = x * at.beta;
     for (Index j = 0; j < m; ++j) {
       const double shrinkage = psi(j) / (a_star + psi_total(j));
@@ -347,6 +366,8 @@ MatrixXd BootstrapErrors(const MatrixXd& x, const MatrixXd& synthetic_rows, cons
     for (Index j = 0; j < s; ++j) errors(done, m + j) = std::clamp(synthetic(j), 0.0, kHalfPi) - truth(m + j);
     ++done;
   }
+  if (mean_beta != nullptr && done > 0) *mean_beta /= static_cast<double>(done);
+  if (mean_a != nullptr && done > 0) *mean_a /= static_cast<double>(done);
   return errors.topRows(done);
 }
 
@@ -412,13 +433,15 @@ Result<SmallAreaFit> FitFayHerriot(const std::vector<SmallAreaTown>& towns, cons
   MatrixXd full(m, static_cast<Index>(candidates.size()));
   VectorXd y(m);
   VectorXd psi(m);
+  VectorXd k_eff(m);  // the share's effective trials under the GVF, n_eff / γ̂
   for (Index r = 0; r < m; ++r) {
     const SmallAreaTown& t = towns[sampled[static_cast<std::size_t>(r)]];
     VectorXd row;
     DesignRow(t, candidates, true, &row);
     full.row(r) = row.transpose();
-    y(r) = ArcsineRoot(t.estimate);
-    psi(r) = fit.gvf_gamma / (4 * t.n_eff);
+    k_eff(r) = t.n_eff / fit.gvf_gamma;
+    y(r) = InputTheta(t.estimate, k_eff(r), options.anscombe_input);
+    psi(r) = InputPsi(t.n_eff, fit.gvf_gamma, options.anscombe_input);
   }
   Eigen::ColPivHouseholderQR<MatrixXd> qr(full);
   qr.setThreshold(1e-10);
@@ -455,19 +478,31 @@ Result<SmallAreaFit> FitFayHerriot(const std::vector<SmallAreaTown>& towns, cons
   const bool any_known = std::any_of(towns.begin(), towns.end(), [](const SmallAreaTown& t) {
     return !std::isnan(t.prev_estimate) && t.prev_n_eff > 0;
   });
-  if (options.measurement_error && prev_at != kept.end() && any_known) {  // else the plain model, unchanged
+  // The county share's sampling error too, with SmallAreaOptions::county_measurement_error (a variant
+  // measured and not adopted): β̂²_county γ̂ / (4 county_n_eff,i) in the same fixed point.
+  const auto county_at = std::find(kept.begin(), kept.end(), 1);
+  const bool county_me =
+      options.county_measurement_error && county_at != kept.end() &&
+      std::any_of(towns.begin(), towns.end(), [](const SmallAreaTown& t) { return t.county_n_eff > 0; });
+  const bool prev_me = options.measurement_error && prev_at != kept.end() && any_known;
+  if (prev_me || county_me) {  // else the plain model, unchanged
     const auto prev_column = static_cast<Index>(prev_at - kept.begin());
+    const auto county_column = static_cast<Index>(county_at - kept.begin());
     VectorXd extra(m);
     // Fixed point in β̂_prev: it converges in a few steps (the term is small beside ψ_i + σ̂²ᵤ for most towns).
     bool converged = false;
     for (int step = 0; step < options.max_iterations && !converged; ++step) {
-      const double slope = at.beta(prev_column);
+      const double slope = prev_me ? at.beta(prev_column) : 0.0;
       const double slope2 = slope * slope;
+      const double county_slope = county_me ? at.beta(county_column) : 0.0;
       for (std::size_t i = 0; i < towns.size(); ++i) {
         const SmallAreaTown& t = towns[i];
-        extra_of[i] = std::isnan(t.prev_estimate) || !(t.prev_n_eff > 0)
+        extra_of[i] = !prev_me || std::isnan(t.prev_estimate) || !(t.prev_n_eff > 0)
                           ? 0.0
                           : slope2 * fit.gvf_gamma / (4 * t.prev_n_eff);
+        if (county_me && t.county_n_eff > 0) {
+          extra_of[i] += county_slope * county_slope * fit.gvf_gamma / (4 * t.county_n_eff);
+        }
       }
       for (Index r = 0; r < m; ++r) extra(r) = extra_of[sampled[static_cast<std::size_t>(r)]];
       int steps = 0;
@@ -480,7 +515,10 @@ Result<SmallAreaFit> FitFayHerriot(const std::vector<SmallAreaTown>& towns, cons
       }
       at = EvaluateReml(x, y, psi + extra, a);
       if (!at.ok) return NotUsed(towns, std::move(fit), "REML did not converge");
-      converged = std::abs(at.beta(prev_column) - slope) <= 1e-12 * std::max(1.0, std::abs(slope));
+      converged =
+          (!prev_me || std::abs(at.beta(prev_column) - slope) <= 1e-12 * std::max(1.0, std::abs(slope))) &&
+          (!county_me ||
+           std::abs(at.beta(county_column) - county_slope) <= 1e-12 * std::max(1.0, std::abs(county_slope)));
     }
     if (!converged) {
       return NotUsed(towns, std::move(fit), "the measurement-error fixed point did not converge");
@@ -518,8 +556,8 @@ Result<SmallAreaFit> FitFayHerriot(const std::vector<SmallAreaTown>& towns, cons
       continue;
     }
     out.method = SmallAreaMethod::kEblup;
-    out.direct_theta = ArcsineRoot(t.estimate);
-    out.psi = fit.gvf_gamma / (4 * t.n_eff);
+    out.direct_theta = InputTheta(t.estimate, t.n_eff / fit.gvf_gamma, options.anscombe_input);
+    out.psi = InputPsi(t.n_eff, fit.gvf_gamma, options.anscombe_input);
     out.shrinkage = out.psi / (linking + out.psi);
     out.std_residual = (out.direct_theta - synthetic) / std::sqrt(linking + out.psi);
     const double g1 = linking * out.shrinkage;
@@ -549,8 +587,21 @@ Result<SmallAreaFit> FitFayHerriot(const std::vector<SmallAreaTown>& towns, cons
   extra_all.head(m) = extra_sampled;
   for (std::size_t j = 0; j < synthetic_towns.size(); ++j)
     extra_all(m + static_cast<Index>(j)) = extra_of[synthetic_towns[j]];
-  const MatrixXd errors =
-      BootstrapErrors(x, synthetic_x, psi, extra_all, trials, at.beta, a, options, fit.bootstrap_seed);
+  // Calibration of the bootstrap world's β (SmallAreaOptions::bootstrap_calibration): β̃ such that the
+  // replicates' mean β̂* equals the fit's β̂, by the same replicates (common random numbers) each round.
+  // With a negative option, σ²ᵤ too (the world's σ̃²ᵤ scaled by σ̂²ᵤ / mean σ̂²ᵤ*).
+  VectorXd beta_world = at.beta;
+  double a_world = a;
+  for (int round = 0; round < std::abs(options.bootstrap_calibration); ++round) {
+    VectorXd mean_beta;
+    double mean_a = 0;
+    BootstrapErrors(x, synthetic_x, psi, extra_all, trials, k_eff, beta_world, a_world, options,
+                    fit.bootstrap_seed, &mean_beta, &mean_a);
+    beta_world += at.beta - mean_beta;
+    if (options.bootstrap_calibration < 0 && mean_a > 0) a_world *= a / mean_a;
+  }
+  const MatrixXd errors = BootstrapErrors(x, synthetic_x, psi, extra_all, trials, k_eff, beta_world, a_world,
+                                          options, fit.bootstrap_seed);
   fit.bootstrap_replicates = static_cast<int>(errors.rows());
   if (errors.rows() < std::max(20, options.bootstrap_replicates / 2)) return fit;  // Prasad–Rao kept
   for (Index r = 0; r < m; ++r) {

@@ -51,6 +51,8 @@ struct SmallAreaTown {
   // The previous-year share's effective size (its sampling variance on the arcsine scale is γ̂ / (4 n_eff));
   // NaN when unknown (no measurement-error term). See SmallAreaOptions::measurement_error.
   double prev_n_eff = std::numeric_limits<double>::quiet_NaN();
+  // The county share's effective size (SmallAreaOptions::county_measurement_error only); NaN when unknown.
+  double county_n_eff = std::numeric_limits<double>::quiet_NaN();
 };
 
 enum class SmallAreaMethod {
@@ -98,6 +100,22 @@ struct SmallAreaOptions {
   // bias term, and the bootstrap replicates use the same rule); false: the model is not used there.
   // Off by default: at 10k responses it does not meet issue 14's coverage goal (bench/RESULTS.md).
   bool adjusted_reml_fallback = false;
+  // Variants measured in the simulation study for 群众安全感 at 10k responses a year and not adopted
+  // (docs/small_area.md, "Simulation study"; bench/small_area_bench --anscombe, --calibrate R,
+  // --random-rounding). Each off by default; off, the fit is the same bit for bit.
+  // The towns' input on Anscombe's bias-reduced arcsine scale, y_i = asin √((k p̂ + 3/8) / (k + 3/4)) with
+  // ψ_i = 1 / (4k + 2), k = n_eff / γ̂ (also in the bootstrap's draws); false: asin √p̂ and γ̂ / (4 n_eff).
+  bool anscombe_input = false;
+  // R > 0: R rounds of calibrating the bootstrap world's β so that its replicates' mean β̂* equals the fit's
+  // β̂ (β̃ += β̂ − mean β̂*, the same replicates each round); R < 0: |R| rounds, σ²ᵤ too (σ̃²ᵤ scaled by
+  // σ̂²ᵤ / mean σ̂²ᵤ*). The intervals then come from the calibrated world; the estimates are unchanged.
+  int bootstrap_calibration = 0;
+  // The bootstrap's binomial trials: n_eff / γ̂ rounded at random (down or up, with that mean) in each
+  // replicate; false: rounded to the nearest integer, at least 1.
+  bool bootstrap_random_rounding = false;
+  // The county share's sampling error in the linking variance as the previous year's (Ybarra & Lohr):
+  // + β̂²_county γ̂ / (4 county_n_eff,i) where SmallAreaTown::county_n_eff is known.
+  bool county_measurement_error = false;
 };
 
 struct SmallAreaFit {

@@ -338,6 +338,88 @@ TEST(SmallAreaTest, BootstrapIntervalsStayInsideTheUnitInterval) {
   EXPECT_EQ(fit->towns_out.back().method, SmallAreaMethod::kSynthetic);
 }
 
+// The variants measured in the simulation study and not adopted (docs/small_area.md, "Simulation study"),
+// each off by default. Anscombe's input: y_i and ψ_i are asin √((k p̂ + 3/8) / (k + 3/4)) and 1 / (4k + 2), k
+// = n_eff / γ̂. The calibrated bootstrap: the same fit (β̂, σ̂²ᵤ, EBLUPs, Prasad–Rao MSE), other intervals (its
+// world's β moved so that the replicates' β̂* average β̂), inside [0, 1]. Random rounding of the binomial
+// trials: deterministic and inside [0, 1].
+TEST(SmallAreaTest, MeasuredVariantsAreOffByDefaultAndDoWhatTheySay) {
+  const auto towns = SimulatedTowns(80, 0.08);
+  const auto plain = FitFayHerriot(towns);
+  ASSERT_TRUE(plain.ok());
+  ASSERT_TRUE(plain->used) << plain->reason;
+
+  // (Larger towns and spread: with Anscombe's input REML puts σ̂²ᵤ at 0 for the small ones, as in the bench.)
+  const auto spread = SimulatedTowns(80, 0.15, 1.0, 20);
+  SmallAreaOptions anscombe;
+  anscombe.anscombe_input = true;
+  const auto fit_a = FitFayHerriot(spread, anscombe);
+  const auto plain_a = FitFayHerriot(spread);
+  ASSERT_TRUE(fit_a.ok() && plain_a.ok());
+  ASSERT_TRUE(fit_a->used && plain_a->used) << fit_a->reason << plain_a->reason;
+  for (std::size_t i = 0; i < spread.size(); ++i) {
+    const double k = spread[i].n_eff / fit_a->gvf_gamma;
+    EXPECT_NEAR(fit_a->towns_out[i].direct_theta,
+                std::asin(std::sqrt((k * spread[i].estimate + 0.375) / (k + 0.75))), 1e-15);
+    EXPECT_NEAR(fit_a->towns_out[i].psi, 1 / (4 * k + 2), 1e-15);
+    EXPECT_NEAR(plain_a->towns_out[i].direct_theta, std::asin(std::sqrt(spread[i].estimate)), 1e-15);
+  }
+
+  SmallAreaOptions calibrated;
+  calibrated.bootstrap_calibration = 3;
+  const auto fit_c = FitFayHerriot(towns, calibrated);
+  ASSERT_TRUE(fit_c.ok());
+  ASSERT_TRUE(fit_c->used) << fit_c->reason;
+  EXPECT_EQ(fit_c->beta, plain->beta);
+  EXPECT_EQ(fit_c->sigma2u, plain->sigma2u);
+  int moved = 0;
+  for (std::size_t i = 0; i < towns.size(); ++i) {
+    const SmallAreaEstimate& e = fit_c->towns_out[i];
+    EXPECT_EQ(e.theta, plain->towns_out[i].theta);
+    EXPECT_EQ(e.mse, plain->towns_out[i].mse);
+    EXPECT_EQ(e.interval, SmallAreaInterval::kBootstrap);
+    EXPECT_LE(0, e.ci_low);
+    EXPECT_LT(e.ci_low, e.ci_high);
+    EXPECT_LE(e.ci_high, 1);
+    moved += e.ci_low != plain->towns_out[i].ci_low ? 1 : 0;
+  }
+  EXPECT_GT(moved, 40) << "the calibrated world's intervals differ from the plain bootstrap's";
+
+  // The county share's error: off, a known county n_eff changes nothing; on, it enters the linking variance.
+  auto with_county = towns;
+  for (SmallAreaTown& t : with_county) t.county_n_eff = 40;
+  SmallAreaOptions county_me;
+  county_me.county_measurement_error = true;
+  const auto off = FitFayHerriot(with_county);
+  const auto on = FitFayHerriot(with_county, county_me);
+  ASSERT_TRUE(off.ok() && on.ok());
+  ASSERT_TRUE(on->used) << on->reason;
+  for (std::size_t i = 0; i < towns.size(); ++i) {
+    EXPECT_EQ(off->towns_out[i].ci_low, plain->towns_out[i].ci_low);
+    EXPECT_EQ(off->towns_out[i].theta, plain->towns_out[i].theta);
+    const double linking_plain =
+        plain->towns_out[i].psi / plain->towns_out[i].shrinkage - plain->towns_out[i].psi;
+    const double linking_on = on->towns_out[i].psi / on->towns_out[i].shrinkage - on->towns_out[i].psi;
+    EXPECT_NEAR(linking_on - on->sigma2u - (linking_plain - plain->sigma2u),
+                on->beta[1] * on->beta[1] * on->gvf_gamma / 160, 1e-9);
+  }
+
+  SmallAreaOptions rounded;
+  rounded.bootstrap_random_rounding = true;
+  const auto first = FitFayHerriot(towns, rounded);
+  const auto second = FitFayHerriot(towns, rounded);
+  ASSERT_TRUE(first.ok() && second.ok());
+  for (std::size_t i = 0; i < towns.size(); ++i) {
+    const SmallAreaEstimate& e = first->towns_out[i];
+    EXPECT_EQ(e.interval, SmallAreaInterval::kBootstrap);
+    EXPECT_EQ(e.ci_low, second->towns_out[i].ci_low);
+    EXPECT_EQ(e.ci_high, second->towns_out[i].ci_high);
+    EXPECT_LE(0, e.ci_low);
+    EXPECT_LT(e.ci_low, e.ci_high);
+    EXPECT_LE(e.ci_high, 1);
+  }
+}
+
 // The previous-year covariate's measurement error (Ybarra & Lohr 2008): a town whose previous-year figure
 // comes from few respondents gets the larger linking variance σ̂²ᵤ + β̂²_prev C_i, so its EBLUP leans less on
 // the synthetic part (smaller shrinkage), and its synthetic MSE grows. Without a previous-year effective size

@@ -7,16 +7,22 @@
 // the CPU time of one FitFayHerriot call (1,487 towns, bootstrap included).
 //
 //   small_area_bench [responses per year ...] [--reps N] [--seed S] [--no-prev] [--prev-min-n K] [--no-me]
-//   [--boot B] [--adjr] (default: 10000 50000, 200 reps, B = SmallAreaOptions' default)
+//   [--boot B] [--adjr] [--anscombe] [--calibrate R] [--random-rounding] [--county-me]
+//   (default: 10000 50000, 200 reps, B = SmallAreaOptions' default)
 //
 // --no-prev leaves out the previous-year covariate; --prev-min-n K takes the previous-year figure only from
 // towns with at least K respondents that year (the others enter as missing: the indicator column), to measure
 // dropping the covariate where its sampling noise dominates; --no-me fits the plain model, without the
 // covariate's sampling error in the linking variance (SmallAreaOptions::measurement_error); --boot 0
 // publishes the Prasad–Rao intervals; --adjr fits σ̂²ᵤ by the adjusted likelihood where REML's is 0
-// (SmallAreaOptions::adjusted_reml_fallback; the last column then counts such fits in brackets). Where the
-// model is not used for a sample (σ̂²ᵤ = 0, ...) the figure published is the direct one, and so is what the
-// model-based columns count for that sample.
+// (SmallAreaOptions::adjusted_reml_fallback; the last column then counts such fits in brackets); --anscombe,
+// --calibrate R, --random-rounding and --county-me are the variants measured and not adopted
+// (SmallAreaOptions::anscombe_input, bootstrap_calibration, bootstrap_random_rounding,
+// county_measurement_error; the county share's n_eff is Kish's over its towns). The line ends with
+// diagnostics of the modelled towns with n < 50 on the arcsine scale: the estimate's mean error (bias) and
+// RMSE against the truth, where the interval's centre lies from θ̂, its half-width / 1.96, and how many
+// intervals end at 1 with their coverage. Where the model is not used for a sample (σ̂²ᵤ = 0, ...) the
+// figure published is the direct one, and so is what the model-based columns count for that sample.
 //
 // Population, after the demo generator (collector/demo.cc): per town a logit level of each index,
 //   security: 3.66 + 0.45 z (≈ 97.5%),   grid: 1.99 + 0.6 z (≈ 88%),   z = √0.5 z_county + √0.5 z_town,
@@ -94,6 +100,7 @@ DirectFigures SampleYear(const Population& pop, const std::vector<double>& truth
   out.ci_high.assign(m, NAN);
   std::vector<double> county_w(pop.counties, 0.0);
   std::vector<double> county_wy(pop.counties, 0.0);
+  std::vector<double> county_w2_over_neff(pop.counties, 0.0);
   for (std::size_t t = 0; t < m; ++t) {
     SmallAreaTown& town = out.towns[t];
     town.area_code = pop.towns[t];
@@ -117,10 +124,13 @@ DirectFigures SampleYear(const Population& pop, const std::vector<double>& truth
     }
     county_w[pop.county[t]] += pop.size[t];  // weights scaled to the town's population
     county_wy[pop.county[t]] += pop.size[t] * p;
+    county_w2_over_neff[pop.county[t]] += pop.size[t] * pop.size[t] / town.n_eff;
   }
   for (std::size_t t = 0; t < m; ++t) {
     const std::size_t c = pop.county[t];
     if (county_w[c] > 0) out.towns[t].county_estimate = county_wy[c] / county_w[c];
+    // The county share's effective size: its variance Σ (W_t / W)² p (1 − p) / n_eff,t as p (1 − p) / n_eff.
+    if (county_w[c] > 0) out.towns[t].county_n_eff = county_w[c] * county_w[c] / county_w2_over_neff[c];
   }
   return out;
 }
@@ -133,6 +143,11 @@ struct Tally {
   long fits = 0, not_used = 0, adjusted = 0;
   double sigma2u = 0;
   double fit_seconds = 0;  // CPU
+  // Modelled towns with 1 ≤ n < 50, on the arcsine scale: the published estimate's error θ̂ − θ, and
+  // the bootstrap interval's centre's offset from θ̂ (the bias it corrects for).
+  double error_sum = 0, error_sq_sum = 0, centre_shift_sum = 0, half_width_sum = 0;
+  long modelled = 0;
+  long at_one = 0, at_one_covered = 0, inside_covered = 0;  // modelled intervals whose upper end is 1
 };
 
 // The Prasad–Rao interval sin²(clamp(θ̂ ± z √mse, 0, π/2)) of a modelled town holds p (sin² is monotone on
@@ -160,6 +175,14 @@ int main(int argc, char** argv) {
       use_prev = false;
     } else if (arg == "--adjr") {
       options.adjusted_reml_fallback = true;
+    } else if (arg == "--calibrate" && i + 1 < argc) {
+      options.bootstrap_calibration = std::atoi(argv[++i]);
+    } else if (arg == "--county-me") {
+      options.county_measurement_error = true;
+    } else if (arg == "--random-rounding") {
+      options.bootstrap_random_rounding = true;
+    } else if (arg == "--anscombe") {
+      options.anscombe_input = true;
     } else if (arg == "--no-me") {
       options.measurement_error = false;
     } else if (arg == "--prev-min-n" && i + 1 < argc) {
@@ -260,16 +283,35 @@ int main(int argc, char** argv) {
           tally.sq_model += (e.estimate - p) * (e.estimate - p);
           tally.cover_model += low <= p && p <= high;
           tally.cover_pr += direct ? low <= p && p <= high : PrasadRaoCovers(e, p);
+          if (!direct) {
+            ++tally.modelled;
+            const double error = e.theta - std::asin(std::sqrt(p));
+            const double low_theta = std::asin(std::sqrt(e.ci_low));
+            const double high_theta = std::asin(std::sqrt(e.ci_high));
+            tally.error_sum += error;
+            tally.error_sq_sum += error * error;
+            tally.centre_shift_sum += e.theta - 0.5 * (low_theta + high_theta);
+            tally.half_width_sum += 0.5 * (high_theta - low_theta);
+            const bool covers = e.ci_low <= p && p <= e.ci_high;
+            if (e.ci_high >= 1 - 1e-12) {
+              ++tally.at_one;
+              tally.at_one_covered += covers;
+            } else {
+              tally.inside_covered += covers;
+            }
+          }
         }
       }
       const double used = static_cast<double>(std::max(1L, tally.fits - tally.not_used));
+      const double modelled = static_cast<double>(std::max(1L, tally.modelled));
       const double fits = static_cast<double>(tally.fits);
       const double rmse_direct = std::sqrt(tally.sq_direct / static_cast<double>(tally.count));
       const double rmse_model = std::sqrt(tally.sq_model / static_cast<double>(tally.count));
       std::printf(
           "%-8s %7zu | %9.1f %9.4f %6.4f | %+7.1f%% | %7.1f%% %7.1f%% %7.1f%% | %8.1f %8.4f | %8.1f%% | "
           "%7.1f | %.3g "
-          "(%ld) [adjr %ld]\n",
+          "(%ld) [adjr %ld] | asin scale: bias %+.4f rmse %.4f, interval centre theta%+.4f half-width/1.96 "
+          "%.4f | upper end 1: %.1f%% of intervals, coverage %.1f%% (others %.1f%%)\n",
           index.name, responses, static_cast<double>(tally.count) / fits, rmse_direct, rmse_model,
           100 * (rmse_model / rmse_direct - 1),
           100.0 * static_cast<double>(tally.cover_direct) / static_cast<double>(tally.count),
@@ -279,7 +321,13 @@ int main(int argc, char** argv) {
           std::sqrt(tally.sq_synthetic / static_cast<double>(std::max(1L, tally.synthetic_count))),
           100.0 * static_cast<double>(tally.cover_synthetic) /
               static_cast<double>(std::max(1L, tally.synthetic_count)),
-          1000 * tally.fit_seconds / fits, tally.sigma2u / used, tally.not_used, tally.adjusted);
+          1000 * tally.fit_seconds / fits, tally.sigma2u / used, tally.not_used, tally.adjusted,
+          tally.error_sum / modelled, std::sqrt(tally.error_sq_sum / modelled),
+          -tally.centre_shift_sum / modelled, tally.half_width_sum / modelled / minyi::aggregator::kZ975,
+          100.0 * static_cast<double>(tally.at_one) / modelled,
+          100.0 * static_cast<double>(tally.at_one_covered) / static_cast<double>(std::max(1L, tally.at_one)),
+          100.0 * static_cast<double>(tally.inside_covered) /
+              static_cast<double>(std::max(1L, tally.modelled - tally.at_one)));
       std::fflush(stdout);
     }
   }

@@ -31,6 +31,16 @@ Result<ModelView> ParseModelView(http::Request& request) {
   return text.empty() ? ModelView::kWhereNeeded : ModelView::kBoth;
 }
 
+// One area's figure of one index as JSON, with its test against `parent`'s figure (vs_parent, inside the
+// value's closing brace) when `parent` is given.
+std::string ValueWithVsParent(const IndexRow* row, const Area* parent, const IndexSnapshot& snap,
+                              const Period& period, const std::string& index, bool sees, ModelView model) {
+  std::string value = ValueJson(row, sees, model);
+  if (parent != nullptr)
+    value.insert(value.size() - 1, VsParentJson(row, snap.Find(parent->code, period, index), sees));
+  return value;
+}
+
 }  // namespace
 
 Result<Dashboard::IndicesRequest> Dashboard::ParseIndicesRequest(const ScopedArea& scoped,
@@ -91,11 +101,18 @@ void Dashboard::RegisterIndices(Guard& guard) {
              ",\"level\":" + Str(AreaLevelName((*it)->level)) +
              ",\"in_scope\":" + (InScope(c.principal.user, areas, (*it)->code) ? "true" : "false") + "}";
     }
+    // The area's own figures against its parent's (vs_parent in "summary", as on the rows) only when the
+    // caller may see the parent: its diff and se would give away the parent's figure.
+    const Area* summary_parent = areas.Parent(scoped.code());
+    if (summary_parent != nullptr && !InScope(c.principal.user, areas, summary_parent->code)) {
+      summary_parent = nullptr;
+    }
     // Everything after the caller-specific path is the same for every caller with the same low-n
-    // view: rendered once per snapshot and reused (the hot path of the benchmark).
+    // view and the same view of the parent: rendered once per snapshot and reused (the hot path of the
+    // benchmark).
     const std::string key = "i|" + scoped.code() + "|" + req->period.ToString() + "|" +
                             std::string(AreaLevelName(req->level)) + (sees ? "|s" : "|p") +
-                            (model == ModelView::kBoth ? "|m" : "");
+                            (model == ModelView::kBoth ? "|m" : "") + (summary_parent ? "|v" : "");
     auto cached = self->Rendered(req->snapshot, key, [&]() {
       std::string rest;
       // The areas one level down: looked up only when the answer is rendered, not per request.
@@ -114,8 +131,9 @@ void Dashboard::RegisterIndices(Guard& guard) {
       }
       rest += "],\"summary\":{";
       for (std::size_t i = 0; i < indices.size(); ++i) {
+        const IndexRow* row = snap.Find(scoped.code(), req->period, indices[i].id);
         rest += (i ? "," : "") + Str(indices[i].id) + ":" +
-                ValueJson(snap.Find(scoped.code(), req->period, indices[i].id), sees, model);
+                ValueWithVsParent(row, summary_parent, snap, req->period, indices[i].id, sees, model);
       }
       rest += "},\"rows\":[";
       for (std::size_t r = 0; r < rows.size(); ++r) {
@@ -125,12 +143,8 @@ void Dashboard::RegisterIndices(Guard& guard) {
         const Area* parent = areas.Parent(a->code);
         for (std::size_t i = 0; i < indices.size(); ++i) {
           const IndexRow* row = snap.Find(a->code, req->period, indices[i].id);
-          std::string value = ValueJson(row, sees, model);
-          if (parent != nullptr) {  // the figure against the parent's, inside the VALUE's closing brace
-            value.insert(value.size() - 1,
-                         VsParentJson(row, snap.Find(parent->code, req->period, indices[i].id), sees));
-          }
-          rest += (i ? "," : "") + Str(indices[i].id) + ":" + value;
+          rest += (i ? "," : "") + Str(indices[i].id) + ":" +
+                  ValueWithVsParent(row, parent, snap, req->period, indices[i].id, sees, model);
         }
         rest += "}}";
       }

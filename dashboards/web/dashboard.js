@@ -120,7 +120,9 @@
       text: `${v.model.label} ${pct(v.model.estimate)}（${ci(v.model)}）` });
   }
 
-  function kpiCard(index, v, period) {
+  // parentName: the area's parent, whose figure the server tested it against (vs_parent: only for a parent
+  // the viewer may see); null without one.
+  function kpiCard(index, v, period, parentName) {
     const card = el('section', { class: 'kpi panel', 'aria-label': index.name });
     card.appendChild(el('div', { class: 'kpi-title', text: `${period} 年 ${index.name}` }));
     if (!v) {
@@ -138,6 +140,11 @@
     card.appendChild(el('div', { class: 'kpi-meta' }, '95% 置信区间 ', el('strong', { text: ci(v) })));
     card.appendChild(el('div', { class: 'kpi-meta', text: `样本量 ${int(v.n)} · 有效样本量 ${v.n_eff === null ? '—' : Math.round(v.n_eff)}` }));
     card.appendChild(el('div', { class: 'kpi-change' }, el('span', { class: 'muted', text: '较上年 ' }), changeBadge(v)));
+    if (parentName && v.vs_parent) {  // the map's wording and the server's rule (vsParentText)
+      const sig = v.vs_parent.significant;
+      card.appendChild(el('div', { class: 'kpi-vs-parent' + (sig ? (sig === 'above' ? ' up' : ' down') : ' muted'),
+        title: `与${parentName}相比，z 检验，95% 双侧`, text: vsParentText(v, parentName) || `无显著差异（与${parentName}相比）` }));
+    }
     if (v.low_n) card.appendChild(el('div', { class: 'kpi-warn', text: '注意：样本量低于公布下限，仅供内部参考' }));
     return card;
   }
@@ -259,7 +266,8 @@
     main.appendChild(controls);
 
     const kpis = el('div', { class: 'kpis' });
-    for (const ix of data.indices) kpis.appendChild(kpiCard(ix, data.summary[ix.id], data.period));
+    const parent = data.path.length > 1 ? data.path[data.path.length - 2] : null;
+    for (const ix of data.indices) kpis.appendChild(kpiCard(ix, data.summary[ix.id], data.period, parent ? parent.name : null));
     main.appendChild(kpis);
 
     const grid = el('div', { class: 'grid-2' });
@@ -443,7 +451,9 @@
       visualMap: { type: 'continuous', min: lo, max: Math.max(hi, lo + 1), calculable: true, text: ['高', '低'],
         left: 10, bottom: 10, formatter: (x) => `${Number(x).toFixed(1)}%`, inRange: { color: ['#f3e5c8', '#e3872d', '#8c2d04'] } },
       series: [{ type: 'map', map: minyiMapName(data.area.name), roam: true, nameProperty: 'name',
-        label: { show: true, fontSize: 11 }, emphasis: { label: { show: true } },
+        // Names that would overlap (small areas side by side, e.g. 南京 and 镇江 on the province map) are
+        // hidden, the larger area's kept, and shown on hover; every figure stays in the table beside.
+        label: { show: true, fontSize: 11 }, labelLayout: { hideOverlap: true }, emphasis: { label: { show: true } },
         itemStyle: { areaColor: '#e8e8e8', borderColor: '#fff' }, data: items }],
     }, `地图，${data.area.name} ${data.period} 年${index.name}：${summary.join('，')}`);
     const chart = charts[charts.length - 1];

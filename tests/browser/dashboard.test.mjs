@@ -2,8 +2,9 @@
 //
 // A county official (320812 清江浦区) logs in, sees the overview of the county, opens a town's trend,
 // and is refused when opening another county's URL; the admin page and the channel and comment views
-// are visited too. Screenshots go to $MINYI_ARTIFACTS (default <build>/tests/browser-artifacts), at
-// 1920x1080 and at a 1366x768 laptop size.
+// are visited too; the admin sees the county's cards compared with its city (vs_parent; the official does
+// not: the city is outside their scope). Screenshots go to $MINYI_ARTIFACTS (default
+// <build>/tests/browser-artifacts), at 1920x1080 and at a 1366x768 laptop size.
 //
 // Usage: node dashboard.test.mjs <path to minyi> [artifacts dir]. Exit 0 pass, 1 fail
 // (no Chromium or no playwright-core installed).
@@ -18,6 +19,32 @@ const global = ['-D', `store.sqlite.path=${work}/minyi.db`, '-D', 'store.sqlite.
   '-D', `collector.secret_file=${work}/secret`, '-D', 'log.level=warn'];
 const { check, fail, finish } = checks();
 const run = (args, input) => runMinyi(minyi, global, args, input);
+
+// The summary cards' "significantly above/below the parent" line against /api/v1/indices' summary
+// (vs_parent): the map's wording, present exactly where the JSON has vs_parent. Returns the differences and
+// how many cards carry a mark.
+async function cardMarksAgainstApi(page, area, parentName) {
+  const api = await page.evaluate(async (q) => (await fetch('/api/v1/indices?' + q)).json(),
+    new URLSearchParams({ area }).toString());
+  const cards = await page.$$eval('.kpi', (n) => n.map((x) => {
+    const line = x.querySelector('.kpi-vs-parent');
+    return line ? line.textContent : null;
+  }));
+  const diffs = [];
+  let withMark = 0;
+  api.indices.forEach((ix, i) => {
+    const vs = api.summary[ix.id] && api.summary[ix.id].vs_parent;
+    if (!vs) {
+      if (cards[i] !== null) diffs.push(`${ix.id}: card says "${cards[i]}" without vs_parent in the JSON`);
+      return;
+    }
+    const want = vs.significant === 'above' ? `▲ 显著高于${parentName}` : vs.significant === 'below'
+      ? `▼ 显著低于${parentName}` : `无显著差异（与${parentName}相比）`;
+    if (cards[i] !== want) diffs.push(`${ix.id}: card "${cards[i]}", JSON ${vs.significant} (z ${vs.z})`);
+    withMark += 1;
+  });
+  return { diffs, withMark, summary: api.summary };
+}
 
 let server;
 let browser;
@@ -77,6 +104,11 @@ try {
   const cardsWant = ['security', 'grid'].map((ix) => batch.get(`${period}|320812|${ix}`));
   check(cardsWant.every(Boolean) && cardValues.join(' ') === cardsWant.map(shownAs).join(' '),
     `the cards print the county's ${period} figures (${cardValues.join(' ')}; aggregated: ${cardsWant.filter(Boolean).map(shownAs).join(' ')})`);
+  // The county official may not see the city (3208): no comparison with it, in the JSON nor on the cards.
+  const official = await cardMarksAgainstApi(page, '320812', '淮安市');
+  check(official.withMark === 0 && official.diffs.length === 0 &&
+    Object.values(official.summary).every((v) => !v || v.vs_parent === undefined),
+  `the official's cards and summary have no comparison with the city outside their scope (${official.diffs.join('; ') || 'none'})`);
   const printed = await page.$$eval('#ranking tbody tr', (trs) => trs.map((tr) => [tr.dataset.code,
     tr.querySelectorAll('td')[1].firstChild.textContent]));
   const wrong = printed.filter(([code, text]) => !batch.has(`${period}|${code}|security`) ||
@@ -172,6 +204,15 @@ try {
   await page.fill('#password', 'administrator-pass');
   await page.click('#login-submit');
   await page.waitForSelector('#ranking tbody tr');
+  // The admin sees the county against its city: the cards carry the map's mark, the server's vs_parent.
+  await page.goto(`${base}/dashboard#/overview/320812`);
+  await page.waitForFunction(() => (document.querySelector('#area-title')?.textContent ?? '').includes('清江浦区'),
+    null, { timeout: 10000 });
+  await page.waitForSelector('.kpi');
+  const admin = await cardMarksAgainstApi(page, '320812', '淮安市');
+  check(admin.withMark === 2 && admin.diffs.length === 0,
+    `the admin's cards of 清江浦区 say how it compares with 淮安市, as vs_parent (${admin.diffs.join('; ') || `${admin.withMark} cards`})`);
+  await page.screenshot({ path: path.join(artifacts, '09-overview-county-admin-vs-parent.png') });
   await page.goto(`${base}/admin`);
   await page.waitForSelector('#users tbody tr');
   const users = await page.$$eval('#users tbody th', (n) => n.map((x) => x.textContent));

@@ -5,7 +5,8 @@
 // (3208 淮安市) sees the county map of their city, with the development zone that has no shape listed beside
 // it, and is refused another city's map (3201) and the province's. On every map the table beside it is
 // checked against /api/v1/indices: the same areas, the same figure for each (to the printed 0.1 point), and
-// the same "significantly above/below the parent" marks as the server's vs_parent field.
+// the same "significantly above/below the parent" marks as the server's vs_parent field; the drawn area names
+// do not overlap.
 // Screenshots in <build>/tests/browser-artifacts: map-01-province-admin.png, map-02-city-official.png,
 // map-03-refused-other-city.png.
 //
@@ -49,6 +50,38 @@ async function tableAgainstApi(page, area, period, index) {
     if (sig) marked += 1;
   }
   return { diffs, rows: api.rows, marked };
+}
+
+// The map's area names as drawn (ECharts' label text elements, in pixels), and the pairs whose boxes overlap
+// by more than a pixel each way. Labels hidden because they would overlap (labelLayout hideOverlap) are
+// `ignore`d and not drawn.
+async function overlappingLabels(page) {
+  const labels = await page.evaluate(() => {
+    const storage = window.echarts.getInstanceByDom(document.getElementById('map-chart')).getZr().storage;
+    storage.getDisplayList(true);  // brings every transform up to date
+    const out = [];
+    const visit = (e) => {
+      if (e.ignore) return;
+      const t = e.getTextContent && e.getTextContent();
+      if (t && !t.ignore && !t.invisible && t.style && t.style.text) {
+        const r = t.getBoundingRect().clone();
+        r.applyTransform(t.getComputedTransform());
+        out.push({ text: t.style.text.replace(/\n/g, ' '), x: r.x, y: r.y, w: r.width, h: r.height });
+      }
+      if (e.childrenRef) e.childrenRef().forEach(visit);
+    };
+    storage.getRoots().forEach(visit);
+    return out;
+  });
+  const pairs = [];
+  for (let i = 0; i < labels.length; i++) {
+    for (let j = i + 1; j < labels.length; j++) {
+      const a = labels[i];
+      const b = labels[j];
+      if (a.x + 1 < b.x + b.w && b.x + 1 < a.x + a.w && a.y + 1 < b.y + b.h && b.y + 1 < a.y + a.h) pairs.push(`${a.text}/${b.text}`);
+    }
+  }
+  return { count: labels.length, pairs };
 }
 
 async function login(page, base, user, password) {
@@ -104,6 +137,18 @@ try {
   check((await page.getAttribute('#map-chart', 'aria-label') || '').startsWith('地图'), 'the map has a text alternative');
   await page.waitForTimeout(800);  // ECharts' entry animation
   await page.screenshot({ path: path.join(artifacts, 'map-01-province-admin.png') });
+  // The names never overlap, also where the map is small (zoomed out to half its size, as with the mouse
+  // wheel: 南京, 镇江, 扬州 and 泰州 did): overlapping ones are hidden (shown on hover), the others drawn.
+  const labels = await overlappingLabels(page);
+  await page.evaluate(() => {
+    const chart = window.echarts.getInstanceByDom(document.getElementById('map-chart'));
+    chart.dispatchAction({ type: 'geoRoam', componentType: 'series', seriesIndex: 0, zoom: 0.5, originX: 400, originY: 300 });
+  });
+  await page.waitForFunction(() => Math.abs(window.echarts.getInstanceByDom(document.getElementById('map-chart'))
+    .getOption().series[0].zoom - 0.5) < 1e-9, null, { timeout: 10000 });
+  const small = await overlappingLabels(page);
+  check(labels.count === 13 && labels.pairs.length === 0 && small.count >= 6 && small.pairs.length === 0,
+    `the province map's names do not overlap (${labels.count} drawn; zoomed out ${small.count}: ${small.pairs.join(', ') || 'none overlap'})`);
 
   // A click on 南京 in the map drills down to its counties.
   const point = await page.evaluate(() => {
