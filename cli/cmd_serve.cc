@@ -166,16 +166,190 @@ void ReloadConfiguration(const Config& running) {
   }
 }
 
-}  // namespace
-
-int RunServe(Context& context, const Args& args) {
-  // Block the termination signals and SIGHUP in every thread we start; the main thread waits for them below.
+// The termination signals and SIGHUP, blocked in the calling thread and so in every thread started after
+// it; RunServe's main thread waits for them with sigwait.
+sigset_t BlockServeSignals() {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+// The web collector's options, with the group commit's batch sizes and store errors counted in `registry`.
+Result<collector::WebServiceOptions> WebServiceOptionsWithMetrics(const Config& config,
+                                                                  const SurveyCatalog& surveys,
+                                                                  metrics::Registry& registry) {
+  auto web_options = WebServiceOptionsFrom(config, surveys);
+  if (!web_options.ok()) return web_options.status();
+  web_options.value().group_commit.batch_sizes =
+      &registry
+           .AddHistogram("minyi_group_commit_batch_size", "Responses per group-commit transaction.", {},
+                         {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024})
+           .With({});
+  web_options.value().group_commit.store_errors = &registry.AddCounter(
+      "minyi_store_errors_total", "Failed group-commit writes to the store, by status kind.", {"kind"});
+  return web_options;
+}
+
+// The respondent-key secret (collector.respondent_key_secret, or collector.secret_file, generated there
+// on first use with a warning).
+Result<std::string> LoadSecret(const Config& config) {
+  bool secret_created = false;
+  auto secret = collector::LoadRespondentSecret(config.collector.respondent_key_secret,
+                                                config.collector.secret_file, &secret_created);
+  if (!secret.ok()) return secret.status();
+  if (secret_created) {
+    spdlog::warn(
+        "generated a new respondent-key secret in {} (mode 0600); keep and back it up: a new secret "
+        "changes every respondent key",
+        config.collector.secret_file);
+  }
+  return secret;
+}
+
+// The access log of log.access_file ("-": standard output); null when none is configured.
+Result<std::unique_ptr<http::AccessLog>> OpenAccessLog(const Config& config) {
+  const LogOptions& log = config.log;
+  if (log.access_file.empty()) return std::unique_ptr<http::AccessLog>();
+  return http::AccessLog::Open(
+      log.access_file == "-" ? "" : log.access_file,
+      log.access_format == "json" ? http::AccessLogFormat::kJson : http::AccessLogFormat::kText,
+      config.http.trust_forwarded_for, static_cast<std::uint64_t>(log.min_free_mb) << 20);
+}
+
+// The singleton jobs this server competes for (README "Cluster"): live aggregation when it is on; the
+// SMS sender, expiry and purges when an SMS gateway is set.
+LeaseKeeperOptions KeeperOptionsFrom(const Config& config) {
+  LeaseKeeperOptions keeper_options;
+  keeper_options.holder = config.cluster.node_name;
+  keeper_options.ttl_ms = config.cluster.lease_seconds * 1000LL;
+  if (config.aggregator.interval_ms > 0) keeper_options.names.push_back(leases::kLiveAggregation);
+  if (!config.sms.gateway_url.empty()) {
+    keeper_options.names.insert(keeper_options.names.end(),
+                                {leases::kSmsSender, leases::kSmsExpiry, leases::kSmsRetention});
+  }
+  keeper_options.log = [](const std::string& line) { spdlog::info("{}", line); };
+  return keeper_options;
+}
+
+// The status page (dashboards/status_page.h): the store's backend, schema version and counts, and the leases.
+void RegisterStatus(http::Router& router, const Resources& r, sql::Store& db, LeaseStore& lease_store) {
+  dashboards::RegisterStatusRoutes(
+      router, *r.surveys,
+      [&db]() -> Result<dashboards::StatusSnapshot> {
+        dashboards::StatusSnapshot snapshot;
+        snapshot.backend = db.Backend();
+        auto version = db.SchemaVersion();
+        if (!version.ok()) return version.status();
+        snapshot.schema_version = version.value();
+        auto counts = db.CountResponses();
+        if (!counts.ok()) return counts.status();
+        snapshot.counts = std::move(counts).value();
+        auto note = db.GetMeta("demo.note");
+        if (note.ok()) snapshot.data_note = note.value();
+        return snapshot;
+      },
+      5000, [&lease_store] { return lease_store.List(); });
+}
+
+// Statisticians' export downloads through the dashboards' guard rules (dashboards/export_routes.h).
+Result<std::unique_ptr<dashboards::ExportRoutes>> RegisterExports(const Config& config, const Resources& r,
+                                                                  sql::Store& db,
+                                                                  dashboards::AccessService* access,
+                                                                  http::Router& router) {
+  dashboards::ExportRouteDeps export_deps;
+  export_deps.access = access;
+  export_deps.indices = &db;
+  export_deps.releases = &db;
+  export_deps.responses = &db;
+  export_deps.population = &db;
+  export_deps.surveys = r.surveys;
+  export_deps.areas = r.areas;
+  export_deps.survey_id = config.dashboard.survey;
+  return dashboards::ExportRoutes::Register(router, export_deps);
+}
+
+// Live aggregation (aggregator/live.h): a background thread that recomputes the towns of new responses,
+// whichever channel or process stored them, only while this server holds its lease; null when
+// aggregator.interval_ms is 0. The caller stops it before the store closes.
+Result<std::unique_ptr<aggregator::LiveAggregator>> StartLiveAggregation(const Config& config,
+                                                                         const Resources& r, sql::Store& db,
+                                                                         LeaseKeeper& keeper,
+                                                                         metrics::Registry& registry) {
+  std::unique_ptr<aggregator::LiveAggregator> live;
+  if (config.aggregator.interval_ms > 0) {
+    aggregator::LiveOptions live_options;
+    live_options.interval_ms = config.aggregator.interval_ms;
+    live_options.reconcile_ms = config.aggregator.reconcile_ms;
+    live_options.compute.threads = config.aggregator.threads;
+    live_options.code_version = kVersion;
+    live = std::make_unique<aggregator::LiveAggregator>(live_options, db, db, *r.surveys, *r.areas, db);
+    live->WatchRevisions(db);
+    live->set_gate([&keeper] { return keeper.Held(leases::kLiveAggregation).has_value(); });
+    const Status started = live->Start();
+    if (!started.ok()) return started.WithContext("aggregator");
+    // Before the first successful poll: the time since serve started.
+    registry.AddGauge("minyi_live_aggregation_lag_seconds",
+                      "Seconds since the live aggregator was last caught up: every response stored before "
+                      "then is reflected in the index tables.",
+                      [live = live.get(), started_ms = NowMillis(), &keeper] {
+                        // Only the lease holder aggregates; the other servers report no lag of their own.
+                        if (!keeper.Held(leases::kLiveAggregation)) return 0.0;
+                        const std::int64_t caught_up = live->stats().caught_up_ms;
+                        return static_cast<double>(NowMillis() - (caught_up > 0 ? caught_up : started_ms)) /
+                               1000;
+                      });
+  }
+  return live;
+}
+
+http::ServerOptions ServerOptionsFrom(const HttpOptions& options) {
+  http::ServerOptions server_options;
+  server_options.threads = options.threads;
+  server_options.max_queued = options.max_queued;
+  server_options.header_timeout_s = options.header_timeout_s;
+  server_options.body_min_bytes_per_s = options.body_min_bytes_per_s;
+  server_options.max_connections_per_address = options.max_connections_per_address;
+  server_options.cap_exempt = options.connection_cap_exempt;
+  return server_options;
+}
+
+// --routes-file and --port-file, for tests and scripts; the routes first, so that a test that waits for
+// the port finds the routes too.
+void WriteStartupFiles(const Args& args, const http::Router& router, unsigned port) {
+  if (args.Has("--routes-file")) {
+    std::ofstream routes(args.Get("--routes-file"));
+    for (const http::Router::RouteInfo& route : router.Routes())
+      routes << route.method << ' ' << route.pattern << '\n';
+  }
+  if (args.Has("--port-file")) {
+    std::ofstream(args.Get("--port-file")) << port << "\n";
+  }
+}
+
+// After the drain: commits every response still queued before the store closes, stops live aggregation
+// and logs what both did.
+void StopServices(collector::WebService& web, aggregator::LiveAggregator* live) {
+  web.Stop();
+  if (live) {
+    live->Stop();
+    const aggregator::LiveStats s = live->stats();
+    spdlog::info("live aggregation: {} town-periods recomputed, {} period writes", s.town_recomputations,
+                 s.period_writes);
+  }
+  const auto stats = web.stats();
+  spdlog::info("web collector: {} responses in {} group commits (largest {})", stats.responses, stats.batches,
+               stats.largest_batch);
+}
+
+}  // namespace
+
+int RunServe(Context& context, const Args& args) {
+  // Block the termination signals and SIGHUP in every thread we start; the main thread waits for them below.
+  sigset_t signals = BlockServeSignals();
 
   auto opened = context.OpenAll();
   if (!opened.ok()) return Fail(opened.status());
@@ -184,24 +358,10 @@ int RunServe(Context& context, const Args& args) {
 
   // GET /metrics (core/metrics.h); declared first so that it outlives everything that counts into it.
   metrics::Registry registry;
-  auto web_options = WebServiceOptionsFrom(context.config(), *r.surveys);
+  auto web_options = WebServiceOptionsWithMetrics(context.config(), *r.surveys, registry);
   if (!web_options.ok()) return Fail(web_options.status());
-  web_options.value().group_commit.batch_sizes =
-      &registry
-           .AddHistogram("minyi_group_commit_batch_size", "Responses per group-commit transaction.", {},
-                         {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024})
-           .With({});
-  web_options.value().group_commit.store_errors = &registry.AddCounter(
-      "minyi_store_errors_total", "Failed group-commit writes to the store, by status kind.", {"kind"});
-  bool secret_created = false;
-  auto secret = collector::LoadRespondentSecret(context.config().collector.respondent_key_secret,
-                                                context.config().collector.secret_file, &secret_created);
+  auto secret = LoadSecret(context.config());
   if (!secret.ok()) return Fail(secret.status());
-  if (secret_created) {
-    spdlog::warn("generated a new respondent-key secret in {} (mode 0600); keep and back it up: a new secret "
-                 "changes every respondent key",
-                 context.config().collector.secret_file);
-  }
   // Rejected web/API submissions, counted in memory and written every 2 s (core/collector_counters.h);
   // declared before the web service so it outlives every handler that counts into it.
   auto counters = sql::OpenCollectorCounters(db);
@@ -217,15 +377,9 @@ int RunServe(Context& context, const Args& args) {
                     [&web] { return static_cast<double>(web.stats().queued); });
   http::Router router;
   http::HttpMetrics http_metrics(registry);
-  std::unique_ptr<http::AccessLog> access_log;
-  if (const LogOptions& log = context.config().log; !log.access_file.empty()) {
-    auto opened_log = http::AccessLog::Open(
-        log.access_file == "-" ? "" : log.access_file,
-        log.access_format == "json" ? http::AccessLogFormat::kJson : http::AccessLogFormat::kText,
-        context.config().http.trust_forwarded_for, static_cast<std::uint64_t>(log.min_free_mb) << 20);
-    if (!opened_log.ok()) return Fail(opened_log.status());
-    access_log = std::move(opened_log).value();
-  }
+  auto opened_log = OpenAccessLog(context.config());
+  if (!opened_log.ok()) return Fail(opened_log.status());
+  std::unique_ptr<http::AccessLog> access_log = std::move(opened_log).value();
   router.set_observer([&http_metrics, &access_log](const http::RequestRecord& record) {
     http_metrics.Record(record);
     if (access_log) access_log->Record(record);
@@ -245,16 +399,7 @@ int RunServe(Context& context, const Args& args) {
   // Declared before those jobs so that it outlives them; its destructor, after theirs, releases the
   // leases so that another server takes over at once.
   const std::unique_ptr<LeaseStore> lease_store = sql::OpenLeaseStore(db);
-  LeaseKeeperOptions keeper_options;
-  keeper_options.holder = context.config().cluster.node_name;
-  keeper_options.ttl_ms = context.config().cluster.lease_seconds * 1000LL;
-  if (context.config().aggregator.interval_ms > 0) keeper_options.names.push_back(leases::kLiveAggregation);
-  if (!context.config().sms.gateway_url.empty()) {
-    keeper_options.names.insert(keeper_options.names.end(),
-                                {leases::kSmsSender, leases::kSmsExpiry, leases::kSmsRetention});
-  }
-  keeper_options.log = [](const std::string& line) { spdlog::info("{}", line); };
-  LeaseKeeper keeper(*lease_store, keeper_options);
+  LeaseKeeper keeper(*lease_store, KeeperOptionsFrom(context.config()));
   keeper.Start();
   // SMS webhooks, sender, expiry and retention (nothing when no sms.* provider or gateway is set).
   auto sms_runtime = StartSms(context, r, "", router, &keeper, &registry);
@@ -262,22 +407,7 @@ int RunServe(Context& context, const Args& args) {
   // 问卷星 push and 腾讯问卷 webhook (nothing unless questionnaire.wjx.push_secret / .txwj.token is set).
   auto questionnaire_runtime = StartQuestionnaire(context, r, "", router);
   if (!questionnaire_runtime.ok()) return Fail(questionnaire_runtime.status().WithContext("questionnaire"));
-  dashboards::RegisterStatusRoutes(
-      router, *r.surveys,
-      [&db]() -> Result<dashboards::StatusSnapshot> {
-        dashboards::StatusSnapshot snapshot;
-        snapshot.backend = db.Backend();
-        auto version = db.SchemaVersion();
-        if (!version.ok()) return version.status();
-        snapshot.schema_version = version.value();
-        auto counts = db.CountResponses();
-        if (!counts.ok()) return counts.status();
-        snapshot.counts = std::move(counts).value();
-        auto note = db.GetMeta("demo.note");
-        if (note.ok()) snapshot.data_note = note.value();
-        return snapshot;
-      },
-      5000, [&lease_store] { return lease_store->List(); });
+  RegisterStatus(router, r, db, *lease_store);
 
   // Officials' dashboards: login, pages, the guarded JSON API (dashboards/dashboard_api.h).
   auto dashboard = StartDashboard(context, r, db, router, &registry);
@@ -288,44 +418,14 @@ int RunServe(Context& context, const Args& args) {
   auto wechat_upload = RegisterWechatUpload(context, r, *dashboard.value()->access.service, "", router);
   if (!wechat_upload.ok()) return Fail(wechat_upload.status().WithContext("wechat upload"));
   // Statisticians' export downloads through the same guard rules (dashboards/export_routes.h).
-  dashboards::ExportRouteDeps export_deps;
-  export_deps.access = dashboard.value()->access.service.get();
-  export_deps.indices = &db;
-  export_deps.releases = &db;
-  export_deps.responses = &db;
-  export_deps.population = &db;
-  export_deps.surveys = r.surveys;
-  export_deps.areas = r.areas;
-  export_deps.survey_id = context.config().dashboard.survey;
-  auto export_routes = dashboards::ExportRoutes::Register(router, export_deps);
+  auto export_routes =
+      RegisterExports(context.config(), r, db, dashboard.value()->access.service.get(), router);
   if (!export_routes.ok()) return Fail(export_routes.status().WithContext("export downloads"));
 
-  // Live aggregation (aggregator/live.h): a background thread that recomputes the towns of new
-  // responses, whichever channel or process stored them; stopped below before the store closes.
-  std::unique_ptr<aggregator::LiveAggregator> live;
-  if (context.config().aggregator.interval_ms > 0) {
-    aggregator::LiveOptions live_options;
-    live_options.interval_ms = context.config().aggregator.interval_ms;
-    live_options.reconcile_ms = context.config().aggregator.reconcile_ms;
-    live_options.compute.threads = context.config().aggregator.threads;
-    live_options.code_version = kVersion;
-    live = std::make_unique<aggregator::LiveAggregator>(live_options, db, db, *r.surveys, *r.areas, db);
-    live->WatchRevisions(db);
-    live->set_gate([&keeper] { return keeper.Held(leases::kLiveAggregation).has_value(); });
-    const Status started = live->Start();
-    if (!started.ok()) return Fail(started.WithContext("aggregator"));
-    // Before the first successful poll: the time since serve started.
-    registry.AddGauge("minyi_live_aggregation_lag_seconds",
-                      "Seconds since the live aggregator was last caught up: every response stored before "
-                      "then is reflected in the index tables.",
-                      [live = live.get(), started_ms = NowMillis(), &keeper] {
-                        // Only the lease holder aggregates; the other servers report no lag of their own.
-                        if (!keeper.Held(leases::kLiveAggregation)) return 0.0;
-                        const std::int64_t caught_up = live->stats().caught_up_ms;
-                        return static_cast<double>(NowMillis() - (caught_up > 0 ? caught_up : started_ms)) /
-                               1000;
-                      });
-  }
+  // Live aggregation: stopped below before the store closes.
+  auto started_live = StartLiveAggregation(context.config(), r, db, keeper, registry);
+  if (!started_live.ok()) return Fail(started_live.status());
+  const std::unique_ptr<aggregator::LiveAggregator> live = std::move(started_live).value();
 
   const auto& options = context.config().http;
   try {
@@ -334,25 +434,11 @@ int RunServe(Context& context, const Args& args) {
     socket.listen(options.max_queued);
     const unsigned port = socket.address().port();
 
-    http::ServerOptions server_options;
-    server_options.threads = options.threads;
-    server_options.max_queued = options.max_queued;
-    server_options.header_timeout_s = options.header_timeout_s;
-    server_options.body_min_bytes_per_s = options.body_min_bytes_per_s;
-    server_options.max_connections_per_address = options.max_connections_per_address;
-    server_options.cap_exempt = options.connection_cap_exempt;
-    http::Server server(router, socket, server_options);
+    http::Server server(router, socket, ServerOptionsFrom(options));
     server.Start();
     spdlog::info("minyi {} serving on http://{}:{}/ (store {}, {} threads)", kVersion, options.host, port,
                  db.Backend(), options.threads);
-    if (args.Has("--routes-file")) {
-      // Written before the port file, so a test that waits for the port finds the routes too.
-      std::ofstream routes(args.Get("--routes-file"));
-      for (const http::Router::RouteInfo& route : router.Routes()) routes << route.method << ' ' << route.pattern << '\n';
-    }
-    if (args.Has("--port-file")) {
-      std::ofstream(args.Get("--port-file")) << port << "\n";
-    }
+    WriteStartupFiles(args, router, port);
 
     int received = 0;
     while (sigwait(&signals, &received) == 0 && received == SIGHUP) ReloadConfiguration(context.config());
@@ -362,16 +448,7 @@ int RunServe(Context& context, const Args& args) {
     if (!server.Drain(std::chrono::seconds(options.drain_timeout_s))) {
       spdlog::warn("{} connections still busy after the drain; stopping anyway", server.CurrentConnections());
     }
-    web.Stop();  // commits every response still queued before the store closes
-    if (live) {
-      live->Stop();
-      const aggregator::LiveStats s = live->stats();
-      spdlog::info("live aggregation: {} town-periods recomputed, {} period writes", s.town_recomputations,
-                   s.period_writes);
-    }
-    const auto stats = web.stats();
-    spdlog::info("web collector: {} responses in {} group commits (largest {})", stats.responses, stats.batches,
-                 stats.largest_batch);
+    StopServices(web, live.get());
   } catch (const Poco::Exception& e) {
     return Fail(Status::Unavailable("HTTP server on " + options.host + ":" + std::to_string(options.port) + ": " +
                                     e.displayText()));

@@ -308,15 +308,13 @@ std::string ResolveDataPath(const std::string& path, const std::string& data_dir
   return Poco::File(candidate).exists() ? candidate : path;
 }
 
-}  // namespace
-
-std::vector<std::pair<std::string, std::string>> ConfigDefaults() { return Defaults(); }
-
-bool PublicUrlIsHttps(const HttpOptions& http) {
-  return Poco::icompare(http.public_url.substr(0, 8), "https://") == 0;
-}
-
-Result<Config> LoadConfig(const ConfigSources& sources) {
+// The configuration's layers, the first named taking precedence: -D overrides, secrets from the environment
+// (SecretEnv), the file (sources.file, else $MINYI_CONFIG), the defaults; above them the chosen
+// directories, which replace the empty defaults. A key in the file or the overrides that has no default
+// is an error. Sets config.sources, config.config_file and config.paths; `own_data_dir` says whether
+// the pages are in the data directory's web/ (installed, or paths.data_dir given).
+Result<AutoPtr<Poco::Util::LayeredConfiguration>> LayerSources(const ConfigSources& sources, Config& config,
+                                                               bool& own_data_dir) {
   std::set<std::string> known;
   AutoPtr<Poco::Util::MapConfiguration> defaults(new Poco::Util::MapConfiguration);
   for (const auto& [k, v] : Defaults()) {
@@ -327,7 +325,6 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
   // Poco: a LOWER priority value takes precedence.
   layered->add(defaults, 40);
 
-  Config config;
   config.sources = sources;
   std::string file = sources.file;
   if (file.empty()) {
@@ -360,7 +357,6 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
 
   // The chosen directories replace the empty defaults (and are what ${paths.state_dir} expands to).
   AutoPtr<Poco::Util::MapConfiguration> layout(new Poco::Util::MapConfiguration);
-  bool own_data_dir = false;  // installed, or paths.data_dir given: the pages are in its web/
   try {
     config.paths = ResolveLayout(*layered, sources);
     own_data_dir = config.paths.installed || !layered->getString("paths.data_dir").empty();
@@ -370,124 +366,169 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
   layout->setString("paths.data_dir", config.paths.data_dir);
   layout->setString("paths.state_dir", config.paths.state_dir);
   layered->add(layout, 5);
+  return layered;
+}
 
-  const AbstractConfiguration& c = *layered;
+// store.*: the backend and its connection.
+Status ReadStore(const AbstractConfiguration& c, Config& config) {
+  MINYI_RETURN_IF_ERROR(ReadChoice(c, "store.backend", {"sqlite", "mysql"}, config.store.backend));
+  config.store.sqlite.path = c.getString("store.sqlite.path");
+  if (config.store.sqlite.path.empty()) return Status::InvalidInput("store.sqlite.path must not be empty");
+  MINYI_RETURN_IF_ERROR(ReadChoice(c, "store.sqlite.synchronous", {"FULL", "NORMAL", "EXTRA"},
+                                   config.store.sqlite.synchronous));
+  MINYI_RETURN_IF_ERROR(
+      ReadInt(c, "store.sqlite.busy_timeout_ms", 0, 600000, config.store.sqlite.busy_timeout_ms));
+  config.store.mysql.host = c.getString("store.mysql.host");
+  MINYI_RETURN_IF_ERROR(ReadInt(c, "store.mysql.port", 1, 65535, config.store.mysql.port));
+  config.store.mysql.socket = c.getString("store.mysql.socket");
+  config.store.mysql.user = c.getString("store.mysql.user");
+  config.store.mysql.password = c.getString("store.mysql.password");
+  config.store.mysql.database = c.getString("store.mysql.database");
+  MINYI_RETURN_IF_ERROR(ReadInt(c, "store.mysql.pool_size", 1, 256, config.store.mysql.pool_size));
+  MINYI_RETURN_IF_ERROR(ReadBool(c, "store.mysql.create_database", config.store.mysql.create_database));
+  {
+    sql::MysqlOptions& m = config.store.mysql;
+    MINYI_RETURN_IF_ERROR(
+        ReadInt(c, "store.mysql.connect_timeout_seconds", 1, 3600, m.connect_timeout_seconds));
+    MINYI_RETURN_IF_ERROR(ReadInt(c, "store.mysql.read_timeout_seconds", 1, 86400, m.read_timeout_seconds));
+    MINYI_RETURN_IF_ERROR(ReadInt(c, "store.mysql.write_timeout_seconds", 1, 86400, m.write_timeout_seconds));
+    MINYI_RETURN_IF_ERROR(ReadInt(c, "store.mysql.pool_wait_ms", 1, 3600000, m.pool_wait_ms));
+  }
+  MINYI_RETURN_IF_ERROR(ReadInt(c, "store.health_timeout_ms", 50, 60000, config.store.health_timeout_ms));
+  return Status::Ok();
+}
+
+// aggregator.* and cluster.*: live aggregation and the leases of the singleton jobs.
+Status ReadAggregatorAndCluster(const AbstractConfiguration& c, Config& config) {
+  MINYI_RETURN_IF_ERROR(ReadInt(c, "aggregator.interval_ms", 0, 86400000, config.aggregator.interval_ms));
+  MINYI_RETURN_IF_ERROR(ReadInt(c, "aggregator.reconcile_ms", 10, 86400000, config.aggregator.reconcile_ms));
+  MINYI_RETURN_IF_ERROR(ReadInt(c, "aggregator.threads", 1, 64, config.aggregator.threads));
+  config.cluster.node_name = c.getString("cluster.node_name");
+  if (config.cluster.node_name.empty()) {
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') {
+      std::snprintf(host, sizeof host, "minyi");
+    }
+    config.cluster.node_name = std::string(host) + "-" + std::to_string(static_cast<long long>(getpid()));
+  }
+  if (config.cluster.node_name.size() > 128) {
+    return Status::InvalidInput("cluster.node_name is longer than 128 bytes");
+  }
+  // At least 2 s, so that renewing every third of it leaves the database time to answer.
+  MINYI_RETURN_IF_ERROR(ReadInt(c, "cluster.lease_seconds", 2, 3600, config.cluster.lease_seconds));
+  MINYI_RETURN_IF_ERROR(
+      ReadInt(c, "cluster.migrate_wait_seconds", 0, 86400, config.cluster.migrate_wait_seconds));
+  return Status::Ok();
+}
+
+// http.*: the listener and its limits.
+Status ReadHttp(const AbstractConfiguration& c, Config& config) {
+  config.http.host = c.getString("http.host");
+  MINYI_RETURN_IF_ERROR(ReadInt(c, "http.port", 0, 65535, config.http.port));
+  MINYI_RETURN_IF_ERROR(ReadInt(c, "http.threads", 1, 1024, config.http.threads));
+  MINYI_RETURN_IF_ERROR(ReadInt(c, "http.max_queued", 1, 100000, config.http.max_queued));
+  config.http.public_url = c.getString("http.public_url");
+  MINYI_RETURN_IF_ERROR(ReadBool(c, "http.trust_forwarded_for", config.http.trust_forwarded_for));
+  MINYI_RETURN_IF_ERROR(ReadBool(c, "http.bench_routes", config.http.bench_routes));
+  MINYI_RETURN_IF_ERROR(ReadInt(c, "http.header_timeout_s", 1, 3600, config.http.header_timeout_s));
+  MINYI_RETURN_IF_ERROR(
+      ReadInt(c, "http.body_min_bytes_per_s", 1, 1 << 30, config.http.body_min_bytes_per_s));
+  MINYI_RETURN_IF_ERROR(
+      ReadInt(c, "http.max_connections_per_address", 0, 100000, config.http.max_connections_per_address));
+  MINYI_RETURN_IF_ERROR(ReadAddressList(c, "http.connection_cap_exempt", config.http.connection_cap_exempt));
+  MINYI_RETURN_IF_ERROR(ReadInt(c, "http.drain_timeout_s", 0, 3600, config.http.drain_timeout_s));
+  return Status::Ok();
+}
+
+// collector.*, api.* and web.*: the web collector.
+Status ReadCollector(const AbstractConfiguration& c, Config& config) {
+  CollectorOptions& o = config.collector;
+  o.open_periods = c.getString("collector.open_periods");
+  o.respondent_key_secret = c.getString("collector.respondent_key_secret");
+  o.secret_file = c.getString("collector.secret_file");
+  MINYI_RETURN_IF_ERROR(ReadInt(c, "collector.group_commit.max_batch", 1, 100000, o.group_commit_max_batch));
+  MINYI_RETURN_IF_ERROR(
+      ReadInt(c, "collector.group_commit.max_wait_us", 0, 1000000, o.group_commit_max_wait_us));
+  MINYI_RETURN_IF_ERROR(
+      ReadInt(c, "collector.group_commit.max_queue", 1, 10000000, o.group_commit_max_queue));
+  MINYI_RETURN_IF_ERROR(
+      ReadInt(c, "collector.group_commit.commit_timeout_ms", 1, 3600000, o.group_commit_commit_timeout_ms));
+  MINYI_RETURN_IF_ERROR(ReadInt(c, "api.max_body_bytes", 1024, 1 << 30, o.api_max_body_bytes));
+  MINYI_RETURN_IF_ERROR(ReadInt(c, "api.max_json_depth", 2, 1000, o.api_max_json_depth));
+  MINYI_RETURN_IF_ERROR(ReadInt(c, "api.max_batch", 1, 100000, o.api_max_batch));
+  MINYI_RETURN_IF_ERROR(ReadInt(c, "api.key_cache_seconds", 0, 86400, o.api_key_cache_seconds));
+  MINYI_RETURN_IF_ERROR(ReadInt(c, "web.max_form_bytes", 1024, 1 << 30, o.web_max_form_bytes));
+  MINYI_RETURN_IF_ERROR(ReadInt(c, "web.rate_limit.per_minute", 0, 1000000, o.web_rate_per_minute));
+  MINYI_RETURN_IF_ERROR(ReadInt(c, "web.rate_limit.burst", 1, 1000000, o.web_rate_burst));
+  o.web_invitation_only = c.getString("web.invitation_only");
+  MINYI_RETURN_IF_ERROR(ReadInt(c, "web.max_responses_per_town", 0, 100000000, o.web_max_responses_per_town));
+  o.privacy_controller = c.getString("web.privacy.controller");
+  o.privacy_purpose = c.getString("web.privacy.purpose");
+  o.privacy_retention = c.getString("web.privacy.retention");
+  return Status::Ok();
+}
+
+// questionnaire.*: the 问卷星 push and 腾讯问卷 webhook, and the column maps.
+Status ReadQuestionnaire(const AbstractConfiguration& c, Config& config) {
+  QuestionnaireConfig& q = config.questionnaire;
+  q.map_dir = ResolveDataPath(c.getString("questionnaire.map_dir"), config.paths.data_dir);
+  q.wjx_push_secret = c.getString("questionnaire.wjx.push_secret");
+  q.txwj_token = c.getString("questionnaire.txwj.token");
+  q.wjx_allow_from = CommaList(c.getString("questionnaire.wjx.allow_from"));
+  MINYI_RETURN_IF_ERROR(CheckAllowList("questionnaire.wjx.allow_from", q.wjx_allow_from));
+  MINYI_RETURN_IF_ERROR(ReadBool(c, "questionnaire.wjx.allow_revisions", q.wjx_allow_revisions));
+  MINYI_RETURN_IF_ERROR(ReadInt(c, "questionnaire.utc_offset_minutes", -720, 840, q.utc_offset_minutes));
+  MINYI_RETURN_IF_ERROR(ReadInt(c, "questionnaire.max_body_bytes", 1024, 1 << 30, q.max_body_bytes));
+  return Status::Ok();
+}
+
+// sms.*: the conversation, the gateway and the inbound providers.
+Status ReadSms(const AbstractConfiguration& c, Config& config) {
+  SmsConfig& m = config.sms;
+  m.encryption_key = c.getString("sms.encryption_key");
+  m.encryption_key_file = c.getString("sms.encryption_key_file");
+  MINYI_RETURN_IF_ERROR(ReadInt(c, "sms.conversation_ttl_hours", 1, 24 * 365, m.conversation_ttl_hours));
+  MINYI_RETURN_IF_ERROR(ReadInt(c, "sms.comment_window_hours", 0, 24 * 30, m.comment_window_hours));
+  MINYI_RETURN_IF_ERROR(ReadInt(c, "sms.max_reasks", 0, 5, m.max_reasks));
+  MINYI_RETURN_IF_ERROR(ReadBool(c, "sms.group_commit", m.group_commit));
+  MINYI_RETURN_IF_ERROR(ReadInt(c, "sms.retention_days", 1, 36500, m.retention_days));
+  MINYI_RETURN_IF_ERROR(ReadInt(c, "sms.max_body_bytes", 1024, 1 << 30, m.max_body_bytes));
+  m.gateway_url = c.getString("sms.gateway.url");
+  m.gateway_token = c.getString("sms.gateway.token");
+  MINYI_RETURN_IF_ERROR(ReadInt(c, "sms.gateway.rate_per_second", 1, 10000, m.gateway_rate_per_second));
+  MINYI_RETURN_IF_ERROR(ReadInt(c, "sms.gateway.max_attempts", 1, 100, m.gateway_max_attempts));
+  MINYI_RETURN_IF_ERROR(ReadInt(c, "sms.gateway.timeout_ms", 100, 600000, m.gateway_timeout_ms));
+  for (const std::string provider : {"aliyun", "tencent", "huawei"}) {
+    m.inbound[provider].token = c.getString("sms." + provider + ".token");
+    m.inbound[provider].allow_from = CommaList(c.getString("sms." + provider + ".allow_from"));
+  }
+  m.twilio_auth_token = c.getString("sms.twilio.auth_token");
+  m.twilio_url = c.getString("sms.twilio.url");
+  m.generic_secret = c.getString("sms.generic.secret");
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> ConfigDefaults() { return Defaults(); }
+
+bool PublicUrlIsHttps(const HttpOptions& http) {
+  return Poco::icompare(http.public_url.substr(0, 8), "https://") == 0;
+}
+
+Result<Config> LoadConfig(const ConfigSources& sources) {
+  Config config;
+  bool own_data_dir = false;  // installed, or paths.data_dir given: the pages are in its web/
+  auto layered = LayerSources(sources, config, own_data_dir);
+  if (!layered.ok()) return layered.status();
+  const AbstractConfiguration& c = *layered.value();
   try {
-    MINYI_RETURN_IF_ERROR(ReadChoice(c, "store.backend", {"sqlite", "mysql"}, config.store.backend));
-    config.store.sqlite.path = c.getString("store.sqlite.path");
-    if (config.store.sqlite.path.empty()) return Status::InvalidInput("store.sqlite.path must not be empty");
-    MINYI_RETURN_IF_ERROR(
-        ReadChoice(c, "store.sqlite.synchronous", {"FULL", "NORMAL", "EXTRA"}, config.store.sqlite.synchronous));
-    MINYI_RETURN_IF_ERROR(ReadInt(c, "store.sqlite.busy_timeout_ms", 0, 600000, config.store.sqlite.busy_timeout_ms));
-    config.store.mysql.host = c.getString("store.mysql.host");
-    MINYI_RETURN_IF_ERROR(ReadInt(c, "store.mysql.port", 1, 65535, config.store.mysql.port));
-    config.store.mysql.socket = c.getString("store.mysql.socket");
-    config.store.mysql.user = c.getString("store.mysql.user");
-    config.store.mysql.password = c.getString("store.mysql.password");
-    config.store.mysql.database = c.getString("store.mysql.database");
-    MINYI_RETURN_IF_ERROR(ReadInt(c, "store.mysql.pool_size", 1, 256, config.store.mysql.pool_size));
-    MINYI_RETURN_IF_ERROR(ReadBool(c, "store.mysql.create_database", config.store.mysql.create_database));
-    {
-      sql::MysqlOptions& m = config.store.mysql;
-      MINYI_RETURN_IF_ERROR(
-          ReadInt(c, "store.mysql.connect_timeout_seconds", 1, 3600, m.connect_timeout_seconds));
-      MINYI_RETURN_IF_ERROR(ReadInt(c, "store.mysql.read_timeout_seconds", 1, 86400, m.read_timeout_seconds));
-      MINYI_RETURN_IF_ERROR(
-          ReadInt(c, "store.mysql.write_timeout_seconds", 1, 86400, m.write_timeout_seconds));
-      MINYI_RETURN_IF_ERROR(ReadInt(c, "store.mysql.pool_wait_ms", 1, 3600000, m.pool_wait_ms));
-    }
-    MINYI_RETURN_IF_ERROR(ReadInt(c, "store.health_timeout_ms", 50, 60000, config.store.health_timeout_ms));
-    MINYI_RETURN_IF_ERROR(ReadInt(c, "aggregator.interval_ms", 0, 86400000, config.aggregator.interval_ms));
-    MINYI_RETURN_IF_ERROR(ReadInt(c, "aggregator.reconcile_ms", 10, 86400000, config.aggregator.reconcile_ms));
-    MINYI_RETURN_IF_ERROR(ReadInt(c, "aggregator.threads", 1, 64, config.aggregator.threads));
-    config.cluster.node_name = c.getString("cluster.node_name");
-    if (config.cluster.node_name.empty()) {
-      char host[256] = {};
-      if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') {
-        std::snprintf(host, sizeof host, "minyi");
-      }
-      config.cluster.node_name = std::string(host) + "-" + std::to_string(static_cast<long long>(getpid()));
-    }
-    if (config.cluster.node_name.size() > 128) {
-      return Status::InvalidInput("cluster.node_name is longer than 128 bytes");
-    }
-    // At least 2 s, so that renewing every third of it leaves the database time to answer.
-    MINYI_RETURN_IF_ERROR(ReadInt(c, "cluster.lease_seconds", 2, 3600, config.cluster.lease_seconds));
-    MINYI_RETURN_IF_ERROR(
-        ReadInt(c, "cluster.migrate_wait_seconds", 0, 86400, config.cluster.migrate_wait_seconds));
-    config.http.host = c.getString("http.host");
-    MINYI_RETURN_IF_ERROR(ReadInt(c, "http.port", 0, 65535, config.http.port));
-    MINYI_RETURN_IF_ERROR(ReadInt(c, "http.threads", 1, 1024, config.http.threads));
-    MINYI_RETURN_IF_ERROR(ReadInt(c, "http.max_queued", 1, 100000, config.http.max_queued));
-    config.http.public_url = c.getString("http.public_url");
-    MINYI_RETURN_IF_ERROR(ReadBool(c, "http.trust_forwarded_for", config.http.trust_forwarded_for));
-    MINYI_RETURN_IF_ERROR(ReadBool(c, "http.bench_routes", config.http.bench_routes));
-    MINYI_RETURN_IF_ERROR(ReadInt(c, "http.header_timeout_s", 1, 3600, config.http.header_timeout_s));
-    MINYI_RETURN_IF_ERROR(
-        ReadInt(c, "http.body_min_bytes_per_s", 1, 1 << 30, config.http.body_min_bytes_per_s));
-    MINYI_RETURN_IF_ERROR(
-        ReadInt(c, "http.max_connections_per_address", 0, 100000, config.http.max_connections_per_address));
-    MINYI_RETURN_IF_ERROR(
-        ReadAddressList(c, "http.connection_cap_exempt", config.http.connection_cap_exempt));
-    MINYI_RETURN_IF_ERROR(ReadInt(c, "http.drain_timeout_s", 0, 3600, config.http.drain_timeout_s));
-    {
-      CollectorOptions& o = config.collector;
-      o.open_periods = c.getString("collector.open_periods");
-      o.respondent_key_secret = c.getString("collector.respondent_key_secret");
-      o.secret_file = c.getString("collector.secret_file");
-      MINYI_RETURN_IF_ERROR(ReadInt(c, "collector.group_commit.max_batch", 1, 100000, o.group_commit_max_batch));
-      MINYI_RETURN_IF_ERROR(ReadInt(c, "collector.group_commit.max_wait_us", 0, 1000000, o.group_commit_max_wait_us));
-      MINYI_RETURN_IF_ERROR(ReadInt(c, "collector.group_commit.max_queue", 1, 10000000, o.group_commit_max_queue));
-      MINYI_RETURN_IF_ERROR(ReadInt(c, "collector.group_commit.commit_timeout_ms", 1, 3600000,
-                                    o.group_commit_commit_timeout_ms));
-      MINYI_RETURN_IF_ERROR(ReadInt(c, "api.max_body_bytes", 1024, 1 << 30, o.api_max_body_bytes));
-      MINYI_RETURN_IF_ERROR(ReadInt(c, "api.max_json_depth", 2, 1000, o.api_max_json_depth));
-      MINYI_RETURN_IF_ERROR(ReadInt(c, "api.max_batch", 1, 100000, o.api_max_batch));
-      MINYI_RETURN_IF_ERROR(ReadInt(c, "api.key_cache_seconds", 0, 86400, o.api_key_cache_seconds));
-      MINYI_RETURN_IF_ERROR(ReadInt(c, "web.max_form_bytes", 1024, 1 << 30, o.web_max_form_bytes));
-      MINYI_RETURN_IF_ERROR(ReadInt(c, "web.rate_limit.per_minute", 0, 1000000, o.web_rate_per_minute));
-      MINYI_RETURN_IF_ERROR(ReadInt(c, "web.rate_limit.burst", 1, 1000000, o.web_rate_burst));
-      o.web_invitation_only = c.getString("web.invitation_only");
-      MINYI_RETURN_IF_ERROR(
-          ReadInt(c, "web.max_responses_per_town", 0, 100000000, o.web_max_responses_per_town));
-      o.privacy_controller = c.getString("web.privacy.controller");
-      o.privacy_purpose = c.getString("web.privacy.purpose");
-      o.privacy_retention = c.getString("web.privacy.retention");
-    }
-    {
-      QuestionnaireConfig& q = config.questionnaire;
-      q.map_dir = ResolveDataPath(c.getString("questionnaire.map_dir"), config.paths.data_dir);
-      q.wjx_push_secret = c.getString("questionnaire.wjx.push_secret");
-      q.txwj_token = c.getString("questionnaire.txwj.token");
-      q.wjx_allow_from = CommaList(c.getString("questionnaire.wjx.allow_from"));
-      MINYI_RETURN_IF_ERROR(CheckAllowList("questionnaire.wjx.allow_from", q.wjx_allow_from));
-      MINYI_RETURN_IF_ERROR(ReadBool(c, "questionnaire.wjx.allow_revisions", q.wjx_allow_revisions));
-      MINYI_RETURN_IF_ERROR(ReadInt(c, "questionnaire.utc_offset_minutes", -720, 840, q.utc_offset_minutes));
-      MINYI_RETURN_IF_ERROR(ReadInt(c, "questionnaire.max_body_bytes", 1024, 1 << 30, q.max_body_bytes));
-    }
-    {
-      SmsConfig& m = config.sms;
-      m.encryption_key = c.getString("sms.encryption_key");
-      m.encryption_key_file = c.getString("sms.encryption_key_file");
-      MINYI_RETURN_IF_ERROR(ReadInt(c, "sms.conversation_ttl_hours", 1, 24 * 365, m.conversation_ttl_hours));
-      MINYI_RETURN_IF_ERROR(ReadInt(c, "sms.comment_window_hours", 0, 24 * 30, m.comment_window_hours));
-      MINYI_RETURN_IF_ERROR(ReadInt(c, "sms.max_reasks", 0, 5, m.max_reasks));
-      MINYI_RETURN_IF_ERROR(ReadBool(c, "sms.group_commit", m.group_commit));
-      MINYI_RETURN_IF_ERROR(ReadInt(c, "sms.retention_days", 1, 36500, m.retention_days));
-      MINYI_RETURN_IF_ERROR(ReadInt(c, "sms.max_body_bytes", 1024, 1 << 30, m.max_body_bytes));
-      m.gateway_url = c.getString("sms.gateway.url");
-      m.gateway_token = c.getString("sms.gateway.token");
-      MINYI_RETURN_IF_ERROR(ReadInt(c, "sms.gateway.rate_per_second", 1, 10000, m.gateway_rate_per_second));
-      MINYI_RETURN_IF_ERROR(ReadInt(c, "sms.gateway.max_attempts", 1, 100, m.gateway_max_attempts));
-      MINYI_RETURN_IF_ERROR(ReadInt(c, "sms.gateway.timeout_ms", 100, 600000, m.gateway_timeout_ms));
-      for (const std::string provider : {"aliyun", "tencent", "huawei"}) {
-        m.inbound[provider].token = c.getString("sms." + provider + ".token");
-        m.inbound[provider].allow_from = CommaList(c.getString("sms." + provider + ".allow_from"));
-      }
-      m.twilio_auth_token = c.getString("sms.twilio.auth_token");
-      m.twilio_url = c.getString("sms.twilio.url");
-      m.generic_secret = c.getString("sms.generic.secret");
-    }
+    MINYI_RETURN_IF_ERROR(ReadStore(c, config));
+    MINYI_RETURN_IF_ERROR(ReadAggregatorAndCluster(c, config));
+    MINYI_RETURN_IF_ERROR(ReadHttp(c, config));
+    MINYI_RETURN_IF_ERROR(ReadCollector(c, config));
+    MINYI_RETURN_IF_ERROR(ReadQuestionnaire(c, config));
+    MINYI_RETURN_IF_ERROR(ReadSms(c, config));
     {
       WechatConfig& w = config.wechat;
       MINYI_RETURN_IF_ERROR(ReadInt(c, "wechat.utc_offset_minutes", -720, 840, w.utc_offset_minutes));

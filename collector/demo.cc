@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/hex.h"
+
 namespace minyi::collector {
 namespace {
 
@@ -365,7 +367,6 @@ Status GenerateDemoResponses(const DemoOptions& options, const SurveyDefinition&
   const std::string payload_prefix =
       "{\"synthetic\":true,\"generator\":\"minyi demo seed\",\"seed\":" + std::to_string(options.seed) + ",\"n\":";
   const std::string ref_prefix = "demo-" + std::to_string(options.seed) + "-";
-  static const char kHex[] = "0123456789abcdef";
   const std::vector<std::string>& comments = Comments();
 
   std::size_t n = 0;
@@ -453,13 +454,16 @@ Status GenerateDemoResponses(const DemoOptions& options, const SurveyDefinition&
         r.submitted_at_ms = *year_start + (day * 86400 + second) * 1000;
         r.received_at_ms = r.submitted_at_ms + static_cast<std::int64_t>(1000 + rng.Below(600000));
 
-        r.respondent_key.assign(32, '0');
+        // Two 64-bit draws in hex, most significant byte first: 32 characters.
         const std::uint64_t hi = rng.Next();
         const std::uint64_t lo = rng.Next();
-        for (int d = 0; d < 16; ++d) {
-          r.respondent_key[static_cast<std::size_t>(d)] = kHex[(hi >> (60 - 4 * d)) & 0xF];
-          r.respondent_key[static_cast<std::size_t>(16 + d)] = kHex[(lo >> (60 - 4 * d)) & 0xF];
+        unsigned char key[16];
+        for (int b = 0; b < 8; ++b) {
+          key[b] = static_cast<unsigned char>(hi >> (56 - 8 * b));
+          key[8 + b] = static_cast<unsigned char>(lo >> (56 - 8 * b));
         }
+        r.respondent_key.resize(2 * sizeof key);
+        WriteHex(key, sizeof key, r.respondent_key.data());
         r.source_ref = ref_prefix + std::to_string(n);
         r.raw_payload = payload_prefix + std::to_string(n) + "}";
         if (!visit(r)) return Status::Ok();

@@ -84,6 +84,18 @@ TEST_F(DemoTest, SameSeedSameContentOtherSeedOtherContent) {
   for (std::size_t i = 0; i < pa->size(); ++i) ASSERT_EQ((*pa)[i].population, (*pb)[i].population);
 }
 
+// The respondent keys are the generator's random draws in hex: pinned, so that how they are written out
+// (core/hex.h) cannot change what a seed produces.
+TEST_F(DemoTest, RespondentKeysOfASeedArePinned) {
+  DemoOptions options = Small();
+  options.responses = 3;
+  const std::vector<Response> rows = Generate(options);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].respondent_key, "946f049e2c4f2bf05b250dd1e97c9db0");
+  EXPECT_EQ(rows[1].respondent_key, "5207e82c6c516af525c8d7552b9f7a20");
+  EXPECT_EQ(rows[2].respondent_key, "f67cc1c38bb2c96635c2ad9eea869f90");
+}
+
 TEST_F(DemoTest, EveryResponseIsValid) {
   std::set<std::string> refs;
   for (const Response& r : Generate(Small())) {

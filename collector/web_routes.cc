@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <istream>
+#include <optional>
 #include <sstream>
+#include <string_view>
 
 #include "collector/common/crypto.h"
 #include "collector/web_json.h"
@@ -306,6 +308,25 @@ void FreshFormKeys(FormView& view, const KeyedHasher& hasher, const std::string&
   view.csrf = CsrfFor(hasher, device, view.survey->id, view.idempotency_key, view.rendered_at, view.token);
 }
 
+// The invitation of `token` for `survey_id`; nothing after answering with the page that says why not: the
+// store is busy (`busy_hint` says what to do) or the link is unknown or another survey's.
+std::optional<InvitationToken> FindInvitation(IngestService& ingest, http::Response& response,
+                                              const std::string& token, const std::string& survey_id,
+                                              std::string_view busy_hint) {
+  auto invitation = ingest.FindToken(token);
+  if (!invitation.ok()) {
+    SendPage(response, {StatusCode::kUnavailable}, RenderMessagePage("请稍后再试", "系统繁忙", busy_hint));
+    return std::nullopt;
+  }
+  if (!invitation->has_value() || (*invitation)->survey_id != survey_id) {
+    SendPage(
+        response, {StatusCode::kNotFound},
+        RenderMessagePage("链接无效", "邀请链接无效", "这个链接不完整或已失效，请核对短信或通知中的链接。"));
+    return std::nullopt;
+  }
+  return std::move(invitation).value();
+}
+
 }  // namespace
 
 void WebCollector::GetPage(http::Request& request, http::Response& response, const std::string& survey_id) {
@@ -333,18 +354,10 @@ void WebCollector::GetPage(http::Request& request, http::Response& response, con
   }
   std::string used_ref;
   if (!view.token.empty()) {
-    auto invitation = ingest_.FindToken(view.token);
-    if (!invitation.ok()) {
-      return SendPage(response, {StatusCode::kUnavailable},
-                      RenderMessagePage("请稍后再试", "系统繁忙", "请稍后重新打开链接。"));
-    }
-    if (!invitation->has_value() || (*invitation)->survey_id != survey_id) {
-      return SendPage(response, {StatusCode::kNotFound},
-                      RenderMessagePage("链接无效", "邀请链接无效",
-                                        "这个链接不完整或已失效，请核对短信或通知中的链接。"));
-    }
-    view.fixed_town = (*invitation)->town_code;
-    used_ref = TokenSourceRef((*invitation)->token_hash);
+    auto invitation = FindInvitation(ingest_, response, view.token, survey_id, "请稍后重新打开链接。");
+    if (!invitation) return;
+    view.fixed_town = invitation->town_code;
+    used_ref = TokenSourceRef(invitation->token_hash);
   } else {
     used_ref = ingest_.DeviceSourceRef(device.device_id, survey_id, view.period);
   }
@@ -358,36 +371,12 @@ void WebCollector::GetPage(http::Request& request, http::Response& response, con
   SendPage(response, {StatusCode::kOk}, RenderSurveyForm(view, ingest_.areas(), options_.privacy));
 }
 
-void WebCollector::PostPage(http::Request& request, http::Response& response, const std::string& survey_id) {
-  if (int wait = limiter_.Take(http::ClientAddress(request, options_.trust_forwarded_for)); wait > 0) {
-    response.set("Retry-After", std::to_string(wait));
-    return SendPage(
-        response, {StatusCode::kResourceExhausted},
-        RenderMessagePage("请稍后再试", "请稍后再试", "您的操作太频繁了，请过一会儿再点“提交”。"));
-  }
-  auto survey = ingest_.surveys().Find(survey_id);
-  if (survey == nullptr) {
-    return SendPage(response, {StatusCode::kNotFound},
-                    RenderMessagePage("问卷不存在", "没有找到这份问卷", "请检查链接是否完整。"));
-  }
-  std::string body;
-  if (!http::ReadBody(request, response, options_.max_form_bytes, body)) {
-    return SendPage(response, {StatusCode::kResourceExhausted, http::ErrorKind::kTooLarge},
-                    RenderMessagePage("内容太长", "提交的内容太长", "请缩短意见建议后再提交。"));
-  }
-  const auto form = ParsePageForm(body);
-  const PageRequest device = DeviceOf(request);
-  SetDeviceCookie(response, device, options_.secure_cookies);
-  const AreaRegistry& areas = ingest_.areas();
+namespace {
 
-  FormView view;
-  view.survey = survey.get();
-  view.period = ingest_.PagePeriod();
-  view.token = FormValue(form, "t");
-  view.county = FormValue(form, "county");
-  view.town = FormValue(form, "town");
-  view.town_name = Trim(FormValue(form, "town_name"));
-  for (const Question& q : survey->questions) {
+// The form's answers (q_<code> fields) in the survey's order; a blank text answer is no answer.
+void ReadFormAnswers(const std::vector<std::pair<std::string, std::string>>& form,
+                     const SurveyDefinition& survey, FormView& view) {
+  for (const Question& q : survey.questions) {
     const std::string name = "q_" + q.code;
     for (const auto& [k, v] : form) {
       if (k != name) continue;
@@ -395,20 +384,11 @@ void WebCollector::PostPage(http::Request& request, http::Response& response, co
       view.answers[q.code].push_back(v);
     }
   }
-  if (!view.token.empty()) {
-    auto invitation = ingest_.FindToken(view.token);
-    if (!invitation.ok()) {
-      return SendPage(response, {StatusCode::kUnavailable},
-                      RenderMessagePage("请稍后再试", "系统繁忙", "请稍后再点“提交”。"));
-    }
-    if (!invitation->has_value() || (*invitation)->survey_id != survey_id) {
-      return SendPage(response, {StatusCode::kNotFound},
-                      RenderMessagePage("链接无效", "邀请链接无效",
-                                        "这个链接不完整或已失效，请核对短信或通知中的链接。"));
-    }
-    view.fixed_town = (*invitation)->town_code;
-  }
-  // Town: fixed by the invitation, chosen from the county's list, or found by name within the county.
+}
+
+// The town: fixed by the invitation, chosen from the county's list, or found by name within the county
+// (an error for the form when no town or several match).
+void ResolveTown(const AreaRegistry& areas, FormView& view) {
   if (!view.fixed_town.empty()) {
     view.town = view.fixed_town;
   } else {
@@ -440,56 +420,33 @@ void WebCollector::PostPage(http::Request& request, http::Response& response, co
     }
     if (!view.county.empty()) view.town_choices = areas.TownsWithin(view.county);
   }
+}
 
-  if (view.token.empty() && ingest_.InvitationOnly(survey_id)) {
-    if (FormValue(form, "action") == "submit") {
-      ingest_.CountRefused(Submitter{}, "invitation_required", survey_id, view.period, view.town);
-    }
-    return SendPage(response, {StatusCode::kPermissionDenied}, InvitationRequiredPage());
-  }
-  const std::string idem = FormValue(form, "k");
-  const std::string rendered_at = FormValue(form, "rt");
-  const std::string csrf = FormValue(form, "csrf");
-  const bool csrf_ok = !device.new_device && !idem.empty() &&
-                       ConstantTimeEquals(csrf, CsrfFor(ingest_.hasher(), device.device_id, survey_id, idem,
-                                                        rendered_at, view.token));
-  if (FormValue(form, "action") != "submit" || !csrf_ok) {
-    if (FormValue(form, "action") == "submit" && device.new_device) {
-      // Counted per town for the data-quality view: a browser that keeps no cookie can answer again.
-      ingest_.CountRefused(Submitter{}, "no_device_cookie", survey_id, view.period, view.town);
-    }
-    if (FormValue(form, "action") == "submit") {
-      view.notice = "页面已过期，您的选择已保留，请再点一次“提交问卷”。（如果反复出现，请允许浏览器保存 Cookie。）";
-    }
-    // Keep the same idempotency key while the form is being filled in; a new one only when missing.
-    if (csrf_ok) {
-      view.idempotency_key = idem;
-      view.rendered_at = rendered_at;
-      view.csrf = csrf;
-    } else {
-      FreshFormKeys(view, ingest_.hasher(), device.device_id);
-    }
-    return SendPage(response,
-                    {FormValue(form, "action") == "submit" ? StatusCode::kPermissionDenied : StatusCode::kOk},
-                    RenderSurveyForm(view, areas, options_.privacy));
-  }
-  if (!view.errors.empty()) {
-    view.idempotency_key = idem;
-    view.rendered_at = rendered_at;
-    view.csrf = csrf;
-    return SendPage(response, {StatusCode::kInvalidInput, http::ErrorKind::kUnprocessable},
-                    RenderSurveyForm(view, areas, options_.privacy));
-  }
+// The keys a form was rendered with (idempotency key, time, CSRF token): kept when it is shown again.
+struct FormKeys {
+  std::string idem;
+  std::string rendered_at;
+  std::string csrf;
+};
 
+void KeepFormKeys(FormView& view, const FormKeys& keys) {
+  view.idempotency_key = keys.idem;
+  view.rendered_at = keys.rendered_at;
+  view.csrf = keys.csrf;
+}
+
+// The submission of a posted form: its answers, town (unless the invitation fixes it) and keys.
+Submission SubmissionFrom(const std::vector<std::pair<std::string, std::string>>& form, const FormView& view,
+                          const std::string& survey_id, const FormKeys& keys) {
   Submission submission;
   submission.survey_id = survey_id;
   submission.period = view.period;
   submission.town_code = view.fixed_town.empty() ? view.town : std::string();
   submission.answers = view.answers;
   submission.token = view.token;
-  submission.idempotency_key = idem;
+  submission.idempotency_key = keys.idem;
   try {
-    submission.submitted_at_ms = std::stoll(rendered_at);
+    submission.submitted_at_ms = std::stoll(keys.rendered_at);
   } catch (const std::exception&) {
     submission.submitted_at_ms = 0;
   }
@@ -498,19 +455,23 @@ void WebCollector::PostPage(http::Request& request, http::Response& response, co
   for (const auto& [k, v] : form) {
     if (k != "csrf") submission.raw_payload += k + "=" + v + "\n";
   }
-  Submitter who;
-  who.kind = Submitter::Kind::kPage;
-  who.device_id = device.device_id;
-  const IngestResult result = ingest_.SubmitOne(submission, who);
+  return submission;
+}
+
+// The page that answers a submission as the ingest service judged it: thanks, already answered, the form
+// again with its errors, or (busy, unavailable) the form kept with a notice to submit again in a moment.
+void SendSubmitOutcome(http::Response& response, const IngestResult& result, const SurveyDefinition& survey,
+                       FormView& view, const FormKeys& keys, const AreaRegistry& areas,
+                       const PrivacyNotice& privacy) {
   switch (result.code) {
     case IngestCode::kStored:
     case IngestCode::kDuplicate:
       return SendPage(response, {StatusCode::kOk},
-                      RenderMessagePage(survey->title, "提交成功，感谢您的参与！",
+                      RenderMessagePage(survey.title, "提交成功，感谢您的参与！",
                                         "您的答卷已经保存。您的意见对改进平安建设和网格工作很重要。"));
     case IngestCode::kConflict:
       return SendPage(response, {StatusCode::kOk},
-                      RenderMessagePage(survey->title, "您已提交过，感谢参与",
+                      RenderMessagePage(survey.title, "您已提交过，感谢参与",
                                         "这份问卷您已经填写过了，不需要再次填写。"));
     case IngestCode::kInvalid: {
       bool closed = false;
@@ -525,13 +486,11 @@ void WebCollector::PostPage(http::Request& request, http::Response& response, co
       }
       if (closed) {
         return SendPage(response, {StatusCode::kInvalidInput, http::ErrorKind::kUnprocessable},
-                        RenderMessagePage(survey->title, "本次调查已经结束", "感谢您的关注。"));
+                        RenderMessagePage(survey.title, "本次调查已经结束", "感谢您的关注。"));
       }
-      view.idempotency_key = idem;
-      view.rendered_at = rendered_at;
-      view.csrf = csrf;
+      KeepFormKeys(view, keys);
       return SendPage(response, {StatusCode::kInvalidInput, http::ErrorKind::kUnprocessable},
-                      RenderSurveyForm(view, areas, options_.privacy));
+                      RenderSurveyForm(view, areas, privacy));
     }
     case IngestCode::kInvitationRequired:
       return SendPage(response, {StatusCode::kPermissionDenied}, InvitationRequiredPage());
@@ -539,7 +498,7 @@ void WebCollector::PostPage(http::Request& request, http::Response& response, co
       return SendPage(
           response, {StatusCode::kResourceExhausted},
           RenderMessagePage(
-              survey->title, "本乡镇（街道）的网上答卷已满",
+              survey.title, "本乡镇（街道）的网上答卷已满",
               "本次调查在您所在乡镇（街道）的网上答卷数量已达到上限，暂不再接收，感谢您的参与。"));
     case IngestCode::kBusy:
     case IngestCode::kUnavailable:
@@ -548,10 +507,89 @@ void WebCollector::PostPage(http::Request& request, http::Response& response, co
   }
   response.set("Retry-After", "2");
   view.notice = "现在提交的人比较多，您的选择已保留，请稍等几秒后再点一次“提交问卷”。";
-  view.idempotency_key = idem;
-  view.rendered_at = rendered_at;
-  view.csrf = csrf;
-  SendPage(response, {StatusCode::kUnavailable}, RenderSurveyForm(view, areas, options_.privacy));
+  KeepFormKeys(view, keys);
+  SendPage(response, {StatusCode::kUnavailable}, RenderSurveyForm(view, areas, privacy));
+}
+
+}  // namespace
+
+void WebCollector::PostPage(http::Request& request, http::Response& response, const std::string& survey_id) {
+  if (int wait = limiter_.Take(http::ClientAddress(request, options_.trust_forwarded_for)); wait > 0) {
+    response.set("Retry-After", std::to_string(wait));
+    return SendPage(
+        response, {StatusCode::kResourceExhausted},
+        RenderMessagePage("请稍后再试", "请稍后再试", "您的操作太频繁了，请过一会儿再点“提交”。"));
+  }
+  auto survey = ingest_.surveys().Find(survey_id);
+  if (survey == nullptr) {
+    return SendPage(response, {StatusCode::kNotFound},
+                    RenderMessagePage("问卷不存在", "没有找到这份问卷", "请检查链接是否完整。"));
+  }
+  std::string body;
+  if (!http::ReadBody(request, response, options_.max_form_bytes, body)) {
+    return SendPage(response, {StatusCode::kResourceExhausted, http::ErrorKind::kTooLarge},
+                    RenderMessagePage("内容太长", "提交的内容太长", "请缩短意见建议后再提交。"));
+  }
+  const auto form = ParsePageForm(body);
+  const PageRequest device = DeviceOf(request);
+  SetDeviceCookie(response, device, options_.secure_cookies);
+  const AreaRegistry& areas = ingest_.areas();
+
+  FormView view;
+  view.survey = survey.get();
+  view.period = ingest_.PagePeriod();
+  view.token = FormValue(form, "t");
+  view.county = FormValue(form, "county");
+  view.town = FormValue(form, "town");
+  view.town_name = Trim(FormValue(form, "town_name"));
+  ReadFormAnswers(form, *survey, view);
+  if (!view.token.empty()) {
+    auto invitation = FindInvitation(ingest_, response, view.token, survey_id, "请稍后再点“提交”。");
+    if (!invitation) return;
+    view.fixed_town = invitation->town_code;
+  }
+  ResolveTown(areas, view);
+  if (view.token.empty() && ingest_.InvitationOnly(survey_id)) {
+    if (FormValue(form, "action") == "submit") {
+      ingest_.CountRefused(Submitter{}, "invitation_required", survey_id, view.period, view.town);
+    }
+    return SendPage(response, {StatusCode::kPermissionDenied}, InvitationRequiredPage());
+  }
+  const FormKeys keys{FormValue(form, "k"), FormValue(form, "rt"), FormValue(form, "csrf")};
+  const bool csrf_ok = !device.new_device && !keys.idem.empty() &&
+                       ConstantTimeEquals(keys.csrf, CsrfFor(ingest_.hasher(), device.device_id, survey_id,
+                                                             keys.idem, keys.rendered_at, view.token));
+  if (FormValue(form, "action") != "submit" || !csrf_ok) {
+    if (FormValue(form, "action") == "submit" && device.new_device) {
+      // Counted per town for the data-quality view: a browser that keeps no cookie can answer again.
+      ingest_.CountRefused(Submitter{}, "no_device_cookie", survey_id, view.period, view.town);
+    }
+    if (FormValue(form, "action") == "submit") {
+      view.notice =
+          "页面已过期，您的选择已保留，请再点一次“提交问卷”。（如果反复出现，请允许浏览器保存 Cookie。）";
+    }
+    // Keep the same idempotency key while the form is being filled in; a new one only when missing.
+    if (csrf_ok) {
+      KeepFormKeys(view, keys);
+    } else {
+      FreshFormKeys(view, ingest_.hasher(), device.device_id);
+    }
+    return SendPage(response,
+                    {FormValue(form, "action") == "submit" ? StatusCode::kPermissionDenied : StatusCode::kOk},
+                    RenderSurveyForm(view, areas, options_.privacy));
+  }
+  if (!view.errors.empty()) {
+    KeepFormKeys(view, keys);
+    return SendPage(response, {StatusCode::kInvalidInput, http::ErrorKind::kUnprocessable},
+                    RenderSurveyForm(view, areas, options_.privacy));
+  }
+
+  const Submission submission = SubmissionFrom(form, view, survey_id, keys);
+  Submitter who;
+  who.kind = Submitter::Kind::kPage;
+  who.device_id = device.device_id;
+  const IngestResult result = ingest_.SubmitOne(submission, who);
+  SendSubmitOutcome(response, result, *survey, view, keys, areas, options_.privacy);
 }
 
 }  // namespace minyi::collector

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "core/hex.h"
+
 namespace minyi::dashboards {
 namespace {
 
@@ -14,13 +16,6 @@ constexpr const char* kWrongCredentials = "用户名或密码错误";
 std::int64_t SystemNow() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string ToHex(const unsigned char* data, std::size_t size) {
-  std::string out(size * 2 + 1, '\0');
-  sodium_bin2hex(out.data(), out.size(), data, size);
-  out.pop_back();
-  return out;
 }
 
 }  // namespace
@@ -74,7 +69,7 @@ bool AccessService::VerifyPassword(const std::string& hash, std::string_view pas
 std::string AccessService::RandomHex(std::size_t bytes) {
   std::vector<unsigned char> buf(bytes);
   randombytes_buf(buf.data(), buf.size());
-  return ToHex(buf.data(), buf.size());
+  return HexOf(buf.data(), buf.size());
 }
 
 std::string AccessService::GeneratePassword(std::string_view username) {
@@ -93,7 +88,7 @@ std::string AccessService::GeneratePassword(std::string_view username) {
 std::string AccessService::Sha256Hex(std::string_view text) {
   unsigned char digest[crypto_hash_sha256_BYTES];
   crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(text.data()), text.size());
-  return ToHex(digest, sizeof digest);
+  return HexOf(digest, sizeof digest);
 }
 
 AccessService::AccessService(UserStore& store, const AreaRegistry& areas, AccessOptions options, Clock now)

@@ -10,6 +10,9 @@
 #include <cstdlib>
 #include <limits>
 #include <random>
+#include <vector>
+
+#include "core/hex.h"
 
 namespace minyi::exports {
 namespace {
@@ -100,16 +103,10 @@ std::string FormatNumber(double value) {
 }
 
 std::string RandomHex(std::size_t bytes) {
-  static const char* kHex = "0123456789abcdef";
   std::random_device device;
-  std::string out;
-  out.reserve(bytes * 2);
-  for (std::size_t i = 0; i < bytes; ++i) {
-    const unsigned v = device() & 0xffU;
-    out += kHex[v >> 4];
-    out += kHex[v & 15U];
-  }
-  return out;
+  std::vector<unsigned char> raw(bytes);
+  for (unsigned char& b : raw) b = static_cast<unsigned char>(device() & 0xffU);
+  return HexOf(raw.data(), raw.size());
 }
 
 std::string Sha256Hex(std::string_view text) {

@@ -18,13 +18,6 @@ void EnsureSodium() {
 
 }  // namespace
 
-std::string HexOf(const unsigned char* data, std::size_t size) {
-  std::string out(size * 2 + 1, '\0');
-  sodium_bin2hex(out.data(), out.size(), data, size);
-  out.pop_back();
-  return out;
-}
-
 std::string Sha256Hex(std::string_view data) {
   EnsureSodium();
   unsigned char digest[crypto_hash_sha256_BYTES];

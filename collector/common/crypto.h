@@ -10,12 +10,10 @@
 #include <string_view>
 #include <utility>
 
+#include "core/hex.h"  // HexOf, the one hex encoder
 #include "core/status.h"
 
 namespace minyi::collector {
-
-// Lower-case hex of `size` bytes.
-std::string HexOf(const unsigned char* data, std::size_t size);
 
 // Lower-case hex SHA-256 of `data` (64 characters).
 std::string Sha256Hex(std::string_view data);

@@ -288,38 +288,27 @@ bool MentionsOptionWord(std::string_view text, const std::vector<const Question*
   });
 }
 
-ParsedReply ParseReply(std::string_view text, const std::vector<const Question*>& pending) {
-  ParsedReply result;
-  std::u32string s = Prepare(text);
-  const bool blank = std::all_of(s.begin(), s.end(), [](char32_t c) { return c == U' ' || c == U'\t' || c == U'\n' || c == U'\r'; });
-  if (blank) {
-    result.reason = "empty message";
-    return result;
-  }
-  if (auto word = FindOptOut(s)) {
-    result.kind = ReplyKind::kOptOut;
-    result.reason = *word;
-    return result;
-  }
-  if (pending.empty()) {
-    result.reason = "no question is pending";
-    return result;
-  }
-  if (!IsChoice(pending.front())) {
-    // A text answer keeps the resident's own characters (only trimmed), not the folded form.
-    std::string answer(text);
-    const auto first = answer.find_first_not_of(" \t\r\n");
-    const auto last = answer.find_last_not_of(" \t\r\n");
-    answer = first == std::string::npos ? std::string() : answer.substr(first, last - first + 1);
-    if (ToUtf32(answer).size() > kMaxTextLength) answer = ToUtf8(ToUtf32(answer).substr(0, kMaxTextLength));
-    result.kind = ReplyKind::kAnswers;
-    result.answers[pending.front()->code] = {answer};
-    result.answered = 1;
-    return result;
-  }
+namespace {
 
-  // Rule 4: labels and aliases, longest first, each match consumed; fillers inside (rule 4a), never
-  // after a negation (rule 4b), never two options on overlapping words (rule 4c).
+// A text question's answer keeps the resident's own characters (only trimmed), not the folded form.
+ParsedReply TextAnswer(std::string_view text, const Question& question) {
+  ParsedReply result;
+  std::string answer(text);
+  const auto first = answer.find_first_not_of(" \t\r\n");
+  const auto last = answer.find_last_not_of(" \t\r\n");
+  answer = first == std::string::npos ? std::string() : answer.substr(first, last - first + 1);
+  if (ToUtf32(answer).size() > kMaxTextLength) answer = ToUtf8(ToUtf32(answer).substr(0, kMaxTextLength));
+  result.kind = ReplyKind::kAnswers;
+  result.answers[question.code] = {answer};
+  result.answered = 1;
+  return result;
+}
+
+// Rule 4: labels and aliases, longest first, each match consumed; fillers inside (rule 4a), never
+// after a negation (rule 4b), never two options on overlapping words (rule 4c). Adds what it reads to
+// `readings` and blanks the characters read in `s`; the reason the reply is unparseable, if it is.
+std::optional<std::string> ReadOptionWords(std::u32string& s, const std::vector<const Question*>& pending,
+                                           std::vector<Reading>& readings) {
   std::vector<Phrase> phrases;
   for (std::size_t qi = 0; qi < pending.size(); ++qi) {
     if (!IsChoice(pending[qi])) break;  // a text question ends what one message can answer
@@ -332,32 +321,31 @@ ParsedReply ParseReply(std::string_view text, const std::vector<const Question*>
     if (a.text.size() != b.text.size()) return a.text.size() > b.text.size();
     return std::tie(a.text, a.question) < std::tie(b.text, b.question);
   });
-  std::vector<Reading> readings;
   std::vector<bool> used(s.size(), false);
   for (std::size_t group = 0; group < phrases.size();) {
     const std::size_t length = phrases[group].text.size();
     std::size_t group_end = group;
     while (group_end < phrases.size() && phrases[group_end].text.size() == length) ++group_end;
     if (auto ambiguity = MatchPhrases(s, phrases, group, group_end, used, readings)) {
-      ParsedReply r;
-      r.reason = std::move(*ambiguity);
-      return r;
+      return ambiguity;
     }
     group = group_end;
   }
   for (const Reading& r : readings) {
     if (auto negation = NegationBefore(s, r.pos, used)) {
-      ParsedReply out;
-      out.reason = "'" + r.text + "' follows the negation '" +
-                   ToUtf8(s.substr(*negation, r.pos - *negation)) + "': not read as that option";
-      return out;
+      return "'" + r.text + "' follows the negation '" + ToUtf8(s.substr(*negation, r.pos - *negation)) +
+             "': not read as that option";
     }
   }
   for (std::size_t i = 0; i < s.size(); ++i) {
     if (used[i]) s[i] = U' ';
   }
+  return std::nullopt;
+}
 
-  // Rules 5 and 6: numbers, numerals and letters in what remains.
+// Rules 5 and 6: numbers, numerals and letters in what remains, added to `readings`. Whether a number
+// was read as chatter (an address, age or id) rather than an answer.
+bool ReadNumbers(const std::u32string& s, std::vector<Reading>& readings) {
   bool saw_chatter_number = false;
   for (std::size_t i = 0; i < s.size();) {
     const char32_t c = s[i];
@@ -420,9 +408,13 @@ ParsedReply ParseReply(std::string_view text, const std::vector<const Question*>
     }
     ++i;
   }
-  std::stable_sort(readings.begin(), readings.end(), [](const Reading& a, const Reading& b) { return a.pos < b.pos; });
+  return saw_chatter_number;
+}
 
-  // Rule 7: fill the pending questions in order.
+// Rule 7: fill the pending questions in order from `readings` (sorted by position).
+ParsedReply FillPending(const std::vector<Reading>& readings, const std::vector<const Question*>& pending,
+                        bool saw_chatter_number) {
+  ParsedReply result;
   std::size_t qi = 0;
   bool took_for_current = false;  // the current (multi-choice) question already has a reading
   auto advance = [&] {
@@ -513,6 +505,39 @@ ParsedReply ParseReply(std::string_view text, const std::vector<const Question*>
     ++result.answered;
   }
   return result;
+}
+
+}  // namespace
+
+ParsedReply ParseReply(std::string_view text, const std::vector<const Question*>& pending) {
+  ParsedReply result;
+  std::u32string s = Prepare(text);
+  const bool blank = std::all_of(
+      s.begin(), s.end(), [](char32_t c) { return c == U' ' || c == U'\t' || c == U'\n' || c == U'\r'; });
+  if (blank) {
+    result.reason = "empty message";
+    return result;
+  }
+  if (auto word = FindOptOut(s)) {
+    result.kind = ReplyKind::kOptOut;
+    result.reason = *word;
+    return result;
+  }
+  if (pending.empty()) {
+    result.reason = "no question is pending";
+    return result;
+  }
+  if (!IsChoice(pending.front())) return TextAnswer(text, *pending.front());
+
+  std::vector<Reading> readings;
+  if (auto reason = ReadOptionWords(s, pending, readings)) {
+    result.reason = std::move(*reason);
+    return result;
+  }
+  const bool saw_chatter_number = ReadNumbers(s, readings);
+  std::stable_sort(readings.begin(), readings.end(),
+                   [](const Reading& a, const Reading& b) { return a.pos < b.pos; });
+  return FillPending(readings, pending, saw_chatter_number);
 }
 
 }  // namespace minyi::collector

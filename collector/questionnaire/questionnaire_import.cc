@@ -14,6 +14,57 @@ std::string JoinFieldErrors(const std::vector<FieldError>& errors) {
   return out;
 }
 
+// Counts a batch's revision outcome in the report; false when the store refused it (the answer is stored
+// for another town).
+bool CountOutcome(ReviseOutcome outcome, QuestionnaireImportReport& report) {
+  switch (outcome) {
+    case ReviseOutcome::kStored:
+      ++report.stored;
+      return true;
+    case ReviseOutcome::kDuplicate:
+      ++report.duplicates;
+      return true;
+    case ReviseOutcome::kRevised:
+      ++report.revised;
+      return true;
+    case ReviseOutcome::kStale:
+      ++report.stale;
+      return true;
+    case ReviseOutcome::kRefused:
+      return false;
+  }
+  return true;
+}
+
+// The layout of the header row; the report's provider, warnings and questionnaire id follow from it.
+Result<Layout> ReadHeader(const TableRow& row, const SurveyDefinition& survey, const QuestionnaireMap* map,
+                          const QuestionnaireImportOptions& options, QuestionnaireImportReport& report) {
+  if (!row.error.ok()) return Status::InvalidInput("header: " + row.error.message());
+  HeaderOptions ho;
+  ho.provider = options.provider;
+  ho.town_column = options.town_column;
+  ho.map = map;
+  auto analyzed = AnalyzeHeader(row.cells, survey, ho);
+  if (!analyzed.ok()) return analyzed.status();
+  const Layout& layout = analyzed.value();
+  report.provider = layout.provider;
+  report.warnings = layout.warnings;
+  report.questionnaire_id = !options.questionnaire_id.empty() ? options.questionnaire_id
+                            : (map && !map->id.empty())       ? map->id
+                                                              : "fp-" + layout.fingerprint;
+  return analyzed;
+}
+
+// The town of a row when the import fixes none: its town column's value (or the map's town option it
+// names), looked up within `county`.
+Result<std::string> TownOfRow(std::string value, const QuestionnaireMap* map, const AreaRegistry& areas,
+                              const std::string& county) {
+  if (map != nullptr) {
+    if (auto it = map->town_options.find(value); it != map->town_options.end()) value = it->second;
+  }
+  return ResolveTown(areas, value, county);
+}
+
 }  // namespace
 
 std::string SourceRefFor(const AnswerSource& source) {
@@ -70,23 +121,9 @@ Result<QuestionnaireImportReport> ImportQuestionnaireFile(
     std::vector<ReviseResult> results;
     MINYI_RETURN_IF_ERROR(reviser.StoreRevisions(batch, options.reason, &results));
     for (std::size_t i = 0; i < results.size(); ++i) {
-      switch (results[i].outcome) {
-        case ReviseOutcome::kStored:
-          ++report.stored;
-          break;
-        case ReviseOutcome::kDuplicate:
-          ++report.duplicates;
-          break;
-        case ReviseOutcome::kRevised:
-          ++report.revised;
-          break;
-        case ReviseOutcome::kStale:
-          ++report.stale;
-          break;
-        case ReviseOutcome::kRefused:
-          reject(batch_rows[i], batch_refs[i],
-                 "not stored: this answer is stored for another town, which this import may not change");
-          break;
+      if (!CountOutcome(results[i].outcome, report)) {
+        reject(batch_rows[i], batch_refs[i],
+               "not stored: this answer is stored for another town, which this import may not change");
       }
     }
     batch.clear();
@@ -101,19 +138,9 @@ Result<QuestionnaireImportReport> ImportQuestionnaireFile(
       path,
       [&](const TableRow& row) -> Status {
         if (!layout) {
-          if (!row.error.ok()) return Status::InvalidInput("header: " + row.error.message());
-          HeaderOptions ho;
-          ho.provider = options.provider;
-          ho.town_column = options.town_column;
-          ho.map = map;
-          auto analyzed = AnalyzeHeader(row.cells, *survey, ho);
-          if (!analyzed.ok()) return analyzed.status();
-          layout = std::move(analyzed).value();
-          report.provider = layout->provider;
-          report.warnings = layout->warnings;
-          report.questionnaire_id = !options.questionnaire_id.empty() ? options.questionnaire_id
-                                    : (map && !map->id.empty())       ? map->id
-                                                                      : "fp-" + layout->fingerprint;
+          auto header = ReadHeader(row, *survey, map, options, report);
+          if (!header.ok()) return header.status();
+          layout = std::move(header).value();
           return Status::Ok();
         }
         ++report.rows;
@@ -143,11 +170,7 @@ Result<QuestionnaireImportReport> ImportQuestionnaireFile(
         if (!fixed_town.empty()) {
           r.town_code = fixed_town;
         } else {
-          std::string value = converted->town_value;
-          if (map != nullptr) {
-            if (auto it = map->town_options.find(value); it != map->town_options.end()) value = it->second;
-          }
-          auto town = ResolveTown(areas, value, county);
+          auto town = TownOfRow(converted->town_value, map, areas, county);
           if (!town.ok()) {
             reject(row.number, ref, "town column: " + town.status().message());
             return Status::Ok();
