@@ -155,6 +155,9 @@ class SmsStore {
   // Records an inbound message unless (provider, message_ref) is already stored (a UNIQUE key in the
   // database). Returns the stored row: the new one (*inserted = true) or the existing one.
   virtual Result<SmsInbound> InsertInbound(const SmsInbound& message, bool* inserted) = 0;
+  // The stored inbound message (provider, message_ref), if any.
+  virtual Result<std::optional<SmsInbound>> FindInbound(const std::string& provider,
+                                                        const std::string& message_ref) = 0;
   // Sets status, detail, survey, period and conversation of a stored inbound message.
   virtual Status UpdateInbound(const SmsInbound& message) = 0;
   virtual Result<std::vector<SmsInboundCount>> CountInbound() = 0;
@@ -173,13 +176,16 @@ class SmsStore {
   //  - `after` (when given) replaces the conversation, but only while the stored one is still
   //    `before` (the same state, step, re-asks, unparsed count, answers and update time);
   //  - `queue` is appended to the outbox;
-  //  - `outcome`'s status, detail, survey, period and conversation are set on its inbound row, but only
-  //    while that row is still "received" (not yet handled).
-  // kConflict, with nothing written, when either condition fails: read again and handle again.
+  //  - `outcome` with id 0 is inserted with its final status (one write, not an insert and an update),
+  //    but only while (provider, message_ref) is not stored yet; with an id (a row stored "received" by
+  //    InsertInbound) its status, detail, survey, period and conversation are set, but only while that row
+  //    is still "received" (not yet handled).
+  // kConflict, with nothing written, when a condition fails: read again and handle again.
   // `after` must differ from `before` (MySQL counts only changed rows).
   virtual Status RecordInbound(const SmsInbound& outcome, const SmsConversation* before, const SmsConversation* after,
                                const std::vector<SmsOutboxMessage>& queue) = 0;
-  // Open conversations whose expiry is at or before now_ms, oldest first, at most `limit`.
+  // Open conversations whose expiry is at or before now_ms, at most `limit`, sorted by expiry (not
+  // necessarily the oldest of all when more are due: close them and call again until none is left).
   virtual Result<std::vector<SmsConversation>> ExpiredConversations(std::int64_t now_ms, int limit) = 0;
 
   // Appends messages to the outbox (status pending) in one transaction.

@@ -1,7 +1,8 @@
-// The SMS tables over both backends, written once on the dialect interface of sql/db.h; the only
-// dialect differences are the "insert unless the key exists" and "upsert" clauses.
+// The SMS tables (migrations 004, 008, 013) over both backends, written once on the dialect interface
+// of sql/db.h; the only dialect differences are the "insert unless the key exists" and "upsert" clauses.
 #include "sql/sms_store.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -152,15 +153,25 @@ class SqlSmsStore final : public SmsTransaction {
            m.conversation_id});
       if (!changed.ok()) return changed.status();
       added = *changed > 0;
-      auto rows = tx.Query(std::string("SELECT ") + kInboundColumns +
-                               " FROM sms_inbound WHERE provider = ? AND message_ref = ?",
-                           {m.provider, m.message_ref});
-      if (!rows.ok()) return rows.status();
-      if (rows->empty()) return Status::Internal("inbound sms vanished after insert");
-      out = InboundFromRow(rows->front());
+      auto found = SelectInbound(tx, m.provider, m.message_ref);
+      if (!found.ok()) return found.status();
+      if (!found->has_value()) return Status::Internal("inbound sms vanished after insert");
+      out = std::move(**found);
       return Status::Ok();
     }));
     if (inserted != nullptr) *inserted = added;
+    return out;
+  }
+
+  Result<std::optional<SmsInbound>> FindInbound(const std::string& provider,
+                                                const std::string& message_ref) override {
+    std::optional<SmsInbound> out;
+    MINYI_RETURN_IF_ERROR(Run("read inbound sms", [&](Tx& tx) -> Status {
+      auto found = SelectInbound(tx, provider, message_ref);
+      if (!found.ok()) return found.status();
+      out = std::move(found).value();
+      return Status::Ok();
+    }));
     return out;
   }
 
@@ -221,26 +232,25 @@ class SqlSmsStore final : public SmsTransaction {
     MINYI_RETURN_IF_ERROR(RequireKey(c.survey_id, "survey"));
     MINYI_RETURN_IF_ERROR(RequireKey(c.phone_key, "phone key"));
     std::int64_t id = 0;
-    MINYI_RETURN_IF_ERROR(
-        Run("create sms conversation", [&](Tx& tx) -> Status {
-          auto changed = tx.Execute(
-              "INSERT INTO sms_conversations (survey_id, period_year, period_quarter, phone_key, phone_enc, "
-              "town_code,"
-              " county_code, state, step, reasks, unparsed, answers_json, started_at_ms, updated_at_ms, "
-              "expires_at_ms)"
-              " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" +
-                  IgnoreDuplicate("survey_id, period_year, period_quarter, phone_key"),
-              ConversationParams(c, false));
-          if (!changed.ok()) return changed.status();
-          if (*changed == 0) {
-            return Status::Conflict("an SMS conversation for this phone already exists in " + c.survey_id +
-                                    " " + c.period.ToString());
-          }
-          auto last = tx.LastInsertId();
-          if (!last.ok()) return last.status();
-          id = *last;
-          return Status::Ok();
-        }));
+    MINYI_RETURN_IF_ERROR(Run("create sms conversation", [&](Tx& tx) -> Status {
+      auto changed = tx.Execute(
+          "INSERT INTO sms_conversations (survey_id, period_year, period_quarter, phone_key, phone_enc, "
+          "town_code,"
+          " county_code, state, step, reasks, unparsed, answers_json, started_at_ms, updated_at_ms, "
+          "expires_at_ms, expiry_check_at_ms)"
+          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" +
+              IgnoreDuplicate("survey_id, period_year, period_quarter, phone_key"),
+          ConversationParams(c, false));
+      if (!changed.ok()) return changed.status();
+      if (*changed == 0) {
+        return Status::Conflict("an SMS conversation for this phone already exists in " + c.survey_id + " " +
+                                c.period.ToString());
+      }
+      auto last = tx.LastInsertId();
+      if (!last.ok()) return last.status();
+      id = *last;
+      return Status::Ok();
+    }));
     return id;
   }
 
@@ -253,19 +263,44 @@ class SqlSmsStore final : public SmsTransaction {
   }
 
   Result<std::vector<SmsConversation>> ExpiredConversations(std::int64_t now_ms, int limit) override {
+    const std::size_t wanted = static_cast<std::size_t>(limit < 1 ? 1 : limit);
     std::vector<SmsConversation> out;
-    MINYI_RETURN_IF_ERROR(
-        Run("expired sms conversations", [&](Tx& tx) -> Status {
-          out.clear();  // a retried attempt starts afresh
-          auto rows = tx.Query(std::string("SELECT ") + kConversationColumns +
-                                   " FROM sms_conversations WHERE state = 'open' AND expires_at_ms <= ?"
-                                   " ORDER BY expires_at_ms, id LIMIT " +
-                                   std::to_string(limit < 1 ? 1 : limit),
-                               {now_ms});
-          if (!rows.ok()) return rows.status();
-          for (const Row& r : *rows) out.push_back(ConversationFromRow(r));
-          return Status::Ok();
-        }));
+    MINYI_RETURN_IF_ERROR(Run("expired sms conversations", [&](Tx& tx) -> Status {
+      out.clear();  // a retried attempt starts afresh
+      // Candidates are the open conversations whose expiry check is due (migration 013): expiry_check_at_ms
+      // is at most expires_at_ms, so every expired one is among them. One whose expiry moved on with its
+      // replies is filed again at its expiry (steps leave the indexed column alone). Pages of candidates
+      // in index order, after the last one seen, until `limit` expired ones are found.
+      std::int64_t after_check = -1;
+      std::int64_t after_id = 0;
+      for (;;) {
+        auto rows =
+            tx.Query(std::string("SELECT ") + kConversationColumns +
+                         ", expiry_check_at_ms FROM sms_conversations WHERE state = 'open'"
+                         " AND expiry_check_at_ms <= ? AND (expiry_check_at_ms > ? OR"
+                         " (expiry_check_at_ms = ? AND id > ?)) ORDER BY expiry_check_at_ms, id LIMIT " +
+                         std::to_string(wanted),
+                     {now_ms, after_check, after_check, after_id});
+        if (!rows.ok()) return rows.status();
+        for (const Row& r : *rows) {
+          SmsConversation c = ConversationFromRow(r);
+          after_check = r.Int(16);
+          after_id = c.id;
+          if (c.expires_at_ms <= now_ms) {
+            if (out.size() < wanted) out.push_back(std::move(c));
+            continue;
+          }
+          auto refiled = tx.Execute("UPDATE sms_conversations SET expiry_check_at_ms = ? WHERE id = ?",
+                                    {c.expires_at_ms, c.id});
+          if (!refiled.ok()) return refiled.status();
+        }
+        if (rows->size() < wanted || out.size() >= wanted) break;
+      }
+      std::sort(out.begin(), out.end(), [](const SmsConversation& a, const SmsConversation& b) {
+        return a.expires_at_ms != b.expires_at_ms ? a.expires_at_ms < b.expires_at_ms : a.id < b.id;
+      });
+      return Status::Ok();
+    }));
     return out;
   }
 
@@ -276,11 +311,64 @@ class SqlSmsStore final : public SmsTransaction {
 
   Status RecordInbound(const SmsInbound& outcome, const SmsConversation* before, const SmsConversation* after,
                        const std::vector<SmsOutboxMessage>& queue) override {
+    if (outcome.id == 0) {
+      MINYI_RETURN_IF_ERROR(RequireKey(outcome.provider, "provider"));
+      MINYI_RETURN_IF_ERROR(RequireKey(outcome.message_ref, "message id"));
+      MINYI_RETURN_IF_ERROR(RequireKey(outcome.phone_key, "phone key"));
+    }
     for (const auto& m : queue) MINYI_RETURN_IF_ERROR(RequireKey(m.phone_key, "phone key"));
     return Run("record inbound sms", [&](Tx& tx) -> Status {
+      // The ledger first: a message handled meanwhile (another server, or a crash's "received" row taken up
+      // by a retry) is found before anything else is written.
+      auto handled =
+          outcome.id == 0
+              ? tx.Execute(
+                    "INSERT INTO sms_inbound (provider, message_ref, phone_key, text, sent_at_ms,"
+                    " received_at_ms, status, detail, survey_id, period_year, period_quarter,"
+                    " conversation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" +
+                        IgnoreDuplicate("provider, message_ref"),
+                    {outcome.provider, outcome.message_ref, outcome.phone_key, outcome.text,
+                     outcome.sent_at_ms, outcome.received_at_ms, outcome.status, outcome.detail,
+                     outcome.survey_id, static_cast<std::int64_t>(outcome.period.year),
+                     static_cast<std::int64_t>(outcome.period.quarter), outcome.conversation_id})
+              : tx.Execute(
+                    "UPDATE sms_inbound SET status = ?, detail = ?, survey_id = ?, period_year = ?,"
+                    " period_quarter = ?, conversation_id = ? WHERE id = ? AND status = 'received'",
+                    {outcome.status, outcome.detail, outcome.survey_id,
+                     static_cast<std::int64_t>(outcome.period.year),
+                     static_cast<std::int64_t>(outcome.period.quarter), outcome.conversation_id, outcome.id});
+      if (!handled.ok()) return handled.status();
+      if (*handled == 0) {
+        return Status::Conflict("inbound sms " + outcome.provider + ":" + outcome.message_ref +
+                                " was handled meanwhile");
+      }
       if (after != nullptr) {
-        std::vector<Value> params = ConversationParams(*after, true);
-        std::string sql = std::string(kUpdateConversation);
+        // A step (same state, same identity) sets only the fields a reply changes, none of them indexed,
+        // so SQLite rewrites the row but no index entry (it updates the indexes of the columns SET).
+        const bool step = before != nullptr && before->state == after->state && before->id == after->id &&
+                          before->survey_id == after->survey_id && before->period == after->period &&
+                          before->phone_key == after->phone_key && before->phone_enc == after->phone_enc &&
+                          before->county_code == after->county_code &&
+                          before->started_at_ms == after->started_at_ms;
+        std::vector<Value> params;
+        std::string sql;
+        if (step) {
+          sql =
+              "UPDATE sms_conversations SET town_code = ?, step = ?, reasks = ?, unparsed = ?, answers_json "
+              "= ?,"
+              " updated_at_ms = ?, expires_at_ms = ? WHERE id = ?";
+          params = {after->town_code,
+                    static_cast<std::int64_t>(after->step),
+                    static_cast<std::int64_t>(after->reasks),
+                    static_cast<std::int64_t>(after->unparsed),
+                    after->answers_json.empty() ? std::string("{}") : after->answers_json,
+                    after->updated_at_ms,
+                    after->expires_at_ms,
+                    after->id};
+        } else {
+          sql = kUpdateConversation;
+          params = ConversationParams(*after, true);
+        }
         if (before != nullptr) {
           // Optimistic: the conversation as this server read it. On Galera a concurrent change on
           // another node fails certification at COMMIT instead; InTransaction runs this again and the
@@ -299,15 +387,7 @@ class SqlSmsStore final : public SmsTransaction {
           return Status::Conflict("sms conversation " + std::to_string(after->id) + " changed meanwhile");
         }
       }
-      MINYI_RETURN_IF_ERROR(InsertOutbox(tx, queue));
-      auto handled = tx.Execute(
-          "UPDATE sms_inbound SET status = ?, detail = ?, survey_id = ?, period_year = ?, period_quarter = ?,"
-          " conversation_id = ? WHERE id = ? AND status = 'received'",
-          {outcome.status, outcome.detail, outcome.survey_id, static_cast<std::int64_t>(outcome.period.year),
-           static_cast<std::int64_t>(outcome.period.quarter), outcome.conversation_id, outcome.id});
-      if (!handled.ok()) return handled.status();
-      if (*handled == 0) return Status::Conflict("inbound sms " + std::to_string(outcome.id) + " was handled meanwhile");
-      return Status::Ok();
+      return InsertOutbox(tx, queue);
     });
   }
 
@@ -488,7 +568,18 @@ class SqlSmsStore final : public SmsTransaction {
   static constexpr const char* kUpdateConversation =
       "UPDATE sms_conversations SET survey_id = ?, period_year = ?, period_quarter = ?, phone_key = ?,"
       " phone_enc = ?, town_code = ?, county_code = ?, state = ?, step = ?, reasks = ?, unparsed = ?,"
-      " answers_json = ?, started_at_ms = ?, updated_at_ms = ?, expires_at_ms = ? WHERE id = ?";
+      " answers_json = ?, started_at_ms = ?, updated_at_ms = ?, expires_at_ms = ?, expiry_check_at_ms = ?"
+      " WHERE id = ?";
+
+  static Result<std::optional<SmsInbound>> SelectInbound(Tx& tx, const std::string& provider,
+                                                         const std::string& message_ref) {
+    auto rows = tx.Query(
+        std::string("SELECT ") + kInboundColumns + " FROM sms_inbound WHERE provider = ? AND message_ref = ?",
+        {provider, message_ref});
+    if (!rows.ok()) return rows.status();
+    if (rows->empty()) return std::optional<SmsInbound>();
+    return std::optional<SmsInbound>(InboundFromRow(rows->front()));
+  }
 
   static Status InsertOutbox(Tx& tx, const std::vector<SmsOutboxMessage>& messages) {
     for (const SmsOutboxMessage& m : messages) {
@@ -504,6 +595,8 @@ class SqlSmsStore final : public SmsTransaction {
     return Status::Ok();
   }
 
+  // The columns in kConversationColumns' order from survey_id to expires_at_ms, then expiry_check_at_ms =
+  // expires_at_ms (a full write files the conversation at its expiry), then, `with_id`, its id.
   static std::vector<Value> ConversationParams(const SmsConversation& c, bool with_id) {
     std::vector<Value> v = {c.survey_id,
                             static_cast<std::int64_t>(c.period.year),
@@ -520,6 +613,7 @@ class SqlSmsStore final : public SmsTransaction {
                             c.started_at_ms,
                             c.updated_at_ms,
                             c.expires_at_ms};
+    v.emplace_back(c.expires_at_ms);
     if (with_id) v.emplace_back(c.id);
     return v;
   }

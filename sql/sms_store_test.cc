@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "sql/db.h"
 #include "sql/lease_store.h"
 #include "tests/support/store_backends.h"
 
@@ -227,6 +228,127 @@ TEST_P(SmsStoreTest, RecordInboundWritesOnlyOverTheStateItWasComputedFrom) {
   ASSERT_TRUE(now.ok() && now->has_value());
   EXPECT_EQ((*now)->step, 2);
   EXPECT_EQ(outbox_rows(), 2);
+}
+
+// Issue 16: a message is written to the ledger once, with its final status (RecordInbound of a row
+// not stored yet), not inserted "received" and updated; a second outcome for the same message id is
+// refused and writes nothing.
+TEST_P(SmsStoreTest, InboundIsRecordedWithItsFinalStatusOnce) {
+  auto id = sms_->CreateConversation(Conversation("key-a"));
+  ASSERT_TRUE(id.ok()) << id.status();
+  auto read = sms_->FindOpenConversation("key-a");
+  ASSERT_TRUE(read.ok() && read->has_value());
+  const SmsConversation before = **read;
+  auto absent = sms_->FindInbound("aliyun", "final-1");
+  ASSERT_TRUE(absent.ok()) << absent.status();
+  EXPECT_FALSE(absent->has_value());
+  SmsOutboxMessage question;
+  question.conversation_id = *id;
+  question.phone_key = "key-a";
+  question.body = "next question";
+  SmsInbound outcome = Inbound("final-1", "1");
+  outcome.status = "answered";
+  outcome.detail = "security=1";
+  outcome.survey_id = before.survey_id;
+  outcome.period = before.period;
+  outcome.conversation_id = *id;
+  SmsConversation after = before;
+  after.step = 1;
+  after.updated_at_ms = before.updated_at_ms + 10;
+  after.expires_at_ms = before.expires_at_ms + 10;
+  ASSERT_TRUE(sms_->RecordInbound(outcome, &before, &after, {question}).ok());
+  auto stored = sms_->FindInbound("aliyun", "final-1");
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_GT((*stored)->id, 0);
+  EXPECT_EQ((*stored)->status, "answered");
+  EXPECT_EQ((*stored)->detail, "security=1");
+  EXPECT_EQ((*stored)->text, "1");
+  EXPECT_EQ((*stored)->conversation_id, *id);
+  EXPECT_EQ((*stored)->period, before.period);
+
+  // The same message id again (another server, from the same state it read): refused, nothing written.
+  SmsConversation again = after;
+  again.step = 2;
+  again.updated_at_ms = after.updated_at_ms + 10;
+  EXPECT_EQ(sms_->RecordInbound(outcome, &after, &again, {question}).code(), StatusCode::kConflict);
+  auto now = sms_->FindOpenConversation("key-a");
+  ASSERT_TRUE(now.ok() && now->has_value());
+  EXPECT_EQ((*now)->step, 1);
+  EXPECT_EQ((*now)->expires_at_ms, after.expires_at_ms);
+  auto outbox = sms_->CountOutbox();
+  ASSERT_TRUE(outbox.ok());
+  ASSERT_EQ(outbox->size(), 1u);
+  EXPECT_EQ(outbox->front().second, 1);
+  bool inserted = true;
+  auto ledger = sms_->InsertInbound(Inbound("final-1", "1"), &inserted);
+  ASSERT_TRUE(ledger.ok());
+  EXPECT_FALSE(inserted);
+  EXPECT_EQ(ledger->status, "answered");
+}
+
+// Issue 16 (migration 013): steps move a conversation's expiry without touching the indexed expiry
+// check; the expirer still finds exactly the conversations due, refiling those whose expiry moved on,
+// past any number of them (pages of `limit`), and rows without a check time (a version-12 server's).
+TEST_P(SmsStoreTest, ExpiryFollowsTheStepsThroughTheLazyExpiryCheck) {
+  std::vector<SmsConversation> read;
+  for (const char* key : {"key-a", "key-b", "key-c", "key-d"}) {
+    SmsConversation c = Conversation(key);
+    c.expires_at_ms = std::string(key) == "key-c" ? 6000 : 5000;
+    auto id = sms_->CreateConversation(c);
+    ASSERT_TRUE(id.ok()) << id.status();
+    auto open = sms_->FindOpenConversation(key);
+    ASSERT_TRUE(open.ok() && open->has_value());
+    read.push_back(**open);
+  }
+  // a and b answer: their expiry moves to 50000 (a step); c and d stay at 6000 and 5000.
+  for (int i = 0; i < 2; ++i) {
+    SmsConversation after = read[static_cast<std::size_t>(i)];
+    after.step = 1;
+    after.updated_at_ms = 2000;
+    after.expires_at_ms = 50000;
+    SmsInbound outcome = Inbound("exp-" + std::to_string(i), "1");
+    outcome.phone_key = after.phone_key;
+    outcome.status = "answered";
+    outcome.conversation_id = after.id;
+    ASSERT_TRUE(sms_->RecordInbound(outcome, &read[static_cast<std::size_t>(i)], &after, {}).ok());
+  }
+  // d as a server of version 12 writes it: no expiry check time.
+  ASSERT_TRUE(store_->SqlDb()
+                  .InTransaction("old server's row", db::Work::kIdempotent,
+                                 [&](db::Tx& tx) -> Status {
+                                   auto changed = tx.Execute(
+                                       "UPDATE sms_conversations SET expiry_check_at_ms = 0 WHERE id = ?",
+                                       {read[3].id});
+                                   return changed.ok() ? Status::Ok() : changed.status();
+                                 })
+                  .ok());
+
+  auto due = sms_->ExpiredConversations(5500, 10);
+  ASSERT_TRUE(due.ok()) << due.status();
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].phone_key, "key-d");
+  EXPECT_EQ((*due)[0].expires_at_ms, 5000);
+  SmsConversation closed = (*due)[0];
+  closed.state = SmsConversationState::kExpired;
+  ASSERT_TRUE(sms_->UpdateConversation(closed).ok());
+  // a and b come before c in the check order but are not due: passed one page of 1 at a time.
+  due = sms_->ExpiredConversations(7000, 1);
+  ASSERT_TRUE(due.ok()) << due.status();
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].phone_key, "key-c");
+  EXPECT_EQ((*due)[0].expires_at_ms, 6000);
+  closed = (*due)[0];
+  closed.state = SmsConversationState::kExpired;
+  ASSERT_TRUE(sms_->UpdateConversation(closed).ok());
+  due = sms_->ExpiredConversations(49999, 10);
+  ASSERT_TRUE(due.ok());
+  EXPECT_TRUE(due->empty());
+  due = sms_->ExpiredConversations(50000, 10);
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->size(), 2u);
+  EXPECT_EQ((*due)[0].phone_key, "key-a");
+  EXPECT_EQ((*due)[1].phone_key, "key-b");
+  EXPECT_EQ((*due)[0].step, 1);
 }
 
 // Issue 16 (group commit of the webhooks): the work of many messages in one transaction. A step that

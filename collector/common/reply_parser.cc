@@ -1,9 +1,11 @@
 #include "collector/common/reply_parser.h"
 
 #include <algorithm>
+#include <mutex>
 #include <optional>
 #include <string_view>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 
 #include "core/text/unicode_text.h"
@@ -76,6 +78,23 @@ std::u32string Prepare(std::string_view text) {
   std::u32string s = ToUtf32(NfkcFold(text));
   for (char32_t& c : s) c = MapDingbatDigit(c);
   return s;
+}
+
+// An option label or alias, folded by rule 1. The labels of the loaded surveys are few and every reply
+// folds all those of its pending questions, so the folded forms are remembered (a map under a mutex: no
+// library cache needed for a bounded set of short strings; cleared if a process ever folds over 4,096).
+std::u32string FoldedWord(const std::string& word) {
+  static std::mutex mu;
+  static std::unordered_map<std::string, std::u32string> folded;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (auto it = folded.find(word); it != folded.end()) return it->second;
+  }
+  std::u32string f = ToUtf32(NfkcFold(word));
+  std::lock_guard<std::mutex> lock(mu);
+  if (folded.size() >= 4096) folded.clear();
+  folded.emplace(word, f);
+  return f;
 }
 
 // One reading found in the reply, in text order.
@@ -247,7 +266,11 @@ std::string ParsedReply::Describe() const {
   return out;
 }
 
+PreparedReply PrepareReply(std::string_view text) { return {std::string(text), Prepare(text)}; }
+
 bool IsOptOut(std::string_view text) { return FindOptOut(Prepare(text)).has_value(); }
+
+bool IsOptOut(const PreparedReply& reply) { return FindOptOut(reply.folded).has_value(); }
 
 bool MentionsOptionWord(std::string_view text, const std::vector<const Question*>& questions) {
   auto any_word = [&questions](auto&& matches) {
@@ -313,8 +336,8 @@ std::optional<std::string> ReadOptionWords(std::u32string& s, const std::vector<
   for (std::size_t qi = 0; qi < pending.size(); ++qi) {
     if (!IsChoice(pending[qi])) break;  // a text question ends what one message can answer
     for (const Option& o : pending[qi]->options) {
-      phrases.push_back({ToUtf32(NfkcFold(o.label)), qi, o.code});
-      for (const std::string& alias : o.aliases) phrases.push_back({ToUtf32(NfkcFold(alias)), qi, o.code});
+      phrases.push_back({FoldedWord(o.label), qi, o.code});
+      for (const std::string& alias : o.aliases) phrases.push_back({FoldedWord(alias), qi, o.code});
     }
   }
   std::sort(phrases.begin(), phrases.end(), [](const Phrase& a, const Phrase& b) {
@@ -510,8 +533,13 @@ ParsedReply FillPending(const std::vector<Reading>& readings, const std::vector<
 }  // namespace
 
 ParsedReply ParseReply(std::string_view text, const std::vector<const Question*>& pending) {
+  return ParseReply(PrepareReply(text), pending);
+}
+
+ParsedReply ParseReply(const PreparedReply& reply, const std::vector<const Question*>& pending) {
   ParsedReply result;
-  std::u32string s = Prepare(text);
+  const std::string_view text = reply.text;
+  std::u32string s = reply.folded;  // matched spans are blanked below
   const bool blank = std::all_of(
       s.begin(), s.end(), [](char32_t c) { return c == U' ' || c == U'\t' || c == U'\n' || c == U'\r'; });
   if (blank) {

@@ -59,12 +59,23 @@ struct ParsedReply {
   std::string Describe() const;
 };
 
+// A reply with its rule-1 folding done (NFKC through ICU, the costly part), so that it can be done once
+// and elsewhere than the parsing: the SMS webhooks fold on the request threads, and their one writer,
+// which knows the pending questions, only parses.
+struct PreparedReply {
+  std::string text;       // as written
+  std::u32string folded;  // rule 1 applied
+};
+PreparedReply PrepareReply(std::string_view text);
+
 // `pending`: the question the conversation is waiting for first, then the questions after it that
 // the same message may answer. Null pointers are not allowed. Thread-safe.
 ParsedReply ParseReply(std::string_view text, const std::vector<const Question*>& pending);
+ParsedReply ParseReply(const PreparedReply& reply, const std::vector<const Question*>& pending);
 
 // True when the text is an opt-out (rule 2), whatever else it contains.
 bool IsOptOut(std::string_view text);
+bool IsOptOut(const PreparedReply& reply);
 
 // True when an option label or alias of `questions` occurs in `text` (UTF-8 as written), exactly or
 // with fillers inside (rule 4a). No normalisation and no negation test: a cheap test for callers that

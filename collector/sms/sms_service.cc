@@ -140,19 +140,18 @@ std::vector<Result<SmsService::InboundResult>> SmsService::HandleInboundAll(
     for (const InboundSms& m : messages) out.push_back(HandleInbound(m));
     return out;
   }
-  // Phones are checked and keyed on the request's thread; only valid messages are queued.
+  // Phones are checked and keyed, texts masked on the request's thread; only valid messages are queued.
   std::vector<Pending> pending;
   std::vector<std::size_t> slot;  // the index in `out` of each pending message
   for (const InboundSms& m : messages) {
-    auto e164 = NormalizePhone(m.from);
-    if (!e164.ok()) {
-      out.push_back(e164.status().WithContext("message " + m.provider + ":" + m.message_ref));
+    auto prepared = Prepare(m);
+    if (!prepared.ok()) {
+      out.push_back(prepared.status());
       continue;
     }
-    std::string key = deps_.keyer->KeyFor(*e164);
     slot.push_back(out.size());
     out.push_back(Status::Internal("not handled"));
-    pending.push_back(Pending{m, std::move(e164).value(), std::move(key)});
+    pending.push_back(std::move(prepared).value());
   }
   if (pending.empty()) return out;
   auto futures = group_commit_->Submit(std::move(pending));
@@ -183,7 +182,7 @@ std::vector<Result<SmsService::InboundResult>> SmsService::HandleBatch(std::vect
       bool on_its_own = false;
       Result<InboundResult> result = Status::Internal("not handled");
       const Status step = tx.Isolated([&]() -> Status {
-        result = HandleLocked(tx, p.message, p.e164, p.phone_key, &on_its_own);
+        result = HandleLocked(tx, p, &on_its_own);
         return result.status();
       });
       if (step.ok()) {
@@ -201,7 +200,7 @@ std::vector<Result<SmsService::InboundResult>> SmsService::HandleBatch(std::vect
   });
   for (std::size_t i = 0; i < n; ++i) {
     if (own[i]) {
-      out[i] = HandleLocked(*deps_.sms, batch[i].message, batch[i].e164, batch[i].phone_key, nullptr);
+      out[i] = HandleLocked(*deps_.sms, batch[i], nullptr);
     } else if (!committed.ok()) {
       out[i] = committed;
     }
@@ -302,41 +301,62 @@ Status SmsService::StoreResponse(const SmsConversation& c, const SurveyDefinitio
   return Status::Ok();
 }
 
-Result<SmsService::InboundResult> SmsService::HandleInbound(const InboundSms& message) {
+Result<SmsService::Pending> SmsService::Prepare(const InboundSms& message) const {
   auto e164 = NormalizePhone(message.from);
   if (!e164.ok()) return e164.status().WithContext("message " + message.provider + ":" + message.message_ref);
-  const std::string phone_key = deps_.keyer->KeyFor(*e164);
-  std::lock_guard<std::mutex> lock(mu_);
-  return HandleLocked(*deps_.sms, message, *e164, phone_key, nullptr);
+  Pending p{message,
+            std::move(e164).value(),
+            std::string(),
+            MaskPhoneNumbers(message.text),
+            PrepareReply(message.text),
+            false};
+  p.phone_key = deps_.keyer->KeyFor(p.e164);
+  p.opt_out = IsOptOut(p.reply);
+  return p;
 }
 
-Result<SmsService::InboundResult> SmsService::HandleLocked(SmsStore& store, const InboundSms& message,
-                                                           const std::string& e164,
-                                                           const std::string& phone_key,
-                                                           bool* own_transaction) {
-  const std::int64_t now = clock_();
+Result<SmsService::InboundResult> SmsService::HandleInbound(const InboundSms& message) {
+  auto prepared = Prepare(message);
+  if (!prepared.ok()) return prepared.status();
+  std::lock_guard<std::mutex> lock(mu_);
+  return HandleLocked(*deps_.sms, *prepared, nullptr);
+}
 
+Result<SmsService::InboundResult> SmsService::HandleLocked(SmsStore& store, const Pending& p,
+                                                           bool* own_transaction) {
+  const InboundSms& message = p.message;
   SmsInbound ledger;
   ledger.provider = message.provider;
   ledger.message_ref = message.message_ref;
-  ledger.phone_key = phone_key;
-  ledger.text = MaskPhoneNumbers(message.text);
+  ledger.phone_key = p.phone_key;
+  ledger.text = p.masked_text;
   ledger.sent_at_ms = message.sent_at_ms;
-  ledger.received_at_ms = now;
+  ledger.received_at_ms = clock_();
   // Two servers may handle the same message (a gateway retrying elsewhere) or two messages of one
-  // phone at the same moment: RecordInbound writes an outcome only over the state it was computed from,
-  // and a conflict is handled again from what the other server wrote. A few rounds settle any real
-  // contention (one phone's messages); more means something else is wrong.
+  // phone at the same moment: RecordInbound writes an outcome only over the state it was computed from
+  // (and the ledger row only when no other outcome was recorded), and a conflict is handled again from
+  // what the other server wrote. A few rounds settle any real contention (one phone's messages); more
+  // means something else is wrong.
   constexpr int kAttempts = 8;
   for (int attempt = 1;; ++attempt) {
-    bool inserted = false;
-    auto stored = store.InsertInbound(ledger, &inserted);
+    auto stored = store.FindInbound(message.provider, message.message_ref);
     if (!stored.ok()) return stored.status();
     // Handled already (here or on another server): acknowledged again, nothing changes. A row still
-    // "received" was stored but not handled (a crash in between, or another server right now).
-    if (!inserted && stored->status != "received") return InboundResult{true, stored->status, stored->detail};
-    auto handled = HandleOnce(store, message, e164, phone_key, std::move(stored).value(), own_transaction);
+    // "received" was stored but not handled (a failure in between, or another server right now).
+    if (stored->has_value() && (*stored)->status != "received") {
+      return InboundResult{true, (*stored)->status, (*stored)->detail};
+    }
+    auto handled = HandleOnce(store, p, stored->has_value() ? **stored : ledger, own_transaction);
     if (handled.ok() || handled.status().code() != StatusCode::kConflict || attempt == kAttempts) {
+      if (!handled.ok() && own_transaction == nullptr && !stored->has_value()) {
+        // Not handled (nothing of it was written): the message itself is kept, "received", as when it was
+        // stored before handling; a retry handles it again.
+        bool inserted = false;
+        if (auto kept = store.InsertInbound(ledger, &inserted); !kept.ok()) {
+          spdlog::warn("sms: {} not kept: {}", message.provider + ":" + message.message_ref,
+                       kept.status().ToString());
+        }
+      }
       return handled;
     }
     // In a batch, the message is handled again on its own after the commit, from what was written.
@@ -346,17 +366,17 @@ Result<SmsService::InboundResult> SmsService::HandleLocked(SmsStore& store, cons
   }
 }
 
-Result<SmsService::InboundResult> SmsService::HandleOnce(SmsStore& store, const InboundSms& message,
-                                                         const std::string& e164,
-                                                         const std::string& phone_key, SmsInbound row,
+Result<SmsService::InboundResult> SmsService::HandleOnce(SmsStore& store, const Pending& p, SmsInbound row,
                                                          bool* own_transaction) {
+  const InboundSms& message = p.message;
+  const std::string& phone_key = p.phone_key;
   const std::int64_t now = clock_();
   InboundResult result;
   std::optional<SmsConversation> before, after;
   std::vector<SmsOutboxMessage> queue;
   auto open = store.FindOpenConversation(phone_key);
   if (!open.ok()) return open.status();
-  if (IsOptOut(message.text)) {
+  if (p.opt_out) {
     MINYI_RETURN_IF_ERROR(store.AddSuppression(phone_key, now, "reply"));
     result.status = "optout";
     if (open->has_value()) {
@@ -365,11 +385,11 @@ Result<SmsService::InboundResult> SmsService::HandleOnce(SmsStore& store, const 
       after->state = SmsConversationState::kOptedOut;
       after->updated_at_ms = now;
     }
-    spdlog::info("sms: {} opted out", MaskPhone(e164));
+    spdlog::info("sms: {} opted out", MaskPhone(p.e164));
   } else if (!open->has_value()) {
     SmsConversation read;
     auto attached =
-        AttachComment(store, phone_key, message.text, message.sent_at_ms != 0 ? message.sent_at_ms : now,
+        AttachComment(store, phone_key, p.masked_text, message.sent_at_ms != 0 ? message.sent_at_ms : now,
                       &result, &read, own_transaction);
     if (!attached.ok()) return attached.status();
     if (attached->has_value()) {
@@ -387,8 +407,8 @@ Result<SmsService::InboundResult> SmsService::HandleOnce(SmsStore& store, const 
   } else {
     before = **open;
     after = **open;
-    auto advanced = Advance(*after, message.text, message.sent_at_ms != 0 ? message.sent_at_ms : now, &queue,
-                            own_transaction);
+    auto advanced =
+        Advance(*after, p.reply, message.sent_at_ms != 0 ? message.sent_at_ms : now, &queue, own_transaction);
     if (!advanced.ok()) return advanced.status();
     result = *advanced;
     row.conversation_id = after->id;
@@ -408,7 +428,7 @@ Result<SmsService::InboundResult> SmsService::HandleOnce(SmsStore& store, const 
   return result;
 }
 
-Result<SmsService::InboundResult> SmsService::Advance(SmsConversation& c, const std::string& text,
+Result<SmsService::InboundResult> SmsService::Advance(SmsConversation& c, const PreparedReply& reply,
                                                       std::int64_t sent_at_ms,
                                                       std::vector<SmsOutboxMessage>* queue,
                                                       bool* own_transaction) {
@@ -428,7 +448,7 @@ Result<SmsService::InboundResult> SmsService::Advance(SmsConversation& c, const 
   std::string reask;
   if (step.town) {
     // The town question: a town name within the roster's county (with or without 镇/街道/乡).
-    const std::string name = Trimmed(NfkcFold(text));
+    const std::string name = Trimmed(NfkcFold(reply.text));
     std::vector<const Area*> found;
     for (const std::string& candidate : {name, name + "街道", name + "镇", name + "乡"}) {
       if (candidate.empty()) continue;
@@ -450,7 +470,7 @@ Result<SmsService::InboundResult> SmsService::Advance(SmsConversation& c, const 
       if (steps[i].town) break;
       pending.push_back(steps[i].question);
     }
-    const ParsedReply parsed = ParseReply(text, pending);
+    const ParsedReply parsed = ParseReply(reply, pending);
     if (parsed.kind == ReplyKind::kAnswers) {
       Answers answers = AnswersFromJson(c.answers_json);
       for (const auto& [q, values] : parsed.answers) answers[q] = values;
@@ -487,7 +507,7 @@ Result<SmsService::InboundResult> SmsService::Advance(SmsConversation& c, const 
 }
 
 Result<std::optional<SmsConversation>> SmsService::AttachComment(
-    SmsStore& store, const std::string& phone_key, const std::string& text, std::int64_t sent_at_ms,
+    SmsStore& store, const std::string& phone_key, const std::string& masked_text, std::int64_t sent_at_ms,
     InboundResult* result, SmsConversation* before, bool* own_transaction) {
   auto latest = store.FindLatestConversation(phone_key);
   if (!latest.ok()) return latest.status();
@@ -499,7 +519,7 @@ Result<std::optional<SmsConversation>> SmsService::AttachComment(
   *before = c;
   auto survey = deps_.surveys->Find(c.survey_id);
   const Question* comment = survey != nullptr ? CommentQuestion(*survey) : nullptr;
-  std::string remark = MaskPhoneNumbers(text);
+  std::string remark = masked_text;
   std::replace_if(
       remark.begin(), remark.end(), [](char ch) { return ch == '\n' || ch == '\r' || ch == '\t'; }, ' ');
   remark = Trimmed(std::move(remark));  // line breaks would make the text answer invalid

@@ -15,8 +15,11 @@
 // Group commit (StartGroupCommit, as `minyi serve` runs it): HandleInboundAll queues the messages of
 // all webhook requests to one writer thread (collector/group_commit.h, the web ingest's machinery),
 // which handles a batch of them in ONE transaction (SmsStore::InTransaction: one commit, one fsync for
-// the inserts, conversation steps, outbox replies and status updates of all) and fulfils every
-// message's outcome only after that commit. Each message runs in its own savepoint: one that fails is
+// the ledger rows, conversation steps and outbox replies of all) and fulfils every message's outcome
+// only after that commit. What needs no conversation state (the phone's key, the masked ledger text, the
+// reply's NFKC folding, the opt-out test) is done on the request threads (Prepare); the writer reads the
+// conversation, parses, and writes each message's ledger row once, with its final status, beside the
+// conversation's step (SmsStore::RecordInbound). Each message runs in its own savepoint: one that fails is
 // undone and gets its own error, the others are kept. A message that must write outside the SMS
 // tables (the last answer stores the response, a remark revises it) is undone in the batch and handled
 // on its own right after the commit, with every later message of the same phone in that batch, in
@@ -36,6 +39,7 @@
 #include <vector>
 
 #include "collector/common/crypto.h"
+#include "collector/common/reply_parser.h"
 #include "collector/group_commit.h"
 #include "collector/sms/phone_privacy.h"
 #include "collector/sms/webhook.h"
@@ -153,26 +157,32 @@ class SmsService {
                    std::vector<SmsOutboxMessage>* into = nullptr);
   Status StoreResponse(const SmsConversation& c, const SurveyDefinition& survey, Completion completion,
                        std::int64_t submitted_at_ms);
-  // Takes `text` as the reply to conversation `c`'s current step: changes `c` and puts the messages to
+  // Takes `reply` as the reply to conversation `c`'s current step: changes `c` and puts the messages to
   // send into `queue`; the caller records both (RecordInbound).
-  Result<InboundResult> Advance(SmsConversation& c, const std::string& text, std::int64_t sent_at_ms,
+  Result<InboundResult> Advance(SmsConversation& c, const PreparedReply& reply, std::int64_t sent_at_ms,
                                 std::vector<SmsOutboxMessage>* queue, bool* own_transaction);
-  // One attempt at handling a stored, not yet handled inbound message (HandleInbound repeats it when
-  // another server changed the conversation or handled the message meanwhile: kConflict).
-  // `store`: deps_.sms or the open transaction of a batch. `own_transaction` is null on its own; in a
-  // batch, set to true (with an error returned) when the message must write outside the SMS tables.
-  Result<InboundResult> HandleOnce(SmsStore& store, const InboundSms& message, const std::string& e164,
-                                   const std::string& phone_key, SmsInbound row, bool* own_transaction);
-  // One message of a valid phone, with mu_ held: records it once (dedupe), then handles it. In a batch
-  // (`own_transaction` set) a conflict is not retried here: the message is handled on its own after the
-  // batch (*own_transaction = true).
-  Result<InboundResult> HandleLocked(SmsStore& store, const InboundSms& message, const std::string& e164,
-                                     const std::string& phone_key, bool* own_transaction);
+  // A message of a valid phone with what needs no conversation state, worked out on the caller's thread
+  // (Prepare), so that the one writer (mu_, the group commit's thread) only reads, decides and writes.
   struct Pending {
     InboundSms message;
     std::string e164;
     std::string phone_key;
+    std::string masked_text;  // the text with phone numbers masked (the ledger's, a remark's)
+    PreparedReply reply;      // the text folded for the reply parser
+    bool opt_out = false;     // IsOptOut(reply)
   };
+  // kInvalidInput (naming the message) when the phone number is not valid.
+  Result<Pending> Prepare(const InboundSms& message) const;
+  // One attempt at handling a not yet handled inbound message (HandleLocked repeats it when another
+  // server changed the conversation or handled the message meanwhile: kConflict). `row`: the ledger row
+  // to record with its outcome (id 0: not stored yet, inserted with its final status).
+  // `store`: deps_.sms or the open transaction of a batch. `own_transaction` is null on its own; in a
+  // batch, set to true (with an error returned) when the message must write outside the SMS tables.
+  Result<InboundResult> HandleOnce(SmsStore& store, const Pending& p, SmsInbound row, bool* own_transaction);
+  // One message, with mu_ held: looks it up in the ledger (dedupe), then handles it and records it with
+  // its outcome. In a batch (`own_transaction` set) a conflict is not retried here: the message is handled
+  // on its own after the batch (*own_transaction = true).
+  Result<InboundResult> HandleLocked(SmsStore& store, const Pending& p, bool* own_transaction);
   // The group commit's work: one batch in one transaction (see the header comment).
   std::vector<Result<InboundResult>> HandleBatch(std::vector<Pending>& batch);
   const Question* CommentQuestion(const SurveyDefinition& survey) const;
@@ -182,10 +192,11 @@ class SmsService {
   // when that one is complete and its last answer is recent (see comment_window_ms); else nullopt.
   // Returns the conversation with the comment in its answers (the caller records it) and sets
   // `*before` to the conversation as read.
+  // `masked_text`: the message with phone numbers masked.
   Result<std::optional<SmsConversation>> AttachComment(SmsStore& store, const std::string& phone_key,
-                                                       const std::string& text, std::int64_t sent_at_ms,
-                                                       InboundResult* result, SmsConversation* before,
-                                                       bool* own_transaction);
+                                                       const std::string& masked_text,
+                                                       std::int64_t sent_at_ms, InboundResult* result,
+                                                       SmsConversation* before, bool* own_transaction);
 
   Deps deps_;
   SmsServiceOptions options_;

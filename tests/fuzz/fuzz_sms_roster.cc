@@ -24,6 +24,9 @@ class RosterOnlyStore : public minyi::SmsStore {
     return Status::Ok();
   }
   Result<minyi::SmsInbound> InsertInbound(const minyi::SmsInbound&, bool*) override { return Unused(); }
+  Result<std::optional<minyi::SmsInbound>> FindInbound(const std::string&, const std::string&) override {
+    return Unused();
+  }
   Status UpdateInbound(const minyi::SmsInbound&) override { return Unused(); }
   Result<std::vector<minyi::SmsInboundCount>> CountInbound() override { return Unused(); }
   Result<std::optional<minyi::SmsConversation>> FindOpenConversation(const std::string&) override {
