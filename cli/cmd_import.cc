@@ -1,5 +1,4 @@
 // minyi import responses FILE... | import population FILE...
-#include <Poco/Path.h>
 #include <pwd.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -12,6 +11,7 @@
 #include "cli/command.h"
 #include "cli/import_runs.h"
 #include "cli/progress.h"
+#include "collector/import_runs.h"
 #include "collector/population_import.h"
 #include "collector/response_import.h"
 #include "core/terminal_text.h"
@@ -55,11 +55,12 @@ std::string ImportActor() {
 
 void RecordImportRun(sql::Store& store, ImportRun run) {
   if (run.actor.empty()) run.actor = ImportActor();
-  run.file_name = run.file_name == "-" ? "(stdin)" : Poco::Path(run.file_name).getFileName();
-  if (run.finished_at_ms == 0) run.finished_at_ms = NowMillis();
   auto counters = sql::OpenCollectorCounters(store);
-  Status s = counters.ok() ? counters.value()->RecordImportRun(run).status() : counters.status();
-  if (!s.ok()) spdlog::warn("{}: the import run was not recorded: {}", run.file_name, s.ToString());
+  if (!counters.ok()) {
+    spdlog::warn("{}: the import run was not recorded: {}", run.file_name, counters.status().ToString());
+    return;
+  }
+  collector::RecordImportRun(*counters.value(), std::move(run));
 }
 
 void ImportScope::Note(const Response& r) {

@@ -11,6 +11,7 @@
 #include "cli/command.h"
 #include "collector/common/crypto.h"
 #include "collector/questionnaire/questionnaire_map.h"
+#include "collector/wechat/upload_routes.h"
 #include "core/http/router.h"
 
 namespace minyi::cli {
@@ -19,34 +20,18 @@ int RunImportQuestionnaire(Context& context, const Args& args);
 
 // Whether a live questionnaire endpoint is configured (questionnaire.wjx.push_secret or
 // questionnaire.txwj.token). Only then must the maps of questionnaire.map_dir be usable for serve to
-// start; otherwise an unusable map only turns questionnaire uploads off (cli/wechat_commands.h).
+// start; otherwise an unusable map only turns questionnaire uploads off (collector/wechat/upload_routes.h).
 bool QuestionnaireEndpointsConfigured(const QuestionnaireConfig& config);
 
 // The questionnaire half of the export upload of serve (POST /api/v1/imports/wechat,
-// cli/wechat_commands.h): the maps of questionnaire.map_dir, read once when serve starts, and the
-// import of one uploaded file. Thread-safe (the maps are read only).
-class QuestionnaireUpload {
+// collector/wechat/upload_routes.h, whose port QuestionnaireImport this implements): the maps of
+// questionnaire.map_dir, read once when serve starts, and the import of one uploaded file into the
+// store. Thread-safe (the maps are read only).
+class QuestionnaireUpload final : public collector::wechat::QuestionnaireImport {
  public:
   // kInvalidInput (naming the file) when a map in questionnaire.map_dir cannot be read or checked.
   static Result<std::unique_ptr<QuestionnaireUpload>> Create(const Config& config,
                                                              const Resources& resources);
-
-  struct Request {
-    std::string survey_id;         // required
-    std::string period;            // "2026", "2026Q2"
-    // Exactly one of town and area (the caller has checked that it may upload there). town: every
-    // row goes to this town, whatever the file says. area: a county, city or province code; each
-    // row's town comes from the map's town column (town_question), looked up within the map's
-    // county, else within the area.
-    std::string town;
-    std::string area;
-    // With `area`: why the uploader may not place a row in this town ("" when it may); such a row is
-    // rejected with the reason and its row number, every other row is stored.
-    std::function<std::string(const std::string& town_code)> refuse_town;
-    std::string questionnaire_id;  // optional: picks the map among several, and names the slots
-    std::string file_name;         // the upload's file name (report and import run)
-    std::string actor;             // the signed-in user (import run, revision reason)
-  };
 
   // Imports `body`, a file collector::questionnaire::SniffQuestionnaireExport recognized, through a
   // private temporary file (removed before returning) with the town or area of the request and the
@@ -57,7 +42,7 @@ class QuestionnaireUpload {
   // found), several maps to choose from, or an area upload without a map that names the town
   // column; nothing is stored then. kUnavailable when the store fails (batches committed before stay).
   Result<std::string> Import(std::string_view body, const collector::RespondentKeyer& keyer,
-                             const Request& request) const;
+                             const Request& request) const override;
 
  private:
   QuestionnaireUpload(const Resources& resources,

@@ -18,24 +18,13 @@ class WechatUploadRuntime {
   virtual ~WechatUploadRuntime() = default;
 };
 
-// Registers, through a dashboards Guard (session, role, CSRF, scope):
-//   GET  /import/wechat              the upload page (dashboards/web/wechat.html + wechat.js)
-//   POST /api/v1/imports/wechat?survey=S&period=Y&(town=CODE|area=CODE)[&name=FILE][&group=NAME]
-//        [&grid_workers=A,B][&questionnaire=ID]
-//        the export as the raw request body; answers the import report as JSON. A 问卷星/腾讯问卷
-//        export (recognized by collector::questionnaire::SniffQuestionnaireExport) is imported as a
-//        questionnaire (cli/questionnaire_commands.h QuestionnaireUpload), anything else as a chat
-//        export.
-//        town: every row (chat or questionnaire) goes into this town.
-//        area: a county, city or province code, for questionnaire exports only (a chat export needs
-//        town, else 400): each row's town comes from the file's town column named by the
-//        questionnaire map; a row whose town is unknown, outside the area or outside the caller's
-//        scope is rejected with its row number and the reason, every other row is stored.
-// Grid workers may import into the towns they are assigned (an area only when it holds one of them,
-// and only rows of their towns), officials into their areas, admins anywhere; statisticians may not.
-// Every imported file is recorded as an import run (actor: the signed-in user).
-// `secret` is the respondent-key secret. An unusable questionnaire map in questionnaire.map_dir is an
-// error (kInvalidInput) only when a live questionnaire endpoint is configured
+// Wires the export upload (the routes, their answers and the scope rules: collector/wechat/upload_routes.h):
+//   GET  /import/wechat and POST /api/v1/imports/wechat, with a dashboards Guard over `access` as the
+// http::Authenticator (session, CSRF), the store as the ResponseReviser and CollectorCounters, and
+// QuestionnaireUpload (cli/questionnaire_commands.h) as the questionnaire port. Configuration: wechat.*
+// (grid_workers, utc_offset_minutes, max_upload_bytes), dashboard.survey (the default survey) and
+// dashboard.web_dir (the page). `secret` is the respondent-key secret. An unusable questionnaire map in
+// questionnaire.map_dir is an error (kInvalidInput) only when a live questionnaire endpoint is configured
 // (QuestionnaireEndpointsConfigured); otherwise it is logged as a warning and questionnaire uploads
 // answer 503 "questionnaire_maps_unusable" naming the map's problem and the file, while chat uploads
 // keep working.

@@ -1,8 +1,11 @@
 #include "dashboards/guard.h"
 
 #include <Poco/Net/NameValueCollection.h>
-#include <Poco/URI.h>
 #include <sodium.h>
+
+#include <utility>
+
+#include "core/area_scope.h"
 
 namespace minyi::dashboards {
 namespace {
@@ -24,17 +27,6 @@ Status NeedAllows(Need need, Role role) {
 
 }  // namespace
 
-std::string QueryParam(const http::Request& request, std::string_view name) {
-  try {
-    for (const auto& [key, value] : Poco::URI(request.getURI()).getQueryParameters()) {
-      if (key == name) return value;
-    }
-  } catch (const Poco::Exception&) {
-    // A malformed query is treated as absent; the handler reports the missing parameter.
-  }
-  return std::string();
-}
-
 std::string RemoteAddress(const http::Request& request) { return request.clientAddress().host().toString(); }
 
 std::string SessionIdOf(const http::Request& request) {
@@ -43,25 +35,36 @@ std::string SessionIdOf(const http::Request& request) {
   return cookies.get(std::string(kSessionCookie), "");
 }
 
+Result<Caller> Guard::Resolve(const http::Request& request, Need need) const {
+  Caller caller;
+  caller.session_id = SessionIdOf(request);
+  caller.remote = RemoteAddress(request);
+  auto principal = access_.Authenticate(caller.session_id);
+  if (!principal.ok()) return principal.status();
+  caller.principal = std::move(principal).value();
+  MINYI_RETURN_IF_ERROR(NeedAllows(need, caller.principal.user.role));
+  const std::string& m = request.getMethod();
+  if (m != "GET" && m != "HEAD" &&
+      !SameSecret(request.get("X-CSRF-Token", ""), caller.principal.session.csrf_token)) {
+    return Status::PermissionDenied("缺少或错误的 CSRF 令牌，请刷新页面");
+  }
+  return caller;
+}
+
+Result<User> Guard::Authenticate(const http::Request& request) const {
+  auto caller = Resolve(request, Need::kSignedIn);
+  if (!caller.ok()) return caller.status();
+  return std::move(caller).value().principal.user;
+}
+
 void Guard::Add(const std::string& method, const std::string& pattern, Need need, CallerHandler handler) {
-  AccessService& access = access_;
+  Guard* self = this;
   router_.Add(method, pattern,
-              [&access, need, handler = std::move(handler)](http::Request& request, http::Response& response,
-                                                            const http::PathParams& params) {
-                Caller caller;
-                caller.session_id = SessionIdOf(request);
-                caller.remote = RemoteAddress(request);
-                auto principal = access.Authenticate(caller.session_id);
-                if (!principal.ok()) return http::SendError(response, principal.status());
-                caller.principal = std::move(principal).value();
-                Status allowed = NeedAllows(need, caller.principal.user.role);
-                if (!allowed.ok()) return http::SendError(response, allowed);
-                const std::string& m = request.getMethod();
-                if (m != "GET" && m != "HEAD" &&
-                    !SameSecret(request.get("X-CSRF-Token", ""), caller.principal.session.csrf_token)) {
-                  return http::SendError(response, Status::PermissionDenied("缺少或错误的 CSRF 令牌，请刷新页面"));
-                }
-                handler(caller, request, response, params);
+              [self, need, handler = std::move(handler)](http::Request& request, http::Response& response,
+                                                         const http::PathParams& params) {
+                auto caller = self->Resolve(request, need);
+                if (!caller.ok()) return http::SendError(response, caller.status());
+                handler(caller.value(), request, response, params);
               });
 }
 
@@ -80,12 +83,9 @@ void Guard::AddArea(const std::string& pattern, AreaHandler handler) {
 }
 
 Result<ScopedArea> Guard::Authorize(const Caller& caller, std::string_view code) const {
-  const Area* area = access_.areas().Find(code);
-  if (area == nullptr) return Status::InvalidInput("area: unknown division code '" + std::string(code) + "'");
-  if (!InScope(caller.principal.user, access_.areas(), code)) {
-    return Status::PermissionDenied("无权查看该地区的数据：" + area->name);
-  }
-  return ScopedArea(area);
+  auto area = AuthorizeView(caller.principal.user, access_.areas(), code);
+  if (!area.ok()) return area.status();
+  return ScopedArea(area.value());
 }
 
 }  // namespace minyi::dashboards

@@ -46,6 +46,7 @@
 #include "collector/wechat/chat_reader.h"
 #include "collector/wechat/solitaire.h"
 #include "core/areas.h"
+#include "core/collector_counters.h"
 #include "core/progress.h"
 #include "core/response.h"
 #include "core/revisions.h"
@@ -154,6 +155,12 @@ struct WechatReport {
   std::string ToText() const;
   std::string ToJson() const;
 };
+
+// The import-run figures of one file (WechatFileReport: the responses that count for it), for
+// CollectorCounters::RecordImportRun: rows read are its messages; a revision counts as stored, a stale
+// version as a duplicate; its unreadable lines, the responses the survey or the store refused and its
+// answers from groups without a town as rejected.
+void SetImportRunFigures(const WechatFileReport& file, ImportRun& run);
 
 class WechatImporter {
  public:

@@ -77,4 +77,12 @@ std::string WechatReport::ToJson() const {
   return out + "]" + n("issues_dropped", issues_dropped) + "}";
 }
 
+void SetImportRunFigures(const WechatFileReport& file, ImportRun& run) {
+  run.rows_read = static_cast<std::int64_t>(file.messages);
+  run.rows_stored = static_cast<std::int64_t>(file.stored + file.revisions);
+  run.rows_duplicate = static_cast<std::int64_t>(file.duplicates + file.stale);
+  run.rows_rejected = static_cast<std::int64_t>(file.lines_rejected + file.responses_invalid + file.refused +
+                                                file.answers_without_town);
+}
+
 }  // namespace minyi::collector::wechat

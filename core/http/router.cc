@@ -257,6 +257,17 @@ void SendText(Response& response, int status, std::string_view content_type, std
   }
 }
 
+std::string QueryParam(const Request& request, std::string_view name) {
+  try {
+    for (const auto& [key, value] : Poco::URI(request.getURI()).getQueryParameters()) {
+      if (key == name) return value;
+    }
+  } catch (const Poco::Exception&) {
+    // A malformed query is treated as absent; the handler reports the missing parameter.
+  }
+  return std::string();
+}
+
 std::string ClientAddress(const Request& request, bool trust_forwarded_for) {
   if (trust_forwarded_for) {
     const std::string* last = nullptr;  // a second header line is a list continued (RFC 9110 §5.3)

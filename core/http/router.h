@@ -105,6 +105,10 @@ bool ReadBody(Request& request, Response& response, std::size_t limit, std::stri
 // the header is missing or its last entry is not an IP address.
 std::string ClientAddress(const Request& request, bool trust_forwarded_for);
 
+// Query parameter `name` of the request (decoded), empty when absent or when the query is malformed (the
+// handler then reports the missing parameter).
+std::string QueryParam(const Request& request, std::string_view name);
+
 // Whether the response has been sent (by Poco or by the one-write path of SendText under Server).
 bool Sent(const Response& response);
 

@@ -1,5 +1,5 @@
 // The HTTP channels of the hostile input catalogue: a router's routes served on 127.0.0.1 (port 0) in
-// process, and a client that posts one body and reads the whole answer (bounded by a 30 s timeout).
+// process, and a client that sends one request and reads the whole answer (bounded by a 30 s timeout).
 #pragma once
 
 #include <Poco/Net/HTTPClientSession.h>
@@ -42,9 +42,13 @@ class LocalServer {
 
   HttpAnswer Post(const std::string& path, const std::string& content_type, const std::string& body,
                   const std::map<std::string, std::string>& headers = {}) const {
+    return Send(Poco::Net::HTTPRequest::HTTP_POST, path, content_type, body, headers);
+  }
+  HttpAnswer Send(const std::string& method, const std::string& path, const std::string& content_type,
+                  const std::string& body, const std::map<std::string, std::string>& headers = {}) const {
     Poco::Net::HTTPClientSession session("127.0.0.1", port());
     session.setTimeout(Poco::Timespan(30, 0));
-    Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, path, Poco::Net::HTTPMessage::HTTP_1_1);
+    Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
     request.setHost("127.0.0.1", port());
     request.setContentType(content_type);
     request.setContentLength(static_cast<std::streamsize>(body.size()));
