@@ -151,6 +151,34 @@ TEST(TextDecoderTest, ForeignLineInUtf8FileIsDecodedOnItsOwnAndReported) {
   EXPECT_EQ(buf->encoding(), SourceEncoding::kGb18030);
 }
 
+// Clean UTF-8 blocks are appended whole and their lines counted at once (DecodeUtf8): the text is kept
+// byte for byte, whatever its characters (ASCII runs, 2-, 3- and 4-byte ones, the E0 and ED leads whose
+// second byte is bounded), and a foreign line several blocks on is reported at its own line.
+TEST(TextDecoderTest, CleanBlocksKeepTheirBytesAndLineNumbers) {
+  std::string clean;
+  std::size_t lines = 0;
+  for (int i = 0; clean.size() < 300 * 1024; ++i) {
+    clean += "2024-05-12 09:01:33 张阿姨 café \xE0\xA0\x80 \xED\x9F\xBF \xF0\x9F\x98\x80 " +
+             std::to_string(i) + std::string(static_cast<std::size_t>(i % 13), 'x') + "\n";
+    ++lines;
+  }
+  DecodingStreamBuf* buf = nullptr;
+  const std::string text = Decode(clean + "\xBA\xDC\xB0\xB2\xC8\xAB\n满意\n", nullptr, &buf);
+  EXPECT_EQ(buf->encoding(), SourceEncoding::kUtf8);
+  EXPECT_TRUE(text.compare(0, clean.size(), clean) == 0);  // (not EXPECT_EQ: 300 KiB in a failure)
+  EXPECT_EQ(text.substr(std::min(clean.size(), text.size())), "很安全\n满意\n");
+  ASSERT_EQ(buf->line_issues().size(), 1u);
+  EXPECT_EQ(buf->line_issues()[0].line, lines + 1);
+  // A surrogate (ED A0 80) in a block is not clean: each of its bytes is replaced.
+  const std::string damaged = Decode(clean +
+                                     "a\xED\xA0\x80"
+                                     "b\n");
+  EXPECT_TRUE(damaged.compare(0, clean.size(), clean) == 0);
+  EXPECT_EQ(damaged.substr(std::min(clean.size(), damaged.size())),
+            "a\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"
+            "b\n");
+}
+
 // ---- format detection and readers
 
 TEST(ChatFormatTest, DetectedFromContent) {
