@@ -189,6 +189,15 @@ WechatImporter::WechatImporter(const SurveyDefinition& survey, const AreaRegistr
   auto note = [this](std::uint32_t cp, unsigned kind) {
     if (cp < answer_chars_.size()) answer_chars_[cp] = static_cast<std::uint8_t>(answer_chars_[cp] | kind);
   };
+  for (const auto& [from, to] : {std::pair<std::uint32_t, std::uint32_t>{0x2460, 0x24FF},
+                                 {0x2776, 0x2793},
+                                 {0x3200, 0x33FF},
+                                 {0xFF10, 0xFF19},
+                                 {0xFF21, 0xFF3A},
+                                 {0xFF41, 0xFF5A},
+                                 {0xF900, 0xFAFF}}) {
+    for (std::uint32_t cp = from; cp <= to; ++cp) note(cp, kReadable);
+  }
   for (const char* n : kNumerals) note(code_point(n, 0), kNumeral);
   for (const Question& q : survey_.questions) {
     for (const Option& o : q.options) {

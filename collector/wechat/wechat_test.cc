@@ -615,6 +615,43 @@ TEST_F(WechatImportTest, OptionWordsWithFillersAreAnswers) {
   EXPECT_EQ(report.not_understood, 2u);
 }
 
+// MayHoldAnswer compares the Chinese numerals only where a character that begins one stands (16 places
+// at most, else it searches the whole text): a numeral standing alone counts wherever it is, after
+// numerals inside words (一下, 一起) and after more than 16 of them.
+TEST_F(WechatImportTest, ChineseNumeralsStandingAloneCountWhereverTheyStand) {
+  std::string seventeen;
+  for (int i = 0; i < 17; ++i) seventeen += "一";
+  const std::string text =
+      "2024-05-12 09:00:00 网格员_小王\n"
+      "#安全感调查 各位居民好！请回复两个问题：\n"
+      "1. 您觉得我们这里安全吗？（很安全/安全/基本安全/不太安全/很不安全）\n"
+      "2. 您对网格员工作满意吗？（满意/比较满意/一般/不太满意/不满意）\n"
+      "\n"
+      "2024-05-12 09:01:00 赵大爷\n"
+      "二 三\n"
+      "\n"
+      "2024-05-12 09:02:00 钱阿姨\n"
+      "想了一下 二 三\n"
+      "\n"
+      "2024-05-12 09:03:00 孙师傅\n" +
+      seventeen +
+      " 二 三\n"
+      "\n"
+      "2024-05-12 09:04:00 李大姐\n"
+      "一起去看看吧\n";
+  FakeReviser reviser;
+  const WechatReport report = ImportTexts({{"numerals.txt", text}}, Options({"网格员_小王"}), reviser);
+  const auto answers = AnswersOf(reviser);
+  const Answers expected{{"grid", {"3"}}, {"security", {"2"}}};
+  for (const char* name : {"赵大爷", "钱阿姨", "孙师傅"}) {
+    ASSERT_EQ(answers.count(Ref(KeyName("numerals", name))), 1u) << name;
+    EXPECT_EQ(answers.at(Ref(KeyName("numerals", name))), expected) << name;
+  }
+  EXPECT_EQ(answers.count(Ref(KeyName("numerals", "李大姐"))), 0u);
+  EXPECT_TRUE(HasIssue(report, 15, "not_understood", "no answer found"));
+  EXPECT_EQ(report.answers_accepted, 3u);
+}
+
 TEST_F(WechatImportTest, WeChatMsgCsvWithQuotesRecallsOptOutAndAppSolitaire) {
   FakeReviser reviser;
   const WechatReport report = Import({"wechatmsg.csv"}, Options({"wxid_grid01"}), reviser);
