@@ -227,7 +227,7 @@ void WechatImporter::AddIssue(const std::string& file, std::size_t line, const c
 
 WechatImporter::Group& WechatImporter::GroupOf(const ChatMessage& m, const std::string& file_group) {
   const std::string& name = m.group_name.empty() && m.room_id.empty() ? file_group : m.group_name;
-  const std::string key = !m.room_id.empty() ? m.room_id : name;
+  const std::string& key = !m.room_id.empty() ? m.room_id : name;  // copied only for a new group
   auto it = groups_.find(key);
   if (it != groups_.end()) return it->second;
   Group g;

@@ -422,6 +422,16 @@ TEST(ChatReaderTest, NoticeLinesAreWeChatsOwnWordingNotResidentsLines) {
   }
 }
 
+TEST(ChatReaderTest, MediaPlaceholdersAloneOrWithACaption) {
+  for (const char* text :
+       {"[图片]", "  [语音]\n", "[表情]", "[文件] 通知.pdf", "[链接] 平安建设问卷", "[小程序]"}) {
+    EXPECT_TRUE(IsMediaPlaceholder(text)) << text;
+  }
+  for (const char* text : {"", "图片", "[图片] 很好看", "好的[图片]", "[满意]", "[", "1 [图片]"}) {
+    EXPECT_FALSE(IsMediaPlaceholder(text)) << text;
+  }
+}
+
 TEST(ChatReaderTest, XmlTagTextDecodesEntitiesAndCdata) {
   EXPECT_EQ(XmlTagText("<a><title>x &lt;1&gt; &#24456;</title></a>", "title"), "x <1> 很");
   EXPECT_EQ(XmlTagText("<title><![CDATA[很<安>全]]></title>", "title"), "很<安>全");
