@@ -5,7 +5,9 @@
 // the file (the page-cache limit, measured in the same run) and an import (decode, parse, prompts,
 // replies, responses; the revision store is a counter, so the figure is the importer's own, as with
 // --dry-run). Prints the medians, their ratio, the answers and the peak RSS (of the process so far),
-// with `uptime` before and after (the machine is shared); deletes the files.
+// with `uptime` before and after (the machine is shared); deletes the files. Also the CPU time of each
+// (the import's own, `wc -l`'s as a child) and their rates per CPU-second, which a loaded machine moves
+// far less than the wall times.
 //
 // Usage: wechat_import_bench [MEGABYTES=256] [RUNS=3] [LAYOUT...]   LAYOUT: wechatmsg.txt, wechatmsg.csv,
 //        pywxdump.csv, wechatexporter.txt, chatlog.csv (default: all five)
@@ -59,6 +61,14 @@ long PeakRssKb() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   return usage.ru_maxrss;
+}
+
+// CPU seconds of this process (the import runs on this thread alone) and of its waited-for children.
+double CpuSeconds(int who) {
+  rusage usage{};
+  getrusage(who, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 }
 
 double Seconds(std::chrono::steady_clock::time_point since) {
@@ -118,8 +128,9 @@ int main(int argc, char** argv) {
       runs);
   std::printf(
       "| layout | MB | messages | wc -l MB/s | import s | import MB/s | ratio to wc -l | answers | peak RSS "
-      "MB |\n");
-  std::printf("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+      "MB | import CPU s | import MB/CPU-s | wc -l MB/CPU-s | CPU ratio |\n");
+  std::printf(
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
   for (ChatLayout layout : layouts) {
     const std::string path = (dir / minyi::testing::ChatLayoutFileName(layout)).string();
     std::size_t generated = 0;
@@ -128,12 +139,14 @@ int main(int argc, char** argv) {
       generated = minyi::testing::GenerateChatExport(out, layout, megabytes << 20);
     }
     const double mb = static_cast<double>(std::filesystem::file_size(path)) / 1e6;
-    std::vector<double> wc_s, import_s;
+    std::vector<double> wc_s, import_s, wc_cpu, import_cpu;
     std::size_t answers = 0;
     for (int run = 0; run < runs; ++run) {
       auto w0 = std::chrono::steady_clock::now();
+      const double wc_cpu0 = CpuSeconds(RUSAGE_CHILDREN);
       const std::string lines = CommandLine("wc -l '" + path + "'");
       wc_s.push_back(Seconds(w0));
+      wc_cpu.push_back(CpuSeconds(RUSAGE_CHILDREN) - wc_cpu0);
       if (lines.empty()) std::cerr << "wc -l failed\n";
       auto importer = WechatImporter::Create(*surveys->Find("jiangsu-safety"), *areas, *keyer, options);
       if (!importer.ok()) {
@@ -142,6 +155,7 @@ int main(int argc, char** argv) {
       }
       CountingReviser reviser;
       const auto t0 = std::chrono::steady_clock::now();
+      const double cpu0 = CpuSeconds(RUSAGE_SELF);
       {
         std::ifstream in(path, std::ios::binary);
         const minyi::Status added = (*importer)->AddFile(path, in);
@@ -149,6 +163,7 @@ int main(int argc, char** argv) {
       }
       const minyi::Status stored = (*importer)->Store(reviser, 0);
       import_s.push_back(Seconds(t0));
+      import_cpu.push_back(CpuSeconds(RUSAGE_SELF) - cpu0);
       if (!stored.ok()) std::cerr << stored.ToString() << "\n";
       const auto& report = (*importer)->report();
       answers = report.answers_accepted;
@@ -159,9 +174,12 @@ int main(int argc, char** argv) {
     }
     std::filesystem::remove(path);
     const double wc = mb / Median(wc_s), imp = mb / Median(import_s);
-    std::printf("| %s | %.1f | %zu | %.0f | %.2f | %.1f | %.1f%% | %zu | %.1f |\n",
-                minyi::testing::ChatLayoutFileName(layout), mb, generated, wc, Median(import_s), imp,
-                100.0 * imp / wc, answers, static_cast<double>(PeakRssKb()) / 1024.0);
+    const double imp_cpu = mb / Median(import_cpu), wc_per_cpu = mb / Median(wc_cpu);
+    std::printf(
+        "| %s | %.1f | %zu | %.0f | %.2f | %.1f | %.1f%% | %zu | %.1f | %.2f | %.1f | %.0f | %.1f%% |\n",
+        minyi::testing::ChatLayoutFileName(layout), mb, generated, wc, Median(import_s), imp,
+        100.0 * imp / wc, answers, static_cast<double>(PeakRssKb()) / 1024.0, Median(import_cpu), imp_cpu,
+        wc_per_cpu, 100.0 * imp_cpu / wc_per_cpu);
     std::fflush(stdout);
   }
   std::filesystem::remove_all(dir);

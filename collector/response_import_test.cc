@@ -240,6 +240,54 @@ TEST_F(ResponseImportTest, BatchBoundaries) {
   EXPECT_EQ(exact.batch_sizes, (std::vector<std::size_t>{4, 4}));
 }
 
+// The importer reads each row into a response of the previous batch (NextSlot keeps their strings and
+// answer maps): nothing of an earlier row, stored or rejected, may show in a later one.
+TEST_F(ResponseImportTest, EachRowReadsAsIfItWereAlone) {
+  const std::string header = kHeader.substr(0, kHeader.size() - 1) + ",completion\n";
+  // Each row after a stored or rejected one in the same slot: a1 → a3 → a4 and a2 → a5 (batches of 2);
+  // a3 is rejected (unknown town).
+  const std::vector<std::string> rows = {
+      "a1,jiangsu-safety,2024Q2,320803001,sms,2024-05-12 09:01:33,k-1,2.5,1,2,2,60+,路灯坏了,partial\n",
+      "a2,jiangsu-safety,2024,320102002,sms,2024-05-13 10:00:00,k-2,3,3,,,,,partial\n",
+      "a3,jiangsu-safety,2024,999999999,web,2024-05-14 10:00:00,k-3,4,1,2,2,60+,备注,partial\n",
+      "a4,jiangsu-safety,2025,320116110,web,,k-4,,4,1,1,18-29,,\n",
+      "a5,jiangsu-safety,2024,320102002,,,k-5,,,2,,,,partial\n",
+  };
+  ImportOptions options;
+  options.batch_size = 2;
+  std::string text = header;
+  for (const std::string& row : rows) text += row;
+  Result<ImportReport> report = Import(text, options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->rejected, 1u) << FormatImportReport(*report, "");
+  ASSERT_EQ(store_.rows.size(), rows.size() - 1);
+  std::size_t stored = 0;
+  for (const std::string& row : rows) {
+    FakeStore alone;
+    std::istringstream in(header + row);
+    ASSERT_TRUE(ImportResponsesCsv(in, *catalog_, *areas_, alone, options).ok());
+    if (alone.rows.empty()) continue;
+    SCOPED_TRACE(row);
+    const Response& expected = alone.rows[0];
+    const Response& got = store_.rows[stored++];
+    EXPECT_EQ(got.CanonicalContent(), expected.CanonicalContent());
+    EXPECT_EQ(got.answers, expected.answers);
+    EXPECT_EQ(got.source_ref, expected.source_ref);
+    EXPECT_EQ(got.raw_payload, expected.raw_payload);
+  }
+  EXPECT_EQ(stored, store_.rows.size());
+  const Response& a4 = store_.rows[2];
+  EXPECT_EQ(a4.weight, 1.0);
+  EXPECT_EQ(a4.submitted_at_ms, 0);
+  EXPECT_EQ(a4.completion, Completion::kComplete);
+  EXPECT_EQ(a4.answers.count("comment"), 0u);
+  const Response& a5 = store_.rows[3];
+  EXPECT_EQ(a5.answers, (Answers{{"grid", {"2"}}}));
+  EXPECT_EQ(a5.channel, Channel::kImport);
+  EXPECT_EQ(a5.weight, 1.0);
+  EXPECT_EQ(a5.submitted_at_ms, 0);
+}
+
 TEST_F(ResponseImportTest, StoreFailureStopsAndSaysWhatWasCommitted) {
   std::string text = kHeader;
   for (int i = 0; i < 10; ++i) text += Row("r" + std::to_string(i));

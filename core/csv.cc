@@ -1,6 +1,7 @@
 #include "core/csv.h"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 namespace minyi {
@@ -88,10 +89,57 @@ void CsvReader::ConsumeRestOfLineIntoRaw() {
   }
 }
 
+bool CsvReader::NextPlainLine(std::vector<std::string>& fields) {
+  const char* line = nullptr;
+  const char* newline = nullptr;
+  for (int attempt = 0; attempt < 2 && newline == nullptr; ++attempt) {
+    if (attempt == 1 && !Fill()) return false;  // the line runs past the buffer: read more, once
+    line = buf_.data() + pos_;
+    newline = static_cast<const char*>(std::memchr(line, '\n', buf_.size() - pos_));
+  }
+  if (newline == nullptr) return false;
+  std::size_t length = static_cast<std::size_t>(newline - line);
+  const bool crlf = length > 0 && line[length - 1] == '\r';
+  if (crlf) --length;
+  if (length > options_.max_record_bytes || std::memchr(line, '"', length) != nullptr ||
+      std::memchr(line, '\r', length) != nullptr) {
+    return false;
+  }
+  raw_.assign(line, length);
+  // The fields are assigned into the strings of the previous record, which keep their capacity.
+  std::size_t count = 0;
+  if (length > 0) {  // else a blank line: no fields
+    const char* const end = line + length;
+    for (const char* start = line;;) {
+      const auto* stop = static_cast<const char*>(
+          std::memchr(start, options_.delimiter, static_cast<std::size_t>(end - start)));
+      const char* field_end = stop != nullptr ? stop : end;
+      if (count < fields.size()) {
+        fields[count].assign(start, field_end);
+      } else {
+        fields.emplace_back(start, field_end);
+      }
+      ++count;
+      if (stop == nullptr) break;
+      start = stop + 1;
+    }
+  }
+  fields.resize(count);
+  const std::size_t consumed = length + (crlf ? 2 : 1);
+  pos_ += consumed;
+  bytes_read_ += consumed;
+  ++next_line_;
+  return true;
+}
+
 bool CsvReader::Next(std::vector<std::string>& fields, Status* error) {
+  if (error != nullptr) *error = Status::Ok();
+  if (!at_start_ && pos_ < buf_.size()) {
+    record_line_ = next_line_;
+    if (NextPlainLine(fields)) return true;
+  }
   fields.clear();
   raw_.clear();
-  if (error != nullptr) *error = Status::Ok();
 
   if (at_start_) {
     at_start_ = false;

@@ -56,6 +56,10 @@ class CsvReader {
  private:
   static constexpr int kEof = -1;
 
+  // The common record, read without the state machine of Next: one physical line, ended by LF or CRLF
+  // and buffered whole, no quote, no lone CR, within max_record_bytes. Returns false, having consumed
+  // nothing, for any other record (Next then reads it character by character).
+  bool NextPlainLine(std::vector<std::string>& fields);
   int Peek();
   int Get();
   bool Fill();

@@ -92,7 +92,14 @@ INSTANTIATE_TEST_SUITE_P(
              {{1, {"r5", "abc\nr6,"}, "unexpected character after a closing quote"},
               {2, {"r6", "hello, world"}},
               {3, {"r7", "x"}}}},
-        Case{"tab delimiter is data with the default options", "a\tb\n", {{1, {"a\tb"}}}}));
+        Case{"tab delimiter is data with the default options", "a\tb\n", {{1, {"a\tb"}}}},
+        Case{"fewer fields after more",
+             "a,b,c\nx\n\ny,z\n",
+             {{1, {"a", "b", "c"}}, {2, {"x"}}, {3, {}}, {4, {"y", "z"}}}},
+        Case{"lone CR inside a CRLF file", "a\rb\r\nc\r\n", {{1, {"a"}}, {2, {"b"}}, {3, {"c"}}}},
+        Case{"quoted record between plain ones",
+             "a,b\n\"x\ny\",z\nc,d\n",
+             {{1, {"a", "b"}}, {2, {"x\ny", "z"}}, {4, {"c", "d"}}}}));
 
 TEST(CsvReaderTest, RawHoldsTheRecordBytesWithoutLineEnd) {
   const auto got = ReadAll("a,\"b\"\"c\",\"x\r\ny\"\r\nnext\n");
@@ -179,6 +186,32 @@ TEST(CsvReaderTest, LargeInputAcrossChunkBoundaries) {
     ++rows;
   }
   EXPECT_EQ(rows, 20000);
+  EXPECT_EQ(reader.bytes_read(), text.size());
+}
+
+// Plain lines (no quote) are read whole from the buffer (CsvReader::NextPlainLine): lines of every
+// length, LF and CRLF, so that line ends, and the CR and LF of a CRLF, fall on the chunk boundaries.
+TEST(CsvReaderTest, PlainLinesAcrossChunkBoundaries) {
+  std::string text;
+  std::vector<std::string> lines;
+  for (int i = 0; i < 6000; ++i) {
+    lines.push_back(std::to_string(i) + "," + std::string(static_cast<std::size_t>(i % 97), 'x') + ",end");
+    text += lines.back() + (i % 3 == 0 ? "\r\n" : "\n");
+  }
+  std::istringstream in(text);
+  CsvReader reader(in);
+  std::vector<std::string> fields;
+  Status error;
+  std::size_t rows = 0;
+  while (reader.Next(fields, &error)) {
+    ASSERT_TRUE(error.ok()) << error;
+    ASSERT_LT(rows, lines.size());
+    ASSERT_EQ(reader.raw(), lines[rows]);
+    ASSERT_EQ(fields, (std::vector<std::string>{std::to_string(rows), std::string(rows % 97, 'x'), "end"}));
+    ASSERT_EQ(reader.line(), rows + 1);
+    ++rows;
+  }
+  EXPECT_EQ(rows, lines.size());
   EXPECT_EQ(reader.bytes_read(), text.size());
 }
 

@@ -29,6 +29,15 @@ TEST(PhoneNumberTest, Masking) {
   EXPECT_EQ(MaskPhoneNumbers("138123456789"), "138123456789");
   EXPECT_EQ(MaskPhoneNumbers("3号楼 张阿姨 1"), "3号楼 张阿姨 1");
   EXPECT_EQ(MaskPhoneNumbers("a,13912345678,b,15012345678"), "a,139****5678,b,150****5678");
+  // Runs of groups joined by '-' or ' ': the whole run, or one group of it, is the number; ids whose
+  // groups are of other lengths are left alone.
+  EXPECT_EQ(MaskPhoneNumbers("demo-20250101-138"), "demo-20250101-138");
+  EXPECT_EQ(MaskPhoneNumbers("demo-20250101-123456,320102002,2024-05-12"),
+            "demo-20250101-123456,320102002,2024-05-12");
+  EXPECT_EQ(MaskPhoneNumbers("ref-2025-13812345678"), "ref-2025-138****5678");
+  EXPECT_EQ(MaskPhoneNumbers("1381234-5678"), "138****-5678");
+  EXPECT_EQ(MaskPhoneNumbers("86-138-1234-5678"), "86-138-****-5678");
+  EXPECT_EQ(MaskPhoneNumbers("12345678901234567 13812345678"), "12345678901234567 138****5678");
 }
 
 TEST(MaskPhoneTest, ShowsOnlyPrefixAndLastFour) {

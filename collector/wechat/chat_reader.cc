@@ -166,6 +166,8 @@ bool IsMediaPlaceholder(std::string_view text) {
       "[图片]", "[语音]",       "[视频]",   "[表情包]", "[动画表情]", "[文件]",     "[位置]", "[名片]",
       "[链接]", "[音视频通话]", "[视频号]", "[小程序]", "[语音通话]", "[视频通话]", "[表情]", "[分享]"};
   text = TrimView(text);
+  // Every placeholder begins with '[': other text (most messages; this runs for each) is answered at once.
+  if (text.empty() || text.front() != '[') return false;
   if (std::find(kPlaceholders.begin(), kPlaceholders.end(), text) != kPlaceholders.end()) return true;
   // "[文件] name.pdf", "[链接] title": a placeholder followed by a caption.
   for (std::string_view p : kPlaceholders) {

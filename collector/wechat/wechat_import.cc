@@ -189,6 +189,15 @@ WechatImporter::WechatImporter(const SurveyDefinition& survey, const AreaRegistr
   auto note = [this](std::uint32_t cp, unsigned kind) {
     if (cp < answer_chars_.size()) answer_chars_[cp] = static_cast<std::uint8_t>(answer_chars_[cp] | kind);
   };
+  for (const auto& [from, to] : {std::pair<std::uint32_t, std::uint32_t>{0x2460, 0x24FF},
+                                 {0x2776, 0x2793},
+                                 {0x3200, 0x33FF},
+                                 {0xFF10, 0xFF19},
+                                 {0xFF21, 0xFF3A},
+                                 {0xFF41, 0xFF5A},
+                                 {0xF900, 0xFAFF}}) {
+    for (std::uint32_t cp = from; cp <= to; ++cp) note(cp, kReadable);
+  }
   for (const char* n : kNumerals) note(code_point(n, 0), kNumeral);
   for (const Question& q : survey_.questions) {
     for (const Option& o : q.options) {
@@ -218,7 +227,7 @@ void WechatImporter::AddIssue(const std::string& file, std::size_t line, const c
 
 WechatImporter::Group& WechatImporter::GroupOf(const ChatMessage& m, const std::string& file_group) {
   const std::string& name = m.group_name.empty() && m.room_id.empty() ? file_group : m.group_name;
-  const std::string key = !m.room_id.empty() ? m.room_id : name;
+  const std::string& key = !m.room_id.empty() ? m.room_id : name;  // copied only for a new group
   auto it = groups_.find(key);
   if (it != groups_.end()) return it->second;
   Group g;

@@ -296,8 +296,10 @@ class WechatImporter {
   std::vector<std::pair<std::vector<std::string>, std::vector<const Question*>>> markers_;  // folded markers
   // MayHoldAnswer's quick test, by BMP code point: whether the character begins a numeral or an opt-out
   // word of its list (kNumeral), begins or ends an option label or alias of any of the survey's
-  // questions (kWordFirst, kWordLast); and the first and last characters of each such word.
-  static constexpr unsigned kNumeral = 1, kWordFirst = 2, kWordLast = 4, kUnsure = 8;
+  // questions (kWordFirst, kWordLast), or is a form the parser reads as a digit or letter on its own
+  // (kReadable: fullwidth, circled, enclosed, dingbat, compatibility forms); and the first and last
+  // characters of each such word.
+  static constexpr unsigned kNumeral = 1, kWordFirst = 2, kWordLast = 4, kUnsure = 8, kReadable = 16;
   std::vector<std::uint8_t> answer_chars_;
   std::vector<std::pair<std::uint32_t, std::uint32_t>> word_ends_;
   // ParseReply, remembered for short texts (kMaxRememberedReplyBytes) by questions and text: the same

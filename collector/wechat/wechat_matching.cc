@@ -57,37 +57,57 @@ bool WechatImporter::MayHoldAnswer(std::string_view text,
   unsigned seen = 0;
   std::array<std::uint32_t, 32> ends{};  // characters seen that begin or end a word
   std::size_t n_ends = 0;
+  // Where characters that begin a numeral stand (all numerals are 3-byte characters), so that only
+  // there are the numerals compared: searching the text for each of them was most of this function.
+  std::array<std::size_t, 16> numeral_at{};
+  std::size_t n_numerals = 0;
+  bool numerals_overflow = false;
   auto note = [&](std::uint32_t cp) {
     const unsigned kind = answer_chars_[cp];
     seen |= kind;
     if ((kind & (kWordFirst | kWordLast)) != 0 && n_ends < ends.size()) ends[n_ends++] = cp;
     if ((kind & (kWordFirst | kWordLast)) != 0 && n_ends == ends.size()) seen |= kUnsure;
   };
-  for (std::size_t i = 0; i < text.size(); ++i) {
+  // A character's continuation bytes are stepped over with it (each alone would change nothing); the
+  // readable forms are one flag of answer_chars_ instead of seven range tests per character. This
+  // loop sees every message of a member in a reply window (bench/RESULTS.md, "WeChat import").
+  const auto continuation = [&text](std::size_t at) {
+    return at < text.size() && (static_cast<unsigned char>(text[at]) & 0xC0) == 0x80;
+  };
+  for (std::size_t i = 0; i < text.size();) {
     const auto c = static_cast<unsigned char>(text[i]);
     if (c < 0x80) {
       if ((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')) return true;
       note(c);
+      ++i;
       continue;
     }
     if ((c & 0xF0) == 0xE0 && i + 2 < text.size()) {
       const std::uint32_t cp = ((c & 0x0Fu) << 12) |
                                ((static_cast<unsigned char>(text[i + 1]) & 0x3Fu) << 6) |
                                (static_cast<unsigned char>(text[i + 2]) & 0x3Fu);
-      if ((cp >= 0x2460 && cp <= 0x24FF) || (cp >= 0x2776 && cp <= 0x2793) ||
-          (cp >= 0x3200 && cp <= 0x33FF) || (cp >= 0xFF10 && cp <= 0xFF19) ||
-          (cp >= 0xFF21 && cp <= 0xFF3A) || (cp >= 0xFF41 && cp <= 0xFF5A) ||
-          (cp >= 0xF900 && cp <= 0xFAFF)) {
-        return true;
+      if ((answer_chars_[cp] & kReadable) != 0) return true;
+      if ((answer_chars_[cp] & kNumeral) != 0) {
+        if (n_numerals < numeral_at.size()) {
+          numeral_at[n_numerals++] = i;
+        } else {
+          numerals_overflow = true;
+        }
       }
       note(cp);
-    } else if ((c & 0xF8) == 0xF0) {
+      i += continuation(i + 1) && continuation(i + 2) ? 3u : 1u;
+      continue;
+    }
+    if ((c & 0xF8) == 0xF0) {
       return true;  // beyond the BMP: let NFKC decide
     } else if ((c & 0xE0) == 0xC0 && i + 1 < text.size()) {
       note(((c & 0x1Fu) << 6) | (static_cast<unsigned char>(text[i + 1]) & 0x3Fu));
+      i += continuation(i + 1) ? 2u : 1u;
+      continue;
     } else if ((c & 0xC0) != 0x80) {
       seen |= kUnsure;  // a lead byte cut off at the end: search as before
     }
+    ++i;
   }
   if (seen == 0) return false;
   const bool unsure = (seen & kUnsure) != 0;
@@ -118,17 +138,31 @@ bool WechatImporter::MayHoldAnswer(std::string_view text,
   };
   static const char* const kBefore[] = {"选", "择", "第", "是", "答"};
   static const char* const kAfter[] = {"号", "项"};
+  // `numeral` written at `at` counts as an answer.
+  auto counts_at = [&](std::size_t at, std::string_view numeral) {
+    if (numeral.size() > 3) return true;  // 退订, 拒收
+    bool before_ok = !is_ideograph_at(at, true);
+    for (const char* b : kBefore) before_ok |= at >= 3 && text.substr(at - 3, 3) == b;
+    const std::size_t next = at + numeral.size();
+    bool after_ok = !is_ideograph_at(next, false);
+    for (const char* a : kAfter) after_ok |= text.substr(next, 3) == a;
+    return before_ok && after_ok;
+  };
+  if (!unsure && !numerals_overflow) {
+    for (std::size_t k = 0; k < n_numerals; ++k) {
+      for (const char* n : kNumerals) {
+        const std::string_view numeral(n);
+        if (text.compare(numeral_at[k], numeral.size(), numeral) == 0 && counts_at(numeral_at[k], numeral)) {
+          return true;
+        }
+      }
+    }
+  }
   for (const char* n : kNumerals) {
-    if (!unsure && (seen & kNumeral) == 0) break;
+    if (!unsure && !numerals_overflow) break;  // (every place a numeral may stand was looked at above)
     const std::string_view numeral(n);
     for (std::size_t at = text.find(numeral); at != std::string_view::npos; at = text.find(numeral, at + 1)) {
-      if (numeral.size() > 3) return true;  // 退订, 拒收
-      bool before_ok = !is_ideograph_at(at, true);
-      for (const char* b : kBefore) before_ok |= at >= 3 && text.substr(at - 3, 3) == b;
-      const std::size_t next = at + numeral.size();
-      bool after_ok = !is_ideograph_at(next, false);
-      for (const char* a : kAfter) after_ok |= text.substr(next, 3) == a;
-      if (before_ok && after_ok) return true;
+      if (counts_at(at, numeral)) return true;
     }
   }
   return word_may_be_there() && MentionsOptionWord(text, questions);

@@ -151,6 +151,34 @@ TEST(TextDecoderTest, ForeignLineInUtf8FileIsDecodedOnItsOwnAndReported) {
   EXPECT_EQ(buf->encoding(), SourceEncoding::kGb18030);
 }
 
+// Clean UTF-8 blocks are appended whole and their lines counted at once (DecodeUtf8): the text is kept
+// byte for byte, whatever its characters (ASCII runs, 2-, 3- and 4-byte ones, the E0 and ED leads whose
+// second byte is bounded), and a foreign line several blocks on is reported at its own line.
+TEST(TextDecoderTest, CleanBlocksKeepTheirBytesAndLineNumbers) {
+  std::string clean;
+  std::size_t lines = 0;
+  for (int i = 0; clean.size() < 300 * 1024; ++i) {
+    clean += "2024-05-12 09:01:33 张阿姨 café \xE0\xA0\x80 \xED\x9F\xBF \xF0\x9F\x98\x80 " +
+             std::to_string(i) + std::string(static_cast<std::size_t>(i % 13), 'x') + "\n";
+    ++lines;
+  }
+  DecodingStreamBuf* buf = nullptr;
+  const std::string text = Decode(clean + "\xBA\xDC\xB0\xB2\xC8\xAB\n满意\n", nullptr, &buf);
+  EXPECT_EQ(buf->encoding(), SourceEncoding::kUtf8);
+  EXPECT_TRUE(text.compare(0, clean.size(), clean) == 0);  // (not EXPECT_EQ: 300 KiB in a failure)
+  EXPECT_EQ(text.substr(std::min(clean.size(), text.size())), "很安全\n满意\n");
+  ASSERT_EQ(buf->line_issues().size(), 1u);
+  EXPECT_EQ(buf->line_issues()[0].line, lines + 1);
+  // A surrogate (ED A0 80) in a block is not clean: each of its bytes is replaced.
+  const std::string damaged = Decode(clean +
+                                     "a\xED\xA0\x80"
+                                     "b\n");
+  EXPECT_TRUE(damaged.compare(0, clean.size(), clean) == 0);
+  EXPECT_EQ(damaged.substr(std::min(clean.size(), damaged.size())),
+            "a\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"
+            "b\n");
+}
+
 // ---- format detection and readers
 
 TEST(ChatFormatTest, DetectedFromContent) {
@@ -394,6 +422,16 @@ TEST(ChatReaderTest, NoticeLinesAreWeChatsOwnWordingNotResidentsLines) {
   }
 }
 
+TEST(ChatReaderTest, MediaPlaceholdersAloneOrWithACaption) {
+  for (const char* text :
+       {"[图片]", "  [语音]\n", "[表情]", "[文件] 通知.pdf", "[链接] 平安建设问卷", "[小程序]"}) {
+    EXPECT_TRUE(IsMediaPlaceholder(text)) << text;
+  }
+  for (const char* text : {"", "图片", "[图片] 很好看", "好的[图片]", "[满意]", "[", "1 [图片]"}) {
+    EXPECT_FALSE(IsMediaPlaceholder(text)) << text;
+  }
+}
+
 TEST(ChatReaderTest, XmlTagTextDecodesEntitiesAndCdata) {
   EXPECT_EQ(XmlTagText("<a><title>x &lt;1&gt; &#24456;</title></a>", "title"), "x <1> 很");
   EXPECT_EQ(XmlTagText("<title><![CDATA[很<安>全]]></title>", "title"), "很<安>全");
@@ -585,6 +623,43 @@ TEST_F(WechatImportTest, OptionWordsWithFillersAreAnswers) {
   EXPECT_EQ(report.replies_read, 5u);
   EXPECT_EQ(report.answers_accepted, 3u);
   EXPECT_EQ(report.not_understood, 2u);
+}
+
+// MayHoldAnswer compares the Chinese numerals only where a character that begins one stands (16 places
+// at most, else it searches the whole text): a numeral standing alone counts wherever it is, after
+// numerals inside words (一下, 一起) and after more than 16 of them.
+TEST_F(WechatImportTest, ChineseNumeralsStandingAloneCountWhereverTheyStand) {
+  std::string seventeen;
+  for (int i = 0; i < 17; ++i) seventeen += "一";
+  const std::string text =
+      "2024-05-12 09:00:00 网格员_小王\n"
+      "#安全感调查 各位居民好！请回复两个问题：\n"
+      "1. 您觉得我们这里安全吗？（很安全/安全/基本安全/不太安全/很不安全）\n"
+      "2. 您对网格员工作满意吗？（满意/比较满意/一般/不太满意/不满意）\n"
+      "\n"
+      "2024-05-12 09:01:00 赵大爷\n"
+      "二 三\n"
+      "\n"
+      "2024-05-12 09:02:00 钱阿姨\n"
+      "想了一下 二 三\n"
+      "\n"
+      "2024-05-12 09:03:00 孙师傅\n" +
+      seventeen +
+      " 二 三\n"
+      "\n"
+      "2024-05-12 09:04:00 李大姐\n"
+      "一起去看看吧\n";
+  FakeReviser reviser;
+  const WechatReport report = ImportTexts({{"numerals.txt", text}}, Options({"网格员_小王"}), reviser);
+  const auto answers = AnswersOf(reviser);
+  const Answers expected{{"grid", {"3"}}, {"security", {"2"}}};
+  for (const char* name : {"赵大爷", "钱阿姨", "孙师傅"}) {
+    ASSERT_EQ(answers.count(Ref(KeyName("numerals", name))), 1u) << name;
+    EXPECT_EQ(answers.at(Ref(KeyName("numerals", name))), expected) << name;
+  }
+  EXPECT_EQ(answers.count(Ref(KeyName("numerals", "李大姐"))), 0u);
+  EXPECT_TRUE(HasIssue(report, 15, "not_understood", "no answer found"));
+  EXPECT_EQ(report.answers_accepted, 3u);
 }
 
 TEST_F(WechatImportTest, WeChatMsgCsvWithQuotesRecallsOptOutAndAppSolitaire) {
