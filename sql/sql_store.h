@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +15,10 @@ namespace minyi::sql {
 
 class SqlStore : public Store {
  public:
+  // ResponseSource::MeasureScan (defined once in sql/scan_measure.cc): an aggregate and the asked answers.
+  Result<ScanMeasure> MeasureScan(const ResponseQuery& query, const std::vector<std::string>& questions,
+                                  const std::function<bool(const ScanValue&)>& visit) final;
+
   // ResponseReviser (core/revisions.h; defined once in sql/revisions_store.cc).
   using ResponseReviser::StoreRevisions;
   Status StoreRevisions(const std::vector<Response>& batch, std::string_view reason,

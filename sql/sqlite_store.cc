@@ -284,6 +284,16 @@ std::string_view ColView(const Stmt& s, int i) {
                       : std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(s.raw(), i)));
 }
 
+// The response columns of a scan, in the order ScanPage::AddRow reads them (`r`: the responses table).
+// Only the columns the query asks for are read; the others are constants.
+std::string ScanColumns(const ResponseQuery& q) {
+  return std::string(
+             "r.id, r.survey_id, r.period_year, r.period_quarter, r.town_code, r.channel, r.respondent_key,"
+             " r.weight, r.completion, ") +
+         (q.include_provenance ? "r.submitted_at_ms, r.received_at_ms, r.source_ref, " : "0, 0, '', ") +
+         (q.include_raw_payload ? "r.raw_payload" : "''");
+}
+
 // One page of a scan: its responses and answers, every text in one buffer (offsets, since the buffer
 // grows while the page loads). Reused from page to page.
 struct ScanPage {
@@ -316,6 +326,27 @@ struct ScanPage {
     by_id.clear();
   }
   Text Add(const Stmt& s, int column) { return text.Add(ColView(s, column)); }
+  // Appends the response of the current row of a statement selecting ScanColumns().
+  Status AddRow(const Stmt& s) {
+    Row r;
+    r.id = s.ColInt(0);
+    r.period = {s.ColInt32(2), s.ColInt32(3)};
+    r.town = Add(s, 4);
+    const auto channel = ParseChannel(ColView(s, 5));
+    if (!channel)
+      return Status::Internal("sqlite: response " + std::to_string(r.id) + " has an unknown channel");
+    r.channel = *channel;
+    r.respondent_key = Add(s, 6);
+    r.weight = s.ColDouble(7);
+    r.completion = ColView(s, 8) == "partial" ? Completion::kPartial : Completion::kComplete;
+    r.submitted_at_ms = s.ColInt(9);
+    r.received_at_ms = s.ColInt(10);
+    r.source_ref = Add(s, 11);
+    r.raw_payload = Add(s, 12);
+    r.answers_begin = r.answers_end = answers.size();
+    rows.push_back(r);
+    return Status::Ok();
+  }
   std::string_view View(Text t) const { return text.View(t); }
   void MakeAnswerViews() {
     answer_views.resize(answers.size());
@@ -349,11 +380,9 @@ struct ScanStatements {
 
   static Result<ScanStatements> Prepare(sqlite3* db, const ResponseQuery& q) {
     const std::string filter = ScanFilter(q);
-    const std::string page_sql =
-        "SELECT r.id, r.survey_id, r.period_year, r.period_quarter, r.town_code, r.channel, r.respondent_key,"
-        " r.weight, r.completion, r.submitted_at_ms, r.received_at_ms, r.source_ref, " +
-        std::string(q.include_raw_payload ? "r.raw_payload" : "''") + " FROM responses r WHERE " + filter +
-        KeyBound(q, ">", "a") + " ORDER BY r.period_year, r.period_quarter, r.town_code, r.id LIMIT :limit";
+    const std::string page_sql = "SELECT " + ScanColumns(q) + " FROM responses r WHERE " + filter +
+                                 KeyBound(q, ">", "a") +
+                                 " ORDER BY r.period_year, r.period_quarter, r.town_code, r.id LIMIT :limit";
     const std::string answers_sql =
         "SELECT a.response_id, a.question_code, a.value FROM responses r"
         " JOIN response_answers a ON a.response_id = r.id WHERE " +
@@ -382,23 +411,7 @@ struct ScanStatements {
       BindKey(page, "a", after);
       page.Int(page.Param(":limit"), internal::kScanPageSize);
       int rc;
-      while ((rc = page.Step()) == SQLITE_ROW) {
-        ScanPage::Row r;
-        r.id = page.ColInt(0);
-        r.period = {page.ColInt32(2), page.ColInt32(3)};
-        r.town = out->Add(page, 4);
-        const auto channel = ParseChannel(ColView(page, 5));
-        if (!channel) return Status::Internal("sqlite: response " + std::to_string(r.id) + " has an unknown channel");
-        r.channel = *channel;
-        r.respondent_key = out->Add(page, 6);
-        r.weight = page.ColDouble(7);
-        r.completion = ColView(page, 8) == "partial" ? Completion::kPartial : Completion::kComplete;
-        r.submitted_at_ms = page.ColInt(9);
-        r.received_at_ms = page.ColInt(10);
-        r.source_ref = out->Add(page, 11);
-        r.raw_payload = out->Add(page, 12);
-        out->rows.push_back(r);
-      }
+      while ((rc = page.Step()) == SQLITE_ROW) MINYI_RETURN_IF_ERROR(out->AddRow(page));
       if (rc != SQLITE_DONE) return SqliteError(page.db(), rc, "scan responses");
     }
     if (out->rows.empty()) return Status::Ok();
@@ -448,11 +461,13 @@ struct ScanStatements {
 
 }  // namespace
 
-// The scan's paging: one page of responses and their answers at a time (kScanPageSize), each page's
-// views visited outside any lock. Scan and ScanViews share it.
+// Scan and ScanViews. An in-memory database (one connection, shared with the writers) is read a page of
+// responses and their answers at a time (kScanPageSize), each page's views visited outside any lock; a
+// file database through ScanJoined.
 Status SqliteStore::ScanPages(const ResponseQuery& query,
                               const std::function<bool(const ResponseView&)>& visit) {
   if (query.survey_id.empty()) return Status::InvalidInput("Scan: survey_id is required");
+  if (!impl_->in_memory) return ScanJoined(query, visit);
   ScanPage page;
   ScanKey after;
   // Visits the loaded page; false when `visit` stopped the scan. The next page's key is taken first.
@@ -466,49 +481,74 @@ Status SqliteStore::ScanPages(const ResponseQuery& query,
     return true;
   };
 
-  if (impl_->in_memory) {
-    // One connection: load each page under the write mutex, visit with it released.
-    std::optional<ScanStatements> stmts;
-    Status status;
-    for (;;) {
-      {
-        std::lock_guard<std::mutex> lock(impl_->write_mu);
-        if (!stmts) {
-          auto prepared = ScanStatements::Prepare(impl_->db.get(), query);
-          if (!prepared.ok()) return prepared.status();
-          stmts.emplace(std::move(prepared).value());
-        }
-        status = stmts->LoadPage(query, after, &page);
-        if (!status.ok() || page.rows.empty()) {
-          stmts.reset();
-          return status;
-        }
-      }
-      if (!visit_page()) {
-        std::lock_guard<std::mutex> lock(impl_->write_mu);
-        stmts.reset();
-        return Status::Ok();
-      }
-    }
-  }
-
-  // File database: a read-only connection in one read transaction (one WAL snapshot).
-  auto reader = impl_->AcquireReader();
-  if (!reader.ok()) return reader.status();
-  DbPtr db = std::move(reader).value();
+  // One connection: load each page under the write mutex, visit with it released.
+  std::optional<ScanStatements> stmts;
   Status status;
-  {
-    auto stmts = ScanStatements::Prepare(db.get(), query);
-    if (!stmts.ok()) return stmts.status();
-    auto tx = Transaction::Begin(db.get(), "BEGIN");
-    if (!tx.ok()) return tx.status();
-    for (;;) {
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(impl_->write_mu);
+      if (!stmts) {
+        auto prepared = ScanStatements::Prepare(impl_->db.get(), query);
+        if (!prepared.ok()) return prepared.status();
+        stmts.emplace(std::move(prepared).value());
+      }
       status = stmts->LoadPage(query, after, &page);
-      if (!status.ok() || page.rows.empty() || !visit_page()) break;
+      if (!status.ok() || page.rows.empty()) {
+        stmts.reset();
+        return status;
+      }
+    }
+    if (!visit_page()) {
+      std::lock_guard<std::mutex> lock(impl_->write_mu);
+      stmts.reset();
+      return Status::Ok();
     }
   }
-  if (status.ok()) impl_->ReleaseReader(std::move(db));
-  return status;
+}
+
+// The file database's scan: ONE statement, the responses joined with their answers in scan order, on a
+// read-only connection of its own (one WAL snapshot; used by this thread alone, so opened without
+// SQLite's mutex, which it otherwise takes on every column read); each response is visited once its
+// last answer has been read. Measured against two statements per page on a shared connection
+// (the in-memory path above): bench/RESULTS.md, issue 16's third step.
+Status SqliteStore::ScanJoined(const ResponseQuery& query,
+                               const std::function<bool(const ResponseView&)>& visit) {
+  auto opened = OpenConnection(impl_->options.path, /*read_only=*/true, impl_->options.busy_timeout_ms,
+                               /*shared=*/false);
+  if (!opened.ok()) return opened.status();
+  DbPtr db = std::move(opened).value();
+  // 16 MiB of page cache (default 2 MiB): the scan reads the responses in town order, not id order.
+  MINYI_RETURN_IF_ERROR(Exec(db.get(), "PRAGMA cache_size = -16384"));
+  auto prepared = Stmt::Prepare(
+      db.get(),
+      "SELECT " + ScanColumns(query) +
+          ", a.question_code, a.value FROM responses r LEFT JOIN response_answers a ON a.response_id = r.id"
+          " WHERE " +
+          ScanFilter(query) +
+          " ORDER BY r.period_year, r.period_quarter, r.town_code, r.id, a.question_code, a.ordinal");
+  if (!prepared.ok()) return prepared.status();
+  Stmt stmt = std::move(prepared).value();
+  BindScanFilter(stmt, query);
+  constexpr int kQuestion = 13, kValue = 14;
+  ScanPage one;  // the current response
+  const auto visit_one = [&]() {
+    one.MakeAnswerViews();
+    return visit(one.ViewOf(one.rows.front(), query.survey_id));
+  };
+  int rc;
+  while ((rc = stmt.Step()) == SQLITE_ROW) {
+    if (one.rows.empty() || one.rows.front().id != stmt.ColInt(0)) {
+      if (!one.rows.empty() && !visit_one()) return Status::Ok();
+      one.Clear();
+      MINYI_RETURN_IF_ERROR(one.AddRow(stmt));
+    }
+    if (sqlite3_column_type(stmt.raw(), kQuestion) == SQLITE_NULL) continue;  // no answers
+    one.answers.push_back({one.Add(stmt, kQuestion), one.Add(stmt, kValue)});
+    one.rows.front().answers_end = one.answers.size();
+  }
+  if (rc != SQLITE_DONE) return SqliteError(db.get(), rc, "scan responses");
+  if (!one.rows.empty()) visit_one();
+  return Status::Ok();
 }
 
 Status SqliteStore::Scan(const ResponseQuery& query, const std::function<bool(Response&)>& visit) {
