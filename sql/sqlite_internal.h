@@ -188,14 +188,10 @@ struct DbCloser {
 };
 using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
 
-// `shared`: the connection may be used from several threads (SQLite then takes its mutex on every call,
-// even a column read); a connection one thread uses alone and closes passes false.
-inline Result<DbPtr> OpenConnection(const std::string& path, bool read_only, int busy_timeout_ms,
-                                    bool shared = true) {
+inline Result<DbPtr> OpenConnection(const std::string& path, bool read_only, int busy_timeout_ms) {
   sqlite3* raw = nullptr;
   const int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  const int rc = sqlite3_open_v2(path.c_str(), &raw,
-                                 flags | (shared ? SQLITE_OPEN_FULLMUTEX : SQLITE_OPEN_NOMUTEX), nullptr);
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_FULLMUTEX, nullptr);
   DbPtr db(raw);
   if (rc != SQLITE_OK) {
     return Status::Unavailable("sqlite: cannot open " + path + ": " +
@@ -205,6 +201,7 @@ inline Result<DbPtr> OpenConnection(const std::string& path, bool read_only, int
   sqlite3_busy_timeout(db.get(), busy_timeout_ms);
   return db;
 }
+
 
 // Multi-row INSERTs: one statement per chunk of rows instead of one per row (each statement run has a
 // fixed cost that dwarfs a small row's B-tree insert). Statements are cached by row count in `cache`.

@@ -461,13 +461,11 @@ struct ScanStatements {
 
 }  // namespace
 
-// Scan and ScanViews. An in-memory database (one connection, shared with the writers) is read a page of
-// responses and their answers at a time (kScanPageSize), each page's views visited outside any lock; a
-// file database through ScanJoined.
+// The scan's paging: one page of responses and their answers at a time (kScanPageSize), each page's
+// views visited outside any lock. Scan and ScanViews share it.
 Status SqliteStore::ScanPages(const ResponseQuery& query,
                               const std::function<bool(const ResponseView&)>& visit) {
   if (query.survey_id.empty()) return Status::InvalidInput("Scan: survey_id is required");
-  if (!impl_->in_memory) return ScanJoined(query, visit);
   ScanPage page;
   ScanKey after;
   // Visits the loaded page; false when `visit` stopped the scan. The next page's key is taken first.
@@ -481,74 +479,49 @@ Status SqliteStore::ScanPages(const ResponseQuery& query,
     return true;
   };
 
-  // One connection: load each page under the write mutex, visit with it released.
-  std::optional<ScanStatements> stmts;
-  Status status;
-  for (;;) {
-    {
-      std::lock_guard<std::mutex> lock(impl_->write_mu);
-      if (!stmts) {
-        auto prepared = ScanStatements::Prepare(impl_->db.get(), query);
-        if (!prepared.ok()) return prepared.status();
-        stmts.emplace(std::move(prepared).value());
+  if (impl_->in_memory) {
+    // One connection: load each page under the write mutex, visit with it released.
+    std::optional<ScanStatements> stmts;
+    Status status;
+    for (;;) {
+      {
+        std::lock_guard<std::mutex> lock(impl_->write_mu);
+        if (!stmts) {
+          auto prepared = ScanStatements::Prepare(impl_->db.get(), query);
+          if (!prepared.ok()) return prepared.status();
+          stmts.emplace(std::move(prepared).value());
+        }
+        status = stmts->LoadPage(query, after, &page);
+        if (!status.ok() || page.rows.empty()) {
+          stmts.reset();
+          return status;
+        }
       }
-      status = stmts->LoadPage(query, after, &page);
-      if (!status.ok() || page.rows.empty()) {
+      if (!visit_page()) {
+        std::lock_guard<std::mutex> lock(impl_->write_mu);
         stmts.reset();
-        return status;
+        return Status::Ok();
       }
     }
-    if (!visit_page()) {
-      std::lock_guard<std::mutex> lock(impl_->write_mu);
-      stmts.reset();
-      return Status::Ok();
-    }
   }
-}
 
-// The file database's scan: ONE statement, the responses joined with their answers in scan order, on a
-// read-only connection of its own (one WAL snapshot; used by this thread alone, so opened without
-// SQLite's mutex, which it otherwise takes on every column read); each response is visited once its
-// last answer has been read. Measured against two statements per page on a shared connection
-// (the in-memory path above): bench/RESULTS.md, issue 16's third step.
-Status SqliteStore::ScanJoined(const ResponseQuery& query,
-                               const std::function<bool(const ResponseView&)>& visit) {
-  auto opened = OpenConnection(impl_->options.path, /*read_only=*/true, impl_->options.busy_timeout_ms,
-                               /*shared=*/false);
-  if (!opened.ok()) return opened.status();
-  DbPtr db = std::move(opened).value();
-  // 16 MiB of page cache (default 2 MiB): the scan reads the responses in town order, not id order.
-  MINYI_RETURN_IF_ERROR(Exec(db.get(), "PRAGMA cache_size = -16384"));
-  auto prepared = Stmt::Prepare(
-      db.get(),
-      "SELECT " + ScanColumns(query) +
-          ", a.question_code, a.value FROM responses r LEFT JOIN response_answers a ON a.response_id = r.id"
-          " WHERE " +
-          ScanFilter(query) +
-          " ORDER BY r.period_year, r.period_quarter, r.town_code, r.id, a.question_code, a.ordinal");
-  if (!prepared.ok()) return prepared.status();
-  Stmt stmt = std::move(prepared).value();
-  BindScanFilter(stmt, query);
-  constexpr int kQuestion = 13, kValue = 14;
-  ScanPage one;  // the current response
-  const auto visit_one = [&]() {
-    one.MakeAnswerViews();
-    return visit(one.ViewOf(one.rows.front(), query.survey_id));
-  };
-  int rc;
-  while ((rc = stmt.Step()) == SQLITE_ROW) {
-    if (one.rows.empty() || one.rows.front().id != stmt.ColInt(0)) {
-      if (!one.rows.empty() && !visit_one()) return Status::Ok();
-      one.Clear();
-      MINYI_RETURN_IF_ERROR(one.AddRow(stmt));
+  // File database: a read-only connection in one read transaction (one WAL snapshot).
+  auto reader = impl_->AcquireReader();
+  if (!reader.ok()) return reader.status();
+  DbPtr db = std::move(reader).value();
+  Status status;
+  {
+    auto stmts = ScanStatements::Prepare(db.get(), query);
+    if (!stmts.ok()) return stmts.status();
+    auto tx = Transaction::Begin(db.get(), "BEGIN");
+    if (!tx.ok()) return tx.status();
+    for (;;) {
+      status = stmts->LoadPage(query, after, &page);
+      if (!status.ok() || page.rows.empty() || !visit_page()) break;
     }
-    if (sqlite3_column_type(stmt.raw(), kQuestion) == SQLITE_NULL) continue;  // no answers
-    one.answers.push_back({one.Add(stmt, kQuestion), one.Add(stmt, kValue)});
-    one.rows.front().answers_end = one.answers.size();
   }
-  if (rc != SQLITE_DONE) return SqliteError(db.get(), rc, "scan responses");
-  if (!one.rows.empty()) visit_one();
-  return Status::Ok();
+  if (status.ok()) impl_->ReleaseReader(std::move(db));
+  return status;
 }
 
 Status SqliteStore::Scan(const ResponseQuery& query, const std::function<bool(Response&)>& visit) {

@@ -54,7 +54,6 @@ class SqliteStore final : public SqlStore {
   explicit SqliteStore(std::unique_ptr<Impl> impl);
   // The paging under Scan and ScanViews (sqlite_store.cc).
   Status ScanPages(const ResponseQuery& query, const std::function<bool(const ResponseView&)>& visit);
-  Status ScanJoined(const ResponseQuery& query, const std::function<bool(const ResponseView&)>& visit);
   std::unique_ptr<Impl> impl_;
   std::unique_ptr<db::Db> db_;  // over impl_
 };
