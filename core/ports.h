@@ -6,6 +6,7 @@
 // Thread safety: every implementation in this project is safe to call from several threads at once.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -66,6 +67,23 @@ struct ResponseQuery {
   std::optional<Period> period;         // all periods when empty
   std::optional<std::string> town_code; // all towns when empty
   bool include_raw_payload = false;     // raw payloads are large; skip them unless needed
+  // false: submitted_at_ms, received_at_ms and source_ref are not read (0, 0 and ""), for a reader that
+  // never prints them (the live microdata export). A content hash needs them.
+  bool include_provenance = true;
+};
+
+// What ResponseSource::MeasureScan counts.
+struct ScanMeasure {
+  std::int64_t responses = 0;  // responses the query selects
+  std::int64_t max_id = 0;     // the highest of their ids (0: none)
+};
+
+// One answer value as ResponseSource::MeasureScan lends it (views valid during the visit only).
+struct ScanValue {
+  std::int64_t response_id = 0;
+  std::string_view town_code;
+  std::string_view question;
+  std::string_view value;
 };
 
 struct ResponseCount {
@@ -92,6 +110,28 @@ class ResponseSource {
                            const std::function<bool(const ResponseView&)>& visit) {
     std::vector<AnswerView> answers;
     return Scan(query, [&](Response& r) { return visit(ViewOf(r, &answers)); });
+  }
+
+  // What a file that declares its size before its rows (.sav, .dta) must know before the one Scan that
+  // writes them: the number of responses `query` selects and their highest id; then it visits every
+  // value of `questions` of those responses up to that id, in Scan's order (each question's values in
+  // their order). Stops visiting, returning OK, when `visit` returns false. This default reads one
+  // ScanViews; the SQL stores count with an aggregate and read only those questions' answers.
+  virtual Result<ScanMeasure> MeasureScan(const ResponseQuery& query, const std::vector<std::string>& questions,
+                                          const std::function<bool(const ScanValue&)>& visit) {
+    ScanMeasure out;
+    bool visiting = true;
+    MINYI_RETURN_IF_ERROR(ScanViews(query, [&](const ResponseView& r) {
+      ++out.responses;
+      out.max_id = std::max(out.max_id, r.id);
+      for (std::size_t i = 0; visiting && i < r.answer_count; ++i) {
+        const AnswerView& a = r.answers[i];
+        if (std::find(questions.begin(), questions.end(), a.question) == questions.end()) continue;
+        visiting = visit(ScanValue{r.id, r.town_code, a.question, a.value});
+      }
+      return true;
+    }));
+    return out;
   }
 
   // Stored responses per survey, period and channel, ordered by those keys.

@@ -916,6 +916,74 @@ TEST_P(ExportsTest, AReleaseWhoseResponseWasWithdrawnCannotBeReproduced) {
   EXPECT_TRUE(Indices(1, IndexFormat::kJson, Edition::kInternal, Path("i.json")).ok());
 }
 
+// A ResponseSource that forwards to the store and counts the scans it serves.
+class CountingResponses final : public ResponseSource {
+ public:
+  explicit CountingResponses(ResponseSource& store) : store_(store) {}
+  Status Scan(const ResponseQuery& q, const std::function<bool(Response&)>& visit) override {
+    ++scans;
+    return store_.Scan(q, visit);
+  }
+  Status ScanViews(const ResponseQuery& q, const std::function<bool(const ResponseView&)>& visit) override {
+    ++scans;
+    return store_.ScanViews(q, visit);
+  }
+  Result<ScanMeasure> MeasureScan(const ResponseQuery& q, const std::vector<std::string>& questions,
+                                  const std::function<bool(const ScanValue&)>& visit) override {
+    return store_.MeasureScan(q, questions, visit);
+  }
+  Result<std::vector<ResponseCount>> CountResponses() override { return store_.CountResponses(); }
+  int scans = 0;
+
+ private:
+  ResponseSource& store_;
+};
+
+// .sav and .dta declare their row count and text widths before the rows: the store measures them
+// (MeasureScan: an aggregate and the text answers), so the export reads the responses once, live or
+// released. A response stored after the freeze with a longer comment widens the live file's comment
+// and leaves the release's bytes as they were.
+TEST_P(ExportsTest, SavAndDtaReadTheResponsesOnce) {
+  ASSERT_TRUE(Freeze(2025, "", std::string(64, 'a')).ok());
+  ASSERT_TRUE(Microdata(MicrodataFormat::kSav, 1, Path("before.sav")).ok());
+  std::mt19937 rng(5);
+  Response late = MakeResponse(2025, kTownA, rng, 2000);
+  std::string long_comment;
+  for (int i = 0; i < 100; ++i) long_comment += "路灯";
+  late.answers["comment"] = {long_comment};
+  std::vector<AppendResult> results;
+  ASSERT_TRUE(store_->Append({late}, &results).ok());
+
+  CountingResponses counting(*store_);
+  MicrodataSources sources{&counting, store_.get(), store_.get(), &catalog_, areas_};
+  for (const int release : {1, -1}) {
+    for (auto [format, ext] : std::vector<std::pair<MicrodataFormat, std::string>>{
+             {MicrodataFormat::kSav, "sav"}, {MicrodataFormat::kDta, "dta"}}) {
+      MicrodataRequest req;
+      req.survey_id = "test-survey";
+      req.periods = {{2025, 0}};
+      req.release = release;
+      req.format = format;
+      req.path = Path(std::to_string(release) + "." + ext);
+      counting.scans = 0;
+      auto summary = ExportMicrodata(req, sources);
+      ASSERT_TRUE(summary.ok()) << summary.status();
+      EXPECT_EQ(counting.scans, 1) << ext << " release " << release;
+      EXPECT_EQ(summary->rows, release == 1 ? 182 : 183) << ext;
+      EXPECT_EQ(summary->truncated_texts, 0) << ext;
+      const StatFile file = ReadStatFile(req.path, format == MicrodataFormat::kDta);
+      ASSERT_EQ(file.rows.size(), static_cast<std::size_t>(summary->rows)) << ext;
+      const auto comment = static_cast<std::size_t>(
+          std::find(file.names.begin(), file.names.end(), "comment") - file.names.begin());
+      bool whole = false;
+      for (const auto& row : file.rows)
+        whole = whole || (comment < row.size() && row[comment] == long_comment);
+      EXPECT_EQ(whole, release == -1) << ext << ": the late comment is whole in the live file only";
+    }
+  }
+  EXPECT_TRUE(ReadFile(Path("1.sav")) == ReadFile(Path("before.sav"))) << "the release's .sav changed";
+}
+
 TEST_P(ExportsTest, XlsxAndJsonCarryTheProvenance) {
   auto frozen = Freeze(2025);
   ASSERT_TRUE(frozen.ok());

@@ -10,6 +10,7 @@
 #include "aggregator/period_reader.h"
 #include "aggregator/weighting.h"
 #include "core/analysis.h"
+#include "core/hex.h"
 #include "core/population.h"
 #include "core/privacy.h"
 #include "core/text_arena.h"
@@ -270,7 +271,77 @@ struct PeriodSource {
   const PopulationTable* population = nullptr;
   ReleaseStore* releases = nullptr;   // with release_id: the manifest filter
   std::int64_t release_id = 0;
-  std::int64_t max_id = 0;            // live, second pass: responses above this id are left out
+  std::int64_t max_id = 0;        // live .sav/.dta: responses above this id (counted before) are left out
+  std::int64_t release_rows = 0;  // a release's manifest size
+};
+
+// Merges the scan (town, id order) with the release manifest (same order).
+class ManifestCursor {
+ public:
+  explicit ManifestCursor(const PeriodSource& p) : p_(p) {}
+  // Whether `r` belongs to the release; an error when a manifest entry was skipped (no longer
+  // stored) or `r` changed since freezing.
+  Result<bool> Admit(const ResponseView& r) {
+    auto entry = Find(r.town_code, r.id, /*skipped_is_error=*/true);
+    if (!entry.ok()) return entry.status();
+    if (entry.value() == nullptr) return false;  // not in the release
+    ++pos_;
+    if (entry.value()->content_hash != r.ToResponse().ContentHash()) {
+      return Status::Conflict("response " + std::to_string(r.id) +
+                              " changed after the release was frozen (content hash differs); the release's "
+                              "microdata cannot be reproduced");
+    }
+    return true;
+  }
+  // The manifest's entry of response `id` of `town` (nullptr when it has none), moving past the entries
+  // before it: an error when there are some and `skipped_is_error`. Called in the scan's order.
+  Result<const ManifestEntry*> Find(std::string_view town, std::int64_t id, bool skipped_is_error) {
+    for (;;) {
+      MINYI_RETURN_IF_ERROR(Fill());
+      if (pos_ >= page_.size())
+        return static_cast<const ManifestEntry*>(nullptr);  // past the manifest's end: a later response
+      const ManifestEntry& e = page_[pos_];
+      const std::string_view entry_town = e.town_code;
+      if (std::tie(entry_town, e.response_id) < std::tie(town, id)) {
+        if (skipped_is_error) return Missing(e);
+        ++pos_;
+        continue;
+      }
+      if (entry_town != town || e.response_id != id) return static_cast<const ManifestEntry*>(nullptr);
+      return &e;
+    }
+  }
+  Status Finish() {
+    MINYI_RETURN_IF_ERROR(Fill());
+    if (pos_ < page_.size()) return Missing(page_[pos_]);
+    return Status::Ok();
+  }
+
+ private:
+  Status Missing(const ManifestEntry& e) {
+    return Status::Conflict(
+        "response " + std::to_string(e.response_id) + " of town " + e.town_code +
+        " is in the release but no longer stored (revised or withdrawn since freezing); the "
+        "release's microdata cannot be reproduced");
+  }
+  Status Fill() {
+    if (pos_ < page_.size() || done_) return Status::Ok();
+    auto page = p_.releases->ManifestPage(p_.release_id, after_, kManifestPage);
+    if (!page.ok()) return page.status();
+    page_ = std::move(page).value();
+    pos_ = 0;
+    if (page_.empty()) {
+      done_ = true;
+    } else {
+      after_ = {page_.back().town_code, page_.back().response_id};
+    }
+    return Status::Ok();
+  }
+  const PeriodSource& p_;
+  std::vector<ManifestEntry> page_;
+  std::size_t pos_ = 0;
+  ManifestKey after_;
+  bool done_ = false;
 };
 
 class Exporter {
@@ -289,15 +360,15 @@ class Exporter {
 
   using Emit = std::function<Status(const std::vector<Cell>&)>;
 
-  // Walks one period; returns the highest response id seen.
-  Result<std::int64_t> Walk(const PeriodSource& p, const Emit& emit) {
+  // Walks one period.
+  Status Walk(const PeriodSource& p, const Emit& emit) {
     town_.clear();
-    std::int64_t max_seen = 0;
     Status failure;
     ManifestCursor cursor(p);
     ResponseQuery q;
     q.survey_id = def_.id;
     q.period = p.period;
+    q.include_provenance = p.release_id > 0;  // a release checks content hashes; the file prints none of it
     MINYI_RETURN_IF_ERROR(sources_.responses->ScanViews(q, [&](const ResponseView& r) {
       if (p.max_id > 0 && r.id > p.max_id) return true;
       if (p.release_id > 0) {
@@ -308,7 +379,6 @@ class Exporter {
         }
         if (!in.value()) return true;
       }
-      max_seen = std::max(max_seen, r.id);
       if (!town_.empty() && town_.town_code != r.town_code) {
         failure = FlushTown(p, emit);
         if (!failure.ok()) return false;
@@ -319,71 +389,12 @@ class Exporter {
     MINYI_RETURN_IF_ERROR(failure);
     MINYI_RETURN_IF_ERROR(FlushTown(p, emit));
     if (p.release_id > 0) MINYI_RETURN_IF_ERROR(cursor.Finish());
-    return max_seen;
+    return Status::Ok();
   }
 
-  std::map<std::string, std::size_t>& text_widths() { return text_widths_; }
-  bool measure = false;  // first pass of .sav/.dta: record the text widths
-
  private:
-  // Merges the scan (town, id order) with the release manifest (same order).
-  class ManifestCursor {
-   public:
-    explicit ManifestCursor(const PeriodSource& p) : p_(p) {}
-    // Whether `r` belongs to the release; an error when a manifest entry was skipped (no longer
-    // stored) or `r` changed since freezing.
-    Result<bool> Admit(const ResponseView& r) {
-      for (;;) {
-        MINYI_RETURN_IF_ERROR(Fill());
-        if (pos_ >= page_.size()) return false;  // past the manifest's end: a later response
-        const ManifestEntry& e = page_[pos_];
-        const std::string_view entry_town = e.town_code;
-        if (std::tie(entry_town, e.response_id) < std::tie(r.town_code, r.id)) return Missing(e);
-        if (e.town_code != r.town_code || e.response_id != r.id) return false;  // not in the release
-        ++pos_;
-        if (e.content_hash != r.ToResponse().ContentHash()) {
-          return Status::Conflict("response " + std::to_string(r.id) +
-                                  " changed after the release was frozen (content hash differs); the release's "
-                                  "microdata cannot be reproduced");
-        }
-        return true;
-      }
-    }
-    Status Finish() {
-      MINYI_RETURN_IF_ERROR(Fill());
-      if (pos_ < page_.size()) return Missing(page_[pos_]);
-      return Status::Ok();
-    }
-
-   private:
-    Status Missing(const ManifestEntry& e) {
-      return Status::Conflict("response " + std::to_string(e.response_id) + " of town " + e.town_code +
-                              " is in the release but no longer stored (revised or withdrawn since freezing); the "
-                              "release's microdata cannot be reproduced");
-    }
-    Status Fill() {
-      if (pos_ < page_.size() || done_) return Status::Ok();
-      auto page = p_.releases->ManifestPage(p_.release_id, after_, kManifestPage);
-      if (!page.ok()) return page.status();
-      page_ = std::move(page).value();
-      pos_ = 0;
-      if (page_.empty()) {
-        done_ = true;
-      } else {
-        after_ = {page_.back().town_code, page_.back().response_id};
-      }
-      return Status::Ok();
-    }
-    const PeriodSource& p_;
-    std::vector<ManifestEntry> page_;
-    std::size_t pos_ = 0;
-    ManifestKey after_;
-    bool done_ = false;
-  };
-
   Status FlushTown(const PeriodSource& p, const Emit& emit) {
     if (town_.empty()) return Status::Ok();
-    if (measure) return MeasureTown(emit);
     TownAnalysis source(town_);
     const std::vector<std::string> towns = {town_.town_code};
     auto read = reader_.ReadPeriod(source, p.period, &towns, *p.population, *sources_.areas);
@@ -487,7 +498,6 @@ class Exporter {
   // export rather than Poco's SHA2Engine (portable C): OpenSSL uses the CPU's SHA extensions, 0.12 s
   // against 0.38 s per million ids here, where the ids were a tenth of the CSV export's time.
   Status RespondentId(std::int64_t id, std::string_view respondent_key, Cell* cell) {
-    static constexpr char kHex[] = "0123456789abcdef";
     key_.assign(salt_).push_back('\n');
     if (respondent_key.empty()) {
       key_.append("response:").append(std::to_string(id));
@@ -503,10 +513,7 @@ class Exporter {
     }
     cell->missing = false;
     cell->text.resize(16);
-    for (std::size_t i = 0; i < 8; ++i) {
-      cell->text[2 * i] = kHex[digest[i] >> 4];
-      cell->text[2 * i + 1] = kHex[digest[i] & 15];
-    }
+    WriteHex(digest, 8, cell->text.data());
     return Status::Ok();
   }
 
@@ -523,26 +530,6 @@ class Exporter {
     EVP_MD_CTX* ctx;
   };
 
-  // The first pass of .sav/.dta needs only the row count and the widths of the masked texts: no
-  // weighting, no respondent ids (which are the same in both passes), no codes.
-  Status MeasureTown(const Emit& emit) {
-    for (const TownRows::Row& r : town_.rows) {
-      for (std::size_t a = r.answers_begin; a < r.answers_end; ++a) {
-        const std::string_view question = town_.View(town_.answers[a].question);
-        if (a > r.answers_begin && town_.View(town_.answers[a - 1].question) == question)
-          continue;  // not the first value
-        const QuestionPlan* plan = FindPlan(question);
-        if (plan == nullptr || plan->question->type != QuestionType::kText) continue;
-        std::size_t& w = text_widths_[plan->question->code];
-        w = std::max(
-            w, std::min(MaskPersonalInfo(town_.View(town_.answers[a].value)).size(), kMaxStatStringBytes));
-      }
-      MINYI_RETURN_IF_ERROR(emit(cells_));
-    }
-    town_.clear();
-    return Status::Ok();
-  }
-
   const SurveyDefinition& def_;
   const aggregator::PeriodReader& reader_;
   const Layout& layout_;
@@ -552,7 +539,6 @@ class Exporter {
   std::map<std::string, std::size_t, std::less<>> plan_by_code_;  // question code → layout_.questions index
   TownRows town_;
   std::vector<Cell> cells_;
-  std::map<std::string, std::size_t> text_widths_;
   Sha256 sha_;
   std::string key_;
 };
@@ -563,6 +549,232 @@ std::string CutUtf8(const std::string& text, std::size_t max_bytes) {
   std::size_t end = max_bytes;
   while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
   return text.substr(0, end);
+}
+
+// What an export reads and how it labels it: the periods with their margins, the salt of the ids, the
+// files' time and the codebook's provenance. `tables` holds the margins the periods point to.
+struct ExportPlan {
+  std::vector<PeriodSource> periods;
+  std::vector<PopulationTable> tables;
+  std::string salt;
+  std::int64_t created_ms = 0;
+  std::string period_text;  // "2025, 2025Q1"
+  detail::CodebookInfo info;
+};
+
+// A release's plan: its one period, its frozen margins, its salt and freezing time.
+Status PlanRelease(const MicrodataRequest& request, const SurveyDefinition& def,
+                   const MicrodataSources& sources, ExportPlan* plan, MicrodataSummary* summary) {
+  auto found = sources.releases->FindRelease(def.id, request.periods.front(), request.release);
+  if (!found.ok()) return found.status();
+  if (!found->has_value()) {
+    return Status::NotFound(
+        "no release " +
+        (request.release > 0 ? "R" + std::to_string(request.release) : std::string("at all")) + " of " +
+        def.id + " " + request.periods.front().ToString());
+  }
+  const ReleaseRecord& rel = **found;
+  if (rel.definition_version != def.version) {
+    summary->notes.push_back("the release was frozen with definition version " + rel.definition_version +
+                             "; the variables follow the loaded version " + def.version);
+  }
+  auto cells = DecodePopulation(rel.population_text);
+  if (!cells.ok()) return cells.status();
+  auto table = PopulationTable::FromCells(cells.value());
+  if (!table.ok()) return table.status();
+  plan->tables.push_back(std::move(table).value());
+  PeriodSource ps;
+  ps.period = rel.period;
+  ps.population = &plan->tables.back();
+  ps.releases = sources.releases;
+  ps.release_id = rel.id;
+  ps.release_rows = rel.response_count;
+  plan->periods.push_back(ps);
+  plan->salt = rel.id_salt;
+  plan->created_ms = rel.frozen_at_ms;
+  summary->release_label = rel.Label();
+  plan->info.release = rel.Label() + "（冻结于 " + FormatTimestampUtc(rel.frozen_at_ms) + "，" +
+                       std::to_string(rel.response_count) + " 份答卷，manifest " + rel.manifest_hash +
+                       "，content hash " + rel.content_hash + "）";
+  plan->info.population = "发布时冻结的人口边际副本，版本 " + rel.population_version + "（" +
+                          std::to_string(cells->size()) + " 个单元格，来源：minyi import population）";
+  return Status::Ok();
+}
+
+// Live data's plan: the requested periods with each year's current margins and a random salt.
+Status PlanLive(const MicrodataRequest& request, const MicrodataSources& sources, ExportPlan* plan,
+                MicrodataSummary* summary) {
+  plan->salt = RandomHex(32);
+  summary->release_label = "live";
+  plan->info.release =
+      "实时数据（未冻结，导出于 " + FormatTimestampUtc(plan->created_ms) + "；数字可能随新答卷变化）";
+  for (const Period& p : request.periods) {
+    auto cells = sources.population->LoadPopulation(p.year);
+    if (!cells.ok()) return cells.status();
+    auto version = sources.population->PopulationVersion(p.year);
+    if (!version.ok()) return version.status();
+    auto table = PopulationTable::FromCells(cells.value());
+    if (!table.ok()) return table.status();
+    plan->tables.push_back(std::move(table).value());
+    PeriodSource ps;
+    ps.period = p;
+    ps.population = &plan->tables.back();
+    plan->periods.push_back(ps);
+    plan->info.population += (plan->info.population.empty() ? "" : "；") + std::to_string(p.year) +
+                             " 年版本 " + (version->empty() ? "（无人口数：未加权）" : version.value());
+  }
+  plan->info.population += "（来源：minyi import population）";
+  return Status::Ok();
+}
+
+Result<ExportPlan> MakePlan(const MicrodataRequest& request, const SurveyDefinition& def,
+                            const MicrodataSources& sources, MicrodataSummary* summary) {
+  ExportPlan plan;
+  plan.tables.reserve(request.periods.size());  // the periods point into it
+  plan.created_ms = request.live_time_ms > 0 ? request.live_time_ms : NowMillis();
+  plan.info.survey_id = def.id;
+  plan.info.survey_title = def.title;
+  plan.info.definition_version = def.version;
+  for (const Period& p : request.periods) {
+    plan.period_text += (plan.period_text.empty() ? "" : ", ") + p.ToString();
+  }
+  plan.info.periods = plan.period_text;
+  MINYI_RETURN_IF_ERROR(request.release >= 0 ? PlanRelease(request, def, sources, &plan, summary)
+                                             : PlanLive(request, sources, &plan, summary));
+  return plan;
+}
+
+// What .sav and .dta declare before their first row, measured without a pass of their own: the row
+// count and the widths of the text variables (the masked texts as written, at most
+// kMaxStatStringBytes). The store counts (ResponseSource::MeasureScan: an aggregate, then the text
+// answers only); a release's rows are its manifest's, and only its responses' texts count. A live
+// period's responses above the counted highest id are left out of the walk as they were of the count.
+Result<std::int64_t> MeasureStatFile(const SurveyDefinition& def, const MicrodataSources& sources,
+                                     std::vector<PeriodSource>* periods, Layout* layout) {
+  std::vector<std::string> questions;
+  std::map<std::string, std::size_t, std::less<>> widths;  // text question → widest masked value
+  for (const QuestionPlan& plan : layout->questions) {
+    if (plan.question->type != QuestionType::kText) continue;
+    questions.push_back(plan.question->code);
+    widths[plan.question->code] = 0;
+  }
+  std::int64_t rows = 0;
+  for (PeriodSource& p : *periods) {
+    ResponseQuery q;
+    q.survey_id = def.id;
+    q.period = p.period;
+    ManifestCursor cursor(p);
+    Status failure;
+    std::int64_t previous_id = 0;
+    std::string previous_question;
+    auto measured = sources.responses->MeasureScan(q, questions, [&](const ScanValue& v) {
+      if (v.response_id == previous_id && v.question == previous_question)
+        return true;  // not the first value
+      previous_id = v.response_id;
+      previous_question.assign(v.question.data(), v.question.size());
+      if (p.release_id > 0) {
+        auto entry = cursor.Find(v.town_code, v.response_id, /*skipped_is_error=*/false);
+        if (!entry.ok()) {
+          failure = entry.status();
+          return false;
+        }
+        if (entry.value() == nullptr) return true;  // not in the release
+      }
+      auto width = widths.find(v.question);
+      if (width != widths.end()) {
+        width->second =
+            std::max(width->second, std::min(MaskPersonalInfo(v.value).size(), kMaxStatStringBytes));
+      }
+      return true;
+    });
+    if (!measured.ok()) return measured.status();
+    MINYI_RETURN_IF_ERROR(failure);
+    if (p.release_id > 0) {
+      rows += p.release_rows;  // a missing or changed response fails the walk
+    } else {
+      rows += measured->responses;
+      p.max_id = std::max<std::int64_t>(measured->max_id, 1);
+    }
+  }
+  for (const QuestionPlan& plan : layout->questions) {
+    if (plan.question->type != QuestionType::kText) continue;
+    layout->variables[plan.first].width = std::max<std::size_t>(1, widths[plan.question->code]);
+  }
+  return rows;
+}
+
+// Walks every period into `writer`; returns the rows written. `rows` is the measured count of .sav
+// and .dta (their texts are cut to the measured widths), -1 for CSV and XLSX.
+Result<std::int64_t> WriteRows(const MicrodataRequest& request, const Layout& layout, const ExportPlan& plan,
+                               std::int64_t rows, Exporter* exporter, detail::RowWriter* writer,
+                               MicrodataSummary* summary) {
+  const bool stat = rows >= 0;
+  std::int64_t written = 0;
+  std::vector<Cell> cut;
+  for (const PeriodSource& p : plan.periods) {
+    MINYI_RETURN_IF_ERROR(exporter->Walk(p, [&](const std::vector<Cell>& cells) -> Status {
+      ++written;
+      if (request.progress)
+        request.progress(static_cast<std::uint64_t>(written), stat ? static_cast<std::uint64_t>(rows) : 0);
+      if (stat && written > rows) {
+        return Status::Conflict("responses were added or changed during the export; retry, or export a frozen release");
+      }
+      if (!stat) return writer->Write(cells);
+      // The row is copied only when a text is too long for its variable (rare), not for every row.
+      const std::vector<Cell>* row = &cells;
+      for (std::size_t i = 0; i < cells.size(); ++i) {
+        const Variable& v = layout.variables[i];
+        if (v.numeric || cells[i].text.size() <= v.width) continue;
+        if (row == &cells) {
+          cut = cells;
+          row = &cut;
+        }
+        cut[i].text = CutUtf8(cut[i].text, v.width);
+        ++summary->truncated_texts;
+      }
+      return writer->Write(*row);
+    }));
+  }
+  if (stat && written != rows) {
+    return Status::Conflict("responses were revised or withdrawn during the export (" + std::to_string(rows) +
+                            " counted, " + std::to_string(written) + " read); retry, or export a frozen release");
+  }
+  return written;
+}
+
+// The summary's notes, then the codebook files the request asks for.
+Status FinishExport(const MicrodataRequest& request, const Layout& layout, ExportPlan* plan,
+                    MicrodataSummary* summary) {
+  if (summary->truncated_texts > 0) {
+    summary->notes.push_back(std::to_string(summary->truncated_texts) + " text answers longer than " +
+                             std::to_string(kMaxStatStringBytes) +
+                             " bytes were cut (the CSV/XLSX exports keep them whole)");
+  }
+  if (summary->unknown_codes > 0) {
+    summary->notes.push_back(std::to_string(summary->unknown_codes) +
+                             " answers with a code the question does not have were written as missing");
+  }
+  detail::CodebookInfo& info = plan->info;
+  info.rows = summary->rows;
+  info.format = request.format == MicrodataFormat::kCsv    ? "CSV (UTF-8 with BOM)"
+                : request.format == MicrodataFormat::kXlsx ? "XLSX"
+                : request.format == MicrodataFormat::kSav  ? "SPSS .sav (ReadStat, row-compressed)"
+                                                           : "Stata .dta (ReadStat, format 118)";
+  info.notes = summary->notes;
+  info.notes.insert(info.notes.begin(),
+                    {"respondent_id：受访者密钥经加盐 SHA-256 处理后的前 16 位十六进制；盐在每次实时导出时随机生成（发布版本使用发布时随机生成的盐），"
+                     "不同导出之间无法关联。不含手机号、微信号、姓名、来源编号或原始报文。",
+                     "文本答案已自动脱敏（7 位以上数字串、身份证号、电子邮箱、“我叫/姓名”等之后的姓名、“先生/女士”前的姓氏）；"
+                     "启发式处理，不能保证识别所有个人信息，发布前请人工检查。",
+                     "CSV/XLSX 中以 = + - @ 开头的文本单元格前加了单引号（防止公式注入）；数值单元格不变。"});
+  if (!request.codebook_md_path.empty()) {
+    MINYI_RETURN_IF_ERROR(detail::WriteCodebookMarkdown(layout.variables, info, request.codebook_md_path));
+  }
+  if (!request.codebook_xlsx_path.empty()) {
+    MINYI_RETURN_IF_ERROR(
+        detail::WriteCodebookXlsx(layout.variables, info, plan->created_ms, request.codebook_xlsx_path));
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -589,165 +801,32 @@ Result<MicrodataSummary> ExportMicrodata(const MicrodataRequest& request, const 
   auto reader = aggregator::PeriodReader::Create(*def);
   if (!reader.ok()) return reader.status();
   Layout layout = BuildLayout(*def, *sources.areas);
-
   MicrodataSummary summary;
-  std::string salt;
-  std::int64_t created_ms = request.live_time_ms > 0 ? request.live_time_ms : NowMillis();
-  std::vector<PeriodSource> periods;
-  std::vector<PopulationTable> tables;
-  tables.reserve(request.periods.size());
-  detail::CodebookInfo info;
-  info.survey_id = def->id;
-  info.survey_title = def->title;
-  info.definition_version = def->version;
-  std::string period_text;
-  for (const Period& p : request.periods) period_text += (period_text.empty() ? "" : ", ") + p.ToString();
-  info.periods = period_text;
+  auto plan = MakePlan(request, *def, sources, &summary);
+  if (!plan.ok()) return plan.status();
 
-  if (request.release >= 0) {
-    auto found = sources.releases->FindRelease(def->id, request.periods.front(), request.release);
-    if (!found.ok()) return found.status();
-    if (!found->has_value()) {
-      return Status::NotFound("no release " + (request.release > 0 ? "R" + std::to_string(request.release) : std::string("at all")) +
-                              " of " + def->id + " " + request.periods.front().ToString());
-    }
-    const ReleaseRecord& rel = **found;
-    if (rel.definition_version != def->version) {
-      summary.notes.push_back("the release was frozen with definition version " + rel.definition_version +
-                              "; the variables follow the loaded version " + def->version);
-    }
-    auto cells = DecodePopulation(rel.population_text);
-    if (!cells.ok()) return cells.status();
-    auto table = PopulationTable::FromCells(cells.value());
-    if (!table.ok()) return table.status();
-    tables.push_back(std::move(table).value());
-    PeriodSource ps;
-    ps.period = rel.period;
-    ps.population = &tables.back();
-    ps.releases = sources.releases;
-    ps.release_id = rel.id;
-    periods.push_back(ps);
-    salt = rel.id_salt;
-    created_ms = rel.frozen_at_ms;
-    summary.release_label = rel.Label();
-    info.release = rel.Label() + "（冻结于 " + FormatTimestampUtc(rel.frozen_at_ms) + "，" +
-                   std::to_string(rel.response_count) + " 份答卷，manifest " + rel.manifest_hash + "，content hash " +
-                   rel.content_hash + "）";
-    info.population = "发布时冻结的人口边际副本，版本 " + rel.population_version + "（" +
-                      std::to_string(cells->size()) + " 个单元格，来源：minyi import population）";
-  } else {
-    salt = RandomHex(32);
-    summary.release_label = "live";
-    info.release = "实时数据（未冻结，导出于 " + FormatTimestampUtc(created_ms) + "；数字可能随新答卷变化）";
-    for (const Period& p : request.periods) {
-      auto cells = sources.population->LoadPopulation(p.year);
-      if (!cells.ok()) return cells.status();
-      auto version = sources.population->PopulationVersion(p.year);
-      if (!version.ok()) return version.status();
-      auto table = PopulationTable::FromCells(cells.value());
-      if (!table.ok()) return table.status();
-      tables.push_back(std::move(table).value());
-      PeriodSource ps;
-      ps.period = p;
-      ps.population = &tables.back();
-      periods.push_back(ps);
-      info.population += (info.population.empty() ? "" : "；") + std::to_string(p.year) + " 年版本 " +
-                         (version->empty() ? "（无人口数：未加权）" : version.value());
-    }
-    info.population += "（来源：minyi import population）";
-  }
-
-  Exporter exporter(*def, reader.value(), layout, sources, salt, &summary);
   const bool stat = request.format == MicrodataFormat::kSav || request.format == MicrodataFormat::kDta;
-  std::int64_t rows = 0;
+  std::int64_t rows = -1;
   if (stat) {
-    // First pass: the row count and the string widths, which .sav and .dta declare up front.
-    exporter.measure = true;
-    for (PeriodSource& p : periods) {
-      auto max_id = exporter.Walk(p, [&](const std::vector<Cell>&) {
-        ++rows;
-        return Status::Ok();
-      });
-      if (!max_id.ok()) return max_id.status();
-      if (p.release_id == 0) p.max_id = std::max<std::int64_t>(max_id.value(), 1);
-    }
-    exporter.measure = false;
-    for (const QuestionPlan& plan : layout.questions) {
-      if (plan.question->type != QuestionType::kText) continue;
-      layout.variables[plan.first].width = std::max<std::size_t>(1, exporter.text_widths()[plan.question->code]);
-    }
-    summary.unknown_codes = 0;
+    auto measured = MeasureStatFile(*def, sources, &plan->periods, &layout);
+    if (!measured.ok()) return measured.status();
+    rows = measured.value();
   }
-
   auto writer = detail::MakeWriter(request.format, request.path);
   detail::FileMeta meta;
-  meta.label = def->title + " " + period_text + " " + summary.release_label;
-  meta.created_ms = created_ms;
-  meta.notes = {"minyi microdata: " + def->id + " " + period_text + " " + summary.release_label,
+  meta.label = def->title + " " + plan->period_text + " " + summary.release_label;
+  meta.created_ms = plan->created_ms;
+  meta.notes = {"minyi microdata: " + def->id + " " + plan->period_text + " " + summary.release_label,
                 "weight: final calibrated weight (aggregator); use it as a pweight",
                 "strata: town_code; see the codebook for codes and missing values"};
-  MINYI_RETURN_IF_ERROR(writer->Begin(layout.variables, rows, meta));
-  std::int64_t written = 0;
-  std::vector<Cell> cut;
-  for (const PeriodSource& p : periods) {
-    auto walked = exporter.Walk(p, [&](const std::vector<Cell>& cells) -> Status {
-      ++written;
-      if (request.progress)
-        request.progress(static_cast<std::uint64_t>(written), stat ? static_cast<std::uint64_t>(rows) : 0);
-      if (stat && written > rows) {
-        return Status::Conflict("responses were added or changed during the export; retry, or export a frozen release");
-      }
-      if (!stat) return writer->Write(cells);
-      // The row is copied only when a text is too long for its variable (rare), not for every row.
-      const std::vector<Cell>* row = &cells;
-      for (std::size_t i = 0; i < cells.size(); ++i) {
-        const Variable& v = layout.variables[i];
-        if (v.numeric || cells[i].text.size() <= v.width) continue;
-        if (row == &cells) {
-          cut = cells;
-          row = &cut;
-        }
-        cut[i].text = CutUtf8(cut[i].text, v.width);
-        ++summary.truncated_texts;
-      }
-      return writer->Write(*row);
-    });
-    if (!walked.ok()) return walked.status();
-  }
-  if (stat && written != rows) {
-    return Status::Conflict("responses were revised or withdrawn during the export (" + std::to_string(rows) +
-                            " counted, " + std::to_string(written) + " read); retry, or export a frozen release");
-  }
+  MINYI_RETURN_IF_ERROR(writer->Begin(layout.variables, std::max<std::int64_t>(rows, 0), meta));
+  Exporter exporter(*def, reader.value(), layout, sources, plan->salt, &summary);
+  auto written = WriteRows(request, layout, plan.value(), rows, &exporter, writer.get(), &summary);
+  if (!written.ok()) return written.status();
   MINYI_RETURN_IF_ERROR(writer->Finish());
-  summary.rows = written;
+  summary.rows = written.value();
   summary.variables = static_cast<std::int64_t>(layout.variables.size());
-  if (summary.truncated_texts > 0) {
-    summary.notes.push_back(std::to_string(summary.truncated_texts) + " text answers longer than " +
-                            std::to_string(kMaxStatStringBytes) + " bytes were cut (the CSV/XLSX exports keep them whole)");
-  }
-  if (summary.unknown_codes > 0) {
-    summary.notes.push_back(std::to_string(summary.unknown_codes) +
-                            " answers with a code the question does not have were written as missing");
-  }
-
-  info.rows = written;
-  info.format = request.format == MicrodataFormat::kCsv    ? "CSV (UTF-8 with BOM)"
-                : request.format == MicrodataFormat::kXlsx ? "XLSX"
-                : request.format == MicrodataFormat::kSav  ? "SPSS .sav (ReadStat, row-compressed)"
-                                                           : "Stata .dta (ReadStat, format 118)";
-  info.notes = summary.notes;
-  info.notes.insert(info.notes.begin(),
-                    {"respondent_id：受访者密钥经加盐 SHA-256 处理后的前 16 位十六进制；盐在每次实时导出时随机生成（发布版本使用发布时随机生成的盐），"
-                     "不同导出之间无法关联。不含手机号、微信号、姓名、来源编号或原始报文。",
-                     "文本答案已自动脱敏（7 位以上数字串、身份证号、电子邮箱、“我叫/姓名”等之后的姓名、“先生/女士”前的姓氏）；"
-                     "启发式处理，不能保证识别所有个人信息，发布前请人工检查。",
-                     "CSV/XLSX 中以 = + - @ 开头的文本单元格前加了单引号（防止公式注入）；数值单元格不变。"});
-  if (!request.codebook_md_path.empty()) {
-    MINYI_RETURN_IF_ERROR(detail::WriteCodebookMarkdown(layout.variables, info, request.codebook_md_path));
-  }
-  if (!request.codebook_xlsx_path.empty()) {
-    MINYI_RETURN_IF_ERROR(detail::WriteCodebookXlsx(layout.variables, info, created_ms, request.codebook_xlsx_path));
-  }
+  MINYI_RETURN_IF_ERROR(FinishExport(request, layout, &plan.value(), &summary));
   return summary;
 }
 

@@ -25,8 +25,9 @@
 // SPSS: `weight` is set as the file's weight variable (WEIGHT BY); Stata: a dataset note and the
 // variable label say to use [pweight=weight].
 //
-// Streaming: responses are read once in (town, id) order (twice for .sav/.dta, which need the row
-// count and string widths before the first row); memory holds one town's responses at a time.
+// Streaming: responses are read once in (town, id) order; .sav/.dta, which declare the row count and
+// string widths before the first row, get them from ResponseSource::MeasureScan first (a count and the
+// text answers only, not a second scan); memory holds one town's responses at a time.
 #pragma once
 
 #include <cstdint>
@@ -62,8 +63,8 @@ struct MicrodataRequest {
   std::string codebook_md_path;     // "" = none
   std::string codebook_xlsx_path;   // "" = none
   std::int64_t live_time_ms = 0;    // file timestamps of a live export (0: now); a release uses its freezing time
-  // (rows written, rows in all) after every row written; the total is known for .sav and .dta (counted by
-  // their first pass), 0 for CSV and XLSX. May be empty.
+  // (rows written, rows in all) after every row written; the total is known for .sav and .dta (counted
+  // before their rows), 0 for CSV and XLSX. May be empty.
   ProgressCallback progress;
 };
 
@@ -86,7 +87,7 @@ struct MicrodataSources {
 
 // Errors: kNotFound (unknown survey or release), kInvalidInput (no period, several periods with a
 // release), kConflict (a release's response is no longer stored as frozen; for .sav/.dta of live data,
-// responses were revised or withdrawn between the two passes — retry, or export a release),
+// responses were revised or withdrawn between the count and the rows — retry, or export a release),
 // kUnavailable (store or file failure).
 Result<MicrodataSummary> ExportMicrodata(const MicrodataRequest& request, const MicrodataSources& sources);
 

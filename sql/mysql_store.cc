@@ -382,8 +382,10 @@ Status LoadPage(PooledConn& pc, const ResponseQuery& q, const ScanKey& after, st
   const std::string filter = ScanFilter(q);
   std::unique_ptr<::sql::PreparedStatement> page(pc.conn->prepareStatement(
       "SELECT r.id, r.survey_id, r.period_year, r.period_quarter, r.town_code, r.channel, r.respondent_key,"
-      " r.weight, r.completion, r.submitted_at_ms, r.received_at_ms, r.source_ref, " +
-      std::string(q.include_raw_payload ? "r.raw_payload" : "''") + " FROM responses r WHERE " + filter + kAfter +
+      " r.weight, r.completion, " +
+      std::string(q.include_provenance ? "r.submitted_at_ms, r.received_at_ms, r.source_ref, "
+                                       : "0, 0, '', ") +
+      (q.include_raw_payload ? "r.raw_payload" : "''") + " FROM responses r WHERE " + filter + kAfter +
       " ORDER BY r.period_year, r.period_quarter, r.town_code, r.id LIMIT ?"));
   std::uint32_t p = BindKey(*page, BindFilter(*page, q), after);
   page->setInt(p, internal::kScanPageSize);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +29,10 @@ class SqlStore : public Store {
   Status UpsertPopulation(const std::vector<PopulationCell>& cells) final;
   Status WriteIndexRows(const std::vector<IndexRow>& rows) final;
   Result<std::vector<IndexRow>> ReadIndexRows(const IndexQuery& query) final;
+
+  // ResponseSource::MeasureScan (defined once in sql/scan_measure.cc): an aggregate and the asked answers.
+  Result<ScanMeasure> MeasureScan(const ResponseQuery& query, const std::vector<std::string>& questions,
+                                  const std::function<bool(const ScanValue&)>& visit) final;
 
   // ResponseReviser (core/revisions.h; defined once in sql/revisions_store.cc).
   using ResponseReviser::StoreRevisions;

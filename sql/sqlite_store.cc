@@ -163,6 +163,16 @@ std::string_view ColView(const Stmt& s, int i) {
                       : std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(s.raw(), i)));
 }
 
+// The response columns of a scan, in the order ScanPage::AddRow reads them (`r`: the responses table).
+// Only the columns the query asks for are read; the others are constants.
+std::string ScanColumns(const ResponseQuery& q) {
+  return std::string(
+             "r.id, r.survey_id, r.period_year, r.period_quarter, r.town_code, r.channel, r.respondent_key,"
+             " r.weight, r.completion, ") +
+         (q.include_provenance ? "r.submitted_at_ms, r.received_at_ms, r.source_ref, " : "0, 0, '', ") +
+         (q.include_raw_payload ? "r.raw_payload" : "''");
+}
+
 // One page of a scan: its responses and answers, every text in one buffer (offsets, since the buffer
 // grows while the page loads). Reused from page to page.
 struct ScanPage {
@@ -195,6 +205,27 @@ struct ScanPage {
     by_id.clear();
   }
   Text Add(const Stmt& s, int column) { return text.Add(ColView(s, column)); }
+  // Appends the response of the current row of a statement selecting ScanColumns().
+  Status AddRow(const Stmt& s) {
+    Row r;
+    r.id = s.ColInt(0);
+    r.period = {s.ColInt32(2), s.ColInt32(3)};
+    r.town = Add(s, 4);
+    const auto channel = ParseChannel(ColView(s, 5));
+    if (!channel)
+      return Status::Internal("sqlite: response " + std::to_string(r.id) + " has an unknown channel");
+    r.channel = *channel;
+    r.respondent_key = Add(s, 6);
+    r.weight = s.ColDouble(7);
+    r.completion = ColView(s, 8) == "partial" ? Completion::kPartial : Completion::kComplete;
+    r.submitted_at_ms = s.ColInt(9);
+    r.received_at_ms = s.ColInt(10);
+    r.source_ref = Add(s, 11);
+    r.raw_payload = Add(s, 12);
+    r.answers_begin = r.answers_end = answers.size();
+    rows.push_back(r);
+    return Status::Ok();
+  }
   std::string_view View(Text t) const { return text.View(t); }
   void MakeAnswerViews() {
     answer_views.resize(answers.size());
@@ -228,11 +259,9 @@ struct ScanStatements {
 
   static Result<ScanStatements> Prepare(sqlite3* db, const ResponseQuery& q) {
     const std::string filter = ScanFilter(q);
-    const std::string page_sql =
-        "SELECT r.id, r.survey_id, r.period_year, r.period_quarter, r.town_code, r.channel, r.respondent_key,"
-        " r.weight, r.completion, r.submitted_at_ms, r.received_at_ms, r.source_ref, " +
-        std::string(q.include_raw_payload ? "r.raw_payload" : "''") + " FROM responses r WHERE " + filter +
-        KeyBound(q, ">", "a") + " ORDER BY r.period_year, r.period_quarter, r.town_code, r.id LIMIT :limit";
+    const std::string page_sql = "SELECT " + ScanColumns(q) + " FROM responses r WHERE " + filter +
+                                 KeyBound(q, ">", "a") +
+                                 " ORDER BY r.period_year, r.period_quarter, r.town_code, r.id LIMIT :limit";
     const std::string answers_sql =
         "SELECT a.response_id, a.question_code, a.value FROM responses r"
         " JOIN response_answers a ON a.response_id = r.id WHERE " +
@@ -261,23 +290,7 @@ struct ScanStatements {
       BindKey(page, "a", after);
       page.Int(page.Param(":limit"), internal::kScanPageSize);
       int rc;
-      while ((rc = page.Step()) == SQLITE_ROW) {
-        ScanPage::Row r;
-        r.id = page.ColInt(0);
-        r.period = {page.ColInt32(2), page.ColInt32(3)};
-        r.town = out->Add(page, 4);
-        const auto channel = ParseChannel(ColView(page, 5));
-        if (!channel) return Status::Internal("sqlite: response " + std::to_string(r.id) + " has an unknown channel");
-        r.channel = *channel;
-        r.respondent_key = out->Add(page, 6);
-        r.weight = page.ColDouble(7);
-        r.completion = ColView(page, 8) == "partial" ? Completion::kPartial : Completion::kComplete;
-        r.submitted_at_ms = page.ColInt(9);
-        r.received_at_ms = page.ColInt(10);
-        r.source_ref = out->Add(page, 11);
-        r.raw_payload = out->Add(page, 12);
-        out->rows.push_back(r);
-      }
+      while ((rc = page.Step()) == SQLITE_ROW) MINYI_RETURN_IF_ERROR(out->AddRow(page));
       if (rc != SQLITE_DONE) return SqliteError(page.db(), rc, "scan responses");
     }
     if (out->rows.empty()) return Status::Ok();

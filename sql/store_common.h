@@ -103,6 +103,8 @@ Result<std::vector<std::string>> StartRevisions(const std::vector<Response>& bat
 // Responses fetched per page by Scan. A page is loaded, then visited with no lock held, so memory
 // is bounded by one page whatever the number of rows.
 inline constexpr int kScanPageSize = 512;
+// Responses per page of ResponseSource::MeasureScan's answers (sql/scan_measure.cc).
+inline constexpr int kMeasurePageSize = 2048;
 
 // The position of a response in Scan order (period, town, id).
 struct ScanKey {

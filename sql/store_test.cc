@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "sql/db.h"
+#include "sql/store_common.h"
 #include "tests/support/store_backends.h"
 
 namespace minyi::sql {
@@ -599,6 +600,98 @@ TEST_P(StoreTest, ScanViewsLendsEveryFieldOfEachResponseInScanOrder) {
                               })
                   .ok());
   EXPECT_EQ(visited, 600);
+}
+
+// include_provenance = false leaves out the times and source_ref (the live microdata export prints
+// none of them) and keeps every other field; a content hash needs them, so true is the default.
+TEST_P(StoreTest, ScanViewsWithoutProvenanceReadsEveryOtherField) {
+  std::vector<Response> batch;
+  for (int i = 0; i < 40; ++i) {
+    Response r = MakeResponse("prov-" + std::to_string(i), i % 2 == 0 ? "320102002" : "320102003");
+    r.submitted_at_ms += i;
+    if (i % 5 == 0) r.answers.clear();
+    batch.push_back(r);
+  }
+  AppendOk(batch);
+  ResponseQuery q{"security", std::nullopt, std::nullopt, false};
+  const std::vector<Response> full = ScanAll(q);
+  q.include_provenance = false;
+  std::vector<Response> projected;
+  ASSERT_TRUE(store_
+                  ->ScanViews(q,
+                              [&](const ResponseView& v) {
+                                projected.push_back(v.ToResponse());
+                                return true;
+                              })
+                  .ok());
+  ASSERT_EQ(projected.size(), full.size());
+  for (std::size_t i = 0; i < full.size(); ++i) {
+    Response want = full[i];
+    EXPECT_NE(want.submitted_at_ms, 0);
+    EXPECT_FALSE(want.source_ref.empty());
+    want.submitted_at_ms = want.received_at_ms = 0;
+    want.source_ref.clear();
+    const Response& got = projected[i];
+    EXPECT_EQ(got.id, want.id);
+    EXPECT_EQ(got.town_code, want.town_code);
+    EXPECT_EQ(got.respondent_key, want.respondent_key);
+    EXPECT_EQ(got.answers, want.answers);
+    EXPECT_EQ(got.ContentHash(), want.ContentHash()) << "every other field equal, provenance empty";
+  }
+}
+
+// MeasureScan (what a .sav/.dta export needs before its one scan) gives what one ScanViews gives: the
+// count, the highest id, and the asked questions' values in scan order, across its pages, towns and
+// filters; the default implementation of the port is the reference.
+TEST_P(StoreTest, MeasureScanCountsAndLendsTheAskedAnswersInScanOrder) {
+  const std::vector<std::string> towns = {"320102004", "320102002", "320102003"};
+  std::vector<Response> batch;
+  const int n = internal::kMeasurePageSize + 300;  // two pages and a part
+  for (int i = 0; i < n; ++i) {
+    Response r =
+        MakeResponse("measure-" + std::to_string(i), towns[static_cast<std::size_t>(i) % towns.size()],
+                     i % 4 == 0 ? Period{2024, 0} : Period{2025, 0});
+    if (i % 3 == 0) r.answers["text"] = {"第" + std::to_string(i) + "条"};
+    if (i % 7 == 0) r.answers.erase("q02");
+    batch.push_back(r);
+  }
+  AppendOk(batch);
+  const std::vector<std::string> questions = {"q02", "text"};
+  using Seen = std::tuple<std::int64_t, std::string, std::string, std::string>;
+  const auto measure = [&](const ResponseQuery& q, bool reference, std::size_t stop_after,
+                           std::vector<Seen>* seen) {
+    const auto visit = [&](const ScanValue& v) {
+      seen->emplace_back(v.response_id, std::string(v.town_code), std::string(v.question),
+                         std::string(v.value));
+      return seen->size() < stop_after;
+    };
+    auto m = reference ? store_->ResponseSource::MeasureScan(q, questions, visit)
+                       : store_->MeasureScan(q, questions, visit);
+    EXPECT_TRUE(m.ok()) << m.status();
+    return m.ok() ? m.value() : ScanMeasure{};
+  };
+  for (const ResponseQuery& q : {ResponseQuery{"security", std::nullopt, std::nullopt, false},
+                                 ResponseQuery{"security", Period{2025, 0}, std::nullopt, false},
+                                 ResponseQuery{"security", Period{2025, 0}, std::string("320102003"), false},
+                                 ResponseQuery{"nobody", std::nullopt, std::nullopt, false}}) {
+    std::vector<Seen> want, got;
+    const ScanMeasure expected = measure(q, true, std::numeric_limits<std::size_t>::max(), &want);
+    const ScanMeasure measured = measure(q, false, std::numeric_limits<std::size_t>::max(), &got);
+    EXPECT_EQ(measured.responses, expected.responses);
+    EXPECT_EQ(measured.max_id, expected.max_id);
+    EXPECT_EQ(got, want);
+    if (q.survey_id == "nobody") {
+      EXPECT_EQ(measured.responses, 0);
+      EXPECT_TRUE(got.empty());
+    } else if (!q.period) {
+      EXPECT_GT(measured.responses, internal::kMeasurePageSize) << "more than one page";
+    }
+  }
+  const std::int64_t all = n;
+  std::vector<Seen> seen;
+  const ScanMeasure whole = measure({"security", std::nullopt, std::nullopt, false}, false, 10, &seen);
+  EXPECT_EQ(seen.size(), 10u) << "stops visiting when visit returns false";
+  EXPECT_EQ(whole.responses, all) << "and still counts every response";
 }
 
 TEST_P(StoreTest, ScanVisitMayCallBackIntoTheStore) {
