@@ -24,26 +24,12 @@ void Csv(std::ostream& out, double x) {
   out << buf;
 }
 
-}  // namespace
+// Each year's population table and its version, by year.
+using PopulationTables = std::map<int, std::pair<PopulationTable, std::string>>;
 
-Result<AggregationSummary> RunAggregation(const AggregationOptions& options, AnalysisSource& responses,
-                                          PopulationSource& population, const SurveyCatalog& catalog,
-                                          const AreaRegistry& areas, IndexSink& sink) {
-  using Clock = std::chrono::steady_clock;
-  const auto seconds_since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
-  if (options.survey_id.empty()) return Status::InvalidInput("aggregate: a survey id is required");
-  const std::shared_ptr<const SurveyDefinition> def = catalog.Find(options.survey_id);
-  if (!def) return Status::NotFound("survey '" + options.survey_id + "' is not defined");
-  Result<PeriodReader> reader = PeriodReader::Create(*def);
-  if (!reader.ok()) return reader.status();
-  MINYI_RETURN_IF_ERROR(options.compute.weighting.Validate());
-  if (options.read_threads < 1 || options.read_threads > 16) {
-    return Status::InvalidInput("aggregate: read_threads must be between 1 and 16");
-  }
-  const std::int64_t computed_at = options.computed_at_ms != 0 ? options.computed_at_ms : NowMillis();
-
-  // The periods to read: every period of the survey, or the one asked for and the year before it
-  // (computed, not written, for the year-over-year change).
+// The periods to read: every period of the survey, or the one asked for and the year before it
+// (computed, not written, for the year-over-year change), in order.
+Result<std::vector<Period>> PeriodsToRead(const AggregationOptions& options, AnalysisSource& responses) {
   Result<std::vector<SurveyPeriod>> stored = responses.AnalysisPeriods();
   if (!stored.ok()) return stored.status();
   std::vector<Period> periods;
@@ -56,9 +42,13 @@ Result<AggregationSummary> RunAggregation(const AggregationOptions& options, Ana
     periods.push_back(sp.period);
   }
   std::sort(periods.begin(), periods.end());
+  return periods;
+}
 
-  AggregationSummary summary;
-  std::map<int, std::pair<PopulationTable, std::string>> tables;
+// The population table and its version of each year of `periods`.
+Result<PopulationTables> LoadPopulationTables(const std::vector<Period>& periods,
+                                              PopulationSource& population) {
+  PopulationTables tables;
   for (const Period& p : periods) {
     if (tables.count(p.year) != 0) continue;
     Result<std::vector<PopulationCell>> cells = population.LoadPopulation(p.year);
@@ -69,6 +59,79 @@ Result<AggregationSummary> RunAggregation(const AggregationOptions& options, Ana
     if (!version.ok()) return version.status();
     tables.emplace(p.year, std::make_pair(std::move(table).value(), std::move(version).value()));
   }
+  return tables;
+}
+
+// Adds the margin cells (or town totals) with population 0 of the period's towns to the summary.
+void CountEmptyPopulationCells(const PeriodData& data, AggregationSummary& summary) {
+  for (const TownData& town : data.towns) {
+    if (town.population.has_total && town.population.total == 0) ++summary.empty_population_cells;
+    for (const auto* cells : {&town.population.sex, &town.population.age}) {
+      for (const MarginCell& cell : *cells) summary.empty_population_cells += cell.population == 0 ? 1 : 0;
+    }
+  }
+}
+
+// The provenance of every row: the survey and its definition's version, the population version, the code
+// version and the time of the computation.
+void StampProvenance(const SurveyDefinition& def, const std::string& population_version,
+                     const AggregationOptions& options, std::int64_t computed_at,
+                     std::vector<IndexRow>& rows) {
+  for (IndexRow& row : rows) {
+    row.survey_id = def.id;
+    row.definition_version = def.version;
+    row.population_version = population_version;
+    row.code_version = options.code_version;
+    row.computed_at_ms = computed_at;
+  }
+}
+
+// Adds a written period's counts, warnings (moved from `read` and `result`) and rows to the summary.
+void AddWrittenPeriod(const Period& period, PeriodReader::Read& read, PeriodResult& result,
+                      const std::vector<IndexRow>& rows, AggregationSummary& summary) {
+  summary.periods.push_back(period);
+  summary.responses += read.responses;
+  summary.towns += static_cast<std::int64_t>(result.towns.size());
+  for (const TownWeighting& tw : result.towns) {
+    if (tw.method == Weighting::kNone) ++summary.unweighted_towns;
+  }
+  summary.fallback_towns += result.fallback_towns;
+  summary.nonconverged_towns += result.nonconverged_towns;
+  summary.lonely_strata += result.lonely_strata;
+  summary.rows += static_cast<std::int64_t>(rows.size());
+  for (std::string& w : read.warnings) summary.warnings.push_back(std::move(w));
+  for (std::string& w : result.warnings) summary.warnings.push_back(std::move(w));
+  summary.index_rows.insert(summary.index_rows.end(), rows.begin(), rows.end());
+}
+
+}  // namespace
+
+Result<AggregationSummary> RunAggregation(const AggregationOptions& options, AnalysisSource& responses,
+                                          PopulationSource& population, const SurveyCatalog& catalog,
+                                          const AreaRegistry& areas, IndexSink& sink) {
+  using Clock = std::chrono::steady_clock;
+  const auto seconds_since = [](Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+  };
+  if (options.survey_id.empty()) return Status::InvalidInput("aggregate: a survey id is required");
+  const std::shared_ptr<const SurveyDefinition> def = catalog.Find(options.survey_id);
+  if (!def) return Status::NotFound("survey '" + options.survey_id + "' is not defined");
+  Result<PeriodReader> reader = PeriodReader::Create(*def);
+  if (!reader.ok()) return reader.status();
+  MINYI_RETURN_IF_ERROR(options.compute.weighting.Validate());
+  if (options.read_threads < 1 || options.read_threads > 16) {
+    return Status::InvalidInput("aggregate: read_threads must be between 1 and 16");
+  }
+  const std::int64_t computed_at = options.computed_at_ms != 0 ? options.computed_at_ms : NowMillis();
+
+  Result<std::vector<Period>> to_read = PeriodsToRead(options, responses);
+  if (!to_read.ok()) return to_read.status();
+  const std::vector<Period> periods = std::move(to_read).value();
+
+  AggregationSummary summary;
+  Result<PopulationTables> loaded = LoadPopulationTables(periods, population);
+  if (!loaded.ok()) return loaded.status();
+  const PopulationTables tables = std::move(loaded).value();
 
   // Readers fill slots in period order, at most `ahead` periods before the one being computed, so
   // memory holds a few periods whatever their number; the calling thread computes and writes in order.
@@ -137,12 +200,7 @@ Result<AggregationSummary> RunAggregation(const AggregationOptions& options, Ana
     }
     const bool write = !options.period || period == *options.period;
     const Clock::time_point compute_start = Clock::now();
-    for (const TownData& town : read->data.towns) {
-      if (town.population.has_total && town.population.total == 0) ++summary.empty_population_cells;
-      for (const auto* cells : {&town.population.sex, &town.population.age}) {
-        for (const MarginCell& cell : *cells) summary.empty_population_cells += cell.population == 0 ? 1 : 0;
-      }
-    }
+    CountEmptyPopulationCells(read->data, summary);
     Result<PeriodResult> result = AggregatePeriod(read->data, options.compute);
     if (!result.ok()) {
       failure = result.status().WithContext(period.ToString());
@@ -150,13 +208,7 @@ Result<AggregationSummary> RunAggregation(const AggregationOptions& options, Ana
     }
     std::vector<IndexRow> rows = std::move(result->rows);
     const std::string& population_version = tables.at(period.year).second;
-    for (IndexRow& row : rows) {
-      row.survey_id = def->id;
-      row.definition_version = def->version;
-      row.population_version = population_version;
-      row.code_version = options.code_version;
-      row.computed_at_ms = computed_at;
-    }
+    StampProvenance(*def, population_version, options, computed_at, rows);
     const auto prev = previous.find(Period{period.year - 1, period.quarter});
     if (prev != previous.end()) ApplyChange(prev->second, &rows);
     if (write) {
@@ -174,19 +226,7 @@ Result<AggregationSummary> RunAggregation(const AggregationOptions& options, Ana
         if (!failure.ok()) break;
       }
       summary.write_seconds += seconds_since(write_start);
-      summary.periods.push_back(period);
-      summary.responses += read->responses;
-      summary.towns += static_cast<std::int64_t>(result->towns.size());
-      for (const TownWeighting& tw : result->towns) {
-        if (tw.method == Weighting::kNone) ++summary.unweighted_towns;
-      }
-      summary.fallback_towns += result->fallback_towns;
-      summary.nonconverged_towns += result->nonconverged_towns;
-      summary.lonely_strata += result->lonely_strata;
-      summary.rows += static_cast<std::int64_t>(rows.size());
-      for (std::string& w : read->warnings) summary.warnings.push_back(std::move(w));
-      for (std::string& w : result->warnings) summary.warnings.push_back(std::move(w));
-      summary.index_rows.insert(summary.index_rows.end(), rows.begin(), rows.end());
+      AddWrittenPeriod(period, *read, *result, rows, summary);
     }
     responses_read += static_cast<std::uint64_t>(read->responses);
     if (options.progress) options.progress(responses_read, 0);

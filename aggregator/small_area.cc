@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstddef>
 #include <map>
+#include <optional>
 #include <random>
 #include <utility>
 
@@ -391,6 +392,174 @@ void SetBootstrapInterval(const VectorXd& errors, SmallAreaEstimate* out) {
   out->ci_high = SineSquared(out->theta - Quantile(d, 0.025));
   out->interval = SmallAreaInterval::kBootstrap;
 }
+
+// The model's inputs for the towns with respondents (`sampled`, in that order) and its design X.
+struct Design {
+  MatrixXd x;
+  VectorXd y;
+  VectorXd psi;
+  VectorXd k_eff;         // the share's effective trials under the GVF, n_eff / γ̂
+  std::vector<int> kept;  // X's columns in the full design (intercept, county, prev, prev_missing)
+  bool has_missing_column = false;
+};
+
+// The full design, then the columns a rank-revealing QR keeps (in their original order; their names go to
+// fit.columns).
+Design BuildDesign(const std::vector<SmallAreaTown>& towns, const std::vector<std::size_t>& sampled,
+                   bool any_prev, bool any_missing, const SmallAreaOptions& options, SmallAreaFit& fit) {
+  std::vector<int> candidates = {0, 1};
+  if (any_prev) candidates.push_back(2);
+  if (any_prev && any_missing) candidates.push_back(3);
+  const Index m = static_cast<Index>(sampled.size());
+  MatrixXd full(m, static_cast<Index>(candidates.size()));
+  VectorXd y(m);
+  VectorXd psi(m);
+  VectorXd k_eff(m);  // the share's effective trials under the GVF, n_eff / γ̂
+  for (Index r = 0; r < m; ++r) {
+    const SmallAreaTown& t = towns[sampled[static_cast<std::size_t>(r)]];
+    VectorXd row;
+    DesignRow(t, candidates, true, &row);
+    full.row(r) = row.transpose();
+    k_eff(r) = t.n_eff / fit.gvf_gamma;
+    y(r) = InputTheta(t.estimate, k_eff(r), options.anscombe_input);
+    psi(r) = InputPsi(t.n_eff, fit.gvf_gamma, options.anscombe_input);
+  }
+  Eigen::ColPivHouseholderQR<MatrixXd> qr(full);
+  qr.setThreshold(1e-10);
+  std::vector<int> kept;
+  for (Index j = 0; j < qr.rank(); ++j)
+    kept.push_back(candidates[static_cast<std::size_t>(qr.colsPermutation().indices()(j))]);
+  std::sort(kept.begin(), kept.end());
+  static const char* const kNames[4] = {"intercept", "county", "prev", "prev_missing"};
+  for (int c : kept) fit.columns.emplace_back(kNames[c]);
+  const bool has_missing_column = std::find(kept.begin(), kept.end(), 3) != kept.end();
+  MatrixXd x(m, static_cast<Index>(kept.size()));
+  for (std::size_t j = 0; j < kept.size(); ++j) {
+    const auto at = std::find(candidates.begin(), candidates.end(), kept[j]) - candidates.begin();
+    x.col(static_cast<Index>(j)) = full.col(static_cast<Index>(at));
+  }
+  return Design{std::move(x),     std::move(y),    std::move(psi),
+                std::move(k_eff), std::move(kept), has_missing_column};
+}
+
+// The covariate's measurement error (options.measurement_error): each town's linking variance gains
+// β̂²_prev C_i, C_i = γ̂ / (4 prev_n_eff,i); β̂ and σ̂²ᵤ refitted with it, a few fixed-point steps. Updates
+// a, at and adjusted and fills extra_of (one per town, sized and zeroed by the caller; left 0 without it).
+// Returns why the model is not used when a refit fails (with fit.sigma2u where σ̂²ᵤ is 0), nullopt otherwise.
+std::optional<std::string> ApplyMeasurementError(const std::vector<SmallAreaTown>& towns,
+                                                 const std::vector<std::size_t>& sampled,
+                                                 const Design& design, const SmallAreaOptions& options,
+                                                 SmallAreaFit& fit, double& a, RemlAt& at, bool& adjusted,
+                                                 std::vector<double>& extra_of) {
+  const MatrixXd& x = design.x;
+  const VectorXd& y = design.y;
+  const VectorXd& psi = design.psi;
+  const std::vector<int>& kept = design.kept;
+  const Index m = static_cast<Index>(sampled.size());
+  const auto prev_at = std::find(kept.begin(), kept.end(), 2);
+  const bool any_known = std::any_of(towns.begin(), towns.end(), [](const SmallAreaTown& t) {
+    return !std::isnan(t.prev_estimate) && t.prev_n_eff > 0;
+  });
+  // The county share's sampling error too, with SmallAreaOptions::county_measurement_error (a variant
+  // measured and not adopted): β̂²_county γ̂ / (4 county_n_eff,i) in the same fixed point.
+  const auto county_at = std::find(kept.begin(), kept.end(), 1);
+  const bool county_me =
+      options.county_measurement_error && county_at != kept.end() &&
+      std::any_of(towns.begin(), towns.end(), [](const SmallAreaTown& t) { return t.county_n_eff > 0; });
+  const bool prev_me = options.measurement_error && prev_at != kept.end() && any_known;
+  if (prev_me || county_me) {  // else the plain model, unchanged
+    const auto prev_column = static_cast<Index>(prev_at - kept.begin());
+    const auto county_column = static_cast<Index>(county_at - kept.begin());
+    VectorXd extra(m);
+    // Fixed point in β̂_prev: it converges in a few steps (the term is small beside ψ_i + σ̂²ᵤ for most towns).
+    bool converged = false;
+    for (int step = 0; step < options.max_iterations && !converged; ++step) {
+      const double slope = prev_me ? at.beta(prev_column) : 0.0;
+      const double slope2 = slope * slope;
+      const double county_slope = county_me ? at.beta(county_column) : 0.0;
+      for (std::size_t i = 0; i < towns.size(); ++i) {
+        const SmallAreaTown& t = towns[i];
+        extra_of[i] = !prev_me || std::isnan(t.prev_estimate) || !(t.prev_n_eff > 0)
+                          ? 0.0
+                          : slope2 * fit.gvf_gamma / (4 * t.prev_n_eff);
+        if (county_me && t.county_n_eff > 0) {
+          extra_of[i] += county_slope * county_slope * fit.gvf_gamma / (4 * t.county_n_eff);
+        }
+      }
+      for (Index r = 0; r < m; ++r) extra(r) = extra_of[sampled[static_cast<std::size_t>(r)]];
+      int steps = 0;
+      if (!EstimateSigma2u(x, y, psi + extra, options, a, &a, &steps, &adjusted)) {
+        return "REML with the covariate's measurement error did not converge";
+      }
+      if (!(a > 0)) {  // the previous-year figures' noise explains the differences between towns
+        fit.sigma2u = a;
+        return "REML estimate of sigma2u is 0";
+      }
+      at = EvaluateReml(x, y, psi + extra, a);
+      if (!at.ok) return "REML did not converge";
+      converged =
+          (!prev_me || std::abs(at.beta(prev_column) - slope) <= 1e-12 * std::max(1.0, std::abs(slope))) &&
+          (!county_me ||
+           std::abs(at.beta(county_column) - county_slope) <= 1e-12 * std::max(1.0, std::abs(county_slope)));
+    }
+    if (!converged) {
+      return "the measurement-error fixed point did not converge";
+    }
+  }
+  return std::nullopt;
+}
+
+// Parametric bootstrap (docs/small_area.md, "Intervals"): the trials of each town's binomial draw are
+// its effective size for the share, n_eff / γ̂ (the GVF's variance), at least 1. Replaces the modelled
+// towns' Prasad–Rao se and interval in fit.towns_out unless too few replicates could be fitted.
+// `extra_sampled` / `extra_of`: the added linking variance of the sampled towns / of every town;
+// `synthetic_towns` / `synthetic_rows`: the modelled towns without respondents and their design rows.
+void ApplyBootstrap(const std::vector<SmallAreaTown>& towns, const std::vector<std::size_t>& sampled,
+                    const Design& design, const RemlAt& at, double a, const VectorXd& extra_sampled,
+                    const std::vector<double>& extra_of, const std::vector<std::size_t>& synthetic_towns,
+                    const std::vector<VectorXd>& synthetic_rows, const SmallAreaOptions& options,
+                    SmallAreaFit& fit) {
+  const MatrixXd& x = design.x;
+  const VectorXd& psi = design.psi;
+  const VectorXd& k_eff = design.k_eff;
+  const Index m = static_cast<Index>(sampled.size());
+  std::vector<int> trials;
+  for (std::size_t i : sampled) {
+    trials.push_back(static_cast<int>(std::max(1.0, std::round(towns[i].n_eff / fit.gvf_gamma))));
+  }
+  MatrixXd synthetic_x(static_cast<Index>(synthetic_rows.size()), x.cols());
+  for (std::size_t j = 0; j < synthetic_rows.size(); ++j) {
+    synthetic_x.row(static_cast<Index>(j)) = synthetic_rows[j].transpose();
+  }
+  fit.bootstrap_seed = InputHash(towns, options.bootstrap_replicates);
+  VectorXd extra_all(m + static_cast<Index>(synthetic_towns.size()));
+  extra_all.head(m) = extra_sampled;
+  for (std::size_t j = 0; j < synthetic_towns.size(); ++j)
+    extra_all(m + static_cast<Index>(j)) = extra_of[synthetic_towns[j]];
+  // Calibration of the bootstrap world's β (SmallAreaOptions::bootstrap_calibration): β̃ such that the
+  // replicates' mean β̂* equals the fit's β̂, by the same replicates (common random numbers) each round.
+  // With a negative option, σ²ᵤ too (the world's σ̃²ᵤ scaled by σ̂²ᵤ / mean σ̂²ᵤ*).
+  VectorXd beta_world = at.beta;
+  double a_world = a;
+  for (int round = 0; round < std::abs(options.bootstrap_calibration); ++round) {
+    VectorXd mean_beta;
+    double mean_a = 0;
+    BootstrapErrors(x, synthetic_x, psi, extra_all, trials, k_eff, beta_world, a_world, options,
+                    fit.bootstrap_seed, &mean_beta, &mean_a);
+    beta_world += at.beta - mean_beta;
+    if (options.bootstrap_calibration < 0 && mean_a > 0) a_world *= a / mean_a;
+  }
+  const MatrixXd errors = BootstrapErrors(x, synthetic_x, psi, extra_all, trials, k_eff, beta_world, a_world,
+                                          options, fit.bootstrap_seed);
+  fit.bootstrap_replicates = static_cast<int>(errors.rows());
+  if (errors.rows() < std::max(20, options.bootstrap_replicates / 2)) return;  // Prasad–Rao kept
+  for (Index r = 0; r < m; ++r) {
+    SetBootstrapInterval(errors.col(r), &fit.towns_out[sampled[static_cast<std::size_t>(r)]]);
+  }
+  for (std::size_t j = 0; j < synthetic_towns.size(); ++j) {
+    SetBootstrapInterval(errors.col(m + static_cast<Index>(j)), &fit.towns_out[synthetic_towns[j]]);
+  }
+}
 }  // namespace
 
 std::string_view SmallAreaMethodName(SmallAreaMethod method) {
@@ -425,38 +594,13 @@ Result<SmallAreaFit> FitFayHerriot(const std::vector<SmallAreaTown>& towns, cons
     return NotUsed(towns, std::move(fit), "no town to fit the variance function");
   }
 
-  // The full design, then the columns a rank-revealing QR keeps (in their original order).
-  std::vector<int> candidates = {0, 1};
-  if (any_prev) candidates.push_back(2);
-  if (any_prev && any_missing) candidates.push_back(3);
+  const Design design = BuildDesign(towns, sampled, any_prev, any_missing, options, fit);
   const Index m = static_cast<Index>(sampled.size());
-  MatrixXd full(m, static_cast<Index>(candidates.size()));
-  VectorXd y(m);
-  VectorXd psi(m);
-  VectorXd k_eff(m);  // the share's effective trials under the GVF, n_eff / γ̂
-  for (Index r = 0; r < m; ++r) {
-    const SmallAreaTown& t = towns[sampled[static_cast<std::size_t>(r)]];
-    VectorXd row;
-    DesignRow(t, candidates, true, &row);
-    full.row(r) = row.transpose();
-    k_eff(r) = t.n_eff / fit.gvf_gamma;
-    y(r) = InputTheta(t.estimate, k_eff(r), options.anscombe_input);
-    psi(r) = InputPsi(t.n_eff, fit.gvf_gamma, options.anscombe_input);
-  }
-  Eigen::ColPivHouseholderQR<MatrixXd> qr(full);
-  qr.setThreshold(1e-10);
-  std::vector<int> kept;
-  for (Index j = 0; j < qr.rank(); ++j)
-    kept.push_back(candidates[static_cast<std::size_t>(qr.colsPermutation().indices()(j))]);
-  std::sort(kept.begin(), kept.end());
-  static const char* const kNames[4] = {"intercept", "county", "prev", "prev_missing"};
-  for (int c : kept) fit.columns.emplace_back(kNames[c]);
-  const bool has_missing_column = std::find(kept.begin(), kept.end(), 3) != kept.end();
-  MatrixXd x(m, static_cast<Index>(kept.size()));
-  for (std::size_t j = 0; j < kept.size(); ++j) {
-    const auto at = std::find(candidates.begin(), candidates.end(), kept[j]) - candidates.begin();
-    x.col(static_cast<Index>(j)) = full.col(static_cast<Index>(at));
-  }
+  const MatrixXd& x = design.x;
+  const VectorXd& y = design.y;
+  const VectorXd& psi = design.psi;
+  const std::vector<int>& kept = design.kept;
+  const bool has_missing_column = design.has_missing_column;
   if (m < x.cols() + 10) return NotUsed(towns, std::move(fit), "fewer towns than columns + 10");
 
   double a = 0;
@@ -471,59 +615,11 @@ Result<SmallAreaFit> FitFayHerriot(const std::vector<SmallAreaTown>& towns, cons
   }
   RemlAt at = EvaluateReml(x, y, psi, a);
   if (!at.ok) return NotUsed(towns, std::move(fit), "REML did not converge");
-  // The covariate's measurement error (options.measurement_error): each town's linking variance gains
-  // β̂²_prev C_i, C_i = γ̂ / (4 prev_n_eff,i); β̂ and σ̂²ᵤ refitted with it, a few fixed-point steps.
+  // The covariate's (and optionally the county share's) measurement error: 0 per town without it.
   std::vector<double> extra_of(towns.size(), 0.0);
-  const auto prev_at = std::find(kept.begin(), kept.end(), 2);
-  const bool any_known = std::any_of(towns.begin(), towns.end(), [](const SmallAreaTown& t) {
-    return !std::isnan(t.prev_estimate) && t.prev_n_eff > 0;
-  });
-  // The county share's sampling error too, with SmallAreaOptions::county_measurement_error (a variant
-  // measured and not adopted): β̂²_county γ̂ / (4 county_n_eff,i) in the same fixed point.
-  const auto county_at = std::find(kept.begin(), kept.end(), 1);
-  const bool county_me =
-      options.county_measurement_error && county_at != kept.end() &&
-      std::any_of(towns.begin(), towns.end(), [](const SmallAreaTown& t) { return t.county_n_eff > 0; });
-  const bool prev_me = options.measurement_error && prev_at != kept.end() && any_known;
-  if (prev_me || county_me) {  // else the plain model, unchanged
-    const auto prev_column = static_cast<Index>(prev_at - kept.begin());
-    const auto county_column = static_cast<Index>(county_at - kept.begin());
-    VectorXd extra(m);
-    // Fixed point in β̂_prev: it converges in a few steps (the term is small beside ψ_i + σ̂²ᵤ for most towns).
-    bool converged = false;
-    for (int step = 0; step < options.max_iterations && !converged; ++step) {
-      const double slope = prev_me ? at.beta(prev_column) : 0.0;
-      const double slope2 = slope * slope;
-      const double county_slope = county_me ? at.beta(county_column) : 0.0;
-      for (std::size_t i = 0; i < towns.size(); ++i) {
-        const SmallAreaTown& t = towns[i];
-        extra_of[i] = !prev_me || std::isnan(t.prev_estimate) || !(t.prev_n_eff > 0)
-                          ? 0.0
-                          : slope2 * fit.gvf_gamma / (4 * t.prev_n_eff);
-        if (county_me && t.county_n_eff > 0) {
-          extra_of[i] += county_slope * county_slope * fit.gvf_gamma / (4 * t.county_n_eff);
-        }
-      }
-      for (Index r = 0; r < m; ++r) extra(r) = extra_of[sampled[static_cast<std::size_t>(r)]];
-      int steps = 0;
-      if (!EstimateSigma2u(x, y, psi + extra, options, a, &a, &steps, &adjusted)) {
-        return NotUsed(towns, std::move(fit), "REML with the covariate's measurement error did not converge");
-      }
-      if (!(a > 0)) {  // the previous-year figures' noise explains the differences between towns
-        fit.sigma2u = a;
-        return NotUsed(towns, std::move(fit), "REML estimate of sigma2u is 0");
-      }
-      at = EvaluateReml(x, y, psi + extra, a);
-      if (!at.ok) return NotUsed(towns, std::move(fit), "REML did not converge");
-      converged =
-          (!prev_me || std::abs(at.beta(prev_column) - slope) <= 1e-12 * std::max(1.0, std::abs(slope))) &&
-          (!county_me ||
-           std::abs(at.beta(county_column) - county_slope) <= 1e-12 * std::max(1.0, std::abs(county_slope)));
-    }
-    if (!converged) {
-      return NotUsed(towns, std::move(fit), "the measurement-error fixed point did not converge");
-    }
-  }
+  const std::optional<std::string> not_used =
+      ApplyMeasurementError(towns, sampled, design, options, fit, a, at, adjusted, extra_of);
+  if (not_used) return NotUsed(towns, std::move(fit), *not_used);
   fit.sigma2u = a;
   fit.sigma2u_method = adjusted ? "adjr" : "reml";
   fit.used = true;
@@ -571,45 +667,8 @@ Result<SmallAreaFit> FitFayHerriot(const std::vector<SmallAreaTown>& towns, cons
                        corrected > 0 ? corrected : prasad_rao, &out);
   }
   if (options.bootstrap_replicates <= 0) return fit;
-
-  // Parametric bootstrap (docs/small_area.md, "Intervals"): the trials of each town's binomial draw are
-  // its effective size for the share, n_eff / γ̂ (the GVF's variance), at least 1.
-  std::vector<int> trials;
-  for (std::size_t i : sampled) {
-    trials.push_back(static_cast<int>(std::max(1.0, std::round(towns[i].n_eff / fit.gvf_gamma))));
-  }
-  MatrixXd synthetic_x(static_cast<Index>(synthetic_rows.size()), x.cols());
-  for (std::size_t j = 0; j < synthetic_rows.size(); ++j) {
-    synthetic_x.row(static_cast<Index>(j)) = synthetic_rows[j].transpose();
-  }
-  fit.bootstrap_seed = InputHash(towns, options.bootstrap_replicates);
-  VectorXd extra_all(m + static_cast<Index>(synthetic_towns.size()));
-  extra_all.head(m) = extra_sampled;
-  for (std::size_t j = 0; j < synthetic_towns.size(); ++j)
-    extra_all(m + static_cast<Index>(j)) = extra_of[synthetic_towns[j]];
-  // Calibration of the bootstrap world's β (SmallAreaOptions::bootstrap_calibration): β̃ such that the
-  // replicates' mean β̂* equals the fit's β̂, by the same replicates (common random numbers) each round.
-  // With a negative option, σ²ᵤ too (the world's σ̃²ᵤ scaled by σ̂²ᵤ / mean σ̂²ᵤ*).
-  VectorXd beta_world = at.beta;
-  double a_world = a;
-  for (int round = 0; round < std::abs(options.bootstrap_calibration); ++round) {
-    VectorXd mean_beta;
-    double mean_a = 0;
-    BootstrapErrors(x, synthetic_x, psi, extra_all, trials, k_eff, beta_world, a_world, options,
-                    fit.bootstrap_seed, &mean_beta, &mean_a);
-    beta_world += at.beta - mean_beta;
-    if (options.bootstrap_calibration < 0 && mean_a > 0) a_world *= a / mean_a;
-  }
-  const MatrixXd errors = BootstrapErrors(x, synthetic_x, psi, extra_all, trials, k_eff, beta_world, a_world,
-                                          options, fit.bootstrap_seed);
-  fit.bootstrap_replicates = static_cast<int>(errors.rows());
-  if (errors.rows() < std::max(20, options.bootstrap_replicates / 2)) return fit;  // Prasad–Rao kept
-  for (Index r = 0; r < m; ++r) {
-    SetBootstrapInterval(errors.col(r), &fit.towns_out[sampled[static_cast<std::size_t>(r)]]);
-  }
-  for (std::size_t j = 0; j < synthetic_towns.size(); ++j) {
-    SetBootstrapInterval(errors.col(m + static_cast<Index>(j)), &fit.towns_out[synthetic_towns[j]]);
-  }
+  ApplyBootstrap(towns, sampled, design, at, a, extra_sampled, extra_of, synthetic_towns, synthetic_rows,
+                 options, fit);
   return fit;
 }
 
