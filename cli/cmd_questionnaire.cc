@@ -1,11 +1,6 @@
 // minyi import questionnaire FILE..., and the questionnaire endpoints in serve.
-#include <Poco/Path.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -13,6 +8,7 @@
 #include "cli/import_runs.h"
 #include "cli/progress.h"
 #include "cli/questionnaire_commands.h"
+#include "collector/questionnaire/file_upload.h"
 #include "collector/questionnaire/questionnaire_endpoints.h"
 #include "collector/questionnaire/questionnaire_import.h"
 #include "collector/web_service.h"
@@ -36,114 +32,11 @@ Result<collector::RespondentKeyer> KeyerFrom(const Config& config, const std::st
   return collector::RespondentKeyer::Create(secret);
 }
 
-// One import run for the data-quality view: a revision counts as stored (it changed what counts), a
-// stale version as a duplicate (it changed nothing).
-ImportRun RunOf(const q::QuestionnaireImportReport& report, const std::string& command,
-                const std::string& file, std::int64_t started_ms) {
-  ImportRun run;
-  run.command = command;
-  run.file_name = file;
-  run.started_at_ms = started_ms;
-  run.rows_read = static_cast<std::int64_t>(report.rows);
-  run.rows_stored = static_cast<std::int64_t>(report.stored + report.revised);
-  run.rows_duplicate = static_cast<std::int64_t>(report.duplicates + report.stale);
-  run.rows_rejected = static_cast<std::int64_t>(report.rejected);
-  return run;
-}
-
-// A file only this process can read, removed when it goes out of scope.
-class PrivateTempFile {
- public:
-  ~PrivateTempFile() {
-    if (!path_.empty()) ::unlink(path_.c_str());
-  }
-  Status Write(std::string_view bytes) {
-    std::string pattern = Poco::Path::temp() + "minyi-upload-XXXXXX";
-    const int fd = ::mkstemp(pattern.data());  // mode 0600
-    if (fd < 0)
-      return Status::Unavailable(std::string("cannot create a temporary file: ") + std::strerror(errno));
-    path_ = pattern;
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-      const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        const int error = errno;
-        ::close(fd);
-        return Status::Unavailable(std::string("cannot write a temporary file: ") + std::strerror(error));
-      }
-      done += static_cast<std::size_t>(n);
-    }
-    if (::close(fd) != 0) return Status::Unavailable("cannot write a temporary file");
-    return Status::Ok();
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 class Runtime final : public QuestionnaireRuntime {
  public:
   std::unique_ptr<collector::RespondentKeyer> keyer;
   std::unique_ptr<q::QuestionnaireEndpoints> endpoints;
 };
-
-// The map an upload uses: the one named by the questionnaire id, else the only one of the survey
-// (and of the export's provider, when the header shows it); nullptr when none fits (question titles
-// are matched then). kInvalidInput when several fit and the header was read (else the importer names
-// the file's problem).
-Result<const q::QuestionnaireMap*> ChooseMap(const std::vector<q::QuestionnaireMap>& maps,
-                                             const std::string& path,
-                                             const QuestionnaireUpload::Request& request) {
-  // The provider by the header (FreeXL reads .xls from a path only, hence after writing the file).
-  std::optional<q::Provider> provider;
-  bool header_read = false;
-  (void)q::ReadTableFile(path, [&](const q::TableRow& header) {
-    header_read = true;
-    if (header.error.ok()) provider = q::DetectProvider(header.cells);
-    return Status::ResourceExhausted("only the header is read");  // stops the reader (discarded)
-  });
-  std::vector<const q::QuestionnaireMap*> candidates;
-  for (const q::QuestionnaireMap& m : maps) {
-    if (m.survey != request.survey_id) continue;
-    if (!request.questionnaire_id.empty()) {
-      if (m.id == request.questionnaire_id) candidates.push_back(&m);
-    } else if (!provider || !m.provider || m.provider == provider) {
-      candidates.push_back(&m);
-    }
-  }
-  if (candidates.size() > 1 && header_read) {
-    std::string ids;
-    for (const q::QuestionnaireMap* m : candidates) ids += (ids.empty() ? "" : ", ") + m->id;
-    return Status::InvalidInput("several questionnaire maps of survey '" + request.survey_id +
-                                "' fit this file (ids " + ids + "): give the questionnaire id");
-  }
-  return candidates.empty() ? nullptr : candidates.front();
-}
-
-// The words naming the map looked for, for messages: "survey 'S'" or "survey 'S' with id ID".
-std::string MapWanted(const QuestionnaireUpload::Request& request) {
-  return "survey '" + request.survey_id + "'" +
-         (request.questionnaire_id.empty() ? "" : " with id " + request.questionnaire_id);
-}
-
-// The importer's error for the uploader: the temporary path replaced by the upload's name (the
-// reader names it in "cannot open" only), and a header no map explains said so.
-Status UploadError(const Status& error, const std::string& temp_path, const q::QuestionnaireMap* map,
-                   const QuestionnaireUpload::Request& request) {
-  std::string message = error.message();
-  for (std::size_t at; (at = message.find(temp_path)) != std::string::npos;) {
-    message.replace(at, temp_path.size(), request.file_name);
-  }
-  if (error.code() == StatusCode::kUnavailable) return Status::Unavailable(message);
-  if (error.code() == StatusCode::kResourceExhausted) return Status::ResourceExhausted(message);  // 413
-  if (map == nullptr && message.rfind("header:", 0) == 0) {
-    return Status::InvalidInput(message + " (no questionnaire map in questionnaire.map_dir names " +
-                                MapWanted(request) + ": ask an administrator to add one)");
-  }
-  return Status::InvalidInput(message);
-}
 
 }  // namespace
 
@@ -204,7 +97,7 @@ int RunImportQuestionnaire(Context& context, const Args& args) {
       continue;
     }
     std::cout << TerminalSafe(q::FormatQuestionnaireReport(report.value(), path), LineBreaks::kKeep);
-    ImportRun run = RunOf(report.value(), "import questionnaire", path, started);
+    ImportRun run = q::ImportRunOf(report.value(), "import questionnaire", path, started);
     run.survey_id = reviser.survey();
     if (run.survey_id.empty())
       run.survey_id = !options.survey_id.empty() ? options.survey_id : map ? map->survey : "";
@@ -220,60 +113,13 @@ bool QuestionnaireEndpointsConfigured(const QuestionnaireConfig& config) {
   return !config.wjx_push_secret.empty() || !config.txwj_token.empty();
 }
 
-Result<std::unique_ptr<QuestionnaireUpload>> QuestionnaireUpload::Create(const Config& config,
-                                                                         const Resources& resources) {
+Result<std::unique_ptr<q::FileUpload>> CreateQuestionnaireUpload(const Config& config,
+                                                                 const Resources& resources,
+                                                                 CollectorCounters& counters) {
   auto maps = q::LoadQuestionnaireMaps(config.questionnaire.map_dir, resources.surveys);
   if (!maps.ok()) return maps.status().WithContext("questionnaire.map_dir");
-  return std::unique_ptr<QuestionnaireUpload>(
-      new QuestionnaireUpload(resources, std::move(maps).value(), config.questionnaire.utc_offset_minutes));
-}
-
-Result<std::string> QuestionnaireUpload::Import(std::string_view body,
-                                                const collector::RespondentKeyer& keyer,
-                                                const Request& request) const {
-  const std::int64_t started = NowMillis();
-  const bool by_area = request.town.empty();
-  PrivateTempFile file;
-  MINYI_RETURN_IF_ERROR(file.Write(body));
-  auto chosen = ChooseMap(maps_, file.path(), request);
-  if (!chosen.ok()) return chosen.status();
-  const q::QuestionnaireMap* map = chosen.value();
-  // An area upload places each row by the file's town column, which only a map can name.
-  if (by_area && (map == nullptr || (map->town_question.empty() && map->town.empty()))) {
-    return Status::InvalidInput(
-        "area " + request.area +
-        ": a county- or city-wide upload takes each row's town from the town column " +
-        "named by the questionnaire map's \"town_question\", and " +
-        (map == nullptr ? "no map in questionnaire.map_dir names " + MapWanted(request)
-                        : "the map of " + MapWanted(request) + " names none") +
-        ": upload into one town (town=CODE) or ask an administrator to add it");
-  }
-
-  q::QuestionnaireImportOptions options;
-  options.survey_id = request.survey_id;
-  options.period = request.period;
-  options.town = request.town;  // a town upload: every row, whatever the map's town column says
-  if (by_area) {
-    options.county = !map->county.empty() ? map->county : request.area;
-    options.refuse_town = request.refuse_town;
-  }
-  options.questionnaire_id = request.questionnaire_id;
-  options.map = map;
-  options.utc_offset_minutes = utc_offset_minutes_;
-  options.reason = "questionnaire upload by " + request.actor;
-  TrackingReviser reviser(*resources_.store);
-  auto report = q::ImportQuestionnaireFile(file.path(), *resources_.surveys, *resources_.areas, keyer,
-                                           reviser, options);
-  if (!report.ok()) return UploadError(report.status(), file.path(), map, request);
-  ImportRun run = RunOf(report.value(), "upload questionnaire", request.file_name, started);
-  run.actor = request.actor;
-  run.survey_id = request.survey_id;
-  // The narrowest area holding every stored row; the town or area asked for when none was stored.
-  run.area_code = !reviser.area().empty() ? reviser.area() : by_area ? request.area : request.town;
-  RecordImportRun(*resources_.store, run);
-  spdlog::info("questionnaire upload by {} into {}: {} stored, {} revisions, {} rejected", request.actor,
-               by_area ? request.area : request.town, report->stored, report->revised, report->rejected);
-  return q::QuestionnaireReportJson(report.value(), request.file_name);
+  return std::make_unique<q::FileUpload>(*resources.surveys, *resources.areas, *resources.store, counters,
+                                         std::move(maps).value(), config.questionnaire.utc_offset_minutes);
 }
 
 Result<std::unique_ptr<QuestionnaireRuntime>> StartQuestionnaire(Context& context, const Resources& resources,

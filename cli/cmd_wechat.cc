@@ -75,7 +75,8 @@ class UploadRuntime final : public WechatUploadRuntime {
   WechatKit kit;
   std::unique_ptr<dashboards::Guard> guard;
   std::unique_ptr<CollectorCounters> counters;
-  std::unique_ptr<QuestionnaireUpload> questionnaire;  // null while questionnaire uploads are off
+  // Null while questionnaire uploads are off.
+  std::unique_ptr<collector::questionnaire::FileUpload> questionnaire;
 };
 
 }  // namespace
@@ -211,7 +212,7 @@ Result<std::unique_ptr<WechatUploadRuntime>> RegisterWechatUpload(Context& conte
   // serve already when they are unusable (StartQuestionnaire); without one, a broken map must not
   // take the chat uploads and the dashboards down with it: it is logged once and turns questionnaire
   // uploads off.
-  auto questionnaire = QuestionnaireUpload::Create(config, resources);
+  auto questionnaire = CreateQuestionnaireUpload(config, resources, *runtime->counters);
   if (questionnaire.ok()) {
     runtime->questionnaire = std::move(questionnaire).value();
     ports.questionnaire = runtime->questionnaire.get();

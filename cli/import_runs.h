@@ -9,9 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "collector/import_runs.h"
 #include "core/collector_counters.h"
-#include "core/ports.h"
-#include "core/revisions.h"
 #include "sql/store.h"
 
 namespace minyi::cli {
@@ -22,61 +21,9 @@ std::string ImportActor();
 // Fills `run.actor` (when empty) and keeps only the base name of `run.file_name`, then stores it.
 void RecordImportRun(sql::Store& store, ImportRun run);
 
-// The surveys and towns of the responses an import passed on, so the run can say which area and
-// survey it concerned.
-class ImportScope {
- public:
-  void Note(const Response& r);
-  // CommonArea of every town noted ("" when none); the survey when all rows had the same one.
-  const std::string& area() const { return area_; }
-  std::string survey() const { return mixed_surveys_ ? std::string() : survey_; }
-
- private:
-  bool any_ = false;
-  std::string area_;
-  std::string survey_;
-  bool mixed_surveys_ = false;
-};
-
-// A ResponseSink in front of another that notes the surveys and towns of the rows it passes on.
-class TrackingSink final : public ResponseSink {
- public:
-  explicit TrackingSink(ResponseSink& inner) : inner_(inner) {}
-  Status Append(const std::vector<Response>& batch, std::vector<AppendResult>* results) override;
-
-  const std::string& area() const { return scope_.area(); }
-  std::string survey() const { return scope_.survey(); }
-
- private:
-  ResponseSink& inner_;
-  ImportScope scope_;
-};
-
-// The same in front of a ResponseReviser (the WeChat and questionnaire importers): notes the rows of
-// every batch the inner reviser accepted (refused ones excepted); everything else is passed through.
-class TrackingReviser final : public ResponseReviser {
- public:
-  explicit TrackingReviser(ResponseReviser& inner) : inner_(inner) {}
-  using ResponseReviser::StoreRevisions;
-  Status StoreRevisions(const std::vector<Response>& batch, std::string_view reason,
-                        const RevisePolicy& policy, std::vector<ReviseResult>* results) override;
-  Result<WithdrawOutcome> Withdraw(Channel channel, std::string_view source_ref,
-                                   std::string_view reason) override {
-    return inner_.Withdraw(channel, source_ref, reason);
-  }
-  Result<std::vector<RevisionRecord>> RevisionLog(Channel channel, std::string_view source_ref) override {
-    return inner_.RevisionLog(channel, source_ref);
-  }
-  Result<std::vector<RevisionActivity>> RevisionActivitySince(std::int64_t after_id) override {
-    return inner_.RevisionActivitySince(after_id);
-  }
-
-  const std::string& area() const { return scope_.area(); }
-  std::string survey() const { return scope_.survey(); }
-
- private:
-  ResponseReviser& inner_;
-  ImportScope scope_;
-};
+// The trackers are the collector's (collector/import_runs.h), used by every importer.
+using collector::ImportScope;
+using collector::TrackingReviser;
+using collector::TrackingSink;
 
 }  // namespace minyi::cli

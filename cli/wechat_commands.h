@@ -21,7 +21,8 @@ class WechatUploadRuntime {
 // Wires the export upload (the routes, their answers and the scope rules: collector/wechat/upload_routes.h):
 //   GET  /import/wechat and POST /api/v1/imports/wechat, with a dashboards Guard over `access` as the
 // http::Authenticator (session, CSRF), the store as the ResponseReviser and CollectorCounters, and
-// QuestionnaireUpload (cli/questionnaire_commands.h) as the questionnaire port. Configuration: wechat.*
+// collector::questionnaire::FileUpload (cli/questionnaire_commands.h CreateQuestionnaireUpload) as the
+// questionnaire port. Configuration: wechat.*
 // (grid_workers, utc_offset_minutes, max_upload_bytes), dashboard.survey (the default survey) and
 // dashboard.web_dir (the page). `secret` is the respondent-key secret. An unusable questionnaire map in
 // questionnaire.map_dir is an error (kInvalidInput) only when a live questionnaire endpoint is configured

@@ -2,8 +2,9 @@
 // hand in a WeChat chat export or a 问卷星/腾讯问卷 export through a page. Written against ports only:
 // the signed-in user comes from an http::Authenticator (core/http/authenticator.h; the executable wires
 // the dashboards' guard), the scope from core/area_scope.h, chat answers go through a ResponseReviser,
-// import runs through CollectorCounters, and the questionnaire half through QuestionnaireImport (the
-// executable's: it owns the questionnaire maps and the store they import into). No sql/, no dashboards/.
+// import runs through CollectorCounters, and the questionnaire half through QuestionnaireImport
+// (collector/questionnaire_upload_port.h; collector::questionnaire::FileUpload implements it, the
+// executable constructs it with the maps of questionnaire.map_dir). No sql/, no dashboards/.
 //
 //   GET  /import/wechat              the upload page (dashboards/web/wechat.html + wechat.js)
 //   POST /api/v1/imports/wechat?survey=S&period=Y&(town=CODE|area=CODE)[&name=FILE][&group=NAME]
@@ -32,6 +33,7 @@
 #include <vector>
 
 #include "collector/common/crypto.h"
+#include "collector/questionnaire_upload_port.h"
 #include "core/areas.h"
 #include "core/collector_counters.h"
 #include "core/http/authenticator.h"
@@ -42,36 +44,8 @@
 
 namespace minyi::collector::wechat {
 
-// The questionnaire half of the upload: imports one 问卷星/腾讯问卷 export with the maps of
-// questionnaire.map_dir (implemented by the executable: cli/questionnaire_commands.h QuestionnaireUpload).
-// Thread-safe.
-class QuestionnaireImport {
- public:
-  struct Request {
-    std::string survey_id;  // required
-    std::string period;     // "2026", "2026Q2"
-    // Exactly one of town and area (the caller has checked that it may upload there). town: every
-    // row goes to this town, whatever the file says. area: a county, city or province code; each
-    // row's town comes from the map's town column (town_question), looked up within the map's
-    // county, else within the area.
-    std::string town;
-    std::string area;
-    // With `area`: why the uploader may not place a row in this town ("" when it may); such a row is
-    // rejected with the reason and its row number, every other row is stored.
-    std::function<std::string(const std::string& town_code)> refuse_town;
-    std::string questionnaire_id;  // optional: picks the map among several, and names the slots
-    std::string file_name;         // the upload's file name (report and import run)
-    std::string actor;             // the signed-in user (import run, revision reason)
-  };
-
-  virtual ~QuestionnaireImport() = default;
-
-  // Imports `body`, records the import run and returns the report as JSON. kInvalidInput with a reason
-  // for a file that cannot be used (nothing stored), kResourceExhausted over a reader limit, kUnavailable
-  // when the store fails (batches committed before stay).
-  virtual Result<std::string> Import(std::string_view body, const RespondentKeyer& keyer,
-                                     const Request& request) const = 0;
-};
+// The questionnaire half of the upload (collector/questionnaire_upload_port.h).
+using QuestionnaireImport = collector::QuestionnaireImport;
 
 // What the routes use; every pointer must outlive the routes.
 struct UploadPorts {

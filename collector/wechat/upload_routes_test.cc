@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "collector/fake_counters_for_test.h"
 #include "collector/fake_reviser_for_test.h"
 #include "tests/hostile/hostile_http.h"
 #include "tests/support/repo_data.h"
@@ -50,32 +51,6 @@ class FakeAuthenticator final : public http::Authenticator {
 
  private:
   std::map<std::string, User> users_;
-};
-
-class FakeCounters final : public CollectorCounters {
- public:
-  Status RecordRejections(const std::vector<RejectionCount>&) override { return Status::Ok(); }
-  Result<std::int64_t> RecordImportRun(const ImportRun& run) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    runs_.push_back(run);
-    return static_cast<std::int64_t>(runs_.size());
-  }
-  Result<std::vector<RejectionCount>> Rejections(const std::string&, const std::string&,
-                                                 std::optional<Period>, bool) override {
-    return std::vector<RejectionCount>{};
-  }
-  Result<std::vector<ImportRun>> ImportRuns(const std::string&, bool, bool, std::int64_t) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    return runs_;
-  }
-  std::vector<ImportRun> runs() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return runs_;
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<ImportRun> runs_;
 };
 
 // Answers a report naming what it was asked, and for an area upload which towns it would refuse.
