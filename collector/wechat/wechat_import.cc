@@ -172,19 +172,11 @@ WechatImporter::WechatImporter(const SurveyDefinition& survey, const AreaRegistr
     markers_.emplace_back(std::move(folded), std::move(questions));
   }
   answer_chars_.assign(0x10000, 0);
-  // The code point of the UTF-8 character at `at` (0x10000 for one beyond the BMP: MayHoldAnswer
-  // accepts those before it looks at words).
-  auto code_point = [](std::string_view w, std::size_t at) -> std::uint32_t {
-    const auto c = static_cast<unsigned char>(w[at]);
-    if (c < 0x80) return c;
-    if ((c & 0xE0) == 0xC0 && at + 1 < w.size()) {
-      return ((c & 0x1Fu) << 6) | (static_cast<unsigned char>(w[at + 1]) & 0x3Fu);
-    }
-    if ((c & 0xF0) == 0xE0 && at + 2 < w.size()) {
-      return ((c & 0x0Fu) << 12) | ((static_cast<unsigned char>(w[at + 1]) & 0x3Fu) << 6) |
-             (static_cast<unsigned char>(w[at + 2]) & 0x3Fu);
-    }
-    return 0x10000;
+  // A code point as answer_chars_ indexes it: one beyond the BMP (or undecodable) is 0x10000, which
+  // MayHoldAnswer never looks up (it accepts such text before it looks at words). Set-up code, once
+  // per importer: decoded by core/text (ICU's U8_NEXT), not by the fast path of wechat_matching.cc.
+  auto bmp_index = [](char32_t cp) -> std::uint32_t {
+    return cp < 0x10000 && cp != 0xFFFD ? static_cast<std::uint32_t>(cp) : 0x10000u;
   };
   auto note = [this](std::uint32_t cp, unsigned kind) {
     if (cp < answer_chars_.size()) answer_chars_[cp] = static_cast<std::uint8_t>(answer_chars_[cp] | kind);
@@ -198,16 +190,15 @@ WechatImporter::WechatImporter(const SurveyDefinition& survey, const AreaRegistr
                                  {0xF900, 0xFAFF}}) {
     for (std::uint32_t cp = from; cp <= to; ++cp) note(cp, kReadable);
   }
-  for (const char* n : kNumerals) note(code_point(n, 0), kNumeral);
+  for (const char* n : kNumerals) note(bmp_index(text::ToUtf32(n).front()), kNumeral);
   for (const Question& q : survey_.questions) {
     for (const Option& o : q.options) {
       std::vector<std::string_view> words = {o.label};
       words.insert(words.end(), o.aliases.begin(), o.aliases.end());
       for (const std::string_view w : words) {
-        if (w.empty()) continue;
-        std::size_t last = w.size() - 1;
-        while (last > 0 && (static_cast<unsigned char>(w[last]) & 0xC0) == 0x80) --last;
-        word_ends_.emplace_back(code_point(w, 0), code_point(w, last));
+        const std::u32string chars = text::ToUtf32(w);
+        if (chars.empty()) continue;
+        word_ends_.emplace_back(bmp_index(chars.front()), bmp_index(chars.back()));
         note(word_ends_.back().first, kWordFirst);
         note(word_ends_.back().second, kWordLast);
       }
