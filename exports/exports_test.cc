@@ -16,6 +16,7 @@
 #include <map>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 
 #include "aggregator/run.h"
 #include "core/csv.h"
@@ -23,6 +24,7 @@
 #include "exports/index_export.h"
 #include "exports/microdata.h"
 #include "exports/release.h"
+#include "exports/scan_pipeline.h"
 #include "exports/xlsx_cells_for_test.h"
 #include "sql/store.h"
 #include "tests/support/store_backends.h"
@@ -255,6 +257,73 @@ TEST(ExportFormat, NumbersPrintAsTheShortestExactPrintfForm) {
     values.push_back(static_cast<double>(random() % 100000) / 1000.0);
   }
   for (double v : values) ASSERT_EQ(FormatNumber(v), reference(v)) << "printf prints " << reference(v);
+}
+
+// `count` responses in memory, with 0–2 answers each, for the pipeline's own tests.
+class MemoryResponses final : public ResponseSource {
+ public:
+  explicit MemoryResponses(int count) {
+    for (int i = 1; i <= count; ++i) {
+      Response r;
+      r.id = i;
+      r.survey_id = "s";
+      r.period = {2025, 0};
+      r.town_code = "town" + std::to_string(i / 7);
+      r.respondent_key = "key" + std::to_string(i);
+      r.weight = 1.0 + i;
+      if (i % 3 != 0) r.answers["q1"] = {std::to_string(i)};
+      if (i % 2 == 0) r.answers["q2"] = {"a", std::string(static_cast<std::size_t>(i % 50), 'x')};
+      rows.push_back(std::move(r));
+    }
+  }
+  Status Scan(const ResponseQuery&, const std::function<bool(Response&)>& visit) override {
+    for (Response& r : rows) {
+      Response copy = r;
+      if (!visit(copy)) break;
+    }
+    return Status::Ok();
+  }
+  Result<std::vector<ResponseCount>> CountResponses() override { return std::vector<ResponseCount>{}; }
+  std::vector<Response> rows;
+};
+
+// The scan's pages come back whole and in order across many small pages, and a visit that stops the
+// scan or throws ends it with the scan's thread joined (TSan-clean: the threads share only the handoff).
+TEST(ScanPipeline, VisitsEveryResponseInOrderAndStopsWhenAsked) {
+  MemoryResponses source(1000);
+  ResponseQuery q;
+  q.survey_id = "s";
+  for (const ScanPipelineLimits limits :
+       {ScanPipelineLimits{3, 1 << 20, 2}, ScanPipelineLimits{1000, 64, 3}, ScanPipelineLimits{}}) {
+    std::vector<Response> seen;
+    ASSERT_TRUE(PipelinedScanViews(
+                    source, q,
+                    [&](const ResponseView& r) {
+                      seen.push_back(r.ToResponse());
+                      return true;
+                    },
+                    limits)
+                    .ok());
+    ASSERT_EQ(seen.size(), source.rows.size());
+    for (std::size_t i = 0; i < seen.size(); ++i) {
+      EXPECT_EQ(seen[i].CanonicalContent(), source.rows[i].CanonicalContent()) << i;
+      EXPECT_EQ(seen[i].id, source.rows[i].id);
+    }
+    int visits = 0;
+    ASSERT_TRUE(PipelinedScanViews(
+                    source, q, [&](const ResponseView&) { return ++visits < 10; }, limits)
+                    .ok());
+    EXPECT_EQ(visits, 10);
+    visits = 0;
+    EXPECT_THROW(PipelinedScanViews(
+                     source, q,
+                     [&](const ResponseView&) -> bool {
+                       if (++visits == 20) throw std::runtime_error("visitor failed");
+                       return true;
+                     },
+                     limits),
+                 std::runtime_error);
+  }
 }
 
 TEST(ExportFormat, IndexRowsAndPopulationSurviveTheirCanonicalText) {
@@ -982,6 +1051,72 @@ TEST_P(ExportsTest, SavAndDtaReadTheResponsesOnce) {
     }
   }
   EXPECT_TRUE(ReadFile(Path("1.sav")) == ReadFile(Path("before.sav"))) << "the release's .sav changed";
+}
+
+// A ResponseSource that forwards to the store and fails its scan after `fail_after` responses: by
+// throwing (a bug or a library's exception in a store) or with a status.
+class FailingScan final : public ResponseSource {
+ public:
+  FailingScan(ResponseSource& store, int fail_after, bool by_throwing)
+      : store_(store), fail_after_(fail_after), by_throwing_(by_throwing) {}
+  Status Scan(const ResponseQuery& q, const std::function<bool(Response&)>& visit) override {
+    return store_.Scan(q, visit);
+  }
+  Status ScanViews(const ResponseQuery& q, const std::function<bool(const ResponseView&)>& visit) override {
+    int seen = 0;
+    bool failed = false;
+    const Status status = store_.ScanViews(q, [&](const ResponseView& r) {
+      if (seen++ == fail_after_) {
+        if (by_throwing_) throw std::runtime_error("disk vanished under the scan");
+        failed = true;
+        return false;
+      }
+      return visit(r);
+    });
+    return failed ? Status::Unavailable("disk vanished under the scan") : status;
+  }
+  Result<ScanMeasure> MeasureScan(const ResponseQuery& q, const std::vector<std::string>& questions,
+                                  const std::function<bool(const ScanValue&)>& visit) override {
+    return store_.MeasureScan(q, questions, visit);
+  }
+  Result<std::vector<ResponseCount>> CountResponses() override { return store_.CountResponses(); }
+
+ private:
+  ResponseSource& store_;
+  int fail_after_;
+  bool by_throwing_;
+};
+
+// The scan runs on a thread of its own (exports/scan_pipeline.h): when it fails half-way, by an
+// exception or a status, the export fails with its message and leaves no file (neither the data file
+// nor its .partial), in every format.
+TEST_P(ExportsTest, AScanThatFailsHalfWayFailsTheExportAndLeavesNoFile) {
+  for (const bool by_throwing : {true, false}) {
+    FailingScan failing(*store_, 100, by_throwing);
+    MicrodataSources sources{&failing, store_.get(), store_.get(), &catalog_, areas_};
+    for (auto [format, ext] :
+         std::vector<std::pair<MicrodataFormat, std::string>>{{MicrodataFormat::kCsv, "csv"},
+                                                              {MicrodataFormat::kSav, "sav"},
+                                                              {MicrodataFormat::kXlsx, "xlsx"}}) {
+      MicrodataRequest req;
+      req.survey_id = "test-survey";
+      req.periods = {{2025, 0}};
+      req.format = format;
+      req.path = Path("failed." + ext);
+      Result<MicrodataSummary> summary = Status::Internal("not run");
+      EXPECT_NO_THROW(summary = ExportMicrodata(req, sources)) << ext;
+      ASSERT_FALSE(summary.ok()) << ext << (by_throwing ? " (throwing)" : " (status)");
+      EXPECT_EQ(summary.status().code(), by_throwing ? StatusCode::kInternal : StatusCode::kUnavailable)
+          << ext;
+      EXPECT_NE(summary.status().message().find("disk vanished under the scan"), std::string::npos)
+          << summary.status();
+      EXPECT_FALSE(std::filesystem::exists(req.path)) << req.path;
+      EXPECT_FALSE(std::filesystem::exists(req.path + ".partial")) << req.path;
+    }
+  }
+  // The same export without the failure is whole.
+  ASSERT_TRUE(Microdata(MicrodataFormat::kCsv, -1, Path("whole.csv")).ok());
+  EXPECT_EQ(ReadCsv(Path("whole.csv")).size(), 183U);
 }
 
 TEST_P(ExportsTest, XlsxAndJsonCarryTheProvenance) {

@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -17,6 +20,7 @@
 #include "exports/format.h"
 #include "exports/microdata_layout.h"
 #include "exports/release.h"
+#include "exports/scan_pipeline.h"
 
 namespace minyi::exports {
 namespace {
@@ -369,7 +373,8 @@ class Exporter {
     q.survey_id = def_.id;
     q.period = p.period;
     q.include_provenance = p.release_id > 0;  // a release checks content hashes; the file prints none of it
-    MINYI_RETURN_IF_ERROR(sources_.responses->ScanViews(q, [&](const ResponseView& r) {
+    // The scan runs on a thread of its own while this one weights and writes (exports/scan_pipeline.h).
+    MINYI_RETURN_IF_ERROR(PipelinedScanViews(*sources_.responses, q, [&](const ResponseView& r) {
       if (p.max_id > 0 && r.id > p.max_id) return true;
       if (p.release_id > 0) {
         auto in = cursor.Admit(r);
@@ -777,6 +782,34 @@ Status FinishExport(const MicrodataRequest& request, const Layout& layout, Expor
   return Status::Ok();
 }
 
+// The data file is written as `path`.partial and renamed into place once the export is complete (as
+// sql/sqlite_backup.cc does), so a failed export (the scan failing half-way, a full disk, an exception)
+// leaves no complete-looking file at `path`: the partial file is removed on every other way out.
+class PartialFile {
+ public:
+  explicit PartialFile(std::string path) : path_(std::move(path)), partial_(path_ + ".partial") {
+    std::remove(partial_.c_str());  // left by an interrupted run
+  }
+  ~PartialFile() {
+    if (!committed_) std::remove(partial_.c_str());
+  }
+  PartialFile(const PartialFile&) = delete;
+  PartialFile& operator=(const PartialFile&) = delete;
+  const std::string& partial() const { return partial_; }
+  Status Commit() {
+    if (std::rename(partial_.c_str(), path_.c_str()) != 0) {
+      return Status::Unavailable("cannot rename " + partial_ + " to " + path_ + ": " + std::strerror(errno));
+    }
+    committed_ = true;
+    return Status::Ok();
+  }
+
+ private:
+  std::string path_;
+  std::string partial_;
+  bool committed_ = false;
+};
+
 }  // namespace
 
 std::optional<MicrodataFormat> ParseMicrodataFormat(std::string_view text) {
@@ -812,7 +845,8 @@ Result<MicrodataSummary> ExportMicrodata(const MicrodataRequest& request, const 
     if (!measured.ok()) return measured.status();
     rows = measured.value();
   }
-  auto writer = detail::MakeWriter(request.format, request.path);
+  PartialFile file(request.path);
+  auto writer = detail::MakeWriter(request.format, file.partial());
   detail::FileMeta meta;
   meta.label = def->title + " " + plan->period_text + " " + summary.release_label;
   meta.created_ms = plan->created_ms;
@@ -827,6 +861,7 @@ Result<MicrodataSummary> ExportMicrodata(const MicrodataRequest& request, const 
   summary.rows = written.value();
   summary.variables = static_cast<std::int64_t>(layout.variables.size());
   MINYI_RETURN_IF_ERROR(FinishExport(request, layout, &plan.value(), &summary));
+  MINYI_RETURN_IF_ERROR(file.Commit());
   return summary;
 }
 
