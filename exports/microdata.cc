@@ -425,30 +425,38 @@ class Exporter {
     const std::string_view county_code =
         county ? std::string_view(county->code) : std::string_view(code).substr(0, 6);
     const std::string empty;
+    auto reset = [&](std::size_t from) {
+      for (std::size_t k = from; k < cells_.size(); ++k) {
+        cells_[k].missing = true;
+        cells_[k].number = 0;
+        cells_[k].text.clear();
+      }
+    };
+    auto text = [&](std::size_t k, std::string_view v) {
+      cells_[k].missing = false;
+      cells_[k].text.assign(v.data(), v.size());
+    };
+    auto number = [&](std::size_t k, double v) {
+      cells_[k].missing = false;
+      cells_[k].number = v;
+    };
     cells_.resize(layout_.variables.size());
+    reset(0);
+    // The town's own cells are the same in each of its rows: set once (cells 0 and 8-12 are set in every
+    // row below, the answers' cells are cleared in every row).
+    text(1, period);
+    text(2, city_code);
+    text(3, city ? city->name : empty);
+    text(4, county_code);
+    text(5, county ? county->name : empty);
+    text(6, code);
+    text(7, town_area ? town_area->name : empty);
+    const std::size_t first_answer =
+        layout_.questions.empty() ? cells_.size() : layout_.questions.front().first;
     for (std::size_t i = 0; i < town_.rows.size(); ++i) {
       const TownRows::Row& r = town_.rows[i];
-      for (Cell& c : cells_) {
-        c.missing = true;
-        c.number = 0;
-        c.text.clear();
-      }
-      auto text = [&](std::size_t k, std::string_view v) {
-        cells_[k].missing = false;
-        cells_[k].text.assign(v.data(), v.size());
-      };
-      auto number = [&](std::size_t k, double v) {
-        cells_[k].missing = false;
-        cells_[k].number = v;
-      };
+      reset(first_answer);
       MINYI_RETURN_IF_ERROR(RespondentId(r.id, town_.View(r.respondent_key), &cells_[0]));
-      text(1, period);
-      text(2, city_code);
-      text(3, city ? city->name : empty);
-      text(4, county_code);
-      text(5, county ? county->name : empty);
-      text(6, code);
-      text(7, town_area ? town_area->name : empty);
       number(8, ChannelValue(r.channel));
       number(9, r.completion == Completion::kComplete ? 1 : 2);
       number(10, r.weight);
