@@ -1,11 +1,10 @@
 #include "collector/common/reply_parser.h"
 
 #include <algorithm>
-#include <mutex>
+#include <functional>
 #include <optional>
 #include <string_view>
 #include <tuple>
-#include <unordered_map>
 #include <utility>
 
 #include "core/text/unicode_text.h"
@@ -80,23 +79,6 @@ std::u32string Prepare(std::string_view text) {
   return s;
 }
 
-// An option label or alias, folded by rule 1. The labels of the loaded surveys are few and every reply
-// folds all those of its pending questions, so the folded forms are remembered (a map under a mutex: no
-// library cache needed for a bounded set of short strings; cleared if a process ever folds over 4,096).
-std::u32string FoldedWord(const std::string& word) {
-  static std::mutex mu;
-  static std::unordered_map<std::string, std::u32string> folded;
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    if (auto it = folded.find(word); it != folded.end()) return it->second;
-  }
-  std::u32string f = ToUtf32(NfkcFold(word));
-  std::lock_guard<std::mutex> lock(mu);
-  if (folded.size() >= 4096) folded.clear();
-  folded.emplace(word, f);
-  return f;
-}
-
 // One reading found in the reply, in text order.
 struct Reading {
   std::size_t pos = 0;
@@ -107,12 +89,13 @@ struct Reading {
   bool single_symbol = false;                          // kNumber: one digit, numeral or letter
 };
 
-// An option word (label or alias, folded) of one pending question. Sorted longest first, then by text,
-// so the options a word reads as (一般 and 不清楚 belong to two questions) are one run of equal texts.
+// An option word (label or alias, folded: a PreparedQuestion's) of one pending question. Sorted longest
+// first, then by text, so the options a word reads as (一般 and 不清楚 belong to two questions) are one run
+// of equal texts.
 struct Phrase {
-  std::u32string text;
+  std::u32string_view text;
   std::size_t question;  // index into pending
-  std::string code;
+  const Option* option;
 };
 
 // The end of the run of phrases with the same text as phrases[p].
@@ -128,7 +111,8 @@ bool SameOptions(const std::vector<Phrase>& phrases, std::size_t a, std::size_t 
   const std::size_t b_end = RunEnd(phrases, b);
   if (a_end - a != b_end - b) return false;
   for (std::size_t i = 0; i < a_end - a; ++i) {
-    if (phrases[a + i].question != phrases[b + i].question || phrases[a + i].code != phrases[b + i].code)
+    if (phrases[a + i].question != phrases[b + i].question ||
+        phrases[a + i].option->code != phrases[b + i].option->code)
       return false;
   }
   return true;
@@ -192,7 +176,7 @@ std::optional<std::string> MatchPhrases(const std::u32string& s, const std::vect
   };
   std::vector<Match> found;
   for (std::size_t p = begin; p < end; p = RunEnd(phrases, p)) {
-    const std::u32string& text = phrases[p].text;
+    const std::u32string_view text = phrases[p].text;
     if (text.empty()) continue;
     for (std::size_t at = s.find(text[0]); at != std::u32string::npos; at = s.find(text[0], at + 1)) {
       if (used[at]) continue;
@@ -222,7 +206,7 @@ std::optional<std::string> MatchPhrases(const std::u32string& s, const std::vect
     r.kind = Reading::Kind::kPhrase;
     r.text = ToUtf8(s.substr(m.pos, m.end - m.pos));
     for (std::size_t same = m.phrase; same < RunEnd(phrases, m.phrase); ++same) {
-      r.options.emplace_back(phrases[same].question, phrases[same].code);
+      r.options.emplace_back(phrases[same].question, phrases[same].option->code);
     }
     readings.push_back(std::move(r));
   }
@@ -330,15 +314,13 @@ ParsedReply TextAnswer(std::string_view text, const Question& question) {
 // Rule 4: labels and aliases, longest first, each match consumed; fillers inside (rule 4a), never
 // after a negation (rule 4b), never two options on overlapping words (rule 4c). Adds what it reads to
 // `readings` and blanks the characters read in `s`; the reason the reply is unparseable, if it is.
-std::optional<std::string> ReadOptionWords(std::u32string& s, const std::vector<const Question*>& pending,
+std::optional<std::string> ReadOptionWords(std::u32string& s,
+                                           const std::vector<const PreparedQuestion*>& pending,
                                            std::vector<Reading>& readings) {
   std::vector<Phrase> phrases;
   for (std::size_t qi = 0; qi < pending.size(); ++qi) {
-    if (!IsChoice(pending[qi])) break;  // a text question ends what one message can answer
-    for (const Option& o : pending[qi]->options) {
-      phrases.push_back({FoldedWord(o.label), qi, o.code});
-      for (const std::string& alias : o.aliases) phrases.push_back({FoldedWord(alias), qi, o.code});
-    }
+    if (!IsChoice(pending[qi]->question)) break;  // a text question ends what one message can answer
+    for (const PreparedQuestion::Word& w : pending[qi]->words) phrases.push_back({w.folded, qi, w.option});
   }
   std::sort(phrases.begin(), phrases.end(), [](const Phrase& a, const Phrase& b) {
     if (a.text.size() != b.text.size()) return a.text.size() > b.text.size();
@@ -530,13 +512,9 @@ ParsedReply FillPending(const std::vector<Reading>& readings, const std::vector<
   return result;
 }
 
-}  // namespace
-
-ParsedReply ParseReply(std::string_view text, const std::vector<const Question*>& pending) {
-  return ParseReply(PrepareReply(text), pending);
-}
-
-ParsedReply ParseReply(const PreparedReply& reply, const std::vector<const Question*>& pending) {
+// The parse itself: `prepared[i]` is `pending[i]` with its words folded.
+ParsedReply ParsePrepared(const PreparedReply& reply, const std::vector<const Question*>& pending,
+                          const std::vector<const PreparedQuestion*>& prepared) {
   ParsedReply result;
   const std::string_view text = reply.text;
   std::u32string s = reply.folded;  // matched spans are blanked below
@@ -558,7 +536,7 @@ ParsedReply ParseReply(const PreparedReply& reply, const std::vector<const Quest
   if (!IsChoice(pending.front())) return TextAnswer(text, *pending.front());
 
   std::vector<Reading> readings;
-  if (auto reason = ReadOptionWords(s, pending, readings)) {
+  if (auto reason = ReadOptionWords(s, prepared, readings)) {
     result.reason = std::move(*reason);
     return result;
   }
@@ -566,6 +544,63 @@ ParsedReply ParseReply(const PreparedReply& reply, const std::vector<const Quest
   std::stable_sort(readings.begin(), readings.end(),
                    [](const Reading& a, const Reading& b) { return a.pos < b.pos; });
   return FillPending(readings, pending, saw_chatter_number);
+}
+
+// The prepared forms of `pending`: `find`'s where it has one, else prepared into `storage` (reserved
+// here, so that the pointers into it stay valid).
+std::vector<const PreparedQuestion*> PreparedForms(
+    const std::vector<const Question*>& pending,
+    const std::function<const PreparedQuestion*(const Question*)>& find,
+    std::vector<PreparedQuestion>& storage) {
+  storage.reserve(pending.size());
+  std::vector<const PreparedQuestion*> prepared;
+  prepared.reserve(pending.size());
+  for (const Question* q : pending) {
+    const PreparedQuestion* p = find(q);
+    prepared.push_back(p != nullptr ? p : &storage.emplace_back(PrepareQuestion(*q)));
+  }
+  return prepared;
+}
+
+}  // namespace
+
+PreparedQuestion PrepareQuestion(const Question& question) {
+  PreparedQuestion prepared;
+  prepared.question = &question;
+  for (const Option& o : question.options) {
+    prepared.words.push_back({ToUtf32(NfkcFold(o.label)), &o});
+    for (const std::string& alias : o.aliases) prepared.words.push_back({ToUtf32(NfkcFold(alias)), &o});
+  }
+  return prepared;
+}
+
+PreparedSurvey::PreparedSurvey(const SurveyDefinition& survey) : survey_(&survey) {
+  questions_.reserve(survey.questions.size());
+  for (const Question& q : survey.questions) questions_.push_back(PrepareQuestion(q));
+}
+
+const PreparedQuestion* PreparedSurvey::Find(const Question* q) const {
+  const std::vector<Question>& questions = survey_->questions;
+  const std::less<const Question*> before;  // a total order, also for pointers into other arrays
+  if (questions.empty() || before(q, questions.data()) || !before(q, questions.data() + questions.size())) {
+    return nullptr;
+  }
+  return &questions_[static_cast<std::size_t>(q - questions.data())];
+}
+
+ParsedReply PreparedSurvey::Parse(const PreparedReply& reply,
+                                  const std::vector<const Question*>& pending) const {
+  std::vector<PreparedQuestion> elsewhere;  // questions of another survey (not expected)
+  const auto prepared = PreparedForms(
+      pending, [this](const Question* q) { return Find(q); }, elsewhere);
+  return ParsePrepared(reply, pending, prepared);
+}
+
+ParsedReply ParseReply(std::string_view text, const std::vector<const Question*>& pending) {
+  std::vector<PreparedQuestion> storage;
+  const auto prepared = PreparedForms(
+      pending, [](const Question*) { return nullptr; }, storage);
+  return ParsePrepared(PrepareReply(text), pending, prepared);
 }
 
 }  // namespace minyi::collector

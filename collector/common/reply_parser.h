@@ -68,10 +68,43 @@ struct PreparedReply {
 };
 PreparedReply PrepareReply(std::string_view text);
 
-// `pending`: the question the conversation is waiting for first, then the questions after it that
-// the same message may answer. Null pointers are not allowed. Thread-safe.
+// A question with its option labels and aliases folded by rule 1 (NFKC through core/text, as a reply
+// is), so that parsing folds only the reply. Built once where a survey is loaded (PreparedSurvey); it
+// points into `question`, which must outlive it. A text question has no words.
+struct PreparedQuestion {
+  struct Word {
+    std::u32string folded;           // the label or alias after rule 1
+    const Option* option = nullptr;  // whose label or alias it is
+  };
+  const Question* question = nullptr;
+  std::vector<Word> words;  // per option, in order: its label, then its aliases
+};
+PreparedQuestion PrepareQuestion(const Question& question);
+
+// Every question of one survey, prepared (PrepareQuestion) when it is built: what the SMS service and
+// the WeChat importer parse replies with. Immutable once built, so thread-safe; the survey must outlive
+// it and not change.
+class PreparedSurvey {
+ public:
+  explicit PreparedSurvey(const SurveyDefinition& survey);
+
+  // ParseReply against `pending`: the question the conversation is waiting for first, then the
+  // questions after it that the same message may answer (null pointers are not allowed). Questions of
+  // the survey are read with their words as prepared; another question (not expected) is prepared on
+  // the spot, which reads the same, only slower.
+  ParsedReply Parse(const PreparedReply& reply, const std::vector<const Question*>& pending) const;
+
+ private:
+  // The prepared form of `q` when it is one of the survey's questions, else null.
+  const PreparedQuestion* Find(const Question* q) const;
+
+  const SurveyDefinition* survey_;
+  std::vector<PreparedQuestion> questions_;  // as survey_->questions, index for index
+};
+
+// `pending` as PreparedSurvey::Parse's. Folds the questions' words on every call: for tests and one-off
+// readings; a caller that reads many replies parses through a PreparedSurvey. Thread-safe.
 ParsedReply ParseReply(std::string_view text, const std::vector<const Question*>& pending);
-ParsedReply ParseReply(const PreparedReply& reply, const std::vector<const Question*>& pending);
 
 // True when the text is an opt-out (rule 2), whatever else it contains.
 bool IsOptOut(std::string_view text);

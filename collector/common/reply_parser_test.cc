@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -229,6 +230,46 @@ TEST(ReplyParserTest, RepliesByQuestionTable) {
     EXPECT_GE(rows_per_question[q.code], 100) << "too few rows for question " << q.code;
   }
   EXPECT_EQ(failed, 0) << failed << " rows of " << path << " read differently";
+}
+
+// The SMS service and the WeChat importer read replies through a PreparedSurvey (the survey's words folded
+// once): every reply of kCases and of the table reads as expected that way too.
+TEST(ReplyParserTest, PreparedSurveyReadsEveryReplyAsExpected) {
+  const PreparedSurvey words(DefaultSurvey());
+  std::vector<std::array<std::string, 3>> rows;  // first pending question, reply, expected reading
+  for (const Case& c : kCases) rows.push_back({c.pending, c.reply, c.expected});
+  std::ifstream in(std::string(MINYI_SOURCE_DIR) + "/collector/common/testdata/replies_by_question.tsv");
+  for (std::string line; std::getline(in, line);) {
+    std::array<std::string, 3> row;
+    std::istringstream fields(line);
+    if (line.empty() || line[0] == '#') continue;
+    for (std::string& field : row) std::getline(fields, field, '\t');
+    rows.push_back(std::move(row));
+  }
+  ASSERT_GE(rows.size(), 600u);
+  for (const auto& [pending, reply, expected] : rows) {
+    const ParsedReply parsed = words.Parse(PrepareReply(reply), PendingFrom(pending));
+    EXPECT_EQ(parsed.Describe(), expected) << "reply '" << reply << "' (pending " << pending << ")";
+    EXPECT_EQ(parsed.reason, ParseReply(reply, PendingFrom(pending)).reason) << reply;
+  }
+}
+
+// The words are folded when the PreparedSurvey is built, not at each reply: a label changed afterwards (which
+// the contract forbids) is not seen. A question of another survey is folded on the spot and read all the
+// same.
+TEST(ReplyParserTest, PreparedSurveyFoldsTheWordsOnceWhenBuilt) {
+  SurveyDefinition survey = DefaultSurvey();
+  const PreparedSurvey words(survey);
+  Question* security = &survey.questions.front();
+  ASSERT_EQ(security->code, "security");
+  ASSERT_EQ(security->options.front().label, "很安全");
+  security->options.front().label = "极其安全";
+  EXPECT_EQ(words.Parse(PrepareReply("很安全"), {security}).Describe(), "security=1");
+  EXPECT_EQ(words.Parse(PrepareReply("极其安全"), {security}).Describe(), "security=2");  // 安全 only
+  EXPECT_EQ(ParseReply("极其安全", {security}).Describe(), "security=1");  // folded at the call
+
+  const Question* elsewhere = DefaultSurvey().FindQuestion("grid");
+  EXPECT_EQ(words.Parse(PrepareReply("比较的满意 2"), {elsewhere, security}).Describe(), "grid=2 security=2");
 }
 
 // Rule 4c: when fillers let two options match overlapping words, the reply is not understood. The

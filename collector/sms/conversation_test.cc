@@ -1,7 +1,7 @@
 // Whole conversations end to end on loopback: a roster import, invitations delivered by the outbox
 // sender to a fake gateway (a Poco server on 127.0.0.1, port 0), replies posted to the real webhook
-// routes, responses stored in a SQLite store; retries, bad signatures, malformed bodies, re-asks,
-// opt-outs and expiry.
+// routes, responses stored in a store of each backend (SQLite in memory, and a database of its own on this
+// process's private MariaDB); retries, bad signatures, malformed bodies, re-asks, opt-outs and expiry.
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/Net/HTTPClientSession.h>
@@ -32,6 +32,7 @@
 #include "sql/lease_store.h"
 #include "sql/sms_store.h"
 #include "sql/store.h"
+#include "tests/support/store_backends.h"
 
 namespace minyi::collector::sms {
 
@@ -121,15 +122,13 @@ Posted Post(unsigned port, const std::string& path, const std::string& content_t
   return out;
 }
 
-class ConversationTest : public ::testing::Test {
+class ConversationTest : public ::testing::TestWithParam<testsupport::StoreBackend> {
  protected:
   void SetUp() override {
-    sql::StoreOptions o;
-    o.sqlite.path = ":memory:";
-    auto store = sql::OpenStore(o);
+    databases_ = std::make_unique<testsupport::TestDatabases>(GetParam());
+    auto store = databases_->OpenFresh();  // migrated
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(store).value();
-    ASSERT_TRUE(store_->Migrate().ok());
     auto sms = sql::OpenSmsStore(*store_);
     ASSERT_TRUE(sms.ok()) << sms.status();
     sms_ = std::move(sms).value();
@@ -218,6 +217,8 @@ class ConversationTest : public ::testing::Test {
   }
 
   std::atomic<std::int64_t> now_{1746000000000};
+  // Declared first, so destroyed last: its databases are removed after every store on them is closed.
+  std::unique_ptr<testsupport::TestDatabases> databases_;
   std::unique_ptr<sql::Store> store_;
   std::unique_ptr<SmsStore> sms_;
   SurveyCatalog surveys_;
@@ -238,7 +239,7 @@ class ConversationTest : public ::testing::Test {
   unsigned port_ = 0;
 };
 
-TEST_F(ConversationTest, FullConversationsThroughTheFakeGateway) {
+TEST_P(ConversationTest, FullConversationsThroughTheFakeGateway) {
   std::istringstream roster(
       "phone,town\n"
       "13812345678,320812001\n"      // town known
@@ -341,7 +342,7 @@ TEST_F(ConversationTest, FullConversationsThroughTheFakeGateway) {
 // taken exactly once, each conversation must end complete with all four answers, and each next question
 // and the thanks must be queued exactly once. The fourth reply completes the conversation, which stores the
 // response: handled on its own after its batch, with any later message of its phone.
-TEST_F(ConversationTest, ManyPhonesAtOnceShareTransactionsAndEveryMessageCountsOnce) {
+TEST_P(ConversationTest, ManyPhonesAtOnceShareTransactionsAndEveryMessageCountsOnce) {
   constexpr int kPhones = 40;
   constexpr int kReplies = 4;  // the survey's four choice questions, each answered "1"
   std::string csv = "phone,town\n";
@@ -418,7 +419,7 @@ TEST_F(ConversationTest, ManyPhonesAtOnceShareTransactionsAndEveryMessageCountsO
   EXPECT_LT(stats.batches, stats.responses) << "messages must share transactions";
 }
 
-TEST_F(ConversationTest, ExpiryStoresAPartialResponse) {
+TEST_P(ConversationTest, ExpiryStoresAPartialResponse) {
   std::istringstream roster("phone,town\n13812345678,320812001\n");
   ASSERT_TRUE(service_->ImportRoster(roster, kSurvey).ok());
   ASSERT_TRUE(service_->Invite(kSurvey, Period{2025, 0}, "320812001").ok());
@@ -442,7 +443,7 @@ TEST_F(ConversationTest, ExpiryStoresAPartialResponse) {
 
 // Issue 15: with several servers, the sender sends only while it holds the sender lease, and each claim
 // checks the lease's fencing token in the database: a stale token (another server took over) sends nothing.
-TEST_F(ConversationTest, TheSenderSendsOnlyUnderItsLease) {
+TEST_P(ConversationTest, TheSenderSendsOnlyUnderItsLease) {
   std::istringstream roster("phone,town\n13812345678,320812001\n");
   ASSERT_TRUE(service_->ImportRoster(roster, kSurvey).ok());
   ASSERT_TRUE(service_->Invite(kSurvey, Period{2025, 0}, "320812001").ok());
@@ -467,7 +468,7 @@ TEST_F(ConversationTest, TheSenderSendsOnlyUnderItsLease) {
 // Issue 16: a remark after the last answer, through the generic webhook. Within the window (24 h by
 // default) it becomes the response's comment, a revision with the number masked; a second remark is
 // added to it; after the window, or once another survey's conversation started, it is no_conversation.
-TEST_F(ConversationTest, RemarkAfterTheLastAnswerBecomesTheComment) {
+TEST_P(ConversationTest, RemarkAfterTheLastAnswerBecomesTheComment) {
   std::istringstream roster("phone,town\n13812345678,320812001\n13912345678,320812001\n");
   ASSERT_TRUE(service_->ImportRoster(roster, kSurvey).ok());
   ASSERT_TRUE(service_->Invite(kSurvey, Period{2025, 0}, "").ok());
@@ -534,7 +535,7 @@ TEST_F(ConversationTest, RemarkAfterTheLastAnswerBecomesTheComment) {
   }
 }
 
-TEST_F(ConversationTest, UnauthenticatedAndMalformedRequestsChangeNothing) {
+TEST_P(ConversationTest, UnauthenticatedAndMalformedRequestsChangeNothing) {
   const std::string body = R"([{"phone_number":"13812345678","content":"1","sequence_id":1}])";
   EXPECT_EQ(Post(port_, "/api/v1/sms/aliyun", "application/json", body).status, 401);
   EXPECT_EQ(Post(port_, "/api/v1/sms/aliyun/wrong-token", "application/json", body).status, 401);
@@ -559,7 +560,7 @@ TEST_F(ConversationTest, UnauthenticatedAndMalformedRequestsChangeNothing) {
   EXPECT_EQ(InboundCount(), 1);  // stored as no_conversation: the number was never invited
 }
 
-TEST_F(ConversationTest, RepliesCsvImportUsesTheSamePipelineAndDedupe) {
+TEST_P(ConversationTest, RepliesCsvImportUsesTheSamePipelineAndDedupe) {
   std::istringstream roster("phone,town\n13812345678,320812001\n");
   ASSERT_TRUE(service_->ImportRoster(roster, kSurvey).ok());
   ASSERT_TRUE(service_->Invite(kSurvey, Period{2025, 0}, "").ok());
@@ -592,6 +593,11 @@ TEST_F(ConversationTest, RepliesCsvImportUsesTheSamePipelineAndDedupe) {
   ASSERT_TRUE(c->has_value());
   EXPECT_EQ(AnswersToJson(AnswersFromJson((*c)->answers_json)), "{\"grid\":[\"2\"],\"security\":[\"1\"]}");
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, ConversationTest,
+                         ::testing::Values(testsupport::StoreBackend::kSqliteMemory,
+                                           testsupport::StoreBackend::kMariaDb),
+                         testsupport::StoreBackendParamName);
 
 TEST(SmsTextTest, QuestionsFitOneSegmentOrAreSplitDeliberately) {
   auto surveys = SurveyCatalog::LoadDirectory(std::string(MINYI_SOURCE_DIR) + "/conf/surveys");

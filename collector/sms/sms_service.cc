@@ -116,7 +116,12 @@ Answers AnswersFromJson(const std::string& json) {
 }
 
 SmsService::SmsService(Deps deps, SmsServiceOptions options, std::function<std::int64_t()> clock)
-    : deps_(deps), options_(options), clock_(std::move(clock)) {}
+    : deps_(deps), options_(options), clock_(std::move(clock)) {
+  if (deps_.surveys == nullptr) return;
+  for (const auto& survey : deps_.surveys->All()) {
+    reply_words_.emplace(survey->id, SurveyReplyWords{survey, PreparedSurvey(*survey)});
+  }
+}
 
 SmsService::~SmsService() {
   if (group_commit_) group_commit_->Stop();
@@ -470,7 +475,11 @@ Result<SmsService::InboundResult> SmsService::Advance(SmsConversation& c, const 
       if (steps[i].town) break;
       pending.push_back(steps[i].question);
     }
-    const ParsedReply parsed = ParseReply(reply, pending);
+    // The words prepared at construction; a survey the catalog gained since (not expected) on the spot.
+    auto words = reply_words_.find(c.survey_id);
+    const ParsedReply parsed = words != reply_words_.end() && words->second.survey == survey
+                                   ? words->second.words.Parse(reply, pending)
+                                   : PreparedSurvey(*survey).Parse(reply, pending);
     if (parsed.kind == ReplyKind::kAnswers) {
       Answers answers = AnswersFromJson(c.answers_json);
       for (const auto& [q, values] : parsed.answers) answers[q] = values;

@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <functional>
 #include <istream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -201,6 +202,13 @@ class SmsService {
   Deps deps_;
   SmsServiceOptions options_;
   std::function<std::int64_t()> clock_;
+  // The option words of every survey of deps_.surveys, folded once at construction (the catalog does not
+  // change once loaded), by survey id; the definition is held so that the words never outlive it.
+  struct SurveyReplyWords {
+    std::shared_ptr<const SurveyDefinition> survey;
+    PreparedSurvey words;
+  };
+  std::map<std::string, SurveyReplyWords, std::less<>> reply_words_;
   std::mutex mu_;
   std::unique_ptr<GroupCommitQueue<Pending, InboundResult>> group_commit_;  // last: its thread uses the rest
 };

@@ -155,7 +155,7 @@ Result<std::unique_ptr<WechatImporter>> WechatImporter::Create(const SurveyDefin
 
 WechatImporter::WechatImporter(const SurveyDefinition& survey, const AreaRegistry& areas,
                                const RespondentKeyer& keyer, WechatImportOptions options)
-    : survey_(survey), areas_(areas), keyer_(keyer), options_(std::move(options)) {
+    : survey_(survey), areas_(areas), keyer_(keyer), options_(std::move(options)), reply_words_(survey_) {
   for (const std::string& w : options_.grid_workers) {
     const std::string_view t = Trim(w);
     if (!t.empty()) global_grid_workers_.emplace(t);

@@ -302,8 +302,11 @@ class WechatImporter {
   static constexpr unsigned kNumeral = 1, kWordFirst = 2, kWordLast = 4, kUnsure = 8, kReadable = 16;
   std::vector<std::uint8_t> answer_chars_;
   std::vector<std::pair<std::uint32_t, std::uint32_t>> word_ends_;
-  // ParseReply, remembered for short texts (kMaxRememberedReplyBytes) by questions and text: the same
-  // few answers ("1", "满意", "很安全 满意") come again and again. At most kMaxRememberedReplies entries.
+  // The survey's option words, folded once (collector/common/reply_parser.h).
+  PreparedSurvey reply_words_;
+  // The reply parser's reading (reply_words_), remembered for short texts (kMaxRememberedReplyBytes) by
+  // questions and text: the same few answers ("1", "满意", "很安全 满意") come again and again. At most
+  // kMaxRememberedReplies entries.
   ParsedReply Parse(std::string_view text, const std::vector<const Question*>& questions);
   static constexpr std::size_t kMaxRememberedReplyBytes = 32, kMaxRememberedReplies = 4096;
   std::unordered_map<std::string, ParsedReply> parsed_;

@@ -242,14 +242,14 @@ ParsedReply WechatImporter::Parse(std::string_view text, const std::vector<const
   // ParseReply (NFKC folding, the rules of collector/common/reply_parser.h) was about a quarter of a
   // chatty import's instructions (callgrind, wechat_import_bench), most of it on the same short answers
   // again; it depends on nothing but the text and the questions, so a short text's reading is kept.
-  if (text.size() > kMaxRememberedReplyBytes) return ParseReply(text, questions);
+  if (text.size() > kMaxRememberedReplyBytes) return reply_words_.Parse(PrepareReply(text), questions);
   std::string key;
   for (const Question* q : questions) key.append(reinterpret_cast<const char*>(&q), sizeof q);
   key.push_back('\0');
   key.append(text);
   if (auto it = parsed_.find(key); it != parsed_.end()) return it->second;
   if (parsed_.size() >= kMaxRememberedReplies) parsed_.clear();
-  return parsed_.emplace(std::move(key), ParseReply(text, questions)).first->second;
+  return parsed_.emplace(std::move(key), reply_words_.Parse(PrepareReply(text), questions)).first->second;
 }
 
 bool WechatImporter::Record(const std::string& file, Group& g, const ChatMessage& m,

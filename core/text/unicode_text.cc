@@ -48,11 +48,14 @@ std::string ToUtf8(std::u32string_view text) {
   out.reserve(text.size() * 3);
   for (char32_t c : text) {
     const bool valid = c <= 0x10FFFF && (c < 0xD800 || c > 0xDFFF);
-    const auto code = static_cast<UChar32>(valid ? c : kReplacement);
+    const auto code = static_cast<std::uint32_t>(valid ? c : kReplacement);  // as the macro takes it
+    // The checked U8_APPEND fails (writing nothing) only for a surrogate or a value above U+10FFFF, or
+    // when the buffer has no room: `code` is a scalar value (replaced above) and `buf` holds
+    // U8_MAX_LENGTH bytes, the most any scalar value takes, so that error cannot occur and the form
+    // without it is used (Utf8Test.EncodesEveryLengthAndReplacesWhatIsNotAScalarValue pins this).
     std::uint8_t buf[U8_MAX_LENGTH];
     int32_t length = 0;
-    UBool error = false;
-    U8_APPEND(buf, length, U8_MAX_LENGTH, code, error);
+    U8_APPEND_UNSAFE(buf, length, code);
     out.append(reinterpret_cast<const char*>(buf), static_cast<std::size_t>(length));
   }
   return out;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 
 namespace minyi::text {
@@ -49,6 +50,35 @@ TEST(Utf8Test, EncodingNeverWritesSurrogatesOrOutOfRangeValues) {
   bad.push_back(static_cast<char32_t>(0xD800));
   bad.push_back(static_cast<char32_t>(0x110000));
   EXPECT_EQ(ToUtf8(bad), "\xEF\xBF\xBD\xEF\xBF\xBD");
+}
+
+// ToUtf8 encodes without ICU's error check (unicode_text.cc): every scalar value at the edge of each
+// encoded length comes out whole, and what is not a scalar value comes out as U+FFFD, never as the
+// bytes of a surrogate or nothing at all.
+TEST(Utf8Test, EncodesEveryLengthAndReplacesWhatIsNotAScalarValue) {
+  const struct {
+    char32_t code;
+    std::string utf8;
+  } cases[] = {
+      {0x0, std::string(1, '\0')},
+      {0x7F, "\x7F"},
+      {0x80, "\xC2\x80"},
+      {0x7FF, "\xDF\xBF"},
+      {0x800, "\xE0\xA0\x80"},
+      {0xD7FF, "\xED\x9F\xBF"},
+      {0xE000, "\xEE\x80\x80"},
+      {0xFFFF, "\xEF\xBF\xBF"},
+      {0x10000, "\xF0\x90\x80\x80"},
+      {0x10FFFF, "\xF4\x8F\xBF\xBF"},
+      {0xD800, "\xEF\xBF\xBD"},
+      {0xDFFF, "\xEF\xBF\xBD"},
+      {0x110000, "\xEF\xBF\xBD"},
+      {0xFFFFFFFF, "\xEF\xBF\xBD"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(ToUtf8(std::u32string(1, c.code)), c.utf8)
+        << std::hex << "U+" << static_cast<std::uint32_t>(c.code);
+  }
 }
 
 TEST(NfkcFoldTest, FoldsWidthCircledDigitsAndAsciiCase) {
