@@ -12,10 +12,9 @@ script_dir <- dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), v
 out_dir <- if (length(args) >= 1) args[1] else script_dir
 d <- read.csv(file.path(script_dir, "data.csv"), stringsAsFactors = FALSE)
 
-# Generalized variance function (as small_area.h): gamma = (n-1)-weighted mean of se^2 / (p (1-p) / n_eff);
-# k = n_eff / gamma effective trials, x = p k successes.
-g <- subset(d, n >= 2 & estimate > 0 & estimate < 1 & se > 0)
-gamma <- sum((g$n - 1) * g$se^2 / (g$estimate * (1 - g$estimate) / g$n_eff)) / sum(g$n - 1)
+# Generalized variance function (as small_area.h): k = n_eff / gamma effective trials, x = p k successes.
+source(file.path(script_dir, "..", "small_area_gvf.R"))
+gamma <- gvf_gamma(d)
 d$k <- ifelse(d$n > 0, d$n_eff / gamma, 0)
 d$x <- ifelse(d$n > 0, d$estimate * d$k, 0)
 

@@ -15,31 +15,19 @@
 
 #include "aggregator/small_area_binomial.h"
 #include "tests/golden/golden_csv.h"
+#include "tests/golden/small_area_towns.h"
 
 namespace minyi::aggregator {
 namespace {
 
 const std::string kDir = std::string(MINYI_SOURCE_DIR) + "/tests/golden/small_area_binomial/";
 
+using golden::Number;
 using golden::ReadCsv;
 
-double Number(const std::string& field) {
-  return field.empty() || field == "NA" ? std::numeric_limits<double>::quiet_NaN() : std::stod(field);
-}
-
 TEST(SmallAreaBinomialGoldenTest, MatchesR) {
-  std::vector<SmallAreaTown> towns;
   std::vector<std::string> county_of;
-  for (const auto& row : ReadCsv(kDir + "data.csv")) {
-    SmallAreaTown t;
-    t.area_code = row.at("town");
-    t.n = std::stoll(row.at("n"));
-    t.n_eff = t.n > 0 ? Number(row.at("n_eff")) : 0;
-    t.estimate = Number(row.at("estimate"));
-    t.se = Number(row.at("se"));
-    towns.push_back(t);
-    county_of.push_back(row.at("county"));
-  }
+  const std::vector<SmallAreaTown> towns = golden::ReadSmallAreaTowns(kDir + "data.csv", &county_of);
   BinomialOptions options;
   options.tolerance = 1e-12;
   const auto fit = FitBinomialEb(towns, county_of, options);
