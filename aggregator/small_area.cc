@@ -191,8 +191,20 @@ bool EstimateSigma2u(const MatrixXd& x, const VectorXd& y, const VectorXd& psi,
   return AdjustedScoring(x, y, psi, options, a, iterations);
 }
 
-// The (n − 1)-weighted mean of v̂_i / (p̂_i (1 − p̂_i) / n_eff,i) over towns where it is defined.
-double FitGvf(const std::vector<SmallAreaTown>& towns) {
+}  // namespace
+
+std::vector<SmallAreaEstimate> DirectTownFigures(const std::vector<SmallAreaTown>& towns) {
+  std::vector<SmallAreaEstimate> out(towns.size());
+  for (std::size_t i = 0; i < towns.size(); ++i) {
+    if (towns[i].n == 0) continue;
+    out[i].method = SmallAreaMethod::kDirect;
+    out[i].estimate = towns[i].estimate;
+    out[i].se = towns[i].se;
+  }
+  return out;
+}
+
+double SmallAreaGvf(const std::vector<SmallAreaTown>& towns) {
   double num = 0;
   double den = 0;
   for (const SmallAreaTown& t : towns) {
@@ -204,6 +216,8 @@ double FitGvf(const std::vector<SmallAreaTown>& towns) {
   }
   return den > 0 ? num / den : std::numeric_limits<double>::quiet_NaN();
 }
+
+namespace {
 
 Status ValidateTowns(const std::vector<SmallAreaTown>& towns) {
   for (const SmallAreaTown& t : towns) {
@@ -242,13 +256,7 @@ bool DesignRow(const SmallAreaTown& t, const std::vector<int>& kept, bool has_mi
 SmallAreaFit NotUsed(const std::vector<SmallAreaTown>& towns, SmallAreaFit fit, std::string reason) {
   fit.used = false;
   fit.reason = std::move(reason);
-  fit.towns_out.assign(towns.size(), SmallAreaEstimate{});
-  for (std::size_t i = 0; i < towns.size(); ++i) {
-    if (towns[i].n == 0) continue;
-    fit.towns_out[i].method = SmallAreaMethod::kDirect;
-    fit.towns_out[i].estimate = towns[i].estimate;
-    fit.towns_out[i].se = towns[i].se;
-  }
+  fit.towns_out = DirectTownFigures(towns);
   return fit;
 }
 
@@ -570,6 +578,8 @@ std::string_view SmallAreaMethodName(SmallAreaMethod method) {
       return "synthetic";
     case SmallAreaMethod::kDirect:
       return "direct";
+    case SmallAreaMethod::kBinomialEb:
+      return "binomial_eb";
     case SmallAreaMethod::kNone:
       break;
   }
@@ -589,7 +599,7 @@ Result<SmallAreaFit> FitFayHerriot(const std::vector<SmallAreaTown>& towns, cons
   }
   fit.towns = static_cast<int>(sampled.size());
   if (fit.towns < options.min_towns) return NotUsed(towns, std::move(fit), "fewer towns than min_towns");
-  fit.gvf_gamma = FitGvf(towns);
+  fit.gvf_gamma = SmallAreaGvf(towns);
   if (!std::isfinite(fit.gvf_gamma) || !(fit.gvf_gamma > 0)) {
     return NotUsed(towns, std::move(fit), "no town to fit the variance function");
   }

@@ -56,17 +56,20 @@ struct SmallAreaTown {
 };
 
 enum class SmallAreaMethod {
-  kEblup,      // model-based: the EBLUP of a town with respondents
-  kSynthetic,  // model-based: a town without respondents, x_iᵀβ̂
-  kDirect,     // the model is not used for this index and period (see SmallAreaFit::reason)
-  kNone,       // no figure: no respondents and no covariates (a county without any respondent)
+  kEblup,       // model-based: the EBLUP of a town with respondents
+  kSynthetic,   // model-based: a town without respondents, x_iᵀβ̂
+  kDirect,      // the model is not used for this index and period (see SmallAreaFit::reason)
+  kNone,        // no figure: no respondents and no covariates (a county without any respondent)
+  kBinomialEb,  // model-based: the binomial logit-normal model's posterior mean (small_area_binomial.h)
 };
-std::string_view SmallAreaMethodName(SmallAreaMethod method);  // "eblup", "synthetic", "direct", "none"
+// "eblup", "synthetic", "direct", "none", "binomial_eb"
+std::string_view SmallAreaMethodName(SmallAreaMethod method);
 
 // Where a model-based town's published SE and interval come from.
 enum class SmallAreaInterval {
   kPrasadRao,  // θ̂ ± z √mse (the Prasad–Rao MSE), back-transformed
   kBootstrap,  // the parametric bootstrap (docs/small_area.md, "Intervals: parametric bootstrap")
+  kPosterior,  // posterior SD and 2.5 / 97.5% quantiles (small_area_binomial.h)
 };
 
 struct SmallAreaEstimate {
@@ -151,6 +154,14 @@ struct SmallAreaFit {
 // above n when n > 0.
 Result<SmallAreaFit> FitFayHerriot(const std::vector<SmallAreaTown>& towns,
                                    const SmallAreaOptions& options = {});
+
+// Every town's figure where a model is not used: kDirect with the direct share and SE (no interval), kNone
+// for a town without respondents.
+std::vector<SmallAreaEstimate> DirectTownFigures(const std::vector<SmallAreaTown>& towns);
+
+// γ̂ of the generalized variance function V(p̂_i) ≈ γ p̂_i (1 − p̂_i) / n_eff,i: the (n − 1)-weighted mean of
+// v̂_i / (p̂_i (1 − p̂_i) / n_eff,i) over towns with n ≥ 2, 0 < p̂ < 1 and a positive se; NaN when none has.
+double SmallAreaGvf(const std::vector<SmallAreaTown>& towns);
 
 // The model's inputs from aggregated rows: the town rows of one (survey, period, index) in `rows`, their
 // county's direct share from the county rows, and the previous-year share from `previous` (rows of the

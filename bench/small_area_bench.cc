@@ -7,7 +7,7 @@
 // the CPU time of one FitFayHerriot call (1,487 towns, bootstrap included).
 //
 //   small_area_bench [responses per year ...] [--reps N] [--seed S] [--no-prev] [--prev-min-n K] [--no-me]
-//   [--boot B] [--adjr] [--anscombe] [--calibrate R] [--random-rounding] [--county-me]
+//   [--boot B] [--adjr] [--anscombe] [--calibrate R] [--random-rounding] [--county-me] [--binomial]
 //   (default: 10000 50000, 200 reps, B = SmallAreaOptions' default)
 //
 // --no-prev leaves out the previous-year covariate; --prev-min-n K takes the previous-year figure only from
@@ -18,7 +18,10 @@
 // (SmallAreaOptions::adjusted_reml_fallback; the last column then counts such fits in brackets); --anscombe,
 // --calibrate R, --random-rounding and --county-me are the variants measured and not adopted
 // (SmallAreaOptions::anscombe_input, bootstrap_calibration, bootstrap_random_rounding,
-// county_measurement_error; the county share's n_eff is Kish's over its towns). The line ends with
+// county_measurement_error; the county share's n_eff is Kish's over its towns). --binomial fits the binomial
+// logit-normal model of aggregator/small_area_binomial.h instead (intercept, county and town effects; its
+// intervals are the posterior quantiles, so covPR repeats covFH; the arcsine diagnostics use asin √p̃).
+// The line ends with
 // diagnostics of the modelled towns with n < 50 on the arcsine scale: the estimate's mean error (bias) and
 // RMSE against the truth, where the interval's centre lies from θ̂, its half-width / 1.96, and how many
 // intervals end at 1 with their coverage. Where the model is not used for a sample (σ̂²ᵤ = 0, ...) the
@@ -47,6 +50,7 @@
 
 #include "aggregator/estimate.h"
 #include "aggregator/small_area.h"
+#include "aggregator/small_area_binomial.h"
 #include "core/areas.h"
 
 namespace {
@@ -148,12 +152,34 @@ struct Tally {
   double error_sum = 0, error_sq_sum = 0, centre_shift_sum = 0, half_width_sum = 0;
   long modelled = 0;
   long at_one = 0, at_one_covered = 0, inside_covered = 0;  // modelled intervals whose upper end is 1
+  double beta = 0, sigma_v = 0, sigma_u = 0, evaluations = 0;  // of the binomial model's fits (--binomial)
 };
 
 // The Prasad–Rao interval sin²(clamp(θ̂ ± z √mse, 0, π/2)) of a modelled town holds p (sin² is monotone on
 // [0, π/2], so compare on the arcsine scale).
 bool PrasadRaoCovers(const minyi::aggregator::SmallAreaEstimate& e, double p) {
   return std::abs(std::asin(std::sqrt(p)) - e.theta) <= minyi::aggregator::kZ975 * std::sqrt(e.mse);
+}
+
+// The binomial model's fit in the shape of a Fay–Herriot one (used, reason, σ̂²ᵤ := σ̂²_u on the logit scale,
+// towns_out), its parameters summed into the tally.
+minyi::Result<minyi::aggregator::SmallAreaFit> FitBinomial(const std::vector<SmallAreaTown>& towns,
+                                                           const std::vector<std::string>& county_of,
+                                                           Tally* tally) {
+  auto binomial = minyi::aggregator::FitBinomialEb(towns, county_of);
+  if (!binomial.ok()) return binomial.status();
+  minyi::aggregator::SmallAreaFit fit;
+  fit.used = binomial->used;
+  fit.reason = binomial->reason;
+  fit.sigma2u = binomial->parameters.sigma_u * binomial->parameters.sigma_u;
+  fit.towns_out = std::move(binomial->towns_out);
+  if (fit.used) {
+    tally->beta += binomial->parameters.beta;
+    tally->sigma_v += binomial->parameters.sigma_v;
+    tally->sigma_u += binomial->parameters.sigma_u;
+    tally->evaluations += binomial->evaluations;
+  }
+  return fit;
 }
 
 }  // namespace
@@ -165,9 +191,12 @@ int main(int argc, char** argv) {
   bool use_prev = true;
   std::int64_t prev_min_n = 1;  // --prev-min-n: the previous-year figure only from towns with n ≥ K then
   minyi::aggregator::SmallAreaOptions options;
+  bool binomial = false;  // --binomial: the binomial logit-normal model of small_area_binomial.h instead
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg == "--reps" && i + 1 < argc) {
+    if (arg == "--binomial") {
+      binomial = true;
+    } else if (arg == "--reps" && i + 1 < argc) {
       reps = std::atoi(argv[++i]);
     } else if (arg == "--boot" && i + 1 < argc) {
       options.bootstrap_replicates = std::atoi(argv[++i]);
@@ -213,12 +242,19 @@ int main(int argc, char** argv) {
   }
   pop.counties = county_index.size();
   const std::size_t m = pop.towns.size();
+  std::vector<std::string> county_of;
+  for (std::size_t c : pop.county) county_of.push_back(std::to_string(c));
 
   std::printf("towns %zu, counties %zu, reps %d, seed %llu, bootstrap B %d, previous year %s (n >= %lld)%s\n",
               m, pop.counties, reps, static_cast<unsigned long long>(seed), options.bootstrap_replicates,
               use_prev ? "used" : "not used", static_cast<long long>(prev_min_n),
               options.measurement_error ? ", its measurement error in the model" : "");
   if (options.adjusted_reml_fallback) std::printf("adjusted REML (Li-Lahiri) where REML's sigma2u is 0\n");
+  if (binomial) {
+    std::printf(
+        "binomial logit-normal model (county and town effects; posterior intervals; covPR = covFH;"
+        " mean s2u = sigma_u^2)\n");
+  }
   std::printf("%-8s %7s | %9s %9s %6s | %8s | %8s %8s %8s | %8s %8s | %9s | %7s | %s\n", "index", "R/year",
               "towns<50", "RMSEdir", "RMSEfh", "change", "covDir", "covFH", "covPR", "synth n", "RMSEsyn",
               "covSyn", "fit ms", "mean s2u (not used)");
@@ -245,7 +281,8 @@ int main(int argc, char** argv) {
           }
         }
         const std::clock_t started = std::clock();
-        const auto fit = minyi::aggregator::FitFayHerriot(now.towns, options);
+        auto fit = binomial ? FitBinomial(now.towns, county_of, &tally)
+                            : minyi::aggregator::FitFayHerriot(now.towns, options);
         tally.fit_seconds += static_cast<double>(std::clock() - started) / CLOCKS_PER_SEC;
         if (!fit.ok()) {
           std::fprintf(stderr, "small_area_bench: %s\n", fit.status().message().c_str());
@@ -266,7 +303,7 @@ int main(int argc, char** argv) {
           const auto& e = fit->towns_out[t];
           const double p = truth.now[t];
           if (town.n == 0) {
-            if (e.method != SmallAreaMethod::kSynthetic) continue;
+            if (e.method != SmallAreaMethod::kSynthetic && e.method != SmallAreaMethod::kBinomialEb) continue;
             ++tally.synthetic_count;
             tally.sq_synthetic += (e.estimate - p) * (e.estimate - p);
             tally.cover_synthetic += e.ci_low <= p && p <= e.ci_high;
@@ -282,15 +319,16 @@ int main(int argc, char** argv) {
           const double high = direct ? now.ci_high[t] : e.ci_high;
           tally.sq_model += (e.estimate - p) * (e.estimate - p);
           tally.cover_model += low <= p && p <= high;
-          tally.cover_pr += direct ? low <= p && p <= high : PrasadRaoCovers(e, p);
+          tally.cover_pr += direct || binomial ? low <= p && p <= high : PrasadRaoCovers(e, p);
           if (!direct) {
             ++tally.modelled;
-            const double error = e.theta - std::asin(std::sqrt(p));
+            const double theta = std::asin(std::sqrt(e.estimate));  // θ̂ (sin²θ̂ for the Fay–Herriot model)
+            const double error = theta - std::asin(std::sqrt(p));
             const double low_theta = std::asin(std::sqrt(e.ci_low));
             const double high_theta = std::asin(std::sqrt(e.ci_high));
             tally.error_sum += error;
             tally.error_sq_sum += error * error;
-            tally.centre_shift_sum += e.theta - 0.5 * (low_theta + high_theta);
+            tally.centre_shift_sum += theta - 0.5 * (low_theta + high_theta);
             tally.half_width_sum += 0.5 * (high_theta - low_theta);
             const bool covers = e.ci_low <= p && p <= e.ci_high;
             if (e.ci_high >= 1 - 1e-12) {
@@ -328,6 +366,11 @@ int main(int argc, char** argv) {
           100.0 * static_cast<double>(tally.at_one_covered) / static_cast<double>(std::max(1L, tally.at_one)),
           100.0 * static_cast<double>(tally.inside_covered) /
               static_cast<double>(std::max(1L, tally.modelled - tally.at_one)));
+      if (binomial) {
+        std::printf(
+            "  binomial: mean beta %.3f sigma_v %.3f sigma_u %.3f, %.0f likelihood evaluations a fit\n",
+            tally.beta / used, tally.sigma_v / used, tally.sigma_u / used, tally.evaluations / used);
+      }
       std::fflush(stdout);
     }
   }

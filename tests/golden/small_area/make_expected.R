@@ -11,8 +11,8 @@ out_dir <- if (length(args) >= 1) args[1] else script_dir
 d <- read.csv(file.path(script_dir, "data.csv"), stringsAsFactors = FALSE)
 
 # Generalized variance function: gamma = (n-1)-weighted mean of se^2 / (p (1-p) / n_eff).
-g <- subset(d, n >= 2 & estimate > 0 & estimate < 1 & se > 0)
-gamma <- sum((g$n - 1) * g$se^2 / (g$estimate * (1 - g$estimate) / g$n_eff)) / sum(g$n - 1)
+source(file.path(script_dir, "..", "small_area_gvf.R"))
+gamma <- gvf_gamma(d)
 
 asr <- function(p) asin(sqrt(p))
 d$county_t <- asr(d$county_estimate)

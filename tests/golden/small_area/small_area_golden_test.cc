@@ -13,6 +13,7 @@
 #include "aggregator/small_area.h"
 #include "core/csv.h"
 #include "tests/golden/golden_csv.h"
+#include "tests/golden/small_area_towns.h"
 
 namespace minyi::aggregator {
 namespace {
@@ -20,12 +21,9 @@ namespace {
 const std::string kDir = std::string(MINYI_SOURCE_DIR) + "/tests/golden/small_area/";
 constexpr double kTolerance = 1e-6;
 
+using golden::Number;
 using golden::ReadCsv;
 using golden::Table;
-
-double Number(const std::string& field) {
-  return field.empty() || field == "NA" ? std::numeric_limits<double>::quiet_NaN() : std::stod(field);
-}
 
 void ExpectClose(double expected, double actual, const std::string& what) {
   if (std::isnan(expected)) {
@@ -36,21 +34,7 @@ void ExpectClose(double expected, double actual, const std::string& what) {
       << what << ": R " << expected << ", minyi " << actual;
 }
 
-std::vector<SmallAreaTown> ReadTowns() {
-  std::vector<SmallAreaTown> towns;
-  for (const auto& row : ReadCsv(kDir + "data.csv")) {
-    SmallAreaTown t;
-    t.area_code = row.at("town");
-    t.n = std::stoll(row.at("n"));
-    t.n_eff = t.n > 0 ? Number(row.at("n_eff")) : 0;
-    t.estimate = Number(row.at("estimate"));
-    t.se = Number(row.at("se"));
-    t.county_estimate = Number(row.at("county_estimate"));
-    t.prev_estimate = Number(row.at("prev_estimate"));
-    towns.push_back(t);
-  }
-  return towns;
-}
+std::vector<SmallAreaTown> ReadTowns() { return golden::ReadSmallAreaTowns(kDir + "data.csv"); }
 
 // The fit, the EBLUPs and the Prasad–Rao MSE against R. The published SE and interval are R's when they
 // are the Prasad–Rao ones (B = 0); with the bootstrap they are only checked to be sensible intervals.
