@@ -9,8 +9,11 @@
 // (the import's own, `wc -l`'s as a child) and their rates per CPU-second, which a loaded machine moves
 // far less than the wall times.
 //
-// Usage: wechat_import_bench [MEGABYTES=256] [RUNS=3] [LAYOUT...]   LAYOUT: wechatmsg.txt, wechatmsg.csv,
-//        pywxdump.csv, wechatexporter.txt, chatlog.csv (default: all five)
+// Usage: [READ_AHEAD=BATCHES] wechat_import_bench [MEGABYTES=256] [RUNS=3] [LAYOUT...]   LAYOUT:
+// wechatmsg.txt,
+//        wechatmsg.csv, pywxdump.csv, wechatexporter.txt, chatlog.csv (default: all five). READ_AHEAD=0 reads
+//        on the importer's thread (default: WechatImportOptions' read-ahead thread); CPU times are of
+//        every thread of this process.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -63,7 +66,8 @@ long PeakRssKb() {
   return usage.ru_maxrss;
 }
 
-// CPU seconds of this process (the import runs on this thread alone) and of its waited-for children.
+// CPU seconds of this process (every thread: the import's and its read-ahead thread) and of its
+// waited-for children.
 double CpuSeconds(int who) {
   rusage usage{};
   getrusage(who, &usage);
@@ -118,6 +122,10 @@ int main(int argc, char** argv) {
   options.town_code = "320812007";
   options.grid_workers = {"网格员_小王", "wxid_grid"};
   options.group = "幸福里一群";
+  // READ_AHEAD=0: read and recognise on one thread (WechatImportOptions::read_ahead_batches), to compare.
+  if (const char* read_ahead = std::getenv("READ_AHEAD")) {
+    options.read_ahead_batches = std::strtoull(read_ahead, nullptr, 10);
+  }
 
   const std::filesystem::path dir =
       std::filesystem::temp_directory_path() / ("minyi-wechat-bench-" + std::to_string(getpid()));

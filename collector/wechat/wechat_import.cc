@@ -8,6 +8,7 @@
 
 #include "collector/common/reply_parser.h"
 #include "collector/response_import.h"
+#include "collector/wechat/read_ahead.h"
 #include "collector/wechat/solitaire.h"
 #include "collector/wechat/text_decoder.h"
 #include "collector/wechat/wechat_import_internal.h"
@@ -301,11 +302,19 @@ Status WechatImporter::AddFile(const std::string& name, std::istream& raw) {
     }
     issues.clear();
   };
-  while (reader->Next(&m, &issues)) {
+  auto take = [&](ChatMessage& message) {
     flush_issues();
     ++file.messages;
     ++report_.messages_read;
-    Handle(name, file_group, m);
+    Handle(name, file_group, message);
+  };
+  if (options_.read_ahead_batches >= 2) {
+    // Joined at the end of this block (or by an exception), before the reader and the decoder are read.
+    ReadAhead ahead(*reader, options_.read_ahead_batches, options_.read_ahead_messages);
+    ChatMessage* next = nullptr;
+    while (ahead.Next(&next, &issues)) take(*next);
+  } else {
+    while (reader->Next(&m, &issues)) take(m);
   }
   flush_issues();
   file.bytes = buf.bytes_in();

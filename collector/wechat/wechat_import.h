@@ -26,7 +26,8 @@
 // any order when the caller sorts them with FirstMessageTime. Memory grows with the number of
 // members, prompts and 接龙 entries, never with the number of messages or the file size.
 //
-// Not thread-safe; one importer per import.
+// Not thread-safe; one importer per import. AddFile reads each file on a thread of its own
+// (WechatImportOptions::read_ahead_batches, read_ahead.h), joined before it returns or throws.
 #pragma once
 
 #include <cstddef>
@@ -89,6 +90,11 @@ struct WechatImportOptions {
   std::size_t max_issues = 500;                 // issues listed (the rest are counted)
   std::size_t batch = 500;                      // responses per StoreRevisions call
   std::string reason = "later answer in chat";  // recorded with each revision
+  // Reading (decoding, framing messages) runs on a thread of its own, ahead of recognition on the
+  // caller's, with at most this many batches of this many messages between them (read_ahead.h: the
+  // memory bound); below 2 batches, everything runs on the caller's thread. Same results either way.
+  std::size_t read_ahead_batches = 4;
+  std::size_t read_ahead_messages = 512;
   // (responses stored, responses in all) after every batch of Store (reading the files is not reported:
   // it holds them in memory and is quick beside the store's transactions); may be empty.
   ProgressCallback progress;

@@ -1386,37 +1386,93 @@ void ExpectGolden(const std::string& name, const std::string& dump) {
                             << " (MINYI_UPDATE_GOLDEN=1 rewrites it; then see git diff)";
 }
 
-TEST_F(WechatImportTest, GoldenFixturesInEveryLayout) {
-  const std::vector<std::pair<std::string, std::vector<std::string>>> sets = {
-      {"wechatmsg-txt", {"wechatmsg.txt", "wechatmsg-fillers.txt"}},
-      {"wechatmsg-csv", {"wechatmsg.csv", "wechatmsg-gbk.csv"}},
-      {"pywxdump-csv", {"pywxdump_1.csv", "pywxdump_2.csv"}},
-      {"wechatexporter-txt", {"wechatexporter.txt"}},
-      {"chatlog-csv", {"chatlog.csv"}},
-  };
-  for (const auto& [name, files] : sets) {
-    FakeReviser reviser;
-    const WechatReport report = Import(
-        files,
-        Options({"网格员小王", "网格员_小王", "网格员 小王", "wxid_grid01", "wxid_grid02", "wxid_chen"}),
-        reviser);
-    ExpectGolden(name, ImportDump(report, reviser));
+// The golden imports with the read-ahead thread's batches (read_ahead.h) of `batches` × `messages`
+// (batches < 2: one thread); the goldens were written reading on one thread.
+class GoldenImportTest : public WechatImportTest {
+ protected:
+  void ExpectGoldenFixtures(std::size_t batches, std::size_t messages) {
+    const std::vector<std::pair<std::string, std::vector<std::string>>> sets = {
+        {"wechatmsg-txt", {"wechatmsg.txt", "wechatmsg-fillers.txt"}},
+        {"wechatmsg-csv", {"wechatmsg.csv", "wechatmsg-gbk.csv"}},
+        {"pywxdump-csv", {"pywxdump_1.csv", "pywxdump_2.csv"}},
+        {"wechatexporter-txt", {"wechatexporter.txt"}},
+        {"chatlog-csv", {"chatlog.csv"}},
+    };
+    for (const auto& [name, files] : sets) {
+      FakeReviser reviser;
+      WechatImportOptions options =
+          Options({"网格员小王", "网格员_小王", "网格员 小王", "wxid_grid01", "wxid_grid02", "wxid_chen"});
+      options.read_ahead_batches = batches;
+      options.read_ahead_messages = messages;
+      const WechatReport report = Import(files, options, reviser);
+      ExpectGolden(name, ImportDump(report, reviser));
+    }
+  }
+  void ExpectGoldenGenerated(std::size_t batches, std::size_t messages) {
+    for (const minyi::testing::ChatLayout layout : minyi::testing::kAllChatLayouts) {
+      std::ostringstream out;
+      minyi::testing::GenerateChatExport(out, layout, 96 << 10, /*first_prompt_seconds=*/60);
+      FakeReviser reviser;
+      WechatImportOptions options = Options({"网格员_小王", "wxid_grid"});
+      options.group = "幸福里一群";
+      options.read_ahead_batches = batches;
+      options.read_ahead_messages = messages;
+      const WechatReport report =
+          ImportTexts({{minyi::testing::ChatLayoutFileName(layout), out.str()}}, options, reviser);
+      EXPECT_GT(report.answers_accepted, 30u) << minyi::testing::ChatLayoutFileName(layout);
+      ExpectGolden(std::string("generated-") + minyi::testing::ChatLayoutFileName(layout),
+                   ImportDump(report, reviser));
+    }
+  }
+};
+
+TEST_F(GoldenImportTest, GoldenFixturesInEveryLayout) {
+  const WechatImportOptions defaults;
+  ExpectGoldenFixtures(defaults.read_ahead_batches, defaults.read_ahead_messages);
+}
+
+TEST_F(GoldenImportTest, GoldenGeneratedChatterInEveryLayout) {
+  const WechatImportOptions defaults;
+  ExpectGoldenGenerated(defaults.read_ahead_batches, defaults.read_ahead_messages);
+}
+
+// Issue 16: read on one thread, and with every message (or every few) in a batch of its own, so that
+// each message, its issues (the fixtures' rejected lines) and the end cross the threads' batch edges.
+TEST_F(GoldenImportTest, GoldenImportsAreTheSameOnOneThreadAndWithTinyReadAheadBatches) {
+  for (const auto& [batches, messages] : {std::pair<std::size_t, std::size_t>{0, 0}, {2, 1}, {3, 7}}) {
+    SCOPED_TRACE("read-ahead " + std::to_string(batches) + " x " + std::to_string(messages));
+    ExpectGoldenFixtures(batches, messages);
+    ExpectGoldenGenerated(batches, messages);
   }
 }
 
-TEST_F(WechatImportTest, GoldenGeneratedChatterInEveryLayout) {
-  for (const minyi::testing::ChatLayout layout : minyi::testing::kAllChatLayouts) {
-    std::ostringstream out;
-    minyi::testing::GenerateChatExport(out, layout, 96 << 10, /*first_prompt_seconds=*/60);
+// Issue 16: an unreadable line in the middle of a large export is reported with its line, between the
+// messages around it, whether the reading runs ahead on its own thread or not.
+TEST_F(WechatImportTest, AnUnreadableLineInTheMiddleNamesItsLineWithTheReadAheadThread) {
+  std::ostringstream out;
+  minyi::testing::GenerateChatExport(out, minyi::testing::ChatLayout::kChatlogCsv, 256 << 10, 60);
+  std::string text = out.str();
+  const std::size_t at = text.find("\n20", text.size() / 2) + 1;  // where a record (its time) begins
+  const std::size_t line = static_cast<std::size_t>(std::count(
+                               text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n')) +
+                           1;
+  text.insert(at, "这不是一条消息\n");
+  std::vector<std::string> dumps;
+  for (const auto& [batches, messages] : {std::pair<std::size_t, std::size_t>{0, 0}, {2, 1}, {4, 512}}) {
     FakeReviser reviser;
     WechatImportOptions options = Options({"网格员_小王", "wxid_grid"});
     options.group = "幸福里一群";
-    const WechatReport report =
-        ImportTexts({{minyi::testing::ChatLayoutFileName(layout), out.str()}}, options, reviser);
-    EXPECT_GT(report.answers_accepted, 30u) << minyi::testing::ChatLayoutFileName(layout);
-    ExpectGolden(std::string("generated-") + minyi::testing::ChatLayoutFileName(layout),
-                 ImportDump(report, reviser));
+    options.read_ahead_batches = batches;
+    options.read_ahead_messages = messages;
+    options.max_issues = 1000000;  // every "no answer found" of the chatter listed too
+    const WechatReport report = ImportTexts({{"middle.csv", text}}, options, reviser);
+    EXPECT_EQ(report.lines_rejected, 1u);
+    EXPECT_TRUE(HasIssue(report, line, "rejected", "fields")) << "line " << line;
+    EXPECT_GT(report.answers_accepted, 100u);
+    dumps.push_back(ImportDump(report, reviser));
   }
+  EXPECT_TRUE(dumps[0] == dumps[1]);
+  EXPECT_TRUE(dumps[0] == dumps[2]);
 }
 
 }  // namespace
