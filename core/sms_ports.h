@@ -231,6 +231,11 @@ class SmsTransaction : public SmsStore {
   // Runs `step` in the transaction so that, when it returns an error, its writes are undone (a
   // savepoint) and the transaction's other work is kept. Returns the step's status.
   virtual Status Isolated(const std::function<Status()>& step) = 0;
+  // Runs `step` in the transaction without a savepoint, which Isolated costs (two statements, and a copy
+  // of every page the step changes, spilled to a temporary file past 64 KiB). Returns the step's status
+  // and sets `*wrote` to whether the step began to write: a failed step that did cannot be undone alone
+  // (the caller rolls the whole transaction back); one that did not left nothing to undo.
+  virtual Status Unguarded(const std::function<Status()>& step, bool* wrote) = 0;
 };
 
 }  // namespace minyi

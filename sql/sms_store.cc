@@ -129,6 +129,14 @@ class SqlSmsStore final : public SmsTransaction {
     return status;
   }
 
+  Status Unguarded(const std::function<Status()>& step, bool* wrote) override {
+    if (tx_ == nullptr) return Status::Internal("sms: Unguarded outside a transaction");
+    const std::uint64_t before = writes_;
+    const Status status = step();
+    *wrote = writes_ != before;
+    return status;
+  }
+
   // "INSERT ... <suffix>": a no-op (0 rows changed) when the unique key already holds a row.
   std::string IgnoreDuplicate(const char* conflict_columns) const {
     return (db_.dialect() == db::Dialect::kMysql)
@@ -142,7 +150,7 @@ class SqlSmsStore final : public SmsTransaction {
     MINYI_RETURN_IF_ERROR(RequireKey(m.phone_key, "phone key"));
     SmsInbound out;
     bool added = false;
-    MINYI_RETURN_IF_ERROR(Run("insert inbound sms", [&](Tx& tx) -> Status {
+    MINYI_RETURN_IF_ERROR(Write("insert inbound sms", [&](Tx& tx) -> Status {
       auto changed = tx.Execute(
           "INSERT INTO sms_inbound (provider, message_ref, phone_key, text, sent_at_ms, received_at_ms, status,"
           " detail, survey_id, period_year, period_quarter, conversation_id)"
@@ -176,7 +184,7 @@ class SqlSmsStore final : public SmsTransaction {
   }
 
   Status UpdateInbound(const SmsInbound& m) override {
-    return Run("update inbound sms", [&](Tx& tx) -> Status {
+    return Write("update inbound sms", [&](Tx& tx) -> Status {
       auto changed = tx.Execute(
           "UPDATE sms_inbound SET status = ?, detail = ?, survey_id = ?, period_year = ?, period_quarter = ?,"
           " conversation_id = ? WHERE id = ?",
@@ -232,7 +240,7 @@ class SqlSmsStore final : public SmsTransaction {
     MINYI_RETURN_IF_ERROR(RequireKey(c.survey_id, "survey"));
     MINYI_RETURN_IF_ERROR(RequireKey(c.phone_key, "phone key"));
     std::int64_t id = 0;
-    MINYI_RETURN_IF_ERROR(Run("create sms conversation", [&](Tx& tx) -> Status {
+    MINYI_RETURN_IF_ERROR(Write("create sms conversation", [&](Tx& tx) -> Status {
       auto changed = tx.Execute(
           "INSERT INTO sms_conversations (survey_id, period_year, period_quarter, phone_key, phone_enc, "
           "town_code,"
@@ -255,7 +263,7 @@ class SqlSmsStore final : public SmsTransaction {
   }
 
   Status UpdateConversation(const SmsConversation& c) override {
-    return Run("update sms conversation", [&](Tx& tx) -> Status {
+    return Write("update sms conversation", [&](Tx& tx) -> Status {
       auto changed = tx.Execute(kUpdateConversation, ConversationParams(c, true));
       if (!changed.ok()) return changed.status();
       return Status::Ok();
@@ -265,7 +273,7 @@ class SqlSmsStore final : public SmsTransaction {
   Result<std::vector<SmsConversation>> ExpiredConversations(std::int64_t now_ms, int limit) override {
     const std::size_t wanted = static_cast<std::size_t>(limit < 1 ? 1 : limit);
     std::vector<SmsConversation> out;
-    MINYI_RETURN_IF_ERROR(Run("expired sms conversations", [&](Tx& tx) -> Status {
+    MINYI_RETURN_IF_ERROR(Write("expired sms conversations", [&](Tx& tx) -> Status {
       out.clear();  // a retried attempt starts afresh
       // Candidates are the open conversations whose expiry check is due (migration 013): expiry_check_at_ms
       // is at most expires_at_ms, so every expired one is among them. One whose expiry moved on with its
@@ -306,7 +314,7 @@ class SqlSmsStore final : public SmsTransaction {
 
   Status EnqueueOutbox(const std::vector<SmsOutboxMessage>& messages) override {
     for (const auto& m : messages) MINYI_RETURN_IF_ERROR(RequireKey(m.phone_key, "phone key"));
-    return Run("enqueue sms", [&](Tx& tx) -> Status { return InsertOutbox(tx, messages); });
+    return Write("enqueue sms", [&](Tx& tx) -> Status { return InsertOutbox(tx, messages); });
   }
 
   Status RecordInbound(const SmsInbound& outcome, const SmsConversation* before, const SmsConversation* after,
@@ -317,7 +325,7 @@ class SqlSmsStore final : public SmsTransaction {
       MINYI_RETURN_IF_ERROR(RequireKey(outcome.phone_key, "phone key"));
     }
     for (const auto& m : queue) MINYI_RETURN_IF_ERROR(RequireKey(m.phone_key, "phone key"));
-    return Run("record inbound sms", [&](Tx& tx) -> Status {
+    return Write("record inbound sms", [&](Tx& tx) -> Status {
       // The ledger first: a message handled meanwhile (another server, or a crash's "received" row taken up
       // by a retry) is found before anything else is written.
       auto handled =
@@ -421,7 +429,7 @@ class SqlSmsStore final : public SmsTransaction {
     bool claimed = false;
     // Idempotent: on Galera a claim racing another sender's (or a lease takeover) conflicts at COMMIT
     // and is retried, when the row or the lease no longer matches.
-    MINYI_RETURN_IF_ERROR(Run("claim sms", [&](Tx& tx) -> Status {
+    MINYI_RETURN_IF_ERROR(Write("claim sms", [&](Tx& tx) -> Status {
       auto changed = tx.Execute(sql, params);
       if (!changed.ok()) return changed.status();
       claimed = *changed > 0;
@@ -431,7 +439,7 @@ class SqlSmsStore final : public SmsTransaction {
   }
 
   Status UpdateOutbox(const SmsOutboxMessage& m) override {
-    return Run("update sms outbox", [&](Tx& tx) -> Status {
+    return Write("update sms outbox", [&](Tx& tx) -> Status {
       auto changed = tx.Execute(
           "UPDATE sms_outbox SET status = ?, attempts = ?, next_attempt_at_ms = ?, sent_at_ms = ?,"
           " gateway_ref = ?, last_error = ? WHERE id = ?",
@@ -455,7 +463,7 @@ class SqlSmsStore final : public SmsTransaction {
 
   Status AddSuppression(const std::string& phone_key, std::int64_t at_ms, const std::string& reason) override {
     MINYI_RETURN_IF_ERROR(RequireKey(phone_key, "phone key"));
-    return Run("add sms suppression", [&](Tx& tx) -> Status {
+    return Write("add sms suppression", [&](Tx& tx) -> Status {
       const std::string sql =
           std::string("INSERT INTO sms_suppression (phone_key, created_at_ms, reason) VALUES (?, ?, ?)") +
           ((db_.dialect() == db::Dialect::kMysql) ? " ON DUPLICATE KEY UPDATE phone_key = phone_key"
@@ -490,7 +498,7 @@ class SqlSmsStore final : public SmsTransaction {
                " imported_at_ms = VALUES(imported_at_ms)"
              : " ON CONFLICT (survey_id, phone_key) DO UPDATE SET phone_enc = excluded.phone_enc,"
                " area_code = excluded.area_code, imported_at_ms = excluded.imported_at_ms");
-    return Run("upsert sms roster", [&](Tx& tx) -> Status {
+    return Write("upsert sms roster", [&](Tx& tx) -> Status {
       for (const SmsRosterEntry& e : entries) {
         auto changed = tx.Execute(sql, {e.survey_id, e.phone_key, e.phone_enc, e.area_code, e.imported_at_ms});
         if (!changed.ok()) return changed.status();
@@ -532,7 +540,7 @@ class SqlSmsStore final : public SmsTransaction {
 
   Result<SmsPurgeCounts> PurgeSurvey(const std::string& survey_id) override {
     SmsPurgeCounts counts;
-    MINYI_RETURN_IF_ERROR(Run("purge sms survey", [&](Tx& tx) -> Status {
+    MINYI_RETURN_IF_ERROR(Write("purge sms survey", [&](Tx& tx) -> Status {
       auto roster = tx.Execute("DELETE FROM sms_roster WHERE survey_id = ?", {survey_id});
       if (!roster.ok()) return roster.status();
       auto outbox = tx.Execute("DELETE FROM sms_outbox WHERE survey_id = ?", {survey_id});
@@ -549,7 +557,7 @@ class SqlSmsStore final : public SmsTransaction {
 
   Result<SmsPurgeCounts> PurgeBefore(std::int64_t before_ms) override {
     SmsPurgeCounts counts;
-    MINYI_RETURN_IF_ERROR(Run("purge old sms", [&](Tx& tx) -> Status {
+    MINYI_RETURN_IF_ERROR(Write("purge old sms", [&](Tx& tx) -> Status {
       auto outbox =
           tx.Execute("DELETE FROM sms_outbox WHERE status <> 'pending' AND created_at_ms < ?", {before_ms});
       if (!outbox.ok()) return outbox.status();
@@ -634,9 +642,15 @@ class SqlSmsStore final : public SmsTransaction {
     if (tx_ != nullptr) return fn(*tx_);
     return db_.InTransaction(what, Work::kIdempotent, fn);
   }
+  // Run for work that may write: counted (Unguarded) when it starts, whether or not it changes a row.
+  Status Write(const char* what, const std::function<Status(Tx&)>& fn) {
+    ++writes_;
+    return Run(what, fn);
+  }
 
   Db& db_;
   Tx* tx_;
+  std::uint64_t writes_ = 0;  // Write calls so far
 };
 
 }  // namespace

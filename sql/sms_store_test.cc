@@ -416,6 +416,55 @@ TEST_P(SmsStoreTest, OneTransactionForManyMessagesUndoesOnlyTheFailedStep) {
   EXPECT_TRUE(inserted);
 }
 
+// Issue 16 (the SMS batch without savepoints): Unguarded runs a step in the transaction without a savepoint
+// and tells whether it began to write, so that the caller knows a failed step left nothing to undo (then the
+// transaction's other steps are kept) or must roll the whole transaction back.
+TEST_P(SmsStoreTest, UnguardedStepsTellWhetherTheyWrote) {
+  auto id = sms_->CreateConversation(Conversation("key-a"));
+  ASSERT_TRUE(id.ok()) << id.status();
+  bool first_wrote = false, read_wrote = true, failed_wrote = true, late_wrote = false;
+  Status failed_early, failed_late;
+  const Status committed = sms_->InTransaction("batch", [&](SmsTransaction& tx) -> Status {
+    MINYI_RETURN_IF_ERROR(tx.Unguarded(
+        [&]() -> Status {
+          bool inserted = false;
+          auto row = tx.InsertInbound(Inbound("u-1", "1"), &inserted);
+          return row.ok() ? Status::Ok() : row.status();
+        },
+        &first_wrote));
+    MINYI_RETURN_IF_ERROR(tx.Unguarded(
+        [&]() -> Status {
+          auto open = tx.FindOpenConversation("key-a");
+          return open.ok() ? Status::Ok() : open.status();
+        },
+        &read_wrote));
+    failed_early = tx.Unguarded(
+        [&]() -> Status {
+          auto found = tx.FindInbound("aliyun", "u-2");
+          if (!found.ok()) return found.status();
+          return Status::InvalidInput("this message fails before writing");
+        },
+        &failed_wrote);
+    failed_late = tx.Unguarded(
+        [&]() -> Status {
+          MINYI_RETURN_IF_ERROR(tx.AddSuppression("key-z", 1, "test"));
+          return Status::InvalidInput("this message fails after writing");
+        },
+        &late_wrote);
+    return Status::Ok();
+  });
+  ASSERT_TRUE(committed.ok()) << committed;
+  EXPECT_TRUE(first_wrote);
+  EXPECT_FALSE(read_wrote) << "reads are not writes";
+  EXPECT_EQ(failed_early.code(), StatusCode::kInvalidInput);
+  EXPECT_FALSE(failed_wrote) << "failed before any write: nothing to undo";
+  EXPECT_EQ(failed_late.code(), StatusCode::kInvalidInput);
+  EXPECT_TRUE(late_wrote) << "failed after a write: only the whole transaction can undo it";
+  auto kept = sms_->FindInbound("aliyun", "u-1");
+  ASSERT_TRUE(kept.ok());
+  EXPECT_TRUE(kept->has_value()) << "the steps of a committed transaction are kept";
+}
+
 // Issue 16: the conversation that started last, whatever its state (a remark after the last answer goes
 // to it only if it is complete).
 TEST_P(SmsStoreTest, LatestConversationIsTheOneThatStartedLast) {

@@ -256,12 +256,17 @@ Status AppendAnalysisRows(sqlite3* db, std::map<std::size_t, Stmt>& cache, const
 // Internal header, included only by the SQLite store's own translation units.
 using namespace sqlite_detail;  // NOLINT(google-build-using-namespace)
 
+class WalCheckpointer;
+
 struct SqliteStore::Impl {
   SqliteOptions options;
   bool in_memory = false;
 
   std::mutex write_mu;  // guards `db` use, the hot-path statements and pending_answers
   DbPtr db;
+  // The WAL checkpoints of a file database, on a thread of their own instead of in the writer's commits
+  // (WalCheckpointer, sqlite_store.cc); null for ":memory:". Stopped before `db` closes.
+  std::unique_ptr<WalCheckpointer, void (*)(WalCheckpointer*)> checkpointer{nullptr, nullptr};
   Stmt insert_response, select_existing;
   std::map<std::size_t, Stmt> insert_answers;   // multi-row, by row count
   std::map<std::size_t, Stmt> insert_analysis;  // multi-row, by row count

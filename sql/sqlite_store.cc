@@ -5,18 +5,22 @@
 // prepared across calls and are only re-bound and reset on the per-row hot path.
 #include "sql/sqlite_store.h"
 
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <condition_variable>
 #include <filesystem>
 #include <limits>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 
+#include "core/repeat_limiter.h"
 #include "core/text_arena.h"
 #include "sql/sqlite_internal.h"
 #include "sql/store_common.h"
@@ -34,12 +38,87 @@ std::string ToUpper(std::string s) {
 
 }  // namespace
 
+// SQLite's automatic checkpoint runs inside the commit that takes the WAL past wal_autocheckpoint (1,000
+// pages): that commit copies the pages into the database file and fsyncs it before it returns, and a group
+// commit's waiting requests wait for it too (issue 16: the SMS webhooks change conversation rows on pages
+// all over the file, so every ~15th batch paused for a checkpoint of hundreds of pages). Here the writer's
+// commits only signal (the WAL hook, which replaces the automatic checkpoint) and a thread of its own, on
+// a connection of its own, runs PASSIVE checkpoints, which wait for no reader or writer. The writer still
+// checkpoints in its commit when the WAL reaches kWriterFrames (the thread fell behind, or a reader held
+// an old snapshot), so the WAL stays bounded.
+class WalCheckpointer {
+ public:
+  static constexpr int kFrames = 1000;               // SQLite's default wal_autocheckpoint
+  static constexpr int kWriterFrames = 8 * kFrames;  // 32 MiB of 4 KiB pages
+
+  explicit WalCheckpointer(DbPtr db) : db_(std::move(db)), thread_([this] { Loop(); }) {}
+  ~WalCheckpointer() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+  WalCheckpointer(const WalCheckpointer&) = delete;
+  WalCheckpointer& operator=(const WalCheckpointer&) = delete;
+
+  // sqlite3_wal_hook: called by the writer after each commit with the WAL's size in frames.
+  static int OnCommit(void* self, sqlite3* writer, const char* schema, int frames) {
+    if (frames >= kWriterFrames) {
+      sqlite3_wal_checkpoint_v2(writer, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    } else if (frames >= kFrames) {
+      auto* checkpointer = static_cast<WalCheckpointer*>(self);
+      {
+        std::lock_guard<std::mutex> lock(checkpointer->mu_);
+        checkpointer->wanted_ = true;
+      }
+      checkpointer->cv_.notify_one();
+    }
+    return SQLITE_OK;
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [this] { return stopping_ || wanted_; });
+      if (stopping_) return;
+      wanted_ = false;
+      lock.unlock();
+      // SQLITE_BUSY: another checkpoint runs (the writer's); the next commit signals again.
+      const int rc =
+          sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+        // One line per 10 s at most: the writer's own checkpoint at kWriterFrames keeps the WAL bounded.
+        if (const RepeatLimiter::Decision d = failure_log_.Admit(); d.pass) {
+          spdlog::warn("sqlite: background WAL checkpoint failed: {} ({} more in the last 10 s)",
+                       sqlite3_errmsg(db_.get()), d.suppressed);
+        }
+      }
+      lock.lock();
+    }
+  }
+
+  DbPtr db_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool wanted_ = false;
+  bool stopping_ = false;
+  RepeatLimiter failure_log_;
+  std::thread thread_;  // last: started once every other member is built
+};
+
 SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)), db_(MakeSqliteDb(*impl_)) {}
 
 db::Db& SqliteStore::SqlDb() { return *db_; }
 
 SqliteStore::~SqliteStore() {
   if (impl_ == nullptr) return;
+  if (impl_->checkpointer) {
+    sqlite3_wal_hook(impl_->db.get(), nullptr, nullptr);
+    impl_->checkpointer.reset();
+  }
   // Statements must be finalized before their connection closes.
   impl_->FinalizeStatements();
 }
@@ -71,6 +150,14 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& opti
   // 32 MiB of page cache (default 2 MiB): the unique and survey indexes of a growing file stay
   // in memory instead of being re-read on every append.
   MINYI_RETURN_IF_ERROR(Exec(h, "PRAGMA cache_size = -32768"));
+  if (!impl->in_memory) {
+    auto checkpoints = OpenConnection(options.path, false, options.busy_timeout_ms);
+    if (!checkpoints.ok()) return checkpoints.status();
+    MINYI_RETURN_IF_ERROR(Exec(checkpoints->get(), ("PRAGMA synchronous = " + sync).c_str()));
+    impl->checkpointer = {new WalCheckpointer(std::move(checkpoints).value()),
+                          [](WalCheckpointer* c) { delete c; }};
+    sqlite3_wal_hook(h, &WalCheckpointer::OnCommit, impl->checkpointer.get());
+  }
   return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
 }
 

@@ -1169,6 +1169,52 @@ TEST(SqliteStoreTest, FileDatabaseUsesWriteAheadLog) {
   }
 }
 
+// Issue 16: the WAL is checkpointed by a thread of the store's own, not in the commit that passes 1,000
+// pages: the pages written reach the database file, and every row is there after the store (and its
+// checkpointer, perhaps in the middle of a checkpoint) closed.
+TEST(SqliteStoreTest, TheWalIsCheckpointedInTheBackground) {
+  testsupport::TestDatabases databases(StoreBackend::kSqliteFile);
+  auto options = databases.FreshOptions();
+  ASSERT_TRUE(options.ok()) << options.status();
+  options->sqlite.synchronous = "NORMAL";  // the test is about checkpoints, not fsyncs
+  const std::string path = options->sqlite.path;
+  auto store = OpenStore(*options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_TRUE((*store)->Migrate().ok());
+  const auto db_size = [&] { return fs::file_size(path); };
+  const std::uintmax_t before = db_size();
+  const std::string payload(3000, 'x');  // about a page per response
+  for (int batch = 0; batch < 300; ++batch) {
+    std::vector<Response> responses;
+    for (int i = 0; i < 10; ++i) {
+      Response r = MakeResponse("ckpt-" + std::to_string(batch) + "-" + std::to_string(i));
+      r.raw_payload = payload;
+      responses.push_back(std::move(r));
+    }
+    std::vector<AppendResult> results;
+    ASSERT_TRUE((*store)->Append(responses, &results).ok());
+  }
+  // About 3,000 pages written: the checkpoints of the first thousands reach the file (the WAL's last
+  // frames, fewer than 1,000, wait for more commits, as with SQLite's own checkpoints).
+  const std::uintmax_t reached = before + std::uintmax_t{1500} * 4096;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (db_size() < reached && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_GE(db_size(), reached) << "the pages reached the database file";
+  ResponseQuery q;
+  q.survey_id = "security";
+  std::size_t rows = 0;
+  ASSERT_TRUE((*store)->Scan(q, [&](const Response&) { return ++rows, true; }).ok());
+  EXPECT_EQ(rows, 3000u);
+  store->reset();  // stops the checkpointer, which may be running
+  auto reopened = OpenStore(*options);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  rows = 0;
+  ASSERT_TRUE((*reopened)->Scan(q, [&](const Response&) { return ++rows, true; }).ok());
+  EXPECT_EQ(rows, 3000u);
+}
+
 TEST(SqliteStoreTest, AppendBeforeMigrateFailsWithoutCrashing) {
   StoreOptions o;
   o.sqlite.path = ":memory:";

@@ -419,6 +419,43 @@ TEST_P(ConversationTest, ManyPhonesAtOnceShareTransactionsAndEveryMessageCountsO
   EXPECT_LT(stats.batches, stats.responses) << "messages must share transactions";
 }
 
+// Issue 16: a batch runs without a savepoint per message. A message that fails after it began to write (an
+// opt-out whose suppression is written before its ledger row is refused: no provider) makes the batch run
+// again with savepoints, so that its writes alone are undone and the messages beside it are kept.
+TEST_P(ConversationTest, AMessageFailingAfterItsWritesIsUndoneAloneInItsBatch) {
+  std::istringstream roster(
+      "phone,town\n13812345678,320812001\n13912345678,320812001\n13712345678,320812001\n");
+  ASSERT_TRUE(service_->ImportRoster(roster, kSurvey).ok());
+  ASSERT_TRUE(service_->Invite(kSurvey, Period{2025, 0}, "").ok());
+  auto message = [](const std::string& provider, const std::string& ref, const std::string& phone,
+                    const std::string& text) {
+    return InboundSms{provider, ref, phone, text, 1746000000000};
+  };
+  const std::vector<Result<SmsService::InboundResult>> handled = service_->HandleInboundAll(
+      {message("aliyun", "x-1", "13812345678", "1"), message("", "x-2", "13912345678", "退订"),
+       message("aliyun", "x-3", "13712345678", "1")});
+  ASSERT_EQ(handled.size(), 3u);
+  ASSERT_TRUE(handled[0].ok()) << handled[0].status();
+  EXPECT_EQ(handled[0]->status, "answered");
+  EXPECT_EQ(handled[1].status().code(), StatusCode::kInvalidInput) << handled[1].status();
+  ASSERT_TRUE(handled[2].ok()) << handled[2].status();
+  EXPECT_EQ(handled[2]->status, "answered");
+  EXPECT_EQ(service_->group_commit_stats().batches, 1u) << "the three messages shared one batch";
+
+  auto suppressed = sms_->IsSuppressed(keyer_->KeyFor("+8613912345678"));
+  ASSERT_TRUE(suppressed.ok());
+  EXPECT_FALSE(*suppressed) << "the failed message's suppression was undone with it";
+  for (const char* phone : {"+8613812345678", "+8613712345678"}) {
+    auto c = sms_->FindOpenConversation(keyer_->KeyFor(phone));
+    ASSERT_TRUE(c.ok() && c->has_value());
+    EXPECT_EQ((*c)->step, 1) << phone << ": its neighbour's failure kept its step";
+  }
+  auto refused = sms_->FindOpenConversation(keyer_->KeyFor("+8613912345678"));
+  ASSERT_TRUE(refused.ok() && refused->has_value());
+  EXPECT_EQ((*refused)->step, 0);
+  EXPECT_EQ(InboundCount(), 2);
+}
+
 TEST_P(ConversationTest, ExpiryStoresAPartialResponse) {
   std::istringstream roster("phone,town\n13812345678,320812001\n");
   ASSERT_TRUE(service_->ImportRoster(roster, kSurvey).ok());

@@ -174,35 +174,51 @@ std::vector<Result<SmsService::InboundResult>> SmsService::HandleBatch(std::vect
   const std::size_t n = batch.size();
   std::vector<Result<InboundResult>> out;
   std::vector<bool> own;  // handled on its own after the commit
-  const Status committed = deps_.sms->InTransaction("handle sms batch", [&](SmsTransaction& tx) -> Status {
-    out.assign(n, Status::Internal("not handled"));  // afresh: a retried attempt starts over
-    own.assign(n, false);
-    std::set<std::string> own_phones;  // a phone's later messages follow its message handled on its own
-    for (std::size_t i = 0; i < n; ++i) {
-      const Pending& p = batch[i];
-      if (own_phones.count(p.phone_key) > 0) {
-        own[i] = true;
-        continue;
+  // First without a savepoint per message (Unguarded: a savepoint costs two statements and a copy of every
+  // page the message changes). A message that fails after it began to write (another server changed its
+  // conversation meanwhile, a store error) cannot be undone alone: the batch is rolled back and run again
+  // with a savepoint per message (Isolated), so that only its own writes are undone.
+  bool guarded = false;
+  bool rerun = false;
+  Status committed;
+  do {
+    committed = deps_.sms->InTransaction("handle sms batch", [&](SmsTransaction& tx) -> Status {
+      rerun = false;
+      out.assign(n, Status::Internal("not handled"));  // afresh: a retried attempt starts over
+      own.assign(n, false);
+      std::set<std::string> own_phones;  // a phone's later messages follow its message handled on its own
+      for (std::size_t i = 0; i < n; ++i) {
+        const Pending& p = batch[i];
+        if (own_phones.count(p.phone_key) > 0) {
+          own[i] = true;
+          continue;
+        }
+        bool on_its_own = false;
+        bool wrote = false;
+        Result<InboundResult> result = Status::Internal("not handled");
+        const auto handle = [&]() -> Status {
+          result = HandleLocked(tx, p, &on_its_own);
+          return result.status();
+        };
+        const Status step = guarded ? tx.Isolated(handle) : tx.Unguarded(handle, &wrote);
+        if (step.ok()) {
+          out[i] = std::move(result);
+        } else if (wrote && step.code() != StatusCode::kUnavailable) {
+          rerun = true;  // its writes cannot be undone alone
+          return Status::Conflict("sms batch: a message failed after writing; run again with savepoints");
+        } else if (on_its_own) {
+          own[i] = true;
+          own_phones.insert(p.phone_key);
+        } else if (result.ok() || result.status().code() == StatusCode::kUnavailable) {
+          return step;  // the savepoint itself or the database failed: the whole batch fails (503, retried)
+        } else {
+          out[i] = step;  // this message's own error; the others are kept
+        }
       }
-      bool on_its_own = false;
-      Result<InboundResult> result = Status::Internal("not handled");
-      const Status step = tx.Isolated([&]() -> Status {
-        result = HandleLocked(tx, p, &on_its_own);
-        return result.status();
-      });
-      if (step.ok()) {
-        out[i] = std::move(result);
-      } else if (on_its_own) {
-        own[i] = true;
-        own_phones.insert(p.phone_key);
-      } else if (result.ok() || result.status().code() == StatusCode::kUnavailable) {
-        return step;  // the savepoint itself or the database failed: the whole batch fails (503, retried)
-      } else {
-        out[i] = step;  // this message's own error; the others are kept
-      }
-    }
-    return Status::Ok();
-  });
+      return Status::Ok();
+    });
+    guarded = true;
+  } while (rerun);
   for (std::size_t i = 0; i < n; ++i) {
     if (own[i]) {
       out[i] = HandleLocked(*deps_.sms, batch[i], nullptr);

@@ -19,11 +19,14 @@
 // only after that commit. What needs no conversation state (the phone's key, the masked ledger text, the
 // reply's NFKC folding, the opt-out test) is done on the request threads (Prepare); the writer reads the
 // conversation, parses, and writes each message's ledger row once, with its final status, beside the
-// conversation's step (SmsStore::RecordInbound). Each message runs in its own savepoint: one that fails is
-// undone and gets its own error, the others are kept. A message that must write outside the SMS
-// tables (the last answer stores the response, a remark revises it) is undone in the batch and handled
-// on its own right after the commit, with every later message of the same phone in that batch, in
-// order. A gateway retry of a message id is recognised within a batch and across batches (the ledger).
+// conversation's step (SmsStore::RecordInbound). A message that fails gets its own error, the others are
+// kept: one that fails before writing leaves nothing to undo (SmsTransaction::Unguarded, no savepoint);
+// one that fails after it (rare: a conflict with another server) makes the batch run again with a
+// savepoint per message (Isolated), which undoes it alone. A message that must write outside the SMS
+// tables (the last answer stores the response, a remark revises it) is left out of the batch before it
+// writes and handled on its own right after the commit, with every later message of the same phone in
+// that batch, in order. A gateway retry of a message id is recognised within a batch and across batches (the
+// ledger).
 //
 // Thread safety: all methods may be called from several threads; inbound handling, invitations and
 // expiry are serialized by one mutex (a conversation is read, advanced and written as one step).
