@@ -11,9 +11,10 @@
 //
 // Usage: [READ_AHEAD=BATCHES] wechat_import_bench [MEGABYTES=256] [RUNS=3] [LAYOUT...]   LAYOUT:
 // wechatmsg.txt,
-//        wechatmsg.csv, pywxdump.csv, wechatexporter.txt, chatlog.csv (default: all five). READ_AHEAD=0 reads
-//        on the importer's thread (default: WechatImportOptions' read-ahead thread); CPU times are of
-//        every thread of this process.
+//        wechatmsg.csv, pywxdump.csv, wechatexporter.txt, chatlog.csv (default: all five). READ_AHEAD=4 reads
+//        on a thread of its own with 4 batches between it and recognition (default:
+//        WechatImportOptions', one thread since the quiet A/B); CPU times are of every thread of this
+//        process.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -122,7 +123,8 @@ int main(int argc, char** argv) {
   options.town_code = "320812007";
   options.grid_workers = {"网格员_小王", "wxid_grid"};
   options.group = "幸福里一群";
-  // READ_AHEAD=0: read and recognise on one thread (WechatImportOptions::read_ahead_batches), to compare.
+  // READ_AHEAD=N: N batches read ahead on a thread of its own (WechatImportOptions::read_ahead_batches; 0 or
+  // 1: one thread, the default), to compare.
   if (const char* read_ahead = std::getenv("READ_AHEAD")) {
     options.read_ahead_batches = std::strtoull(read_ahead, nullptr, 10);
   }

@@ -26,8 +26,8 @@
 // any order when the caller sorts them with FirstMessageTime. Memory grows with the number of
 // members, prompts and 接龙 entries, never with the number of messages or the file size.
 //
-// Not thread-safe; one importer per import. AddFile reads each file on a thread of its own
-// (WechatImportOptions::read_ahead_batches, read_ahead.h), joined before it returns or throws.
+// Not thread-safe; one importer per import. With WechatImportOptions::read_ahead_batches >= 2, AddFile
+// reads each file on a thread of its own (read_ahead.h), joined before it returns or throws.
 #pragma once
 
 #include <cstddef>
@@ -93,7 +93,10 @@ struct WechatImportOptions {
   // Reading (decoding, framing messages) runs on a thread of its own, ahead of recognition on the
   // caller's, with at most this many batches of this many messages between them (read_ahead.h: the
   // memory bound); below 2 batches, everything runs on the caller's thread. Same results either way.
-  std::size_t read_ahead_batches = 4;
+  // Off by default: on the 2-vCPU bench machine, quiet, two alternating runs of each mode over the five
+  // layouts (bench/RESULTS.md "Issue 16 on a quiet machine"), the reading thread was 0-10 % slower in wall
+  // time and took 1.5-1.8x the CPU time; a server importing uploads beside its requests wants the CPU.
+  std::size_t read_ahead_batches = 0;
   std::size_t read_ahead_messages = 512;
   // (responses stored, responses in all) after every batch of Store (reading the files is not reported:
   // it holds them in memory and is quick beside the store's transactions); may be empty.

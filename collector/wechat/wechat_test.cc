@@ -1439,7 +1439,8 @@ TEST_F(GoldenImportTest, GoldenGeneratedChatterInEveryLayout) {
 // Issue 16: read on one thread, and with every message (or every few) in a batch of its own, so that
 // each message, its issues (the fixtures' rejected lines) and the end cross the threads' batch edges.
 TEST_F(GoldenImportTest, GoldenImportsAreTheSameOnOneThreadAndWithTinyReadAheadBatches) {
-  for (const auto& [batches, messages] : {std::pair<std::size_t, std::size_t>{0, 0}, {2, 1}, {3, 7}}) {
+  for (const auto& [batches, messages] :
+       {std::pair<std::size_t, std::size_t>{0, 0}, {2, 1}, {3, 7}, {4, 512}}) {
     SCOPED_TRACE("read-ahead " + std::to_string(batches) + " x " + std::to_string(messages));
     ExpectGoldenFixtures(batches, messages);
     ExpectGoldenGenerated(batches, messages);
